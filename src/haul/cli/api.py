@@ -1,0 +1,70 @@
+"""A thin HTTP client of haul's API for the CLI (sync httpx; SSE read line by line)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from haul.errors import HaulError
+
+
+class ApiError(HaulError):
+    """The server refused the request."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+class ServerUnreachable(HaulError):
+    """The haul server cannot be reached."""
+
+
+class Api:
+    def __init__(self, server: str, token: str | None = None, timeout: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.server = server.rstrip("/")
+        self.http = httpx.Client(base_url=f"{self.server}/api/v1", headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(
+                f"Cannot reach the haul server at {self.server} ({exc}). Is `haul serve` running?"
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(response.status_code, str(detail))
+        return response.json() if response.content else None
+
+    def events(self, download_ids: list[int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield (event type, data) from the SSE stream until the server closes it."""
+        params = [("download", str(i)) for i in download_ids or []]
+        try:
+            with self.http.stream("GET", "/events", params=params, timeout=httpx.Timeout(30.0, read=None)) as response:
+                kind = "message"
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        kind = line[6:].strip()
+                    elif line.startswith("data:"):
+                        yield kind, json.loads(line[5:].strip())
+                    elif not line:
+                        kind = "message"
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(f"Lost the event stream of {self.server}: {exc}") from exc

@@ -1,0 +1,307 @@
+"""The ``haul`` command: run the server or a worker, and talk to a running server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from haul import __version__
+from haul.cli.api import Api
+from haul.cli.render import details, downloads_table
+from haul.errors import HaulError
+
+app = typer.Typer(
+    help="haul: one queue for every media source.", no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+FINAL = {"completed", "failed", "canceled"}
+
+ServerOpt = Annotated[
+    str, typer.Option("--server", envvar="HAUL_SERVER", help="The haul server to talk to.")
+]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="HAUL_TOKEN", help="API token.")]
+DEFAULT_SERVER = "http://127.0.0.1:8680"
+
+
+def _api(server: str, token: str | None) -> Api:
+    return Api(server, token)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (HAUL_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (HAUL_PORT).")] = None,
+    log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "info",
+) -> None:
+    """Run the API, the events and an embedded worker in one process."""
+    import uvicorn
+
+    from haul.settings import load_settings
+    from haul.web.app import create_app
+
+    _setup_logging(log_level)
+    settings = load_settings(host=host, port=port)
+    console.print(f"haul {__version__} on http://{settings.host}:{settings.port}")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def worker(log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "info") -> None:
+    """Run a worker only: it claims and runs built-in jobs until SIGTERM or SIGINT."""
+    from haul.runtime import Runtime
+    from haul.settings import load_settings
+
+    _setup_logging(log_level)
+
+    async def main() -> None:
+        runtime = Runtime(load_settings())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await runtime.start()
+        try:
+            await stop.wait()
+        finally:
+            await runtime.stop()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from haul.settings import load_settings
+    from haul.store.db import current_revision, upgrade
+
+    settings = load_settings()
+    upgrade(settings.sqlalchemy_url)
+    console.print(f"database at revision {current_revision(settings.sqlalchemy_url)}")
+
+
+@app.command()
+def add(
+    urls: Annotated[list[str], typer.Argument(help="URLs or magnet links.")],
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Show progress until done.")] = False,
+    profile: Annotated[str | None, typer.Option(help="Profile name.")] = None,
+    paused: Annotated[bool, typer.Option(help="Add without starting.")] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Queue downloads; with --wait, follow them with progress bars."""
+    with _api(server, token) as api:
+        created: list[dict[str, Any]] = []
+        failed = False
+        for url in urls:
+            try:
+                item = api.request("POST", "/downloads", json={"url": url, "profile": profile, "paused": paused})
+            except HaulError as exc:
+                err.print(f"[red]{url}: {exc.message}[/]")
+                failed = True
+                continue
+            created.append(item)
+            console.print(f"queued [bold]{item['id']}[/] {url}")
+        if wait and created:
+            failed |= not _follow(api, created)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
+    """Show progress bars until every download (and playlist child) is final; True if all ok."""
+    ids = {i["id"] for i in items}
+    state: dict[int, dict[str, Any]] = {i["id"]: i for i in items}
+    progress = Progress(
+        TextColumn("{task.fields[label]}", justify="left"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=console,
+    )
+    bars: dict[int, TaskID] = {}
+
+    def refresh(item: dict[str, Any]) -> None:
+        label = (item.get("title") or item.get("url") or str(item["id"]))[:40]
+        total = item.get("total_bytes")
+        done = item.get("downloaded_bytes") or 0
+        if item.get("status") == "completed" and total:
+            done = total
+        if item["id"] not in bars:
+            bars[item["id"]] = progress.add_task("", total=total, label=label, status=item.get("status", ""))
+        progress.update(bars[item["id"]], total=total, completed=done, label=label, status=item.get("status", ""))
+
+    def settled() -> bool:
+        for download_id in ids:
+            item = state.get(download_id)
+            if item is None or item.get("status") not in FINAL:
+                return False
+        return True
+
+    # Refresh from the API first: events that happened before we subscribed are not replayed.
+    with progress:
+        for item in list(state.values()):
+            state[item["id"]] = api.request("GET", f"/downloads/{item['id']}")
+            refresh(state[item["id"]])
+        _expand_children(api, state, ids, refresh)
+        if not settled():
+            for kind, data in api.events():
+                if kind == "hello":
+                    for download_id in list(ids):
+                        state[download_id] = api.request("GET", f"/downloads/{download_id}")
+                        refresh(state[download_id])
+                    _expand_children(api, state, ids, refresh)
+                elif kind in ("status", "created") and "download" in data:
+                    item = data["download"]
+                    if item["id"] in ids or item.get("parent_id") in ids:
+                        ids.add(item["id"])
+                        state[item["id"]] = item
+                        refresh(item)
+                        if item.get("children"):
+                            _expand_children(api, state, ids, refresh)
+                elif kind == "progress" and data.get("id") in ids:
+                    state[data["id"]] = {**state[data["id"]], **data}
+                    refresh(state[data["id"]])
+                if settled():
+                    break
+    bad = [i for i in state.values() if i["id"] in ids and i.get("status") != "completed" and not i.get("children")]
+    for item in bad:
+        err.print(f"[red]{item['id']}: {item.get('status')}: {item.get('error') or ''}[/]")
+    return not bad
+
+
+def _expand_children(api: Api, state: dict[int, dict[str, Any]], ids: set[int], refresh: Any) -> None:
+    for parent in [i for i in list(state.values()) if i.get("children")]:
+        for child in api.request("GET", "/downloads", params={"parent_id": parent["id"], "limit": 1000})["items"]:
+            ids.add(child["id"])
+            state[child["id"]] = child
+            refresh(child)
+
+
+@app.command("ls")
+def list_(
+    status: Annotated[list[str] | None, typer.Option("--status", "-s")] = None,
+    limit: int = 50,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """List downloads with their live state."""
+    with _api(server, token) as api:
+        page = api.request("GET", "/downloads", params={"status": status or [], "limit": limit})
+    console.print(downloads_table(page["items"]))
+    for client in page["clients"]:
+        if not client["ok"]:
+            err.print(f"[red]client {client['name']} is unreachable: {client['error']}[/]")
+
+
+@app.command()
+def show(download_id: int, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Show one download with its files and timeline."""
+    with _api(server, token) as api:
+        item = api.request("GET", f"/downloads/{download_id}")
+        events = api.request("GET", f"/downloads/{download_id}/events")
+    console.print(details(item, events))
+
+
+@app.command()
+def watch(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """A live table of downloads, updated from the event stream (Ctrl-C to stop)."""
+    with _api(server, token) as api, Live(console=console, auto_refresh=False) as live:
+        page = api.request("GET", "/downloads", params={"limit": 30})
+        items = {i["id"]: i for i in page["items"]}
+        live.update(downloads_table(list(items.values())), refresh=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            for kind, data in api.events():
+                if kind in ("status", "created"):
+                    items[data["download"]["id"]] = data["download"]
+                elif kind == "progress" and data["id"] in items:
+                    items[data["id"]].update(data)
+                elif kind == "removed":
+                    items.pop(data["id"], None)
+                ordered = sorted(items.values(), key=lambda i: -i["id"])[:30]
+                live.update(downloads_table(ordered), refresh=True)
+
+
+def _act(action: str, ids: list[int], server: str, token: str | None, **params: Any) -> None:
+    failed = False
+    with _api(server, token) as api:
+        for download_id in ids:
+            try:
+                if action == "cancel":
+                    item = api.request("DELETE", f"/downloads/{download_id}", params=params)
+                else:
+                    item = api.request("POST", f"/downloads/{download_id}/{action}")
+                console.print(f"{download_id}: {item['status']}")
+            except HaulError as exc:
+                err.print(f"[red]{download_id}: {exc.message}[/]")
+                failed = True
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def pause(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Pause downloads (partial data is kept)."""
+    _act("pause", ids, server, token)
+
+
+@app.command()
+def resume(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Resume paused downloads from their partial data."""
+    _act("resume", ids, server, token)
+
+
+@app.command()
+def retry(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Retry failed or canceled downloads from their original source."""
+    _act("retry", ids, server, token)
+
+
+@app.command()
+def cancel(
+    ids: list[int],
+    delete_files: Annotated[bool, typer.Option("--delete-files", help="Delete partial and finished data.")] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Cancel downloads and remove them from view (history is kept)."""
+    _act("cancel", ids, server, token, delete_files=str(delete_files).lower())
+
+
+def main() -> None:
+    try:
+        app()
+    except HaulError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise SystemExit(1) from exc

@@ -1,0 +1,82 @@
+"""The one interface every download client speaks: the built-in engine, aria2, torrent clients.
+
+A client is the source of truth for the live state of what it holds. haul asks it in bulk
+(:meth:`DownloadClient.items`, one call per client per list) and never stores the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from haul.core.status import Status
+
+
+@dataclass(frozen=True, slots=True)
+class ClientItem:
+    """A client's live snapshot of one transfer."""
+
+    ref: str
+    status: Status
+    name: str | None = None
+    downloaded_bytes: int = 0
+    total_bytes: int | None = None
+    speed: float | None = None
+    eta: float | None = None
+    save_path: str | None = None
+    files: tuple[str, ...] = ()
+    message: str | None = None  # a warning on a still-live item, or the client's error
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> float | None:
+        if self.status in (Status.COMPLETED, Status.SEEDING):
+            return 1.0
+        if not self.total_bytes:
+            return None
+        return min(1.0, self.downloaded_bytes / self.total_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientHealth:
+    ok: bool
+    error: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddRequest:
+    """What haul asks a client to fetch."""
+
+    download_id: int
+    url: str
+    dest_dir: Path
+    torrent: bytes | None = None
+    paused: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class DownloadClient(Protocol):
+    """A download client. Every method may raise :class:`~haul.errors.ClientError`."""
+
+    name: str
+    kind: str
+
+    async def add(self, request: AddRequest) -> str:
+        """Hand a transfer to the client; returns the client's id for it."""
+        ...
+
+    async def items(self, refs: Collection[str] | None = None) -> dict[str, ClientItem]:
+        """Live snapshots in one bulk call; ``refs`` narrows it, None means all of haul's."""
+        ...
+
+    async def pause(self, ref: str) -> None: ...
+
+    async def resume(self, ref: str) -> None: ...
+
+    async def remove(self, ref: str, *, delete_data: bool) -> None: ...
+
+    async def health(self) -> ClientHealth: ...

@@ -1,0 +1,121 @@
+"""The built-in client: haul's own workers running the HTTP and yt-dlp engines.
+
+Its durable job store is the downloads table (admitted, leased by worker W); its live state
+is the registry below, held by the worker process that runs each job. A job this process does
+not run is waiting for a worker, or paused: its bytes so far are what lies in its work folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from haul.clients.base import AddRequest, ClientHealth, ClientItem
+from haul.core.paths import inside
+from haul.core.status import Status
+from haul.engine.base import Progress, StopReason, StopSignal
+
+WORK_FOLDER = ".haul-work"
+
+
+@dataclass
+class LiveJob:
+    """A job running in this process."""
+
+    download_id: int
+    owner: str
+    status: Status = Status.RESOLVING
+    progress: Progress | None = None
+    stop: StopSignal = field(default_factory=StopSignal)
+    task: asyncio.Task[None] | None = None
+    title: str | None = None
+
+    def on_progress(self, progress: Progress) -> None:
+        # Called from engine threads: a single attribute store, read by the event ticker.
+        self.progress = progress
+        if self.status is Status.RESOLVING:
+            self.status = Status.DOWNLOADING
+
+
+class BuiltinClient:
+    name = "builtin"
+    kind = "builtin"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.work_root = root / WORK_FOLDER
+        self.live: dict[int, LiveJob] = {}
+
+    def work_dir(self, download_id: int) -> Path:
+        return self.work_root / str(download_id)
+
+    async def add(self, request: AddRequest) -> str:
+        return str(request.download_id)
+
+    async def items(self, refs: Collection[str] | None = None) -> dict[str, ClientItem]:
+        wanted = refs if refs is not None else [str(i) for i in self.live]
+        found: dict[str, ClientItem] = {}
+        for ref in wanted:
+            job = self.live.get(int(ref)) if ref.isdigit() else None
+            found[ref] = self._live_item(ref, job) if job else self._waiting_item(ref)
+        return found
+
+    def _live_item(self, ref: str, job: LiveJob) -> ClientItem:
+        p = job.progress
+        return ClientItem(
+            ref,
+            job.status,
+            name=job.title or (p.filename if p else None),
+            downloaded_bytes=p.downloaded_bytes if p else 0,
+            total_bytes=p.total_bytes if p else None,
+            speed=p.speed if p else None,
+            eta=p.eta if p else None,
+        )
+
+    def _waiting_item(self, ref: str) -> ClientItem:
+        folder = self.work_dir(int(ref)) if ref.isdigit() else None
+        size = 0
+        if folder is not None and folder.is_dir():
+            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        return ClientItem(ref, Status.QUEUED, downloaded_bytes=size)
+
+    def stop(self, download_id: int, reason: StopReason) -> LiveJob | None:
+        job = self.live.get(download_id)
+        if job is not None:
+            job.stop.set(reason)
+        return job
+
+    async def wait_stopped(self, job: LiveJob, timeout: float = 5.0) -> None:
+        if job.task is not None and not job.task.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(job.task), timeout)
+
+    async def pause(self, ref: str) -> None:
+        job = self.stop(int(ref), "pause")
+        if job is not None:
+            await self.wait_stopped(job)
+
+    async def resume(self, ref: str) -> None:
+        """Nothing to do here: a resumed job is queued again and a worker claims it."""
+
+    async def remove(self, ref: str, *, delete_data: bool) -> None:
+        job = self.stop(int(ref), "cancel")
+        if job is not None:
+            await self.wait_stopped(job)
+        if delete_data:
+            self.delete_partial(int(ref))
+
+    def delete_partial(self, download_id: int) -> bool:
+        """Delete a job's partial data (its work folder), only ever inside the download root."""
+        folder = self.work_dir(download_id)
+        if not folder.exists() or not inside(folder, self.work_root):
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+
+    async def health(self) -> ClientHealth:
+        return ClientHealth(True, version="builtin")

@@ -1,0 +1,28 @@
+"""Paths that must stay inside a root, and free names for finished files (pure)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (after resolving links and ``..``) lies strictly inside ``root``."""
+    real = Path(os.path.realpath(path))
+    base = Path(os.path.realpath(root))
+    return real != base and base in real.parents
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/stem (n).ext`` with the first n not taken yet."""
+    candidate = folder / name
+    if not candidate.exists():
+        return candidate
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    for n in range(1, 10_000):
+        candidate = folder / (f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})")
+        if not candidate.exists():
+            return candidate
+    raise FileExistsError(f"no free name for {name} in {folder}")

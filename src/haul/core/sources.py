@@ -1,0 +1,115 @@
+"""What a submitted source is, checked before anything is stored (pure: no network).
+
+The address check made here is the cheap, literal one (scheme, host syntax, IP literals in
+forbidden ranges). The check on the *resolved* address, redirects included, belongs to the
+engine that connects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from haul.errors import ForbiddenAddress, InvalidURL
+
+SourceKind = Literal["url", "magnet", "torrent"]
+MAX_URL_LENGTH = 8192
+
+#: Addresses no download may ever use: link-local (incl. cloud metadata) and unspecified.
+ALWAYS_FORBIDDEN = (
+    ipaddress.ip_network("169.254.0.0/16"),
+    ipaddress.ip_network("fe80::/10"),
+    ipaddress.ip_network("0.0.0.0/8"),
+    ipaddress.ip_network("::/128"),
+    ipaddress.ip_network("100.100.100.200/32"),  # Alibaba Cloud metadata
+    ipaddress.ip_network("fd00:ec2::254/128"),  # AWS metadata over IPv6
+)
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    kind: SourceKind
+    url: str  # normalised
+    dedupe_key: str
+
+
+def address_forbidden(address: str, *, allow_private: bool) -> str | None:
+    """Why an IP address may not be used, or None when it may."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in ALWAYS_FORBIDDEN) or ip.is_multicast:
+        return f"{address} is a link-local, metadata or multicast address, which haul never fetches"
+    if not allow_private and (ip.is_private or ip.is_loopback or ip.is_reserved):
+        return f"{address} is a private or loopback address, which this instance does not allow"
+    return None
+
+
+def parse_source(raw: str, *, allow_private: bool = True) -> Source:
+    """Check and normalise a submitted URL or magnet link, or raise :class:`InvalidURL`."""
+    text = raw.strip()
+    if not text:
+        raise InvalidURL("The URL is empty.")
+    if len(text) > MAX_URL_LENGTH:
+        raise InvalidURL(f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in text):
+        raise InvalidURL("The URL contains control characters.")
+    if text.lower().startswith("magnet:"):
+        return _magnet(text)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        shown = f"'{scheme}:'" if scheme else "no scheme"
+        raise InvalidURL(
+            f"haul downloads http, https and magnet links; this URL has {shown}."
+        )
+    try:
+        host = (parts.hostname or "").rstrip(".").lower()
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"The URL's host or port is not valid: {exc}.") from exc
+    if not host:
+        raise InvalidURL("The URL has no host name.")
+    if host in METADATA_HOSTS:
+        raise ForbiddenAddress(f"{host} is a cloud metadata service, which haul never fetches.")
+    reason = address_forbidden(host, allow_private=allow_private)
+    if reason:
+        raise ForbiddenAddress(reason[0].upper() + reason[1:] + ".")
+    netloc = host if ":" not in host else f"[{host}]"
+    default_port = {"http": 80, "https": 443}[scheme]
+    if port is not None and port != default_port:
+        netloc = f"{netloc}:{port}"
+    if parts.username or parts.password:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        netloc = f"{userinfo}@{netloc}"
+    url = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    return Source("url", url, _digest(url))
+
+
+def _magnet(text: str) -> Source:
+    query = parse_qs(urlsplit(text).query)
+    topics = [xt for xt in query.get("xt", []) if xt.lower().startswith("urn:btih:")]
+    if not topics:
+        raise InvalidURL("The magnet link has no BitTorrent info-hash (xt=urn:btih:...).")
+    info_hash = topics[0][9:].lower()
+    if len(info_hash) not in (32, 40):
+        raise InvalidURL("The magnet link's info-hash is neither 40 hex nor 32 base32 characters.")
+    return Source("magnet", text, _digest(f"btih:{info_hash}"))
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def domain_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""

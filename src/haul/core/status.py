@@ -1,0 +1,47 @@
+"""The status vocabulary every interface speaks, and the durable phase behind it.
+
+``Status`` is what a person sees. Most of it is live state read from a client when asked; the
+database stores only the ``Phase``: where a download is in haul's own lifecycle (waiting for a
+slot, handed to a client, being processed, finished). :func:`haul.core.tracking.track` joins
+the two.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    QUEUED = "queued"  # waiting for admission or a slot
+    RESOLVING = "resolving"  # working out what the source is
+    DOWNLOADING = "downloading"
+    PAUSED = "paused"
+    CHECKING = "checking"
+    SEEDING = "seeding"
+    PROCESSING = "processing"  # probe, import, notify
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    MISSING = "missing"  # the client does not know the item
+    UNKNOWN = "unknown"  # the client cannot be reached
+
+
+class Phase(StrEnum):
+    """haul's own durable position of a download in the lifecycle."""
+
+    QUEUED = "queued"  # stored, not admitted: holds no slot
+    ADMITTED = "admitted"  # holds a slot, being resolved
+    ACTIVE = "active"  # handed to a client, which owns its live state
+    PROCESSING = "processing"  # the client finished; haul records files
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    PARENT = "parent"  # a playlist whose children carry the work
+
+
+#: Phases that hold an admission slot.
+SLOT_PHASES = frozenset({Phase.ADMITTED, Phase.ACTIVE, Phase.PROCESSING})
+#: Phases a download never leaves on its own.
+TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELED})
+#: Phases of a download that is still wanted and not finished.
+OPEN_PHASES = frozenset({Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE, Phase.PROCESSING})

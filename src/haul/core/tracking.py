@@ -1,0 +1,179 @@
+"""Tracked downloads: a download's stored intent joined with its client's live item (pure).
+
+This is the only place that decides the status a person sees. It is rebuilt on every ask from
+the row and the client's answer; nothing here is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from haul.clients.base import ClientItem
+from haul.core.status import Phase, Status
+
+
+class DownloadRow(Protocol):
+    """The stored fields tracking reads (satisfied by :class:`haul.store.models.Download`)."""
+
+    id: int
+    source_url: str
+    title: str | None
+    phase: str
+    desired_paused: bool
+    canceled_at: datetime | None
+    client: str | None
+    client_ref: str | None
+    media_id: int | None
+    parent_id: int | None
+    owner_key: str
+    created_at: datetime
+    completed_at: datetime | None
+    last_error_code: str | None
+    last_error_message: str | None
+    retry_next_at: datetime | None
+    meta: dict[str, Any]
+    files: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """What every interface shows of a download."""
+
+    id: int
+    url: str
+    title: str | None
+    status: Status
+    progress: float | None
+    downloaded_bytes: int | None
+    total_bytes: int | None
+    speed: float | None
+    eta: float | None
+    client: str | None
+    client_ref: str | None
+    error: str | None
+    error_code: str | None
+    message: str | None
+    media_id: int | None
+    parent_id: int | None
+    owner: str
+    created_at: datetime
+    completed_at: datetime | None
+    retry_at: datetime | None
+    files: list[Any]
+    children: int | None = None
+
+
+_PHASE_STATUS = {
+    Phase.QUEUED: Status.QUEUED,
+    Phase.ADMITTED: Status.RESOLVING,
+    Phase.PROCESSING: Status.PROCESSING,
+    Phase.COMPLETED: Status.COMPLETED,
+    Phase.FAILED: Status.FAILED,
+    Phase.CANCELED: Status.CANCELED,
+    Phase.PARENT: Status.QUEUED,
+}
+
+
+def track(
+    row: DownloadRow,
+    item: ClientItem | None,
+    *,
+    client_error: str | None = None,
+    children: dict[str, int] | None = None,
+) -> Tracked:
+    """Join a row with its client's item (None: the client does not know it).
+
+    ``client_error`` is set when the client could not be asked; ``children`` holds the
+    status counts of a playlist's child downloads.
+    """
+    status, message = _status(row, item, client_error, children)
+    live = item if status in _LIVE_STATUSES or row.phase == Phase.ACTIVE else None
+    done = status is Status.COMPLETED
+    size = _files_size(row.files) if done else None
+    error = row.last_error_message if status in (Status.FAILED, Status.QUEUED) else None
+    if status is Status.UNKNOWN:
+        error = client_error
+    return Tracked(
+        id=row.id,
+        url=row.source_url,
+        title=row.title or (item.name if item else None),
+        status=status,
+        progress=1.0 if done else (live.progress if live else _parent_progress(children)),
+        downloaded_bytes=size if done else (live.downloaded_bytes if live else None),
+        total_bytes=size if done else (live.total_bytes if live else None),
+        speed=live.speed if live and status is Status.DOWNLOADING else None,
+        eta=live.eta if live and status is Status.DOWNLOADING else None,
+        client=row.client,
+        client_ref=row.client_ref,
+        error=error,
+        error_code=row.last_error_code if error else None,
+        message=message,
+        media_id=row.media_id,
+        parent_id=row.parent_id,
+        owner=row.owner_key,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        retry_at=row.retry_next_at if status is Status.QUEUED else None,
+        files=row.files,
+        children=sum(children.values()) if children is not None else None,
+    )
+
+
+_LIVE_STATUSES = frozenset({Status.DOWNLOADING, Status.PAUSED, Status.CHECKING, Status.SEEDING})
+
+
+def _status(
+    row: DownloadRow,
+    item: ClientItem | None,
+    client_error: str | None,
+    children: dict[str, int] | None,
+) -> tuple[Status, str | None]:
+    phase = Phase(row.phase)
+    if phase is Phase.PARENT:
+        return _parent_status(children or {}), None
+    if phase is not Phase.ACTIVE:
+        if row.desired_paused and phase in (Phase.QUEUED, Phase.ADMITTED):
+            return Status.PAUSED, None
+        return _PHASE_STATUS[phase], None
+    if row.canceled_at is not None:
+        return Status.CANCELED, None
+    if client_error is not None:
+        return Status.UNKNOWN, None
+    if item is None:
+        return Status.MISSING, f"{row.client} no longer has this download"
+    if row.desired_paused and item.status in (Status.QUEUED, Status.DOWNLOADING):
+        return Status.PAUSED, "pausing"
+    return item.status, item.message
+
+
+def _parent_status(children: dict[str, int]) -> Status:
+    """A playlist's status: the most pressing one among its children's."""
+    if not children:
+        return Status.RESOLVING
+    for status in (
+        Status.DOWNLOADING, Status.RESOLVING, Status.PROCESSING, Status.QUEUED, Status.PAUSED,
+        Status.UNKNOWN, Status.MISSING,
+    ):
+        if children.get(status, 0):
+            return status
+    if children.get(Status.FAILED, 0):
+        return Status.FAILED
+    if children.get(Status.COMPLETED, 0):
+        return Status.COMPLETED
+    return Status.CANCELED
+
+
+def _parent_progress(children: dict[str, int] | None) -> float | None:
+    if not children:
+        return None
+    total = sum(children.values())
+    finished = sum(children.get(s, 0) for s in (Status.COMPLETED, Status.FAILED, Status.CANCELED))
+    return finished / total if total else None
+
+
+def _files_size(files: list[Any]) -> int | None:
+    sizes = [f.get("size") for f in files if isinstance(f, dict)]
+    known = [s for s in sizes if isinstance(s, int)]
+    return sum(known) if known else None

@@ -1,0 +1,111 @@
+"""What the built-in engines (direct HTTP and yt-dlp) share: a job, progress, a stop signal.
+
+An engine moves the bytes of one job into ``job.dest_dir``. It reports progress through a
+callback that may be called very often (the built-in client coalesces it), checks the
+:class:`StopSignal` and raises :class:`~haul.errors.TransferStopped` promptly when it is set,
+and returns an :class:`EngineResult` naming the files it produced. Errors leave the engine as
+:class:`~haul.errors.TransferError` subclasses, already classified as transient or permanent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+StopReason = Literal["pause", "cancel", "shutdown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One progress reading of a running transfer."""
+
+    downloaded_bytes: int
+    total_bytes: int | None = None
+    speed: float | None = None  # bytes per second
+    eta: float | None = None  # seconds
+    filename: str | None = None
+    fragment_index: int | None = None
+    fragment_count: int | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class StopSignal:
+    """A thread-safe flag asking an engine to stop, with the reason.
+
+    Engines running in a thread poll :meth:`is_set`; async engines may also await
+    :meth:`wait`-free cancellation, the built-in client cancels their task as well.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: StopReason | None = None
+
+    def set(self, reason: StopReason) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The engine-facing part of a named download profile."""
+
+    name: str = "default"
+    format: str | None = None  # yt-dlp format selector; None means yt-dlp's default
+    container: str | None = None  # merge/remux target such as "mp4" or "mkv"
+    subtitles: tuple[str, ...] = ()  # subtitle languages to fetch; () means none
+    output_template: str = "%(title).200B [%(id)s].%(ext)s"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineJob:
+    """Everything an engine needs to run one transfer."""
+
+    download_id: int
+    url: str
+    dest_dir: Path
+    profile: Profile = field(default_factory=Profile)
+    #: For a child of a playlist: the 1-based index of the entry inside ``url``.
+    playlist_index: int | None = None
+    #: A file name chosen in advance (HTTP engine); None lets the engine decide.
+    filename: str | None = None
+    #: What resolve learned about a direct file (size, type, name), so the engine need not ask.
+    hints: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    """What a finished transfer produced."""
+
+    files: tuple[Path, ...]
+    title: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class RateMeter:
+    """Speed and ETA from a stream of byte counts, smoothed over a short window."""
+
+    def __init__(self, window: float = 3.0) -> None:
+        self._window = window
+        self._samples: list[tuple[float, int]] = []
+
+    def update(self, downloaded: int, total: int | None) -> tuple[float | None, float | None]:
+        now = time.monotonic()
+        self._samples.append((now, downloaded))
+        while len(self._samples) > 2 and now - self._samples[0][0] > self._window:
+            self._samples.pop(0)
+        t0, b0 = self._samples[0]
+        if now - t0 <= 0:
+            return None, None
+        speed = (downloaded - b0) / (now - t0)
+        eta = (total - downloaded) / speed if total is not None and speed > 0 else None
+        return speed, eta

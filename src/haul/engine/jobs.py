@@ -1,0 +1,337 @@
+"""Running one built-in job: resolve the source, move the bytes, file the result.
+
+Every database write here is a state change (started, expanded, completed, failed, retry
+scheduled, paused); progress stays in memory (:class:`~haul.clients.builtin.client.LiveJob`).
+Finished files are moved out of the job's work folder into the download root under a free name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+
+from haul.clients.builtin.client import BuiltinClient, LiveJob
+from haul.core.paths import free_name, inside
+from haul.core.retry import RetryPolicy
+from haul.core.sources import _digest, domain_of
+from haul.core.status import Phase, Status
+from haul.engine import ytdlp
+from haul.engine.base import EngineJob, EngineResult, Profile
+from haul.engine.http import HttpEngine
+from haul.engine.resolve import Resolution, resolve
+from haul.errors import PermanentTransferError, TransferError, TransferStopped, UnsupportedSource
+from haul.store import downloads as q
+from haul.store.database import Database
+from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[Download], Awaitable[None]]
+
+
+@dataclass
+class JobContext:
+    db: Database
+    builtin: BuiltinClient
+    http: httpx.AsyncClient
+    http_engine: HttpEngine
+    ytdlp_slots: asyncio.Semaphore
+    retry: RetryPolicy
+    notify: Notify
+    profiles: Callable[[int | None], Awaitable[Profile]]
+
+
+class JobRunner:
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+
+    async def run(self, row: Download, job: LiveJob) -> None:
+        """Run a claimed job to its next resting state; never raises."""
+        try:
+            await self._run(row, job)
+        except TransferStopped:
+            await self._stopped(row, job)
+        except TransferError as exc:
+            await self._failed(row, exc)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._release(row.id))
+            raise
+        except Exception as exc:
+            log.exception("download %s: unexpected error", row.id)
+            await self._failed(
+                row, PermanentTransferError(f"Internal error: {exc}", code="internal")
+            )
+        finally:
+            self.ctx.builtin.live.pop(row.id, None)
+
+    async def _run(self, row: Download, job: LiveJob) -> None:
+        fresh = await self._reload(row.id)
+        if fresh is None or fresh.canceled_at is not None or fresh.desired_paused:
+            job.stop.set("cancel" if fresh is None or fresh.canceled_at else "pause")
+            raise TransferStopped()
+        row = fresh
+        resolved: dict[str, Any] | None = row.meta.get("resolved")
+        if resolved is None:
+            job.status = Status.RESOLVING
+            resolution = await resolve(row.source_url, self.ctx.http)
+            self._check_stop(job)
+            if resolution.kind == "playlist":
+                await self._expand(row, resolution)
+                return
+            if resolution.kind == "torrent":
+                raise PermanentTransferError(
+                    "Magnet links and .torrent files need a torrent client, and none is configured.",
+                    code="no_torrent_client",
+                )
+            resolved = _resolution_dict(resolution)
+        row = await self._start(row, resolved)
+        job.title = row.title
+        job.status = Status.DOWNLOADING
+        await self.ctx.notify(row)
+        result = await self._transfer(row, resolved, job)
+        job.status = Status.PROCESSING
+        await self._complete(row, result)
+
+    def _check_stop(self, job: LiveJob) -> None:
+        if job.stop.is_set():
+            raise TransferStopped()
+
+    async def _transfer(
+        self, row: Download, resolved: dict[str, Any], job: LiveJob
+    ) -> EngineResult:
+        work = self.ctx.builtin.work_dir(row.id)
+        work.mkdir(parents=True, exist_ok=True)
+        engine_job = EngineJob(
+            download_id=row.id,
+            url=resolved.get("url") or row.source_url,
+            dest_dir=work,
+            profile=await self.ctx.profiles(row.profile_id),
+            playlist_index=row.playlist_index,
+            filename=resolved.get("filename"),
+            hints=resolved,
+        )
+        if resolved["kind"] == "file":
+            task = asyncio.ensure_future(
+                self.ctx.http_engine.download(engine_job, job.on_progress, job.stop)
+            )
+            return await self._until_stopped(task, job)
+        async with self.ctx.ytdlp_slots:
+            self._check_stop(job)
+            return await asyncio.to_thread(
+                ytdlp.run_download, engine_job, job.on_progress, job.stop
+            )
+
+    @staticmethod
+    async def _until_stopped(task: asyncio.Future[EngineResult], job: LiveJob) -> EngineResult:
+        """Await an async engine, cancelling it at once when the job is told to stop."""
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.1)
+            if done:
+                return task.result()
+            if job.stop.is_set():
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, TransferStopped):
+                    pass
+                raise TransferStopped()
+
+    async def _reload(self, download_id: int) -> Download | None:
+        async with self.ctx.db.read() as s:
+            return await s.get(Download, download_id)
+
+    async def _start(self, row: Download, resolved: dict[str, Any]) -> Download:
+        now = utcnow()
+        title = row.title or resolved.get("title")
+        resumed = row.started_at is not None
+        async with self.ctx.db.write() as s:
+            db_row = await s.get(Download, row.id)
+            assert db_row is not None
+            db_row.phase = Phase.ACTIVE.value
+            db_row.client = q.BUILTIN
+            db_row.client_ref = str(row.id)
+            db_row.title = title
+            db_row.meta = {**db_row.meta, "resolved": resolved}
+            db_row.started_at = db_row.started_at or now
+            await q.add_event(
+                s, row.id, "resumed" if resumed else "started", engine=resolved["kind"]
+            )
+        return db_row
+
+    async def _expand(self, row: Download, resolution: Resolution) -> None:
+        async with self.ctx.db.write() as s:
+            parent = await s.get(Download, row.id)
+            assert parent is not None
+            parent.phase = Phase.PARENT.value
+            parent.title = parent.title or resolution.title
+            parent.lease_worker_id = None
+            parent.meta = {
+                **parent.meta,
+                "resolved": {"kind": "playlist", "count": len(resolution.entries)},
+            }
+            for entry in resolution.entries:
+                own_url = (
+                    entry.url
+                    if entry.url and entry.url.startswith(("http://", "https://"))
+                    else None
+                )
+                child_url = own_url or row.source_url
+                s.add(
+                    Download(
+                        owner_key=row.owner_key,
+                        user_id=row.user_id,
+                        session_id=row.session_id,
+                        ip=row.ip,
+                        source_url=child_url,
+                        dedupe_key=_digest(f"{row.source_url}#{entry.index}"),
+                        title=entry.title,
+                        profile_id=row.profile_id,
+                        parent_id=row.id,
+                        playlist_index=None if own_url else entry.index,
+                        queue_rank=await q.queue_rank_for(s, row.owner_key),
+                        phase=Phase.QUEUED.value,
+                        meta={"source_kind": "url"},
+                        files=[],
+                    )
+                )
+                await s.flush()
+            await q.add_event(
+                s, row.id, "expanded", f"Playlist with {len(resolution.entries)} entries"
+            )
+        await self.ctx.notify(parent)
+
+    async def _complete(self, row: Download, result: EngineResult) -> None:
+        root = self.ctx.builtin.root
+        files = []
+        for path in result.files:
+            if not path.exists() or not inside(path, self.ctx.builtin.work_root):
+                continue
+            final = free_name(root, path.name)
+            await asyncio.to_thread(_move, path, final)
+            stat = final.stat()
+            files.append(
+                {"path": str(final.relative_to(root)), "name": final.name, "size": stat.st_size}
+            )
+        self.ctx.builtin.delete_partial(row.id)
+        now = utcnow()
+        async with self.ctx.db.write() as s:
+            db_row = await s.get(Download, row.id)
+            assert db_row is not None
+            if db_row.canceled_at is None:
+                db_row.phase = Phase.COMPLETED.value
+                db_row.completed_at = now
+                db_row.last_error_code = db_row.last_error_message = None
+                db_row.retry_next_at = None
+            db_row.files = files
+            db_row.lease_worker_id = None
+            db_row.title = db_row.title or result.title
+            db_row.meta = {**db_row.meta, "result": result.meta}
+            await q.add_event(s, row.id, "completed", data_files=len(files))
+        await self.ctx.notify(db_row)
+
+    async def _stopped(self, row: Download, job: LiveJob) -> None:
+        reason = job.stop.reason or "shutdown"
+        async with self.ctx.db.write() as s:
+            db_row = await s.get(Download, row.id)
+            if db_row is None:
+                return
+            db_row.lease_worker_id = None
+            if reason == "pause" and db_row.canceled_at is None:
+                db_row.phase = Phase.QUEUED.value
+                await q.add_event(s, row.id, "paused")
+        if reason == "cancel" and db_row.cancel_delete_partial:
+            self.ctx.builtin.delete_partial(row.id)
+        await self.ctx.notify(db_row)
+
+    async def _release(self, download_id: int) -> None:
+        async with self.ctx.db.write() as s:
+            await s.execute(
+                update(Download).where(Download.id == download_id).values(lease_worker_id=None)
+            )
+
+    async def _failed(self, row: Download, exc: TransferError) -> None:
+        now = utcnow()
+        async with self.ctx.db.write() as s:
+            db_row = await s.get(Download, row.id)
+            if db_row is None:
+                return
+            db_row.lease_worker_id = None
+            db_row.last_error_code = exc.code
+            db_row.last_error_message = exc.message
+            if db_row.canceled_at is not None:
+                pass
+            elif (
+                exc.transient
+                and (
+                    delay := self.ctx.retry.delay(db_row.retry_attempt, retry_after=exc.retry_after)
+                )
+                is not None
+            ):
+                db_row.retry_attempt += 1
+                db_row.retry_next_at = now + timedelta(seconds=delay)
+                db_row.phase = Phase.QUEUED.value
+                await q.add_event(
+                    s,
+                    row.id,
+                    "retry_scheduled",
+                    exc.message,
+                    code=exc.code,
+                    attempt=db_row.retry_attempt,
+                    delay=round(delay, 1),
+                )
+            else:
+                db_row.phase = Phase.FAILED.value
+                db_row.failed_at = now
+                await q.add_event(s, row.id, "failed", exc.message, code=exc.code)
+                s.add(
+                    ErrorLog(
+                        download_id=row.id,
+                        domain=domain_of(row.source_url),
+                        error_code=exc.code,
+                        message=exc.message,
+                        media_type=(db_row.meta.get("resolved") or {}).get("kind"),
+                    )
+                )
+                if isinstance(exc, UnsupportedSource):
+                    s.add(
+                        UnsupportedUrl(
+                            url=row.source_url,
+                            domain=domain_of(row.source_url),
+                            error=exc.message,
+                            owner_key=row.owner_key,
+                        )
+                    )
+        await self.ctx.notify(db_row)
+
+
+def _resolution_dict(resolution: Resolution) -> dict[str, Any]:
+    return {
+        "kind": resolution.kind,
+        "url": resolution.url,
+        "title": resolution.title,
+        "filename": resolution.filename,
+        "size": resolution.size,
+        "content_type": resolution.content_type,
+    }
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        os.replace(src, dst)
+    except OSError:
+        shutil.move(src, dst)
+
+
+async def active_rows(db: Database, ids: list[int]) -> list[Download]:
+    async with db.read() as s:
+        return list((await s.scalars(select(Download).where(Download.id.in_(ids)))).all())

@@ -1,0 +1,219 @@
+"""The worker: admits queued downloads, claims built-in jobs, runs them, keeps its lease alive.
+
+Four loops run side by side. The scheduler admits waiting downloads into free slots (woken by
+:meth:`Worker.poke`, by the next due retry, or every few seconds). The claimer leases admitted
+jobs up to the worker's concurrency and runs them. The heartbeat renews this worker's lease on
+all its jobs in one write and returns jobs of dead workers to the queue. The ticker publishes
+the live progress of every running job at a fixed interval (coalesced, never per chunk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from haul.clients.builtin.client import BuiltinClient, LiveJob
+from haul.core.admission import Limits
+from haul.core.status import Status
+from haul.engine.jobs import JobRunner
+from haul.events.bus import EventBus
+from haul.store import downloads as q
+from haul.store.database import Database
+from haul.store.models import Download, Worker, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    concurrency: int = 10
+    heartbeat_interval: float = 5.0
+    lease_ttl: float = 30.0
+    progress_interval: float = 0.5
+    poll_interval: float = 2.0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        builtin: BuiltinClient,
+        runner: JobRunner,
+        limits: Callable[[], Limits],
+        config: WorkerConfig,
+        *,
+        on_admitted: Callable[[list[int]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.builtin = builtin
+        self.runner = runner
+        self.limits = limits
+        self.config = config
+        self.on_admitted = on_admitted
+        self.id = str(uuid.uuid4())
+        self.hostname = socket.gethostname()
+        self._wake_scheduler = asyncio.Event()
+        self._wake_claimer = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+
+    async def start(self) -> None:
+        async with self.db.write() as s:
+            await q.register_worker(s, Worker(id=self.id, hostname=self.hostname, pid=os.getpid()))
+        await self.reap()
+        self._running = True
+        for loop in (self._scheduler, self._claimer, self._heartbeat, self._ticker):
+            self._tasks.append(asyncio.create_task(loop(), name=f"haul-worker-{loop.__name__}"))
+        self.poke()
+
+    def poke(self) -> None:
+        """Something changed (a submit, a resume, a finished job): look at the queue now."""
+        self._wake_scheduler.set()
+        self._wake_claimer.set()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work, stop running jobs (their data stays for a resume), release leases."""
+        self._running = False
+        jobs = list(self.builtin.live.values())
+        for job in jobs:
+            job.stop.set("shutdown")
+        pending = [job.task for job in jobs if job.task is not None]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        async with self.db.write() as s:
+            await q.reap_workers(s, [self.id])
+
+    # -- loops -------------------------------------------------------------------------
+
+    async def _sleep_until(self, event: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
+
+    async def _scheduler(self) -> None:
+        while self._running:
+            try:
+                admitted = await self.admit()
+                if admitted:
+                    self._wake_claimer.set()
+                    if self.on_admitted is not None:
+                        await self.on_admitted(admitted)
+                timeout = await self._until_next_retry()
+            except Exception:
+                log.exception("scheduler pass failed")
+                timeout = self.config.poll_interval
+            await self._sleep_until(self._wake_scheduler, timeout)
+
+    async def admit(self) -> list[int]:
+        async with self.db.write(admission=True) as s:
+            return await q.admit_waiting(s, self.limits())
+
+    async def _until_next_retry(self) -> float:
+        async with self.db.read() as s:
+            due = await q.next_retry_at(s)
+        if due is None:
+            return self.config.poll_interval
+        wait = (due - utcnow()).total_seconds()
+        return max(0.05, min(wait, self.config.poll_interval))
+
+    async def _claimer(self) -> None:
+        while self._running:
+            try:
+                await self.claim()
+            except Exception:
+                log.exception("claim pass failed")
+            await self._sleep_until(self._wake_claimer, self.config.poll_interval)
+
+    async def claim(self) -> int:
+        capacity = self.config.concurrency - len(self.builtin.live)
+        if capacity <= 0:
+            return 0
+        async with self.db.write() as s:
+            rows = await q.claim(s, self.id, capacity, skip_locked=not self.db.is_sqlite)
+            # Register before the commit's await returns control, so a pause or cancel that
+            # arrives right after finds the job (the runner re-reads intent before it starts).
+            for row in rows:
+                self.builtin.live[row.id] = LiveJob(row.id, row.owner_key, title=row.title)
+        for row in rows:
+            job = self.builtin.live[row.id]
+            job.task = asyncio.create_task(self._run(row, job), name=f"haul-job-{row.id}")
+        return len(rows)
+
+    async def _run(self, row: Download, job: LiveJob) -> None:
+        await self.runner.run(row, job)
+        self.poke()
+
+    async def _heartbeat(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.config.heartbeat_interval)
+            try:
+                async with self.db.write() as s:
+                    await q.heartbeat(s, self.id)
+                if await self.reap():
+                    self.poke()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    async def reap(self) -> int:
+        """Return the jobs of dead workers to the queue: those whose heartbeat is older than the
+        lease, and those on this host whose process is gone (no need to wait for the lease)."""
+        cutoff = utcnow() - timedelta(seconds=self.config.lease_ttl)
+        async with self.db.read() as s:
+            known = await q.workers(s)
+        dead = [
+            w.id
+            for w in known
+            if w.id != self.id
+            and (w.heartbeat_at < cutoff or (w.hostname == self.hostname and not pid_alive(w.pid)))
+        ]
+        if not dead:
+            return 0
+        async with self.db.write() as s:
+            released = await q.reap_workers(s, dead)
+        if released:
+            log.info("returned %d jobs of %d dead workers to the queue", released, len(dead))
+        return released
+
+    async def _ticker(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.config.progress_interval)
+            for job in list(self.builtin.live.values()):
+                if job.status is not Status.DOWNLOADING or job.progress is None:
+                    continue
+                p = job.progress
+                self.bus.publish(
+                    "progress",
+                    job.download_id,
+                    job.owner,
+                    status=job.status.value,
+                    downloaded_bytes=p.downloaded_bytes,
+                    total_bytes=p.total_bytes,
+                    progress=(p.downloaded_bytes / p.total_bytes) if p.total_bytes else None,
+                    speed=p.speed,
+                    eta=p.eta,
+                )

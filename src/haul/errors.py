@@ -1,0 +1,163 @@
+"""The one exception tree of haul.
+
+Every error haul raises on purpose derives from :class:`HaulError`. Foreign errors (httpx,
+yt-dlp, SQLAlchemy, client libraries) are translated into this tree at the boundary where they
+arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status codes in one place
+(``haul.web.errors``). A class docstring is the default message a person reads.
+
+    HaulError
+    ├── InputError                 the request itself is wrong (HTTP 422)
+    │   ├── InvalidURL
+    │   ├── ForbiddenAddress
+    │   └── UnknownProfile
+    ├── NotFound                   no such download / file (HTTP 404)
+    ├── Conflict                   the request collides with existing state (HTTP 409)
+    │   ├── DuplicateDownload
+    │   └── InvalidTransition
+    ├── LimitExceeded              over an admission limit with policy ``reject`` (HTTP 429)
+    ├── ClientError                a download client failed or cannot be reached
+    │   └── ClientUnavailable
+    ├── TransferError              moving bytes failed; ``transient`` says if a retry may help
+    │   ├── TransientTransferError
+    │   │   └── LengthMismatch
+    │   ├── PermanentTransferError
+    │   │   └── UnsupportedSource
+    │   └── TransferStopped        paused or canceled on purpose; not a failure
+    └── StorageError               the database misbehaved or its schema is not current
+"""
+
+from __future__ import annotations
+
+
+class HaulError(Exception):
+    """Something went wrong in haul."""
+
+    #: A short machine-readable code stored with failures and returned by the API.
+    code = "error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (self.__doc__ or self.code).strip().splitlines()[0]
+        super().__init__(self.message)
+
+
+class InputError(HaulError):
+    """The request is not valid."""
+
+    code = "invalid_input"
+
+
+class InvalidURL(InputError):
+    """That is not a URL haul can download."""
+
+    code = "invalid_url"
+
+
+class ForbiddenAddress(InputError):
+    """That address is not allowed as a download source."""
+
+    code = "forbidden_address"
+
+
+class UnknownProfile(InputError):
+    """There is no profile with that name."""
+
+    code = "unknown_profile"
+
+
+class NotFound(HaulError):
+    """No such download."""
+
+    code = "not_found"
+
+
+class Conflict(HaulError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+
+
+class DuplicateDownload(Conflict):
+    """The same source is already being downloaded."""
+
+    code = "duplicate"
+
+    def __init__(self, message: str | None = None, *, existing_id: int | None = None) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
+class InvalidTransition(Conflict):
+    """The download cannot do that in its current state."""
+
+    code = "invalid_transition"
+
+
+class LimitExceeded(HaulError):
+    """Too many active downloads; try again when one has finished."""
+
+    code = "limit_exceeded"
+
+
+class ClientError(HaulError):
+    """The download client reported an error."""
+
+    code = "client_error"
+
+
+class ClientUnavailable(ClientError):
+    """The download client cannot be reached."""
+
+    code = "client_unavailable"
+
+
+class TransferError(HaulError):
+    """The transfer failed."""
+
+    code = "transfer_failed"
+    transient = False
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        #: Seconds the remote side asked us to wait (HTTP ``Retry-After``), when it said so.
+        self.retry_after = retry_after
+
+
+class TransientTransferError(TransferError):
+    """The transfer failed for a reason that may go away (timeout, reset, HTTP 5xx or 429)."""
+
+    code = "transient"
+    transient = True
+
+
+class PermanentTransferError(TransferError):
+    """The transfer failed for a reason a retry will not fix."""
+
+    code = "permanent"
+
+
+class UnsupportedSource(PermanentTransferError):
+    """No extractor or engine understands that URL."""
+
+    code = "unsupported_url"
+
+
+class LengthMismatch(TransientTransferError):
+    """The file that arrived does not have the length the server announced."""
+
+    code = "length_mismatch"
+
+
+class TransferStopped(TransferError):
+    """The transfer was stopped on purpose (pause, cancel or shutdown)."""
+
+    code = "stopped"
+
+
+class StorageError(HaulError):
+    """The database is not usable."""
+
+    code = "storage_error"

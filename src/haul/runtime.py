@@ -1,0 +1,128 @@
+"""Wiring: builds database, bus, clients, engines, worker and service from the settings.
+
+``haul serve`` runs a :class:`Runtime` with the API in front of it; ``haul worker`` runs one
+without. This is the only place besides the CLI that reads :class:`~haul.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from sqlalchemy import select
+
+from haul import __version__
+from haul.clients.base import DownloadClient
+from haul.clients.builtin.client import BuiltinClient
+from haul.core.admission import Limits
+from haul.core.retry import RetryPolicy
+from haul.engine.http import HttpEngine
+from haul.engine.jobs import JobContext, JobRunner
+from haul.engine.worker import Worker, WorkerConfig
+from haul.events.bus import EventBus
+from haul.service import DownloadService
+from haul.settings import Settings
+from haul.store.database import Database
+from haul.store.db import upgrade_async
+from haul.store.models import Download, Profile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROFILES = [
+    {"name": "default", "is_default": True},
+    {"name": "best-mp4", "format": "bv*[ext=mp4]+ba[ext=m4a]/b[ext=mp4]/bv*+ba/b", "container": "mp4"},
+    {"name": "720p", "format": "bv*[height<=720]+ba/b[height<=720]/b", "container": "mkv"},
+    {"name": "audio", "format": "ba/b"},
+    {"name": "with-subtitles", "subtitles": ["en", "eng"]},
+]
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, run_worker: bool = True) -> None:
+        self.settings = settings
+        self.run_worker = run_worker
+        self.db = Database(settings.sqlalchemy_url)
+        self.bus = EventBus()
+        root = settings.downloads_root
+        self.builtin = BuiltinClient(root)
+        self.clients: dict[str, DownloadClient] = {"builtin": self.builtin}
+        self.http = httpx.AsyncClient(
+            follow_redirects=True,
+            timeout=httpx.Timeout(60.0, connect=15.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            headers={"User-Agent": f"haul/{__version__}"},
+        )
+        self.service = DownloadService(
+            self.db,
+            self.bus,
+            self.clients,
+            limits=self.limits,
+            policy=lambda: settings.over_limit,
+            allow_private=settings.private_addresses_allowed,
+            poke=self.poke,
+        )
+        self.runner = JobRunner(
+            JobContext(
+                db=self.db,
+                builtin=self.builtin,
+                http=self.http,
+                http_engine=HttpEngine(self.http),
+                ytdlp_slots=asyncio.Semaphore(settings.ytdlp_threads),
+                retry=RetryPolicy(),
+                notify=self.service.publish,
+                profiles=self.service.engine_profile,
+            )
+        )
+        self.worker = Worker(
+            self.db,
+            self.bus,
+            self.builtin,
+            self.runner,
+            self.limits,
+            WorkerConfig(
+                concurrency=settings.worker_concurrency,
+                heartbeat_interval=settings.heartbeat_interval,
+                lease_ttl=settings.lease_ttl,
+                progress_interval=settings.progress_interval,
+            ),
+            on_admitted=self._admitted,
+        )
+
+    def limits(self) -> Limits:
+        return Limits(self.settings.limit_global, self.settings.limit_per_owner)
+
+    def poke(self) -> None:
+        if self.run_worker:
+            self.worker.poke()
+
+    async def _admitted(self, ids: list[int]) -> None:
+        async with self.db.read() as s:
+            rows = (await s.scalars(select(Download).where(Download.id.in_(ids)))).all()
+        for row in rows:
+            await self.service.publish(row)
+
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.builtin.work_root.mkdir(parents=True, exist_ok=True)
+        await upgrade_async(self.settings.sqlalchemy_url)
+        await self._seed_profiles()
+        if self.run_worker:
+            await self.worker.start()
+        log.info(
+            "haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root
+        )
+
+    async def _seed_profiles(self) -> None:
+        async with self.db.write() as s:
+            existing = set((await s.scalars(select(Profile.name))).all())
+            for spec in DEFAULT_PROFILES:
+                if spec["name"] not in existing:
+                    s.add(Profile(**spec))
+
+    async def stop(self) -> None:
+        if self.run_worker:
+            await self.worker.stop()
+        self.bus.close()
+        await self.http.aclose()
+        await self.db.dispose()

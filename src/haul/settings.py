@@ -1,0 +1,88 @@
+"""Settings: read once, from ``HAUL_*`` environment variables and an optional config file.
+
+Only the app factory and the CLI call :func:`load_settings`; everything else receives the
+values it needs through its constructor.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OverLimitPolicy = Literal["queue", "reject"]
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "haul"
+
+
+class Settings(BaseSettings):
+    """Every setting haul reads at start-up. Runtime-editable ones also live in the config table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HAUL_", env_file=None, extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    download_dir: Path | None = None  # default: <data_dir>/downloads
+    database_url: str | None = None  # default: SQLite at <data_dir>/haul.db
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8680, ge=1, le=65535)
+
+    limit_global: int = Field(default=10, ge=1)
+    limit_per_owner: int | None = Field(default=None, ge=1)
+    over_limit: OverLimitPolicy = "queue"
+
+    allow_private_addresses: bool | None = None  # default: allowed when bound to loopback
+
+    #: How often live progress of an active download is pushed to subscribers (seconds).
+    progress_interval: float = Field(default=0.5, gt=0, le=0.5)
+    #: A worker whose heartbeat is older than this has lost its jobs (seconds).
+    lease_ttl: float = Field(default=30.0, gt=1)
+    heartbeat_interval: float = Field(default=5.0, gt=0)
+    #: How many yt-dlp transfers may run at once in one worker (they hold threads).
+    ytdlp_threads: int = Field(default=4, ge=1)
+    worker_concurrency: int = Field(default=10, ge=1)
+
+    @field_validator("host")
+    @classmethod
+    def _host_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("HAUL_HOST must name an address to listen on")
+        return value.strip()
+
+    @property
+    def downloads_root(self) -> Path:
+        return (self.download_dir or self.data_dir / "downloads").resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'haul.db').resolve()}"
+
+    @property
+    def bound_to_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def private_addresses_allowed(self) -> bool:
+        if self.allow_private_addresses is not None:
+            return self.allow_private_addresses
+        return self.bound_to_loopback
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment; keyword overrides win (used by the CLI)."""
+    values = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,253 @@
+"""Named queries over downloads: submit under limits, fair admission, claims, transitions.
+
+Each function takes an open session inside the caller's transaction; callers choose the
+transaction (``Database.write(admission=True)`` where limits are decided).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haul.core.admission import Limits, decide, next_rank
+from haul.core.sources import Source
+from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
+from haul.errors import DuplicateDownload, LimitExceeded
+from haul.store.models import Download, DownloadEvent, Worker, utcnow
+
+BUILTIN = "builtin"
+_SLOT = [p.value for p in SLOT_PHASES]
+_OPEN = [p.value for p in OPEN_PHASES]
+
+
+def _slot_holders() -> ColumnElement[bool]:
+    return Download.phase.in_(_SLOT)
+
+
+async def active_counts(session: AsyncSession, owner_key: str) -> tuple[int, int]:
+    total = await session.scalar(select(func.count()).where(_slot_holders()))
+    mine = await session.scalar(
+        select(func.count()).where(_slot_holders(), Download.owner_key == owner_key)
+    )
+    return int(total or 0), int(mine or 0)
+
+
+async def find_duplicate(session: AsyncSession, owner_key: str, dedupe_key: str) -> int | None:
+    found = await session.scalar(
+        select(Download.id)
+        .where(
+            Download.dedupe_key == dedupe_key,
+            Download.phase.in_([*_OPEN, Phase.PARENT.value]),
+            Download.owner_key == owner_key,
+            Download.canceled_at.is_(None),
+            Download.parent_id.is_(None),
+        )
+        .limit(1)
+    )
+    return int(found) if found is not None else None
+
+
+async def queue_rank_for(session: AsyncSession, owner_key: str, *, front: bool = False) -> int:
+    queued = Download.phase == Phase.QUEUED.value
+    lowest = await session.scalar(select(func.min(Download.queue_rank)).where(queued))
+    if front:
+        return int(lowest or 0)
+    mine = await session.scalar(
+        select(func.max(Download.queue_rank)).where(queued, Download.owner_key == owner_key)
+    )
+    return next_rank(None if mine is None else int(mine), None if lowest is None else int(lowest))
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    source: Source,
+    owner_key: str,
+    limits: Limits,
+    policy: str,
+    owner_limit: int | None = None,
+    paused: bool = False,
+    priority: int = 0,
+    **fields: Any,
+) -> Download:
+    """Store a new download: admitted at once, queued, or refused under ``policy``."""
+    existing = await find_duplicate(session, owner_key, source.dedupe_key)
+    if existing is not None:
+        raise DuplicateDownload(
+            f"This source is already in your queue as download {existing}.", existing_id=existing
+        )
+    phase = Phase.QUEUED
+    if policy == "reject" and not paused:
+        total, mine = await active_counts(session, owner_key)
+        verdict = decide(limits, total, mine, owner_limit)
+        if not verdict.admitted:
+            raise LimitExceeded(verdict.reason)
+        phase = Phase.ADMITTED
+    now = utcnow()
+    download = Download(
+        owner_key=owner_key,
+        source_url=source.url,
+        dedupe_key=source.dedupe_key,
+        phase=phase.value,
+        desired_paused=paused,
+        priority=priority,
+        queue_rank=await queue_rank_for(session, owner_key, front=priority > 0),
+        created_at=now,
+        admitted_at=now if phase is Phase.ADMITTED else None,
+        meta={"source_kind": source.kind},
+        files=[],
+        **fields,
+    )
+    session.add(download)
+    await session.flush()
+    session.add(DownloadEvent(download_id=download.id, at=now, kind="created", data={}))
+    return download
+
+
+async def admit_waiting(
+    session: AsyncSession, limits: Limits, *, now: datetime | None = None, batch: int = 200
+) -> list[int]:
+    """Admit queued downloads into free slots, in fair (rank, id) order; returns their ids."""
+    now = now or utcnow()
+    total = int(await session.scalar(select(func.count()).where(_slot_holders())) or 0)
+    free = limits.global_active - total
+    if free <= 0:
+        return []
+    per_owner: dict[str, int] = {}
+    if limits.per_owner is not None:
+        rows = await session.execute(
+            select(Download.owner_key, func.count()).where(_slot_holders()).group_by(
+                Download.owner_key
+            )
+        )
+        per_owner = {key: int(count) for key, count in rows.all()}
+    admitted: list[int] = []
+    after: tuple[int, int] | None = None
+    while free > 0:
+        query = _waiting(now).order_by(Download.queue_rank, Download.id).limit(batch)
+        if after is not None:
+            query = query.where(
+                or_(
+                    Download.queue_rank > after[0],
+                    and_(Download.queue_rank == after[0], Download.id > after[1]),
+                )
+            )
+        rows = (await session.execute(query)).all()
+        if not rows:
+            break
+        for download_id, owner_key, rank in rows:
+            after = (rank, download_id)
+            if limits.per_owner is not None and per_owner.get(owner_key, 0) >= limits.per_owner:
+                continue
+            admitted.append(download_id)
+            per_owner[owner_key] = per_owner.get(owner_key, 0) + 1
+            free -= 1
+            if free == 0:
+                break
+    if admitted:
+        await session.execute(
+            update(Download)
+            .where(Download.id.in_(admitted))
+            .values(phase=Phase.ADMITTED.value, admitted_at=now)
+        )
+        session.add_all(
+            DownloadEvent(download_id=i, at=now, kind="admitted", data={}) for i in admitted
+        )
+    return admitted
+
+
+def _waiting(now: datetime) -> Select[tuple[int, str, int]]:
+    return select(Download.id, Download.owner_key, Download.queue_rank).where(
+        Download.phase == Phase.QUEUED.value,
+        Download.desired_paused.is_(False),
+        Download.canceled_at.is_(None),
+        or_(Download.retry_next_at.is_(None), Download.retry_next_at <= now),
+    )
+
+
+async def next_retry_at(session: AsyncSession) -> datetime | None:
+    value = await session.scalar(
+        select(func.min(Download.retry_next_at)).where(Download.phase == Phase.QUEUED.value)
+    )
+    return value
+
+
+async def claim(
+    session: AsyncSession, worker_id: str, limit: int, *, skip_locked: bool
+) -> list[Download]:
+    """Lease up to ``limit`` admitted built-in jobs to ``worker_id``."""
+    query = (
+        select(Download)
+        .where(
+            Download.phase.in_([Phase.ADMITTED.value, Phase.ACTIVE.value]),
+            or_(Download.client.is_(None), Download.client == BUILTIN),
+            Download.lease_worker_id.is_(None),
+            Download.desired_paused.is_(False),
+            Download.canceled_at.is_(None),
+        )
+        .order_by(Download.admitted_at, Download.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    jobs = list((await session.scalars(query)).all())
+    if jobs:
+        await session.execute(
+            update(Download)
+            .where(Download.id.in_([job.id for job in jobs]))
+            .values(lease_worker_id=worker_id)
+        )
+        for job in jobs:
+            job.lease_worker_id = worker_id
+    return jobs
+
+
+async def register_worker(session: AsyncSession, worker: Worker) -> None:
+    session.add(worker)
+
+
+async def heartbeat(session: AsyncSession, worker_id: str) -> None:
+    await session.execute(
+        update(Worker).where(Worker.id == worker_id).values(heartbeat_at=utcnow())
+    )
+
+
+async def reap_workers(session: AsyncSession, dead_ids: Iterable[str]) -> int:
+    """Forget dead workers and return their jobs to the queue; returns jobs released."""
+    ids = list(dead_ids)
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(Download).where(Download.lease_worker_id.in_(ids)).values(lease_worker_id=None)
+    )
+    await session.execute(delete(Worker).where(Worker.id.in_(ids)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def workers(session: AsyncSession) -> Sequence[Worker]:
+    return (await session.scalars(select(Worker))).all()
+
+
+async def add_event(
+    session: AsyncSession, download_id: int, kind: str, message: str | None = None, **data: Any
+) -> None:
+    session.add(
+        DownloadEvent(download_id=download_id, at=utcnow(), kind=kind, message=message, data=data)
+    )
+
+
+async def child_status_rows(
+    session: AsyncSession, parent_ids: Sequence[int]
+) -> list[tuple[int, str, bool]]:
+    if not parent_ids:
+        return []
+    rows = await session.execute(
+        select(Download.parent_id, Download.phase, Download.desired_paused).where(
+            Download.parent_id.in_(parent_ids)
+        )
+    )
+    return [(int(p), str(ph), bool(dp)) for p, ph, dp in rows.all() if p is not None]

@@ -1,0 +1,278 @@
+"""SQLAlchemy models: intent, association, schedule and history. Never live transfer state.
+
+A download row says what a person asked for (source, owner, profile, media item, whether it
+should be paused or canceled), which client holds it and under which id, where it is in haul's
+own lifecycle (:class:`~haul.core.status.Phase`) and when things happened. Progress, speed and
+ETA are read from the client when asked and travel as events; they have no column here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(DateTime):
+    """A timezone-aware timestamp; SQLite gives naive values back, which we read as UTC."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        parent = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            if parent is not None:
+                value = parent(value)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value
+
+        return process
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="user")  # admin | user
+    limit_active: Mapped[int | None] = mapped_column(Integer)  # overrides HAUL_LIMIT_PER_OWNER
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class BrowserSession(Base):
+    """A login session or an anonymous browser session (public mode)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUID
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    format: Mapped[str | None] = mapped_column(String(500))
+    container: Mapped[str | None] = mapped_column(String(16))
+    subtitles: Mapped[list[Any]] = mapped_column(default=list)
+    output_template: Mapped[str | None] = mapped_column(String(500))
+    target_dir: Mapped[str | None] = mapped_column(String(500))  # relative to the download root
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MediaItem(Base):
+    """A library entry: movie, series, episode or trailer (filled in by the media library)."""
+
+    __tablename__ = "media_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # movie | series | episode | trailer
+    title: Mapped[str] = mapped_column(String(500))
+    year: Mapped[int | None] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media_items.id", ondelete="CASCADE"), index=True
+    )
+    season: Mapped[int | None] = mapped_column(Integer)
+    episode: Mapped[int | None] = mapped_column(Integer)
+    external_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Worker(Base):
+    """A running worker. Its heartbeat keeps the leases of all its jobs alive in one write."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Download(Base):
+    __tablename__ = "downloads"
+    __table_args__ = (
+        UniqueConstraint("client", "client_ref"),
+        Index("ix_downloads_admission", "phase", "queue_rank", "id"),
+        Index("ix_downloads_owner_phase", "owner_key", "phase", "queue_rank"),
+        Index("ix_downloads_dedupe", "dedupe_key", "phase"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # intent
+    owner_key: Mapped[str] = mapped_column(String(64))  # "local", "u:<id>", "s:<uuid>"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL")
+    )
+    ip: Mapped[str | None] = mapped_column(String(45))
+    source_url: Mapped[str] = mapped_column(Text)
+    source_blob: Mapped[bytes | None] = mapped_column(LargeBinary)  # .torrent bytes
+    dedupe_key: Mapped[str] = mapped_column(String(64))  # sha256 of the normalised source
+    title: Mapped[str | None] = mapped_column(String(1000))
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"))
+    media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media_items.id", ondelete="SET NULL"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("downloads.id", ondelete="CASCADE"), index=True
+    )
+    playlist_index: Mapped[int | None] = mapped_column(Integer)
+    requested_client: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    desired_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    canceled_at: Mapped[datetime | None]
+    cancel_delete_partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)  # removed from view
+    # association
+    client: Mapped[str | None] = mapped_column(String(64))
+    client_ref: Mapped[str | None] = mapped_column(String(128))
+    # schedule
+    phase: Mapped[str] = mapped_column(String(16), default="queued")
+    queue_rank: Mapped[int] = mapped_column(BigInteger, default=0)
+    retry_attempt: Mapped[int] = mapped_column(Integer, default=0)
+    retry_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error_code: Mapped[str | None] = mapped_column(String(64))
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    lease_worker_id: Mapped[str | None] = mapped_column(
+        ForeignKey("workers.id", ondelete="SET NULL"), index=True
+    )
+    # history
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    admitted_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    files: Mapped[list[Any]] = mapped_column(default=list)
+
+    events: Mapped[list[DownloadEvent]] = relationship(
+        back_populates="download", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class DownloadEvent(Base):
+    """Append-only history of a download: state changes, never progress ticks."""
+
+    __tablename__ = "download_events"
+    __table_args__ = (Index("ix_download_events_download", "download_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    download_id: Mapped[int] = mapped_column(ForeignKey("downloads.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    download: Mapped[Download] = relationship(back_populates="events")
+
+
+class ConfigEntry(Base):
+    __tablename__ = "config"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UnsupportedUrl(Base):
+    __tablename__ = "unsupported_urls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    error: Mapped[str] = mapped_column(Text)
+    owner_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErrorLog(Base):
+    __tablename__ = "error_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    download_id: Mapped[int | None] = mapped_column(
+        ForeignKey("downloads.id", ondelete="SET NULL"), index=True
+    )
+    domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    error_code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(500))
+    media_type: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "BrowserSession",
+    "ConfigEntry",
+    "Download",
+    "DownloadEvent",
+    "ErrorLog",
+    "MediaItem",
+    "Profile",
+    "UnsupportedUrl",
+    "User",
+    "Worker",
+
+    "utcnow",
+]

@@ -1,0 +1,169 @@
+"""REST routes for downloads: create, list, show, control, fetch the file."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import FileResponse, JSONResponse
+
+from haul.core.tracking import Tracked
+from haul.errors import HaulError
+from haul.service import Owner, to_json
+from haul.web.deps import OwnerDep, ServiceDep
+from haul.web.errors import status_for
+from haul.web.schemas import (
+    BulkAction,
+    BulkCreated,
+    BulkResult,
+    DownloadCreate,
+    DownloadEventOut,
+    DownloadList,
+    DownloadOut,
+)
+
+router = APIRouter(prefix="/downloads", tags=["downloads"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DownloadOut | BulkCreated,
+    responses={409: {}, 422: {}, 429: {}},
+)
+async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> Any:
+    """Queue one source (``url``) or several (``urls``). Answers at once: no network work."""
+    options = {
+        "profile": body.profile,
+        "client": body.client,
+        "media_id": body.media_id,
+        "paused": body.paused,
+        "priority": body.priority,
+    }
+    if body.url is not None:
+        tracked = await service.submit(body.url, owner, title=body.title, **options)
+        return to_json(tracked)
+    items: list[dict[str, Any]] = []
+    errors: list[tuple[int, dict[str, str]]] = []
+    for url in body.urls or []:
+        try:
+            items.append(to_json(await service.submit(url, owner, **options)))
+        except HaulError as exc:
+            errors.append((status_for(exc), {"url": url, "detail": exc.message, "code": exc.code}))
+    if not items:
+        first_status, first = errors[0]
+        detail = first["detail"] if len(errors) == 1 else f"None of the {len(errors)} URLs was queued; the first: {first['detail']}"
+        return JSONResponse(
+            {"detail": detail, "code": first["code"], "errors": [e for _, e in errors]},
+            status_code=first_status,
+        )
+    return {"items": items, "errors": [e for _, e in errors]}
+
+
+@router.get("", response_model=DownloadList)
+async def list_downloads(
+    service: ServiceDep,
+    owner: OwnerDep,
+    status_: Annotated[list[str], Query(alias="status")] = [],  # noqa: B006
+    client: str | None = None,
+    media_id: int | None = None,
+    parent_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=32)] = None,
+) -> Any:
+    """Downloads joined with their clients' live state, newest first."""
+    statuses = [s for value in status_ for s in value.split(",") if s]
+    page = await service.list(
+        owner, status=statuses, client=client, media_id=media_id, parent_id=parent_id,
+        limit=limit, cursor=cursor,
+    )
+    return {
+        "items": [to_json(t) for t in page.items],
+        "next_cursor": page.next_cursor,
+        "clients": [{"name": c.name, "ok": c.ok, "error": c.error} for c in page.clients],
+    }
+
+
+Action = Callable[[int, Owner], Awaitable[Tracked]]
+
+
+async def _bulk(ids: list[int], action: Action, owner: Owner) -> dict[str, Any]:
+    items, errors = [], []
+    for download_id in ids:
+        try:
+            items.append(to_json(await action(download_id, owner)))
+        except HaulError as exc:
+            errors.append({"id": download_id, "detail": exc.message, "code": exc.code})
+    return {"items": items, "errors": errors}
+
+
+@router.post("/pause", response_model=BulkResult)
+async def pause_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+    return await _bulk(body.ids, service.pause, owner)
+
+
+@router.post("/resume", response_model=BulkResult)
+async def resume_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+    return await _bulk(body.ids, service.resume, owner)
+
+
+@router.post("/retry", response_model=BulkResult)
+async def retry_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+    return await _bulk(body.ids, service.retry, owner)
+
+
+@router.post("/cancel", response_model=BulkResult)
+async def cancel_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+    async def cancel(download_id: int, who: Owner) -> Tracked:
+        return await service.cancel(download_id, who, delete_files=body.delete_files)
+
+    return await _bulk(body.ids, cancel, owner)
+
+
+@router.get("/{download_id}", response_model=DownloadOut, responses={404: {}})
+async def show(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+    return to_json(await service.get(download_id, owner))
+
+
+@router.get("/{download_id}/events", response_model=list[DownloadEventOut], responses={404: {}})
+async def history(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+    """The download's timeline: every state change haul recorded, oldest first."""
+    return [
+        {"id": e.id, "at": e.at, "kind": e.kind, "message": e.message, "data": e.data}
+        for e in await service.events(download_id, owner)
+    ]
+
+
+@router.post("/{download_id}/pause", response_model=DownloadOut, responses={404: {}, 409: {}})
+async def pause(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+    return to_json(await service.pause(download_id, owner))
+
+
+@router.post("/{download_id}/resume", response_model=DownloadOut, responses={404: {}, 409: {}})
+async def resume(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+    return to_json(await service.resume(download_id, owner))
+
+
+@router.post("/{download_id}/retry", response_model=DownloadOut, responses={404: {}, 409: {}})
+async def retry(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+    return to_json(await service.retry(download_id, owner))
+
+
+@router.delete("/{download_id}", response_model=DownloadOut, responses={404: {}})
+async def delete(
+    download_id: int, service: ServiceDep, owner: OwnerDep, delete_files: bool = False
+) -> Any:
+    """Cancel the download if it is unfinished, then remove it from view (history is kept)."""
+    return to_json(await service.cancel(download_id, owner, delete_files=delete_files, hide=True))
+
+
+@router.get("/{download_id}/file", responses={404: {}, 206: {}}, response_class=Response)
+async def fetch_file(
+    download_id: int, service: ServiceDep, owner: OwnerDep, index: Annotated[int, Query(ge=0)] = 0
+) -> FileResponse:
+    """The finished file, with HTTP Range support."""
+    path = await service.file_path(download_id, owner, index)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, filename=path.name)

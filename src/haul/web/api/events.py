@@ -1,0 +1,96 @@
+"""Live events: Server-Sent Events at ``/events`` and a WebSocket at ``/ws``.
+
+Both carry the same JSON events: ``created``, ``status`` (with the whole download),
+``progress`` (at least every 500 ms per active download) and ``removed``. A subscriber picks
+channels (``download.{id}``); by default it gets everything its owner may see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from sse_starlette.sse import EventSourceResponse
+
+from haul.events.bus import Subscription
+from haul.service import Owner
+from haul.web.deps import OwnerDep, RuntimeDep, get_owner
+
+router = APIRouter(tags=["events"])
+
+KEEPALIVE = 15.0
+
+
+def _channels(owner: Owner, downloads: list[int]) -> list[str] | None:
+    if downloads:
+        return [f"download.{i}" for i in downloads]
+    return None if owner.is_admin else [f"owner.{owner.key}"]
+
+
+def _allowed(owner: Owner, event_owner: str) -> bool:
+    return owner.is_admin or owner.key == event_owner
+
+
+@router.get("/events")
+async def events(
+    request: Request,
+    runtime: RuntimeDep,
+    owner: OwnerDep,
+    download: Annotated[list[int], Query(max_length=100)] = [],  # noqa: B006
+) -> EventSourceResponse:
+    """A Server-Sent Events stream of download events."""
+    sub = runtime.bus.subscribe(_channels(owner, download))
+
+    async def stream() -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {"event": "hello", "data": json.dumps({"channels": sorted(sub.channels or ["*"])})}
+            while not await request.is_disconnected():
+                event = await sub.get(timeout=1.0)
+                if event is None:
+                    if sub.closed:
+                        return
+                    continue
+                if _allowed(owner, event.owner):
+                    yield {"event": event.type, "id": str(event.seq), "data": json.dumps(event.as_json())}
+        finally:
+            sub.close()
+
+    return EventSourceResponse(stream(), ping=int(KEEPALIVE))
+
+
+@router.websocket("/ws")
+async def websocket(ws: WebSocket) -> None:
+    """Send ``{"subscribe": ["download.12"]}`` to narrow the stream; events arrive as JSON."""
+    runtime = ws.app.state.runtime
+    owner = get_owner(ws)  # type: ignore[arg-type]
+    await ws.accept()
+    sub: Subscription = runtime.bus.subscribe(_channels(owner, []))
+
+    async def receive() -> None:
+        nonlocal sub
+        while True:
+            message = await ws.receive_json()
+            wanted = message.get("subscribe") if isinstance(message, dict) else None
+            if isinstance(wanted, list) and all(isinstance(c, str) for c in wanted):
+                sub.close()
+                sub = runtime.bus.subscribe(wanted or _channels(owner, []))
+                await ws.send_json({"type": "subscribed", "channels": wanted})
+
+    reader = asyncio.create_task(receive())
+    try:
+        while not reader.done():
+            event = await sub.get(timeout=1.0)
+            if event is not None and _allowed(owner, event.owner):
+                await ws.send_json(event.as_json())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        reader.cancel()
+        sub.close()
+        try:
+            await reader
+        except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError, ValueError):
+            pass

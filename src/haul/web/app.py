@@ -1,0 +1,43 @@
+"""The app factory: API under /api/v1, started and stopped with its runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from haul import __version__
+from haul.runtime import Runtime
+from haul.settings import Settings
+from haul.web import errors
+from haul.web.api import downloads, events, system
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
+    runtime = Runtime(settings, run_worker=run_worker)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="haul",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for router in (downloads.router, events.router, system.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_api_route("/healthz", system.healthz, include_in_schema=False)
+    return app

@@ -1,0 +1,121 @@
+"""Request and response bodies of the REST API (the OpenAPI schema is generated from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_URLS_PER_REQUEST = 1000
+
+
+class DownloadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, max_length=8192, description="One source URL or magnet link")
+    urls: list[str] | None = Field(
+        default=None, max_length=MAX_URLS_PER_REQUEST, description="Several sources at once"
+    )
+    profile: str | None = Field(default=None, max_length=100)
+    client: str | None = Field(default=None, max_length=64)
+    media_id: int | None = None
+    paused: bool = False
+    priority: int = Field(default=0, ge=-100, le=100)
+    title: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DownloadCreate:
+        if (self.url is None) == (self.urls is None):
+            raise ValueError("give either 'url' or 'urls'")
+        if self.urls is not None and not self.urls:
+            raise ValueError("'urls' is empty")
+        return self
+
+
+class DownloadFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    path: str
+    name: str
+    size: int | None = None
+
+
+class DownloadOut(BaseModel):
+    id: int
+    url: str
+    title: str | None
+    status: str
+    progress: float | None
+    downloaded_bytes: int | None
+    total_bytes: int | None
+    speed: float | None
+    eta: float | None
+    client: str | None
+    client_ref: str | None
+    error: str | None
+    error_code: str | None
+    message: str | None
+    media_id: int | None
+    parent_id: int | None
+    owner: str
+    created_at: datetime
+    completed_at: datetime | None
+    retry_at: datetime | None
+    files: list[DownloadFile]
+    children: int | None = None
+
+
+class SubmitError(BaseModel):
+    url: str
+    detail: str
+    code: str
+
+
+class BulkCreated(BaseModel):
+    items: list[DownloadOut]
+    errors: list[SubmitError]
+
+
+class ClientStateOut(BaseModel):
+    name: str
+    ok: bool
+    error: str | None
+
+
+class DownloadList(BaseModel):
+    items: list[DownloadOut]
+    next_cursor: str | None
+    clients: list[ClientStateOut]
+
+
+class DownloadEventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    message: str | None
+    data: dict[str, Any]
+
+
+class BulkAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] = Field(min_length=1, max_length=MAX_URLS_PER_REQUEST)
+    delete_files: bool = False
+
+
+class BulkResult(BaseModel):
+    items: list[DownloadOut]
+    errors: list[dict[str, Any]]
+
+
+class ProfileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    format: str | None
+    container: str | None
+    subtitles: list[str]
+    output_template: str | None
+    is_default: bool
