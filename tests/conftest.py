@@ -6,13 +6,12 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from haul.runtime import Runtime
 from haul.settings import Settings
-from haul.web.app import create_app
 from tests.support.pg import fresh_database, postgres_server
 from tests.support.server import HaulServer
 
@@ -56,7 +55,7 @@ def settings(tmp_path: Path) -> Settings:
 @dataclass
 class App:
     http: httpx.AsyncClient
-    runtime: Runtime
+    runtime: Any  # haul.runtime.Runtime
 
     async def post(self, path: str, **kwargs: object) -> httpx.Response:
         return await self.http.post(f"/api/v1{path}", **kwargs)  # type: ignore[arg-type]
@@ -68,6 +67,8 @@ class App:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[App]:
     """The API in-process (lifespan run, worker embedded), spoken to through ASGI."""
+    from haul.web.app import create_app
+
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

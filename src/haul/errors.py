@@ -117,7 +117,11 @@ class TransferError(HaulError):
     transient = False
 
     def __init__(
-        self, message: str | None = None, *, code: str | None = None, retry_after: float | None = None
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         if code is not None:

@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PROFILES = [
     {"name": "default", "is_default": True},
-    {"name": "best-mp4", "format": "bv*[ext=mp4]+ba[ext=m4a]/b[ext=mp4]/bv*+ba/b", "container": "mp4"},
+    {
+        "name": "best-mp4",
+        "format": "bv*[ext=mp4]+ba[ext=m4a]/b[ext=mp4]/bv*+ba/b",
+        "container": "mp4",
+    },
     {"name": "720p", "format": "bv*[height<=720]+ba/b[height<=720]/b", "container": "mkv"},
     {"name": "audio", "format": "ba/b"},
     {"name": "with-subtitles", "subtitles": ["en", "eng"]},
@@ -109,9 +113,7 @@ class Runtime:
         await self._seed_profiles()
         if self.run_worker:
             await self.worker.start()
-        log.info(
-            "haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root
-        )
+        log.info("haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root)
 
     async def _seed_profiles(self) -> None:
         async with self.db.write() as s:

@@ -153,7 +153,7 @@ class DownloadService:
 
     # -- read -----------------------------------------------------------------------------
 
-    async def list(
+    async def page(
         self,
         owner: Owner,
         *,
@@ -172,7 +172,9 @@ class DownloadService:
         if media_id is not None:
             query = query.where(Download.media_id == media_id)
         query = query.where(
-            Download.parent_id == parent_id if parent_id is not None else Download.parent_id.is_(None)
+            Download.parent_id == parent_id
+            if parent_id is not None
+            else Download.parent_id.is_(None)
         )
         phases = _phases_for(status)
         if phases is not None:
@@ -180,7 +182,9 @@ class DownloadService:
         if cursor:
             query = query.where(Download.id < _cursor_id(cursor))
         async with self.db.read() as s:
-            rows = list((await s.scalars(query.order_by(Download.id.desc()).limit(limit + 1))).all())
+            rows = list(
+                (await s.scalars(query.order_by(Download.id.desc()).limit(limit + 1))).all()
+            )
             more = len(rows) > limit
             rows = rows[:limit]
             children = await self._children(s, [r.id for r in rows if r.phase == Phase.PARENT])
@@ -226,7 +230,11 @@ class DownloadService:
         """Join rows with their clients' live items: one bulk call per client, concurrently."""
         refs: dict[str, list[str]] = defaultdict(list)
         for row in rows:
-            if row.client and row.client_ref and row.phase in (Phase.ACTIVE, Phase.QUEUED, Phase.ADMITTED):
+            if (
+                row.client
+                and row.client_ref
+                and row.phase in (Phase.ACTIVE, Phase.QUEUED, Phase.ADMITTED)
+            ):
                 refs[row.client].append(row.client_ref)
         names = list(refs)
         answers = await asyncio.gather(*(self._ask(name, refs[name]) for name in names))
@@ -243,7 +251,11 @@ class DownloadService:
                 result.append(track(row, None, client_error=answer, children=children.get(row.id)))
                 continue
             item = answer.get(row.client_ref or "") if answer else None
-            result.append(track(row, item, children=children.get(row.id) if row.phase == Phase.PARENT else None))
+            result.append(
+                track(
+                    row, item, children=children.get(row.id) if row.phase == Phase.PARENT else None
+                )
+            )
         return result, states
 
     async def _ask(self, name: str, refs: list[str]) -> dict[str, ClientItem] | str:
@@ -268,7 +280,9 @@ class DownloadService:
     async def pause(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
         if row.phase not in OPEN_PHASES:
-            raise InvalidTransition(f"Download {download_id} is {row.phase}; only unfinished downloads can be paused.")
+            raise InvalidTransition(
+                f"Download {download_id} is {row.phase}; only unfinished downloads can be paused."
+            )
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
@@ -284,7 +298,9 @@ class DownloadService:
     async def resume(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
         if row.phase not in OPEN_PHASES:
-            raise InvalidTransition(f"Download {download_id} is {row.phase}; only paused downloads can be resumed.")
+            raise InvalidTransition(
+                f"Download {download_id} is {row.phase}; only paused downloads can be resumed."
+            )
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
@@ -300,8 +316,13 @@ class DownloadService:
 
     async def retry(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
-        if row.phase not in (Phase.FAILED, Phase.CANCELED) and not (row.phase == Phase.QUEUED and row.retry_next_at):
-            raise InvalidTransition(f"Download {download_id} is {row.phase}; only failed or canceled downloads can be retried.")
+        if row.phase not in (Phase.FAILED, Phase.CANCELED) and not (
+            row.phase == Phase.QUEUED and row.retry_next_at
+        ):
+            raise InvalidTransition(
+                f"Download {download_id} is {row.phase}; "
+                "only failed or canceled downloads can be retried."
+            )
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
@@ -318,7 +339,9 @@ class DownloadService:
         self.poke()
         return await self._changed(download_id, owner)
 
-    async def cancel(self, download_id: int, owner: Owner, *, delete_files: bool = False, hide: bool = False) -> Tracked:
+    async def cancel(
+        self, download_id: int, owner: Owner, *, delete_files: bool = False, hide: bool = False
+    ) -> Tracked:
         row = await self._row(download_id, owner)
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
@@ -330,11 +353,23 @@ class DownloadService:
                 await q.add_event(s, download_id, "canceled", delete_files=delete_files)
             db_row.hidden = db_row.hidden or hide
             if row.phase == Phase.PARENT:
-                for child in (await s.scalars(select(Download).where(Download.parent_id == download_id, Download.phase.in_([p.value for p in OPEN_PHASES])))).all():
+                for child in (
+                    await s.scalars(
+                        select(Download).where(
+                            Download.parent_id == download_id,
+                            Download.phase.in_([p.value for p in OPEN_PHASES]),
+                        )
+                    )
+                ).all():
                     child.phase = Phase.CANCELED.value
                     child.canceled_at = utcnow()
                     child.cancel_delete_partial = delete_files
-        if row.client and row.client_ref and row.client in self.clients and row.phase in OPEN_PHASES:
+        if (
+            row.client
+            and row.client_ref
+            and row.client in self.clients
+            and row.phase in OPEN_PHASES
+        ):
             await self.clients[row.client].remove(row.client_ref, delete_data=delete_files)
         elif delete_files and row.phase in OPEN_PHASES:
             self.builtin.delete_partial(download_id)
@@ -345,7 +380,12 @@ class DownloadService:
             final = await s.get(Download, download_id)
         assert final is not None
         tracked, _ = await self.track_rows([final])
-        self.bus.publish("removed" if hide else "status", download_id, final.owner_key, download=to_json(tracked[0]))
+        self.bus.publish(
+            "removed" if hide else "status",
+            download_id,
+            final.owner_key,
+            download=to_json(tracked[0]),
+        )
         return tracked[0]
 
     def _delete_finished(self, row: Download) -> None:

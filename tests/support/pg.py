@@ -52,19 +52,36 @@ def postgres_server() -> Iterator[str]:
     bindir = _pg_bin()
     if bindir is None:
         raise RuntimeError(
-            "No PostgreSQL answers at %s and no PostgreSQL binaries are installed "
-            "(apt-get install postgresql)" % url
+            f"No PostgreSQL answers at {url} and no PostgreSQL binaries are installed "
+            "(apt-get install postgresql)"
         )
     base = Path(tempfile.mkdtemp(prefix="haul-pg-"))
     shutil.chown(base, "postgres", "postgres")
     data, port = base / "data", _free_port()
     as_pg = {"user": "postgres"} if os.geteuid() == 0 else {}
-    subprocess.run([bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"], check=True,
-                   capture_output=True, **as_pg)  # type: ignore[arg-type]
+    subprocess.run(
+        [bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        **as_pg,
+    )  # type: ignore[arg-type]
     proc = subprocess.Popen(
-        [bindir / "postgres", "-D", data, "-p", str(port), "-k", str(base),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **as_pg,  # type: ignore[arg-type]
+        [
+            bindir / "postgres",
+            "-D",
+            data,
+            "-p",
+            str(port),
+            "-k",
+            str(base),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **as_pg,  # type: ignore[arg-type]
     )
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     try:

@@ -83,5 +83,8 @@ class HaulServer:
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "haul", *args, "--server", self.url],
-            capture_output=True, text=True, timeout=timeout, env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
         )

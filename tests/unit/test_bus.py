@@ -12,7 +12,10 @@ async def test_subscribers_get_only_their_channels() -> None:
     assert await mine.get(0.05) is None
     first = await owner.get(0.1)
     assert first is not None and first.download_id == 2
-    assert [(await everything.get(0.1)).download_id, (await everything.get(0.1)).download_id] == [1, 2]  # type: ignore[union-attr]
+    assert [(await everything.get(0.1)).download_id, (await everything.get(0.1)).download_id] == [
+        1,
+        2,
+    ]  # type: ignore[union-attr]
 
 
 async def test_a_slow_subscriber_drops_old_progress_first() -> None:

@@ -36,7 +36,9 @@ class Row:
 
 
 def item(status: Status, done: int = 50, total: int | None = 100, **kw: Any) -> ClientItem:
-    return ClientItem("abc", status, downloaded_bytes=done, total_bytes=total, speed=10.0, eta=5.0, **kw)
+    return ClientItem(
+        "abc", status, downloaded_bytes=done, total_bytes=total, speed=10.0, eta=5.0, **kw
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,7 +60,9 @@ def item(status: Status, done: int = 50, total: int | None = 100, **kw: Any) -> 
         (Row(phase=Phase.CANCELED), None, None, Status.CANCELED),
     ],
 )
-def test_status_table(row: Row, client_item: ClientItem | None, error: str | None, expected: Status) -> None:
+def test_status_table(
+    row: Row, client_item: ClientItem | None, error: str | None, expected: Status
+) -> None:
     assert track(row, client_item, client_error=error).status is expected
 
 
@@ -82,7 +86,9 @@ def test_completed_reports_the_size_of_its_files() -> None:
 
 
 def test_failed_shows_the_reason_and_waiting_retry_shows_when() -> None:
-    failed = track(Row(phase=Phase.FAILED, last_error_code="http_404", last_error_message="gone"), None)
+    failed = track(
+        Row(phase=Phase.FAILED, last_error_code="http_404", last_error_message="gone"), None
+    )
     assert (failed.error, failed.error_code) == ("gone", "http_404")
     retrying = track(Row(phase=Phase.QUEUED, retry_next_at=NOW, last_error_message="503"), None)
     assert retrying.status is Status.QUEUED and retrying.retry_at == NOW and retrying.error == "503"

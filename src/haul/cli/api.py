@@ -55,9 +55,11 @@ class Api:
 
     def events(self, download_ids: list[int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield (event type, data) from the SSE stream until the server closes it."""
-        params = [("download", str(i)) for i in download_ids or []]
+        params = {"download": [str(i) for i in download_ids or []]}
         try:
-            with self.http.stream("GET", "/events", params=params, timeout=httpx.Timeout(30.0, read=None)) as response:
+            with self.http.stream(
+                "GET", "/events", params=params, timeout=httpx.Timeout(30.0, read=None)
+            ) as response:
                 kind = "message"
                 for line in response.iter_lines():
                     if line.startswith("event:"):

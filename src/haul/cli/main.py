@@ -126,7 +126,9 @@ def add(
         failed = False
         for url in urls:
             try:
-                item = api.request("POST", "/downloads", json={"url": url, "profile": profile, "paused": paused})
+                item = api.request(
+                    "POST", "/downloads", json={"url": url, "profile": profile, "paused": paused}
+                )
             except HaulError as exc:
                 err.print(f"[red]{url}: {exc.message}[/]")
                 failed = True
@@ -160,8 +162,16 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
         if item.get("status") == "completed" and total:
             done = total
         if item["id"] not in bars:
-            bars[item["id"]] = progress.add_task("", total=total, label=label, status=item.get("status", ""))
-        progress.update(bars[item["id"]], total=total, completed=done, label=label, status=item.get("status", ""))
+            bars[item["id"]] = progress.add_task(
+                "", total=total, label=label, status=item.get("status", "")
+            )
+        progress.update(
+            bars[item["id"]],
+            total=total,
+            completed=done,
+            label=label,
+            status=item.get("status", ""),
+        )
 
     def settled() -> bool:
         for download_id in ids:
@@ -196,15 +206,23 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
                     refresh(state[data["id"]])
                 if settled():
                     break
-    bad = [i for i in state.values() if i["id"] in ids and i.get("status") != "completed" and not i.get("children")]
+    bad = [
+        i
+        for i in state.values()
+        if i["id"] in ids and i.get("status") != "completed" and not i.get("children")
+    ]
     for item in bad:
         err.print(f"[red]{item['id']}: {item.get('status')}: {item.get('error') or ''}[/]")
     return not bad
 
 
-def _expand_children(api: Api, state: dict[int, dict[str, Any]], ids: set[int], refresh: Any) -> None:
+def _expand_children(
+    api: Api, state: dict[int, dict[str, Any]], ids: set[int], refresh: Any
+) -> None:
     for parent in [i for i in list(state.values()) if i.get("children")]:
-        for child in api.request("GET", "/downloads", params={"parent_id": parent["id"], "limit": 1000})["items"]:
+        for child in api.request(
+            "GET", "/downloads", params={"parent_id": parent["id"], "limit": 1000}
+        )["items"]:
             ids.add(child["id"])
             state[child["id"]] = child
             refresh(child)
@@ -291,7 +309,9 @@ def retry(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = 
 @app.command()
 def cancel(
     ids: list[int],
-    delete_files: Annotated[bool, typer.Option("--delete-files", help="Delete partial and finished data.")] = False,
+    delete_files: Annotated[
+        bool, typer.Option("--delete-files", help="Delete partial and finished data.")
+    ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:

@@ -7,8 +7,14 @@ from typing import Any
 from rich.table import Table
 
 STATUS_STYLES = {
-    "downloading": "cyan", "completed": "green", "failed": "red", "canceled": "dim",
-    "paused": "yellow", "queued": "white", "resolving": "magenta", "unknown": "red",
+    "downloading": "cyan",
+    "completed": "green",
+    "failed": "red",
+    "canceled": "dim",
+    "paused": "yellow",
+    "queued": "white",
+    "resolving": "magenta",
+    "unknown": "red",
     "missing": "red",
 }
 
@@ -27,7 +33,9 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    return (
+        f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
 
 
 def status_text(item: dict[str, Any]) -> str:
@@ -38,7 +46,10 @@ def status_text(item: dict[str, Any]) -> str:
 def downloads_table(items: list[dict[str, Any]]) -> Table:
     table = Table(box=None, header_style="bold")
     for column in ("ID", "STATUS", "PROGRESS", "SIZE", "SPEED", "ETA", "TITLE / URL"):
-        table.add_column(column, justify="right" if column in ("ID", "PROGRESS", "SIZE", "SPEED", "ETA") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("ID", "PROGRESS", "SIZE", "SPEED", "ETA") else "left",
+        )
     for item in items:
         progress = item.get("progress")
         table.add_row(
@@ -48,7 +59,8 @@ def downloads_table(items: list[dict[str, Any]]) -> Table:
             size(item.get("total_bytes")),
             size(item.get("speed")) + "/s" if item.get("speed") else "-",
             duration(item.get("eta")),
-            (item.get("title") or item["url"])[:80] + (f"  [red]{item['error']}[/]" if item.get("error") else ""),
+            (item.get("title") or item["url"])[:80]
+            + (f"  [red]{item['error']}[/]" if item.get("error") else ""),
         )
     return table
 
@@ -57,8 +69,21 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    for key in ("id", "title", "url", "status", "progress", "downloaded_bytes", "total_bytes",
-                "client", "client_ref", "error", "created_at", "completed_at", "retry_at"):
+    for key in (
+        "id",
+        "title",
+        "url",
+        "status",
+        "progress",
+        "downloaded_bytes",
+        "total_bytes",
+        "client",
+        "client_ref",
+        "error",
+        "created_at",
+        "completed_at",
+        "retry_at",
+    ):
         value = item.get(key)
         if key == "status":
             value = status_text(item)
@@ -70,5 +95,7 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
     for f in item.get("files") or []:
         table.add_row("file", f"{f.get('path')} ({size(f.get('size'))})")
     for e in events:
-        table.add_row("event", f"{e['at']}  {e['kind']}" + (f": {e['message']}" if e.get("message") else ""))
+        table.add_row(
+            "event", f"{e['at']}  {e['kind']}" + (f": {e['message']}" if e.get("message") else "")
+        )
     return table

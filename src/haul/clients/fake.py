@@ -43,7 +43,10 @@ class FakeClient:
         ref = f"{self.name}-{next(self._ids)}"
         status = Status.PAUSED if request.paused else Status.DOWNLOADING
         self.store[ref] = ClientItem(
-            ref, status, name=request.url.rsplit("/", 1)[-1], total_bytes=self.total_bytes,
+            ref,
+            status,
+            name=request.url.rsplit("/", 1)[-1],
+            total_bytes=self.total_bytes,
             save_path=str(request.dest_dir),
         )
         return ref

@@ -23,7 +23,9 @@ class Decision:
     reason: str | None = None
 
 
-def decide(limits: Limits, active_total: int, active_owner: int, owner_limit: int | None) -> Decision:
+def decide(
+    limits: Limits, active_total: int, active_owner: int, owner_limit: int | None
+) -> Decision:
     """May one more download start now, given the active counts?"""
     if active_total >= limits.global_active:
         return Decision(

@@ -14,7 +14,9 @@ class RetryPolicy:
     max_delay: float = 600.0
     jitter: float = 0.2  # +/- fraction of the delay
 
-    def delay(self, attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None) -> float | None:
+    def delay(
+        self, attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None when no attempt is left.
 
         ``attempt`` counts the automatic retries already made. A server's ``Retry-After``

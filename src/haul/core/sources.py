@@ -67,9 +67,7 @@ def parse_source(raw: str, *, allow_private: bool = True) -> Source:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = f"'{scheme}:'" if scheme else "no scheme"
-        raise InvalidURL(
-            f"haul downloads http, https and magnet links; this URL has {shown}."
-        )
+        raise InvalidURL(f"haul downloads http, https and magnet links; this URL has {shown}.")
     try:
         host = (parts.hostname or "").rstrip(".").lower()
         port = parts.port

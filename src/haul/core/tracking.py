@@ -153,8 +153,13 @@ def _parent_status(children: dict[str, int]) -> Status:
     if not children:
         return Status.RESOLVING
     for status in (
-        Status.DOWNLOADING, Status.RESOLVING, Status.PROCESSING, Status.QUEUED, Status.PAUSED,
-        Status.UNKNOWN, Status.MISSING,
+        Status.DOWNLOADING,
+        Status.RESOLVING,
+        Status.PROCESSING,
+        Status.QUEUED,
+        Status.PAUSED,
+        Status.UNKNOWN,
+        Status.MISSING,
     ):
         if children.get(status, 0):
             return status

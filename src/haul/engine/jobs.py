@@ -8,8 +8,8 @@ Finished files are moved out of the job's work folder into the download root und
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -90,7 +90,8 @@ class JobRunner:
                 return
             if resolution.kind == "torrent":
                 raise PermanentTransferError(
-                    "Magnet links and .torrent files need a torrent client, and none is configured.",
+                    "Magnet links and .torrent files need a torrent client, "
+                    "and none is configured.",
                     code="no_torrent_client",
                 )
             resolved = _resolution_dict(resolution)
@@ -140,10 +141,8 @@ class JobRunner:
                 return task.result()
             if job.stop.is_set():
                 task.cancel()
-                try:
+                with contextlib.suppress(asyncio.CancelledError, TransferStopped):
                     await task
-                except (asyncio.CancelledError, TransferStopped):
-                    pass
                 raise TransferStopped()
 
     async def _reload(self, download_id: int) -> Download | None:
@@ -327,7 +326,7 @@ def _resolution_dict(resolution: Resolution) -> dict[str, Any]:
 
 def _move(src: Path, dst: Path) -> None:
     try:
-        os.replace(src, dst)
+        src.replace(dst)
     except OSError:
         shutil.move(src, dst)
 

@@ -26,7 +26,8 @@ from haul.engine.jobs import JobRunner
 from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
-from haul.store.models import Download, Worker, utcnow
+from haul.store.models import Download, utcnow
+from haul.store.models import Worker as WorkerRow
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ class Worker:
 
     async def start(self) -> None:
         async with self.db.write() as s:
-            await q.register_worker(s, Worker(id=self.id, hostname=self.hostname, pid=os.getpid()))
+            await q.register_worker(
+                s, WorkerRow(id=self.id, hostname=self.hostname, pid=os.getpid())
+            )
         await self.reap()
         self._running = True
         for loop in (self._scheduler, self._claimer, self._heartbeat, self._ticker):

@@ -88,8 +88,9 @@ class EventBus:
         self._seq = itertools.count(1)
 
     def subscribe(self, channels: Collection[str] | None = None) -> Subscription:
-        sub = Subscription(self, frozenset(channels) if channels is not None else None,
-                           self._queue_size)
+        sub = Subscription(
+            self, frozenset(channels) if channels is not None else None, self._queue_size
+        )
         self._subscribers.add(sub)
         return sub
 

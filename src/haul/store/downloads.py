@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.admission import Limits, decide, next_rank
@@ -119,16 +119,26 @@ async def admit_waiting(
         return []
     per_owner: dict[str, int] = {}
     if limits.per_owner is not None:
-        rows = await session.execute(
-            select(Download.owner_key, func.count()).where(_slot_holders()).group_by(
-                Download.owner_key
-            )
+        counts = await session.execute(
+            select(Download.owner_key, func.count())
+            .where(_slot_holders())
+            .group_by(Download.owner_key)
         )
-        per_owner = {key: int(count) for key, count in rows.all()}
+        per_owner = {key: int(count) for key, count in counts.all()}
     admitted: list[int] = []
     after: tuple[int, int] | None = None
     while free > 0:
-        query = _waiting(now).order_by(Download.queue_rank, Download.id).limit(batch)
+        query = (
+            select(Download.id, Download.owner_key, Download.queue_rank)
+            .where(
+                Download.phase == Phase.QUEUED.value,
+                Download.desired_paused.is_(False),
+                Download.canceled_at.is_(None),
+                or_(Download.retry_next_at.is_(None), Download.retry_next_at <= now),
+            )
+            .order_by(Download.queue_rank, Download.id)
+            .limit(batch)
+        )
         if after is not None:
             query = query.where(
                 or_(
@@ -160,20 +170,10 @@ async def admit_waiting(
     return admitted
 
 
-def _waiting(now: datetime) -> Select[tuple[int, str, int]]:
-    return select(Download.id, Download.owner_key, Download.queue_rank).where(
-        Download.phase == Phase.QUEUED.value,
-        Download.desired_paused.is_(False),
-        Download.canceled_at.is_(None),
-        or_(Download.retry_next_at.is_(None), Download.retry_next_at <= now),
-    )
-
-
 async def next_retry_at(session: AsyncSession) -> datetime | None:
-    value = await session.scalar(
+    return await session.scalar(
         select(func.min(Download.retry_next_at)).where(Download.phase == Phase.QUEUED.value)
     )
-    return value
 
 
 async def claim(

@@ -6,8 +6,24 @@ import os
 from pathlib import Path
 
 NETWORK_FILESYSTEMS = frozenset(
-    {"cifs", "smb3", "smbfs", "nfs", "nfs4", "9p", "fuse.sshfs", "sshfs", "afs", "ceph",
-     "glusterfs", "fuse.glusterfs", "davfs", "fuse.rclone", "lustre", "beegfs"}
+    {
+        "cifs",
+        "smb3",
+        "smbfs",
+        "nfs",
+        "nfs4",
+        "9p",
+        "fuse.sshfs",
+        "sshfs",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "davfs",
+        "fuse.rclone",
+        "lustre",
+        "beegfs",
+    }
 )
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -161,9 +160,7 @@ class Download(Base):
     # intent
     owner_key: Mapped[str] = mapped_column(String(64))  # "local", "u:<id>", "s:<uuid>"
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    session_id: Mapped[str | None] = mapped_column(
-        ForeignKey("sessions.id", ondelete="SET NULL")
-    )
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     ip: Mapped[str | None] = mapped_column(String(45))
     source_url: Mapped[str] = mapped_column(Text)
     source_blob: Mapped[bytes | None] = mapped_column(LargeBinary)  # .torrent bytes
@@ -273,6 +270,5 @@ __all__ = [
     "UnsupportedUrl",
     "User",
     "Worker",
-
     "utcnow",
 ]

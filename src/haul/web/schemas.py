@@ -13,7 +13,9 @@ MAX_URLS_PER_REQUEST = 1000
 class DownloadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, max_length=8192, description="One source URL or magnet link")
+    url: str | None = Field(
+        default=None, max_length=8192, description="One source URL or magnet link"
+    )
     urls: list[str] | None = Field(
         default=None, max_length=MAX_URLS_PER_REQUEST, description="Several sources at once"
     )

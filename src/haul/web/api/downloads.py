@@ -35,26 +35,36 @@ router = APIRouter(prefix="/downloads", tags=["downloads"])
 )
 async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> Any:
     """Queue one source (``url``) or several (``urls``). Answers at once: no network work."""
-    options = {
-        "profile": body.profile,
-        "client": body.client,
-        "media_id": body.media_id,
-        "paused": body.paused,
-        "priority": body.priority,
-    }
-    if body.url is not None:
-        tracked = await service.submit(body.url, owner, title=body.title, **options)
+
+    async def one(url: str, title: str | None = None) -> dict[str, Any]:
+        tracked = await service.submit(
+            url,
+            owner,
+            profile=body.profile,
+            client=body.client,
+            media_id=body.media_id,
+            paused=body.paused,
+            priority=body.priority,
+            title=title,
+        )
         return to_json(tracked)
+
+    if body.url is not None:
+        return await one(body.url, body.title)
     items: list[dict[str, Any]] = []
     errors: list[tuple[int, dict[str, str]]] = []
     for url in body.urls or []:
         try:
-            items.append(to_json(await service.submit(url, owner, **options)))
+            items.append(await one(url))
         except HaulError as exc:
             errors.append((status_for(exc), {"url": url, "detail": exc.message, "code": exc.code}))
     if not items:
         first_status, first = errors[0]
-        detail = first["detail"] if len(errors) == 1 else f"None of the {len(errors)} URLs was queued; the first: {first['detail']}"
+        detail = (
+            first["detail"]
+            if len(errors) == 1
+            else f"None of the {len(errors)} URLs was queued; the first: {first['detail']}"
+        )
         return JSONResponse(
             {"detail": detail, "code": first["code"], "errors": [e for _, e in errors]},
             status_code=first_status,
@@ -75,9 +85,14 @@ async def list_downloads(
 ) -> Any:
     """Downloads joined with their clients' live state, newest first."""
     statuses = [s for value in status_ for s in value.split(",") if s]
-    page = await service.list(
-        owner, status=statuses, client=client, media_id=media_id, parent_id=parent_id,
-        limit=limit, cursor=cursor,
+    page = await service.page(
+        owner,
+        status=statuses,
+        client=client,
+        media_id=media_id,
+        parent_id=parent_id,
+        limit=limit,
+        cursor=cursor,
     )
     return {
         "items": [to_json(t) for t in page.items],

@@ -8,6 +8,7 @@ channels (``download.{id}``); by default it gets everything its owner may see.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -46,7 +47,10 @@ async def events(
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
         try:
-            yield {"event": "hello", "data": json.dumps({"channels": sorted(sub.channels or ["*"])})}
+            yield {
+                "event": "hello",
+                "data": json.dumps({"channels": sorted(sub.channels or ["*"])}),
+            }
             while not await request.is_disconnected():
                 event = await sub.get(timeout=1.0)
                 if event is None:
@@ -54,7 +58,11 @@ async def events(
                         return
                     continue
                 if _allowed(owner, event.owner):
-                    yield {"event": event.type, "id": str(event.seq), "data": json.dumps(event.as_json())}
+                    yield {
+                        "event": event.type,
+                        "id": str(event.seq),
+                        "data": json.dumps(event.as_json()),
+                    }
         finally:
             sub.close()
 
@@ -90,7 +98,6 @@ async def websocket(ws: WebSocket) -> None:
     finally:
         reader.cancel()
         sub.close()
-        try:
+        closing = (asyncio.CancelledError, WebSocketDisconnect, RuntimeError, ValueError)
+        with contextlib.suppress(*closing):
             await reader
-        except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError, ValueError):
-            pass

@@ -1,0 +1,138 @@
+"""A real `haul serve` process driven through its CLI, its event stream and a crash."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support import media
+from tests.support.fixtures import MediaFiles
+from tests.support.origin import Origin
+from tests.support.server import HaulServer
+from tests.support.wait import wait_for
+
+
+def item(server: HaulServer, download_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = server.api("GET", f"/downloads/{download_id}").json()
+    return body
+
+
+def test_cli_add_wait_downloads_a_file_and_a_page(
+    server: HaulServer, origin: Origin, media_files: MediaFiles
+) -> None:
+    data = os.urandom(1024 * 1024)
+    origin.add_file("/f/data.bin", data)
+    origin.add_file("/m/clip.mp4", media_files.mp4, content_type="video/mp4")
+    origin.add_page("/watch", media.page_with_video(origin.url("/m/clip.mp4")))
+    result = server.cli("add", "--wait", origin.url("/f/data.bin"), origin.url("/watch"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (server.downloads / "data.bin").read_bytes() == data
+    clips = [p for p in server.downloads.iterdir() if p.suffix == ".mp4"]
+    assert [media.sha256(p) for p in clips] == [media.sha256(media_files.mp4)]
+    listing = server.cli("ls")
+    assert listing.returncode == 0 and listing.stdout.count("completed") == 2
+    shown = server.cli("show", "1")
+    assert "data.bin" in shown.stdout and "completed" in shown.stdout
+
+
+def test_cli_reports_failures_with_exit_code(server: HaulServer, origin: Origin) -> None:
+    origin.add_file("/nope", b"")
+    origin.fault("/nope", "404", times=None)
+    result = server.cli("add", "--wait", origin.url("/nope"))
+    assert result.returncode == 1
+    assert "404" in result.stderr
+    bad = server.cli("add", "file:///etc/passwd")
+    assert bad.returncode == 1 and "'file:'" in bad.stderr
+
+
+def test_cli_pause_resume_cancel(server: HaulServer, origin: Origin) -> None:
+    origin.add_file("/slow", os.urandom(2 * 1024 * 1024))
+    origin.throttle("/slow", 256 * 1024)
+    assert server.cli("add", origin.url("/slow")).returncode == 0
+    wait_for(lambda: item(server, 1)["status"] == "downloading", 20)
+    assert "paused" in server.cli("pause", "1").stdout
+    assert (
+        "queued" in server.cli("resume", "1").stdout or item(server, 1)["status"] == "downloading"
+    )
+    result = server.cli("cancel", "1", "--delete-files")
+    assert result.returncode == 0 and "canceled" in result.stdout
+    assert server.api("GET", "/downloads/1").status_code == 404
+    assert server.cli("pause", "42").returncode == 1
+
+
+def test_sse_pushes_progress_at_least_every_half_second(server: HaulServer, origin: Origin) -> None:
+    origin.add_file("/stream.bin", os.urandom(3 * 1024 * 1024))
+    origin.throttle("/stream.bin", 512 * 1024)
+    seen: list[tuple[float, dict[str, Any]]] = []
+    done = threading.Event()
+    subscribed = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server.url}/api/v1/events", timeout=30) as response:
+            kind = ""
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    kind = line[6:].strip()
+                    if kind == "hello":
+                        subscribed.set()
+                elif line.startswith("data:") and kind in ("progress", "status"):
+                    data = json.loads(line[5:])
+                    seen.append((time.monotonic(), {"kind": kind, **data}))
+                    if kind == "status" and data["download"]["status"] == "completed":
+                        done.set()
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert subscribed.wait(10), "the event stream did not open"
+    created = server.api("POST", "/downloads", json={"url": origin.url("/stream.bin")}).json()
+    assert done.wait(60), "no completion event"
+    progress = [(t, d) for t, d in seen if d["kind"] == "progress" and d["id"] == created["id"]]
+    assert len(progress) >= 5
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(progress)]
+    assert max(gaps) < 0.75, gaps
+    sizes = [d["downloaded_bytes"] for _, d in progress]
+    assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
+
+
+def test_sigkill_mid_download_then_restart_finishes_everything(
+    tmp_path: Path, origin: Origin
+) -> None:
+    files = {f"/crash/{n}.bin": os.urandom(1024 * 1024 + n) for n in range(3)}
+    for path, data in files.items():
+        origin.add_file(path, data)
+        origin.throttle(path, 200 * 1024)
+    server = HaulServer(tmp_path / "srv").start()
+    try:
+        ids = [
+            server.api("POST", "/downloads", json={"url": origin.url(p)}).json()["id"]
+            for p in files
+        ]
+        wait_for(lambda: all((item(server, i)["downloaded_bytes"] or 0) > 100_000 for i in ids), 30)
+        server.kill()
+        served_before = {p: origin.bytes_served(p) for p in files}
+        for path in files:
+            origin.throttle(path, None)
+        server.start()
+        wait_for(
+            lambda: all(item(server, i)["status"] == "completed" for i in ids),
+            60,
+            what="all downloads to complete after the restart",
+        )
+        for download_id, (path, data) in zip(ids, files.items(), strict=True):
+            got = item(server, download_id)
+            file = server.downloads / got["files"][0]["path"]
+            assert hashlib.sha256(file.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+            # It resumed: the restart fetched the rest, not the whole file again.
+            after = origin.bytes_served(path) - served_before[path]
+            assert after < len(data) - 50_000, (path, after)
+    finally:
+        server.kill()

@@ -1,0 +1,160 @@
+"""The store on SQLite and on real PostgreSQL: migrations, atomic admission, fairness, leases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from haul.core.admission import Limits
+from haul.core.sources import parse_source
+from haul.errors import DuplicateDownload, LimitExceeded
+from haul.store import downloads as q
+from haul.store.database import Database
+from haul.store.db import current_revision, head_revision, upgrade
+from haul.store.models import Download, DownloadEvent, Worker, utcnow
+
+DEFAULT_LIMITS = Limits(10)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    await asyncio.to_thread(upgrade, database_url)
+    database = Database(database_url, pool_size=20)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def submit(
+    db: Database,
+    url: str,
+    owner: str = "local",
+    *,
+    policy: str = "queue",
+    limits: Limits = DEFAULT_LIMITS,
+) -> Download:
+    async with db.write(admission=True) as s:
+        return await q.submit(
+            s, source=parse_source(url), owner_key=owner, limits=limits, policy=policy
+        )
+
+
+async def test_migrations_reach_head(db: Database, database_url: str) -> None:
+    assert await asyncio.to_thread(current_revision, database_url) == head_revision()
+    await asyncio.to_thread(upgrade, database_url)  # idempotent
+
+
+async def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'haul.db'}"
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    async with db.read() as s:
+        assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await s.execute(text("PRAGMA synchronous"))).scalar() == 1  # NORMAL
+        assert (await s.execute(text("PRAGMA busy_timeout"))).scalar() == 30000
+    await db.dispose()
+
+
+async def test_fifty_concurrent_submits_under_limit_one_admit_exactly_one(db: Database) -> None:
+    results = await asyncio.gather(
+        *(
+            submit(db, f"http://example.com/{n}", policy="reject", limits=Limits(10, per_owner=1))
+            for n in range(50)
+        ),
+        return_exceptions=True,
+    )
+    admitted = [r for r in results if isinstance(r, Download)]
+    refused = [r for r in results if isinstance(r, LimitExceeded)]
+    assert len(admitted) == 1 and len(refused) == 49
+    assert "your limit is 1" in refused[0].message
+    async with db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(Download)) == 1
+
+
+async def test_duplicate_source_is_refused_with_the_existing_id(db: Database) -> None:
+    first = await submit(db, "http://example.com/film.mkv")
+    with pytest.raises(DuplicateDownload) as info:
+        await submit(db, "HTTP://EXAMPLE.com/film.mkv")
+    assert info.value.existing_id == first.id
+    other_owner = await submit(db, "http://example.com/film.mkv", owner="someone-else")
+    assert other_owner.id != first.id
+
+
+async def test_admission_is_fair_across_owners(db: Database) -> None:
+    for n in range(30):
+        await submit(db, f"http://example.com/bulk/{n}", owner="bulk")
+    single = await submit(db, "http://example.com/one", owner="single")
+    async with db.write(admission=True) as s:
+        admitted = await q.admit_waiting(s, Limits(global_active=3))
+    assert len(admitted) == 3
+    assert single.id in admitted
+
+
+async def test_admission_respects_per_owner_limit(db: Database) -> None:
+    for n in range(5):
+        await submit(db, f"http://example.com/a/{n}", owner="a")
+    for n in range(5):
+        await submit(db, f"http://example.com/b/{n}", owner="b")
+    async with db.write(admission=True) as s:
+        admitted = await q.admit_waiting(s, Limits(global_active=10, per_owner=2))
+    async with db.read() as s:
+        rows = (
+            await s.execute(
+                select(Download.owner_key, func.count())
+                .where(Download.id.in_(admitted))
+                .group_by(Download.owner_key)
+            )
+        ).all()
+    assert dict(rows) == {"a": 2, "b": 2}
+
+
+async def test_claims_never_hand_a_job_to_two_workers(db: Database) -> None:
+    for n in range(20):
+        await submit(db, f"http://example.com/{n}", policy="reject", limits=Limits(100))
+    workers = [str(uuid.uuid4()) for _ in range(4)]
+    async with db.write() as s:
+        for w in workers:
+            s.add(Worker(id=w, hostname="h", pid=1))
+
+    async def claim(worker_id: str) -> list[int]:
+        async with db.write() as s:
+            return [j.id for j in await q.claim(s, worker_id, 7, skip_locked=not db.is_sqlite)]
+
+    claimed = await asyncio.gather(*(claim(w) for w in workers))
+    flat = [i for ids in claimed for i in ids]
+    assert len(flat) == len(set(flat)) == 20
+
+
+async def test_reaping_a_dead_worker_returns_its_jobs(db: Database) -> None:
+    job = await submit(db, "http://example.com/x", policy="reject")
+    async with db.write() as s:
+        s.add(Worker(id="dead", hostname="h", pid=1, heartbeat_at=utcnow() - timedelta(hours=1)))
+    async with db.write() as s:
+        assert [j.id for j in await q.claim(s, "dead", 5, skip_locked=False)] == [job.id]
+    async with db.write() as s:
+        assert await q.reap_workers(s, ["dead"]) == 1
+    async with db.write() as s:
+        s.add(Worker(id="alive", hostname="h", pid=2))
+    async with db.write() as s:
+        assert [j.id for j in await q.claim(s, "alive", 5, skip_locked=False)] == [job.id]
+
+
+async def test_deleting_a_download_deletes_its_history(db: Database) -> None:
+    row = await submit(db, "http://example.com/y")
+    async with db.write() as s:
+        await s.delete(await s.get(Download, row.id))
+    async with db.read() as s:
+        left = await s.scalar(
+            select(func.count())
+            .select_from(DownloadEvent)
+            .where(DownloadEvent.download_id == row.id)
+        )
+    assert left == 0
