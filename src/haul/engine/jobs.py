@@ -81,6 +81,9 @@ class JobRunner:
             raise TransferStopped()
         row = fresh
         resolved: dict[str, Any] | None = row.meta.get("resolved")
+        if resolved is None and row.playlist_index is not None:
+            # An entry of a playlist already resolved: yt-dlp takes it by its index.
+            resolved = {"kind": "media", "url": row.source_url, "title": row.title}
         if resolved is None:
             job.status = Status.RESOLVING
             resolution = await resolve(row.source_url, self.ctx.http)
@@ -204,6 +207,10 @@ class JobRunner:
                     )
                 )
                 await s.flush()
+            for child in (
+                await s.scalars(select(Download.id).where(Download.parent_id == row.id))
+            ).all():
+                await q.add_event(s, child, "created", parent=row.id)
             await q.add_event(
                 s, row.id, "expanded", f"Playlist with {len(resolution.entries)} entries"
             )
@@ -235,7 +242,7 @@ class JobRunner:
             db_row.lease_worker_id = None
             db_row.title = db_row.title or result.title
             db_row.meta = {**db_row.meta, "result": result.meta}
-            await q.add_event(s, row.id, "completed", data_files=len(files))
+            await q.add_event(s, row.id, "completed", files=len(files))
         await self.ctx.notify(db_row)
 
     async def _stopped(self, row: Download, job: LiveJob) -> None:
