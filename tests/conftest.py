@@ -43,8 +43,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for an in-process app; tests using it run on SQLite and on PostgreSQL."""
     return Settings(
+        database_url=database_url,
         data_dir=tmp_path / "data",
         download_dir=tmp_path / "downloads",
         progress_interval=0.1,

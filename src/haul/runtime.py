@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from haul.store.models import Download, Profile
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PROFILES = [
+DEFAULT_PROFILES: list[dict[str, Any]] = [
     {"name": "default", "is_default": True},
     {
         "name": "best-mp4",
