@@ -271,9 +271,22 @@ class DownloadService:
             return f"{name}: {exc}"
 
     async def publish(self, row: Download) -> None:
-        """Tell subscribers a download changed state (the worker calls this after each write)."""
+        """Tell subscribers a download changed state (the worker calls this after each write).
+
+        A playlist's status derives from its children's, so a child's change is its parent's
+        change too.
+        """
         tracked, _ = await self.track_rows([row])
         self.bus.publish("status", row.id, row.owner_key, download=to_json(tracked[0]))
+        if row.parent_id is not None:
+            async with self.db.read() as s:
+                parent = await s.get(Download, row.parent_id)
+                children = await self._children(s, [row.parent_id])
+            if parent is not None:
+                tracked, _ = await self.track_rows([parent], children)
+                self.bus.publish(
+                    "status", parent.id, parent.owner_key, download=to_json(tracked[0])
+                )
 
     # -- control --------------------------------------------------------------------------
 

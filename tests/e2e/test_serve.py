@@ -136,3 +136,42 @@ def test_sigkill_mid_download_then_restart_finishes_everything(
             assert after < len(data) - 50_000, (path, after)
     finally:
         server.kill()
+
+
+def test_cli_downloads_hls_and_playlists(
+    server: HaulServer, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_dir("/hls", media_files.hls.parent)
+    origin.add_file("/m/a.mp4", media_files.mp4, content_type="video/mp4")
+    origin.add_file("/m/b.mp4", media_files.mkv, content_type="video/mp4")
+    origin.add_page(
+        "/pl", media.page_with_two_videos(origin.url("/m/a.mp4"), origin.url("/m/b.mp4"))
+    )
+    result = server.cli("add", "--wait", origin.url("/hls/index.m3u8"), origin.url("/pl"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = server.api("GET", "/downloads").json()["items"]
+    assert sorted(i["status"] for i in listed) == ["completed", "completed"]
+    playlist = next(i for i in listed if i["children"])
+    children = server.api("GET", "/downloads", params={"parent_id": playlist["id"]}).json()["items"]
+    got = sorted(media.sha256(server.downloads / c["files"][0]["path"]) for c in children)
+    assert got == sorted([media.sha256(media_files.mp4), media.sha256(media_files.mkv)])
+
+
+def test_sigterm_stops_cleanly_and_work_resumes(tmp_path: Path, origin: Origin) -> None:
+    data = os.urandom(2 * 1024 * 1024)
+    origin.add_file("/term.bin", data)
+    origin.throttle("/term.bin", 256 * 1024)
+    server = HaulServer(tmp_path / "srv").start()
+    try:
+        created = server.api("POST", "/downloads", json={"url": origin.url("/term.bin")}).json()
+        wait_for(lambda: (item(server, created["id"])["downloaded_bytes"] or 0) > 100_000, 30)
+        started = time.monotonic()
+        assert server.stop() == 0
+        assert time.monotonic() - started < 10
+        origin.throttle("/term.bin", None)
+        server.start()
+        wait_for(lambda: item(server, created["id"])["status"] == "completed", 30)
+        assert (server.downloads / "term.bin").read_bytes() == data
+        assert origin.bytes_served("/term.bin") < len(data) + 300_000
+    finally:
+        server.kill()

@@ -68,6 +68,9 @@ def serve(
     _setup_logging(log_level)
     settings = load_settings(host=host, port=port)
     console.print(f"haul {__version__} on http://{settings.host}:{settings.port}")
+    # uvicorn shuts down gracefully on SIGTERM, then restores the handler it found and raises
+    # the signal again; this handler makes that last step a clean exit 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -75,6 +78,10 @@ def serve(
         log_level=log_level.lower(),
         timeout_graceful_shutdown=10,
     )
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @app.command()
