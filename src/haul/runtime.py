@@ -74,7 +74,11 @@ class Runtime:
                 http=self.http,
                 http_engine=HttpEngine(self.http),
                 ytdlp_slots=asyncio.Semaphore(settings.ytdlp_threads),
-                retry=RetryPolicy(),
+                retry=RetryPolicy(
+                    max_attempts=settings.retry_max_attempts,
+                    base_delay=settings.retry_base_delay,
+                    max_delay=settings.retry_max_delay,
+                ),
                 notify=self.service.publish,
                 profiles=self.service.engine_profile,
             )

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     ytdlp_threads: int = Field(default=4, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
 
+    #: Automatic retries of transient failures: attempts, then exponential backoff with jitter.
+    retry_max_attempts: int = Field(default=5, ge=0)
+    retry_base_delay: float = Field(default=5.0, ge=0)
+    retry_max_delay: float = Field(default=600.0, ge=0)
+
     @field_validator("host")
     @classmethod
     def _host_not_empty(cls, value: str) -> str:

@@ -13,6 +13,7 @@ import av
 import pytest
 from sqlalchemy import select
 
+from haul.core.retry import RetryPolicy
 from haul.store.models import UnsupportedUrl
 from tests.conftest import App
 from tests.support import media
@@ -299,3 +300,34 @@ async def test_list_shows_live_state_and_paginates(app: App, origin: Origin) -> 
     paused = (await app.get("/downloads", params={"status": "paused"})).json()["items"]
     assert len(paused) == 4
     await app.http.delete(f"/api/v1/downloads/{live['id']}")
+
+
+@pytest.fixture
+def quick_retries(app: App) -> None:
+    app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=3, base_delay=0.2, jitter=0)
+
+
+@pytest.mark.usefixtures("quick_retries")
+async def test_server_errors_are_retried_with_backoff(app: App, origin: Origin) -> None:
+    data = os.urandom(50_000)
+    origin.add_file("/busy.bin", data)
+    origin.fault("/busy.bin", "status", times=2, status=503)
+    done = await finished(app, (await submit(app, origin.url("/busy.bin")))["id"])
+    assert done["status"] == "completed"
+    assert downloaded_file(app, done).read_bytes() == data
+    events = (await app.get(f"/downloads/{done['id']}/events")).json()
+    retries = [e for e in events if e["kind"] == "retry_scheduled"]
+    assert [e["data"]["attempt"] for e in retries] == [1, 2]
+    assert all("503" in e["message"] for e in retries)
+
+
+@pytest.mark.usefixtures("quick_retries")
+async def test_retry_after_is_honoured_and_attempts_are_bounded(app: App, origin: Origin) -> None:
+    origin.add_file("/limited.bin", b"x")
+    origin.fault("/limited.bin", "status", times=None, status=429, headers={"Retry-After": "1"})
+    started = time.monotonic()
+    done = await finished(app, (await submit(app, origin.url("/limited.bin")))["id"])
+    assert done["status"] == "failed" and done["error_code"] == "http_429"
+    # Three retries, each waiting the second the server asked for, not the 0.2 s backoff.
+    assert time.monotonic() - started >= 3.0
+    assert len(origin.requests_for("/limited.bin")) == 4
