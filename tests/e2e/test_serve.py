@@ -6,6 +6,8 @@ import hashlib
 import itertools
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -175,3 +177,15 @@ def test_sigterm_stops_cleanly_and_work_resumes(tmp_path: Path, origin: Origin) 
         assert origin.bytes_served("/term.bin") < len(data) + 300_000
     finally:
         server.kill()
+
+
+def test_db_upgrade_and_worker_refusal(tmp_path: Path) -> None:
+    env = {**os.environ, "HAUL_DATA_DIR": str(tmp_path / "d")}
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "haul", "db", "upgrade"], capture_output=True, text=True, env=env
+    )
+    assert upgraded.returncode == 0 and "revision 0001" in upgraded.stdout
+    assert (tmp_path / "d" / "haul.db").exists()
+    command = [sys.executable, "-m", "haul", "worker"]
+    worker = subprocess.run(command, capture_output=True, text=True, env=env, timeout=30)
+    assert worker.returncode == 2 and "needs PostgreSQL" in worker.stderr

@@ -91,9 +91,16 @@ def worker(log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "i
     from haul.settings import load_settings
 
     _setup_logging(log_level)
+    settings = load_settings()
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        err.print(
+            "[red]haul worker needs PostgreSQL (set HAUL_DATABASE_URL); "
+            "with SQLite, `haul serve` runs its worker itself.[/]"
+        )
+        raise typer.Exit(2)
 
     async def main() -> None:
-        runtime = Runtime(load_settings())
+        runtime = Runtime(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
