@@ -331,3 +331,19 @@ async def test_retry_after_is_honoured_and_attempts_are_bounded(app: App, origin
     # Three retries, each waiting the second the server asked for, not the 0.2 s backoff.
     assert time.monotonic() - started >= 3.0
     assert len(origin.requests_for("/limited.bin")) == 4
+
+
+async def test_cancel_of_a_ytdlp_job_stops_within_a_second(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/slow.mp4", media_files.mp4, content_type="video/mp4")
+    origin.throttle("/media/slow.mp4", 32 * 1024)
+    origin.add_page("/watch/slow", media.page_with_video(origin.url("/media/slow.mp4")))
+    item = await submit(app, origin.url("/watch/slow"))
+    await status_is(app, item["id"], "downloading")
+    started = time.monotonic()
+    response = await app.http.delete(f"/api/v1/downloads/{item['id']}?delete_files=true")
+    assert response.json()["status"] == "canceled"
+    assert time.monotonic() - started < 1.0
+    assert item["id"] not in app.runtime.builtin.live
+    assert not app.runtime.builtin.work_dir(item["id"]).exists()
