@@ -1,0 +1,272 @@
+"""yt-dlp as a library: learn what a page holds, and download one media item of it.
+
+Both functions block; callers run them in a worker thread. yt-dlp runs in a quiet session
+(:mod:`haul.engine.ytdlp_session`) and only writes inside ``job.dest_dir``: ``.part`` files
+stay there when a job stops, so the next run resumes them. Errors leave as haul errors
+(:mod:`haul.engine.ytdlp_errors`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, Literal
+
+from yt_dlp import YoutubeDL
+from yt_dlp.utils import DownloadCancelled, YoutubeDLError
+
+from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
+from haul.engine.ytdlp_errors import translate
+from haul.engine.ytdlp_session import open_session
+from haul.errors import PermanentTransferError, TransferStopped
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two progress callbacks (the last reading of a file always goes through).
+PROGRESS_INTERVAL = 0.25
+#: Seconds a download waits for a silent server before the attempt fails (transient).
+DOWNLOAD_SOCKET_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedEntry:
+    """One entry of a playlist as flat extraction sees it (``index`` is 1-based)."""
+
+    index: int
+    url: str | None
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What yt-dlp learned about a URL without downloading it."""
+
+    kind: Literal["media", "playlist"]
+    url: str
+    id: str | None = None
+    title: str | None = None
+    extractor: str | None = None
+    entries: tuple[ExtractedEntry, ...] = ()
+
+
+class _Stopped(DownloadCancelled):  # type: ignore[misc]
+    """Raised inside a progress hook: yt-dlp unwinds, closes the ``.part`` and keeps it."""
+
+
+def extract(url: str, *, timeout: float = 30.0, max_entries: int = 5000) -> Extraction:
+    """Flat extraction of ``url``: a single media item, or a playlist and its entries.
+
+    Nothing is downloaded and playlist entries are not resolved. ``timeout`` bounds every
+    network wait (not the whole call); at most ``max_entries`` entries are listed.
+    """
+    try:
+        with open_session("[extract]", socket_timeout=timeout) as ydl:
+            info = ydl.extract_info(url, download=False, process=False)
+            info = _follow_redirects(ydl, info)
+            return _extraction(url, info, max_entries)
+    except YoutubeDLError as exc:
+        raise translate(exc, url) from exc
+
+
+def _follow_redirects(ydl: YoutubeDL, info: dict[str, Any]) -> dict[str, Any]:
+    """Resolve ``url`` / ``url_transparent`` results (a redirect, an embed) a few hops deep."""
+    for _ in range(5):
+        if info.get("_type") not in ("url", "url_transparent"):
+            return info
+        outer = info
+        info = ydl.extract_info(
+            outer["url"], download=False, process=False, ie_key=outer.get("ie_key")
+        )
+        if outer.get("_type") == "url_transparent":
+            extra = {k: v for k, v in outer.items() if v is not None and k not in ("_type", "url")}
+            info = {**info, **extra}
+    return info
+
+
+def _extraction(url: str, info: dict[str, Any], max_entries: int) -> Extraction:
+    is_playlist = info.get("_type") in ("playlist", "multi_video")
+    return Extraction(
+        kind="playlist" if is_playlist else "media",
+        url=url,
+        id=_str(info.get("id")),
+        title=_str(info.get("title")),
+        extractor=_str(info.get("extractor_key") or info.get("extractor")),
+        entries=tuple(_entries(info.get("entries") or (), max_entries)) if is_playlist else (),
+    )
+
+
+def _entries(raw: Iterable[Any], limit: int) -> Iterator[ExtractedEntry]:
+    if hasattr(raw, "getslice"):  # yt-dlp's PagedList: fetch only the pages needed
+        raw = raw.getslice(0, limit)
+    for index, entry in enumerate(itertools.islice(raw, limit), start=1):
+        if not isinstance(entry, dict):
+            yield ExtractedEntry(index, None, None)
+            continue
+        if entry.get("_type") in ("url", "url_transparent"):
+            entry_url = entry.get("url")
+        else:
+            entry_url = entry.get("webpage_url")
+        yield ExtractedEntry(index, _str(entry_url), _str(entry.get("title")))
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def check_template(template: str) -> None:
+    """Refuse an output template that could write outside the destination folder."""
+    error = YoutubeDL.validate_outtmpl(template)
+    parts = [*PurePosixPath(template).parts, *PureWindowsPath(template).parts]
+    if (
+        error is not None
+        or not template.strip()
+        or PurePosixPath(template).is_absolute()
+        or PureWindowsPath(template).drive
+        or template.strip() == "-"  # yt-dlp's name for stdout
+        or template.startswith(("/", "\\", "~"))
+        or ".." in parts
+    ):
+        raise PermanentTransferError(
+            f"The output template {template!r} must be a relative path inside the download folder.",
+            code="bad_template",
+        )
+
+
+def _job_params(job: EngineJob, hooks: _Hooks) -> dict[str, Any]:
+    profile = job.profile
+    check_template(profile.output_template)
+    params: dict[str, Any] = {
+        "paths": {"home": str(job.dest_dir), "temp": str(job.dest_dir)},
+        "outtmpl": {"default": profile.output_template},
+        "continuedl": True,
+        "nopart": False,
+        "restrictfilenames": False,
+        "windowsfilenames": True,
+        "noplaylist": job.playlist_index is None,
+        "progress_hooks": [hooks.progress],
+        "postprocessor_hooks": [hooks.postprocessor],
+    }
+    if job.playlist_index is not None:
+        params["playlist_items"] = str(job.playlist_index)
+    if profile.format:
+        params["format"] = profile.format
+    if profile.container:
+        params["merge_output_format"] = profile.container
+        params["postprocessors"] = [
+            {"key": "FFmpegVideoRemuxer", "preferedformat": profile.container}
+        ]
+    if profile.subtitles:
+        params["writesubtitles"] = True
+        params["subtitleslangs"] = list(profile.subtitles)
+    return params
+
+
+class _Hooks:
+    """yt-dlp's progress and postprocessor hooks, turned into haul :class:`Progress`."""
+
+    def __init__(self, job: EngineJob, on_progress: ProgressCallback, stop: StopSignal) -> None:
+        self._dest = job.dest_dir
+        self._on_progress = on_progress
+        self._stop = stop
+        self._last = 0.0
+        self._done_bytes = 0  # bytes of files finished earlier in this run (formats, subtitles)
+        self._lock = threading.Lock()  # fragments may report from several threads
+
+    def progress(self, d: dict[str, Any]) -> None:
+        if self._stop.is_set():
+            raise _Stopped(f"Stopped ({self._stop.reason}).")
+        status = d.get("status")
+        if status not in ("downloading", "finished"):
+            return
+        with self._lock:
+            now = time.monotonic()
+            final = status == "finished"
+            if not final and now - self._last < PROGRESS_INTERVAL:
+                return
+            self._last = now
+            downloaded = int(d.get("downloaded_bytes") or 0)
+            total = d.get("total_bytes") or d.get("total_bytes_estimate")
+            reading = Progress(
+                downloaded_bytes=self._done_bytes + downloaded,
+                total_bytes=None if total is None else self._done_bytes + int(total),
+                speed=d.get("speed"),
+                eta=d.get("eta"),
+                filename=self._name(d.get("filename") or d.get("tmpfilename")),
+                fragment_index=d.get("fragment_index"),
+                fragment_count=d.get("fragment_count"),
+            )
+            if final:
+                self._done_bytes += downloaded
+        self._on_progress(reading)
+
+    def postprocessor(self, d: dict[str, Any]) -> None:
+        log.debug("postprocessor %s %s", d.get("postprocessor"), d.get("status"))
+
+    def _name(self, path: object) -> str | None:
+        if not path:
+            return None
+        rel = os.path.relpath(str(path), self._dest)
+        return Path(str(path)).name if rel.startswith("..") else rel
+
+
+def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal) -> EngineResult:
+    """Download ``job.url`` (entry ``job.playlist_index`` of it, if set) into ``job.dest_dir``.
+
+    Raises :class:`TransferStopped` soon after ``stop`` is set, leaving the ``.part`` file for a
+    later run to resume; other failures leave as :class:`~haul.errors.TransferError`.
+    """
+    if stop.is_set():
+        raise TransferStopped(f"Stopped ({stop.reason}) before it started.")
+    job.dest_dir.mkdir(parents=True, exist_ok=True)
+    params = _job_params(job, _Hooks(job, on_progress, stop))
+    try:
+        tag = f"[download {job.download_id}]"
+        with open_session(tag, socket_timeout=DOWNLOAD_SOCKET_TIMEOUT, **params) as ydl:
+            info = ydl.extract_info(job.url, download=True)
+    except _Stopped as exc:
+        raise TransferStopped(f"Stopped ({stop.reason}).") from exc
+    except YoutubeDLError as exc:
+        if stop.is_set():
+            raise TransferStopped(f"Stopped ({stop.reason}).") from exc
+        raise translate(exc, job.url) from exc
+    return _result(job, info)
+
+
+def _result(job: EngineJob, info: dict[str, Any]) -> EngineResult:
+    item = info
+    if info.get("_type") in ("playlist", "multi_video"):
+        found = [e for e in info.get("entries") or () if isinstance(e, dict)]
+        if not found:
+            where = f"entry {job.playlist_index} of " if job.playlist_index else ""
+            raise PermanentTransferError(
+                f"There is no {where}playlist at {job.url} to download.", code="entry_missing"
+            )
+        item = found[0]
+    files: list[Path] = []
+    for download in item.get("requested_downloads") or ():
+        if download.get("filepath"):
+            files.append(Path(download["filepath"]))
+    for sub in (item.get("requested_subtitles") or {}).values():
+        if sub and sub.get("filepath"):
+            files.append(Path(sub["filepath"]))
+    root = job.dest_dir.resolve()
+    files = [f for f in dict.fromkeys(files) if f.exists()]
+    if not files:
+        raise PermanentTransferError(f"yt-dlp produced no file for {job.url}.", code="no_files")
+    for path in files:
+        if not path.resolve().is_relative_to(root):
+            raise PermanentTransferError(
+                f"yt-dlp wrote {path} outside the download folder.", code="bad_template"
+            )
+    meta = {
+        key: item.get(key)
+        for key in ("extractor", "id", "webpage_url", "duration", "ext")
+        if item.get(key) is not None
+    }
+    return EngineResult(files=tuple(files), title=_str(item.get("title")), meta=meta)

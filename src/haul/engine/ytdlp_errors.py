@@ -1,0 +1,157 @@
+"""yt-dlp's errors translated into haul's exception tree.
+
+yt-dlp reports almost every failure as a ``DownloadError`` whose ``exc_info`` (and the
+``cause`` / ``__cause__`` chain below it) holds what really happened. :func:`translate` walks
+that chain once and classifies the first telling error:
+
+=================================================  ==========================================
+found in the chain                                 haul error (``code``)
+=================================================  ==========================================
+``UnsupportedError``                               :class:`UnsupportedSource` (``unsupported_url``)
+``HTTPError`` 401, 403, 404, 410                   permanent (``http_401`` ...)
+``HTTPError`` 429, 5xx                             transient (``http_429``, ``http_503`` ...)
+``HTTPError`` other                                permanent (``http_<status>``)
+``ContentTooShortError``                           :class:`LengthMismatch` (``length_mismatch``)
+``TransportError`` / ``OSError``, timed out        transient (``timeout``)
+``TransportError`` / ``OSError``, other            transient (``connection``)
+no error below, only text (:func:`from_message`)   ``HTTP Error N``, timeouts, resets: as above
+anything else                                      permanent (``extractor_error``)
+=================================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from http import HTTPStatus
+
+from yt_dlp.networking.exceptions import HTTPError, TransportError
+from yt_dlp.utils import ContentTooShortError, UnsupportedError
+
+from haul.engine.http_errors import parse_retry_after
+from haul.errors import (
+    LengthMismatch,
+    PermanentTransferError,
+    TransferError,
+    TransientTransferError,
+    UnsupportedSource,
+)
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PREFIX = re.compile(r"^(?:ERROR:\s*)+(?:\[[\w:.-]+\]\s*(?:[^\s:]+:\s)?)?")
+
+
+def clean_message(text: str) -> str:
+    """yt-dlp's message without colour codes, the ``ERROR:`` prefix and the extractor tag."""
+    text = _ANSI.sub("", text).strip()
+    text = _PREFIX.sub("", text)
+    return text.splitlines()[0].strip() if text else text
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every error below it (``exc_info``, ``cause``, ``__cause__``, context)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        exc_info = getattr(current, "exc_info", None)
+        if isinstance(exc_info, tuple) and len(exc_info) == 3:
+            todo.append(exc_info[1])
+        for attr in ("cause", "__cause__", "__context__"):
+            below = getattr(current, attr, None)
+            todo.append(below)
+
+
+def translate(exc: BaseException, url: str) -> TransferError:
+    """The haul error that says what went wrong with ``url``; the caller raises it from exc."""
+    chain = list(causes(exc))
+    for error in chain:
+        if isinstance(error, UnsupportedError):
+            return UnsupportedSource(f"haul found no video or audio it can download at {url}.")
+    for error in chain:
+        if isinstance(error, HTTPError):
+            response = error.response
+            where = getattr(response, "url", None) or url
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After") if response else None
+            )
+            return http_error(error.status, where, retry_after)
+    for error in chain:
+        if isinstance(error, ContentTooShortError):
+            return LengthMismatch(
+                f"The server sent {error.downloaded} of {error.expected} bytes for {url}."
+            )
+    for error in chain:
+        if isinstance(error, TransportError | OSError) and not isinstance(error, FileNotFoundError):
+            return network_error(error, url, chain)
+    message = clean_message(str(exc)) or type(exc).__name__
+    return from_message(message, url) or PermanentTransferError(message, code="extractor_error")
+
+
+# yt-dlp's downloaders report an error they gave up retrying as text only ("Got error: ...
+# Giving up after 1 retries"), with no exception below it: read the text, first match wins.
+_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"HTTP Error (\d{3})"), "http"),
+    (re.compile(r"timed? ?out", re.IGNORECASE), "timeout"),
+    (
+        re.compile(
+            r"Errno (?:32|54|60|61|104|110|111|113)\b|connection (?:reset|refused|aborted)"
+            r"|broken pipe|remote end closed|IncompleteRead|bytes read|EOF occurred"
+            r"|name resolution|Name or service not known|nodename nor servname",
+            re.IGNORECASE,
+        ),
+        "connection",
+    ),
+)
+
+
+def from_message(message: str, url: str) -> TransferError | None:
+    """Classify a failure known only by its text; None when the text says nothing telling."""
+    for pattern, kind in _MESSAGES:
+        match = pattern.search(message)
+        if match is None:
+            continue
+        if kind == "http":
+            return http_error(int(match.group(1)), url)
+        if kind == "timeout":
+            return TransientTransferError(
+                f"The server at {url} did not answer in time.", code="timeout"
+            )
+        return TransientTransferError(f"The connection to {url} failed: {message}", code=kind)
+    return None
+
+
+def http_error(status: int, url: str, retry_after: float | None = None) -> TransferError:
+    """The transient or permanent error for an HTTP status answered for ``url``.
+
+    Shared with :mod:`haul.engine.resolve` so every engine words HTTP failures alike.
+    """
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    message = f"The server answered {status} {phrase} for {url}."
+    if status == 429 or status >= 500:
+        return TransientTransferError(message, code=f"http_{status}", retry_after=retry_after)
+    return PermanentTransferError(message, code=f"http_{status}")
+
+
+def network_error(
+    error: BaseException, url: str, chain: list[BaseException] | None = None
+) -> TransientTransferError:
+    """A timeout or a broken connection while talking to ``url``."""
+    chain = chain or [error]
+    timed_out = any(isinstance(e, TimeoutError | socket.timeout) for e in chain) or any(
+        "timed out" in str(e).lower() for e in chain
+    )
+    if timed_out:
+        return TransientTransferError(
+            f"The server at {url} did not answer in time.", code="timeout"
+        )
+    detail = clean_message(str(error)) or type(error).__name__
+    return TransientTransferError(f"The connection to {url} failed: {detail}", code="connection")
