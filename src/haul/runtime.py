@@ -50,7 +50,7 @@ class Runtime:
         self.db = Database(settings.sqlalchemy_url)
         self.bus = EventBus()
         root = settings.downloads_root
-        self.builtin = BuiltinClient(root)
+        self.builtin = BuiltinClient(root, stall_warning=settings.stall_warning)
         self.clients: dict[str, DownloadClient] = {"builtin": self.builtin}
         self.http = httpx.AsyncClient(
             follow_redirects=True,
@@ -94,6 +94,8 @@ class Runtime:
                 heartbeat_interval=settings.heartbeat_interval,
                 lease_ttl=settings.lease_ttl,
                 progress_interval=settings.progress_interval,
+                stall_timeout=settings.stall_timeout,
+                reconcile_interval=settings.reconcile_interval,
             ),
             on_admitted=self._admitted,
         )
@@ -131,5 +133,6 @@ class Runtime:
         if self.run_worker:
             await self.worker.stop()
         self.bus.close()
+        await self.runner.ctx.http_engine.aclose()
         await self.http.aclose()
         await self.db.dispose()

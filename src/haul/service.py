@@ -230,12 +230,9 @@ class DownloadService:
         """Join rows with their clients' live items: one bulk call per client, concurrently."""
         refs: dict[str, list[str]] = defaultdict(list)
         for row in rows:
-            if (
-                row.client
-                and row.client_ref
-                and row.phase in (Phase.ACTIVE, Phase.QUEUED, Phase.ADMITTED)
-            ):
-                refs[row.client].append(row.client_ref)
+            client, ref = _association(row)
+            if client is not None and ref is not None:
+                refs[client].append(ref)
         names = list(refs)
         answers = await asyncio.gather(*(self._ask(name, refs[name]) for name in names))
         items = dict(zip(names, answers, strict=True))
@@ -246,11 +243,12 @@ class DownloadService:
         children = children or {}
         result = []
         for row in rows:
-            answer = items.get(row.client or "")
+            client, ref = _association(row)
+            answer = items.get(client or "")
             if isinstance(answer, str):
                 result.append(track(row, None, client_error=answer, children=children.get(row.id)))
                 continue
-            item = answer.get(row.client_ref or "") if answer else None
+            item = answer.get(ref or "") if answer else None
             result.append(
                 track(
                     row, item, children=children.get(row.id) if row.phase == Phase.PARENT else None
@@ -432,6 +430,16 @@ class UnknownClientError(InputError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"There is no download client named {name!r}.")
+
+
+def _association(row: Download) -> tuple[str | None, str | None]:
+    """Which client to ask about a row, and under which id; a built-in job being resolved has
+    no association yet but already has live state."""
+    if row.phase not in (Phase.ACTIVE, Phase.QUEUED, Phase.ADMITTED):
+        return None, None
+    if row.client is None and row.phase == Phase.ADMITTED:
+        return "builtin", str(row.id)
+    return row.client, row.client_ref
 
 
 def _err(answer: object) -> str | None:

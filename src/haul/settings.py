@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     ytdlp_threads: int = Field(default=4, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
 
+    #: A transfer with no new bytes for this long shows a warning, then fails (and is retried).
+    stall_warning: float = Field(default=60.0, gt=0)
+    stall_timeout: float = Field(default=300.0, gt=0)
+    #: How often a worker re-applies the wanted state (paused, canceled) to its running jobs.
+    reconcile_interval: float = Field(default=1.0, gt=0)
+
     #: Automatic retries of transient failures: attempts, then exponential backoff with jitter.
     retry_max_attempts: int = Field(default=5, ge=0)
     retry_base_delay: float = Field(default=5.0, ge=0)

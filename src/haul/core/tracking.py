@@ -136,7 +136,8 @@ def _status(
     if phase is not Phase.ACTIVE:
         if row.desired_paused and phase in (Phase.QUEUED, Phase.ADMITTED):
             return Status.PAUSED, None
-        return _PHASE_STATUS[phase], None
+        warning = item.message if item is not None and phase is Phase.ADMITTED else None
+        return _PHASE_STATUS[phase], warning
     if row.canceled_at is not None:
         return Status.CANCELED, None
     if client_error is not None:

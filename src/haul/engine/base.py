@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-StopReason = Literal["pause", "cancel", "shutdown"]
+StopReason = Literal["pause", "cancel", "shutdown", "stall"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import select, update
@@ -29,7 +29,13 @@ from haul.engine import ytdlp
 from haul.engine.base import EngineJob, EngineResult, Profile
 from haul.engine.http import HttpEngine
 from haul.engine.resolve import Resolution, resolve
-from haul.errors import PermanentTransferError, TransferError, TransferStopped, UnsupportedSource
+from haul.errors import (
+    PermanentTransferError,
+    TransferError,
+    TransferStopped,
+    TransientTransferError,
+    UnsupportedSource,
+)
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
@@ -37,6 +43,7 @@ from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
 log = logging.getLogger(__name__)
 
 Notify = Callable[[Download], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -86,8 +93,8 @@ class JobRunner:
             resolved = {"kind": "media", "url": row.source_url, "title": row.title}
         if resolved is None:
             job.status = Status.RESOLVING
-            resolution = await resolve(row.source_url, self.ctx.http)
-            self._check_stop(job)
+            resolving = asyncio.ensure_future(resolve(row.source_url, self.ctx.http))
+            resolution = await self._until_stopped(resolving, job)
             if resolution.kind == "playlist":
                 await self._expand(row, resolution)
                 return
@@ -136,8 +143,9 @@ class JobRunner:
             )
 
     @staticmethod
-    async def _until_stopped(task: asyncio.Future[EngineResult], job: LiveJob) -> EngineResult:
-        """Await an async engine, cancelling it at once when the job is told to stop."""
+    async def _until_stopped(task: asyncio.Future[T], job: LiveJob) -> T:
+        """Await async work (an engine, a resolve), cancelling it at once when the job is told
+        to stop. Work running in a thread cannot be cancelled; its result is dropped."""
         while True:
             done, _ = await asyncio.wait({task}, timeout=0.1)
             if done:
@@ -247,6 +255,11 @@ class JobRunner:
 
     async def _stopped(self, row: Download, job: LiveJob) -> None:
         reason = job.stop.reason or "shutdown"
+        if reason == "stall":
+            idle = job.idle_for()
+            message = f"The transfer stalled: no data received for {idle:.0f} s."
+            await self._failed(row, TransientTransferError(message, code="stalled"))
+            return
         async with self.ctx.db.write() as s:
             db_row = await s.get(Download, row.id)
             if db_row is None:

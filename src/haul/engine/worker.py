@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from datetime import timedelta
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
 from haul.core.status import Status
+from haul.engine.base import StopReason
 from haul.engine.jobs import JobRunner
 from haul.events.bus import EventBus
 from haul.store import downloads as q
@@ -39,6 +41,8 @@ class WorkerConfig:
     lease_ttl: float = 30.0
     progress_interval: float = 0.5
     poll_interval: float = 2.0
+    stall_timeout: float = 300.0
+    reconcile_interval: float = 1.0
 
 
 def pid_alive(pid: int) -> bool:
@@ -84,7 +88,8 @@ class Worker:
             )
         await self.reap()
         self._running = True
-        for loop in (self._scheduler, self._claimer, self._heartbeat, self._ticker):
+        loops = (self._scheduler, self._claimer, self._heartbeat, self._ticker, self._reconciler)
+        for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"haul-worker-{loop.__name__}"))
         self.poke()
 
@@ -202,10 +207,37 @@ class Worker:
             log.info("returned %d jobs of %d dead workers to the queue", released, len(dead))
         return released
 
+    async def _reconciler(self) -> None:
+        """Re-apply the wanted state to running jobs: a pause or cancel asked of another process
+        (or one that raced a claim) reaches the job here within ``reconcile_interval``."""
+        while self._running:
+            await asyncio.sleep(self.config.reconcile_interval)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("reconcile pass failed")
+
+    async def reconcile(self) -> int:
+        ids = [i for i, job in self.builtin.live.items() if not job.stop.is_set()]
+        if not ids:
+            return 0
+        async with self.db.read() as s:
+            wanted = await q.desired_states(s, ids)
+        stopped = 0
+        for download_id, (paused, canceled) in wanted.items():
+            reason: StopReason | None = "cancel" if canceled else "pause" if paused else None
+            if reason is not None and self.builtin.stop(download_id, reason) is not None:
+                stopped += 1
+        return stopped
+
     async def _ticker(self) -> None:
         while self._running:
             await asyncio.sleep(self.config.progress_interval)
+            now = time.monotonic()
             for job in list(self.builtin.live.values()):
+                if job.idle_for(now) >= self.config.stall_timeout and not job.stop.is_set():
+                    log.warning("download %s stalled; stopping it", job.download_id)
+                    job.stop.set("stall")
                 if job.status is not Status.DOWNLOADING or job.progress is None:
                     continue
                 p = job.progress

@@ -232,6 +232,17 @@ async def workers(session: AsyncSession) -> Sequence[Worker]:
     return (await session.scalars(select(Worker))).all()
 
 
+async def desired_states(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
+    """(wants paused, is canceled) of each download in ``ids``; a deleted one counts as canceled."""
+    rows = await session.execute(
+        select(Download.id, Download.desired_paused, Download.canceled_at).where(
+            Download.id.in_(ids)
+        )
+    )
+    found = {int(i): (bool(p), c is not None) for i, p, c in rows.all()}
+    return {i: found.get(i, (False, True)) for i in ids}
+
+
 async def add_event(
     session: AsyncSession, download_id: int, kind: str, message: str | None = None, **data: Any
 ) -> None:

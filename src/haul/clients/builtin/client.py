@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,20 +34,30 @@ class LiveJob:
     stop: StopSignal = field(default_factory=StopSignal)
     task: asyncio.Task[None] | None = None
     title: str | None = None
+    #: When bytes last arrived (monotonic clock), for stall detection.
+    last_change: float = field(default_factory=time.monotonic)
 
     def on_progress(self, progress: Progress) -> None:
-        # Called from engine threads: a single attribute store, read by the event ticker.
+        # Called from engine threads: plain attribute stores, read by the worker's loops.
+        previous = self.progress
+        if previous is None or progress.downloaded_bytes > previous.downloaded_bytes:
+            self.last_change = time.monotonic()
         self.progress = progress
         if self.status is Status.RESOLVING:
             self.status = Status.DOWNLOADING
+
+    def idle_for(self, now: float | None = None) -> float:
+        """Seconds since the last byte arrived (or since the job started)."""
+        return (now if now is not None else time.monotonic()) - self.last_change
 
 
 class BuiltinClient:
     name = "builtin"
     kind = "builtin"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, stall_warning: float = 60.0) -> None:
         self.root = root
+        self.stall_warning = stall_warning
         self.work_root = root / WORK_FOLDER
         self.live: dict[int, LiveJob] = {}
 
@@ -74,7 +85,14 @@ class BuiltinClient:
             total_bytes=p.total_bytes if p else None,
             speed=p.speed if p else None,
             eta=p.eta if p else None,
+            message=self._stall_message(job),
         )
+
+    def _stall_message(self, job: LiveJob) -> str | None:
+        idle = job.idle_for()
+        if job.status in (Status.DOWNLOADING, Status.RESOLVING) and idle >= self.stall_warning:
+            return f"Stalled: no data received for {idle:.0f} s."
+        return None
 
     def _waiting_item(self, ref: str) -> ClientItem:
         folder = self.work_dir(int(ref)) if ref.isdigit() else None
