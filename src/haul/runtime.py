@@ -7,6 +7,7 @@ without. This is the only place besides the CLI that reads :class:`~haul.setting
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -22,6 +23,7 @@ from haul.engine.http import HttpEngine
 from haul.engine.jobs import JobContext, JobRunner
 from haul.engine.worker import Worker, WorkerConfig
 from haul.events.bus import EventBus
+from haul.events.pg import PgEventBridge
 from haul.service import DownloadService
 from haul.settings import Settings
 from haul.store.database import Database
@@ -49,6 +51,10 @@ class Runtime:
         self.run_worker = run_worker
         self.db = Database(settings.sqlalchemy_url)
         self.bus = EventBus()
+        self.bridge: PgEventBridge | None = None
+        if not self.db.is_sqlite:
+            self.bridge = PgEventBridge(settings.sqlalchemy_url, self.bus, on_wake=self._wake_local)
+        self._observer: asyncio.Task[None] | None = None
         root = settings.downloads_root
         self.builtin = BuiltinClient(root, stall_warning=settings.stall_warning)
         self.clients: dict[str, DownloadClient] = {"builtin": self.builtin}
@@ -106,6 +112,8 @@ class Runtime:
     def poke(self) -> None:
         if self.run_worker:
             self.worker.poke()
+        if self.bridge is not None:
+            self.bridge.wake()
 
     async def _admitted(self, ids: list[int]) -> None:
         async with self.db.read() as s:
@@ -118,6 +126,9 @@ class Runtime:
         self.builtin.work_root.mkdir(parents=True, exist_ok=True)
         await upgrade_async(self.settings.sqlalchemy_url)
         await self._seed_profiles()
+        if self.bridge is not None:
+            await self.bridge.start()
+            self._observer = asyncio.create_task(self._observe(), name="haul-observe")
         if self.run_worker:
             await self.worker.start()
         log.info("haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root)
@@ -129,9 +140,28 @@ class Runtime:
                 if spec["name"] not in existing:
                     s.add(Profile(**spec))
 
+    def _wake_local(self) -> None:
+        if self.run_worker:
+            self.worker.poke()
+
+    async def _observe(self) -> None:
+        """Feed the built-in client the progress of jobs that other processes run."""
+        sub = self.bus.subscribe()
+        try:
+            async for event in sub:
+                self.builtin.observe(event)
+        finally:
+            sub.close()
+
     async def stop(self) -> None:
         if self.run_worker:
             await self.worker.stop()
+        if self._observer is not None:
+            self._observer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._observer
+        if self.bridge is not None:
+            await self.bridge.stop()
         self.bus.close()
         await self.runner.ctx.http_engine.aclose()
         await self.http.aclose()

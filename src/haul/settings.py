@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     #: How many yt-dlp transfers may run at once in one worker (they hold threads).
     ytdlp_threads: int = Field(default=4, ge=1)
     worker_concurrency: int = Field(default=10, ge=1)
+    #: Whether `haul serve` runs a worker in its own process (turn off for API-only nodes of a
+    #: PostgreSQL instance whose workers run elsewhere).
+    embedded_worker: bool = True
 
     #: A transfer with no new bytes for this long shows a warning, then fails (and is retried).
     stall_warning: float = Field(default=60.0, gt=0)

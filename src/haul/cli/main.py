@@ -67,6 +67,9 @@ def serve(
 
     _setup_logging(log_level)
     settings = load_settings(host=host, port=port)
+    if not settings.embedded_worker and settings.sqlalchemy_url.startswith("sqlite"):
+        err.print("[red]With SQLite, haul serve must run its own worker (HAUL_EMBEDDED_WORKER).[/]")
+        raise typer.Exit(2)
     console.print(f"haul {__version__} on http://{settings.host}:{settings.port}")
     # uvicorn shuts down gracefully on SIGTERM, then restores the handler it found and raises
     # the signal again; this handler makes that last step a clean exit 0.

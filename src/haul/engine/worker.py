@@ -246,6 +246,7 @@ class Worker:
                     job.download_id,
                     job.owner,
                     status=job.status.value,
+                    message=self.builtin.stall_message(job),
                     downloaded_bytes=p.downloaded_bytes,
                     total_bytes=p.total_bytes,
                     progress=(p.downloaded_bytes / p.total_bytes) if p.total_bytes else None,

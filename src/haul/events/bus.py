@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +86,9 @@ class EventBus:
         self._subscribers: set[Subscription] = set()
         self._queue_size = queue_size
         self._seq = itertools.count(1)
+        #: Where events published in this process also go (another process's bus, through
+        #: PostgreSQL); events arriving from there are published with ``local=False``.
+        self.forward: Callable[[Event], None] | None = None
 
     def subscribe(self, channels: Collection[str] | None = None) -> Subscription:
         sub = Subscription(
@@ -94,11 +97,15 @@ class EventBus:
         self._subscribers.add(sub)
         return sub
 
-    def publish(self, type: str, download_id: int, owner: str, **data: Any) -> Event:
+    def publish(
+        self, type: str, download_id: int, owner: str, *, local: bool = True, **data: Any
+    ) -> Event:
         event = Event(type, download_id, owner, data, next(self._seq))
         for sub in list(self._subscribers):
             if sub.wants(event):
                 sub.push(event)
+        if local and self.forward is not None:
+            self.forward(event)
         return event
 
     @property

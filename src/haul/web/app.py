@@ -16,7 +16,9 @@ from haul.web.api import downloads, events, system
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
+def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI:
+    if run_worker is None:
+        run_worker = settings.embedded_worker
     runtime = Runtime(settings, run_worker=run_worker)
 
     @asynccontextmanager

@@ -19,6 +19,7 @@ from haul.clients.base import AddRequest, ClientHealth, ClientItem
 from haul.core.paths import inside
 from haul.core.status import Status
 from haul.engine.base import Progress, StopReason, StopSignal
+from haul.events.bus import Event
 
 WORK_FOLDER = ".haul-work"
 
@@ -60,6 +61,9 @@ class BuiltinClient:
         self.stall_warning = stall_warning
         self.work_root = root / WORK_FOLDER
         self.live: dict[int, LiveJob] = {}
+        #: Jobs other processes run, as their progress events describe them: (item, when).
+        self.remote: dict[int, tuple[ClientItem, float]] = {}
+        self.remote_ttl = 10.0
 
     def work_dir(self, download_id: int) -> Path:
         return self.work_root / str(download_id)
@@ -72,8 +76,42 @@ class BuiltinClient:
         found: dict[str, ClientItem] = {}
         for ref in wanted:
             job = self.live.get(int(ref)) if ref.isdigit() else None
-            found[ref] = self._live_item(ref, job) if job else self._waiting_item(ref)
+            if job is not None:
+                found[ref] = self._live_item(ref, job)
+            else:
+                found[ref] = self._remote_item(ref) or self._waiting_item(ref)
         return found
+
+    def _remote_item(self, ref: str) -> ClientItem | None:
+        entry = self.remote.get(int(ref)) if ref.isdigit() else None
+        if entry is None:
+            return None
+        item, seen = entry
+        if time.monotonic() - seen > self.remote_ttl:
+            del self.remote[int(ref)]
+            return None
+        return item
+
+    def observe(self, event: Event) -> None:
+        """Learn the live state of jobs other workers run from their events."""
+        if event.download_id in self.live:
+            return
+        if event.type == "progress":
+            d = event.data
+            item = ClientItem(
+                str(event.download_id),
+                Status(d.get("status", Status.DOWNLOADING)),
+                downloaded_bytes=int(d.get("downloaded_bytes") or 0),
+                total_bytes=d.get("total_bytes"),
+                speed=d.get("speed"),
+                eta=d.get("eta"),
+                message=d.get("message"),
+            )
+            self.remote[event.download_id] = (item, time.monotonic())
+        elif event.type in ("status", "removed"):
+            status = (event.data.get("download") or {}).get("status")
+            if status not in (Status.DOWNLOADING, Status.RESOLVING):
+                self.remote.pop(event.download_id, None)
 
     def _live_item(self, ref: str, job: LiveJob) -> ClientItem:
         p = job.progress
@@ -85,10 +123,10 @@ class BuiltinClient:
             total_bytes=p.total_bytes if p else None,
             speed=p.speed if p else None,
             eta=p.eta if p else None,
-            message=self._stall_message(job),
+            message=self.stall_message(job),
         )
 
-    def _stall_message(self, job: LiveJob) -> str | None:
+    def stall_message(self, job: LiveJob) -> str | None:
         idle = job.idle_for()
         if job.status in (Status.DOWNLOADING, Status.RESOLVING) and idle >= self.stall_warning:
             return f"Stalled: no data received for {idle:.0f} s."
