@@ -90,3 +90,16 @@ def test_websocket_channels_carry_progress_of_one_download(
         seen = [json.loads(ws.recv(10)) for _ in range(6)]
     assert {e["id"] for e in seen} == {1}
     assert any(e["type"] == "progress" and e["downloaded_bytes"] > 0 for e in seen)
+
+
+async def test_metrics_in_prometheus_format(app: App) -> None:
+    body = {"url": "http://127.0.0.1:9/nothing", "paused": True}
+    assert (await app.post("/downloads", json=body)).status_code == 201
+    response = await app.http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'haul_downloads{phase="queued"} 1.0' in text
+    assert 'haul_client_up{client="builtin"} 1.0' in text
+    for name in ("haul_active_transfers", "haul_transfer_bytes_per_second", "haul_retries_total"):
+        assert f"\n{name} " in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import os
 import signal
 from typing import Annotated, Any
 
@@ -25,6 +25,7 @@ from haul import __version__
 from haul.cli.api import Api
 from haul.cli.render import details, downloads_table
 from haul.errors import HaulError
+from haul.logs import setup_logging
 
 app = typer.Typer(
     help="haul: one queue for every media source.", no_args_is_help=True, add_completion=False
@@ -48,9 +49,7 @@ def _api(server: str, token: str | None) -> Api:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(level, os.environ.get("HAUL_LOG_FORMAT", "text"))
 
 
 @app.command()

@@ -36,6 +36,7 @@ from haul.errors import (
     TransientTransferError,
     UnsupportedSource,
 )
+from haul.logs import current_download
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
@@ -64,6 +65,7 @@ class JobRunner:
 
     async def run(self, row: Download, job: LiveJob) -> None:
         """Run a claimed job to its next resting state; never raises."""
+        current_download.set(row.id)
         try:
             await self._run(row, job)
         except TransferStopped:

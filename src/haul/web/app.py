@@ -11,7 +11,7 @@ from haul import __version__
 from haul.runtime import Runtime
 from haul.settings import Settings
 from haul.web import errors
-from haul.web.api import downloads, events, system
+from haul.web.api import downloads, events, metrics, system
 
 API_PREFIX = "/api/v1"
 
@@ -42,4 +42,5 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     for router in (downloads.router, events.router, system.router):
         app.include_router(router, prefix=API_PREFIX)
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
+    app.include_router(metrics.router)
     return app
