@@ -103,3 +103,24 @@ async def test_metrics_in_prometheus_format(app: App) -> None:
     assert 'haul_client_up{client="builtin"} 1.0' in text
     for name in ("haul_active_transfers", "haul_transfer_bytes_per_second", "haul_retries_total"):
         assert f"\n{name} " in text
+
+
+async def test_fifty_concurrent_writers_all_get_answers(app: App, origin: Origin) -> None:
+    for n in range(50):
+        origin.add_file(f"/c/{n}", b"y" * 1000)
+        origin.throttle(f"/c/{n}", 500)
+    created = await asyncio.gather(
+        *(app.post("/downloads", json={"url": origin.url(f"/c/{n}")}) for n in range(50))
+    )
+    assert {r.status_code for r in created} == {201}
+    ids = [r.json()["id"] for r in created]
+    actions = [app.post(f"/downloads/{i}/pause") for i in ids[:25]]
+    actions += [app.http.delete(f"/api/v1/downloads/{i}") for i in ids[25:]]
+    answers = await asyncio.gather(*actions)
+    assert {r.status_code for r in answers} == {200}, [
+        r.text for r in answers if r.status_code != 200
+    ]
+    resumed = await asyncio.gather(*(app.post(f"/downloads/{i}/resume") for i in ids[:25]))
+    assert {r.status_code for r in resumed} == {200}
+    listed = (await app.get("/downloads", params={"limit": 100})).json()["items"]
+    assert len(listed) == 25
