@@ -1,0 +1,239 @@
+"""Many files: 200 direct 5 MB files at 10 concurrent, haul against curl 10-parallel.
+
+Reference: ``curl --parallel --parallel-max 10 --parallel-immediate`` over the 200 URLs of the
+same test origin, timed from start to exit. haul: a real ``haul serve`` (SQLite,
+HAUL_LIMIT_GLOBAL=10), timed from the first submit (one POST per URL, one keep-alive client)
+to the moment the last ``completed`` event arrives on the SSE stream. Every file of both runs
+is checked (size and sha256). Target (DESIGN.md section 9): haul / curl <= 2.0.
+
+The submits are those of ``haul add URL...``: one POST per URL, one after another. The median
+time of each step of a download in haul (from its events and the origin's request log) is
+printed too, and ``--mode`` has two diagnostics: ``bulk`` (one POST with all the URLs) and
+``held`` (the origin holds every file at 1 byte/s until all 200 are submitted and the first
+10 have started, then releases them; timed from the release, so the submit path is left out).
+
+    ./run bench many_files [--files N] [--size BYTES] [--mode single|bulk|held]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from bench.common import (
+    CompletionWatcher,
+    Verdicts,
+    header,
+    sha256_file,
+)
+from tests.support.origin import Origin
+from tests.support.server import HaulServer
+
+TARGET = 2.0
+#: Steps of a download shown by --mode diagnostics: pairs of event kinds or origin requests
+#: (a pair missing for a download, e.g. no HEAD probe, is left out).
+STEPS = [
+    ("created", "admitted"),
+    ("admitted", "HEAD"),
+    ("HEAD", "started"),
+    ("admitted", "started"),
+    ("started", "GET"),
+    ("GET", "completed"),
+    ("admitted", "completed"),
+]
+PARALLEL = 10
+
+
+def make_files(folder: Path, count: int, size: int) -> dict[str, tuple[int, str]]:
+    """``count`` distinct files (a shared random body behind a unique prefix); name -> (size,
+    sha256)."""
+    body = os.urandom(size)
+    expected = {}
+    for n in range(count):
+        name = f"file{n:03d}.bin"
+        data = f"haul-bench-{n:06d}\n".encode() + body[: size - 18]
+        (folder / name).write_bytes(data)
+        expected[name] = (len(data), _sha(data))
+    return expected
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify(files: dict[str, Path], expected: dict[str, tuple[int, str]]) -> list[str]:
+    """Names whose file is missing, of the wrong size or of the wrong content."""
+    bad = []
+    for name, (size, digest) in expected.items():
+        path = files.get(name)
+        if (
+            path is None
+            or not path.is_file()
+            or path.stat().st_size != size
+            or sha256_file(path) != digest
+        ):
+            bad.append(name)
+    return bad
+
+
+def run_curl(origin: Origin, names: list[str], out: Path) -> float:
+    out.mkdir()
+    args = ["curl", "--parallel", "--parallel-max", str(PARALLEL), "--parallel-immediate"]
+    args += ["--silent", "--show-error", "--no-progress-meter", "--fail"]
+    for name in names:
+        args += ["-o", str(out / name), origin.url(f"/{name}")]
+    started = time.monotonic()
+    subprocess.run(args, check=True)
+    return time.monotonic() - started
+
+
+def phase_breakdown(db_path: Path, origin: Origin, urls: dict[int, str], skip: int) -> None:
+    """Median time of each step of a download in haul, from its events and the origin's log.
+
+    Events carry haul's wall-clock timestamps and the origin's log the monotonic clock of this
+    process, so the origin's times are shifted by the offset between the two clocks.
+    """
+    offset = time.time() - time.monotonic()
+    events: dict[int, dict[str, float]] = {}
+    con = sqlite3.connect(db_path)
+    try:
+        for download_id, kind, at in con.execute(
+            "SELECT download_id, kind, at FROM download_events"
+        ):
+            stamp = dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC).timestamp()
+            events.setdefault(download_id, {})[kind] = stamp
+    finally:
+        con.close()
+    requests: dict[tuple[str, str], float] = {}
+    for record in origin.requests:
+        requests[(record.path, record.method)] = record.started + offset
+    steps: dict[str, list[float]] = {}
+    for download_id, url in sorted(urls.items())[skip:]:
+        path = "/" + url.rsplit("/", 1)[1]
+        marks = {
+            **events.get(download_id, {}),
+            "HEAD": requests.get((path, "HEAD")),
+            "GET": requests.get((path, "GET")),
+        }
+        for start, end in STEPS:
+            if marks.get(start) is not None and marks.get(end) is not None:
+                steps.setdefault(f"{start} -> {end}", []).append(marks[end] - marks[start])
+    print("haul, median per download (event kinds and the origin's requests; the transfer")
+    print("itself lies inside 'GET -> completed'):")
+    for label, values in steps.items():
+        print(f"   {label:24s} {statistics.median(values) * 1000:7.1f} ms")
+
+
+def run_haul(
+    origin: Origin, names: list[str], work: Path, mode: str
+) -> tuple[float, float, dict[str, Path]]:
+    """(seconds to the last completion, seconds the submits took, name -> haul's file)."""
+    server = HaulServer(
+        work / "haul-data",
+        env={"HAUL_LIMIT_GLOBAL": str(PARALLEL), "HAUL_OVER_LIMIT": "queue"},
+    ).start()
+    paths = [f"/{name}" for name in names]
+    try:
+        with CompletionWatcher(server.url) as watcher, httpx.Client(timeout=60) as client:
+            ids = []
+            api = f"{server.url}/api/v1/downloads"
+            if mode == "held":  # nothing moves until every download is submitted
+                for path in paths:
+                    origin.throttle(path, 1)
+            started = time.monotonic()
+            if mode == "bulk":
+                response = client.post(api, json={"urls": [origin.url(p) for p in paths]})
+                response.raise_for_status()
+                ids = [int(item["id"]) for item in response.json()["items"]]
+            for path in [] if mode == "bulk" else paths:
+                response = client.post(api, json={"url": origin.url(path)})
+                response.raise_for_status()
+                ids.append(int(response.json()["id"]))
+            submitted = time.monotonic() - started
+            if mode == "held":
+                while len([r for r in origin.requests if r.method == "GET"]) < PARALLEL:
+                    time.sleep(0.01)
+                started = time.monotonic()
+                for path in paths:
+                    origin.throttle(path, None)
+            done = watcher.wait_for(ids, timeout=600)
+            finished = max(at for _, at in done.values())
+            elapsed = finished - started
+            failed = [i for i, (status, _) in done.items() if status != "completed"]
+            if failed:
+                raise RuntimeError(f"{len(failed)} haul downloads did not complete: {failed[:5]}")
+            listing = client.get(api, params={"status": "completed", "limit": 1000}).json()
+        skip = PARALLEL if mode == "held" else 0  # the first ones waited on purpose
+        urls = {int(item["id"]): item["url"] for item in listing["items"]}
+        server.stop()
+        phase_breakdown(server.data_dir / "haul.db", origin, urls, skip)
+        files = {}
+        for item in listing["items"]:
+            path = server.downloads / item["files"][0]["path"]
+            files[Path(item["url"]).name] = path
+        return elapsed, submitted, files
+    finally:
+        server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--size", type=int, default=5_000_000)
+    parser.add_argument(
+        "--mode",
+        choices=("single", "bulk", "held"),
+        default="single",
+        help="single: one POST per URL, like `haul add` (the benchmark); diagnostics: bulk: "
+        "one POST with every URL; held: the origin holds every file until all are "
+        "submitted, timed from the release (the transfer pipeline without the submits)",
+    )
+    args = parser.parse_args()
+    header(f"many_files ({args.files} x {args.size / 1e6:g} MB, {PARALLEL} at once)")
+    verdicts = Verdicts()
+    total_mb = args.files * args.size / 1e6
+    with tempfile.TemporaryDirectory(prefix="haul-bench-") as tmp, Origin() as origin:
+        work = Path(tmp)
+        source = work / "origin"
+        source.mkdir()
+        expected = make_files(source, args.files, args.size)
+        names = sorted(expected)
+        for name in names:
+            origin.add_file(f"/{name}", source / name)
+
+        curl_out = work / "curl"
+        curl_s = run_curl(origin, names, curl_out)
+        bad = verify({n: curl_out / n for n in names}, expected)
+        shutil.rmtree(curl_out)  # free the page cache before haul runs
+        print(f"curl : {curl_s:7.3f} s  ({total_mb / curl_s:7.1f} MB/s)  bad files: {len(bad)}")
+        if bad:
+            raise SystemExit(f"curl's own copies are wrong: {bad[:5]}")
+
+        haul_s, submit_s, files = run_haul(origin, names, work, args.mode)
+        bad = verify(files, expected)
+        print(
+            f"haul : {haul_s:7.3f} s  ({total_mb / haul_s:7.1f} MB/s)  bad files: {len(bad)}"
+            f"  (the {len(names)} submits took {submit_s:.3f} s; mode {args.mode})"
+        )
+        ratio = haul_s / curl_s
+        print(f"ratio haul/curl: {ratio:.2f}  (target <= {TARGET})")
+        verdicts.check(f"all {len(names)} haul files match size and sha256", not bad)
+        verdicts.check(f"haul/curl {ratio:.2f} <= {TARGET}", ratio <= TARGET)
+    return verdicts.exit_code()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
