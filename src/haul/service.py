@@ -22,11 +22,11 @@ from haul.clients.base import ClientItem, DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.paths import inside
-from haul.core.sources import parse_source
+from haul.core.sources import Source, parse_source
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.tracking import Tracked, track
 from haul.engine.base import Profile as EngineProfile
-from haul.errors import InputError, InvalidTransition, NotFound, UnknownProfile
+from haul.errors import HaulError, InputError, InvalidTransition, NotFound, UnknownProfile
 from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
@@ -45,6 +45,17 @@ class Owner:
     ip: str | None = None
     is_admin: bool = True
     limit: int | None = None
+
+
+SUBMIT_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _SubmitRequest:
+    source: Source
+    owner: Owner
+    done: asyncio.Future[Download]
+    options: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,8 @@ class DownloadService:
         self.policy = policy
         self.allow_private = allow_private
         self.poke = poke
+        self._pending: list[_SubmitRequest] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @property
     def builtin(self) -> BuiltinClient:
@@ -104,29 +117,78 @@ class DownloadService:
         source = parse_source(url, allow_private=self.allow_private)
         if client is not None and client not in self.clients:
             raise UnknownClientError(client)
-        async with self.db.write(admission=True) as s:
-            profile_id = await self._profile_id(s, profile)
-            row = await q.submit(
-                s,
-                source=source,
-                owner_key=owner.key,
-                limits=self.limits(),
-                policy=self.policy(),
-                owner_limit=owner.limit,
-                paused=paused,
-                priority=priority,
-                user_id=owner.user_id,
-                session_id=owner.session_id,
-                ip=owner.ip,
-                profile_id=profile_id,
-                media_id=media_id,
-                requested_client=client,
-                title=title,
-            )
+        request = _SubmitRequest(
+            source,
+            owner,
+            asyncio.get_running_loop().create_future(),
+            {
+                "profile": profile,
+                "client": client,
+                "media_id": media_id,
+                "paused": paused,
+                "priority": priority,
+                "title": title,
+            },
+        )
+        self._pending.append(request)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="haul-submit-flush")
+        row = await request.done
         self.poke()
         tracked = track(row, None)
         self.bus.publish("created", row.id, row.owner_key, download=to_json(tracked))
         return tracked
+
+    async def _flush(self) -> None:
+        """Store waiting submits, many per transaction (group commit).
+
+        Submits that arrive while one transaction runs share the next one: the write lock and
+        the commit are paid once per batch, not once per submit. A refusal (duplicate, over a
+        limit, unknown profile) is decided before its download writes anything, so it fails
+        alone without a savepoint.
+        """
+        while self._pending:
+            batch, self._pending = self._pending[:SUBMIT_BATCH], self._pending[SUBMIT_BATCH:]
+            outcomes: list[Download | HaulError] = []
+            try:
+                async with self.db.write(admission=True) as s:
+                    for request in batch:
+                        try:
+                            outcomes.append(await self._store(s, request))
+                        except HaulError as exc:
+                            outcomes.append(exc)
+            except Exception as exc:
+                for request in batch:
+                    if not request.done.done():
+                        request.done.set_exception(exc)
+                continue
+            for request, outcome in zip(batch, outcomes, strict=True):
+                if request.done.done():
+                    continue
+                if isinstance(outcome, HaulError):
+                    request.done.set_exception(outcome)
+                else:
+                    request.done.set_result(outcome)
+
+    async def _store(self, s: Any, request: _SubmitRequest) -> Download:
+        options = request.options
+        return await q.submit(
+            s,
+            source=request.source,
+            owner_key=request.owner.key,
+            limits=self.limits(),
+            policy=self.policy(),
+            owner_limit=request.owner.limit,
+            paused=options["paused"],
+            priority=options["priority"],
+            user_id=request.owner.user_id,
+            session_id=request.owner.session_id,
+            ip=request.owner.ip,
+            profile_id=await self._profile_id(s, options["profile"]),
+            media_id=options["media_id"],
+            requested_client=options["client"],
+            title=options["title"],
+        )
 
     async def _profile_id(self, s: Any, name: str | None) -> int | None:
         if name is None:

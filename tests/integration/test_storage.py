@@ -9,15 +9,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, select, text
 
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
 from haul.errors import DuplicateDownload, LimitExceeded
 from haul.store import downloads as q
 from haul.store.database import Database
-from haul.store.db import current_revision, head_revision, upgrade
-from haul.store.models import Download, DownloadEvent, Worker, utcnow
+from haul.store.db import current_revision, head_revision, sync_url, upgrade
+from haul.store.models import Base, Download, DownloadEvent, Worker, utcnow
 
 DEFAULT_LIMITS = Limits(10)
 
@@ -158,3 +160,17 @@ async def test_deleting_a_download_deletes_its_history(db: Database) -> None:
             .where(DownloadEvent.download_id == row.id)
         )
     assert left == 0
+
+
+async def test_migrations_match_the_models(db: Database, database_url: str) -> None:
+    """A model changed without a migration (or the reverse) fails here, on both databases."""
+
+    def differences() -> list[object]:
+        engine = create_engine(sync_url(database_url))
+        try:
+            with engine.connect() as connection:
+                return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+        finally:
+            engine.dispose()
+
+    assert await asyncio.to_thread(differences) == []

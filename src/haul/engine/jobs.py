@@ -84,11 +84,9 @@ class JobRunner:
             self.ctx.builtin.live.pop(row.id, None)
 
     async def _run(self, row: Download, job: LiveJob) -> None:
-        fresh = await self._reload(row.id)
-        if fresh is None or fresh.canceled_at is not None or fresh.desired_paused:
-            job.stop.set("cancel" if fresh is None or fresh.canceled_at else "pause")
-            raise TransferStopped()
-        row = fresh
+        # The row was read in the claiming transaction: it is current; a pause or cancel that
+        # comes later reaches the job through its stop signal.
+        self._check_stop(job)
         resolved: dict[str, Any] | None = row.meta.get("resolved")
         if resolved is None and row.playlist_index is not None:
             # An entry of a playlist already resolved: yt-dlp takes it by its index.
@@ -157,10 +155,6 @@ class JobRunner:
                 with contextlib.suppress(asyncio.CancelledError, TransferStopped):
                     await task
                 raise TransferStopped()
-
-    async def _reload(self, download_id: int) -> Download | None:
-        async with self.ctx.db.read() as s:
-            return await s.get(Download, download_id)
 
     async def _start(self, row: Download, resolved: dict[str, Any]) -> Download:
         now = utcnow()
@@ -351,8 +345,3 @@ def _move(src: Path, dst: Path) -> None:
         src.replace(dst)
     except OSError:
         shutil.move(src, dst)
-
-
-async def active_rows(db: Database, ids: list[int]) -> list[Download]:
-    async with db.read() as s:
-        return list((await s.scalars(select(Download).where(Download.id.in_(ids)))).all())

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
 from haul.core.status import Status
@@ -127,10 +129,8 @@ class Worker:
         while self._running:
             try:
                 admitted = await self.admit()
-                if admitted:
-                    self._wake_claimer.set()
-                    if self.on_admitted is not None:
-                        await self.on_admitted(admitted)
+                if admitted and self.on_admitted is not None:
+                    await self.on_admitted(admitted)
                 timeout = await self._until_next_retry()
             except Exception:
                 log.exception("scheduler pass failed")
@@ -138,8 +138,18 @@ class Worker:
             await self._sleep_until(self._wake_scheduler, timeout)
 
     async def admit(self) -> list[int]:
+        """Admit waiting downloads into free slots and lease what this worker can run, in one
+        transaction. A read decides first whether there is anything to do, so an idle or full
+        queue costs no write (on SQLite, no turn at the one write lock)."""
+        limits = self.limits()
+        async with self.db.read() as s:
+            if not await q.admission_possible(s, limits, utcnow()):
+                return []
         async with self.db.write(admission=True) as s:
-            return await q.admit_waiting(s, self.limits())
+            admitted = await q.admit_waiting(s, limits)
+            rows = await self._lease(s) if admitted else []
+        self._launch(rows)
+        return admitted
 
     async def _until_next_retry(self) -> float:
         async with self.db.read() as s:
@@ -158,19 +168,33 @@ class Worker:
             await self._sleep_until(self._wake_claimer, self.config.poll_interval)
 
     async def claim(self) -> int:
+        """Lease admitted jobs nobody runs (returned by a dead worker, resumed, or admitted by
+        another process) up to this worker's capacity."""
+        if self.config.concurrency - len(self.builtin.live) <= 0:
+            return 0
+        async with self.db.read() as s:
+            if not await q.claimable(s):
+                return 0
+        async with self.db.write() as s:
+            rows = await self._lease(s)
+        self._launch(rows)
+        return len(rows)
+
+    async def _lease(self, s: AsyncSession) -> list[Download]:
         capacity = self.config.concurrency - len(self.builtin.live)
         if capacity <= 0:
-            return 0
-        async with self.db.write() as s:
-            rows = await q.claim(s, self.id, capacity, skip_locked=not self.db.is_sqlite)
-            # Register before the commit's await returns control, so a pause or cancel that
-            # arrives right after finds the job (the runner re-reads intent before it starts).
-            for row in rows:
-                self.builtin.live[row.id] = LiveJob(row.id, row.owner_key, title=row.title)
+            return []
+        rows = await q.claim(s, self.id, capacity, skip_locked=not self.db.is_sqlite)
+        # Registered before the commit returns control, so a pause or cancel arriving right
+        # after finds the job; later changes reach it through the reconciler.
+        for row in rows:
+            self.builtin.live[row.id] = LiveJob(row.id, row.owner_key, title=row.title)
+        return rows
+
+    def _launch(self, rows: list[Download]) -> None:
         for row in rows:
             job = self.builtin.live[row.id]
             job.task = asyncio.create_task(self._run(row, job), name=f"haul-job-{row.id}")
-        return len(rows)
 
     async def _run(self, row: Download, job: LiveJob) -> None:
         await self.runner.run(row, job)

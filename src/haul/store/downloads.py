@@ -36,21 +36,6 @@ async def active_counts(session: AsyncSession, owner_key: str) -> tuple[int, int
     return int(total or 0), int(mine or 0)
 
 
-async def find_duplicate(session: AsyncSession, owner_key: str, dedupe_key: str) -> int | None:
-    found = await session.scalar(
-        select(Download.id)
-        .where(
-            Download.dedupe_key == dedupe_key,
-            Download.phase.in_([*_OPEN, Phase.PARENT.value]),
-            Download.owner_key == owner_key,
-            Download.canceled_at.is_(None),
-            Download.parent_id.is_(None),
-        )
-        .limit(1)
-    )
-    return int(found) if found is not None else None
-
-
 async def queue_rank_for(session: AsyncSession, owner_key: str, *, front: bool = False) -> int:
     queued = Download.phase == Phase.QUEUED.value
     lowest = await session.scalar(select(func.min(Download.queue_rank)).where(queued))
@@ -60,6 +45,25 @@ async def queue_rank_for(session: AsyncSession, owner_key: str, *, front: bool =
         select(func.max(Download.queue_rank)).where(queued, Download.owner_key == owner_key)
     )
     return next_rank(None if mine is None else int(mine), None if lowest is None else int(lowest))
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _duplicate_query(owner_key: str, dedupe_key: str) -> Any:
+    return (
+        select(Download.id)
+        .where(
+            Download.dedupe_key == dedupe_key,
+            Download.owner_key == owner_key,
+            Download.phase.in_([*_OPEN, Phase.PARENT.value]),
+            Download.canceled_at.is_(None),
+            Download.parent_id.is_(None),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def submit(
@@ -74,19 +78,40 @@ async def submit(
     priority: int = 0,
     **fields: Any,
 ) -> Download:
-    """Store a new download: admitted at once, queued, or refused under ``policy``."""
-    existing = await find_duplicate(session, owner_key, source.dedupe_key)
+    """Store a new download: admitted at once, queued, or refused under ``policy``.
+
+    A refusal is decided before anything is written, so callers may batch several submits in
+    one transaction. The duplicate check and both queue ranks come back in one round trip.
+    """
+    queued = Download.phase == Phase.QUEUED.value
+    existing, lowest, mine = (
+        await session.execute(
+            select(
+                _duplicate_query(owner_key, source.dedupe_key),
+                select(func.min(Download.queue_rank)).where(queued).scalar_subquery(),
+                select(func.max(Download.queue_rank))
+                .where(queued, Download.owner_key == owner_key)
+                .scalar_subquery(),
+            )
+        )
+    ).one()
     if existing is not None:
         raise DuplicateDownload(
             f"This source is already in your queue as download {existing}.", existing_id=existing
         )
     phase = Phase.QUEUED
     if policy == "reject" and not paused:
-        total, mine = await active_counts(session, owner_key)
-        verdict = decide(limits, total, mine, owner_limit)
+        total, active_mine = await active_counts(session, owner_key)
+        verdict = decide(limits, total, active_mine, owner_limit)
         if not verdict.admitted:
             raise LimitExceeded(verdict.reason)
         phase = Phase.ADMITTED
+    if priority > 0:
+        rank = int(lowest or 0)
+    else:
+        rank = next_rank(
+            None if mine is None else int(mine), None if lowest is None else int(lowest)
+        )
     now = utcnow()
     download = Download(
         owner_key=owner_key,
@@ -95,7 +120,7 @@ async def submit(
         phase=phase.value,
         desired_paused=paused,
         priority=priority,
-        queue_rank=await queue_rank_for(session, owner_key, front=priority > 0),
+        queue_rank=rank,
         created_at=now,
         admitted_at=now if phase is Phase.ADMITTED else None,
         meta={"source_kind": source.kind},
@@ -106,6 +131,29 @@ async def submit(
     await session.flush()
     session.add(DownloadEvent(download_id=download.id, at=now, kind="created", data={}))
     return download
+
+
+async def admission_possible(session: AsyncSession, limits: Limits, now: datetime) -> bool:
+    """A cheap read: is there a free slot and a due waiting download? (No write lock taken.)"""
+    total = int(await session.scalar(select(func.count()).where(_slot_holders())) or 0)
+    if total >= limits.global_active:
+        return False
+    waiting = await session.scalar(
+        select(Download.id)
+        .where(
+            Download.phase == Phase.QUEUED.value,
+            Download.desired_paused.is_(False),
+            or_(Download.retry_next_at.is_(None), Download.retry_next_at <= now),
+        )
+        .limit(1)
+    )
+    return waiting is not None
+
+
+async def claimable(session: AsyncSession) -> bool:
+    """A cheap read: is any built-in job waiting for a worker?"""
+    found = await session.scalar(_claimable_query().with_only_columns(Download.id).limit(1))
+    return found is not None
 
 
 async def admit_waiting(
@@ -176,22 +224,21 @@ async def next_retry_at(session: AsyncSession) -> datetime | None:
     )
 
 
+def _claimable_query() -> Any:
+    return select(Download).where(
+        Download.phase.in_([Phase.ADMITTED.value, Phase.ACTIVE.value]),
+        Download.lease_worker_id.is_(None),
+        or_(Download.client.is_(None), Download.client == BUILTIN),
+        Download.desired_paused.is_(False),
+        Download.canceled_at.is_(None),
+    )
+
+
 async def claim(
     session: AsyncSession, worker_id: str, limit: int, *, skip_locked: bool
 ) -> list[Download]:
     """Lease up to ``limit`` admitted built-in jobs to ``worker_id``."""
-    query = (
-        select(Download)
-        .where(
-            Download.phase.in_([Phase.ADMITTED.value, Phase.ACTIVE.value]),
-            or_(Download.client.is_(None), Download.client == BUILTIN),
-            Download.lease_worker_id.is_(None),
-            Download.desired_paused.is_(False),
-            Download.canceled_at.is_(None),
-        )
-        .order_by(Download.admitted_at, Download.id)
-        .limit(limit)
-    )
+    query = _claimable_query().order_by(Download.admitted_at, Download.id).limit(limit)
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
     jobs = list((await session.scalars(query)).all())

@@ -157,7 +157,10 @@ class Download(Base):
         UniqueConstraint("client", "client_ref"),
         Index("ix_downloads_admission", "phase", "queue_rank", "id"),
         Index("ix_downloads_owner_phase", "owner_key", "phase", "queue_rank"),
-        Index("ix_downloads_dedupe", "dedupe_key", "phase"),
+        Index("ix_downloads_dedupe", "dedupe_key", "owner_key", "phase"),
+        Index("ix_downloads_retry", "phase", "retry_next_at"),
+        Index("ix_downloads_claim", "phase", "lease_worker_id"),
+        Index("ix_downloads_phase_id", "phase", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -191,7 +194,7 @@ class Download(Base):
     phase: Mapped[str] = mapped_column(String(16), default="queued")
     queue_rank: Mapped[int] = mapped_column(BigInteger, default=0)
     retry_attempt: Mapped[int] = mapped_column(Integer, default=0)
-    retry_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    retry_next_at: Mapped[datetime | None]
     last_error_code: Mapped[str | None] = mapped_column(String(64))
     last_error_message: Mapped[str | None] = mapped_column(Text)
     lease_worker_id: Mapped[str | None] = mapped_column(

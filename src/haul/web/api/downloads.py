@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -53,11 +54,18 @@ async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> 
         return await one(body.url, body.title)
     items: list[dict[str, Any]] = []
     errors: list[tuple[int, dict[str, str]]] = []
-    for url in body.urls or []:
-        try:
-            items.append(await one(url))
-        except HaulError as exc:
-            errors.append((status_for(exc), {"url": url, "detail": exc.message, "code": exc.code}))
+    urls = body.urls or []
+    # Submitted together, they are stored in one transaction (see DownloadService._flush).
+    outcomes = await asyncio.gather(*(one(url) for url in urls), return_exceptions=True)
+    for url, outcome in zip(urls, outcomes, strict=True):
+        if isinstance(outcome, HaulError):
+            errors.append(
+                (status_for(outcome), {"url": url, "detail": outcome.message, "code": outcome.code})
+            )
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            items.append(outcome)
     if not items:
         first_status, first = errors[0]
         detail = (
