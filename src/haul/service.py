@@ -31,6 +31,7 @@ from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.models import Download, DownloadEvent, Profile, utcnow
+from haul.store.submits import NewDownload, submit_many
 
 log = logging.getLogger(__name__)
 
@@ -149,14 +150,9 @@ class DownloadService:
         """
         while self._pending:
             batch, self._pending = self._pending[:SUBMIT_BATCH], self._pending[SUBMIT_BATCH:]
-            outcomes: list[Download | HaulError] = []
             try:
                 async with self.db.write(admission=True) as s:
-                    for request in batch:
-                        try:
-                            outcomes.append(await self._store(s, request))
-                        except HaulError as exc:
-                            outcomes.append(exc)
+                    outcomes = await self._store(s, batch)
             except Exception as exc:
                 for request in batch:
                     if not request.done.done():
@@ -170,33 +166,41 @@ class DownloadService:
                 else:
                     request.done.set_result(outcome)
 
-    async def _store(self, s: Any, request: _SubmitRequest) -> Download:
-        options = request.options
-        return await q.submit(
-            s,
-            source=request.source,
-            owner_key=request.owner.key,
-            limits=self.limits(),
-            policy=self.policy(),
-            owner_limit=request.owner.limit,
-            paused=options["paused"],
-            priority=options["priority"],
-            user_id=request.owner.user_id,
-            session_id=request.owner.session_id,
-            ip=request.owner.ip,
-            profile_id=await self._profile_id(s, options["profile"]),
-            media_id=options["media_id"],
-            requested_client=options["client"],
-            title=options["title"],
-        )
-
-    async def _profile_id(self, s: Any, name: str | None) -> int | None:
-        if name is None:
-            return None
-        found = await s.scalar(select(Profile.id).where(Profile.name == name))
-        if found is None:
-            raise UnknownProfile(f"There is no profile named {name!r}.")
-        return int(found)
+    async def _store(self, s: Any, batch: list[_SubmitRequest]) -> list[Download | HaulError]:
+        names = {r.options["profile"] for r in batch if r.options["profile"] is not None}
+        profiles: dict[str, int] = {}
+        if names:
+            found = await s.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
+            profiles = {name: int(i) for name, i in found.all()}
+        items: list[NewDownload] = []
+        refused: dict[int, HaulError] = {}
+        for index, request in enumerate(batch):
+            options = request.options
+            name = options["profile"]
+            if name is not None and name not in profiles:
+                refused[index] = UnknownProfile(f"There is no profile named {name!r}.")
+                continue
+            owner = request.owner
+            items.append(
+                NewDownload(
+                    request.source,
+                    owner.key,
+                    owner.limit,
+                    options["paused"],
+                    options["priority"],
+                    {
+                        "user_id": owner.user_id,
+                        "session_id": owner.session_id,
+                        "ip": owner.ip,
+                        "profile_id": profiles.get(name) if name else None,
+                        "media_id": options["media_id"],
+                        "requested_client": options["client"],
+                        "title": options["title"],
+                    },
+                )
+            )
+        stored = iter(await submit_many(s, items, limits=self.limits(), policy=self.policy()))
+        return [refused[i] if i in refused else next(stored) for i in range(len(batch))]
 
     async def engine_profile(self, profile_id: int | None) -> EngineProfile:
         if profile_id is None:

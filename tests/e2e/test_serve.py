@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from haul.store.db import head_revision
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
@@ -184,7 +185,7 @@ def test_db_upgrade_and_worker_refusal(tmp_path: Path) -> None:
     upgraded = subprocess.run(
         [sys.executable, "-m", "haul", "db", "upgrade"], capture_output=True, text=True, env=env
     )
-    assert upgraded.returncode == 0 and "revision 0001" in upgraded.stdout
+    assert upgraded.returncode == 0 and f"revision {head_revision()}" in upgraded.stdout
     assert (tmp_path / "d" / "haul.db").exists()
     command = [sys.executable, "-m", "haul", "worker"]
     worker = subprocess.run(command, capture_output=True, text=True, env=env, timeout=30)

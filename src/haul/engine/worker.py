@@ -78,8 +78,7 @@ class Worker:
         self.on_admitted = on_admitted
         self.id = str(uuid.uuid4())
         self.hostname = socket.gethostname()
-        self._wake_scheduler = asyncio.Event()
-        self._wake_claimer = asyncio.Event()
+        self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
 
@@ -90,15 +89,14 @@ class Worker:
             )
         await self.reap()
         self._running = True
-        loops = (self._scheduler, self._claimer, self._heartbeat, self._ticker, self._reconciler)
+        loops = (self._scheduler, self._heartbeat, self._ticker, self._reconciler)
         for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"haul-worker-{loop.__name__}"))
         self.poke()
 
     def poke(self) -> None:
         """Something changed (a submit, a resume, a finished job): look at the queue now."""
-        self._wake_scheduler.set()
-        self._wake_claimer.set()
+        self._wake.set()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work, stop running jobs (their data stays for a resume), release leases."""
@@ -128,57 +126,36 @@ class Worker:
     async def _scheduler(self) -> None:
         while self._running:
             try:
-                admitted = await self.admit()
-                if admitted and self.on_admitted is not None:
-                    await self.on_admitted(admitted)
-                timeout = await self._until_next_retry()
+                timeout = await self.schedule()
             except Exception:
                 log.exception("scheduler pass failed")
                 timeout = self.config.poll_interval
-            await self._sleep_until(self._wake_scheduler, timeout)
+            await self._sleep_until(self._wake, timeout)
 
-    async def admit(self) -> list[int]:
-        """Admit waiting downloads into free slots and lease what this worker can run, in one
-        transaction. A read decides first whether there is anything to do, so an idle or full
-        queue costs no write (on SQLite, no turn at the one write lock)."""
+    async def schedule(self) -> float:
+        """One pass: admit waiting downloads into free slots and lease what this worker can run
+        (its own admissions, and jobs a dead worker or another process left), in one
+        transaction. One read decides first whether there is anything to do, so an idle or full
+        queue costs no write (on SQLite, no turn at the one write lock). Returns how long to
+        sleep before the next pass if nothing wakes the worker."""
         limits = self.limits()
+        now = utcnow()
         async with self.db.read() as s:
-            if not await q.admission_possible(s, limits, utcnow()):
-                return []
-        async with self.db.write(admission=True) as s:
-            admitted = await q.admit_waiting(s, limits)
-            rows = await self._lease(s) if admitted else []
-        self._launch(rows)
-        return admitted
-
-    async def _until_next_retry(self) -> float:
-        async with self.db.read() as s:
-            due = await q.next_retry_at(s)
-        if due is None:
+            state = await q.queue_state(s, now)
+        can_admit = state.slots_used < limits.global_active and state.waiting_due
+        can_claim = state.claimable and self.config.concurrency > len(self.builtin.live)
+        admitted: list[int] = []
+        if can_admit or can_claim:
+            async with self.db.write(admission=True) as s:
+                admitted = await q.admit_waiting(s, limits, now=now) if can_admit else []
+                rows = await self._lease(s)
+            self._launch(rows)
+            if admitted and self.on_admitted is not None:
+                await self.on_admitted(admitted)
+        if state.next_retry is None:
             return self.config.poll_interval
-        wait = (due - utcnow()).total_seconds()
+        wait = (state.next_retry - now).total_seconds()
         return max(0.05, min(wait, self.config.poll_interval))
-
-    async def _claimer(self) -> None:
-        while self._running:
-            try:
-                await self.claim()
-            except Exception:
-                log.exception("claim pass failed")
-            await self._sleep_until(self._wake_claimer, self.config.poll_interval)
-
-    async def claim(self) -> int:
-        """Lease admitted jobs nobody runs (returned by a dead worker, resumed, or admitted by
-        another process) up to this worker's capacity."""
-        if self.config.concurrency - len(self.builtin.live) <= 0:
-            return 0
-        async with self.db.read() as s:
-            if not await q.claimable(s):
-                return 0
-        async with self.db.write() as s:
-            rows = await self._lease(s)
-        self._launch(rows)
-        return len(rows)
 
     async def _lease(self, s: AsyncSession) -> list[Download]:
         capacity = self.config.concurrency - len(self.builtin.live)

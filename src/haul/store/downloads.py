@@ -7,17 +7,19 @@ transaction (``Database.write(admission=True)`` where limits are decided).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haul.core.admission import Limits, decide, next_rank
+from haul.core.admission import Limits, next_rank
 from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
-from haul.errors import DuplicateDownload, LimitExceeded
+from haul.errors import HaulError
 from haul.store.models import Download, DownloadEvent, Worker, utcnow
+from haul.store.submits import NewDownload, submit_many
 
 BUILTIN = "builtin"
 _SLOT = [p.value for p in SLOT_PHASES]
@@ -47,25 +49,6 @@ async def queue_rank_for(session: AsyncSession, owner_key: str, *, front: bool =
     return next_rank(None if mine is None else int(mine), None if lowest is None else int(lowest))
 
 
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _duplicate_query(owner_key: str, dedupe_key: str) -> Any:
-    return (
-        select(Download.id)
-        .where(
-            Download.dedupe_key == dedupe_key,
-            Download.owner_key == owner_key,
-            Download.phase.in_([*_OPEN, Phase.PARENT.value]),
-            Download.canceled_at.is_(None),
-            Download.parent_id.is_(None),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 async def submit(
     session: AsyncSession,
     *,
@@ -78,82 +61,49 @@ async def submit(
     priority: int = 0,
     **fields: Any,
 ) -> Download:
-    """Store a new download: admitted at once, queued, or refused under ``policy``.
+    """Store one new download, or raise why not (batches: :func:`submits.submit_many`)."""
+    item = NewDownload(source, owner_key, owner_limit, paused, priority, fields)
+    outcome = (await submit_many(session, [item], limits=limits, policy=policy))[0]
+    if isinstance(outcome, HaulError):
+        raise outcome
+    return outcome
 
-    A refusal is decided before anything is written, so callers may batch several submits in
-    one transaction. The duplicate check and both queue ranks come back in one round trip.
-    """
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    slots_used: int
+    waiting_due: bool  # a queued download may be admitted now
+    next_retry: datetime | None  # the earliest retry still waiting for its time
+    claimable: bool  # an admitted built-in job has no worker
+
+
+async def queue_state(session: AsyncSession, now: datetime) -> QueueState:
+    """What the scheduler needs to know, in one round trip and without the write lock."""
     queued = Download.phase == Phase.QUEUED.value
-    existing, lowest, mine = (
+    row = (
         await session.execute(
             select(
-                _duplicate_query(owner_key, source.dedupe_key),
-                select(func.min(Download.queue_rank)).where(queued).scalar_subquery(),
-                select(func.max(Download.queue_rank))
-                .where(queued, Download.owner_key == owner_key)
+                select(func.count()).where(_slot_holders()).scalar_subquery(),
+                select(Download.id)
+                .where(
+                    queued,
+                    Download.desired_paused.is_(False),
+                    Download.canceled_at.is_(None),
+                    or_(Download.retry_next_at.is_(None), Download.retry_next_at <= now),
+                )
+                .limit(1)
                 .scalar_subquery(),
+                select(func.min(Download.retry_next_at))
+                .where(queued, Download.retry_next_at > now)
+                .scalar_subquery(),
+                _claimable_query().with_only_columns(Download.id).limit(1).scalar_subquery(),
             )
         )
     ).one()
-    if existing is not None:
-        raise DuplicateDownload(
-            f"This source is already in your queue as download {existing}.", existing_id=existing
-        )
-    phase = Phase.QUEUED
-    if policy == "reject" and not paused:
-        total, active_mine = await active_counts(session, owner_key)
-        verdict = decide(limits, total, active_mine, owner_limit)
-        if not verdict.admitted:
-            raise LimitExceeded(verdict.reason)
-        phase = Phase.ADMITTED
-    if priority > 0:
-        rank = int(lowest or 0)
-    else:
-        rank = next_rank(
-            None if mine is None else int(mine), None if lowest is None else int(lowest)
-        )
-    now = utcnow()
-    download = Download(
-        owner_key=owner_key,
-        source_url=source.url,
-        dedupe_key=source.dedupe_key,
-        phase=phase.value,
-        desired_paused=paused,
-        priority=priority,
-        queue_rank=rank,
-        created_at=now,
-        admitted_at=now if phase is Phase.ADMITTED else None,
-        meta={"source_kind": source.kind},
-        files=[],
-        **fields,
-    )
-    session.add(download)
-    await session.flush()
-    session.add(DownloadEvent(download_id=download.id, at=now, kind="created", data={}))
-    return download
-
-
-async def admission_possible(session: AsyncSession, limits: Limits, now: datetime) -> bool:
-    """A cheap read: is there a free slot and a due waiting download? (No write lock taken.)"""
-    total = int(await session.scalar(select(func.count()).where(_slot_holders())) or 0)
-    if total >= limits.global_active:
-        return False
-    waiting = await session.scalar(
-        select(Download.id)
-        .where(
-            Download.phase == Phase.QUEUED.value,
-            Download.desired_paused.is_(False),
-            or_(Download.retry_next_at.is_(None), Download.retry_next_at <= now),
-        )
-        .limit(1)
-    )
-    return waiting is not None
-
-
-async def claimable(session: AsyncSession) -> bool:
-    """A cheap read: is any built-in job waiting for a worker?"""
-    found = await session.scalar(_claimable_query().with_only_columns(Download.id).limit(1))
-    return found is not None
+    used, waiting, next_retry, claimable = row
+    if isinstance(next_retry, str):  # SQLite returns an aggregate of a date column as text
+        next_retry = datetime.fromisoformat(next_retry).replace(tzinfo=UTC)
+    return QueueState(int(used or 0), waiting is not None, next_retry, claimable is not None)
 
 
 async def admit_waiting(
@@ -216,12 +166,6 @@ async def admit_waiting(
             DownloadEvent(download_id=i, at=now, kind="admitted", data={}) for i in admitted
         )
     return admitted
-
-
-async def next_retry_at(session: AsyncSession) -> datetime | None:
-    return await session.scalar(
-        select(func.min(Download.retry_next_at)).where(Download.phase == Phase.QUEUED.value)
-    )
 
 
 def _claimable_query() -> Any:

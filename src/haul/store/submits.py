@@ -1,0 +1,203 @@
+"""Storing submitted downloads, many at a time: the hottest write path haul has.
+
+A batch costs a fixed number of statements whatever its size: one query for duplicates, one
+for the queue ranks, one for the active counts (policy ``reject`` only), one multi-row INSERT
+with RETURNING and one for the ``created`` events. Decisions inside the batch (a duplicate of an
+earlier entry, the limit reached by an earlier entry, the next rank of the same owner) are
+taken in memory, in submission order, exactly as if the entries had come one by one. A refused
+entry writes nothing, so it fails alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haul.core.admission import Limits, decide, next_rank
+from haul.core.sources import Source
+from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
+from haul.errors import DuplicateDownload, HaulError, LimitExceeded
+from haul.store.models import Download, DownloadEvent, utcnow
+
+_DEDUPE_PHASES = [*(p.value for p in OPEN_PHASES), Phase.PARENT.value]
+_SLOT_PHASES = [p.value for p in SLOT_PHASES]
+
+
+@dataclass(frozen=True, slots=True)
+class NewDownload:
+    source: Source
+    owner_key: str
+    owner_limit: int | None = None
+    paused: bool = False
+    priority: int = 0
+    #: Other columns: user_id, session_id, ip, profile_id, media_id, requested_client, title.
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    """What the batch knows of the queue, updated as its entries are decided."""
+
+    existing: dict[tuple[str, str], int]
+    lowest: int | None
+    owner_last: dict[str, int]
+    active_total: int = 0
+    active_by_owner: Counter[str] = field(default_factory=Counter)
+
+    def rank(self, item: NewDownload) -> int:
+        if item.priority > 0:
+            return self.lowest or 0
+        return next_rank(self.owner_last.get(item.owner_key), self.lowest)
+
+    def queued(self, owner: str, rank: int) -> None:
+        self.owner_last[owner] = max(self.owner_last.get(owner, rank), rank)
+        self.lowest = rank if self.lowest is None else min(self.lowest, rank)
+
+
+async def submit_many(
+    session: AsyncSession, items: Sequence[NewDownload], *, limits: Limits, policy: str
+) -> list[Download | HaulError]:
+    """Store ``items``; each outcome is the stored download or the error that refused it."""
+    if not items:
+        return []
+    plan = await _plan(session, items, policy)
+    now = utcnow()
+    outcomes: list[dict[str, Any] | HaulError | int] = []
+    first_in_batch: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        key = (item.source.dedupe_key, item.owner_key)
+        if key in plan.existing:
+            outcomes.append(_duplicate(plan.existing[key]))
+            continue
+        if key in first_in_batch:
+            outcomes.append(first_in_batch[key])  # resolved to its id once stored
+            continue
+        phase = Phase.QUEUED
+        if policy == "reject" and not item.paused:
+            mine = plan.active_by_owner[item.owner_key]
+            verdict = decide(limits, plan.active_total, mine, item.owner_limit)
+            if not verdict.admitted:
+                outcomes.append(LimitExceeded(verdict.reason))
+                continue
+            phase = Phase.ADMITTED
+            plan.active_total += 1
+            plan.active_by_owner[item.owner_key] += 1
+        rank = plan.rank(item)
+        if phase is Phase.QUEUED:
+            plan.queued(item.owner_key, rank)
+        first_in_batch[key] = index
+        outcomes.append(_values(item, phase, rank, now))
+    return await _insert(session, outcomes, now)
+
+
+async def _plan(session: AsyncSession, items: Sequence[NewDownload], policy: str) -> _Plan:
+    keys = {i.source.dedupe_key for i in items}
+    owners = {i.owner_key for i in items}
+    found = await session.execute(
+        select(Download.dedupe_key, Download.owner_key, func.min(Download.id))
+        .where(
+            Download.dedupe_key.in_(keys),
+            Download.owner_key.in_(owners),
+            Download.phase.in_(_DEDUPE_PHASES),
+            Download.canceled_at.is_(None),
+            Download.parent_id.is_(None),
+        )
+        .group_by(Download.dedupe_key, Download.owner_key)
+    )
+    # One plain min() and one max() per owner, in one statement: each reads one end of an
+    # index. (A GROUP BY over owners would walk every waiting row of each owner.)
+    queued = Download.phase == Phase.QUEUED.value
+    ordered = sorted(owners)
+    ranks = (
+        await session.execute(
+            select(
+                select(func.min(Download.queue_rank)).where(queued).scalar_subquery(),
+                *(
+                    select(func.max(Download.queue_rank))
+                    .where(queued, Download.owner_key == owner)
+                    .scalar_subquery()
+                    for owner in ordered
+                ),
+            )
+        )
+    ).one()
+    lowest, *last = ranks
+    plan = _Plan(
+        existing={(k, o): int(i) for k, o, i in found.all()},
+        lowest=None if lowest is None else int(lowest),
+        owner_last={o: int(r) for o, r in zip(ordered, last, strict=True) if r is not None},
+    )
+    if policy == "reject":
+        holders = Download.phase.in_(_SLOT_PHASES)
+        plan.active_total = int(await session.scalar(select(func.count()).where(holders)) or 0)
+        counts = await session.execute(
+            select(Download.owner_key, func.count())
+            .where(holders, Download.owner_key.in_(owners))
+            .group_by(Download.owner_key)
+        )
+        plan.active_by_owner.update({o: int(c) for o, c in counts.all()})
+    return plan
+
+
+def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, Any]:
+    return {
+        "owner_key": item.owner_key,
+        "source_url": item.source.url,
+        "dedupe_key": item.source.dedupe_key,
+        "phase": phase.value,
+        "desired_paused": item.paused,
+        "priority": item.priority,
+        "queue_rank": rank,
+        "created_at": now,
+        "admitted_at": now if phase is Phase.ADMITTED else None,
+        "meta": {"source_kind": item.source.kind},
+        "files": [],
+        "hidden": False,
+        "cancel_delete_partial": False,
+        "retry_attempt": 0,
+        "user_id": None,
+        "session_id": None,
+        "ip": None,
+        "profile_id": None,
+        "media_id": None,
+        "requested_client": None,
+        "title": None,
+        **item.fields,
+    }
+
+
+async def _insert(
+    session: AsyncSession, outcomes: list[dict[str, Any] | HaulError | int], now: Any
+) -> list[Download | HaulError]:
+    rows = [o for o in outcomes if isinstance(o, dict)]
+    ids: list[int] = []
+    if rows:
+        statement = insert(Download).returning(Download.id, sort_by_parameter_order=True)
+        ids = list((await session.execute(statement, rows)).scalars().all())
+        events = [{"download_id": i, "at": now, "kind": "created", "data": {}} for i in ids]
+        await session.execute(insert(DownloadEvent), events)
+    stored = iter(ids)
+    id_at: dict[int, int] = {}
+    result: list[Download | HaulError] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, dict):
+            new_id = next(stored)
+            id_at[index] = new_id
+            result.append(Download(id=new_id, **outcome))
+        elif isinstance(outcome, int):
+            result.append(_duplicate(id_at[outcome]))
+        else:
+            result.append(outcome)
+    return result
+
+
+def _duplicate(existing_id: int) -> DuplicateDownload:
+    return DuplicateDownload(
+        f"This source is already in your queue as download {existing_id}.",
+        existing_id=existing_id,
+    )
