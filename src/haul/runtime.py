@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import select
@@ -23,7 +23,9 @@ from haul.engine.http import HttpEngine
 from haul.engine.jobs import JobContext, JobRunner
 from haul.engine.worker import Worker, WorkerConfig
 from haul.events.bus import EventBus
-from haul.events.pg import PgEventBridge
+
+if TYPE_CHECKING:
+    from haul.events.pg import PgEventBridge
 from haul.service import DownloadService
 from haul.settings import Settings
 from haul.store.database import Database
@@ -53,6 +55,8 @@ class Runtime:
         self.bus = EventBus()
         self.bridge: PgEventBridge | None = None
         if not self.db.is_sqlite:
+            from haul.events.pg import PgEventBridge  # psycopg is loaded for PostgreSQL only
+
             self.bridge = PgEventBridge(settings.sqlalchemy_url, self.bus, on_wake=self._wake_local)
         self._observer: asyncio.Task[None] | None = None
         root = settings.downloads_root

@@ -25,7 +25,6 @@ from haul.core.paths import free_name, inside
 from haul.core.retry import RetryPolicy
 from haul.core.sources import _digest, domain_of
 from haul.core.status import Phase, Status
-from haul.engine import ytdlp
 from haul.engine.base import EngineJob, EngineResult, Profile
 from haul.engine.http import HttpEngine
 from haul.engine.resolve import Resolution, resolve
@@ -136,6 +135,8 @@ class JobRunner:
                 self.ctx.http_engine.download(engine_job, job.on_progress, job.stop)
             )
             return await self._until_stopped(task, job)
+        from haul.engine import ytdlp  # loaded with the first page job, not at start
+
         async with self.ctx.ytdlp_slots:
             self._check_stop(job)
             return await asyncio.to_thread(

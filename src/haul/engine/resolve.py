@@ -25,17 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
-from haul.engine import ytdlp
+if TYPE_CHECKING:
+    from haul.engine import ytdlp
+
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import UnsupportedSource
 
 Kind = Literal["file", "media", "playlist", "torrent"]
-Extractor = Callable[[str], ytdlp.Extraction]
+Extractor = Callable[[str], "ytdlp.Extraction"]
 
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MANIFEST_TYPES = frozenset(
@@ -76,7 +78,7 @@ class Resolution:
 
 
 async def resolve(
-    url: str, http: httpx.AsyncClient, *, extract: Extractor = ytdlp.extract
+    url: str, http: httpx.AsyncClient, *, extract: Extractor | None = None
 ) -> Resolution:
     """Find out what ``url`` is. Network failures raise transient or permanent transfer errors;
     a page without media raises :class:`~haul.errors.UnsupportedSource`."""
@@ -104,6 +106,12 @@ async def resolve(
             size=_size(response),
             content_type=content_type,
         )
+    if extract is None:
+        # yt-dlp is imported on the first page, not at start: a server that only ever fetches
+        # direct files never pays its memory.
+        from haul.engine import ytdlp
+
+        extract = ytdlp.extract
     extraction = await asyncio.to_thread(extract, url)
     return _from_extraction(url, extraction, content_type)
 
