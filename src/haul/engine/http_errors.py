@@ -1,0 +1,157 @@
+"""HTTP failures translated into haul's exception tree (pure: no network).
+
+=================================================  ==========================================
+what happened                                      haul error (``code``)
+=================================================  ==========================================
+an answer of 429 or 5xx                            transient (``http_<status>``), Retry-After
+other 4xx                                          permanent (``http_<status>``)
+timed out connecting / waiting for bytes           transient (``timeout``)
+the host name does not resolve                     transient (``dns``)
+connection refused, TLS failed                     transient (``connection``)
+connection cut during the answer                   transient (``connection``)
+not an http(s) URL, malformed URL                  permanent (``invalid_url``)
+too many redirects                                 permanent (``too_many_redirects``)
+the disk is full                                   transient (``disk_full``)
+any other local write error                        permanent (``local_io``)
+=================================================  ==========================================
+
+The engine's transfers run on aiohttp (:func:`transport_error`); :func:`status_error` and
+:func:`network_error` speak httpx for the code that still does.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import errno
+import http
+import socket
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import httpx
+
+from haul.errors import PermanentTransferError, TransferError, TransientTransferError
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def answer_error(
+    status: int, reason: str | None, url: str, headers: Mapping[str, str]
+) -> TransferError:
+    """The haul error for an HTTP error answer: 5xx and 429 may pass, other 4xx will not."""
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        reason = reason or "Error"
+    said = f"The server answered {status} {reason} for {url}"
+    code = f"http_{status}"
+    if status == 429:
+        wait = parse_retry_after(headers.get("retry-after"))
+        hint = f"; it asks to wait {wait:.0f} seconds" if wait is not None else ""
+        return TransientTransferError(f"{said}{hint}.", code=code, retry_after=wait)
+    if status >= 500:
+        wait = parse_retry_after(headers.get("retry-after"))
+        return TransientTransferError(f"{said}; it may work later.", code=code, retry_after=wait)
+    return PermanentTransferError(f"{said}.", code=code)
+
+
+def status_error(response: httpx.Response) -> TransferError:
+    """:func:`answer_error` for an httpx response."""
+    return answer_error(
+        response.status_code, response.reason_phrase, str(response.request.url), response.headers
+    )
+
+
+def transport_error(exc: aiohttp.ClientError | TimeoutError, url: str) -> TransferError:
+    """The haul error for an aiohttp failure before or during the body."""
+    host = urlsplit(url).hostname or url
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return _timeout("connect to", host)
+    if isinstance(exc, TimeoutError):  # aiohttp's read timeouts are TimeoutErrors too
+        return _timeout("hear from", host)
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return _unresolved(host)
+    if isinstance(exc, aiohttp.NonHttpUrlClientError):
+        return _invalid(url, "only http and https URLs are supported")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return _invalid(url, "that is not a valid URL")
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return PermanentTransferError(f"{url} redirects too often.", code="too_many_redirects")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        detail = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
+        return _unreachable(host, detail)
+    return _broken(host, str(exc) or type(exc).__name__)
+
+
+def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> TransferError:
+    """The haul error for an httpx failure before or during the body."""
+    host = urlsplit(url).hostname or url
+    if isinstance(exc, httpx.TimeoutException):
+        return _timeout(
+            "connect to" if isinstance(exc, httpx.ConnectTimeout) else "hear from", host
+        )
+    if isinstance(exc, httpx.ConnectError) and _caused_by(exc, socket.gaierror):
+        return _unresolved(host)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return _invalid(url, str(exc))
+    if isinstance(exc, httpx.TooManyRedirects):
+        return PermanentTransferError(f"{url} redirects too often.", code="too_many_redirects")
+    if isinstance(exc, httpx.ConnectError):
+        return _unreachable(host, str(exc))
+    return _broken(host, str(exc) or type(exc).__name__)
+
+
+def disk_error(exc: OSError, path: Path) -> TransferError:
+    """The haul error for a failed local write of ``path``."""
+    said = f"Could not write {path.name}: {exc.strerror or exc}."
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return TransientTransferError(said, code="disk_full")
+    return PermanentTransferError(said, code="local_io")
+
+
+def _timeout(what: str, host: str) -> TransferError:
+    return TransientTransferError(f"Timed out trying to {what} {host}.", code="timeout")
+
+
+def _invalid(url: str, detail: str) -> TransferError:
+    return PermanentTransferError(f"Cannot download {url}: {detail}.", code="invalid_url")
+
+
+def _unresolved(host: str) -> TransferError:
+    return TransientTransferError(f"Could not resolve the host name {host}.", code="dns")
+
+
+def _unreachable(host: str, detail: str) -> TransferError:
+    return TransientTransferError(f"Could not connect to {host}: {detail}.", code="connection")
+
+
+def _broken(host: str, detail: str) -> TransferError:
+    return TransientTransferError(
+        f"The connection to {host} broke during the download: {detail}.", code="connection"
+    )
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

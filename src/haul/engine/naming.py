@@ -1,0 +1,133 @@
+"""File names for direct downloads (pure): what to call a file and where its bytes gather.
+
+A name comes from Content-Disposition (``filename*`` before ``filename``), else from the last
+URL path segment with an extension taken from the content type, else ``download``; it is
+never a path and never more than 200 UTF-8 bytes. A file's bytes gather in ``<name>.part``
+until the download is complete.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+MAX_NAME_BYTES = 200
+FALLBACK_NAME = "download"
+_EXTENSIONS = {  # preferred over mimetypes, whose answers differ between systems
+    "application/octet-stream": ".bin",
+    "application/pdf": ".pdf",
+    "application/vnd.apple.mpegurl": ".m3u8",
+    "application/x-bittorrent": ".torrent",
+    "application/x-subrip": ".srt",
+    "application/zip": ".zip",
+    "audio/mp4": ".m4a",
+    "audio/mpeg": ".mp3",
+    "audio/ogg": ".ogg",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "text/html": ".html",
+    "text/plain": ".txt",
+    "text/vtt": ".vtt",
+    "video/mp2t": ".ts",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/x-matroska": ".mkv",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_RESERVED = re.compile(r'[<>:"|?*]')
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+
+
+def filename_for(url: str, content_disposition: str | None, content_type: str | None) -> str:
+    """A safe file name for a download: never a path, never empty, at most 200 bytes.
+
+    Content-Disposition wins (``filename*`` before ``filename``) and is kept as the server
+    spelled it; a name from the last URL path segment that has no extension gets one from the
+    content type (``/watch/42`` as video/mp4 is ``42.mp4``); the last resort is ``download``.
+    """
+    return named(disposition_name(content_disposition), url_name(url), content_type)
+
+
+def sanitize_filename(name: str) -> str:
+    """``name`` reduced to a harmless base name ("" when nothing usable is left).
+
+    Directories, ``..``, NUL and other control characters go; characters Windows and SMB
+    shares refuse become ``_``; leading dots go (no hidden files); the result is cut to 200
+    UTF-8 bytes, keeping the extension.
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    name = _RESERVED.sub("_", _CONTROL.sub("", name))
+    name = name.strip().lstrip(".").rstrip(". ").strip()
+    return _truncate(name, MAX_NAME_BYTES)
+
+
+def part_path(final: Path) -> Path:
+    """Where the bytes of ``final`` gather until the download is complete."""
+    return final.with_name(final.name + ".part")
+
+
+def named(chosen: str | None, derived: str, content_type: str | None) -> str:
+    """A server-chosen name as it is; else one derived from the URL, with an extension."""
+    safe = sanitize_filename(chosen or "")
+    if safe:
+        return safe
+    safe = sanitize_filename(derived)
+    extension = _extension_for(content_type)
+    if not safe:
+        return FALLBACK_NAME + (extension or ".bin")
+    if "." in safe or extension == ".bin":
+        return safe
+    return safe + extension
+
+
+def numbered(name: str, n: int) -> str:
+    """The ``n``-th alternative to a taken name: ``clip (2).mp4``."""
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
+
+
+def url_name(url: str) -> str:
+    """The last path segment of ``url``, percent-decoded (may be empty or unsafe)."""
+    return unquote(urlsplit(url).path.split("/")[-1])
+
+
+def disposition_name(header: str | None) -> str | None:
+    """The file name a Content-Disposition header proposes, unsanitized; None without one."""
+    if not header:
+        return None
+    params: dict[str, str] = {}
+    _, semicolon, rest = header.partition(";")  # skip the disposition type
+    for key, raw in _PARAM.findall(semicolon + rest):
+        value = raw.strip()
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[key.lower()] = value
+    extended = params.get("filename*")
+    if extended and extended.count("'") >= 2:
+        charset, _, encoded = extended.split("'", 2)
+        try:
+            return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset name
+            return unquote(encoded, errors="replace")
+    return params.get("filename")
+
+
+def _extension_for(content_type: str | None) -> str:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if not media_type:
+        return ""
+    return _EXTENSIONS.get(media_type) or mimetypes.guess_extension(media_type) or ""
+
+
+def _truncate(name: str, limit: int) -> str:
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    room = limit - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix
