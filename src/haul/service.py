@@ -355,40 +355,36 @@ class DownloadService:
     # -- control --------------------------------------------------------------------------
 
     async def pause(self, download_id: int, owner: Owner) -> Tracked:
-        row = await self._row(download_id, owner)
-        if row.phase not in OPEN_PHASES:
-            raise InvalidTransition(
-                f"Download {download_id} is {row.phase}; only unfinished downloads can be paused."
-            )
-        async with self.db.write() as s:
-            db_row = await s.get(Download, download_id)
-            assert db_row is not None
-            if not db_row.desired_paused:
-                db_row.desired_paused = True
-                if db_row.phase == Phase.ADMITTED and db_row.lease_worker_id is None:
-                    db_row.phase = Phase.QUEUED.value  # give the slot back
-                await q.add_event(s, download_id, "pause_requested")
-        if row.client and row.client_ref and row.client in self.clients:
-            await self.clients[row.client].pause(row.client_ref)
-        return await self._changed(download_id, owner)
+        return await self._want_paused(download_id, owner, paused=True)
 
     async def resume(self, download_id: int, owner: Owner) -> Tracked:
+        return await self._want_paused(download_id, owner, paused=False)
+
+    async def _want_paused(self, download_id: int, owner: Owner, *, paused: bool) -> Tracked:
+        """Record the wish (sticky: the reconciler re-applies it), then tell the client."""
         row = await self._row(download_id, owner)
         if row.phase not in OPEN_PHASES:
+            verb = "paused" if paused else "resumed"
             raise InvalidTransition(
-                f"Download {download_id} is {row.phase}; only paused downloads can be resumed."
+                f"Download {download_id} is {row.phase}; only unfinished downloads can be {verb}."
             )
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
-            if db_row.desired_paused:
-                db_row.desired_paused = False
-                if db_row.phase == Phase.QUEUED:
+            if db_row.desired_paused != paused:
+                db_row.desired_paused = paused
+                if paused and db_row.phase == Phase.ADMITTED and db_row.lease_worker_id is None:
+                    db_row.phase = Phase.QUEUED.value  # give the slot back
+                if not paused and db_row.phase == Phase.QUEUED:
                     db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key, front=True)
-                await q.add_event(s, download_id, "resume_requested")
-        if row.client and row.client_ref and row.client in self.clients:
-            await self.clients[row.client].resume(row.client_ref)
-        self.poke()
+                await q.add_event(
+                    s, download_id, "pause_requested" if paused else "resume_requested"
+                )
+        client = self.clients.get(row.client or "")
+        if client is not None and row.client_ref:
+            await (client.pause if paused else client.resume)(row.client_ref)
+        if not paused:
+            self.poke()
         return await self._changed(download_id, owner)
 
     async def retry(self, download_id: int, owner: Owner) -> Tracked:

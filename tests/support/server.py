@@ -20,7 +20,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class HaulServer:
+class _Process:
+    """A haul subprocess, stopped by its own PID."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no cleanup."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> int | None:
+        """SIGTERM, then the exit code (SIGKILL after 20 s)."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(10)
+        self.proc = None
+        return code
+
+
+class HaulServer(_Process):
     def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
@@ -58,25 +84,6 @@ class HaulServer:
             time.sleep(0.05)
         raise RuntimeError("haul serve did not answer /healthz in time")
 
-    def kill(self) -> None:
-        """SIGKILL: a crash, no cleanup."""
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-            self.proc = None
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait(10)
-        self.proc = None
-        return code
-
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(method, f"{self.url}/api/v1{path}", timeout=30, **kwargs)
 
@@ -90,7 +97,7 @@ class HaulServer:
         )
 
 
-class HaulWorker:
+class HaulWorker(_Process):
     """A real `haul worker` process (PostgreSQL only), stopped by its PID."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
@@ -109,21 +116,3 @@ class HaulWorker:
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-            self.proc = None
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait(10)
-        self.proc = None
-        return code
