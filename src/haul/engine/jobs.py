@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.paths import free_name, inside
@@ -107,7 +107,6 @@ class JobRunner:
         row = await self._start(row, resolved)
         job.title = row.title
         job.status = Status.DOWNLOADING
-        await self.ctx.notify(row)
         result = await self._transfer(row, resolved, job)
         job.status = Status.PROCESSING
         await self._complete(row, result)
@@ -158,22 +157,25 @@ class JobRunner:
                 raise TransferStopped()
 
     async def _start(self, row: Download, resolved: dict[str, Any]) -> Download:
+        """Record that the transfer starts: two plain statements on the row the claim read
+        (this and :meth:`_complete` run for every download, on the hot path)."""
         now = utcnow()
-        title = row.title or resolved.get("title")
-        resumed = row.started_at is not None
+        values = {
+            "phase": Phase.ACTIVE.value,
+            "client": q.BUILTIN,
+            "client_ref": str(row.id),
+            "title": row.title or resolved.get("title"),
+            "meta": {**row.meta, "resolved": resolved},
+            "started_at": row.started_at or now,
+        }
+        kind = "resumed" if row.started_at is not None else "started"
         async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            assert db_row is not None
-            db_row.phase = Phase.ACTIVE.value
-            db_row.client = q.BUILTIN
-            db_row.client_ref = str(row.id)
-            db_row.title = title
-            db_row.meta = {**db_row.meta, "resolved": resolved}
-            db_row.started_at = db_row.started_at or now
-            await q.add_event(
-                s, row.id, "resumed" if resumed else "started", engine=resolved["kind"]
-            )
-        return db_row
+            await s.execute(update(Download).where(Download.id == row.id).values(values))
+            await q.add_event(s, row.id, kind, engine=resolved["kind"])
+        for key, value in values.items():
+            setattr(row, key, value)
+        await self.ctx.notify(row)
+        return row
 
     async def _expand(self, row: Download, resolution: Resolution) -> None:
         async with self.ctx.db.write() as s:
@@ -235,20 +237,33 @@ class JobRunner:
             )
         self.ctx.builtin.delete_partial(row.id)
         now = utcnow()
+        live = Download.canceled_at.is_(None)  # a cancel that raced the end wins
+        values: dict[str, Any] = {
+            "files": files,
+            "lease_worker_id": None,
+            "title": row.title or result.title,
+            "meta": {**row.meta, "result": result.meta},
+            "phase": case((live, Phase.COMPLETED.value), else_=Download.phase),
+            "completed_at": case((live, now), else_=Download.completed_at),
+            "last_error_code": case((live, None), else_=Download.last_error_code),
+            "last_error_message": case((live, None), else_=Download.last_error_message),
+            "retry_next_at": case((live, None), else_=Download.retry_next_at),
+        }
+        statement = (
+            update(Download)
+            .where(Download.id == row.id)
+            .values(values)
+            .returning(Download.phase, Download.completed_at, Download.canceled_at)
+        )
         async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            assert db_row is not None
-            if db_row.canceled_at is None:
-                db_row.phase = Phase.COMPLETED.value
-                db_row.completed_at = now
-                db_row.last_error_code = db_row.last_error_message = None
-                db_row.retry_next_at = None
-            db_row.files = files
-            db_row.lease_worker_id = None
-            db_row.title = db_row.title or result.title
-            db_row.meta = {**db_row.meta, "result": result.meta}
+            phase, completed_at, canceled_at = (await s.execute(statement)).one()
             await q.add_event(s, row.id, "completed", files=len(files))
-        await self.ctx.notify(db_row)
+        row.files, row.title, row.meta = values["files"], values["title"], values["meta"]
+        row.lease_worker_id = None
+        row.phase, row.completed_at, row.canceled_at = phase, completed_at, canceled_at
+        if phase == Phase.COMPLETED:
+            row.last_error_code = row.last_error_message = row.retry_next_at = None
+        await self.ctx.notify(row)
 
     async def _stopped(self, row: Download, job: LiveJob) -> None:
         reason = job.stop.reason or "shutdown"
