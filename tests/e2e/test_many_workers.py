@@ -209,3 +209,27 @@ def test_events_from_workers_reach_the_api_nodes_stream(cluster: Cluster, origin
     progress = [e for e in seen if e["kind"] == "progress"]
     assert len(progress) >= 3
     assert progress[-1]["downloaded_bytes"] > progress[0]["downloaded_bytes"]
+
+
+def test_sigterm_releases_a_workers_jobs_at_once(cluster: Cluster, origin: Origin) -> None:
+    for n in range(3):
+        origin.add_file(f"/t/{n}", os.urandom(400_000))
+        origin.throttle(f"/t/{n}", 50_000)
+    first = cluster.add_worker(HAUL_LEASE_TTL="600")
+    ids = [
+        cluster.api.api("POST", "/downloads", json={"url": origin.url(f"/t/{n}")}).json()["id"]
+        for n in range(3)
+    ]
+    wait_for(lambda: len(cluster.leases()) == 3, 30, what="the first worker to take all 3")
+    wait_for(lambda: all((cluster.item(i)["downloaded_bytes"] or 0) > 0 for i in ids), 30)
+    started = time.monotonic()
+    assert first.stop() == 0
+    assert time.monotonic() - started < 10
+    assert cluster.leases() == {}  # released on the way out, not left to expire
+    second = cluster.add_worker(HAUL_LEASE_TTL="600")
+    for n in range(3):
+        origin.throttle(f"/t/{n}", None)
+    wait_for(lambda: all(cluster.item(i)["status"] == "completed" for i in ids), 30)
+    assert set(cluster.leases().values()) <= {second.pid}
+    for n in range(3):
+        assert overlapping(origin.requests_for(f"/t/{n}")) == []

@@ -347,3 +347,23 @@ async def test_cancel_of_a_ytdlp_job_stops_within_a_second(
     assert time.monotonic() - started < 1.0
     assert item["id"] not in app.runtime.builtin.live
     assert not app.runtime.builtin.work_dir(item["id"]).exists()
+
+
+@pytest.mark.usefixtures("quick_retries")
+async def test_reset_mid_body_resumes_without_refetching(app: App, origin: Origin) -> None:
+    data = os.urandom(2 * 1024 * 1024)
+    origin.add_file("/cut.bin", data)
+    # Throttled so the bytes are read as they come: a reset discards what still sits unread
+    # in the receiving socket, and that is the kernel's loss, not a re-fetch.
+    origin.throttle("/cut.bin", 2 * 1024 * 1024)
+    origin.fault("/cut.bin", "reset", times=1, after_bytes=1024 * 1024, method="GET")
+    done = await finished(app, (await submit(app, origin.url("/cut.bin")))["id"])
+    assert done["status"] == "completed"
+    assert downloaded_file(app, done).read_bytes() == data
+    _, second = [r for r in origin.requests_for("/cut.bin") if r.method == "GET"]
+    assert second.range_header is not None
+    resumed_from = int(second.range_header.removeprefix("bytes=").rstrip("-"))
+    assert resumed_from >= 512 * 1024  # what had arrived before the reset was kept
+    assert second.bytes_sent == len(data) - resumed_from  # only the rest was fetched again
+    kinds = [e["kind"] for e in (await app.get(f"/downloads/{done['id']}/events")).json()]
+    assert kinds.count("retry_scheduled") == 1

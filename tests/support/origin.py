@@ -204,6 +204,7 @@ class Origin:
         ``bad_total``: answer normally but announce ``total=N`` as the complete length in
         Content-Range (206 only), so the client sees a length mismatch.
         ``404``: answer 404 forever (``times`` is ignored).
+        ``method="GET"`` (any kind) limits the fault to requests of that method.
         Faults queue: the first one with requests left applies.
         """
         if kind not in FAULT_KINDS:
@@ -280,9 +281,11 @@ class Origin:
                     return _Resource(_guess_type(candidate), file=candidate)
         return None
 
-    def _take_fault(self, path: str) -> _Fault | None:
+    def _take_fault(self, path: str, method: str) -> _Fault | None:
         with self._lock:
             for fault in self._faults.get(path, []):
+                if fault.opts.get("method", method) != method:
+                    continue
                 if fault.remaining is None:
                     return fault
                 if fault.remaining > 0:
@@ -335,7 +338,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _respond(self, record: RequestRecord, *, head: bool) -> None:
         origin = self.server
-        fault = origin._take_fault(record.path)
+        fault = origin._take_fault(record.path, record.method)
         delay = float(fault.opts.get("delay", 1.0)) if fault else 0.0
         if fault is not None and fault.kind == "slow_headers" and origin._closing.wait(delay):
             self.close_connection = True

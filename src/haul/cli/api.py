@@ -14,9 +14,10 @@ from haul.errors import HaulError
 class ApiError(HaulError):
     """The server refused the request."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, body: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.status = status
+        self.body = body or {}
 
 
 class ServerUnreachable(HaulError):
@@ -47,10 +48,12 @@ class Api:
             ) from exc
         if response.status_code >= 400:
             try:
-                detail = response.json().get("detail", response.text)
+                body = response.json()
             except ValueError:
-                detail = response.text
-            raise ApiError(response.status_code, str(detail))
+                body = {"detail": response.text}
+            if not isinstance(body, dict):
+                body = {"detail": response.text}
+            raise ApiError(response.status_code, str(body.get("detail", response.text)), body)
         return response.json() if response.content else None
 
     def events(self, download_ids: list[int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:

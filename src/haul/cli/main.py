@@ -22,7 +22,7 @@ from rich.progress import (
 )
 
 from haul import __version__
-from haul.cli.api import Api
+from haul.cli.api import Api, ApiError
 from haul.cli.render import details, downloads_table
 from haul.errors import HaulError
 from haul.logs import setup_logging
@@ -140,17 +140,19 @@ def add(
     with _api(server, token) as api:
         created: list[dict[str, Any]] = []
         failed = False
-        for url in urls:
-            try:
-                item = api.request(
-                    "POST", "/downloads", json={"url": url, "profile": profile, "paused": paused}
-                )
-            except HaulError as exc:
-                err.print(f"[red]{url}: {exc.message}[/]")
-                failed = True
-                continue
-            created.append(item)
-            console.print(f"queued [bold]{item['id']}[/] {url}")
+        body: dict[str, Any] = {"urls": urls, "profile": profile, "paused": paused}
+        try:
+            # One request for all of them: the server stores them in one transaction.
+            answer = api.request("POST", "/downloads", json=body)
+            refused = answer["errors"]
+            created = answer["items"]
+        except ApiError as exc:
+            refused = exc.body.get("errors") or [{"url": ", ".join(urls), "detail": exc.message}]
+        for error in refused:
+            err.print(f"[red]{error['url']}: {error['detail']}[/]")
+            failed = True
+        for item in created:
+            console.print(f"queued [bold]{item['id']}[/] {item['url']}")
         if wait and created:
             failed |= not _follow(api, created)
     raise typer.Exit(1 if failed else 0)
