@@ -2,15 +2,15 @@
 
 Reference: ``curl --parallel --parallel-max 10 --parallel-immediate`` over the 200 URLs of the
 same test origin, timed from start to exit. haul: a real ``haul serve`` (SQLite,
-HAUL_LIMIT_GLOBAL=10), timed from the first submit (one POST per URL, one keep-alive client)
-to the moment the last ``completed`` event arrives on the SSE stream. Every file of both runs
-is checked (size and sha256). Target (DESIGN.md section 9): haul / curl <= 2.0.
+HAUL_LIMIT_GLOBAL=10), timed from the submit (one POST with every URL, as ``haul add URL...``
+sends them) to the moment the last ``completed`` event arrives on the SSE stream. Every file of
+both runs is checked (size and sha256). Target (DESIGN.md section 9): haul / curl <= 2.0.
 
-The submits are those of ``haul add URL...``: one POST per URL, one after another. The median
-time of each step of a download in haul (from its events and the origin's request log) is
-printed too, and ``--mode`` has two diagnostics: ``bulk`` (one POST with all the URLs) and
-``held`` (the origin holds every file at 1 byte/s until all 200 are submitted and the first
-10 have started, then releases them; timed from the release, so the submit path is left out).
+The median time of each step of a download in haul (from its events and the origin's request
+log) is printed too, and ``--mode`` has two diagnostics: ``single`` (one POST per URL, one
+after another, as an API client looping over URLs would) and ``held`` (the origin holds every
+file at 1 byte/s until all 200 are submitted and the first 10 have started, then releases them;
+timed from the release, so the submit path is left out).
 
     ./run bench many_files [--files N] [--size BYTES] [--mode single|bulk|held]
 """
@@ -196,9 +196,9 @@ def main() -> int:
     parser.add_argument(
         "--mode",
         choices=("single", "bulk", "held"),
-        default="single",
-        help="single: one POST per URL, like `haul add` (the benchmark); diagnostics: bulk: "
-        "one POST with every URL; held: the origin holds every file until all are "
+        default="bulk",
+        help="bulk: one POST with every URL, like `haul add` (the benchmark); diagnostics: "
+        "single: one POST per URL; held: the origin holds every file until all are "
         "submitted, timed from the release (the transfer pipeline without the submits)",
     )
     args = parser.parse_args()
