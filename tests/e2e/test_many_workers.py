@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import os
 import threading
 import time
@@ -27,6 +26,7 @@ import pytest
 from tests.support.origin import Origin, RequestRecord
 from tests.support.pg import fresh_database
 from tests.support.server import HaulServer, HaulWorker
+from tests.support.sse import EventListener
 from tests.support.wait import wait_for
 
 
@@ -184,29 +184,10 @@ def test_events_from_workers_reach_the_api_nodes_stream(cluster: Cluster, origin
     origin.add_file("/e.bin", os.urandom(600_000))
     origin.throttle("/e.bin", 200_000)
     cluster.add_worker()
-    seen: list[dict[str, Any]] = []
-    opened = threading.Event()
-    done = threading.Event()
-
-    def listen() -> None:
-        with httpx.stream("GET", f"{cluster.api.url}/api/v1/events", timeout=60) as response:
-            kind = ""
-            for line in response.iter_lines():
-                if line.startswith("event:"):
-                    kind = line[6:].strip()
-                    opened.set()
-                elif line.startswith("data:") and kind in ("progress", "status"):
-                    data = json.loads(line[5:])
-                    seen.append({"kind": kind, **data})
-                    if kind == "status" and data["download"]["status"] == "completed":
-                        done.set()
-                        return
-
-    threading.Thread(target=listen, daemon=True).start()
-    assert opened.wait(10)
-    cluster.api.api("POST", "/downloads", json={"url": origin.url("/e.bin")})
-    assert done.wait(30), seen[-3:]
-    progress = [e for e in seen if e["kind"] == "progress"]
+    events = EventListener(cluster.api.url).start()
+    created = cluster.api.api("POST", "/downloads", json={"url": origin.url("/e.bin")}).json()
+    assert events.completed.wait(30), events.seen[-3:]
+    progress = events.progress(created["id"])
     assert len(progress) >= 3
     assert progress[-1]["downloaded_bytes"] > progress[0]["downloaded_bytes"]
 

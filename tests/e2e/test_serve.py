@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from haul.store.db import head_revision
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 from tests.support.server import HaulServer
+from tests.support.sse import EventListener
 from tests.support.wait import wait_for
 
 
@@ -74,35 +71,14 @@ def test_cli_pause_resume_cancel(server: HaulServer, origin: Origin) -> None:
 def test_sse_pushes_progress_at_least_every_half_second(server: HaulServer, origin: Origin) -> None:
     origin.add_file("/stream.bin", os.urandom(3 * 1024 * 1024))
     origin.throttle("/stream.bin", 512 * 1024)
-    seen: list[tuple[float, dict[str, Any]]] = []
-    done = threading.Event()
-    subscribed = threading.Event()
-
-    def listen() -> None:
-        with httpx.stream("GET", f"{server.url}/api/v1/events", timeout=30) as response:
-            kind = ""
-            for line in response.iter_lines():
-                if line.startswith("event:"):
-                    kind = line[6:].strip()
-                    if kind == "hello":
-                        subscribed.set()
-                elif line.startswith("data:") and kind in ("progress", "status"):
-                    data = json.loads(line[5:])
-                    seen.append((time.monotonic(), {"kind": kind, **data}))
-                    if kind == "status" and data["download"]["status"] == "completed":
-                        done.set()
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert subscribed.wait(10), "the event stream did not open"
+    events = EventListener(server.url).start()
     created = server.api("POST", "/downloads", json={"url": origin.url("/stream.bin")}).json()
-    assert done.wait(60), "no completion event"
-    progress = [(t, d) for t, d in seen if d["kind"] == "progress" and d["id"] == created["id"]]
+    assert events.completed.wait(60), "no completion event"
+    progress = events.progress(created["id"])
     assert len(progress) >= 5
-    gaps = [b[0] - a[0] for a, b in itertools.pairwise(progress)]
+    gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(progress)]
     assert max(gaps) < 0.75, gaps
-    sizes = [d["downloaded_bytes"] for _, d in progress]
+    sizes = [e["downloaded_bytes"] for e in progress]
     assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
 
 
