@@ -42,7 +42,7 @@ from haul.store import downloads as queries
 #: Write transactions opened by these callers are the worker's periodic housekeeping when
 #: they changed nothing (admission and claim passes) or always (the heartbeat).
 HEARTBEAT = "_heartbeat"
-POLLS = ("admit", "claim")
+POLLS = ("schedule",)  # the worker pass that admits and claims
 
 
 class WriteTracer:
@@ -72,15 +72,38 @@ class WriteTracer:
             return traced(sys._getframe(1).f_code.co_name, *args, **kwargs)
 
         db.write = write  # type: ignore[method-assign]
+        original_run = db.run
+
+        async def run(work: Any, *args: Any, **kwargs: Any) -> Any:
+            """The hot paths' transactions, run whole in the database thread."""
+            entry: dict[str, Any] = {
+                "caller": sys._getframe(1).f_code.co_name,
+                "changed": None,
+                "at": 0.0,
+            }
+
+            def traced_work(session: Any) -> Any:
+                token = self._current.set(entry)
+                try:
+                    return work(session)
+                finally:
+                    self._current.reset(token)
+
+            result = await original_run(traced_work, *args, **kwargs)
+            entry["at"] = time.monotonic()
+            self.entries.append(entry)
+            return result
+
+        db.run = run  # type: ignore[method-assign]
         for name in ("admit_waiting", "claim"):
             setattr(queries, name, self._noting(getattr(queries, name)))
 
     def _noting(self, query: Any) -> Any:
-        async def wrapped(*args: Any, **kwargs: Any) -> Any:
-            result = await query(*args, **kwargs)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            result = query(*args, **kwargs)
             entry = self._current.get()
             if entry is not None:
-                entry["changed"] = len(result)
+                entry["changed"] = (entry["changed"] or 0) + len(result)
             return result
 
         return wrapped

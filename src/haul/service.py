@@ -13,10 +13,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from haul.clients.base import ClientItem, DownloadClient
 from haul.clients.builtin.client import BuiltinClient
@@ -151,8 +153,7 @@ class DownloadService:
         while self._pending:
             batch, self._pending = self._pending[:SUBMIT_BATCH], self._pending[SUBMIT_BATCH:]
             try:
-                async with self.db.write(admission=True) as s:
-                    outcomes = await self._store(s, batch)
+                outcomes = await self.db.run(partial(self._store, batch=batch), admission=True)
             except Exception as exc:
                 for request in batch:
                     if not request.done.done():
@@ -166,11 +167,12 @@ class DownloadService:
                 else:
                     request.done.set_result(outcome)
 
-    async def _store(self, s: Any, batch: list[_SubmitRequest]) -> list[Download | HaulError]:
+    def _store(self, s: Session, *, batch: list[_SubmitRequest]) -> list[Download | HaulError]:
+        """Store a batch (runs whole in the database thread: no awaits here)."""
         names = {r.options["profile"] for r in batch if r.options["profile"] is not None}
         profiles: dict[str, int] = {}
         if names:
-            found = await s.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
+            found = s.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
             profiles = {name: int(i) for name, i in found.all()}
         items: list[NewDownload] = []
         refused: dict[int, HaulError] = {}
@@ -199,7 +201,7 @@ class DownloadService:
                     },
                 )
             )
-        stored = iter(await submit_many(s, items, limits=self.limits(), policy=self.policy()))
+        stored = iter(submit_many(s, items, limits=self.limits(), policy=self.policy()))
         return [refused[i] if i in refused else next(stored) for i in range(len(batch))]
 
     async def engine_profile(self, profile_id: int | None) -> EngineProfile:
@@ -377,9 +379,7 @@ class DownloadService:
                     db_row.phase = Phase.QUEUED.value  # give the slot back
                 if not paused and db_row.phase == Phase.QUEUED:
                     db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key, front=True)
-                await q.add_event(
-                    s, download_id, "pause_requested" if paused else "resume_requested"
-                )
+                q.add_event(s, download_id, "pause_requested" if paused else "resume_requested")
         client = self.clients.get(row.client or "")
         if client is not None and row.client_ref:
             await (client.pause if paused else client.resume)(row.client_ref)
@@ -408,7 +408,7 @@ class DownloadService:
             db_row.last_error_code = db_row.last_error_message = None
             db_row.meta = {k: v for k, v in db_row.meta.items() if k != "resolved"}
             db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key)
-            await q.add_event(s, download_id, "retry_requested")
+            q.add_event(s, download_id, "retry_requested")
         self.poke()
         return await self._changed(download_id, owner)
 
@@ -423,7 +423,7 @@ class DownloadService:
                 db_row.phase = Phase.CANCELED.value
                 db_row.canceled_at = utcnow()
                 db_row.cancel_delete_partial = delete_files
-                await q.add_event(s, download_id, "canceled", delete_files=delete_files)
+                q.add_event(s, download_id, "canceled", delete_files=delete_files)
             db_row.hidden = db_row.hidden or hide
             if row.phase == Phase.PARENT:
                 for child in (

@@ -12,6 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
@@ -46,6 +47,13 @@ async def submit(
         return await q.submit(
             s, source=parse_source(url), owner_key=owner, limits=limits, policy=policy
         )
+
+
+async def claim_ids(db: Database, worker_id: str, limit: int) -> list[int]:
+    def claim(s: Session) -> list[int]:
+        return [j.id for j in q.claim(s, worker_id, limit, skip_locked=not db.is_sqlite)]
+
+    return await db.run(claim)
 
 
 async def test_migrations_reach_head(db: Database, database_url: str) -> None:
@@ -94,8 +102,7 @@ async def test_admission_is_fair_across_owners(db: Database) -> None:
     for n in range(30):
         await submit(db, f"http://example.com/bulk/{n}", owner="bulk")
     single = await submit(db, "http://example.com/one", owner="single")
-    async with db.write(admission=True) as s:
-        admitted = await q.admit_waiting(s, Limits(global_active=3))
+    admitted = await db.run(lambda s: q.admit_waiting(s, Limits(global_active=3)), admission=True)
     assert len(admitted) == 3
     assert single.id in admitted
 
@@ -105,8 +112,8 @@ async def test_admission_respects_per_owner_limit(db: Database) -> None:
         await submit(db, f"http://example.com/a/{n}", owner="a")
     for n in range(5):
         await submit(db, f"http://example.com/b/{n}", owner="b")
-    async with db.write(admission=True) as s:
-        admitted = await q.admit_waiting(s, Limits(global_active=10, per_owner=2))
+    limits = Limits(global_active=10, per_owner=2)
+    admitted = await db.run(lambda s: q.admit_waiting(s, limits), admission=True)
     async with db.read() as s:
         rows = (
             await s.execute(
@@ -127,8 +134,7 @@ async def test_claims_never_hand_a_job_to_two_workers(db: Database) -> None:
             s.add(Worker(id=w, hostname="h", pid=1))
 
     async def claim(worker_id: str) -> list[int]:
-        async with db.write() as s:
-            return [j.id for j in await q.claim(s, worker_id, 7, skip_locked=not db.is_sqlite)]
+        return await claim_ids(db, worker_id, 7)
 
     claimed = await asyncio.gather(*(claim(w) for w in workers))
     flat = [i for ids in claimed for i in ids]
@@ -139,14 +145,12 @@ async def test_reaping_a_dead_worker_returns_its_jobs(db: Database) -> None:
     job = await submit(db, "http://example.com/x", policy="reject")
     async with db.write() as s:
         s.add(Worker(id="dead", hostname="h", pid=1, heartbeat_at=utcnow() - timedelta(hours=1)))
-    async with db.write() as s:
-        assert [j.id for j in await q.claim(s, "dead", 5, skip_locked=False)] == [job.id]
+    assert await claim_ids(db, "dead", 5) == [job.id]
     async with db.write() as s:
         assert await q.reap_workers(s, ["dead"]) == 1
     async with db.write() as s:
         s.add(Worker(id="alive", hostname="h", pid=2))
-    async with db.write() as s:
-        assert [j.id for j in await q.claim(s, "alive", 5, skip_locked=False)] == [job.id]
+    assert await claim_ids(db, "alive", 5) == [job.id]
 
 
 async def test_deleting_a_download_deletes_its_history(db: Database) -> None:

@@ -13,12 +13,13 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
 
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.paths import free_name, inside
@@ -169,9 +170,12 @@ class JobRunner:
             "started_at": row.started_at or now,
         }
         kind = "resumed" if row.started_at is not None else "started"
-        async with self.ctx.db.write() as s:
-            await s.execute(update(Download).where(Download.id == row.id).values(values))
-            await q.add_event(s, row.id, kind, engine=resolved["kind"])
+
+        def write(s: Session) -> None:
+            s.execute(update(Download).where(Download.id == row.id).values(values))
+            q.add_event(s, row.id, kind, engine=resolved["kind"])
+
+        await self.ctx.db.run(write)
         for key, value in values.items():
             setattr(row, key, value)
         await self.ctx.notify(row)
@@ -217,10 +221,8 @@ class JobRunner:
             for child in (
                 await s.scalars(select(Download.id).where(Download.parent_id == row.id))
             ).all():
-                await q.add_event(s, child, "created", parent=row.id)
-            await q.add_event(
-                s, row.id, "expanded", f"Playlist with {len(resolution.entries)} entries"
-            )
+                q.add_event(s, child, "created", parent=row.id)
+            q.add_event(s, row.id, "expanded", f"Playlist with {len(resolution.entries)} entries")
         await self.ctx.notify(parent)
 
     async def _complete(self, row: Download, result: EngineResult) -> None:
@@ -255,9 +257,13 @@ class JobRunner:
             .values(values)
             .returning(Download.phase, Download.completed_at, Download.canceled_at)
         )
-        async with self.ctx.db.write() as s:
-            phase, completed_at, canceled_at = (await s.execute(statement)).one()
-            await q.add_event(s, row.id, "completed", files=len(files))
+
+        def write(s: Session) -> tuple[str, datetime | None, datetime | None]:
+            outcome = s.execute(statement).one()
+            q.add_event(s, row.id, "completed", files=len(files))
+            return outcome.phase, outcome.completed_at, outcome.canceled_at
+
+        phase, completed_at, canceled_at = await self.ctx.db.run(write)
         row.files, row.title, row.meta = values["files"], values["title"], values["meta"]
         row.lease_worker_id = None
         row.phase, row.completed_at, row.canceled_at = phase, completed_at, canceled_at
@@ -279,7 +285,7 @@ class JobRunner:
             db_row.lease_worker_id = None
             if reason == "pause" and db_row.canceled_at is None:
                 db_row.phase = Phase.QUEUED.value
-                await q.add_event(s, row.id, "paused")
+                q.add_event(s, row.id, "paused")
         if reason == "cancel" and db_row.cancel_delete_partial:
             self.ctx.builtin.delete_partial(row.id)
         await self.ctx.notify(db_row)
@@ -311,7 +317,7 @@ class JobRunner:
                 db_row.retry_attempt += 1
                 db_row.retry_next_at = now + timedelta(seconds=delay)
                 db_row.phase = Phase.QUEUED.value
-                await q.add_event(
+                q.add_event(
                     s,
                     row.id,
                     "retry_scheduled",
@@ -323,7 +329,7 @@ class JobRunner:
             else:
                 db_row.phase = Phase.FAILED.value
                 db_row.failed_at = now
-                await q.add_event(s, row.id, "failed", exc.message, code=exc.code)
+                q.add_event(s, row.id, "failed", exc.message, code=exc.code)
                 s.add(
                     ErrorLog(
                         download_id=row.id,

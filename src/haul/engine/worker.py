@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
@@ -146,9 +146,12 @@ class Worker:
         can_claim = state.claimable and self.config.concurrency > len(self.builtin.live)
         admitted: list[int] = []
         if can_admit or can_claim:
-            async with self.db.write(admission=True) as s:
-                admitted = await q.admit_waiting(s, limits, now=now) if can_admit else []
-                rows = await self._lease(s)
+
+            def admit_and_lease(s: Session) -> tuple[list[int], list[Download]]:
+                admitted = q.admit_waiting(s, limits, now=now) if can_admit else []
+                return admitted, self._lease(s)
+
+            admitted, rows = await self.db.run(admit_and_lease, admission=True)
             self._launch(rows)
             if admitted and self.on_admitted is not None:
                 await self.on_admitted(admitted)
@@ -157,13 +160,14 @@ class Worker:
         wait = (state.next_retry - now).total_seconds()
         return max(0.05, min(wait, self.config.poll_interval))
 
-    async def _lease(self, s: AsyncSession) -> list[Download]:
+    def _lease(self, s: Session) -> list[Download]:
+        """Claim what this worker can run (in the database thread, inside the transaction)."""
         capacity = self.config.concurrency - len(self.builtin.live)
         if capacity <= 0:
             return []
-        rows = await q.claim(s, self.id, capacity, skip_locked=not self.db.is_sqlite)
-        # Registered before the commit returns control, so a pause or cancel arriving right
-        # after finds the job; later changes reach it through the reconciler.
+        rows = q.claim(s, self.id, capacity, skip_locked=not self.db.is_sqlite)
+        # Registered before the commit, so a pause or cancel arriving right after finds the
+        # job; later changes reach it through the reconciler.
         for row in rows:
             self.builtin.live[row.id] = LiveJob(row.id, row.owner_key, title=row.title)
         return rows

@@ -12,7 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -97,6 +98,21 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def create_sync_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """The blocking engine beside the async one, for transactions run whole in a thread."""
+    target = sync_url(url)
+    if target.get_backend_name() == "sqlite":
+        path = sqlite_path(target)
+        engine = sa_create_engine(
+            target,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            poolclass=NullPool if path is None else None,
+        )
+        install_sqlite_pragmas(engine, journal_mode_for(path))
+        return engine
+    return sa_create_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits, next_rank
 from haul.core.sources import Source
@@ -63,7 +64,8 @@ async def submit(
 ) -> Download:
     """Store one new download, or raise why not (batches: :func:`submits.submit_many`)."""
     item = NewDownload(source, owner_key, owner_limit, paused, priority, fields)
-    outcome = (await submit_many(session, [item], limits=limits, policy=policy))[0]
+    outcomes = await session.run_sync(submit_many, [item], limits=limits, policy=policy)
+    outcome = outcomes[0]
     if isinstance(outcome, HaulError):
         raise outcome
     return outcome
@@ -106,18 +108,18 @@ async def queue_state(session: AsyncSession, now: datetime) -> QueueState:
     return QueueState(int(used or 0), waiting is not None, next_retry, claimable is not None)
 
 
-async def admit_waiting(
-    session: AsyncSession, limits: Limits, *, now: datetime | None = None, batch: int = 200
+def admit_waiting(
+    session: Session, limits: Limits, *, now: datetime | None = None, batch: int = 200
 ) -> list[int]:
     """Admit queued downloads into free slots, in fair (rank, id) order; returns their ids."""
     now = now or utcnow()
-    total = int(await session.scalar(select(func.count()).where(_slot_holders())) or 0)
+    total = int(session.scalar(select(func.count()).where(_slot_holders())) or 0)
     free = limits.global_active - total
     if free <= 0:
         return []
     per_owner: dict[str, int] = {}
     if limits.per_owner is not None:
-        counts = await session.execute(
+        counts = session.execute(
             select(Download.owner_key, func.count())
             .where(_slot_holders())
             .group_by(Download.owner_key)
@@ -144,7 +146,7 @@ async def admit_waiting(
                     and_(Download.queue_rank == after[0], Download.id > after[1]),
                 )
             )
-        rows = (await session.execute(query)).all()
+        rows = (session.execute(query)).all()
         if not rows:
             break
         for download_id, owner_key, rank in rows:
@@ -157,7 +159,7 @@ async def admit_waiting(
             if free == 0:
                 break
     if admitted:
-        await session.execute(
+        session.execute(
             update(Download)
             .where(Download.id.in_(admitted))
             .values(phase=Phase.ADMITTED.value, admitted_at=now)
@@ -178,16 +180,14 @@ def _claimable_query() -> Any:
     )
 
 
-async def claim(
-    session: AsyncSession, worker_id: str, limit: int, *, skip_locked: bool
-) -> list[Download]:
+def claim(session: Session, worker_id: str, limit: int, *, skip_locked: bool) -> list[Download]:
     """Lease up to ``limit`` admitted built-in jobs to ``worker_id``."""
     query = _claimable_query().order_by(Download.admitted_at, Download.id).limit(limit)
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
-    jobs = list((await session.scalars(query)).all())
+    jobs = list(session.scalars(query).all())
     if jobs:
-        await session.execute(
+        session.execute(
             update(Download)
             .where(Download.id.in_([job.id for job in jobs]))
             .values(lease_worker_id=worker_id)
@@ -234,9 +234,14 @@ async def desired_states(session: AsyncSession, ids: Sequence[int]) -> dict[int,
     return {i: found.get(i, (False, True)) for i in ids}
 
 
-async def add_event(
-    session: AsyncSession, download_id: int, kind: str, message: str | None = None, **data: Any
+def add_event(
+    session: Session | AsyncSession,
+    download_id: int,
+    kind: str,
+    message: str | None = None,
+    **data: Any,
 ) -> None:
+    """Append to a download's history (no I/O until the transaction flushes)."""
     session.add(
         DownloadEvent(download_id=download_id, at=utcnow(), kind=kind, message=message, data=data)
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits, decide, next_rank
 from haul.core.sources import Source
@@ -59,13 +59,13 @@ class _Plan:
         self.lowest = rank if self.lowest is None else min(self.lowest, rank)
 
 
-async def submit_many(
-    session: AsyncSession, items: Sequence[NewDownload], *, limits: Limits, policy: str
+def submit_many(
+    session: Session, items: Sequence[NewDownload], *, limits: Limits, policy: str
 ) -> list[Download | HaulError]:
     """Store ``items``; each outcome is the stored download or the error that refused it."""
     if not items:
         return []
-    plan = await _plan(session, items, policy)
+    plan = _plan(session, items, policy)
     now = utcnow()
     outcomes: list[dict[str, Any] | HaulError | int] = []
     first_in_batch: dict[tuple[str, str], int] = {}
@@ -92,13 +92,13 @@ async def submit_many(
             plan.queued(item.owner_key, rank)
         first_in_batch[key] = index
         outcomes.append(_values(item, phase, rank, now))
-    return await _insert(session, outcomes, now)
+    return _insert(session, outcomes, now)
 
 
-async def _plan(session: AsyncSession, items: Sequence[NewDownload], policy: str) -> _Plan:
+def _plan(session: Session, items: Sequence[NewDownload], policy: str) -> _Plan:
     keys = {i.source.dedupe_key for i in items}
     owners = {i.owner_key for i in items}
-    found = await session.execute(
+    found = session.execute(
         select(Download.dedupe_key, Download.owner_key, func.min(Download.id))
         .where(
             Download.dedupe_key.in_(keys),
@@ -114,7 +114,7 @@ async def _plan(session: AsyncSession, items: Sequence[NewDownload], policy: str
     queued = Download.phase == Phase.QUEUED.value
     ordered = sorted(owners)
     ranks = (
-        await session.execute(
+        session.execute(
             select(
                 select(func.min(Download.queue_rank)).where(queued).scalar_subquery(),
                 *(
@@ -134,8 +134,8 @@ async def _plan(session: AsyncSession, items: Sequence[NewDownload], policy: str
     )
     if policy == "reject":
         holders = Download.phase.in_(_SLOT_PHASES)
-        plan.active_total = int(await session.scalar(select(func.count()).where(holders)) or 0)
-        counts = await session.execute(
+        plan.active_total = int(session.scalar(select(func.count()).where(holders)) or 0)
+        counts = session.execute(
             select(Download.owner_key, func.count())
             .where(holders, Download.owner_key.in_(owners))
             .group_by(Download.owner_key)
@@ -171,16 +171,16 @@ def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, A
     }
 
 
-async def _insert(
-    session: AsyncSession, outcomes: list[dict[str, Any] | HaulError | int], now: Any
+def _insert(
+    session: Session, outcomes: list[dict[str, Any] | HaulError | int], now: Any
 ) -> list[Download | HaulError]:
     rows = [o for o in outcomes if isinstance(o, dict)]
     ids: list[int] = []
     if rows:
         statement = insert(Download).returning(Download.id, sort_by_parameter_order=True)
-        ids = list((await session.execute(statement, rows)).scalars().all())
+        ids = list(session.execute(statement, rows).scalars().all())
         events = [{"download_id": i, "at": now, "kind": "created", "data": {}} for i in ids]
-        await session.execute(insert(DownloadEvent), events)
+        session.execute(insert(DownloadEvent), events)
     stored = iter(ids)
     id_at: dict[int, int] = {}
     result: list[Download | HaulError] = []
