@@ -55,7 +55,7 @@ async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> 
     items: list[dict[str, Any]] = []
     errors: list[tuple[int, dict[str, str]]] = []
     urls = body.urls or []
-    # Submitted together, they are stored in one transaction (see DownloadService._flush).
+    # Submitted together, they are stored in one transaction (see service.submitting).
     outcomes = await asyncio.gather(*(one(url) for url in urls), return_exceptions=True)
     for url, outcome in zip(urls, outcomes, strict=True):
         if isinstance(outcome, HaulError):

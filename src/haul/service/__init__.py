@@ -1,0 +1,21 @@
+"""The download service: what the API, the CLI (through the API) and the worker share."""
+
+from haul.service.downloads import DownloadService
+from haul.service.values import (
+    ClientState,
+    InvalidCursor,
+    Owner,
+    Page,
+    UnknownClientError,
+    to_json,
+)
+
+__all__ = [
+    "ClientState",
+    "DownloadService",
+    "InvalidCursor",
+    "Owner",
+    "Page",
+    "UnknownClientError",
+    "to_json",
+]

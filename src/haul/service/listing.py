@@ -1,0 +1,129 @@
+"""Joining stored downloads with their clients' live items, and the list's filters.
+
+One bulk ``items`` call per client per list, all clients asked at once, each under its own
+timeout; a client that cannot answer makes its downloads ``unknown`` and is reported beside
+the list, never deletes a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+from haul.clients.base import ClientItem, DownloadClient
+from haul.core.status import Phase, Status
+from haul.core.tracking import Tracked, track
+from haul.service.values import ClientState, InvalidCursor
+from haul.store.models import Download
+
+log = logging.getLogger(__name__)
+
+CLIENT_TIMEOUT = 5.0
+
+
+class ClientTracker:
+    def __init__(self, clients: dict[str, DownloadClient]) -> None:
+        self.clients = clients
+
+    async def track_rows(
+        self, rows: Sequence[Download], children: dict[int, dict[str, int]] | None = None
+    ) -> tuple[list[Tracked], list[ClientState]]:
+        """Join rows with their clients' live items: one bulk call per client, concurrently."""
+        refs: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            client, ref = _association(row)
+            if client is not None and ref is not None:
+                refs[client].append(ref)
+        names = list(refs)
+        answers = await asyncio.gather(*(self._ask(name, refs[name]) for name in names))
+        items = dict(zip(names, answers, strict=True))
+        states = [
+            ClientState(name, ok=not isinstance(items.get(name), str), error=_err(items.get(name)))
+            for name in self.clients
+        ]
+        children = children or {}
+        result = []
+        for row in rows:
+            client, ref = _association(row)
+            answer = items.get(client or "")
+            if isinstance(answer, str):
+                result.append(track(row, None, client_error=answer, children=children.get(row.id)))
+                continue
+            item = answer.get(ref or "") if answer else None
+            result.append(
+                track(
+                    row, item, children=children.get(row.id) if row.phase == Phase.PARENT else None
+                )
+            )
+        return result, states
+
+    async def _ask(self, name: str, refs: list[str]) -> dict[str, ClientItem] | str:
+        client = self.clients.get(name)
+        if client is None:
+            return f"the client {name!r} is not configured"
+        try:
+            return await asyncio.wait_for(client.items(refs), CLIENT_TIMEOUT)
+        except TimeoutError:
+            return f"{name} did not answer within {CLIENT_TIMEOUT:g} s"
+        except Exception as exc:
+            log.warning("client %s failed: %s", name, exc)
+            return f"{name}: {exc}"
+
+
+def _association(row: Download) -> tuple[str | None, str | None]:
+    """Which client to ask about a row, and under which id; a built-in job being resolved has
+    no association yet but already has live state."""
+    if row.phase not in (Phase.ACTIVE, Phase.QUEUED, Phase.ADMITTED):
+        return None, None
+    if row.client is None and row.phase == Phase.ADMITTED:
+        return "builtin", str(row.id)
+    return row.client, row.client_ref
+
+
+def _err(answer: object) -> str | None:
+    return answer if isinstance(answer, str) else None
+
+
+_STATUS_PHASES: dict[str, list[str]] = {
+    Status.QUEUED: [Phase.QUEUED, Phase.PARENT],
+    Status.RESOLVING: [Phase.ADMITTED, Phase.PARENT],
+    Status.PAUSED: [Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE],
+    Status.PROCESSING: [Phase.PROCESSING, Phase.ACTIVE],
+    Status.COMPLETED: [Phase.COMPLETED, Phase.PARENT],
+    Status.FAILED: [Phase.FAILED, Phase.PARENT],
+    Status.CANCELED: [Phase.CANCELED, Phase.ACTIVE],
+}
+
+
+def phases_for(statuses: Sequence[str]) -> list[str] | None:
+    """The phases whose rows can have one of ``statuses`` (None: no narrowing possible)."""
+    if not statuses:
+        return None
+    phases: set[str] = set()
+    for status in statuses:
+        phases.update(_STATUS_PHASES.get(status, [Phase.ACTIVE, Phase.PARENT]))
+    return [str(p) for p in phases]
+
+
+def phase_status(phase: str, paused: bool) -> str:
+    if paused and phase in (Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE):
+        return Status.PAUSED
+    return {
+        Phase.QUEUED: Status.QUEUED,
+        Phase.ADMITTED: Status.RESOLVING,
+        Phase.ACTIVE: Status.DOWNLOADING,
+        Phase.PROCESSING: Status.PROCESSING,
+        Phase.COMPLETED: Status.COMPLETED,
+        Phase.FAILED: Status.FAILED,
+        Phase.CANCELED: Status.CANCELED,
+        Phase.PARENT: Status.QUEUED,
+    }[Phase(phase)]
+
+
+def cursor_id(cursor: str) -> int:
+    try:
+        return int(cursor)
+    except ValueError:
+        raise InvalidCursor() from None

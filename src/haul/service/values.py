@@ -1,0 +1,65 @@
+"""The values the download service hands to every interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from haul.core.tracking import Tracked
+from haul.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    key: str = "local"
+    user_id: int | None = None
+    session_id: str | None = None
+    ip: str | None = None
+    is_admin: bool = True
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientState:
+    name: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Tracked]
+    next_cursor: str | None
+    clients: list[ClientState]
+
+
+class UnknownClientError(InputError):
+    """There is no download client with that name."""
+
+    code = "unknown_client"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"There is no download client named {name!r}.")
+
+
+class InvalidCursor(InputError):
+    """The cursor is not one this server handed out."""
+
+    code = "invalid_cursor"
+
+
+_TRACKED_FIELDS = tuple(f.name for f in fields(Tracked))
+
+
+def to_json(t: Tracked) -> dict[str, Any]:
+    """The JSON form of a tracked download. Shallow on purpose: it runs for every list row
+    and every event, and nothing here is mutated afterwards (``asdict`` deep-copied the file
+    lists, the largest cost of a busy server)."""
+    data = {name: getattr(t, name) for name in _TRACKED_FIELDS}
+    for key in ("created_at", "completed_at", "retry_at"):
+        value = data[key]
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+    data["status"] = t.status.value
+    return data
