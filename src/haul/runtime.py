@@ -19,8 +19,9 @@ from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.retry import RetryPolicy
+from haul.engine.context import JobContext
 from haul.engine.http import HttpEngine
-from haul.engine.jobs import JobContext, JobRunner
+from haul.engine.jobs import JobRunner
 from haul.engine.worker import Worker, WorkerConfig
 from haul.events.bus import EventBus
 

@@ -10,58 +10,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
-from sqlalchemy import case, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from haul.clients.builtin.client import BuiltinClient, LiveJob
-from haul.core.paths import free_name, inside
-from haul.core.retry import RetryPolicy
-from haul.core.sources import _digest, domain_of
+from haul.clients.builtin.client import LiveJob
 from haul.core.status import Phase, Status
-from haul.engine.base import EngineJob, EngineResult, Profile
-from haul.engine.http import HttpEngine
+from haul.engine.base import EngineJob, EngineResult
+from haul.engine.context import JobContext
+from haul.engine.outcomes import Outcomes
+from haul.engine.playlists import expand
 from haul.engine.resolve import Resolution, resolve
 from haul.errors import (
     PermanentTransferError,
     TransferError,
     TransferStopped,
-    TransientTransferError,
-    UnsupportedSource,
 )
 from haul.logs import current_download
 from haul.store import downloads as q
-from haul.store.database import Database
-from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
+from haul.store.models import Download, utcnow
 
 log = logging.getLogger(__name__)
 
-Notify = Callable[[Download], Awaitable[None]]
 T = TypeVar("T")
-
-
-@dataclass
-class JobContext:
-    db: Database
-    builtin: BuiltinClient
-    http: httpx.AsyncClient
-    http_engine: HttpEngine
-    ytdlp_slots: asyncio.Semaphore
-    retry: RetryPolicy
-    notify: Notify
-    profiles: Callable[[int | None], Awaitable[Profile]]
 
 
 class JobRunner:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
+        self.outcomes = Outcomes(ctx)
 
     async def run(self, row: Download, job: LiveJob) -> None:
         """Run a claimed job to its next resting state; never raises."""
@@ -69,15 +47,15 @@ class JobRunner:
         try:
             await self._run(row, job)
         except TransferStopped:
-            await self._stopped(row, job)
+            await self.outcomes.stopped(row, job)
         except TransferError as exc:
-            await self._failed(row, exc)
+            await self.outcomes.failed(row, exc)
         except asyncio.CancelledError:
-            await asyncio.shield(self._release(row.id))
+            await asyncio.shield(self.outcomes.released(row.id))
             raise
         except Exception as exc:
             log.exception("download %s: unexpected error", row.id)
-            await self._failed(
+            await self.outcomes.failed(
                 row, PermanentTransferError(f"Internal error: {exc}", code="internal")
             )
         finally:
@@ -96,7 +74,7 @@ class JobRunner:
             resolving = asyncio.ensure_future(resolve(row.source_url, self.ctx.http))
             resolution = await self._until_stopped(resolving, job)
             if resolution.kind == "playlist":
-                await self._expand(row, resolution)
+                await expand(self.ctx, row, resolution)
                 return
             if resolution.kind == "torrent":
                 raise PermanentTransferError(
@@ -110,7 +88,7 @@ class JobRunner:
         job.status = Status.DOWNLOADING
         result = await self._transfer(row, resolved, job)
         job.status = Status.PROCESSING
-        await self._complete(row, result)
+        await self.outcomes.completed(row, result)
 
     def _check_stop(self, job: LiveJob) -> None:
         if job.stop.is_set():
@@ -159,7 +137,7 @@ class JobRunner:
 
     async def _start(self, row: Download, resolved: dict[str, Any]) -> Download:
         """Record that the transfer starts: two plain statements on the row the claim read
-        (this and :meth:`_complete` run for every download, on the hot path)."""
+        (this and :meth:`Outcomes.completed` run for every download, on the hot path)."""
         now = utcnow()
         values = {
             "phase": Phase.ACTIVE.value,
@@ -181,175 +159,6 @@ class JobRunner:
         await self.ctx.notify(row)
         return row
 
-    async def _expand(self, row: Download, resolution: Resolution) -> None:
-        async with self.ctx.db.write() as s:
-            parent = await s.get(Download, row.id)
-            assert parent is not None
-            parent.phase = Phase.PARENT.value
-            parent.title = parent.title or resolution.title
-            parent.lease_worker_id = None
-            parent.meta = {
-                **parent.meta,
-                "resolved": {"kind": "playlist", "count": len(resolution.entries)},
-            }
-            for entry in resolution.entries:
-                own_url = (
-                    entry.url
-                    if entry.url and entry.url.startswith(("http://", "https://"))
-                    else None
-                )
-                child_url = own_url or row.source_url
-                s.add(
-                    Download(
-                        owner_key=row.owner_key,
-                        user_id=row.user_id,
-                        session_id=row.session_id,
-                        ip=row.ip,
-                        source_url=child_url,
-                        dedupe_key=_digest(f"{row.source_url}#{entry.index}"),
-                        title=entry.title,
-                        profile_id=row.profile_id,
-                        parent_id=row.id,
-                        playlist_index=None if own_url else entry.index,
-                        queue_rank=await q.queue_rank_for(s, row.owner_key),
-                        phase=Phase.QUEUED.value,
-                        meta={"source_kind": "url"},
-                        files=[],
-                    )
-                )
-                await s.flush()
-            for child in (
-                await s.scalars(select(Download.id).where(Download.parent_id == row.id))
-            ).all():
-                q.add_event(s, child, "created", parent=row.id)
-            q.add_event(s, row.id, "expanded", f"Playlist with {len(resolution.entries)} entries")
-        await self.ctx.notify(parent)
-
-    async def _complete(self, row: Download, result: EngineResult) -> None:
-        root = self.ctx.builtin.root
-        files = []
-        for path in result.files:
-            if not path.exists() or not inside(path, self.ctx.builtin.work_root):
-                continue
-            final = free_name(root, path.name)
-            await asyncio.to_thread(_move, path, final)
-            stat = final.stat()
-            files.append(
-                {"path": str(final.relative_to(root)), "name": final.name, "size": stat.st_size}
-            )
-        self.ctx.builtin.delete_partial(row.id)
-        now = utcnow()
-        live = Download.canceled_at.is_(None)  # a cancel that raced the end wins
-        values: dict[str, Any] = {
-            "files": files,
-            "lease_worker_id": None,
-            "title": row.title or result.title,
-            "meta": {**row.meta, "result": result.meta},
-            "phase": case((live, Phase.COMPLETED.value), else_=Download.phase),
-            "completed_at": case((live, now), else_=Download.completed_at),
-            "last_error_code": case((live, None), else_=Download.last_error_code),
-            "last_error_message": case((live, None), else_=Download.last_error_message),
-            "retry_next_at": case((live, None), else_=Download.retry_next_at),
-        }
-        statement = (
-            update(Download)
-            .where(Download.id == row.id)
-            .values(values)
-            .returning(Download.phase, Download.completed_at, Download.canceled_at)
-        )
-
-        def write(s: Session) -> tuple[str, datetime | None, datetime | None]:
-            outcome = s.execute(statement).one()
-            q.add_event(s, row.id, "completed", files=len(files))
-            return outcome.phase, outcome.completed_at, outcome.canceled_at
-
-        phase, completed_at, canceled_at = await self.ctx.db.run(write)
-        row.files, row.title, row.meta = values["files"], values["title"], values["meta"]
-        row.lease_worker_id = None
-        row.phase, row.completed_at, row.canceled_at = phase, completed_at, canceled_at
-        if phase == Phase.COMPLETED:
-            row.last_error_code = row.last_error_message = row.retry_next_at = None
-        await self.ctx.notify(row)
-
-    async def _stopped(self, row: Download, job: LiveJob) -> None:
-        reason = job.stop.reason or "shutdown"
-        if reason == "stall":
-            idle = job.idle_for()
-            message = f"The transfer stalled: no data received for {idle:.0f} s."
-            await self._failed(row, TransientTransferError(message, code="stalled"))
-            return
-        async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            if db_row is None:
-                return
-            db_row.lease_worker_id = None
-            if reason == "pause" and db_row.canceled_at is None:
-                db_row.phase = Phase.QUEUED.value
-                q.add_event(s, row.id, "paused")
-        if reason == "cancel" and db_row.cancel_delete_partial:
-            self.ctx.builtin.delete_partial(row.id)
-        await self.ctx.notify(db_row)
-
-    async def _release(self, download_id: int) -> None:
-        async with self.ctx.db.write() as s:
-            await s.execute(
-                update(Download).where(Download.id == download_id).values(lease_worker_id=None)
-            )
-
-    async def _failed(self, row: Download, exc: TransferError) -> None:
-        now = utcnow()
-        async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            if db_row is None:
-                return
-            db_row.lease_worker_id = None
-            db_row.last_error_code = exc.code
-            db_row.last_error_message = exc.message
-            if db_row.canceled_at is not None:
-                pass
-            elif (
-                exc.transient
-                and (
-                    delay := self.ctx.retry.delay(db_row.retry_attempt, retry_after=exc.retry_after)
-                )
-                is not None
-            ):
-                db_row.retry_attempt += 1
-                db_row.retry_next_at = now + timedelta(seconds=delay)
-                db_row.phase = Phase.QUEUED.value
-                q.add_event(
-                    s,
-                    row.id,
-                    "retry_scheduled",
-                    exc.message,
-                    code=exc.code,
-                    attempt=db_row.retry_attempt,
-                    delay=round(delay, 1),
-                )
-            else:
-                db_row.phase = Phase.FAILED.value
-                db_row.failed_at = now
-                q.add_event(s, row.id, "failed", exc.message, code=exc.code)
-                s.add(
-                    ErrorLog(
-                        download_id=row.id,
-                        domain=domain_of(row.source_url),
-                        error_code=exc.code,
-                        message=exc.message,
-                        media_type=(db_row.meta.get("resolved") or {}).get("kind"),
-                    )
-                )
-                if isinstance(exc, UnsupportedSource):
-                    s.add(
-                        UnsupportedUrl(
-                            url=row.source_url,
-                            domain=domain_of(row.source_url),
-                            error=exc.message,
-                            owner_key=row.owner_key,
-                        )
-                    )
-        await self.ctx.notify(db_row)
-
 
 def _resolution_dict(resolution: Resolution) -> dict[str, Any]:
     return {
@@ -360,10 +169,3 @@ def _resolution_dict(resolution: Resolution) -> dict[str, Any]:
         "size": resolution.size,
         "content_type": resolution.content_type,
     }
-
-
-def _move(src: Path, dst: Path) -> None:
-    try:
-        src.replace(dst)
-    except OSError:
-        shutil.move(src, dst)
