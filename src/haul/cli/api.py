@@ -57,7 +57,8 @@ class Api:
         return response.json() if response.content else None
 
     def events(self, download_ids: list[int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Yield (event type, data) from the SSE stream until the server closes it."""
+        """Yield (event type, data) from the SSE stream until the server closes it; the
+        server's keep-alive comments come out as ``("ping", {})``."""
         params = {"download": [str(i) for i in download_ids or []]}
         try:
             with self.http.stream(
@@ -65,7 +66,9 @@ class Api:
             ) as response:
                 kind = "message"
                 for line in response.iter_lines():
-                    if line.startswith("event:"):
+                    if line.startswith(":"):  # the server's keep-alive comment
+                        yield "ping", {}
+                    elif line.startswith("event:"):
                         kind = line[6:].strip()
                     elif line.startswith("data:"):
                         yield kind, json.loads(line[5:].strip())

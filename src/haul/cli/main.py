@@ -206,7 +206,9 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
         _expand_children(api, state, ids, refresh)
         if not settled():
             for kind, data in api.events():
-                if kind == "hello":
+                if kind in ("hello", "ping"):
+                    # On (re)connect and at every keep-alive, read the state again: an event
+                    # missed for any reason delays the end by one keep-alive, never forever.
                     for download_id in list(ids):
                         state[download_id] = api.request("GET", f"/downloads/{download_id}")
                         refresh(state[download_id])
