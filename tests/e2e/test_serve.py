@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -166,3 +167,21 @@ def test_db_upgrade_and_worker_refusal(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "haul", "worker"]
     worker = subprocess.run(command, capture_output=True, text=True, env=env, timeout=30)
     assert worker.returncode == 2 and "needs PostgreSQL" in worker.stderr
+
+
+def test_cli_watch_shows_live_state_until_interrupted(server: HaulServer, origin: Origin) -> None:
+    origin.add_file("/watched.bin", os.urandom(2 * 1024 * 1024))
+    origin.throttle("/watched.bin", 256 * 1024)
+    created = server.api("POST", "/downloads", json={"url": origin.url("/watched.bin")}).json()
+    env = {**server.env, "COLUMNS": "160"}
+    command = [sys.executable, "-m", "haul", "watch", "--server", server.url]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        wait_for(lambda: item(server, created["id"])["status"] == "downloading", 20)
+        wait_for(lambda: (item(server, created["id"])["downloaded_bytes"] or 0) > 300_000, 20)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    text = out.decode()
+    assert proc.returncode == 0
+    assert "downloading" in text and "watched.bin" in text
