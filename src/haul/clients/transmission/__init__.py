@@ -1,0 +1,1 @@
+"""Transmission (RPC): the state mapping; the adapter comes with issue 4."""
