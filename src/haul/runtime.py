@@ -83,7 +83,7 @@ class Runtime:
                 db=self.db,
                 builtin=self.builtin,
                 http=self.http,
-                http_engine=HttpEngine(self.http),
+                http_engine=HttpEngine(),
                 ytdlp_slots=asyncio.Semaphore(settings.ytdlp_threads),
                 retry=RetryPolicy(
                     max_attempts=settings.retry_max_attempts,

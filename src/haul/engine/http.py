@@ -91,14 +91,12 @@ _FILE_BUFFER = 64 << 10  # smaller pieces gather into one write; bigger ones go 
 class HttpEngine:
     """Downloads direct files over HTTP(S) with resume, verification and prompt stopping.
 
-    ``client`` is accepted so callers holding a shared httpx client need not change, and is
-    not used: transfers run on the engine's own aiohttp session (see the module docstring).
-    One engine serves one event loop; :meth:`aclose` closes its session.
+    Transfers run on the engine's own aiohttp session (see the module docstring). One engine
+    serves one event loop; :meth:`aclose` closes its session.
     """
 
     def __init__(
         self,
-        client: httpx.AsyncClient | None = None,
         *,
         chunk_size: int = 1 << 20,
         connect_timeout: float = 15.0,
