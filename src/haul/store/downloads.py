@@ -31,14 +31,6 @@ def _slot_holders() -> ColumnElement[bool]:
     return Download.phase.in_(_SLOT)
 
 
-async def active_counts(session: AsyncSession, owner_key: str) -> tuple[int, int]:
-    total = await session.scalar(select(func.count()).where(_slot_holders()))
-    mine = await session.scalar(
-        select(func.count()).where(_slot_holders(), Download.owner_key == owner_key)
-    )
-    return int(total or 0), int(mine or 0)
-
-
 async def queue_rank_for(session: AsyncSession, owner_key: str, *, front: bool = False) -> int:
     queued = Download.phase == Phase.QUEUED.value
     lowest = await session.scalar(select(func.min(Download.queue_rank)).where(queued))
