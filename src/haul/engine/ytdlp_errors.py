@@ -24,12 +24,11 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
-from http import HTTPStatus
 
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import ContentTooShortError, UnsupportedError
 
-from haul.engine.http_errors import parse_retry_after
+from haul.engine.http_errors import answer_error
 from haul.errors import (
     LengthMismatch,
     PermanentTransferError,
@@ -77,10 +76,8 @@ def translate(exc: BaseException, url: str) -> TransferError:
         if isinstance(error, HTTPError):
             response = error.response
             where = getattr(response, "url", None) or url
-            retry_after = parse_retry_after(
-                response.headers.get("Retry-After") if response else None
-            )
-            return http_error(error.status, where, retry_after)
+            headers = response.headers if response is not None else {}
+            return answer_error(error.status, getattr(response, "reason", None), where, headers)
     for error in chain:
         if isinstance(error, ContentTooShortError):
             return LengthMismatch(
@@ -117,28 +114,13 @@ def from_message(message: str, url: str) -> TransferError | None:
         if match is None:
             continue
         if kind == "http":
-            return http_error(int(match.group(1)), url)
+            return answer_error(int(match.group(1)), None, url, {})
         if kind == "timeout":
             return TransientTransferError(
                 f"The server at {url} did not answer in time.", code="timeout"
             )
         return TransientTransferError(f"The connection to {url} failed: {message}", code=kind)
     return None
-
-
-def http_error(status: int, url: str, retry_after: float | None = None) -> TransferError:
-    """The transient or permanent error for an HTTP status answered for ``url``.
-
-    Shared with :mod:`haul.engine.resolve` so every engine words HTTP failures alike.
-    """
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    message = f"The server answered {status} {phrase} for {url}."
-    if status == 429 or status >= 500:
-        return TransientTransferError(message, code=f"http_{status}", retry_after=retry_after)
-    return PermanentTransferError(message, code=f"http_{status}")
 
 
 def network_error(
