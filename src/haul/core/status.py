@@ -45,3 +45,17 @@ SLOT_PHASES = frozenset({Phase.ADMITTED, Phase.ACTIVE, Phase.PROCESSING})
 TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELED})
 #: Phases of a download that is still wanted and not finished.
 OPEN_PHASES = frozenset({Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE, Phase.PROCESSING})
+
+
+#: The status of a phase when no client is asked. An active download's status is what its
+#: client says; counted without asking (a playlist's children), it is downloading.
+PHASE_STATUS: dict[Phase, Status] = {
+    Phase.QUEUED: Status.QUEUED,
+    Phase.ADMITTED: Status.RESOLVING,
+    Phase.ACTIVE: Status.DOWNLOADING,
+    Phase.PROCESSING: Status.PROCESSING,
+    Phase.COMPLETED: Status.COMPLETED,
+    Phase.FAILED: Status.FAILED,
+    Phase.CANCELED: Status.CANCELED,
+    Phase.PARENT: Status.QUEUED,
+}

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from haul.clients.base import ClientItem
-from haul.core.status import Phase, Status
+from haul.core.status import PHASE_STATUS, Phase, Status
 
 
 class DownloadRow(Protocol):
@@ -63,17 +63,6 @@ class Tracked:
     retry_at: datetime | None
     files: list[Any]
     children: int | None = None
-
-
-_PHASE_STATUS = {
-    Phase.QUEUED: Status.QUEUED,
-    Phase.ADMITTED: Status.RESOLVING,
-    Phase.PROCESSING: Status.PROCESSING,
-    Phase.COMPLETED: Status.COMPLETED,
-    Phase.FAILED: Status.FAILED,
-    Phase.CANCELED: Status.CANCELED,
-    Phase.PARENT: Status.QUEUED,
-}
 
 
 def track(
@@ -137,7 +126,7 @@ def _status(
         if row.desired_paused and phase in (Phase.QUEUED, Phase.ADMITTED):
             return Status.PAUSED, None
         warning = item.message if item is not None and phase is Phase.ADMITTED else None
-        return _PHASE_STATUS[phase], warning
+        return PHASE_STATUS[phase], warning
     if row.canceled_at is not None:
         return Status.CANCELED, None
     if client_error is not None:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from haul.clients.base import ClientItem, DownloadClient
-from haul.core.status import Phase, Status
+from haul.core.status import PHASE_STATUS, Phase, Status
 from haul.core.tracking import Tracked, track
 from haul.service.values import ClientState, InvalidCursor
 from haul.store.models import Download
@@ -108,18 +108,10 @@ def phases_for(statuses: Sequence[str]) -> list[str] | None:
 
 
 def phase_status(phase: str, paused: bool) -> str:
+    """A child's status for its playlist's counts (read from the row, no client asked)."""
     if paused and phase in (Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE):
         return Status.PAUSED
-    return {
-        Phase.QUEUED: Status.QUEUED,
-        Phase.ADMITTED: Status.RESOLVING,
-        Phase.ACTIVE: Status.DOWNLOADING,
-        Phase.PROCESSING: Status.PROCESSING,
-        Phase.COMPLETED: Status.COMPLETED,
-        Phase.FAILED: Status.FAILED,
-        Phase.CANCELED: Status.CANCELED,
-        Phase.PARENT: Status.QUEUED,
-    }[Phase(phase)]
+    return PHASE_STATUS[Phase(phase)]
 
 
 def cursor_id(cursor: str) -> int:
