@@ -21,7 +21,8 @@ from haul.errors import (
     TransferStopped,
     TransientTransferError,
 )
-from tests.support.origin import Origin, await_until
+from tests.support.origin import Origin
+from tests.support.wait import await_for
 
 DATA = random.Random(7).randbytes(1 << 20)  # 1 MiB
 
@@ -143,7 +144,7 @@ async def test_pause_then_resume_fetches_each_byte_once(
     run = Run(engine, job_for(origin, "/files/data.bin", tmp_path))
     task = asyncio.create_task(run())
     part = tmp_path / "data.bin.part"
-    await await_until(lambda: part_size(part) > 150_000)
+    await await_for(lambda: part_size(part) > 150_000, timeout=5)
     began = time.monotonic()
     run.stop.set("pause")
     with pytest.raises(TransferStopped):
@@ -228,7 +229,7 @@ async def test_stop_while_waiting_for_headers(engine: HttpEngine, origin: Origin
     origin.fault("/files/data.bin", "slow_headers", delay=5)
     run = Run(engine, job_for(origin, "/files/data.bin", tmp_path))
     task = asyncio.create_task(run())
-    await await_until(lambda: origin.requests)
+    await await_for(lambda: origin.requests, timeout=5)
     began = time.monotonic()
     run.stop.set("cancel")
     with pytest.raises(TransferStopped):
@@ -242,7 +243,7 @@ async def test_cancelling_the_task_keeps_the_part(
     origin.throttle("/files/data.bin", 500_000)
     task = asyncio.create_task(Run(engine, job_for(origin, "/files/data.bin", tmp_path))())
     part = tmp_path / "data.bin.part"
-    await await_until(lambda: part_size(part) > 50_000)
+    await await_for(lambda: part_size(part) > 50_000, timeout=5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

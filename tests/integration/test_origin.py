@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.origin import Origin, parse_range, wait_until
+from tests.support.origin import Origin, parse_range
+from tests.support.wait import wait_for
 
 DATA = bytes(range(256)) * 40  # 10 240 bytes
 
@@ -143,7 +144,7 @@ def test_throttled_sender_notices_a_closed_client(origin: Origin):
     origin.throttle("/data.bin", 2_000)
     with httpx.Client(timeout=5) as http, http.stream("GET", origin.url("/data.bin")) as response:
         next(response.iter_raw())
-    wait_until(lambda: origin.requests[-1].finished is not None, timeout=1.0)
+    wait_for(lambda: origin.requests[-1].finished is not None, timeout=1.0)
     assert origin.requests[-1].bytes_sent < len(DATA)
 
 

@@ -22,7 +22,8 @@ from haul.errors import (
 )
 from tests.support import media
 from tests.support.fixtures import MediaFiles
-from tests.support.origin import Origin, wait_until
+from tests.support.origin import Origin
+from tests.support.wait import wait_for
 
 
 @pytest.fixture
@@ -241,7 +242,7 @@ def test_stop_leaves_a_part_file_that_the_next_run_resumes(
     site.throttle("/media/slow.mp4", 40_000)
     readings = Readings()
     worker = Worker(make_job(site.url("/watch/slow"), tmp_path), readings)
-    wait_until(lambda: any(p.downloaded_bytes > 20_000 for p in readings.items), timeout=10)
+    wait_for(lambda: any(p.downloaded_bytes > 20_000 for p in readings.items), timeout=10)
 
     worker.stop.set("pause")
     asked = time.monotonic()
@@ -271,7 +272,7 @@ def test_stopped_hls_download_resumes_at_the_fragment_it_reached(
     site.throttle("/hls/seg2.ts", 30_000)
     readings = Readings()
     worker = Worker(make_job(site.url("/hls/index.m3u8"), tmp_path), readings)
-    wait_until(lambda: site.bytes_served("/hls/seg2.ts") > 10_000, timeout=10)
+    wait_for(lambda: site.bytes_served("/hls/seg2.ts") > 10_000, timeout=10)
 
     worker.stop.set("pause")
     assert worker.join(timeout=1.0), "the engine did not stop within 1 s"

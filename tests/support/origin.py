@@ -15,13 +15,12 @@ against curl on this same server.
 
 Every connection runs in its own thread; :meth:`Origin.close` shuts the open connections down
 and joins every thread, so nothing leaks into the next test (the suite turns ResourceWarnings
-and unhandled thread exceptions into errors). :func:`wait_until` and :func:`await_until` poll
-a condition with a deadline, which is how tests wait instead of sleeping and hoping.
+and unhandled thread exceptions into errors). Tests wait on the origin's state with
+``tests.support.wait`` (a condition and a deadline), never by sleeping and hoping.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email.utils
 import hashlib
@@ -33,7 +32,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -535,25 +534,3 @@ def _guess_type(path: Path) -> str:
         return known
     guessed, _ = mimetypes.guess_type(path.name)
     return guessed or "application/octet-stream"
-
-
-def wait_until(
-    condition: Callable[[], object], timeout: float = 5.0, interval: float = 0.005
-) -> None:
-    """Poll ``condition`` until it is true; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-async def await_until(
-    condition: Callable[[], object], timeout: float = 5.0, interval: float = 0.005
-) -> None:
-    """Like :func:`wait_until`, but lets the event loop run between polls."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -24,11 +25,18 @@ def wait_for(
 
 
 async def await_for(
-    check: Callable[[], Awaitable[T]], timeout: float = 30.0, interval: float = 0.05, what: str = ""
+    check: Callable[[], Awaitable[T] | T],
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "",
 ) -> T:
+    """Like :func:`wait_for`, letting the event loop run between polls; ``check`` may be a
+    plain function or a coroutine function."""
     deadline = time.monotonic() + timeout
     while True:
-        value = await check()
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:
