@@ -58,6 +58,12 @@ class ForbiddenAddress(InputError):
     code = "forbidden_address"
 
 
+class InvalidTorrent(InputError):
+    """That is not a valid .torrent file."""
+
+    code = "invalid_torrent"
+
+
 class UnknownProfile(InputError):
     """There is no profile with that name."""
 
@@ -108,6 +114,24 @@ class ClientUnavailable(ClientError):
     """The download client cannot be reached."""
 
     code = "client_unavailable"
+
+
+class ClientAuthFailed(ClientError):
+    """The download client refused haul's credentials."""
+
+    code = "client_auth_failed"
+
+
+class ClientVersionUnsupported(ClientError):
+    """The download client's version is not one haul supports."""
+
+    code = "client_version_unsupported"
+
+
+class ClientRefused(ClientError):
+    """The download client refused the request."""
+
+    code = "client_refused"
 
 
 class TransferError(HaulError):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from haul.core.status import Status
+from haul.errors import ClientError
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,13 @@ class ClientItem:
 @dataclass(frozen=True, slots=True)
 class ClientHealth:
     ok: bool
-    error: str | None = None
+    error: str | None = None  # a sentence: what is wrong (refused, credentials, version)
     version: str | None = None
+    code: str | None = None  # the error's code: client_unavailable, client_auth_failed, ...
+
+    @classmethod
+    def failed(cls, exc: ClientError) -> ClientHealth:
+        return cls(False, exc.message, code=exc.code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -137,6 +138,36 @@ class MediaItem(Base):
     episode: Mapped[int | None] = mapped_column(Integer)
     external_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClientConfig(Base):
+    """A configured download client (aria2, qBittorrent, Transmission), like Sonarr's.
+
+    ``secret`` is the password or RPC secret: stored so haul can connect, never returned by the
+    API, never logged. ``category`` is the category, label or tag that marks haul's items in the
+    client. ``priority``: lower is preferred when several clients can take a download.
+    """
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # aria2 | qbittorrent | transmission
+    url: Mapped[str] = mapped_column(String(1000))
+    username: Mapped[str | None] = mapped_column(String(255))
+    secret: Mapped[str | None] = mapped_column(String(1000))
+    category: Mapped[str] = mapped_column(String(100), default="haul")
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    slot_limit: Mapped[int | None] = mapped_column(Integer)
+    prefer_for_files: Mapped[bool] = mapped_column(Boolean, default=False)
+    timeout: Mapped[float] = mapped_column(Float, default=5.0)
+    #: Seeding goal: remove the item from the client (data kept) once it is met.
+    remove_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    seed_ratio: Mapped[float | None] = mapped_column(Float)
+    seed_minutes: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Worker(Base):
