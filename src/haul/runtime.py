@@ -17,9 +17,11 @@ from sqlalchemy import select
 from haul import __version__
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
+from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
 from haul.core.retry import RetryPolicy
 from haul.engine.context import JobContext
+from haul.engine.external import ExternalClients, ExternalConfig
 from haul.engine.http import HttpEngine
 from haul.engine.jobs import JobRunner
 from haul.engine.worker import Worker, WorkerConfig
@@ -28,7 +30,9 @@ from haul.events.bus import EventBus
 if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
 from haul.service import DownloadService
+from haul.service.clients import ClientService
 from haul.settings import Settings
+from haul.store import clients as client_queries
 from haul.store.database import Database
 from haul.store.db import upgrade_async
 from haul.store.models import Download, Profile
@@ -62,7 +66,8 @@ class Runtime:
         self._observer: asyncio.Task[None] | None = None
         root = settings.downloads_root
         self.builtin = BuiltinClient(root, stall_warning=settings.stall_warning)
-        self.clients: dict[str, DownloadClient] = {"builtin": self.builtin}
+        self.directory = ClientDirectory(self.builtin)
+        self.clients: dict[str, DownloadClient] = self.directory.clients
         self.http = httpx.AsyncClient(
             follow_redirects=True,
             timeout=httpx.Timeout(60.0, connect=15.0),
@@ -72,7 +77,7 @@ class Runtime:
         self.service = DownloadService(
             self.db,
             self.bus,
-            self.clients,
+            self.directory,
             limits=self.limits,
             policy=lambda: settings.over_limit,
             allow_private=settings.private_addresses_allowed,
@@ -94,6 +99,17 @@ class Runtime:
                 profiles=self.service.engine_profile,
             )
         )
+        self.client_service = ClientService(self.db, self.directory, reload=self.reload_clients)
+        self.external = ExternalClients(
+            self.db,
+            self.directory,
+            self.http,
+            ExternalConfig(root=root, monitor_interval=settings.reconcile_interval),
+            notify=self.service.publish,
+            fail=self.runner.outcomes.failed,
+            worker_id=lambda: self.worker.id,
+        )
+        self.runner.ctx.handoff = self.external.handoff
         self.worker = Worker(
             self.db,
             self.bus,
@@ -109,7 +125,15 @@ class Runtime:
                 reconcile_interval=settings.reconcile_interval,
             ),
             on_admitted=self._admitted,
+            external=self.external,
+            refresh_clients=self.reload_clients,
         )
+
+    async def reload_clients(self) -> None:
+        """Read the configured clients again (after a change, and now and then by workers)."""
+        async with self.db.read() as s:
+            specs = await client_queries.specs(s)
+        await self.directory.apply(specs)
 
     def limits(self) -> Limits:
         return Limits(self.settings.limit_global, self.settings.limit_per_owner)
@@ -131,6 +155,7 @@ class Runtime:
         self.builtin.work_root.mkdir(parents=True, exist_ok=True)
         await upgrade_async(self.settings.sqlalchemy_url)
         await self._seed_profiles()
+        await self.reload_clients()
         if self.bridge is not None:
             await self.bridge.start()
             self._observer = asyncio.create_task(self._observe(), name="haul-observe")
@@ -169,5 +194,6 @@ class Runtime:
             await self.bridge.stop()
         self.bus.close()
         await self.runner.ctx.http_engine.aclose()
+        await self.directory.aclose()
         await self.http.aclose()
         await self.db.dispose()

@@ -98,8 +98,10 @@ def _answers(url: str, secret: str) -> bool:
         return False
 
 
-def _start(binary: str, root: Path, session: Path, secret: str) -> Aria2Daemon:
-    port = _free_port()
+def _start(
+    binary: str, root: Path, session: Path, secret: str, port: int | None = None
+) -> Aria2Daemon:
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}/jsonrpc"
     downloads = root / "downloads"
     downloads.mkdir(exist_ok=True)
@@ -130,16 +132,23 @@ def _start(binary: str, root: Path, session: Path, secret: str) -> Aria2Daemon:
 
 
 @contextlib.contextmanager
-def aria2_daemon(root: Path, *, session: Path | None = None) -> Iterator[Aria2Daemon]:
+def aria2_daemon(
+    root: Path,
+    *,
+    session: Path | None = None,
+    port: int | None = None,
+    secret: str | None = None,
+) -> Iterator[Aria2Daemon]:
     """Start aria2c with ``root`` as its home; ``session`` (created empty if missing) lets a
-    second daemon pick up what a first one saved. Yields once getVersion answers."""
+    second daemon pick up what a first one saved, on the same ``port`` with the same
+    ``secret`` if given. Yields once getVersion answers."""
     binary = aria2c_path()
     root.mkdir(parents=True, exist_ok=True)
     session = session or root / "session.txt"
     session.touch()
-    secret = secrets.token_hex(8)
+    secret = secret or secrets.token_hex(8)
     for _attempt in range(3):  # a free port may be taken between probe and bind
-        daemon = _start(binary, root, session, secret)
+        daemon = _start(binary, root, session, secret, port)
         try:
             deadline = time.monotonic() + START_TIMEOUT
             while not _answers(daemon.url, secret):

@@ -29,6 +29,8 @@ class ClientItem:
     save_path: str | None = None
     files: tuple[str, ...] = ()
     message: str | None = None  # a warning on a still-live item, or the client's error
+    ratio: float | None = None  # uploaded / downloaded, for a seeding goal
+    seeding_seconds: float | None = None  # time spent seeding, for a seeding goal
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -11,9 +11,10 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
-from haul.errors import ForbiddenAddress, InvalidURL
+from haul.core.torrents import TorrentMeta, magnet_info_hash
+from haul.errors import ForbiddenAddress, InvalidTorrent, InvalidURL
 
 SourceKind = Literal["url", "magnet", "torrent"]
 MAX_URL_LENGTH = 8192
@@ -96,10 +97,20 @@ def _magnet(text: str) -> Source:
     topics = [xt for xt in query.get("xt", []) if xt.lower().startswith("urn:btih:")]
     if not topics:
         raise InvalidURL("The magnet link has no BitTorrent info-hash (xt=urn:btih:...).")
-    info_hash = topics[0][9:].lower()
-    if len(info_hash) not in (32, 40):
-        raise InvalidURL("The magnet link's info-hash is neither 40 hex nor 32 base32 characters.")
+    try:
+        info_hash = magnet_info_hash(text)
+    except InvalidTorrent:
+        raise InvalidURL(
+            "The magnet link's info-hash is neither 40 hex nor 32 base32 characters."
+        ) from None
     return Source("magnet", text, _digest(f"btih:{info_hash}"))
+
+
+def torrent_source(meta: TorrentMeta) -> Source:
+    """The source of an uploaded .torrent: shown as its magnet link, deduplicated by hash
+    (the same torrent as a magnet link is the same download)."""
+    url = f"{meta.magnet}&dn={quote(meta.name)}"
+    return Source("torrent", url, _digest(f"btih:{meta.info_hash}"))
 
 
 def _digest(value: str) -> str:

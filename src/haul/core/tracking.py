@@ -135,6 +135,9 @@ def _status(
         return Status.MISSING, f"{row.client} no longer has this download"
     if row.desired_paused and item.status in (Status.QUEUED, Status.DOWNLOADING):
         return Status.PAUSED, "pausing"
+    if item.status is Status.COMPLETED:
+        # finished on the client, not yet recorded by haul (files, processing)
+        return Status.PROCESSING, item.message
     return item.status, item.message
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -28,3 +29,5 @@ class JobContext:
     retry: RetryPolicy
     notify: Notify
     profiles: Callable[[int | None], Awaitable[Profile]]
+    #: Offers a resolved source to the external clients; True when one of them took it.
+    handoff: Callable[[Download, dict[str, Any]], Awaitable[bool]] | None = None

@@ -76,13 +76,15 @@ class JobRunner:
             if resolution.kind == "playlist":
                 await expand(self.ctx, row, resolution)
                 return
+            resolved = _resolution_dict(resolution)
+            if self.ctx.handoff is not None and await self.ctx.handoff(row, resolved):
+                return  # an external client (a torrent client, a preferred aria2) took it
             if resolution.kind == "torrent":
                 raise PermanentTransferError(
                     "Magnet links and .torrent files need a torrent client, "
                     "and none is configured.",
                     code="no_torrent_client",
                 )
-            resolved = _resolution_dict(resolution)
         row = await self._start(row, resolved)
         job.title = row.title
         job.status = Status.DOWNLOADING

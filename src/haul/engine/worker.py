@@ -26,6 +26,7 @@ from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
 from haul.core.status import Status
 from haul.engine.base import StopReason
+from haul.engine.external import ExternalClients
 from haul.engine.jobs import JobRunner
 from haul.events.bus import EventBus
 from haul.store import downloads as q
@@ -68,6 +69,8 @@ class Worker:
         config: WorkerConfig,
         *,
         on_admitted: Callable[[list[int]], Awaitable[None]] | None = None,
+        external: ExternalClients | None = None,
+        refresh_clients: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -76,6 +79,8 @@ class Worker:
         self.limits = limits
         self.config = config
         self.on_admitted = on_admitted
+        self.external = external
+        self.refresh_clients = refresh_clients
         self.id = str(uuid.uuid4())
         self.hostname = socket.gethostname()
         self._wake = asyncio.Event()
@@ -89,7 +94,7 @@ class Worker:
             )
         await self.reap()
         self._running = True
-        loops = (self._scheduler, self._heartbeat, self._ticker, self._reconciler)
+        loops = (self._scheduler, self._heartbeat, self._ticker, self._reconciler, self._monitor)
         for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"haul-worker-{loop.__name__}"))
         self.poke()
@@ -127,10 +132,30 @@ class Worker:
         while self._running:
             try:
                 timeout = await self.schedule()
+                if self.external is not None and await self.external.dispatch():
+                    timeout = 0.0  # a handed-over download frees nothing, but look again
             except Exception:
                 log.exception("scheduler pass failed")
                 timeout = self.config.poll_interval
-            await self._sleep_until(self._wake, timeout)
+            if timeout > 0:
+                await self._sleep_until(self._wake, timeout)
+
+    async def _monitor(self) -> None:
+        """Watch what external clients hold (completion, failures, sticky pause), and re-read
+        their configuration now and then (another process may have changed it)."""
+        if self.external is None:
+            return
+        last_refresh = time.monotonic()
+        while self._running:
+            await asyncio.sleep(self.external.config.monitor_interval)
+            try:
+                if self.refresh_clients is not None and time.monotonic() - last_refresh > 5:
+                    last_refresh = time.monotonic()
+                    await self.refresh_clients()
+                if await self.external.monitor():
+                    self.poke()  # finished downloads free slots
+            except Exception:
+                log.exception("monitor pass failed")
 
     async def schedule(self) -> float:
         """One pass: admit waiting downloads into free slots and lease what this worker can run

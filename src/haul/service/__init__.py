@@ -6,7 +6,6 @@ from haul.service.values import (
     InvalidCursor,
     Owner,
     Page,
-    UnknownClientError,
     to_json,
 )
 
@@ -16,6 +15,5 @@ __all__ = [
     "InvalidCursor",
     "Owner",
     "Page",
-    "UnknownClientError",
     "to_json",
 ]

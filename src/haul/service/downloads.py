@@ -13,17 +13,20 @@ from sqlalchemy import select
 
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
+from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
 from haul.core.paths import inside
-from haul.core.sources import parse_source
+from haul.core.routing import NoClient, check_requested, route
+from haul.core.sources import Source, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase
+from haul.core.torrents import parse_torrent
 from haul.core.tracking import Tracked, track
 from haul.engine.base import Profile as EngineProfile
-from haul.errors import InvalidTransition, NotFound
+from haul.errors import ClientError, InputError, InvalidTransition, NotFound
 from haul.events.bus import EventBus
 from haul.service.listing import ClientTracker, cursor_id, phase_status, phases_for
 from haul.service.submitting import SubmitBatcher, SubmitRequest
-from haul.service.values import Owner, Page, UnknownClientError, to_json
+from haul.service.values import Owner, Page, to_json
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.models import Download, DownloadEvent, Profile, utcnow
@@ -31,12 +34,23 @@ from haul.store.models import Download, DownloadEvent, Profile, utcnow
 log = logging.getLogger(__name__)
 
 
+class NoClientForSource(InputError):
+    """No configured download client can take this source."""
+
+    code = "no_client"
+
+
+def _not_found(exc: ClientError) -> bool:
+    """Whether a client said it does not know the item (nothing left to remove)."""
+    return type(exc).__name__.endswith("NotFound") or getattr(exc, "not_found", False) is True
+
+
 class DownloadService:
     def __init__(
         self,
         db: Database,
         bus: EventBus,
-        clients: dict[str, DownloadClient],
+        directory: ClientDirectory,
         *,
         limits: Callable[[], Limits],
         policy: Callable[[], str],
@@ -45,13 +59,15 @@ class DownloadService:
     ) -> None:
         self.db = db
         self.bus = bus
-        self.clients = clients
+        self.directory = directory
+        #: name -> client (the built-in engine included); the directory keeps it current.
+        self.clients: dict[str, DownloadClient] = directory.clients
         self.limits = limits
         self.policy = policy
         self.allow_private = allow_private
         self.poke = poke
         self.submits = SubmitBatcher(db, limits=limits, policy=policy)
-        self.tracker = ClientTracker(clients)
+        self.tracker = ClientTracker(directory)
 
     @property
     def builtin(self) -> BuiltinClient:
@@ -74,8 +90,64 @@ class DownloadService:
         title: str | None = None,
     ) -> Tracked:
         source = parse_source(url, allow_private=self.allow_private)
-        if client is not None and client not in self.clients:
-            raise UnknownClientError(client)
+        return await self._submit(
+            source,
+            owner,
+            profile=profile,
+            client=client,
+            media_id=media_id,
+            paused=paused,
+            priority=priority,
+            title=title,
+        )
+
+    async def submit_torrent(
+        self,
+        blob: bytes,
+        owner: Owner,
+        *,
+        profile: str | None = None,
+        client: str | None = None,
+        media_id: int | None = None,
+        paused: bool = False,
+        priority: int = 0,
+        title: str | None = None,
+    ) -> Tracked:
+        """Queue an uploaded .torrent (checked here; a broken one is refused with a reason)."""
+        meta = parse_torrent(blob)
+        return await self._submit(
+            torrent_source(meta),
+            owner,
+            profile=profile,
+            client=client,
+            media_id=media_id,
+            paused=paused,
+            priority=priority,
+            title=title or meta.name,
+            torrent=blob,
+        )
+
+    async def _submit(
+        self,
+        source: Source,
+        owner: Owner,
+        *,
+        profile: str | None,
+        client: str | None,
+        media_id: int | None,
+        paused: bool,
+        priority: int,
+        title: str | None,
+        torrent: bytes | None = None,
+    ) -> Tracked:
+        candidates = self.directory.candidates()
+        check_requested(client, candidates)
+        routed: str | None = None
+        if source.kind in ("magnet", "torrent"):
+            try:
+                routed = route("torrent", candidates, client)
+            except NoClient as exc:
+                raise NoClientForSource(exc.message) from None
         request = SubmitRequest(
             source,
             owner,
@@ -87,6 +159,8 @@ class DownloadService:
                 "paused": paused,
                 "priority": priority,
                 "title": title,
+                "route": routed,
+                "torrent": torrent,
             },
         )
         row = await self.submits.store(request)
@@ -227,12 +301,30 @@ class DownloadService:
                 if not paused and db_row.phase == Phase.QUEUED:
                     db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key, front=True)
                 q.add_event(s, download_id, "pause_requested" if paused else "resume_requested")
-        client = self.clients.get(row.client or "")
-        if client is not None and row.client_ref:
-            await (client.pause if paused else client.resume)(row.client_ref)
+        if row.client == q.BUILTIN or (row.client is None and row.phase == Phase.ADMITTED):
+            builtin = self.builtin
+            await (builtin.pause if paused else builtin.resume)(str(row.id))
+        elif row.client and row.client_ref and row.phase == Phase.ACTIVE:
+            await self._tell_client(row, paused=paused)
         if not paused:
             self.poke()
         return await self._changed(download_id, owner)
+
+    async def _tell_client(self, row: Download, *, paused: bool) -> None:
+        """Pause or resume on the client now; if it cannot be reached, the monitor does it
+        when it is back (a pause is re-applied anyway, a resume is remembered as owed)."""
+        ref = str(row.client_ref)
+        try:
+            await self.directory.call(
+                str(row.client), lambda c: c.pause(ref) if paused else c.resume(ref)
+            )
+        except ClientError as exc:
+            log.info("download %s: %s not told yet: %s", row.id, row.client, exc.message)
+            if not paused:
+                async with self.db.write() as s:
+                    db_row = await s.get(Download, row.id)
+                    if db_row is not None:
+                        db_row.meta = {**db_row.meta, "resume_owed": True}
 
     async def retry(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
@@ -284,12 +376,10 @@ class DownloadService:
                     child.phase = Phase.CANCELED.value
                     child.canceled_at = utcnow()
                     child.cancel_delete_partial = delete_files
-        if (
-            row.client
-            and row.client_ref
-            and row.client in self.clients
-            and row.phase in OPEN_PHASES
-        ):
+        if row.client and row.client != q.BUILTIN and row.client_ref:
+            if row.phase in OPEN_PHASES or (delete_files and row.client_released_at is None):
+                await self._remove_from_client(row, delete_files=delete_files)
+        elif row.client_ref and row.client in self.clients and row.phase in OPEN_PHASES:
             await self.clients[row.client].remove(row.client_ref, delete_data=delete_files)
         elif delete_files and row.phase in OPEN_PHASES:
             self.builtin.delete_partial(download_id)
@@ -307,6 +397,29 @@ class DownloadService:
             download=to_json(tracked[0]),
         )
         return tracked[0]
+
+    async def _remove_from_client(self, row: Download, *, delete_files: bool) -> None:
+        """Remove a canceled download's item from its client; if the client cannot be reached
+        the monitor removes it when it is back (the row says the removal is still owed)."""
+        ref = str(row.client_ref)
+        try:
+            await self.directory.call(
+                str(row.client), lambda c: c.remove(ref, delete_data=delete_files)
+            )
+        except ClientError as exc:
+            if not _not_found(exc):
+                log.info("download %s: %s removes it later: %s", row.id, row.client, exc.message)
+                async with self.db.write() as s:
+                    db_row = await s.get(Download, row.id)
+                    if db_row is not None:
+                        db_row.cancel_delete_partial = delete_files
+                        if db_row.phase == Phase.COMPLETED:
+                            db_row.phase = Phase.CANCELED.value
+                return
+        async with self.db.write() as s:
+            db_row = await s.get(Download, row.id)
+            if db_row is not None:
+                db_row.client_released_at = utcnow()
 
     def _delete_finished(self, row: Download) -> None:
         root = self.builtin.root

@@ -12,20 +12,20 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from haul.clients.base import ClientItem, DownloadClient
+from haul.clients.base import ClientItem
+from haul.clients.directory import ClientDirectory
 from haul.core.status import PHASE_STATUS, Phase, Status
 from haul.core.tracking import Tracked, track
+from haul.errors import ClientError
 from haul.service.values import ClientState, InvalidCursor
 from haul.store.models import Download
 
 log = logging.getLogger(__name__)
 
-CLIENT_TIMEOUT = 5.0
-
 
 class ClientTracker:
-    def __init__(self, clients: dict[str, DownloadClient]) -> None:
-        self.clients = clients
+    def __init__(self, directory: ClientDirectory) -> None:
+        self.directory = directory
 
     async def track_rows(
         self, rows: Sequence[Download], children: dict[int, dict[str, int]] | None = None
@@ -39,10 +39,10 @@ class ClientTracker:
         names = list(refs)
         answers = await asyncio.gather(*(self._ask(name, refs[name]) for name in names))
         items = dict(zip(names, answers, strict=True))
-        states = [
-            ClientState(name, ok=not isinstance(items.get(name), str), error=_err(items.get(name)))
-            for name in self.clients
-        ]
+        states = []
+        for name in self.directory.clients:
+            error = _err(items[name]) if name in items else self.directory.unreachable(name)
+            states.append(ClientState(name, ok=error is None, error=error))
         children = children or {}
         result = []
         for row in rows:
@@ -60,16 +60,14 @@ class ClientTracker:
         return result, states
 
     async def _ask(self, name: str, refs: list[str]) -> dict[str, ClientItem] | str:
-        client = self.clients.get(name)
-        if client is None:
-            return f"the client {name!r} is not configured"
+        """One bulk call (a message instead when the client cannot answer)."""
         try:
-            return await asyncio.wait_for(client.items(refs), CLIENT_TIMEOUT)
-        except TimeoutError:
-            return f"{name} did not answer within {CLIENT_TIMEOUT:g} s"
+            return await self.directory.call(name, lambda client: client.items(refs))
+        except ClientError as exc:
+            return exc.message
         except Exception as exc:
-            log.warning("client %s failed: %s", name, exc)
-            return f"{name}: {exc}"
+            log.warning("client %s failed: %s", name, exc, exc_info=True)
+            return f"{name} failed: {exc}"
 
 
 def _association(row: Download) -> tuple[str | None, str | None]:

@@ -102,6 +102,8 @@ class SubmitBatcher:
                         "profile_id": profiles.get(name) if name else None,
                         "media_id": options["media_id"],
                         "requested_client": options["client"],
+                        "client": options.get("route"),
+                        "source_blob": options.get("torrent"),
                         "title": options["title"],
                     },
                 )

@@ -34,15 +34,6 @@ class Page:
     clients: list[ClientState]
 
 
-class UnknownClientError(InputError):
-    """There is no download client with that name."""
-
-    code = "unknown_client"
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"There is no download client named {name!r}.")
-
-
 class InvalidCursor(InputError):
     """The cursor is not one this server handed out."""
 

@@ -192,6 +192,7 @@ class Download(Base):
         Index("ix_downloads_retry", "phase", "retry_next_at"),
         Index("ix_downloads_claim", "phase", "lease_worker_id"),
         Index("ix_downloads_phase_id", "phase", "id"),
+        Index("ix_downloads_client_phase", "client", "phase"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -221,6 +222,8 @@ class Download(Base):
     # association
     client: Mapped[str | None] = mapped_column(String(64))
     client_ref: Mapped[str | None] = mapped_column(String(128))
+    #: When haul let go of the client's item (removed after cancel or after its seeding goal).
+    client_released_at: Mapped[datetime | None] = mapped_column()
     # schedule
     phase: Mapped[str] = mapped_column(String(16), default="queued")
     queue_rank: Mapped[int] = mapped_column(BigInteger, default=0)

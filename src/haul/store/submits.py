@@ -35,7 +35,8 @@ class NewDownload:
     owner_limit: int | None = None
     paused: bool = False
     priority: int = 0
-    #: Other columns: user_id, session_id, ip, profile_id, media_id, requested_client, title.
+    #: Other columns: user_id, session_id, ip, profile_id, media_id, requested_client, client
+    #: (routed at submit: torrents), source_blob (.torrent bytes), title.
     fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -166,6 +167,8 @@ def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, A
         "profile_id": None,
         "media_id": None,
         "requested_client": None,
+        "client": None,
+        "source_blob": None,
         "title": None,
         **item.fields,
     }

@@ -106,6 +106,12 @@ class BulkAction(BaseModel):
     delete_files: bool = False
 
 
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delete_files: bool = False
+
+
 class BulkResult(BaseModel):
     items: list[DownloadOut]
     errors: list[dict[str, Any]]

@@ -139,7 +139,7 @@ class Aria2Client:
         try:
             version = await self.wire.get_version()
         except ClientError as exc:
-            return ClientHealth(False, exc.message)
+            return ClientHealth.failed(exc)
         return ClientHealth(True, version=str(version.get("version") or "unknown"))
 
     async def _status(self, ref: str) -> str:

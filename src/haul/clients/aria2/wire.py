@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from haul.errors import ClientError, ClientUnavailable
+from haul.errors import ClientAuthFailed, ClientError, ClientUnavailable
 
 #: What a ``system.multicall`` entry is: the method name and its parameters (without token).
 Call = tuple[str, Sequence[Any]]
@@ -33,6 +33,10 @@ class Aria2RpcError(ClientError):
     def not_found(self) -> bool:
         """Whether aria2 said it does not know the GID."""
         return "is not found" in self.aria2_message
+
+
+class Aria2Unauthorized(Aria2RpcError, ClientAuthFailed):
+    """aria2 rejected the RPC secret."""
 
 
 class Aria2Wire:
@@ -175,8 +179,8 @@ class Aria2Wire:
         aria2_code = code if isinstance(code, int) else None
         if message == "Unauthorized":
             text = f"aria2 at {self.where} rejected the RPC secret: check the configured secret"
-        else:
-            text = f"aria2 at {self.where} refused {method}: {message} (code {code})"
+            return Aria2Unauthorized(text, aria2_code=aria2_code, aria2_message=message)
+        text = f"aria2 at {self.where} refused {method}: {message} (code {code})"
         return Aria2RpcError(text, aria2_code=aria2_code, aria2_message=message)
 
 

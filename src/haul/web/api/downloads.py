@@ -7,9 +7,10 @@ import mimetypes
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
+from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.core.tracking import Tracked
 from haul.errors import HaulError
 from haul.service import Owner, to_json
@@ -19,6 +20,7 @@ from haul.web.schemas import (
     BulkAction,
     BulkCreated,
     BulkResult,
+    CancelBody,
     DownloadCreate,
     DownloadEventOut,
     DownloadList,
@@ -78,6 +80,45 @@ async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> 
             status_code=first_status,
         )
     return {"items": items, "errors": [e for _, e in errors]}
+
+
+@router.post(
+    "/torrent",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DownloadOut,
+    responses={409: {}, 413: {}, 422: {}, 429: {}},
+)
+async def create_from_torrent(
+    service: ServiceDep,
+    owner: OwnerDep,
+    torrent: Annotated[UploadFile, File(description="A .torrent file")],
+    client: Annotated[str | None, Form(max_length=64)] = None,
+    profile: Annotated[str | None, Form(max_length=100)] = None,
+    paused: Annotated[bool, Form()] = False,
+    priority: Annotated[int, Form(ge=-100, le=100)] = 0,
+    title: Annotated[str | None, Form(max_length=1000)] = None,
+) -> Any:
+    """Queue an uploaded .torrent file (multipart form, field ``torrent``)."""
+    blob = await torrent.read(MAX_TORRENT_BYTES + 1)
+    if len(blob) > MAX_TORRENT_BYTES:
+        return JSONResponse(
+            {
+                "detail": f"The .torrent file is larger than "
+                f"{MAX_TORRENT_BYTES // (1024 * 1024)} MB.",
+                "code": "too_large",
+            },
+            status_code=413,
+        )
+    tracked = await service.submit_torrent(
+        blob,
+        owner,
+        profile=profile,
+        client=client,
+        paused=paused,
+        priority=priority,
+        title=title,
+    )
+    return to_json(tracked)
 
 
 @router.get("", response_model=DownloadList)
@@ -172,6 +213,16 @@ async def resume(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
 @router.post("/{download_id}/retry", response_model=DownloadOut, responses={404: {}, 409: {}})
 async def retry(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
     return to_json(await service.retry(download_id, owner))
+
+
+@router.post("/{download_id}/cancel", response_model=DownloadOut, responses={404: {}})
+async def cancel(
+    download_id: int, service: ServiceDep, owner: OwnerDep, body: CancelBody | None = None
+) -> Any:
+    """Stop the download for good (it stays in the list as canceled); partial data is
+    deleted only with ``delete_files``."""
+    delete_files = body.delete_files if body is not None else False
+    return to_json(await service.cancel(download_id, owner, delete_files=delete_files))
 
 
 @router.delete("/{download_id}", response_model=DownloadOut, responses={404: {}})

@@ -1,4 +1,4 @@
-"""Configured download clients.
+"""Configured download clients, and when haul let go of a client's item.
 
 Revision ID: 0003
 Revises: 0002
@@ -42,6 +42,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_clients_name")),
     )
 
+    with op.batch_alter_table("downloads") as batch_op:
+        batch_op.add_column(
+            sa.Column("client_released_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_index("ix_downloads_client_phase", ["client", "phase"])
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("downloads") as batch_op:
+        batch_op.drop_index("ix_downloads_client_phase")
+        batch_op.drop_column("client_released_at")
     op.drop_table("clients")

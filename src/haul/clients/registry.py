@@ -1,0 +1,132 @@
+"""The kinds of download client haul can drive, and building one from its stored settings.
+
+Adapters are imported when the first client of their kind is built, so a haul that uses only
+the built-in engine never loads a torrent client library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from haul.clients.base import DownloadClient
+from haul.core.routing import BUILTIN, KIND_LABEL, Candidate
+from haul.errors import InputError
+
+KINDS = tuple(KIND_LABEL)
+#: Where each kind listens by default, shown as an example when a URL is wrong.
+EXAMPLE_URLS = {
+    "aria2": "http://127.0.0.1:6800/jsonrpc",
+    "qbittorrent": "http://127.0.0.1:8080",
+    "transmission": "http://127.0.0.1:9091/transmission/rpc",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSpec:
+    """A configured client, detached from the database row it was read from."""
+
+    name: str
+    kind: str
+    url: str
+    username: str | None = None
+    secret: str | None = None
+    category: str = "haul"
+    priority: int = 1
+    enabled: bool = True
+    slot_limit: int | None = None
+    prefer_for_files: bool = False
+    timeout: float = 5.0
+    remove_completed: bool = False
+    seed_ratio: float | None = None
+    seed_minutes: int | None = None
+
+    @property
+    def candidate(self) -> Candidate:
+        return Candidate(self.name, self.kind, self.priority, self.enabled, self.prefer_for_files)
+
+    @property
+    def connection(self) -> tuple[str, str, str | None, str | None, str]:
+        """What building the client depends on: a change here means a new connection."""
+        return (self.kind, self.url, self.username, self.secret, self.category)
+
+
+def check_spec(spec: ClientSpec) -> None:
+    """Refuse settings that can never work, with a sentence saying what to fix."""
+    if spec.kind not in KINDS:
+        raise InputError(f"haul cannot drive a {spec.kind!r} client; it knows {', '.join(KINDS)}.")
+    if spec.name == BUILTIN:
+        raise InputError("The name 'builtin' belongs to haul's own engine; choose another.")
+    if (
+        not spec.name
+        or len(spec.name) > 64
+        or not all(ch.isalnum() or ch in "-_." for ch in spec.name)
+    ):
+        raise InputError(
+            "A client's name is 1 to 64 letters, digits, '-', '_' or '.', e.g. 'qbit-main'."
+        )
+    parts = urlsplit(spec.url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise InputError(
+            f"The URL of a {KIND_LABEL[spec.kind]} client looks like "
+            f"{EXAMPLE_URLS[spec.kind]}; {spec.url!r} is not such a URL."
+        )
+    if spec.timeout <= 0 or spec.timeout > 120:
+        raise InputError("A client's timeout is between 0 and 120 seconds.")
+    if spec.slot_limit is not None and spec.slot_limit < 1:
+        raise InputError("A client's slot limit is at least 1 (or none for no limit).")
+    if spec.prefer_for_files and spec.kind != "aria2":
+        raise InputError("Only aria2 can be preferred for direct files.")
+    if spec.seed_ratio is not None and spec.seed_ratio < 0:
+        raise InputError("A seeding ratio cannot be negative.")
+    if spec.seed_minutes is not None and spec.seed_minutes < 0:
+        raise InputError("A seeding time cannot be negative.")
+
+
+def _aria2(spec: ClientSpec) -> DownloadClient:
+    from haul.clients.aria2 import Aria2Client
+
+    return Aria2Client(spec.url, spec.secret, name=spec.name, timeout=spec.timeout)
+
+
+def _qbittorrent(spec: ClientSpec) -> DownloadClient:
+    from haul.clients.qbittorrent import QBittorrentClient
+
+    return QBittorrentClient(
+        spec.url,
+        spec.username,
+        spec.secret,
+        name=spec.name,
+        category=spec.category,
+        timeout=spec.timeout,
+    )
+
+
+def _transmission(spec: ClientSpec) -> DownloadClient:
+    from haul.clients.transmission import TransmissionClient
+
+    return TransmissionClient(
+        spec.url,
+        spec.username,
+        spec.secret,
+        name=spec.name,
+        label=spec.category,
+        timeout=spec.timeout,
+    )
+
+
+BUILDERS: dict[str, Callable[[ClientSpec], DownloadClient]] = {
+    "aria2": _aria2,
+    "qbittorrent": _qbittorrent,
+    "transmission": _transmission,
+}
+
+
+def build_client(spec: ClientSpec) -> DownloadClient:
+    check_spec(spec)
+    return BUILDERS[spec.kind](spec)

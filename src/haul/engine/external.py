@@ -1,0 +1,370 @@
+"""Downloads held by external clients: handing them over, and watching them to the end.
+
+- **Hand over**: an admitted download meant for aria2, qBittorrent or Transmission is leased
+  (so two workers never add it twice), added to its client, and recorded as active with the
+  client's id for it. A source the built-in engine resolved (a ``.torrent`` URL, a direct file
+  an aria2 is preferred for) is handed over from the job through :meth:`handoff`.
+- **Monitor**: one bulk call per client for every download it holds. Finished (seeding counts)
+  becomes completed with the files recorded; a client-side failure goes through the retry
+  policy; a pause asked of haul is re-applied if the client resumed on its own; a removal that
+  could not be made when asked (the client was down) is made when the client is back; finished
+  items leave the client when its seeding goal is met.
+
+Nothing live is stored: a client that does not know an item leaves it ``missing``, one that
+cannot be reached leaves it ``unknown``, and no row is deleted for either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from haul.clients.aria2.mapping import is_retryable
+from haul.clients.base import AddRequest, ClientItem, DownloadClient
+from haul.clients.directory import ClientDirectory
+from haul.core.paths import inside
+from haul.core.routing import SourceKind, route
+from haul.core.status import Phase, Status
+from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
+from haul.engine.http_errors import network_error, status_error
+from haul.errors import (
+    ClientError,
+    ClientUnavailable,
+    HaulError,
+    InputError,
+    PermanentTransferError,
+    TransferError,
+    TransientTransferError,
+)
+from haul.store import downloads as q
+from haul.store import handoffs as hq
+from haul.store.database import Database
+from haul.store.models import Download, utcnow
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[Download], Awaitable[None]]
+Fail = Callable[[Download, TransferError], Awaitable[None]]
+
+
+@dataclass
+class ExternalConfig:
+    root: Path  # where clients are told to save (the download root)
+    monitor_interval: float = 1.0
+
+
+class ExternalClients:
+    def __init__(
+        self,
+        db: Database,
+        directory: ClientDirectory,
+        http: httpx.AsyncClient,
+        config: ExternalConfig,
+        *,
+        notify: Notify,
+        fail: Fail,
+        worker_id: Callable[[], str],
+    ) -> None:
+        self.db = db
+        self.directory = directory
+        self.http = http
+        self.config = config
+        self.notify = notify
+        self.fail = fail
+        self.worker_id = worker_id
+
+    # -- hand over ------------------------------------------------------------------------
+
+    async def handoff(self, row: Download, resolved: dict[str, Any]) -> bool:
+        """Offer a source the built-in engine resolved; True when an external client took it."""
+        kind: SourceKind = resolved["kind"] if resolved["kind"] in ("torrent", "file") else "media"
+        name = route(kind, self.directory.candidates(), row.requested_client)
+        if name is None:
+            return False
+        row.meta = {**row.meta, "resolved": resolved}
+        if kind == "torrent" and row.source_blob is None:
+            row.source_blob = await self._fetch_torrent(resolved.get("url") or row.source_url)
+        await self._hand_over(row, name, url=resolved.get("url") or row.source_url)
+        return True
+
+    async def dispatch(self) -> int:
+        """One pass: hand every admitted download meant for an external client to it."""
+        names = list(self.directory.specs)
+        room: dict[str, int | None] = {}
+
+        def claim(s: Session) -> list[Download]:
+            busy = hq.active_per_client(s, names)
+            for name in names:
+                spec = self.directory.specs[name]
+                room[name] = None if spec.slot_limit is None else spec.slot_limit - busy[name]
+            return hq.claim_handoffs(s, self.worker_id(), room, skip_locked=not self.db.is_sqlite)
+
+        rows = await self.db.run(claim)
+        if rows:
+            await asyncio.gather(*(self._dispatch_one(row) for row in rows))
+        return len(rows)
+
+    async def _dispatch_one(self, row: Download) -> None:
+        try:
+            name = str(row.client)
+            spec = self.directory.spec(name)
+            if spec is None or not spec.enabled:
+                kind: SourceKind = "torrent" if _is_torrent(row) else "file"
+                requested = row.requested_client if row.requested_client != name else None
+                rerouted = route(kind, self.directory.candidates(), requested)
+                if rerouted is None:
+                    # back to the built-in engine, which resolves and runs it
+                    await self.db.run(
+                        lambda s: hq.set_fields(s, row.id, client=None, lease_worker_id=None)
+                    )
+                    return
+                name = rerouted
+            await self._hand_over(row, name, url=row.source_url)
+        except TransferError as exc:
+            await self.fail(row, exc)
+        except HaulError as exc:
+            await self.fail(row, PermanentTransferError(exc.message, code=exc.code))
+        except Exception as exc:
+            log.exception("download %s: handing over failed", row.id)
+            await self.fail(row, PermanentTransferError(f"Internal error: {exc}", code="internal"))
+
+    async def _hand_over(self, row: Download, name: str, *, url: str) -> None:
+        """Add a download to a client and record the association; raises TransferError."""
+        request = AddRequest(
+            download_id=row.id,
+            url=url,
+            dest_dir=self.config.root,
+            torrent=row.source_blob,
+        )
+        previous = row.client_ref if row.client == name else None
+        try:
+            if previous:
+                await self._forget(name, previous)
+            ref = await self.directory.call(name, lambda client: client.add(request))
+        except ClientUnavailable as exc:
+            raise TransientTransferError(exc.message, code=exc.code) from exc
+        except (ClientError, InputError) as exc:
+            raise PermanentTransferError(exc.message, code=exc.code) from exc
+        now = utcnow()
+        values: dict[str, Any] = {
+            "phase": Phase.ACTIVE.value,
+            "client": name,
+            "client_ref": ref,
+            "client_released_at": None,
+            "lease_worker_id": None,
+            "started_at": row.started_at or now,
+            "meta": row.meta,
+            "source_blob": row.source_blob,
+        }
+
+        def write(s: Session) -> None:
+            hq.set_fields(s, row.id, **values)
+            q.add_event(s, row.id, "handed_over", f"added to {name}", client=name, ref=ref)
+
+        await self.db.run(write)
+        for key, value in values.items():
+            setattr(row, key, value)
+        log.info("download %s handed to %s as %s", row.id, name, ref)
+        await self.notify(row)
+
+    async def _forget(self, name: str, ref: str) -> None:
+        """Remove an earlier attempt's item (its data stays for the new one to reuse)."""
+        try:
+            await self.directory.call(name, lambda client: client.remove(ref, delete_data=False))
+        except ClientUnavailable:
+            raise
+        except ClientError as exc:
+            log.debug("earlier item %s on %s not removed: %s", ref, name, exc)
+
+    async def _fetch_torrent(self, url: str) -> bytes:
+        try:
+            async with self.http.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    raise status_error(response)
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_TORRENT_BYTES:
+                        raise PermanentTransferError(
+                            f"The .torrent at {url} is larger than "
+                            f"{MAX_TORRENT_BYTES // (1024 * 1024)} MB.",
+                            code="invalid_torrent",
+                        )
+        except httpx.HTTPError as exc:
+            raise network_error(exc, url) from exc
+        try:
+            parse_torrent(bytes(body))
+        except InputError as exc:
+            raise PermanentTransferError(exc.message, code=exc.code) from exc
+        return bytes(body)
+
+    # -- monitor --------------------------------------------------------------------------
+
+    async def monitor(self) -> int:
+        """One pass over every download external clients hold; returns how many changed."""
+        releasing = [n for n, spec in self.directory.specs.items() if spec.remove_completed]
+        rows = await self.db.run(lambda s: hq.watched(s, releasing))
+        by_client: dict[str, list[Download]] = defaultdict(list)
+        for row in rows:
+            by_client[str(row.client)].append(row)
+        results = await asyncio.gather(
+            *(self._watch(name, group) for name, group in by_client.items())
+        )
+        return sum(results)
+
+    async def _watch(self, name: str, rows: list[Download]) -> int:
+        if name not in self.directory.clients:
+            return 0
+        refs = [str(row.client_ref) for row in rows if row.client_ref]
+        try:
+            items = await self.directory.call(name, lambda client: client.items(refs))
+        except ClientError:
+            return 0  # unknown until it answers; nothing changes meanwhile
+        changed = 0
+        for row in rows:
+            try:
+                if await self._settle(name, row, items.get(str(row.client_ref))):
+                    changed += 1
+            except ClientError as exc:
+                log.info("download %s on %s: %s", row.id, name, exc.message)
+            except Exception:
+                log.exception("download %s on %s: monitor step failed", row.id, name)
+        return changed
+
+    async def _settle(self, name: str, row: Download, item: ClientItem | None) -> bool:
+        client = self.directory.clients[name]
+        ref = str(row.client_ref)
+        if row.phase == Phase.CANCELED:
+            if item is not None:
+                await client.remove(ref, delete_data=row.cancel_delete_partial)
+            await self.db.run(lambda s: hq.release(s, row.id))
+            return True
+        if row.phase == Phase.COMPLETED:
+            return await self._release_if_seeded(name, client, row, item)
+        if item is None:
+            return False  # missing: shown as such, never deleted
+        if item.status in (Status.COMPLETED, Status.SEEDING):
+            await self._completed(name, client, row, item)
+            return True
+        if item.status is Status.FAILED:
+            await self._client_failed(name, row, item)
+            return True
+        if row.desired_paused and item.status in (Status.DOWNLOADING, Status.QUEUED):
+            log.info("download %s: %s resumed it; pausing it again", row.id, name)
+            await client.pause(ref)
+        elif not row.desired_paused and row.meta.get("resume_owed"):
+            await client.resume(ref)
+            meta = {k: v for k, v in row.meta.items() if k != "resume_owed"}
+            await self.db.run(lambda s: hq.set_fields(s, row.id, meta=meta))
+        return False
+
+    async def _completed(
+        self, name: str, client: DownloadClient, row: Download, item: ClientItem
+    ) -> None:
+        paths = await _files_of(client, item)
+        files = [_file_entry(Path(p), self.config.root) for p in paths]
+        now = utcnow()
+        seeding = item.status is Status.SEEDING
+
+        def write(s: Session) -> None:
+            hq.set_fields(
+                s,
+                row.id,
+                phase=Phase.COMPLETED.value,
+                completed_at=now,
+                files=files,
+                title=row.title or item.name,
+                last_error_code=None,
+                last_error_message=None,
+            )
+            q.add_event(
+                s, row.id, "completed", f"{name} finished it", files=len(files), seeding=seeding
+            )
+
+        await self.db.run(write)
+        row.phase, row.completed_at, row.files = Phase.COMPLETED.value, now, files
+        row.title = row.title or item.name
+        await self.notify(row)
+        spec = self.directory.spec(name)
+        if spec is not None and spec.remove_completed:
+            await self._release_if_seeded(name, client, row, item)
+
+    async def _release_if_seeded(
+        self, name: str, client: DownloadClient, row: Download, item: ClientItem | None
+    ) -> bool:
+        spec = self.directory.spec(name)
+        if spec is None or not spec.remove_completed:
+            return False
+        if item is not None and not _goal_met(spec.seed_ratio, spec.seed_minutes, item):
+            return False
+        if item is not None:
+            await client.remove(str(row.client_ref), delete_data=False)
+
+        def write(s: Session) -> None:
+            hq.release(s, row.id)
+            q.add_event(s, row.id, "released", f"removed from {name}; the files stay")
+
+        await self.db.run(write)
+        return True
+
+    async def _client_failed(self, name: str, row: Download, item: ClientItem) -> None:
+        message = f"{name}: {item.message or 'the client reported an error'}"
+        spec = self.directory.spec(name)
+        # aria2 names passing problems by error code; a torrent client's error needs a person
+        retryable = (
+            spec is not None and spec.kind == "aria2" and is_retryable(item.raw.get("errorCode"))
+        )
+        error: TransferError = (
+            TransientTransferError(message, code="client_failed")
+            if retryable
+            else PermanentTransferError(message, code="client_failed")
+        )
+        await self.fail(row, error)
+
+
+def _is_torrent(row: Download) -> bool:
+    return row.source_blob is not None or row.source_url.lower().startswith("magnet:")
+
+
+def _goal_met(ratio: float | None, minutes: int | None, item: ClientItem) -> bool:
+    """Whether a finished item may leave its client: no goal, or any goal reached."""
+    if ratio is None and minutes is None:
+        return True
+    if ratio is not None and item.ratio is not None and item.ratio >= ratio:
+        return True
+    return (
+        minutes is not None
+        and item.seeding_seconds is not None
+        and item.seeding_seconds >= minutes * 60
+    )
+
+
+async def _files_of(client: DownloadClient, item: ClientItem) -> list[str]:
+    finder = getattr(client, "files", None)
+    if finder is not None:
+        try:
+            found = await finder(item.ref)
+            if found:
+                return list(found)
+        except ClientError as exc:
+            log.info("files of %s not listed: %s", item.ref, exc.message)
+    return list(item.files)
+
+
+def _file_entry(path: Path, root: Path) -> dict[str, Any]:
+    """A finished file as recorded: relative to the download root when inside it."""
+    try:
+        size: int | None = path.stat().st_size
+        mtime: float | None = path.stat().st_mtime
+    except OSError:
+        size = mtime = None
+    shown = str(path.resolve().relative_to(root.resolve())) if inside(path, root) else str(path)
+    return {"path": shown, "name": path.name, "size": size, "mtime": mtime}

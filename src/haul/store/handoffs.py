@@ -1,0 +1,89 @@
+"""Named queries for downloads held by external clients: claims to hand over, the rows the
+monitor watches, and the transitions it records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from haul.core.routing import BUILTIN
+from haul.core.status import Phase
+from haul.store.models import Download, utcnow
+
+_EXTERNAL = and_(Download.client.is_not(None), Download.client != BUILTIN)
+
+
+def claim_handoffs(
+    s: Session, worker_id: str, room: dict[str, int | None], *, skip_locked: bool
+) -> list[Download]:
+    """Lease admitted downloads meant for external clients; ``room`` caps each named client
+    (None: no cap). Rows for a client not in ``room`` are leased too: the caller re-routes
+    them (their client was removed or disabled)."""
+    query = (
+        select(Download)
+        .where(
+            Download.phase == Phase.ADMITTED.value,
+            _EXTERNAL,
+            Download.lease_worker_id.is_(None),
+            Download.desired_paused.is_(False),
+            Download.canceled_at.is_(None),
+        )
+        .order_by(Download.admitted_at, Download.id)
+        .limit(200)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    taken: list[Download] = []
+    left = dict(room)
+    for row in s.scalars(query).all():
+        name = str(row.client)
+        cap = left.get(name)
+        if cap is not None:
+            if cap <= 0:
+                continue
+            left[name] = cap - 1
+        taken.append(row)
+    if taken:
+        s.execute(
+            update(Download)
+            .where(Download.id.in_([row.id for row in taken]))
+            .values(lease_worker_id=worker_id)
+        )
+    return taken
+
+
+def active_per_client(s: Session, names: Collection[str]) -> Counter[str]:
+    rows = s.execute(
+        select(Download.client, func.count())
+        .where(Download.phase == Phase.ACTIVE.value, Download.client.in_(list(names)))
+        .group_by(Download.client)
+    ).all()
+    return Counter({str(name): int(count) for name, count in rows})
+
+
+def watched(s: Session, releasing: Collection[str]) -> list[Download]:
+    """What the monitor looks at: active downloads on external clients, canceled ones whose
+    removal from the client is still owed, and finished ones on clients that remove finished
+    items (``releasing``) not yet removed."""
+    owed = and_(
+        Download.client_released_at.is_(None),
+        Download.client_ref.is_not(None),
+        or_(
+            Download.phase == Phase.CANCELED.value,
+            and_(Download.phase == Phase.COMPLETED.value, Download.client.in_(list(releasing))),
+        ),
+    )
+    query = select(Download).where(_EXTERNAL, or_(Download.phase == Phase.ACTIVE.value, owed))
+    return list(s.scalars(query).all())
+
+
+def set_fields(s: Session, download_id: int, **values: Any) -> None:
+    s.execute(update(Download).where(Download.id == download_id).values(**values))
+
+
+def release(s: Session, download_id: int) -> None:
+    set_fields(s, download_id, client_released_at=utcnow())

@@ -1,0 +1,72 @@
+"""Routing: which client takes a download, and the sentence when none can."""
+
+from __future__ import annotations
+
+import pytest
+
+from haul.core.routing import Candidate, NoClient, UnknownClient, check_requested, route
+
+QBIT = Candidate("qbit", "qbittorrent", priority=2)
+TRANS = Candidate("trans", "transmission", priority=1)
+ARIA = Candidate("aria", "aria2", priority=1, prefer_for_files=True)
+PLAIN_ARIA = Candidate("aria-plain", "aria2", priority=1)
+
+
+def test_torrents_go_to_the_best_priority_torrent_client() -> None:
+    assert route("torrent", [QBIT, TRANS, ARIA]) == "trans"
+    assert route("torrent", [QBIT, Candidate("q0", "qbittorrent", priority=0)]) == "q0"
+
+
+def test_dedicated_torrent_clients_come_before_aria2() -> None:
+    assert route("torrent", [ARIA, QBIT]) == "qbit"
+    assert route("torrent", [ARIA]) == "aria"
+
+
+def test_disabled_clients_take_nothing() -> None:
+    off = Candidate("off", "qbittorrent", priority=0, enabled=False)
+    assert route("torrent", [off, QBIT]) == "qbit"
+    with pytest.raises(NoClient, match="none is enabled"):
+        route("torrent", [off])
+
+
+def test_no_torrent_client_says_what_is_needed() -> None:
+    with pytest.raises(NoClient, match="need a torrent client"):
+        route("torrent", [])
+
+
+def test_direct_files_go_to_a_preferred_aria2_else_builtin() -> None:
+    assert route("file", [QBIT, ARIA]) == "aria"
+    assert route("file", [PLAIN_ARIA, QBIT]) is None
+    assert route("media", [ARIA]) is None
+
+
+def test_the_users_choice_wins_when_it_can_take_the_source() -> None:
+    assert route("torrent", [QBIT, TRANS], requested="qbit") == "qbit"
+    assert route("file", [ARIA], requested="builtin") is None
+    assert route("file", [PLAIN_ARIA], requested="aria-plain") == "aria-plain"
+
+
+@pytest.mark.parametrize(
+    ("source", "requested", "reason"),
+    [
+        ("file", "qbit", "qbit \\(qBittorrent\\) cannot download direct files"),
+        ("media", "aria", "only the built-in engine runs yt-dlp"),
+        ("torrent", "builtin", "built-in engine cannot download torrents"),
+        ("torrent", "gone", "not configured or disabled"),
+    ],
+)
+def test_a_choice_that_cannot_work_is_refused_with_a_reason(
+    source: str, requested: str, reason: str
+) -> None:
+    with pytest.raises(NoClient, match=reason):
+        route(source, [QBIT, ARIA], requested=requested)  # type: ignore[arg-type]
+
+
+def test_submits_naming_an_unknown_or_disabled_client_are_refused() -> None:
+    check_requested(None, [])
+    check_requested("builtin", [])
+    check_requested("qbit", [QBIT])
+    with pytest.raises(UnknownClient, match="no download client named 'nope'; there are: "):
+        check_requested("nope", [QBIT])
+    with pytest.raises(UnknownClient, match="disabled"):
+        check_requested("x", [Candidate("x", "aria2", enabled=False)])
