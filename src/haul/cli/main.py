@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import os
 import signal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.progress import (
     BarColumn,
@@ -23,6 +23,8 @@ from rich.progress import (
 
 from haul import __version__
 from haul.cli.api import Api, ApiError
+from haul.cli.clients import clients_app
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.render import details, downloads_table
 from haul.errors import HaulError
 from haul.logs import setup_logging
@@ -32,20 +34,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-err = Console(stderr=True)
+app.add_typer(clients_app, name="clients")
 
 FINAL = {"completed", "failed", "canceled"}
-
-ServerOpt = Annotated[
-    str, typer.Option("--server", envvar="HAUL_SERVER", help="The haul server to talk to.")
-]
-TokenOpt = Annotated[str | None, typer.Option("--token", envvar="HAUL_TOKEN", help="API token.")]
-DEFAULT_SERVER = "http://127.0.0.1:8680"
-
-
-def _api(server: str, token: str | None) -> Api:
-    return Api(server, token)
 
 
 def _setup_logging(level: str) -> None:
@@ -129,25 +120,50 @@ def db_upgrade() -> None:
 
 @app.command()
 def add(
-    urls: Annotated[list[str], typer.Argument(help="URLs or magnet links.")],
+    urls: Annotated[
+        list[str], typer.Argument(help="URLs, magnet links or paths of .torrent files.")
+    ],
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Show progress until done.")] = False,
     profile: Annotated[str | None, typer.Option(help="Profile name.")] = None,
+    client: Annotated[
+        str | None, typer.Option(help="The download client to use (see `haul clients ls`).")
+    ] = None,
     paused: Annotated[bool, typer.Option(help="Add without starting.")] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
     """Queue downloads; with --wait, follow them with progress bars."""
-    with _api(server, token) as api:
+    torrents = [Path(u) for u in urls if u.lower().endswith(".torrent") and Path(u).is_file()]
+    links = [u for u in urls if Path(u) not in torrents]
+    with api_for(server, token) as api:
         created: list[dict[str, Any]] = []
+        refused: list[dict[str, Any]] = []
         failed = False
-        body: dict[str, Any] = {"urls": urls, "profile": profile, "paused": paused}
-        try:
-            # One request for all of them: the server stores them in one transaction.
-            answer = api.request("POST", "/downloads", json=body)
-            refused = answer["errors"]
-            created = answer["items"]
-        except ApiError as exc:
-            refused = exc.body.get("errors") or [{"url": ", ".join(urls), "detail": exc.message}]
+        options = {"profile": profile, "client": client, "paused": paused}
+        if links:
+            try:
+                # One request for all of them: the server stores them in one transaction.
+                answer = api.request("POST", "/downloads", json={"urls": links, **options})
+                refused += answer["errors"]
+                created += answer["items"]
+            except ApiError as exc:
+                refused += exc.body.get("errors") or [
+                    {"url": ", ".join(links), "detail": exc.message}
+                ]
+        for path in torrents:
+            try:
+                form = {k: str(v).lower() if isinstance(v, bool) else v for k, v in options.items()}
+                upload = (path.name, path.read_bytes(), "application/x-bittorrent")
+                created.append(
+                    api.request(
+                        "POST",
+                        "/downloads/torrent",
+                        files={"torrent": upload},
+                        data={k: v for k, v in form.items() if v is not None},
+                    )
+                )
+            except ApiError as exc:
+                refused.append({"url": str(path), "detail": exc.message})
         for error in refused:
             err.print(f"[red]{error['url']}: {error['detail']}[/]")
             failed = True
@@ -256,7 +272,7 @@ def list_(
     token: TokenOpt = None,
 ) -> None:
     """List downloads with their live state."""
-    with _api(server, token) as api:
+    with api_for(server, token) as api:
         page = api.request("GET", "/downloads", params={"status": status or [], "limit": limit})
     console.print(downloads_table(page["items"]))
     for client in page["clients"]:
@@ -267,7 +283,7 @@ def list_(
 @app.command()
 def show(download_id: int, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
     """Show one download with its files and timeline."""
-    with _api(server, token) as api:
+    with api_for(server, token) as api:
         item = api.request("GET", f"/downloads/{download_id}")
         events = api.request("GET", f"/downloads/{download_id}/events")
     console.print(details(item, events))
@@ -276,7 +292,7 @@ def show(download_id: int, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt =
 @app.command()
 def watch(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
     """A live table of downloads, updated from the event stream (Ctrl-C to stop)."""
-    with _api(server, token) as api, Live(console=console, auto_refresh=False) as live:
+    with api_for(server, token) as api, Live(console=console, auto_refresh=False) as live:
         page = api.request("GET", "/downloads", params={"limit": 30})
         items = {i["id"]: i for i in page["items"]}
         live.update(downloads_table(list(items.values())), refresh=True)
@@ -294,7 +310,7 @@ def watch(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
 
 def _act(action: str, ids: list[int], server: str, token: str | None, **params: Any) -> None:
     failed = False
-    with _api(server, token) as api:
+    with api_for(server, token) as api:
         for download_id in ids:
             try:
                 if action == "cancel":

@@ -1,0 +1,23 @@
+"""What every client-side command shares: the server options and the consoles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from haul.cli.api import Api
+
+console = Console()
+err = Console(stderr=True)
+
+ServerOpt = Annotated[
+    str, typer.Option("--server", envvar="HAUL_SERVER", help="The haul server to talk to.")
+]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="HAUL_TOKEN", help="API token.")]
+DEFAULT_SERVER = "http://127.0.0.1:8680"
+
+
+def api_for(server: str, token: str | None) -> Api:
+    return Api(server, token)
