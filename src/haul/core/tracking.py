@@ -33,7 +33,6 @@ class DownloadRow(Protocol):
     last_error_code: str | None
     last_error_message: str | None
     retry_next_at: datetime | None
-    meta: dict[str, Any]
     files: list[Any]
 
 

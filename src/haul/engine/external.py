@@ -90,9 +90,9 @@ class ExternalClients:
         if name is None:
             return False
         row.meta = {**row.meta, "resolved": resolved}
-        if kind == "torrent" and row.source_blob is None:
-            row.source_blob = await self._fetch_torrent(resolved.get("url") or row.source_url)
-        await self._hand_over(row, name, url=resolved.get("url") or row.source_url)
+        url = resolved.get("url") or row.source_url
+        blob = await self._fetch_torrent(url) if kind == "torrent" else None
+        await self._hand_over(row, name, url=url, torrent=blob)
         return True
 
     async def dispatch(self) -> int:
@@ -127,7 +127,7 @@ class ExternalClients:
                     )
                     return
                 name = rerouted
-            await self._hand_over(row, name, url=row.source_url)
+            await self._hand_over(row, name, url=row.source_url, torrent=row.source_blob)
         except TransferError as exc:
             await self.fail(row, exc)
         except HaulError as exc:
@@ -136,13 +136,14 @@ class ExternalClients:
             log.exception("download %s: handing over failed", row.id)
             await self.fail(row, PermanentTransferError(f"Internal error: {exc}", code="internal"))
 
-    async def _hand_over(self, row: Download, name: str, *, url: str) -> None:
-        """Add a download to a client and record the association; raises TransferError."""
+    async def _hand_over(
+        self, row: Download, name: str, *, url: str, torrent: bytes | None
+    ) -> None:
+        """Add a download to a client and record the association; raises TransferError.
+
+        ``torrent`` is the .torrent (kept on the row, so a retry does not fetch it again)."""
         request = AddRequest(
-            download_id=row.id,
-            url=url,
-            dest_dir=self.config.root,
-            torrent=row.source_blob,
+            download_id=row.id, url=url, dest_dir=self.config.root, torrent=torrent
         )
         previous = row.client_ref if row.client == name else None
         try:
@@ -162,8 +163,9 @@ class ExternalClients:
             "lease_worker_id": None,
             "started_at": row.started_at or now,
             "meta": row.meta,
-            "source_blob": row.source_blob,
         }
+        if torrent is not None:
+            values["source_blob"] = torrent
 
         def write(s: Session) -> None:
             hq.set_fields(s, row.id, **values)
@@ -212,18 +214,18 @@ class ExternalClients:
         """One pass over every download external clients hold; returns how many changed."""
         releasing = [n for n, spec in self.directory.specs.items() if spec.remove_completed]
         rows = await self.db.run(lambda s: hq.watched(s, releasing))
-        by_client: dict[str, list[Download]] = defaultdict(list)
+        by_client: dict[str, list[hq.Watched]] = defaultdict(list)
         for row in rows:
-            by_client[str(row.client)].append(row)
+            by_client[row.client].append(row)
         results = await asyncio.gather(
             *(self._watch(name, group) for name, group in by_client.items())
         )
         return sum(results)
 
-    async def _watch(self, name: str, rows: list[Download]) -> int:
+    async def _watch(self, name: str, rows: list[hq.Watched]) -> int:
         if name not in self.directory.clients:
             return 0
-        refs = [str(row.client_ref) for row in rows if row.client_ref]
+        refs = [row.client_ref for row in rows]
         try:
             items = await self.directory.call(name, lambda client: client.items(refs))
         except ClientError:
@@ -231,7 +233,7 @@ class ExternalClients:
         changed = 0
         for row in rows:
             try:
-                if await self._settle(name, row, items.get(str(row.client_ref))):
+                if await self._settle(name, row, items.get(row.client_ref)):
                     changed += 1
             except ClientError as exc:
                 log.info("download %s on %s: %s", row.id, name, exc.message)
@@ -239,32 +241,50 @@ class ExternalClients:
                 log.exception("download %s on %s: monitor step failed", row.id, name)
         return changed
 
-    async def _settle(self, name: str, row: Download, item: ClientItem | None) -> bool:
+    async def _settle(self, name: str, row: hq.Watched, item: ClientItem | None) -> bool:
+        """Act on what the client says of one download (a full row is read only when its
+        state changes)."""
         client = self.directory.clients[name]
-        ref = str(row.client_ref)
+        ref = row.client_ref
         if row.phase == Phase.CANCELED:
             if item is not None:
                 await client.remove(ref, delete_data=row.cancel_delete_partial)
             await self.db.run(lambda s: hq.release(s, row.id))
             return True
         if row.phase == Phase.COMPLETED:
-            return await self._release_if_seeded(name, client, row, item)
+            return await self._release_if_seeded(name, client, row.id, ref, item)
         if item is None:
             return False  # missing: shown as such, never deleted
         if item.status in (Status.COMPLETED, Status.SEEDING):
-            await self._completed(name, client, row, item)
+            if (full := await self._load(row.id)) is not None:
+                await self._completed(name, client, full, item)
             return True
         if item.status is Status.FAILED:
-            await self._client_failed(name, row, item)
+            if (full := await self._load(row.id)) is not None:
+                await self._client_failed(name, full, item)
             return True
         if row.desired_paused and item.status in (Status.DOWNLOADING, Status.QUEUED):
             log.info("download %s: %s resumed it; pausing it again", row.id, name)
             await client.pause(ref)
-        elif not row.desired_paused and row.meta.get("resume_owed"):
+        elif not row.desired_paused and row.resume_owed:
             await client.resume(ref)
-            meta = {k: v for k, v in row.meta.items() if k != "resume_owed"}
-            await self.db.run(lambda s: hq.set_fields(s, row.id, meta=meta))
+
+            def settled(s: Session) -> None:
+                full = hq.load(s, row.id)
+                if full is not None:
+                    full.meta = {k: v for k, v in full.meta.items() if k != "resume_owed"}
+
+            await self.db.run(settled)
         return False
+
+    async def _load(self, download_id: int) -> Download | None:
+        def read(s: Session) -> Download | None:
+            row = hq.load(s, download_id)
+            if row is not None:
+                s.expunge(row)
+            return row
+
+        return await self.db.run(read)
 
     async def _completed(
         self, name: str, client: DownloadClient, row: Download, item: ClientItem
@@ -295,10 +315,15 @@ class ExternalClients:
         await self.notify(row)
         spec = self.directory.spec(name)
         if spec is not None and spec.remove_completed:
-            await self._release_if_seeded(name, client, row, item)
+            await self._release_if_seeded(name, client, row.id, str(row.client_ref), item)
 
     async def _release_if_seeded(
-        self, name: str, client: DownloadClient, row: Download, item: ClientItem | None
+        self,
+        name: str,
+        client: DownloadClient,
+        download_id: int,
+        ref: str,
+        item: ClientItem | None,
     ) -> bool:
         spec = self.directory.spec(name)
         if spec is None or not spec.remove_completed:
@@ -306,11 +331,11 @@ class ExternalClients:
         if item is not None and not _goal_met(spec.seed_ratio, spec.seed_minutes, item):
             return False
         if item is not None:
-            await client.remove(str(row.client_ref), delete_data=False)
+            await client.remove(ref, delete_data=False)
 
         def write(s: Session) -> None:
-            hq.release(s, row.id)
-            q.add_event(s, row.id, "released", f"removed from {name}; the files stay")
+            hq.release(s, download_id)
+            q.add_event(s, download_id, "released", f"removed from {name}; the files stay")
 
         await self.db.run(write)
         return True
@@ -331,7 +356,7 @@ class ExternalClients:
 
 
 def _is_torrent(row: Download) -> bool:
-    return row.source_blob is not None or row.source_url.lower().startswith("magnet:")
+    return row.source_url.lower().startswith("magnet:")  # uploads are shown as magnets too
 
 
 def _goal_met(ratio: float | None, minutes: int | None, item: ClientItem) -> bool:

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from haul.clients.base import ClientItem
 from haul.clients.directory import ClientDirectory
 from haul.core.status import PHASE_STATUS, Phase, Status
-from haul.core.tracking import Tracked, track
+from haul.core.tracking import DownloadRow, Tracked, track
 from haul.errors import ClientError
 from haul.service.values import ClientState, InvalidCursor
-from haul.store.models import Download
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ class ClientTracker:
         self.directory = directory
 
     async def track_rows(
-        self, rows: Sequence[Download], children: dict[int, dict[str, int]] | None = None
+        self, rows: Sequence[DownloadRow], children: dict[int, dict[str, int]] | None = None
     ) -> tuple[list[Tracked], list[ClientState]]:
         """Join rows with their clients' live items: one bulk call per client, concurrently."""
         refs: dict[str, list[str]] = defaultdict(list)
@@ -70,7 +69,7 @@ class ClientTracker:
             return f"{name} failed: {exc}"
 
 
-def _association(row: Download) -> tuple[str | None, str | None]:
+def _association(row: DownloadRow) -> tuple[str | None, str | None]:
     """Which client to ask about a row, and under which id; a built-in job being resolved has
     no association yet but already has live state."""
     if row.phase not in (Phase.ACTIVE, Phase.QUEUED, Phase.ADMITTED):

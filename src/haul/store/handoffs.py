@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from haul.core.routing import BUILTIN
 from haul.core.status import Phase
@@ -25,6 +26,7 @@ def claim_handoffs(
     them (their client was removed or disabled)."""
     query = (
         select(Download)
+        .options(undefer(Download.source_blob))
         .where(
             Download.phase == Phase.ADMITTED.value,
             _EXTERNAL,
@@ -65,20 +67,51 @@ def active_per_client(s: Session, names: Collection[str]) -> Counter[str]:
     return Counter({str(name): int(count) for name, count in rows})
 
 
-def watched(s: Session, releasing: Collection[str]) -> list[Download]:
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """What the monitor needs of a download (columns only: it runs every second)."""
+
+    id: int
+    client: str
+    client_ref: str
+    phase: str
+    desired_paused: bool
+    cancel_delete_partial: bool
+    resume_owed: bool
+
+
+def watched(s: Session, releasing: Collection[str]) -> list[Watched]:
     """What the monitor looks at: active downloads on external clients, canceled ones whose
     removal from the client is still owed, and finished ones on clients that remove finished
     items (``releasing``) not yet removed."""
     owed = and_(
         Download.client_released_at.is_(None),
-        Download.client_ref.is_not(None),
         or_(
             Download.phase == Phase.CANCELED.value,
             and_(Download.phase == Phase.COMPLETED.value, Download.client.in_(list(releasing))),
         ),
     )
-    query = select(Download).where(_EXTERNAL, or_(Download.phase == Phase.ACTIVE.value, owed))
-    return list(s.scalars(query).all())
+    query = select(
+        Download.id,
+        Download.client,
+        Download.client_ref,
+        Download.phase,
+        Download.desired_paused,
+        Download.cancel_delete_partial,
+        Download.meta["resume_owed"].as_boolean(),
+    ).where(
+        _EXTERNAL,
+        Download.client_ref.is_not(None),
+        or_(Download.phase == Phase.ACTIVE.value, owed),
+    )
+    return [
+        Watched(int(i), str(c), str(r), str(p), bool(d), bool(x), bool(o))
+        for i, c, r, p, d, x, o in s.execute(query).all()
+    ]
+
+
+def load(s: Session, download_id: int) -> Download | None:
+    return s.get(Download, download_id)
 
 
 def set_fields(s: Session, download_id: int, **values: Any) -> None:

@@ -202,7 +202,8 @@ class Download(Base):
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     ip: Mapped[str | None] = mapped_column(String(45))
     source_url: Mapped[str] = mapped_column(Text)
-    source_blob: Mapped[bytes | None] = mapped_column(LargeBinary)  # .torrent bytes
+    #: .torrent bytes; deferred: only the hand-over to a client reads them.
+    source_blob: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     dedupe_key: Mapped[str] = mapped_column(String(64))  # sha256 of the normalised source
     title: Mapped[str | None] = mapped_column(String(1000))
     profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"))

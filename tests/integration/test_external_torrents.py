@@ -1,0 +1,211 @@
+"""Torrents through the API to real qBittorrent and Transmission daemons: routing, a real
+transfer between two clients, completion with files, the seeding goal, pause, resume, cancel,
+retry, and adopting an item haul did not add."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qbittorrentapi
+
+from haul.core.torrents import parse_torrent
+from tests.conftest import App
+from tests.support.qbittorrent import QbitDaemon, qbittorrent_daemon
+from tests.support.torrents import make_torrent
+from tests.support.transmission import TransmissionDaemon, transmission_daemon
+from tests.support.wait import await_for
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def qbit(tmp_path: Path) -> Iterator[QbitDaemon]:
+    with qbittorrent_daemon(tmp_path / "qbit") as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def seeder(tmp_path: Path) -> Iterator[QbitDaemon]:
+    with qbittorrent_daemon(tmp_path / "seeder") as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def trans(tmp_path: Path) -> Iterator[TransmissionDaemon]:
+    with transmission_daemon(tmp_path / "transmission") as daemon:
+        yield daemon
+
+
+def api_of(daemon: QbitDaemon) -> qbittorrentapi.Client:
+    client = qbittorrentapi.Client(
+        host=daemon.url, username=daemon.username, password=daemon.password
+    )
+    client.auth_log_in()
+    return client
+
+
+async def configure(app: App, name: str, kind: str, daemon: Any, **extra: Any) -> None:
+    body = {
+        "name": name,
+        "kind": kind,
+        "url": daemon.url,
+        "username": daemon.username,
+        "secret": daemon.password,
+        **extra,
+    }
+    response = await app.post("/clients", json=body)
+    assert response.status_code == 201, response.text
+
+
+async def upload(app: App, blob: bytes, **form: str) -> dict[str, Any]:
+    response = await app.post(
+        "/downloads/torrent",
+        files={"torrent": ("x.torrent", blob, "application/x-bittorrent")},
+        data=form,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def status_is(app: App, download_id: int, *wanted: str, timeout: float = 30) -> Any:
+    async def check() -> dict[str, Any] | None:
+        item: dict[str, Any] = (await app.get(f"/downloads/{download_id}")).json()
+        return item if item["status"] in wanted else None
+
+    return await await_for(check, timeout, what=f"download {download_id} to be {wanted}")
+
+
+def payload(folder: Path, name: str, size: int = 2 << 20) -> tuple[Path, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(os.urandom(size))
+    return path, make_torrent(path)
+
+
+async def test_a_torrent_goes_to_qbittorrent_and_arrives_from_a_real_peer(
+    app: App, qbit: QbitDaemon, seeder: QbitDaemon, tmp_path: Path
+) -> None:
+    await configure(app, "qbit", "qbittorrent", qbit, remove_completed=True)
+    data, blob = payload(tmp_path / "seed", "film.mkv")
+    info_hash = parse_torrent(blob).info_hash
+    seeding = api_of(seeder)
+    seeding.torrents_add(torrent_files=blob, save_path=str(data.parent))
+    await await_for(
+        lambda: seeding.torrents_info(torrent_hashes=info_hash)[0].state_enum.is_complete,
+        20,
+        what="the seeder to check its data",
+    )
+    created = await upload(app, blob)
+    assert created["url"].startswith(f"magnet:?xt=urn:btih:{info_hash}")
+    moving = await status_is(app, created["id"], "downloading", "completed")
+    assert moving["client"] == "qbit"
+    assert moving["client_ref"] == info_hash
+    api_of(qbit).torrents_add_peers(peers=f"127.0.0.1:{seeder.peer_port}", torrent_hashes=info_hash)
+    done = await status_is(app, created["id"], "completed", "failed", timeout=60)
+    assert done["status"] == "completed", done
+    assert [f["name"] for f in done["files"]] == ["film.mkv"]
+    fetched = await app.get(f"/downloads/{created['id']}/file")
+    assert hashlib.sha256(fetched.content).digest() == hashlib.sha256(data.read_bytes()).digest()
+    # the seeding goal (none set: at once) takes it off the client, the file stays
+    await await_for(
+        lambda: not api_of(qbit).torrents_info(torrent_hashes=info_hash),
+        20,
+        what="haul to remove the finished torrent from qBittorrent",
+    )
+    assert (app.runtime.builtin.root / "film.mkv").is_file()
+    kinds = [e["kind"] for e in (await app.get(f"/downloads/{created['id']}/events")).json()]
+    assert kinds[-3:] == ["handed_over", "completed", "released"]
+
+
+async def test_pause_resume_cancel_and_retry_act_on_transmission(
+    app: App, trans: TransmissionDaemon
+) -> None:
+    await configure(app, "trans", "transmission", trans)
+    digest = hashlib.sha1(os.urandom(8), usedforsecurity=False).hexdigest()
+    created = (
+        await app.post("/downloads", json={"url": f"magnet:?xt=urn:btih:{digest}&dn=nothing"})
+    ).json()
+    download_id = created["id"]
+    item = await status_is(app, download_id, "downloading")
+    assert (item["client"], item["client_ref"]) == ("trans", digest)
+
+    assert (await app.post(f"/downloads/{download_id}/pause")).json()["status"] == "paused"
+    direct = app.runtime.clients["trans"]
+    await await_for(
+        lambda: _native(direct, digest, "paused"), 15, what="Transmission to stop the torrent"
+    )
+    await app.post(f"/downloads/{download_id}/resume")
+    await status_is(app, download_id, "downloading")
+
+    canceled = await app.post(f"/downloads/{download_id}/cancel", json={"delete_files": True})
+    assert canceled.json()["status"] == "canceled"
+    assert digest not in await direct.items()
+
+    retried = await app.post(f"/downloads/{download_id}/retry")
+    assert retried.status_code == 200
+    again = await status_is(app, download_id, "downloading")
+    assert again["client_ref"] == digest
+    assert digest in await direct.items()
+
+
+async def test_transmission_verifies_data_already_there_and_completes(
+    app: App, trans: TransmissionDaemon
+) -> None:
+    await configure(app, "trans", "transmission", trans)
+    root = app.runtime.builtin.root
+    _, blob = payload(root, "already-here.bin", 1 << 20)
+    created = await upload(app, blob, client="trans")
+    done = await status_is(app, created["id"], "completed", "failed")
+    assert done["status"] == "completed", done
+    assert done["files"][0]["path"] == "already-here.bin"
+    assert done["files"][0]["size"] == 1 << 20
+
+
+async def test_items_haul_did_not_add_are_listed_and_can_be_adopted(
+    app: App, qbit: QbitDaemon, tmp_path: Path
+) -> None:
+    await configure(app, "qbit", "qbittorrent", qbit)
+    _, blob = payload(tmp_path / "other", "someone-elses.bin", 100_000)
+    info_hash = parse_torrent(blob).info_hash
+    api_of(qbit).torrents_add(torrent_files=blob, category="haul", is_paused=True)
+    _, foreign = payload(tmp_path / "foreign", "not-haul.bin", 100_000)
+    api_of(qbit).torrents_add(torrent_files=foreign, is_paused=True)  # outside the category
+
+    async def listed() -> list[dict[str, Any]] | None:
+        found: list[dict[str, Any]] = (await app.get("/clients/qbit/untracked")).json()["items"]
+        return found or None
+
+    untracked = await await_for(listed, 15, what="the untracked torrent to show")
+    assert [i["ref"] for i in untracked] == [info_hash]
+    assert untracked[0]["name"] == "someone-elses.bin"
+
+    adopted = await app.post("/clients/qbit/adopt", json={"ref": info_hash})
+    assert adopted.status_code == 201, adopted.text
+    assert adopted.json()["client_ref"] == info_hash
+    assert adopted.json()["status"] in ("paused", "checking")  # its live state, from qBittorrent
+    assert (await app.get("/clients/qbit/untracked")).json()["items"] == []
+    twice = await app.post("/clients/qbit/adopt", json={"ref": info_hash})
+    assert twice.status_code == 404
+
+
+async def test_magnets_without_a_torrent_client_are_refused_at_submit(app: App) -> None:
+    digest = hashlib.sha1(b"x", usedforsecurity=False).hexdigest()
+    response = await app.post("/downloads", json={"url": f"magnet:?xt=urn:btih:{digest}"})
+    assert response.status_code == 422
+    assert "need a torrent client" in response.json()["detail"]
+    bad = await app.post(
+        "/downloads/torrent", files={"torrent": ("x.torrent", b"garbage", "text/plain")}
+    )
+    assert bad.status_code == 422
+    assert "not a valid .torrent" in bad.json()["detail"]
+
+
+async def _native(client: Any, ref: str, wanted: str) -> bool:
+    item = (await client.items([ref])).get(ref)
+    return item is not None and item.status.value == wanted
