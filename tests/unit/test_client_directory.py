@@ -13,6 +13,7 @@ from haul.clients.base import ClientItem
 from haul.clients.directory import ClientDirectory
 from haul.clients.fake import FakeClient
 from haul.clients.registry import ClientSpec
+from haul.core.status import Status
 from haul.errors import ClientUnavailable
 
 
@@ -103,3 +104,16 @@ async def test_an_unknown_client_is_unavailable_with_its_name() -> None:
     d = directory()
     with pytest.raises(ClientUnavailable, match="'gone' is not configured"):
         await d.call("gone", lambda c: c.items())
+
+
+async def test_many_ids_ask_for_everything_once_and_narrow_here() -> None:
+    d = directory()
+    await d.apply([spec()])
+    fake = d.clients["q"]
+    assert isinstance(fake, FakeClient)
+    fake.store = {f"h{i}": ClientItem(f"h{i}", Status.DOWNLOADING) for i in range(200)}
+    few = await d.items("q", ["h1", "h2", "nope"])
+    assert set(few) == {"h1", "h2"}
+    many = await d.items("q", [f"h{i}" for i in range(0, 200, 2)] + ["nope"])
+    assert set(many) == {f"h{i}" for i in range(0, 200, 2)}
+    assert fake.calls == ["items", "items"]

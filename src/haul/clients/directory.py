@@ -13,11 +13,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from haul.clients.base import DownloadClient
+from haul.clients.base import ClientItem, DownloadClient
 from haul.clients.registry import ClientSpec, build_client
 from haul.core.routing import BUILTIN, Candidate
 from haul.errors import (
@@ -33,6 +33,8 @@ T = TypeVar("T")
 BUILTIN_TIMEOUT = 5.0
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
+#: Up to this many ids a bulk call names them; past it, it asks for all of haul's items.
+NARROW_AT_MOST = 50
 
 
 @dataclass
@@ -132,6 +134,16 @@ class ClientDirectory:
             raise
         self.succeeded(name)
         return result
+
+    async def items(self, name: str, refs: Collection[str]) -> dict[str, ClientItem]:
+        """One bulk call for ``refs`` on a client. Past a few dozen ids the client is asked for
+        all of haul's items (its category) and the answer narrowed here: one short request
+        instead of a query string of hundreds of hashes, the same call its own UI makes."""
+        wanted = list(refs)
+        if len(wanted) <= NARROW_AT_MOST:
+            return await self.call(name, lambda client: client.items(wanted))
+        everything = await self.call(name, lambda client: client.items(None))
+        return {ref: everything[ref] for ref in wanted if ref in everything}
 
     def failed(self, name: str, error: str) -> None:
         state = self.reach.setdefault(name, Reachability())

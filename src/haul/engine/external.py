@@ -227,7 +227,7 @@ class ExternalClients:
             return 0
         refs = [row.client_ref for row in rows]
         try:
-            items = await self.directory.call(name, lambda client: client.items(refs))
+            items = await self.directory.items(name, refs)
         except ClientError:
             return 0  # unknown until it answers; nothing changes meanwhile
         changed = 0

@@ -61,7 +61,7 @@ class ClientTracker:
     async def _ask(self, name: str, refs: list[str]) -> dict[str, ClientItem] | str:
         """One bulk call (a message instead when the client cannot answer)."""
         try:
-            return await self.directory.call(name, lambda client: client.items(refs))
+            return await self.directory.items(name, refs)
         except ClientError as exc:
             return exc.message
         except Exception as exc:
