@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
-from haul.clients.directory import ClientDirectory
+from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core.admission import Limits
 from haul.core.paths import inside
-from haul.core.routing import NoClient, check_requested, route
+from haul.core.routing import BUILTIN, NoClient, check_requested, route
 from haul.core.sources import Source, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase
 from haul.core.torrents import parse_torrent
@@ -219,14 +219,20 @@ class DownloadService:
             query = query.where(Download.phase.in_(phases))
         if cursor:
             query = query.where(Download.id < cursor_id(cursor))
-        async with self.db.read() as s:
-            rows = list(
-                (await s.execute(query.order_by(Download.id.desc()).limit(limit + 1))).all()
-            )
-            more = len(rows) > limit
-            rows = rows[:limit]
-            children = await self._children(s, [r.id for r in rows if r.phase == Phase.PARENT])
-        tracked, states = await self.tracker.track_rows(rows, children)
+        early = self.tracker.prefetch() if limit > NARROW_AT_MOST and client != BUILTIN else None
+        try:
+            async with self.db.read() as s:
+                rows = list(
+                    (await s.execute(query.order_by(Download.id.desc()).limit(limit + 1))).all()
+                )
+                more = len(rows) > limit
+                rows = rows[:limit]
+                children = await self._children(s, [r.id for r in rows if r.phase == Phase.PARENT])
+        except BaseException:
+            for task in (early or {}).values():
+                task.cancel()
+            raise
+        tracked, states = await self.tracker.track_rows(rows, children, early)
         if status:
             tracked = [t for t in tracked if t.status in status]
         return Page(tracked, str(rows[-1].id) if more and rows else None, states)

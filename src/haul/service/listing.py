@@ -26,17 +26,29 @@ class ClientTracker:
     def __init__(self, directory: ClientDirectory) -> None:
         self.directory = directory
 
+    def prefetch(self) -> dict[str, asyncio.Task[dict[str, ClientItem] | str]]:
+        """Start asking every configured client for all of haul's items now, for a long page:
+        the calls then overlap the database read instead of following it (a long page asks
+        each client for everything anyway, see :meth:`ClientDirectory.items`)."""
+        return {name: asyncio.ensure_future(self._ask(name, None)) for name in self.directory.specs}
+
     async def track_rows(
-        self, rows: Sequence[DownloadRow], children: dict[int, dict[str, int]] | None = None
+        self,
+        rows: Sequence[DownloadRow],
+        children: dict[int, dict[str, int]] | None = None,
+        prefetched: dict[str, asyncio.Task[dict[str, ClientItem] | str]] | None = None,
     ) -> tuple[list[Tracked], list[ClientState]]:
         """Join rows with their clients' live items: one bulk call per client, concurrently."""
         refs: dict[str, list[str]] = defaultdict(list)
-        for row in rows:
-            client, ref = _association(row)
+        associations = [_association(row) for row in rows]
+        for client, ref in associations:
             if client is not None and ref is not None:
                 refs[client].append(ref)
-        names = list(refs)
-        answers = await asyncio.gather(*(self._ask(name, refs[name]) for name in names))
+        early = prefetched or {}
+        names = list(refs) + [name for name in early if name not in refs]
+        answers = await asyncio.gather(
+            *(early[name] if name in early else self._ask(name, refs[name]) for name in names)
+        )
         items = dict(zip(names, answers, strict=True))
         states = []
         for name in self.directory.clients:
@@ -44,8 +56,7 @@ class ClientTracker:
             states.append(ClientState(name, ok=error is None, error=error))
         children = children or {}
         result = []
-        for row in rows:
-            client, ref = _association(row)
+        for row, (client, ref) in zip(rows, associations, strict=True):
             answer = items.get(client or "")
             if isinstance(answer, str):
                 result.append(track(row, None, client_error=answer, children=children.get(row.id)))
@@ -58,9 +69,11 @@ class ClientTracker:
             )
         return result, states
 
-    async def _ask(self, name: str, refs: list[str]) -> dict[str, ClientItem] | str:
-        """One bulk call (a message instead when the client cannot answer)."""
+    async def _ask(self, name: str, refs: list[str] | None) -> dict[str, ClientItem] | str:
+        """One bulk call (a message instead when the client cannot answer); None: all."""
         try:
+            if refs is None:
+                return await self.directory.call(name, lambda client: client.items(None))
             return await self.directory.items(name, refs)
         except ClientError as exc:
             return exc.message
@@ -69,12 +82,17 @@ class ClientTracker:
             return f"{name} failed: {exc}"
 
 
+_ASKED_PHASES = frozenset({Phase.ACTIVE.value, Phase.QUEUED.value, Phase.ADMITTED.value})
+_NOT_ASKED: tuple[None, None] = (None, None)
+
+
 def _association(row: DownloadRow) -> tuple[str | None, str | None]:
     """Which client to ask about a row, and under which id; a built-in job being resolved has
-    no association yet but already has live state."""
-    if row.phase not in (Phase.ACTIVE, Phase.QUEUED, Phase.ADMITTED):
-        return None, None
-    if row.client is None and row.phase == Phase.ADMITTED:
+    no association yet but already has live state. (Runs for every listed row.)"""
+    phase = row.phase
+    if phase not in _ASKED_PHASES:
+        return _NOT_ASKED
+    if row.client is None and phase == "admitted":
         return "builtin", str(row.id)
     return row.client, row.client_ref
 
