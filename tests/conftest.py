@@ -50,6 +50,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path / "data",
         download_dir=tmp_path / "downloads",
         progress_interval=0.1,
+        monitor_interval=0.5,
         heartbeat_interval=0.5,
     )
 

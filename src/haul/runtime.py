@@ -104,7 +104,7 @@ class Runtime:
             self.db,
             self.directory,
             self.http,
-            ExternalConfig(root=root, monitor_interval=settings.reconcile_interval),
+            ExternalConfig(root=root, monitor_interval=settings.monitor_interval),
             notify=self.service.publish,
             fail=self.runner.outcomes.failed,
             worker_id=lambda: self.worker.id,

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     stall_timeout: float = Field(default=300.0, gt=0)
     #: How often a worker re-applies the wanted state (paused, canceled) to its running jobs.
     reconcile_interval: float = Field(default=1.0, gt=0)
+    #: How often a worker asks the external clients about everything they hold for haul
+    #: (completion, failures, sticky pause, owed removals): one bulk call per client.
+    monitor_interval: float = Field(default=2.0, gt=0)
 
     #: Automatic retries of transient failures: attempts, then exponential backoff with jitter.
     retry_max_attempts: int = Field(default=5, ge=0)
