@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +11,11 @@ import httpx
 import pytest
 
 from haul.settings import Settings
+from tests.support.daemons import IN_CI
 from tests.support.pg import fresh_database, postgres_server
 from tests.support.server import HaulServer
 
 pytest_plugins = ["tests.support.fixtures"]
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from haul.clients.qbittorrent import QbitNotFound, QBittorrentClient
 from haul.core.status import Status
 from haul.core.torrents import TorrentMeta, parse_torrent
 from haul.errors import ClientAuthFailed, ClientRefused
+from tests.support.daemons import free_port
 from tests.support.qbittorrent import QbitDaemon, qbittorrent_daemon
 from tests.support.torrents import make_torrent
 from tests.support.transmission import RPC_PATH, transmission_daemon
@@ -88,12 +89,6 @@ def sha256(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_item(

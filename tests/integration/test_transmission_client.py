@@ -29,9 +29,10 @@ from haul.clients.transmission import TransmissionClient, TransmissionNotFound
 from haul.core.status import Status
 from haul.core.torrents import parse_torrent
 from haul.errors import ClientAuthFailed, ClientRefused, ClientVersionUnsupported
+from tests.support.daemons import free_port
 from tests.support.qbittorrent import QbitDaemon, qbittorrent_daemon
 from tests.support.torrents import make_torrent
-from tests.support.transmission import TransmissionDaemon, free_port, transmission_daemon
+from tests.support.transmission import TransmissionDaemon, transmission_daemon
 
 DEADLINE = 15.0
 #: Data flows 0-10 s after the seeder connects: Transmission 3.00 tells a new peer it is

@@ -10,11 +10,7 @@ Without ``aria2c`` on PATH the test is skipped, except in CI (``CI=true``) where
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support.daemons import free_port, require, terminate
+
 START_TIMEOUT = 10.0
 
 
@@ -46,42 +42,13 @@ class Aria2Daemon:
         aria2 notices the signal only when its event loop wakes, which may take a second when
         idle; a connection to its RPC port wakes it at once.
         """
-        if self.process.poll() is not None:
-            return
-        self._signal(signal.SIGCONT)  # in case a test froze it
-        self._signal(signal.SIGTERM)
-        with contextlib.suppress(OSError), socket.create_connection(self._address, timeout=1):
-            pass
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-
-    @property
-    def _address(self) -> tuple[str, int]:
         parsed = httpx.URL(self.url)
-        return parsed.host, parsed.port or 80
-
-    def _signal(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.process.pid, signum)
+        terminate(self.process, wake=(parsed.host, parsed.port or 80))
 
 
 def aria2c_path() -> str:
     """aria2c's path; skips the test without it, or fails it in CI."""
-    found = shutil.which("aria2c")
-    if found is None:
-        if IN_CI:
-            raise RuntimeError("aria2c is required in CI (apt-get install aria2)")
-        pytest.skip("aria2c is not installed")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return require("aria2c", "aria2")
 
 
 def _answers(url: str, secret: str) -> bool:
@@ -101,7 +68,7 @@ def _answers(url: str, secret: str) -> bool:
 def _start(
     binary: str, root: Path, session: Path, secret: str, port: int | None = None
 ) -> Aria2Daemon:
-    port = port or _free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}/jsonrpc"
     downloads = root / "downloads"
     downloads.mkdir(exist_ok=True)

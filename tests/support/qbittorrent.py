@@ -19,9 +19,6 @@ import contextlib
 import hashlib
 import os
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support.daemons import free_ports, require, terminate
+
 START_TIMEOUT = 15.0
 USERNAME = "haul"
 
@@ -52,26 +49,12 @@ class QbitDaemon:
 
     def stop(self) -> None:
         """SIGTERM (qBittorrent saves its resume data and exits), then wait; idempotent."""
-        if self.process.poll() is not None:
-            return
-        for signum in (signal.SIGCONT, signal.SIGTERM):  # SIGCONT in case a test froze it
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signum)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        terminate(self.process, timeout=15)
 
 
 def qbittorrent_path() -> str:
     """qbittorrent-nox's path; skips the test without it, or fails it in CI."""
-    found = shutil.which("qbittorrent-nox")
-    if found is None:
-        if IN_CI:
-            raise RuntimeError("qbittorrent-nox is required in CI (apt-get install it)")
-        pytest.skip("qbittorrent-nox is not installed")
-    return found
+    return require("qbittorrent-nox", "qbittorrent-nox")
 
 
 def password_pbkdf2(password: str, salt: bytes | None = None) -> str:
@@ -79,17 +62,6 @@ def password_pbkdf2(password: str, salt: bytes | None = None) -> str:
     salt = salt or os.urandom(16)
     key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 100_000, dklen=64)
     return f"@ByteArray({base64.b64encode(salt).decode()}:{base64.b64encode(key).decode()})"
-
-
-def _free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports (held open together, so they differ)."""
-    with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket())
-            sock.bind(("127.0.0.1", 0))
-            ports.append(int(sock.getsockname()[1]))
-        return ports
 
 
 def write_config(
@@ -153,7 +125,7 @@ def _answers_login(url: str, password: str) -> bool:
 
 
 def _start(binary: str, root: Path, password: str) -> QbitDaemon:
-    web_port, peer_port = _free_ports(2)
+    web_port, peer_port = free_ports(2)
     save_path = root / "downloads"
     save_path.mkdir(parents=True, exist_ok=True)
     profile = root / "profile"

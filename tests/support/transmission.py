@@ -18,11 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support.daemons import free_port, require, terminate
+
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 RPC_PATH = "/transmission/rpc"
@@ -57,34 +53,12 @@ class TransmissionDaemon:
 
     def stop(self) -> None:
         """SIGTERM (Transmission saves its state and exits), then wait; idempotent."""
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.process.pid, signal.SIGCONT)  # in case a test froze it
-            os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(STOP_TIMEOUT)
+        terminate(self.process, timeout=STOP_TIMEOUT)
 
 
 def transmission_path() -> str:
     """transmission-daemon's path; skips the test without it, or fails it in CI."""
-    found = shutil.which("transmission-daemon")
-    if found is None:
-        if IN_CI:
-            raise RuntimeError(
-                "transmission-daemon is required in CI (apt-get install transmission-daemon)"
-            )
-        pytest.skip("transmission-daemon is not installed")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return require("transmission-daemon", "transmission-daemon")
 
 
 def settings(
