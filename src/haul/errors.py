@@ -116,6 +116,13 @@ class ClientUnavailable(ClientError):
     code = "client_unavailable"
 
 
+class ClientItemNotFound(ClientError):
+    """The download client does not hold that item."""
+
+    code = "client_item_not_found"
+    not_found = True
+
+
 class ClientAuthFailed(ClientError):
     """The download client refused haul's credentials."""
 

@@ -17,6 +17,7 @@ cannot be reached leaves it ``unknown``, and no row is deleted for either.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
     ClientError,
+    ClientItemNotFound,
     ClientUnavailable,
     HaulError,
     InputError,
@@ -168,7 +170,9 @@ class ExternalClients:
             values["source_blob"] = torrent
 
         def write(s: Session) -> None:
-            hq.set_fields(s, row.id, **values)
+            # A cancel that came while the client was adding it wins: the row keeps its
+            # phase, and the monitor removes the item (a canceled row with a client id).
+            hq.set_fields(s, row.id, **{**values, "phase": hq.unless_canceled(Phase.ACTIVE)})
             q.add_event(s, row.id, "handed_over", f"added to {name}", client=name, ref=ref)
 
         await self.db.run(write)
@@ -248,7 +252,8 @@ class ExternalClients:
         ref = row.client_ref
         if row.phase == Phase.CANCELED:
             if item is not None:
-                await client.remove(ref, delete_data=row.cancel_delete_partial)
+                with contextlib.suppress(ClientItemNotFound):  # gone meanwhile: nothing to do
+                    await client.remove(ref, delete_data=row.cancel_delete_partial)
             await self.db.run(lambda s: hq.release(s, row.id))
             return True
         if row.phase == Phase.COMPLETED:

@@ -22,7 +22,7 @@ from haul.core.status import OPEN_PHASES, Phase
 from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Tracked, track
 from haul.engine.base import Profile as EngineProfile
-from haul.errors import ClientError, InputError, InvalidTransition, NotFound
+from haul.errors import ClientError, ClientItemNotFound, InputError, InvalidTransition, NotFound
 from haul.events.bus import EventBus
 from haul.service.listing import ClientTracker, cursor_id, phase_status, phases_for
 from haul.service.submitting import SubmitBatcher, SubmitRequest
@@ -46,7 +46,7 @@ class NoClientForSource(InputError):
 
 def _not_found(exc: ClientError) -> bool:
     """Whether a client said it does not know the item (nothing left to remove)."""
-    return type(exc).__name__.endswith("NotFound") or getattr(exc, "not_found", False) is True
+    return isinstance(exc, ClientItemNotFound) or getattr(exc, "not_found", False) is True
 
 
 class DownloadService:

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, undefer
 
 from haul.core.routing import BUILTIN
@@ -116,6 +116,11 @@ def load(s: Session, download_id: int) -> Download | None:
 
 def set_fields(s: Session, download_id: int, **values: Any) -> None:
     s.execute(update(Download).where(Download.id == download_id).values(**values))
+
+
+def unless_canceled(phase: Phase) -> Any:
+    """``phase`` for a row not canceled meanwhile; a canceled row keeps its own."""
+    return case((Download.canceled_at.is_(None), phase.value), else_=Download.phase)
 
 
 def release(s: Session, download_id: int) -> None:

@@ -29,6 +29,7 @@ import requests
 from haul.errors import (
     ClientAuthFailed,
     ClientError,
+    ClientItemNotFound,
     ClientRefused,
     ClientUnavailable,
     ClientVersionUnsupported,
@@ -37,19 +38,13 @@ from haul.errors import (
 T = TypeVar("T")
 
 
-class QbitNotFound(ClientError):
+class QbitNotFound(ClientItemNotFound):
     """qBittorrent does not hold that torrent."""
-
-    code = "client_not_found"
 
     def __init__(self, message: str | None = None, *, ref: str | None = None) -> None:
         super().__init__(message)
         #: The info-hash qBittorrent did not know.
         self.ref = ref
-
-    @property
-    def not_found(self) -> bool:
-        return True
 
 
 class QbitWire:

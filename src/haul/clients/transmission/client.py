@@ -24,16 +24,14 @@ from haul.clients.transmission.mapping import (
 )
 from haul.clients.transmission.wire import TransmissionWire
 from haul.core.torrents import magnet_info_hash, parse_torrent
-from haul.errors import ClientError, ClientRefused, InvalidTorrent
+from haul.errors import ClientError, ClientItemNotFound, ClientRefused, InvalidTorrent
 
 _HASH = re.compile(r"[0-9a-f]{40}")
 _CHECK_FIELDS = ("hashString", "labels")
 
 
-class TransmissionNotFound(ClientError):
+class TransmissionNotFound(ClientItemNotFound):
     """Transmission holds no such torrent of haul's."""
-
-    code = "client_item_not_found"
 
 
 class TransmissionClient:
