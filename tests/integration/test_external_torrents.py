@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -209,3 +211,37 @@ async def test_magnets_without_a_torrent_client_are_refused_at_submit(app: App) 
 async def _native(client: Any, ref: str, wanted: str) -> bool:
     item = (await client.items([ref])).get(ref)
     return item is not None and item.status.value == wanted
+
+
+async def test_a_frozen_client_times_out_alone_and_recovers(
+    app: App, qbit: QbitDaemon, trans: TransmissionDaemon
+) -> None:
+    await configure(app, "qbit", "qbittorrent", qbit, timeout=1.0)
+    await configure(app, "trans", "transmission", trans, timeout=1.0)
+    ids = []
+    for name in ("qbit", "trans"):
+        created = await app.post("/downloads", json={"url": magnet(), "client": name})
+        ids.append(created.json()["id"])
+    on_qbit, on_trans = ids
+    await status_is(app, on_qbit, "downloading")
+    await status_is(app, on_trans, "downloading")
+    os.kill(qbit.pid, signal.SIGSTOP)  # frozen: connections hang, nothing answers
+    try:
+        started = time.monotonic()
+        listed = (await app.get("/downloads")).json()
+        took = time.monotonic() - started
+        assert took < 2.5, f"the list waited {took:.1f} s for a frozen client (timeout 1 s)"
+        items = {i["id"]: i for i in listed["items"]}
+        assert items[on_qbit]["status"] == "unknown"
+        assert "did not answer within 1 s" in items[on_qbit]["error"]
+        assert items[on_trans]["status"] == "downloading"  # the other client is unaffected
+    finally:
+        os.kill(qbit.pid, signal.SIGCONT)
+    back = await status_is(app, on_qbit, "downloading", timeout=40)
+    assert back["client_ref"]
+    assert (await app.get(f"/downloads/{on_qbit}")).json()["error"] is None
+
+
+def magnet() -> str:
+    digest = hashlib.sha1(os.urandom(8), usedforsecurity=False).hexdigest()
+    return f"magnet:?xt=urn:btih:{digest}&dn=frozen-test"
