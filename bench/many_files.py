@@ -7,12 +7,18 @@ sends them) to the moment the last ``completed`` event arrives on the SSE stream
 both runs is checked (size and sha256). Target (DESIGN.md section 9): haul / curl <= 2.0.
 
 The median time of each step of a download in haul (from its events and the origin's request
-log) is printed too, and ``--mode`` has two diagnostics: ``single`` (one POST per URL, one
-after another, as an API client looping over URLs would) and ``held`` (the origin holds every
-file at 1 byte/s until all 200 are submitted and the first 10 have started, then releases them;
-timed from the release, so the submit path is left out).
+log) is printed too, with how many downloads were in flight on average, and the CPU time of
+curl, of the server (all threads, and its event loop thread alone) and of the origin. On a
+shared machine CPU seconds vary less than wall time from run to run. ``--mode`` has two
+diagnostics: ``single`` (one POST per URL, one after another, as an API client looping over
+URLs would) and ``held`` (the origin holds every file at 1 byte/s until all 200 are submitted
+and the first 10 have started, then releases them; timed from the release, so the submit path
+is left out). ``--size 50000`` leaves the bytes out and measures the per-download control path.
+``--profile FILE`` records the server with py-spy (``.venv/bin/pip install py-spy``) as
+collapsed stacks; ``--profile-args=--gil`` keeps only the thread holding the GIL.
 
     ./run bench many_files [--files N] [--size BYTES] [--mode single|bulk|held]
+                           [--profile FILE [--profile-args ARGS]]
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import argparse
 import datetime as dt
 import hashlib
 import os
+import resource
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -95,9 +103,21 @@ def run_curl(origin: Origin, names: list[str], out: Path) -> float:
     args += ["--silent", "--show-error", "--no-progress-meter", "--fail"]
     for name in names:
         args += ["-o", str(out / name), origin.url(f"/{name}")]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    origin_before = _own_cpu()
     started = time.monotonic()
     subprocess.run(args, check=True)
-    return time.monotonic() - started
+    elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    print(f"curl CPU (user + system): {cpu:.2f} s; origin's: {_own_cpu() - origin_before:.2f} s")
+    return elapsed
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process (the origin's threads serve both runs)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def phase_breakdown(db_path: Path, origin: Origin, urls: dict[int, str], skip: int) -> None:
@@ -129,22 +149,45 @@ def phase_breakdown(db_path: Path, origin: Origin, urls: dict[int, str], skip: i
             "GET": requests.get((path, "GET")),
         }
         for start, end in STEPS:
-            if marks.get(start) is not None and marks.get(end) is not None:
-                steps.setdefault(f"{start} -> {end}", []).append(marks[end] - marks[start])
+            begin, finish = marks.get(start), marks.get(end)
+            if begin is not None and finish is not None:
+                steps.setdefault(f"{start} -> {end}", []).append(finish - begin)
     print("haul, median per download (event kinds and the origin's requests; the transfer")
     print("itself lies inside 'GET -> completed'):")
     for label, values in steps.items():
         print(f"   {label:24s} {statistics.median(values) * 1000:7.1f} ms")
+    spans = [
+        (marks["started"], marks["completed"])
+        for marks in events.values()
+        if "started" in marks and "completed" in marks
+    ]
+    if spans:
+        first = min(start for start, _ in spans)
+        last = max(end for _, end in spans)
+        busy = sum(end - start for start, end in spans)
+        print(
+            f"   downloads in flight (started -> completed), on average: "
+            f"{busy / (last - first):.1f} of {PARALLEL} over {last - first:.3f} s"
+        )
 
 
 def run_haul(
-    origin: Origin, names: list[str], work: Path, mode: str
+    origin: Origin,
+    names: list[str],
+    work: Path,
+    mode: str,
+    profile: Path | None = None,
+    profile_args: list[str] | None = None,
 ) -> tuple[float, float, dict[str, Path]]:
     """(seconds to the last completion, seconds the submits took, name -> haul's file)."""
     server = HaulServer(
         work / "haul-data",
         env={"HAUL_LIMIT_GLOBAL": str(PARALLEL), "HAUL_OVER_LIMIT": "queue"},
     ).start()
+    assert server.proc is not None
+    spy = _start_profile(server.proc.pid, profile, profile_args or []) if profile else None
+    cpu_before = _cpu_seconds(server.proc.pid)
+    origin_before = _own_cpu()
     paths = [f"/{name}" for name in names]
     try:
         with CompletionWatcher(server.url) as watcher, httpx.Client(timeout=60) as client:
@@ -171,11 +214,22 @@ def run_haul(
                     origin.throttle(path, None)
             done = watcher.wait_for(ids, timeout=600)
             finished = max(at for _, at in done.values())
+            cpu_after = _cpu_seconds(server.proc.pid)
+            origin_cpu = _own_cpu() - origin_before
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(30)
             elapsed = finished - started
             failed = [i for i, (status, _) in done.items() if status != "completed"]
             if failed:
                 raise RuntimeError(f"{len(failed)} haul downloads did not complete: {failed[:5]}")
             listing = client.get(api, params={"status": "completed", "limit": 1000}).json()
+        cpu = {key: cpu_after[key] - cpu_before[key] for key in cpu_before}
+        print(
+            "haul server CPU during the run: "
+            + ", ".join(f"{key} {value:.2f} s" for key, value in cpu.items())
+            + f"; origin and this process: {origin_cpu:.2f} s"
+        )
         skip = PARALLEL if mode == "held" else 0  # the first ones waited on purpose
         urls = {int(item["id"]): item["url"] for item in listing["items"]}
         server.stop()
@@ -186,7 +240,34 @@ def run_haul(
             files[Path(item["url"]).name] = path
         return elapsed, submitted, files
     finally:
+        if spy is not None and spy.poll() is None:
+            spy.kill()
+            spy.wait(10)
         server.stop()
+
+
+def _cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds a process used so far: user and system of all its threads, and of its
+    main thread (the event loop), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def times(stat: Path) -> tuple[float, float]:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) / tick, int(fields[12]) / tick
+
+    user, system = times(Path(f"/proc/{pid}/stat"))
+    main_user, main_system = times(Path(f"/proc/{pid}/task/{pid}/stat"))
+    return {"user": user, "system": system, "loop user": main_user, "loop system": main_system}
+
+
+def _start_profile(pid: int, out: Path, extra: list[str]) -> subprocess.Popen[bytes]:
+    """py-spy recording ``pid`` (collapsed stacks per thread) into ``out``."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    args = [spy, "record", "--pid", str(pid), "--format", "raw", "--threads", *extra]
+    args += ["--rate", "200", "--output", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # let it attach before the clock starts
+    return proc
 
 
 def main() -> int:
@@ -200,6 +281,17 @@ def main() -> int:
         help="bulk: one POST with every URL, like `haul add` (the benchmark); diagnostics: "
         "single: one POST per URL; held: the origin holds every file until all are "
         "submitted, timed from the release (the transfer pipeline without the submits)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the server with py-spy (collapsed stacks per thread) into this file",
+    )
+    parser.add_argument(
+        "--profile-args",
+        default="",
+        help="more py-spy record options, e.g. '--gil' (only the thread holding the GIL) or "
+        "'--idle'",
     )
     args = parser.parse_args()
     header(f"many_files ({args.files} x {args.size / 1e6:g} MB, {PARALLEL} at once)")
@@ -222,7 +314,9 @@ def main() -> int:
         if bad:
             raise SystemExit(f"curl's own copies are wrong: {bad[:5]}")
 
-        haul_s, submit_s, files = run_haul(origin, names, work, args.mode)
+        haul_s, submit_s, files = run_haul(
+            origin, names, work, args.mode, args.profile, args.profile_args.split()
+        )
         bad = verify(files, expected)
         print(
             f"haul : {haul_s:7.3f} s  ({total_mb / haul_s:7.1f} MB/s)  bad files: {len(bad)}"

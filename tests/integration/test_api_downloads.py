@@ -68,9 +68,9 @@ async def test_direct_file_downloads_without_ytdlp(app: App, origin: Origin) -> 
     assert path.name == "big.bin"
     assert digest(path.read_bytes()) == digest(data)
     assert done["total_bytes"] == len(data) and done["progress"] == 1.0
-    # Resolve asked with HEAD only; the body was fetched once.
+    # The engine's own GET said it is a file (no HEAD first); the body was fetched once.
     methods = [r.method for r in origin.requests_for("/files/big.bin")]
-    assert methods == ["HEAD", "GET"]
+    assert methods == ["GET"]
     # The work folder is gone, nothing is left beside the file.
     assert not any(app.runtime.builtin.work_root.iterdir())
 

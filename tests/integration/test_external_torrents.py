@@ -98,11 +98,12 @@ async def test_a_torrent_goes_to_qbittorrent_and_arrives_from_a_real_peer(
     info_hash = parse_torrent(blob).info_hash
     seeding = api_of(seeder)
     seeding.torrents_add(torrent_files=blob, save_path=str(data.parent))
-    await await_for(
-        lambda: seeding.torrents_info(torrent_hashes=info_hash)[0].state_enum.is_complete,
-        20,
-        what="the seeder to check its data",
-    )
+
+    def seeder_ready() -> bool:
+        found = seeding.torrents_info(torrent_hashes=info_hash)  # empty for a moment after add
+        return bool(found) and bool(found[0].state_enum.is_complete)
+
+    await await_for(seeder_ready, 20, what="the seeder to check its data")
     created = await upload(app, blob)
     assert created["url"].startswith(f"magnet:?xt=urn:btih:{info_hash}")
     moving = await status_is(app, created["id"], "downloading", "completed")

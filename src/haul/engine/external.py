@@ -100,6 +100,8 @@ class ExternalClients:
     async def dispatch(self) -> int:
         """One pass: hand every admitted download meant for an external client to it."""
         names = list(self.directory.specs)
+        if not names:
+            return 0  # no external client: nothing can be meant for one (and no transaction)
         room: dict[str, int | None] = {}
 
         def claim(s: Session) -> list[Download]:
@@ -217,7 +219,7 @@ class ExternalClients:
     async def monitor(self) -> int:
         """One pass over every download external clients hold; returns how many changed."""
         releasing = [n for n, spec in self.directory.specs.items() if spec.remove_completed]
-        rows = await self.db.run(lambda s: hq.watched(s, releasing))
+        rows = await self.db.query(lambda s: hq.watched(s, releasing))
         by_client: dict[str, list[hq.Watched]] = defaultdict(list)
         for row in rows:
             by_client[row.client].append(row)
@@ -289,7 +291,7 @@ class ExternalClients:
                 s.expunge(row)
             return row
 
-        return await self.db.run(read)
+        return await self.db.query(read)
 
     async def _completed(
         self, name: str, client: DownloadClient, row: Download, item: ClientItem

@@ -1,6 +1,7 @@
 """The direct-HTTP engine: one GET streamed into ``<name>.part``, resumed with Range.
 
-Used for sources that resolve found to be plain files, so no yt-dlp extraction is paid for.
+Used for plain files, so no yt-dlp extraction is paid for; its own GET is how the job runner
+finds out whether a source is one (``accept``, below).
 
 Naming and resume. The target is ``job.dest_dir / name``. When ``job.filename`` is given it is
 the name (sanitized, never a path) and the engine treats ``name`` and ``name.part`` as its own:
@@ -22,13 +23,23 @@ and on uvloop, within the targets (1.15 and 2.0), so no hand-written HTTP client
 How the body is taken matters: ``iter_chunks`` passes each network read on untouched, where
 ``iter_any`` and fixed-size reads join buffered reads (a copy that cost up to 30% on uvloop);
 ``chunk_size`` is the read-ahead (aiohttp's ``read_bufsize``: up to twice this is buffered
-before the socket is paused); the part file's own buffer is small, so network-sized pieces go
-straight to ``write``. Writes stay on the event loop: a page-cache write of a network read
-blocks it for well under a millisecond, less than a hop to a thread costs (measured).
+before the socket is paused). The pieces are written by a thread of the engine
+(:mod:`haul.engine.writebehind`): one write of a network read blocks the loop for well under a
+millisecond, less than a trip to a thread and back costs, but with ten transfers at full speed
+the writes were a quarter of the loop thread's time; handed over without waiting, they run
+on another core.
 
 The session is the engine's own, made on first use and closed by :meth:`aclose`. It trusts
-the CA bundle httpx trusts (``httpx.create_ssl_context``) and, like httpx, honours the proxy
-variables of the environment (``trust_env``, which in aiohttp also reads ``~/.netrc``).
+the CA bundle httpx trusts (``httpx.create_ssl_context``, loaded once per process) and, like
+httpx, honours the proxy variables of the environment, with credentials for the proxy or the
+site from ``~/.netrc``. Both are read once, when the engine is made: aiohttp's own
+``trust_env`` reads them again for every request, in two trips to a thread (measured: two of
+the few loop turns a small download costs).
+
+A caller that does not know yet whether a URL is a file at all passes ``accept`` to
+:meth:`HttpEngine.fetch`: it sees the final URL and the headers of the answer about to be
+streamed, before any byte of the body is read or any file is made, and may decline it (a
+page, a torrent): the response is then closed unread. The engine's GET is the probe.
 
 Progress is reported at most every 0.25 s. Stop requests are seen between pieces and, when a
 read stalls, by a :class:`StopWatch` that cancels the transfer; both end in
@@ -37,10 +48,20 @@ read stalls, by a :class:`StopWatch` that cancels the transfer; both end in
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
+import functools
+import netrc
+import os
+import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import httpx
@@ -71,6 +92,7 @@ from haul.engine.naming import (
     url_name,
 )
 from haul.engine.stopwatch import StopWatch
+from haul.engine.writebehind import WriteBehind
 from haul.errors import LengthMismatch, TransferStopped, TransientTransferError
 
 __all__ = [
@@ -83,9 +105,13 @@ __all__ = [
     "status_error",
 ]
 
+
 PROGRESS_INTERVAL = 0.25  # seconds between progress callbacks
+#: Sees the final URL, status and headers of an answer before its body is streamed or any
+#: file is made; False declines it (see the module docstring).
+Accept = Callable[[str, int, Mapping[str, str]], Awaitable[bool]]
+
 _MAX_CONNECTIONS = 200
-_FILE_BUFFER = 64 << 10  # smaller pieces gather into one write; bigger ones go straight
 
 
 class HttpEngine:
@@ -107,25 +133,47 @@ class HttpEngine:
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
         self._chunk_size = chunk_size
         self._session: aiohttp.ClientSession | None = None
+        # Read now, not with the first transfer: loading the CA bundle takes 30-70 ms.
+        self._ssl = _trusted_context()
+        self._environment = _Environment.read()
+        self._writer = WriteBehind()
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await asyncio.to_thread(self._writer.close)
 
     async def download(
         self, job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
     ) -> EngineResult:
         """Fetch ``job.url`` into ``job.dest_dir``; see the module docstring for the rules."""
+        result = await self.fetch(job, on_progress, stop)
+        assert result is not None, "only an accept callback declines"
+        return result
+
+    async def fetch(
+        self,
+        job: EngineJob,
+        on_progress: ProgressCallback,
+        stop: StopSignal,
+        accept: Accept | None = None,
+    ) -> EngineResult | None:
+        """:meth:`download`, asking ``accept`` first whether the answer is wanted; None when it
+        declined (nothing was written). A resume answered 416 (the part is complete already)
+        finishes without asking: only a file has a part."""
         if stop.is_set():
             raise TransferStopped()
         async with StopWatch(stop):
-            return await self._download(job, on_progress, stop)
+            return await self._download(job, on_progress, stop, accept)
 
     async def _download(
-        self, job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
-    ) -> EngineResult:
-        job.dest_dir.mkdir(parents=True, exist_ok=True)
+        self,
+        job: EngineJob,
+        on_progress: ProgressCallback,
+        stop: StopSignal,
+        accept: Accept | None,
+    ) -> EngineResult | None:
         name = sanitize_filename(job.filename) if job.filename else None
         offset = partfile.size_of(part_path(job.dest_dir / name)) if name else 0
         for _ in range(2):  # a second request only when the part proved unusable
@@ -143,8 +191,18 @@ class HttpEngine:
                     if complete_after_416(response.headers, offset, job.hints.get("size")):
                         return _finish(job, name, offset, None, on_progress)
                 elif answer.start == 0 or (answer.start == offset and not answer.encoded):
-                    name = name or _claim(job, response)
-                    size = await self._receive(response, answer, job, name, on_progress, stop)
+                    accepted = accept is None or await accept(
+                        str(response.url), response.status, response.headers
+                    )
+                    if not accepted:
+                        return None  # closed unread
+                    # The part is made here, not in a thread, although making a folder and
+                    # a file can take ~0.4 ms each (ext4 in a VM): the body must be read from
+                    # the moment it is wanted, or a connection reset while a thread works
+                    # would lose what arrived before it (aiohttp raises before buffered data).
+                    wanted = name or _wanted_name(job, response)
+                    name, file = _prepare(job, wanted, name is None, answer)
+                    size = await self._receive(response, answer, file, job, name, on_progress, stop)
                     break
                 if not offset:
                     raise TransientTransferError(
@@ -163,13 +221,12 @@ class HttpEngine:
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=_MAX_CONNECTIONS, ssl=httpx.create_ssl_context())
+            connector = aiohttp.TCPConnector(limit=_MAX_CONNECTIONS, ssl=self._ssl)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers=self._headers,
                 timeout=self._timeout,
                 read_bufsize=self._chunk_size,
-                trust_env=True,
             )
         return self._session
 
@@ -183,8 +240,11 @@ class HttpEngine:
             headers["Range"] = f"bytes={offset}-"
             if validator:
                 headers["If-Range"] = validator
+        if credentials := self._environment.authorization(url):
+            headers["Authorization"] = credentials
         try:
-            async with self._session_now().get(url, headers=headers) as response:
+            options = self._environment.proxy(url)
+            async with self._session_now().get(url, headers=headers, **options) as response:
                 yield response
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise transport_error(exc, url) from exc
@@ -193,6 +253,7 @@ class HttpEngine:
         self,
         response: aiohttp.ClientResponse,
         answer: Answer,
+        file: BinaryIO,
         job: EngineJob,
         name: str,
         on_progress: ProgressCallback,
@@ -201,31 +262,38 @@ class HttpEngine:
         """Stream the body into the part file; return the part's final size.
 
         Pieces arrive as the network delivers them (so stop checks and progress keep pace on
-        slow links); the file buffer gathers small ones and is flushed at each progress
-        report. The file is closed, flushing what arrived, on every way out: stop, cancel or
-        error. Network errors surface from the read and are translated by :meth:`_open`.
+        slow links) and are written behind the loop (:mod:`haul.engine.writebehind`), handed
+        over at each progress report at the latest. On every way out (stop, cancel, error)
+        what arrived is written and the file closed before this returns. Network errors
+        surface from the read and are translated by :meth:`_open`.
         """
         part = part_path(job.dest_dir / name)
         size = answer.start
         meter = RateMeter()
         try:
-            with partfile.open_part(part, size, _FILE_BUFFER) as file:
-                if size == 0 and answer.validator and not answer.encoded:
-                    partfile.store_validator(file.fileno(), answer.validator)
+            sink = self._writer.sink(file)
+            try:
                 meter.update(size, answer.total)  # the baseline the first speed is measured from
                 on_progress(Progress(size, answer.total, filename=name))
                 next_report = time.monotonic() + PROGRESS_INTERVAL
                 async for piece, _ in response.content.iter_chunks():
-                    file.write(piece)
+                    sink.write(piece)
                     size += len(piece)
                     if stop.is_set():
                         raise TransferStopped()
+                    if sink.behind():
+                        await sink.settle()  # the disk is slower than the network
                     now = time.monotonic()
                     if now >= next_report:
                         next_report = now + PROGRESS_INTERVAL
-                        file.flush()  # the part on disk stays within one interval of this
+                        sink.flush()
                         speed, eta = meter.update(size, answer.total)
                         on_progress(Progress(size, answer.total, speed, eta, filename=name))
+            except BaseException:
+                with contextlib.suppress(OSError):  # the first error is the one to report
+                    await sink.drain()
+                raise
+            await sink.drain()
         except (aiohttp.ClientError, TimeoutError):
             raise  # a network error, not a disk one (both are OSErrors in aiohttp)
         except OSError as exc:
@@ -233,14 +301,33 @@ class HttpEngine:
         return size
 
 
-def _claim(job: EngineJob, response: aiohttp.ClientResponse) -> str:
-    """Choose and reserve a free name (first attempt only; see the module docstring)."""
+def _wanted_name(job: EngineJob, response: aiohttp.ClientResponse) -> str:
+    """The name a first attempt asks for (see the module docstring)."""
     hinted = job.hints.get("filename")
     chosen = disposition_name(response.headers.get("content-disposition")) or (
         hinted if isinstance(hinted, str) else None
     )
     content_type = response.headers.get("content-type")
-    return partfile.claim(job.dest_dir, named(chosen, url_name(str(response.url)), content_type))
+    return named(chosen, url_name(str(response.url)), content_type)
+
+
+def _prepare(job: EngineJob, name: str, claim: bool, answer: Answer) -> tuple[str, BinaryIO]:
+    """The folder, the part (its name reserved first when ``claim``), opened where the answer
+    starts, with the validator it is cut from. Returns the name and the file."""
+    try:
+        job.dest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise disk_error(exc, job.dest_dir) from exc
+    if claim:
+        name = partfile.claim(job.dest_dir, name)
+    part = part_path(job.dest_dir / name)
+    try:
+        file = partfile.open_part(part, answer.start, 0)
+    except OSError as exc:
+        raise disk_error(exc, part) from exc
+    if answer.start == 0 and answer.validator and not answer.encoded:
+        partfile.store_validator(file.fileno(), answer.validator)
+    return name, file
 
 
 def _finish(
@@ -268,3 +355,70 @@ def _resume_validator(job: EngineJob, name: str | None) -> str | None:
     stored = partfile.read_validator(part_path(job.dest_dir / name)) if name else None
     hinted = job.hints.get("etag") or job.hints.get("last_modified")
     return stored or (hinted if isinstance(hinted, str) else None)
+
+
+@functools.cache
+def _trusted_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+@dataclass(frozen=True, slots=True)
+class _Environment:
+    """The proxies of the environment and ``~/.netrc``, read once (see the module docstring)."""
+
+    proxies: Mapping[str, str] = field(default_factory=dict)  # scheme -> proxy URL
+    credentials: netrc.netrc | None = None
+
+    @classmethod
+    def read(cls) -> _Environment:
+        """Reads the environment variables and ``~/.netrc`` (a small file)."""
+        proxies = {
+            scheme: proxy
+            for scheme, proxy in getproxies().items()
+            if scheme in ("http", "https") and urlsplit(proxy).scheme == "http"
+        }
+        path = os.environ.get("NETRC") or Path("~/.netrc").expanduser()
+        try:
+            credentials = netrc.netrc(path)
+        except (OSError, netrc.NetrcParseError):
+            credentials = None  # none, unreadable or malformed: no credentials, as aiohttp
+        return cls(proxies, credentials)
+
+    def proxy(self, url: str) -> dict[str, Any]:
+        """aiohttp's proxy options for ``url``: none for hosts in ``no_proxy``; the proxy's
+        credentials from its URL, else from .netrc."""
+        parts = urlsplit(url)
+        proxy = self.proxies.get(parts.scheme)
+        if proxy is None or (parts.hostname and proxy_bypass(parts.hostname)):
+            return {}
+        proxy_parts = urlsplit(proxy)
+        address = proxy_parts.hostname or ""
+        if proxy_parts.port is not None:
+            address = f"{address}:{proxy_parts.port}"
+        options: dict[str, Any] = {"proxy": proxy_parts._replace(netloc=address).geturl()}
+        if proxy_parts.username is not None:
+            login = unquote(proxy_parts.username), unquote(proxy_parts.password or "")
+            credentials: str | None = _basic(*login)
+        else:
+            credentials = self._login(proxy_parts.hostname)
+        if credentials is not None:
+            options["proxy_headers"] = {"Proxy-Authorization": credentials}
+        return options
+
+    def authorization(self, url: str) -> str | None:
+        """The site's .netrc credentials as an Authorization header, unless the URL carries
+        its own (aiohttp drops the header on a redirect to another origin)."""
+        parts = urlsplit(url)
+        return self._login(parts.hostname) if parts.username is None else None
+
+    def _login(self, host: str | None) -> str | None:
+        found = self.credentials.authenticators(host) if self.credentials and host else None
+        if found is None:
+            return None
+        login, account, password = found
+        return _basic(login or account or "", password or "")
+
+
+def _basic(login: str, password: str) -> str:
+    """HTTP Basic credentials (RFC 7617, UTF-8)."""
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")

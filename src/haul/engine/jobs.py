@@ -1,8 +1,16 @@
-"""Running one built-in job: resolve the source, move the bytes, file the result.
+"""Running one built-in job: find out what the source is, move the bytes, file the result.
 
-Every database write here is a state change (started, expanded, completed, failed, retry
-scheduled, paused); progress stays in memory (:class:`~haul.clients.builtin.client.LiveJob`).
-Finished files are moved out of the job's work folder into the download root under a free name.
+The claim that handed the job to this worker also recorded its start (``started`` or
+``resumed``, see :func:`haul.store.downloads.claim`), so every other database write here is
+how the job ends (completed, expanded, failed, retry scheduled, paused); progress stays in
+memory (:class:`~haul.clients.builtin.client.LiveJob`). What the source turned out to be
+(``meta["resolved"]``) is written with that end, so a later attempt need not ask again.
+
+A source whose URL does not tell what it is (:func:`~haul.engine.resolve.from_url`) is
+fetched by the HTTP engine straight away: the answer's headers tell a file (streamed at once),
+a torrent (handed to a torrent client) or a page or manifest (closed unread and given to
+yt-dlp). A direct file costs one request, not a probe and then a GET. Finished files are
+moved out of the job's work folder into the download root under a free name.
 """
 
 from __future__ import annotations
@@ -10,26 +18,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
-
 from haul.clients.builtin.client import LiveJob
-from haul.core.status import Phase, Status
-from haul.engine.base import EngineJob, EngineResult
+from haul.core.status import Status
+from haul.engine.base import EngineJob, EngineResult, Profile
+from haul.engine.completions import Successor
 from haul.engine.context import JobContext
+from haul.engine.naming import PART_SUFFIX
 from haul.engine.outcomes import Outcomes
 from haul.engine.playlists import expand
-from haul.engine.resolve import Resolution, resolve
+from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
 from haul.errors import (
     PermanentTransferError,
     TransferError,
     TransferStopped,
 )
 from haul.logs import current_download
-from haul.store import downloads as q
-from haul.store.models import Download, utcnow
+from haul.store.models import Download
 
 log = logging.getLogger(__name__)
 
@@ -41,80 +49,167 @@ class JobRunner:
         self.ctx = ctx
         self.outcomes = Outcomes(ctx)
 
-    async def run(self, row: Download, job: LiveJob) -> None:
-        """Run a claimed job to its next resting state; never raises."""
+    async def run(
+        self, row: Download, job: LiveJob, successor: Successor[T] | None = None
+    ) -> T | None:
+        """Run a claimed job to its next resting state; never raises.
+
+        When the job completes, ``successor`` goes with the write that records it (the worker
+        admits, leases and starts the next jobs there: a finished download's slot is refilled
+        in the same write) and what it returned in the transaction is returned here. None when
+        the job ended any other way (``successor`` did not run).
+        """
         current_download.set(row.id)
+        # Subscribers hear of the start while the transfer gets going (telling them takes a
+        # few turns of the loop), and before they hear of the end.
+        started = asyncio.ensure_future(self.ctx.notify(row))
         try:
-            await self._run(row, job)
+            return await self._run(row, job, successor, started)
         except TransferStopped:
+            await _told(started)
             await self.outcomes.stopped(row, job)
         except TransferError as exc:
+            await _told(started)
             await self.outcomes.failed(row, exc)
         except asyncio.CancelledError:
-            await asyncio.shield(self.outcomes.released(row.id))
+            await asyncio.shield(self.outcomes.released(row))
             raise
         except Exception as exc:
             log.exception("download %s: unexpected error", row.id)
+            await _told(started)
             await self.outcomes.failed(
                 row, PermanentTransferError(f"Internal error: {exc}", code="internal")
             )
         finally:
             self.ctx.builtin.live.pop(row.id, None)
+        return None
 
-    async def _run(self, row: Download, job: LiveJob) -> None:
-        # The row was read in the claiming transaction: it is current; a pause or cancel that
-        # comes later reaches the job through its stop signal.
+    async def _run(
+        self,
+        row: Download,
+        job: LiveJob,
+        successor: Successor[T] | None,
+        started: asyncio.Future[None],
+    ) -> T | None:
+        # The row was read (and marked started) in the claiming transaction: it is current; a
+        # pause or cancel that comes later reaches the job through its stop signal.
         self._check_stop(job)
         resolved: dict[str, Any] | None = row.meta.get("resolved")
         if resolved is None and row.playlist_index is not None:
             # An entry of a playlist already resolved: yt-dlp takes it by its index.
             resolved = {"kind": "media", "url": row.source_url, "title": row.title}
         if resolved is None:
-            job.status = Status.RESOLVING
-            resolving = asyncio.ensure_future(resolve(row.source_url, self.ctx.http))
-            resolution = await self._until_stopped(resolving, job)
-            if resolution.kind == "playlist":
-                await expand(self.ctx, row, resolution)
-                return
-            resolved = _resolution_dict(resolution)
-            if self.ctx.handoff is not None and await self.ctx.handoff(row, resolved):
-                return  # an external client (a torrent client, a preferred aria2) took it
-            if resolution.kind == "torrent":
-                raise PermanentTransferError(
-                    "Magnet links and .torrent files need a torrent client, "
-                    "and none is configured.",
-                    code="no_torrent_client",
-                )
-        row = await self._start(row, resolved)
+            static = from_url(row.source_url)
+            resolved = _resolution_dict(static) if static is not None else None
+        # What is found out now is offered to the external clients (a direct file inside the
+        # probe, before its body); so is a torrent, always. A page or a file known from an
+        # earlier attempt is the built-in engine's already.
+        offer = resolved is None or resolved["kind"] == "torrent"
+        if resolved is None or resolved["kind"] == "file":
+            probe = _Probe(row, lambda resolved: self._handoff(row, resolved, started))
+            result = await self._direct(row, resolved, job, probe)
+            if result is not None:
+                return await self._completed(row, job, result, successor, started)
+            if probe.handed_over:
+                return None
+            resolved = probe.resolved  # a torrent; None for a page or a manifest
+            if resolved is None:
+                job.status = Status.RESOLVING
+                extracting = asyncio.ensure_future(from_page(row.source_url, probe.page_type))
+                resolution = await self._until_stopped(extracting, job)
+                if resolution.kind == "playlist":
+                    await _told(started)
+                    await expand(self.ctx, row, resolution)
+                    return None
+                resolved = _resolution_dict(resolution)
+        if offer and await self._handoff(row, resolved, started):
+            return None  # an external client (a torrent client, a preferred aria2) took it
+        if resolved["kind"] == "torrent":
+            raise PermanentTransferError(
+                "Magnet links and .torrent files need a torrent client, and none is configured.",
+                code="no_torrent_client",
+            )
+        _remember(row, resolved)
         job.title = row.title
-        job.status = Status.DOWNLOADING
-        result = await self._transfer(row, resolved, job)
-        job.status = Status.PROCESSING
-        await self.outcomes.completed(row, result)
+        result = await self._media(row, resolved, job)
+        return await self._completed(row, job, result, successor, started)
+
+    async def _handoff(
+        self, row: Download, resolved: dict[str, Any], started: asyncio.Future[None]
+    ) -> bool:
+        """Offer the source to the external clients; True when one of them took it."""
+        if self.ctx.handoff is None:
+            return False
+        await _told(started)  # the start is told before a hand-over is
+        return await self.ctx.handoff(row, resolved)
 
     def _check_stop(self, job: LiveJob) -> None:
         if job.stop.is_set():
             raise TransferStopped()
 
-    async def _transfer(
-        self, row: Download, resolved: dict[str, Any], job: LiveJob
-    ) -> EngineResult:
+    async def _completed(
+        self,
+        row: Download,
+        job: LiveJob,
+        result: EngineResult,
+        successor: Successor[T] | None,
+        started: asyncio.Future[None],
+    ) -> T | None:
+        job.status = Status.PROCESSING
+        await _told(started)
+        return await self.outcomes.completed(row, result, successor)
+
+    async def _direct(
+        self, row: Download, resolved: dict[str, Any] | None, job: LiveJob, probe: _Probe
+    ) -> EngineResult | None:
+        """Stream a direct file with the HTTP engine; None when the probe declined the answer
+        (not a file, or handed over). With ``resolved`` None the answer's headers decide."""
+        work = self.ctx.builtin.work_dir(row.id)
+        filename = resolved.get("filename") if resolved is not None else None
+        if resolved is None:
+            # Nothing known, yet a part may lie in the work folder: a worker that died in the
+            # middle of this job. Asking for the rest of it is harmless if the source turns out
+            # to be a page (the answer is declined unread) and saves the bytes if it is a file.
+            filename = _part_name(work)
+        engine_job = EngineJob(
+            download_id=row.id,
+            url=(resolved or {}).get("url") or row.source_url,
+            dest_dir=work,
+            filename=filename,
+            hints=resolved or {},
+        )
+        accept = probe.accept if resolved is None else None
+        try:
+            task = asyncio.ensure_future(
+                self.ctx.http_engine.fetch(engine_job, job.on_progress, job.stop, accept)
+            )
+            result = await self._until_stopped(task, job)
+        finally:
+            # The engine announces the name it chose before any byte: a retry resumes it.
+            chosen = job.progress.filename if job.progress is not None else None
+            known = probe.resolved if resolved is None else resolved
+            if chosen and known is not None and known["kind"] == "file":
+                _remember(row, {**known, "filename": chosen})
+        if result is not None and resolved is None and probe.resolved is None:
+            # The part was complete already (416): what lay there was a file.
+            _remember(row, {"kind": "file", "url": row.source_url, "filename": filename})
+        return result
+
+    async def _media(self, row: Download, resolved: dict[str, Any], job: LiveJob) -> EngineResult:
+        """yt-dlp, in a thread, one of ``ytdlp_slots`` at a time."""
         work = self.ctx.builtin.work_dir(row.id)
         work.mkdir(parents=True, exist_ok=True)
+        profile: Profile = await self.ctx.profiles(row.profile_id)
         engine_job = EngineJob(
             download_id=row.id,
             url=resolved.get("url") or row.source_url,
             dest_dir=work,
-            profile=await self.ctx.profiles(row.profile_id),
+            profile=profile,
             playlist_index=row.playlist_index,
             filename=resolved.get("filename"),
             hints=resolved,
         )
-        if resolved["kind"] == "file":
-            task = asyncio.ensure_future(
-                self.ctx.http_engine.download(engine_job, job.on_progress, job.stop)
-            )
-            return await self._until_stopped(task, job)
+        job.status = Status.DOWNLOADING
         from haul.engine import ytdlp  # loaded with the first page job, not at start
 
         async with self.ctx.ytdlp_slots:
@@ -125,8 +220,8 @@ class JobRunner:
 
     @staticmethod
     async def _until_stopped(task: asyncio.Future[T], job: LiveJob) -> T:
-        """Await async work (an engine, a resolve), cancelling it at once when the job is told
-        to stop. Work running in a thread cannot be cancelled; its result is dropped."""
+        """Await async work (an engine, an extraction), cancelling it at once when the job is
+        told to stop. Work running in a thread cannot be cancelled; its result is dropped."""
         while True:
             done, _ = await asyncio.wait({task}, timeout=0.1)
             if done:
@@ -137,29 +232,58 @@ class JobRunner:
                     await task
                 raise TransferStopped()
 
-    async def _start(self, row: Download, resolved: dict[str, Any]) -> Download:
-        """Record that the transfer starts: two plain statements on the row the claim read
-        (this and :meth:`Outcomes.completed` run for every download, on the hot path)."""
-        now = utcnow()
-        values = {
-            "phase": Phase.ACTIVE.value,
-            "client": q.BUILTIN,
-            "client_ref": str(row.id),
-            "title": row.title or resolved.get("title"),
-            "meta": {**row.meta, "resolved": resolved},
-            "started_at": row.started_at or now,
-        }
-        kind = "resumed" if row.started_at is not None else "started"
 
-        def write(s: Session) -> None:
-            s.execute(update(Download).where(Download.id == row.id).values(values))
-            q.add_event(s, row.id, kind, engine=resolved["kind"])
+class _Probe:
+    """The HTTP engine's ``accept``: what the first answer's headers say the source is.
 
-        await self.ctx.db.run(write)
-        for key, value in values.items():
-            setattr(row, key, value)
-        await self.ctx.notify(row)
-        return row
+    A file is accepted (unless an external client takes it). A torrent is declined and kept in
+    :attr:`resolved`; a page or a manifest is declined with :attr:`resolved` left None and its
+    media type in :attr:`page_type`, for yt-dlp.
+    """
+
+    def __init__(self, row: Download, handoff: Callable[[dict[str, Any]], Awaitable[bool]]) -> None:
+        self.row = row
+        self.handoff = handoff
+        self.resolved: dict[str, Any] | None = None
+        self.page_type: str | None = None
+        self.handed_over = False
+
+    async def accept(self, url: str, status: int, headers: Mapping[str, str]) -> bool:
+        found = from_answer(self.row.source_url, url, status, headers)
+        if found is None:
+            self.page_type = media_type(headers.get("content-type"))
+            return False
+        self.resolved = _resolution_dict(found)
+        if found.kind != "file":
+            return False
+        if await self.handoff(self.resolved):
+            self.handed_over = True
+            return False
+        _remember(self.row, self.resolved)
+        return True
+
+
+async def _told(notification: asyncio.Future[None]) -> None:
+    """Wait for a notification of subscribers; its failure is logged, it fails no download."""
+    try:
+        await notification
+    except Exception:
+        log.exception("telling subscribers of a change failed")
+
+
+def _remember(row: Download, resolved: dict[str, Any]) -> None:
+    """Keep what the source is on the row, for the write that ends this attempt."""
+    row.meta = {**row.meta, "resolved": resolved}
+    row.title = row.title or resolved.get("title")
+
+
+def _part_name(folder: Path) -> str | None:
+    """The file name of the one ``.part`` file in ``folder``, if there is exactly one."""
+    try:
+        parts = [p.name for p in folder.iterdir() if p.name.endswith(PART_SUFFIX)]
+    except OSError:  # no folder yet: a first attempt
+        return None
+    return parts[0].removesuffix(PART_SUFFIX) if len(parts) == 1 else None
 
 
 def _resolution_dict(resolution: Resolution) -> dict[str, Any]:

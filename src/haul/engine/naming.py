@@ -64,9 +64,12 @@ def sanitize_filename(name: str) -> str:
     return _truncate(name, MAX_NAME_BYTES)
 
 
+PART_SUFFIX = ".part"
+
+
 def part_path(final: Path) -> Path:
     """Where the bytes of ``final`` gather until the download is complete."""
-    return final.with_name(final.name + ".part")
+    return final.with_name(final.name + PART_SUFFIX)
 
 
 def named(chosen: str | None, derived: str, content_type: str | None) -> str:

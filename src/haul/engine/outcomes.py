@@ -1,23 +1,26 @@
 """How a built-in job ends, in the database: completed, stopped (paused, canceled, shut down,
-stalled), or failed (retried later or for good). Every write here is a state change."""
+stalled), or failed (retried later or for good). Every write here is a state change, and each
+keeps what the job learned of its source (``meta["resolved"]``, the title) for the next
+attempt."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import shutil
-from datetime import datetime, timedelta
+import typing
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import case, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from haul.clients.builtin.client import LiveJob
 from haul.core.paths import free_name, inside
 from haul.core.sources import domain_of
 from haul.core.status import Phase
 from haul.engine.base import EngineResult
+from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.context import JobContext
 from haul.errors import TransferError, TransientTransferError, UnsupportedSource
 from haul.store import downloads as q
@@ -25,56 +28,68 @@ from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class Outcomes:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
+        self.writer = CompletionWriter(ctx.db)
 
-    async def completed(self, row: Download, result: EngineResult) -> None:
+    async def completed(
+        self,
+        row: Download,
+        result: EngineResult,
+        successor: Successor[T] | None = None,
+    ) -> T | None:
+        """Move the files into the download root and record the download completed, with its
+        ``successor`` (see :class:`~haul.engine.completions.Successor`); returns what the
+        successor's part in the transaction returned."""
+        files = await self._file(row.id, result.files)
+        title = row.title or result.title
+        meta = {**row.meta, "result": result.meta}
+        recorded = await self.writer.record(
+            Completion(row.id, files, title, meta, utcnow(), successor)
+        )
+        # What the row now is in the database (without the ORM's change tracking: no session
+        # holds it, and tracking a JSON value costs more than the whole update).
+        now = {
+            "files": files,
+            "title": title,
+            "meta": meta,
+            "lease_worker_id": None,
+            "phase": recorded.phase,
+            "completed_at": recorded.completed_at,
+            "canceled_at": recorded.canceled_at,
+        }
+        if recorded.phase == Phase.COMPLETED:
+            now.update(last_error_code=None, last_error_message=None, retry_next_at=None)
+        for key, value in now.items():
+            set_committed_value(row, key, value)
+        await self.ctx.notify(row)
+        return typing.cast(T | None, recorded.follow)
+
+    async def _file(self, download_id: int, paths: tuple[Path, ...]) -> list[dict[str, Any]]:
+        """Move the results out of the work folder into the download root under free names,
+        then remove the work folder. A rename in one filesystem is a single quick call, made on
+        the loop (in a thread it measured no faster: the trip cost what it saved); only a copy
+        to another filesystem goes to a thread."""
         root = self.ctx.builtin.root
         files = []
-        for path in result.files:
+        for path in paths:
             if not path.exists() or not inside(path, self.ctx.builtin.work_root):
                 continue
             final = free_name(root, path.name)
-            await asyncio.to_thread(_move, path, final)
+            try:
+                path.replace(final)  # the work folder lies inside the root
+            except OSError:
+                await asyncio.to_thread(shutil.move, path, final)  # a mount inside the root
             stat = final.stat()
             files.append(
                 {"path": str(final.relative_to(root)), "name": final.name, "size": stat.st_size}
             )
-        self.ctx.builtin.delete_partial(row.id)
-        now = utcnow()
-        live = Download.canceled_at.is_(None)  # a cancel that raced the end wins
-        values: dict[str, Any] = {
-            "files": files,
-            "lease_worker_id": None,
-            "title": row.title or result.title,
-            "meta": {**row.meta, "result": result.meta},
-            "phase": case((live, Phase.COMPLETED.value), else_=Download.phase),
-            "completed_at": case((live, now), else_=Download.completed_at),
-            "last_error_code": case((live, None), else_=Download.last_error_code),
-            "last_error_message": case((live, None), else_=Download.last_error_message),
-            "retry_next_at": case((live, None), else_=Download.retry_next_at),
-        }
-        statement = (
-            update(Download)
-            .where(Download.id == row.id)
-            .values(values)
-            .returning(Download.phase, Download.completed_at, Download.canceled_at)
-        )
-
-        def write(s: Session) -> tuple[str, datetime | None, datetime | None]:
-            outcome = s.execute(statement).one()
-            q.add_event(s, row.id, "completed", files=len(files))
-            return outcome.phase, outcome.completed_at, outcome.canceled_at
-
-        phase, completed_at, canceled_at = await self.ctx.db.run(write)
-        row.files, row.title, row.meta = values["files"], values["title"], values["meta"]
-        row.lease_worker_id = None
-        row.phase, row.completed_at, row.canceled_at = phase, completed_at, canceled_at
-        if phase == Phase.COMPLETED:
-            row.last_error_code = row.last_error_message = row.retry_next_at = None
-        await self.ctx.notify(row)
+        self.ctx.builtin.delete_partial(download_id)
+        return files
 
     async def stopped(self, row: Download, job: LiveJob) -> None:
         reason = job.stop.reason or "shutdown"
@@ -88,6 +103,7 @@ class Outcomes:
             if db_row is None:
                 return
             db_row.lease_worker_id = None
+            _keep_learned(db_row, row)
             if reason == "pause" and db_row.canceled_at is None:
                 db_row.phase = Phase.QUEUED.value
                 q.add_event(s, row.id, "paused")
@@ -95,11 +111,14 @@ class Outcomes:
             self.ctx.builtin.delete_partial(row.id)
         await self.ctx.notify(db_row)
 
-    async def released(self, download_id: int) -> None:
+    async def released(self, row: Download) -> None:
+        """Give the job back (its task was cancelled): another worker, or this one after a
+        restart, takes it up again."""
         async with self.ctx.db.write() as s:
-            await s.execute(
-                update(Download).where(Download.id == download_id).values(lease_worker_id=None)
-            )
+            db_row = await s.get(Download, row.id)
+            if db_row is not None:
+                db_row.lease_worker_id = None
+                _keep_learned(db_row, row)
 
     async def failed(self, row: Download, exc: TransferError) -> None:
         now = utcnow()
@@ -108,6 +127,7 @@ class Outcomes:
             if db_row is None:
                 return
             db_row.lease_worker_id = None
+            _keep_learned(db_row, row)
             db_row.last_error_code = exc.code
             db_row.last_error_message = exc.message
             if db_row.canceled_at is not None:
@@ -156,8 +176,10 @@ class Outcomes:
         await self.ctx.notify(db_row)
 
 
-def _move(src: Path, dst: Path) -> None:
-    try:
-        src.replace(dst)
-    except OSError:
-        shutil.move(src, dst)
+def _keep_learned(db_row: Download, row: Download) -> None:
+    """Copy what this attempt learned of the source (kept on ``row`` by the job runner) onto
+    the row being written."""
+    resolved = row.meta.get("resolved")
+    if resolved is not None and db_row.meta.get("resolved") != resolved:
+        db_row.meta = {**db_row.meta, "resolved": resolved}
+    db_row.title = db_row.title or row.title

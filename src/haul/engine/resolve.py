@@ -15,13 +15,19 @@ a page with more than one media item                   ``playlist`` (one child p
 The probe is a HEAD that follows redirects; servers that refuse HEAD get a one-byte ranged GET.
 Timeouts and limits are the given client's. yt-dlp runs only for pages and manifests, in a
 thread.
+
+The steps are separate so a caller that sends a request anyway can probe with it:
+:func:`from_url` (the URL alone tells), :func:`from_answer` (a probe's final URL and headers
+tell: a file or a torrent) and :func:`from_page` (yt-dlp). The built-in job runner classifies
+a source from the headers of the HTTP engine's own GET (:mod:`haul.engine.jobs`), so a direct
+file costs one request, not a HEAD and then a GET.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import PurePosixPath
@@ -82,6 +88,19 @@ async def resolve(
 ) -> Resolution:
     """Find out what ``url`` is. Network failures raise transient or permanent transfer errors;
     a page without media raises :class:`~haul.errors.UnsupportedSource`."""
+    found = from_url(url)
+    if found is not None:
+        return found
+    response = await _probe(url, http)
+    found = from_answer(url, str(response.url), response.status_code, response.headers)
+    if found is not None:
+        return found
+    return await from_page(url, media_type(response.headers.get("content-type")), extract=extract)
+
+
+def from_url(url: str) -> Resolution | None:
+    """What ``url`` is when its form alone tells (a magnet, a path ending ``.torrent``); None
+    when a request must tell. Schemes other than http(s) raise UnsupportedSource."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "magnet":
@@ -91,21 +110,34 @@ async def resolve(
         raise UnsupportedSource(f"haul cannot download {scheme or 'scheme-less'} URLs like {url}.")
     if parts.path.lower().endswith(".torrent"):
         return Resolution(kind="torrent", url=url, filename=_url_filename(url))
+    return None
 
-    response = await _probe(url, http)
-    content_type = _media_type(response.headers.get("content-type"))
-    final_url = str(response.url)
+
+def from_answer(
+    url: str, final_url: str, status: int, headers: Mapping[str, str]
+) -> Resolution | None:
+    """A file or a torrent, told by the successful answer (``status`` < 400) to a request for
+    ``url`` that ended at ``final_url``; None for a page or a manifest (:func:`from_page`).
+    ``headers`` is any case-insensitive mapping (httpx's, aiohttp's)."""
+    content_type = media_type(headers.get("content-type"))
     if content_type == TORRENT_TYPE:
         return Resolution(kind="torrent", url=url, content_type=content_type)
-    if not _is_page(content_type) and not _is_manifest(content_type, url, final_url):
-        return Resolution(
-            kind="file",
-            url=url,
-            filename=_disposition_filename(response.headers.get("content-disposition"))
-            or _url_filename(final_url),
-            size=_size(response),
-            content_type=content_type,
-        )
+    if _is_page(content_type) or _is_manifest(content_type, url, final_url):
+        return None
+    return Resolution(
+        kind="file",
+        url=url,
+        filename=_disposition_filename(headers.get("content-disposition"))
+        or _url_filename(final_url),
+        size=_size(status, headers),
+        content_type=content_type,
+    )
+
+
+async def from_page(
+    url: str, content_type: str | None, *, extract: Extractor | None = None
+) -> Resolution:
+    """A page or a manifest: one media item or a playlist, as yt-dlp (in a thread) finds it."""
     if extract is None:
         # yt-dlp is imported on the first page, not at start: a server that only ever fetches
         # direct files never pays its memory.
@@ -152,7 +184,8 @@ async def _probe(url: str, http: httpx.AsyncClient) -> httpx.Response:
     return response
 
 
-def _media_type(header: str | None) -> str | None:
+def media_type(header: str | None) -> str | None:
+    """The media type of a Content-Type header, lower case, without parameters."""
     if not header:
         return None
     return header.split(";", 1)[0].strip().lower() or None
@@ -168,15 +201,15 @@ def _is_manifest(content_type: str | None, *urls: str) -> bool:
     return any(urlsplit(u).path.lower().endswith(MANIFEST_SUFFIXES) for u in urls)
 
 
-def _size(response: httpx.Response) -> int | None:
-    content_range = response.headers.get("content-range")
+def _size(status: int, headers: Mapping[str, str]) -> int | None:
+    content_range = headers.get("content-range")
     if content_range:
         match = re.fullmatch(r"\s*bytes\s+\d+-\d+/(\d+)\s*", content_range)
         return int(match.group(1)) if match else None
-    if response.status_code == 206:
+    if status == 206:
         return None
-    length = response.headers.get("content-length")
-    encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
+    length = headers.get("content-length")
+    encoded = headers.get("content-encoding", "identity").lower() != "identity"
     return int(length) if length and length.isdigit() and not encoded else None
 
 

@@ -26,6 +26,7 @@ from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
 from haul.core.status import Status
 from haul.engine.base import StopReason
+from haul.engine.completions import Successor
 from haul.engine.external import ExternalClients
 from haul.engine.jobs import JobRunner
 from haul.events.bus import EventBus
@@ -168,8 +169,7 @@ class Worker:
         async with self.db.read() as s:
             state = await q.queue_state(s, now)
         can_admit = state.slots_used < limits.global_active and state.waiting_due
-        can_claim = state.claimable and self.config.concurrency > len(self.builtin.live)
-        admitted: list[int] = []
+        can_claim = state.claimable and self.config.concurrency > self.builtin.transferring()
         if can_admit or can_claim:
 
             def admit_and_lease(s: Session) -> tuple[list[int], list[Download]]:
@@ -177,9 +177,11 @@ class Worker:
                 return admitted, self._lease(s)
 
             admitted, rows = await self.db.run(admit_and_lease, admission=True)
-            self._launch(rows)
-            if admitted and self.on_admitted is not None:
-                await self.on_admitted(admitted)
+            self._launch(rows)  # each job tells subscribers it started
+            leased = {row.id for row in rows}
+            others = [i for i in admitted if i not in leased]  # for external clients, workers
+            if others and self.on_admitted is not None:
+                await self.on_admitted(others)
         if state.next_retry is None:
             return self.config.poll_interval
         wait = (state.next_retry - now).total_seconds()
@@ -187,7 +189,7 @@ class Worker:
 
     def _lease(self, s: Session) -> list[Download]:
         """Claim what this worker can run (in the database thread, inside the transaction)."""
-        capacity = self.config.concurrency - len(self.builtin.live)
+        capacity = self.config.concurrency - self.builtin.transferring()
         if capacity <= 0:
             return []
         rows = q.claim(s, self.id, capacity, skip_locked=not self.db.is_sqlite)
@@ -203,8 +205,31 @@ class Worker:
             job.task = asyncio.create_task(self._run(row, job), name=f"haul-job-{row.id}")
 
     async def _run(self, row: Download, job: LiveJob) -> None:
-        await self.runner.run(row, job)
-        self.poke()
+        """Run a job; when it completes, the write that records it admits and leases what its
+        slot frees, and those jobs start as soon as it commits (no scheduler pass in between).
+        Anything else wakes the scheduler."""
+
+        limits = self.limits()
+
+        def admit_and_lease(s: Session) -> tuple[list[int], list[Download]]:
+            if not self._running:
+                return [], []
+            return q.admit_waiting(s, limits), self._lease(s)
+
+        def start(follow: tuple[list[int], list[Download]]) -> None:
+            self._launch(follow[1])
+
+        follow = await self.runner.run(row, job, Successor(admit_and_lease, start))
+        if follow is None:
+            self.poke()
+            return
+        admitted, rows = follow
+        leased = {leased_row.id for leased_row in rows}
+        others = [i for i in admitted if i not in leased]  # for external clients, workers
+        if others:
+            if self.on_admitted is not None:
+                await self.on_admitted(others)
+            self.poke()
 
     async def _heartbeat(self) -> None:
         while self._running:

@@ -89,6 +89,20 @@ class Database:
         self.write_count += 1
         return result
 
+    async def query(self, work: Callable[[Session], T]) -> T:
+        """Run read-only ``work`` in a worker thread: no write lock, nothing committed (for
+        passes that run every few seconds and mostly find nothing to change)."""
+        return await asyncio.to_thread(self._query, work)
+
+    def _query(self, work: Callable[[Session], T]) -> T:
+        with Session(self.sync_engine, expire_on_commit=False) as session:
+            try:
+                return work(session)
+            except OperationalError as exc:
+                raise StorageError(f"The database failed: {exc.orig}") from exc
+            finally:
+                session.rollback()
+
     def _run(self, work: Callable[[Session], T], admission: bool) -> T:
         with Session(self.sync_engine, expire_on_commit=False) as session:
             try:

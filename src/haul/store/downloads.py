@@ -6,14 +6,29 @@ transaction (``Database.write(admission=True)`` where limits are decided).
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from haul.core.admission import Limits, next_rank
 from haul.core.sources import Source
@@ -100,45 +115,71 @@ async def queue_state(session: AsyncSession, now: datetime) -> QueueState:
     return QueueState(int(used or 0), waiting is not None, next_retry, claimable is not None)
 
 
+# The statements of the hot path, built once: every finished download runs them (admission and
+# claim of its successor, in its completion transaction). Building a statement and its cache
+# key costs more CPU than SQLite spends running it, and Core statements on the table skip the
+# ORM's bookkeeping where no objects are needed.
+_TABLE = typing.cast(Table, Download.__table__)
+_EVENTS = insert(typing.cast(Table, DownloadEvent.__table__))
+_SLOTS_USED = select(func.count()).select_from(_TABLE).where(_TABLE.c.phase.in_(_SLOT))
+_SLOTS_PER_OWNER = (
+    select(_TABLE.c.owner_key, func.count())
+    .where(_TABLE.c.phase.in_(_SLOT))
+    .group_by(_TABLE.c.owner_key)
+)
+_WAITING = (
+    select(_TABLE.c.id, _TABLE.c.owner_key, _TABLE.c.queue_rank)
+    .where(
+        _TABLE.c.phase == Phase.QUEUED.value,
+        _TABLE.c.desired_paused.is_(False),
+        _TABLE.c.canceled_at.is_(None),
+        or_(_TABLE.c.retry_next_at.is_(None), _TABLE.c.retry_next_at <= bindparam("now")),
+    )
+    .order_by(_TABLE.c.queue_rank, _TABLE.c.id)
+    .limit(bindparam("batch"))
+)
+_WAITING_AFTER = _WAITING.where(
+    or_(
+        _TABLE.c.queue_rank > bindparam("after_rank"),
+        and_(
+            _TABLE.c.queue_rank == bindparam("after_rank"),
+            _TABLE.c.id > bindparam("after_id"),
+        ),
+    )
+)
+_ADMIT = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(phase=Phase.ADMITTED.value, admitted_at=bindparam("at"))
+)
+
+
 def admit_waiting(
     session: Session, limits: Limits, *, now: datetime | None = None, batch: int = 200
 ) -> list[int]:
     """Admit queued downloads into free slots, in fair (rank, id) order; returns their ids."""
     now = now or utcnow()
-    total = int(session.scalar(select(func.count()).where(_slot_holders())) or 0)
+    total = int(session.scalar(_SLOTS_USED) or 0)
     free = limits.global_active - total
     if free <= 0:
         return []
     per_owner: dict[str, int] = {}
     if limits.per_owner is not None:
-        counts = session.execute(
-            select(Download.owner_key, func.count())
-            .where(_slot_holders())
-            .group_by(Download.owner_key)
-        )
+        counts = session.execute(_SLOTS_PER_OWNER)
         per_owner = {key: int(count) for key, count in counts.all()}
     admitted: list[int] = []
     after: tuple[int, int] | None = None
+    # Without a per-owner limit every row read is admitted: read no more than there are slots
+    # (a finished download's write admits its successor here, one row at a time).
+    batch = batch if limits.per_owner is not None else min(batch, free)
     while free > 0:
-        query = (
-            select(Download.id, Download.owner_key, Download.queue_rank)
-            .where(
-                Download.phase == Phase.QUEUED.value,
-                Download.desired_paused.is_(False),
-                Download.canceled_at.is_(None),
-                or_(Download.retry_next_at.is_(None), Download.retry_next_at <= now),
-            )
-            .order_by(Download.queue_rank, Download.id)
-            .limit(batch)
-        )
-        if after is not None:
-            query = query.where(
-                or_(
-                    Download.queue_rank > after[0],
-                    and_(Download.queue_rank == after[0], Download.id > after[1]),
-                )
-            )
-        rows = (session.execute(query)).all()
+        if after is None:
+            rows = session.execute(_WAITING, {"now": now, "batch": batch}).all()
+        else:
+            rows = session.execute(
+                _WAITING_AFTER,
+                {"now": now, "batch": batch, "after_rank": after[0], "after_id": after[1]},
+            ).all()
         if not rows:
             break
         for download_id, owner_key, rank in rows:
@@ -151,13 +192,10 @@ def admit_waiting(
             if free == 0:
                 break
     if admitted:
+        session.execute(_ADMIT, {"ids": admitted, "at": now})
         session.execute(
-            update(Download)
-            .where(Download.id.in_(admitted))
-            .values(phase=Phase.ADMITTED.value, admitted_at=now)
-        )
-        session.add_all(
-            DownloadEvent(download_id=i, at=now, kind="admitted", data={}) for i in admitted
+            _EVENTS,
+            [{"download_id": i, "at": now, "kind": "admitted", "data": {}} for i in admitted],
         )
     return admitted
 
@@ -172,20 +210,50 @@ def _claimable_query() -> Any:
     )
 
 
+_CLAIMABLE = (
+    _claimable_query().order_by(Download.admitted_at, Download.id).limit(bindparam("limit"))
+)
+_CLAIMABLE_SKIP_LOCKED = _CLAIMABLE.with_for_update(skip_locked=True)
+_START = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        lease_worker_id=bindparam("worker_id"),
+        phase=Phase.ACTIVE.value,
+        client=BUILTIN,
+        client_ref=cast(_TABLE.c.id, String),
+        started_at=func.coalesce(_TABLE.c.started_at, bindparam("at")),
+    )
+)
+
+
 def claim(session: Session, worker_id: str, limit: int, *, skip_locked: bool) -> list[Download]:
-    """Lease up to ``limit`` admitted built-in jobs to ``worker_id``."""
-    query = _claimable_query().order_by(Download.admitted_at, Download.id).limit(limit)
-    if skip_locked:
-        query = query.with_for_update(skip_locked=True)
-    jobs = list(session.scalars(query).all())
-    if jobs:
-        session.execute(
-            update(Download)
-            .where(Download.id.in_([job.id for job in jobs]))
-            .values(lease_worker_id=worker_id)
-        )
-        for job in jobs:
-            job.lease_worker_id = worker_id
+    """Lease up to ``limit`` admitted built-in jobs to ``worker_id`` and record that they start:
+    the worker runs them at once, so the claim is their start (phase active on the built-in
+    client, ``started``, or ``resumed`` when an earlier attempt started, in their history).
+    The rows come back as they now are in the database."""
+    query = _CLAIMABLE_SKIP_LOCKED if skip_locked else _CLAIMABLE
+    jobs = list(session.scalars(query, {"limit": limit}).all())
+    if not jobs:
+        return jobs
+    now = utcnow()
+    session.execute(_START, {"ids": [job.id for job in jobs], "worker_id": worker_id, "at": now})
+    events = []
+    for job in jobs:
+        resolved = job.meta.get("resolved") or {}
+        data = {"engine": resolved["kind"]} if "kind" in resolved else {}
+        kind = "resumed" if job.started_at is not None else "started"
+        events.append({"download_id": job.id, "at": now, "kind": kind, "data": data})
+        changes = {
+            "lease_worker_id": worker_id,
+            "phase": Phase.ACTIVE.value,
+            "client": BUILTIN,
+            "client_ref": str(job.id),
+            "started_at": job.started_at or now,
+        }
+        for key, value in changes.items():
+            set_committed_value(job, key, value)  # as written above; nothing left to flush
+    session.execute(_EVENTS, events)
     return jobs
 
 

@@ -65,6 +65,11 @@ class BuiltinClient:
         self.remote: dict[int, tuple[ClientItem, float]] = {}
         self.remote_ttl = 10.0
 
+    def transferring(self) -> int:
+        """Jobs of this process still moving bytes: one being filed (status processing) no
+        longer takes one of the worker's transfer slots."""
+        return sum(1 for job in self.live.values() if job.status is not Status.PROCESSING)
+
     def work_dir(self, download_id: int) -> Path:
         return self.work_root / str(download_id)
 
@@ -168,6 +173,11 @@ class BuiltinClient:
     def delete_partial(self, download_id: int) -> bool:
         """Delete a job's partial data (its work folder), only ever inside the download root."""
         folder = self.work_dir(download_id)
+        try:
+            folder.rmdir()  # the common case, after a completion: empty (a link is no folder)
+            return True
+        except OSError:
+            pass
         if not folder.exists() or not inside(folder, self.work_root):
             return False
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,173 @@
+"""Group commit of completed jobs: the downloads that finish while a completion is being written
+are recorded together, in the next transaction.
+
+Each completion is one UPDATE and one event, plus what the worker does in the same transaction
+(admitting and leasing the jobs that take the freed slots). On SQLite every write transaction
+of the process waits for the one before it, and on a loop busy with transfers a transaction
+holds that turn for several milliseconds (a trip to the database thread and back), which with
+ten downloads finishing every few tens of milliseconds made the completions a queue of their
+own. Writing what has piled up in one transaction turns that queue into one turn per batch;
+each caller still gets its own row's outcome and its :class:`Successor`'s result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Table, bindparam, case, insert, update
+from sqlalchemy.orm import Session
+
+from haul.core.status import Phase
+from haul.store.database import Database
+from haul.store.models import Download, DownloadEvent
+
+T = TypeVar("T")
+
+_TABLE = typing.cast(Table, Download.__table__)
+_EVENTS = insert(typing.cast(Table, DownloadEvent.__table__))
+_LIVE = _TABLE.c.canceled_at.is_(None)  # a cancel that raced the end wins
+#: Built once, as the hot statements of :mod:`haul.store.downloads` (see there why). Bind names
+#: differ from column names: SQLAlchemy reserves those in an UPDATE.
+_COMPLETE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row"))
+    .values(
+        files=bindparam("files_", type_=_TABLE.c.files.type),
+        lease_worker_id=None,
+        title=bindparam("title_", type_=_TABLE.c.title.type),
+        meta=bindparam("meta_", type_=_TABLE.c.meta.type),
+        phase=case((_LIVE, Phase.COMPLETED.value), else_=_TABLE.c.phase),
+        completed_at=case(
+            (_LIVE, bindparam("now", type_=_TABLE.c.completed_at.type)),
+            else_=_TABLE.c.completed_at,
+        ),
+        last_error_code=case((_LIVE, None), else_=_TABLE.c.last_error_code),
+        last_error_message=case((_LIVE, None), else_=_TABLE.c.last_error_message),
+        retry_next_at=case((_LIVE, None), else_=_TABLE.c.retry_next_at),
+    )
+    .returning(_TABLE.c.phase, _TABLE.c.completed_at, _TABLE.c.canceled_at)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Successor(Generic[T]):
+    """What follows a completion: the worker admits and leases the next jobs in its transaction
+    (:attr:`within`, in the database thread, after every completion of the batch is written)
+    and starts them as soon as it commits (:attr:`committed`, on the loop, before anyone is
+    told of the completion: telling subscribers takes a few turns of a busy loop)."""
+
+    within: Callable[[Session], T]
+    committed: Callable[[T], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One finished download to record (``files``, ``title`` and ``meta`` replace the row's)."""
+
+    download_id: int
+    files: list[dict[str, Any]]
+    title: str | None
+    meta: dict[str, Any]
+    at: datetime
+    successor: Successor[Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the row became (a cancel that raced the end keeps its phase), and what the
+    completion's successor returned."""
+
+    phase: str
+    completed_at: datetime | None
+    canceled_at: datetime | None
+    follow: object
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    completion: Completion
+    done: asyncio.Future[Recorded]
+
+
+class CompletionWriter:
+    """Records completions, those waiting at the same time in one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: list[_Entry] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, completion: Completion) -> Recorded:
+        """Write ``completion`` (with whatever else is waiting); raises what the write raised.
+        Cancelling the caller does not take the completion back."""
+        done: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Entry(completion, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="haul-completions")
+        return await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            completions = [entry.completion for entry in batch]
+            admission = any(c.successor is not None for c in completions)
+            try:
+                recorded = await self.db.run(
+                    partial(_write, batch=completions), admission=admission
+                )
+            except Exception as exc:
+                for entry in batch:
+                    if not entry.done.done():
+                        entry.done.set_exception(exc)
+                continue  # each caller fails on its own; the next batch may do better
+            except BaseException:  # cancelled (the loop is closing): so are the callers
+                for entry in [*batch, *self._pending]:
+                    entry.done.cancel()
+                raise
+            for entry, outcome in zip(batch, recorded, strict=True):
+                successor = entry.completion.successor
+                if successor is not None and successor.committed is not None:
+                    try:
+                        successor.committed(outcome.follow)
+                    except Exception as exc:
+                        entry.done.set_exception(exc)
+                        continue
+                if not entry.done.done():
+                    entry.done.set_result(outcome)
+
+
+def _write(s: Session, batch: Sequence[Completion]) -> list[Recorded]:
+    """In the database thread: every completion of the batch, then their successors (which
+    then find every slot the batch frees)."""
+    rows = []
+    for c in batch:
+        values = {"row": c.download_id, "files_": c.files, "title_": c.title, "meta_": c.meta}
+        rows.append(s.execute(_COMPLETE, {**values, "now": c.at}).one())
+    s.execute(
+        _EVENTS,
+        [
+            {
+                "download_id": c.download_id,
+                "at": c.at,
+                "kind": "completed",
+                "message": None,
+                "data": {"files": len(c.files)},
+            }
+            for c in batch
+        ],
+    )
+    return [
+        Recorded(
+            row.phase,
+            row.completed_at,
+            row.canceled_at,
+            c.successor.within(s) if c.successor is not None else None,
+        )
+        for c, row in zip(batch, rows, strict=True)
+    ]
