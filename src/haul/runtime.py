@@ -136,7 +136,8 @@ class Runtime:
         await self.directory.apply(specs)
 
     def limits(self) -> Limits:
-        return Limits(self.settings.limit_global, self.settings.limit_per_owner)
+        caps = {n: spec.slot_limit for n, spec in self.directory.specs.items() if spec.slot_limit}
+        return Limits(self.settings.limit_global, self.settings.limit_per_owner, caps)
 
     def poke(self) -> None:
         if self.run_worker:

@@ -17,6 +17,7 @@ import qbittorrentapi
 
 from haul.core.torrents import parse_torrent
 from tests.conftest import App
+from tests.support.origin import Origin
 from tests.support.qbittorrent import QbitDaemon, qbittorrent_daemon
 from tests.support.torrents import make_torrent
 from tests.support.transmission import TransmissionDaemon, transmission_daemon
@@ -246,3 +247,23 @@ async def test_a_frozen_client_times_out_alone_and_recovers(
 def magnet() -> str:
     digest = hashlib.sha1(os.urandom(8), usedforsecurity=False).hexdigest()
     return f"magnet:?xt=urn:btih:{digest}&dn=frozen-test"
+
+
+async def test_a_full_client_does_not_hold_slots_others_could_use(
+    app: App, trans: TransmissionDaemon, origin: Origin
+) -> None:
+    app.runtime.settings.limit_global = 2
+    await configure(app, "trans", "transmission", trans, slot_limit=1)
+    first = (await app.post("/downloads", json={"url": magnet()})).json()["id"]
+    second = (await app.post("/downloads", json={"url": magnet()})).json()["id"]
+    await status_is(app, first, "downloading")
+    origin.add_file("/plain.bin", os.urandom(200_000))
+    plain = (await app.post("/downloads", json={"url": origin.url("/plain.bin")})).json()["id"]
+    done = await status_is(app, plain, "completed", "failed")
+    assert done["status"] == "completed"  # the built-in engine got the free slot
+    waiting = (await app.get(f"/downloads/{second}")).json()
+    assert waiting["status"] == "queued"  # Transmission is full: it waits, holding no slot
+    assert waiting["client_ref"] is None
+    await app.post(f"/downloads/{first}/cancel", json={"delete_files": True})
+    moved = await status_is(app, second, "downloading")
+    assert moved["client"] == "trans"

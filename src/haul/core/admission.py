@@ -8,13 +8,16 @@ joins the current round instead of waiting behind all of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     global_active: int
     per_owner: int | None = None
+    #: Slot caps of external clients (name -> at most this many of haul's downloads at once).
+    per_client: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

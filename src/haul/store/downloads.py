@@ -127,8 +127,13 @@ _SLOTS_PER_OWNER = (
     .where(_TABLE.c.phase.in_(_SLOT))
     .group_by(_TABLE.c.owner_key)
 )
+_SLOTS_PER_CLIENT = (
+    select(_TABLE.c.client, func.count())
+    .where(_TABLE.c.phase.in_(_SLOT), _TABLE.c.client.in_(bindparam("names", expanding=True)))
+    .group_by(_TABLE.c.client)
+)
 _WAITING = (
-    select(_TABLE.c.id, _TABLE.c.owner_key, _TABLE.c.queue_rank)
+    select(_TABLE.c.id, _TABLE.c.owner_key, _TABLE.c.queue_rank, _TABLE.c.client)
     .where(
         _TABLE.c.phase == Phase.QUEUED.value,
         _TABLE.c.desired_paused.is_(False),
@@ -167,11 +172,16 @@ def admit_waiting(
     if limits.per_owner is not None:
         counts = session.execute(_SLOTS_PER_OWNER)
         per_owner = {key: int(count) for key, count in counts.all()}
+    per_client: dict[str, int] = {}
+    if limits.per_client:
+        counts = session.execute(_SLOTS_PER_CLIENT, {"names": list(limits.per_client)})
+        per_client = {str(name): int(count) for name, count in counts.all()}
     admitted: list[int] = []
     after: tuple[int, int] | None = None
     # Without a per-owner limit every row read is admitted: read no more than there are slots
     # (a finished download's write admits its successor here, one row at a time).
-    batch = batch if limits.per_owner is not None else min(batch, free)
+    capped = limits.per_owner is not None or bool(limits.per_client)
+    batch = batch if capped else min(batch, free)
     while free > 0:
         if after is None:
             rows = session.execute(_WAITING, {"now": now, "batch": batch}).all()
@@ -182,12 +192,17 @@ def admit_waiting(
             ).all()
         if not rows:
             break
-        for download_id, owner_key, rank in rows:
+        for download_id, owner_key, rank, client in rows:
             after = (rank, download_id)
             if limits.per_owner is not None and per_owner.get(owner_key, 0) >= limits.per_owner:
                 continue
+            cap = limits.per_client.get(client) if client else None
+            if cap is not None and per_client.get(client, 0) >= cap:
+                continue  # its client is full: the next download in line may go elsewhere
             admitted.append(download_id)
             per_owner[owner_key] = per_owner.get(owner_key, 0) + 1
+            if cap is not None:
+                per_client[client] = per_client.get(client, 0) + 1
             free -= 1
             if free == 0:
                 break
