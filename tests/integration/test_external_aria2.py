@@ -217,3 +217,28 @@ async def _aria2_status(client: Aria2Client, gid: str, native: str) -> Any:
     items = await client.items([gid])
     item = items.get(gid)
     return item if item is not None and item.raw.get("status") == native else None
+
+
+async def test_retry_re_adds_a_canceled_download_to_aria2_and_it_finishes(
+    app: App, daemon: Aria2Daemon, origin: Origin
+) -> None:
+    await add_aria2(app, daemon)
+    origin.add_file("/again.bin", DATA)
+    origin.throttle("/again.bin", 300_000)
+    created = (
+        await app.post("/downloads", json={"url": origin.url("/again.bin"), "client": "aria2"})
+    ).json()
+    download_id = created["id"]
+    await await_for(lambda: _downloading_with_bytes(app, download_id), 20, what="progress")
+    canceled = await app.post(f"/downloads/{download_id}/cancel", json={"delete_files": False})
+    assert canceled.json()["status"] == "canceled"
+    origin.throttle("/again.bin", None)
+    retried = await app.post(f"/downloads/{download_id}/retry")
+    assert retried.status_code == 200, retried.text
+    done = await status_is(app, download_id, "completed", "failed", timeout=30)
+    assert done["status"] == "completed", done
+    assert done["client"] == "aria2"
+    fetched = await app.get(f"/downloads/{download_id}/file")
+    assert hashlib.sha256(fetched.content).hexdigest() == DIGEST
+    kinds = [e["kind"] for e in (await app.get(f"/downloads/{download_id}/events")).json()]
+    assert kinds.count("handed_over") == 2

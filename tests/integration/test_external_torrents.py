@@ -267,3 +267,27 @@ async def test_a_full_client_does_not_hold_slots_others_could_use(
     await app.post(f"/downloads/{first}/cancel", json={"delete_files": True})
     moved = await status_is(app, second, "downloading")
     assert moved["client"] == "trans"
+
+
+async def test_qbittorrent_pause_resume_cancel_and_retry(app: App, qbit: QbitDaemon) -> None:
+    await configure(app, "qbit", "qbittorrent", qbit)
+    url = magnet()
+    download_id = (await app.post("/downloads", json={"url": url})).json()["id"]
+    item = await status_is(app, download_id, "downloading")
+    ref = item["client_ref"]
+    direct = api_of(qbit)
+    assert (await app.post(f"/downloads/{download_id}/pause")).json()["status"] == "paused"
+    await await_for(
+        lambda: direct.torrents_info(torrent_hashes=ref)[0].state_enum.is_paused,
+        15,
+        what="qBittorrent to pause it",
+    )
+    await app.post(f"/downloads/{download_id}/resume")
+    await status_is(app, download_id, "downloading")
+    canceled = await app.post(f"/downloads/{download_id}/cancel", json={"delete_files": True})
+    assert canceled.json()["status"] == "canceled"
+    await await_for(lambda: not direct.torrents_info(torrent_hashes=ref), 15, what="removal")
+    await app.post(f"/downloads/{download_id}/retry")
+    again = await status_is(app, download_id, "downloading")
+    assert again["client_ref"] == ref
+    assert direct.torrents_info(torrent_hashes=ref)
