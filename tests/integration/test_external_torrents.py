@@ -291,3 +291,29 @@ async def test_qbittorrent_pause_resume_cancel_and_retry(app: App, qbit: QbitDae
     again = await status_is(app, download_id, "downloading")
     assert again["client_ref"] == ref
     assert direct.torrents_info(torrent_hashes=ref)
+
+
+async def test_a_paused_torrent_gives_its_slot_back_and_resumes_in_its_client(
+    app: App, trans: TransmissionDaemon, origin: Origin
+) -> None:
+    app.runtime.settings.limit_global = 1
+    await configure(app, "trans", "transmission", trans)
+    torrent = (await app.post("/downloads", json={"url": magnet()})).json()["id"]
+    ref = (await status_is(app, torrent, "downloading"))["client_ref"]
+    assert (await app.post(f"/downloads/{torrent}/pause")).json()["status"] == "paused"
+    direct = app.runtime.clients["trans"]
+    await await_for(lambda: _native(direct, ref, "paused"), 15, what="Transmission to stop it")
+
+    origin.add_file("/meanwhile.bin", os.urandom(300_000))
+    origin.throttle("/meanwhile.bin", 300_000)
+    plain = (await app.post("/downloads", json={"url": origin.url("/meanwhile.bin")})).json()
+    await status_is(app, plain["id"], "downloading")  # the paused torrent holds no slot
+    assert (await app.post(f"/downloads/{torrent}/resume")).status_code == 200
+    waiting = (await app.get(f"/downloads/{torrent}")).json()
+    assert waiting["status"] == "queued"  # it waits for the slot like any other download
+    await status_is(app, plain["id"], "completed")
+    back = await status_is(app, torrent, "downloading")
+    assert back["client_ref"] == ref  # the same torrent, resumed in its client
+    kinds = [e["kind"] for e in (await app.get(f"/downloads/{torrent}/events")).json()]
+    assert kinds.count("handed_over") == 1
+    assert kinds[-1] == "resumed"

@@ -151,9 +151,12 @@ class ExternalClients:
         )
         previous = row.client_ref if row.client == name else None
         try:
-            if previous:
-                await self._forget(name, previous)
-            ref = await self.directory.call(name, lambda client: client.add(request))
+            ref = await self._resume_held(name, previous) if previous else None
+            resumed = ref is not None
+            if ref is None:
+                if previous:
+                    await self._forget(name, previous)
+                ref = await self.directory.call(name, lambda client: client.add(request))
         except ClientUnavailable as exc:
             raise TransientTransferError(exc.message, code=exc.code) from exc
         except (ClientError, InputError) as exc:
@@ -175,13 +178,26 @@ class ExternalClients:
             # A cancel that came while the client was adding it wins: the row keeps its
             # phase, and the monitor removes the item (a canceled row with a client id).
             hq.set_fields(s, row.id, **{**values, "phase": hq.unless_canceled(Phase.ACTIVE)})
-            q.add_event(s, row.id, "handed_over", f"added to {name}", client=name, ref=ref)
+            if resumed:
+                q.add_event(s, row.id, "resumed", f"resumed on {name}", client=name, ref=ref)
+            else:
+                q.add_event(s, row.id, "handed_over", f"added to {name}", client=name, ref=ref)
 
         await self.db.run(write)
         for key, value in values.items():
             setattr(row, key, value)
         log.info("download %s handed to %s as %s", row.id, name, ref)
         await self.notify(row)
+
+    async def _resume_held(self, name: str, ref: str) -> str | None:
+        """Resume the item the client still holds from before (a paused download given a slot
+        again); None when there is none worth resuming (a retry adds it afresh)."""
+        held = (await self.directory.items(name, [ref])).get(ref)
+        if held is None or held.status in (Status.FAILED, Status.UNKNOWN):
+            return None
+        if held.status in (Status.PAUSED, Status.QUEUED):
+            await self.directory.call(name, lambda client: client.resume(ref))
+        return ref
 
     async def _forget(self, name: str, ref: str) -> None:
         """Remove an earlier attempt's item (its data stays for the new one to reuse)."""
@@ -262,6 +278,11 @@ class ExternalClients:
             return await self._release_if_seeded(name, client, row.id, ref, item)
         if item is None:
             return False  # missing: shown as such, never deleted
+        if row.phase == Phase.QUEUED:  # paused by its owner, holding no slot
+            if item.status in (Status.DOWNLOADING, Status.QUEUED):
+                log.info("download %s: %s resumed it; pausing it again", row.id, name)
+                await client.pause(ref)
+            return False
         if item.status in (Status.COMPLETED, Status.SEEDING):
             if (full := await self._load(row.id)) is not None:
                 await self._completed(name, client, full, item)

@@ -44,6 +44,11 @@ class NoClientForSource(InputError):
     code = "no_client"
 
 
+def _on_external(row: Download) -> bool:
+    """Whether an external client holds (or held) the row's item."""
+    return bool(row.client and row.client != BUILTIN and row.client_ref)
+
+
 def _not_found(exc: ClientError) -> bool:
     """Whether a client said it does not know the item (nothing left to remove)."""
     return isinstance(exc, ClientItemNotFound) or getattr(exc, "not_found", False) is True
@@ -309,13 +314,17 @@ class DownloadService:
                 db_row.desired_paused = paused
                 if paused and db_row.phase == Phase.ADMITTED and db_row.lease_worker_id is None:
                     db_row.phase = Phase.QUEUED.value  # give the slot back
+                if paused and db_row.phase == Phase.ACTIVE and _on_external(db_row):
+                    # The client keeps the paused item; the slot goes back. A resume queues
+                    # for a slot again and the client resumes the item it holds.
+                    db_row.phase = Phase.QUEUED.value
                 if not paused and db_row.phase == Phase.QUEUED:
                     db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key, front=True)
                 q.add_event(s, download_id, "pause_requested" if paused else "resume_requested")
         if row.client == q.BUILTIN or (row.client is None and row.phase == Phase.ADMITTED):
             builtin = self.builtin
             await (builtin.pause if paused else builtin.resume)(str(row.id))
-        elif row.client and row.client_ref and row.phase == Phase.ACTIVE:
+        elif _on_external(row) and row.phase == Phase.ACTIVE:
             await self._tell_client(row, paused=paused)
         if not paused:
             self.poke()

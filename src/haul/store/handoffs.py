@@ -81,9 +81,10 @@ class Watched:
 
 
 def watched(s: Session, releasing: Collection[str]) -> list[Watched]:
-    """What the monitor looks at: active downloads on external clients, canceled ones whose
-    removal from the client is still owed, and finished ones on clients that remove finished
-    items (``releasing``) not yet removed."""
+    """What the monitor looks at: active downloads on external clients, paused ones (queued
+    again, their item still on the client), canceled ones whose removal from the client is
+    still owed, and finished ones on clients that remove finished items (``releasing``) not
+    yet removed."""
     owed = and_(
         Download.client_released_at.is_(None),
         or_(
@@ -91,6 +92,7 @@ def watched(s: Session, releasing: Collection[str]) -> list[Watched]:
             and_(Download.phase == Phase.COMPLETED.value, Download.client.in_(list(releasing))),
         ),
     )
+    paused = and_(Download.phase == Phase.QUEUED.value, Download.desired_paused.is_(True))
     query = select(
         Download.id,
         Download.client,
@@ -102,7 +104,7 @@ def watched(s: Session, releasing: Collection[str]) -> list[Watched]:
     ).where(
         _EXTERNAL,
         Download.client_ref.is_not(None),
-        or_(Download.phase == Phase.ACTIVE.value, owed),
+        or_(Download.phase == Phase.ACTIVE.value, paused, owed),
     )
     return [
         Watched(int(i), str(c), str(r), str(p), bool(d), bool(x), bool(o))
