@@ -140,6 +140,43 @@ class MediaItem(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class MediaFile(Base):
+    """A finished file on disk with what its probe found (history: kept after the download).
+
+    Deleting the media item deletes its file records (never the files on disk); a download's
+    files stay recorded while the download is kept.
+    """
+
+    __tablename__ = "media_files"
+    __table_args__ = (UniqueConstraint("download_id", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    download_id: Mapped[int | None] = mapped_column(
+        ForeignKey("downloads.id", ondelete="CASCADE"), index=True
+    )
+    media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media_items.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(Text)  # relative to the download root when inside it
+    file_name: Mapped[str] = mapped_column(String(1000))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mtime: Mapped[float | None] = mapped_column(Float)
+    is_media: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)  # why it is not media, or is broken
+    container: Mapped[str | None] = mapped_column(String(64))
+    duration: Mapped[float | None] = mapped_column(Float)
+    video_codec: Mapped[str | None] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    audio_codec: Mapped[str | None] = mapped_column(String(64))
+    audio_channels: Mapped[int | None] = mapped_column(Integer)
+    subtitle_languages: Mapped[list[Any]] = mapped_column(default=list)
+    profile: Mapped[str | None] = mapped_column(String(100))
+    youtube_id: Mapped[str | None] = mapped_column(String(11), index=True)
+    file_exists: Mapped[bool] = mapped_column(Boolean, default=True)
+    probed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ClientConfig(Base):
     """A configured download client (aria2, qBittorrent, Transmission), like Sonarr's.
 
