@@ -317,3 +317,20 @@ async def test_a_paused_torrent_gives_its_slot_back_and_resumes_in_its_client(
     kinds = [e["kind"] for e in (await app.get(f"/downloads/{torrent}/events")).json()]
     assert kinds.count("handed_over") == 1
     assert kinds[-1] == "resumed"
+
+
+async def test_the_same_torrent_can_be_downloaded_again_after_a_cancel(
+    app: App, trans: TransmissionDaemon
+) -> None:
+    await configure(app, "trans", "transmission", trans)
+    url = magnet()
+    first = (await app.post("/downloads", json={"url": url})).json()["id"]
+    ref = (await status_is(app, first, "downloading"))["client_ref"]
+    await app.post(f"/downloads/{first}/cancel", json={"delete_files": False})
+    second = (await app.post("/downloads", json={"url": url})).json()["id"]
+    again = await status_is(app, second, "downloading", "failed")
+    assert again["status"] == "downloading", again
+    assert again["client_ref"] == ref
+    old = (await app.get(f"/downloads/{first}")).json()
+    assert old["status"] == "canceled"  # its history stays; it no longer owns the item
+    assert old["client_ref"] is None

@@ -47,9 +47,9 @@ class ClientSpec:
         return Candidate(self.name, self.kind, self.priority, self.enabled, self.prefer_for_files)
 
     @property
-    def connection(self) -> tuple[str, str, str | None, str | None, str]:
+    def connection(self) -> tuple[str, str, str | None, str | None, str, float]:
         """What building the client depends on: a change here means a new connection."""
-        return (self.kind, self.url, self.username, self.secret, self.category)
+        return (self.kind, self.url, self.username, self.secret, self.category, self.timeout)
 
 
 def check_spec(spec: ClientSpec) -> None:

@@ -33,7 +33,7 @@ from haul.clients.base import AddRequest, ClientItem, DownloadClient
 from haul.clients.directory import ClientDirectory
 from haul.core.paths import inside
 from haul.core.routing import SourceKind, route
-from haul.core.status import Phase, Status
+from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
@@ -63,6 +63,13 @@ class ExternalConfig:
     monitor_interval: float = 1.0
 
 
+class ClientGone(TransientTransferError):
+    """The client cannot be reached now; the download waits for it."""
+
+
+OPEN = frozenset(p.value for p in OPEN_PHASES)
+
+
 class ExternalClients:
     def __init__(
         self,
@@ -82,6 +89,7 @@ class ExternalClients:
         self.notify = notify
         self.fail = fail
         self.worker_id = worker_id
+        self._pending: set[asyncio.Task[None]] = set()
 
     # -- hand over ------------------------------------------------------------------------
 
@@ -109,14 +117,44 @@ class ExternalClients:
             for name in names:
                 spec = self.directory.specs[name]
                 room[name] = None if spec.slot_limit is None else spec.slot_limit - busy[name]
+                if self.directory.unreachable(name):
+                    room[name] = 0  # backed off: its downloads wait, admitted, untouched
             return hq.claim_handoffs(s, self.worker_id(), room, skip_locked=not self.db.is_sqlite)
 
         rows = await self.db.run(claim)
-        if rows:
-            await asyncio.gather(*(self._dispatch_one(row) for row in rows))
+        for row in rows:
+            # Not awaited here: a slow client must not hold up the scheduler (admission and
+            # the built-in engine's claims); the lease keeps a row from being taken twice.
+            task = asyncio.create_task(self._dispatch_one(row), name=f"haul-handoff-{row.id}")
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
         return len(rows)
 
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Let hand-overs in flight finish (or give their leases back on cancel)."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout)
+        for task in list(self._pending):
+            task.cancel()
+
     async def _dispatch_one(self, row: Download) -> None:
+        try:
+            await self._dispatch_guarded(row)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._give_back(row.id))
+            raise
+        except Exception:
+            log.exception("download %s: hand-over failed; it waits for the next pass", row.id)
+            await self._give_back(row.id)
+
+    async def _give_back(self, download_id: int) -> None:
+        """Clear this worker's lease on a row whose hand-over did not finish."""
+        try:
+            await self.db.run(lambda s: hq.unlease(s, download_id, self.worker_id()))
+        except Exception:
+            log.exception("download %s: lease not given back", download_id)
+
+    async def _dispatch_guarded(self, row: Download) -> None:
         try:
             name = str(row.client)
             spec = self.directory.spec(name)
@@ -132,6 +170,10 @@ class ExternalClients:
                     return
                 name = rerouted
             await self._hand_over(row, name, url=row.source_url, torrent=row.source_blob)
+        except ClientGone as exc:
+            # The client is down: the download waits admitted for it, no attempt used up.
+            log.info("download %s waits for %s: %s", row.id, row.client, exc.message)
+            await self._give_back(row.id)
         except TransferError as exc:
             await self.fail(row, exc)
         except HaulError as exc:
@@ -158,7 +200,7 @@ class ExternalClients:
                     await self._forget(name, previous)
                 ref = await self.directory.call(name, lambda client: client.add(request))
         except ClientUnavailable as exc:
-            raise TransientTransferError(exc.message, code=exc.code) from exc
+            raise ClientGone(exc.message, code=exc.code) from exc
         except (ClientError, InputError) as exc:
             raise PermanentTransferError(exc.message, code=exc.code) from exc
         now = utcnow()
@@ -174,20 +216,41 @@ class ExternalClients:
         if torrent is not None:
             values["source_blob"] = torrent
 
-        def write(s: Session) -> None:
-            # A cancel that came while the client was adding it wins: the row keeps its
-            # phase, and the monitor removes the item (a canceled row with a client id).
-            hq.set_fields(s, row.id, **{**values, "phase": hq.unless_canceled(Phase.ACTIVE)})
+        def write(s: Session) -> str:
+            holder = hq.holder(s, name, str(ref), row.id)
+            if holder is not None:
+                other, other_phase = holder
+                if other_phase in OPEN:
+                    raise PermanentTransferError(
+                        f"{name} already holds this as download {other}; "
+                        "one item on a client belongs to one download.",
+                        code="duplicate_item",
+                    )
+                hq.take_over(s, other)  # a finished download's item, fetched again
+            # A cancel or a pause that came while the client was adding it wins: a canceled
+            # row keeps its phase (the monitor removes the item), a paused one goes back to
+            # the queue holding no slot (the monitor keeps the item paused).
+            hq.set_fields(s, row.id, **{**values, "phase": hq.handed_phase()})
             if resumed:
                 q.add_event(s, row.id, "resumed", f"resumed on {name}", client=name, ref=ref)
             else:
                 q.add_event(s, row.id, "handed_over", f"added to {name}", client=name, ref=ref)
+            return hq.phase_of(s, row.id)
 
-        await self.db.run(write)
+        phase = await self.db.run(write)
         for key, value in values.items():
             setattr(row, key, value)
+        row.phase = phase
         log.info("download %s handed to %s as %s", row.id, name, ref)
-        await self.notify(row)
+        try:
+            await self.notify(row)
+        except Exception:
+            log.exception("download %s: handed over, but the event was not published", row.id)
+
+    def saved_inside_root(self, item: ClientItem) -> bool:
+        """Whether the client keeps the item inside haul's download root: data is deleted only
+        there (an adopted item, or one a person moved, keeps its files)."""
+        return saved_inside(item, self.config.root)
 
     async def _resume_held(self, name: str, ref: str) -> str | None:
         """Resume the item the client still holds from before (a paused download given a slot
@@ -270,8 +333,9 @@ class ExternalClients:
         ref = row.client_ref
         if row.phase == Phase.CANCELED:
             if item is not None:
+                delete = row.cancel_delete_partial and self.saved_inside_root(item)
                 with contextlib.suppress(ClientItemNotFound):  # gone meanwhile: nothing to do
-                    await client.remove(ref, delete_data=row.cancel_delete_partial)
+                    await client.remove(ref, delete_data=delete)
             await self.db.run(lambda s: hq.release(s, row.id))
             return True
         if row.phase == Phase.COMPLETED:
@@ -322,7 +386,9 @@ class ExternalClients:
         now = utcnow()
         seeding = item.status is Status.SEEDING
 
-        def write(s: Session) -> None:
+        def write(s: Session) -> bool:
+            if not hq.still_active(s, row.id):
+                return False  # canceled (or paused) since the monitor looked: theirs wins
             hq.set_fields(
                 s,
                 row.id,
@@ -336,8 +402,10 @@ class ExternalClients:
             q.add_event(
                 s, row.id, "completed", f"{name} finished it", files=len(files), seeding=seeding
             )
+            return True
 
-        await self.db.run(write)
+        if not await self.db.run(write):
+            return
         row.phase, row.completed_at, row.files = Phase.COMPLETED.value, now, files
         row.title = row.title or item.name
         await self.notify(row)
@@ -381,6 +449,14 @@ class ExternalClients:
             else PermanentTransferError(message, code="client_failed")
         )
         await self.fail(row, error)
+
+
+def saved_inside(item: ClientItem, root: Path) -> bool:
+    """Whether a client item's save path is the download root or inside it."""
+    if item.save_path is None:
+        return False
+    where = Path(item.save_path)
+    return inside(where, root) or where.resolve() == root.resolve()
 
 
 def _is_torrent(row: Download) -> bool:

@@ -113,6 +113,8 @@ class Worker:
         pending = [job.task for job in jobs if job.task is not None]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+        if self.external is not None:
+            await self.external.aclose()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -22,6 +22,7 @@ from haul.core.status import OPEN_PHASES, Phase
 from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Tracked, track
 from haul.engine.base import Profile as EngineProfile
+from haul.engine.external import saved_inside
 from haul.errors import ClientError, ClientItemNotFound, InputError, InvalidTransition, NotFound
 from haul.events.bus import EventBus
 from haul.service.listing import ClientTracker, cursor_id, phase_status, phases_for
@@ -423,6 +424,11 @@ class DownloadService:
         the monitor removes it when it is back (the row says the removal is still owed)."""
         ref = str(row.client_ref)
         try:
+            if delete_files:
+                # Data is deleted only inside haul's download root: an adopted item, or one
+                # a person moved elsewhere, keeps its files.
+                held = (await self.directory.items(str(row.client), [ref])).get(ref)
+                delete_files = held is not None and saved_inside(held, self.builtin.root)
             await self.directory.call(
                 str(row.client), lambda c: c.remove(ref, delete_data=delete_files)
             )

@@ -120,9 +120,51 @@ def set_fields(s: Session, download_id: int, **values: Any) -> None:
     s.execute(update(Download).where(Download.id == download_id).values(**values))
 
 
-def unless_canceled(phase: Phase) -> Any:
-    """``phase`` for a row not canceled meanwhile; a canceled row keeps its own."""
-    return case((Download.canceled_at.is_(None), phase.value), else_=Download.phase)
+def handed_phase() -> Any:
+    """The phase of a row just handed over: active; queued if paused meanwhile (it holds no
+    slot while paused); its own if canceled meanwhile."""
+    return case(
+        (Download.canceled_at.is_not(None), Download.phase),
+        (Download.desired_paused.is_(True), Phase.QUEUED.value),
+        else_=Phase.ACTIVE.value,
+    )
+
+
+def holder(s: Session, client: str, ref: str, besides: int) -> tuple[int, str] | None:
+    """Another download that has ``ref`` on ``client`` recorded, and its phase."""
+    found = s.execute(
+        select(Download.id, Download.phase).where(
+            Download.client == client, Download.client_ref == ref, Download.id != besides
+        )
+    ).first()
+    return (int(found[0]), str(found[1])) if found is not None else None
+
+
+def take_over(s: Session, download_id: int) -> None:
+    """A finished download gives its client item up to a new download of the same source
+    (its history stays; it no longer owns anything on the client)."""
+    set_fields(s, download_id, client_ref=None, client_released_at=utcnow())
+
+
+def phase_of(s: Session, download_id: int) -> str:
+    return str(s.scalar(select(Download.phase).where(Download.id == download_id)))
+
+
+def still_active(s: Session, download_id: int) -> bool:
+    query = select(Download.id).where(
+        Download.id == download_id,
+        Download.phase == Phase.ACTIVE.value,
+        Download.canceled_at.is_(None),
+    )
+    return s.scalar(query) is not None
+
+
+def unlease(s: Session, download_id: int, worker_id: str) -> None:
+    s.execute(
+        update(Download)
+        .where(Download.id == download_id, Download.lease_worker_id == worker_id)
+        .values(lease_worker_id=None)
+    )
 
 
 def release(s: Session, download_id: int) -> None:
