@@ -85,7 +85,7 @@ class ClientDirectory:
                     continue
             self.specs[name] = spec
         for client in retired:
-            await _close(client)
+            await close_client(client)
 
     def candidates(self) -> list[Candidate]:
         return [spec.candidate for spec in self.specs.values()]
@@ -101,7 +101,7 @@ class ClientDirectory:
         for name in list(self.specs):
             client = self.clients.pop(name, None)
             if client is not None:
-                await _close(client)
+                await close_client(client)
         self.specs.clear()
 
     # -- calls ----------------------------------------------------------------------------
@@ -164,7 +164,8 @@ class ClientDirectory:
             log.info("client %s is reachable again", name)
 
 
-async def _close(client: DownloadClient) -> None:
+async def close_client(client: DownloadClient) -> None:
+    """Close an adapter that holds connections; errors on the way out are not news."""
     closer = getattr(client, "aclose", None)
     if closer is None:
         return

@@ -491,8 +491,9 @@ async def _files_of(client: DownloadClient, item: ClientItem) -> list[str]:
 def _file_entry(path: Path, root: Path) -> dict[str, Any]:
     """A finished file as recorded: relative to the download root when inside it."""
     try:
-        size: int | None = path.stat().st_size
-        mtime: float | None = path.stat().st_mtime
+        stat = path.stat()
+        size: int | None = stat.st_size
+        mtime: float | None = stat.st_mtime
     except OSError:
         size = mtime = None
     shown = str(path.resolve().relative_to(root.resolve())) if inside(path, root) else str(path)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from haul.clients.base import ClientHealth, ClientItem
-from haul.clients.directory import ClientDirectory
+from haul.clients.directory import ClientDirectory, close_client
 from haul.clients.registry import ClientSpec, build_client, check_spec
 from haul.core.routing import BUILTIN
 from haul.core.sources import parse_source
@@ -142,10 +142,7 @@ class ClientService:
         except ClientError as exc:
             return ClientHealth.failed(exc)
         finally:
-            closer = getattr(client, "aclose", None)
-            if closer is not None:
-                with contextlib.suppress(ClientError, OSError):
-                    await closer()
+            await close_client(client)
 
     async def test_named(self, name: str, secret: str | None = None) -> ClientHealth:
         spec = await self._spec(name)
