@@ -15,7 +15,7 @@ from tests.support.daemons import IN_CI
 from tests.support.pg import fresh_database, postgres_server
 from tests.support.server import HaulServer
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.xtream"]
 
 
 @pytest.fixture(scope="session")

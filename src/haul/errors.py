@@ -11,12 +11,17 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   ├── ForbiddenAddress
     │   └── UnknownProfile
     ├── NotFound                   no such download / file (HTTP 404)
+    │   └── IptvNotFound           no such provider, stream, series or episode
     ├── Conflict                   the request collides with existing state (HTTP 409)
     │   ├── DuplicateDownload
     │   └── InvalidTransition
     ├── LimitExceeded              over an admission limit with policy ``reject`` (HTTP 429)
     ├── ClientError                a download client failed or cannot be reached
     │   └── ClientUnavailable
+    ├── ProviderError              an IPTV provider failed or cannot be reached (HTTP 502)
+    │   ├── ProviderAuthFailed
+    │   ├── ProviderUnavailable
+    │   └── ProviderBadAnswer
     ├── TransferError              moving bytes failed; ``transient`` says if a retry may help
     │   ├── TransientTransferError
     │   │   └── LengthMismatch
@@ -139,6 +144,43 @@ class ClientRefused(ClientError):
     """The download client refused the request."""
 
     code = "client_refused"
+
+
+class IptvNotFound(NotFound):
+    """The IPTV provider has no such stream, series or episode."""
+
+    code = "iptv_not_found"
+
+
+class ProviderError(HaulError):
+    """The IPTV provider failed. Messages never contain its credentials.
+
+    ``transient`` says whether asking again later may help (an unreachable or overloaded
+    provider), as for :class:`TransferError`.
+    """
+
+    code = "provider_error"
+    transient = False
+
+
+class ProviderAuthFailed(ProviderError):
+    """The IPTV provider refused the username or password (or the account is not active)."""
+
+    code = "provider_auth_failed"
+
+
+class ProviderUnavailable(ProviderError):
+    """The IPTV provider cannot be reached or is overloaded."""
+
+    code = "provider_unavailable"
+    transient = True
+
+
+class ProviderBadAnswer(ProviderError):
+    """The IPTV provider answered with something that is not the Xtream Codes API."""
+
+    code = "provider_bad_answer"
+    transient = True
 
 
 class TransferError(HaulError):

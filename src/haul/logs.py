@@ -49,3 +49,6 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Their info and debug lines quote whole URLs, and webhook and Apprise URLs carry tokens.
+    for library in ("httpx", "httpcore", "apprise"):
+        logging.getLogger(library).setLevel(logging.WARNING)

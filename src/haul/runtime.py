@@ -20,17 +20,27 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
 from haul.core.retry import RetryPolicy
-from haul.engine.context import JobContext
+from haul.core.sources import iptv_series_of
+from haul.engine.context import JobContext, SecretStream
 from haul.engine.external import ExternalClients, ExternalConfig
 from haul.engine.http import HttpEngine
 from haul.engine.jobs import JobRunner
+from haul.engine.processing import LibraryConfig, Processor
 from haul.engine.worker import Worker, WorkerConfig
+from haul.errors import HaulError, PermanentTransferError
 from haul.events.bus import EventBus
+from haul.iptv.redact import redact_url
+from haul.iptv.streams import as_transfer_error, fresh_stream_url
+from haul.media.naming import Templates
+from haul.notify import Notifier, download_summary
 
 if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
 from haul.service import DownloadService
 from haul.service.clients import ClientService
+from haul.service.iptv import IptvService
+from haul.service.media import MediaService
+from haul.service.notifications import NotificationService
 from haul.settings import Settings
 from haul.store import clients as client_queries
 from haul.store.database import Database
@@ -82,6 +92,7 @@ class Runtime:
             policy=lambda: settings.over_limit,
             allow_private=settings.private_addresses_allowed,
             poke=self.poke,
+            library_root=settings.library_root,
         )
         self.runner = JobRunner(
             JobContext(
@@ -100,6 +111,13 @@ class Runtime:
             )
         )
         self.client_service = ClientService(self.db, self.directory, reload=self.reload_clients)
+        allow_private = settings.private_addresses_allowed
+        self.iptv = IptvService(self.db, self.http, allow_private=allow_private)
+        #: Completed and imported downloads are told by the processing step, failed ones here.
+        self.notifier = Notifier(self.db, self.http)
+        self.notification_service = NotificationService(
+            self.db, self.notifier, allow_private=settings.private_addresses_allowed
+        )
         self.external = ExternalClients(
             self.db,
             self.directory,
@@ -108,8 +126,39 @@ class Runtime:
             notify=self.service.publish,
             fail=self.runner.outcomes.failed,
             worker_id=lambda: self.worker.id,
+            iptv=self._iptv_stream,
         )
         self.runner.ctx.handoff = self.external.handoff
+        self.processor = Processor(
+            self.db,
+            LibraryConfig(
+                downloads_root=root,
+                library_root=settings.library_root,
+                templates=Templates(
+                    movie=settings.movie_template,
+                    episode=settings.episode_template,
+                    movie_trailer=settings.movie_trailer_template,
+                    series_trailer=settings.series_trailer_template,
+                ),
+            ),
+            worker_id=lambda: self.worker.id,
+            published=self.service.publish_id,
+            notifier=self.notifier,
+            poll_interval=settings.heartbeat_interval,
+        )
+        self.media = MediaService(
+            self.db,
+            downloads_root=root,
+            library_root=settings.library_root,
+            wake_processing=self.processor.wake,
+        )
+        self.service.media = self.media
+        self._rescanner: asyncio.Task[None] | None = None
+        self.runner.ctx.worker_id = lambda: self.worker.id
+        self.runner.ctx.iptv = self._iptv_stream
+        self.runner.ctx.failed = self._failed
+        self.runner.ctx.processed = self.processor.enqueue
+        self.external.processed = self.processor.enqueue
         self.worker = Worker(
             self.db,
             self.bus,
@@ -127,6 +176,7 @@ class Runtime:
             on_admitted=self._admitted,
             external=self.external,
             refresh_clients=self.reload_clients,
+            processor=self.processor,
         )
 
     async def reload_clients(self) -> None:
@@ -134,6 +184,48 @@ class Runtime:
         async with self.db.read() as s:
             specs = await client_queries.specs(s)
         await self.directory.apply(specs)
+
+    async def _iptv_stream(self, row: Download) -> SecretStream:
+        """A fresh stream of an IPTV download from its provider (see haul.iptv.streams)."""
+        if row.iptv_provider_id is None or row.iptv_kind not in ("movie", "episode"):
+            raise PermanentTransferError(
+                "The IPTV provider of this download was removed.", code="iptv_provider_gone"
+            )
+        try:
+            stream = await fresh_stream_url(
+                self.db,
+                self.http,
+                row.iptv_provider_id,
+                "movie" if row.iptv_kind == "movie" else "episode",
+                str(row.iptv_ref),
+                series_id=iptv_series_of(row.source_url),
+            )
+        except HaulError as exc:
+            raise as_transfer_error(exc) from None
+        source = row.source_url
+
+        def clean(text: str) -> str:
+            return redact_url(text.replace(stream.url, source))
+
+        return SecretStream(stream.url, stream.filename, clean)
+
+    def _failed(self, row: Download) -> None:
+        self.notifier.emit(
+            "failed",
+            row.owner_key,
+            download_summary(
+                id=row.id,
+                url=row.source_url,
+                status="failed",
+                owner=row.owner_key,
+                title=row.title,
+                error_code=row.last_error_code,
+                error_message=row.last_error_message,
+                client=row.client,
+                media_id=row.media_id,
+                files=row.files or [],
+            ),
+        )
 
     def limits(self) -> Limits:
         caps = {n: spec.slot_limit for n, spec in self.directory.specs.items() if spec.slot_limit}
@@ -162,6 +254,8 @@ class Runtime:
             self._observer = asyncio.create_task(self._observe(), name="haul-observe")
         if self.run_worker:
             await self.worker.start()
+            if self.settings.rescan_interval > 0:
+                self._rescanner = asyncio.create_task(self._rescan(), name="haul-rescan")
         log.info("haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root)
 
     async def _seed_profiles(self) -> None:
@@ -184,7 +278,21 @@ class Runtime:
         finally:
             sub.close()
 
+    async def _rescan(self) -> None:
+        """Keep ``file_exists`` of the recorded files true (a person may delete or move them)."""
+        while True:
+            await asyncio.sleep(self.settings.rescan_interval)
+            try:
+                found = await self.media.rescan()
+                log.info("rescan: %d files, %d missing", found.checked, found.missing)
+            except Exception:
+                log.exception("rescan failed")
+
     async def stop(self) -> None:
+        if self._rescanner is not None:
+            self._rescanner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rescanner
         if self.run_worker:
             await self.worker.stop()
         if self._observer is not None:
@@ -194,6 +302,7 @@ class Runtime:
         if self.bridge is not None:
             await self.bridge.stop()
         self.bus.close()
+        await self.notifier.aclose(grace=2.0)  # the last completions may still be on their way
         await self.runner.ctx.http_engine.aclose()
         await self.directory.aclose()
         await self.http.aclose()

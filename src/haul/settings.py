@@ -13,6 +13,15 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from haul.media.naming import (
+    EPISODE_TEMPLATE,
+    MOVIE_TEMPLATE,
+    MOVIE_TRAILER_TEMPLATE,
+    SERIES_TRAILER_TEMPLATE,
+    InvalidTemplate,
+    check_template,
+)
+
 OverLimitPolicy = Literal["queue", "reject"]
 
 
@@ -29,6 +38,15 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     download_dir: Path | None = None  # default: <data_dir>/downloads
+    #: Where downloads that belong to a media item are filed (default: <data_dir>/library).
+    library_dir: Path | None = None
+    #: Naming templates of the library (see haul.media.naming for the fields).
+    movie_template: str = MOVIE_TEMPLATE
+    episode_template: str = EPISODE_TEMPLATE
+    movie_trailer_template: str = MOVIE_TRAILER_TEMPLATE
+    series_trailer_template: str = SERIES_TRAILER_TEMPLATE
+    #: How often finished files are looked for on disk (``file_exists``), in seconds; 0: never.
+    rescan_interval: float = Field(default=6 * 3600.0, ge=0)
     database_url: str | None = None  # default: SQLite at <data_dir>/haul.db
 
     host: str = "127.0.0.1"
@@ -72,6 +90,20 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("HAUL_HOST must name an address to listen on")
         return value.strip()
+
+    @field_validator(
+        "movie_template", "episode_template", "movie_trailer_template", "series_trailer_template"
+    )
+    @classmethod
+    def _template_usable(cls, value: str) -> str:
+        try:
+            return check_template(value)
+        except InvalidTemplate as exc:
+            raise ValueError(exc.message) from exc
+
+    @property
+    def library_root(self) -> Path:
+        return (self.library_dir or self.data_dir / "library").resolve()
 
     @property
     def downloads_root(self) -> Path:

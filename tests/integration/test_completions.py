@@ -93,9 +93,9 @@ async def test_completions_waiting_together_are_one_transaction(db: Database) ->
         )
     )
     assert db.write_count - before == 1
-    assert {r.phase for r in results} == {Phase.COMPLETED}
+    assert {r.phase for r in results} == {Phase.PROCESSING}
     # The successor ran after every completion of the batch: it found all three slots free.
     follow = results[0].follow
     assert isinstance(follow, list) and len(follow) == 3
     for row in rows:
-        assert await kinds(db, row.id) == ["created", "admitted", "started", "completed"]
+        assert await kinds(db, row.id) == ["created", "admitted", "started", "downloaded"]

@@ -204,7 +204,7 @@ def test_ffprobe_answers_when_pyav_cannot(files: Files, monkeypatch: pytest.Monk
     require("ffprobe", "ffmpeg")
     expected = probe_file(files.mkv)
 
-    def refuse(path: Path) -> probe_module.Reading:
+    def refuse(path: Path, *, quick: bool = False) -> probe_module.Reading:
         raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
 
     monkeypatch.setattr(probe_module, "read_with_pyav", refuse)

@@ -25,7 +25,10 @@ from haul import __version__
 from haul.cli.api import Api, ApiError
 from haul.cli.clients import clients_app
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
-from haul.cli.render import details, downloads_table
+from haul.cli.iptv import iptv_app
+from haul.cli.media import media_app
+from haul.cli.notify import notify_app
+from haul.cli.render import details, downloads_table, media_file_line
 from haul.errors import HaulError
 from haul.logs import setup_logging
 
@@ -35,6 +38,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
+app.add_typer(iptv_app, name="iptv")
+app.add_typer(media_app, name="media")
+app.add_typer(notify_app, name="notify")
 
 FINAL = {"completed", "failed", "canceled"}
 
@@ -129,6 +135,12 @@ def add(
         str | None, typer.Option(help="The download client to use (see `haul clients ls`).")
     ] = None,
     paused: Annotated[bool, typer.Option(help="Add without starting.")] = False,
+    media: Annotated[
+        int | None, typer.Option(help="The media item it is for (see `haul media ls`).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Even if the media item has its file or is being downloaded.")
+    ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
@@ -139,7 +151,9 @@ def add(
         created: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
         failed = False
-        options = {"profile": profile, "client": client, "paused": paused}
+        options: dict[str, Any] = {"profile": profile, "client": client, "paused": paused}
+        if media is not None:
+            options.update(media_id=media, force=force)
         if links:
             try:
                 # One request for all of them: the server stores them in one transaction.
@@ -286,7 +300,10 @@ def show(download_id: int, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt =
     with api_for(server, token) as api:
         item = api.request("GET", f"/downloads/{download_id}")
         events = api.request("GET", f"/downloads/{download_id}/events")
+        probed = api.request("GET", f"/downloads/{download_id}/files")["items"]
     console.print(details(item, events))
+    for f in probed:
+        console.print(f"  {media_file_line(f)}")
 
 
 @app.command()

@@ -99,3 +99,49 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
             "event", f"{e['at']}  {e['kind']}" + (f": {e['message']}" if e.get("message") else "")
         )
     return table
+
+
+def media_file_line(f: dict[str, Any]) -> str:
+    """One probed file in a line: name, size, then what the probe found (or why not media)."""
+    parts = [f"{f.get('file_name')} ({size(f.get('size'))})"]
+    if not f.get("is_media"):
+        parts.append(f"[yellow]{f.get('error') or 'not media'}[/]")
+    else:
+        parts.append(str(f.get("container") or "?"))
+        parts.append(duration(f.get("duration")))
+        if f.get("video_codec"):
+            parts.append(f"{f['video_codec']} {f.get('width')}x{f.get('height')}")
+        if f.get("audio_codec"):
+            parts.append(f"{f['audio_codec']} {f.get('audio_channels') or '?'}ch")
+        if f.get("subtitle_languages"):
+            parts.append("subs " + ",".join(f["subtitle_languages"]))
+        if f.get("youtube_id"):
+            parts.append(f"youtube {f['youtube_id']}")
+    if f.get("import_mode"):
+        parts.append(f"filed ({f['import_mode']}) at {f.get('path')}")
+    if f.get("file_exists") is False:
+        parts.append("[red]missing on disk[/]")
+    return "  ".join(parts)
+
+
+def media_table(items: list[dict[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for column in ("ID", "KIND", "TITLE", "YEAR", "S/E", "PARENT", "IDS"):
+        table.add_column(column, justify="right" if column in ("ID", "YEAR") else "left")
+    for item in items:
+        numbers = (
+            f"S{item['season']:02d}E{item['episode']:02d}"
+            if item.get("episode") is not None
+            else ""
+        )
+        ids = " ".join(f"{k}:{v}" for k, v in (item.get("external_ids") or {}).items())
+        table.add_row(
+            str(item["id"]),
+            item["kind"],
+            item["title"],
+            str(item.get("year") or ""),
+            numbers,
+            str(item.get("parent_id") or ""),
+            ids,
+        )
+    return table

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 from haul.core.torrents import TorrentMeta, magnet_info_hash
 from haul.errors import ForbiddenAddress, InvalidTorrent, InvalidURL
 
-SourceKind = Literal["url", "magnet", "torrent"]
+SourceKind = Literal["url", "magnet", "torrent", "iptv"]
 MAX_URL_LENGTH = 8192
 
 #: Addresses no download may ever use: link-local (incl. cloud metadata) and unspecified.
@@ -111,6 +111,25 @@ def torrent_source(meta: TorrentMeta) -> Source:
     (the same torrent as a magnet link is the same download)."""
     url = f"{meta.magnet}&dn={quote(meta.name)}"
     return Source("torrent", url, _digest(f"btih:{meta.info_hash}"))
+
+
+def iptv_source(
+    provider_id: int, kind: Literal["movie", "episode"], ref: str, *, series_id: int | None = None
+) -> Source:
+    """The source of an IPTV film or episode: ``iptv://PROVIDER/movie/STREAM`` or
+    ``iptv://PROVIDER/episode/EPISODE?series=SERIES``. It names what to ask the provider for,
+    never where the bytes are (that URL carries the credentials and is asked for at each
+    attempt)."""
+    url = f"iptv://{provider_id}/{kind}/{quote(ref, safe='')}"
+    if series_id is not None:
+        url += f"?series={series_id}"
+    return Source("iptv", url, _digest(f"iptv:{provider_id}:{kind}:{ref}"))
+
+
+def iptv_series_of(url: str) -> int | None:
+    """The series id an episode's ``iptv://`` source names, if any."""
+    values = parse_qs(urlsplit(url).query).get("series") or []
+    return int(values[0]) if values and values[0].isdigit() else None
 
 
 def _digest(value: str) -> str:

@@ -32,15 +32,16 @@ class Phase(StrEnum):
     QUEUED = "queued"  # stored, not admitted: holds no slot
     ADMITTED = "admitted"  # holds a slot, being resolved
     ACTIVE = "active"  # handed to a client, which owns its live state
-    PROCESSING = "processing"  # the client finished; haul records files
+    PROCESSING = "processing"  # the client finished; haul probes and files what arrived
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
     PARENT = "parent"  # a playlist whose children carry the work
 
 
-#: Phases that hold an admission slot.
-SLOT_PHASES = frozenset({Phase.ADMITTED, Phase.ACTIVE, Phase.PROCESSING})
+#: Phases that hold an admission slot. Processing (probe, import) holds none: the transfer is
+#: over, and the next download should not wait for a copy into the library.
+SLOT_PHASES = frozenset({Phase.ADMITTED, Phase.ACTIVE})
 #: Phases a download never leaves on its own.
 TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELED})
 #: Phases of a download that is still wanted and not finished.

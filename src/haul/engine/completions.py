@@ -39,10 +39,11 @@ _COMPLETE = (
     .where(_TABLE.c.id == bindparam("row"))
     .values(
         files=bindparam("files_", type_=_TABLE.c.files.type),
-        lease_worker_id=None,
+        # the worker that records the end processes the files: it keeps the lease
+        lease_worker_id=case((_LIVE, bindparam("worker")), else_=None),
         title=bindparam("title_", type_=_TABLE.c.title.type),
         meta=bindparam("meta_", type_=_TABLE.c.meta.type),
-        phase=case((_LIVE, Phase.COMPLETED.value), else_=_TABLE.c.phase),
+        phase=case((_LIVE, Phase.PROCESSING.value), else_=_TABLE.c.phase),
         completed_at=case(
             (_LIVE, bindparam("now", type_=_TABLE.c.completed_at.type)),
             else_=_TABLE.c.completed_at,
@@ -51,7 +52,9 @@ _COMPLETE = (
         last_error_message=case((_LIVE, None), else_=_TABLE.c.last_error_message),
         retry_next_at=case((_LIVE, None), else_=_TABLE.c.retry_next_at),
     )
-    .returning(_TABLE.c.phase, _TABLE.c.completed_at, _TABLE.c.canceled_at)
+    .returning(
+        _TABLE.c.phase, _TABLE.c.completed_at, _TABLE.c.canceled_at, _TABLE.c.lease_worker_id
+    )
 )
 
 
@@ -86,6 +89,7 @@ class Recorded:
     phase: str
     completed_at: datetime | None
     canceled_at: datetime | None
+    lease_worker_id: str | None
     follow: object
 
 
@@ -98,8 +102,9 @@ class _Entry:
 class CompletionWriter:
     """Records completions, those waiting at the same time in one transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, worker_id: Callable[[], str | None] = lambda: None) -> None:
         self.db = db
+        self.worker_id = worker_id
         self._pending: list[_Entry] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -118,9 +123,8 @@ class CompletionWriter:
             completions = [entry.completion for entry in batch]
             admission = any(c.successor is not None for c in completions)
             try:
-                recorded = await self.db.run(
-                    partial(_write, batch=completions), admission=admission
-                )
+                write = partial(_write, batch=completions, worker=self.worker_id())
+                recorded = await self.db.run(write, admission=admission)
             except Exception as exc:
                 for entry in batch:
                     if not entry.done.done():
@@ -142,12 +146,18 @@ class CompletionWriter:
                     entry.done.set_result(outcome)
 
 
-def _write(s: Session, batch: Sequence[Completion]) -> list[Recorded]:
+def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[Recorded]:
     """In the database thread: every completion of the batch, then their successors (which
     then find every slot the batch frees)."""
     rows = []
     for c in batch:
-        values = {"row": c.download_id, "files_": c.files, "title_": c.title, "meta_": c.meta}
+        values = {
+            "row": c.download_id,
+            "files_": c.files,
+            "title_": c.title,
+            "meta_": c.meta,
+            "worker": worker,
+        }
         rows.append(s.execute(_COMPLETE, {**values, "now": c.at}).one())
     s.execute(
         _EVENTS,
@@ -155,7 +165,7 @@ def _write(s: Session, batch: Sequence[Completion]) -> list[Recorded]:
             {
                 "download_id": c.download_id,
                 "at": c.at,
-                "kind": "completed",
+                "kind": "downloaded",
                 "message": None,
                 "data": {"files": len(c.files)},
             }
@@ -167,6 +177,7 @@ def _write(s: Session, batch: Sequence[Completion]) -> list[Recorded]:
             row.phase,
             row.completed_at,
             row.canceled_at,
+            row.lease_worker_id,
             c.successor.within(s) if c.successor is not None else None,
         )
         for c, row in zip(batch, rows, strict=True)

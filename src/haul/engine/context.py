@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -19,6 +19,21 @@ from haul.store.models import Download
 Notify = Callable[[Download], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class SecretStream:
+    """Where an IPTV download's bytes are right now. ``url`` carries the provider's
+    credentials: it goes to the engine or the download client, never to the database, an
+    event or a message (``redact`` cleans a message that may hold it)."""
+
+    url: str = field(repr=False)
+    filename: str
+    redact: Callable[[str], str] = field(repr=False)
+
+
+#: Asks the provider of an IPTV download for a fresh stream (raises TransferError).
+IptvStreams = Callable[[Download], Awaitable[SecretStream]]
+
+
 @dataclass
 class JobContext:
     db: Database
@@ -31,3 +46,11 @@ class JobContext:
     profiles: Callable[[int | None], Awaitable[Profile]]
     #: Offers a resolved source to the external clients; True when one of them took it.
     handoff: Callable[[Download, dict[str, Any]], Awaitable[bool]] | None = None
+    #: The id of the worker running the jobs (it keeps the lease of what it finishes).
+    worker_id: Callable[[], str | None] = lambda: None
+    #: Hands a download whose transfer is recorded as finished to the processing step.
+    processed: Callable[[int], None] | None = None
+    #: Fresh stream URLs of IPTV downloads (None: no IPTV here).
+    iptv: IptvStreams | None = None
+    #: Told of a download that failed for good (no retry left): notifications.
+    failed: Callable[[Download], None] | None = None

@@ -35,6 +35,7 @@ from haul.core.paths import inside
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
+from haul.engine.context import IptvStreams
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
     ClientError,
@@ -46,6 +47,7 @@ from haul.errors import (
     TransferError,
     TransientTransferError,
 )
+from haul.iptv.redact import redact_url
 from haul.store import downloads as q
 from haul.store import handoffs as hq
 from haul.store.database import Database
@@ -81,6 +83,8 @@ class ExternalClients:
         notify: Notify,
         fail: Fail,
         worker_id: Callable[[], str],
+        processed: Callable[[int], None] | None = None,
+        iptv: IptvStreams | None = None,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -89,6 +93,9 @@ class ExternalClients:
         self.notify = notify
         self.fail = fail
         self.worker_id = worker_id
+        #: Hands a download whose transfer the client finished to the processing step.
+        self.processed = processed
+        self.iptv = iptv
         self._pending: set[asyncio.Task[None]] = set()
 
     # -- hand over ------------------------------------------------------------------------
@@ -99,8 +106,10 @@ class ExternalClients:
         name = route(kind, self.directory.candidates(), row.requested_client)
         if name is None:
             return False
-        row.meta = {**row.meta, "resolved": resolved}
         url = resolved.get("url") or row.source_url
+        if resolved.get("secret_url"):  # an IPTV stream: asked for again at each attempt
+            resolved = {k: v for k, v in resolved.items() if k not in ("url", "secret_url")}
+        row.meta = {**row.meta, "resolved": resolved}
         blob = await self._fetch_torrent(url) if kind == "torrent" else None
         await self._hand_over(row, name, url=url, torrent=blob)
         return True
@@ -169,7 +178,12 @@ class ExternalClients:
                     )
                     return
                 name = rerouted
-            await self._hand_over(row, name, url=row.source_url, torrent=row.source_blob)
+            url = row.source_url
+            if row.iptv_kind is not None:
+                if self.iptv is None:
+                    raise PermanentTransferError("IPTV downloads are not available here.")
+                url = (await self.iptv(row)).url  # a fresh stream for every attempt
+            await self._hand_over(row, name, url=url, torrent=row.source_blob)
         except ClientGone as exc:
             # The client is down: the download waits admitted for it, no attempt used up.
             log.info("download %s waits for %s: %s", row.id, row.client, exc.message)
@@ -392,7 +406,8 @@ class ExternalClients:
             hq.set_fields(
                 s,
                 row.id,
-                phase=Phase.COMPLETED.value,
+                phase=Phase.PROCESSING.value,
+                lease_worker_id=worker,  # this worker processes the files
                 completed_at=now,
                 files=files,
                 title=row.title or item.name,
@@ -400,18 +415,20 @@ class ExternalClients:
                 last_error_message=None,
             )
             q.add_event(
-                s, row.id, "completed", f"{name} finished it", files=len(files), seeding=seeding
+                s, row.id, "downloaded", f"{name} finished it", files=len(files), seeding=seeding
             )
             return True
 
+        worker = self.worker_id()
         if not await self.db.run(write):
             return
-        row.phase, row.completed_at, row.files = Phase.COMPLETED.value, now, files
+        row.phase, row.completed_at, row.files = Phase.PROCESSING.value, now, files
         row.title = row.title or item.name
         await self.notify(row)
-        spec = self.directory.spec(name)
-        if spec is not None and spec.remove_completed:
-            await self._release_if_seeded(name, client, row.id, str(row.client_ref), item)
+        if self.processed is not None:
+            self.processed(row.id)
+        # A seeding goal is looked at once the download is completed (after its import, which
+        # hardlinks from the client's files while the client holds them).
 
     async def _release_if_seeded(
         self,
@@ -437,7 +454,8 @@ class ExternalClients:
         return True
 
     async def _client_failed(self, name: str, row: Download, item: ClientItem) -> None:
-        message = f"{name}: {item.message or 'the client reported an error'}"
+        # a client's message may quote the URL it was given (an IPTV stream's has credentials)
+        message = redact_url(f"{name}: {item.message or 'the client reported an error'}")
         spec = self.directory.spec(name)
         # aria2 names passing problems by error code; a torrent client's error needs a person
         retryable = (

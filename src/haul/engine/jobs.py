@@ -94,6 +94,8 @@ class JobRunner:
         # The row was read (and marked started) in the claiming transaction: it is current; a
         # pause or cancel that comes later reaches the job through its stop signal.
         self._check_stop(job)
+        if row.iptv_kind is not None:
+            return await self._iptv(row, job, successor, started)
         resolved: dict[str, Any] | None = row.meta.get("resolved")
         if resolved is None and row.playlist_index is not None:
             # An entry of a playlist already resolved: yt-dlp takes it by its index.
@@ -132,6 +134,39 @@ class JobRunner:
         _remember(row, resolved)
         job.title = row.title
         result = await self._media(row, resolved, job)
+        return await self._completed(row, job, result, successor, started)
+
+    async def _iptv(
+        self,
+        row: Download,
+        job: LiveJob,
+        successor: Successor[T] | None,
+        started: asyncio.Future[None],
+    ) -> T | None:
+        """An IPTV film or episode: the provider is asked for the stream at every attempt (a
+        retry gets a fresh URL); the URL, which carries the credentials, is never kept."""
+        if self.ctx.iptv is None:
+            raise PermanentTransferError("IPTV downloads are not available here.", code="iptv")
+        job.status = Status.RESOLVING
+        stream = await self._until_stopped(asyncio.ensure_future(self.ctx.iptv(row)), job)
+        known = row.meta.get("resolved") or {}
+        resolved = {
+            "kind": "file",
+            "url": stream.url,
+            "filename": known.get("filename") or stream.filename,
+            "secret_url": True,
+        }
+        try:
+            if await self._handoff(row, resolved, started):
+                return None  # a preferred aria2 took it
+            probe = _Probe(row, lambda found: self._handoff(row, found, started))
+            result = await self._direct(row, resolved, job, probe)
+        except TransferError as exc:
+            exc.message = stream.redact(exc.message)
+            exc.args = (exc.message,)
+            raise
+        if result is None:
+            raise PermanentTransferError("The provider's stream is not a file.", code="iptv")
         return await self._completed(row, job, result, successor, started)
 
     async def _handoff(
@@ -272,7 +307,10 @@ async def _told(notification: asyncio.Future[None]) -> None:
 
 
 def _remember(row: Download, resolved: dict[str, Any]) -> None:
-    """Keep what the source is on the row, for the write that ends this attempt."""
+    """Keep what the source is on the row, for the write that ends this attempt (a URL that
+    carries credentials is not kept: it is asked for again)."""
+    if resolved.get("secret_url"):
+        resolved = {k: v for k, v in resolved.items() if k not in ("url", "secret_url")}
     row.meta = {**row.meta, "resolved": resolved}
     row.title = row.title or resolved.get("title")
 

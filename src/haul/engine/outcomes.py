@@ -34,7 +34,7 @@ T = TypeVar("T")
 class Outcomes:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        self.writer = CompletionWriter(ctx.db)
+        self.writer = CompletionWriter(ctx.db, lambda: ctx.worker_id())
 
     async def completed(
         self,
@@ -57,16 +57,19 @@ class Outcomes:
             "files": files,
             "title": title,
             "meta": meta,
-            "lease_worker_id": None,
+            "lease_worker_id": recorded.lease_worker_id,
             "phase": recorded.phase,
             "completed_at": recorded.completed_at,
             "canceled_at": recorded.canceled_at,
         }
-        if recorded.phase == Phase.COMPLETED:
+        finished = recorded.phase == Phase.PROCESSING
+        if finished:
             now.update(last_error_code=None, last_error_message=None, retry_next_at=None)
         for key, value in now.items():
             set_committed_value(row, key, value)
         await self.ctx.notify(row)
+        if finished and self.ctx.processed is not None and recorded.lease_worker_id is not None:
+            self.ctx.processed(row.id)
         return typing.cast(T | None, recorded.follow)
 
     async def _file(self, download_id: int, paths: tuple[Path, ...]) -> list[dict[str, Any]]:
@@ -174,6 +177,8 @@ class Outcomes:
                         )
                     )
         await self.ctx.notify(db_row)
+        if db_row.phase == Phase.FAILED and self.ctx.failed is not None:
+            self.ctx.failed(db_row)
 
 
 def _keep_learned(db_row: Download, row: Download) -> None:

@@ -29,6 +29,7 @@ from haul.engine.base import StopReason
 from haul.engine.completions import Successor
 from haul.engine.external import ExternalClients
 from haul.engine.jobs import JobRunner
+from haul.engine.processing import Processor
 from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
@@ -72,6 +73,7 @@ class Worker:
         on_admitted: Callable[[list[int]], Awaitable[None]] | None = None,
         external: ExternalClients | None = None,
         refresh_clients: Callable[[], Awaitable[None]] | None = None,
+        processor: Processor | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -82,6 +84,7 @@ class Worker:
         self.on_admitted = on_admitted
         self.external = external
         self.refresh_clients = refresh_clients
+        self.processor = processor
         self.id = str(uuid.uuid4())
         self.hostname = socket.gethostname()
         self._wake = asyncio.Event()
@@ -95,7 +98,14 @@ class Worker:
             )
         await self.reap()
         self._running = True
-        loops = (self._scheduler, self._heartbeat, self._ticker, self._reconciler, self._monitor)
+        loops = (
+            self._scheduler,
+            self._heartbeat,
+            self._ticker,
+            self._reconciler,
+            self._monitor,
+            self._processing,
+        )
         for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"haul-worker-{loop.__name__}"))
         self.poke()
@@ -142,6 +152,11 @@ class Worker:
                 timeout = self.config.poll_interval
             if timeout > 0:
                 await self._sleep_until(self._wake, timeout)
+
+    async def _processing(self) -> None:
+        """Probe and file what finished (see :mod:`haul.engine.processing`)."""
+        if self.processor is not None:
+            await self.processor.run(lambda: self._running)
 
     async def _monitor(self) -> None:
         """Watch what external clients hold (completion, failures, sticky pause), and re-read

@@ -86,6 +86,7 @@ _SHORT = {"matroska": "mkv", "mpegts": "ts", "mpeg": "mpg", "mov": "mp4"}
 _MEDIA_SUFFIXES = frozenset(
     {*_FAMILIES["matroska"], *_FAMILIES["mov"], "avi", "ts", "mpg", "flv", "wmv", "mp3", "flac"}
     | {"ogg", "opus", "oga", "ogv", "wav", "aac", "ac3", "wma", "asf"}
+    | {"m2ts", "mts", "mpeg", "vob", "mp2", "mka", "dts", "eac3", "ape", "wv", "rm", "rmvb"}
 )
 
 
@@ -209,9 +210,19 @@ def _stream_info(stream: av.stream.Stream) -> StreamInfo:
     )
 
 
-def read_with_pyav(path: Path) -> Reading:
-    """Open ``path`` with PyAV; raises ``av.FFmpegError`` when FFmpeg cannot read it."""
-    with av.open(str(path), metadata_errors="replace") as container:
+#: Bytes FFmpeg looks at to recognise a format in the first, quick look (its default is 1 MiB,
+#: which costs about 60 ms on a file that is no media at all: every demuxer is tried on it at
+#: growing sizes). Containers say what they are in their first bytes; a file that FFmpeg cannot
+#: place within this many gets the full look only when its suffix is a media format's (a raw
+#: stream after a large ID3 tag, a transport stream that starts mid-packet may need it).
+QUICK_PROBE_BYTES = 32_768
+
+
+def read_with_pyav(path: Path, *, quick: bool = False) -> Reading:
+    """Open ``path`` with PyAV; raises ``av.FFmpegError`` when FFmpeg cannot read it.
+    ``quick`` looks at :data:`QUICK_PROBE_BYTES` only to recognise the format."""
+    options = {"formatprobesize": str(QUICK_PROBE_BYTES)} if quick else None
+    with av.open(str(path), metadata_errors="replace", options=options) as container:
         seconds = container.duration / av.time_base if container.duration is not None else None
         streams = tuple(_stream_info(s) for s in container.streams)
         return Reading(container.format.name, seconds, dict(container.metadata), streams)
@@ -251,8 +262,9 @@ def read_with_ffprobe(path: Path) -> Reading | None:
 def probe_file(
     path: Path | str, *, profile: str | None = None, fallback: bool = True
 ) -> ProbeResult:
-    """Probe ``path`` (blocking: run it in a thread). ``profile`` is only recorded; ``fallback``
-    asks ffprobe when PyAV cannot read the file (about 60 ms more for a non-media file)."""
+    """Probe ``path`` (blocking: run it in a thread). ``profile`` is only recorded. A file that
+    FFmpeg cannot place quickly is looked at fully only when its suffix is a media format's;
+    then ``fallback`` asks ffprobe when PyAV cannot read it either."""
     path = Path(path)
     try:
         info = path.stat()
@@ -261,6 +273,11 @@ def probe_file(
     base = ProbeResult(path, path.name, info.st_size, info.st_mtime, False, profile=profile)
     if not stat.S_ISREG(info.st_mode):
         return replace(base, error="not a media file: it is not a regular file")
+    try:
+        return build_result(read_with_pyav(path, quick=True), base)
+    except av.FFmpegError as exc:
+        if path.suffix.lower().lstrip(".") not in _MEDIA_SUFFIXES:
+            return replace(base, error=failure_reason(exc, path.suffix))
     try:
         return build_result(read_with_pyav(path), base)
     except av.FFmpegError as exc:

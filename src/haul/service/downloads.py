@@ -26,6 +26,7 @@ from haul.engine.external import saved_inside
 from haul.errors import ClientError, ClientItemNotFound, InputError, InvalidTransition, NotFound
 from haul.events.bus import EventBus
 from haul.service.listing import ClientTracker, cursor_id, phase_status, phases_for
+from haul.service.media import MediaService
 from haul.service.submitting import SubmitBatcher, SubmitRequest
 from haul.service.values import Owner, Page, to_json
 from haul.store import downloads as q
@@ -66,9 +67,12 @@ class DownloadService:
         policy: Callable[[], str],
         allow_private: bool,
         poke: Callable[[], None] = lambda: None,
+        library_root: Path | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
+        #: Where imported files live (a file of a download may have been filed there).
+        self.library_root = library_root or Path("/nonexistent-library")
         self.directory = directory
         #: name -> client (the built-in engine included); the directory keeps it current.
         self.clients: dict[str, DownloadClient] = directory.clients
@@ -77,6 +81,8 @@ class DownloadService:
         self.allow_private = allow_private
         self.poke = poke
         self.submits = SubmitBatcher(db, limits=limits, policy=policy)
+        #: The library, for the rules of media-linked downloads (set by the runtime).
+        self.media: MediaService | None = None
         self.tracker = ClientTracker(directory)
 
     @property
@@ -98,6 +104,7 @@ class DownloadService:
         paused: bool = False,
         priority: int = 0,
         title: str | None = None,
+        force: bool = False,
     ) -> Tracked:
         source = parse_source(url, allow_private=self.allow_private)
         return await self._submit(
@@ -109,6 +116,7 @@ class DownloadService:
             paused=paused,
             priority=priority,
             title=title,
+            force=force,
         )
 
     async def submit_torrent(
@@ -122,6 +130,7 @@ class DownloadService:
         paused: bool = False,
         priority: int = 0,
         title: str | None = None,
+        force: bool = False,
     ) -> Tracked:
         """Queue an uploaded .torrent (checked here; a broken one is refused with a reason)."""
         meta = parse_torrent(blob)
@@ -135,6 +144,7 @@ class DownloadService:
             priority=priority,
             title=title or meta.name,
             torrent=blob,
+            force=force,
         )
 
     async def _submit(
@@ -149,9 +159,16 @@ class DownloadService:
         priority: int,
         title: str | None,
         torrent: bytes | None = None,
+        force: bool = False,
+        columns: dict[str, Any] | None = None,
     ) -> Tracked:
+        """``columns``: more of the row's own values (an IPTV download's reference)."""
         candidates = self.directory.candidates()
         check_requested(client, candidates)
+        if media_id is not None:
+            if self.media is None:
+                raise NotFound(f"There is no media item {media_id}.")
+            await self.media.check_new_download(media_id, owner, force=force)
         routed: str | None = None
         if source.kind in ("magnet", "torrent"):
             try:
@@ -171,6 +188,7 @@ class DownloadService:
                 "title": title,
                 "route": routed,
                 "torrent": torrent,
+                "columns": columns or {},
             },
         )
         row = await self.submits.store(request)
@@ -273,6 +291,13 @@ class DownloadService:
             status = phase_status(phase, paused)
             counts[parent][status] += 1
         return {k: dict(v) for k, v in counts.items()}
+
+    async def publish_id(self, download_id: int) -> None:
+        """:meth:`publish` of a download known by its id (gone: nothing to tell)."""
+        async with self.db.read() as s:
+            row = await s.get(Download, download_id)
+        if row is not None:
+            await self.publish(row)
 
     async def publish(self, row: Download) -> None:
         """Tell subscribers a download changed state (the worker calls this after each write).
@@ -460,8 +485,10 @@ class DownloadService:
             raise NotFound(f"Download {download_id} has no finished file yet.")
         if not 0 <= index < len(row.files):
             raise NotFound(f"Download {download_id} has no file number {index}.")
-        path = self.builtin.root / str(row.files[index].get("path", ""))
-        if not inside(path, self.builtin.root) or not path.is_file():
+        entry = row.files[index]
+        root = self.library_root if entry.get("root") == "library" else self.builtin.root
+        path = root / str(entry.get("path", ""))
+        if not inside(path, root) or not path.is_file():
             raise NotFound(f"The file of download {download_id} is no longer on disk.")
         return path
 

@@ -105,6 +105,7 @@ class SubmitBatcher:
                         "client": options.get("route"),
                         "source_blob": options.get("torrent"),
                         "title": options["title"],
+                        **options.get("columns", {}),
                     },
                 )
             )

@@ -123,9 +123,15 @@ class Profile(Base):
 
 
 class MediaItem(Base):
-    """A library entry: movie, series, episode or trailer (filled in by the media library)."""
+    """A library entry: a movie (a VOD stream is a movie with a provider reference), a series,
+    an episode of a series (season and number), or a trailer of a movie or a series.
+
+    ``external_ids`` holds ``imdb``, ``tmdb``, ``tvdb`` and the provider's ``stream``,
+    ``series`` or ``episode`` id (with ``provider_id`` naming the IPTV provider).
+    """
 
     __tablename__ = "media_items"
+    __table_args__ = (Index("ix_media_items_kind_title", "kind", "title"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # movie | series | episode | trailer
@@ -137,7 +143,12 @@ class MediaItem(Base):
     season: Mapped[int | None] = mapped_column(Integer)
     episode: Mapped[int | None] = mapped_column(Integer)
     external_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("iptv_providers.id", ondelete="SET NULL"), index=True
+    )
+    owner_key: Mapped[str] = mapped_column(String(64), default="local", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class MediaFile(Base):
@@ -157,7 +168,8 @@ class MediaFile(Base):
     media_id: Mapped[int | None] = mapped_column(
         ForeignKey("media_items.id", ondelete="CASCADE"), index=True
     )
-    path: Mapped[str] = mapped_column(Text)  # relative to the download root when inside it
+    #: Relative to the download root when inside it; absolute elsewhere (in the library).
+    path: Mapped[str] = mapped_column(Text)
     file_name: Mapped[str] = mapped_column(String(1000))
     size: Mapped[int | None] = mapped_column(BigInteger)
     mtime: Mapped[float | None] = mapped_column(Float)
@@ -175,6 +187,47 @@ class MediaFile(Base):
     youtube_id: Mapped[str | None] = mapped_column(String(11), index=True)
     file_exists: Mapped[bool] = mapped_column(Boolean, default=True)
     probed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Where the download left the file, when an import filed it elsewhere.
+    original_path: Mapped[str | None] = mapped_column(Text)
+    import_mode: Mapped[str | None] = mapped_column(String(16))  # hardlink | move | copy
+    imported_at: Mapped[datetime | None]
+
+
+class IptvProvider(Base):
+    """An IPTV provider speaking the Xtream Codes API. ``password`` is never returned by the
+    API, never logged, never put in an event or a download's source."""
+
+    __tablename__ = "iptv_providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    username: Mapped[str] = mapped_column(String(255))
+    password: Mapped[str] = mapped_column(String(1000))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    timeout: Mapped[float] = mapped_column(Float, default=10.0)
+    owner_key: Mapped[str] = mapped_column(String(64), default="local")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NotificationTarget(Base):
+    """Where to tell people about downloads: a webhook (JSON signed with HMAC-SHA256 of
+    ``secret``) or an Apprise URL. ``owner_key`` None is global (every owner's events); else
+    only that owner's. ``events`` lists the kinds sent: completed, failed, imported."""
+
+    __tablename__ = "notification_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    owner_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # webhook | apprise
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(String(255))
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ClientConfig(Base):
@@ -251,6 +304,16 @@ class Download(Base):
         ForeignKey("downloads.id", ondelete="CASCADE"), index=True
     )
     playlist_index: Mapped[int | None] = mapped_column(Integer)
+    #: An IPTV download: the provider, what it is (``movie`` or ``episode``), the provider's
+    #: downloadable id; season and episode for a series episode. The stream URL (which carries
+    #: the provider's credentials) is asked for at each attempt, never stored.
+    iptv_provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("iptv_providers.id", ondelete="SET NULL")
+    )
+    iptv_kind: Mapped[str | None] = mapped_column(String(16))
+    iptv_ref: Mapped[str | None] = mapped_column(String(64))
+    season: Mapped[int | None] = mapped_column(Integer)
+    episode: Mapped[int | None] = mapped_column(Integer)
     requested_client: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     desired_paused: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -284,6 +347,16 @@ class Download(Base):
     events: Mapped[list[DownloadEvent]] = relationship(
         back_populates="download", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def is_vod(self) -> bool:
+        """Whether this downloads an IPTV provider's VOD film."""
+        return self.iptv_kind == "movie"
+
+    @property
+    def is_series_episode(self) -> bool:
+        """Whether this downloads an episode of an IPTV provider's series."""
+        return self.iptv_kind == "episode"
 
 
 class DownloadEvent(Base):
@@ -344,7 +417,10 @@ __all__ = [
     "Download",
     "DownloadEvent",
     "ErrorLog",
+    "IptvProvider",
+    "MediaFile",
     "MediaItem",
+    "NotificationTarget",
     "Profile",
     "UnsupportedUrl",
     "User",

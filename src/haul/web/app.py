@@ -11,7 +11,16 @@ from haul import __version__
 from haul.runtime import Runtime
 from haul.settings import Settings
 from haul.web import errors
-from haul.web.api import clients, downloads, events, metrics, system
+from haul.web.api import (
+    clients,
+    downloads,
+    events,
+    iptv,
+    media,
+    metrics,
+    notifications,
+    system,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -39,7 +48,15 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (downloads.router, clients.router, events.router, system.router):
+    for router in (
+        downloads.router,
+        clients.router,
+        media.router,
+        notifications.router,
+        iptv.router,
+        events.router,
+        system.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
     app.include_router(metrics.router)

@@ -14,6 +14,7 @@ from haul.errors import (
     InputError,
     LimitExceeded,
     NotFound,
+    ProviderError,
     StorageError,
 )
 
@@ -23,6 +24,7 @@ STATUS_CODES: list[tuple[type[HaulError], int]] = [
     (Conflict, 409),
     (LimitExceeded, 429),
     (ClientError, 502),
+    (ProviderError, 502),
     (StorageError, 503),
 ]
 

@@ -21,7 +21,11 @@ class DownloadCreate(BaseModel):
     )
     profile: str | None = Field(default=None, max_length=100)
     client: str | None = Field(default=None, max_length=64)
-    media_id: int | None = None
+    media_id: int | None = Field(default=None, description="The media item it is for")
+    force: bool = Field(
+        default=False,
+        description="Download even if the media item has its file or is being downloaded",
+    )
     paused: bool = False
     priority: int = Field(default=0, ge=-100, le=100)
     title: str | None = Field(default=None, max_length=1000)

@@ -49,6 +49,7 @@ async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> 
             paused=body.paused,
             priority=body.priority,
             title=title,
+            force=body.force,
         )
         return to_json(tracked)
 
@@ -97,6 +98,8 @@ async def create_from_torrent(
     paused: Annotated[bool, Form()] = False,
     priority: Annotated[int, Form(ge=-100, le=100)] = 0,
     title: Annotated[str | None, Form(max_length=1000)] = None,
+    media_id: Annotated[int | None, Form()] = None,
+    force: Annotated[bool, Form()] = False,
 ) -> Any:
     """Queue an uploaded .torrent file (multipart form, field ``torrent``)."""
     blob = await torrent.read(MAX_TORRENT_BYTES + 1)
@@ -117,6 +120,8 @@ async def create_from_torrent(
         paused=paused,
         priority=priority,
         title=title,
+        media_id=media_id,
+        force=force,
     )
     return to_json(tracked)
 

@@ -1,0 +1,274 @@
+"""After the transfer: probe every finished file, file it into the library, tell people.
+
+The worker that records a download as finished (phase ``processing``) hands its id to its
+:class:`Processor` at once; downloads a dead worker left half-processed are taken from the
+database. Processing is one thread trip per download (the probe reads headers only: a few
+milliseconds a file, see :mod:`haul.media.probe`; a copy into the library may take longer) and
+one transaction, after which the download is ``completed`` and the notifications go out.
+
+A download that belongs to a media item is imported: its files are placed at their library
+path (:mod:`haul.media.library`, :mod:`haul.media.placing`) and its file list follows them.
+A failed import never fails the download: the files stay where they are and the download says
+why in its error and history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from haul.errors import HaulError
+from haul.media.library import Found, Plan, plan
+from haul.media.naming import Templates
+from haul.media.placing import Placed, place
+from haul.media.probe import ProbeResult, probe_file
+from haul.notify import DownloadSummary, download_summary
+from haul.store import processing as pq
+from haul.store.database import Database
+from haul.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+#: Downloads processed in one pass (and written in one transaction each).
+BATCH = 20
+
+
+class Notifier(Protocol):
+    def emit(self, kind: str, owner_key: str, download: DownloadSummary) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryConfig:
+    downloads_root: Path
+    library_root: Path
+    templates: Templates = field(default_factory=Templates)
+
+
+@dataclass(slots=True)
+class _Work:
+    """What the thread part of processing produced for one download."""
+
+    files: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    events: list[tuple[str, str | None, dict[str, Any]]]
+    imported: list[Placed]
+    error: tuple[str, str] | None = None
+
+
+class Processor:
+    def __init__(
+        self,
+        db: Database,
+        config: LibraryConfig,
+        *,
+        worker_id: Callable[[], str],
+        published: Callable[[int], Awaitable[None]],
+        notifier: Notifier | None = None,
+        poll_interval: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.worker_id = worker_id
+        self.published = published
+        self.notifier = notifier
+        self.poll_interval = poll_interval
+        self._mine: set[int] = set()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something may wait to be processed (a finished download attached to an item)."""
+        self._wake.set()
+
+    def enqueue(self, download_id: int) -> None:
+        """A download this worker just recorded as finished (it holds its lease)."""
+        self._mine.add(download_id)
+        self._wake.set()
+
+    async def run(self, running: Callable[[], bool]) -> None:
+        while running():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+            try:
+                await self.process_pending()
+            except Exception:
+                log.exception("processing pass failed")
+
+    async def process_pending(self) -> int:
+        """Process what this worker holds, then what dead workers left; returns how many."""
+        done = 0
+        while self._mine:
+            ids = sorted(self._mine)[:BATCH]
+            self._mine.difference_update(ids)
+            done += await self.process(ids)
+        worker = self.worker_id()
+        orphans = await self.db.query(lambda s: pq.waiting(s, BATCH))
+        if orphans:
+            taken = await self.db.run(lambda s: pq.take(s, orphans, worker))
+            done += await self.process(taken)
+        return done
+
+    async def process(self, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        worker = self.worker_id()
+        jobs = await self.db.query(lambda s: pq.jobs(s, ids, worker))
+        done = 0
+        for job in jobs:
+            try:
+                work = await asyncio.to_thread(self._work, job)
+            except Exception:
+                log.exception("download %s: processing failed", job.id)
+                work = _Work(job.files, [], [], [], ("processing_failed", "Processing failed."))
+            if await self._finish(job, work, worker):
+                done += 1
+        return done
+
+    async def _finish(self, job: pq.Job, work: _Work, worker: str) -> bool:
+        code, message = work.error or (job.error_code, job.error_message)
+        events = [*work.events, ("completed", None, {"files": len(work.files)})]
+        finished = pq.Finished(job.id, worker, work.files, work.records, events, code, message)
+        if not await self.db.run(lambda s: pq.finish(s, finished)):
+            return False
+        await self.published(job.id)
+        if self.notifier is not None:
+            summary = _summary(job, work, code, message)
+            self.notifier.emit("completed", job.owner_key, summary)
+            if work.imported:
+                self.notifier.emit("imported", job.owner_key, summary)
+        return True
+
+    # -- in a thread ----------------------------------------------------------------------
+
+    def _work(self, job: pq.Job) -> _Work:
+        root = self.config.downloads_root
+        probed: list[tuple[dict[str, Any], ProbeResult | None]] = []
+        for entry in job.files:
+            path = _absolute(entry, root, self.config.library_root)
+            try:
+                probed.append((entry, probe_file(path, profile=job.profile)))
+            except HaulError as exc:  # the file is gone
+                log.info("download %s: %s", job.id, exc.message)
+                probed.append((entry, None))
+        found = [r for _, r in probed if r is not None]
+        media = sum(1 for r in found if r.is_media)
+        events: list[tuple[str, str | None, dict[str, Any]]] = [
+            ("probed", f"{media} of {len(job.files)} files are media", {"media": media})
+        ]
+        work = _Work([dict(e) for e, _ in probed], [], events, [])
+        placed: dict[Path, Placed] = {}
+        if job.subject is not None:
+            placed = self._import(job, found, work)
+        for entry, result in zip(work.files, (r for _, r in probed), strict=True):
+            if result is None:
+                continue
+            moved = placed.get(result.path)
+            if moved is not None:
+                entry["path"] = str(moved.target.relative_to(self.config.library_root.resolve()))
+                entry["root"] = "library"
+                entry["name"] = moved.target.name
+            work.records.append(_record(result, job, moved, self.config))
+        return work
+
+    def _import(self, job: pq.Job, found: list[ProbeResult], work: _Work) -> dict[Path, Placed]:
+        assert job.subject is not None
+        candidates = [
+            Found(r.path, r.size, r.is_media, r.video_codec is not None and r.width is not None)
+            for r in found
+        ]
+        try:
+            wanted: Plan = plan(job.subject, candidates, self.config.templates)
+        except HaulError as exc:
+            work.error = ("import_failed", f"Not imported: {exc.message}")
+            work.events.append(("import_failed", exc.message, {}))
+            return {}
+        library = self.config.library_root
+        placed: dict[Path, Placed] = {}
+        for item in wanted.files:
+            try:
+                result = place(
+                    item.source, library / item.target, root=library, keep_source=job.client_held
+                )
+            except (OSError, HaulError) as exc:
+                reason = exc.message if isinstance(exc, HaulError) else _os_reason(exc)
+                work.error = ("import_failed", f"Not imported: {reason}")
+                work.events.append(("import_failed", reason, {"file": item.source.name}))
+                continue
+            placed[item.source] = result
+            work.imported.append(result)
+        if placed:
+            targets = [str(p.target.relative_to(library.resolve())) for p in placed.values()]
+            modes = sorted({p.mode for p in placed.values()})
+            message = f"filed {len(placed)} file(s) into the library ({', '.join(modes)})"
+            work.events.append(("imported", message, {"paths": targets, "modes": modes}))
+        for note in wanted.notes:
+            work.events.append(("import_note", note, {}))
+        return placed
+
+
+def _absolute(entry: dict[str, Any], downloads: Path, library: Path) -> Path:
+    path = Path(str(entry.get("path", "")))
+    if path.is_absolute():
+        return path
+    return (library if entry.get("root") == "library" else downloads) / path
+
+
+def _os_reason(exc: OSError) -> str:
+    what = (exc.strerror or str(exc)).lower()
+    return f"{what}: {exc.filename}" if exc.filename else what
+
+
+def _record(
+    result: ProbeResult, job: pq.Job, moved: Placed | None, config: LibraryConfig
+) -> dict[str, Any]:
+    path = moved.target if moved is not None else result.path
+    return {
+        "media_id": job.media_id,
+        "path": _stored_path(path, config),
+        "file_name": path.name,
+        "size": result.size,
+        "mtime": result.mtime,
+        "is_media": result.is_media,
+        "error": result.error,
+        "container": result.container,
+        "duration": result.duration,
+        "video_codec": result.video_codec,
+        "width": result.width,
+        "height": result.height,
+        "audio_codec": result.audio_codec,
+        "audio_channels": result.channels,
+        "subtitle_languages": list(result.subtitle_languages),
+        "profile": result.profile,
+        "youtube_id": result.youtube_id,
+        "file_exists": True,
+        "original_path": _stored_path(result.path, config) if moved is not None else None,
+        "import_mode": moved.mode if moved is not None else None,
+        "imported_at": utcnow() if moved is not None else None,
+    }
+
+
+def _stored_path(path: Path, config: LibraryConfig) -> str:
+    """Relative to the downloads folder when inside it, else absolute (the library)."""
+    root = config.downloads_root
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _summary(job: pq.Job, work: _Work, code: str | None, message: str | None) -> DownloadSummary:
+    return download_summary(
+        id=job.id,
+        url=job.source_url,
+        status="completed",
+        owner=job.owner_key,
+        title=job.title,
+        error_code=code,
+        error_message=message,
+        client=job.client,
+        media_id=job.media_id,
+        files=work.files,
+        library_paths=[str(p.target) for p in work.imported],
+    )

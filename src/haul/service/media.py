@@ -1,0 +1,474 @@
+"""The media library: items (movies, series, episodes, trailers), their files, and the rules
+that tie downloads to them (one file per item unless forced, attach after the fact, rescan)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haul.core import media_items as rules
+from haul.core.paths import inside
+from haul.core.status import OPEN_PHASES, Phase
+from haul.errors import DuplicateDownload, InvalidTransition, NotFound
+from haul.service.values import Owner
+from haul.store.database import Database
+from haul.store.models import Download, DownloadEvent, MediaFile, MediaItem, utcnow
+
+log = logging.getLogger(__name__)
+
+_OPEN = [p.value for p in OPEN_PHASES]
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FileView:
+    id: int
+    download_id: int | None
+    media_id: int | None
+    path: str
+    file_name: str
+    size: int | None
+    mtime: float | None
+    is_media: bool
+    error: str | None
+    container: str | None
+    duration: float | None
+    video_codec: str | None
+    width: int | None
+    height: int | None
+    audio_codec: str | None
+    audio_channels: int | None
+    subtitle_languages: list[str]
+    profile: str | None
+    youtube_id: str | None
+    file_exists: bool
+    probed_at: datetime
+    original_path: str | None
+    import_mode: str | None
+    imported_at: datetime | None
+
+    @classmethod
+    def of(cls, row: MediaFile) -> FileView:
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    kind: str
+    title: str
+    year: int | None
+    parent_id: int | None
+    season: int | None
+    episode: int | None
+    external_ids: dict[str, Any]
+    provider_id: int | None
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: MediaItem) -> ItemView:
+        return cls(
+            row.id,
+            row.kind,
+            row.title,
+            row.year,
+            row.parent_id,
+            row.season,
+            row.episode,
+            dict(row.external_ids or {}),
+            row.provider_id,
+            row.owner_key,
+            row.created_at,
+            row.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDetail:
+    item: ItemView
+    parent: ItemView | None
+    children: list[ItemView]
+    download_ids: list[int]
+    files: list[FileView]
+
+
+@dataclass(frozen=True, slots=True)
+class Rescan:
+    checked: int
+    missing: int
+    back: int
+
+
+_UNSET: Any = object()
+
+
+class MediaService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        downloads_root: Path,
+        library_root: Path,
+        wake_processing: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.downloads_root = downloads_root
+        self.library_root = library_root
+        self.wake_processing = wake_processing
+
+    # -- items ----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        owner: Owner,
+        *,
+        kind: str,
+        title: str,
+        year: int | None = None,
+        parent_id: int | None = None,
+        season: int | None = None,
+        episode: int | None = None,
+        external_ids: dict[str, Any] | None = None,
+        provider_id: int | None = None,
+    ) -> ItemView:
+        ids = rules.clean_ids(external_ids)
+        async with self.db.write() as s:
+            parent = await self._parent(s, parent_id, owner)
+            shape = rules.Shape(kind, title, year, parent.kind if parent else None, season, episode)
+            rules.check(shape)
+            row = MediaItem(
+                kind=kind,
+                title=title.strip(),
+                year=year,
+                parent_id=parent_id,
+                season=season,
+                episode=episode,
+                external_ids=ids,
+                provider_id=provider_id,
+                owner_key=owner.key,
+            )
+            s.add(row)
+            await s.flush()
+            return ItemView.of(row)
+
+    async def find_or_create(
+        self,
+        owner: Owner,
+        *,
+        kind: str,
+        title: str,
+        match: dict[str, Any],
+        **values: Any,
+    ) -> ItemView:
+        """The owner's item of ``kind`` whose external ids include ``match`` (an IPTV stream or
+        episode already in the library), else a new one."""
+        async with self.db.read() as s:
+            query = select(MediaItem).where(
+                MediaItem.kind == kind, MediaItem.owner_key == owner.key
+            )
+            if values.get("parent_id") is not None:
+                query = query.where(MediaItem.parent_id == values["parent_id"])
+            for row in (await s.scalars(query)).all():
+                ids = row.external_ids or {}
+                if match and all(str(ids.get(k)) == str(v) for k, v in match.items()):
+                    return ItemView.of(row)
+        external = {**values.pop("external_ids", {}), **match}
+        return await self.create(owner, kind=kind, title=title, external_ids=external, **values)
+
+    async def find(
+        self,
+        owner: Owner,
+        *,
+        kind: str | None = None,
+        query: str | None = None,
+        parent_id: int | None = None,
+        limit: int = 100,
+        cursor: int | None = None,
+    ) -> tuple[list[ItemView], int | None]:
+        if kind is not None and kind not in rules.KINDS:
+            raise rules.InvalidMediaItem(
+                f"A media item is one of {', '.join(rules.KINDS)}; not {kind!r}."
+            )
+        limit = max(1, min(limit, MAX_PAGE))
+        stmt = select(MediaItem).order_by(MediaItem.id).limit(limit + 1)
+        if not owner.is_admin:
+            stmt = stmt.where(MediaItem.owner_key == owner.key)
+        if kind is not None:
+            stmt = stmt.where(MediaItem.kind == kind)
+        if parent_id is not None:
+            stmt = stmt.where(MediaItem.parent_id == parent_id)
+        if query:
+            stmt = stmt.where(func.lower(MediaItem.title).contains(query.lower().strip()))
+        if cursor is not None:
+            stmt = stmt.where(MediaItem.id > cursor)
+        async with self.db.read() as s:
+            rows = list((await s.scalars(stmt)).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [ItemView.of(r) for r in rows], (rows[-1].id if more and rows else None)
+
+    async def get(self, media_id: int, owner: Owner) -> ItemDetail:
+        async with self.db.read() as s:
+            row = await self._item(s, media_id, owner)
+            parent = await s.get(MediaItem, row.parent_id) if row.parent_id else None
+            children = (
+                await s.scalars(
+                    select(MediaItem)
+                    .where(MediaItem.parent_id == media_id)
+                    .order_by(MediaItem.season, MediaItem.episode, MediaItem.id)
+                )
+            ).all()
+            downloads = (
+                await s.scalars(
+                    select(Download.id)
+                    .where(Download.media_id == media_id, Download.hidden.is_(False))
+                    .order_by(Download.id)
+                )
+            ).all()
+            files = (
+                await s.scalars(
+                    select(MediaFile).where(MediaFile.media_id == media_id).order_by(MediaFile.id)
+                )
+            ).all()
+            return ItemDetail(
+                ItemView.of(row),
+                ItemView.of(parent) if parent is not None else None,
+                [ItemView.of(c) for c in children],
+                [int(i) for i in downloads],
+                [FileView.of(f) for f in files],
+            )
+
+    async def update(
+        self,
+        media_id: int,
+        owner: Owner,
+        *,
+        title: str | None = None,
+        year: int | None = _UNSET,
+        season: int | None = _UNSET,
+        episode: int | None = _UNSET,
+        external_ids: dict[str, Any] | None = None,
+    ) -> ItemView:
+        async with self.db.write() as s:
+            row = await self._item(s, media_id, owner)
+            parent = await s.get(MediaItem, row.parent_id) if row.parent_id else None
+            new_title = title if title is not None else row.title
+            new_year = row.year if year is _UNSET else year
+            new_season = row.season if season is _UNSET else season
+            new_episode = row.episode if episode is _UNSET else episode
+            shape = rules.Shape(
+                row.kind,
+                new_title,
+                new_year,
+                parent.kind if parent else None,
+                new_season,
+                new_episode,
+            )
+            rules.check(shape)
+            row.title, row.year = new_title.strip(), new_year
+            row.season, row.episode = new_season, new_episode
+            if external_ids is not None:
+                row.external_ids = {**(row.external_ids or {}), **rules.clean_ids(external_ids)}
+            row.updated_at = utcnow()
+            await s.flush()
+            return ItemView.of(row)
+
+    async def delete(self, media_id: int, owner: Owner, *, delete_files: bool = False) -> int:
+        """Delete the item, its children and their file records (the database cascades);
+        the files on disk go too only with ``delete_files`` (and only inside haul's folders).
+        Returns how many files were deleted from disk."""
+        async with self.db.write() as s:
+            await self._item(s, media_id, owner)
+            ids = await self._family(s, media_id)
+            paths = (
+                (await s.scalars(select(MediaFile.path).where(MediaFile.media_id.in_(ids))))
+                .unique()
+                .all()
+            )
+            row = await s.get(MediaItem, media_id)
+            await s.delete(row)
+        if not delete_files:
+            return 0
+        return await asyncio.to_thread(self._delete_paths, [self._absolute(p) for p in paths])
+
+    def _delete_paths(self, paths: list[Path]) -> int:
+        deleted = 0
+        for path in paths:
+            if not (inside(path, self.library_root) or inside(path, self.downloads_root)):
+                log.warning("not deleting %s: outside the library and the downloads", path)
+                continue
+            try:
+                path.unlink()
+                deleted += 1
+            except FileNotFoundError:
+                continue
+        return deleted
+
+    async def _family(self, s: AsyncSession, media_id: int) -> list[int]:
+        ids, frontier = [media_id], [media_id]
+        while frontier:
+            found = (
+                await s.scalars(select(MediaItem.id).where(MediaItem.parent_id.in_(frontier)))
+            ).all()
+            frontier = [int(i) for i in found if i not in ids]
+            ids.extend(frontier)
+        return ids
+
+    # -- downloads and files --------------------------------------------------------------
+
+    async def check_new_download(self, media_id: int, owner: Owner, *, force: bool) -> None:
+        """Refuse a second download for an item that has its file or is being downloaded
+        (unless ``force``); a series gathers many files and is never a duplicate."""
+        async with self.db.read() as s:
+            item = await self._item(s, media_id, owner)
+            if force or item.kind == "series":
+                return
+            busy = await s.scalar(
+                select(Download.id)
+                .where(Download.media_id == media_id, Download.phase.in_(_OPEN))
+                .limit(1)
+            )
+            if busy is not None:
+                raise DuplicateDownload(
+                    f"Media item {media_id} ({item.title}) is already being downloaded by "
+                    f"download {busy}; add force to download it again.",
+                    existing_id=int(busy),
+                )
+            held = await s.scalar(
+                select(MediaFile.path)
+                .where(
+                    MediaFile.media_id == media_id,
+                    MediaFile.is_media.is_(True),
+                    MediaFile.file_exists.is_(True),
+                )
+                .limit(1)
+            )
+            if held is not None:
+                raise DuplicateDownload(
+                    f"Media item {media_id} ({item.title}) already has its file ({held}); "
+                    "add force to download it again."
+                )
+
+    async def attach(
+        self, download_id: int, media_id: int | None, owner: Owner, *, force: bool = False
+    ) -> None:
+        """Let a download belong to ``media_id`` (None: to nothing). A finished download is
+        processed again, which files it into the library."""
+        if media_id is not None:
+            async with self.db.read() as s:
+                await self._item(s, media_id, owner)
+        async with self.db.write() as s:
+            row = await s.get(Download, download_id)
+            if row is None or (not owner.is_admin and row.owner_key != owner.key) or row.hidden:
+                raise NotFound(f"There is no download {download_id}.")
+            if row.media_id == media_id:
+                return
+            if row.phase == Phase.PROCESSING:
+                raise InvalidTransition(
+                    f"Download {download_id} is being processed; attach it when it is done."
+                )
+        if media_id is not None:
+            await self._check_attach(download_id, media_id, owner, force=force)
+        async with self.db.write() as s:
+            row = await s.get(Download, download_id)
+            assert row is not None
+            row.media_id = media_id
+            reprocess = row.phase == Phase.COMPLETED and media_id is not None
+            if reprocess:
+                row.phase = Phase.PROCESSING.value
+                row.lease_worker_id = None
+            s.add(
+                DownloadEvent(
+                    download_id=download_id,
+                    at=utcnow(),
+                    kind="attached" if media_id is not None else "detached",
+                    message=f"media item {media_id}" if media_id is not None else None,
+                    data={"media_id": media_id},
+                )
+            )
+            await s.execute(
+                update(MediaFile)
+                .where(MediaFile.download_id == download_id)
+                .values(media_id=media_id)
+            )
+        if reprocess:
+            self.wake_processing()
+
+    async def _check_attach(
+        self, download_id: int, media_id: int, owner: Owner, *, force: bool
+    ) -> None:
+        try:
+            await self.check_new_download(media_id, owner, force=force)
+        except DuplicateDownload as exc:
+            if exc.existing_id != download_id:
+                raise
+
+    async def download_files(self, download_id: int, owner: Owner) -> list[FileView]:
+        async with self.db.read() as s:
+            row = await s.get(Download, download_id)
+            if row is None or (not owner.is_admin and row.owner_key != owner.key) or row.hidden:
+                raise NotFound(f"There is no download {download_id}.")
+            files = (
+                await s.scalars(
+                    select(MediaFile)
+                    .where(MediaFile.download_id == download_id)
+                    .order_by(MediaFile.id)
+                )
+            ).all()
+            return [FileView.of(f) for f in files]
+
+    async def rescan(self) -> Rescan:
+        """Look for every recorded file on disk and keep ``file_exists`` true to it."""
+        async with self.db.read() as s:
+            rows = (
+                await s.execute(select(MediaFile.id, MediaFile.path, MediaFile.file_exists))
+            ).all()
+        checks = [(int(i), self._absolute(p), bool(e)) for i, p, e in rows]
+        changes = await asyncio.to_thread(
+            lambda: [(i, path.is_file()) for i, path, was in checks if path.is_file() != was]
+        )
+        gone = [i for i, now in changes if not now]
+        back = [i for i, now in changes if now]
+        if changes:
+            async with self.db.write() as s:
+                for ids, value in ((gone, False), (back, True)):
+                    if ids:
+                        await s.execute(
+                            update(MediaFile).where(MediaFile.id.in_(ids)).values(file_exists=value)
+                        )
+        missing = sum(1 for _, path, was in checks if not was) + len(gone) - len(back)
+        return Rescan(checked=len(checks), missing=missing, back=len(back))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _absolute(self, stored: str) -> Path:
+        path = Path(stored)
+        return path if path.is_absolute() else self.downloads_root / path
+
+    async def _item(self, s: AsyncSession, media_id: int, owner: Owner) -> MediaItem:
+        row = await s.get(MediaItem, media_id)
+        if row is None or (not owner.is_admin and row.owner_key != owner.key):
+            raise NotFound(f"There is no media item {media_id}.")
+        return row
+
+    async def _parent(
+        self, s: AsyncSession, parent_id: int | None, owner: Owner
+    ) -> MediaItem | None:
+        if parent_id is None:
+            return None
+        try:
+            return await self._item(s, parent_id, owner)
+        except NotFound:
+            raise rules.InvalidMediaItem(
+                f"There is no media item {parent_id} to belong to."
+            ) from None

@@ -1,0 +1,129 @@
+"""REST routes of the media library: items, their files, attaching downloads, rescans."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+
+from haul.errors import InputError
+from haul.service.media import FileView, ItemView, MediaService
+from haul.web.deps import OwnerDep
+from haul.web.media_schemas import (
+    Attach,
+    Deleted,
+    MediaChange,
+    MediaCreate,
+    MediaDetail,
+    MediaFileList,
+    MediaKind,
+    MediaList,
+    MediaOut,
+    RescanOut,
+)
+
+router = APIRouter(tags=["media"])
+
+
+def get_media(request: Request) -> MediaService:
+    service: MediaService = request.app.state.runtime.media
+    return service
+
+
+MediaDep = Annotated[MediaService, Depends(get_media)]
+
+
+def _item(view: ItemView) -> dict[str, Any]:
+    data = dataclasses.asdict(view)
+    data.pop("owner")
+    return data
+
+
+def _file(view: FileView) -> dict[str, Any]:
+    return dataclasses.asdict(view)
+
+
+@router.get("/media", response_model=MediaList)
+async def list_media(
+    media: MediaDep,
+    owner: OwnerDep,
+    kind: MediaKind | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Part of the title")] = None,
+    parent_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> dict[str, Any]:
+    after = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InputError("The cursor is not one this server handed out.")
+        after = int(cursor)
+    items, last = await media.find(
+        owner, kind=kind, query=q, parent_id=parent_id, limit=limit, cursor=after
+    )
+    return {"items": [_item(i) for i in items], "next_cursor": str(last) if last else None}
+
+
+@router.post("/media", status_code=status.HTTP_201_CREATED, response_model=MediaOut)
+async def create_media(body: MediaCreate, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
+    view = await media.create(
+        owner,
+        kind=body.kind,
+        title=body.title,
+        year=body.year,
+        parent_id=body.parent_id,
+        season=body.season,
+        episode=body.episode,
+        external_ids=body.external_ids.given(),
+    )
+    return _item(view)
+
+
+@router.get("/media/{media_id}", response_model=MediaDetail)
+async def get_media_item(media_id: int, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
+    detail = await media.get(media_id, owner)
+    return {
+        **_item(detail.item),
+        "parent": _item(detail.parent) if detail.parent else None,
+        "children": [_item(c) for c in detail.children],
+        "download_ids": detail.download_ids,
+        "files": [_file(f) for f in detail.files],
+    }
+
+
+@router.patch("/media/{media_id}", response_model=MediaOut)
+async def change_media(
+    media_id: int, body: MediaChange, media: MediaDep, owner: OwnerDep
+) -> dict[str, Any]:
+    given = body.model_dump(exclude_unset=True)
+    if "external_ids" in given:
+        given["external_ids"] = body.external_ids.given() if body.external_ids else {}
+    return _item(await media.update(media_id, owner, **given))
+
+
+@router.delete("/media/{media_id}", response_model=Deleted)
+async def delete_media(
+    media_id: int, media: MediaDep, owner: OwnerDep, delete_files: bool = False
+) -> dict[str, Any]:
+    """Delete the item, its episodes and trailers, and their file records. Files on disk are
+    deleted only with ``delete_files``."""
+    return {"files_deleted": await media.delete(media_id, owner, delete_files=delete_files)}
+
+
+@router.post("/media/rescan", response_model=RescanOut)
+async def rescan(media: MediaDep) -> dict[str, Any]:
+    """Look for every recorded file on disk now (a job does it every few hours too)."""
+    return dataclasses.asdict(await media.rescan())
+
+
+@router.get("/downloads/{download_id}/files", response_model=MediaFileList)
+async def download_files(download_id: int, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
+    """The download's finished files with what the probe found in each."""
+    return {"items": [_file(f) for f in await media.download_files(download_id, owner)]}
+
+
+@router.post("/downloads/{download_id}/media", status_code=status.HTTP_204_NO_CONTENT)
+async def attach(download_id: int, body: Attach, media: MediaDep, owner: OwnerDep) -> None:
+    """Let a download belong to a media item (a finished one is filed into the library)."""
+    await media.attach(download_id, body.media_id, owner, force=body.force)
