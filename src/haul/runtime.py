@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 from haul.service import DownloadService
 from haul.service.clients import ClientService
 from haul.service.iptv import IptvService
+from haul.service.iptv_downloads import IptvDownloads
 from haul.service.media import MediaService
 from haul.service.notifications import NotificationService
 from haul.settings import Settings
@@ -153,6 +154,7 @@ class Runtime:
             wake_processing=self.processor.wake,
         )
         self.service.media = self.media
+        self.iptv_downloads = IptvDownloads(self.iptv, self.media, self.service)
         self._rescanner: asyncio.Task[None] | None = None
         self.runner.ctx.worker_id = lambda: self.worker.id
         self.runner.ctx.iptv = self._iptv_stream

@@ -188,6 +188,47 @@ def add(
     raise typer.Exit(1 if failed else 0)
 
 
+@iptv_app.command("get")
+def iptv_get(
+    provider: Annotated[str, typer.Argument(help="The provider's name or id.")],
+    movie: Annotated[int | None, typer.Option(help="A film's stream id (see `vod`).")] = None,
+    series: Annotated[int | None, typer.Option(help="A series id (see `series`).")] = None,
+    season: Annotated[int | None, typer.Option(help="Only this season of the series.")] = None,
+    episode: Annotated[
+        list[int] | None, typer.Option(help="Only these episode ids (repeat).")
+    ] = None,
+    client: Annotated[str | None, typer.Option(help="e.g. an aria2 (see `haul clients`).")] = None,
+    force: Annotated[bool, typer.Option(help="Even if the library has it already.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Show progress until done.")] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Download a film, or a series (or a season, or episodes) of a provider's catalogue."""
+    if (movie is None) == (series is None):
+        err.print("[red]Give either --movie or --series.[/]")
+        raise typer.Exit(2)
+    body: dict[str, Any] = {"client": client, "force": force}
+    with api_for(server, token) as api:
+        if movie is not None:
+            created = [
+                api.request("POST", f"/iptv/providers/{provider}/vod/{movie}/download", json=body)
+            ]
+            refused: list[dict[str, Any]] = []
+        else:
+            body.update(season=season, episodes=episode or [])
+            answer = api.request(
+                "POST", f"/iptv/providers/{provider}/series/{series}/download", json=body
+            )
+            created, refused = answer["items"], answer["errors"]
+        for error in refused:
+            err.print(f"[red]{error['label']}: {error['detail']}[/]")
+        for item in created:
+            console.print(f"queued {item['id']}: {item['title']}")
+        ok = _follow(api, created) if wait and created else True
+    if refused or not ok:
+        raise typer.Exit(1)
+
+
 def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
     """Show progress bars until every download (and playlist child) is final; True if all ok."""
     ids = {i["id"] for i in items}

@@ -119,6 +119,35 @@ class DownloadService:
             force=force,
         )
 
+    async def submit_source(
+        self,
+        source: Source,
+        owner: Owner,
+        *,
+        media_id: int | None = None,
+        title: str | None = None,
+        client: str | None = None,
+        profile: str | None = None,
+        paused: bool = False,
+        priority: int = 0,
+        force: bool = False,
+        columns: dict[str, Any] | None = None,
+    ) -> Tracked:
+        """Queue a source haul built itself (an IPTV film or episode), with more of the row's
+        own values in ``columns``."""
+        return await self._submit(
+            source,
+            owner,
+            profile=profile,
+            client=client,
+            media_id=media_id,
+            paused=paused,
+            priority=priority,
+            title=title,
+            force=force,
+            columns=columns,
+        )
+
     async def submit_torrent(
         self,
         blob: bytes,

@@ -16,6 +16,7 @@ from haul.web.api import (
     downloads,
     events,
     iptv,
+    iptv_downloads,
     media,
     metrics,
     notifications,
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
         media.router,
         notifications.router,
         iptv.router,
+        iptv_downloads.router,
         events.router,
         system.router,
     ):

@@ -1,0 +1,162 @@
+"""Downloading from an IPTV catalogue: a film, an episode, a season or a whole series, each as
+a media-linked download (the film or episode is found in, or added to, the library).
+
+The download's source names what to ask the provider for (``iptv://...``, see
+:func:`haul.core.sources.iptv_source`); the engine asks for the stream at each attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from haul.core.media_items import InvalidMediaItem, clean_ids
+from haul.core.sources import iptv_source
+from haul.core.tracking import Tracked
+from haul.errors import HaulError, NotFound
+from haul.iptv.catalog import Episode
+from haul.service.downloads import DownloadService
+from haul.service.iptv import IptvService
+from haul.service.media import MediaService
+from haul.service.values import Owner
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    client: str | None = None
+    profile: str | None = None
+    paused: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    episode_id: int
+    label: str
+    code: str
+    detail: str
+
+
+def _known_ids(**ids: Any) -> dict[str, Any]:
+    """The provider's external ids that are well-formed (a garbled one is dropped, never a
+    reason to refuse the download)."""
+    out: dict[str, Any] = {}
+    for key, value in ids.items():
+        if value is None:
+            continue
+        try:
+            out.update(clean_ids({key: value}))
+        except InvalidMediaItem:
+            continue
+    return out
+
+
+class IptvDownloads:
+    def __init__(self, iptv: IptvService, media: MediaService, downloads: DownloadService) -> None:
+        self.iptv = iptv
+        self.media = media
+        self.downloads = downloads
+
+    async def movie(
+        self, owner: Owner, provider_ref: str | int, stream_id: int, options: Options
+    ) -> Tracked:
+        provider = await self.iptv.get(provider_ref, owner)
+        info = await self.iptv.vod_info(provider_ref, stream_id, owner)
+        stream = info.stream
+        item = await self.media.find_or_create(
+            owner,
+            kind="movie",
+            title=stream.title,
+            match={"stream": str(stream.stream_id)},
+            year=stream.year,
+            provider_id=provider.id,
+            external_ids=_known_ids(tmdb=stream.tmdb, imdb=stream.imdb),
+        )
+        return await self.downloads.submit_source(
+            iptv_source(provider.id, "movie", str(stream.stream_id)),
+            owner,
+            media_id=item.id,
+            title=stream.display_name,
+            client=options.client,
+            profile=options.profile,
+            paused=options.paused,
+            force=options.force,
+            columns={
+                "iptv_provider_id": provider.id,
+                "iptv_kind": "movie",
+                "iptv_ref": str(stream.stream_id),
+            },
+        )
+
+    async def series(
+        self,
+        owner: Owner,
+        provider_ref: str | int,
+        series_id: int,
+        options: Options,
+        *,
+        season: int | None = None,
+        episode_ids: Sequence[int] = (),
+    ) -> tuple[list[Tracked], list[Refused]]:
+        """Every episode of the series, of one season, or the episodes named."""
+        provider = await self.iptv.get(provider_ref, owner)
+        info = await self.iptv.series_info(provider_ref, series_id, owner)
+        show = info.series
+        episodes: list[Episode] = [
+            e
+            for s in info.seasons
+            if season is None or s.number == season
+            for e in s.episodes
+            if not episode_ids or e.id in episode_ids
+        ]
+        if not episodes:
+            which = f"season {season} of " if season is not None else ""
+            raise NotFound(f"There is no such episode in {which}{show.display_name}.")
+        item = await self.media.find_or_create(
+            owner,
+            kind="series",
+            title=show.title,
+            match={"series": str(show.series_id)},
+            year=show.year,
+            provider_id=provider.id,
+            external_ids=_known_ids(tmdb=show.tmdb, imdb=show.imdb),
+        )
+        created: list[Tracked] = []
+        refused: list[Refused] = []
+        for e in sorted(episodes, key=lambda e: (e.season, e.episode_num)):
+            label = f"{show.display_name} S{e.season:02d}E{e.episode_num:02d}"
+            try:
+                episode = await self.media.find_or_create(
+                    owner,
+                    kind="episode",
+                    title=e.title or f"Episode {e.episode_num}",
+                    match={"episode": str(e.id)},
+                    parent_id=item.id,
+                    season=e.season,
+                    episode=e.episode_num,
+                    provider_id=provider.id,
+                    external_ids={"series": str(show.series_id)},
+                )
+                created.append(
+                    await self.downloads.submit_source(
+                        iptv_source(provider.id, "episode", str(e.id), series_id=show.series_id),
+                        owner,
+                        media_id=episode.id,
+                        title=label,
+                        client=options.client,
+                        profile=options.profile,
+                        paused=options.paused,
+                        force=options.force,
+                        columns={
+                            "iptv_provider_id": provider.id,
+                            "iptv_kind": "episode",
+                            "iptv_ref": str(e.id),
+                            "season": e.season,
+                            "episode": e.episode_num,
+                        },
+                    )
+                )
+            except HaulError as exc:
+                refused.append(Refused(e.id, label, exc.code, exc.message))
+        return created, refused

@@ -1,0 +1,107 @@
+"""REST routes that download from an IPTV catalogue: a film, or episodes of a series."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from haul.service import to_json
+from haul.service.iptv_downloads import IptvDownloads, Options
+from haul.web.deps import OwnerDep
+from haul.web.schemas import DownloadOut
+
+router = APIRouter(prefix="/iptv/providers/{provider}", tags=["iptv"])
+
+
+def get_iptv_downloads(request: Request) -> IptvDownloads:
+    service: IptvDownloads = request.app.state.runtime.iptv_downloads
+    return service
+
+
+IptvDownloadsDep = Annotated[IptvDownloads, Depends(get_iptv_downloads)]
+
+
+class DownloadOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client: str | None = Field(default=None, max_length=64, description="e.g. an aria2")
+    profile: str | None = Field(default=None, max_length=100)
+    paused: bool = False
+    force: bool = Field(
+        default=False, description="Even if the film or episode has its file already"
+    )
+
+    def options(self) -> Options:
+        return Options(self.client, self.profile, self.paused, self.force)
+
+
+class SeriesDownload(DownloadOptions):
+    season: int | None = Field(default=None, ge=0, description="Only this season")
+    episodes: list[int] = Field(
+        default_factory=list, max_length=5000, description="Only these episode ids"
+    )
+
+
+class EpisodeRefused(BaseModel):
+    episode_id: int
+    label: str
+    code: str
+    detail: str
+
+
+class SeriesDownloads(BaseModel):
+    items: list[DownloadOut]
+    errors: list[EpisodeRefused]
+
+
+@router.post(
+    "/vod/{stream_id}/download",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DownloadOut,
+    responses={404: {}, 409: {}, 422: {}, 429: {}, 502: {}},
+)
+async def download_film(
+    provider: str,
+    stream_id: int,
+    service: IptvDownloadsDep,
+    owner: OwnerDep,
+    body: DownloadOptions | None = None,
+) -> Any:
+    """Download a film of the catalogue; it is added to the library as a movie."""
+    options = (body or DownloadOptions()).options()
+    return to_json(await service.movie(owner, provider, stream_id, options))
+
+
+@router.post(
+    "/series/{series_id}/download",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SeriesDownloads,
+    responses={404: {}, 422: {}, 502: {}},
+)
+async def download_series(
+    provider: str,
+    series_id: int,
+    service: IptvDownloadsDep,
+    owner: OwnerDep,
+    body: SeriesDownload | None = None,
+) -> dict[str, Any]:
+    """Download a whole series, one season, or some episodes; each episode is added to the
+    library under the series. Episodes that cannot be queued are listed with the reason."""
+    wanted = body or SeriesDownload()
+    created, refused = await service.series(
+        owner,
+        provider,
+        series_id,
+        wanted.options(),
+        season=wanted.season,
+        episode_ids=wanted.episodes,
+    )
+    return {
+        "items": [to_json(t) for t in created],
+        "errors": [
+            {"episode_id": r.episode_id, "label": r.label, "code": r.code, "detail": r.detail}
+            for r in refused
+        ],
+    }
