@@ -14,6 +14,7 @@ from tests.integration.test_api_downloads import finished, submit
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 from tests.support.wait import await_for
+from tests.support.webhooks import WebhookReceiver
 
 
 def digest(data: bytes) -> str:
@@ -246,3 +247,36 @@ async def test_browsing_the_library(app: App) -> None:
     assert [i["episode"] for i in rest["items"]] == [3] and rest["next_cursor"] is None
     changed = await app.http.patch(f"/api/v1/media/{show['id']}", json={"year": 2018})
     assert changed.status_code == 200 and changed.json()["year"] == 2018
+
+
+async def test_people_are_told_when_downloads_finish_are_filed_or_fail(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    with WebhookReceiver(secret="s3cret-hook") as hooks:
+        body = {"kind": "webhook", "url": hooks.url(), "secret": "s3cret-hook"}
+        everything = {**body, "name": "all", "events": ["completed", "failed", "imported"]}
+        response = await app.post("/notifications", json=everything)
+        assert response.status_code == 201, response.text
+        movie = await create_item(app, kind="movie", title="Told", year=2020)
+        origin.add_file("/told.mp4", media_files.mp4.read_bytes())
+        origin.add_file("/gone.mp4", b"", content_type="video/mp4")
+        origin.fault("/gone.mp4", "status", times=None, status=404)
+        done = await finished(
+            app, (await submit(app, origin.url("/told.mp4"), media_id=movie["id"]))["id"]
+        )
+        lost = await finished(app, (await submit(app, origin.url("/gone.mp4")))["id"])
+        assert (done["status"], lost["status"]) == ("completed", "failed")
+
+        def three() -> list[Any]:
+            return hooks.requests if len(hooks.requests) >= 3 else []
+
+        got = await await_for(three, 15, what="three notifications")
+        by_kind = {r.json["event"]: r for r in got}
+        assert set(by_kind) == {"completed", "imported", "failed"}
+        assert all(r.signature_ok for r in got)
+        assert by_kind["completed"].json["download"]["id"] == done["id"]
+        assert by_kind["imported"].json["download"]["library_paths"] == [
+            str(app.runtime.settings.library_root / "Movies/Told (2020)/Told (2020).mp4")
+        ]
+        failed = by_kind["failed"].json["download"]
+        assert failed["id"] == lost["id"] and failed["error"]["code"] == "http_404"
