@@ -43,12 +43,17 @@ class JsonLines(logging.Formatter):
 
 
 def setup_logging(level: str = "info", fmt: str = "text") -> None:
+    from haul.iptv.redact import RedactCredentials
+
     handler = logging.StreamHandler()
     handler.addFilter(DownloadContext())
+    handler.addFilter(RedactCredentials())  # a stream URL quoted by any library
     handler.setFormatter(JsonLines() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Their info and debug lines quote whole URLs, and webhook and Apprise URLs carry tokens.
-    for library in ("httpx", "httpcore", "apprise"):
+    # Their info and debug lines quote whole URLs, and webhook and Apprise URLs carry tokens;
+    # the database drivers' debug lines quote statement parameters (client secrets, provider
+    # passwords). Even at --log-level debug, none of that is printed.
+    for library in ("httpx", "httpcore", "apprise", "aiosqlite", "sqlalchemy.engine", "psycopg"):
         logging.getLogger(library).setLevel(logging.WARNING)

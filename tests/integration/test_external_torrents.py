@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import qbittorrentapi
 
 from haul.core.torrents import parse_torrent
 from tests.conftest import App
+from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 from tests.support.qbittorrent import QbitDaemon, qbittorrent_daemon
 from tests.support.torrents import make_torrent
@@ -124,7 +126,7 @@ async def test_a_torrent_goes_to_qbittorrent_and_arrives_from_a_real_peer(
     )
     assert (app.runtime.builtin.root / "film.mkv").is_file()
     kinds = [e["kind"] for e in (await app.get(f"/downloads/{created['id']}/events")).json()]
-    assert kinds[-3:] == ["handed_over", "completed", "released"]
+    assert kinds[-5:] == ["handed_over", "downloaded", "probed", "completed", "released"]
 
 
 async def test_pause_resume_cancel_and_retry_act_on_transmission(
@@ -169,6 +171,39 @@ async def test_transmission_verifies_data_already_there_and_completes(
     assert done["status"] == "completed", done
     assert done["files"][0]["path"] == "already-here.bin"
     assert done["files"][0]["size"] == 1 << 20
+
+
+async def test_a_seeding_episode_is_hardlinked_into_the_library(
+    app: App, trans: TransmissionDaemon, media_files: MediaFiles
+) -> None:
+    await configure(app, "trans", "transmission", trans)
+    root = app.runtime.builtin.root
+    root.mkdir(parents=True, exist_ok=True)
+    data = root / "show.s01e03.mkv"
+    shutil.copyfile(media_files.mkv, data)
+    blob = make_torrent(data)
+    series = (await app.post("/media", json={"kind": "series", "title": "Show"})).json()
+    episode = (
+        await app.post(
+            "/media",
+            json={
+                "kind": "episode",
+                "title": "Three",
+                "parent_id": series["id"],
+                "season": 1,
+                "episode": 3,
+            },
+        )
+    ).json()
+    created = await upload(app, blob, client="trans", media_id=str(episode["id"]))
+    done = await status_is(app, created["id"], "completed", "failed")
+    assert done["status"] == "completed", done
+    filed = app.runtime.settings.library_root / "Series/Show/Season 01/Show - S01E03.mkv"
+    # Transmission still seeds from its copy: the library has the same file, not a second one.
+    assert filed.samefile(data) and data.stat().st_nlink == 2
+    [record] = (await app.get(f"/downloads/{created['id']}/files")).json()["items"]
+    assert record["import_mode"] == "hardlink" and record["media_id"] == episode["id"]
+    assert (await status_is(app, created["id"], "completed"))["client"] == "trans"
 
 
 async def test_items_haul_did_not_add_are_listed_and_can_be_adopted(

@@ -47,6 +47,7 @@ class CatalogueCache:
         """The cached value of ``(provider_id, what)``, loaded with ``load`` when missing,
         expired, or ``refresh`` is asked."""
         key = (provider_id, what)
+        self._sweep()
         entry = self._fresh(key)
         if entry is not None and not refresh:
             return entry.value  # type: ignore[no-any-return]
@@ -72,6 +73,12 @@ class CatalogueCache:
             del self._entries[key]
             return None
         return entry
+
+    def _sweep(self) -> None:
+        """Drop every expired list: a catalogue nobody browses any more frees its memory."""
+        now = self.clock()
+        for key in [k for k, entry in self._entries.items() if entry.expires <= now]:
+            del self._entries[key]
 
     def invalidate(self, provider_id: int) -> None:
         """Forget a provider's lists (and what a fetch in flight brings back)."""

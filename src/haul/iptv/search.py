@@ -48,7 +48,7 @@ class SearchIndex(Generic[T]):
     ) -> None:
         self.items = list(items)
         self._keys = [fold(name(item)) for item in self.items]
-        self._categories = [frozenset(categories(item)) for item in self.items]
+        self._categories = [tuple(categories(item)) for item in self.items]  # one or two
 
     def __len__(self) -> int:
         return len(self.items)
