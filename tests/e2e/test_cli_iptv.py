@@ -78,3 +78,27 @@ def test_cli_configures_browses_and_removes_a_provider(
     for text in [*outputs, server.log.read_text()]:
         for secret in secrets:
             assert secret not in text
+
+
+def test_cli_downloads_a_film_and_a_season_into_the_library(
+    server: HaulServer, xtream: XtreamServer
+) -> None:
+    login = ["--username", xtream.username, "--password", xtream.password]
+    assert server.cli("iptv", "add", "panel", xtream.base_url, *login).returncode == 0
+    both = server.cli("iptv", "get", "panel")
+    assert both.returncode == 2 and "either --movie or --series" in both.stderr
+
+    film = server.cli("iptv", "get", "panel", "--movie", "102", "--wait")
+    assert film.returncode == 0, film.stdout + film.stderr
+    library = server.data_dir / "library"
+    filed = library / "Movies" / "Amélie (2001)" / "Amélie (2001).mp4"
+    assert filed.read_bytes() == xtream.file_for("movie", 102).read_bytes()
+
+    season = server.cli("iptv", "get", "panel", "--series", "202", "--season", "1", "--wait")
+    assert season.returncode == 0, season.stdout + season.stderr
+    episodes = sorted(p.name for p in (library / "Series" / "Élite" / "Season 01").iterdir())
+    assert episodes == ["Élite - S01E01.mp4", "Élite - S01E02.mp4"]
+    again = server.cli("iptv", "get", "panel", "--series", "202", "--season", "1")
+    assert again.returncode == 1 and "already has its file" in again.stderr
+    for output in (film, season, again):
+        assert xtream.password not in output.stdout + output.stderr
