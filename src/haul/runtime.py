@@ -143,7 +143,7 @@ class Runtime:
                 ),
             ),
             worker_id=lambda: self.worker.id,
-            published=self.service.publish_id,
+            published=self.service.publish_ids,
             notifier=self.notifier,
             poll_interval=settings.heartbeat_interval,
         )
@@ -158,7 +158,9 @@ class Runtime:
         self._rescanner: asyncio.Task[None] | None = None
         self.runner.ctx.worker_id = lambda: self.worker.id
         self.runner.ctx.iptv = self._iptv_stream
-        self.runner.ctx.failed = self._failed
+        self.runner.ctx.failed = lambda row: self._tell("failed", row)
+        self.runner.ctx.completed = lambda row: self._tell("completed", row)
+        self.runner.ctx.probe = self.processor.probe_only
         self.runner.ctx.processed = self.processor.enqueue
         self.external.processed = self.processor.enqueue
         self.worker = Worker(
@@ -211,14 +213,14 @@ class Runtime:
 
         return SecretStream(stream.url, stream.filename, clean)
 
-    def _failed(self, row: Download) -> None:
+    def _tell(self, kind: str, row: Download) -> None:
         self.notifier.emit(
-            "failed",
+            kind,
             row.owner_key,
             download_summary(
                 id=row.id,
                 url=row.source_url,
-                status="failed",
+                status=kind,
                 owner=row.owner_key,
                 title=row.title,
                 error_code=row.last_error_code,

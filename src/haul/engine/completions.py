@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from haul.core.status import Phase
 from haul.store.database import Database
-from haul.store.models import Download, DownloadEvent
+from haul.store.models import Download, DownloadEvent, MediaFile
 
 T = TypeVar("T")
 
 _TABLE = typing.cast(Table, Download.__table__)
 _EVENTS = insert(typing.cast(Table, DownloadEvent.__table__))
+_FILES = insert(typing.cast(Table, MediaFile.__table__))
 _LIVE = _TABLE.c.canceled_at.is_(None)  # a cancel that raced the end wins
 #: Built once, as the hot statements of :mod:`haul.store.downloads` (see there why). Bind names
 #: differ from column names: SQLAlchemy reserves those in an UPDATE.
@@ -43,7 +44,7 @@ _COMPLETE = (
         lease_worker_id=case((_LIVE, bindparam("worker")), else_=None),
         title=bindparam("title_", type_=_TABLE.c.title.type),
         meta=bindparam("meta_", type_=_TABLE.c.meta.type),
-        phase=case((_LIVE, Phase.PROCESSING.value), else_=_TABLE.c.phase),
+        phase=case((_LIVE, bindparam("phase_", type_=_TABLE.c.phase.type)), else_=_TABLE.c.phase),
         completed_at=case(
             (_LIVE, bindparam("now", type_=_TABLE.c.completed_at.type)),
             else_=_TABLE.c.completed_at,
@@ -79,6 +80,10 @@ class Completion:
     meta: dict[str, Any]
     at: datetime
     successor: Successor[Any] | None = None
+    #: The files' probe records when they were probed already (no import waits): then the
+    #: download is completed by this write, with them; else it is left to the processing step.
+    records: list[dict[str, Any]] | None = None
+    events: Sequence[tuple[str, str | None, dict[str, Any]]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,27 +156,32 @@ def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[
     then find every slot the batch frees)."""
     rows = []
     for c in batch:
+        done = c.records is not None
         values = {
             "row": c.download_id,
             "files_": c.files,
             "title_": c.title,
             "meta_": c.meta,
-            "worker": worker,
+            "phase_": (Phase.COMPLETED if done else Phase.PROCESSING).value,
+            "worker": None if done else worker,
         }
         rows.append(s.execute(_COMPLETE, {**values, "now": c.at}).one())
-    s.execute(
-        _EVENTS,
-        [
-            {
-                "download_id": c.download_id,
-                "at": c.at,
-                "kind": "downloaded",
-                "message": None,
-                "data": {"files": len(c.files)},
-            }
-            for c in batch
-        ],
-    )
+    events: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    for c, row in zip(batch, rows, strict=True):
+        history: list[tuple[str, str | None, dict[str, Any]]] = [
+            ("downloaded", None, {"files": len(c.files)})
+        ]
+        if c.records is not None and row.phase == Phase.COMPLETED:
+            history += [*c.events, ("completed", None, {"files": len(c.files)})]
+            records += [{"download_id": c.download_id, "probed_at": c.at, **r} for r in c.records]
+        events += [
+            {"download_id": c.download_id, "at": c.at, "kind": k, "message": m, "data": d}
+            for k, m, d in history
+        ]
+    s.execute(_EVENTS, events)
+    if records:
+        s.execute(_FILES, records)
     return [
         Recorded(
             row.phase,

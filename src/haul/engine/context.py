@@ -30,6 +30,11 @@ class SecretStream:
     redact: Callable[[str], str] = field(repr=False)
 
 
+ProbeFiles = Callable[
+    [int, list[dict[str, Any]], str | None],
+    tuple[list[dict[str, Any]], list[tuple[str, str | None, dict[str, Any]]]],
+]
+
 #: Asks the provider of an IPTV download for a fresh stream (raises TransferError).
 IptvStreams = Callable[[Download], Awaitable[SecretStream]]
 
@@ -54,3 +59,7 @@ class JobContext:
     iptv: IptvStreams | None = None
     #: Told of a download that failed for good (no retry left): notifications.
     failed: Callable[[Download], None] | None = None
+    #: Told of a download completed with its completion (no processing step): notifications.
+    completed: Callable[[Download], None] | None = None
+    #: Blocking: probe records and history of finished files (download id, files, profile).
+    probe: ProbeFiles | None = None

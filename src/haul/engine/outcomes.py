@@ -48,8 +48,15 @@ class Outcomes:
         files = await self._file(row.id, result.files)
         title = row.title or result.title
         meta = {**row.meta, "result": result.meta}
+        records: list[dict[str, Any]] | None = None
+        events: list[tuple[str, str | None, dict[str, Any]]] = []
+        if row.media_id is None and self.ctx.probe is not None:
+            # Nothing to import: the probe (milliseconds) goes with this write, which then
+            # completes the download; a processing step would cost a write and a read more.
+            profile = (await self.ctx.profiles(row.profile_id)).name if row.profile_id else None
+            records, events = await asyncio.to_thread(self.ctx.probe, row.id, files, profile)
         recorded = await self.writer.record(
-            Completion(row.id, files, title, meta, utcnow(), successor)
+            Completion(row.id, files, title, meta, utcnow(), successor, records, events)
         )
         # What the row now is in the database (without the ORM's change tracking: no session
         # holds it, and tracking a JSON value costs more than the whole update).
@@ -62,13 +69,19 @@ class Outcomes:
             "completed_at": recorded.completed_at,
             "canceled_at": recorded.canceled_at,
         }
-        finished = recorded.phase == Phase.PROCESSING
+        finished = recorded.phase in (Phase.PROCESSING, Phase.COMPLETED)
         if finished:
             now.update(last_error_code=None, last_error_message=None, retry_next_at=None)
         for key, value in now.items():
             set_committed_value(row, key, value)
         await self.ctx.notify(row)
-        if finished and self.ctx.processed is not None and recorded.lease_worker_id is not None:
+        if recorded.phase == Phase.COMPLETED and self.ctx.completed is not None:
+            self.ctx.completed(row)
+        elif (
+            recorded.phase == Phase.PROCESSING
+            and self.ctx.processed is not None
+            and recorded.lease_worker_id is not None
+        ):
             self.ctx.processed(row.id)
         return typing.cast(T | None, recorded.follow)
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from haul.errors import HaulError
 from haul.media.library import Found, Plan, plan
 from haul.media.naming import Templates
@@ -49,13 +51,17 @@ class LibraryConfig:
     templates: Templates = field(default_factory=Templates)
 
 
+#: A history entry to write: kind, message, data.
+Event = tuple[str, str | None, dict[str, Any]]
+
+
 @dataclass(slots=True)
 class _Work:
     """What the thread part of processing produced for one download."""
 
     files: list[dict[str, Any]]
     records: list[dict[str, Any]]
-    events: list[tuple[str, str | None, dict[str, Any]]]
+    events: list[Event]
     imported: list[Placed]
     error: tuple[str, str] | None = None
 
@@ -67,7 +73,7 @@ class Processor:
         config: LibraryConfig,
         *,
         worker_id: Callable[[], str],
-        published: Callable[[int], Awaitable[None]],
+        published: Callable[[Sequence[int]], Awaitable[None]],
         notifier: Notifier | None = None,
         poll_interval: float = 5.0,
     ) -> None:
@@ -114,57 +120,81 @@ class Processor:
         return done
 
     async def process(self, ids: Sequence[int]) -> int:
+        """Process ``ids`` together: one read, one thread trip for every probe and import, one
+        transaction, one read to tell subscribers (per download, each of these cost as much
+        as the whole batch)."""
         if not ids:
             return 0
         worker = self.worker_id()
         jobs = await self.db.query(lambda s: pq.jobs(s, ids, worker))
-        done = 0
-        for job in jobs:
-            try:
-                work = await asyncio.to_thread(self._work, job)
-            except Exception:
-                log.exception("download %s: processing failed", job.id)
-                work = _Work(job.files, [], [], [], ("processing_failed", "Processing failed."))
-            if await self._finish(job, work, worker):
-                done += 1
-        return done
+        if not jobs:
+            return 0
+        works = await asyncio.to_thread(lambda: [self._work_safely(job) for job in jobs])
+        pairs = list(zip(jobs, works, strict=True))
+        finished = [self._finished(job, work, worker) for job, work in pairs]
 
-    async def _finish(self, job: pq.Job, work: _Work, worker: str) -> bool:
+        def write(s: Session) -> list[bool]:
+            return [pq.finish(s, f) for f in finished]
+
+        written = await self.db.run(write)
+        done = [pair for pair, ok in zip(pairs, written, strict=True) if ok]
+        await self.published([job.id for job, _ in done])
+        if self.notifier is not None:
+            for job, work in done:
+                code, message = work.error or (job.error_code, job.error_message)
+                summary = _summary(job, work, code, message)
+                self.notifier.emit("completed", job.owner_key, summary)
+                if work.imported:
+                    self.notifier.emit("imported", job.owner_key, summary)
+        return len(done)
+
+    @staticmethod
+    def _finished(job: pq.Job, work: _Work, worker: str) -> pq.Finished:
         code, message = work.error or (job.error_code, job.error_message)
         events = [*work.events, ("completed", None, {"files": len(work.files)})]
-        finished = pq.Finished(job.id, worker, work.files, work.records, events, code, message)
-        if not await self.db.run(lambda s: pq.finish(s, finished)):
-            return False
-        await self.published(job.id)
-        if self.notifier is not None:
-            summary = _summary(job, work, code, message)
-            self.notifier.emit("completed", job.owner_key, summary)
-            if work.imported:
-                self.notifier.emit("imported", job.owner_key, summary)
-        return True
+        return pq.Finished(job.id, worker, work.files, work.records, events, code, message)
 
     # -- in a thread ----------------------------------------------------------------------
 
-    def _work(self, job: pq.Job) -> _Work:
-        root = self.config.downloads_root
-        probed: list[tuple[dict[str, Any], ProbeResult | None]] = []
-        for entry in job.files:
-            path = _absolute(entry, root, self.config.library_root)
+    def _work_safely(self, job: pq.Job) -> _Work:
+        try:
+            return self._work(job)
+        except Exception:
+            log.exception("download %s: processing failed", job.id)
+            return _Work(job.files, [], [], [], ("processing_failed", "Processing failed."))
+
+    def _probe(
+        self, download_id: int, files: list[dict[str, Any]], profile: str | None
+    ) -> tuple[list[ProbeResult | None], Event]:
+        """Probe each recorded file (None: gone from disk), and the event saying so."""
+        results: list[ProbeResult | None] = []
+        for entry in files:
+            path = _absolute(entry, self.config.downloads_root, self.config.library_root)
             try:
-                probed.append((entry, probe_file(path, profile=job.profile)))
+                results.append(probe_file(path, profile=profile))
             except HaulError as exc:  # the file is gone
-                log.info("download %s: %s", job.id, exc.message)
-                probed.append((entry, None))
-        found = [r for _, r in probed if r is not None]
-        media = sum(1 for r in found if r.is_media)
-        events: list[tuple[str, str | None, dict[str, Any]]] = [
-            ("probed", f"{media} of {len(job.files)} files are media", {"media": media})
-        ]
-        work = _Work([dict(e) for e, _ in probed], [], events, [])
+                log.info("download %s: %s", download_id, exc.message)
+                results.append(None)
+        media = sum(1 for r in results if r is not None and r.is_media)
+        return results, ("probed", f"{media} of {len(files)} files are media", {"media": media})
+
+    def probe_only(
+        self, download_id: int, files: list[dict[str, Any]], profile: str | None
+    ) -> tuple[list[dict[str, Any]], list[Event]]:
+        """Blocking: the file records and history of a download no import waits for (the
+        built-in engine writes them with its completion, in the same transaction)."""
+        results, event = self._probe(download_id, files, profile)
+        records = [_record(r, None, None, self.config) for r in results if r is not None]
+        return records, [event]
+
+    def _work(self, job: pq.Job) -> _Work:
+        results, event = self._probe(job.id, job.files, job.profile)
+        found = [r for r in results if r is not None]
+        work = _Work([dict(e) for e in job.files], [], [event], [])
         placed: dict[Path, Placed] = {}
         if job.subject is not None:
             placed = self._import(job, found, work)
-        for entry, result in zip(work.files, (r for _, r in probed), strict=True):
+        for entry, result in zip(work.files, results, strict=True):
             if result is None:
                 continue
             moved = placed.get(result.path)
@@ -172,7 +202,7 @@ class Processor:
                 entry["path"] = str(moved.target.relative_to(self.config.library_root.resolve()))
                 entry["root"] = "library"
                 entry["name"] = moved.target.name
-            work.records.append(_record(result, job, moved, self.config))
+            work.records.append(_record(result, job.media_id, moved, self.config))
         return work
 
     def _import(self, job: pq.Job, found: list[ProbeResult], work: _Work) -> dict[Path, Placed]:
@@ -224,11 +254,11 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _record(
-    result: ProbeResult, job: pq.Job, moved: Placed | None, config: LibraryConfig
+    result: ProbeResult, media_id: int | None, moved: Placed | None, config: LibraryConfig
 ) -> dict[str, Any]:
     path = moved.target if moved is not None else result.path
     return {
-        "media_id": job.media_id,
+        "media_id": media_id,
         "path": _stored_path(path, config),
         "file_name": path.name,
         "size": result.size,

@@ -321,12 +321,20 @@ class DownloadService:
             counts[parent][status] += 1
         return {k: dict(v) for k, v in counts.items()}
 
-    async def publish_id(self, download_id: int) -> None:
-        """:meth:`publish` of a download known by its id (gone: nothing to tell)."""
+    async def publish_ids(self, ids: Sequence[int]) -> None:
+        """:meth:`publish` of downloads known by their ids, read and tracked together (a
+        download gone meanwhile: nothing to tell)."""
+        if not ids:
+            return
         async with self.db.read() as s:
-            row = await s.get(Download, download_id)
-        if row is not None:
-            await self.publish(row)
+            rows = list((await s.scalars(select(Download).where(Download.id.in_(ids)))).all())
+        if any(row.parent_id is not None for row in rows):
+            for row in rows:
+                await self.publish(row)
+            return
+        tracked, _ = await self.tracker.track_rows(rows)
+        for row, one in zip(rows, tracked, strict=True):
+            self.bus.publish("status", row.id, row.owner_key, download=to_json(one))
 
     async def publish(self, row: Download) -> None:
         """Tell subscribers a download changed state (the worker calls this after each write).
