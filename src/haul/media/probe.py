@@ -19,11 +19,12 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import av
+from typing import TYPE_CHECKING, Any
 
 from haul.errors import NotFound
+
+if TYPE_CHECKING:
+    import av
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,8 @@ def build_result(reading: Reading, base: ProbeResult) -> ProbeResult:
 
 
 def _stream_info(stream: av.stream.Stream) -> StreamInfo:
+    import av
+
     ctx = stream.codec_context  # None for data streams, whatever the stubs say
     codec = ctx.codec.canonical_name if ctx is not None else None  # "mp3", not "mp3float"
     width = height = channels = None
@@ -221,6 +224,8 @@ QUICK_PROBE_BYTES = 32_768
 def read_with_pyav(path: Path, *, quick: bool = False) -> Reading:
     """Open ``path`` with PyAV; raises ``av.FFmpegError`` when FFmpeg cannot read it.
     ``quick`` looks at :data:`QUICK_PROBE_BYTES` only to recognise the format."""
+    import av  # FFmpeg's libraries (about 20 MiB) are loaded by the first probe, not at start
+
     options = {"formatprobesize": str(QUICK_PROBE_BYTES)} if quick else None
     with av.open(str(path), metadata_errors="replace", options=options) as container:
         seconds = container.duration / av.time_base if container.duration is not None else None
@@ -265,6 +270,8 @@ def probe_file(
     """Probe ``path`` (blocking: run it in a thread). ``profile`` is only recorded. A file that
     FFmpeg cannot place quickly is looked at fully only when its suffix is a media format's;
     then ``fallback`` asks ffprobe when PyAV cannot read it either."""
+    import av
+
     path = Path(path)
     try:
         info = path.stat()

@@ -10,33 +10,32 @@ from __future__ import annotations
 
 import threading
 import warnings
+from types import ModuleType
 from typing import Final
 
-import apprise
-
 _loaded = threading.Lock()
-_ready = False
+_module: ModuleType | None = None
 
-NOTIFY_TYPES: Final = {
-    "completed": apprise.NotifyType.SUCCESS,
-    "imported": apprise.NotifyType.SUCCESS,
-    "failed": apprise.NotifyType.FAILURE,
-}
+#: Apprise's notify types by event kind (``success``, ``failure``, ``info``).
+NOTIFY_TYPES: Final = {"completed": "success", "imported": "success", "failed": "failure"}
 
 
-def _plugins() -> None:
-    """Load Apprise's plugins once. Some import modules that Python 3.11 deprecates
-    (``imghdr``): that warning is Apprise's business, not a haul user's."""
-    global _ready
-    if _ready:
-        return
+def _plugins() -> ModuleType:
+    """Import Apprise and load its plugins once, when an Apprise URL is first used (about
+    20 MiB a server without Apprise targets never pays). Some plugins import modules that
+    Python 3.11 deprecates (``imghdr``): that warning is Apprise's business, not a user's."""
+    global _module
+    if _module is not None:
+        return _module
     with _loaded:
-        if _ready:
-            return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            apprise.Apprise.instantiate("json://localhost")  # any URL loads every plug-in
-        _ready = True
+        if _module is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import apprise
+
+                apprise.Apprise.instantiate("json://localhost")  # any URL loads every plug-in
+            _module = apprise
+    return _module
 
 
 def scheme(url: str) -> str:
@@ -52,15 +51,14 @@ def redact(url: str) -> str:
 
 def understood(url: str) -> bool:
     """True when Apprise has a service for ``url`` and its details are well-formed."""
-    _plugins()
-    return apprise.Apprise.instantiate(url) is not None
+    return _plugins().Apprise.instantiate(url) is not None
 
 
 def send(url: str, title: str, body: str, kind: str) -> bool:
     """Notify through ``url`` once (blocking); True when the service took it."""
-    _plugins()
+    apprise = _plugins()
     service = apprise.Apprise()
     if not service.add(url):
         return False
-    notify_type = NOTIFY_TYPES.get(kind, apprise.NotifyType.INFO)
+    notify_type = apprise.NotifyType(NOTIFY_TYPES.get(kind, "info"))
     return bool(service.notify(body=body, title=title, notify_type=notify_type))
