@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -11,6 +12,12 @@ def inside(path: Path, root: Path) -> bool:
     real = Path(os.path.realpath(path))
     base = Path(os.path.realpath(root))
     return real != base and base in real.parents
+
+
+def entry_root(entry: dict[str, Any], downloads: Path, library: Path) -> Path:
+    """The folder a recorded file's path is relative to: the library for an imported file
+    (``"root": "library"``), else the downloads folder."""
+    return library if entry.get("root") == "library" else downloads
 
 
 def free_name(folder: Path, name: str) -> Path:

@@ -35,6 +35,15 @@ ProbeFiles = Callable[
     tuple[list[dict[str, Any]], list[tuple[str, str | None, dict[str, Any]]]],
 ]
 
+
+def storable(resolved: dict[str, Any]) -> dict[str, Any]:
+    """What may be kept of a resolution on the row: all of it, but a URL that carries
+    credentials (``secret_url``, an IPTV stream's), which is asked for again each attempt."""
+    if not resolved.get("secret_url"):
+        return resolved
+    return {k: v for k, v in resolved.items() if k not in ("url", "secret_url")}
+
+
 #: Asks the provider of an IPTV download for a fresh stream (raises TransferError).
 IptvStreams = Callable[[Download], Awaitable[SecretStream]]
 

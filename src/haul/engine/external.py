@@ -35,7 +35,7 @@ from haul.core.paths import inside
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
-from haul.engine.context import IptvStreams
+from haul.engine.context import IptvStreams, storable
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
     ClientError,
@@ -107,9 +107,7 @@ class ExternalClients:
         if name is None:
             return False
         url = resolved.get("url") or row.source_url
-        if resolved.get("secret_url"):  # an IPTV stream: asked for again at each attempt
-            resolved = {k: v for k, v in resolved.items() if k not in ("url", "secret_url")}
-        row.meta = {**row.meta, "resolved": resolved}
+        row.meta = {**row.meta, "resolved": storable(resolved)}
         blob = await self._fetch_torrent(url) if kind == "torrent" else None
         await self._hand_over(row, name, url=url, torrent=blob)
         return True

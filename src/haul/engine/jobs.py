@@ -26,7 +26,7 @@ from haul.clients.builtin.client import LiveJob
 from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
 from haul.engine.completions import Successor
-from haul.engine.context import JobContext
+from haul.engine.context import JobContext, storable
 from haul.engine.naming import PART_SUFFIX
 from haul.engine.outcomes import Outcomes
 from haul.engine.playlists import expand
@@ -309,9 +309,7 @@ async def _told(notification: asyncio.Future[None]) -> None:
 def _remember(row: Download, resolved: dict[str, Any]) -> None:
     """Keep what the source is on the row, for the write that ends this attempt (a URL that
     carries credentials is not kept: it is asked for again)."""
-    if resolved.get("secret_url"):
-        resolved = {k: v for k, v in resolved.items() if k not in ("url", "secret_url")}
-    row.meta = {**row.meta, "resolved": resolved}
+    row.meta = {**row.meta, "resolved": storable(resolved)}
     row.title = row.title or resolved.get("title")
 
 

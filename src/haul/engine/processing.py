@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from haul.core.paths import entry_root
 from haul.errors import HaulError
 from haul.media.library import Found, Plan, plan
 from haul.media.naming import Templates
@@ -245,7 +246,7 @@ def _absolute(entry: dict[str, Any], downloads: Path, library: Path) -> Path:
     path = Path(str(entry.get("path", "")))
     if path.is_absolute():
         return path
-    return (library if entry.get("root") == "library" else downloads) / path
+    return entry_root(entry, downloads, library) / path
 
 
 def _os_reason(exc: OSError) -> str:

@@ -15,7 +15,7 @@ from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core.admission import Limits
-from haul.core.paths import inside
+from haul.core.paths import entry_root, inside
 from haul.core.routing import BUILTIN, NoClient, check_requested, route
 from haul.core.sources import Source, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase
@@ -107,7 +107,7 @@ class DownloadService:
         force: bool = False,
     ) -> Tracked:
         source = parse_source(url, allow_private=self.allow_private)
-        return await self._submit(
+        return await self.submit_source(
             source,
             owner,
             profile=profile,
@@ -117,35 +117,6 @@ class DownloadService:
             priority=priority,
             title=title,
             force=force,
-        )
-
-    async def submit_source(
-        self,
-        source: Source,
-        owner: Owner,
-        *,
-        media_id: int | None = None,
-        title: str | None = None,
-        client: str | None = None,
-        profile: str | None = None,
-        paused: bool = False,
-        priority: int = 0,
-        force: bool = False,
-        columns: dict[str, Any] | None = None,
-    ) -> Tracked:
-        """Queue a source haul built itself (an IPTV film or episode), with more of the row's
-        own values in ``columns``."""
-        return await self._submit(
-            source,
-            owner,
-            profile=profile,
-            client=client,
-            media_id=media_id,
-            paused=paused,
-            priority=priority,
-            title=title,
-            force=force,
-            columns=columns,
         )
 
     async def submit_torrent(
@@ -163,7 +134,7 @@ class DownloadService:
     ) -> Tracked:
         """Queue an uploaded .torrent (checked here; a broken one is refused with a reason)."""
         meta = parse_torrent(blob)
-        return await self._submit(
+        return await self.submit_source(
             torrent_source(meta),
             owner,
             profile=profile,
@@ -176,22 +147,24 @@ class DownloadService:
             force=force,
         )
 
-    async def _submit(
+    async def submit_source(
         self,
         source: Source,
         owner: Owner,
         *,
-        profile: str | None,
-        client: str | None,
-        media_id: int | None,
-        paused: bool,
-        priority: int,
-        title: str | None,
+        profile: str | None = None,
+        client: str | None = None,
+        media_id: int | None = None,
+        paused: bool = False,
+        priority: int = 0,
+        title: str | None = None,
         torrent: bytes | None = None,
         force: bool = False,
         columns: dict[str, Any] | None = None,
     ) -> Tracked:
-        """``columns``: more of the row's own values (an IPTV download's reference)."""
+        """Queue a source already parsed (what :meth:`submit` and :meth:`submit_torrent` make,
+        or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes;
+        ``columns``: more of the row's own values (an IPTV download's reference)."""
         candidates = self.directory.candidates()
         check_requested(client, candidates)
         if media_id is not None:
@@ -523,7 +496,7 @@ class DownloadService:
         if not 0 <= index < len(row.files):
             raise NotFound(f"Download {download_id} has no file number {index}.")
         entry = row.files[index]
-        root = self.library_root if entry.get("root") == "library" else self.builtin.root
+        root = entry_root(entry, self.builtin.root, self.library_root)
         path = root / str(entry.get("path", ""))
         if not inside(path, root) or not path.is_file():
             raise NotFound(f"The file of download {download_id} is no longer on disk.")

@@ -169,12 +169,3 @@ def finish(s: Session, done: Finished) -> bool:
         ],
     )
     return True
-
-
-def release(s: Session, download_id: int, worker_id: str) -> None:
-    """Give a download back unprocessed (this worker is stopping)."""
-    s.execute(
-        update(Download)
-        .where(Download.id == download_id, Download.lease_worker_id == worker_id)
-        .values(lease_worker_id=None)
-    )
