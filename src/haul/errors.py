@@ -7,11 +7,16 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
 
     HaulError
     ├── InputError                 the request itself is wrong (HTTP 422)
+    │   ├── InvalidFields          several fields at once, each with its sentence
     │   ├── InvalidURL
     │   ├── ForbiddenAddress
     │   └── UnknownProfile
     ├── NotFound                   no such download / file (HTTP 404)
     │   └── IptvNotFound           no such provider, stream, series or episode
+    ├── Forbidden                  the caller may not do that (HTTP 403)
+    │   └── InvalidLink            a file link that is malformed or was tampered with
+    ├── Gone                       it existed, and no longer does (HTTP 410)
+    │   └── ExpiredLink            a file link past its expiry
     ├── Conflict                   the request collides with existing state (HTTP 409)
     │   ├── DuplicateDownload
     │   └── InvalidTransition
@@ -33,6 +38,9 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 
 class HaulError(Exception):
     """Something went wrong in haul."""
@@ -49,6 +57,17 @@ class InputError(HaulError):
     """The request is not valid."""
 
     code = "invalid_input"
+
+
+class InvalidFields(InputError):
+    """Some fields of the request have values they cannot take."""
+
+    code = "invalid_fields"
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        super().__init__(" ".join(problems.values()))
+        #: field -> the sentence saying what is wrong with it (the API returns it as ``errors``).
+        self.problems = dict(problems)
 
 
 class InvalidURL(InputError):
@@ -79,6 +98,34 @@ class NotFound(HaulError):
     """No such download."""
 
     code = "not_found"
+
+
+class Forbidden(HaulError):
+    """You are not allowed to do that."""
+
+    code = "forbidden"
+
+
+class Gone(HaulError):
+    """That is no longer available."""
+
+    code = "gone"
+
+
+class InvalidLink(Forbidden):
+    """This link is not valid."""
+
+    code = "invalid_link"
+
+
+class ExpiredLink(Gone):
+    """This link has expired."""
+
+    code = "link_expired"
+
+    def __init__(self, message: str | None = None, *, expired_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.expired_at = expired_at
 
 
 class Conflict(HaulError):

@@ -19,7 +19,7 @@ from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
-from haul.core.retry import RetryPolicy
+from haul.core.config import RuntimeValues
 from haul.core.sources import iptv_series_of
 from haul.engine.context import JobContext, SecretStream
 from haul.engine.external import ExternalClients, ExternalConfig
@@ -38,10 +38,14 @@ if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
 from haul.service import DownloadService
 from haul.service.clients import ClientService
+from haul.service.config import ConfigService, defaults_from
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import IptvDownloads
+from haul.service.links import FileLinks
 from haul.service.media import MediaService
 from haul.service.notifications import NotificationService
+from haul.service.profiles import ProfileService
+from haul.service.retention import RetentionService
 from haul.settings import Settings
 from haul.store import clients as client_queries
 from haul.store.database import Database
@@ -69,11 +73,19 @@ class Runtime:
         self.run_worker = run_worker
         self.db = Database(settings.sqlalchemy_url)
         self.bus = EventBus()
+        #: The runtime settings in effect (limits, retries, retention), editable while running.
+        self.config = ConfigService(self.db, defaults_from(settings))
         self.bridge: PgEventBridge | None = None
         if not self.db.is_sqlite:
             from haul.events.pg import PgEventBridge  # psycopg is loaded for PostgreSQL only
 
-            self.bridge = PgEventBridge(settings.sqlalchemy_url, self.bus, on_wake=self._wake_local)
+            self.bridge = PgEventBridge(
+                settings.sqlalchemy_url,
+                self.bus,
+                on_wake=self._wake_local,
+                on_config=self.config.reload_soon,
+            )
+            self.config.tell_others = self.bridge.config_changed
         self._observer: asyncio.Task[None] | None = None
         root = settings.downloads_root
         self.builtin = BuiltinClient(root, stall_warning=settings.stall_warning)
@@ -90,7 +102,7 @@ class Runtime:
             self.bus,
             self.directory,
             limits=self.limits,
-            policy=lambda: settings.over_limit,
+            policy=lambda: self.config.current.over_limit,
             allow_private=settings.private_addresses_allowed,
             poke=self.poke,
             library_root=settings.library_root,
@@ -102,15 +114,12 @@ class Runtime:
                 http=self.http,
                 http_engine=HttpEngine(),
                 ytdlp_slots=asyncio.Semaphore(settings.ytdlp_threads),
-                retry=RetryPolicy(
-                    max_attempts=settings.retry_max_attempts,
-                    base_delay=settings.retry_base_delay,
-                    max_delay=settings.retry_max_delay,
-                ),
+                retry=self.config.retry_policy(),
                 notify=self.service.publish,
                 profiles=self.service.engine_profile,
             )
         )
+        self.profiles = ProfileService(self.db, downloads_root=root)
         self.client_service = ClientService(self.db, self.directory, reload=self.reload_clients)
         allow_private = settings.private_addresses_allowed
         self.iptv = IptvService(self.db, self.http, allow_private=allow_private)
@@ -155,6 +164,18 @@ class Runtime:
         )
         self.service.media = self.media
         self.iptv_downloads = IptvDownloads(self.iptv, self.media, self.service)
+        #: Removes finished downloads past their age (the ages in effect: runtime settings).
+        self.retention = RetentionService(
+            self.db,
+            self.bus,
+            ages=self.config.retention_ages,
+            directory=self.directory,
+            downloads_root=root,
+            library_root=settings.library_root,
+            work_root=self.builtin.work_root,
+        )
+        self._retainer: asyncio.Task[None] | None = None
+        self.links = FileLinks(self.db, self.service)
         self._rescanner: asyncio.Task[None] | None = None
         self.runner.ctx.worker_id = lambda: self.worker.id
         self.runner.ctx.iptv = self._iptv_stream
@@ -179,15 +200,31 @@ class Runtime:
             ),
             on_admitted=self._admitted,
             external=self.external,
-            refresh_clients=self.reload_clients,
+            refresh_clients=self._refresh,
             processor=self.processor,
         )
+        self.config.on_change(self._config_changed)
 
     async def reload_clients(self) -> None:
         """Read the configured clients again (after a change, and now and then by workers)."""
         async with self.db.read() as s:
             specs = await client_queries.specs(s)
         await self.directory.apply(specs)
+
+    async def _refresh(self) -> None:
+        """What a worker re-reads now and then: clients and runtime settings (another process
+        may have changed them and its notification may not have arrived)."""
+        await self.reload_clients()
+        await self.config.reload()
+
+    def _config_changed(self, old: RuntimeValues, new: RuntimeValues) -> None:
+        """Make the consumers follow a change of the runtime settings."""
+        retry = ("retry_max_attempts", "retry_base_delay", "retry_max_delay")
+        if any(getattr(old, key) != getattr(new, key) for key in retry):
+            self.runner.ctx.retry = self.config.retry_policy()  # the next failure uses it
+        limits = ("limit_global", "limit_per_owner")
+        if any(getattr(old, key) != getattr(new, key) for key in limits):
+            self._wake_local()  # a raised limit admits what waits at once
 
     async def _iptv_stream(self, row: Download) -> SecretStream:
         """A fresh stream of an IPTV download from its provider (see haul.iptv.streams)."""
@@ -233,7 +270,8 @@ class Runtime:
 
     def limits(self) -> Limits:
         caps = {n: spec.slot_limit for n, spec in self.directory.specs.items() if spec.slot_limit}
-        return Limits(self.settings.limit_global, self.settings.limit_per_owner, caps)
+        values = self.config.current
+        return Limits(values.limit_global, values.limit_per_owner, caps)
 
     def poke(self) -> None:
         if self.run_worker:
@@ -251,6 +289,7 @@ class Runtime:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.builtin.work_root.mkdir(parents=True, exist_ok=True)
         await upgrade_async(self.settings.sqlalchemy_url)
+        await self.config.reload()
         await self._seed_profiles()
         await self.reload_clients()
         if self.bridge is not None:
@@ -260,14 +299,18 @@ class Runtime:
             await self.worker.start()
             if self.settings.rescan_interval > 0:
                 self._rescanner = asyncio.create_task(self._rescan(), name="haul-rescan")
+            if self.settings.retention_interval > 0:
+                self._retainer = asyncio.create_task(self._retain(), name="haul-retention")
         log.info("haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root)
 
     async def _seed_profiles(self) -> None:
+        """The first start (no profile at all) gets the default profiles; later an
+        administrator's removals stay removed."""
         async with self.db.write() as s:
-            existing = set((await s.scalars(select(Profile.name))).all())
+            if await s.scalar(select(Profile.id).limit(1)) is not None:
+                return
             for spec in DEFAULT_PROFILES:
-                if spec["name"] not in existing:
-                    s.add(Profile(**spec))
+                s.add(Profile(**spec))
 
     def _wake_local(self) -> None:
         if self.run_worker:
@@ -292,11 +335,25 @@ class Runtime:
             except Exception:
                 log.exception("rescan failed")
 
+    async def _retain(self) -> None:
+        """Remove finished downloads kept longer than their age (see haul.service.retention):
+        a minute after the start, then every ``retention_interval`` seconds."""
+        interval = self.settings.retention_interval
+        delay = min(60.0, interval)
+        while True:
+            await asyncio.sleep(delay)
+            delay = interval
+            try:
+                await self.retention.run()  # it logs what it removed
+            except Exception:
+                log.exception("retention failed")
+
     async def stop(self) -> None:
-        if self._rescanner is not None:
-            self._rescanner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._rescanner
+        for task in (self._rescanner, self._retainer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.run_worker:
             await self.worker.stop()
         if self._observer is not None:
@@ -305,6 +362,7 @@ class Runtime:
                 await self._observer
         if self.bridge is not None:
             await self.bridge.stop()
+        await self.config.aclose()
         self.bus.close()
         await self.notifier.aclose(grace=2.0)  # the last completions may still be on their way
         await self.runner.ctx.http_engine.aclose()

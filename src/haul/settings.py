@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=5.0, ge=0)
     retry_max_delay: float = Field(default=600.0, ge=0)
 
+    #: Finished downloads (and their files) of accounts and the local user are removed after
+    #: this many days; None keeps them forever.
+    retention_days: float | None = Field(default=None, gt=0)
+    #: Finished downloads of anonymous browser sessions are removed after this many days.
+    anonymous_retention_days: float = Field(default=1.0, gt=0)
+    #: Seconds between two retention runs of a worker; 0: never on its own (only on demand).
+    retention_interval: float = Field(default=3600.0, ge=0)
+
     @field_validator("host")
     @classmethod
     def _host_not_empty(cls, value: str) -> str:

@@ -25,10 +25,15 @@ from haul import __version__
 from haul.cli.api import Api, ApiError
 from haul.cli.clients import clients_app
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
+from haul.cli.config import config_app
 from haul.cli.iptv import iptv_app
+from haul.cli.links import link
+from haul.cli.logs import logs_app
 from haul.cli.media import media_app
 from haul.cli.notify import notify_app
+from haul.cli.profiles import profiles_app
 from haul.cli.render import details, downloads_table, media_file_line
+from haul.cli.retention import retention_app
 from haul.errors import HaulError
 from haul.logs import setup_logging
 
@@ -41,6 +46,11 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(iptv_app, name="iptv")
 app.add_typer(media_app, name="media")
 app.add_typer(notify_app, name="notify")
+app.add_typer(logs_app, name="logs")
+app.add_typer(config_app, name="config")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(retention_app, name="retention")
+app.command()(link)
 
 FINAL = {"completed", "failed", "canceled"}
 

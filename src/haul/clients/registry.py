@@ -52,19 +52,24 @@ class ClientSpec:
         return (self.kind, self.url, self.username, self.secret, self.category, self.timeout)
 
 
-def check_spec(spec: ClientSpec) -> None:
-    """Refuse settings that can never work, with a sentence saying what to fix."""
+def spec_problems(spec: ClientSpec) -> list[tuple[str, str]]:
+    """Every setting of ``spec`` that can never work, as (field, sentence saying what to fix);
+    the field is the :class:`ClientSpec` attribute the sentence is about."""
     if spec.kind not in KINDS:
-        raise InputError(f"haul cannot drive a {spec.kind!r} client; it knows {', '.join(KINDS)}.")
+        return [("kind", f"haul cannot drive a {spec.kind!r} client; it knows {', '.join(KINDS)}.")]
+    found: list[tuple[str, str]] = []
     if spec.name == BUILTIN:
-        raise InputError("The name 'builtin' belongs to haul's own engine; choose another.")
-    if (
+        found.append(("name", "The name 'builtin' belongs to haul's own engine; choose another."))
+    elif (
         not spec.name
         or len(spec.name) > 64
         or not all(ch.isalnum() or ch in "-_." for ch in spec.name)
     ):
-        raise InputError(
-            "A client's name is 1 to 64 letters, digits, '-', '_' or '.', e.g. 'qbit-main'."
+        found.append(
+            (
+                "name",
+                "A client's name is 1 to 64 letters, digits, '-', '_' or '.', e.g. 'qbit-main'.",
+            )
         )
     parts = urlsplit(spec.url)
     try:
@@ -72,20 +77,34 @@ def check_spec(spec: ClientSpec) -> None:
     except ValueError:
         port = -1
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
-        raise InputError(
-            f"The URL of a {KIND_LABEL[spec.kind]} client looks like "
-            f"{EXAMPLE_URLS[spec.kind]}; {spec.url!r} is not such a URL."
+        found.append(
+            (
+                "url",
+                f"The URL of {_a(KIND_LABEL[spec.kind])} client looks like "
+                f"{EXAMPLE_URLS[spec.kind]}; {spec.url!r} is not such a URL.",
+            )
         )
     if spec.timeout <= 0 or spec.timeout > 120:
-        raise InputError("A client's timeout is between 0 and 120 seconds.")
+        found.append(("timeout", "A client's timeout is between 0 and 120 seconds."))
     if spec.slot_limit is not None and spec.slot_limit < 1:
-        raise InputError("A client's slot limit is at least 1 (or none for no limit).")
+        found.append(("slot_limit", "A client's slot limit is at least 1 (or none for no limit)."))
     if spec.prefer_for_files and spec.kind != "aria2":
-        raise InputError("Only aria2 can be preferred for direct files.")
+        found.append(("prefer_for_files", "Only aria2 can be preferred for direct files."))
     if spec.seed_ratio is not None and spec.seed_ratio < 0:
-        raise InputError("A seeding ratio cannot be negative.")
+        found.append(("seed_ratio", "A seeding ratio cannot be negative."))
     if spec.seed_minutes is not None and spec.seed_minutes < 0:
-        raise InputError("A seeding time cannot be negative.")
+        found.append(("seed_minutes", "A seeding time cannot be negative."))
+    return found
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def check_spec(spec: ClientSpec) -> None:
+    """Refuse settings that can never work, with a sentence saying what to fix."""
+    for _field, sentence in spec_problems(spec):
+        raise InputError(sentence)
 
 
 def _aria2(spec: ClientSpec) -> DownloadClient:

@@ -43,31 +43,41 @@ class Shape:
     episode: int | None = None
 
 
-def check(shape: Shape) -> None:
-    """Raise :class:`InvalidMediaItem` with a sentence when ``shape`` breaks a rule."""
+def problems(shape: Shape) -> list[tuple[str, str]]:
+    """Every rule ``shape`` breaks, as (field, sentence) in the order a person fixes them;
+    the field is one of ``kind title year parent season``."""
     if shape.kind not in KINDS:
-        raise InvalidMediaItem(f"A media item is one of {', '.join(KINDS)}; not {shape.kind!r}.")
+        return [("kind", f"A media item is one of {', '.join(KINDS)}; not {shape.kind!r}.")]
+    found: list[tuple[str, str]] = []
     if not shape.title.strip():
-        raise InvalidMediaItem("A media item needs a title.")
+        found.append(("title", "A media item needs a title."))
     if shape.year is not None and not MIN_YEAR <= shape.year <= MAX_YEAR:
-        raise InvalidMediaItem(f"{shape.year} is not a year a film or series could have.")
+        found.append(("year", f"{shape.year} is not a year a film or series could have."))
+    numbered = shape.season is not None or shape.episode is not None
     if shape.kind in ("movie", "series"):
         if shape.parent_kind is not None:
-            raise InvalidMediaItem(f"A {shape.kind} stands alone; it cannot have a parent.")
-        if shape.season is not None or shape.episode is not None:
-            raise InvalidMediaItem("Only an episode has a season and an episode number.")
+            found.append(("parent", f"A {shape.kind} stands alone; it cannot have a parent."))
+        if numbered:
+            found.append(("season", "Only an episode has a season and an episode number."))
     elif shape.kind == "episode":
         if shape.parent_kind != "series":
-            raise InvalidMediaItem("An episode belongs to a series: give the series as parent.")
+            found.append(("parent", "An episode belongs to a series: give the series as parent."))
         if shape.season is None or shape.episode is None:
-            raise InvalidMediaItem("An episode needs its season and episode numbers.")
-        if shape.season < 0 or shape.episode < 0:
-            raise InvalidMediaItem("Season and episode numbers cannot be negative.")
+            found.append(("season", "An episode needs its season and episode numbers."))
+        elif shape.season < 0 or shape.episode < 0:
+            found.append(("season", "Season and episode numbers cannot be negative."))
     else:  # trailer
         if shape.parent_kind not in ("movie", "series"):
-            raise InvalidMediaItem("A trailer belongs to a movie or a series: give it as parent.")
-        if shape.season is not None or shape.episode is not None:
-            raise InvalidMediaItem("Only an episode has a season and an episode number.")
+            found.append(("parent", "A trailer belongs to a movie or a series: give it as parent."))
+        if numbered:
+            found.append(("season", "Only an episode has a season and an episode number."))
+    return found
+
+
+def check(shape: Shape) -> None:
+    """Raise :class:`InvalidMediaItem` with a sentence when ``shape`` breaks a rule."""
+    for _field, sentence in problems(shape):
+        raise InvalidMediaItem(sentence)
 
 
 def clean_ids(ids: Mapping[str, Any] | None) -> dict[str, str | int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 
@@ -12,6 +12,19 @@ def inside(path: Path, root: Path) -> bool:
     real = Path(os.path.realpath(path))
     base = Path(os.path.realpath(root))
     return real != base and base in real.parents
+
+
+def stays_inside(relative: str) -> bool:
+    """Whether a relative path a person wrote (a folder, an output template) stays inside the
+    folder it is joined to, by its text alone: not empty, not absolute in POSIX or Windows
+    terms (no drive, no UNC share), no ``~``, no ``..`` segment, no NUL."""
+    text = relative.strip()
+    if not text or "\x00" in text or text.startswith(("/", "\\", "~")):
+        return False
+    posix, windows = PurePosixPath(text), PureWindowsPath(text)
+    if posix.is_absolute() or windows.drive or windows.root:
+        return False
+    return ".." not in posix.parts and ".." not in windows.parts
 
 
 def entry_root(entry: dict[str, Any], downloads: Path, library: Path) -> Path:

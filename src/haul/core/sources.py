@@ -137,7 +137,15 @@ def _digest(value: str) -> str:
 
 
 def domain_of(url: str) -> str:
+    """Where a source comes from, as the operator's logs count it: the host of a URL,
+    ``magnet`` for torrents (a magnet link or an uploaded .torrent), ``iptv:N`` for provider
+    N's films and episodes."""
+    if url.startswith("magnet:"):
+        return "magnet"
     try:
-        return (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        if parts.scheme == "iptv":
+            return f"iptv:{parts.netloc}"
+        return (parts.hostname or "").lower()
     except ValueError:
         return ""

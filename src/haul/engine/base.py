@@ -64,6 +64,8 @@ class Profile:
     container: str | None = None  # merge/remux target such as "mp4" or "mkv"
     subtitles: tuple[str, ...] = ()  # subtitle languages to fetch; () means none
     output_template: str = "%(title).200B [%(id)s].%(ext)s"
+    #: A folder under the download root for the finished files (None: the root itself).
+    target_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

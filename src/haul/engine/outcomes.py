@@ -45,7 +45,8 @@ class Outcomes:
         """Move the files into the download root and record the download completed, with its
         ``successor`` (see :class:`~haul.engine.completions.Successor`); returns what the
         successor's part in the transaction returned."""
-        files = await self._file(row.id, result.files)
+        profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
+        files = await self._file(row.id, result.files, profile.target_dir if profile else None)
         title = row.title or result.title
         meta = {**row.meta, "result": result.meta}
         records: list[dict[str, Any]] | None = None
@@ -53,8 +54,8 @@ class Outcomes:
         if row.media_id is None and self.ctx.probe is not None:
             # Nothing to import: the probe (milliseconds) goes with this write, which then
             # completes the download; a processing step would cost a write and a read more.
-            profile = (await self.ctx.profiles(row.profile_id)).name if row.profile_id else None
-            records, events = await asyncio.to_thread(self.ctx.probe, row.id, files, profile)
+            name = profile.name if profile is not None else None
+            records, events = await asyncio.to_thread(self.ctx.probe, row.id, files, name)
         recorded = await self.writer.record(
             Completion(row.id, files, title, meta, utcnow(), successor, records, events)
         )
@@ -85,17 +86,21 @@ class Outcomes:
             self.ctx.processed(row.id)
         return typing.cast(T | None, recorded.follow)
 
-    async def _file(self, download_id: int, paths: tuple[Path, ...]) -> list[dict[str, Any]]:
-        """Move the results out of the work folder into the download root under free names,
-        then remove the work folder. A rename in one filesystem is a single quick call, made on
+    async def _file(
+        self, download_id: int, paths: tuple[Path, ...], folder: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Move the results out of the work folder into the download root (into ``folder``
+        under it, the profile's target folder, when that stays inside) under free names, then
+        remove the work folder. A rename in one filesystem is a single quick call, made on
         the loop (in a thread it measured no faster: the trip cost what it saved); only a copy
         to another filesystem goes to a thread."""
         root = self.ctx.builtin.root
+        dest = self._target(root, folder)
         files = []
         for path in paths:
             if not path.exists() or not inside(path, self.ctx.builtin.work_root):
                 continue
-            final = free_name(root, path.name)
+            final = free_name(dest, path.name)
             try:
                 path.replace(final)  # the work folder lies inside the root
             except OSError:
@@ -106,6 +111,20 @@ class Outcomes:
             )
         self.ctx.builtin.delete_partial(download_id)
         return files
+
+    @staticmethod
+    def _target(root: Path, folder: str | None) -> Path:
+        """The folder finished files go to: ``root/folder`` when it stays inside the root by
+        its real path (checked again here: a link may have appeared since the profile was
+        saved), else the root."""
+        if not folder:
+            return root
+        target = root / folder
+        if not inside(target, root):
+            log.warning("profile folder %r leads out of %s; using the root", folder, root)
+            return root
+        target.mkdir(parents=True, exist_ok=True)
+        return target
 
     async def stopped(self, row: Download, job: LiveJob) -> None:
         reason = job.stop.reason or "shutdown"

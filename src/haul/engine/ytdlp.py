@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any, Literal
 
 from yt_dlp import YoutubeDL
 from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
+from haul.core.paths import stays_inside
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
 from haul.engine.ytdlp_errors import translate
 from haul.engine.ytdlp_session import open_session
@@ -121,16 +122,10 @@ def _str(value: object) -> str | None:
 
 def check_template(template: str) -> None:
     """Refuse an output template that could write outside the destination folder."""
-    error = YoutubeDL.validate_outtmpl(template)
-    parts = [*PurePosixPath(template).parts, *PureWindowsPath(template).parts]
     if (
-        error is not None
-        or not template.strip()
-        or PurePosixPath(template).is_absolute()
-        or PureWindowsPath(template).drive
+        YoutubeDL.validate_outtmpl(template) is not None
+        or not stays_inside(template)
         or template.strip() == "-"  # yt-dlp's name for stdout
-        or template.startswith(("/", "\\", "~"))
-        or ".." in parts
     ):
         raise PermanentTransferError(
             f"The output template {template!r} must be a relative path inside the download folder.",

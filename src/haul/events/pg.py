@@ -3,7 +3,8 @@
 Every process forwards the events it publishes itself to the ``haul_events`` channel and
 replays the ones other processes sent into its own bus, so an API process shows the live
 progress of a transfer a worker on another machine runs. ``haul_wake`` tells workers that the
-queue changed (a submit, a resume) so they need not wait for their next poll.
+queue changed (a submit, a resume) so they need not wait for their next poll. ``haul_config``
+tells every process that an administrator changed a runtime setting (it reloads them).
 
 NOTIFY payloads are limited to 8000 bytes: progress events are small; a status event whose
 download is too large to send whole travels without its file list.
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "haul_events"
 WAKE_CHANNEL = "haul_wake"
+CONFIG_CHANNEL = "haul_config"
 MAX_PAYLOAD = 7900
 
 
@@ -47,10 +49,18 @@ def encode(event: Event, origin: str) -> str:
 
 
 class PgEventBridge:
-    def __init__(self, url: str, bus: EventBus, *, on_wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        url: str,
+        bus: EventBus,
+        *,
+        on_wake: Callable[[], None],
+        on_config: Callable[[], None] | None = None,
+    ) -> None:
         self.url = libpq_url(url)
         self.bus = bus
         self.on_wake = on_wake
+        self.on_config = on_config
         self.origin = uuid.uuid4().hex[:12]
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
@@ -62,6 +72,7 @@ class PgEventBridge:
         self._sender = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         await self._listener.execute(f"LISTEN {EVENTS_CHANNEL}")
         await self._listener.execute(f"LISTEN {WAKE_CHANNEL}")
+        await self._listener.execute(f"LISTEN {CONFIG_CHANNEL}")
         self.bus.forward = self._forward
         self._tasks = [
             asyncio.create_task(self._listen(), name="haul-pg-listen"),
@@ -81,6 +92,11 @@ class PgEventBridge:
         with contextlib.suppress(asyncio.QueueFull):
             self._outbox.put_nowait((WAKE_CHANNEL, self.origin))
 
+    def config_changed(self) -> None:
+        """Tell every other process that the runtime settings changed."""
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outbox.put_nowait((CONFIG_CHANNEL, self.origin))
+
     async def _send(self) -> None:
         assert self._sender is not None
         while True:
@@ -98,6 +114,10 @@ class PgEventBridge:
             if note.channel == WAKE_CHANNEL:
                 if note.payload != self.origin:
                     self.on_wake()
+                continue
+            if note.channel == CONFIG_CHANNEL:
+                if note.payload != self.origin and self.on_config is not None:
+                    self.on_config()
                 continue
             try:
                 body = json.loads(note.payload)

@@ -144,14 +144,51 @@ class ClientService:
         finally:
             await close_client(client)
 
-    async def test_named(self, name: str, secret: str | None = None) -> ClientHealth:
+    async def test_named(
+        self, name: str, secret: str | None = None, *, changes: dict[str, Any] | None = None
+    ) -> ClientHealth:
+        """Connect to a configured client, optionally with a new secret or other settings
+        (``changes``, as :meth:`update` takes them) that are not saved."""
         spec = await self._spec(name)
+        if changes:
+            spec = dataclasses.replace(spec, **{k: v for k, v in changes.items() if k != "name"})
         if secret is not None:
             spec = dataclasses.replace(spec, secret=secret)
         health = await self.test(spec)
-        if health.ok:
+        if health.ok and not changes:
             self.directory.succeeded(name)
         return health
+
+    async def live_health(self, cap: float = 3.0) -> dict[str, ClientHealth]:
+        """How each enabled client (the built-in engine too) is right now: all asked at once
+        through the adapters in use, each within its own timeout (at most ``cap`` seconds).
+        Disabled clients are not asked. A client that answers is marked reachable again."""
+        async with self.db.read() as s:
+            specs = [spec for spec in await cq.specs(s) if spec.enabled]
+        names = [BUILTIN, *(spec.name for spec in specs)]
+        timeouts = {spec.name: min(spec.timeout, cap) for spec in specs}
+
+        async def ask(name: str) -> ClientHealth:
+            client = self.directory.clients.get(name)
+            if client is None:
+                return ClientHealth(
+                    False, f"haul could not set up {name}: check its settings.", code="client_error"
+                )
+            wait = timeouts.get(name, cap)
+            try:
+                health = await asyncio.wait_for(client.health(), wait)
+            except TimeoutError:
+                return ClientHealth(
+                    False, f"{name} did not answer within {wait:g} s.", code="client_unavailable"
+                )
+            except ClientError as exc:
+                return ClientHealth.failed(exc)
+            if health.ok:
+                self.directory.succeeded(name)
+            return health
+
+        answers = await asyncio.gather(*(ask(name) for name in names))
+        return dict(zip(names, answers, strict=True))
 
     # -- untracked items -----------------------------------------------------------------
 

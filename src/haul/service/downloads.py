@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
@@ -25,10 +25,17 @@ from haul.engine.base import Profile as EngineProfile
 from haul.engine.external import saved_inside
 from haul.errors import ClientError, ClientItemNotFound, InputError, InvalidTransition, NotFound
 from haul.events.bus import EventBus
-from haul.service.listing import ClientTracker, cursor_id, phase_status, phases_for
+from haul.service.files import remove_inside
+from haul.service.listing import (
+    ClientTracker,
+    cursor_id,
+    escape_like,
+    phase_status,
+    phases_for,
+)
 from haul.service.media import MediaService
 from haul.service.submitting import SubmitBatcher, SubmitRequest
-from haul.service.values import Owner, Page, to_json
+from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.models import Download, DownloadEvent, Profile, utcnow
@@ -212,6 +219,7 @@ class DownloadService:
             container=row.container,
             subtitles=tuple(row.subtitles or ()),
             output_template=row.output_template or EngineProfile().output_template,
+            target_dir=row.target_dir,
         )
 
     # -- read -----------------------------------------------------------------------------
@@ -226,7 +234,11 @@ class DownloadService:
         parent_id: int | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        q: str | None = None,
+        oldest: bool = False,
     ) -> Page:
+        """A page of downloads, newest first (``oldest``: oldest first); ``q`` looks for
+        words in the title and the source."""
         # Plain column rows, not ORM objects: a page is up to 1,000 rows, read on every list.
         query = select(*PAGE_COLUMNS).where(Download.hidden.is_(False))
         if not owner.is_admin:
@@ -243,13 +255,28 @@ class DownloadService:
         phases = phases_for(status)
         if phases is not None:
             query = query.where(Download.phase.in_(phases))
+        for word in (q or "").split()[:8]:
+            pattern = f"%{escape_like(word)}%"
+            query = query.where(
+                or_(
+                    Download.title.ilike(pattern, escape="\\"),
+                    Download.source_url.ilike(pattern, escape="\\"),
+                )
+            )
         if cursor:
-            query = query.where(Download.id < cursor_id(cursor))
+            after = cursor_id(cursor)
+            query = query.where(Download.id > after if oldest else Download.id < after)
         early = self.tracker.prefetch() if limit > NARROW_AT_MOST and client != BUILTIN else None
         try:
             async with self.db.read() as s:
                 rows = list(
-                    (await s.execute(query.order_by(Download.id.desc()).limit(limit + 1))).all()
+                    (
+                        await s.execute(
+                            query.order_by(Download.id if oldest else Download.id.desc()).limit(
+                                limit + 1
+                            )
+                        )
+                    ).all()
                 )
                 more = len(rows) > limit
                 rows = rows[:limit]
@@ -262,6 +289,53 @@ class DownloadService:
         if status:
             tracked = [t for t in tracked if t.status in status]
         return Page(tracked, str(rows[-1].id) if more and rows else None, states)
+
+    async def some(self, owner: Owner, ids: Sequence[int]) -> list[Tracked]:
+        """The owner's downloads among ``ids`` (others are left out, not refused), newest first."""
+        query = select(*PAGE_COLUMNS).where(Download.id.in_(ids), Download.hidden.is_(False))
+        if not owner.is_admin:
+            query = query.where(Download.owner_key == owner.key)
+        async with self.db.read() as s:
+            rows = list((await s.execute(query.order_by(Download.id.desc()))).all())
+            children = await self._children(s, [r.id for r in rows if r.phase == Phase.PARENT])
+        tracked, _ = await self.tracker.track_rows(rows, children)
+        return tracked
+
+    async def totals(self, owner: Owner) -> Totals:
+        """Counts of what is moving and the overall speed: the rows holding a slot or being
+        processed are tracked (one bulk call per client); queued ones are only counted."""
+        mine: list[Any] = [Download.hidden.is_(False)]
+        if not owner.is_admin:
+            mine.append(Download.owner_key == owner.key)
+        moving = [Phase.ADMITTED.value, Phase.ACTIVE.value, Phase.PROCESSING.value]
+        # Every client is asked (one bulk call each, at once), so one that went down shows as
+        # unreachable even when none of the owner's downloads is on it.
+        early = self.tracker.prefetch()
+        async with self.db.read() as s:
+            rows = list(
+                (
+                    await s.execute(select(*PAGE_COLUMNS).where(*mine, Download.phase.in_(moving)))
+                ).all()
+            )
+            waiting = (
+                await s.execute(
+                    select(Download.desired_paused, func.count())
+                    .where(*mine, Download.phase == Phase.QUEUED.value)
+                    .group_by(Download.desired_paused)
+                )
+            ).all()
+        tracked, states = await self.tracker.track_rows(rows, prefetched=early)
+        counted: Counter[str] = Counter(t.status.value for t in tracked)
+        for paused, n in waiting:
+            counted["paused" if paused else "queued"] += n
+        return Totals(
+            active=sum(counted[k] for k in ("resolving", "downloading", "checking", "processing")),
+            queued=counted["queued"],
+            paused=counted["paused"],
+            seeding=counted["seeding"],
+            speed=sum(t.speed or 0.0 for t in tracked if t.status == "downloading"),
+            clients=states,
+        )
 
     async def get(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
@@ -484,10 +558,7 @@ class DownloadService:
 
     def _delete_finished(self, row: Download) -> None:
         root = self.builtin.root
-        for entry in row.files:
-            path = root / str(entry.get("path", ""))
-            if inside(path, root) and path.is_file():
-                path.unlink()
+        remove_inside([root / str(entry.get("path", "")) for entry in row.files], (root,))
 
     async def file_path(self, download_id: int, owner: Owner, index: int = 0) -> Path:
         row = await self._row(download_id, owner)

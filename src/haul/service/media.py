@@ -15,9 +15,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core import media_items as rules
-from haul.core.paths import inside
 from haul.core.status import OPEN_PHASES, Phase
 from haul.errors import DuplicateDownload, InvalidTransition, NotFound
+from haul.service.files import remove_inside
 from haul.service.values import Owner
 from haul.store.database import Database
 from haul.store.models import Download, DownloadEvent, MediaFile, MediaItem, utcnow
@@ -107,6 +107,17 @@ class Rescan:
     checked: int
     missing: int
     back: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSummary:
+    """What a library list shows beside an item: its downloads, whether its file is on disk,
+    how many items belong to it, and the title of the item it belongs to."""
+
+    downloads: int = 0
+    has_file: bool = False
+    children: int = 0
+    parent_title: str | None = None
 
 
 _UNSET: Any = object()
@@ -217,6 +228,22 @@ class MediaService:
         rows = rows[:limit]
         return [ItemView.of(r) for r in rows], (rows[-1].id if more and rows else None)
 
+    async def recent(
+        self, owner: Owner, *, limit: int, include: int | None = None
+    ) -> list[ItemView]:
+        """Items a download can be for (not series), newest first, with ``include`` among
+        them when the owner may see it (the add page offers these)."""
+        stmt = select(MediaItem).where(MediaItem.kind != "series")
+        if not owner.is_admin:
+            stmt = stmt.where(MediaItem.owner_key == owner.key)
+        async with self.db.read() as s:
+            rows = list((await s.scalars(stmt.order_by(MediaItem.id.desc()).limit(limit))).all())
+            if include is not None and all(r.id != include for r in rows):
+                extra = (await s.scalars(stmt.where(MediaItem.id == include))).first()
+                if extra is not None:
+                    rows.insert(0, extra)
+        return [ItemView.of(r) for r in rows]
+
     async def get(self, media_id: int, owner: Owner) -> ItemDetail:
         async with self.db.read() as s:
             row = await self._item(s, media_id, owner)
@@ -248,6 +275,66 @@ class MediaService:
                 [FileView.of(f) for f in files],
             )
 
+    async def summaries(self, items: list[ItemView]) -> dict[int, ItemSummary]:
+        """:class:`ItemSummary` of each of ``items`` (a page of a list): four grouped queries,
+        whatever the page's length."""
+        ids = [i.id for i in items]
+        if not ids:
+            return {}
+        parents = {i.parent_id for i in items if i.parent_id is not None}
+        async with self.db.read() as s:
+            downloads = dict(
+                (
+                    await s.execute(
+                        select(Download.media_id, func.count())
+                        .where(Download.media_id.in_(ids), Download.hidden.is_(False))
+                        .group_by(Download.media_id)
+                    )
+                ).all()
+            )
+            held = set(
+                (
+                    await s.scalars(
+                        select(MediaFile.media_id)
+                        .where(
+                            MediaFile.media_id.in_(ids),
+                            MediaFile.is_media.is_(True),
+                            MediaFile.file_exists.is_(True),
+                        )
+                        .distinct()
+                    )
+                ).all()
+            )
+            children = dict(
+                (
+                    await s.execute(
+                        select(MediaItem.parent_id, func.count())
+                        .where(MediaItem.parent_id.in_(ids))
+                        .group_by(MediaItem.parent_id)
+                    )
+                ).all()
+            )
+            titles = (
+                dict(
+                    (
+                        await s.execute(
+                            select(MediaItem.id, MediaItem.title).where(MediaItem.id.in_(parents))
+                        )
+                    ).all()
+                )
+                if parents
+                else {}
+            )
+        return {
+            i.id: ItemSummary(
+                downloads=int(downloads.get(i.id, 0)),
+                has_file=i.id in held,
+                children=int(children.get(i.id, 0)),
+                parent_title=titles.get(i.parent_id) if i.parent_id is not None else None,
+            )
+            for i in items
+        }
+
     async def update(
         self,
         media_id: int,
@@ -278,7 +365,10 @@ class MediaService:
             row.title, row.year = new_title.strip(), new_year
             row.season, row.episode = new_season, new_episode
             if external_ids is not None:
-                row.external_ids = {**(row.external_ids or {}), **rules.clean_ids(external_ids)}
+                # A key given empty removes that id; the others are checked and replaced.
+                dropped = {k for k, v in external_ids.items() if v is None or v == ""}
+                merged = {**(row.external_ids or {}), **rules.clean_ids(external_ids)}
+                row.external_ids = {k: v for k, v in merged.items() if k not in dropped}
             row.updated_at = utcnow()
             await s.flush()
             return ItemView.of(row)
@@ -302,17 +392,7 @@ class MediaService:
         return await asyncio.to_thread(self._delete_paths, [self._absolute(p) for p in paths])
 
     def _delete_paths(self, paths: list[Path]) -> int:
-        deleted = 0
-        for path in paths:
-            if not (inside(path, self.library_root) or inside(path, self.downloads_root)):
-                log.warning("not deleting %s: outside the library and the downloads", path)
-                continue
-            try:
-                path.unlink()
-                deleted += 1
-            except FileNotFoundError:
-                continue
-        return deleted
+        return remove_inside(paths, (self.library_root, self.downloads_root)).files
 
     async def _family(self, s: AsyncSession, media_id: int) -> list[int]:
         ids, frontier = [media_id], [media_id]

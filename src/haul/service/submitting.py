@@ -73,12 +73,18 @@ class SubmitBatcher:
                     request.done.set_result(outcome)
 
     def _store(self, s: Session, *, batch: list[SubmitRequest]) -> list[Download | HaulError]:
-        """Store a batch (runs whole in the database thread: no awaits here)."""
+        """Store a batch (runs whole in the database thread: no awaits here). A download
+        asked for without a profile gets the default profile, if there is one."""
         names = {r.options["profile"] for r in batch if r.options["profile"] is not None}
         profiles: dict[str, int] = {}
         if names:
             found = s.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
             profiles = {name: int(i) for name, i in found.all()}
+        default: int | None = None
+        if any(r.options["profile"] is None for r in batch):
+            default = s.scalar(
+                select(Profile.id).where(Profile.is_default.is_(True)).order_by(Profile.id)
+            )
         items: list[NewDownload] = []
         refused: dict[int, HaulError] = {}
         for index, request in enumerate(batch):
@@ -99,7 +105,7 @@ class SubmitBatcher:
                         "user_id": owner.user_id,
                         "session_id": owner.session_id,
                         "ip": owner.ip,
-                        "profile_id": profiles.get(name) if name else None,
+                        "profile_id": profiles.get(name) if name else default,
                         "media_id": options["media_id"],
                         "requested_client": options["client"],
                         "client": options.get("route"),

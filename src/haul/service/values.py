@@ -34,6 +34,18 @@ class Page:
     clients: list[ClientState]
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What is moving now, over all of an owner's downloads (not one page of them)."""
+
+    active: int  # resolving, downloading, checking or processing
+    queued: int
+    paused: int
+    seeding: int
+    speed: float  # bytes per second, all transfers together
+    clients: list[ClientState]
+
+
 class InvalidCursor(InputError):
     """The cursor is not one this server handed out."""
 

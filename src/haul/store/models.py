@@ -402,7 +402,7 @@ class ErrorLog(Base):
         ForeignKey("downloads.id", ondelete="SET NULL"), index=True
     )
     domain: Mapped[str | None] = mapped_column(String(255), index=True)
-    error_code: Mapped[str] = mapped_column(String(64))
+    error_code: Mapped[str] = mapped_column(String(64), index=True)
     message: Mapped[str] = mapped_column(Text)
     format: Mapped[str | None] = mapped_column(String(500))
     media_type: Mapped[str | None] = mapped_column(String(32))

@@ -10,18 +10,24 @@ from fastapi import FastAPI
 from haul import __version__
 from haul.runtime import Runtime
 from haul.settings import Settings
-from haul.web import errors
+from haul.web import errors, ui
 from haul.web.api import (
     clients,
+    config,
     downloads,
     events,
     iptv,
     iptv_downloads,
+    links,
+    logs,
     media,
     metrics,
     notifications,
+    profiles,
+    retention,
     system,
 )
+from haul.web.origin import SameOriginOnly
 
 API_PREFIX = "/api/v1"
 
@@ -54,12 +60,20 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
         clients.router,
         media.router,
         notifications.router,
+        links.router,
+        retention.router,
         iptv.router,
         iptv_downloads.router,
         events.router,
+        profiles.router,
+        config.router,
+        logs.router,
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
     app.include_router(metrics.router)
+    app.include_router(links.files_router)  # /files/{token}: signed links, outside the API
+    ui.install(app)
+    app.add_middleware(SameOriginOnly)
     return app

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from haul.errors import Forbidden
 from haul.runtime import Runtime
 from haul.service import DownloadService, Owner
 
@@ -27,3 +28,13 @@ def get_owner(request: Request) -> Owner:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ServiceDep = Annotated[DownloadService, Depends(get_service)]
 OwnerDep = Annotated[Owner, Depends(get_owner)]
+
+
+def get_admin(owner: OwnerDep) -> Owner:
+    """The caller, when an administrator (403 otherwise)."""
+    if not owner.is_admin:
+        raise Forbidden("Only an administrator can do that.")
+    return owner
+
+
+AdminDep = Annotated[Owner, Depends(get_admin)]

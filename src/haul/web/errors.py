@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from haul.errors import (
     ClientError,
     Conflict,
     DuplicateDownload,
+    Forbidden,
+    Gone,
     HaulError,
     InputError,
+    InvalidFields,
     LimitExceeded,
     NotFound,
     ProviderError,
@@ -21,6 +25,8 @@ from haul.errors import (
 STATUS_CODES: list[tuple[type[HaulError], int]] = [
     (InputError, 422),
     (NotFound, 404),
+    (Forbidden, 403),
+    (Gone, 410),
     (Conflict, 409),
     (LimitExceeded, 429),
     (ClientError, 502),
@@ -36,20 +42,51 @@ def status_for(exc: HaulError) -> int:
     return 500
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API): errors are shown as a page too."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _page(request: Request, status_code: int, message: str) -> Response:
+    from haul.web.ui.render import page  # the pages load templates: only when one is asked for
+
+    title = {404: "Not found", 403: "Not allowed", 429: "Over the limit"}.get(status_code)
+    return page(request, "error.html", status_code=status_code, message=message, title=title)
+
+
+NOT_FOUND_PAGE = "There is no page here. The downloads list is the place to start."
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(HaulError)
-    async def _haul_error(_request: Request, exc: HaulError) -> JSONResponse:
+    async def _haul_error(request: Request, exc: HaulError) -> Response:
+        if _wants_page(request):
+            return _page(request, status_for(exc), exc.message)
         body: dict[str, object] = {"detail": exc.message, "code": exc.code}
         if isinstance(exc, DuplicateDownload) and exc.existing_id is not None:
             body["existing_id"] = exc.existing_id
+        if isinstance(exc, InvalidFields):
+            body["errors"] = exc.problems
         headers = {"Retry-After": "5"} if isinstance(exc, LimitExceeded) else None
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for error in exc.errors():
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
             problems.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
         detail = "The request is not valid: " + "; ".join(problems) + "."
+        if _wants_page(request):
+            return _page(request, 422, detail)
         return JSONResponse({"detail": detail, "code": "invalid_input"}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if _wants_page(request) and exc.status_code in (404, 405):
+            return _page(request, 404, NOT_FOUND_PAGE)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )

@@ -119,15 +119,3 @@ class CancelBody(BaseModel):
 class BulkResult(BaseModel):
     items: list[DownloadOut]
     errors: list[dict[str, Any]]
-
-
-class ProfileOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    format: str | None
-    container: str | None
-    subtitles: list[str]
-    output_template: str | None
-    is_default: bool

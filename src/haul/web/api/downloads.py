@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from haul.errors import HaulError
 from haul.service import Owner, to_json
 from haul.web.deps import OwnerDep, ServiceDep
 from haul.web.errors import status_for
+from haul.web.files import file_response
 from haul.web.schemas import (
     BulkAction,
     BulkCreated,
@@ -248,6 +248,4 @@ async def fetch_file(
     download_id: int, service: ServiceDep, owner: OwnerDep, index: Annotated[int, Query(ge=0)] = 0
 ) -> FileResponse:
     """The finished file, with HTTP Range support."""
-    path = await service.file_path(download_id, owner, index)
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, filename=path.name)
+    return file_response(await service.file_path(download_id, owner, index))

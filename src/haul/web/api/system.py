@@ -1,4 +1,4 @@
-"""Health and reference data: /healthz, /readyz, /profiles."""
+"""Health: /healthz, /readyz (profiles moved to haul.web.api.profiles)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from haul import __version__
 from haul.store.db import current_revision, head_revision
-from haul.store.models import Profile
 from haul.web.deps import RuntimeDep
-from haul.web.schemas import ProfileOut
 
 router = APIRouter(tags=["system"])
 
@@ -39,9 +36,3 @@ async def readyz(runtime: RuntimeDep) -> Any:
             {"status": "unavailable", "detail": f"schema at {current}, expected {head}"}, 503
         )
     return {"status": "ok", "schema": current}
-
-
-@router.get("/profiles", response_model=list[ProfileOut], tags=["profiles"])
-async def profiles(runtime: RuntimeDep) -> Any:
-    async with runtime.db.read() as s:
-        return list((await s.scalars(select(Profile).order_by(Profile.name))).all())

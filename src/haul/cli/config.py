@@ -1,0 +1,80 @@
+"""``haul config``: the runtime settings an administrator changes while haul runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+
+config_app = typer.Typer(
+    help="Runtime settings: limits, retries, retention (ls, set, unset).", no_args_is_help=True
+)
+
+
+def shown(value: Any, setting: dict[str, Any]) -> str:
+    """A value as a person reads it: ``none (no limit)`` for an empty one."""
+    if value is None:
+        meaning = setting.get("none_means")
+        return f"none ({meaning})" if meaning else "none"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    unit = {"seconds": " s", "days": " days"}.get(setting.get("unit") or "", "")
+    return f"{value}{unit}"
+
+
+@config_app.command("ls")
+def list_settings(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Every setting: the value in effect, the default, and whether it was set here."""
+    with api_for(server, token) as api:
+        settings = api.request("GET", "/config")["settings"]
+    table = Table("key", "value", "default", "source")
+    table.add_column("description", overflow="fold")
+    for s in settings:
+        source = "[bold]set[/]" if s["source"] == "config" else "default"
+        table.add_row(
+            s["key"], shown(s["value"], s), shown(s["default"], s), source, s["description"]
+        )
+    console.print(table)
+
+
+def _report(settings: list[dict[str, Any]], key: str, before: dict[str, Any] | None) -> None:
+    after = next(s for s in settings if s["key"] == key)
+    note = " (the default)" if after["source"] == "default" else ""
+    was = ""
+    if before is not None and before["value"] != after["value"]:
+        was = f", was {shown(before['value'], before)}"
+    console.print(f"{key} = {shown(after['value'], after)}{note}{was}")
+
+
+def _change(server: str, token: str | None, key: str, value: str | None) -> None:
+    with api_for(server, token) as api:
+        current = api.request("GET", "/config")["settings"]
+        before = next((s for s in current if s["key"] == key), None)
+        settings = api.request("PATCH", "/config", json={key: value})["settings"]
+    _report(settings, key, before)
+
+
+@config_app.command("set")
+def set_setting(
+    key: Annotated[str, typer.Argument(help="A setting (see `haul config ls`).")],
+    value: Annotated[
+        str, typer.Argument(help="Its new value; `none` empties a setting that may be empty.")
+    ],
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Set a runtime setting (every process of the instance follows at once)."""
+    _change(server, token, key, value)
+
+
+@config_app.command("unset")
+def unset_setting(
+    key: Annotated[str, typer.Argument(help="A setting (see `haul config ls`).")],
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Put a runtime setting back to its default (the environment's value)."""
+    _change(server, token, key, None)

@@ -1,0 +1,169 @@
+"""What a download profile may hold (pure): each field checked, with a sentence when it is wrong.
+
+A profile is a named preset for yt-dlp: a format selector, a container to merge or remux
+into, subtitle languages, an output template, and a folder under the download root. Neither
+the template nor the folder may ever lead out of the download root: both must be relative
+paths without ``..`` (a folder's real path is checked again against the disk by the service).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from haul.core.paths import stays_inside
+from haul.errors import InvalidFields
+
+FIELDS = (
+    "name",
+    "format",
+    "container",
+    "subtitles",
+    "output_template",
+    "target_dir",
+    "is_default",
+)
+#: Containers yt-dlp can both merge into and remux into.
+CONTAINERS = ("avi", "flv", "mkv", "mov", "mp4", "webm")
+MAX_SUBTITLES = 20
+TEMPLATE_EXAMPLE = "%(title)s [%(id)s].%(ext)s"
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidProfile(InvalidFields):
+    """A profile field has a value it cannot take."""
+
+    code = "invalid_profile"
+
+
+def check_profile(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean the given fields of a profile (any of :data:`FIELDS`); raise
+    :class:`InvalidProfile` naming every bad one. Empty text becomes None (not set)."""
+    problems: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for field, value in given.items():
+        if field not in FIELDS:
+            known = ", ".join(FIELDS)
+            problems[field] = f"A profile has no field {field!r}; its fields are: {known}."
+            continue
+        try:
+            clean[field] = _CHECKS[field](value)
+        except ValueError as exc:
+            problems[field] = str(exc)
+    if problems:
+        raise InvalidProfile(problems)
+    return clean
+
+
+def check_name(value: Any) -> str:
+    if not isinstance(value, str) or not _NAME.fullmatch(value.strip()):
+        raise ValueError(
+            "A profile name is 1 to 100 letters, digits, '.', '-' or '_', starting with a "
+            "letter or digit (e.g. 720p or best-mp4)."
+        )
+    return value.strip()
+
+
+def _text(value: Any, field: str, limit: int = 500) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be text.")
+    value = value.strip()
+    if _CONTROL.search(value):
+        raise ValueError(f"{field} cannot hold control characters.")
+    if len(value) > limit:
+        raise ValueError(f"{field} can be at most {limit} characters long.")
+    return value or None
+
+
+def check_format(value: Any) -> str | None:
+    """A yt-dlp format selector (yt-dlp itself judges its grammar when it runs)."""
+    return _text(value, "format")
+
+
+def check_container(value: Any) -> str | None:
+    text = _text(value, "container", 16)
+    if text is None:
+        return None
+    if text.lower().lstrip(".") not in CONTAINERS:
+        raise ValueError(f"container must be one of: {', '.join(CONTAINERS)} (or empty).")
+    return text.lower().lstrip(".")
+
+
+def check_subtitles(value: Any) -> list[str]:
+    """Subtitle language codes (``en``, ``eng``, ``pt-BR``), or ``all``; a comma-separated
+    text is taken too. Order is kept, repeats go."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValueError("subtitles must be a list of language codes such as en, eng or pt-BR.")
+    codes: list[str] = []
+    for raw in value:
+        code = raw.strip()
+        if not code:
+            continue
+        if code != "all" and not _LANGUAGE.fullmatch(code):
+            raise ValueError(
+                f"{code!r} is not a language code; subtitles takes codes such as en, eng or "
+                "pt-BR, or all."
+            )
+        if code not in codes:
+            codes.append(code)
+    if len(codes) > MAX_SUBTITLES:
+        raise ValueError(f"subtitles can name at most {MAX_SUBTITLES} languages.")
+    return codes
+
+
+def check_output_template(value: Any) -> str | None:
+    """A yt-dlp output template that stays inside the download folder (the service also has
+    yt-dlp check its grammar)."""
+    text = _text(value, "output_template")
+    if text is None:
+        return None
+    if text == "-" or not stays_inside(text):
+        raise ValueError(
+            "output_template must be a relative path that stays inside the download folder, "
+            f"such as {TEMPLATE_EXAMPLE!r} (no '..', no absolute path)."
+        )
+    return text
+
+
+def check_target_dir(value: Any) -> str | None:
+    """A folder under the download root, kept as a clean relative POSIX path (None: the root
+    itself)."""
+    text = _text(value, "target_dir")
+    if text is None:
+        return None
+    text = text.replace("\\", "/")
+    parts = [part for part in PurePosixPath(text).parts if part != "."]
+    if not stays_inside(text) or any(part.startswith(".") for part in parts):
+        raise ValueError(
+            "target_dir must be a folder inside the download folder, such as 'videos/music' "
+            "(no '..', no absolute path, no hidden folder)."
+        )
+    return "/".join(parts) or None
+
+
+def check_is_default(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("is_default must be true or false.")
+    return value
+
+
+_CHECKS = {
+    "name": check_name,
+    "format": check_format,
+    "container": check_container,
+    "subtitles": check_subtitles,
+    "output_template": check_output_template,
+    "target_dir": check_target_dir,
+    "is_default": check_is_default,
+}

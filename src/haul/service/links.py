@@ -1,0 +1,156 @@
+"""Signed, expiring links to a finished file: made by the download's owner, opened by anyone
+who has one (the token is the permission). See :mod:`haul.core.links` for the token.
+
+The signing key is made on first use and kept in the config table under ``secret.file_links``,
+so every process of a PostgreSQL instance signs and checks with the same key. It is never
+returned by the API and never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from haul.core import links
+from haul.errors import InputError, NotFound
+from haul.service.downloads import DownloadService
+from haul.service.values import Owner
+from haul.store.database import Database
+from haul.store.models import ConfigEntry, Download
+
+log = logging.getLogger(__name__)
+
+KEY_ENTRY = "secret.file_links"
+#: Who opens a link: nobody in particular; the token was checked before the file is looked up.
+_LINK_HOLDER = Owner(key="link", is_admin=True)
+
+
+class InvalidLinkRequest(InputError):
+    """A link cannot be made that way."""
+
+    code = "invalid_link_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    path: str  # "/files/<token>", on this server
+    expires_at: datetime
+    name: str  # the file's name
+
+
+class FileLinks:
+    def __init__(
+        self,
+        db: Database,
+        downloads: DownloadService,
+        *,
+        clock: Callable[[], float] = time.time,
+        prefix: str = "/files/",
+    ) -> None:
+        self.db = db
+        self.downloads = downloads
+        self.clock = clock
+        self.prefix = prefix
+        self._key: bytes | None = None
+
+    async def create(
+        self,
+        download_id: int,
+        owner: Owner,
+        *,
+        index: int = 0,
+        expires_in: float = links.DEFAULT_EXPIRES_IN,
+    ) -> Link:
+        """A link to file ``index`` of the owner's finished download, valid ``expires_in``
+        seconds. Someone else's download, or one without that file, is not found."""
+        if not 0 < expires_in <= links.MAX_EXPIRES_IN:
+            raise InvalidLinkRequest(
+                f"A link lasts more than 0 seconds and at most 30 days "
+                f"({links.MAX_EXPIRES_IN} seconds); not {expires_in:g}."
+            )
+        path = await self.downloads.file_path(download_id, owner, index)
+        born = await self._born(download_id)
+        if born is None:
+            raise NotFound(f"There is no download {download_id}.")
+        claim = links.Claim(download_id, index, links.expiry(self.clock(), expires_in))
+        token = links.sign(await self.key(), claim, born=born)
+        return Link(self.prefix + token, claim.expires, path.name)
+
+    async def open(self, token: str) -> Path:
+        """The file a link names, once the link is checked: forged, changed or malformed
+        raises :class:`~haul.errors.InvalidLink`, expired :class:`~haul.errors.ExpiredLink`,
+        a download deleted since (or its file) :class:`~haul.errors.NotFound`."""
+        claim = links.read(token)
+        born = await self._born(claim.download_id)
+        if born is None:
+            raise NotFound("The download this link was made for has been deleted.")
+        links.verify(await self.key(), token, born=born, now=self.clock())
+        return await self.downloads.file_path(claim.download_id, _LINK_HOLDER, claim.index)
+
+    async def _born(self, download_id: int) -> int | None:
+        async with self.db.read() as s:
+            row = (
+                await s.execute(
+                    select(Download.created_at, Download.hidden).where(Download.id == download_id)
+                )
+            ).first()
+        if row is None or row.hidden:
+            return None
+        created: datetime = row.created_at
+        return links.born_of(created if created.tzinfo else created.replace(tzinfo=UTC))
+
+    async def key(self) -> bytes:
+        """The signing key, made and stored on first use (by whichever process is first)."""
+        if self._key is None:
+            self._key = await self._load() or await self._make()
+        return self._key
+
+    async def _load(self) -> bytes | None:
+        async with self.db.read() as s:
+            value = await s.scalar(select(ConfigEntry.value).where(ConfigEntry.key == KEY_ENTRY))
+        if not isinstance(value, str):
+            return None
+        try:
+            key = base64.b64decode(value, validate=True)
+        except ValueError:
+            return None
+        return key if len(key) == links.KEY_BYTES else None
+
+    async def _make(self) -> bytes:
+        fresh = secrets.token_bytes(links.KEY_BYTES)
+        try:
+            async with self.db.write() as s:
+                entry = await s.get(ConfigEntry, KEY_ENTRY)
+                if entry is None:
+                    s.add(ConfigEntry(key=KEY_ENTRY, value=base64.b64encode(fresh).decode()))
+                elif not _usable(entry.value):
+                    entry.value = base64.b64encode(fresh).decode()
+                else:
+                    return base64.b64decode(entry.value)
+        except IntegrityError:
+            pass  # another process stored its key first: that one is the key
+        else:
+            log.info("file links: made a new signing key")
+            return fresh
+        stored = await self._load()
+        if stored is None:
+            raise RuntimeError("the signing key of file links could not be stored")
+        return stored
+
+
+def _usable(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) == links.KEY_BYTES
+    except ValueError:
+        return False

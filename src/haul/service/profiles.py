@@ -1,0 +1,174 @@
+"""Download profiles: list, add, change, remove; at most one is the default.
+
+A download submitted without a profile gets the default one (see
+:mod:`haul.service.submitting`). A profile that unfinished downloads use cannot be removed
+(they would run with other settings than the ones they were asked with); once they are done it
+can: the finished downloads stay in the history without it (their profile becomes empty, the
+files recorded of them keep its name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haul.core.paths import inside
+from haul.core.profiles import InvalidProfile, check_profile
+from haul.core.status import OPEN_PHASES
+from haul.errors import Conflict, NotFound
+from haul.store.database import Database
+from haul.store.models import Download, Profile
+
+
+class ProfileNotFound(NotFound):
+    """There is no profile with that name."""
+
+    code = "profile_not_found"
+
+
+class ProfileExists(Conflict):
+    """There is already a profile with that name."""
+
+    code = "profile_exists"
+
+
+class ProfileInUse(Conflict):
+    """Unfinished downloads use that profile."""
+
+    code = "profile_in_use"
+
+
+def profile_json(row: Profile) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "format": row.format,
+        "container": row.container,
+        "subtitles": list(row.subtitles or []),
+        "output_template": row.output_template,
+        "target_dir": row.target_dir,
+        "is_default": row.is_default,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+class ProfileService:
+    def __init__(self, db: Database, *, downloads_root: Path) -> None:
+        self.db = db
+        self.root = downloads_root
+
+    async def list(self) -> list[dict[str, Any]]:
+        async with self.db.read() as s:
+            rows = (await s.scalars(select(Profile).order_by(Profile.name))).all()
+        return [profile_json(row) for row in rows]
+
+    async def get(self, name: str) -> dict[str, Any]:
+        async with self.db.read() as s:
+            return profile_json(await self._row(s, name))
+
+    async def create(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        clean = check_profile(given)
+        if "name" not in clean:
+            raise InvalidProfile({"name": "A profile needs a name."})
+        await self._check_paths(clean)
+        try:
+            async with self.db.write() as s:
+                if await _by_name(s, clean["name"]) is not None:
+                    raise _exists(clean["name"])
+                if clean.get("is_default"):
+                    await _clear_default(s)
+                row = Profile(**{"subtitles": [], **clean})
+                s.add(row)
+                await s.flush()
+                return profile_json(row)
+        except IntegrityError as exc:  # the same name, added by another request just now
+            raise _exists(clean["name"]) from exc
+
+    async def update(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Change the given fields (a rename included); null empties a field."""
+        clean = check_profile(given)
+        await self._check_paths(clean)
+        new_name = clean.get("name", name)
+        try:
+            async with self.db.write() as s:
+                row = await self._row(s, name)
+                if new_name != row.name and await _by_name(s, new_name) is not None:
+                    raise _exists(new_name)
+                if clean.get("is_default") and not row.is_default:
+                    await _clear_default(s)
+                for field, value in clean.items():
+                    setattr(row, field, value)
+                await s.flush()
+                return profile_json(row)
+        except IntegrityError as exc:
+            raise _exists(new_name) from exc
+
+    async def delete(self, name: str) -> None:
+        async with self.db.write() as s:
+            row = await self._row(s, name)
+            using = await s.scalar(
+                select(func.count()).where(
+                    Download.profile_id == row.id,
+                    Download.phase.in_([p.value for p in OPEN_PHASES]),
+                )
+            )
+            if using:
+                noun, they = (
+                    ("download uses", "it is") if using == 1 else ("downloads use", "they are")
+                )
+                raise ProfileInUse(
+                    f"{using} unfinished {noun} the profile {row.name!r}; remove the profile "
+                    f"once {they} finished or canceled."
+                )
+            await s.delete(row)
+
+    async def _row(self, s: AsyncSession, name: str) -> Profile:
+        row = await _by_name(s, name)
+        if row is None:
+            raise ProfileNotFound(f"There is no profile named {name!r}.")
+        return row
+
+    async def _check_paths(self, clean: Mapping[str, Any]) -> None:
+        """What the text alone cannot tell: a folder that leads out through a link, and an
+        output template yt-dlp cannot read."""
+        target = clean.get("target_dir")
+        if target is not None and not inside(self.root / target, self.root):
+            raise InvalidProfile(
+                {"target_dir": f"target_dir {target!r} leads out of the download folder."}
+            )
+        template = clean.get("output_template")
+        if template is not None:
+            problem = await asyncio.to_thread(_template_problem, template)
+            if problem is not None:
+                raise InvalidProfile({"output_template": problem})
+
+
+def _template_problem(template: str) -> str | None:
+    """yt-dlp's opinion of an output template's grammar (yt-dlp loads here, not at start);
+    where it may write was checked already (:func:`haul.core.profiles.check_output_template`,
+    the same rule the engine applies before every run)."""
+    from yt_dlp import YoutubeDL
+
+    error = YoutubeDL.validate_outtmpl(template)
+    if error is None:
+        return None
+    return f"output_template is not a template yt-dlp can read ({error})."
+
+
+async def _by_name(s: AsyncSession, name: str) -> Profile | None:
+    return await s.scalar(select(Profile).where(Profile.name == name))
+
+
+async def _clear_default(s: AsyncSession) -> None:
+    await s.execute(update(Profile).where(Profile.is_default.is_(True)).values(is_default=False))
+
+
+def _exists(name: str) -> ProfileExists:
+    return ProfileExists(f"There is already a profile named {name!r}.")

@@ -1,0 +1,49 @@
+"""Named queries on the config table: the stored overrides of the runtime settings.
+
+Only the keys asked for are ever read, so the private ``secret.*`` entries of the same table
+never leave through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import JSON, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haul.store.database import Database
+from haul.store.models import ConfigEntry, utcnow
+
+
+async def stored(session: AsyncSession, keys: Collection[str]) -> dict[str, Any]:
+    """The stored values of ``keys`` (absent keys are not stored)."""
+    rows = await session.execute(
+        select(ConfigEntry.key, ConfigEntry.value).where(ConfigEntry.key.in_(list(keys)))
+    )
+    return {str(key): value for key, value in rows.all()}
+
+
+async def put(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Store ``values`` (insert or replace, one statement per key, safe against a process
+    storing the same key at the same moment)."""
+    dialect = Database.dialect_of(session).name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    for key, value in values.items():
+        # JSON null is a value here ("none": no limit, keep forever), not a missing one.
+        stored_value = JSON.NULL if value is None else value
+        statement = insert(ConfigEntry).values(key=key, value=stored_value, updated_at=now)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[ConfigEntry.key],
+                set_={"value": statement.excluded.value, "updated_at": now},
+            )
+        )
+
+
+async def remove(session: AsyncSession, keys: Collection[str]) -> None:
+    if keys:
+        await session.execute(delete(ConfigEntry).where(ConfigEntry.key.in_(list(keys))))

@@ -1,0 +1,60 @@
+"""REST routes for the runtime settings an administrator changes while haul runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from haul.service.config import ConfigService
+from haul.web.config_schemas import (
+    PATCH_DESCRIPTION,
+    PATCH_EXAMPLE,
+    ConfigOut,
+    FieldErrorsOut,
+)
+from haul.web.deps import AdminDep
+
+router = APIRouter(prefix="/config", tags=["config"])
+
+ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The caller is not an administrator"}
+}
+
+
+def get_config(request: Request) -> ConfigService:
+    service: ConfigService = request.app.state.runtime.config
+    return service
+
+
+ConfigDep = Annotated[ConfigService, Depends(get_config)]
+
+
+@router.get("", response_model=ConfigOut, responses=ADMIN_ONLY)
+async def read_config(config: ConfigDep, _admin: AdminDep) -> Any:
+    """Every runtime setting: the value in effect, the environment's default, and whether an
+    administrator set it (``source``). Secrets kept in the same table are never listed."""
+    return {"settings": await config.settings()}
+
+
+@router.patch(
+    "",
+    response_model=ConfigOut,
+    responses={
+        **ADMIN_ONLY,
+        422: {
+            "model": FieldErrorsOut,
+            "description": "An unknown key or a bad value; `errors` maps each to a sentence",
+        },
+    },
+)
+async def change_config(
+    config: ConfigDep,
+    _admin: AdminDep,
+    changes: Annotated[
+        dict[str, Any], Body(description=PATCH_DESCRIPTION, examples=[PATCH_EXAMPLE])
+    ],
+) -> Any:
+    """Change runtime settings; every process of the instance follows within moments (the
+    next submit, admission and retry use the new values)."""
+    return {"settings": await config.update(changes)}

@@ -1,0 +1,72 @@
+"""REST routes for download profiles (named yt-dlp presets): list, add, change, remove."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+
+from haul.service.profiles import ProfileService
+from haul.web.config_schemas import FieldErrorsOut
+from haul.web.deps import AdminDep
+from haul.web.profile_schemas import ProfileChange, ProfileCreate, ProfileOut
+
+router = APIRouter(prefix="/profiles", tags=["profiles"])
+
+Responses = dict[int | str, dict[str, Any]]
+FORBIDDEN: Responses = {403: {"description": "The caller is not an administrator"}}
+BAD: Responses = {
+    422: {"model": FieldErrorsOut, "description": "A bad field; `errors` maps each to a sentence"}
+}
+
+
+def get_profiles(request: Request) -> ProfileService:
+    service: ProfileService = request.app.state.runtime.profiles
+    return service
+
+
+ProfilesDep = Annotated[ProfileService, Depends(get_profiles)]
+
+
+@router.get("", response_model=list[ProfileOut])
+async def list_profiles(profiles: ProfilesDep) -> Any:
+    """Every profile, by name."""
+    return await profiles.list()
+
+
+@router.get("/{name}", response_model=ProfileOut, responses={404: {}})
+async def get_profile(name: str, profiles: ProfilesDep) -> Any:
+    return await profiles.get(name)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProfileOut,
+    responses={**FORBIDDEN, 409: {"description": "The name is taken"}, **BAD},
+)
+async def create_profile(body: ProfileCreate, profiles: ProfilesDep, _admin: AdminDep) -> Any:
+    """Add a profile; with ``is_default`` it becomes the one default."""
+    return await profiles.create(body.given())
+
+
+@router.patch(
+    "/{name}",
+    response_model=ProfileOut,
+    responses={**FORBIDDEN, 404: {}, 409: {"description": "The new name is taken"}, **BAD},
+)
+async def change_profile(
+    name: str, body: ProfileChange, profiles: ProfilesDep, _admin: AdminDep
+) -> Any:
+    """Change some fields (a new ``name`` renames it; downloads keep using it)."""
+    return await profiles.update(name, body.given())
+
+
+@router.delete(
+    "/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**FORBIDDEN, 404: {}, 409: {"description": "Unfinished downloads use it"}},
+)
+async def delete_profile(name: str, profiles: ProfilesDep, _admin: AdminDep) -> None:
+    """Remove a profile no unfinished download uses; finished ones keep their history."""
+    await profiles.delete(name)

@@ -1,0 +1,41 @@
+"""REST routes of retention: what is kept how long, the last run, a run now."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from haul.service.retention import RetentionService
+from haul.web.deps import AdminDep, OwnerDep
+from haul.web.retention_schemas import RetentionOut, RetentionReportOut, RetentionRun
+
+router = APIRouter(prefix="/retention", tags=["retention"])
+
+
+def get_retention(request: Request) -> RetentionService:
+    service: RetentionService = request.app.state.runtime.retention
+    return service
+
+
+RetentionDep = Annotated[RetentionService, Depends(get_retention)]
+
+
+@router.get("", response_model=RetentionOut)
+async def show(retention: RetentionDep, request: Request, _owner: OwnerDep) -> Any:
+    """How long finished downloads are kept, and what the last run removed."""
+    ages = await retention.current_ages()
+    return {
+        "retention_days": ages.days,
+        "anonymous_retention_days": ages.anonymous_days,
+        "interval": request.app.state.runtime.settings.retention_interval,
+        "last_run": await retention.last_run(),
+    }
+
+
+@router.post("/run", response_model=RetentionReportOut, responses={403: {}})
+async def run(retention: RetentionDep, _admin: AdminDep, body: RetentionRun | None = None) -> Any:
+    """Remove the finished downloads kept longer than their age now, with their files
+    (administrators). ``dry_run`` only counts them."""
+    report = await retention.run(dry_run=body.dry_run if body is not None else False)
+    return report.as_json()

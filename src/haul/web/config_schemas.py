@@ -1,0 +1,54 @@
+"""Bodies of the runtime settings API (``/config``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Value = int | float | str | None
+
+
+class SettingOut(BaseModel):
+    key: str = Field(examples=["limit_global"])
+    value: Value = Field(description="The value in effect (null: empty, see none_means)")
+    default: Value = Field(description="The value from the environment (HAUL_<KEY>)")
+    source: Literal["config", "default"] = Field(
+        description="config: an administrator set the value; default: the environment's"
+    )
+    description: str
+    type: Literal["integer", "number", "choice"]
+    nullable: bool = Field(description="Whether the setting may be empty (send the word none)")
+    none_means: str | None = Field(
+        description="What an empty value means, e.g. 'no limit' (null: it cannot be empty)"
+    )
+    choices: list[str] | None = Field(description="The values a choice takes")
+    minimum: float | None = Field(description="The smallest value of a number")
+    exclusive_minimum: bool = Field(description="Whether the minimum itself is refused")
+    unit: str | None = Field(description="seconds, days, or null")
+    updated_at: datetime | None = Field(description="When an administrator last set it")
+
+
+class ConfigOut(BaseModel):
+    settings: list[SettingOut]
+
+
+class FieldErrorsOut(BaseModel):
+    """A 422 answer naming each wrong field (or setting) with its own sentence."""
+
+    detail: str = Field(examples=["limit_global must be a whole number of at least 1."])
+    code: str = Field(examples=["invalid_config"])
+    errors: dict[str, str] = Field(
+        description="field or key -> what is wrong with it",
+        examples=[{"limit_global": "limit_global must be a whole number of at least 1."}],
+    )
+
+
+PATCH_EXAMPLE = {"limit_global": 4, "over_limit": "reject", "limit_per_owner": "none"}
+PATCH_DESCRIPTION = (
+    'Settings to change, as key: value. A value may be JSON or text (`3` or `"3"`); '
+    "`null` puts a setting back to its default; the word `none` empties a setting that may "
+    "be empty (no per-owner limit, keep forever). All or nothing: when a key is unknown or a "
+    "value wrong, nothing changes and the 422 answer names every bad key in `errors`."
+)

@@ -1,0 +1,157 @@
+"""The add page: links (one per line: pages, files, streams, magnets), a .torrent upload,
+profile, client, media item, start paused. Errors are shown beside the field they are about,
+and what could be queued is queued."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from haul.core.torrents import MAX_TORRENT_BYTES
+from haul.errors import HaulError
+from haul.service import Owner
+from haul.store.models import Profile
+from haul.web.deps import OwnerDep, RuntimeDep
+from haul.web.schemas import MAX_URLS_PER_REQUEST
+from haul.web.ui import csrf
+from haul.web.ui.render import page
+
+router = APIRouter(include_in_schema=False)
+
+MEDIA_CHOICES = 300
+
+
+@dataclass
+class AddForm:
+    """What the person typed, kept when the page comes back with errors."""
+
+    urls: str = ""
+    profile: str = ""
+    client: str = ""
+    media: str = ""
+    paused: bool = False
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    queued: list[int] = field(default_factory=list)
+
+    def error(self, where: str, message: str) -> None:
+        known = self.errors.setdefault(where, [])
+        if message not in known:
+            known.append(message)
+
+
+@router.get("/add", response_class=HTMLResponse)
+async def add_page(
+    request: Request,
+    runtime: RuntimeDep,
+    owner: OwnerDep,
+    media: Annotated[str, Query(max_length=20)] = "",
+    url: Annotated[str, Query(max_length=8192)] = "",
+) -> HTMLResponse:
+    form = AddForm(urls=url, media=media if media.isdigit() else "")
+    return await _render(request, runtime, owner, form)
+
+
+@router.post("/add", response_model=None)
+async def add(
+    request: Request,
+    runtime: RuntimeDep,
+    owner: OwnerDep,
+    urls: Annotated[str, Form(max_length=2_000_000)] = "",
+    profile: Annotated[str, Form(max_length=100)] = "",
+    client: Annotated[str, Form(max_length=64)] = "",
+    media: Annotated[str, Form(max_length=20)] = "",
+    paused: Annotated[bool, Form()] = False,
+    torrent: Annotated[UploadFile | None, File()] = None,
+    csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
+) -> Response:
+    csrf.check(request, csrf_field)
+    form = AddForm(urls=urls, profile=profile, client=client, media=media, paused=paused)
+    links = [line.strip() for line in urls.splitlines() if line.strip()]
+    blob = await torrent.read(MAX_TORRENT_BYTES + 1) if torrent and torrent.filename else None
+    media_id = _media_id(form)
+    if not links and blob is None and not form.errors:
+        form.error("urls", "Paste at least one link, or choose a .torrent file.")
+    if len(links) > MAX_URLS_PER_REQUEST:
+        form.error(
+            "urls", f"That is {len(links)} links; add at most {MAX_URLS_PER_REQUEST} at a time."
+        )
+    if blob is not None and len(blob) > MAX_TORRENT_BYTES:
+        form.error(
+            "torrent", f"That file is larger than {MAX_TORRENT_BYTES // 2**20} MB: not a .torrent."
+        )
+    if form.errors:
+        return await _render(request, runtime, owner, form, status_code=422)
+    options: dict[str, Any] = {
+        "profile": profile or None,
+        "client": client or None,
+        "media_id": media_id,
+        "paused": paused,
+    }
+    failed: list[str] = []
+    for link in links:
+        try:
+            form.queued.append((await runtime.service.submit(link, owner, **options)).id)
+        except HaulError as exc:
+            failed.append(link)
+            where = _field_of(exc)
+            form.error(where, exc.message if where != "urls" else f"{link}: {exc.message}")
+    if blob is not None:
+        try:
+            form.queued.append((await runtime.service.submit_torrent(blob, owner, **options)).id)
+        except HaulError as exc:
+            where = _field_of(exc)
+            form.error("torrent" if where == "urls" else where, exc.message)
+    if not form.errors:
+        return RedirectResponse("/?added=" + ",".join(map(str, form.queued)), status_code=303)
+    form.urls = "\n".join(failed)
+    return await _render(request, runtime, owner, form, status_code=422)
+
+
+def _media_id(form: AddForm) -> int | None:
+    if not form.media.strip():
+        return None
+    if not form.media.strip().isdigit():
+        form.error("media", "Pick a media item from the list, or leave it empty.")
+        return None
+    return int(form.media)
+
+
+def _field_of(exc: HaulError) -> str:
+    """Which field an error is about, from its code."""
+    code = exc.code
+    if "profile" in code:
+        return "profile"
+    if "client" in code or code in ("no_torrent_client", "no_client"):
+        return "client"
+    if "media" in code:
+        return "media"
+    return "urls"
+
+
+async def _render(
+    request: Request, runtime: Any, owner: Owner, form: AddForm, *, status_code: int = 200
+) -> HTMLResponse:
+    """The form, with its notes if any (then answered 422: bad input is a 4xx everywhere)."""
+    async with runtime.db.read() as s:
+        profiles = list((await s.scalars(select(Profile).order_by(Profile.name))).all())
+    items = await runtime.media.recent(owner, limit=MEDIA_CHOICES, include=_media_id(form))
+    specs = runtime.directory.specs
+    clients = [
+        {"name": name, "kind": spec.kind if name in specs else "built-in"}
+        for name, spec in ((name, specs.get(name)) for name in sorted(runtime.directory.clients))
+    ]
+    return page(
+        request,
+        "add.html",
+        status_code=status_code,
+        nav="add",
+        form=form,
+        profiles=profiles,
+        clients=clients,
+        media_items=[i for i in items if i.kind != "series"],
+        torrent_limit_mb=MAX_TORRENT_BYTES // 2**20,
+    )

@@ -1,0 +1,168 @@
+"""The settings page (administrators): limits, retries and retention while haul runs, the
+download profiles, and a retention run on demand with the space it freed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from haul.errors import HaulError, InvalidFields
+from haul.web.deps import AdminDep, RuntimeDep
+from haul.web.errors import status_for
+from haul.web.ui import csrf
+from haul.web.ui.render import page
+
+router = APIRouter(include_in_schema=False)
+
+PROFILE_FIELDS = ("name", "format", "container", "subtitles", "output_template", "target_dir")
+LABELS = {
+    "limit_global": "Downloads at once (everyone)",
+    "limit_per_owner": "Downloads at once (per person)",
+    "over_limit": "Over a limit",
+    "retry_max_attempts": "Automatic retries",
+    "retry_base_delay": "First retry after (seconds)",
+    "retry_max_delay": "Longest wait between retries (seconds)",
+    "retention_days": "Keep finished downloads (days)",
+    "anonymous_retention_days": "Keep anonymous visitors' downloads (days)",
+}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def settings_page(request: Request, runtime: RuntimeDep, admin: AdminDep) -> HTMLResponse:
+    return await _render(request, runtime)
+
+
+@router.post("/settings", response_model=None)
+async def save_settings(request: Request, runtime: RuntimeDep, admin: AdminDep) -> Response:
+    """Save what changed. A setting whose "default" box is ticked goes back to its default;
+    one whose box is unticked is stored (even when it equals the default: it then stays when
+    the environment's default changes)."""
+    form = await request.form()
+    csrf.check(request, str(form.get(csrf.FIELD, "")))
+    changes: dict[str, object] = {}
+    typed: dict[str, str] = {}
+    for entry in runtime.config.listing():
+        key = entry["key"]
+        text = str(form.get(key, "")).strip()
+        typed[key] = text
+        # "default" ticked means the default, unless a new value was typed over it.
+        typed_over = text not in ("", _shown(entry["value"]), _shown(entry["default"]))
+        if form.get(f"{key}__default") == "true" and not typed_over:
+            if entry["source"] == "config":
+                changes[key] = None
+        elif text != _shown(entry["value"]) or entry["source"] == "default":
+            changes[key] = text
+    try:
+        await runtime.config.update(changes)
+    except InvalidFields as exc:
+        return await _render(request, runtime, problems=exc.problems, typed=typed, code=422)
+    return RedirectResponse("/settings?saved=1#limits", status_code=303)
+
+
+@router.post("/settings/profiles", response_model=None)
+async def save_profile(
+    request: Request,
+    runtime: RuntimeDep,
+    admin: AdminDep,
+    original: Annotated[str, Form(max_length=100)] = "",
+    is_default: Annotated[bool, Form()] = False,
+    delete: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Add a profile (no ``original``), change one, or delete one."""
+    form = await request.form()
+    csrf.check(request, str(form.get(csrf.FIELD, "")))
+    if delete:
+        try:
+            await runtime.profiles.delete(original)
+        except HaulError as exc:
+            return await _render(
+                request, runtime, profile_problems={"name": exc.message}, code=status_for(exc)
+            )
+        return RedirectResponse("/settings?saved=1#profiles", status_code=303)
+    given: dict[str, Any] = {}
+    for field in PROFILE_FIELDS:
+        text = str(form.get(field, "")).strip()
+        if field == "subtitles":
+            given[field] = [part.strip() for part in text.replace(" ", ",").split(",") if part]
+        else:
+            given[field] = text or None
+    given["is_default"] = is_default
+    typed = {key: str(form.get(key, "")) for key in PROFILE_FIELDS}
+    try:
+        if original:
+            await runtime.profiles.update(original, given)
+        else:
+            await runtime.profiles.create(given)
+    except InvalidFields as exc:
+        return await _render(
+            request,
+            runtime,
+            profile_problems=exc.problems,
+            profile_typed={**typed, "original": original},
+            code=422,
+        )
+    except HaulError as exc:
+        return await _render(
+            request,
+            runtime,
+            profile_problems={"name": exc.message},
+            profile_typed={**typed, "original": original},
+            code=status_for(exc),
+        )
+    return RedirectResponse("/settings?saved=1#profiles", status_code=303)
+
+
+@router.post("/settings/retention", response_class=HTMLResponse)
+async def run_retention(
+    request: Request,
+    runtime: RuntimeDep,
+    admin: AdminDep,
+    dry_run: Annotated[bool, Form()] = False,
+    csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
+) -> HTMLResponse:
+    """Expire what is old enough now (or only count it), and show what that freed."""
+    csrf.check(request, csrf_field)
+    report = await runtime.retention.run(dry_run=dry_run)
+    return await _render(request, runtime, report=report.as_json())
+
+
+async def _render(
+    request: Request,
+    runtime: Any,
+    *,
+    problems: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    profile_problems: dict[str, str] | None = None,
+    profile_typed: dict[str, str] | None = None,
+    report: dict[str, Any] | None = None,
+    code: int = 200,
+) -> HTMLResponse:
+    settings = await runtime.config.settings()
+    for entry in settings:
+        entry["label"] = LABELS.get(entry["key"], entry["key"].replace("_", " "))
+        entry["shown"] = (typed or {}).get(entry["key"], _shown(entry["value"]))
+        entry["default_shown"] = _shown(entry["default"])
+    return page(
+        request,
+        "settings.html",
+        status_code=code,
+        nav="settings",
+        settings=settings,
+        problems=problems or {},
+        profiles=await runtime.profiles.list(),
+        profile_problems=profile_problems or {},
+        profile_typed=profile_typed,
+        last_run=await runtime.retention.last_run(),
+        report=report,
+        saved=request.query_params.get("saved") == "1",
+    )

@@ -1,0 +1,67 @@
+"""`haul config` and `haul profiles` against a real server."""
+
+from __future__ import annotations
+
+from tests.support.server import HaulServer
+
+
+def test_cli_lists_sets_and_unsets_runtime_settings(server: HaulServer) -> None:
+    server.env["COLUMNS"] = "200"  # the table folds long cells on a narrow terminal
+    listing = server.cli("config", "ls")
+    assert listing.returncode == 0, listing.stderr
+    assert "limit_global" in listing.stdout and "anonymous_retention_days" in listing.stdout
+    assert "none (no limit)" in listing.stdout and "1 days" in listing.stdout
+
+    changed = server.cli("config", "set", "limit_global", "3")
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == "limit_global = 3, was 10"
+    emptied = server.cli("config", "set", "retention_days", "none")
+    assert emptied.returncode == 0, emptied.stderr
+    assert emptied.stdout.strip() == "retention_days = none (keep forever)"
+    stored = {s["key"]: s for s in server.api("GET", "/config").json()["settings"]}
+    assert stored["limit_global"]["value"] == 3 and stored["limit_global"]["source"] == "config"
+    assert "set" in server.cli("config", "ls").stdout
+
+    wrong = server.cli("config", "set", "limit_global", "0")
+    assert wrong.returncode == 1
+    assert "limit_global must be a whole number of at least 1." in wrong.stderr
+    unknown = server.cli("config", "set", "speed", "1")
+    assert unknown.returncode == 1 and "There is no setting named 'speed'" in unknown.stderr
+
+    back = server.cli("config", "unset", "limit_global")
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.strip() == "limit_global = 10 (the default), was 3"
+    stored = {s["key"]: s for s in server.api("GET", "/config").json()["settings"]}
+    assert stored["limit_global"]["source"] == "default"
+
+
+def test_cli_adds_lists_edits_and_removes_profiles(server: HaulServer) -> None:
+    server.env["COLUMNS"] = "200"
+    added = server.cli(
+        "profiles", "add", "hd", "--format", "bv*[height<=1080]+ba/b", "--container", "mkv",
+        "--subtitles", "en,de", "--target-dir", "videos/hd", "--default",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "added hd (the default)"
+    listing = server.cli("profiles", "ls")
+    assert listing.returncode == 0, listing.stderr
+    row = next(line for line in listing.stdout.splitlines() if " hd " in line)
+    assert "*" in row and "mkv" in row and "en, de" in row and "videos/hd" in row
+
+    edited = server.cli("profiles", "edit", "hd", "--name", "full-hd", "--container", "")
+    assert edited.returncode == 0, edited.stderr
+    [profile] = [p for p in server.api("GET", "/profiles").json() if p["name"] == "full-hd"]
+    assert profile["container"] is None and profile["is_default"] is True
+
+    hostile = server.cli("profiles", "add", "evil", "--template", "../../x")
+    assert hostile.returncode == 1
+    assert "output_template must be a relative path" in hostile.stderr
+    taken = server.cli("profiles", "add", "audio")
+    assert taken.returncode == 1 and "There is already a profile named 'audio'." in taken.stderr
+
+    removed = server.cli("profiles", "rm", "full-hd", "audio")
+    assert removed.returncode == 0, removed.stderr
+    left = [p["name"] for p in server.api("GET", "/profiles").json()]
+    assert "full-hd" not in left and "audio" not in left
+    gone = server.cli("profiles", "rm", "full-hd")
+    assert gone.returncode == 1 and "There is no profile named 'full-hd'." in gone.stderr

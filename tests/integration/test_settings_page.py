@@ -1,0 +1,151 @@
+"""The settings page without a browser: limits and retries saved from the form, the notes a
+bad value gets, profiles added and refused, and a retention run reporting what it freed."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from haul.store.models import Download, utcnow
+from tests.conftest import App
+from tests.integration.test_web_pages import HTML, open_page
+from tests.support.origin import Origin
+from tests.support.wait import await_for
+
+
+async def setting(app: App, key: str) -> dict[str, Any]:
+    listed = (await app.get("/config")).json()["settings"]
+    found: dict[str, Any] = next(s for s in listed if s["key"] == key)
+    return found
+
+
+def form_of(page: str) -> dict[str, str]:
+    """What the limits form sends as it stands (values, and the ticked "default" boxes)."""
+    form = page[page.index('action="/settings"') : page.index("Save settings")]
+    values = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+    for key, chosen in re.findall(r'<select id="([a-z_]+)".*?selected>([a-z]+)<', form, re.S):
+        values[key] = chosen
+    for key in re.findall(r'name="([a-z_]+__default)" value="true" checked', form):
+        values[key] = "true"
+    return values
+
+
+async def test_a_limit_changed_on_the_page_takes_effect(app: App) -> None:
+    page, csrf = await open_page(app, "/settings")
+    assert "Downloads at once (everyone)" in page
+    sent = form_of(page)
+    sent.update(csrf=csrf, limit_global="3")
+    del sent["limit_global__default"]
+    saved = await app.http.post("/settings", data=sent, headers=HTML)
+    assert saved.status_code == 303
+    assert (await setting(app, "limit_global"))["value"] == 3
+    assert app.runtime.limits().global_active == 3
+
+    # Typed over a ticked "default" box, the new value wins; an untouched form changes nothing.
+    page, _ = await open_page(app, "/settings")
+    sent = form_of(page)
+    sent.update(csrf=csrf, retry_max_attempts="2")
+    assert sent["retry_max_attempts__default"] == "true"
+    assert (await app.http.post("/settings", data=sent, headers=HTML)).status_code == 303
+    assert (await setting(app, "retry_max_attempts"))["value"] == 2
+    assert app.runtime.runner.ctx.retry.max_attempts == 2
+
+    page, _ = await open_page(app, "/settings")
+    sent = {**form_of(page), "csrf": csrf, "limit_global__default": "true"}
+    assert (await app.http.post("/settings", data=sent, headers=HTML)).status_code == 303
+    back = await setting(app, "limit_global")
+    assert back["source"] == "default"
+    assert back["value"] == 10
+
+
+async def test_bad_values_are_explained_beside_their_fields(app: App) -> None:
+    page, csrf = await open_page(app, "/settings")
+    sent = form_of(page)
+    for key in ("limit_global", "retry_base_delay"):
+        sent.pop(f"{key}__default", None)
+    sent.update(csrf=csrf, limit_global="zero", retry_base_delay="-1", retry_max_attempts="4")
+    refused = await app.http.post("/settings", data=sent, headers=HTML)
+    assert refused.status_code == 422
+    assert re.search(r'id="limit_global-error">limit_global must be a whole number', refused.text)
+    assert 'id="retry_base_delay-error">' in refused.text
+    assert 'value="zero"' in refused.text  # what was typed stays
+    # All or nothing: the good value beside the bad ones was not saved either.
+    assert (await setting(app, "retry_max_attempts"))["value"] == 5
+
+    no_token = await app.http.post("/settings", data={"limit_global": "2"}, headers=HTML)
+    assert no_token.status_code == 403
+
+
+async def test_profiles_are_added_changed_and_refused_with_reasons(app: App) -> None:
+    _, csrf = await open_page(app, "/settings")
+    added = await app.http.post(
+        "/settings/profiles",
+        data={"csrf": csrf, "name": "small", "format": "worst", "subtitles": "en, de"},
+        headers=HTML,
+    )
+    assert added.status_code == 303
+    profile = (await app.get("/profiles/small")).json()
+    assert profile["format"] == "worst"
+    assert profile["subtitles"] == ["en", "de"]
+
+    hostile = await app.http.post(
+        "/settings/profiles",
+        data={"csrf": csrf, "name": "escape", "output_template": "../../%(title)s.%(ext)s"},
+        headers=HTML,
+    )
+    assert hostile.status_code == 422
+    assert 'id="new-output_template-error"' in hostile.text
+    assert (await app.get("/profiles/escape")).status_code == 404
+
+    made_default = await app.http.post(
+        "/settings/profiles",
+        data={"csrf": csrf, "original": "small", "name": "small", "is_default": "true"},
+        headers=HTML,
+    )
+    assert made_default.status_code == 303
+    assert (await app.get("/profiles/small")).json()["is_default"] is True
+    gone = await app.http.post(
+        "/settings/profiles",
+        data={"csrf": csrf, "original": "small", "name": "small", "delete": "yes"},
+        headers=HTML,
+    )
+    assert gone.status_code == 303
+    assert (await app.get("/profiles/small")).status_code == 404
+
+
+async def test_retention_run_from_the_page_reports_the_space_freed(
+    app: App, origin: Origin
+) -> None:
+    origin.add_file("/old.bin", b"o" * 123_456, filename="old.bin")
+    item = (await app.post("/downloads", json={"url": origin.url("/old.bin")})).json()
+
+    async def completed() -> bool:
+        return bool((await app.get(f"/downloads/{item['id']}")).json()["status"] == "completed")
+
+    await await_for(completed, timeout=30)
+    async with app.runtime.db.write() as s:
+        await s.execute(
+            update(Download)
+            .where(Download.id == item["id"])
+            .values(completed_at=utcnow() - timedelta(days=40))
+        )
+    await app.http.patch("/api/v1/config", json={"retention_days": 30})
+    page, csrf = await open_page(app, "/settings")
+    assert "It has not run yet." in page
+
+    preview = await app.http.post(
+        "/settings/retention", data={"csrf": csrf, "dry_run": "true"}, headers=HTML
+    )
+    assert re.search(
+        r"A run now would remove <b>1</b> download and would free <b>123.5 KB", preview.text
+    )
+    assert (await app.get(f"/downloads/{item['id']}")).status_code == 200
+
+    ran = await app.http.post("/settings/retention", data={"csrf": csrf}, headers=HTML)
+    assert re.search(r"Removed <b>1</b> download and freed <b>123.5 KB</b> \(1 file\)", ran.text)
+    assert (await app.get(f"/downloads/{item['id']}")).status_code == 404
+    page, _ = await open_page(app, "/settings")
+    assert "removed 1, freed 123.5 KB" in page
