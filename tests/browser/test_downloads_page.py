@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.aria2 import aria2_daemon
@@ -229,3 +230,26 @@ def test_detail_page_follows_the_download(
         expect(page.locator("#detail .badge").first).to_have_text("completed")
     finally:
         context.close()
+
+
+def test_share_a_signed_link_that_works_without_the_page(
+    page: Page, haul_web: HaulServer, origin: Origin
+) -> None:
+    data = os.urandom(300_000)
+    origin.add_file("/share.mp4", data, filename="share.mp4")
+    item = queued(haul_web, origin.url("/share.mp4"))
+    wait_for(lambda: status_of(haul_web, item["id"]) == "completed", timeout=30)
+    page.goto(f"/downloads/{item['id']}")
+    page.get_by_role("button", name="Share link").click()
+    shared = page.get_by_label("Shareable link")
+    expect(shared).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/files/"))
+    url = shared.input_value()
+    # Anyone with the link gets the file, ranges included; a changed link gets nothing.
+    with httpx.Client() as http:
+        whole = http.get(url)
+        assert whole.status_code == 200
+        assert hashlib.sha256(whole.content).hexdigest() == hashlib.sha256(data).hexdigest()
+        part = http.get(url, headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206
+        assert part.content == data[100:200]
+        assert http.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code == 403

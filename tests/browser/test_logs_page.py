@@ -4,28 +4,12 @@ unsupported links, clearing old entries without JavaScript's help, and a phone's
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support import media
 from tests.support.origin import Origin
-from tests.support.server import HaulServer
-from tests.support.wait import wait_for
-
-
-def failed(server: HaulServer, url: str) -> dict[str, Any]:
-    created = server.api("POST", "/downloads", json={"url": url})
-    assert created.status_code == 201, created.text
-    download_id = created.json()["id"]
-
-    def done() -> dict[str, Any] | None:
-        item: dict[str, Any] = server.api("GET", f"/downloads/{download_id}").json()
-        return item if item["status"] in ("failed", "completed") else None
-
-    item = wait_for(done, 60, what=f"download {download_id} to fail")
-    assert item["status"] == "failed", item
-    return item
+from tests.support.server import HaulServer, failed_download
 
 
 def test_a_failed_download_shows_on_the_logs_page_and_domains_filter_it(
@@ -34,9 +18,9 @@ def test_a_failed_download_shows_on_the_logs_page_and_domains_filter_it(
     origin.add_file("/gone.bin", b"x")
     origin.fault("/gone.bin", "404", times=None)
     origin.add_page("/blog", media.page_without_media())
-    gone = failed(haul_web, origin.url("/gone.bin"))
-    elsewhere = failed(haul_web, origin.url("/gone.bin").replace("127.0.0.1", "localhost"))
-    failed(haul_web, origin.url("/blog"))
+    gone = failed_download(haul_web, origin.url("/gone.bin"))
+    elsewhere = failed_download(haul_web, origin.url("/gone.bin").replace("127.0.0.1", "localhost"))
+    failed_download(haul_web, origin.url("/blog"))
 
     page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Logs").click()
@@ -84,7 +68,7 @@ def test_clearing_old_entries_works_without_javascript(
 ) -> None:
     origin.add_file("/gone.bin", b"x")
     origin.fault("/gone.bin", "404", times=None)
-    failed(haul_web, origin.url("/gone.bin"))
+    failed_download(haul_web, origin.url("/gone.bin"))
     context = browser.new_context(base_url=haul_web.url, java_script_enabled=False)
     try:
         page = context.new_page()

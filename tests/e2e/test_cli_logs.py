@@ -3,26 +3,9 @@ downloads."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.support import media
 from tests.support.origin import Origin
-from tests.support.server import HaulServer
-from tests.support.wait import wait_for
-
-
-def failed(server: HaulServer, url: str) -> dict[str, Any]:
-    created = server.api("POST", "/downloads", json={"url": url})
-    assert created.status_code == 201, created.text
-    download_id = created.json()["id"]
-
-    def done() -> dict[str, Any] | None:
-        item: dict[str, Any] = server.api("GET", f"/downloads/{download_id}").json()
-        return item if item["status"] in ("failed", "completed") else None
-
-    item = wait_for(done, 60, what=f"download {download_id} to fail")
-    assert item["status"] == "failed", item
-    return item
+from tests.support.server import HaulServer, failed_download
 
 
 def test_cli_lists_counts_and_clears_the_logs(server: HaulServer, origin: Origin) -> None:
@@ -30,9 +13,9 @@ def test_cli_lists_counts_and_clears_the_logs(server: HaulServer, origin: Origin
     origin.add_file("/gone.bin", b"x")
     origin.fault("/gone.bin", "404", times=None)
     origin.add_page("/blog", media.page_without_media())
-    gone = failed(server, origin.url("/gone.bin"))
-    failed(server, origin.url("/blog"))
-    failed(server, origin.url("/gone.bin").replace("127.0.0.1", "localhost"))
+    gone = failed_download(server, origin.url("/gone.bin"))
+    failed_download(server, origin.url("/blog"))
+    failed_download(server, origin.url("/gone.bin").replace("127.0.0.1", "localhost"))
 
     listing = server.cli("logs", "errors")
     assert listing.returncode == 0, listing.stderr

@@ -4,7 +4,6 @@ at once, bad values are refused whole, secrets of the same table never show."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,11 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from haul.runtime import Runtime
-from haul.service import Owner
 from haul.settings import Settings
 from haul.store.models import ConfigEntry
-from haul.web.app import create_app
-from haul.web.deps import get_owner
 from tests.conftest import App
 from tests.support.origin import Origin
 from tests.support.wait import await_for
@@ -251,17 +247,6 @@ async def test_another_process_follows_a_change_at_once(app: App, settings: Sett
         assert other.runner.ctx.retry.max_attempts == 1
     finally:
         await other.stop()
-
-
-@pytest.fixture
-async def visitor(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API as someone who is not an administrator (accounts come with issue 7)."""
-    application = create_app(settings)
-    application.dependency_overrides[get_owner] = lambda: Owner(key="user:2", is_admin=False)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://haul.test") as http:
-            yield http
 
 
 async def test_only_administrators_see_or_change_settings(visitor: httpx.AsyncClient) -> None:

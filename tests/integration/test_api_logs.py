@@ -4,18 +4,13 @@ filters, cursor paging, clearing, bad parameters and who may read them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import insert, select
 
-from haul.service import Owner
-from haul.settings import Settings
 from haul.store.models import ErrorLog, UnsupportedUrl, utcnow
-from haul.web.deps import get_owner
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
 from tests.integration.test_iptv_downloads import add_provider
@@ -229,19 +224,6 @@ async def test_bad_parameters_get_422_with_a_sentence(app: App) -> None:
     # Nothing was removed by a refused clear.
     summary = (await app.get("/logs/summary")).json()
     assert summary["errors"]["total"] == 2 and summary["unsupported"]["total"] == 2
-
-
-@pytest.fixture
-async def visitor(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API as someone who is not an administrator (accounts come with issue 7)."""
-    from haul.web.app import create_app
-
-    application = create_app(settings)
-    application.dependency_overrides[get_owner] = lambda: Owner(key="user:2", is_admin=False)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://haul.test") as http:
-            yield http
 
 
 async def test_only_administrators_read_or_clear_the_logs(visitor: httpx.AsyncClient) -> None:

@@ -287,7 +287,7 @@ def magnet() -> str:
 async def test_a_full_client_does_not_hold_slots_others_could_use(
     app: App, trans: TransmissionDaemon, origin: Origin
 ) -> None:
-    app.runtime.settings.limit_global = 2
+    assert (await app.http.patch("/api/v1/config", json={"limit_global": 2})).status_code == 200
     await configure(app, "trans", "transmission", trans, slot_limit=1)
     first = (await app.post("/downloads", json={"url": magnet()})).json()["id"]
     second = (await app.post("/downloads", json={"url": magnet()})).json()["id"]
@@ -331,7 +331,7 @@ async def test_qbittorrent_pause_resume_cancel_and_retry(app: App, qbit: QbitDae
 async def test_a_paused_torrent_gives_its_slot_back_and_resumes_in_its_client(
     app: App, trans: TransmissionDaemon, origin: Origin
 ) -> None:
-    app.runtime.settings.limit_global = 1
+    assert (await app.http.patch("/api/v1/config", json={"limit_global": 1})).status_code == 200
     await configure(app, "trans", "transmission", trans)
     torrent = (await app.post("/downloads", json={"url": magnet()})).json()["id"]
     ref = (await status_is(app, torrent, "downloading"))["client_ref"]

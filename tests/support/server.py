@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.wait import wait_for
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -95,6 +97,22 @@ class HaulServer(_Process):
             timeout=timeout,
             env=self.env,
         )
+
+
+def failed_download(server: HaulServer, url: str) -> dict[str, Any]:
+    """Add ``url`` through the server's API and wait until it has failed for good (a link
+    that cannot be downloaded); the download as the API shows it then."""
+    created = server.api("POST", "/downloads", json={"url": url})
+    assert created.status_code == 201, created.text
+    download_id = created.json()["id"]
+
+    def done() -> dict[str, Any] | None:
+        item: dict[str, Any] = server.api("GET", f"/downloads/{download_id}").json()
+        return item if item["status"] in ("failed", "completed") else None
+
+    item = wait_for(done, 60, what=f"download {download_id} to fail")
+    assert item["status"] == "failed", item
+    return item
 
 
 class HaulWorker(_Process):

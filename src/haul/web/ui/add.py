@@ -18,6 +18,7 @@ from haul.store.models import Profile
 from haul.web.deps import OwnerDep, RuntimeDep
 from haul.web.schemas import MAX_URLS_PER_REQUEST
 from haul.web.ui import csrf
+from haul.web.ui.forms import PageForm
 from haul.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +27,7 @@ MEDIA_CHOICES = 300
 
 
 @dataclass
-class AddForm:
+class AddForm(PageForm):
     """What the person typed, kept when the page comes back with errors."""
 
     urls: str = ""
@@ -34,13 +35,7 @@ class AddForm:
     client: str = ""
     media: str = ""
     paused: bool = False
-    errors: dict[str, list[str]] = field(default_factory=dict)
     queued: list[int] = field(default_factory=list)
-
-    def error(self, where: str, message: str) -> None:
-        known = self.errors.setdefault(where, [])
-        if message not in known:
-            known.append(message)
 
 
 @router.get("/add", response_class=HTMLResponse)

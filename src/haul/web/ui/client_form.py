@@ -5,13 +5,14 @@ at once and placed beside its field."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from haul.clients.base import ClientHealth
 from haul.clients.registry import KINDS, ClientSpec, spec_problems
 from haul.core.routing import KIND_LABEL
+from haul.web.ui.forms import PageForm, whole_number
 
 #: The spec's settings this form edits (the rest keep their stored or default values).
 FIELDS = (
@@ -28,7 +29,7 @@ FIELDS = (
 
 
 @dataclass
-class ClientForm:
+class ClientForm(PageForm):
     kind: str = "aria2"
     name: str = ""
     url: str = ""
@@ -40,7 +41,6 @@ class ClientForm:
     slot_limit: str = ""
     has_secret: bool = False  # a password is stored (editing)
     clear_secret: bool = False
-    errors: dict[str, list[str]] = field(default_factory=dict)
     tested: ClientHealth | None = None
 
     @classmethod
@@ -59,24 +59,9 @@ class ClientForm:
             has_secret=bool(client.get("has_secret")),
         )
 
-    def error(self, where: str, message: str) -> None:
-        known = self.errors.setdefault(where, [])
-        if message not in known:
-            known.append(message)
-
     @property
     def kinds(self) -> dict[str, str]:
         return {kind: KIND_LABEL[kind] for kind in KINDS}
-
-
-def _number(form: ClientForm, name: str, what: str, low: int, high: int) -> int | None:
-    text = str(getattr(form, name)).strip()
-    if not text:
-        return None
-    if not text.isdigit() or not low <= int(text) <= high:
-        form.error(name, f"{what} is a whole number from {low} to {high}; not {text!r}.")
-        return None
-    return int(text)
 
 
 def read_spec(form: ClientForm, secret: str, base: ClientSpec | None = None) -> ClientSpec | None:
@@ -84,10 +69,10 @@ def read_spec(form: ClientForm, secret: str, base: ClientSpec | None = None) -> 
     ``base`` is the stored spec when editing: its secret stays unless one is typed."""
     for name in ("name", "url", "username", "category"):
         setattr(form, name, str(getattr(form, name)).strip())
-    priority = _number(form, "priority", "A priority", 0, 100)
+    priority = whole_number(form, "priority", "A priority", 0, 100)
     if not form.priority.strip():
         form.error("priority", "Give a priority: 0 to 100, lower is preferred.")
-    slot_limit = _number(form, "slot_limit", "A slot limit", 1, 10_000)
+    slot_limit = whole_number(form, "slot_limit", "A slot limit", 1, 10_000)
     if not form.category:
         form.error("category", "Give the category (or label) that marks haul's items, e.g. haul.")
     elif len(form.category) > 100:

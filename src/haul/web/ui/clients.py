@@ -9,9 +9,10 @@ typed password stays in its field."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from haul.clients.base import ClientHealth
@@ -22,11 +23,13 @@ from haul.web.deps import AdminDep, RuntimeDep
 from haul.web.errors import status_for
 from haul.web.ui import csrf
 from haul.web.ui.client_form import ClientForm, changes, health_text, read_spec, shown_url
+from haul.web.ui.forms import attempt
 from haul.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=1000)]
+Secret = Annotated[str, Form(max_length=2000)]
 Flag = Annotated[bool, Form()]
 
 
@@ -90,18 +93,32 @@ async def _render_list(
     problem: str = "",
 ) -> HTMLResponse:
     rows = await _rows(runtime, tested)
-    return page(
+    return _form_page(
         request,
         "clients.html",
+        form,
         status_code=status_code,
-        nav="clients",
         rows=rows,
-        form=form,
         open_form=bool(form.errors or form.tested) or len(rows) == 1,
-        test=_result(form.tested) if form.tested else None,
-        examples=EXAMPLE_URLS,
         notes=notes or [],
         problem=problem,
+    )
+
+
+def _form_page(
+    request: Request, template: str, form: ClientForm, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page with a client form on it (the list's add form, or a client's own page), with the
+    result of a test just made."""
+    return page(
+        request,
+        template,
+        status_code=status_code,
+        nav="clients",
+        form=form,
+        test=_result(form.tested) if form.tested else None,
+        examples=EXAMPLE_URLS,
+        **context,
     )
 
 
@@ -143,29 +160,57 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-@router.post("/clients", response_model=None)
-async def add_client(
-    request: Request,
-    runtime: RuntimeDep,
-    admin: AdminDep,
-    action: Annotated[str, Form(max_length=10)] = "save",
-    kind: Text = "",
-    name: Text = "",
+async def _not_saved(
+    request: Request, form: ClientForm, redraw: Callable[[int], Awaitable[HTMLResponse]]
+) -> Response:
+    """A form post that ended without a save: its notes (422) or its test's result (200), as
+    JSON to the page's script, or the page drawn again by ``redraw``."""
+    code = 422 if form.errors else 200
+    if _wants_json(request):
+        return _answer(form, code)
+    return await redraw(code)
+
+
+async def _typed_client(
     url: Text = "",
     username: Text = "",
-    secret: Annotated[str, Form(max_length=2000)] = "",
     category: Text = "",
     priority: Text = "",
     enabled: Flag = False,
     prefer_for_files: Flag = False,
     slot_limit: Text = "",
+) -> ClientForm:
+    """The settings both client forms post, as typed (the add form also posts kind and name;
+    the password is read apart: it never goes back to the page)."""
+    return ClientForm(
+        url=url,
+        username=username,
+        category=category,
+        priority=priority,
+        enabled=enabled,
+        prefer_for_files=prefer_for_files,
+        slot_limit=slot_limit,
+    )
+
+
+TypedClient = Annotated[ClientForm, Depends(_typed_client)]
+
+
+@router.post("/clients", response_model=None)
+async def add_client(
+    request: Request,
+    runtime: RuntimeDep,
+    admin: AdminDep,
+    form: TypedClient,
+    action: Annotated[str, Form(max_length=10)] = "save",
+    kind: Text = "",
+    name: Text = "",
+    secret: Secret = "",
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     """Save a new client, or (``action=test``) only try its settings."""
     csrf.check(request, csrf_field)
-    form = ClientForm(
-        kind, name, url, username, category, priority, enabled, prefer_for_files, slot_limit
-    )
+    form.kind, form.name = kind, name
     spec = read_spec(form, secret)
     service = runtime.client_service
     if spec is not None and action == "test":
@@ -177,10 +222,9 @@ async def add_client(
             form.error("name" if status_for(exc) == 409 else "form", exc.message)
         else:
             return RedirectResponse(f"/clients?added={spec.name}", status_code=303)
-    code = 422 if form.errors else 200
-    if _wants_json(request):
-        return _answer(form, code)
-    return await _render_list(request, runtime, form, status_code=code)
+    return await _not_saved(
+        request, form, lambda code: _render_list(request, runtime, form, status_code=code)
+    )
 
 
 @router.post("/clients/{name}/test", response_model=None)
@@ -222,19 +266,13 @@ async def client_page(
     request: Request, runtime: RuntimeDep, admin: AdminDep, name: str
 ) -> HTMLResponse:
     view = await runtime.client_service.get(name)
-    return _render_client(request, ClientForm.of(view.to_json()))
+    return await _render_client(request, ClientForm.of(view.to_json()))
 
 
-def _render_client(request: Request, form: ClientForm, status_code: int = 200) -> HTMLResponse:
-    return page(
-        request,
-        "client.html",
-        status_code=status_code,
-        nav="clients",
-        form=form,
-        test=_result(form.tested) if form.tested else None,
-        examples=EXAMPLE_URLS,
-    )
+async def _render_client(
+    request: Request, form: ClientForm, status_code: int = 200
+) -> HTMLResponse:
+    return _form_page(request, "client.html", form, status_code=status_code)
 
 
 @router.post("/clients/{name}", response_model=None)
@@ -243,16 +281,10 @@ async def change_client(
     runtime: RuntimeDep,
     admin: AdminDep,
     name: str,
+    form: TypedClient,
     action: Annotated[str, Form(max_length=10)] = "save",
-    url: Text = "",
-    username: Text = "",
-    secret: Annotated[str, Form(max_length=2000)] = "",
+    secret: Secret = "",
     clear_secret: Flag = False,
-    category: Text = "",
-    priority: Text = "",
-    enabled: Flag = False,
-    prefer_for_files: Flag = False,
-    slot_limit: Text = "",
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     """Save a client's new settings (a blank password keeps the stored one), or
@@ -261,32 +293,14 @@ async def change_client(
     service = runtime.client_service
     view = await service.get(name)
     stored = view.to_json()
-    form = ClientForm(
-        stored["kind"],
-        name,
-        url,
-        username,
-        category,
-        priority,
-        enabled,
-        prefer_for_files,
-        slot_limit,
-        has_secret=stored["has_secret"],
-        clear_secret=clear_secret,
-    )
+    form.kind, form.name = stored["kind"], name
+    form.has_secret, form.clear_secret = stored["has_secret"], clear_secret
     spec = read_spec(form, secret, base=dataclasses.replace(view.spec, secret=None))
     if spec is not None:
         wanted = changes(spec, bool(secret), clear_secret)
-        try:
-            if action == "test":
-                typed = wanted.pop("secret", None)
-                form.tested = await service.test_named(name, typed, changes=wanted)
-            else:
-                await service.update(name, wanted)
-                return RedirectResponse(f"/clients?saved={name}", status_code=303)
-        except HaulError as exc:
-            form.error("form", exc.message)
-    code = 422 if form.errors else 200
-    if _wants_json(request):
-        return _answer(form, code)
-    return _render_client(request, form, code)
+        if action == "test":
+            typed = wanted.pop("secret", None)
+            form.tested = await attempt(form, service.test_named(name, typed, changes=wanted))
+        elif await attempt(form, service.update(name, wanted)) is not None:
+            return RedirectResponse(f"/clients?saved={name}", status_code=303)
+    return await _not_saved(request, form, lambda code: _render_client(request, form, code))

@@ -207,7 +207,7 @@ async def act(
         await _apply(service, owner, action, download_id, delete_files=delete_files)
     except HaulError as exc:
         return await _error_page(request, status_for(exc), exc.message)
-    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    target = _back_here(back)
     if action == "remove" and target.startswith(f"/downloads/{download_id}"):
         target = "/"
     return RedirectResponse(target, status_code=303)
@@ -236,8 +236,12 @@ async def bulk(
             problems.append(f"{download_id}: {exc.message}")
     if problems:
         return await _error_page(request, 409, " ".join(problems))
-    target = back if back.startswith("/") and not back.startswith("//") else "/"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(_back_here(back), status_code=303)
+
+
+def _back_here(back: str) -> str:
+    """Where a button's post goes back to: the page it was on, never another site."""
+    return back if back.startswith("/") and not back.startswith("//") else "/"
 
 
 async def _apply(

@@ -9,15 +9,16 @@ from collections import defaultdict
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.core import media_items as rules
-from haul.errors import HaulError, NotFound
+from haul.errors import NotFound
 from haul.service import Owner, to_json
 from haul.service.media import FileView, ItemDetail, ItemView
 from haul.web.deps import OwnerDep, RuntimeDep
 from haul.web.ui import csrf
+from haul.web.ui.forms import attempt
 from haul.web.ui.media_form import ID_FIELDS, MediaForm, read_form
 from haul.web.ui.render import page
 
@@ -160,31 +161,40 @@ async def _parents(runtime: Any, owner: Owner, wanted: str) -> dict[str, list[It
     return choices
 
 
-@router.post("/library", response_model=None)
-async def create(
-    request: Request,
-    runtime: RuntimeDep,
-    owner: OwnerDep,
-    kind: FormField = "",
+async def _typed_item(
     title: FormField = "",
     year: FormField = "",
-    parent: FormField = "",
     season: FormField = "",
     episode: FormField = "",
     imdb: FormField = "",
     tmdb: FormField = "",
     tvdb: FormField = "",
+) -> MediaForm:
+    """The fields both item forms post, as typed (the add form also posts kind and parent)."""
+    return MediaForm(
+        title=title, year=year, season=season, episode=episode, imdb=imdb, tmdb=tmdb, tvdb=tvdb
+    )
+
+
+TypedItem = Annotated[MediaForm, Depends(_typed_item)]
+
+
+@router.post("/library", response_model=None)
+async def create(
+    request: Request,
+    runtime: RuntimeDep,
+    owner: OwnerDep,
+    form: TypedItem,
+    kind: FormField = "",
+    parent: FormField = "",
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
-    form = MediaForm(kind, title, year, parent, season, episode, imdb, tmdb, tvdb)
+    form.kind, form.parent = kind, parent
     values = await read_form(form, runtime.media, owner)
     if values is not None:
-        try:
-            item = await runtime.media.create(owner, **values)
-        except HaulError as exc:
-            form.error("form", exc.message)
-        else:
+        item = await attempt(form, runtime.media.create(owner, **values))
+        if item is not None:
             return RedirectResponse(f"/library/{item.id}?created=1", status_code=303)
     return await _render_list(request, runtime, owner, form, open_form=True, status_code=422)
 
@@ -280,33 +290,20 @@ async def change(
     runtime: RuntimeDep,
     owner: OwnerDep,
     media_id: int,
-    title: FormField = "",
-    year: FormField = "",
-    season: FormField = "",
-    episode: FormField = "",
-    imdb: FormField = "",
-    tmdb: FormField = "",
-    tvdb: FormField = "",
+    form: TypedItem,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
     detail = await runtime.media.get(media_id, owner)
     item = detail.item
-    form = MediaForm(
-        item.kind,
-        title,
-        year,
-        str(item.parent_id or ""),
-        season if item.kind == "episode" else "",
-        episode if item.kind == "episode" else "",
-        imdb,
-        tmdb,
-        tvdb,
-    )
+    form.kind, form.parent = item.kind, str(item.parent_id or "")
+    if item.kind != "episode":
+        form.season = form.episode = ""
     values = await read_form(form, runtime.media, owner, parent=detail.parent)
     if values is not None:
-        try:
-            await runtime.media.update(
+        changed = await attempt(
+            form,
+            runtime.media.update(
                 media_id,
                 owner,
                 title=values["title"],
@@ -314,10 +311,9 @@ async def change(
                 season=values["season"],
                 episode=values["episode"],
                 external_ids={key: getattr(form, key).strip() for key in ID_FIELDS},
-            )
-        except HaulError as exc:
-            form.error("form", exc.message)
-        else:
+            ),
+        )
+        if changed is not None:
             return RedirectResponse(f"/library/{media_id}?saved=1", status_code=303)
     return await _render_item(request, runtime, owner, detail, form, status_code=422)
 

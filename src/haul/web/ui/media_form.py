@@ -4,19 +4,20 @@ problem found at once and placed beside its field."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from haul.core import media_items as rules
 from haul.errors import NotFound
 from haul.service import Owner
 from haul.service.media import ItemView, MediaService
+from haul.web.ui.forms import PageForm, whole_number
 
 ID_FIELDS = ("imdb", "tmdb", "tvdb")
 
 
 @dataclass
-class MediaForm:
+class MediaForm(PageForm):
     kind: str = "movie"
     title: str = ""
     year: str = ""
@@ -26,7 +27,6 @@ class MediaForm:
     imdb: str = ""
     tmdb: str = ""
     tvdb: str = ""
-    errors: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, item: ItemView) -> MediaForm:
@@ -48,21 +48,6 @@ class MediaForm:
             tvdb=text(ids.get("tvdb")),
         )
 
-    def error(self, where: str, message: str) -> None:
-        known = self.errors.setdefault(where, [])
-        if message not in known:
-            known.append(message)
-
-
-def _number(form: MediaForm, name: str, what: str, low: int, high: int) -> int | None:
-    text = str(getattr(form, name)).strip()
-    if not text:
-        return None
-    if not text.isdigit() or not low <= int(text) <= high:
-        form.error(name, f"{what} is a whole number from {low} to {high}; not {text!r}.")
-        return None
-    return int(text)
-
 
 async def read_form(
     form: MediaForm, media: MediaService, owner: Owner, *, parent: ItemView | None = None
@@ -73,10 +58,10 @@ async def read_form(
     if form.kind not in rules.KINDS:
         form.error("kind", "Choose what this is: a movie, a series, an episode or a trailer.")
         return None
-    year = _number(form, "year", "A year", rules.MIN_YEAR, rules.MAX_YEAR)
-    season = _number(form, "season", "A season", 0, 10_000)
-    episode = _number(form, "episode", "An episode number", 0, 100_000)
-    parent_id = _number(form, "parent", "A parent", 1, 2**62)
+    year = whole_number(form, "year", "A year", rules.MIN_YEAR, rules.MAX_YEAR)
+    season = whole_number(form, "season", "A season", 0, 10_000)
+    episode = whole_number(form, "episode", "An episode number", 0, 100_000)
+    parent_id = whole_number(form, "parent", "A parent", 1, 2**62)
     if parent is None and parent_id is not None:
         try:
             parent = (await media.get(parent_id, owner)).item
