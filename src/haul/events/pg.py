@@ -68,11 +68,17 @@ class PgEventBridge:
         self._sender: psycopg.AsyncConnection[Any] | None = None
 
     async def start(self) -> None:
-        self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        self._sender = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        await self._listener.execute(f"LISTEN {EVENTS_CHANNEL}")
-        await self._listener.execute(f"LISTEN {WAKE_CHANNEL}")
-        await self._listener.execute(f"LISTEN {CONFIG_CHANNEL}")
+        """Open both connections and listen; on any failure (or a cancellation) closes what it
+        opened before raising, so a start that does not finish leaves no connection behind."""
+        try:
+            self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            self._sender = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            await self._listener.execute(f"LISTEN {EVENTS_CHANNEL}")
+            await self._listener.execute(f"LISTEN {WAKE_CHANNEL}")
+            await self._listener.execute(f"LISTEN {CONFIG_CHANNEL}")
+        except BaseException:
+            await asyncio.shield(self._close_connections())
+            raise
         self.bus.forward = self._forward
         self._tasks = [
             asyncio.create_task(self._listen(), name="haul-pg-listen"),
@@ -136,6 +142,11 @@ class PgEventBridge:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
                 await task
-        for conn in (self._listener, self._sender):
+        self._tasks = []
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        conns, self._listener, self._sender = (self._listener, self._sender), None, None
+        for conn in conns:
             if conn is not None:
                 await conn.close()
