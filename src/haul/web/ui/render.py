@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from haul import __version__
 from haul.web.ui.csrf import csrf_token, remember
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -103,7 +106,12 @@ def label(download: dict[str, Any]) -> str:
     return tail or url
 
 
-def _environment() -> Environment:
+@cache
+def environment() -> Environment:
+    """The template environment, made at the first page drawn: a server that only answers
+    the API (or a worker) never loads Jinja2 (a few MB of a budget of 150)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -129,13 +137,12 @@ def _environment() -> Environment:
     return env
 
 
-ENV = _environment()
-
-
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A whole page (or a fragment: templates starting with ``_``) as an HTML response."""
-    body = ENV.get_template(template).render(
-        request=request, csrf=csrf_token(request), nav=context.pop("nav", None), **context
+    body = (
+        environment()
+        .get_template(template)
+        .render(request=request, csrf=csrf_token(request), nav=context.pop("nav", None), **context)
     )
     response = HTMLResponse(body, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
@@ -144,4 +151,4 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
 
 
 def fragment(template: str, **context: Any) -> str:
-    return ENV.get_template(template).render(**context)
+    return environment().get_template(template).render(**context)
