@@ -268,7 +268,8 @@ async def test_add_page_offers_the_media_item_it_was_opened_for(app: App) -> Non
 
 
 async def test_a_cursor_no_server_handed_out_is_refused(app: App) -> None:
-    for cursor in ("99999999999999", "-1", "x"):
-        response = await app.get("/downloads", params={"cursor": cursor})
-        assert response.status_code == 422
-        assert response.json()["code"] == "invalid_cursor"
+    for cursor in ("99999999999999", "-1", "x", "\u00b2"):
+        for path in ("/downloads", "/logs/errors"):
+            response = await app.get(path, params={"cursor": cursor})
+            assert response.status_code == 422, (path, cursor)
+            assert response.json()["code"] == "invalid_cursor"

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
@@ -29,7 +29,6 @@ from haul.service.files import remove_inside
 from haul.service.listing import (
     ClientTracker,
     cursor_id,
-    escape_like,
     phase_status,
     phases_for,
 )
@@ -39,6 +38,7 @@ from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.models import Download, DownloadEvent, Profile, utcnow
+from haul.store.search import contains_all
 
 log = logging.getLogger(__name__)
 
@@ -255,14 +255,10 @@ class DownloadService:
         phases = phases_for(status)
         if phases is not None:
             query = query.where(Download.phase.in_(phases))
-        for word in (q or "").split()[:8]:
-            pattern = f"%{escape_like(word)}%"
-            query = query.where(
-                or_(
-                    Download.title.ilike(pattern, escape="\\"),
-                    Download.source_url.ilike(pattern, escape="\\"),
-                )
-            )
+        words = (q or "").split()[:8]
+        query = query.where(
+            *contains_all([Download.title, Download.source_url], words, sqlite=self.db.is_sqlite)
+        )
         if cursor:
             after = cursor_id(cursor)
             query = query.where(Download.id > after if oldest else Download.id < after)

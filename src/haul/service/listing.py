@@ -129,20 +129,12 @@ def phase_status(phase: str, paused: bool) -> str:
     return PHASE_STATUS[Phase(phase)]
 
 
-def escape_like(word: str) -> str:
-    """A word to look for inside a column with LIKE, its wildcards taken literally."""
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 #: Ids are 32-bit on PostgreSQL: a larger cursor is no cursor this server handed out.
 MAX_ID = 2**31 - 1
 
 
 def cursor_id(cursor: str) -> int:
-    try:
-        value = int(cursor)
-    except ValueError:
-        raise InvalidCursor() from None
-    if not 0 <= value <= MAX_ID:
+    """The id a cursor this server handed out stands for (digits only, within the id range)."""
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 10 or int(cursor) > MAX_ID:
         raise InvalidCursor()
-    return value
+    return int(cursor)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from haul.iptv.redact import redact_url
-from haul.service.values import InvalidCursor
+from haul.service.listing import cursor_id
 from haul.store import logs as q
 from haul.store.database import Database
 from haul.store.models import ErrorLog, UnsupportedUrl, utcnow
@@ -37,8 +37,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 DEFAULT_TOP = 10
 MAX_TOP = 100
-#: Ids are 32-bit integers: a larger cursor was never handed out (and PostgreSQL refuses it).
-MAX_ID = 2**31 - 1
 #: Words of a text filter taken into account (each must appear).
 MAX_WORDS = 8
 
@@ -114,9 +112,7 @@ def below(cursor: str | None) -> int | None:
     """The id a page continues below; a cursor is the last id of the page before."""
     if not cursor:
         return None
-    if not cursor.isdigit() or len(cursor) > 10 or int(cursor) > MAX_ID:
-        raise InvalidCursor()
-    return int(cursor)
+    return cursor_id(cursor)
 
 
 def _clean(text: str | None) -> str | None:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, func, or_, select
+from sqlalchemy import ColumnElement, Row, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.store.models import Download, ErrorLog, UnsupportedUrl
+from haul.store.search import contains_all
 
 #: Rows deleted per statement when a log is cleared.
 CLEAR_BATCH = 5000
@@ -41,32 +42,6 @@ ERROR_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _contains_all(
-    columns: Sequence[Any], words: Sequence[str], *, sqlite: bool
-) -> list[ColumnElement[bool]]:
-    """Each word inside one of ``columns``, ignoring case, wildcards taken literally. SQLite's
-    LIKE already ignores case (of ASCII letters, like its ``lower()``), and is three times
-    faster than the ``lower(...) LIKE`` that ILIKE becomes there."""
-    found = []
-    for word in words:
-        pattern = f"%{_escape_like(word)}%"
-        found.append(
-            or_(
-                *(
-                    column.like(pattern, escape="\\")
-                    if sqlite
-                    else column.ilike(pattern, escape="\\")
-                    for column in columns
-                )
-            )
-        )
-    return found
-
-
 def error_conditions(
     domain: str | None, code: str | None, words: Sequence[str], *, sqlite: bool
 ) -> list[ColumnElement[bool]]:
@@ -75,7 +50,7 @@ def error_conditions(
         where.append(ErrorLog.domain == domain)
     if code:
         where.append(ErrorLog.error_code == code)
-    where += _contains_all([ErrorLog.message], words, sqlite=sqlite)
+    where += contains_all([ErrorLog.message], words, sqlite=sqlite)
     return where
 
 
@@ -85,7 +60,7 @@ def unsupported_conditions(
     where: list[ColumnElement[bool]] = []
     if domain:
         where.append(UnsupportedUrl.domain == domain)
-    where += _contains_all([UnsupportedUrl.url, UnsupportedUrl.error], words, sqlite=sqlite)
+    where += contains_all([UnsupportedUrl.url, UnsupportedUrl.error], words, sqlite=sqlite)
     return where
 
 
