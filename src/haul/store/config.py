@@ -10,8 +10,6 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import JSON, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.store.database import Database
@@ -29,8 +27,7 @@ async def stored(session: AsyncSession, keys: Collection[str]) -> dict[str, Any]
 async def put(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Store ``values`` (insert or replace, one statement per key, safe against a process
     storing the same key at the same moment)."""
-    dialect = Database.dialect_of(session).name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = _dialect_insert(Database.dialect_of(session).name)
     now = utcnow()
     for key, value in values.items():
         # JSON null is a value here ("none": no limit, keep forever), not a missing one.
@@ -42,6 +39,18 @@ async def put(session: AsyncSession, values: Mapping[str, Any]) -> None:
                 set_={"value": statement.excluded.value, "updated_at": now},
             )
         )
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """The dialect's own INSERT (with ON CONFLICT), imported when used: PostgreSQL's module
+    costs some 2 MB in a SQLite server that never needs it."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 async def remove(session: AsyncSession, keys: Collection[str]) -> None:
