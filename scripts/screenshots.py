@@ -49,6 +49,8 @@ def pages(shown: Showcase) -> dict[str, str]:
         "clients": "/clients",
         "settings": "/settings",
         "logs": "/logs",
+        "users": "/users",
+        "setup": "/setup",
     }
 
 

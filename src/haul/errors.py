@@ -13,6 +13,8 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   └── UnknownProfile
     ├── NotFound                   no such download / file (HTTP 404)
     │   └── IptvNotFound           no such provider, stream, series or episode
+    ├── Unauthorized               nobody is logged in, or the credentials are wrong (HTTP 401)
+    │   └── LoginFailed
     ├── Forbidden                  the caller may not do that (HTTP 403)
     │   └── InvalidLink            a file link that is malformed or was tampered with
     ├── Gone                       it existed, and no longer does (HTTP 410)
@@ -21,6 +23,8 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   ├── DuplicateDownload
     │   └── InvalidTransition
     ├── LimitExceeded              over an admission limit with policy ``reject`` (HTTP 429)
+    ├── TooManyAttempts            too many failed logins from one place (HTTP 429)
+    ├── StartRefused               haul will not start as configured (the CLI says why)
     ├── ClientError                a download client failed or cannot be reached
     │   └── ClientUnavailable
     ├── ProviderError              an IPTV provider failed or cannot be reached (HTTP 502)
@@ -31,7 +35,8 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   ├── TransientTransferError
     │   │   └── LengthMismatch
     │   ├── PermanentTransferError
-    │   │   └── UnsupportedSource
+    │   │   ├── UnsupportedSource
+    │   │   └── AddressRefused     a connection that would reach a forbidden address
     │   └── TransferStopped        paused or canceled on purpose; not a failure
     └── StorageError               the database misbehaved or its schema is not current
 """
@@ -100,6 +105,18 @@ class NotFound(HaulError):
     code = "not_found"
 
 
+class Unauthorized(HaulError):
+    """Log in first: this haul needs an account (a session cookie or an API token)."""
+
+    code = "unauthorized"
+
+
+class LoginFailed(Unauthorized):
+    """That user name and password do not match an account."""
+
+    code = "login_failed"
+
+
 class Forbidden(HaulError):
     """You are not allowed to do that."""
 
@@ -154,6 +171,22 @@ class LimitExceeded(HaulError):
     """Too many active downloads; try again when one has finished."""
 
     code = "limit_exceeded"
+
+
+class TooManyAttempts(HaulError):
+    """Too many failed logins; wait a little before trying again."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 60.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StartRefused(HaulError):
+    """haul will not start with these settings."""
+
+    code = "start_refused"
 
 
 class ClientError(HaulError):
@@ -267,6 +300,28 @@ class UnsupportedSource(PermanentTransferError):
     """No extractor or engine understands that URL."""
 
     code = "unsupported_url"
+
+
+class PlaylistRefused(PermanentTransferError):
+    """Visitors without an account may download single videos only; this page is a playlist."""
+
+    code = "playlist_refused"
+
+
+class AddressRefused(PermanentTransferError):
+    """haul does not connect to that address (link-local, cloud metadata, or a private one
+    where this instance does not allow them), however the source led there: its host name,
+    a redirect or a link. Raised by :mod:`haul.net.guard` before the connection is made."""
+
+    code = "forbidden_address"
+
+    def __init__(
+        self, message: str | None = None, *, address: str = "", host: str | None = None
+    ) -> None:
+        super().__init__(message)
+        #: The IP address haul refused to connect to, and the host name it came from if known.
+        self.address = address
+        self.host = host
 
 
 class LengthMismatch(TransientTransferError):

@@ -14,6 +14,11 @@ from datetime import UTC, datetime
 current_download: ContextVar[int | None] = ContextVar("current_download", default=None)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(download)s: %(message)s"
+#: Libraries logged at WARNING and above only. Their info and debug lines quote whole URLs, and
+#: webhook and Apprise URLs carry tokens; the database drivers' debug lines quote statement
+#: parameters (client secrets, provider passwords). Even at --log-level debug, none of that is
+#: printed.
+QUIET_LIBRARIES = ("httpx", "httpcore", "apprise", "aiosqlite", "sqlalchemy.engine", "psycopg")
 
 
 class DownloadContext(logging.Filter):
@@ -52,8 +57,5 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Their info and debug lines quote whole URLs, and webhook and Apprise URLs carry tokens;
-    # the database drivers' debug lines quote statement parameters (client secrets, provider
-    # passwords). Even at --log-level debug, none of that is printed.
-    for library in ("httpx", "httpcore", "apprise", "aiosqlite", "sqlalchemy.engine", "psycopg"):
+    for library in QUIET_LIBRARIES:
         logging.getLogger(library).setLevel(logging.WARNING)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -32,11 +33,14 @@ from haul.events.bus import EventBus
 from haul.iptv.redact import redact_url
 from haul.iptv.streams import as_transfer_error, fresh_stream_url
 from haul.media.naming import Templates
+from haul.net.guard import AddressPolicy
+from haul.net.transport import GuardedTransport
 from haul.notify import Notifier, download_summary
 
 if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
 from haul.service import DownloadService
+from haul.service.accounts import AccountService
 from haul.service.clients import ClientService
 from haul.service.config import ConfigService, defaults_from
 from haul.service.iptv import IptvService
@@ -91,10 +95,16 @@ class Runtime:
         self.builtin = BuiltinClient(root, stall_warning=settings.stall_warning)
         self.directory = ClientDirectory(self.builtin)
         self.clients: dict[str, DownloadClient] = self.directory.clients
+        #: Where haul connects for downloads and URLs people give (not to download clients).
+        self.addresses = AddressPolicy(allow_private=settings.private_addresses_allowed)
+        #: For probes, .torrent files, IPTV providers and webhooks: every connection checked.
         self.http = httpx.AsyncClient(
+            transport=GuardedTransport(
+                self.addresses,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            ),
             follow_redirects=True,
             timeout=httpx.Timeout(60.0, connect=15.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             headers={"User-Agent": f"haul/{__version__}"},
         )
         self.service = DownloadService(
@@ -112,7 +122,7 @@ class Runtime:
                 db=self.db,
                 builtin=self.builtin,
                 http=self.http,
-                http_engine=HttpEngine(),
+                http_engine=HttpEngine(addresses=self.addresses),
                 ytdlp_slots=asyncio.Semaphore(settings.ytdlp_threads),
                 retry=self.config.retry_policy(),
                 notify=self.service.publish,
@@ -120,11 +130,15 @@ class Runtime:
             )
         )
         self.profiles = ProfileService(self.db, downloads_root=root)
+        self.accounts = AccountService(
+            self.db, session_days=settings.session_days, login_attempts=settings.login_attempts
+        )
+        self.service.visitor_sites = settings.public_site_list
         self.client_service = ClientService(self.db, self.directory, reload=self.reload_clients)
         allow_private = settings.private_addresses_allowed
         self.iptv = IptvService(self.db, self.http, allow_private=allow_private)
         #: Completed and imported downloads are told by the processing step, failed ones here.
-        self.notifier = Notifier(self.db, self.http)
+        self.notifier = Notifier(self.db, self.http, addresses=self.addresses)
         self.notification_service = NotificationService(
             self.db, self.notifier, allow_private=settings.private_addresses_allowed
         )
@@ -182,6 +196,7 @@ class Runtime:
         self.runner.ctx.failed = lambda row: self._tell("failed", row)
         self.runner.ctx.completed = lambda row: self._tell("completed", row)
         self.runner.ctx.probe = self.processor.probe_only
+        self.runner.ctx.addresses = self.addresses
         self.runner.ctx.processed = self.processor.enqueue
         self.external.processed = self.processor.enqueue
         self.worker = Worker(
@@ -285,10 +300,19 @@ class Runtime:
         for row in rows:
             await self.service.publish(row)
 
-    async def start(self) -> None:
+    async def start(self, check: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Start; ``check`` runs once the database is current and before anything else starts
+        (the web app's refusal to open an instance without a login to the network)."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.builtin.work_root.mkdir(parents=True, exist_ok=True)
         await upgrade_async(self.settings.sqlalchemy_url)
+        if check is not None:
+            try:
+                await check()
+            except BaseException:
+                await self.http.aclose()
+                await self.db.dispose()
+                raise
         await self.config.reload()
         await self._seed_profiles()
         await self.reload_clients()

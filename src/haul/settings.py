@@ -23,6 +23,7 @@ from haul.media.naming import (
 )
 
 OverLimitPolicy = Literal["queue", "reject"]
+ModeSetting = Literal["auto", "single", "accounts", "public"]
 
 
 def _default_data_dir() -> Path:
@@ -56,7 +57,26 @@ class Settings(BaseSettings):
     limit_per_owner: int | None = Field(default=None, ge=1)
     over_limit: OverLimitPolicy = "queue"
 
-    allow_private_addresses: bool | None = None  # default: allowed when bound to loopback
+    allow_private_addresses: bool | None = None  # default: allowed in single-user mode
+
+    #: Largest request body haul reads (JSON, forms), in bytes; a larger one is refused (413).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Largest request uploading a .torrent (multipart), in bytes: the largest .torrent haul
+    #: takes (10 MiB, haul.core.torrents) with room for the add form's other fields.
+    max_upload_bytes: int = Field(default=12 * 1024 * 1024, ge=1024)
+
+    #: Who may use this instance (see haul.core.modes): auto, single, accounts or public.
+    mode: ModeSetting = "auto"
+    #: Days a login session lasts without being used.
+    session_days: float = Field(default=30.0, gt=0)
+    #: Public mode: downloads an anonymous visitor, and one IP address, may have unfinished.
+    public_limit_per_session: int = Field(default=1, ge=1)
+    public_limit_per_ip: int = Field(default=1, ge=1)
+    #: Public mode: the only sites anonymous visitors may download from (comma-separated host
+    #: names, subdomains included); empty: any site.
+    public_sites: str = ""
+    #: Failed logins allowed per client address (and per user name) in 15 minutes.
+    login_attempts: int = Field(default=10, ge=1)
 
     #: How often live progress of an active download is pushed to subscribers (seconds).
     progress_interval: float = Field(default=0.5, gt=0, le=0.5)
@@ -134,9 +154,16 @@ class Settings(BaseSettings):
 
     @property
     def private_addresses_allowed(self) -> bool:
+        """Whether downloads may use private and loopback addresses: by default only in
+        single-user mode (a NAS on the LAN is a normal source for one person at home)."""
         if self.allow_private_addresses is not None:
             return self.allow_private_addresses
-        return self.bound_to_loopback
+        return self.bound_to_loopback and self.mode in ("auto", "single")
+
+    @property
+    def public_site_list(self) -> tuple[str, ...]:
+        sites = (s.strip().lower().rstrip(".") for s in self.public_sites.split(","))
+        return tuple(s.removeprefix("www.") for s in sites if s)
 
 
 def load_settings(**overrides: object) -> Settings:

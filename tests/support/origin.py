@@ -10,6 +10,7 @@ against curl on this same server.
         origin.add_file("/a.bin", b"x" * 1000, filename="a.bin")
         origin.throttle("/a.bin", 50_000)             # bytes per second, so pauses can be seen
         origin.fault("/a.bin", "status", status=503)  # the next request gets a 503
+        origin.add_redirect("/old", origin.url("/a.bin"))  # 302 to there, every time
         httpx.get(origin.url("/a.bin"), headers={"Range": "bytes=10-"})
         assert origin.requests[-1].range_header == "bytes=10-"
 
@@ -180,6 +181,10 @@ class Origin:
 
     def add_page(self, path: str, html: str) -> None:
         self.add_file(path, html.encode(), "text/html; charset=utf-8")
+
+    def add_redirect(self, path: str, location: str, status: int = 302) -> None:
+        """Answer every request for ``path`` with ``status`` and ``Location: location``."""
+        self.fault(path, "status", times=None, status=status, headers={"Location": location})
 
     def add_dir(self, prefix: str, directory: Path) -> None:
         """Serve every file under ``directory`` at ``prefix/<relative path>`` (HLS, subtitles)."""

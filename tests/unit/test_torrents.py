@@ -66,6 +66,62 @@ def test_hostile_torrents_are_refused_with_a_reason(blob: bytes, reason: str) ->
         parse_torrent(blob)
 
 
+def _info(**fields: object) -> bytes:
+    """A one-file torrent of 1 byte whose info has ``fields`` changed (None: left out)."""
+    info: dict[str, object] = {
+        "name": "x",
+        "length": 1,
+        "piece length": 16384,
+        "pieces": b"p" * 20,
+    }
+    info.update(fields)
+    return bencode({"info": {k: v for k, v in info.items() if v is not None}})  # type: ignore[dict-item]
+
+
+def _files(*paths: list[str]) -> bytes:
+    files = [{"length": 1, "path": path} for path in paths]
+    return _info(length=None, files=files, pieces=b"p" * 20 * len(paths), **{"piece length": 1})
+
+
+@pytest.mark.parametrize(
+    ("blob", "reason"),
+    [
+        (_info(pieces=b""), "no pieces"),
+        (_info(pieces=None), "no pieces"),
+        (_info(pieces=b"p" * 19), "no pieces"),
+        (_info(pieces=b"p" * 40), "it has 2 pieces, and its files of 1 bytes need 1"),
+        (_info(**{"piece length": 0}), "no valid piece length"),
+        (_info(**{"piece length": -5}), "no valid piece length"),
+        (_info(length=-1), "no valid length"),
+        (b"d4:infod6:lengthi" + b"9" * 400 + b"ee", "bad integer"),
+        (b"l" * 10_000 + b"e" * 10_000, "nesting too deep"),
+        (b"d4:info" + b"d1:a" * 10_000, "nesting too deep"),
+        (_info(name=".."), "would leave its folder"),
+        (_info(name="../../etc/cron.d/x"), "would leave its folder"),
+        (_info(name="/etc/passwd"), "would leave its folder"),
+        (_info(name="x\x00y"), "would leave its folder"),
+        (_files(["ok"], [".."]), "would leave its folder"),
+        (_files(["..", "..", "x"]), "would leave its folder"),
+        (_files(["a/../../b"]), "would leave its folder"),
+        (_files(["/abs"]), "would leave its folder"),
+        (_files(["..\\..\\win.ini"]), "would leave its folder"),
+        (_files(["nul\x00.txt"]), "would leave its folder"),
+        (_files(["."]), "would leave its folder"),
+    ],
+)
+def test_torrents_that_lie_about_pieces_or_escape_their_folder_are_refused(
+    blob: bytes, reason: str
+) -> None:
+    with pytest.raises(InvalidTorrent, match=reason) as caught:
+        parse_torrent(blob)
+    assert caught.value.message.startswith("That is not a valid .torrent file")
+
+
+def test_names_with_dots_inside_them_are_fine() -> None:
+    meta = parse_torrent(_files(["Season 1", "..hidden.. x.mkv"], ["a..b"]))
+    assert [f.path for f in meta.files] == ["x/Season 1/..hidden.. x.mkv", "x/a..b"]
+
+
 def test_magnet_hashes_hex_and_base32() -> None:
     digest = hashlib.sha1(b"x", usedforsecurity=False).digest()
     hexed = digest.hex()

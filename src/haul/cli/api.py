@@ -20,6 +20,18 @@ class ApiError(HaulError):
         self.body = body or {}
 
 
+class LoginNeeded(ApiError):
+    """The server answered 401: nobody is logged in, or the token was refused. ``detail`` is
+    the server's own sentence (a login command shows that one: a wrong password)."""
+
+    def __init__(self, server: str, detail: str, body: dict[str, Any], *, sent_token: bool) -> None:
+        message = f"haul at {server} needs a login: run 'haul login' or set HAUL_TOKEN"
+        if sent_token:
+            message += f" (the token was refused: {detail})"
+        super().__init__(401, message, body)
+        self.detail = detail
+
+
 class ServerUnreachable(HaulError):
     """The haul server cannot be reached."""
 
@@ -27,6 +39,7 @@ class ServerUnreachable(HaulError):
 class Api:
     def __init__(self, server: str, token: str | None = None, timeout: float = 30.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.has_token = bool(token)
         self.server = server.rstrip("/")
         self.http = httpx.Client(base_url=f"{self.server}/api/v1", headers=headers, timeout=timeout)
 
@@ -47,14 +60,20 @@ class Api:
                 f"Cannot reach the haul server at {self.server} ({exc}). Is `haul serve` running?"
             ) from exc
         if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"detail": response.text}
-            if not isinstance(body, dict):
-                body = {"detail": response.text}
-            raise ApiError(response.status_code, str(body.get("detail", response.text)), body)
+            raise self._error(response)
         return response.json() if response.content else None
+
+    def _error(self, response: httpx.Response) -> ApiError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text}
+        if not isinstance(body, dict):
+            body = {"detail": response.text}
+        detail = str(body.get("detail", response.text))
+        if response.status_code == 401:
+            return LoginNeeded(self.server, detail, body, sent_token=self.has_token)
+        return ApiError(response.status_code, detail, body)
 
     def events(self, download_ids: list[int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield (event type, data) from the SSE stream until the server closes it; the
@@ -64,6 +83,9 @@ class Api:
             with self.http.stream(
                 "GET", "/events", params=params, timeout=httpx.Timeout(30.0, read=None)
             ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._error(response)
                 kind = "message"
                 for line in response.iter_lines():
                     if line.startswith(":"):  # the server's keep-alive comment

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from haul.cli.api import Api
+from haul.cli.logins import saved_token
 
 console = Console()
 err = Console(stderr=True)
@@ -15,9 +16,15 @@ err = Console(stderr=True)
 ServerOpt = Annotated[
     str, typer.Option("--server", envvar="HAUL_SERVER", help="The haul server to talk to.")
 ]
-TokenOpt = Annotated[str | None, typer.Option("--token", envvar="HAUL_TOKEN", help="API token.")]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token", envvar="HAUL_TOKEN", help="API token (default: the one 'haul login' saved)."
+    ),
+]
 DEFAULT_SERVER = "http://127.0.0.1:8680"
 
 
 def api_for(server: str, token: str | None) -> Api:
-    return Api(server, token)
+    """A client of ``server`` with ``token``, else with the token ``haul login`` saved for it."""
+    return Api(server, token or saved_token(server))

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -22,19 +23,22 @@ from rich.progress import (
 )
 
 from haul import __version__
-from haul.cli.api import Api, ApiError
+from haul.cli.api import Api, ApiError, LoginNeeded
 from haul.cli.clients import clients_app
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.config import config_app
 from haul.cli.iptv import iptv_app
 from haul.cli.links import link
+from haul.cli.login import login, logout, whoami
 from haul.cli.logs import logs_app
 from haul.cli.media import media_app
 from haul.cli.notify import notify_app
 from haul.cli.profiles import profiles_app
 from haul.cli.render import details, downloads_table, media_file_line
 from haul.cli.retention import retention_app
-from haul.errors import HaulError
+from haul.cli.tokens import tokens_app
+from haul.cli.users import users_app
+from haul.errors import HaulError, StartRefused
 from haul.logs import setup_logging
 
 app = typer.Typer(
@@ -50,7 +54,12 @@ app.add_typer(logs_app, name="logs")
 app.add_typer(config_app, name="config")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(retention_app, name="retention")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.command()(link)
+app.command()(login)
+app.command()(logout)
+app.command()(whoami)
 
 FINAL = {"completed", "failed", "canceled"}
 
@@ -68,6 +77,7 @@ def serve(
     """Run the API, the events and an embedded worker in one process."""
     import uvicorn
 
+    from haul.cli.local import check_start
     from haul.settings import load_settings
     from haul.web.app import create_app
 
@@ -76,6 +86,13 @@ def serve(
     if not settings.embedded_worker and settings.sqlalchemy_url.startswith("sqlite"):
         err.print("[red]With SQLite, haul serve must run its own worker (HAUL_EMBEDDED_WORKER).[/]")
         raise typer.Exit(2)
+    # Before uvicorn: a refusal is a sentence and exit code 2, not a traceback of the lifespan
+    # (which checks again, against a race with another process).
+    try:
+        check_start(settings)
+    except StartRefused as exc:
+        err.print(escape(exc.message), style="red", soft_wrap=True)
+        raise typer.Exit(2) from None
     console.print(f"haul {__version__} on http://{settings.host}:{settings.port}")
     # uvicorn shuts down gracefully on SIGTERM, then restores the handler it found and raises
     # the signal again; this handler makes that last step a clean exit 0.
@@ -170,6 +187,8 @@ def add(
                 answer = api.request("POST", "/downloads", json={"urls": links, **options})
                 refused += answer["errors"]
                 created += answer["items"]
+            except LoginNeeded:
+                raise
             except ApiError as exc:
                 refused += exc.body.get("errors") or [
                     {"url": ", ".join(links), "detail": exc.message}
@@ -186,6 +205,8 @@ def add(
                         data={k: v for k, v in form.items() if v is not None},
                     )
                 )
+            except LoginNeeded:
+                raise
             except ApiError as exc:
                 refused.append({"url": str(path), "detail": exc.message})
         for error in refused:
@@ -386,6 +407,8 @@ def _act(action: str, ids: list[int], server: str, token: str | None, **params: 
                 else:
                     item = api.request("POST", f"/downloads/{download_id}/{action}")
                 console.print(f"{download_id}: {item['status']}")
+            except LoginNeeded:
+                raise
             except HaulError as exc:
                 err.print(f"[red]{download_id}: {exc.message}[/]")
                 failed = True
@@ -427,5 +450,6 @@ def main() -> None:
     try:
         app()
     except HaulError as exc:
-        err.print(f"[red]{exc.message}[/]")
+        # One line however wide the terminal (a pipe would fold it at 80 columns).
+        err.print(escape(exc.message), style="red", soft_wrap=True)
         raise SystemExit(1) from exc

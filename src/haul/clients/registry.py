@@ -7,7 +7,7 @@ the built-in engine never loads a torrent client library.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from haul.clients.base import DownloadClient
@@ -31,7 +31,7 @@ class ClientSpec:
     kind: str
     url: str
     username: str | None = None
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)  # never in a log line
     category: str = "haul"
     priority: int = 1
     enabled: bool = True

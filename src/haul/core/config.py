@@ -39,6 +39,9 @@ class Setting:
     minimum: float | None = None
     #: The minimum itself is not allowed (a retention of 0 days makes no sense).
     above_minimum: bool = False
+    #: The largest value: past it a number means nothing more, and would overflow the dates
+    #: and timers computed from it.
+    maximum: float | None = None
     choices: tuple[str, ...] = ()
     #: What ``none`` means for this setting; None: the setting cannot be empty.
     none_means: str | None = None
@@ -62,6 +65,16 @@ class Setting:
             rule += f", or {NONE_WORD} ({self.none_means})"
         return rule + "."
 
+    def ceiling(self) -> str:
+        """The sentence a person reads when a value is above :attr:`maximum`."""
+        unit = f" {self.unit}" if self.unit is not None else ""
+        return f"{self.key} must be at most {self.maximum:.10g}{unit}."
+
+
+#: 30 days in seconds: the longest wait between retries.
+MONTH = 30 * 24 * 3600.0
+#: A century in days: the longest retention.
+CENTURY = 36_500.0
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -69,12 +82,14 @@ SETTINGS: tuple[Setting, ...] = (
         "integer",
         "How many downloads may be active at once, across all owners.",
         minimum=1,
+        maximum=10_000,
     ),
     Setting(
         "limit_per_owner",
         "integer",
         "How many downloads one owner may have active at once (a user's own limit wins).",
         minimum=1,
+        maximum=10_000,
         none_means="no limit",
     ),
     Setting(
@@ -89,12 +104,14 @@ SETTINGS: tuple[Setting, ...] = (
         "integer",
         "How many times a transfer that failed for a passing reason is tried again by itself.",
         minimum=0,
+        maximum=1_000,
     ),
     Setting(
         "retry_base_delay",
         "number",
         "Seconds before the first automatic retry; each further retry waits twice as long.",
         minimum=0,
+        maximum=MONTH,
         unit="seconds",
     ),
     Setting(
@@ -102,6 +119,7 @@ SETTINGS: tuple[Setting, ...] = (
         "number",
         "The longest wait between two automatic retries, in seconds.",
         minimum=0,
+        maximum=MONTH,
         unit="seconds",
     ),
     Setting(
@@ -110,6 +128,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Days after which finished downloads of accounts and the local user are removed.",
         minimum=0,
         above_minimum=True,
+        maximum=CENTURY,
         none_means="keep forever",
         unit="days",
     ),
@@ -119,6 +138,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Days after which finished downloads of anonymous browser sessions are removed.",
         minimum=0,
         above_minimum=True,
+        maximum=CENTURY,
         unit="days",
     ),
 )
@@ -173,6 +193,8 @@ def parse(setting: Setting, value: object) -> Any:
         raise ValueError(setting.requirement())
     if number < setting.minimum or (setting.above_minimum and number == setting.minimum):
         raise ValueError(setting.requirement())
+    if setting.maximum is not None and number > setting.maximum:
+        raise ValueError(setting.ceiling())
     return number
 
 

@@ -19,15 +19,17 @@ from haul.errors import ForbiddenAddress, InvalidTorrent, InvalidURL
 SourceKind = Literal["url", "magnet", "torrent", "iptv"]
 MAX_URL_LENGTH = 8192
 
-#: Addresses no download may ever use: link-local (incl. cloud metadata) and unspecified.
-ALWAYS_FORBIDDEN = (
-    ipaddress.ip_network("169.254.0.0/16"),
-    ipaddress.ip_network("fe80::/10"),
-    ipaddress.ip_network("0.0.0.0/8"),
-    ipaddress.ip_network("::/128"),
+#: Addresses no download may ever use: link-local (incl. cloud metadata, 169.254.169.254),
+#: other cloud metadata services and unspecified; multicast too (see :func:`forbidden_kind`).
+LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
+METADATA_ADDRESSES = (
     ipaddress.ip_network("100.100.100.200/32"),  # Alibaba Cloud metadata
     ipaddress.ip_network("fd00:ec2::254/128"),  # AWS metadata over IPv6
 )
+UNSPECIFIED = (ipaddress.ip_network("0.0.0.0/8"), ipaddress.ip_network("::/128"))
+ALWAYS_FORBIDDEN = LINK_LOCAL + METADATA_ADDRESSES + UNSPECIFIED
+#: Why an address is refused: always (the first four) or on instances without private ones.
+ForbiddenKind = Literal["metadata", "link-local", "unspecified", "multicast", "private"]
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})
 
 
@@ -40,16 +42,33 @@ class Source:
 
 def address_forbidden(address: str, *, allow_private: bool) -> str | None:
     """Why an IP address may not be used, or None when it may."""
+    kind = forbidden_kind(address, allow_private=allow_private)
+    if kind is None:
+        return None
+    if kind != "private":
+        return f"{address} is a link-local, metadata or multicast address, which haul never fetches"
+    return f"{address} is a private or loopback address, which this instance does not allow"
+
+
+def forbidden_kind(address: str, *, allow_private: bool) -> ForbiddenKind | None:
+    """What makes an IP address one haul may not connect to, or None when it may (and when
+    ``address`` is not an IP address). IPv4-mapped IPv6 addresses count as their IPv4 one."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if any(ip in net for net in ALWAYS_FORBIDDEN) or ip.is_multicast:
-        return f"{address} is a link-local, metadata or multicast address, which haul never fetches"
+    if any(ip in net for net in METADATA_ADDRESSES):
+        return "metadata"
+    if any(ip in net for net in LINK_LOCAL):
+        return "link-local"
+    if any(ip in net for net in UNSPECIFIED):
+        return "unspecified"
+    if ip.is_multicast:
+        return "multicast"
     if not allow_private and (ip.is_private or ip.is_loopback or ip.is_reserved):
-        return f"{address} is a private or loopback address, which this instance does not allow"
+        return "private"
     return None
 
 
@@ -149,3 +168,16 @@ def domain_of(url: str) -> str:
         return (parts.hostname or "").lower()
     except ValueError:
         return ""
+
+
+def check_site(source: Source, sites: tuple[str, ...]) -> None:
+    """Refuse a source outside ``sites`` (host names; their subdomains count as theirs)."""
+    if not sites:
+        return
+    host = (urlsplit(source.url).hostname or "").lower() if source.kind == "url" else ""
+    if host and any(host == site or host.endswith("." + site) for site in sites):
+        return
+    what = "that source" if source.kind != "url" else host
+    raise ForbiddenAddress(
+        f"Visitors of this instance may download from {', '.join(sites)} only; not from {what}."
+    )

@@ -137,14 +137,42 @@ def parse_torrent(data: bytes) -> TorrentMeta:
         raise InvalidTorrent("That is not a valid .torrent file: its info is not a dictionary.")
     start, end = decoder.info_span
     info_hash = hashlib.sha1(data[start:end], usedforsecurity=False).hexdigest()
-    name = _text(info.get(b"name.utf-8", info.get(b"name")), "name")
-    return TorrentMeta(info_hash, name, _files(info, name), private=info.get(b"private") == 1)
+    name = _part(info.get(b"name.utf-8", info.get(b"name")), "name")
+    files = _files(info, name)
+    _check_pieces(info, sum(f.size for f in files))
+    return TorrentMeta(info_hash, name, files, private=info.get(b"private") == 1)
 
 
 def _text(value: Value | None, what: str) -> str:
     if not isinstance(value, bytes) or not value:
         raise InvalidTorrent(f"That is not a valid .torrent file: it has no {what}.")
     return value.decode("utf-8", "replace")
+
+
+def _part(value: Value | None, what: str) -> str:
+    """One component of a file's path: a name that stays in its folder (no separator, no
+    ``.``/``..``, no NUL). A torrent client joins these with its save path; one that left
+    it could write anywhere the client may."""
+    text = _text(value, what)
+    if text in (".", "..") or "/" in text or "\x00" in text or ".." in text.split("\\"):
+        raise InvalidTorrent(
+            f"That is not a valid .torrent file: the {what} {text!r} would leave its folder."
+        )
+    return text
+
+
+def _check_pieces(info: dict[bytes, Value], total: int) -> None:
+    """The piece hashes must be there, and as many as the size of the files asks for."""
+    length, pieces = info.get(b"piece length"), info.get(b"pieces")
+    if not isinstance(length, int) or length <= 0:
+        raise InvalidTorrent("That is not a valid .torrent file: it has no valid piece length.")
+    if not isinstance(pieces, bytes) or not pieces or len(pieces) % 20:
+        raise InvalidTorrent("That is not a valid .torrent file: it has no pieces.")
+    if len(pieces) // 20 != -(-total // length):
+        raise InvalidTorrent(
+            f"That is not a valid .torrent file: it has {len(pieces) // 20} pieces, and its "
+            f"files of {total} bytes need {-(-total // length)}."
+        )
 
 
 def _size(value: Value | None) -> int:
@@ -166,7 +194,7 @@ def _files(info: dict[bytes, Value], name: str) -> tuple[TorrentFile, ...]:
         parts = entry.get(b"path.utf-8", entry.get(b"path"))
         if not isinstance(parts, list) or not parts:
             raise InvalidTorrent("That is not a valid .torrent file: a file has no path.")
-        names = [_text(part, "file name") for part in parts]
+        names = [_part(part, "file name") for part in parts]
         files.append(TorrentFile(str(PurePosixPath(name, *names)), _size(entry.get(b"length"))))
     return tuple(files)
 

@@ -13,6 +13,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.core.retry import RetryPolicy
 from haul.engine.base import Profile
 from haul.engine.http import HttpEngine
+from haul.net.guard import AddressPolicy
 from haul.store.database import Database
 from haul.store.models import Download
 
@@ -72,3 +73,5 @@ class JobContext:
     completed: Callable[[Download], None] | None = None
     #: Blocking: probe records and history of finished files (download id, files, profile).
     probe: ProbeFiles | None = None
+    #: Where yt-dlp may connect (the HTTP engine and ``http`` carry their own); None: anywhere.
+    addresses: AddressPolicy | None = None

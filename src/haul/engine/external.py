@@ -38,6 +38,7 @@ from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
 from haul.engine.context import IptvStreams, storable
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
+    AddressRefused,
     ClientError,
     ClientItemNotFound,
     ClientUnavailable,
@@ -48,6 +49,7 @@ from haul.errors import (
     TransientTransferError,
 )
 from haul.iptv.redact import redact_url
+from haul.net.guard import reworded
 from haul.store import downloads as q
 from haul.store import handoffs as hq
 from haul.store.database import Database
@@ -299,6 +301,8 @@ class ExternalClients:
                         )
         except httpx.HTTPError as exc:
             raise network_error(exc, url) from exc
+        except AddressRefused as exc:  # self.http's transport checks where it connects
+            raise reworded(exc, url) from exc
         try:
             parse_torrent(bytes(body))
         except InputError as exc:
@@ -505,12 +509,16 @@ async def _files_of(client: DownloadClient, item: ClientItem) -> list[str]:
 
 
 def _file_entry(path: Path, root: Path) -> dict[str, Any]:
-    """A finished file as recorded: relative to the download root when inside it."""
+    """A finished file as recorded: relative to the download root when inside it. One the
+    client says is elsewhere is recorded by its name only: haul never looks at it (nor
+    probes, imports, serves or deletes it)."""
+    if not inside(path, root):
+        return {"path": str(path), "name": path.name, "size": None, "mtime": None}
     try:
         stat = path.stat()
         size: int | None = stat.st_size
         mtime: float | None = stat.st_mtime
     except OSError:
         size = mtime = None
-    shown = str(path.resolve().relative_to(root.resolve())) if inside(path, root) else str(path)
+    shown = str(path.resolve().relative_to(root.resolve()))
     return {"path": shown, "name": path.name, "size": size, "mtime": mtime}

@@ -29,6 +29,11 @@ millisecond, less than a trip to a thread and back costs, but with ten transfers
 the writes were a quarter of the loop thread's time; handed over without waiting, they run
 on another core.
 
+Given an :class:`~haul.net.guard.AddressPolicy`, every connection a request makes (its
+redirects included) is checked against it (:func:`haul.net.guard.watch`) and a forbidden one
+fails the request with :class:`~haul.errors.AddressRefused`; a request through a proxy of the
+environment is not checked (the proxy connects, not haul).
+
 The session is the engine's own, made on first use and closed by :meth:`aclose`. It trusts
 the CA bundle httpx trusts (``httpx.create_ssl_context``, loaded once per process) and, like
 httpx, honours the proxy variables of the environment, with credentials for the proxy or the
@@ -94,6 +99,7 @@ from haul.engine.naming import (
 from haul.engine.stopwatch import StopWatch
 from haul.engine.writebehind import WriteBehind
 from haul.errors import LengthMismatch, TransferStopped, TransientTransferError
+from haul.net import guard
 
 __all__ = [
     "HttpEngine",
@@ -128,6 +134,7 @@ class HttpEngine:
         connect_timeout: float = 15.0,
         read_timeout: float = 60.0,
         user_agent: str = "haul/0.1",
+        addresses: guard.AddressPolicy | None = None,
     ) -> None:
         self._timeout = aiohttp.ClientTimeout(connect=connect_timeout, sock_read=read_timeout)
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
@@ -137,6 +144,7 @@ class HttpEngine:
         self._ssl = _trusted_context()
         self._environment = _Environment.read()
         self._writer = WriteBehind()
+        self._addresses = addresses
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -244,7 +252,13 @@ class HttpEngine:
             headers["Authorization"] = credentials
         try:
             options = self._environment.proxy(url)
-            async with self._session_now().get(url, headers=headers, **options) as response:
+            policy = None if options else self._addresses
+            async with contextlib.AsyncExitStack() as stack:
+                # Connecting and following redirects are checked, not what the caller does
+                # with the answer (an ``accept`` that hands the source to a download client).
+                with guard.watch(policy, url):
+                    request = self._session_now().get(url, headers=headers, **options)
+                    response = await stack.enter_async_context(request)
                 yield response
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise transport_error(exc, url) from exc

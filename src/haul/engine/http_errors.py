@@ -15,6 +15,10 @@ the disk is full                                   transient (``disk_full``)
 any other local write error                        permanent (``local_io``)
 =================================================  ==========================================
 
+A connection to a forbidden address (the host's, or a redirect's) is not one of these: the
+address guard refuses it first and the request fails with :class:`~haul.errors.AddressRefused`
+(permanent, ``forbidden_address``; see :mod:`haul.net.guard`).
+
 The engine's transfers run on aiohttp (:func:`transport_error`); :func:`status_error` and
 :func:`network_error` speak httpx for the code that still does.
 """

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from haul.clients.builtin.client import LiveJob
+from haul.core.owners import is_anonymous
 from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
 from haul.engine.completions import Successor
@@ -33,10 +34,12 @@ from haul.engine.playlists import expand
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
 from haul.errors import (
     PermanentTransferError,
+    PlaylistRefused,
     TransferError,
     TransferStopped,
 )
 from haul.logs import current_download
+from haul.net import guard
 from haul.store.models import Download
 
 log = logging.getLogger(__name__)
@@ -117,9 +120,11 @@ class JobRunner:
             resolved = probe.resolved  # a torrent; None for a page or a manifest
             if resolved is None:
                 job.status = Status.RESOLVING
-                extracting = asyncio.ensure_future(from_page(row.source_url, probe.page_type))
+                extracting = asyncio.ensure_future(self._page(row.source_url, probe.page_type))
                 resolution = await self._until_stopped(extracting, job)
                 if resolution.kind == "playlist":
+                    if is_anonymous(row.owner_key):
+                        raise PlaylistRefused()
                     await _told(started)
                     await expand(self.ctx, row, resolution)
                     return None
@@ -249,9 +254,15 @@ class JobRunner:
 
         async with self.ctx.ytdlp_slots:
             self._check_stop(job)
-            return await asyncio.to_thread(
-                ytdlp.run_download, engine_job, job.on_progress, job.stop
-            )
+            with guard.watch(self.ctx.addresses, engine_job.url, links=True):
+                return await asyncio.to_thread(
+                    ytdlp.run_download, engine_job, job.on_progress, job.stop
+                )
+
+    async def _page(self, url: str, content_type: str | None) -> Resolution:
+        """What a page holds, as yt-dlp (in a thread) finds it, under the address policy."""
+        with guard.watch(self.ctx.addresses, url, links=True):
+            return await from_page(url, content_type)
 
     @staticmethod
     async def _until_stopped(task: asyncio.Future[T], job: LiveJob) -> T:

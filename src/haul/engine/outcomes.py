@@ -98,7 +98,7 @@ class Outcomes:
         dest = self._target(root, folder)
         files = []
         for path in paths:
-            if not path.exists() or not inside(path, self.ctx.builtin.work_root):
+            if not inside(path, self.ctx.builtin.work_root) or not path.exists():
                 continue
             final = free_name(dest, path.name)
             try:

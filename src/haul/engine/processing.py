@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from haul.core.paths import entry_root
+from haul.core.paths import entry_root, inside
 from haul.errors import HaulError
 from haul.media.library import Found, Plan, plan
 from haul.media.naming import Templates
@@ -169,8 +169,17 @@ class Processor:
     ) -> tuple[list[ProbeResult | None], Event]:
         """Probe each recorded file (None: gone from disk), and the event saying so."""
         results: list[ProbeResult | None] = []
+        roots = (self.config.downloads_root, self.config.library_root)
         for entry in files:
-            path = _absolute(entry, self.config.downloads_root, self.config.library_root)
+            path = _absolute(entry, *roots)
+            if not any(inside(path, root) for root in roots):
+                # a client reported it (its save path, or a name it was given): haul opens,
+                # imports and serves only what lies in its own folders
+                log.warning(
+                    "download %s: not probing %s: outside haul's folders", download_id, path
+                )
+                results.append(None)
+                continue
             try:
                 results.append(probe_file(path, profile=profile))
             except HaulError as exc:  # the file is gone

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from haul.engine import ytdlp
 
 from haul.engine.http_errors import network_error, status_error
-from haul.errors import UnsupportedSource
+from haul.errors import AddressRefused, UnsupportedSource
+from haul.net.guard import reworded
 
 Kind = Literal["file", "media", "playlist", "torrent"]
 Extractor = Callable[[str], "ytdlp.Extraction"]
@@ -179,6 +180,8 @@ async def _probe(url: str, http: httpx.AsyncClient) -> httpx.Response:
             await response.aclose()  # the headers are all we want; never read a body
     except httpx.HTTPError as exc:
         raise network_error(exc, url) from exc
+    except AddressRefused as exc:  # a guarded client (haul.net.transport) refused a hop
+        raise reworded(exc, url) from exc
     if response.status_code >= 400:
         raise status_error(response)
     return response

@@ -17,6 +17,11 @@ found in the chain                                 haul error (``code``)
 no error below, only text (:func:`from_message`)   ``HTTP Error N``, timeouts, resets: as above
 anything else                                      permanent (``extractor_error``)
 =================================================  ==========================================
+
+yt-dlp wraps a connection the address guard refused like any unreachable host (a
+``TransportError``, ``connection``); the guard's scope around the call records the refusal and
+raises :class:`~haul.errors.AddressRefused` (permanent, ``forbidden_address``) in its place
+(:func:`haul.net.guard.watch`), so the reason survives whatever yt-dlp made of it.
 """
 
 from __future__ import annotations

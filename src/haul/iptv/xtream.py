@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from haul.errors import (
+    AddressRefused,
     IptvNotFound,
     ProviderAuthFailed,
     ProviderBadAnswer,
@@ -28,6 +29,7 @@ from haul.errors import (
 from haul.iptv import parsing
 from haul.iptv.catalog import Account, Category, Series, SeriesInfo, VodInfo, VodStream
 from haul.iptv.redact import install_log_filter, redact
+from haul.net.guard import reworded
 
 T = TypeVar("T")
 StreamPath = Literal["movie", "series"]
@@ -153,6 +155,10 @@ class XtreamClient:
             response = await self.http.get(
                 f"{self.base}/player_api.php", params=query, timeout=self.timeout
             )
+        except AddressRefused as exc:  # the client's transport checks where it connects
+            refusal = ProviderError(f"{self.label} cannot be asked: {self._refusal(exc)}")
+            refusal.code = exc.code  # permanent: asking again goes to the same place
+            raise refusal from None
         except httpx.TimeoutException:
             raise ProviderUnavailable(
                 f"{self.label} did not answer within {self.timeout:g} s."
@@ -198,6 +204,10 @@ class XtreamClient:
                 f"{self.label} has no Xtream Codes API at {self.base} (HTTP 404); check the URL."
             )
         raise ProviderBadAnswer(f"{self.label} refused the request (HTTP {status}).")
+
+    def _refusal(self, exc: AddressRefused) -> str:
+        """Why the panel may not be asked, worded for its address (no credentials in it)."""
+        return self.scrub(reworded(exc, self.base).message)
 
     def _why(self, exc: Exception) -> str:
         text = str(exc).strip() or type(exc).__name__

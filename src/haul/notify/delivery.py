@@ -17,6 +17,8 @@ from http import HTTPStatus
 
 import httpx
 
+from haul.errors import AddressRefused
+from haul.net.guard import reworded
 from haul.notify import apprise_urls, signing
 from haul.notify.backoff import Backoff, retry_after_seconds, status_retryable
 from haul.notify.targets import Target, location
@@ -77,6 +79,8 @@ async def post_webhook(
             timeout=timeout,
             follow_redirects=False,
         )
+    except AddressRefused as exc:  # the client's transport checks the address it connects to
+        return Attempt(False, error=f"{where} cannot be notified: {_refusal(exc, target.url)}")
     except httpx.TimeoutException:
         return Attempt(False, retryable=True, error=f"{where} did not answer within {timeout:g} s")
     except httpx.TransportError as exc:
@@ -105,6 +109,8 @@ async def send_apprise(target: Target, message: Message, run: Blocking) -> Attem
 
     try:
         delivered = await run(call)
+    except AddressRefused as exc:
+        return Attempt(False, error=f"{where} cannot be notified: {exc.message}")
     except Exception as exc:  # a service plug-in failed in a way of its own
         return Attempt(False, retryable=True, error=f"{where} failed ({_kind_of(exc)})")
     if delivered:
@@ -151,6 +157,11 @@ async def deliver(
             result.error,
         )
         await sleep(wait)
+
+
+def _refusal(exc: AddressRefused, url: str) -> str:
+    """Why a webhook may not be called, naming hosts and addresses only (never the URL)."""
+    return reworded(exc, url).message
 
 
 def _status_words(status: int) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from haul.net import guard
 from haul.notify import payload
 from haul.notify.backoff import Backoff
 from haul.notify.delivery import (
@@ -46,9 +47,13 @@ class Notifier:
         timeout: float = 10.0,
         apprise_threads: int = 4,
         rng: random.Random | None = None,
+        addresses: guard.AddressPolicy | None = None,
     ) -> None:
         self.db = db
+        #: Webhooks go through it: its transport checks where it connects (haul.net.transport).
         self.http = http
+        #: Where Apprise may connect (checked in its threads, haul.net.guard); None: anywhere.
+        self.addresses = addresses
         self.backoff = backoff or Backoff()
         self.timeout = timeout
         self.rng = rng
@@ -185,9 +190,20 @@ class Notifier:
 
     async def _blocking(self, call: Callable[[], bool]) -> bool:
         """Run a blocking Apprise call on this notifier's own few threads, so a slow
-        service never takes the threads the database and the engines use."""
+        service never takes the threads the database and the engines use. Its connections
+        are checked against :attr:`addresses`: a call that failed after one was refused
+        raises :class:`~haul.errors.AddressRefused`."""
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=self._apprise_threads, thread_name_prefix="haul-apprise"
             )
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        policy = self.addresses
+
+        def guarded() -> bool:
+            with guard.watch(policy) as scope:
+                delivered = call()
+            if not delivered and scope is not None and scope.refusals:
+                raise guard.refused(scope.refusals[0])  # Apprise said False, not why
+            return delivered
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, guarded)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from haul.core.sources import address_forbidden
 from haul.errors import InputError
@@ -95,15 +95,19 @@ def location(kind: str, url: str) -> str:
 
 
 def shown_url(kind: str, url: str) -> str:
-    """A webhook URL without its password; an Apprise URL as its scheme only."""
+    """A webhook URL without its password and the values of its query (``?token=***``: a
+    service's webhook token often travels there); an Apprise URL as its scheme only."""
     if kind == "apprise":
         return apprise_urls.redact(url)
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    name = user.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        parts = parts._replace(query="&".join(f"{quote(key)}=***" for key, _ in pairs))
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        name = user.split(":", 1)[0]
+        parts = parts._replace(netloc=f"{name}:***@{host}")
+    return urlunsplit(parts)
 
 
 def default_name(kind: str, url: str) -> str:

@@ -17,7 +17,7 @@ from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core.admission import Limits
 from haul.core.paths import entry_root, inside
 from haul.core.routing import BUILTIN, NoClient, check_requested, route
-from haul.core.sources import Source, parse_source, torrent_source
+from haul.core.sources import Source, check_site, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase
 from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Tracked, track
@@ -39,6 +39,7 @@ from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.models import Download, DownloadEvent, Profile, utcnow
 from haul.store.search import contains_all
+from haul.store.submits import visitor_refusal
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class DownloadService:
         #: The library, for the rules of media-linked downloads (set by the runtime).
         self.media: MediaService | None = None
         self.tracker = ClientTracker(directory)
+        #: Public mode: the only sites anonymous visitors may download from (empty: any).
+        self.visitor_sites: tuple[str, ...] = ()
 
     @property
     def builtin(self) -> BuiltinClient:
@@ -172,6 +175,8 @@ class DownloadService:
         """Queue a source already parsed (what :meth:`submit` and :meth:`submit_torrent` make,
         or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes;
         ``columns``: more of the row's own values (an IPTV download's reference)."""
+        if owner.ip_limit is not None:
+            check_site(source, self.visitor_sites)
         candidates = self.directory.candidates()
         check_requested(client, candidates)
         if media_id is not None:
@@ -461,9 +466,16 @@ class DownloadService:
                 f"Download {download_id} is {row.phase}; "
                 "only failed or canceled downloads can be retried."
             )
-        async with self.db.write() as s:
+        async with self.db.write(admission=owner.ip_limit is not None) as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
+            if owner.ip_limit is not None:
+                limits = (owner.limit, owner.ip_limit)
+                refusal = await s.run_sync(
+                    visitor_refusal, owner.key, owner.ip, limits, but=download_id
+                )
+                if refusal is not None:
+                    raise refusal
             db_row.phase = Phase.QUEUED.value
             db_row.canceled_at = None
             db_row.desired_paused = False

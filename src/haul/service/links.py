@@ -8,9 +8,7 @@ returned by the API and never logged.
 
 from __future__ import annotations
 
-import base64
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,14 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from haul.core import links
 from haul.errors import InputError, NotFound
 from haul.service.downloads import DownloadService
+from haul.service.keys import StoredKey
 from haul.service.values import Owner
 from haul.store.database import Database
-from haul.store.models import ConfigEntry, Download
+from haul.store.models import Download
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +58,7 @@ class FileLinks:
         self.downloads = downloads
         self.clock = clock
         self.prefix = prefix
-        self._key: bytes | None = None
+        self._key = StoredKey(db, KEY_ENTRY, size=links.KEY_BYTES)
 
     async def create(
         self,
@@ -110,47 +108,4 @@ class FileLinks:
 
     async def key(self) -> bytes:
         """The signing key, made and stored on first use (by whichever process is first)."""
-        if self._key is None:
-            self._key = await self._load() or await self._make()
-        return self._key
-
-    async def _load(self) -> bytes | None:
-        async with self.db.read() as s:
-            value = await s.scalar(select(ConfigEntry.value).where(ConfigEntry.key == KEY_ENTRY))
-        if not isinstance(value, str):
-            return None
-        try:
-            key = base64.b64decode(value, validate=True)
-        except ValueError:
-            return None
-        return key if len(key) == links.KEY_BYTES else None
-
-    async def _make(self) -> bytes:
-        fresh = secrets.token_bytes(links.KEY_BYTES)
-        try:
-            async with self.db.write() as s:
-                entry = await s.get(ConfigEntry, KEY_ENTRY)
-                if entry is None:
-                    s.add(ConfigEntry(key=KEY_ENTRY, value=base64.b64encode(fresh).decode()))
-                elif not _usable(entry.value):
-                    entry.value = base64.b64encode(fresh).decode()
-                else:
-                    return base64.b64decode(entry.value)
-        except IntegrityError:
-            pass  # another process stored its key first: that one is the key
-        else:
-            log.info("file links: made a new signing key")
-            return fresh
-        stored = await self._load()
-        if stored is None:
-            raise RuntimeError("the signing key of file links could not be stored")
-        return stored
-
-
-def _usable(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        return len(base64.b64decode(value, validate=True)) == links.KEY_BYTES
-    except ValueError:
-        return False
+        return await self._key.get()

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core import media_items as rules
+from haul.core.paths import inside
 from haul.core.status import OPEN_PHASES, Phase
 from haul.errors import DuplicateDownload, InvalidTransition, NotFound
 from haul.service.files import remove_inside
@@ -513,10 +514,15 @@ class MediaService:
             rows = (
                 await s.execute(select(MediaFile.id, MediaFile.path, MediaFile.file_exists))
             ).all()
-        checks = [(int(i), self._absolute(p), bool(e)) for i, p, e in rows]
-        changes = await asyncio.to_thread(
-            lambda: [(i, path.is_file()) for i, path, was in checks if path.is_file() != was]
-        )
+        roots = (self.library_root, self.downloads_root)
+        found = [(int(i), self._absolute(p), bool(e)) for i, p, e in rows]
+
+        def look() -> tuple[list[tuple[int, Path, bool]], list[tuple[int, bool]]]:
+            # only haul's own folders are looked at: a record naming a path elsewhere stays
+            kept = [c for c in found if any(inside(c[1], root) for root in roots)]
+            return kept, [(i, path.is_file()) for i, path, was in kept if path.is_file() != was]
+
+        checks, changes = await asyncio.to_thread(look)
         gone = [i for i, now in changes if not now]
         back = [i for i, now in changes if now]
         if changes:

@@ -99,6 +99,7 @@ class SubmitBatcher:
                     request.source,
                     owner.key,
                     owner.limit,
+                    owner.ip_limit,
                     options["paused"],
                     options["priority"],
                     {

@@ -17,7 +17,12 @@ class Owner:
     session_id: str | None = None
     ip: str | None = None
     is_admin: bool = True
+    #: Unfinished downloads this owner may have (an account's own limit, or a visitor's).
     limit: int | None = None
+    #: Anonymous visitors (public mode): unfinished downloads one IP address may have, all of
+    #: its visitors together; set only for them, and it makes their limits strict (refused,
+    #: never queued, paused ones counted).
+    ip_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

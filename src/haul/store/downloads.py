@@ -70,7 +70,7 @@ async def submit(
     **fields: Any,
 ) -> Download:
     """Store one new download, or raise why not (batches: :func:`submits.submit_many`)."""
-    item = NewDownload(source, owner_key, owner_limit, paused, priority, fields)
+    item = NewDownload(source, owner_key, owner_limit, None, paused, priority, fields)
     outcomes = await session.run_sync(submit_many, [item], limits=limits, policy=policy)
     outcome = outcomes[0]
     if isinstance(outcome, HaulError):

@@ -81,6 +81,7 @@ class User(Base):
     limit_active: Mapped[int | None] = mapped_column(Integer)  # overrides HAUL_LIMIT_PER_OWNER
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):
@@ -90,6 +91,8 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    #: The first characters of the token, shown in lists (the token itself is never kept).
+    hint: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -101,7 +104,12 @@ class BrowserSession(Base):
     __tablename__ = "sessions"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUID
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: A login session: its user, and the SHA-256 of the secret in its cookie. An anonymous
+    #: session (public mode) has neither: its cookie is signed (haul.core.credentials).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -287,7 +295,7 @@ class Download(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # intent
-    owner_key: Mapped[str] = mapped_column(String(64))  # "local", "u:<id>", "s:<uuid>"
+    owner_key: Mapped[str] = mapped_column(String(64))  # "local", "user:<id>", "session:<uuid>"
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     ip: Mapped[str | None] = mapped_column(String(45))

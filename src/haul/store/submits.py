@@ -33,6 +33,10 @@ class NewDownload:
     source: Source
     owner_key: str
     owner_limit: int | None = None
+    #: An anonymous visitor's: unfinished downloads one IP address may have. Set, it makes
+    #: both limits strict: every unfinished download counts (queued and paused ones too) and
+    #: one over a limit is refused, whatever the policy.
+    ip_limit: int | None = None
     paused: bool = False
     priority: int = 0
     #: Other columns: user_id, session_id, ip, profile_id, media_id, requested_client, client
@@ -49,6 +53,9 @@ class _Plan:
     owner_last: dict[str, int]
     active_total: int = 0
     active_by_owner: Counter[str] = field(default_factory=Counter)
+    #: Unfinished downloads of the visitors in the batch, and of their addresses.
+    open_by_owner: Counter[str] = field(default_factory=Counter)
+    open_by_ip: Counter[str | None] = field(default_factory=Counter)
 
     def rank(self, item: NewDownload) -> int:
         if item.priority > 0:
@@ -78,6 +85,13 @@ def submit_many(
         if key in first_in_batch:
             outcomes.append(first_in_batch[key])  # resolved to its id once stored
             continue
+        if item.ip_limit is not None:
+            refusal = _visitor_refusal(item, plan)
+            if refusal is not None:
+                outcomes.append(refusal)
+                continue
+            plan.open_by_owner[item.owner_key] += 1
+            plan.open_by_ip[item.fields.get("ip")] += 1
         phase = Phase.QUEUED
         if policy == "reject" and not item.paused:
             mine = plan.active_by_owner[item.owner_key]
@@ -142,7 +156,59 @@ def _plan(session: Session, items: Sequence[NewDownload], policy: str) -> _Plan:
             .group_by(Download.owner_key)
         )
         plan.active_by_owner.update({o: int(c) for o, c in counts.all()})
+    visitors = [i for i in items if i.ip_limit is not None]
+    if visitors:
+        _count_open(session, plan, visitors)
     return plan
+
+
+def _count_open(
+    session: Session, plan: _Plan, visitors: Sequence[NewDownload], *, but: int | None = None
+) -> None:
+    """How many unfinished downloads the batch's visitors, and their addresses, have."""
+    unfinished = [
+        Download.phase.in_([p.value for p in OPEN_PHASES]),
+        Download.canceled_at.is_(None),
+        Download.hidden.is_(False),
+        Download.id != (but if but is not None else -1),
+    ]
+    owners = {i.owner_key for i in visitors}
+    by_owner = session.execute(
+        select(Download.owner_key, func.count())
+        .where(*unfinished, Download.owner_key.in_(owners))
+        .group_by(Download.owner_key)
+    )
+    plan.open_by_owner.update({o: int(c) for o, c in by_owner.all()})
+    ips = {i.fields.get("ip") for i in visitors} - {None}
+    if ips:
+        by_ip = session.execute(
+            select(Download.ip, func.count())
+            .where(*unfinished, Download.ip.in_(ips))
+            .group_by(Download.ip)
+        )
+        plan.open_by_ip.update({ip: int(c) for ip, c in by_ip.all()})
+
+
+def _visitor_refusal(item: NewDownload, plan: _Plan) -> LimitExceeded | None:
+    mine = plan.open_by_owner[item.owner_key]
+    if item.owner_limit is not None and mine >= item.owner_limit:
+        return LimitExceeded(
+            f"Visitors of this instance may have {_downloads(item.owner_limit)} at a time and "
+            f"you have {mine} unfinished; try again when it has finished, or cancel it."
+        )
+    assert item.ip_limit is not None
+    ip = item.fields.get("ip")
+    if plan.open_by_ip[ip] >= item.ip_limit:
+        return LimitExceeded(
+            f"This instance allows {_downloads(item.ip_limit)} at a time from one network "
+            f"address, and {ip or 'yours'} has that many unfinished; try again when one has "
+            "finished."
+        )
+    return None
+
+
+def _downloads(count: int) -> str:
+    return "one download" if count == 1 else f"{count} downloads"
 
 
 def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, Any]:
@@ -204,3 +270,14 @@ def _duplicate(existing_id: int) -> DuplicateDownload:
         f"This source is already in your queue as download {existing_id}.",
         existing_id=existing_id,
     )
+
+
+def visitor_refusal(
+    session: Session, owner_key: str, ip: str | None, limits: tuple[int | None, int], *, but: int
+) -> HaulError | None:
+    """Why an anonymous visitor may not reopen download ``but`` (a retry), or None.
+    ``limits``: the visitor's own limit and their address's."""
+    item = NewDownload(Source("url", "", ""), owner_key, limits[0], limits[1], fields={"ip": ip})
+    plan = _Plan(existing={}, lowest=None, owner_last={})
+    _count_open(session, plan, [item], but=but)
+    return _visitor_refusal(item, plan)

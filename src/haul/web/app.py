@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from haul import __version__
 from haul.runtime import Runtime
 from haul.settings import Settings
 from haul.web import errors, ui
 from haul.web.api import (
+    accounts,
     clients,
     config,
     downloads,
@@ -27,6 +28,11 @@ from haul.web.api import (
     retention,
     system,
 )
+from haul.web.auth import Gate, VisitorCookies
+from haul.web.deps import get_account, get_admin
+from haul.web.headers import SecurityHeaders
+from haul.web.limits import BodyLimit
+from haul.web.nul import NoNulCharacters
 from haul.web.origin import SameOriginOnly
 
 API_PREFIX = "/api/v1"
@@ -36,10 +42,11 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     if run_worker is None:
         run_worker = settings.embedded_worker
     runtime = Runtime(settings, run_worker=run_worker)
+    gate = Gate(settings, runtime.accounts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
+        await runtime.start(check=gate.check_start)
         try:
             yield
         finally:
@@ -54,16 +61,13 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.gate = gate
     errors.install(app)
     for router in (
         downloads.router,
-        clients.router,
-        media.router,
-        notifications.router,
+        accounts.router,
         links.router,
         retention.router,
-        iptv.router,
-        iptv_downloads.router,
         events.router,
         profiles.router,
         config.router,
@@ -71,9 +75,21 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    # Configured download clients are an administrator's; the library, IPTV providers and
+    # notification targets belong to people with an account (not to anonymous visitors).
+    app.include_router(clients.router, prefix=API_PREFIX, dependencies=[Depends(get_admin)])
+    for router in (media.router, notifications.router, iptv.router, iptv_downloads.router):
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_account)])
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
-    app.include_router(metrics.router)
+    app.include_router(metrics.router, dependencies=[Depends(get_admin)])
     app.include_router(links.files_router)  # /files/{token}: signed links, outside the API
     ui.install(app)
+    if settings.mode == "public":
+        app.add_middleware(VisitorCookies, accounts=runtime.accounts)
     app.add_middleware(SameOriginOnly)
+    app.add_middleware(NoNulCharacters)  # reads JSON and form bodies: inside the size limit
+    app.add_middleware(
+        BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: refusals above get the headers too
     return app

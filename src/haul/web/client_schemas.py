@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ClientKind = Literal["aria2", "qbittorrent", "transmission"]
+#: The longest seeding time a client can be asked for (well within an integer column).
+CENTURY_MINUTES = 100 * 365 * 24 * 60
 
 
 class ClientSettings(BaseModel):
@@ -38,7 +40,7 @@ class ClientSettings(BaseModel):
         default=None, description="Remove finished items from the client once the goal is met"
     )
     seed_ratio: float | None = Field(default=None, ge=0)
-    seed_minutes: int | None = Field(default=None, ge=0)
+    seed_minutes: int | None = Field(default=None, ge=0, le=CENTURY_MINUTES)
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

@@ -34,17 +34,6 @@ class ConfigOut(BaseModel):
     settings: list[SettingOut]
 
 
-class FieldErrorsOut(BaseModel):
-    """A 422 answer naming each wrong field (or setting) with its own sentence."""
-
-    detail: str = Field(examples=["limit_global must be a whole number of at least 1."])
-    code: str = Field(examples=["invalid_config"])
-    errors: dict[str, str] = Field(
-        description="field or key -> what is wrong with it",
-        examples=[{"limit_global": "limit_global must be a whole number of at least 1."}],
-    )
-
-
 PATCH_EXAMPLE = {"limit_global": 4, "over_limit": "reject", "limit_per_owner": "none"}
 PATCH_DESCRIPTION = (
     'Settings to change, as key: value. A value may be JSON or text (`3` or `"3"`); '

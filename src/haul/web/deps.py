@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from haul.errors import Forbidden
 from haul.runtime import Runtime
 from haul.service import DownloadService, Owner
+from haul.web.auth import Gate
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -20,9 +22,10 @@ def get_service(request: Request) -> DownloadService:
     return get_runtime(request).service
 
 
-def get_owner(request: Request) -> Owner:
-    """Single-user mode: everything belongs to the local user (accounts come later)."""
-    return Owner(key="local", ip=request.client.host if request.client else None, is_admin=True)
+async def get_owner(conn: HTTPConnection) -> Owner:
+    """Who is asking (see :mod:`haul.web.auth`); 401 when this instance needs a login."""
+    gate: Gate = conn.app.state.gate
+    return await gate.owner(conn)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -38,3 +41,13 @@ def get_admin(owner: OwnerDep) -> Owner:
 
 
 AdminDep = Annotated[Owner, Depends(get_admin)]
+
+
+def get_account(owner: OwnerDep) -> Owner:
+    """The caller, when they have an account or are the local user (403 for visitors)."""
+    if owner.ip_limit is not None:
+        raise Forbidden("Visitors without an account cannot do that here; log in first.")
+    return owner
+
+
+AccountDep = Annotated[Owner, Depends(get_account)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from haul.errors import (
@@ -20,15 +22,20 @@ from haul.errors import (
     NotFound,
     ProviderError,
     StorageError,
+    TooManyAttempts,
+    Unauthorized,
 )
+from haul.web import error_schemas
 
 STATUS_CODES: list[tuple[type[HaulError], int]] = [
     (InputError, 422),
     (NotFound, 404),
+    (Unauthorized, 401),
     (Forbidden, 403),
     (Gone, 410),
     (Conflict, 409),
     (LimitExceeded, 429),
+    (TooManyAttempts, 429),
     (ClientError, 502),
     (ProviderError, 502),
     (StorageError, 503),
@@ -40,6 +47,16 @@ def status_for(exc: HaulError) -> int:
         if isinstance(exc, kind):
             return code
     return 500
+
+
+def _headers(exc: HaulError) -> dict[str, str] | None:
+    if isinstance(exc, LimitExceeded):
+        return {"Retry-After": "5"}
+    if isinstance(exc, TooManyAttempts):
+        return {"Retry-After": str(max(1, round(exc.retry_after)))}
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": 'Bearer realm="haul"'}
+    return None
 
 
 def _wants_page(request: Request) -> bool:
@@ -56,12 +73,28 @@ def _page(request: Request, status_code: int, message: str) -> Response:
     return page(request, "error.html", status_code=status_code, message=message, title=title)
 
 
+def _to_login(request: Request) -> Response:
+    """A page asked for without a login: to the login page, and back here after it."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': here})}", status_code=303)
+
+
 NOT_FOUND_PAGE = "There is no page here. The downloads list is the place to start."
 
 
+UNREADABLE = (
+    "The request body cannot be read: send JSON in UTF-8 (Content-Type: application/json) "
+    "or, for an upload, a multipart form."
+)
+
+
 def install(app: FastAPI) -> None:
+    error_schemas.document(app)
+
     @app.exception_handler(HaulError)
     async def _haul_error(request: Request, exc: HaulError) -> Response:
+        if _wants_page(request) and isinstance(exc, Unauthorized):
+            return _to_login(request)
         if _wants_page(request):
             return _page(request, status_for(exc), exc.message)
         body: dict[str, object] = {"detail": exc.message, "code": exc.code}
@@ -69,24 +102,29 @@ def install(app: FastAPI) -> None:
             body["existing_id"] = exc.existing_id
         if isinstance(exc, InvalidFields):
             body["errors"] = exc.problems
-        headers = {"Retry-After": "5"} if isinstance(exc, LimitExceeded) else None
-        return JSONResponse(body, status_code=status_for(exc), headers=headers)
+        return JSONResponse(body, status_code=status_for(exc), headers=_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
+        fields: dict[str, str] = {}
         for error in exc.errors():
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
             problems.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+            said = fields.get(where or "body")
+            fields[where or "body"] = f"{said}; {error.get('msg')}" if said else str(error["msg"])
         detail = "The request is not valid: " + "; ".join(problems) + "."
         if _wants_page(request):
             return _page(request, 422, detail)
-        return JSONResponse({"detail": detail, "code": "invalid_input"}, status_code=422)
+        body = {"detail": detail, "code": "invalid_input", "errors": fields}
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         if _wants_page(request) and exc.status_code in (404, 405):
             return _page(request, 404, NOT_FOUND_PAGE)
+        if exc.status_code == 400:  # FastAPI could not parse the body (not UTF-8, bad form)
+            return JSONResponse({"detail": UNREADABLE, "code": "unreadable_body"}, status_code=422)
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from haul.web.ids import Id
+
 MediaKind = Literal["movie", "series", "episode", "trailer"]
 
 
@@ -30,8 +32,8 @@ class MediaCreate(BaseModel):
     kind: MediaKind
     title: str = Field(min_length=1, max_length=500, examples=["The Matrix"])
     year: int | None = Field(default=None, ge=1870, le=2200)
-    parent_id: int | None = Field(
-        default=None, ge=1, description="The series of an episode, the film or series of a trailer"
+    parent_id: Id | None = Field(
+        default=None, description="The series of an episode, the film or series of a trailer"
     )
     season: int | None = Field(default=None, ge=0, le=10000)
     episode: int | None = Field(default=None, ge=0, le=100000)
@@ -108,7 +110,7 @@ class MediaFileList(BaseModel):
 class Attach(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    media_id: int | None = Field(description="The media item; null detaches the download")
+    media_id: Id | None = Field(description="The media item; null detaches the download")
     force: bool = Field(default=False, description="Attach even if the item has its file")
 
 

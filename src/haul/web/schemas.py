@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from haul.web.ids import Id
 
 MAX_URLS_PER_REQUEST = 1000
 
@@ -21,7 +24,7 @@ class DownloadCreate(BaseModel):
     )
     profile: str | None = Field(default=None, max_length=100)
     client: str | None = Field(default=None, max_length=64)
-    media_id: int | None = Field(default=None, description="The media item it is for")
+    media_id: Id | None = Field(default=None, description="The media item it is for")
     force: bool = Field(
         default=False,
         description="Download even if the media item has its file or is being downloaded",
@@ -29,6 +32,17 @@ class DownloadCreate(BaseModel):
     paused: bool = False
     priority: int = Field(default=0, ge=-100, le=100)
     title: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) > MAX_URLS_PER_REQUEST:
+            raise PydanticCustomError(
+                "too_many_urls",
+                "at most {limit} links per request; this one has {count} (send them in parts)",
+                {"limit": MAX_URLS_PER_REQUEST, "count": len(value)},
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> DownloadCreate:
@@ -106,8 +120,17 @@ class DownloadEventOut(BaseModel):
 class BulkAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] = Field(min_length=1, max_length=MAX_URLS_PER_REQUEST)
+    ids: list[Id] = Field(
+        min_length=1,
+        max_length=MAX_URLS_PER_REQUEST,
+        description="The downloads to act on; an id given twice is acted on once",
+    )
     delete_files: bool = False
+
+    @field_validator("ids")
+    @classmethod
+    def _once_each(cls, ids: list[int]) -> list[int]:
+        return list(dict.fromkeys(ids))
 
 
 class CancelBody(BaseModel):

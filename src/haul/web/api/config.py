@@ -11,15 +11,13 @@ from haul.web.config_schemas import (
     PATCH_DESCRIPTION,
     PATCH_EXAMPLE,
     ConfigOut,
-    FieldErrorsOut,
 )
 from haul.web.deps import AdminDep
+from haul.web.error_schemas import error_responses
 
 router = APIRouter(prefix="/config", tags=["config"])
 
-ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The caller is not an administrator"}
-}
+ADMIN_ONLY = error_responses(403, described={403: "The caller is not an administrator"})
 
 
 def get_config(request: Request) -> ConfigService:
@@ -42,10 +40,10 @@ async def read_config(config: ConfigDep, _admin: AdminDep) -> Any:
     response_model=ConfigOut,
     responses={
         **ADMIN_ONLY,
-        422: {
-            "model": FieldErrorsOut,
-            "description": "An unknown key or a bad value; `errors` maps each to a sentence",
-        },
+        **error_responses(
+            422,
+            described={422: "An unknown key or a bad value; `errors` maps each to a sentence"},
+        ),
     },
 )
 async def change_config(

@@ -14,8 +14,11 @@ from haul.core.tracking import Tracked
 from haul.errors import HaulError
 from haul.service import Owner, to_json
 from haul.web.deps import OwnerDep, ServiceDep
+from haul.web.error_schemas import error_responses
 from haul.web.errors import status_for
 from haul.web.files import file_response
+from haul.web.ids import Id
+from haul.web.nul import refuse_nul_fields
 from haul.web.schemas import (
     BulkAction,
     BulkCreated,
@@ -34,7 +37,7 @@ router = APIRouter(prefix="/downloads", tags=["downloads"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DownloadOut | BulkCreated,
-    responses={409: {}, 422: {}, 429: {}},
+    responses=error_responses(409, 422, 429),
 )
 async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> Any:
     """Queue one source (``url``) or several (``urls``). Answers at once: no network work."""
@@ -87,7 +90,7 @@ async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> 
     "/torrent",
     status_code=status.HTTP_201_CREATED,
     response_model=DownloadOut,
-    responses={409: {}, 413: {}, 422: {}, 429: {}},
+    responses=error_responses(409, 413, 422, 429),
 )
 async def create_from_torrent(
     service: ServiceDep,
@@ -98,10 +101,11 @@ async def create_from_torrent(
     paused: Annotated[bool, Form()] = False,
     priority: Annotated[int, Form(ge=-100, le=100)] = 0,
     title: Annotated[str | None, Form(max_length=1000)] = None,
-    media_id: Annotated[int | None, Form()] = None,
+    media_id: Annotated[Id | None, Form()] = None,
     force: Annotated[bool, Form()] = False,
 ) -> Any:
     """Queue an uploaded .torrent file (multipart form, field ``torrent``)."""
+    refuse_nul_fields({"client": client, "profile": profile, "title": title})
     blob = await torrent.read(MAX_TORRENT_BYTES + 1)
     if len(blob) > MAX_TORRENT_BYTES:
         return JSONResponse(
@@ -132,8 +136,8 @@ async def list_downloads(
     owner: OwnerDep,
     status_: Annotated[list[str], Query(alias="status")] = [],  # noqa: B006
     client: str | None = None,
-    media_id: int | None = None,
-    parent_id: int | None = None,
+    media_id: Id | None = None,
+    parent_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Any:
@@ -196,13 +200,15 @@ async def cancel_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) ->
     return await _bulk(body.ids, cancel, owner)
 
 
-@router.get("/{download_id}", response_model=DownloadOut, responses={404: {}})
-async def show(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+@router.get("/{download_id}", response_model=DownloadOut, responses=error_responses(404))
+async def show(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
     return to_json(await service.get(download_id, owner))
 
 
-@router.get("/{download_id}/events", response_model=list[DownloadEventOut], responses={404: {}})
-async def history(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+@router.get(
+    "/{download_id}/events", response_model=list[DownloadEventOut], responses=error_responses(404)
+)
+async def history(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
     """The download's timeline: every state change haul recorded, oldest first."""
     return [
         {"id": e.id, "at": e.at, "kind": e.kind, "message": e.message, "data": e.data}
@@ -210,24 +216,30 @@ async def history(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any
     ]
 
 
-@router.post("/{download_id}/pause", response_model=DownloadOut, responses={404: {}, 409: {}})
-async def pause(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+@router.post(
+    "/{download_id}/pause", response_model=DownloadOut, responses=error_responses(404, 409)
+)
+async def pause(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
     return to_json(await service.pause(download_id, owner))
 
 
-@router.post("/{download_id}/resume", response_model=DownloadOut, responses={404: {}, 409: {}})
-async def resume(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+@router.post(
+    "/{download_id}/resume", response_model=DownloadOut, responses=error_responses(404, 409)
+)
+async def resume(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
     return to_json(await service.resume(download_id, owner))
 
 
-@router.post("/{download_id}/retry", response_model=DownloadOut, responses={404: {}, 409: {}})
-async def retry(download_id: int, service: ServiceDep, owner: OwnerDep) -> Any:
+@router.post(
+    "/{download_id}/retry", response_model=DownloadOut, responses=error_responses(404, 409)
+)
+async def retry(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
     return to_json(await service.retry(download_id, owner))
 
 
-@router.post("/{download_id}/cancel", response_model=DownloadOut, responses={404: {}})
+@router.post("/{download_id}/cancel", response_model=DownloadOut, responses=error_responses(404))
 async def cancel(
-    download_id: int, service: ServiceDep, owner: OwnerDep, body: CancelBody | None = None
+    download_id: Id, service: ServiceDep, owner: OwnerDep, body: CancelBody | None = None
 ) -> Any:
     """Stop the download for good (it stays in the list as canceled); partial data is
     deleted only with ``delete_files``."""
@@ -235,17 +247,21 @@ async def cancel(
     return to_json(await service.cancel(download_id, owner, delete_files=delete_files))
 
 
-@router.delete("/{download_id}", response_model=DownloadOut, responses={404: {}})
+@router.delete("/{download_id}", response_model=DownloadOut, responses=error_responses(404))
 async def delete(
-    download_id: int, service: ServiceDep, owner: OwnerDep, delete_files: bool = False
+    download_id: Id, service: ServiceDep, owner: OwnerDep, delete_files: bool = False
 ) -> Any:
     """Cancel the download if it is unfinished, then remove it from view (history is kept)."""
     return to_json(await service.cancel(download_id, owner, delete_files=delete_files, hide=True))
 
 
-@router.get("/{download_id}/file", responses={404: {}, 206: {}}, response_class=Response)
+@router.get(
+    "/{download_id}/file",
+    responses={206: {"description": "Part of the file (HTTP Range)"}, **error_responses(404)},
+    response_class=Response,
+)
 async def fetch_file(
-    download_id: int, service: ServiceDep, owner: OwnerDep, index: Annotated[int, Query(ge=0)] = 0
+    download_id: Id, service: ServiceDep, owner: OwnerDep, index: Annotated[int, Query(ge=0)] = 0
 ) -> FileResponse:
     """The finished file, with HTTP Range support."""
     return file_response(await service.file_path(download_id, owner, index))

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from sse_starlette.sse import EventSourceResponse
 
+from haul.errors import HaulError, Unauthorized
 from haul.events.bus import Subscription
 from haul.service import Owner
 from haul.web.deps import OwnerDep, RuntimeDep, get_owner
@@ -35,7 +36,16 @@ def _allowed(owner: Owner, event_owner: str) -> bool:
     return owner.is_admin or owner.key == event_owner
 
 
-@router.get("/events")
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events; each event's data is a JSON object",
+            "content": {"text/event-stream": {}},
+        }
+    },
+)
 async def events(
     request: Request,
     runtime: RuntimeDep,
@@ -73,7 +83,11 @@ async def events(
 async def websocket(ws: WebSocket) -> None:
     """Send ``{"subscribe": ["download.12"]}`` to narrow the stream; events arrive as JSON."""
     runtime = ws.app.state.runtime
-    owner = get_owner(ws)  # type: ignore[arg-type]
+    try:
+        owner = await get_owner(ws)
+    except HaulError as exc:
+        await ws.close(code=4401 if isinstance(exc, Unauthorized) else 4403, reason=exc.message)
+        return
     await ws.accept()
     sub: Subscription = runtime.bus.subscribe(_channels(owner, []))
 

@@ -13,6 +13,7 @@ from haul.iptv.providers import ProviderSpec
 from haul.iptv.search import Page
 from haul.service.iptv import IptvService
 from haul.web.deps import OwnerDep
+from haul.web.error_schemas import error_responses
 from haul.web.iptv_schemas import (
     CategoryList,
     ProviderCreate,
@@ -105,26 +106,26 @@ async def list_providers(iptv: IptvDep, owner: OwnerDep) -> Any:
     "/providers",
     status_code=status.HTTP_201_CREATED,
     response_model=ProviderOut,
-    responses={409: {}, 422: {}},
+    responses=error_responses(409, 422),
 )
 async def create_provider(body: ProviderCreate, iptv: IptvDep, owner: OwnerDep) -> Any:
     """Add a provider. It is not contacted here: use ``/providers/test`` or ``/{id}/test``."""
     return (await iptv.create(_spec(body), owner)).to_json()
 
 
-@router.post("/providers/test", response_model=ProviderTestOut, responses={422: {}})
+@router.post("/providers/test", response_model=ProviderTestOut, responses=error_responses(422))
 async def test_settings(body: ProviderCreate, iptv: IptvDep) -> Any:
     """Log in with settings before saving them: says exactly what is wrong, if anything."""
     return (await iptv.test(_spec(body))).to_json()
 
 
-@router.get("/providers/{provider}", response_model=ProviderOut, responses={404: {}})
+@router.get("/providers/{provider}", response_model=ProviderOut, responses=error_responses(404))
 async def get_provider(provider: str, iptv: IptvDep, owner: OwnerDep) -> Any:
     return (await iptv.get(provider, owner)).to_json()
 
 
 @router.patch(
-    "/providers/{provider}", response_model=ProviderOut, responses={404: {}, 409: {}, 422: {}}
+    "/providers/{provider}", response_model=ProviderOut, responses=error_responses(404, 409, 422)
 )
 async def change_provider(
     provider: str, body: ProviderSettings, iptv: IptvDep, owner: OwnerDep
@@ -134,14 +135,18 @@ async def change_provider(
 
 
 @router.delete(
-    "/providers/{provider}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}, 409: {}}
+    "/providers/{provider}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(404, 409),
 )
 async def delete_provider(provider: str, iptv: IptvDep, owner: OwnerDep) -> None:
     """Remove a provider with no unfinished download (disable it otherwise)."""
     await iptv.delete(provider, owner)
 
 
-@router.post("/providers/{provider}/test", response_model=ProviderTestOut, responses={404: {}})
+@router.post(
+    "/providers/{provider}/test", response_model=ProviderTestOut, responses=error_responses(404)
+)
 async def test_provider(
     provider: str, iptv: IptvDep, owner: OwnerDep, body: ProviderTestIn | None = None
 ) -> Any:
@@ -151,7 +156,7 @@ async def test_provider(
 
 # -- browsing -----------------------------------------------------------------------------
 
-BROWSE_ERRORS: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 502: {}}
+BROWSE_ERRORS = error_responses(404, 409, 502)
 
 
 @router.get(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from haul.service import to_json
 from haul.service.iptv_downloads import IptvDownloads, Options
 from haul.web.deps import OwnerDep
+from haul.web.error_schemas import error_responses
 from haul.web.schemas import DownloadOut
 
 router = APIRouter(prefix="/iptv/providers/{provider}", tags=["iptv"])
@@ -60,7 +61,7 @@ class SeriesDownloads(BaseModel):
     "/vod/{stream_id}/download",
     status_code=status.HTTP_201_CREATED,
     response_model=DownloadOut,
-    responses={404: {}, 409: {}, 422: {}, 429: {}, 502: {}},
+    responses=error_responses(404, 409, 422, 429, 502),
 )
 async def download_film(
     provider: str,
@@ -78,7 +79,7 @@ async def download_film(
     "/series/{series_id}/download",
     status_code=status.HTTP_201_CREATED,
     response_model=SeriesDownloads,
-    responses={404: {}, 422: {}, 502: {}},
+    responses=error_responses(404, 422, 502),
 )
 async def download_series(
     provider: str,

@@ -10,7 +10,9 @@ from fastapi.responses import FileResponse
 
 from haul.service.links import FileLinks
 from haul.web.deps import OwnerDep
+from haul.web.error_schemas import error_responses
 from haul.web.files import file_response
+from haul.web.ids import Id
 from haul.web.link_schemas import LinkCreate, LinkOut
 
 router = APIRouter(prefix="/downloads", tags=["downloads"])
@@ -26,9 +28,9 @@ def get_links(request: Request) -> FileLinks:
 LinksDep = Annotated[FileLinks, Depends(get_links)]
 
 
-@router.post("/{download_id}/link", response_model=LinkOut, responses={404: {}, 422: {}})
+@router.post("/{download_id}/link", response_model=LinkOut, responses=error_responses(404, 422))
 async def create_link(
-    download_id: int, links: LinksDep, owner: OwnerDep, body: LinkCreate | None = None
+    download_id: Id, links: LinksDep, owner: OwnerDep, body: LinkCreate | None = None
 ) -> Any:
     """A signed link to one finished file of your download that anyone can open until it
     expires (default 24 hours, at most 30 days)."""
@@ -38,7 +40,12 @@ async def create_link(
 
 
 @files_router.get(
-    "/files/{token}", response_class=Response, responses={206: {}, 403: {}, 404: {}, 410: {}}
+    "/files/{token}",
+    response_class=Response,
+    responses={
+        206: {"description": "Part of the file (HTTP Range)"},
+        **error_responses(403, 404, 410),
+    },
 )
 async def open_link(token: str, links: LinksDep) -> FileResponse:
     """The file a signed link names, with HTTP Range support (HEAD answered too). A link

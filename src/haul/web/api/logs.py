@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from haul.service.logs import DEFAULT_LIMIT, MAX_LIMIT, MAX_TOP, LogCounts, LogService
 from haul.web.deps import AdminDep
+from haul.web.error_schemas import error_responses
 from haul.web.log_schemas import ClearedOut, ErrorLogPage, LogSummaryOut, UnsupportedPage
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 
-ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
-    403: {"description": "The caller is not an administrator"}
-}
+ADMIN_ONLY = error_responses(403, described={403: "The caller is not an administrator"})
 #: Keep clearing within reason: a century.
 MAX_DAYS = 36_500
 

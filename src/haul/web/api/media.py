@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from haul.errors import InputError
+from haul.service.listing import cursor_id
 from haul.service.media import FileView, ItemView, MediaService
-from haul.web.deps import OwnerDep
+from haul.web.deps import AdminDep, OwnerDep
+from haul.web.error_schemas import error_responses
+from haul.web.ids import Id
 from haul.web.media_schemas import (
     Attach,
     Deleted,
@@ -50,15 +52,11 @@ async def list_media(
     owner: OwnerDep,
     kind: MediaKind | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Part of the title")] = None,
-    parent_id: int | None = None,
+    parent_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
-    after = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise InputError("The cursor is not one this server handed out.")
-        after = int(cursor)
+    after = cursor_id(cursor) if cursor is not None else None
     items, last = await media.find(
         owner, kind=kind, query=q, parent_id=parent_id, limit=limit, cursor=after
     )
@@ -80,8 +78,8 @@ async def create_media(body: MediaCreate, media: MediaDep, owner: OwnerDep) -> d
     return _item(view)
 
 
-@router.get("/media/{media_id}", response_model=MediaDetail)
-async def get_media_item(media_id: int, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
+@router.get("/media/{media_id}", response_model=MediaDetail, responses=error_responses(404))
+async def get_media_item(media_id: Id, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
     detail = await media.get(media_id, owner)
     return {
         **_item(detail.item),
@@ -92,9 +90,9 @@ async def get_media_item(media_id: int, media: MediaDep, owner: OwnerDep) -> dic
     }
 
 
-@router.patch("/media/{media_id}", response_model=MediaOut)
+@router.patch("/media/{media_id}", response_model=MediaOut, responses=error_responses(404))
 async def change_media(
-    media_id: int, body: MediaChange, media: MediaDep, owner: OwnerDep
+    media_id: Id, body: MediaChange, media: MediaDep, owner: OwnerDep
 ) -> dict[str, Any]:
     given = body.model_dump(exclude_unset=True)
     if "external_ids" in given:
@@ -102,28 +100,34 @@ async def change_media(
     return _item(await media.update(media_id, owner, **given))
 
 
-@router.delete("/media/{media_id}", response_model=Deleted)
+@router.delete("/media/{media_id}", response_model=Deleted, responses=error_responses(404))
 async def delete_media(
-    media_id: int, media: MediaDep, owner: OwnerDep, delete_files: bool = False
+    media_id: Id, media: MediaDep, owner: OwnerDep, delete_files: bool = False
 ) -> dict[str, Any]:
     """Delete the item, its episodes and trailers, and their file records. Files on disk are
     deleted only with ``delete_files``."""
     return {"files_deleted": await media.delete(media_id, owner, delete_files=delete_files)}
 
 
-@router.post("/media/rescan", response_model=RescanOut)
-async def rescan(media: MediaDep) -> dict[str, Any]:
+@router.post("/media/rescan", response_model=RescanOut, responses=error_responses(403))
+async def rescan(media: MediaDep, _admin: AdminDep) -> dict[str, Any]:
     """Look for every recorded file on disk now (a job does it every few hours too)."""
     return dataclasses.asdict(await media.rescan())
 
 
-@router.get("/downloads/{download_id}/files", response_model=MediaFileList)
-async def download_files(download_id: int, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
+@router.get(
+    "/downloads/{download_id}/files", response_model=MediaFileList, responses=error_responses(404)
+)
+async def download_files(download_id: Id, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
     """The download's finished files with what the probe found in each."""
     return {"items": [_file(f) for f in await media.download_files(download_id, owner)]}
 
 
-@router.post("/downloads/{download_id}/media", status_code=status.HTTP_204_NO_CONTENT)
-async def attach(download_id: int, body: Attach, media: MediaDep, owner: OwnerDep) -> None:
+@router.post(
+    "/downloads/{download_id}/media",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(404, 409),
+)
+async def attach(download_id: Id, body: Attach, media: MediaDep, owner: OwnerDep) -> None:
     """Let a download belong to a media item (a finished one is filed into the library)."""
     await media.attach(download_id, body.media_id, owner, force=body.force)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request, status
 
 from haul.service.notifications import NotificationService
 from haul.web.deps import OwnerDep
+from haul.web.error_schemas import error_responses
+from haul.web.ids import Id
 from haul.web.notification_schemas import (
     NotificationCreate,
     NotificationList,
@@ -37,7 +39,7 @@ async def list_targets(notifications: NotificationsDep, owner: OwnerDep) -> Any:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=NotificationOut,
-    responses={409: {}, 422: {}},
+    responses=error_responses(409, 422),
 )
 async def create_target(
     body: NotificationCreate, notifications: NotificationsDep, owner: OwnerDep
@@ -56,27 +58,31 @@ async def create_target(
     return target.to_json()
 
 
-@router.get("/{target_id}", response_model=NotificationOut, responses={404: {}})
-async def get_target(target_id: int, notifications: NotificationsDep, owner: OwnerDep) -> Any:
+@router.get("/{target_id}", response_model=NotificationOut, responses=error_responses(404))
+async def get_target(target_id: Id, notifications: NotificationsDep, owner: OwnerDep) -> Any:
     return (await notifications.get(target_id, owner)).to_json()
 
 
-@router.patch("/{target_id}", response_model=NotificationOut, responses={404: {}, 422: {}})
+@router.patch("/{target_id}", response_model=NotificationOut, responses=error_responses(404, 422))
 async def change_target(
-    target_id: int, body: NotificationSettings, notifications: NotificationsDep, owner: OwnerDep
+    target_id: Id, body: NotificationSettings, notifications: NotificationsDep, owner: OwnerDep
 ) -> Any:
     """Change some settings; a secret left out (or null) keeps the stored one."""
     changes = body.model_dump(exclude_unset=True)
     return (await notifications.update(target_id, owner, changes)).to_json()
 
 
-@router.delete("/{target_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {}})
-async def delete_target(target_id: int, notifications: NotificationsDep, owner: OwnerDep) -> None:
+@router.delete(
+    "/{target_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
+)
+async def delete_target(target_id: Id, notifications: NotificationsDep, owner: OwnerDep) -> None:
     await notifications.delete(target_id, owner)
 
 
-@router.post("/{target_id}/test", response_model=NotificationTestOut, responses={404: {}})
-async def test_target(target_id: int, notifications: NotificationsDep, owner: OwnerDep) -> Any:
+@router.post(
+    "/{target_id}/test", response_model=NotificationTestOut, responses=error_responses(404)
+)
+async def test_target(target_id: Id, notifications: NotificationsDep, owner: OwnerDep) -> Any:
     """Send a test event now (once, no retries) and say whether it arrived."""
     outcome = await notifications.test(target_id, owner)
     return {"ok": outcome.ok, "error": outcome.error, "status": outcome.status}

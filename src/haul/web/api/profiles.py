@@ -7,17 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 
 from haul.service.profiles import ProfileService
-from haul.web.config_schemas import FieldErrorsOut
 from haul.web.deps import AdminDep
+from haul.web.error_schemas import error_responses
 from haul.web.profile_schemas import ProfileChange, ProfileCreate, ProfileOut
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
-Responses = dict[int | str, dict[str, Any]]
-FORBIDDEN: Responses = {403: {"description": "The caller is not an administrator"}}
-BAD: Responses = {
-    422: {"model": FieldErrorsOut, "description": "A bad field; `errors` maps each to a sentence"}
-}
+ADMIN = "The caller is not an administrator"
+BAD = error_responses(422, described={422: "A bad field; `errors` maps each to a sentence"})
 
 
 def get_profiles(request: Request) -> ProfileService:
@@ -34,7 +31,7 @@ async def list_profiles(profiles: ProfilesDep) -> Any:
     return await profiles.list()
 
 
-@router.get("/{name}", response_model=ProfileOut, responses={404: {}})
+@router.get("/{name}", response_model=ProfileOut, responses=error_responses(404))
 async def get_profile(name: str, profiles: ProfilesDep) -> Any:
     return await profiles.get(name)
 
@@ -43,7 +40,10 @@ async def get_profile(name: str, profiles: ProfilesDep) -> Any:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ProfileOut,
-    responses={**FORBIDDEN, 409: {"description": "The name is taken"}, **BAD},
+    responses={
+        **error_responses(403, 409, described={403: ADMIN, 409: "The name is taken"}),
+        **BAD,
+    },
 )
 async def create_profile(body: ProfileCreate, profiles: ProfilesDep, _admin: AdminDep) -> Any:
     """Add a profile; with ``is_default`` it becomes the one default."""
@@ -53,7 +53,10 @@ async def create_profile(body: ProfileCreate, profiles: ProfilesDep, _admin: Adm
 @router.patch(
     "/{name}",
     response_model=ProfileOut,
-    responses={**FORBIDDEN, 404: {}, 409: {"description": "The new name is taken"}, **BAD},
+    responses={
+        **error_responses(403, 404, 409, described={403: ADMIN, 409: "The new name is taken"}),
+        **BAD,
+    },
 )
 async def change_profile(
     name: str, body: ProfileChange, profiles: ProfilesDep, _admin: AdminDep
@@ -65,7 +68,9 @@ async def change_profile(
 @router.delete(
     "/{name}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**FORBIDDEN, 404: {}, 409: {"description": "Unfinished downloads use it"}},
+    responses=error_responses(
+        403, 404, 409, described={403: ADMIN, 409: "Unfinished downloads use it"}
+    ),
 )
 async def delete_profile(name: str, profiles: ProfilesDep, _admin: AdminDep) -> None:
     """Remove a profile no unfinished download uses; finished ones keep their history."""

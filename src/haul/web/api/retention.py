@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from haul.service.retention import RetentionService
 from haul.web.deps import AdminDep, OwnerDep
+from haul.web.error_schemas import error_responses
 from haul.web.retention_schemas import RetentionOut, RetentionReportOut, RetentionRun
 
 router = APIRouter(prefix="/retention", tags=["retention"])
@@ -33,7 +34,7 @@ async def show(retention: RetentionDep, request: Request, _owner: OwnerDep) -> A
     }
 
 
-@router.post("/run", response_model=RetentionReportOut, responses={403: {}})
+@router.post("/run", response_model=RetentionReportOut, responses=error_responses(403))
 async def run(retention: RetentionDep, _admin: AdminDep, body: RetentionRun | None = None) -> Any:
     """Remove the finished downloads kept longer than their age now, with their files
     (administrators). ``dry_run`` only counts them."""

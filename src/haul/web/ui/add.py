@@ -70,6 +70,9 @@ async def add(
     media_id = _media_id(form)
     if not links and blob is None and not form.errors:
         form.error("urls", "Paste at least one link, or choose a .torrent file.")
+    for name, value in (("profile", profile), ("client", client)):
+        if "\x00" in value:  # a multipart form: the middleware of haul.web.nul does not look
+            form.error(name, f"The {name} cannot contain NUL characters.")
     if len(links) > MAX_URLS_PER_REQUEST:
         form.error(
             "urls", f"That is {len(links)} links; add at most {MAX_URLS_PER_REQUEST} at a time."

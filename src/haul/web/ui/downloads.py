@@ -17,6 +17,7 @@ from haul.service.media import FileView
 from haul.web.deps import OwnerDep, RuntimeDep, ServiceDep
 from haul.web.errors import status_for
 from haul.web.ui import csrf
+from haul.web.ui.forms import same_site_path
 from haul.web.ui.render import fragment, human_speed, page
 
 router = APIRouter(include_in_schema=False)
@@ -241,7 +242,7 @@ async def bulk(
 
 def _back_here(back: str) -> str:
     """Where a button's post goes back to: the page it was on, never another site."""
-    return back if back.startswith("/") and not back.startswith("//") else "/"
+    return same_site_path(back)
 
 
 async def _apply(

@@ -38,6 +38,17 @@ def whole_number(form: PageForm, name: str, what: str, low: int, high: int) -> i
     return int(text)
 
 
+def same_site_path(target: str, default: str = "/") -> str:
+    """Where a form goes on to: ``target`` when it is a path of this site, else ``default``.
+    Never another site: not ``//host``, nor ``/\\host`` or a path with a tab or a line break,
+    which browsers also read as ``//host``."""
+    if not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default
+    return target
+
+
 async def attempt(form: PageForm, call: Awaitable[T]) -> T | None:
     """What ``call`` answers; or None when haul refuses it, with the reason noted at the top of
     the form (the page is then drawn again with what was typed)."""

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from haul import __version__
 from haul.web.ui.csrf import csrf_token, remember
+from haul.web.ui.identity import who
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -139,10 +140,12 @@ def environment() -> Environment:
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A whole page (or a fragment: templates starting with ``_``) as an HTML response."""
+    nav = context.pop("nav", None)
+    context = {**who(request), **context}
     body = (
         environment()
         .get_template(template)
-        .render(request=request, csrf=csrf_token(request), nav=context.pop("nav", None), **context)
+        .render(request=request, csrf=csrf_token(request), nav=nav, **context)
     )
     response = HTMLResponse(body, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"

@@ -483,3 +483,19 @@
   }
   setInterval(refresh, 5000);
 })();
+
+// == Account page ===========================================================================
+// A new API token is shown once: its Copy button (hidden without this script) copies it.
+(() => {
+  for (const button of document.querySelectorAll("button.copy[data-copy]")) {
+    const field = document.getElementById(button.dataset.copy);
+    if (!field) continue;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      field.select();
+      let copied = false;
+      if (navigator.clipboard) copied = await navigator.clipboard.writeText(field.value).then(() => true, () => false);
+      button.textContent = copied ? "Copied" : "Selected: press Ctrl+C";
+    });
+  }
+})();

@@ -1,0 +1,37 @@
+"""Failed logins counted per key in a sliding window (pure: the clock is passed in)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FailureWindow:
+    """At most ``allowed`` failures per key within ``window`` seconds."""
+
+    allowed: int
+    window: float
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may try again (0: now)."""
+        times = self._recent(key, now)
+        if len(times) < self.allowed:
+            return 0.0
+        return max(0.0, times[0] + self.window - now)
+
+    def failed(self, key: str, now: float) -> None:
+        self._recent(key, now).append(now)
+        if len(self._seen) > 10_000:  # forget the quiet keys of a long-running process
+            for stale in [k for k, t in self._seen.items() if not t or t[-1] < now - self.window]:
+                del self._seen[stale]
+
+    def succeeded(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._seen.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times

@@ -1,0 +1,296 @@
+"""Logins, the first administrator, users (administrators) and API tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from haul.errors import Conflict, Forbidden, InputError
+from haul.service.accounts import AccountService, UserView
+from haul.service.values import Owner
+from haul.web.account_schemas import (
+    Credentials,
+    MeOut,
+    NewTokenOut,
+    PasswordChange,
+    SetupIn,
+    TokenIn,
+    TokenLogin,
+    TokenOut,
+    UserChange,
+    UserIn,
+    UserOut,
+)
+from haul.web.auth import LOGIN_COOKIE, Gate
+from haul.web.deps import AdminDep, OwnerDep
+from haul.web.error_schemas import error_responses
+from haul.web.ids import Id
+
+router = APIRouter(tags=["accounts"])
+
+UNAUTHORIZED = error_responses(401)
+FORBIDDEN = error_responses(403)
+TOO_MANY = error_responses(429)
+
+
+def get_accounts(request: Request) -> AccountService:
+    accounts: AccountService = request.app.state.runtime.accounts
+    return accounts
+
+
+def get_gate(request: Request) -> Gate:
+    gate: Gate = request.app.state.gate
+    return gate
+
+
+AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+GateDep = Annotated[Gate, Depends(get_gate)]
+
+
+class NoAccount(Forbidden):
+    """The local user of a single-user haul has no account; make one on the Users page."""
+
+    code = "no_account"
+
+
+def own_id(owner: Owner) -> int:
+    if owner.user_id is None:
+        raise NoAccount()
+    return owner.user_id
+
+
+def user_out(view: UserView) -> dict[str, Any]:
+    return dataclasses.asdict(view)
+
+
+def set_login(request: Request, response: Response, cookie: str, days: float) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE,
+        cookie,
+        max_age=int(days * 86400),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def login_days(accounts: AccountService) -> float:
+    return accounts.session_age.total_seconds() / 86400
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.get("/auth/me", response_model=MeOut)
+async def me(request: Request, gate: GateDep, accounts: AccountsDep) -> Any:
+    """Who is asking: the mode, the caller's account (if any) and whether setup is pending."""
+    owner = await gate.owner(request)
+    user = await accounts.user(owner.user_id) if owner.user_id is not None else None
+    return {
+        "mode": await gate.mode(),
+        "owner": owner.key,
+        "is_admin": owner.is_admin,
+        "anonymous": owner.ip_limit is not None,
+        "user": user_out(user) if user else None,
+        "needs_setup": not await accounts.has_accounts(),
+    }
+
+
+@router.post(
+    "/auth/login",
+    response_model=UserOut,
+    responses={**UNAUTHORIZED, **TOO_MANY, **error_responses(422)},
+)
+async def login(
+    body: Credentials, request: Request, response: Response, accounts: AccountsDep
+) -> Any:
+    """Log in: the answer sets the session cookie the pages use."""
+    done = await accounts.login(body.username, body.password, client_ip(request))
+    set_login(request, response, done.cookie, login_days(accounts))
+    return user_out(done.user)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, accounts: AccountsDep) -> Response:
+    """End this browser's login session (nothing to do without one)."""
+    cookie = request.cookies.get(LOGIN_COOKIE)
+    if cookie:
+        await accounts.logout(cookie)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post(
+    "/auth/setup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses={
+        **UNAUTHORIZED,
+        **TOO_MANY,
+        **error_responses(409, 422, described={409: "An account exists already"}),
+    },
+)
+async def setup(
+    body: SetupIn, request: Request, response: Response, gate: GateDep, accounts: AccountsDep
+) -> Any:
+    """Make the first administrator (only while there is no account) and log in as them."""
+    if await accounts.has_accounts():
+        raise Conflict("This haul already has an administrator; log in instead.")
+    local = await gate.mode() == "single"
+    code = None if local else (body.code or "")
+    user = await accounts.create_first_admin(
+        body.username, body.password, code, ip=client_ip(request)
+    )
+    done = await accounts.login(body.username, body.password, client_ip(request))
+    set_login(request, response, done.cookie, login_days(accounts))
+    return user_out(user)
+
+
+@router.post(
+    "/auth/token",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NewTokenOut,
+    responses={**UNAUTHORIZED, **TOO_MANY, **error_responses(422)},
+)
+async def token_login(body: TokenLogin, request: Request, accounts: AccountsDep) -> Any:
+    """Log in with a name and password and get a new API token (``haul login``)."""
+    done = await accounts.login(body.username, body.password, client_ip(request))
+    await accounts.logout(done.cookie)  # a token, not a browser session, was asked for
+    view, token = await accounts.create_token(done.user.id, body.name)
+    return {**dataclasses.asdict(view), "token": token}
+
+
+@router.put(
+    "/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**UNAUTHORIZED, **FORBIDDEN, **TOO_MANY, **error_responses(422)},
+)
+async def change_password(
+    body: PasswordChange,
+    owner: OwnerDep,
+    accounts: AccountsDep,
+    request: Request,
+    response: Response,
+) -> None:
+    """Change your own password. Every login session of the account ends; a browser that
+    asked with its login cookie gets a new one."""
+    await accounts.change_password(own_id(owner), body.current_password, body.new_password)
+    if request.cookies.get(LOGIN_COOKIE):
+        user = await accounts.user(own_id(owner))
+        done = await accounts.login(user.username, body.new_password, client_ip(request))
+        set_login(request, response, done.cookie, login_days(accounts))
+
+
+# -- users (administrators) ------------------------------------------------------------------
+
+
+@router.get("/users", response_model=list[UserOut], responses={**UNAUTHORIZED, **FORBIDDEN})
+async def list_users(accounts: AccountsDep, _admin: AdminDep) -> Any:
+    return [user_out(u) for u in await accounts.users()]
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses={
+        **UNAUTHORIZED,
+        **FORBIDDEN,
+        **error_responses(409, 422, described={409: "The name is taken"}),
+    },
+)
+async def create_user(body: UserIn, accounts: AccountsDep, _admin: AdminDep) -> Any:
+    """Add an account. The first account of an instance must be an administrator."""
+    first = not await accounts.has_accounts()
+    if first and body.role != "admin":
+        raise InputError(
+            "The first account must be an administrator: once it exists, haul asks everyone "
+            "to log in, and someone has to be able to manage it."
+        )
+    view = await accounts.create_user(
+        body.username, body.password, role=body.role, limit=body.limit, first=first
+    )
+    return user_out(view)
+
+
+@router.get(
+    "/users/{user_id}",
+    response_model=UserOut,
+    responses={**error_responses(404, 422), **FORBIDDEN, **UNAUTHORIZED},
+)
+async def get_user(user_id: Id, accounts: AccountsDep, _admin: AdminDep) -> Any:
+    return user_out(await accounts.user(user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    responses={
+        **FORBIDDEN,
+        **UNAUTHORIZED,
+        **error_responses(404, 409, 422, described={409: "It would leave no administrator"}),
+    },
+)
+async def change_user(
+    user_id: Id, body: UserChange, accounts: AccountsDep, _admin: AdminDep
+) -> Any:
+    given = body.model_dump(exclude_unset=True)
+    view = await accounts.update_user(
+        user_id,
+        role=given.get("role"),
+        limit=given.get("limit"),
+        clear_limit="limit" in given and given["limit"] is None,
+        disabled=given.get("disabled"),
+        password=given.get("password"),
+    )
+    return user_out(view)
+
+
+@router.delete(
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        **FORBIDDEN,
+        **UNAUTHORIZED,
+        **error_responses(404, 409, 422, described={409: "It is the only administrator"}),
+    },
+)
+async def delete_user(user_id: Id, accounts: AccountsDep, _admin: AdminDep) -> None:
+    """Remove an account, its logins and its tokens (its downloads stay in the history)."""
+    await accounts.delete_user(user_id)
+
+
+# -- API tokens ------------------------------------------------------------------------------
+
+
+@router.get("/tokens", response_model=list[TokenOut], responses={**UNAUTHORIZED, **FORBIDDEN})
+async def list_tokens(owner: OwnerDep, accounts: AccountsDep) -> Any:
+    """Your live API tokens (their first characters only)."""
+    return [dataclasses.asdict(t) for t in await accounts.tokens(own_id(owner))]
+
+
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NewTokenOut,
+    responses={**UNAUTHORIZED, **FORBIDDEN},
+)
+async def create_token(body: TokenIn, owner: OwnerDep, accounts: AccountsDep) -> Any:
+    """A new API token for your account, shown this once."""
+    view, token = await accounts.create_token(own_id(owner), body.name)
+    return {**dataclasses.asdict(view), "token": token}
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**error_responses(404, 422), **UNAUTHORIZED, **FORBIDDEN},
+)
+async def revoke_token(token_id: Id, owner: OwnerDep, accounts: AccountsDep) -> None:
+    """Revoke one of your tokens (an administrator may revoke anyone's)."""
+    await accounts.revoke_token(token_id, None if owner.is_admin else own_id(owner))

@@ -1,0 +1,152 @@
+"""Who is asking: an API token, a login cookie, the local single user or an anonymous visitor.
+
+- ``Authorization: Bearer <token>`` is an API token (programs, the CLI). A wrong one is a 401,
+  never a fall-back to something else.
+- The ``haul_login`` cookie is a login session of the pages (``SameSite=Lax``, HttpOnly).
+  Requests that change something and carry cookies are guarded against other sites twice:
+  :mod:`haul.web.origin` refuses what a browser sends for another site, and the pages' forms
+  carry a CSRF token (:mod:`haul.web.ui.csrf`).
+- In single-user mode (loopback, no accounts) everyone is the local administrator.
+- In public mode a visitor without a login gets the signed ``haul_visitor`` cookie, set by
+  :class:`VisitorCookies` on their first request, and an owner of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from http.cookies import SimpleCookie
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from haul.core import credentials
+from haul.core.modes import Mode, effective_mode, refuse_start
+from haul.errors import Unauthorized
+from haul.service.accounts import AccountService
+from haul.service.values import Owner
+from haul.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOGIN_COOKIE = "haul_login"
+VISITOR_COOKIE = "haul_visitor"
+LOCAL = "local"
+
+
+class Gate:
+    def __init__(self, settings: Settings, accounts: AccountService) -> None:
+        self.settings = settings
+        self.accounts = accounts
+
+    async def mode(self) -> Mode:
+        if self.settings.mode != "auto":
+            return self.settings.mode
+        return effective_mode(
+            "auto",
+            loopback=self.settings.bound_to_loopback,
+            has_accounts=await self.accounts.has_accounts(),
+        )
+
+    async def check_start(self) -> None:
+        """Refuse to open an instance without a login to the network; tell how to make the
+        first administrator when an instance that needs accounts has none."""
+        settings = self.settings
+        has_accounts = await self.accounts.has_accounts()
+        refuse_start(
+            settings.mode,
+            host=settings.host,
+            loopback=settings.bound_to_loopback,
+            has_accounts=has_accounts,
+        )
+        if not has_accounts and await self.mode() != "single":
+            log.warning(
+                "haul has no account yet: open /setup and enter the setup code %s to make the "
+                "first administrator, or run 'haul users create-admin NAME'",
+                self.accounts.setup_code,
+            )
+
+    async def owner(self, conn: HTTPConnection) -> Owner:
+        """The caller, or :class:`~haul.errors.Unauthorized` when this mode needs a login."""
+        known: Owner | None = conn.scope.get("haul.owner")
+        if known is not None:
+            return known
+        found = await self._owner(conn)
+        conn.scope["haul.owner"] = found
+        return found
+
+    async def _owner(self, conn: HTTPConnection) -> Owner:
+        ip = conn.client.host if conn.client else None
+        header = conn.headers.get("authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
+            return (await self.accounts.user_of_token(token.strip())).owner(ip)
+        cookie = conn.cookies.get(LOGIN_COOKIE)
+        if cookie:
+            user = await self.accounts.user_of_cookie(cookie)
+            if user is not None:
+                return user.owner(ip)
+        mode = await self.mode()
+        if mode == "single":
+            return Owner(key=LOCAL, ip=ip, is_admin=True)
+        visitor: str | None = conn.scope.get("haul.visitor")
+        if mode == "public" and visitor is not None:
+            await self.accounts.visitor_seen(visitor, ip)
+            return Owner(
+                key=f"session:{visitor}",
+                session_id=visitor,
+                ip=ip,
+                is_admin=False,
+                limit=self.settings.public_limit_per_session,
+                ip_limit=self.settings.public_limit_per_ip,
+            )
+        raise Unauthorized()
+
+
+class VisitorCookies:
+    """Public mode: every browser gets a signed visitor cookie on its first request (no
+    database write: the session row is made when the visitor first does something)."""
+
+    def __init__(self, app: ASGIApp, accounts: AccountService, *, secure: bool = False) -> None:
+        self.app = app
+        self.accounts = accounts
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        key = await self.accounts.visitor_key.get()
+        sent = _cookie(scope, VISITOR_COOKIE)
+        visitor = credentials.visitor_of(key, sent) if sent else None
+        if visitor is not None or scope["type"] == "websocket":
+            scope["haul.visitor"] = visitor
+            await self.app(scope, receive, send)
+            return
+        visitor, cookie = credentials.visitor_cookie(key)
+        scope["haul.visitor"] = visitor
+        attributes = "; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
+        if self.secure or scope.get("scheme") == "https":
+            attributes += "; Secure"
+        header = (b"set-cookie", f"{VISITOR_COOKIE}={cookie}{attributes}".encode("latin-1"))
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # noqa: S112 (a malformed header is no cookie)
+                continue
+            if name in jar:
+                return jar[name].value
+    return None
