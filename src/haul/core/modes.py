@@ -21,13 +21,12 @@ ModeSetting = Literal["auto", "single", "accounts", "public"]
 Mode = Literal["single", "accounts", "public"]
 
 
-def effective_mode(setting: ModeSetting, *, loopback: bool, has_accounts: bool) -> Mode:
-    """The mode in effect, given what is configured and what exists."""
+def effective_mode(setting: ModeSetting, *, has_accounts: bool) -> Mode:
+    """The mode in effect, given what is configured and whether an account exists (on a
+    network address with none, :func:`refuse_start` has stopped ``auto`` already)."""
     if setting != "auto":
         return setting
-    if has_accounts:
-        return "accounts"
-    return "single"
+    return "accounts" if has_accounts else "single"
 
 
 def refuse_start(setting: ModeSetting, *, host: str, loopback: bool, has_accounts: bool) -> None:

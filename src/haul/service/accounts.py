@@ -242,8 +242,13 @@ class AccountService:
     # -- logins -----------------------------------------------------------------------------
 
     async def login(self, username: str, password: str, ip: str | None) -> Login:
-        """A new login session for the account, or :class:`LoginFailed`; too many failures
-        from one address or for one name answer :class:`TooManyAttempts` for a while."""
+        """A new login session for the account (see :meth:`authenticate`)."""
+        user = await self.authenticate(username, password, ip)
+        return Login(user, await self.start_session(user.id, ip))
+
+    async def authenticate(self, username: str, password: str, ip: str | None) -> UserView:
+        """The account, when the password is its own; else :class:`LoginFailed`. Too many
+        failures from one address or for one name answer :class:`TooManyAttempts` a while."""
         keys = [f"ip:{ip}", f"name:{username.strip().lower()}"]
         now = self._may_try(keys)
         async with self.db.read() as s:
@@ -261,23 +266,26 @@ class AccountService:
             raise LoginFailed()
         for key in keys:
             self.failures.succeeded(key)
+        values: dict[str, object] = {"last_login_at": utcnow()}
+        if check.rehashed:
+            values["password_hash"] = check.rehashed
+        async with self.db.write() as s:
+            await s.execute(update(User).where(User.id == row.id).values(**values))
+        log.info("login of %s from %s", row.username, ip)
+        return UserView.of(row)
+
+    async def start_session(self, user_id: int, ip: str | None) -> str:
+        """A new login session of an account whose owner has just proved who they are (a
+        password, or the account made or changed a moment ago); its cookie."""
         session_id, cookie = credentials.new_session()
         secret = cookie.partition(".")[2]
         async with self.db.write() as s:
             s.add(
                 BrowserSession(
-                    id=session_id,
-                    user_id=row.id,
-                    secret_hash=credentials.digest(secret),
-                    ip=ip,
+                    id=session_id, user_id=user_id, secret_hash=credentials.digest(secret), ip=ip
                 )
             )
-            values: dict[str, object] = {"last_login_at": utcnow()}
-            if check.rehashed:
-                values["password_hash"] = check.rehashed
-            await s.execute(update(User).where(User.id == row.id).values(**values))
-        log.info("login of %s from %s", row.username, ip)
-        return Login(UserView.of(row), cookie)
+        return cookie
 
     async def logout(self, cookie: str) -> None:
         parts = credentials.split_cookie(cookie)

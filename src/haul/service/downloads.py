@@ -175,7 +175,7 @@ class DownloadService:
         """Queue a source already parsed (what :meth:`submit` and :meth:`submit_torrent` make,
         or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes;
         ``columns``: more of the row's own values (an IPTV download's reference)."""
-        if owner.ip_limit is not None:
+        if owner.anonymous:
             check_site(source, self.visitor_sites)
         candidates = self.directory.candidates()
         check_requested(client, candidates)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from haul.core.owners import is_anonymous
 from haul.core.tracking import Tracked
 from haul.errors import InputError
 
@@ -23,6 +24,11 @@ class Owner:
     #: its visitors together; set only for them, and it makes their limits strict (refused,
     #: never queued, paused ones counted).
     ip_limit: int | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        """An anonymous visitor of a public instance (not an account, not the local user)."""
+        return is_anonymous(self.key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-from http.cookies import SimpleCookie
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,12 +39,8 @@ class Gate:
 
     async def mode(self) -> Mode:
         if self.settings.mode != "auto":
-            return self.settings.mode
-        return effective_mode(
-            "auto",
-            loopback=self.settings.bound_to_loopback,
-            has_accounts=await self.accounts.has_accounts(),
-        )
+            return self.settings.mode  # no need to ask the database
+        return effective_mode("auto", has_accounts=await self.accounts.has_accounts())
 
     async def check_start(self) -> None:
         """Refuse to open an instance without a login to the network; tell how to make the
@@ -118,7 +113,7 @@ class VisitorCookies:
             await self.app(scope, receive, send)
             return
         key = await self.accounts.visitor_key.get()
-        sent = _cookie(scope, VISITOR_COOKIE)
+        sent = HTTPConnection(scope).cookies.get(VISITOR_COOKIE)
         visitor = credentials.visitor_of(key, sent) if sent else None
         if visitor is not None or scope["type"] == "websocket":
             scope["haul.visitor"] = visitor
@@ -137,16 +132,3 @@ class VisitorCookies:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
-
-
-def _cookie(scope: Scope, name: str) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: S112 (a malformed header is no cookie)
-                continue
-            if name in jar:
-                return jar[name].value
-    return None

@@ -45,7 +45,7 @@ AdminDep = Annotated[Owner, Depends(get_admin)]
 
 def get_account(owner: OwnerDep) -> Owner:
     """The caller, when they have an account or are the local user (403 for visitors)."""
-    if owner.ip_limit is not None:
+    if owner.anonymous:
         raise Forbidden("Visitors without an account cannot do that here; log in first.")
     return owner
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -65,20 +66,16 @@ def user_out(view: UserView) -> dict[str, Any]:
     return dataclasses.asdict(view)
 
 
-def set_login(request: Request, response: Response, cookie: str, days: float) -> None:
+def set_login(request: Request, response: Response, cookie: str, lasts: timedelta) -> None:
     response.set_cookie(
         LOGIN_COOKIE,
         cookie,
-        max_age=int(days * 86400),
+        max_age=int(lasts.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
         path="/",
     )
-
-
-def login_days(accounts: AccountService) -> float:
-    return accounts.session_age.total_seconds() / 86400
 
 
 def client_ip(request: Request) -> str | None:
@@ -94,7 +91,7 @@ async def me(request: Request, gate: GateDep, accounts: AccountsDep) -> Any:
         "mode": await gate.mode(),
         "owner": owner.key,
         "is_admin": owner.is_admin,
-        "anonymous": owner.ip_limit is not None,
+        "anonymous": owner.anonymous,
         "user": user_out(user) if user else None,
         "needs_setup": not await accounts.has_accounts(),
     }
@@ -110,7 +107,7 @@ async def login(
 ) -> Any:
     """Log in: the answer sets the session cookie the pages use."""
     done = await accounts.login(body.username, body.password, client_ip(request))
-    set_login(request, response, done.cookie, login_days(accounts))
+    set_login(request, response, done.cookie, accounts.session_age)
     return user_out(done.user)
 
 
@@ -146,8 +143,8 @@ async def setup(
     user = await accounts.create_first_admin(
         body.username, body.password, code, ip=client_ip(request)
     )
-    done = await accounts.login(body.username, body.password, client_ip(request))
-    set_login(request, response, done.cookie, login_days(accounts))
+    cookie = await accounts.start_session(user.id, client_ip(request))
+    set_login(request, response, cookie, accounts.session_age)
     return user_out(user)
 
 
@@ -159,9 +156,8 @@ async def setup(
 )
 async def token_login(body: TokenLogin, request: Request, accounts: AccountsDep) -> Any:
     """Log in with a name and password and get a new API token (``haul login``)."""
-    done = await accounts.login(body.username, body.password, client_ip(request))
-    await accounts.logout(done.cookie)  # a token, not a browser session, was asked for
-    view, token = await accounts.create_token(done.user.id, body.name)
+    user = await accounts.authenticate(body.username, body.password, client_ip(request))
+    view, token = await accounts.create_token(user.id, body.name)
     return {**dataclasses.asdict(view), "token": token}
 
 
@@ -181,9 +177,8 @@ async def change_password(
     asked with its login cookie gets a new one."""
     await accounts.change_password(own_id(owner), body.current_password, body.new_password)
     if request.cookies.get(LOGIN_COOKIE):
-        user = await accounts.user(own_id(owner))
-        done = await accounts.login(user.username, body.new_password, client_ip(request))
-        set_login(request, response, done.cookie, login_days(accounts))
+        cookie = await accounts.start_session(own_id(owner), client_ip(request))
+        set_login(request, response, cookie, accounts.session_age)
 
 
 # -- users (administrators) ------------------------------------------------------------------

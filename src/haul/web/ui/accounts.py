@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from haul.errors import HaulError, InvalidFields, LoginFailed
+from haul.errors import InvalidFields, LoginFailed
 from haul.service import Owner
 from haul.service.accounts import AccountService
 from haul.web.api.accounts import AccountsDep, client_ip, own_id
@@ -74,12 +74,8 @@ async def change_password(
     if form.errors:
         return await _render(request, owner, accounts, password_form=form, status_code=422)
     # The new password ended every login of the account: this browser's gets a new one.
-    user = await accounts.user(user_id)
-    try:
-        again = await accounts.login(user.username, new_password, client_ip(request))
-    except HaulError:
-        return RedirectResponse("/login?next=/account", status_code=303)
-    return logged_in(request, accounts, again.cookie, "/account?done=password")
+    cookie = await accounts.start_session(user_id, client_ip(request))
+    return logged_in(request, accounts, cookie, "/account?done=password")
 
 
 @router.post("/account/tokens", response_model=None)
@@ -140,7 +136,7 @@ async def _render(
         nav="account",
         user=user,
         tokens=tokens,
-        visitor=owner.ip_limit is not None,
+        visitor=owner.anonymous,
         has_accounts=await accounts.has_accounts(),
         password_form=password_form or PageForm(),
         token_form=token_form or TokenForm(),

@@ -48,7 +48,7 @@ def who(request: Request) -> dict[str, Any]:
     and ``visitor_terms`` (for an anonymous visitor of a public haul; else None)."""
     me: Owner | None = request.scope.get("haul.owner")
     terms = None
-    if me is not None and me.ip_limit is not None:
+    if me is not None and me.anonymous:
         runtime = request.app.state.runtime
         terms = VisitorTerms(
             limit=me.limit or runtime.settings.public_limit_per_session,

@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.errors import (
     Conflict,
-    HaulError,
     InvalidFields,
     LoginFailed,
     TooManyAttempts,
@@ -68,16 +67,12 @@ async def caller(gate: Gate, request: Request) -> Owner | None:
         return None
 
 
-def session_days(accounts: AccountService) -> float:
-    return accounts.session_age.total_seconds() / 86400
-
-
 def logged_in(
     request: Request, accounts: AccountService, cookie: str, target: str
 ) -> RedirectResponse:
     """Go on to ``target`` with a new login cookie."""
     response = RedirectResponse(target, status_code=303)
-    set_login(request, response, cookie, session_days(accounts))
+    set_login(request, response, cookie, accounts.session_age)
     return response
 
 
@@ -207,7 +202,7 @@ async def setup(
     if form.errors:
         return await _render_setup(request, gate, form, status_code=422)
     try:
-        await accounts.create_first_admin(
+        made = await accounts.create_first_admin(
             form.username, password, None if local else code, ip=client_ip(request)
         )
     except Conflict:  # someone was quicker
@@ -219,11 +214,8 @@ async def setup(
         for where, message in exc.problems.items():
             form.error(where if where in ("username", "password") else "form", message)
         return await _render_setup(request, gate, form, status_code=422)
-    try:
-        done = await accounts.login(form.username, password, client_ip(request))
-    except HaulError:
-        return RedirectResponse("/login?next=/users", status_code=303)
-    return logged_in(request, accounts, done.cookie, "/users?done=welcome")
+    cookie = await accounts.start_session(made.id, client_ip(request))
+    return logged_in(request, accounts, cookie, "/users?done=welcome")
 
 
 async def _render_setup(

@@ -141,11 +141,8 @@ async def change_user(
         return _render_user(request, admin, user, form, status_code=status_for(exc))
     if password and user_id == admin.user_id and not disabled:
         # A new password ends every login of the account, the administrator's own too.
-        try:
-            again = await accounts.login(user.username, password, client_ip(request))
-        except HaulError:
-            return RedirectResponse("/login?next=/users", status_code=303)
-        return logged_in(request, accounts, again.cookie, "/users?done=saved")
+        cookie = await accounts.start_session(user_id, client_ip(request))
+        return logged_in(request, accounts, cookie, "/users?done=saved")
     return RedirectResponse("/users?done=saved", status_code=303)
 
 
