@@ -94,6 +94,19 @@ def rss_kib(pid: int, key: str = "VmRSS") -> int:
     raise RuntimeError(f"no {key} for pid {pid}")
 
 
+def children_rss_kib(pid: int) -> dict[int, int]:
+    """The VmRSS in KiB of each living child process of ``pid`` (haul's probe child)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found[int(stat.parent.name)] = rss_kib(int(stat.parent.name))
+        except (OSError, IndexError, RuntimeError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
 def drop_written(paths: Iterable[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from haul.events.bus import EventBus
 from haul.iptv.redact import redact_url
 from haul.iptv.streams import as_transfer_error, fresh_stream_url
 from haul.media.naming import Templates
+from haul.media.prober import Prober
 from haul.net.guard import AddressPolicy
 from haul.net.transport import GuardedTransport
 from haul.notify import Notifier, download_summary
@@ -153,6 +154,8 @@ class Runtime:
             iptv=self._iptv_stream,
         )
         self.runner.ctx.handoff = self.external.handoff
+        #: FFmpeg reads finished files in a child process of its own (haul.media.prober).
+        self.prober = Prober()
         self.processor = Processor(
             self.db,
             LibraryConfig(
@@ -169,6 +172,7 @@ class Runtime:
             published=self.service.publish_ids,
             notifier=self.notifier,
             poll_interval=settings.heartbeat_interval,
+            probe=self.prober.probe,
         )
         self.media = MediaService(
             self.db,
@@ -390,6 +394,7 @@ class Runtime:
         self.bus.close()
         await self.notifier.aclose(grace=2.0)  # the last completions may still be on their way
         await self.runner.ctx.http_engine.aclose()
+        await asyncio.to_thread(self.prober.close)
         await self.directory.aclose()
         await self.http.aclose()
         await self.db.dispose()

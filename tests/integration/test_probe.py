@@ -14,7 +14,6 @@ from haul.media import probe as probe_module
 from haul.media.probe import (
     ProbeResult,
     build_result,
-    probe,
     probe_file,
     read_with_ffprobe,
     read_with_pyav,
@@ -179,10 +178,6 @@ def test_a_folder_is_not_media(tmp_path: Path) -> None:
 def test_a_missing_file_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="no such file or directory"):
         probe_file(tmp_path / "gone.mp4")
-
-
-async def test_async_probe_gives_the_same_result(files: Files) -> None:
-    assert await probe(files.mkv, profile="p") == probe_file(files.mkv, profile="p")
 
 
 def test_ffprobe_reads_what_pyav_reads(files: Files) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -19,7 +21,7 @@ from haul.core.sources import parse_source
 from haul.errors import DuplicateDownload, LimitExceeded
 from haul.store import downloads as q
 from haul.store.database import Database
-from haul.store.db import current_revision, head_revision, sync_url, upgrade
+from haul.store.db import MIGRATIONS_DIR, current_revision, head_revision, sync_url, upgrade
 from haul.store.models import Base, Download, DownloadEvent, Worker, utcnow
 
 DEFAULT_LIMITS = Limits(10)
@@ -59,6 +61,45 @@ async def claim_ids(db: Database, worker_id: str, limit: int) -> list[int]:
 async def test_migrations_reach_head(db: Database, database_url: str) -> None:
     assert await asyncio.to_thread(current_revision, database_url) == head_revision()
     await asyncio.to_thread(upgrade, database_url)  # idempotent
+
+
+async def test_the_revisions_haul_reads_itself_are_alembics(database_url: str) -> None:
+    """haul reads the head from the migration files and the database's revision with one
+    query, so that a server at the head never loads Alembic; Alembic must agree."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+    def alembics() -> str | None:
+        engine = create_engine(sync_url(database_url))
+        try:
+            with engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        finally:
+            engine.dispose()
+
+    assert await asyncio.to_thread(current_revision, database_url) is None  # empty database
+    await asyncio.to_thread(upgrade, database_url, "0003")
+    assert await asyncio.to_thread(current_revision, database_url) == "0003"
+    assert await asyncio.to_thread(alembics) == "0003"
+
+
+def test_a_server_migrates_in_a_child_and_never_loads_alembic(database_url: str) -> None:
+    """``haul serve`` and ``haul worker`` migrate in a forked child: Alembic would cost the
+    server about 8 MiB for good. Run in a fresh interpreter, since this one holds Alembic."""
+    script = (
+        "import sys; from haul.store.db import upgrade_in_child, current_revision; "
+        "upgrade_in_child(sys.argv[1]); upgrade_in_child(sys.argv[1]); "
+        "print(current_revision(sys.argv[1]), 'alembic' in sys.modules)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, database_url], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [head_revision(), "False"]
 
 
 async def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:

@@ -86,6 +86,7 @@ def serve(
     if not settings.embedded_worker and settings.sqlalchemy_url.startswith("sqlite"):
         err.print("[red]With SQLite, haul serve must run its own worker (HAUL_EMBEDDED_WORKER).[/]")
         raise typer.Exit(2)
+    _migrate(settings.sqlalchemy_url)
     # Before uvicorn: a refusal is a sentence and exit code 2, not a traceback of the lifespan
     # (which checks again, against a race with another process).
     try:
@@ -106,6 +107,21 @@ def serve(
     )
 
 
+def _migrate(url: str) -> None:
+    """Bring the database to the current schema before the server starts, in a child process
+    so that the server never holds Alembic (see :func:`haul.store.db.upgrade_in_child`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from haul.store.db import upgrade_in_child
+
+    try:
+        upgrade_in_child(url)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        err.print(f"Cannot bring the database up to date: {escape(str(reason))}", style="red")
+        raise typer.Exit(1) from None
+
+
 def _exit_cleanly(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
@@ -124,6 +140,7 @@ def worker(log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "i
             "with SQLite, `haul serve` runs its worker itself.[/]"
         )
         raise typer.Exit(2)
+    _migrate(settings.sqlalchemy_url)
 
     async def main() -> None:
         runtime = Runtime(settings)

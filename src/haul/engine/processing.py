@@ -41,6 +41,13 @@ log = logging.getLogger(__name__)
 BATCH = 20
 
 
+class Probe(Protocol):
+    """Reads a finished file (:func:`haul.media.probe.probe_file`, or the server's
+    :class:`haul.media.prober.Prober`, which runs FFmpeg in a child process)."""
+
+    def __call__(self, path: Path, *, profile: str | None = None) -> ProbeResult: ...
+
+
 class Notifier(Protocol):
     def emit(self, kind: str, owner_key: str, download: DownloadSummary) -> None: ...
 
@@ -77,8 +84,10 @@ class Processor:
         published: Callable[[Sequence[int]], Awaitable[None]],
         notifier: Notifier | None = None,
         poll_interval: float = 5.0,
+        probe: Probe = probe_file,
     ) -> None:
         self.db = db
+        self.probe = probe
         self.config = config
         self.worker_id = worker_id
         self.published = published
@@ -181,7 +190,7 @@ class Processor:
                 results.append(None)
                 continue
             try:
-                results.append(probe_file(path, profile=profile))
+                results.append(self.probe(path, profile=profile))
             except HaulError as exc:  # the file is gone
                 log.info("download %s: %s", download_id, exc.message)
                 results.append(None)

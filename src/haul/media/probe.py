@@ -9,7 +9,6 @@ with no file behind it raises :class:`~haul.errors.NotFound`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -295,10 +294,3 @@ def probe_file(
             return replace(base, error=failure_reason(exc, path.suffix))
         log.info("PyAV could not read %s (%s); used ffprobe", path, exc)
         return build_result(reading, base)
-
-
-async def probe(
-    path: Path | str, *, profile: str | None = None, fallback: bool = True
-) -> ProbeResult:
-    """:func:`probe_file` in a worker thread."""
-    return await asyncio.to_thread(probe_file, path, profile=profile, fallback=fallback)

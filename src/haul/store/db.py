@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import re
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -23,6 +27,7 @@ from haul.store.fsinfo import is_network_filesystem
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"
 
 
 def async_url(url: str) -> URL:
@@ -120,39 +125,67 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply Alembic migrations up to ``revision`` (blocking)."""
+    """Apply Alembic migrations up to ``revision`` (blocking). A database already at the head
+    is only read: Alembic is not loaded."""
+    path = sqlite_path(make_url(url))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if revision == "head" and current_revision(url) == head_revision():
+        return
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["haul_url"] = sync_url(url)
+    command.upgrade(config, revision)
+
+
+def upgrade_in_child(url: str) -> None:
+    """:func:`upgrade` in a forked child process, for a server about to start: Alembic and
+    its migrations cost about 8 MiB that no server would give back, to be used once. Call it
+    before any thread starts (a fork copies one thread)."""
     path = sqlite_path(make_url(url))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(config, revision)
+    if current_revision(url) == head_revision():
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+        child.submit(upgrade, url).result()
 
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at, or None for an empty database (blocking)."""
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine as create_sync_engine
-
-    engine = create_sync_engine(sync_url(url), poolclass=NullPool)
+    engine = sa_create_engine(sync_url(url), poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            return connection.execute(
+                text(f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608 (a constant)
+            ).scalar()
     finally:
         engine.dispose()
 
 
-def head_revision() -> str | None:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+_REVISION_LINE = re.compile(r'^(revision|down_revision)\b[^=\n]*=\s*"([^"]+)"', re.MULTILINE)
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+
+@cache
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files themselves (Alembic's
+    own reading of them loads all of Alembic; haul's history is one line)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        fields = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        revisions.add(fields["revision"])
+        if "down_revision" in fields:
+            parents.add(fields["down_revision"])
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads, not one: {sorted(heads)}")
+    return heads.pop()
 
 
 async def upgrade_async(url: str) -> None:
