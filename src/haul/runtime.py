@@ -130,7 +130,9 @@ class Runtime:
                 profiles=self.service.engine_profile,
             )
         )
-        self.profiles = ProfileService(self.db, downloads_root=root)
+        self.profiles = ProfileService(
+            self.db, downloads_root=root, changed=self.service.profiles.forget
+        )
         self.accounts = AccountService(
             self.db, session_days=settings.session_days, login_attempts=settings.login_attempts
         )

@@ -33,6 +33,7 @@ from haul.notify.kinds import EVENT_KINDS, TEST_EVENT
 from haul.notify.targets import Target
 from haul.store import notifications as nq
 from haul.store.database import Database
+from haul.store.kept import Kept
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Notifier:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        #: Every enabled target; every completion reads them (see haul.store.kept).
+        self.targets = Kept(self._enabled_targets)
 
     # -- the integration point ----------------------------------------------------------
 
@@ -128,6 +131,10 @@ class Notifier:
 
     # -- inside ------------------------------------------------------------------------
 
+    async def _enabled_targets(self) -> list[Target]:
+        async with self.db.read() as session:
+            return [Target.from_row(row) for row in await nq.enabled(session)]
+
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
@@ -135,14 +142,14 @@ class Notifier:
 
     async def _dispatch(self, kind: str, owner_key: str, summary: dict[str, Any]) -> None:
         try:
-            async with self.db.read() as session:
-                rows = await nq.for_owner(session, owner_key)
-                targets = [Target.from_row(row) for row in rows]
+            targets = await self.targets.get()
         except Exception:
             log.exception("could not read the notification targets for a %s event", kind)
             return
         for target in targets:
-            if kind not in target.events or self._closed:
+            if target.owner_key not in (None, owner_key) or kind not in target.events:
+                continue
+            if self._closed:
                 continue
             try:
                 message = self._message(kind, summary)

@@ -37,6 +37,7 @@ from haul.service.submitting import SubmitBatcher, SubmitRequest
 from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import downloads as q
 from haul.store.database import Database
+from haul.store.kept import Kept
 from haul.store.models import Download, DownloadEvent, Profile, utcnow
 from haul.store.search import contains_all
 from haul.store.submits import visitor_refusal
@@ -94,6 +95,8 @@ class DownloadService:
         self.tracker = ClientTracker(directory)
         #: Public mode: the only sites anonymous visitors may download from (empty: any).
         self.visitor_sites: tuple[str, ...] = ()
+        #: Every job reads its profile when it starts and when it ends (see haul.store.kept).
+        self.profiles = Kept(self._engine_profiles)
 
     @property
     def builtin(self) -> BuiltinClient:
@@ -214,18 +217,26 @@ class DownloadService:
     async def engine_profile(self, profile_id: int | None) -> EngineProfile:
         if profile_id is None:
             return EngineProfile()
+        found = (await self.profiles.get()).get(profile_id)
+        if found is None:  # made since it was read, maybe by another process: read again
+            self.profiles.forget()
+            found = (await self.profiles.get()).get(profile_id)
+        return found or EngineProfile()
+
+    async def _engine_profiles(self) -> dict[int, EngineProfile]:
         async with self.db.read() as s:
-            row = await s.get(Profile, profile_id)
-        if row is None:
-            return EngineProfile()
-        return EngineProfile(
-            name=row.name,
-            format=row.format,
-            container=row.container,
-            subtitles=tuple(row.subtitles or ()),
-            output_template=row.output_template or EngineProfile().output_template,
-            target_dir=row.target_dir,
-        )
+            rows = (await s.scalars(select(Profile))).all()
+        return {
+            row.id: EngineProfile(
+                name=row.name,
+                format=row.format,
+                container=row.container,
+                subtitles=tuple(row.subtitles or ()),
+                output_template=row.output_template or EngineProfile().output_template,
+                target_dir=row.target_dir,
+            )
+            for row in rows
+        }
 
     # -- read -----------------------------------------------------------------------------
 

@@ -92,7 +92,9 @@ class NotificationService:
             s.add(row)
             await s.flush()
             await s.refresh(row)
-            return Target.from_row(row)
+            made = Target.from_row(row)
+        self.notifier.targets.forget()
+        return made
 
     async def update(self, target_id: int, owner: Owner, changes: dict[str, Any]) -> Target:
         """Change some settings; a secret of None keeps the stored one, "" clears it."""
@@ -126,11 +128,14 @@ class NotificationService:
                 setattr(row, key, value)
             row.updated_at = utcnow()
             await s.flush()
-            return Target.from_row(row)
+            changed = Target.from_row(row)
+        self.notifier.targets.forget()
+        return changed
 
     async def delete(self, target_id: int, owner: Owner) -> None:
         async with self.db.write() as s:
             await s.delete(await self._row(s, target_id, owner))
+        self.notifier.targets.forget()
 
     async def test(self, target_id: int, owner: Owner) -> Outcome:
         """Send a test event to the target now and say how it went."""

@@ -10,7 +10,7 @@ files recorded of them keep its name).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +60,13 @@ def profile_json(row: Profile) -> dict[str, Any]:
 
 
 class ProfileService:
-    def __init__(self, db: Database, *, downloads_root: Path) -> None:
+    def __init__(
+        self, db: Database, *, downloads_root: Path, changed: Callable[[], None] = lambda: None
+    ) -> None:
         self.db = db
         self.root = downloads_root
+        #: Told after every change (the jobs' copy of the profiles, haul.store.kept).
+        self.changed = changed
 
     async def list(self) -> list[dict[str, Any]]:
         async with self.db.read() as s:
@@ -87,9 +91,11 @@ class ProfileService:
                 row = Profile(**{"subtitles": [], **clean})
                 s.add(row)
                 await s.flush()
-                return profile_json(row)
+                made = profile_json(row)
         except IntegrityError as exc:  # the same name, added by another request just now
             raise _exists(clean["name"]) from exc
+        self.changed()
+        return made
 
     async def update(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
         """Change the given fields (a rename included); null empties a field."""
@@ -106,9 +112,11 @@ class ProfileService:
                 for field, value in clean.items():
                     setattr(row, field, value)
                 await s.flush()
-                return profile_json(row)
+                changed = profile_json(row)
         except IntegrityError as exc:
             raise _exists(new_name) from exc
+        self.changed()
+        return changed
 
     async def delete(self, name: str) -> None:
         async with self.db.write() as s:
@@ -128,6 +136,7 @@ class ProfileService:
                     f"once {they} finished or canceled."
                 )
             await s.delete(row)
+        self.changed()
 
     async def _row(self, s: AsyncSession, name: str) -> Profile:
         row = await _by_name(s, name)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.store.models import NotificationTarget
 
 
-async def for_owner(session: AsyncSession, owner_key: str) -> list[NotificationTarget]:
-    """Enabled targets that hear about ``owner_key``'s downloads: global ones and theirs.
-    (Which event kinds each wants is filtered by the caller: ``events`` is JSON.)"""
+async def enabled(session: AsyncSession) -> list[NotificationTarget]:
+    """Every enabled target (whose downloads each hears about, global ones of everyone's,
+    and which event kinds it wants, the caller filters: ``events`` is JSON)."""
     query = (
         select(NotificationTarget)
-        .where(
-            NotificationTarget.enabled.is_(True),
-            or_(
-                NotificationTarget.owner_key.is_(None),
-                NotificationTarget.owner_key == owner_key,
-            ),
-        )
+        .where(NotificationTarget.enabled.is_(True))
         .order_by(NotificationTarget.id)
     )
     return list((await session.scalars(query)).all())
