@@ -3,7 +3,7 @@
 The file is 1 GiB made of one random 1 MiB block repeated (fast to make, incompressible in
 transit), served from disk by the test origin with sendfile. Runs alternate curl, haul, curl,
 haul (``--rounds``) and the best of each is compared; every copy is checked (size and sha256)
-and deleted before the next run.
+and deleted, and the disk left to finish writing back (``sync``), before the next run.
 
 haul is a real ``haul serve`` (SQLite); its time runs from the submit (over an HTTP client
 opened beforehand) to the ``completed`` event on the SSE stream, so it includes the probe, the
@@ -103,10 +103,12 @@ def main() -> int:
         client = httpx.Client(base_url=server.url, timeout=60)  # opened once, like a CLI's
         try:
             for round_ in range(1, args.rounds + 1):
+                os.sync()  # nothing of the run before is still being written back
                 out = work / "curl.bin"
                 curl_times.append(run_curl(url, out))
                 check(out, args.size, digest, "curl")
                 out.unlink()
+                os.sync()
                 seconds, path = run_haul(server, client, url)
                 haul_times.append(seconds)
                 check(path, args.size, digest, "haul")
