@@ -39,10 +39,11 @@ from haul.service import Owner
 from haul.settings import Settings
 from haul.store import downloads as queries
 
-#: Write transactions opened by these callers are the worker's periodic housekeeping when
-#: they changed nothing (admission and claim passes) or always (the heartbeat).
-HEARTBEAT = "_heartbeat"
-POLLS = ("schedule",)  # the worker pass that admits and claims
+#: Write transactions opened by these callers (qualified names) are the periodic housekeeping
+#: when they changed nothing (admission and claim passes) or always: the worker's heartbeat,
+#: and the retention pass (a minute after the start, then hourly), which records its run.
+ALWAYS = ("Worker._heartbeat", "RetentionService.run")
+POLLS = ("Worker.schedule",)  # the worker pass that admits and claims
 
 
 class WriteTracer:
@@ -69,7 +70,7 @@ class WriteTracer:
                 self._current.reset(token)
 
         def write(*args: Any, **kwargs: Any) -> Any:
-            return traced(sys._getframe(1).f_code.co_name, *args, **kwargs)
+            return traced(sys._getframe(1).f_code.co_qualname, *args, **kwargs)
 
         db.write = write  # type: ignore[method-assign]
         original_run = db.run
@@ -77,7 +78,7 @@ class WriteTracer:
         async def run(work: Any, *args: Any, **kwargs: Any) -> Any:
             """The hot paths' transactions, run whole in the database thread."""
             entry: dict[str, Any] = {
-                "caller": sys._getframe(1).f_code.co_name,
+                "caller": sys._getframe(1).f_code.co_qualname,
                 "changed": None,
                 "at": 0.0,
             }
@@ -113,7 +114,7 @@ class WriteTracer:
 
 
 def housekeeping(entry: dict[str, Any]) -> bool:
-    if entry["caller"] == HEARTBEAT:
+    if entry["caller"] in ALWAYS:
         return True
     return entry["caller"] in POLLS and not entry["changed"]
 
