@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
+
+from haul.store.models import ClientConfig
 from tests.conftest import App
 
 BEYOND_INT32 = 2**31
@@ -65,6 +68,25 @@ async def test_null_in_a_client_change_means_its_default(app: App) -> None:
     body = refused(await app.http.patch("/api/v1/clients/a2", json={"url": None}))
     assert body["errors"] == {"url": "url cannot be empty; leave it out to keep it."}
     refused(await app.http.patch("/api/v1/clients/a2", json={"seed_minutes": BEYOND_INT32}))
+
+
+async def test_a_password_inside_a_client_url_is_refused_and_an_old_one_is_masked(
+    app: App,
+) -> None:
+    given = {"name": "a2", "kind": "qbittorrent", "url": "http://me:pa55w0rd@127.0.0.1:9/"}
+    body = refused(await app.post("/clients", json={**given, "enabled": False}))
+    assert body["detail"].startswith("Put the user name and the password of a client")
+    assert (await app.get("/clients/a2")).status_code == 404
+    # one saved before such URLs were refused is shown without its password
+    async with app.runtime.db.write() as s:
+        await s.execute(
+            insert(ClientConfig).values(
+                name="a2", kind="qbittorrent", url=given["url"], enabled=False
+            )
+        )
+    for answer in (await app.get("/clients/a2"), await app.get("/clients")):
+        assert answer.status_code == 200
+        assert "pa55w0rd" not in answer.text and "http://me:***@127.0.0.1:9/" in answer.text
 
 
 async def test_an_id_given_twice_in_a_bulk_action_is_acted_on_once(app: App) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from haul.clients.base import DownloadClient
 from haul.core.routing import BUILTIN, KIND_LABEL, Candidate
@@ -84,6 +84,14 @@ def spec_problems(spec: ClientSpec) -> list[tuple[str, str]]:
                 f"{EXAMPLE_URLS[spec.kind]}; {spec.url!r} is not such a URL.",
             )
         )
+    elif parts.username is not None or parts.password is not None:
+        found.append(
+            (
+                "url",
+                "Put the user name and the password of a client in their own fields, not in "
+                "its URL (a URL is shown to whoever sees the client's settings).",
+            )
+        )
     if spec.timeout <= 0 or spec.timeout > 120:
         found.append(("timeout", "A client's timeout is between 0 and 120 seconds."))
     if spec.slot_limit is not None and spec.slot_limit < 1:
@@ -95,6 +103,15 @@ def spec_problems(spec: ClientSpec) -> list[tuple[str, str]]:
     if spec.seed_minutes is not None and spec.seed_minutes < 0:
         found.append(("seed_minutes", "A seeding time cannot be negative."))
     return found
+
+
+def shown_url(url: str) -> str:
+    """``url`` with any password in it masked (a client saved before such URLs were refused)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _a(word: str) -> str:

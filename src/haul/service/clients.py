@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from haul.clients.base import ClientHealth, ClientItem
 from haul.clients.directory import ClientDirectory, close_client
-from haul.clients.registry import ClientSpec, build_client, check_spec
+from haul.clients.registry import ClientSpec, build_client, check_spec, shown_url
 from haul.core.routing import BUILTIN
 from haul.core.sources import parse_source
 from haul.core.status import Phase
@@ -41,6 +41,7 @@ class ClientView:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: getattr(self.spec, name) for name in _PUBLIC}
+        data["url"] = shown_url(self.spec.url)
         data["has_secret"] = bool(self.spec.secret)
         data["ok"] = self.ok
         data["error"] = self.error
