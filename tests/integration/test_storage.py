@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
+from haul.engine.completions import Completion, CompletionWriter
 from haul.errors import DuplicateDownload, LimitExceeded
 from haul.store import downloads as q
 from haul.store.database import Database
@@ -205,6 +206,27 @@ async def test_deleting_a_download_deletes_its_history(db: Database) -> None:
             .where(DownloadEvent.download_id == row.id)
         )
     assert left == 0
+
+
+async def test_a_nul_from_the_network_does_not_fail_the_completion(db: Database) -> None:
+    """A title, a file name and an error message that came from a remote server with a NUL
+    character in them: the worker's completion write goes through on both databases (text
+    loses the NUL; JSON keeps it, escaped)."""
+    row = await submit(db, "http://example.com/nul")
+    title, name = "Part\x001", "a\x00b.mp4"
+    writer = CompletionWriter(db, lambda: "w1")
+    await writer.record(
+        Completion(row.id, [{"path": name}], title, {"said": name}, utcnow(), records=[])
+    )
+    async with db.write() as s:
+        s.add(DownloadEvent(download_id=row.id, kind="failed", message="bad\x00 answer", data={}))
+    async with db.read() as s:
+        stored = await s.get(Download, row.id)
+        assert stored is not None
+        assert (stored.title, stored.phase) == ("Part1", "completed")
+        assert stored.files == [{"path": name}] and stored.meta == {"said": name}
+        said = await s.scalar(select(DownloadEvent.message).where(DownloadEvent.kind == "failed"))
+        assert said == "bad answer"
 
 
 async def test_migrations_match_the_models(db: Database, database_url: str) -> None:

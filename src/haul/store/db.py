@@ -80,6 +80,37 @@ def install_sqlite_pragmas(sync_engine: Any, journal_mode: str) -> None:
         cursor.close()
 
 
+def install_nul_filter(sync_engine: Any) -> None:
+    """PostgreSQL text cannot hold the NUL character, and one in a title or an error message
+    from a remote server would fail the write that records a download's end. Requests are
+    refused when they carry one (haul.web.nul); what the network hands the worker loses it
+    here, on SQLite too so that both keep the same text. (JSON columns are PostgreSQL
+    ``json``, which keeps NUL escaped as ``\\u0000``.)"""
+
+    @event.listens_for(sync_engine, "before_cursor_execute", retval=True)
+    def _without_nul(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+    ) -> tuple[str, Any]:
+        if many and isinstance(parameters, list):
+            return statement, [_clean(p) for p in parameters]
+        return statement, _clean(parameters)
+
+
+def _clean(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        if any(isinstance(v, str) and "\x00" in v for v in parameters.values()):
+            return {k: _no_nul(v) for k, v in parameters.items()}
+    elif isinstance(parameters, (list, tuple)) and any(
+        isinstance(v, str) and "\x00" in v for v in parameters
+    ):
+        return type(parameters)(_no_nul(v) for v in parameters)
+    return parameters
+
+
+def _no_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def journal_mode_for(path: Path | None) -> str:
     if path is None:
         return "MEMORY"
@@ -98,11 +129,14 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             target, connect_args={"timeout": 30}, poolclass=NullPool if path is None else None
         )
         install_sqlite_pragmas(engine.sync_engine, mode)
+        install_nul_filter(engine.sync_engine)
         log.debug("SQLite at %s with journal_mode=%s", path, mode)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+    install_nul_filter(engine.sync_engine)
+    return engine
 
 
 def create_sync_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -116,8 +150,13 @@ def create_sync_engine(url: str, *, pool_size: int = 10) -> Engine:
             poolclass=NullPool if path is None else None,
         )
         install_sqlite_pragmas(engine, journal_mode_for(path))
+        install_nul_filter(engine)
         return engine
-    return sa_create_engine(target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = sa_create_engine(
+        target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+    install_nul_filter(engine)
+    return engine
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
