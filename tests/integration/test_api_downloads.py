@@ -171,6 +171,9 @@ async def test_pause_keeps_data_and_resume_does_not_refetch(app: App, origin: Or
     assert sum(f.stat().st_size for f in work.iterdir()) == size_at_pause
     listed = (await app.get(f"/downloads/{item['id']}")).json()
     assert listed["status"] == "paused" and listed["downloaded_bytes"] == size_at_pause
+    # how far along it is, as its bar shows it
+    assert listed["total_bytes"] == len(data)
+    assert listed["progress"] == pytest.approx(size_at_pause / len(data))
     origin.throttle("/slow.bin", None)
     assert (await app.post(f"/downloads/{item['id']}/resume")).status_code == 200
     done = await finished(app, item["id"])

@@ -1,8 +1,9 @@
 """The ``.part`` file of a direct download: a free name, opening it, its size, its validator.
 
 The validator (strong ETag, else Last-Modified) of the response that started a part is kept in
-the part's ``user.haul.validator`` extended attribute, so a resume can send it as ``If-Range``;
-filesystems without extended attributes simply fall back to the hints resolve gathered.
+the part's ``user.haul.validator`` extended attribute, so a resume can send it as ``If-Range``,
+and the size of the whole file in ``user.haul.total``, so a paused part shows how far along it
+is; filesystems without extended attributes simply fall back to the hints resolve gathered.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from haul.engine.naming import numbered, part_path
 from haul.errors import PermanentTransferError
 
 _VALIDATOR_XATTR = "user.haul.validator"
+_TOTAL_XATTR = "user.haul.total"
 _MAX_TRIES = 10_000
 
 
@@ -81,8 +83,25 @@ def store_validator(fd: int, validator: str) -> None:
             os.setxattr(fd, _VALIDATOR_XATTR, validator.encode())
 
 
-def drop_validator(part: Path) -> None:
-    """Forget the validator, before the part becomes the finished file."""
-    if hasattr(os, "removexattr"):
+def store_total(fd: int, total: int) -> None:
+    """Remember the size of the whole file, so that a paused or waiting part can say how far
+    along it is (best effort, like the validator)."""
+    if hasattr(os, "setxattr"):
         with contextlib.suppress(OSError):
-            os.removexattr(part, _VALIDATOR_XATTR)
+            os.setxattr(fd, _TOTAL_XATTR, str(total).encode())
+
+
+def read_total(part: Path) -> int | None:
+    """The size of the whole file stored on ``part``, if any."""
+    if hasattr(os, "getxattr"):
+        with contextlib.suppress(OSError, ValueError):
+            return int(os.getxattr(part, _TOTAL_XATTR))
+    return None
+
+
+def drop_validator(part: Path) -> None:
+    """Forget the validator and the total, before the part becomes the finished file."""
+    if hasattr(os, "removexattr"):
+        for name in (_VALIDATOR_XATTR, _TOTAL_XATTR):
+            with contextlib.suppress(OSError):
+                os.removexattr(part, name)

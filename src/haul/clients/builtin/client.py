@@ -18,7 +18,9 @@ from pathlib import Path
 from haul.clients.base import AddRequest, ClientHealth, ClientItem
 from haul.core.paths import inside
 from haul.core.status import Status
+from haul.engine import partfile
 from haul.engine.base import Progress, StopReason, StopSignal
+from haul.engine.naming import PART_SUFFIX
 from haul.events.bus import Event
 
 WORK_FOLDER = ".haul-work"
@@ -138,11 +140,15 @@ class BuiltinClient:
         return None
 
     def _waiting_item(self, ref: str) -> ClientItem:
+        """A job no worker runs now (waiting, or paused): the bytes in its work folder, and out
+        of how many when a direct download's part says (see haul.engine.partfile)."""
         folder = self.work_dir(int(ref)) if ref.isdigit() else None
-        size = 0
-        if folder is not None and folder.is_dir():
-            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
-        return ClientItem(ref, Status.QUEUED, downloaded_bytes=size)
+        files = [f for f in folder.iterdir() if f.is_file()] if folder and folder.is_dir() else []
+        size = sum(f.stat().st_size for f in files)
+        parts = [f for f in files if f.name.endswith(PART_SUFFIX)]
+        whole = partfile.read_total(parts[0]) if len(parts) == 1 else None
+        total = None if whole is None else size - parts[0].stat().st_size + whole
+        return ClientItem(ref, Status.QUEUED, downloaded_bytes=size, total_bytes=total)
 
     def stop(self, download_id: int, reason: StopReason) -> LiveJob | None:
         job = self.live.get(download_id)
