@@ -66,6 +66,25 @@ async def test_login_sets_a_cookie_that_works_and_logout_ends_it(settings: Setti
         assert (await browser.get("/api/v1/downloads")).status_code == 401
 
 
+async def test_a_login_in_use_keeps_its_cookie_alive(settings: Settings) -> None:
+    """A login lasts HAUL_SESSION_DAYS after its last use; so must the browser's cookie: a
+    request that records a use (at most once a minute) gives the cookie its lifetime again."""
+    async with crowd(settings) as people, people.client() as browser:
+        done = await browser.post(
+            "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+        )
+        cookie = browser.cookies["haul_login"]
+        lifetime = f"Max-Age={int(settings.session_days * 86400)}"
+        assert lifetime in done.headers["set-cookie"]
+        used = await browser.get("/api/v1/downloads")
+        assert used.status_code == 200
+        renewed = used.headers["set-cookie"]
+        assert renewed.startswith(f"haul_login={cookie};") and lifetime in renewed
+        assert "HttpOnly" in renewed and "SameSite=Lax" in renewed
+        again = await browser.get("/api/v1/downloads")  # within the minute: nothing to say
+        assert again.status_code == 200 and "set-cookie" not in again.headers
+
+
 async def test_failed_logins_are_limited_per_address(settings: Settings) -> None:
     async with crowd(settings, login_attempts=3) as people, people.client() as browser:
         for _ in range(3):

@@ -297,9 +297,14 @@ class AccountService:
 
     async def user_of_cookie(self, cookie: str) -> UserView | None:
         """The account a login cookie belongs to (None: no such login, or it expired)."""
+        return (await self.login_of_cookie(cookie))[0]
+
+    async def login_of_cookie(self, cookie: str) -> tuple[UserView | None, bool]:
+        """:meth:`user_of_cookie`, and whether this use of the login was just recorded (at most
+        once a minute): then the browser's cookie is given its full lifetime again."""
         parts = credentials.split_cookie(cookie)
         if parts is None:
-            return None
+            return None, False
         session_id, secret = parts
         cache_key = f"s:{session_id}"
         hit = self._cached(cache_key)
@@ -308,15 +313,16 @@ class AccountService:
             self._cache[cache_key] = (self.clock(), *hit)
         stored, view = hit
         if view is None or not secrets.compare_digest(stored, credentials.digest(secret)):
-            return None
-        if self._due(f"session:{session_id}"):
-            async with self.db.write() as s:
-                await s.execute(
-                    update(BrowserSession)
-                    .where(BrowserSession.id == session_id)
-                    .values(last_seen_at=utcnow())
-                )
-        return view
+            return None, False
+        if not self._due(f"session:{session_id}"):
+            return view, False
+        async with self.db.write() as s:
+            await s.execute(
+                update(BrowserSession)
+                .where(BrowserSession.id == session_id)
+                .values(last_seen_at=utcnow())
+            )
+        return view, True
 
     async def _load_session(self, session_id: str) -> tuple[str, UserView | None]:
         async with self.db.read() as s:

@@ -28,7 +28,7 @@ from haul.web.api import (
     retention,
     system,
 )
-from haul.web.auth import Gate, VisitorCookies
+from haul.web.auth import Gate, SlidingLogin, VisitorCookies
 from haul.web.deps import get_account, get_admin
 from haul.web.headers import SecurityHeaders
 from haul.web.limits import BodyLimit
@@ -84,6 +84,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     app.include_router(metrics.router, dependencies=[Depends(get_admin)])
     app.include_router(links.files_router)  # /files/{token}: signed links, outside the API
     ui.install(app)
+    app.add_middleware(SlidingLogin, max_age=int(runtime.accounts.session_age.total_seconds()))
     if settings.mode == "public":
         app.add_middleware(VisitorCookies, accounts=runtime.accounts)
     app.add_middleware(SameOriginOnly)

@@ -30,6 +30,18 @@ log = logging.getLogger(__name__)
 LOGIN_COOKIE = "haul_login"
 VISITOR_COOKIE = "haul_visitor"
 LOCAL = "local"
+#: Set in the scope when a login cookie in use should be given its full lifetime again.
+RENEW_LOGIN = "haul.renew_login"
+
+
+def cookie_header(
+    scope: Scope, name: str, value: str, max_age: int, *, secure: bool = False
+) -> tuple[bytes, bytes]:
+    """A ``Set-Cookie`` header of haul's (HttpOnly, SameSite=Lax, Secure over HTTPS)."""
+    attributes = f"; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+    if secure or scope.get("scheme") in ("https", "wss"):
+        attributes += "; Secure"
+    return b"set-cookie", f"{name}={value}{attributes}".encode("latin-1")
 
 
 class Gate:
@@ -79,8 +91,10 @@ class Gate:
             return (await self.accounts.user_of_token(token.strip())).owner(ip)
         cookie = conn.cookies.get(LOGIN_COOKIE)
         if cookie:
-            user = await self.accounts.user_of_cookie(cookie)
+            user, seen = await self.accounts.login_of_cookie(cookie)
             if user is not None:
+                if seen:
+                    conn.scope[RENEW_LOGIN] = cookie  # see SlidingLogin
                 return user.owner(ip)
         mode = await self.mode()
         if mode == "single":
@@ -121,10 +135,7 @@ class VisitorCookies:
             return
         visitor, cookie = credentials.visitor_cookie(key)
         scope["haul.visitor"] = visitor
-        attributes = "; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
-        if self.secure or scope.get("scheme") == "https":
-            attributes += "; Secure"
-        header = (b"set-cookie", f"{VISITOR_COOKIE}={cookie}{attributes}".encode("latin-1"))
+        header = cookie_header(scope, VISITOR_COOKIE, cookie, 31_536_000, secure=self.secure)
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -132,3 +143,30 @@ class VisitorCookies:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+class SlidingLogin:
+    """A login lasts ``HAUL_SESSION_DAYS`` after its last use, so its cookie must too: when a
+    request records a use of the login (at most once a minute), its answer gives the browser
+    the cookie again with its full lifetime (unless the answer sets or clears it itself)."""
+
+    def __init__(self, app: ASGIApp, *, max_age: int) -> None:
+        self.app = app
+        self.max_age = max_age
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        prefix = f"{LOGIN_COOKIE}=".encode()
+
+        async def send_renewed(message: Message) -> None:
+            cookie = scope.get(RENEW_LOGIN)
+            if message["type"] == "http.response.start" and cookie is not None:
+                headers = list(message.get("headers", []))
+                if not any(k == b"set-cookie" and v.startswith(prefix) for k, v in headers):
+                    headers.append(cookie_header(scope, LOGIN_COOKIE, cookie, self.max_age))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_renewed)
