@@ -85,14 +85,14 @@ def test_link_then_retention(short_lived: HaulServer, origin: Origin) -> None:
     wait_for(outlived, timeout=15, what="the download to outlive its age")
     dry = server.cli("retention", "run", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert f"would remove 1 downloads and 1 files, 337.6 KB freed ({len(data)} bytes)" in (
+    assert f"would remove 1 downloads and 1 files, 345.7 KB freed ({len(data)} bytes)" in (
         dry.stdout
     )
     assert (server.downloads / "episode.mkv").is_file()
 
     ran = server.cli("retention", "run")
     assert ran.returncode == 0, ran.stderr
-    assert f"removed 1 downloads and 1 files, 337.6 KB freed ({len(data)} bytes)" in ran.stdout
+    assert f"removed 1 downloads and 1 files, 345.7 KB freed ({len(data)} bytes)" in ran.stdout
     assert not (server.downloads / "episode.mkv").exists()
     assert server.api("GET", f"/downloads/{item['id']}").status_code == 404
     gone = httpx.get(url, timeout=30)

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from haul.core.units import size_text
+
 STATUS_STYLES = {
     "downloading": "cyan",
     "completed": "green",
@@ -20,13 +22,7 @@ STATUS_STYLES = {
 
 
 def size(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
+    return "-" if n is None else size_text(n)
 
 
 def duration(seconds: float | None) -> str:

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from haul import __version__
+from haul.core.units import size_text
 from haul.web.ui.csrf import csrf_token, remember
 from haul.web.ui.identity import who
 
@@ -28,13 +29,7 @@ FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
 
 
 def human_size(n: float | None) -> str:
-    if n is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover - the loop returns
+    return "" if n is None else size_text(n)
 
 
 def human_speed(n: float | None) -> str:
