@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
+
+import pytest
+from sqlalchemy.exc import IntegrityError
 
 from haul.store.models import Download, Profile
 from tests.conftest import App
@@ -137,6 +141,23 @@ async def test_one_default_at_a_time_and_submits_without_a_profile_get_it(app: A
     assert await defaults(app) == []
     none = await app.post("/downloads", json={"url": "http://127.0.0.1:9/d", "paused": True})
     assert await profile_of(app, none.json()["id"]) is None
+
+
+async def test_the_database_holds_one_default_even_under_concurrent_changes(app: App) -> None:
+    names = [f"p{n}" for n in range(8)]
+    for name in names:
+        assert (await app.post("/profiles", json={"name": name})).status_code == 201
+    answers = await asyncio.gather(
+        *(app.http.patch(f"/api/v1/profiles/{n}", json={"is_default": True}) for n in names)
+    )
+    for answer in answers:
+        assert answer.status_code in (200, 409), answer.text
+        if answer.status_code == 409:
+            assert answer.json()["detail"].startswith("Another profile was made the default")
+    assert len(await defaults(app)) == 1
+    with pytest.raises(IntegrityError):  # not even a write that skips the service
+        async with app.runtime.db.write() as s:
+            s.add(Profile(name="sneaky", subtitles=[], is_default=True))
 
 
 async def test_a_profile_in_use_stays_until_its_downloads_are_done(

@@ -103,6 +103,27 @@ def test_a_server_migrates_in_a_child_and_never_loads_alembic(database_url: str)
     assert run.stdout.split() == [head_revision(), "False"]
 
 
+async def test_migration_0008_keeps_the_oldest_of_two_defaults(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url, "0007")
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as connection:
+            for name in ("old", "new", "plain"):
+                connection.execute(
+                    text(
+                        "INSERT INTO profiles (name, subtitles, is_default, created_at, updated_at)"
+                        " VALUES (:name, '[]', :default, :now, :now)"
+                    ),
+                    {"name": name, "default": name != "plain", "now": utcnow()},
+                )
+        await asyncio.to_thread(upgrade, database_url)
+        with engine.connect() as connection:
+            defaults = connection.execute(text("SELECT name FROM profiles WHERE is_default"))
+            assert [row.name for row in defaults] == ["old"]
+    finally:
+        engine.dispose()
+
+
 async def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'haul.db'}"
     await asyncio.to_thread(upgrade, url)

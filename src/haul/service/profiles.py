@@ -93,7 +93,7 @@ class ProfileService:
                 await s.flush()
                 made = profile_json(row)
         except IntegrityError as exc:  # the same name, added by another request just now
-            raise _exists(clean["name"]) from exc
+            raise _clash(exc, clean["name"]) from exc
         self.changed()
         return made
 
@@ -114,7 +114,7 @@ class ProfileService:
                 await s.flush()
                 changed = profile_json(row)
         except IntegrityError as exc:
-            raise _exists(new_name) from exc
+            raise _clash(exc, new_name) from exc
         self.changed()
         return changed
 
@@ -177,6 +177,17 @@ async def _by_name(s: AsyncSession, name: str) -> Profile | None:
 
 async def _clear_default(s: AsyncSession) -> None:
     await s.execute(update(Profile).where(Profile.is_default.is_(True)).values(is_default=False))
+
+
+def _clash(exc: IntegrityError, name: str) -> Conflict:
+    """What another request did at the same moment: took the name, or made its profile the
+    default (one default at most: the database holds it)."""
+    if "is_default" in str(exc.orig):
+        return Conflict(
+            "Another profile was made the default at the same moment; load the profiles "
+            "again and choose."
+        )
+    return _exists(name)
 
 
 def _exists(name: str) -> ProfileExists:
