@@ -58,6 +58,12 @@ class HaulError(Exception):
         super().__init__(self.message)
 
 
+class BadSettings(HaulError):
+    """A ``HAUL_*`` setting has a value haul cannot use."""
+
+    code = "bad_settings"
+
+
 class InputError(HaulError):
     """The request is not valid."""
 

@@ -7,12 +7,15 @@ values it needs through its constructor.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
+from haul.errors import BadSettings
 from haul.media.naming import (
     EPISODE_TEMPLATE,
     MOVIE_TEMPLATE,
@@ -47,14 +50,14 @@ class Settings(BaseSettings):
     movie_trailer_template: str = MOVIE_TRAILER_TEMPLATE
     series_trailer_template: str = SERIES_TRAILER_TEMPLATE
     #: How often finished files are looked for on disk (``file_exists``), in seconds; 0: never.
-    rescan_interval: float = Field(default=6 * 3600.0, ge=0)
+    rescan_interval: float = Field(default=6 * 3600.0, ge=0, le=MONTH)
     database_url: str | None = None  # default: SQLite at <data_dir>/haul.db
 
     host: str = "127.0.0.1"
     port: int = Field(default=8680, ge=1, le=65535)
 
-    limit_global: int = Field(default=10, ge=1)
-    limit_per_owner: int | None = Field(default=None, ge=1)
+    limit_global: int = Field(default=10, ge=1, le=LIMIT_MAX)
+    limit_per_owner: int | None = Field(default=None, ge=1, le=LIMIT_MAX)
     over_limit: OverLimitPolicy = "queue"
 
     allow_private_addresses: bool | None = None  # default: allowed in single-user mode
@@ -68,7 +71,7 @@ class Settings(BaseSettings):
     #: Who may use this instance (see haul.core.modes): auto, single, accounts or public.
     mode: ModeSetting = "auto"
     #: Days a login session lasts without being used.
-    session_days: float = Field(default=30.0, gt=0)
+    session_days: float = Field(default=30.0, gt=0, le=CENTURY)
     #: Public mode: downloads an anonymous visitor, and one IP address, may have unfinished.
     public_limit_per_session: int = Field(default=1, ge=1)
     public_limit_per_ip: int = Field(default=1, ge=1)
@@ -100,17 +103,17 @@ class Settings(BaseSettings):
     monitor_interval: float = Field(default=2.0, gt=0)
 
     #: Automatic retries of transient failures: attempts, then exponential backoff with jitter.
-    retry_max_attempts: int = Field(default=5, ge=0)
-    retry_base_delay: float = Field(default=5.0, ge=0)
-    retry_max_delay: float = Field(default=600.0, ge=0)
+    retry_max_attempts: int = Field(default=5, ge=0, le=ATTEMPTS_MAX)
+    retry_base_delay: float = Field(default=5.0, ge=0, le=MONTH)
+    retry_max_delay: float = Field(default=600.0, ge=0, le=MONTH)
 
     #: Finished downloads (and their files) of accounts and the local user are removed after
     #: this many days; None keeps them forever.
-    retention_days: float | None = Field(default=None, gt=0)
+    retention_days: float | None = Field(default=None, gt=0, le=CENTURY)
     #: Finished downloads of anonymous browser sessions are removed after this many days.
-    anonymous_retention_days: float = Field(default=1.0, gt=0)
+    anonymous_retention_days: float = Field(default=1.0, gt=0, le=CENTURY)
     #: Seconds between two retention runs of a worker; 0: never on its own (only on demand).
-    retention_interval: float = Field(default=3600.0, ge=0)
+    retention_interval: float = Field(default=3600.0, ge=0, le=MONTH)
 
     @field_validator("host")
     @classmethod
@@ -167,6 +170,27 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings from the environment; keyword overrides win (used by the CLI)."""
+    """Read the settings from the environment; keyword overrides win (used by the CLI).
+    A value haul cannot use is :class:`~haul.errors.BadSettings`, one sentence per setting."""
     values = {key: value for key, value in overrides.items() if value is not None}
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise BadSettings(settings_problems(exc)) from None
+
+
+_SECRET = re.compile(r"url|secret|password|token|key", re.IGNORECASE)  # values not repeated
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """``HAUL_PORT=99999: Input should be less than or equal to 65535.`` for each problem."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        name = f"HAUL_{field.upper()}"
+        given = error.get("input")
+        plain = isinstance(given, str | int | float) and not _SECRET.search(field)
+        shown = f"={given}" if plain and field != "settings" else ""
+        message = str(error["msg"]).rstrip(".")
+        lines.append(f"{name}{shown}: {message}.")
+    return " ".join(lines)

@@ -73,6 +73,9 @@ class Setting:
 
 #: 30 days in seconds: the longest wait between retries.
 MONTH = 30 * 24 * 3600.0
+#: The most downloads a limit may allow at once, and the most automatic retries.
+LIMIT_MAX = 10_000
+ATTEMPTS_MAX = 1_000
 #: A century in days: the longest retention.
 CENTURY = 36_500.0
 
@@ -82,14 +85,14 @@ SETTINGS: tuple[Setting, ...] = (
         "integer",
         "How many downloads may be active at once, across all owners.",
         minimum=1,
-        maximum=10_000,
+        maximum=LIMIT_MAX,
     ),
     Setting(
         "limit_per_owner",
         "integer",
         "How many downloads one owner may have active at once (a user's own limit wins).",
         minimum=1,
-        maximum=10_000,
+        maximum=LIMIT_MAX,
         none_means="no limit",
     ),
     Setting(
@@ -104,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         "integer",
         "How many times a transfer that failed for a passing reason is tried again by itself.",
         minimum=0,
-        maximum=1_000,
+        maximum=ATTEMPTS_MAX,
     ),
     Setting(
         "retry_base_delay",

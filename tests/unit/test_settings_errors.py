@@ -1,0 +1,63 @@
+"""A HAUL_* value haul cannot use is a sentence naming the variable, not a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from haul.errors import BadSettings
+from haul.settings import load_settings
+
+
+def test_each_bad_value_is_named_with_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HAUL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HAUL_PORT", "99999")
+    monkeypatch.setenv("HAUL_RETRY_MAX_DELAY", "1e30")
+    with pytest.raises(BadSettings) as caught:
+        load_settings()
+    assert caught.value.message == (
+        "HAUL_PORT=99999: Input should be less than or equal to 65535. "
+        "HAUL_RETRY_MAX_DELAY=1e30: Input should be less than or equal to 2592000."
+    )
+
+
+def test_the_ceilings_match_the_runtime_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HAUL_DATA_DIR", str(tmp_path))
+    for name, beyond in (
+        ("LIMIT_GLOBAL", "10001"),
+        ("RETRY_MAX_ATTEMPTS", "1001"),
+        ("RETENTION_DAYS", "36501"),
+    ):
+        monkeypatch.setenv(f"HAUL_{name}", beyond)
+        with pytest.raises(BadSettings, match=f"HAUL_{name}={beyond}: Input should be less"):
+            load_settings()
+        monkeypatch.delenv(f"HAUL_{name}")
+
+
+def test_a_value_that_may_hold_a_secret_is_not_repeated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HAUL_DATA_DIR", str(tmp_path))
+    with pytest.raises(BadSettings) as caught:
+        load_settings(database_url=12345)
+    assert caught.value.message == "HAUL_DATABASE_URL: Input should be a valid string."
+
+
+def test_haul_serve_says_it_and_exits(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "haul", "serve"],
+        env={"HAUL_DATA_DIR": str(tmp_path), "HAUL_PORT": "0x50", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "HAUL_PORT=0x50: Input should be a valid integer" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
