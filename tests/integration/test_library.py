@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from pathlib import Path
@@ -126,6 +127,41 @@ async def test_one_download_at_a_time_per_item(app: App, origin: Origin) -> None
     unknown = await app.post("/downloads", json={"url": origin.url("/b.mp4"), "media_id": 9999})
     assert unknown.status_code == 404
     await app.post(f"/downloads/{first['id']}/cancel", json={"delete_files": True})
+
+
+async def test_concurrent_submits_for_one_item_store_one_download(app: App) -> None:
+    """Twenty submits for one film at the same moment (each passes the read that refuses a
+    second download): the submit's own transaction lets exactly one through."""
+    movie = await create_item(app, kind="movie", title="Crowded", year=2003)
+    answers = await asyncio.gather(
+        *(
+            app.post(
+                "/downloads",
+                json={
+                    "url": f"http://127.0.0.1:9/f{n}.mkv",
+                    "media_id": movie["id"],
+                    "paused": True,
+                },
+            )
+            for n in range(20)
+        )
+    )
+    stored = [a for a in answers if a.status_code == 201]
+    assert len(stored) == 1, [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code != 201):
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "duplicate"
+        assert "add force to download it again" in refused.json()["detail"]
+    forced = await app.post(
+        "/downloads",
+        json={
+            "url": "http://127.0.0.1:9/g.mkv",
+            "media_id": movie["id"],
+            "paused": True,
+            "force": True,
+        },
+    )
+    assert forced.status_code == 201
 
 
 async def test_attaching_a_finished_download_files_it_as_an_episode(

@@ -182,10 +182,11 @@ class DownloadService:
             check_site(source, self.visitor_sites)
         candidates = self.directory.candidates()
         check_requested(client, candidates)
+        exclusive = False
         if media_id is not None:
             if self.media is None:
                 raise NotFound(f"There is no media item {media_id}.")
-            await self.media.check_new_download(media_id, owner, force=force)
+            exclusive = await self.media.check_new_download(media_id, owner, force=force)
         routed: str | None = None
         if source.kind in ("magnet", "torrent"):
             try:
@@ -200,6 +201,7 @@ class DownloadService:
                 "profile": profile,
                 "client": client,
                 "media_id": media_id,
+                "media_exclusive": exclusive,
                 "paused": paused,
                 "priority": priority,
                 "title": title,

@@ -407,13 +407,15 @@ class MediaService:
 
     # -- downloads and files --------------------------------------------------------------
 
-    async def check_new_download(self, media_id: int, owner: Owner, *, force: bool) -> None:
+    async def check_new_download(self, media_id: int, owner: Owner, *, force: bool) -> bool:
         """Refuse a second download for an item that has its file or is being downloaded
-        (unless ``force``); a series gathers many files and is never a duplicate."""
+        (unless ``force``); a series gathers many files and is never a duplicate. True when
+        the download must be the item's only unfinished one: the submit checks that again
+        in its own transaction (two submits at the same moment both pass this read)."""
         async with self.db.read() as s:
             item = await self._item(s, media_id, owner)
             if force or item.kind == "series":
-                return
+                return False
             busy = await s.scalar(
                 select(Download.id)
                 .where(Download.media_id == media_id, Download.phase.in_(_OPEN))
@@ -439,6 +441,7 @@ class MediaService:
                     f"Media item {media_id} ({item.title}) already has its file ({held}); "
                     "add force to download it again."
                 )
+        return True
 
     async def attach(
         self, download_id: int, media_id: int | None, owner: Owner, *, force: bool = False

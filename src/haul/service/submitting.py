@@ -114,6 +114,7 @@ class SubmitBatcher:
                         "title": options["title"],
                         **options.get("columns", {}),
                     },
+                    media_exclusive=bool(options.get("media_exclusive")),
                 )
             )
         stored = iter(submit_many(s, items, limits=self.limits(), policy=self.policy()))

@@ -26,6 +26,7 @@ from haul.store.models import Download, DownloadEvent, utcnow
 
 _DEDUPE_PHASES = [*(p.value for p in OPEN_PHASES), Phase.PARENT.value]
 _SLOT_PHASES = [p.value for p in SLOT_PHASES]
+_OPEN_PHASES = [p.value for p in OPEN_PHASES]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,13 @@ class NewDownload:
     #: Other columns: user_id, session_id, ip, profile_id, media_id, requested_client, client
     #: (routed at submit: torrents), source_blob (.torrent bytes), title.
     fields: dict[str, Any] = field(default_factory=dict)
+    #: Its media item (``fields["media_id"]``) may have no other unfinished download.
+    media_exclusive: bool = False
+
+    @property
+    def exclusive_media(self) -> int | None:
+        media_id = self.fields.get("media_id")
+        return int(media_id) if self.media_exclusive and media_id is not None else None
 
 
 @dataclass
@@ -56,6 +64,8 @@ class _Plan:
     #: Unfinished downloads of the visitors in the batch, and of their addresses.
     open_by_owner: Counter[str] = field(default_factory=Counter)
     open_by_ip: Counter[str | None] = field(default_factory=Counter)
+    #: Media items with an unfinished download: its id (None: stored by this batch).
+    media_busy: dict[int, int | None] = field(default_factory=dict)
 
     def rank(self, item: NewDownload) -> int:
         if item.priority > 0:
@@ -85,6 +95,10 @@ def submit_many(
         if key in first_in_batch:
             outcomes.append(first_in_batch[key])  # resolved to its id once stored
             continue
+        media_id = item.exclusive_media
+        if media_id is not None and media_id in plan.media_busy:
+            outcomes.append(_media_busy(media_id, plan.media_busy[media_id]))
+            continue
         if item.ip_limit is not None:
             refusal = _visitor_refusal(item, plan)
             if refusal is not None:
@@ -106,6 +120,8 @@ def submit_many(
         if phase is Phase.QUEUED:
             plan.queued(item.owner_key, rank)
         first_in_batch[key] = index
+        if media_id is not None:
+            plan.media_busy[media_id] = None
         outcomes.append(_values(item, phase, rank, now))
     return _insert(session, outcomes, now)
 
@@ -156,6 +172,14 @@ def _plan(session: Session, items: Sequence[NewDownload], policy: str) -> _Plan:
             .group_by(Download.owner_key)
         )
         plan.active_by_owner.update({o: int(c) for o, c in counts.all()})
+    media = {m for i in items if (m := i.exclusive_media) is not None}
+    if media:
+        busy = session.execute(
+            select(Download.media_id, func.min(Download.id))
+            .where(Download.media_id.in_(media), Download.phase.in_(_OPEN_PHASES))
+            .group_by(Download.media_id)
+        )
+        plan.media_busy.update({int(m): int(i) for m, i in busy.all() if m is not None})
     visitors = [i for i in items if i.ip_limit is not None]
     if visitors:
         _count_open(session, plan, visitors)
@@ -263,6 +287,19 @@ def _insert(
         else:
             result.append(outcome)
     return result
+
+
+def _media_busy(media_id: int, existing_id: int | None) -> DuplicateDownload:
+    if existing_id is None:
+        return DuplicateDownload(
+            f"Media item {media_id} is being added by another request at this moment; "
+            "add force to download it again."
+        )
+    return DuplicateDownload(
+        f"Media item {media_id} is already being downloaded by download {existing_id}; add "
+        "force to download it again.",
+        existing_id=existing_id,
+    )
 
 
 def _duplicate(existing_id: int) -> DuplicateDownload:
