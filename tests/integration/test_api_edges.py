@@ -77,16 +77,22 @@ async def test_a_password_inside_a_client_url_is_refused_and_an_old_one_is_maske
     body = refused(await app.post("/clients", json={**given, "enabled": False}))
     assert body["detail"].startswith("Put the user name and the password of a client")
     assert (await app.get("/clients/a2")).status_code == 404
-    # one saved before such URLs were refused is shown without its password
+    # one saved before such URLs were refused still works, and is shown without its password
     async with app.runtime.db.write() as s:
         await s.execute(
             insert(ClientConfig).values(
-                name="a2", kind="qbittorrent", url=given["url"], enabled=False
+                name="a2", kind="qbittorrent", url=given["url"], enabled=True
             )
         )
+    await app.runtime.reload_clients()
+    assert "a2" in app.runtime.directory.clients
     for answer in (await app.get("/clients/a2"), await app.get("/clients")):
         assert answer.status_code == 200
         assert "pa55w0rd" not in answer.text and "http://me:***@127.0.0.1:9/" in answer.text
+    # a change that leaves the URL alone is taken; giving the URL again asks for the fields
+    changed = await app.http.patch("/api/v1/clients/a2", json={"priority": 3})
+    assert changed.status_code == 200, changed.text
+    refused(await app.http.patch("/api/v1/clients/a2", json={"url": given["url"]}))
 
 
 async def test_an_id_given_twice_in_a_bulk_action_is_acted_on_once(app: App) -> None:

@@ -19,7 +19,7 @@ from haul.media.prober import Prober
 from tests.support import probe_media as pm
 from tests.support.daemons import require
 
-MISBEHAVING = (sys.executable, "-m", "tests.support.probe_children")
+MISBEHAVING = (sys.executable, str(Path(__file__).parents[1] / "support" / "probe_children.py"))
 
 
 def alive(pid: int) -> bool:
@@ -145,3 +145,18 @@ def test_a_file_that_stalls_the_child_times_out(media: list[Path], tmp_path: Pat
     finally:
         prober.close()
     assert prober.pid is None
+
+
+def test_an_answer_about_another_file_is_not_believed(media: list[Path], tmp_path: Path) -> None:
+    liar = tmp_path / "liar.mp4"
+    liar.write_bytes(media[0].read_bytes())
+    prober = Prober(command=MISBEHAVING)
+    try:
+        result = prober.probe(liar)
+        assert (result.path, result.is_media) == (liar, False)
+        assert result.error == (
+            "the probe gave an answer about something else; the file was not read"
+        )
+        assert prober.probe(media[0]) == probe_file(media[0])
+    finally:
+        prober.close()

@@ -52,9 +52,11 @@ class ClientSpec:
         return (self.kind, self.url, self.username, self.secret, self.category, self.timeout)
 
 
-def spec_problems(spec: ClientSpec) -> list[tuple[str, str]]:
+def spec_problems(spec: ClientSpec, *, new_url: bool = True) -> list[tuple[str, str]]:
     """Every setting of ``spec`` that can never work, as (field, sentence saying what to fix);
-    the field is the :class:`ClientSpec` attribute the sentence is about."""
+    the field is the :class:`ClientSpec` attribute the sentence is about. ``new_url``: the URL
+    is being given now, and may not carry a password (one saved before that rule still
+    works: it is only shown masked)."""
     if spec.kind not in KINDS:
         return [("kind", f"haul cannot drive a {spec.kind!r} client; it knows {', '.join(KINDS)}.")]
     found: list[tuple[str, str]] = []
@@ -84,7 +86,7 @@ def spec_problems(spec: ClientSpec) -> list[tuple[str, str]]:
                 f"{EXAMPLE_URLS[spec.kind]}; {spec.url!r} is not such a URL.",
             )
         )
-    elif parts.username is not None or parts.password is not None:
+    elif new_url and (parts.username is not None or parts.password is not None):
         found.append(
             (
                 "url",
@@ -118,9 +120,9 @@ def _a(word: str) -> str:
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
-def check_spec(spec: ClientSpec) -> None:
+def check_spec(spec: ClientSpec, *, new_url: bool = True) -> None:
     """Refuse settings that can never work, with a sentence saying what to fix."""
-    for _field, sentence in spec_problems(spec):
+    for _field, sentence in spec_problems(spec, new_url=new_url):
         raise InputError(sentence)
 
 
@@ -164,5 +166,5 @@ BUILDERS: dict[str, Callable[[ClientSpec], DownloadClient]] = {
 
 
 def build_client(spec: ClientSpec) -> DownloadClient:
-    check_spec(spec)
+    check_spec(spec, new_url=False)
     return BUILDERS[spec.kind](spec)

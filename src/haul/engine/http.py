@@ -341,8 +341,7 @@ def _prepare(job: EngineJob, name: str, claim: bool, answer: Answer) -> tuple[st
         raise disk_error(exc, part) from exc
     if answer.start == 0 and answer.validator and not answer.encoded:
         partfile.store_validator(file.fileno(), answer.validator)
-    if answer.total is not None:
-        partfile.store_total(file.fileno(), answer.total)
+    partfile.store_total(file.fileno(), answer.total)
     return name, file
 
 

@@ -83,11 +83,13 @@ def store_validator(fd: int, validator: str) -> None:
             os.setxattr(fd, _VALIDATOR_XATTR, validator.encode())
 
 
-def store_total(fd: int, total: int) -> None:
-    """Remember the size of the whole file, so that a paused or waiting part can say how far
-    along it is (best effort, like the validator)."""
-    if hasattr(os, "setxattr"):
-        with contextlib.suppress(OSError):
+def store_total(fd: int, total: int | None) -> None:
+    """Remember the size of the whole file (None: not known, forget an older one), so that a
+    paused or waiting part can say how far along it is (best effort, like the validator)."""
+    with contextlib.suppress(OSError, AttributeError):
+        if total is None:
+            os.removexattr(fd, _TOTAL_XATTR)
+        else:
             os.setxattr(fd, _TOTAL_XATTR, str(total).encode())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import select
 import signal
 import sys
@@ -48,13 +49,18 @@ def serve(requests: BinaryIO, replies: BinaryIO, idle: float) -> int:
 
 
 def main() -> int:
-    # Ctrl-C in the server's terminal reaches this process too: the server stops it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C in the server's terminal, or a service manager's SIGTERM to the whole group,
+    # reaches this process too: it leaves when the server closes its end, not in mid-file.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    # Answers get a file descriptor of their own; anything else printed goes to stderr.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     idle = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
-    return serve(sys.stdin.buffer, sys.stdout.buffer, idle)
+    return serve(sys.stdin.buffer, replies, idle)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,8 @@ class Prober:
         *,
         idle: float = IDLE_SECONDS,
         timeout: float = TIMEOUT_SECONDS,
-        command: Sequence[str] = (sys.executable, "-m", "haul.media.probe_child"),
+        # -P: nothing from the working directory (it may be where downloads land) is imported
+        command: Sequence[str] = (sys.executable, "-P", "-m", "haul.media.probe_child"),
     ) -> None:
         self.idle = idle
         self.timeout = timeout
@@ -72,7 +73,8 @@ class Prober:
     ) -> ProbeResult:
         """Probe ``path`` in the child (blocking); see :func:`haul.media.probe.probe_file`."""
         path = Path(path)
-        request = json.dumps({"path": str(path.absolute()), "fallback": fallback}).encode()
+        asked = str(path.absolute())
+        request = json.dumps({"path": asked, "fallback": fallback}).encode()
         with self._lock:
             try:
                 reply = self._ask(request + b"\n")
@@ -84,6 +86,10 @@ class Prober:
                 )
         if "not_found" in reply:
             raise NotFound(str(reply["not_found"]))
+        if reply.get("result", {}).get("path") != asked:  # an answer to another question
+            with self._lock:
+                self._stop()
+            return self._failed(path, profile, NONSENSE)
         return _decode(reply["result"], path, profile)
 
     def close(self) -> None:
@@ -112,14 +118,18 @@ class Prober:
                 self._stop()
                 raise TimeoutError
             line = stdout.readline()
-        except BrokenPipeError:
+        except BrokenPipeError:  # it is gone, or going: what it says is read below
             line = b""
         if not line:  # it closed its end: it is leaving, or gone
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=5)
             self._stop()
             raise _ChildGone(child.returncode)
-        reply: dict[str, Any] = json.loads(line)
+        try:
+            reply: dict[str, Any] = json.loads(line)
+        except ValueError:  # not an answer of the protocol: this child cannot be trusted
+            self._stop()
+            raise _ChildGone(None) from None
         return reply
 
     def _running(self) -> subprocess.Popen[bytes]:
@@ -128,10 +138,7 @@ class Prober:
             return child
         self._stop()  # one that left on its own: its pipes
         self._child = subprocess.Popen(
-            self.command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            close_fds=True,
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, cwd="/"
         )
         log.debug("probe child %s started", self._child.pid)
         return self._child
@@ -145,7 +152,8 @@ class Prober:
         child.wait()
         for pipe in (child.stdin, child.stdout):
             if pipe is not None:
-                pipe.close()
+                with contextlib.suppress(OSError):  # a request left unsent in a broken pipe
+                    pipe.close()
 
     def _failed(self, path: Path, profile: str | None, reason: str) -> ProbeResult:
         log.warning("probing %s: %s", path, reason)
@@ -163,8 +171,14 @@ def _pipes(child: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
     return child.stdin, child.stdout
 
 
+#: The child answered something that is not an answer to the question (it was stopped).
+NONSENSE = "the probe gave an answer about something else; the file was not read"
+
+
 def _gone_reason(code: int | None) -> str:
-    if code is not None and code < 0:
+    if code is None:
+        return NONSENSE
+    if code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:

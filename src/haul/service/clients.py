@@ -107,7 +107,7 @@ class ClientService:
             if row is None:
                 raise NotFound(f"There is no download client named {name!r}.")
             spec = dataclasses.replace(cq.to_spec(row), **changes)
-            check_spec(spec)
+            check_spec(spec, new_url="url" in changes)
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()

@@ -207,7 +207,9 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
-_REVISION_LINE = re.compile(r'^(revision|down_revision)\b[^=\n]*=\s*"([^"]+)"', re.MULTILINE)
+_REVISION_LINE = re.compile(
+    r"""^(revision|down_revision)\b[^=\n]*=\s*["']([^"'\n]+)["']""", re.MULTILINE
+)
 
 
 @cache

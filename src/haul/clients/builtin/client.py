@@ -143,11 +143,16 @@ class BuiltinClient:
         """A job no worker runs now (waiting, or paused): the bytes in its work folder, and out
         of how many when a direct download's part says (see haul.engine.partfile)."""
         folder = self.work_dir(int(ref)) if ref.isdigit() else None
-        files = [f for f in folder.iterdir() if f.is_file()] if folder and folder.is_dir() else []
-        size = sum(f.stat().st_size for f in files)
-        parts = [f for f in files if f.name.endswith(PART_SUFFIX)]
+        sizes: dict[Path, int] = {}
+        with contextlib.suppress(OSError):  # no folder yet, or one being emptied meanwhile
+            for entry in folder.iterdir() if folder is not None else ():
+                with contextlib.suppress(OSError):
+                    if entry.is_file():
+                        sizes[entry] = entry.stat().st_size
+        size = sum(sizes.values())
+        parts = [f for f in sizes if f.name.endswith(PART_SUFFIX)]
         whole = partfile.read_total(parts[0]) if len(parts) == 1 else None
-        total = None if whole is None else size - parts[0].stat().st_size + whole
+        total = None if whole is None else size - sizes[parts[0]] + whole
         return ClientItem(ref, Status.QUEUED, downloaded_bytes=size, total_bytes=total)
 
     def stop(self, download_id: int, reason: StopReason) -> LiveJob | None:
