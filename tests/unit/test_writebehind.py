@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +91,39 @@ async def test_a_transfer_far_ahead_of_the_disk_waits(writer: WriteBehind, tmp_p
             assert not sink.behind()
     await sink.drain()
     assert (tmp_path / "e.part").stat().st_size == 32 * (256 << 10)
+
+
+async def test_files_share_a_bound_so_many_transfers_hold_little(writer: WriteBehind) -> None:
+    """Each file may have 4 MiB waiting for the disk, or its share of 48 MiB when many are
+    open: sixteen transfers over a "disk" that takes nothing are told to settle at 3 MiB each,
+    so a slow disk costs a bounded amount of memory however many transfers run."""
+    assert writer.share() == 4 << 20
+    pipes = [os.pipe() for _ in range(16)]  # a "disk" that takes nothing until read
+    sinks = [writer.sink(os.fdopen(w, "wb", buffering=0)) for _, w in pipes]
+    assert writer.open_files == 16 and writer.share() == 3 << 20
+    piece = b"z" * (3 << 20)
+    for sink in sinks:
+        sink.write(piece)
+    assert not any(sink.behind() for sink in sinks)  # exactly its share
+    for sink in sinks:
+        sink.write(b"z" * (256 << 10))
+    assert all(sink.behind() for sink in sinks)  # over it, though under 4 MiB
+    got = [0] * len(pipes)
+
+    def read_all(n: int) -> None:
+        while chunk := os.read(pipes[n][0], 1 << 20):
+            got[n] += len(chunk)
+
+    readers = [threading.Thread(target=read_all, args=(n,)) for n in range(len(pipes))]
+    for reader in readers:
+        reader.start()
+    await asyncio.wait_for(asyncio.gather(*(sink.settle() for sink in sinks)), 30)
+    assert not any(sink.behind() for sink in sinks)
+    for sink in sinks:
+        await sink.drain()  # closes the write ends: the readers see the end
+    assert writer.open_files == 0 and writer.share() == 4 << 20
+    for reader in readers:
+        reader.join(30)
+    assert got == [len(piece) + (256 << 10)] * 16
+    for r, _ in pipes:
+        os.close(r)

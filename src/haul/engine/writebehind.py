@@ -23,6 +23,9 @@ from typing import BinaryIO
 
 _GATHER = 64 << 10  # smaller pieces are gathered up to this into one write
 _QUEUED_MAX = 4 << 20  # a transfer waits while more of its bytes than this wait for the disk
+#: ... or more than its share of this, shared by the files being written: fifty transfers over
+#: a slow disk would otherwise hold 200 MiB (a server measured 192 MiB). Ten keep 4 MiB each.
+_TOTAL_MAX = 48 << 20
 
 
 class WriteBehind:
@@ -33,10 +36,16 @@ class WriteBehind:
         self._queue: queue.SimpleQueue[tuple[Sink, bytes | None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        #: Files taken over and not closed yet (used on the loop only).
+        self.open_files = 0
 
     def sink(self, file: BinaryIO) -> Sink:
         """Take ``file`` (positioned where the next byte goes) over; the thread closes it."""
         return Sink(self, file, asyncio.get_running_loop())
+
+    def share(self) -> int:
+        """How many bytes of one file may wait for the disk, with the files open now."""
+        return min(_QUEUED_MAX, _TOTAL_MAX // max(1, self.open_files))
 
     def close(self) -> None:
         """Stop the thread once what is queued is written (blocks until then)."""
@@ -80,6 +89,7 @@ class Sink:
         self._waiter: asyncio.Future[None] | None = None
         self._waiting_for = 0
         self._closing = False
+        owner.open_files += 1
 
     # -- the loop's side --------------------------------------------------------------------
 
@@ -103,11 +113,11 @@ class Sink:
     def behind(self) -> bool:
         """Whether the thread is so far behind this file (a slow disk) that the transfer
         should :meth:`settle` before it reads on."""
-        return self._queued > _QUEUED_MAX
+        return self._queued > self._owner.share()
 
     async def settle(self) -> None:
         """Wait until the thread has caught up with half of what it is behind."""
-        await self._until(_QUEUED_MAX // 2)
+        await self._until(self._owner.share() // 2)
         self._raise_error()
 
     async def drain(self) -> None:
@@ -118,6 +128,7 @@ class Sink:
         if not self._closing:
             self.flush()
             self._closing = True
+            self._owner.open_files -= 1
             self._owner._put(self, None)
         closed = asyncio.ensure_future(self._until(-1))
         cancelled = False
