@@ -263,6 +263,17 @@ def read_with_ffprobe(path: Path) -> Reading | None:
         return None
 
 
+def unread(path: Path, profile: str | None = None) -> tuple[ProbeResult, int]:
+    """What is known of ``path`` before it is read (not media, until a reader says so), and
+    its file mode; :class:`~haul.errors.NotFound` when no file is there."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise NotFound(f"Cannot probe {path}: {(exc.strerror or str(exc)).lower()}.") from exc
+    base = ProbeResult(path, path.name, info.st_size, info.st_mtime, False, profile=profile)
+    return base, info.st_mode
+
+
 def probe_file(
     path: Path | str, *, profile: str | None = None, fallback: bool = True
 ) -> ProbeResult:
@@ -272,12 +283,8 @@ def probe_file(
     import av
 
     path = Path(path)
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise NotFound(f"Cannot probe {path}: {(exc.strerror or str(exc)).lower()}.") from exc
-    base = ProbeResult(path, path.name, info.st_size, info.st_mtime, False, profile=profile)
-    if not stat.S_ISREG(info.st_mode):
+    base, mode = unread(path, profile)
+    if not stat.S_ISREG(mode):
         return replace(base, error="not a media file: it is not a regular file")
     try:
         return build_result(read_with_pyav(path, quick=True), base)

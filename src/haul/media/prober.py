@@ -27,11 +27,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from haul.errors import NotFound
-from haul.media.probe import ProbeResult
+from haul.media.probe import ProbeResult, unread
 
 log = logging.getLogger(__name__)
 
@@ -157,13 +158,7 @@ class Prober:
 
     def _failed(self, path: Path, profile: str | None, reason: str) -> ProbeResult:
         log.warning("probing %s: %s", path, reason)
-        try:
-            info = path.stat()
-        except OSError as exc:
-            raise NotFound(f"Cannot probe {path}: {(exc.strerror or str(exc)).lower()}.") from exc
-        return ProbeResult(
-            path, path.name, info.st_size, info.st_mtime, False, error=reason, profile=profile
-        )
+        return replace(unread(path, profile)[0], error=reason)
 
 
 def _pipes(child: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:

@@ -147,9 +147,8 @@ class Notifier:
             log.exception("could not read the notification targets for a %s event", kind)
             return
         for target in targets:
-            if target.owner_key not in (None, owner_key) or kind not in target.events:
-                continue
-            if self._closed:
+            mine = target.owner_key in (None, owner_key)
+            if not mine or kind not in target.events or self._closed:
                 continue
             try:
                 message = self._message(kind, summary)

@@ -129,12 +129,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             target, connect_args={"timeout": 30}, poolclass=NullPool if path is None else None
         )
         install_sqlite_pragmas(engine.sync_engine, mode)
-        install_nul_filter(engine.sync_engine)
         log.debug("SQLite at %s with journal_mode=%s", path, mode)
-        return engine
-    engine = create_async_engine(
-        target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    else:
+        engine = create_async_engine(
+            target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
     install_nul_filter(engine.sync_engine)
     return engine
 
@@ -150,11 +149,10 @@ def create_sync_engine(url: str, *, pool_size: int = 10) -> Engine:
             poolclass=NullPool if path is None else None,
         )
         install_sqlite_pragmas(engine, journal_mode_for(path))
-        install_nul_filter(engine)
-        return engine
-    engine = sa_create_engine(
-        target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    else:
+        engine = sa_create_engine(
+            target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
     install_nul_filter(engine)
     return engine
 
@@ -166,10 +164,7 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply Alembic migrations up to ``revision`` (blocking). A database already at the head
     is only read: Alembic is not loaded."""
-    path = sqlite_path(make_url(url))
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    if revision == "head" and current_revision(url) == head_revision():
+    if _at_head(url) and revision == "head":  # (read either way: it makes SQLite's folder)
         return
     from alembic import command
     from alembic.config import Config
@@ -184,13 +179,19 @@ def upgrade_in_child(url: str) -> None:
     """:func:`upgrade` in a forked child process, for a server about to start: Alembic and
     its migrations cost about 8 MiB that no server would give back, to be used once. Call it
     before any thread starts (a fork copies one thread)."""
-    path = sqlite_path(make_url(url))
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    if current_revision(url) == head_revision():
+    if _at_head(url):
         return
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
         child.submit(upgrade, url).result()
+
+
+def _at_head(url: str) -> bool:
+    """Whether the database is at the newest migration (a SQLite file's folder is made first:
+    reading it creates the file)."""
+    path = sqlite_path(make_url(url))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return current_revision(url) == head_revision()
 
 
 def current_revision(url: str) -> str | None:
