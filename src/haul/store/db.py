@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
 from functools import cache
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -202,7 +203,10 @@ def upgrade_in_child(url: str) -> bool:
         stops.append(signum)
         log.warning("stopping once the database migration under way has finished")
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # only the main thread may handle signals
+    main = threading.current_thread() is threading.main_thread()
+    watched = [signal.SIGTERM, signal.SIGINT] if main else []
+    previous = {sig: signal.signal(sig, stop) for sig in watched}
     try:
         child.start()
         send.close()
