@@ -28,7 +28,6 @@ from tests.support.origin import Origin
 from tests.support.rows import app_without_worker, stored
 from tests.support.wait import await_for
 
-
 #: What every link that leads nowhere answers, whatever is wrong with it.
 NOT_VALID = {"detail": links.NOT_VALID, "code": "invalid_link"}
 
