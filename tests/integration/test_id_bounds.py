@@ -20,8 +20,16 @@ from haul.settings import Settings
 from tests.support.people import crowd
 
 HUGE = ["18446744073709551616", "9223372036854775808", "2147483648", "0", "²"]
-#: A value for each path parameter that is not an id haul keeps.
-OTHER = {"name": "builtin", "provider": "1", "token": "x", "action": "pause"}
+#: A value for each path parameter that is not an id haul keeps (an IPTV provider's stream
+#: and series ids are the provider's, sent to it, never used in a query).
+OTHER = {
+    "name": "builtin",
+    "provider": "1",
+    "token": "x",
+    "action": "pause",
+    "stream_id": "1",
+    "series_id": "1",
+}
 #: Streams that would stay open: walked in their own tests.
 SKIPPED = {"/api/v1/events", "/ws", "/api/v1/docs", "/api/v1/openapi.json"}
 CSRF = "c" * 43

@@ -20,6 +20,7 @@ from haul.service import Owner
 from haul.service.accounts import AccountService
 from haul.web.api.accounts import AccountsDep, client_ip, own_id
 from haul.web.deps import OwnerDep
+from haul.web.ids import Id
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm
 from haul.web.ui.login import PASSWORDS_DIFFER, logged_in
@@ -108,7 +109,7 @@ async def revoke_token(
     request: Request,
     owner: OwnerDep,
     accounts: AccountsDep,
-    token_id: int,
+    token_id: Id,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
