@@ -97,6 +97,7 @@ async def downloads_page(
         first_url=f"/?{filters.query()}" if cursor else "",
         totals=totals,
         down=[c for c in totals.clients if not c.ok],
+        details=owner.is_admin,  # client errors name internal addresses: administrators only
         show_owner=_show_owner(owner, items),
         added=[i for i in map(id_or_none, added.split(",")) if i is not None][:100],
     )
@@ -132,7 +133,11 @@ async def summary(service: ServiceDep, owner: OwnerDep) -> JSONResponse:
             "seeding": totals.seeding,
             "speed": totals.speed,
             "speed_text": human_speed(totals.speed) or "idle",
-            "banner": fragment("_banner.html", down=[c for c in totals.clients if not c.ok]),
+            "banner": fragment(
+                "_banner.html",
+                down=[c for c in totals.clients if not c.ok],
+                details=owner.is_admin,
+            ),
         },
         headers={"Cache-Control": "no-store"},
     )

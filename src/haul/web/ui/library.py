@@ -16,7 +16,7 @@ from haul.core import media_items as rules
 from haul.errors import NotFound
 from haul.service import Owner, to_json
 from haul.service.media import FileView, ItemDetail, ItemView
-from haul.web.deps import OwnerDep, RuntimeDep
+from haul.web.deps import AdminDep, OwnerDep, RuntimeDep
 from haul.web.ids import Id, id_or_none
 from haul.web.ui import csrf
 from haul.web.ui.forms import attempt
@@ -71,6 +71,7 @@ async def library_page(
 async def rescan(
     request: Request,
     runtime: RuntimeDep,
+    _admin: AdminDep,
     back: Annotated[str, Form(max_length=500)] = "",
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
