@@ -191,7 +191,11 @@ async def test_a_new_password_ends_the_logins_of_the_account(settings: Settings)
             "/api/v1/auth/password",
             json={"current_password": PASSWORD, "new_password": "a new one here"},
         )
-        assert changed.status_code == 204
+        assert changed.status_code == 200, changed.text
+        # Bob's API token was not revoked: the answer says it still works.
+        assert changed.json()["tokens_revoked"] is False
+        assert [t["name"] for t in changed.json()["tokens"]] == ["tests"]
+        assert (await people.bob.get("/downloads")).status_code == 200
         assert (await browser.get("/api/v1/downloads")).status_code == 401
         again = await browser.post(
             "/api/v1/auth/login", json={"username": "bob", "password": "a new one here"}
@@ -350,7 +354,7 @@ async def test_a_browser_changing_its_password_stays_logged_in(settings: Setting
             "/api/v1/auth/password",
             json={"current_password": PASSWORD, "new_password": "brand new words"},
         )
-        assert changed.status_code == 204
+        assert changed.status_code == 200
         assert (await browser.get("/api/v1/auth/me")).json()["user"]["username"] == "bob"
 
 
@@ -398,3 +402,32 @@ async def test_one_address_cannot_block_setup_for_others(settings: Settings) -> 
         async with from_address(app, "198.51.100.3") as operator:
             made = await operator.post("/api/v1/auth/setup", json={**body, "code": code})
             assert made.status_code == 201, made.text
+
+
+async def test_a_password_change_can_revoke_the_accounts_tokens(settings: Settings) -> None:
+    async with crowd(settings) as people, people.client() as browser:
+        await browser.post("/api/v1/auth/login", json={"username": "bob", "password": PASSWORD})
+        _view, spare = await people.runtime.accounts.create_token(people.bob.user_id, "script")
+        changed = await browser.put(
+            "/api/v1/auth/password",
+            json={
+                "current_password": PASSWORD,
+                "new_password": "a new one here",
+                "revoke_tokens": True,
+            },
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json() == {"tokens": [], "tokens_revoked": True}
+        for token in (people.bob.token, spare):
+            header = {"Authorization": f"Bearer {token}"}
+            assert (await people.nobody.get("/api/v1/downloads", headers=header)).status_code == 401
+        # The browser that changed it stays logged in; other people's tokens still work.
+        assert (await browser.get("/api/v1/downloads")).status_code == 200
+        assert (await people.alice.get("/downloads")).status_code == 200
+        # An administrator setting a password can revoke the tokens too.
+        reset = await people.admin.http.patch(
+            f"/api/v1/users/{people.alice.user_id}",
+            json={"password": "given by the admin", "revoke_tokens": True},
+        )
+        assert reset.status_code == 200
+        assert (await people.alice.get("/downloads")).status_code == 401

@@ -191,7 +191,11 @@ class AccountService:
         clear_limit: bool = False,
         disabled: bool | None = None,
         password: str | None = None,
+        revoke_tokens: bool = False,
     ) -> UserView:
+        """Change an account. A new password ends every login session of the account; its
+        API tokens keep working unless ``revoke_tokens`` (they are for programs, which would
+        stop without a word: the person who changes the password chooses, seeing them)."""
         if role is not None:
             _check_role(role)
         hashed = None
@@ -216,6 +220,12 @@ class AccountService:
                 row.password_hash = hashed
                 # A new password ends every login session of the account.
                 await s.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
+            if revoke_tokens:
+                await s.execute(
+                    update(ApiToken)
+                    .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
             view = UserView.of(row)
         self._changed()
         return view
@@ -230,9 +240,12 @@ class AccountService:
             await s.delete(row)
         self._changed()
 
-    async def change_password(self, user_id: int, current: str, new: str) -> None:
+    async def change_password(
+        self, user_id: int, current: str, new: str, *, revoke_tokens: bool = False
+    ) -> list[TokenView]:
         """Change a password knowing the current one (wrong guesses count as failed logins);
-        every login session of the account ends."""
+        every login session of the account ends, and its API tokens with ``revoke_tokens``.
+        Returns the tokens that still work, for the person to see (and revoke)."""
         keys = [f"user:{user_id}"]
         now = self._may_try(keys, "attempts")
         async with self.db.read() as s:
@@ -241,7 +254,8 @@ class AccountService:
         if not check.ok:
             self.failures.failed(keys[0], now)
             raise LoginFailed("The current password is not right.")
-        await self.update_user(user_id, password=new)
+        await self.update_user(user_id, password=new, revoke_tokens=revoke_tokens)
+        return await self.tokens(user_id)
 
     # -- logins -----------------------------------------------------------------------------
 
