@@ -8,6 +8,8 @@ from pathlib import Path
 
 from haul.service.shown import CLIENT_TROUBLE
 from haul.settings import Settings
+from haul.store import downloads as q
+from haul.store.models import Download
 from tests.support.aria2 import aria2_daemon
 from tests.support.people import crowd
 from tests.support.wait import await_for
@@ -88,6 +90,21 @@ async def test_a_client_down_is_explained_to_users_without_its_address(
             assert seen.json()["items"][0]["error"] != CLIENT_TROUBLE
             admin_page = await people.admin.http.get("/", headers=HTML)
             assert "nas is unreachable." in admin_page.text
+
+            # What a client said, kept in a download's error and its history.
+            said = f"aria2 at {daemon.url} refused the torrent"
+            async with people.runtime.db.write() as s:
+                q.add_event(s, mine, "retry_scheduled", said, code="client_refused")
+                failed = await s.get(Download, mine)
+                assert failed is not None
+                failed.phase, failed.last_error_code = "failed", "client_refused"
+                failed.last_error_message = said
+            item = await people.alice.get(f"/downloads/{mine}")
+            assert item.json()["error"] == CLIENT_TROUBLE, item.text
+            history = await people.alice.get(f"/downloads/{mine}/events")
+            assert port not in history.text and CLIENT_TROUBLE in history.text
+            assert said in (await people.admin.get(f"/downloads/{mine}/events")).text
+            assert said == (await people.admin.get(f"/downloads/{mine}")).json()["error"]
 
 
 async def test_only_administrators_rescan_the_library(settings: Settings) -> None:

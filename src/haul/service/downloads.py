@@ -33,7 +33,7 @@ from haul.service.listing import (
     phases_for,
 )
 from haul.service.media import MediaService
-from haul.service.shown import all_for, states_for, tracked_for
+from haul.service.shown import all_for, events_for, states_for, tracked_for
 from haul.service.submitting import SubmitBatcher, SubmitRequest
 from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import downloads as q
@@ -368,7 +368,9 @@ class DownloadService:
                 .where(DownloadEvent.download_id == download_id)
                 .order_by(DownloadEvent.id)
             )
-            return list((await s.scalars(query)).all())
+            events = list((await s.scalars(query)).all())
+            s.expunge_all()  # what a viewer may not read is changed on these copies only
+        return events_for(events, owner)
 
     async def _row(self, download_id: int, owner: Owner) -> Download:
         async with self.db.read() as s:
