@@ -119,3 +119,7 @@ async def test_only_administrators_rescan_the_library(settings: Settings) -> Non
         )
         assert page.status_code == 403, page.text
         assert "administrator" in page.text
+        # The button is on the administrator's library page only.
+        button = 'action="/library/rescan"'
+        assert button not in (await people.alice.http.get("/library", headers=HTML)).text
+        assert button in (await people.admin.http.get("/library", headers=HTML)).text
