@@ -12,11 +12,12 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   ├── ForbiddenAddress
     │   └── UnknownProfile
     ├── NotFound                   no such download / file (HTTP 404)
-    │   └── IptvNotFound           no such provider, stream, series or episode
+    │   ├── IptvNotFound           no such provider, stream, series or episode
+    │   └── InvalidLink            a file link that is malformed, was tampered with, or whose
+    │                              download was deleted (one answer for all)
     ├── Unauthorized               nobody is logged in, or the credentials are wrong (HTTP 401)
     │   └── LoginFailed
     ├── Forbidden                  the caller may not do that (HTTP 403)
-    │   └── InvalidLink            a file link that is malformed or was tampered with
     ├── Gone                       it existed, and no longer does (HTTP 410)
     │   └── ExpiredLink            a file link past its expiry
     ├── Conflict                   the request collides with existing state (HTTP 409)
@@ -135,8 +136,8 @@ class Gone(HaulError):
     code = "gone"
 
 
-class InvalidLink(Forbidden):
-    """This link is not valid."""
+class InvalidLink(NotFound):
+    """This link does not lead to a file."""
 
     code = "invalid_link"
 

@@ -252,4 +252,4 @@ def test_share_a_signed_link_that_works_without_the_page(
         part = http.get(url, headers={"Range": "bytes=100-199"})
         assert part.status_code == 206
         assert part.content == data[100:200]
-        assert http.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code == 403
+        assert http.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code == 404

@@ -342,3 +342,32 @@ def users(server: HaulServer, env: dict[str, str]) -> dict[str, dict[str, Any]]:
     found = api(server, token, "GET", "/users")
     assert found.status_code == 200, found.text
     return {u["username"]: u for u in found.json()}
+
+
+def test_a_new_password_says_the_tokens_still_work_or_revokes_them(
+    accounts_server: HaulServer, tmp_path: Path
+) -> None:
+    srv = accounts_server
+    env = user_env(srv, tmp_path / "alice")
+    assert haul(env, "login", "-u", "alice", "--password-stdin", stdin=PASSWORD).returncode == 0
+    assert haul(env, "users", "add", "bob", "--password-stdin", stdin=PASSWORD).returncode == 0
+    bob_env = user_env(srv, tmp_path / "bob")
+    assert haul(bob_env, "login", "-u", "bob", "--password-stdin", stdin=PASSWORD).returncode == 0
+    alone = haul(env, "users", "edit", "bob", "--revoke-tokens")
+    assert alone.returncode == 2 and "--revoke-tokens goes with a new password" in alone.stderr
+
+    kept = haul(
+        env, "users", "edit", "bob", "--password", "--password-stdin", stdin="second password"
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert "its API tokens still work (add --revoke-tokens to end them)" in kept.stdout
+    assert haul(bob_env, "whoami").returncode == 0  # bob's saved token still works
+
+    revoked = haul(
+        env, "users", "edit", "bob", "--password", "--password-stdin", "--revoke-tokens",
+        stdin="third password",
+    )  # fmt: skip
+    assert revoked.returncode == 0, revoked.stderr
+    assert "its API tokens are revoked" in revoked.stdout
+    gone = haul(bob_env, "whoami")
+    assert gone.returncode == 1 and needs_login(srv) in gone.stderr

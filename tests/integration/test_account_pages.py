@@ -382,6 +382,42 @@ async def test_changing_the_password_keeps_this_login_and_ends_the_others(site: 
     assert (await log_in(site.browser(), "alice", "new password 22")).status_code == 303
 
 
+async def test_a_password_change_offers_to_revoke_the_api_tokens(site: Site) -> None:
+    browser = site.browser()
+    await log_in(browser, *ALICE)
+    alice_id = next(u.id for u in await site.accounts.users() if u.username == "alice")
+    for name in ("laptop script", "sonarr"):
+        await site.accounts.create_token(alice_id, name)
+    page = await browser.get("/account")
+    assert 'name="revoke_tokens"' in page.text and "Also revoke my 2 API tokens" in page.text
+    csrf = token(page.text)
+    sent = {
+        "csrf": csrf,
+        "current_password": ALICE[1],
+        "new_password": "new password 33",
+        "new_password_again": "new password 33",
+    }
+    kept = await browser.post("/account/password", data=sent)
+    assert kept.status_code == 303
+    shown = await browser.get(kept.headers["location"])
+    assert "your API tokens still work" in shown.text
+    assert "laptop script" in shown.text and "sonarr" in shown.text
+    assert len(await site.accounts.tokens(alice_id)) == 2
+    again = {
+        **sent,
+        "current_password": "new password 33",
+        "new_password": "new password 44",
+        "new_password_again": "new password 44",
+        "revoke_tokens": "true",
+    }
+    revoked = await browser.post("/account/password", data=again)
+    assert revoked.status_code == 303
+    shown = await browser.get(revoked.headers["location"])
+    assert "your API tokens have ended" in shown.text
+    assert await site.accounts.tokens(alice_id) == []
+    assert 'name="revoke_tokens"' not in shown.text  # nothing left to revoke
+
+
 async def test_the_local_user_is_pointed_to_setup(single: Site) -> None:
     page = await single.browser().get("/account")
     assert page.status_code == 200

@@ -5,6 +5,7 @@ login). Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -190,7 +191,11 @@ async def test_a_new_password_ends_the_logins_of_the_account(settings: Settings)
             "/api/v1/auth/password",
             json={"current_password": PASSWORD, "new_password": "a new one here"},
         )
-        assert changed.status_code == 204
+        assert changed.status_code == 200, changed.text
+        # Bob's API token was not revoked: the answer says it still works.
+        assert changed.json()["tokens_revoked"] is False
+        assert [t["name"] for t in changed.json()["tokens"]] == ["tests"]
+        assert (await people.bob.get("/downloads")).status_code == 200
         assert (await browser.get("/api/v1/downloads")).status_code == 401
         again = await browser.post(
             "/api/v1/auth/login", json={"username": "bob", "password": "a new one here"}
@@ -349,5 +354,80 @@ async def test_a_browser_changing_its_password_stays_logged_in(settings: Setting
             "/api/v1/auth/password",
             json={"current_password": PASSWORD, "new_password": "brand new words"},
         )
-        assert changed.status_code == 204
+        assert changed.status_code == 200
         assert (await browser.get("/api/v1/auth/me")).json()["user"]["username"] == "bob"
+
+
+def from_address(app: Any, address: str) -> httpx.AsyncClient:
+    """A client of ``app`` whose requests come from ``address``."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://haul.test")
+
+
+async def test_wrong_passwords_from_elsewhere_never_lock_out_the_owner(
+    settings: Settings,
+) -> None:
+    async def login(address: str, password: str) -> int:
+        async with from_address(people.app, address) as http:
+            body = {"username": "root", "password": password}
+            return (await http.post("/api/v1/auth/login", json=body)).status_code
+
+    async with crowd(settings, login_attempts=3) as people:
+        # One address guesses the only administrator's password until it is stopped...
+        assert [await login("203.0.113.1", f"guess {n}") for n in range(4)] == [401] * 3 + [429]
+        assert await login("203.0.113.1", PASSWORD) == 429  # ...even with the right one
+        # ...and the administrator, elsewhere, logs in all the same.
+        assert await login("198.51.100.7", PASSWORD) == 200
+        # Many addresses guessing together: each is stopped after its own failures once the
+        # name is under attack (one guess each), the owner still logs in from a clean one.
+        for n in range(40):
+            assert await login(f"192.0.2.{n}", "a guess") == 401
+        assert await login("192.0.2.1", "another guess") == 429
+        assert await login("192.0.2.200", "a first guess") == 401
+        assert await login("198.51.100.8", PASSWORD) == 200
+
+
+async def test_one_address_cannot_block_setup_for_others(settings: Settings) -> None:
+    from haul.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"mode": "accounts", "login_attempts": 3}))
+    async with app.router.lifespan_context(app):
+        body = {"username": "boss", "password": PASSWORD}
+        async with from_address(app, "203.0.113.9") as attacker:
+            for guess in ("00000000", "11111111", "22222222", "33333333"):
+                await attacker.post("/api/v1/auth/setup", json={**body, "code": guess})
+            blocked = await attacker.post("/api/v1/auth/setup", json={**body, "code": "4444"})
+            assert blocked.status_code == 429
+        code = app.state.runtime.accounts.setup_code
+        async with from_address(app, "198.51.100.3") as operator:
+            made = await operator.post("/api/v1/auth/setup", json={**body, "code": code})
+            assert made.status_code == 201, made.text
+
+
+async def test_a_password_change_can_revoke_the_accounts_tokens(settings: Settings) -> None:
+    async with crowd(settings) as people, people.client() as browser:
+        await browser.post("/api/v1/auth/login", json={"username": "bob", "password": PASSWORD})
+        _view, spare = await people.runtime.accounts.create_token(people.bob.user_id, "script")
+        changed = await browser.put(
+            "/api/v1/auth/password",
+            json={
+                "current_password": PASSWORD,
+                "new_password": "a new one here",
+                "revoke_tokens": True,
+            },
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json() == {"tokens": [], "tokens_revoked": True}
+        for token in (people.bob.token, spare):
+            header = {"Authorization": f"Bearer {token}"}
+            assert (await people.nobody.get("/api/v1/downloads", headers=header)).status_code == 401
+        # The browser that changed it stays logged in; other people's tokens still work.
+        assert (await browser.get("/api/v1/downloads")).status_code == 200
+        assert (await people.alice.get("/downloads")).status_code == 200
+        # An administrator setting a password can revoke the tokens too.
+        reset = await people.admin.http.patch(
+            f"/api/v1/users/{people.alice.user_id}",
+            json={"password": "given by the admin", "revoke_tokens": True},
+        )
+        assert reset.status_code == 200
+        assert (await people.alice.get("/downloads")).status_code == 401

@@ -327,3 +327,48 @@ def test_both_checks_hold_on_uvloop(origin: Origin, tmp_path: Any) -> None:
     assert engine_said == f"The server at 127.0.0.1 redirected to {LINK_LOCAL}."
     assert re.fullmatch(f"localhost resolves to {PRIVATE}.", client_said)
     assert origin.requests_for("/ok") == []
+
+
+CLIENT_PLACES = [
+    ("http://169.254.169.254:6800/jsonrpc", "169.254.169.254 is a link-local or cloud metadata"),
+    ("http://[fe80::1]:6800/jsonrpc", "fe80::1 is a link-local or cloud metadata address"),
+    ("http://metadata.google.internal/jsonrpc", "metadata.google.internal is a cloud metadata"),
+    ("http://[::ffff:169.254.169.254]:80/", "is a link-local or cloud metadata address"),
+    ("http://0.0.0.0:6800/jsonrpc", "0.0.0.0 is an unspecified address"),
+]
+
+
+async def test_a_client_cannot_be_at_a_metadata_or_link_local_address(closed_app: App) -> None:
+    closed_app.http.cookies.set("haul_csrf", "c" * 43)
+    csrf = "c" * 43
+    for url, words in CLIENT_PLACES:
+        client = {"name": "cloud", "kind": "aria2", "url": url}
+        for path in ("/clients", "/clients/test"):
+            refused = await closed_app.post(path, json=client)
+            assert refused.status_code == 422, (path, url, refused.text)
+            assert words in refused.json()["detail"], refused.json()
+            assert refused.json()["detail"].endswith("a download client cannot be there.")
+        page = await closed_app.http.post(
+            "/clients",
+            data={"csrf": csrf, "name": "cloud", "kind": "aria2", "url": url},
+            headers={"Accept": "text/html"},
+        )
+        assert page.status_code == 422 and words in page.text, page.text[-2000:]
+    listed = (await closed_app.get("/clients")).json()
+    assert [c["name"] for c in (listed["items"] if isinstance(listed, dict) else listed)] == []
+    # Private and loopback addresses stay allowed: a client usually lives on the LAN.
+    lan = {"name": "nas", "kind": "aria2", "url": "http://192.168.1.20:6800/jsonrpc"}
+    assert (await closed_app.post("/clients", json=lan)).status_code == 201
+    moved = await closed_app.http.patch(
+        "/api/v1/clients/nas", json={"url": "http://169.254.169.254/jsonrpc"}
+    )
+    assert moved.status_code == 422
+
+
+def test_a_client_host_name_is_judged_by_where_it_leads(monkeypatch: pytest.MonkeyPatch) -> None:
+    def lookup(host: str, port: Any, *args: Any) -> list[Any]:
+        return [(0, 0, 0, "", ("169.254.169.254", port or 80))]
+
+    monkeypatch.setattr(guard.socket, "getaddrinfo", lookup)
+    refusal = guard.judge_host(guard.CLIENT_POLICY, "rebound.example", 80)
+    assert refusal is not None and refusal.address == "169.254.169.254"

@@ -75,6 +75,16 @@ async def test_direct_file_downloads_without_ytdlp(app: App, origin: Origin) -> 
     assert not any(app.runtime.builtin.work_root.iterdir())
 
 
+async def test_a_latin_1_file_name_from_the_server_is_kept(app: App, origin: Origin) -> None:
+    # Old servers send Content-Disposition in latin-1, a byte that is not UTF-8.
+    origin.add_file("/get", b"data", disposition=b'attachment; filename="R\xe9sum\xe9.pdf"')
+    done = await finished(app, (await submit(app, origin.url("/get")))["id"])
+    assert done["status"] == "completed", done
+    assert downloaded_file(app, done).name == "Résumé.pdf"
+    assert done["files"][0]["path"].endswith("Résumé.pdf")
+    assert (await app.http.get(f"/api/v1/downloads/{done['id']}/file")).content == b"data"
+
+
 async def test_file_endpoint_serves_ranges(app: App, origin: Origin) -> None:
     data = os.urandom(100_000)
     origin.add_file("/doc.pdf", data, content_type="application/pdf")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import struct
 import time
@@ -26,6 +27,9 @@ from tests.integration.test_api_downloads import finished, submit
 from tests.support.origin import Origin
 from tests.support.rows import app_without_worker, stored
 from tests.support.wait import await_for
+
+#: What every link that leads nowhere answers, whatever is wrong with it.
+NOT_VALID = {"detail": links.NOT_VALID, "code": "invalid_link"}
 
 
 def sha(data: bytes) -> str:
@@ -92,16 +96,10 @@ async def test_expired_changed_and_foreign_links_are_refused(app: App, origin: O
     assert (await app.http.get(f"/files/{token}")).content == b"first file"
 
     changed = token[:40] + ("A" if token[40] != "A" else "B") + token[41:]
-    for bad in (changed, with_id(token, second["id"])):
+    for bad in (changed, with_id(token, second["id"]), token[:30]):
         refused = await app.http.get(f"/files/{bad}")
-        assert refused.status_code == 403, refused.text
-        assert refused.json() == {
-            "detail": "This link is not valid: it was not made by this server or it was changed.",
-            "code": "invalid_link",
-        }
-    mistyped = await app.http.get(f"/files/{token[:30]}")
-    assert mistyped.status_code == 403
-    assert "incomplete or mistyped" in mistyped.json()["detail"]
+        assert refused.status_code == 404, refused.text
+        assert refused.json() == NOT_VALID
 
     # Signed by this server, with an expiry in the past.
     async with app.runtime.db.read() as s:
@@ -156,13 +154,30 @@ async def test_links_are_made_by_the_owner_for_a_finished_file(app: App, origin:
         application.dependency_overrides.clear()
 
 
-async def test_a_link_to_a_deleted_download_is_not_found(app: App, origin: Origin) -> None:
+async def test_a_link_to_a_deleted_download_looks_like_a_forged_one(
+    app: App, origin: Origin
+) -> None:
+    # Someone without a genuine link cannot tell which ids exist: a forged link, a changed
+    # one, one naming an id no database holds and one whose download was deleted all get
+    # the same answer.
     done = await downloaded(app, origin, "/bye.bin", b"bye")
+    kept = await downloaded(app, origin, "/kept.bin", b"kept")
     url = (await make_link(app, done["id"]))["url"]
+    token = url.removeprefix("/files/")
     assert (await app.http.delete(f"/api/v1/downloads/{done['id']}")).status_code == 200
-    missing = await app.http.get(url)
-    assert missing.status_code == 404
-    assert missing.json()["detail"] == "The download this link was made for has been deleted."
+    answers = []
+    for path in (
+        url,  # genuine, but its download was deleted
+        f"/files/{with_id(token, kept['id'])}",  # an existing download's id, forged
+        f"/files/{with_id(token, 2**31)}",
+        f"/files/{with_id(token, 2**64 - 1)}",
+    ):
+        for method in ("GET", "HEAD"):
+            answer = await app.http.request(method, path)
+            answers.append((answer.status_code, answer.content, answer.headers["content-type"]))
+    body = json.dumps(NOT_VALID, separators=(",", ":")).encode()
+    assert {a for a in answers if a[1]} == {(404, body, "application/json")}
+    assert {a[0] for a in answers} == {404}
 
 
 async def test_a_link_whose_file_went_is_not_found(app: App, origin: Origin) -> None:
@@ -220,4 +235,4 @@ async def test_the_routes_are_documented(idle_app: App) -> None:
     assert "get" in paths["/files/{token}"]
     assert "get" in paths["/api/v1/retention"] and "post" in paths["/api/v1/retention/run"]
     head = await idle_app.http.head("/files/not-a-token")
-    assert head.status_code == 403
+    assert head.status_code == 404

@@ -6,6 +6,7 @@ database before and after (on SQLite and on PostgreSQL, which cannot store a NUL
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -114,6 +115,29 @@ async def test_nul_characters_in_json_and_addresses_are_refused(app: App) -> Non
         await refused(app, method, path, 422, NUL_SENTENCE, json=body)
     for path in NUL_ADDRESSES:
         await refused(app, "GET", path, 422, NUL_SENTENCE)
+
+
+JSON_TYPES = [
+    "application/merge-patch+json",
+    "application/vnd.api+json",
+    "Application/JSON; charset=utf-8",
+    "application/problem+json ; charset=UTF-8",
+]
+
+
+async def test_nul_characters_in_every_json_media_type_are_refused(app: App) -> None:
+    # FastAPI reads each of these as JSON, so each must pass the same check
+    for kind in JSON_TYPES:
+        for method, path, body in NUL_BODIES:
+            await refused(
+                app,
+                method,
+                path,
+                422,
+                NUL_SENTENCE,
+                content=json.dumps(body).encode(),
+                headers={"Content-Type": kind},
+            )
 
 
 async def test_nul_characters_in_forms_are_refused(app: App, csrf: str) -> None:

@@ -324,3 +324,26 @@ async def test_progress_is_coalesced_on_a_slow_origin(
     assert len(run.progress) <= elapsed / 0.25 + 3
     middle = run.progress[1:-1]
     assert middle and all(p.speed and p.total_bytes == 300_000 for p in middle)
+
+
+@pytest.mark.parametrize(
+    ("disposition", "expected"),
+    [
+        (b'attachment; filename="caf\xe9.bin"', "café.bin"),  # latin-1, as old servers send
+        (b"attachment; filename=caf\xe9.bin", "café.bin"),
+        (b'attachment; filename="caf\xc3\xa9.bin"', "café.bin"),  # raw UTF-8
+        (b"attachment; filename*=UTF-8''caf%C3%A9.bin", "café.bin"),  # RFC 5987
+        (b"attachment; filename*=ISO-8859-1''caf%E9.bin", "café.bin"),
+        (b"attachment; filename*=UTF-8''caf%E9.bin", "café.bin"),  # mislabelled latin-1
+        (b"attachment; filename=\"x\xe9.bin\"; filename*=UTF-8''r%C3%A9el.bin", "réel.bin"),
+        (b"attachment; filename*=nonsense''a%E9.bin", "aé.bin"),
+        (b'attachment; filename="\xff\xfe.bin"', "ÿþ.bin"),
+    ],
+)
+async def test_a_content_disposition_in_any_encoding_names_the_file(
+    engine: HttpEngine, origin: Origin, tmp_path: Path, disposition: bytes, expected: str
+):
+    origin.add_file("/get", b"data", disposition=disposition)
+    result = await Run(engine, job_for(origin, "/get", tmp_path))()
+    assert result.files == (tmp_path / expected,)
+    assert (tmp_path / expected).read_bytes() == b"data"

@@ -86,6 +86,16 @@ async def test_content_disposition_names_the_file(site: Origin, http: httpx.Asyn
     assert (found.kind, found.filename, found.size) == ("file", "Nice Name.zip", 100)
 
 
+async def test_a_latin_1_content_disposition_names_the_file(
+    site: Origin, http: httpx.AsyncClient
+) -> None:
+    site.add_file(
+        "/download/8", b"x", "application/zip", disposition=b"attachment; filename=\xe9t\xe9.zip"
+    )
+    found = await resolve(site.url("/download/8"), http, extract=no_extraction)
+    assert (found.kind, found.filename) == ("file", "été.zip")
+
+
 async def test_redirect_is_followed_and_named_by_the_target(
     site: Origin, http: httpx.AsyncClient
 ) -> None:

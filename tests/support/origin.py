@@ -75,6 +75,7 @@ class _Resource:
     data: bytes | None = None
     file: Path | None = None
     filename: str | None = None
+    disposition: bytes | None = None  # a whole Content-Disposition value, sent as these bytes
     ranges: bool = True
     etag: str | None = None  # for bytes; files derive theirs from stat
     last_modified: str | None = None
@@ -155,16 +156,20 @@ class Origin:
         content_type: str = "application/octet-stream",
         *,
         filename: str | None = None,
+        disposition: bytes | None = None,
         ranges: bool = True,
     ) -> None:
         """Serve ``data`` at ``path``; a Path is read at each request (so it may be huge).
 
-        ``filename`` adds ``Content-Disposition: attachment``; ``ranges=False`` makes the origin
-        ignore Range headers and always answer 200, like servers that cannot seek. Adding the
-        same path again replaces the content (and, for bytes, the ETag).
+        ``filename`` adds ``Content-Disposition: attachment``; ``disposition`` sends that
+        header's value as these very bytes (latin-1, broken UTF-8, ...); ``ranges=False`` makes
+        the origin ignore Range headers and always answer 200, like servers that cannot seek.
+        Adding the same path again replaces the content (and, for bytes, the ETag).
         """
         if isinstance(data, Path):
-            resource = _Resource(content_type, file=data, filename=filename, ranges=ranges)
+            resource = _Resource(
+                content_type, file=data, filename=filename, disposition=disposition, ranges=ranges
+            )
         else:
             digest = hashlib.blake2b(data, digest_size=8).hexdigest()
             stamp = email.utils.formatdate(time.time(), usegmt=True)
@@ -172,6 +177,7 @@ class Origin:
                 content_type,
                 data=bytes(data),
                 filename=filename,
+                disposition=disposition,
                 ranges=ranges,
                 etag=f'"{digest}"',
                 last_modified=stamp,
@@ -381,6 +387,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if body.resource.filename is not None:
             disposition = f'attachment; filename="{body.resource.filename}"'
             self.send_header("Content-Disposition", disposition)
+        if body.resource.disposition is not None:  # send_header writes latin-1: these bytes
+            self.send_header("Content-Disposition", body.resource.disposition.decode("latin-1"))
         if status == 206:
             total = body.size
             if fault is not None and fault.kind == "bad_total":

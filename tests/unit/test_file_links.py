@@ -60,7 +60,7 @@ def test_a_changed_or_foreign_link_is_refused() -> None:
         links.sign(bytes(32), links.Claim(7, 0, int(NOW) + 3600), born=BORN),  # another key
     ]
     for bad in forged:
-        with pytest.raises(InvalidLink, match="not made by this server or it was changed"):
+        with pytest.raises(InvalidLink, match="incomplete or was changed"):
             links.verify(KEY, bad, born=BORN, now=NOW)
     # The same id, given again to a newer download after the first was removed.
     with pytest.raises(InvalidLink):
@@ -74,8 +74,8 @@ def test_a_changed_or_foreign_link_is_refused() -> None:
     "token",
     ["", "abc", "%%%%", "é" * 71, token_for()[:-4], token_for() + "AAAA", "A" * 500],
 )
-def test_a_malformed_link_says_so(token: str) -> None:
-    with pytest.raises(InvalidLink, match="incomplete or mistyped") as refused:
+def test_a_malformed_link_is_not_valid(token: str) -> None:
+    with pytest.raises(InvalidLink, match="incomplete or was changed") as refused:
         links.verify(KEY, token, born=BORN, now=NOW)
     assert refused.value.code == "invalid_link"
 
@@ -83,7 +83,7 @@ def test_a_malformed_link_says_so(token: str) -> None:
 def test_a_future_version_is_not_read() -> None:
     raw = bytearray(base64.urlsafe_b64decode(token_for() + "="))
     raw[0] = 2
-    with pytest.raises(InvalidLink, match="incomplete or mistyped"):
+    with pytest.raises(InvalidLink, match="incomplete or was changed"):
         links.read(base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode())
 
 

@@ -17,6 +17,7 @@ from haul.engine.http import (
     sanitize_filename,
     status_error,
 )
+from haul.engine.naming import disposition_name
 from haul.errors import PermanentTransferError, TransientTransferError
 
 
@@ -134,3 +135,20 @@ def test_network_errors_are_classified():
     assert network_error(httpx.RemoteProtocolError("cut"), url).code == "connection"
     assert network_error(httpx.ReadError("reset"), url).transient
     assert not network_error(httpx.UnsupportedProtocol("ftp"), url).transient
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ('attachment; filename="caf\udce9.bin"', "café.bin"),  # aiohttp's latin-1 byte
+        ('attachment; filename="café.bin"', "café.bin"),  # httpx's reading of the same
+        ("attachment; filename*=UTF-8''caf%C3%A9.bin", "café.bin"),
+        ("attachment; filename*=iso-8859-1'fr'caf%E9.bin", "café.bin"),
+        ("attachment; filename*=UTF-8''caf%E9.bin", "café.bin"),  # not UTF-8 after all
+        ("attachment; filename*=rot13''n.bin", "n.bin"),  # not a text encoding
+        ("attachment; filename=\"a.bin\"; filename*=UTF-8''%E2%82%AC.bin", "€.bin"),
+        ("inline", None),
+    ],
+)
+def test_a_content_disposition_is_read_in_any_encoding(header: str, name: str | None) -> None:
+    assert disposition_name(header) == name

@@ -7,8 +7,15 @@ import pytest
 
 from haul.errors import InvalidFields
 from haul.web.headers import DOCS_POLICY, FILE_POLICY, OTHER_POLICY, PAGE_POLICY, secured
+from haul.web.ids import id_or_none
 from haul.web.limits import declared_length, shown_size, too_large_message
-from haul.web.nul import form_holds_nul, json_holds_nul, refuse_nul_fields, request_holds_nul
+from haul.web.nul import (
+    body_kind,
+    form_holds_nul,
+    json_holds_nul,
+    refuse_nul_fields,
+    request_holds_nul,
+)
 
 HTML = [(b"content-type", b"text/html; charset=utf-8")]
 JSON = [(b"content-type", b"application/json")]
@@ -107,3 +114,29 @@ def test_multipart_fields_with_a_nul_are_named() -> None:
         refuse_nul_fields({"title": "a\x00", "client": "b\x00", "profile": "ok"})
     assert list(caught.value.problems) == ["title", "client"]
     assert caught.value.problems["title"] == "title cannot contain NUL characters (\\u0000)."
+
+
+@pytest.mark.parametrize(
+    ("content_type", "kind"),
+    [
+        ("application/json", "json"),
+        ("Application/JSON; charset=utf-8", "json"),
+        ("application/merge-patch+json", "json"),
+        ("application/vnd.api+json ; ext=x", "json"),
+        ("application/x-www-form-urlencoded", "form"),
+        ("multipart/form-data; boundary=x", None),
+        ("text/json", None),
+        ("", None),
+    ],
+)
+def test_every_body_read_as_json_or_a_form_is_checked(content_type: str, kind: str | None) -> None:
+    assert body_kind(content_type) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", 1), (" 42 ", 42), ("2147483647", 2147483647), ("2147483648", None), ("0", None),
+     ("99999999999999999999", None), ("²", None), ("-1", None), ("", None), ("1e3", None)],
+)  # fmt: skip
+def test_an_id_is_a_whole_number_a_database_holds(text: str, value: int | None) -> None:
+    assert id_or_none(text) == value

@@ -131,10 +131,19 @@ def edit_user(
         ),
     ] = False,
     password_stdin: PasswordStdinOpt = False,
+    revoke_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-tokens",
+            help="With a new password: revoke the account's API tokens too (programs using "
+            "them stop). Without it they keep working.",
+        ),
+    ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
-    """Change an account's role, limit, state or password."""
+    """Change an account's role, limit, state or password (a new password ends the account's
+    logins; its API tokens only with --revoke-tokens)."""
     if limit is not None and no_limit:
         err.print("[red]Give either --limit N or --no-limit, not both.[/]")
         raise typer.Exit(2)
@@ -151,6 +160,10 @@ def edit_user(
             body["password"] = read_password(
                 password_stdin, confirm=True, prompt=f"New password for {found['username']}"
             )
+            body["revoke_tokens"] = revoke_tokens
+        elif revoke_tokens:
+            err.print("[red]--revoke-tokens goes with a new password (--password).[/]")
+            raise typer.Exit(2)
         if not body:
             err.print(
                 "[red]Nothing to change: give --role, --limit, --no-limit, --disable, "
@@ -159,6 +172,11 @@ def edit_user(
             raise typer.Exit(2)
         changed = api.request("PATCH", f"/users/{found['id']}", json=body)
     console.print(users_table([changed]))
+    if "password" in body:
+        console.print(
+            "Its logins have ended; its API tokens "
+            + ("are revoked." if revoke_tokens else "still work (add --revoke-tokens to end them).")
+        )
 
 
 @users_app.command("rm")

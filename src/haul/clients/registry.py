@@ -12,7 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from haul.clients.base import DownloadClient
 from haul.core.routing import BUILTIN, KIND_LABEL, Candidate
+from haul.core.sources import METADATA_HOSTS
 from haul.errors import InputError
+from haul.net.guard import CLIENT_POLICY, WORDS, Refusal
 
 KINDS = tuple(KIND_LABEL)
 #: Where each kind listens by default, shown as an example when a URL is wrong.
@@ -86,6 +88,8 @@ def spec_problems(spec: ClientSpec, *, new_url: bool = True) -> list[tuple[str, 
                 f"{EXAMPLE_URLS[spec.kind]}; {spec.url!r} is not such a URL.",
             )
         )
+    elif sentence := address_problem(parts.hostname or ""):
+        found.append(("url", sentence))
     elif new_url and (parts.username is not None or parts.password is not None):
         found.append(
             (
@@ -105,6 +109,23 @@ def spec_problems(spec: ClientSpec, *, new_url: bool = True) -> list[tuple[str, 
     if spec.seed_minutes is not None and spec.seed_minutes < 0:
         found.append(("seed_minutes", "A seeding time cannot be negative."))
     return found
+
+
+def address_problem(host: str, refusal: Refusal | None = None) -> str | None:
+    """Why a client cannot be at ``host`` (a link-local or metadata address, or a cloud
+    metadata service's name), or None; private and loopback addresses are fine: clients
+    usually live on the LAN or on this machine. ``refusal``: what looking ``host`` up found."""
+    host = host.rstrip(".").lower()
+    if host in METADATA_HOSTS:
+        return f"{host} is a cloud metadata service; a download client cannot be there."
+    refusal = refusal or CLIENT_POLICY.check(host)
+    if refusal is None:
+        return None
+    named = f"{host} reaches " if refusal.host else ""
+    return (
+        f"{named}{refusal.address} is {WORDS[refusal.kind].split(',')[0]}; "
+        "a download client cannot be there."
+    )
 
 
 def shown_url(url: str) -> str:

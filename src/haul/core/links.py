@@ -12,6 +12,10 @@ the server reads it from the download's row. So a link to a download that was re
 opens a later download that happens to get the same id (SQLite hands out the highest id
 again after it was deleted). Expiry is checked only once the tag is known good, so the date
 an expired link names is one this server signed.
+
+A link that is malformed, forged, changed, or made for a download that was deleted since gets
+one answer (:data:`NOT_VALID`): someone without a genuine link cannot tell which ids exist.
+Only a genuine link learns that it expired.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ _PAYLOAD = struct.Struct(">BQIQ")
 _TAG_BYTES = hashlib.sha256().digest_size
 _DOMAIN = b"haul-file-link\0"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOT_VALID = (
+    "This link does not lead to a file: it is incomplete or was changed, or the download it "
+    "was made for has been deleted. Ask for a new link."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +79,7 @@ def sign(key: bytes, claim: Claim, *, born: int) -> str:
 def read(token: str) -> Claim:
     """What ``token`` claims, not yet verified; a token that cannot be one raises
     :class:`~haul.errors.InvalidLink`."""
-    malformed = InvalidLink(
-        "This link is not valid: it is incomplete or mistyped. Ask for a new link."
-    )
+    malformed = InvalidLink(NOT_VALID)
     if not token or len(token) > 200 or not token.isascii():
         raise malformed
     try:
@@ -95,9 +101,7 @@ def verify(key: bytes, token: str, *, born: int, now: float) -> Claim:
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     payload, tag = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
     if not hmac.compare_digest(tag, _tag(key, payload, born)):
-        raise InvalidLink(
-            "This link is not valid: it was not made by this server or it was changed."
-        )
+        raise InvalidLink(NOT_VALID)
     if now >= claim.expires_at:
         raise ExpiredLink(
             f"This link expired on {claim.expires:%Y-%m-%d %H:%M} UTC. Ask for a new link.",

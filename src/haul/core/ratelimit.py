@@ -14,12 +14,18 @@ class FailureWindow:
     window: float
     _seen: dict[str, deque[float]] = field(default_factory=dict)
 
-    def wait(self, key: str, now: float) -> float:
-        """Seconds until ``key`` may try again (0: now)."""
+    def wait(self, key: str, now: float, allowed: int | None = None) -> float:
+        """Seconds until ``key`` may try again (0: now), after ``allowed`` failures (by
+        default the window's own number)."""
         times = self._recent(key, now)
-        if len(times) < self.allowed:
+        most = self.allowed if allowed is None else allowed
+        if len(times) < most:
             return 0.0
-        return max(0.0, times[0] + self.window - now)
+        return max(0.0, times[-most] + self.window - now)
+
+    def count(self, key: str, now: float) -> int:
+        """Failures of ``key`` within the window."""
+        return len(self._recent(key, now))
 
     def failed(self, key: str, now: float) -> None:
         self._recent(key, now).append(now)

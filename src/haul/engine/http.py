@@ -36,10 +36,13 @@ environment is not checked (the proxy connects, not haul).
 
 The session is the engine's own, made on first use and closed by :meth:`aclose`. It trusts
 the CA bundle httpx trusts (``httpx.create_ssl_context``, loaded once per process) and, like
-httpx, honours the proxy variables of the environment, with credentials for the proxy or the
-site from ``~/.netrc``. Both are read once, when the engine is made: aiohttp's own
-``trust_env`` reads them again for every request, in two trips to a thread (measured: two of
-the few loop turns a small download costs).
+httpx, honours the proxy variables of the environment, with credentials for the proxy from
+``~/.netrc``. Both are read once, when the engine is made: aiohttp's own ``trust_env`` reads
+them again for every request, in two trips to a thread (measured: two of the few loop turns a
+small download costs). A site's credentials from ``~/.netrc`` are never sent: the engine
+fetches URLs that anyone using haul gives, and the operator's logins (or a ``default`` entry,
+which names every host) are not theirs to use. Credentials in a URL (``user:pass@host``) are
+sent to that host, as aiohttp sends them.
 
 A caller that does not know yet whether a URL is a file at all passes ``accept`` to
 :meth:`HttpEngine.fetch`: it sees the final URL and the headers of the answer about to be
@@ -248,8 +251,6 @@ class HttpEngine:
             headers["Range"] = f"bytes={offset}-"
             if validator:
                 headers["If-Range"] = validator
-        if credentials := self._environment.authorization(url):
-            headers["Authorization"] = credentials
         try:
             options = self._environment.proxy(url)
             policy = None if options else self._addresses
@@ -379,7 +380,8 @@ def _trusted_context() -> ssl.SSLContext:
 
 @dataclass(frozen=True, slots=True)
 class _Environment:
-    """The proxies of the environment and ``~/.netrc``, read once (see the module docstring)."""
+    """The proxies of the environment and their ``~/.netrc`` credentials, read once (see the
+    module docstring)."""
 
     proxies: Mapping[str, str] = field(default_factory=dict)  # scheme -> proxy URL
     credentials: netrc.netrc | None = None
@@ -419,12 +421,6 @@ class _Environment:
         if credentials is not None:
             options["proxy_headers"] = {"Proxy-Authorization": credentials}
         return options
-
-    def authorization(self, url: str) -> str | None:
-        """The site's .netrc credentials as an Authorization header, unless the URL carries
-        its own (aiohttp drops the header on a redirect to another origin)."""
-        parts = urlsplit(url)
-        return self._login(parts.hostname) if parts.username is None else None
 
     def _login(self, host: str | None) -> str | None:
         found = self.credentials.authenticators(host) if self.credentials and host else None

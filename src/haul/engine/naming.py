@@ -12,7 +12,7 @@ import mimetypes
 import re
 import unicodedata
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 MAX_NAME_BYTES = 200
 FALLBACK_NAME = "download"
@@ -98,9 +98,16 @@ def url_name(url: str) -> str:
 
 
 def disposition_name(header: str | None) -> str | None:
-    """The file name a Content-Disposition header proposes, unsanitized; None without one."""
+    """The file name a Content-Disposition header proposes, unsanitized; None without one.
+
+    RFC 6266: ``filename*`` (RFC 5987, ``charset'lang'percent-encoded``) before ``filename``.
+    Servers send what they like, so nothing here fails: the header's bytes are read as UTF-8,
+    else as latin-1 (what old servers send); a ``filename*`` whose bytes are not in the charset
+    it names (or names none haul knows) is read as UTF-8, else latin-1.
+    """
     if not header:
         return None
+    header = _header_text(header)
     params: dict[str, str] = {}
     _, semicolon, rest = header.partition(";")  # skip the disposition type
     for key, raw in _PARAM.findall(semicolon + rest):
@@ -111,11 +118,28 @@ def disposition_name(header: str | None) -> str | None:
     extended = params.get("filename*")
     if extended and extended.count("'") >= 2:
         charset, _, encoded = extended.split("'", 2)
-        try:
-            return unquote(encoded, encoding=charset or "utf-8", errors="replace")
-        except LookupError:  # an unknown charset name
-            return unquote(encoded, errors="replace")
+        return _decoded(unquote_to_bytes(encoded), charset.strip() or "utf-8")
     return params.get("filename")
+
+
+def _header_text(header: str) -> str:
+    """A header value as text, whichever way the HTTP library decoded its bytes: aiohttp keeps
+    bytes that are not UTF-8 as lone surrogates, httpx reads them as latin-1 (already text)."""
+    try:
+        raw = header.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate no byte stands for: drop it
+        raw = header.encode("utf-8", "ignore")
+    return _decoded(raw, "utf-8")
+
+
+def _decoded(raw: bytes, charset: str) -> str:
+    """``raw`` read in ``charset``, else UTF-8, else latin-1 (which reads any byte)."""
+    for encoding in (charset, "utf-8"):
+        try:
+            return raw.decode(encoding)
+        except (LookupError, UnicodeDecodeError):  # an unknown charset, or not in it
+            continue
+    return raw.decode("latin-1")
 
 
 def _extension_for(content_type: str | None) -> str:

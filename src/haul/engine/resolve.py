@@ -29,7 +29,6 @@ import asyncio
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from haul.engine import ytdlp
 
 from haul.engine.http_errors import network_error, status_error
+from haul.engine.naming import disposition_name
 from haul.errors import AddressRefused, UnsupportedSource
 from haul.net.guard import reworded
 
@@ -217,11 +217,7 @@ def _size(status: int, headers: Mapping[str, str]) -> int | None:
 
 
 def _disposition_filename(header: str | None) -> str | None:
-    if not header:
-        return None
-    message = Message()
-    message["content-disposition"] = header
-    name = message.get_filename()  # decodes RFC 2231 ``filename*=UTF-8''...`` as well
+    name = disposition_name(header)  # any encoding a server sends (RFC 6266 / 5987)
     return _safe_name(name) if name else None
 
 

@@ -119,19 +119,30 @@ class Scope:
             raise RefusedConnection(errno.EACCES, describe(refusal))
 
     def _judge(self, host: str, port: Any, family: int) -> Refusal | None:
-        if is_ip(host):
-            return self.policy.check(host)
         # ``connect`` resolves a name itself (most libraries resolve first and pass an
         # address): look it up the way connect will and refuse if any answer is forbidden.
-        try:
-            found = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
-        except OSError:
-            return None  # connect fails on its own
-        for *_, sockaddr in found:
-            refusal = self.policy.check(str(sockaddr[0]), host)
-            if refusal is not None:
-                return refusal
-        return None
+        return judge_host(self.policy, host, port, family)
+
+
+#: Where download clients may be: private and loopback addresses are where they usually live
+#: (on the LAN, or on this machine), link-local and metadata ones never.
+CLIENT_POLICY: Final = AddressPolicy(allow_private=True)
+
+
+def judge_host(policy: AddressPolicy, host: str, port: Any, family: int = 0) -> Refusal | None:
+    """The refusal of a connection to ``host`` (an IP address, or a name looked up now, any
+    forbidden answer refusing it), or None. Blocking when ``host`` is a name."""
+    if is_ip(host):
+        return policy.check(host)
+    try:
+        found = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    except OSError:
+        return None  # the connection fails on its own
+    for *_, sockaddr in found:
+        refusal = policy.check(str(sockaddr[0]), host)
+        if refusal is not None:
+            return refusal
+    return None
 
 
 _scope: ContextVar[Scope | None] = ContextVar("haul_address_scope", default=None)

@@ -34,6 +34,9 @@ CACHE_SECONDS = 5.0
 #: How often ``last_seen_at`` / ``last_used_at`` is written for one session or token.
 SEEN_EVERY = 60.0
 LOGIN_WINDOW = 15 * 60.0
+#: Failures of a name (or of setup) from all addresses together, in login limits, past which
+#: only addresses that have not failed at it may try (see AccountService._may_guess).
+SHARED_FACTOR = 10
 ROLES = ("admin", "user")
 
 
@@ -156,12 +159,13 @@ class AccountService:
     ) -> UserView:
         """The first administrator, from the setup page: only while no account exists, and
         only with the setup code (unless ``code`` is None: the local single user asks).
-        Wrong codes count as failed logins (of the address, and of setup as a whole)."""
+        Wrong codes are limited per address; once many addresses have failed, an address that
+        failed too may not try again for a while, one that did not still may (see
+        :meth:`_may_guess`): nobody can lock the real operator out of setup."""
         if code is not None:
-            keys = ["setup", f"ip:{ip}"]
-            now = self._may_try(keys, "attempts")
+            now = self._may_guess(f"setup-ip:{ip}", "setup", "attempts")
             if not secrets.compare_digest(code.strip(), self.setup_code):
-                for key in keys:
+                for key in (f"setup-ip:{ip}", "setup"):
                     self.failures.failed(key, now)
                 raise LoginFailed("That setup code is not the one haul printed when it started.")
         return await self.create_user(username, password, role="admin", first=True)
@@ -187,7 +191,11 @@ class AccountService:
         clear_limit: bool = False,
         disabled: bool | None = None,
         password: str | None = None,
+        revoke_tokens: bool = False,
     ) -> UserView:
+        """Change an account. A new password ends every login session of the account; its
+        API tokens keep working unless ``revoke_tokens`` (they are for programs, which would
+        stop without a word: the person who changes the password chooses, seeing them)."""
         if role is not None:
             _check_role(role)
         hashed = None
@@ -212,6 +220,12 @@ class AccountService:
                 row.password_hash = hashed
                 # A new password ends every login session of the account.
                 await s.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
+            if revoke_tokens:
+                await s.execute(
+                    update(ApiToken)
+                    .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
             view = UserView.of(row)
         self._changed()
         return view
@@ -226,9 +240,12 @@ class AccountService:
             await s.delete(row)
         self._changed()
 
-    async def change_password(self, user_id: int, current: str, new: str) -> None:
+    async def change_password(
+        self, user_id: int, current: str, new: str, *, revoke_tokens: bool = False
+    ) -> list[TokenView]:
         """Change a password knowing the current one (wrong guesses count as failed logins);
-        every login session of the account ends."""
+        every login session of the account ends, and its API tokens with ``revoke_tokens``.
+        Returns the tokens that still work, for the person to see (and revoke)."""
         keys = [f"user:{user_id}"]
         now = self._may_try(keys, "attempts")
         async with self.db.read() as s:
@@ -237,7 +254,8 @@ class AccountService:
         if not check.ok:
             self.failures.failed(keys[0], now)
             raise LoginFailed("The current password is not right.")
-        await self.update_user(user_id, password=new)
+        await self.update_user(user_id, password=new, revoke_tokens=revoke_tokens)
+        return await self.tokens(user_id)
 
     # -- logins -----------------------------------------------------------------------------
 
@@ -248,9 +266,14 @@ class AccountService:
 
     async def authenticate(self, username: str, password: str, ip: str | None) -> UserView:
         """The account, when the password is its own; else :class:`LoginFailed`. Too many
-        failures from one address or for one name answer :class:`TooManyAttempts` a while."""
-        keys = [f"ip:{ip}", f"name:{username.strip().lower()}"]
-        now = self._may_try(keys)
+        failures from one address (for any names) answer :class:`TooManyAttempts` a while; a
+        name that many addresses have failed for is closed only to those addresses (see
+        :meth:`_may_guess`), so its owner still logs in from anywhere else."""
+        name = username.strip().lower()
+        pair = f"ip:{ip}|name:{name}"
+        self._may_try([f"ip:{ip}"])
+        now = self._may_guess(pair, f"name:{name}")
+        keys = [pair, f"ip:{ip}", f"name:{name}"]
         async with self.db.read() as s:
             row = await s.scalar(
                 select(User).where(func.lower(User.username) == username.strip().lower())
@@ -264,8 +287,7 @@ class AccountService:
             if row is not None and check.ok and row.disabled:
                 raise LoginFailed("This account is disabled; ask an administrator.")
             raise LoginFailed()
-        for key in keys:
-            self.failures.succeeded(key)
+        self.failures.succeeded(pair)  # the address's and the name's counts stay
         values: dict[str, object] = {"last_login_at": utcnow()}
         if check.rehashed:
             values["password_hash"] = check.rehashed
@@ -432,6 +454,27 @@ class AccountService:
         if hit is None or self.clock() - hit[0] >= CACHE_SECONDS:
             return None
         return hit[1], hit[2]
+
+    def _may_guess(self, own: str, shared: str, what: str = "logins") -> float:
+        """Now, when ``own`` (one address guessing one thing) may try; else TooManyAttempts.
+
+        ``own`` may fail ``login_attempts`` times a window. ``shared`` counts the failures of
+        every address: past ``SHARED_FACTOR`` times that, the thing is under attack from many
+        addresses, and only addresses that have not failed at it lately may try (each
+        attacking address then gets one guess a window, and the owner, who has not failed,
+        is never locked out by someone else's guesses).
+        """
+        now = self._may_try([own], what)
+        under_attack = self.failures.wait(
+            shared, now, allowed=self.failures.allowed * SHARED_FACTOR
+        )
+        if under_attack and self.failures.count(own, now):
+            raise TooManyAttempts(
+                f"Too many failed {what}; try again in "
+                f"{max(1, round(under_attack / 60))} minute(s).",
+                retry_after=under_attack,
+            )
+        return now
 
     def _may_try(self, keys: list[str], what: str = "logins") -> float:
         """Now, when none of ``keys`` has failed too often lately; else TooManyAttempts."""

@@ -12,16 +12,30 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from haul.clients.base import ClientHealth, ClientItem
 from haul.clients.directory import ClientDirectory, close_client
-from haul.clients.registry import ClientSpec, build_client, check_spec, shown_url
+from haul.clients.registry import (
+    ClientSpec,
+    address_problem,
+    build_client,
+    check_spec,
+    shown_url,
+)
 from haul.core.routing import BUILTIN
 from haul.core.sources import parse_source
 from haul.core.status import Phase
 from haul.core.torrents import magnet_info_hash
-from haul.errors import ClientError, Conflict, InputError, InvalidTorrent, NotFound
+from haul.errors import (
+    ClientError,
+    Conflict,
+    ForbiddenAddress,
+    InputError,
+    InvalidTorrent,
+    NotFound,
+)
+from haul.net import guard
 from haul.service.values import Owner
 from haul.store import clients as cq
 from haul.store import downloads as q
@@ -82,6 +96,7 @@ class ClientService:
 
     async def create(self, spec: ClientSpec) -> ClientView:
         check_spec(spec)
+        await _check_address(spec)
         async with self.db.write() as s:
             if await cq.by_name(s, spec.name) is not None:
                 raise Conflict(f"A download client named {spec.name!r} already exists.")
@@ -108,6 +123,8 @@ class ClientService:
                 raise NotFound(f"There is no download client named {name!r}.")
             spec = dataclasses.replace(cq.to_spec(row), **changes)
             check_spec(spec, new_url="url" in changes)
+            if "url" in changes:
+                await _check_address(spec)
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()
@@ -131,6 +148,7 @@ class ClientService:
     async def test(self, spec: ClientSpec) -> ClientHealth:
         """Connect with these settings and say exactly what is wrong, if anything."""
         check_spec(spec)
+        await _check_address(spec)
         client = self.build(spec)
         try:
             return await asyncio.wait_for(client.health(), spec.timeout + 1)
@@ -251,3 +269,13 @@ def _source_of(item: ClientItem) -> str:
             if isinstance(uri, dict) and uri.get("uri"):
                 return str(uri["uri"])
     raise InputError(f"haul cannot tell where {item.ref} came from, so it cannot adopt it.")
+
+
+async def _check_address(spec: ClientSpec) -> None:
+    """Refuse a client whose host name leads to a link-local or metadata address (what the
+    URL literally names was checked with the other settings)."""
+    parts = urlsplit(spec.url)
+    host = parts.hostname or ""
+    refusal = await asyncio.to_thread(guard.judge_host, guard.CLIENT_POLICY, host, parts.port)
+    if refusal is not None:
+        raise ForbiddenAddress(address_problem(host, refusal))

@@ -33,6 +33,7 @@ from haul.service.listing import (
     phases_for,
 )
 from haul.service.media import MediaService
+from haul.service.shown import all_for, events_for, states_for, tracked_for
 from haul.service.submitting import SubmitBatcher, SubmitRequest
 from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import downloads as q
@@ -302,7 +303,8 @@ class DownloadService:
         tracked, states = await self.tracker.track_rows(rows, children, early)
         if status:
             tracked = [t for t in tracked if t.status in status]
-        return Page(tracked, str(rows[-1].id) if more and rows else None, states)
+        next_cursor = str(rows[-1].id) if more and rows else None
+        return Page(all_for(tracked, owner), next_cursor, states_for(states, owner))
 
     async def some(self, owner: Owner, ids: Sequence[int]) -> list[Tracked]:
         """The owner's downloads among ``ids`` (others are left out, not refused), newest first."""
@@ -313,7 +315,7 @@ class DownloadService:
             rows = list((await s.execute(query.order_by(Download.id.desc()))).all())
             children = await self._children(s, [r.id for r in rows if r.phase == Phase.PARENT])
         tracked, _ = await self.tracker.track_rows(rows, children)
-        return tracked
+        return all_for(tracked, owner)
 
     async def totals(self, owner: Owner) -> Totals:
         """Counts of what is moving and the overall speed: the rows holding a slot or being
@@ -348,7 +350,7 @@ class DownloadService:
             paused=counted["paused"],
             seeding=counted["seeding"],
             speed=sum(t.speed or 0.0 for t in tracked if t.status == "downloading"),
-            clients=states,
+            clients=states_for(states, owner),
         )
 
     async def get(self, download_id: int, owner: Owner) -> Tracked:
@@ -356,7 +358,7 @@ class DownloadService:
         async with self.db.read() as s:
             children = await self._children(s, [row.id] if row.phase == Phase.PARENT else [])
         tracked, _ = await self.tracker.track_rows([row], children)
-        return tracked[0]
+        return tracked_for(tracked[0], owner)
 
     async def events(self, download_id: int, owner: Owner) -> list[DownloadEvent]:
         await self._row(download_id, owner)
@@ -366,7 +368,9 @@ class DownloadService:
                 .where(DownloadEvent.download_id == download_id)
                 .order_by(DownloadEvent.id)
             )
-            return list((await s.scalars(query)).all())
+            events = list((await s.scalars(query)).all())
+            s.expunge_all()  # what a viewer may not read is changed on these copies only
+        return events_for(events, owner)
 
     async def _row(self, download_id: int, owner: Owner) -> Download:
         async with self.db.read() as s:
@@ -395,7 +399,8 @@ class DownloadService:
             return
         tracked, _ = await self.tracker.track_rows(rows)
         for row, one in zip(rows, tracked, strict=True):
-            self.bus.publish("status", row.id, row.owner_key, download=to_json(one))
+            shown = to_json(tracked_for(one, None))
+            self.bus.publish("status", row.id, row.owner_key, download=shown)
 
     async def publish(self, row: Download) -> None:
         """Tell subscribers a download changed state (the worker calls this after each write).
@@ -404,16 +409,16 @@ class DownloadService:
         change too.
         """
         tracked, _ = await self.tracker.track_rows([row])
-        self.bus.publish("status", row.id, row.owner_key, download=to_json(tracked[0]))
+        shown = tracked_for(tracked[0], None)
+        self.bus.publish("status", row.id, row.owner_key, download=to_json(shown))
         if row.parent_id is not None:
             async with self.db.read() as s:
                 parent = await s.get(Download, row.parent_id)
                 children = await self._children(s, [row.parent_id])
             if parent is not None:
                 tracked, _ = await self.tracker.track_rows([parent], children)
-                self.bus.publish(
-                    "status", parent.id, parent.owner_key, download=to_json(tracked[0])
-                )
+                shown = tracked_for(tracked[0], None)
+                self.bus.publish("status", parent.id, parent.owner_key, download=to_json(shown))
 
     # -- control --------------------------------------------------------------------------
 
@@ -545,9 +550,9 @@ class DownloadService:
             "removed" if hide else "status",
             download_id,
             final.owner_key,
-            download=to_json(tracked[0]),
+            download=to_json(tracked_for(tracked[0], None)),
         )
-        return tracked[0]
+        return tracked_for(tracked[0], owner)
 
     async def _remove_from_client(self, row: Download, *, delete_files: bool) -> None:
         """Remove a canceled download's item from its client; if the client cannot be reached
@@ -596,5 +601,6 @@ class DownloadService:
 
     async def _changed(self, download_id: int, owner: Owner) -> Tracked:
         tracked = await self.get(download_id, owner)
-        self.bus.publish("status", download_id, tracked.owner, download=to_json(tracked))
+        shown = tracked_for(tracked, None)
+        self.bus.publish("status", download_id, tracked.owner, download=to_json(shown))
         return tracked

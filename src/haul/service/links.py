@@ -18,9 +18,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from haul.core import links
-from haul.errors import InputError, NotFound
+from haul.errors import InputError, InvalidLink, NotFound
 from haul.service.downloads import DownloadService
 from haul.service.keys import StoredKey
+from haul.service.listing import MAX_ID
 from haul.service.values import Owner
 from haul.store.database import Database
 from haul.store.models import Download
@@ -84,13 +85,14 @@ class FileLinks:
         return Link(self.prefix + token, claim.expires, path.name)
 
     async def open(self, token: str) -> Path:
-        """The file a link names, once the link is checked: forged, changed or malformed
-        raises :class:`~haul.errors.InvalidLink`, expired :class:`~haul.errors.ExpiredLink`,
-        a download deleted since (or its file) :class:`~haul.errors.NotFound`."""
+        """The file a link names, once the link is checked: forged, changed, malformed or
+        made for a download deleted since raises :class:`~haul.errors.InvalidLink` (one
+        answer for all, so ids cannot be probed), expired :class:`~haul.errors.ExpiredLink`,
+        a file gone from disk :class:`~haul.errors.NotFound`."""
         claim = links.read(token)
-        born = await self._born(claim.download_id)
+        born = await self._born(claim.download_id) if claim.download_id <= MAX_ID else None
         if born is None:
-            raise NotFound("The download this link was made for has been deleted.")
+            raise InvalidLink(links.NOT_VALID)
         links.verify(await self.key(), token, born=born, now=self.clock())
         return await self.downloads.file_path(claim.download_id, _LINK_HOLDER, claim.index)
 

@@ -32,9 +32,9 @@ async def all_rows(session: AsyncSession, owner_key: str | None = None) -> list[
 
 
 async def by_ref(session: AsyncSession, ref: str | int) -> IptvProvider | None:
-    """A provider by id (all digits) or by name."""
+    """A provider by id (all digits, within the range of ids) or by name."""
     text = str(ref).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31:
         return await session.get(IptvProvider, int(text))
     return await by_name(session, text)
 

@@ -36,6 +36,11 @@ class PasswordChange(BaseModel):
 
     current_password: str = Field(max_length=1024)
     new_password: str = Field(max_length=1024, description=LENGTH_RULE)
+    revoke_tokens: bool = Field(
+        default=False,
+        description="Also revoke every API token of the account (programs using them stop); "
+        "by default they keep working and the answer lists them",
+    )
 
 
 class UserIn(Credentials):
@@ -54,6 +59,9 @@ class UserChange(BaseModel):
     limit: int | None = Field(default=None, ge=1, le=100_000)
     disabled: bool | None = None
     password: str | None = Field(default=None, max_length=1024, description=LENGTH_RULE)
+    revoke_tokens: bool = Field(
+        default=False, description="Revoke every API token of the account (with a new password)"
+    )
 
 
 class UserOut(BaseModel):
@@ -90,6 +98,14 @@ class TokenOut(BaseModel):
     hint: str | None = Field(description="The token's first characters")
     created_at: datetime
     last_used_at: datetime | None
+
+
+class PasswordChanged(BaseModel):
+    tokens: list[TokenOut] = Field(
+        description="The account's API tokens that still work: revoke one with "
+        "DELETE /tokens/{id}, or all with the password change's revoke_tokens"
+    )
+    tokens_revoked: bool = Field(description="Whether this change revoked the API tokens")
 
 
 class NewTokenOut(TokenOut):

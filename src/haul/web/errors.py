@@ -82,6 +82,14 @@ def _to_login(request: Request) -> Response:
 NOT_FOUND_PAGE = "There is no page here. The downloads list is the place to start."
 
 
+def _names_nothing(request: Request, exc: RequestValidationError) -> bool:
+    """A page whose path names no possible id (``/downloads/99999999999999999999``): there
+    is no such page. The API says which parameter it could not read instead (422)."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+
+
 UNREADABLE = (
     "The request body cannot be read: send JSON in UTF-8 (Content-Type: application/json) "
     "or, for an upload, a multipart form."
@@ -106,6 +114,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if _names_nothing(request, exc):
+            if _wants_page(request):
+                return _page(request, 404, NOT_FOUND_PAGE)
+            return JSONResponse({"detail": NOT_FOUND_PAGE, "code": "not_found"}, status_code=404)
         problems = []
         fields: dict[str, str] = {}
         for error in exc.errors():

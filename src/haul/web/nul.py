@@ -3,7 +3,9 @@
 No name, title, URL or search haul keeps has a use for NUL, and PostgreSQL cannot store one
 in a text or JSON column: let through, it would fail deep in a write (HTTP 500) on
 PostgreSQL and be stored on SQLite. Looked at: the path, the query string, a JSON body (any
-string, keys included) and a URL-encoded form. A multipart body (the .torrent upload, whose
+string, keys included; every JSON media type FastAPI reads as JSON: ``application/json`` and
+``application/<anything>+json`` such as ``application/merge-patch+json``) and a URL-encoded
+form. A multipart body (the .torrent upload, whose
 bytes are binary) is left to its routes, which check its few text fields themselves.
 
 A plain ASGI middleware: a JSON or form body is read whole (it is small: see
@@ -12,6 +14,7 @@ A plain ASGI middleware: a JSON or form body is read whole (it is small: see
 
 from __future__ import annotations
 
+import email.message
 import json
 import re
 from collections.abc import Mapping
@@ -30,7 +33,6 @@ MESSAGE = (
 CODE = "nul_character"
 _UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-_CHECKED_BODIES = (b"application/json", b"application/x-www-form-urlencoded")
 
 
 def refuse_nul_fields(fields: Mapping[str, str | None]) -> None:
@@ -94,23 +96,43 @@ class NoNulCharacters:
                 return
             await answer(scope, send, 422, MESSAGE, CODE, title="Not valid")
             return
-        kind = _content_type(scope)
-        if scope["type"] != "http" or not kind.startswith(_CHECKED_BODIES):
+        kind = body_kind(_content_type(scope)) if scope["type"] == "http" else None
+        if kind is None:
             await self.app(scope, receive, send)
             return
         body, rest = await _read_body(receive)
-        check = json_holds_nul if kind.startswith(b"application/json") else form_holds_nul
+        check = json_holds_nul if kind == "json" else form_holds_nul
         if check(body):
             await answer(scope, send, 422, MESSAGE, CODE, title="Not valid")
             return
         await self.app(scope, _replay(body, rest, receive), send)
 
 
-def _content_type(scope: Scope) -> bytes:
+def body_kind(content_type: str) -> str | None:
+    """``"json"`` or ``"form"`` for a body the routes read as such, else ``None``.
+
+    Read as FastAPI reads it: every ``application/json`` and ``application/*+json`` body is
+    JSON (parameters, case and spaces aside).
+    """
+    if not content_type:
+        return None
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return None
+    subtype = message.get_content_subtype()
+    if subtype == "json" or subtype.endswith("+json"):
+        return "json"
+    if subtype == "x-www-form-urlencoded":
+        return "form"
+    return None
+
+
+def _content_type(scope: Scope) -> str:
     for key, value in scope.get("headers", ()):
         if key == b"content-type":
-            return bytes(value).lower().strip()
-    return b""
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:

@@ -16,6 +16,7 @@ from haul.web.account_schemas import (
     MeOut,
     NewTokenOut,
     PasswordChange,
+    PasswordChanged,
     SetupIn,
     TokenIn,
     TokenLogin,
@@ -163,7 +164,7 @@ async def token_login(body: TokenLogin, request: Request, accounts: AccountsDep)
 
 @router.put(
     "/auth/password",
-    status_code=status.HTTP_204_NO_CONTENT,
+    response_model=PasswordChanged,
     responses={**UNAUTHORIZED, **FORBIDDEN, **TOO_MANY, **error_responses(422)},
 )
 async def change_password(
@@ -172,13 +173,18 @@ async def change_password(
     accounts: AccountsDep,
     request: Request,
     response: Response,
-) -> None:
+) -> Any:
     """Change your own password. Every login session of the account ends; a browser that
-    asked with its login cookie gets a new one."""
-    await accounts.change_password(own_id(owner), body.current_password, body.new_password)
+    asked with its login cookie gets a new one. API tokens keep working unless
+    ``revoke_tokens``: the answer lists those that still do, to revoke the ones a person no
+    longer trusts (programs using a token would otherwise stop without a word)."""
+    left = await accounts.change_password(
+        own_id(owner), body.current_password, body.new_password, revoke_tokens=body.revoke_tokens
+    )
     if request.cookies.get(LOGIN_COOKIE):
         cookie = await accounts.start_session(own_id(owner), client_ip(request))
         set_login(request, response, cookie, accounts.session_age)
+    return {"tokens": [dataclasses.asdict(t) for t in left], "tokens_revoked": body.revoke_tokens}
 
 
 # -- users (administrators) ------------------------------------------------------------------
@@ -242,6 +248,7 @@ async def change_user(
         clear_limit="limit" in given and given["limit"] is None,
         disabled=given.get("disabled"),
         password=given.get("password"),
+        revoke_tokens=body.revoke_tokens,
     )
     return user_out(view)
 

@@ -44,13 +44,13 @@ async def create_link(
     response_class=Response,
     responses={
         206: {"description": "Part of the file (HTTP Range)"},
-        **error_responses(403, 404, 410),
+        **error_responses(404, 410),
     },
 )
 async def open_link(token: str, links: LinksDep) -> FileResponse:
     """The file a signed link names, with HTTP Range support (HEAD answered too). A link
-    that is malformed or was changed answers 403, an expired one 410, one whose download was
-    deleted 404."""
+    that is malformed, was changed or whose download was deleted answers 404, all with the
+    same body (so ids cannot be probed); a genuine link that expired answers 410."""
     return file_response(await links.open(token))
 
 

@@ -1,4 +1,7 @@
-"""REST routes for download profiles (named yt-dlp presets): list, add, change, remove."""
+"""REST routes for download profiles (named yt-dlp presets): list, add, change, remove.
+
+Reading them needs someone who may download (an account in accounts mode, a visitor in public
+mode, who chooses among them on the add page); changing them needs an administrator."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 
 from haul.service.profiles import ProfileService
-from haul.web.deps import AdminDep
+from haul.web.deps import AdminDep, OwnerDep
 from haul.web.error_schemas import error_responses
 from haul.web.profile_schemas import ProfileChange, ProfileCreate, ProfileOut
 
@@ -25,14 +28,14 @@ def get_profiles(request: Request) -> ProfileService:
 ProfilesDep = Annotated[ProfileService, Depends(get_profiles)]
 
 
-@router.get("", response_model=list[ProfileOut])
-async def list_profiles(profiles: ProfilesDep) -> Any:
+@router.get("", response_model=list[ProfileOut], responses=error_responses(401))
+async def list_profiles(profiles: ProfilesDep, _who: OwnerDep) -> Any:
     """Every profile, by name."""
     return await profiles.list()
 
 
-@router.get("/{name}", response_model=ProfileOut, responses=error_responses(404))
-async def get_profile(name: str, profiles: ProfilesDep) -> Any:
+@router.get("/{name}", response_model=ProfileOut, responses=error_responses(401, 404))
+async def get_profile(name: str, profiles: ProfilesDep, _who: OwnerDep) -> Any:
     return await profiles.get(name)
 
 

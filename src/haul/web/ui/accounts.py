@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.errors import InvalidFields, LoginFailed
 from haul.service import Owner
-from haul.service.accounts import AccountService
+from haul.service.accounts import AccountService, TokenView
 from haul.web.api.accounts import AccountsDep, client_ip, own_id
 from haul.web.deps import OwnerDep
+from haul.web.ids import Id
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm
 from haul.web.ui.login import PASSWORDS_DIFFER, logged_in
@@ -29,6 +30,13 @@ router = APIRouter(include_in_schema=False)
 
 NOTES = {
     "password": "Your password is changed. Your other logins have ended.",
+    "password-tokens": (
+        "Your password is changed. Your other logins have ended; your API tokens still work. "
+        "Revoke below the ones you no longer trust."
+    ),
+    "password-revoked": (
+        "Your password is changed. Your other logins and your API tokens have ended."
+    ),
     "revoked": "The token is revoked: programs using it are refused from now on.",
 }
 
@@ -56,16 +64,20 @@ async def change_password(
     current_password: Annotated[str, Form(max_length=1024)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
     new_password_again: Annotated[str, Form(max_length=1024)] = "",
+    revoke_tokens: Annotated[bool, Form()] = False,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
     user_id = own_id(owner)
     form = PageForm()
+    left: list[TokenView] = []
     if new_password != new_password_again:
         form.error("new_password_again", PASSWORDS_DIFFER)
     else:
         try:
-            await accounts.change_password(user_id, current_password, new_password)
+            left = await accounts.change_password(
+                user_id, current_password, new_password, revoke_tokens=revoke_tokens
+            )
         except LoginFailed as exc:
             form.error("current_password", exc.message)
         except InvalidFields as exc:
@@ -75,7 +87,8 @@ async def change_password(
         return await _render(request, owner, accounts, password_form=form, status_code=422)
     # The new password ended every login of the account: this browser's gets a new one.
     cookie = await accounts.start_session(user_id, client_ip(request))
-    return logged_in(request, accounts, cookie, "/account?done=password")
+    done = "password-revoked" if revoke_tokens else "password-tokens" if left else "password"
+    return logged_in(request, accounts, cookie, f"/account?done={done}#tokens")
 
 
 @router.post("/account/tokens", response_model=None)
@@ -108,7 +121,7 @@ async def revoke_token(
     request: Request,
     owner: OwnerDep,
     accounts: AccountsDep,
-    token_id: int,
+    token_id: Id,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)

@@ -16,6 +16,7 @@ from haul.errors import HaulError
 from haul.service import Owner
 from haul.store.models import Profile
 from haul.web.deps import OwnerDep, RuntimeDep
+from haul.web.ids import id_or_none
 from haul.web.schemas import MAX_URLS_PER_REQUEST
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm
@@ -46,7 +47,7 @@ async def add_page(
     media: Annotated[str, Query(max_length=20)] = "",
     url: Annotated[str, Query(max_length=8192)] = "",
 ) -> HTMLResponse:
-    form = AddForm(urls=url, media=media if media.isdigit() else "")
+    form = AddForm(urls=url, media=media if id_or_none(media) is not None else "")
     return await _render(request, runtime, owner, form)
 
 
@@ -112,10 +113,10 @@ async def add(
 def _media_id(form: AddForm) -> int | None:
     if not form.media.strip():
         return None
-    if not form.media.strip().isdigit():
+    media_id = id_or_none(form.media)
+    if media_id is None:
         form.error("media", "Pick a media item from the list, or leave it empty.")
-        return None
-    return int(form.media)
+    return media_id
 
 
 def _field_of(exc: HaulError) -> str:

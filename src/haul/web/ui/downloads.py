@@ -16,6 +16,7 @@ from haul.service import Owner, to_json
 from haul.service.media import FileView
 from haul.web.deps import OwnerDep, RuntimeDep, ServiceDep
 from haul.web.errors import status_for
+from haul.web.ids import Id, id_or_none
 from haul.web.ui import csrf
 from haul.web.ui.forms import same_site_path
 from haul.web.ui.render import fragment, human_speed, page
@@ -96,8 +97,9 @@ async def downloads_page(
         first_url=f"/?{filters.query()}" if cursor else "",
         totals=totals,
         down=[c for c in totals.clients if not c.ok],
+        details=owner.is_admin,  # client errors name internal addresses: administrators only
         show_owner=_show_owner(owner, items),
-        added=[int(i) for i in added.split(",") if i.isdigit()][:100],
+        added=[i for i in map(id_or_none, added.split(",")) if i is not None][:100],
     )
 
 
@@ -114,7 +116,7 @@ async def rows(
     ids: Annotated[str, Query(max_length=2000)] = "",
 ) -> HTMLResponse:
     """Table rows of some downloads, drawn as the list draws them (the script swaps them in)."""
-    wanted = [int(i) for i in ids.split(",") if i.isdigit()][:200]
+    wanted = [i for i in map(id_or_none, ids.split(",")) if i is not None][:200]
     items = [to_json(t) for t in await service.some(owner, wanted)] if wanted else []
     return page(request, "_rows.html", items=items, show_owner=_show_owner(owner, items))
 
@@ -131,7 +133,11 @@ async def summary(service: ServiceDep, owner: OwnerDep) -> JSONResponse:
             "seeding": totals.seeding,
             "speed": totals.speed,
             "speed_text": human_speed(totals.speed) or "idle",
-            "banner": fragment("_banner.html", down=[c for c in totals.clients if not c.ok]),
+            "banner": fragment(
+                "_banner.html",
+                down=[c for c in totals.clients if not c.ok],
+                details=owner.is_admin,
+            ),
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -139,7 +145,7 @@ async def summary(service: ServiceDep, owner: OwnerDep) -> JSONResponse:
 
 @router.get("/downloads/{download_id}", response_class=HTMLResponse)
 async def detail_page(
-    request: Request, runtime: RuntimeDep, owner: OwnerDep, download_id: int
+    request: Request, runtime: RuntimeDep, owner: OwnerDep, download_id: Id
 ) -> HTMLResponse:
     return page(
         request, "download.html", nav="downloads", **await _detail(runtime, owner, download_id)
@@ -148,7 +154,7 @@ async def detail_page(
 
 @router.get("/ui/downloads/{download_id}/panel", response_class=HTMLResponse)
 async def detail_panel(
-    request: Request, runtime: RuntimeDep, owner: OwnerDep, download_id: int
+    request: Request, runtime: RuntimeDep, owner: OwnerDep, download_id: Id
 ) -> HTMLResponse:
     """The detail page's body, drawn again when the download changes state."""
     return page(request, "_detail.html", **await _detail(runtime, owner, download_id))
@@ -194,7 +200,7 @@ async def act(
     request: Request,
     service: ServiceDep,
     owner: OwnerDep,
-    download_id: int,
+    download_id: Id,
     action: str,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
     delete_files: Annotated[bool, Form()] = False,

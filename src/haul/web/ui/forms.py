@@ -32,7 +32,7 @@ def whole_number(form: PageForm, name: str, what: str, low: int, high: int) -> i
     text = str(getattr(form, name)).strip()
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         form.error(name, f"{what} is a whole number from {low} to {high}; not {text!r}.")
         return None
     return int(text)

@@ -16,7 +16,8 @@ from haul.core import media_items as rules
 from haul.errors import NotFound
 from haul.service import Owner, to_json
 from haul.service.media import FileView, ItemDetail, ItemView
-from haul.web.deps import OwnerDep, RuntimeDep
+from haul.web.deps import AdminDep, OwnerDep, RuntimeDep
+from haul.web.ids import Id, id_or_none
 from haul.web.ui import csrf
 from haul.web.ui.forms import attempt
 from haul.web.ui.media_form import ID_FIELDS, MediaForm, read_form
@@ -51,7 +52,7 @@ async def library_page(
     rescan: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
     form = MediaForm(kind=add if add in rules.KINDS else "movie")
-    if parent.isdigit():
+    if id_or_none(parent) is not None:
         form.parent = parent
     return await _render_list(
         request,
@@ -70,6 +71,7 @@ async def library_page(
 async def rescan(
     request: Request,
     runtime: RuntimeDep,
+    _admin: AdminDep,
     back: Annotated[str, Form(max_length=500)] = "",
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
@@ -105,7 +107,7 @@ async def _render_list(
         kind=kind or None,
         query=q or None,
         limit=PAGE_SIZE,
-        cursor=int(cursor) if cursor.isdigit() else None,
+        cursor=id_or_none(cursor),
     )
     summaries = await media.summaries(items)
     return page(
@@ -130,14 +132,14 @@ async def _render_list(
 def _notes(raw: dict[str, str]) -> list[str]:
     """The sentences a redirect after delete or rescan asks the list to show."""
     out = []
-    if raw.get("deleted", "").isdigit():
+    if (deleted := raw.get("deleted", "")).isascii() and deleted.isdigit():
         files = int(raw["deleted"])
         out.append(
             "The media item was deleted"
             + (f", with {files} file{'s' if files != 1 else ''} from disk." if files else ".")
         )
     numbers = raw.get("rescan", "").split(",")
-    if len(numbers) == 3 and all(n.isdigit() for n in numbers):
+    if len(numbers) == 3 and all(n.isascii() and n.isdigit() for n in numbers):
         checked, missing, back = (int(n) for n in numbers)
         text = f"Looked for {checked} file{'s' if checked != 1 else ''} on disk: "
         text += f"{missing} missing" if missing else "all there"
@@ -151,9 +153,10 @@ async def _parents(runtime: Any, owner: Owner, wanted: str) -> dict[str, list[It
     series, _ = await runtime.media.find(owner, kind="series", limit=PARENT_CHOICES)
     movies, _ = await runtime.media.find(owner, kind="movie", limit=PARENT_CHOICES)
     choices = {"series": list(series), "movie": list(movies)}
-    if wanted.isdigit() and all(i.id != int(wanted) for i in [*series, *movies]):
+    wanted_id = id_or_none(wanted)
+    if wanted_id is not None and all(i.id != wanted_id for i in [*series, *movies]):
         try:
-            named = (await runtime.media.get(int(wanted), owner)).item
+            named = (await runtime.media.get(wanted_id, owner)).item
         except NotFound:
             return choices
         if named.kind in choices:
@@ -204,7 +207,7 @@ async def item_page(
     request: Request,
     runtime: RuntimeDep,
     owner: OwnerDep,
-    media_id: int,
+    media_id: Id,
     created: Annotated[str, Query(max_length=5)] = "",
     saved: Annotated[str, Query(max_length=5)] = "",
     rescan: Annotated[str, Query(max_length=40)] = "",
@@ -289,7 +292,7 @@ async def change(
     request: Request,
     runtime: RuntimeDep,
     owner: OwnerDep,
-    media_id: int,
+    media_id: Id,
     form: TypedItem,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
@@ -323,7 +326,7 @@ async def delete(
     request: Request,
     runtime: RuntimeDep,
     owner: OwnerDep,
-    media_id: int,
+    media_id: Id,
     delete_files: Annotated[bool, Form()] = False,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:

@@ -76,8 +76,9 @@ async def logs_page(
 ) -> HTMLResponse:
     filters = _filters(log, domain, code, q)
     done = None
-    if cleared.isdigit():
-        done = {"removed": int(cleared), "days": int(days) if days.isdigit() else None}
+    if cleared.isascii() and cleared.isdigit():
+        known = days.isascii() and days.isdigit()
+        done = {"removed": int(cleared), "days": int(days) if known else None}
     return await _render(request, logs, filters, cursor=cursor, cleared=done)
 
 
@@ -94,7 +95,7 @@ async def clear(
     csrf.check(request, csrf_field)
     filters = _filters(log, "", "", "")
     text = older_than_days.strip()
-    if not text.isdigit() or int(text) > MAX_DAYS:
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_DAYS:
         problem = f"Give a whole number of days from 0 to {MAX_DAYS}, such as {DEFAULT_DAYS}."
         return await _render(
             request,

@@ -22,6 +22,7 @@ from haul.web.api import accounts as accounts_api
 from haul.web.api.accounts import AccountsDep, client_ip
 from haul.web.deps import AdminDep
 from haul.web.errors import status_for
+from haul.web.ids import Id
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm, whole_number
 from haul.web.ui.login import logged_in
@@ -102,7 +103,7 @@ async def add_user(
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
 async def user_page(
-    request: Request, user_id: int, admin: AdminDep, accounts: AccountsDep
+    request: Request, user_id: Id, admin: AdminDep, accounts: AccountsDep
 ) -> HTMLResponse:
     user = await accounts.user(user_id)
     return _render_user(request, admin, user, UserForm.of(user))
@@ -111,7 +112,7 @@ async def user_page(
 @router.post("/users/{user_id}", response_model=None)
 async def change_user(
     request: Request,
-    user_id: int,
+    user_id: Id,
     admin: AdminDep,
     accounts: AccountsDep,
     role: Annotated[str, Form(max_length=20)] = "user",
@@ -148,7 +149,7 @@ async def change_user(
 
 @router.get("/users/{user_id}/delete", response_class=HTMLResponse)
 async def confirm_delete(
-    request: Request, user_id: int, admin: AdminDep, accounts: AccountsDep
+    request: Request, user_id: Id, admin: AdminDep, accounts: AccountsDep
 ) -> HTMLResponse:
     """The question before a delete: a page, so the button works without JavaScript."""
     user = await accounts.user(user_id)
@@ -158,7 +159,7 @@ async def confirm_delete(
 @router.post("/users/{user_id}/delete", response_model=None)
 async def delete_user(
     request: Request,
-    user_id: int,
+    user_id: Id,
     admin: AdminDep,
     accounts: AccountsDep,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
