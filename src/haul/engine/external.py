@@ -121,14 +121,28 @@ class ExternalClients:
             return 0  # no external client: nothing can be meant for one (and no transaction)
         room: dict[str, int | None] = {}
 
+        down = {name for name in names if self.directory.unreachable(name)}
+        candidates = self.directory.candidates()
+
+        def instead(row: Download) -> str | None:
+            """Another torrent client for a torrent whose client is down (not one the user
+            named, nor one an earlier attempt left on its client)."""
+            if row.client not in down or row.requested_client or row.client_ref:
+                return None
+            if not _is_torrent(row):
+                return None
+            return route("torrent", candidates, down=down)
+
         def claim(s: Session) -> list[Download]:
             busy = hq.active_per_client(s, names)
             for name in names:
                 spec = self.directory.specs[name]
                 room[name] = None if spec.slot_limit is None else spec.slot_limit - busy[name]
-                if self.directory.unreachable(name):
+                if name in down:
                     room[name] = 0  # backed off: its downloads wait, admitted, untouched
-            return hq.claim_handoffs(s, self.worker_id(), room, skip_locked=not self.db.is_sqlite)
+            return hq.claim_handoffs(
+                s, self.worker_id(), room, skip_locked=not self.db.is_sqlite, instead=instead
+            )
 
         rows = await self.db.run(claim)
         for row in rows:
