@@ -472,12 +472,14 @@ class DownloadService:
 
     async def retry(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
-        if row.phase not in (Phase.FAILED, Phase.CANCELED) and not (
-            row.phase == Phase.QUEUED and row.retry_next_at
+        if (
+            row.phase not in (Phase.FAILED, Phase.CANCELED)
+            and not (row.phase == Phase.QUEUED and row.retry_next_at)
+            and not await self._missing(row)
         ):
             raise InvalidTransition(
                 f"Download {download_id} is {row.phase}; "
-                "only failed or canceled downloads can be retried."
+                "only failed, canceled or missing downloads can be retried."
             )
         async with self.db.write(admission=owner.ip_limit is not None) as s:
             db_row = await s.get(Download, download_id)
@@ -501,6 +503,18 @@ class DownloadService:
             q.add_event(s, download_id, "retry_requested")
         self.poke()
         return await self._changed(download_id, owner)
+
+    async def _missing(self, row: Download) -> bool:
+        """Whether the client holding an active download answers that it no longer has it
+        (lost in a crash of the client, or removed there): a retry adds it again from its
+        source. A client that cannot be reached proves nothing."""
+        if row.phase != Phase.ACTIVE or not _on_external(row):
+            return False
+        ref = str(row.client_ref)
+        try:
+            return ref not in await self.directory.items(str(row.client), [ref])
+        except ClientError:
+            return False
 
     async def cancel(
         self, download_id: int, owner: Owner, *, delete_files: bool = False, hide: bool = False
