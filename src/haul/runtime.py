@@ -137,6 +137,7 @@ class Runtime:
             self.db, session_days=settings.session_days, login_attempts=settings.login_attempts
         )
         self.service.visitor_sites = settings.public_site_list
+        self.service.visitor_torrents = settings.public_torrents
         self.client_service = ClientService(self.db, self.directory, reload=self.reload_clients)
         allow_private = settings.private_addresses_allowed
         self.iptv = IptvService(self.db, self.http, allow_private=allow_private)
@@ -149,7 +150,12 @@ class Runtime:
             self.db,
             self.directory,
             self.http,
-            ExternalConfig(root=root, monitor_interval=settings.monitor_interval),
+            ExternalConfig(
+                root=root,
+                monitor_interval=settings.monitor_interval,
+                addresses=self.addresses,
+                visitor_torrents=settings.public_torrents,
+            ),
             notify=self.service.publish,
             fail=self.runner.outcomes.failed,
             worker_id=lambda: self.worker.id,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from sqlalchemy.orm import Session
 from haul.clients.aria2.mapping import is_retryable
 from haul.clients.base import AddRequest, ClientItem, DownloadClient
 from haul.clients.directory import ClientDirectory
+from haul.core import trackers
+from haul.core.owners import is_anonymous
 from haul.core.paths import inside
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
@@ -45,11 +48,12 @@ from haul.errors import (
     HaulError,
     InputError,
     PermanentTransferError,
+    TorrentsNotAllowed,
     TransferError,
     TransientTransferError,
 )
 from haul.iptv.redact import redact_url
-from haul.net.guard import reworded
+from haul.net.guard import AddressPolicy, reworded
 from haul.store import downloads as q
 from haul.store import handoffs as hq
 from haul.store.database import Database
@@ -65,6 +69,12 @@ Fail = Callable[[Download, TransferError], Awaitable[None]]
 class ExternalConfig:
     root: Path  # where clients are told to save (the download root)
     monitor_interval: float = 1.0
+    #: What a torrent's trackers and web seeds may resolve to (None: unchecked).
+    addresses: AddressPolicy | None = None
+    #: Whether an anonymous visitor's .torrent URL may go to a torrent client.
+    visitor_torrents: bool = True
+    #: How long looking up one tracker's host name may take (seconds).
+    lookup_timeout: float = 5.0
 
 
 class ClientGone(TransientTransferError):
@@ -108,6 +118,12 @@ class ExternalClients:
         name = route(kind, self.directory.candidates(), row.requested_client)
         if name is None:
             return False
+        if kind == "torrent" and is_anonymous(row.owner_key) and not self.config.visitor_torrents:
+            raise PermanentTransferError(
+                "Visitors of this instance may not download torrents (magnet links and "
+                ".torrent files).",
+                code=TorrentsNotAllowed.code,
+            )
         url = resolved.get("url") or row.source_url
         row.meta = {**row.meta, "resolved": storable(resolved)}
         blob = await self._fetch_torrent(url) if kind == "torrent" else None
@@ -220,6 +236,7 @@ class ExternalClients:
             download_id=row.id, url=url, dest_dir=self.config.root, torrent=torrent
         )
         previous = row.client_ref if row.client == name else None
+        await self._check_addresses(url, torrent)
         try:
             ref = await self._resume_held(name, previous) if previous else None
             resumed = ref is not None
@@ -274,6 +291,45 @@ class ExternalClients:
             await self.notify(row)
         except Exception:
             log.exception("download %s: handed over, but the event was not published", row.id)
+
+    async def _check_addresses(self, url: str, torrent: bytes | None) -> None:
+        """Refuse a torrent whose trackers or web seeds are, or resolve to, addresses the
+        policy forbids: the client contacts them itself, out of haul's sight (see
+        :mod:`haul.core.trackers`). A name that does not resolve is the client's problem."""
+        policy = self.config.addresses
+        if policy is None:
+            return
+        try:
+            if torrent is not None:
+                found = parse_torrent(torrent).addresses
+            elif url.lower().startswith("magnet:"):
+                found = tuple(trackers.magnet_addresses(url))
+            else:
+                return
+            trackers.check(found, allow_private=policy.allow_private)
+        except InputError as exc:
+            raise PermanentTransferError(exc.message, code=exc.code) from exc
+        names = trackers.hosts(found)
+        looked_up = await asyncio.gather(*(self._lookup(host) for host in names))
+        for (host, (what, link)), addresses in zip(names.items(), looked_up, strict=True):
+            for address in addresses:
+                refusal = policy.check(address, host)
+                if refusal is not None:
+                    raise PermanentTransferError(
+                        f"The torrent's {what} {link} resolves to {refusal.words}.",
+                        code="forbidden_address",
+                    )
+
+    async def _lookup(self, host: str) -> list[str]:
+        """Every address ``host`` resolves to now (none when it does not resolve)."""
+        loop = asyncio.get_running_loop()
+        try:
+            found = await asyncio.wait_for(
+                loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), self.config.lookup_timeout
+            )
+        except (OSError, TimeoutError):
+            return []
+        return [str(sockaddr[0]) for *_, sockaddr in found]
 
     def saved_inside_root(self, item: ClientItem) -> bool:
         """Whether the client keeps the item inside haul's download root: data is deleted only

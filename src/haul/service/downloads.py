@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
+from haul.core import trackers
 from haul.core.admission import Limits
 from haul.core.paths import entry_root, inside
 from haul.core.routing import BUILTIN, NoClient, check_requested, route
@@ -23,7 +24,14 @@ from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Tracked, track
 from haul.engine.base import Profile as EngineProfile
 from haul.engine.external import saved_inside
-from haul.errors import ClientError, ClientItemNotFound, InputError, InvalidTransition, NotFound
+from haul.errors import (
+    ClientError,
+    ClientItemNotFound,
+    InputError,
+    InvalidTransition,
+    NotFound,
+    TorrentsNotAllowed,
+)
 from haul.events.bus import EventBus
 from haul.service.files import remove_inside
 from haul.service.listing import (
@@ -95,6 +103,8 @@ class DownloadService:
         self.tracker = ClientTracker(directory)
         #: Public mode: the only sites anonymous visitors may download from (empty: any).
         self.visitor_sites: tuple[str, ...] = ()
+        #: Public mode: whether anonymous visitors may download torrents.
+        self.visitor_torrents = False
         #: Every job reads its profile when it starts and when it ends (see haul.store.kept).
         self.profiles = Kept(self._engine_profiles)
 
@@ -157,6 +167,7 @@ class DownloadService:
             priority=priority,
             title=title or meta.name,
             torrent=blob,
+            addresses=meta.addresses,
             force=force,
         )
 
@@ -172,14 +183,24 @@ class DownloadService:
         priority: int = 0,
         title: str | None = None,
         torrent: bytes | None = None,
+        addresses: Sequence[tuple[str, str]] = (),
         force: bool = False,
         columns: dict[str, Any] | None = None,
     ) -> Tracked:
         """Queue a source already parsed (what :meth:`submit` and :meth:`submit_torrent` make,
-        or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes;
+        or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes,
+        ``addresses`` its trackers and web seeds (a magnet link's are read from it);
         ``columns``: more of the row's own values (an IPTV download's reference)."""
         if owner.anonymous:
+            if source.kind in ("magnet", "torrent") and not self.visitor_torrents:
+                raise TorrentsNotAllowed(
+                    "Visitors of this instance may not download torrents (magnet links and "
+                    ".torrent files)."
+                )
             check_site(source, self.visitor_sites)
+        if source.kind == "magnet":
+            addresses = trackers.magnet_addresses(source.url)
+        trackers.check(addresses, allow_private=self.allow_private)
         candidates = self.directory.candidates()
         check_requested(client, candidates)
         exclusive = False
