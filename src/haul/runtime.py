@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -53,6 +54,7 @@ from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
 from haul.settings import Settings
 from haul.store import clients as client_queries
+from haul.store import downloads as download_queries
 from haul.store.database import Database
 from haul.store.db import upgrade_async
 from haul.store.models import Download, Profile
@@ -89,6 +91,7 @@ class Runtime:
                 self.bus,
                 on_wake=self._wake_local,
                 on_config=self.config.reload_soon,
+                on_reconnect=self._caught_up,
             )
             self.config.tell_others = self.bridge.config_changed
         self._observer: asyncio.Task[None] | None = None
@@ -351,6 +354,15 @@ class Runtime:
     def _wake_local(self) -> None:
         if self.run_worker:
             self.worker.poke()
+
+    async def _caught_up(self, since: datetime) -> None:
+        """After the event bridge was cut from PostgreSQL (a restart): tell this process's
+        subscribers again of the downloads whose state changed meanwhile (their events from
+        other processes were lost). Live progress comes back with the next progress events."""
+        async with self.db.read() as s:
+            ids = await download_queries.changed_since(s, since)
+        await self.service.publish_ids(ids, local=False)
+        log.info("caught up after the event bridge reconnected: %d downloads told", len(ids))
 
     async def _observe(self) -> None:
         """Feed the built-in client the progress of jobs that other processes run."""

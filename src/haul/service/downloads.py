@@ -403,9 +403,10 @@ class DownloadService:
             counts[parent][status] += 1
         return {k: dict(v) for k, v in counts.items()}
 
-    async def publish_ids(self, ids: Sequence[int]) -> None:
+    async def publish_ids(self, ids: Sequence[int], *, local: bool = True) -> None:
         """:meth:`publish` of downloads known by their ids, read and tracked together (a
-        download gone meanwhile: nothing to tell)."""
+        download gone meanwhile: nothing to tell). ``local=False``: to this process's
+        subscribers only (every process tells its own)."""
         if not ids:
             return
         async with self.db.read() as s:
@@ -416,7 +417,7 @@ class DownloadService:
             return
         tracked, _ = await self.tracker.track_rows(rows)
         for row, one in zip(rows, tracked, strict=True):
-            self.bus.publish("status", row.id, row.owner_key, download=to_json(one))
+            self.bus.publish("status", row.id, row.owner_key, local=local, download=to_json(one))
 
     async def publish(self, row: Download) -> None:
         """Tell subscribers a download changed state (the worker calls this after each write).
