@@ -20,18 +20,11 @@ from tests.support.server import HaulServer, HaulWorker
 from tests.support.sse import EventListener
 from tests.support.wait import wait_for
 
-IN_CI = os.environ.get("CI") == "true"
-
 
 @pytest.fixture
 def own_postgres() -> Iterator[Cluster]:
-    try:
-        with throwaway_cluster() as cluster:
-            yield cluster
-    except RuntimeError as exc:
-        if IN_CI:
-            pytest.fail(f"a throwaway PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"no throwaway PostgreSQL: {exc}")
+    with throwaway_cluster() as running:
+        yield running
 
 
 def test_live_progress_comes_back_after_postgresql_restarts(

@@ -6,9 +6,10 @@ where they are not, nothing reaches it). Public-mode visitors get no torrents un
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from haul.settings import Settings
 from tests.conftest import App
 from tests.integration.test_address_guard import PRIVATE, failed, running, submit
 from tests.integration.test_public_mode import public, visitor
-from tests.support.aria2 import Aria2Daemon, aria2_daemon
+from tests.support.aria2 import aria2_daemon
 from tests.support.origin import Origin
 from tests.support.torrents import make_torrent
 from tests.support.wait import await_for
@@ -32,27 +33,28 @@ def magnet(**params: str) -> str:
     return f"magnet:?xt=urn:btih:{os.urandom(20).hex()}&dn=tracked{extra}"
 
 
-@pytest.fixture
-async def closed_app(settings: Settings) -> AsyncIterator[App]:
-    async with running(settings, allow_private=False) as app:
-        yield app
-
-
-@pytest.fixture
-async def open_app(settings: Settings) -> AsyncIterator[App]:
-    async with running(settings, allow_private=True) as app:
-        yield app
-
-
-@pytest.fixture
-def aria2(tmp_path: Path) -> Iterator[Aria2Daemon]:
+@contextlib.asynccontextmanager
+async def with_aria2(
+    settings: Settings, tmp_path: Path, *, allow_private: bool
+) -> AsyncIterator[App]:
+    """An instance with a real aria2 as its torrent client."""
     with aria2_daemon(tmp_path / "aria2") as daemon:
-        yield daemon
+        async with running(settings, allow_private=allow_private) as app:
+            client = {"name": "aria2", "kind": "aria2", "url": daemon.url, "secret": daemon.secret}
+            assert (await app.post("/clients", json=client)).status_code == 201
+            yield app
 
 
-async def with_aria2(app: App, daemon: Aria2Daemon) -> None:
-    client = {"name": "aria2", "kind": "aria2", "url": daemon.url, "secret": daemon.secret}
-    assert (await app.post("/clients", json=client)).status_code == 201
+@pytest.fixture
+async def closed_app(settings: Settings, tmp_path: Path) -> AsyncIterator[App]:
+    async with with_aria2(settings, tmp_path, allow_private=False) as app:
+        yield app
+
+
+@pytest.fixture
+async def open_app(settings: Settings, tmp_path: Path) -> AsyncIterator[App]:
+    async with with_aria2(settings, tmp_path, allow_private=True) as app:
+        yield app
 
 
 async def refused(app: App, url: str) -> str:
@@ -64,9 +66,8 @@ async def refused(app: App, url: str) -> str:
 
 
 async def test_literal_forbidden_trackers_and_seeds_are_refused_at_submit(
-    closed_app: App, aria2: Aria2Daemon, tmp_path: Path
+    closed_app: App, tmp_path: Path
 ) -> None:
-    await with_aria2(closed_app, aria2)
     tracker = "http://127.0.0.1:6969/announce"
     assert await refused(closed_app, magnet(tr=tracker)) == (
         f"The torrent's tracker {tracker} is {LOOPBACK}."
@@ -99,19 +100,15 @@ async def test_literal_forbidden_trackers_and_seeds_are_refused_at_submit(
     assert fine.status_code == 201, fine.text
 
 
-async def test_metadata_addresses_are_refused_where_private_ones_are_allowed(
-    open_app: App, aria2: Aria2Daemon
-) -> None:
-    await with_aria2(open_app, aria2)
+async def test_metadata_addresses_are_refused_where_private_ones_are_allowed(open_app: App) -> None:
     assert "link-local" in await refused(open_app, magnet(tr="http://169.254.169.254/announce"))
     metadata = await refused(open_app, magnet(ws="http://metadata.google.internal/computeMetadata"))
     assert "cloud metadata service" in metadata
 
 
 async def test_a_tracker_name_that_resolves_to_loopback_is_refused_at_hand_over(
-    closed_app: App, aria2: Aria2Daemon, origin: Origin
+    closed_app: App, origin: Origin
 ) -> None:
-    await with_aria2(closed_app, aria2)
     tracker = f"http://localhost:{origin.port}/announce"
     download_id = await submit(closed_app, magnet(tr=tracker))  # a name passes the literal check
     item = await failed(closed_app, download_id)
@@ -122,10 +119,9 @@ async def test_a_tracker_name_that_resolves_to_loopback_is_refused_at_hand_over(
 
 
 async def test_where_private_addresses_are_allowed_the_client_announces_to_them(
-    open_app: App, aria2: Aria2Daemon, origin: Origin
+    open_app: App, origin: Origin
 ) -> None:
     """The other side of the test above: aria2 really contacts a tracker it is given."""
-    await with_aria2(open_app, aria2)
     download_id = await submit(open_app, magnet(tr=f"http://localhost:{origin.port}/announce"))
     await await_for(lambda: origin.requests_for("/announce"), 30, what="aria2 to announce")
     await open_app.http.delete(f"/api/v1/downloads/{download_id}")
