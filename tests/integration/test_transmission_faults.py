@@ -5,14 +5,17 @@ source (real transmission-daemon)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import transmission_rpc
 
+from haul.clients.transmission.wire import TransmissionWire
 from tests.conftest import App
 from tests.integration.test_external_torrents import configure, magnet, status_is
 from tests.support.transmission import TransmissionDaemon, transmission_daemon
@@ -90,3 +93,29 @@ async def test_a_daemon_killed_right_after_the_hand_over_keeps_the_download(
             seen = await status_is(app, download_id, "downloading")
         assert seen["client_ref"] == ref
         assert [t.hash_string for t in rpc(restarted).get_torrents([ref])] == [ref]
+
+
+async def test_a_hand_over_cut_short_after_the_add_is_taken_up_again(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """haul stops between Transmission's add and the label (set by a second call on
+    Transmission 3): the next attempt finds the unlabeled torrent and knows it for haul's by
+    the info-hash recorded before the add."""
+    real = TransmissionWire.set_labels
+    labeled: list[str] = []
+
+    async def stopped_once(wire: TransmissionWire, info_hash: str, labels: Sequence[str]) -> None:
+        labeled.append(info_hash)
+        if len(labeled) == 1:
+            raise asyncio.CancelledError  # the hand-over is cut short here, the lease given back
+        await real(wire, info_hash, labels)
+
+    monkeypatch.setattr(TransmissionWire, "set_labels", stopped_once)
+    with transmission_daemon(tmp_path / "tr") as daemon:
+        await configure(app, "trans", "transmission", daemon)
+        download_id, ref = await handed_over(app)
+        assert labeled[0] == ref  # the first attempt did add it, and stopped there
+        [torrent] = rpc(daemon).get_torrents([ref], arguments=["hashString", "labels"])
+        assert torrent.labels == ["haul"]
+        kinds = [e["kind"] for e in (await app.get(f"/downloads/{download_id}/events")).json()]
+        assert kinds.count("handed_over") == 1

@@ -37,7 +37,7 @@ from haul.core.owners import is_anonymous
 from haul.core.paths import inside
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
-from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
+from haul.core.torrents import MAX_TORRENT_BYTES, magnet_info_hash, parse_torrent
 from haul.engine.context import IptvStreams, storable
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
@@ -232,9 +232,6 @@ class ExternalClients:
         """Add a download to a client and record the association; raises TransferError.
 
         ``torrent`` is the .torrent (kept on the row, so a retry does not fetch it again)."""
-        request = AddRequest(
-            download_id=row.id, url=url, dest_dir=self.config.root, torrent=torrent
-        )
         previous = row.client_ref if row.client == name else None
         await self._check_addresses(url, torrent)
         try:
@@ -243,6 +240,13 @@ class ExternalClients:
             if ref is None:
                 if previous:
                     await self._forget(name, previous)
+                request = AddRequest(
+                    download_id=row.id,
+                    url=url,
+                    dest_dir=self.config.root,
+                    torrent=torrent,
+                    recorded_ref=await self._record_intent(row, name, url, torrent),
+                )
                 ref = await self.directory.call(name, lambda client: client.add(request))
         except ClientUnavailable as exc:
             raise ClientGone(exc.message, code=exc.code) from exc
@@ -256,7 +260,7 @@ class ExternalClients:
             "client_released_at": None,
             "lease_worker_id": None,
             "started_at": row.started_at or now,
-            "meta": row.meta,
+            "meta": {k: v for k, v in row.meta.items() if k != "handing"},
         }
         if torrent is not None:
             values["source_blob"] = torrent
@@ -291,6 +295,31 @@ class ExternalClients:
             await self.notify(row)
         except Exception:
             log.exception("download %s: handed over, but the event was not published", row.id)
+
+    async def _record_intent(
+        self, row: Download, name: str, url: str, torrent: bytes | None
+    ) -> str | None:
+        """Record, before adding, the info-hash a torrent will have on ``name``: were haul to
+        crash between the add and its commit, the next attempt finds the item already there
+        and knows it for haul's even without its label. Returns the hash when an earlier
+        attempt had recorded it (None on a first attempt: an item already there is not
+        haul's, and is refused as before)."""
+        try:
+            if torrent is not None:
+                info_hash = parse_torrent(torrent).info_hash
+            elif url.lower().startswith("magnet:"):
+                info_hash = magnet_info_hash(url)
+            else:
+                return None
+        except InputError:
+            return None  # the client refuses it with its own words
+        handing = {"client": name, "ref": info_hash}
+        if row.meta.get("handing") == handing:
+            return info_hash
+        row.meta = {**row.meta, "handing": handing}
+        meta = row.meta
+        await self.db.run(lambda s: hq.set_fields(s, row.id, meta=meta))
+        return None
 
     async def _check_addresses(self, url: str, torrent: bytes | None) -> None:
         """Refuse a torrent whose trackers or web seeds are, or resolve to, addresses the

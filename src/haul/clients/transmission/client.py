@@ -87,6 +87,9 @@ class TransmissionClient:
         if held is not None:
             if has_label(held, self.label):
                 return info_hash
+            if request.recorded_ref == info_hash:
+                await self._relabel(info_hash, held)
+                return info_hash
             raise ClientRefused(
                 "Transmission already holds this torrent outside haul; haul will not take it over."
             )
