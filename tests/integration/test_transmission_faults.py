@@ -58,6 +58,8 @@ async def test_a_torrent_the_daemon_lost_is_missing_and_retried_from_its_source(
         download_id, ref = await handed_over(app)
         rpc(daemon).remove_torrent(ref, delete_data=True)
         await status_is(app, download_id, "missing")
+        page = await app.http.get(f"/downloads/{download_id}")  # the page offers a retry
+        assert f'action="/downloads/{download_id}/retry"' in page.text
         retried = await app.post(f"/downloads/{download_id}/retry")
         assert retried.status_code == 200, retried.text
         back = await status_is(app, download_id, "downloading")

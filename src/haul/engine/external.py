@@ -115,7 +115,8 @@ class ExternalClients:
     async def handoff(self, row: Download, resolved: dict[str, Any]) -> bool:
         """Offer a source the built-in engine resolved; True when an external client took it."""
         kind: SourceKind = resolved["kind"] if resolved["kind"] in ("torrent", "file") else "media"
-        name = route(kind, self.directory.candidates(), row.requested_client)
+        down = [name for name in self.directory.specs if self.directory.unreachable(name)]
+        name = route(kind, self.directory.candidates(), row.requested_client, down=down)
         if name is None:
             return False
         if kind == "torrent" and is_anonymous(row.owner_key) and not self.config.visitor_torrents:
