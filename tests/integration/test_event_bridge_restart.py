@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from haul.events.bus import EventBus
 from haul.events.pg import PgEventBridge
+from tests.conftest import App
 from tests.support.pg import Cluster, throwaway_cluster
 from tests.support.wait import await_for
 
@@ -60,3 +61,26 @@ async def test_events_flow_again_after_postgresql_restarts(cluster: Cluster) -> 
         sub.close()
         await receiver.stop()
         await sender.stop()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+async def test_catching_up_tells_subscribers_what_changed_while_events_were_cut(
+    app: App,
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    kept = await app.post("/downloads", json={"url": "http://example.org/a", "paused": True})
+    ended = await app.post("/downloads", json={"url": "http://example.org/b", "paused": True})
+    await app.post(f"/downloads/{ended.json()['id']}/cancel", json={})
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    sub = app.runtime.bus.subscribe()
+    try:
+        await app.runtime._caught_up(after)
+        assert await sub.get(timeout=0.2) is None  # nothing changed since then
+        await app.runtime._caught_up(before)
+        told = await sub.get(timeout=5)
+        assert told is not None and told.type == "status"
+        assert told.download_id == ended.json()["id"] != kept.json()["id"]
+        assert told.data["download"]["status"] == "canceled"
+        assert await sub.get(timeout=0.2) is None  # the paused one did not change
+    finally:
+        sub.close()
