@@ -115,7 +115,7 @@ class ExternalClients:
     async def handoff(self, row: Download, resolved: dict[str, Any]) -> bool:
         """Offer a source the built-in engine resolved; True when an external client took it."""
         kind: SourceKind = resolved["kind"] if resolved["kind"] in ("torrent", "file") else "media"
-        down = [name for name in self.directory.specs if self.directory.unreachable(name)]
+        down = [n for n in self.directory.specs if self.directory.unreachable(n)]
         name = route(kind, self.directory.candidates(), row.requested_client, down=down)
         if name is None:
             return False

@@ -104,10 +104,6 @@ class PgEventBridge:
         #: How many times the bridge connected again after losing PostgreSQL.
         self.reconnections = 0
 
-    @property
-    def connected(self) -> bool:
-        return self._up.is_set()
-
     async def start(self) -> None:
         """Open both connections and listen (a failure here is raised: haul does not start
         without its database); after that the bridge keeps itself connected."""
