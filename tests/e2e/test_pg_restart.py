@@ -69,11 +69,12 @@ def test_live_progress_comes_back_after_postgresql_restarts(
                 return now if now["status"] == "downloading" and fresh else None
 
             wait_for(moving_again, 30, what="the API node to show the transfer moving again")
-            wait_for(
+            fresh = wait_for(
                 lambda: [e for e in listener.progress(download_id) if e["at"] > restarted],
                 30,
                 what="progress events on the SSE stream after the restart",
             )
+            print(f"SSE progress again {fresh[0]['at'] - restarted:.2f} s after the restart")
             origin.throttle("/slow.bin", None)
             wait_for(lambda: item()["status"] == "completed", 60, what="the download to finish")
             done = item()
