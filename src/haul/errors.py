@@ -94,6 +94,12 @@ class ForbiddenAddress(InputError):
     code = "forbidden_address"
 
 
+class TorrentsNotAllowed(InputError):
+    """Visitors of this instance may not download torrents."""
+
+    code = "torrents_not_allowed"
+
+
 class InvalidTorrent(InputError):
     """That is not a valid .torrent file."""
 

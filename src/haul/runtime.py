@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -54,6 +55,7 @@ from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
 from haul.settings import Settings
 from haul.store import clients as client_queries
+from haul.store import downloads as download_queries
 from haul.store.database import Database
 from haul.store.db import upgrade_async
 from haul.store.models import Download, Profile
@@ -90,6 +92,7 @@ class Runtime:
                 self.bus,
                 on_wake=self._wake_local,
                 on_config=self.config.reload_soon,
+                on_reconnect=self._caught_up,
             )
             self.config.tell_others = self.bridge.config_changed
         self._observer: asyncio.Task[None] | None = None
@@ -138,6 +141,7 @@ class Runtime:
             self.db, session_days=settings.session_days, login_attempts=settings.login_attempts
         )
         self.service.visitor_sites = settings.public_site_list
+        self.service.visitor_torrents = settings.public_torrents
         self.client_service = ClientService(self.db, self.directory, reload=self.reload_clients)
         allow_private = settings.private_addresses_allowed
         self.iptv = IptvService(self.db, self.http, allow_private=allow_private)
@@ -150,7 +154,12 @@ class Runtime:
             self.db,
             self.directory,
             self.http,
-            ExternalConfig(root=root, monitor_interval=settings.monitor_interval),
+            ExternalConfig(
+                root=root,
+                monitor_interval=settings.monitor_interval,
+                addresses=self.addresses,
+                visitor_torrents=settings.public_torrents,
+            ),
             notify=self.service.publish,
             fail=self.runner.outcomes.failed,
             worker_id=lambda: self.worker.id,
@@ -348,6 +357,15 @@ class Runtime:
     def _wake_local(self) -> None:
         if self.run_worker:
             self.worker.poke()
+
+    async def _caught_up(self, since: datetime) -> None:
+        """After the event bridge was cut from PostgreSQL (a restart): tell this process's
+        subscribers again of the downloads whose state changed meanwhile (their events from
+        other processes were lost). Live progress comes back with the next progress events."""
+        async with self.db.read() as s:
+            ids = await download_queries.changed_since(s, since)
+        await self.service.publish_ids(ids, local=False)
+        log.info("caught up after the event bridge reconnected: %d downloads told", len(ids))
 
     async def _observe(self) -> None:
         """Feed the built-in client the progress of jobs that other processes run."""

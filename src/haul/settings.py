@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     #: Public mode: the only sites anonymous visitors may download from (comma-separated host
     #: names, subdomains included); empty: any site.
     public_sites: str = ""
+    #: Public mode: whether anonymous visitors may add magnet links and .torrent files (their
+    #: trackers and peers are contacted by the torrent client, outside haul's guard).
+    public_torrents: bool = False
     #: Failed logins allowed per client address (and per user name) in 15 minutes.
     login_attempts: int = Field(default=10, ge=1)
 

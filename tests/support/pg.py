@@ -10,6 +10,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -19,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
+
+from tests.support.daemons import IN_CI
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -42,6 +46,92 @@ def _pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+class Cluster:
+    """A throwaway PostgreSQL cluster of the test's own, in a temporary folder, on a free
+    port: started, stopped (fast shutdown: clients are disconnected, as in a real restart)
+    and restarted by its own PID. Never the shared server on 127.0.0.1:5432."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.base = Path(tempfile.mkdtemp(prefix="haul-pg-"))
+        shutil.chown(self.base, "postgres", "postgres")
+        self.data = self.base / "data"
+        self.port = _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._as_pg = {"user": "postgres"} if os.geteuid() == 0 else {}
+        subprocess.run(
+            [bindir / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            **self._as_pg,
+        )  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        """Start the server and wait until it answers."""
+        self.proc = subprocess.Popen(
+            [
+                self.bindir / "postgres",
+                "-D",
+                self.data,
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.base),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **self._as_pg,  # type: ignore[arg-type]
+        )
+        deadline = time.monotonic() + 30
+        while not _answers(self.url):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("the throwaway PostgreSQL did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: every client is disconnected), then wait; idempotent."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """A running :class:`Cluster` of the test's own, removed afterwards; without PostgreSQL's
+    binaries the test is skipped (failed in CI)."""
+    bindir = _pg_bin()
+    if bindir is None:
+        if IN_CI:
+            raise RuntimeError("PostgreSQL is required in CI (apt-get install postgresql)")
+        pytest.skip("no PostgreSQL binaries to start a cluster of the test's own")
+    cluster = Cluster(bindir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield the URL of a maintenance database on a reachable server."""
@@ -55,46 +145,12 @@ def postgres_server() -> Iterator[str]:
             f"No PostgreSQL answers at {url} and no PostgreSQL binaries are installed "
             "(apt-get install postgresql)"
         )
-    base = Path(tempfile.mkdtemp(prefix="haul-pg-"))
-    shutil.chown(base, "postgres", "postgres")
-    data, port = base / "data", _free_port()
-    as_pg = {"user": "postgres"} if os.geteuid() == 0 else {}
-    subprocess.run(
-        [bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-        **as_pg,
-    )  # type: ignore[arg-type]
-    proc = subprocess.Popen(
-        [
-            bindir / "postgres",
-            "-D",
-            data,
-            "-p",
-            str(port),
-            "-k",
-            str(base),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        **as_pg,  # type: ignore[arg-type]
-    )
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    cluster = Cluster(bindir)
     try:
-        deadline = time.monotonic() + 30
-        while not _answers(url):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("the throwaway PostgreSQL did not start")
-            time.sleep(0.1)
-        yield url
+        cluster.start()
+        yield cluster.url
     finally:
-        proc.terminate()
-        proc.wait(30)
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()
 
 
 @contextlib.contextmanager

@@ -116,4 +116,23 @@ async def test_many_ids_ask_for_everything_once_and_narrow_here() -> None:
     assert set(few) == {"h1", "h2"}
     many = await d.items("q", [f"h{i}" for i in range(0, 200, 2)] + ["nope"])
     assert set(many) == {f"h{i}" for i in range(0, 200, 2)}
-    assert fake.calls == ["items", "items"]
+    # the one id the listing lacked was asked for by name, once
+    assert fake.calls == ["items", "items", "items"]
+
+
+class LabelLost(FakeClient):
+    """A client whose listing of haul's items misses one that lost its label in a crash."""
+
+    async def items(self, refs: Collection[str] | None = None) -> dict[str, ClientItem]:
+        found = await super().items(refs)
+        return {k: v for k, v in found.items() if refs is not None or k != "h7"}
+
+
+async def test_many_ids_find_an_item_that_lost_its_label() -> None:
+    d = ClientDirectory(FakeClient("builtin"), build=lambda s: LabelLost(s.name), clock=Clock())
+    await d.apply([spec()])
+    fake = d.clients["q"]
+    assert isinstance(fake, FakeClient)
+    fake.store = {f"h{i}": ClientItem(f"h{i}", Status.DOWNLOADING) for i in range(200)}
+    many = await d.items("q", [f"h{i}" for i in range(100)])
+    assert set(many) == {f"h{i}" for i in range(100)}

@@ -70,3 +70,14 @@ def test_submits_naming_an_unknown_or_disabled_client_are_refused() -> None:
         check_requested("nope", [QBIT])
     with pytest.raises(UnknownClient, match="disabled"):
         check_requested("x", [Candidate("x", "aria2", enabled=False)])
+
+
+def test_a_torrent_passes_over_a_client_that_is_down() -> None:
+    assert route("torrent", [QBIT, TRANS], down={"trans"}) == "qbit"
+    assert route("torrent", [QBIT, TRANS, ARIA], down={"trans", "qbit"}) == "aria"
+    # every able client down: the preferred one is kept, and the download waits for it
+    assert route("torrent", [QBIT, TRANS], down={"trans", "qbit"}) == "trans"
+    # a client the user named is never passed over
+    assert route("torrent", [QBIT, TRANS], requested="trans", down={"trans"}) == "trans"
+    # direct files and pages are not torrents: no failover among torrent clients for them
+    assert route("file", [ARIA], down={"aria"}) == "aria"

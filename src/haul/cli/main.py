@@ -447,7 +447,7 @@ def resume(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt =
 
 @app.command()
 def retry(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
-    """Retry failed or canceled downloads from their original source."""
+    """Retry failed, canceled or missing downloads from their original source."""
     _act("retry", ids, server, token)
 
 

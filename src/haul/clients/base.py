@@ -64,6 +64,10 @@ class AddRequest:
     torrent: bytes | None = None
     paused: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    #: The id haul recorded for this download before asking (a torrent's info-hash): an item
+    #: the client already holds under it is haul's, whatever its label (an earlier add that
+    #: a crash cut short before the label was set or saved).
+    recorded_ref: str | None = None
 
 
 @runtime_checkable

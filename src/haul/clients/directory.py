@@ -140,12 +140,18 @@ class ClientDirectory:
     async def items(self, name: str, refs: Collection[str]) -> dict[str, ClientItem]:
         """One bulk call for ``refs`` on a client. Past a few dozen ids the client is asked for
         all of haul's items (its category) and the answer narrowed here: one short request
-        instead of a query string of hundreds of hashes, the same call its own UI makes."""
+        instead of a query string of hundreds of hashes, the same call its own UI makes.
+        Ids that listing lacks are asked for by name (up to a few dozen): an item haul recorded
+        is haul's even when it lost its category or label in a crash of the client."""
         wanted = list(refs)
         if len(wanted) <= NARROW_AT_MOST:
             return await self.call(name, lambda client: client.items(wanted))
         everything = await self.call(name, lambda client: client.items(None))
-        return {ref: everything[ref] for ref in wanted if ref in everything}
+        found = {ref: everything[ref] for ref in wanted if ref in everything}
+        absent = [ref for ref in wanted if ref not in found][:NARROW_AT_MOST]
+        if absent:
+            found.update(await self.call(name, lambda client: client.items(absent)))
+        return found
 
     def failed(self, name: str, error: str) -> None:
         state = self.reach.setdefault(name, Reachability())

@@ -5,14 +5,17 @@
 - a direct file goes to an enabled aria2 that is preferred for direct files, else to the
   built-in engine; a page (yt-dlp) always goes to the built-in engine;
 - a client the user names is used when it can take that kind of source, and refused with a
-  sentence when it cannot.
+  sentence when it cannot;
+- a torrent client that cannot be reached (``down``) is passed over for the next one that can
+  take the source, unless the user named it; when every able client is down the preferred one
+  is kept (the download waits for it).
 
 ``None`` stands for the built-in engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,9 +71,14 @@ def check_requested(name: str | None, candidates: Iterable[Candidate]) -> None:
 
 
 def route(
-    source: SourceKind, candidates: Iterable[Candidate], requested: str | None = None
+    source: SourceKind,
+    candidates: Iterable[Candidate],
+    requested: str | None = None,
+    *,
+    down: Collection[str] = (),
 ) -> str | None:
-    """The client that takes a ``source`` (None: the built-in engine), or :class:`NoClient`."""
+    """The client that takes a ``source`` (None: the built-in engine), or :class:`NoClient`;
+    ``down``: the clients that cannot be reached now (see the module docstring)."""
     pool = [c for c in candidates if c.enabled]
     if requested is not None and requested != BUILTIN:
         chosen = next((c for c in pool if c.name == requested), None)
@@ -91,7 +99,8 @@ def route(
                 "Magnet links and .torrent files need a torrent client "
                 "(qBittorrent, Transmission or aria2), and none is enabled."
             )
-        return min(able, key=lambda c: (c.kind == "aria2", c.priority, c.name)).name
+        able.sort(key=lambda c: (c.kind == "aria2", c.priority, c.name))
+        return next((c for c in able if c.name not in down), able[0]).name
     if source == "file" and requested is None:
         preferred = [c for c in pool if c.kind in FILE_KINDS and c.prefer_for_files]
         if preferred:

@@ -37,6 +37,8 @@ class TorrentMeta:
     name: str
     files: tuple[TorrentFile, ...]
     private: bool = False
+    #: (what, URL) of every tracker and web seed it names (see haul.core.trackers)
+    addresses: tuple[tuple[str, str], ...] = ()
 
     @property
     def total_size(self) -> int:
@@ -140,7 +142,33 @@ def parse_torrent(data: bytes) -> TorrentMeta:
     name = _part(info.get(b"name.utf-8", info.get(b"name")), "name")
     files = _files(info, name)
     _check_pieces(info, sum(f.size for f in files))
-    return TorrentMeta(info_hash, name, files, private=info.get(b"private") == 1)
+    return TorrentMeta(
+        info_hash,
+        name,
+        files,
+        private=info.get(b"private") == 1,
+        addresses=tuple(torrent_addresses(top)),
+    )
+
+
+def torrent_addresses(top: dict[bytes, Value]) -> list[tuple[str, str]]:
+    """The (what, URL) pairs a decoded .torrent makes a client contact: its trackers
+    (``announce``, ``announce-list``) and web seeds (``url-list``, ``httpseeds``)."""
+    found: list[tuple[str, str]] = []
+    found.extend(("tracker", url) for url in _strings(top.get(b"announce")))
+    tiers = top.get(b"announce-list")
+    if isinstance(tiers, list):
+        for tier in tiers:
+            found.extend(("tracker", url) for url in _strings(tier))
+    for key in (b"url-list", b"httpseeds"):
+        found.extend(("web seed", url) for url in _strings(top.get(key)))
+    return found
+
+
+def _strings(value: Value | None) -> list[str]:
+    """A bencoded string, or a list of them, as text (anything else names nothing)."""
+    items = value if isinstance(value, list) else [value]
+    return [item.decode("utf-8", "replace") for item in items if isinstance(item, bytes) and item]
 
 
 def _text(value: Value | None, what: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,10 +32,12 @@ from sqlalchemy.orm import Session
 from haul.clients.aria2.mapping import is_retryable
 from haul.clients.base import AddRequest, ClientItem, DownloadClient
 from haul.clients.directory import ClientDirectory
+from haul.core import trackers
+from haul.core.owners import is_anonymous
 from haul.core.paths import inside
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
-from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
+from haul.core.torrents import MAX_TORRENT_BYTES, magnet_info_hash, parse_torrent
 from haul.engine.context import IptvStreams, storable
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
@@ -45,11 +48,12 @@ from haul.errors import (
     HaulError,
     InputError,
     PermanentTransferError,
+    TorrentsNotAllowed,
     TransferError,
     TransientTransferError,
 )
 from haul.iptv.redact import redact_url
-from haul.net.guard import reworded
+from haul.net.guard import AddressPolicy, reworded
 from haul.store import downloads as q
 from haul.store import handoffs as hq
 from haul.store.database import Database
@@ -65,6 +69,12 @@ Fail = Callable[[Download, TransferError], Awaitable[None]]
 class ExternalConfig:
     root: Path  # where clients are told to save (the download root)
     monitor_interval: float = 1.0
+    #: What a torrent's trackers and web seeds may resolve to (None: unchecked).
+    addresses: AddressPolicy | None = None
+    #: Whether an anonymous visitor's .torrent URL may go to a torrent client.
+    visitor_torrents: bool = True
+    #: How long looking up one tracker's host name may take (seconds).
+    lookup_timeout: float = 5.0
 
 
 class ClientGone(TransientTransferError):
@@ -105,9 +115,16 @@ class ExternalClients:
     async def handoff(self, row: Download, resolved: dict[str, Any]) -> bool:
         """Offer a source the built-in engine resolved; True when an external client took it."""
         kind: SourceKind = resolved["kind"] if resolved["kind"] in ("torrent", "file") else "media"
-        name = route(kind, self.directory.candidates(), row.requested_client)
+        down = [n for n in self.directory.specs if self.directory.unreachable(n)]
+        name = route(kind, self.directory.candidates(), row.requested_client, down=down)
         if name is None:
             return False
+        if kind == "torrent" and is_anonymous(row.owner_key) and not self.config.visitor_torrents:
+            raise PermanentTransferError(
+                "Visitors of this instance may not download torrents (magnet links and "
+                ".torrent files).",
+                code=TorrentsNotAllowed.code,
+            )
         url = resolved.get("url") or row.source_url
         row.meta = {**row.meta, "resolved": storable(resolved)}
         blob = await self._fetch_torrent(url) if kind == "torrent" else None
@@ -121,14 +138,28 @@ class ExternalClients:
             return 0  # no external client: nothing can be meant for one (and no transaction)
         room: dict[str, int | None] = {}
 
+        down = {name for name in names if self.directory.unreachable(name)}
+        candidates = self.directory.candidates()
+
+        def instead(row: Download) -> str | None:
+            """Another torrent client for a torrent whose client is down (not one the user
+            named, nor one an earlier attempt left on its client)."""
+            if row.client not in down or row.requested_client or row.client_ref:
+                return None
+            if not _is_torrent(row):
+                return None
+            return route("torrent", candidates, down=down)
+
         def claim(s: Session) -> list[Download]:
             busy = hq.active_per_client(s, names)
             for name in names:
                 spec = self.directory.specs[name]
                 room[name] = None if spec.slot_limit is None else spec.slot_limit - busy[name]
-                if self.directory.unreachable(name):
+                if name in down:
                     room[name] = 0  # backed off: its downloads wait, admitted, untouched
-            return hq.claim_handoffs(s, self.worker_id(), room, skip_locked=not self.db.is_sqlite)
+            return hq.claim_handoffs(
+                s, self.worker_id(), room, skip_locked=not self.db.is_sqlite, instead=instead
+            )
 
         rows = await self.db.run(claim)
         for row in rows:
@@ -202,16 +233,21 @@ class ExternalClients:
         """Add a download to a client and record the association; raises TransferError.
 
         ``torrent`` is the .torrent (kept on the row, so a retry does not fetch it again)."""
-        request = AddRequest(
-            download_id=row.id, url=url, dest_dir=self.config.root, torrent=torrent
-        )
         previous = row.client_ref if row.client == name else None
+        await self._check_addresses(url, torrent)
         try:
             ref = await self._resume_held(name, previous) if previous else None
             resumed = ref is not None
             if ref is None:
                 if previous:
                     await self._forget(name, previous)
+                request = AddRequest(
+                    download_id=row.id,
+                    url=url,
+                    dest_dir=self.config.root,
+                    torrent=torrent,
+                    recorded_ref=await self._record_intent(row, name, url, torrent),
+                )
                 ref = await self.directory.call(name, lambda client: client.add(request))
         except ClientUnavailable as exc:
             raise ClientGone(exc.message, code=exc.code) from exc
@@ -225,7 +261,7 @@ class ExternalClients:
             "client_released_at": None,
             "lease_worker_id": None,
             "started_at": row.started_at or now,
-            "meta": row.meta,
+            "meta": {k: v for k, v in row.meta.items() if k != "handing"},
         }
         if torrent is not None:
             values["source_blob"] = torrent
@@ -260,6 +296,70 @@ class ExternalClients:
             await self.notify(row)
         except Exception:
             log.exception("download %s: handed over, but the event was not published", row.id)
+
+    async def _record_intent(
+        self, row: Download, name: str, url: str, torrent: bytes | None
+    ) -> str | None:
+        """Record, before adding, the info-hash a torrent will have on ``name``: were haul to
+        crash between the add and its commit, the next attempt finds the item already there
+        and knows it for haul's even without its label. Returns the hash when an earlier
+        attempt had recorded it (None on a first attempt: an item already there is not
+        haul's, and is refused as before)."""
+        try:
+            if torrent is not None:
+                info_hash = parse_torrent(torrent).info_hash
+            elif url.lower().startswith("magnet:"):
+                info_hash = magnet_info_hash(url)
+            else:
+                return None
+        except InputError:
+            return None  # the client refuses it with its own words
+        handing = {"client": name, "ref": info_hash}
+        if row.meta.get("handing") == handing:
+            return info_hash
+        row.meta = {**row.meta, "handing": handing}
+        meta = row.meta
+        await self.db.run(lambda s: hq.set_fields(s, row.id, meta=meta))
+        return None
+
+    async def _check_addresses(self, url: str, torrent: bytes | None) -> None:
+        """Refuse a torrent whose trackers or web seeds are, or resolve to, addresses the
+        policy forbids: the client contacts them itself, out of haul's sight (see
+        :mod:`haul.core.trackers`). A name that does not resolve is the client's problem."""
+        policy = self.config.addresses
+        if policy is None:
+            return
+        try:
+            if torrent is not None:
+                found = parse_torrent(torrent).addresses
+            elif url.lower().startswith("magnet:"):
+                found = tuple(trackers.magnet_addresses(url))
+            else:
+                return
+            trackers.check(found, allow_private=policy.allow_private)
+        except InputError as exc:
+            raise PermanentTransferError(exc.message, code=exc.code) from exc
+        names = trackers.hosts(found)
+        looked_up = await asyncio.gather(*(self._lookup(host) for host in names))
+        for (host, (what, link)), addresses in zip(names.items(), looked_up, strict=True):
+            for address in addresses:
+                refusal = policy.check(address, host)
+                if refusal is not None:
+                    raise PermanentTransferError(
+                        f"The torrent's {what} {link} resolves to {refusal.words}.",
+                        code="forbidden_address",
+                    )
+
+    async def _lookup(self, host: str) -> list[str]:
+        """Every address ``host`` resolves to now (none when it does not resolve)."""
+        loop = asyncio.get_running_loop()
+        try:
+            found = await asyncio.wait_for(
+                loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), self.config.lookup_timeout
+            )
+        except (OSError, TimeoutError):
+            return []
+        return [str(sockaddr[0]) for *_, sockaddr in found]
 
     def saved_inside_root(self, item: ClientItem) -> bool:
         """Whether the client keeps the item inside haul's download root: data is deleted only

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
+from haul.core import trackers
 from haul.core.admission import Limits
 from haul.core.paths import entry_root, inside
 from haul.core.routing import BUILTIN, NoClient, check_requested, route
@@ -23,7 +24,14 @@ from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Tracked, track
 from haul.engine.base import Profile as EngineProfile
 from haul.engine.external import saved_inside
-from haul.errors import ClientError, ClientItemNotFound, InputError, InvalidTransition, NotFound
+from haul.errors import (
+    ClientError,
+    ClientItemNotFound,
+    InputError,
+    InvalidTransition,
+    NotFound,
+    TorrentsNotAllowed,
+)
 from haul.events.bus import EventBus
 from haul.service.files import remove_inside
 from haul.service.listing import (
@@ -96,6 +104,8 @@ class DownloadService:
         self.tracker = ClientTracker(directory)
         #: Public mode: the only sites anonymous visitors may download from (empty: any).
         self.visitor_sites: tuple[str, ...] = ()
+        #: Public mode: whether anonymous visitors may download torrents.
+        self.visitor_torrents = False
         #: Every job reads its profile when it starts and when it ends (see haul.store.kept).
         self.profiles = Kept(self._engine_profiles)
 
@@ -158,6 +168,7 @@ class DownloadService:
             priority=priority,
             title=title or meta.name,
             torrent=blob,
+            addresses=meta.addresses,
             force=force,
         )
 
@@ -173,14 +184,24 @@ class DownloadService:
         priority: int = 0,
         title: str | None = None,
         torrent: bytes | None = None,
+        addresses: Sequence[tuple[str, str]] = (),
         force: bool = False,
         columns: dict[str, Any] | None = None,
     ) -> Tracked:
         """Queue a source already parsed (what :meth:`submit` and :meth:`submit_torrent` make,
-        or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes;
+        or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes,
+        ``addresses`` its trackers and web seeds (a magnet link's are read from it);
         ``columns``: more of the row's own values (an IPTV download's reference)."""
         if owner.anonymous:
+            if source.kind in ("magnet", "torrent") and not self.visitor_torrents:
+                raise TorrentsNotAllowed(
+                    "Visitors of this instance may not download torrents (magnet links and "
+                    ".torrent files)."
+                )
             check_site(source, self.visitor_sites)
+        if source.kind == "magnet":
+            addresses = trackers.magnet_addresses(source.url)
+        trackers.check(addresses, allow_private=self.allow_private)
         candidates = self.directory.candidates()
         check_requested(client, candidates)
         exclusive = False
@@ -386,9 +407,10 @@ class DownloadService:
             counts[parent][status] += 1
         return {k: dict(v) for k, v in counts.items()}
 
-    async def publish_ids(self, ids: Sequence[int]) -> None:
+    async def publish_ids(self, ids: Sequence[int], *, local: bool = True) -> None:
         """:meth:`publish` of downloads known by their ids, read and tracked together (a
-        download gone meanwhile: nothing to tell)."""
+        download gone meanwhile: nothing to tell). ``local=False``: to this process's
+        subscribers only (every process tells its own)."""
         if not ids:
             return
         async with self.db.read() as s:
@@ -400,7 +422,7 @@ class DownloadService:
         tracked, _ = await self.tracker.track_rows(rows)
         for row, one in zip(rows, tracked, strict=True):
             shown = to_json(tracked_for(one, None))
-            self.bus.publish("status", row.id, row.owner_key, download=shown)
+            self.bus.publish("status", row.id, row.owner_key, local=local, download=shown)
 
     async def publish(self, row: Download) -> None:
         """Tell subscribers a download changed state (the worker calls this after each write).
@@ -477,12 +499,14 @@ class DownloadService:
 
     async def retry(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
-        if row.phase not in (Phase.FAILED, Phase.CANCELED) and not (
-            row.phase == Phase.QUEUED and row.retry_next_at
+        if (
+            row.phase not in (Phase.FAILED, Phase.CANCELED)
+            and not (row.phase == Phase.QUEUED and row.retry_next_at)
+            and not await self._missing(row)
         ):
             raise InvalidTransition(
                 f"Download {download_id} is {row.phase}; "
-                "only failed or canceled downloads can be retried."
+                "only failed, canceled or missing downloads can be retried."
             )
         async with self.db.write(admission=owner.ip_limit is not None) as s:
             db_row = await s.get(Download, download_id)
@@ -506,6 +530,18 @@ class DownloadService:
             q.add_event(s, download_id, "retry_requested")
         self.poke()
         return await self._changed(download_id, owner)
+
+    async def _missing(self, row: Download) -> bool:
+        """Whether the client holding an active download answers that it no longer has it
+        (lost in a crash of the client, or removed there): a retry adds it again from its
+        source. A client that cannot be reached proves nothing."""
+        if row.phase != Phase.ACTIVE or not _on_external(row):
+            return False
+        ref = str(row.client_ref)
+        try:
+            return ref not in await self.directory.items(str(row.client), [ref])
+        except ClientError:
+            return False
 
     async def cancel(
         self, download_id: int, owner: Owner, *, delete_files: bool = False, hide: bool = False

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from haul.clients.base import ClientItem
-from haul.clients.directory import ClientDirectory
+from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core.status import PHASE_STATUS, Phase, Status
 from haul.core.tracking import DownloadRow, Tracked, track
 from haul.errors import ClientError
@@ -50,6 +50,8 @@ class ClientTracker:
             *(early[name] if name in early else self._ask(name, refs[name]) for name in names)
         )
         items = dict(zip(names, answers, strict=True))
+        for name in early:
+            await self._ask_absent(name, refs.get(name, []), items[name])
         states = []
         for name in self.directory.clients:
             error = _err(items[name]) if name in items else self.directory.unreachable(name)
@@ -68,6 +70,20 @@ class ClientTracker:
                 )
             )
         return result, states
+
+    async def _ask_absent(
+        self, name: str, refs: list[str], answer: dict[str, ClientItem] | str
+    ) -> None:
+        """Ask by id for the rows' items a listing of all of haul's items lacked (a few
+        dozen at most): an item haul recorded is haul's even when it lost its category or
+        label in a crash of the client. Adds what it finds to ``answer``."""
+        if isinstance(answer, str):
+            return
+        absent = [ref for ref in refs if ref not in answer][:NARROW_AT_MOST]
+        if absent:
+            found = await self._ask(name, absent)
+            if not isinstance(found, str):
+                answer.update(found)
 
     async def _ask(self, name: str, refs: list[str] | None) -> dict[str, ClientItem] | str:
         """One bulk call (a message instead when the client cannot answer); None: all."""

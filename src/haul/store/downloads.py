@@ -333,3 +333,28 @@ async def child_status_rows(
         )
     )
     return [(int(p), str(ph), bool(dp)) for p, ph, dp in rows.all() if p is not None]
+
+
+async def changed_since(session: AsyncSession, since: datetime, limit: int = 1000) -> list[int]:
+    """Downloads that finished, failed, were canceled or were handed to an external client at
+    or after ``since`` (newest first): what an event stream missed while it was cut. Jobs of
+    the built-in engine that started meanwhile are left out: their live state comes back
+    with their next progress event."""
+    query = (
+        select(Download.id)
+        .where(
+            or_(
+                Download.completed_at >= since,
+                Download.failed_at >= since,
+                Download.canceled_at >= since,
+                and_(
+                    Download.started_at >= since,
+                    Download.client.is_not(None),
+                    Download.client != BUILTIN,
+                ),
+            )
+        )
+        .order_by(Download.id.desc())
+        .limit(limit)
+    )
+    return [int(i) for i in (await session.scalars(query)).all()]

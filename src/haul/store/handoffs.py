@@ -4,7 +4,7 @@ monitor watches, and the transitions it records."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,17 +13,24 @@ from sqlalchemy.orm import Session, undefer
 
 from haul.core.routing import BUILTIN
 from haul.core.status import Phase
+from haul.store.downloads import add_event
 from haul.store.models import Download, utcnow
 
 _EXTERNAL = and_(Download.client.is_not(None), Download.client != BUILTIN)
 
 
 def claim_handoffs(
-    s: Session, worker_id: str, room: dict[str, int | None], *, skip_locked: bool
+    s: Session,
+    worker_id: str,
+    room: dict[str, int | None],
+    *,
+    skip_locked: bool,
+    instead: Callable[[Download], str | None] = lambda row: None,
 ) -> list[Download]:
     """Lease admitted downloads meant for external clients; ``room`` caps each named client
     (None: no cap). Rows for a client not in ``room`` are leased too: the caller re-routes
-    them (their client was removed or disabled)."""
+    them (their client was removed or disabled). ``instead`` names another client for a row
+    whose own cannot be reached; the row moves to it (recorded) when it has room."""
     query = (
         select(Download)
         .options(undefer(Download.source_blob))
@@ -43,6 +50,11 @@ def claim_handoffs(
     left = dict(room)
     for row in s.scalars(query).all():
         name = str(row.client)
+        other = instead(row)
+        if other is not None and other != name and left.get(other, 0) != 0:
+            message = f"{name} cannot be reached; sent to {other}"
+            add_event(s, row.id, "rerouted", message, unreachable=name, client=other)
+            row.client = name = other
         cap = left.get(name)
         if cap is not None:
             if cap <= 0:

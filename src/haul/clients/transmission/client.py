@@ -1,15 +1,19 @@
 """haul's :class:`~haul.clients.base.DownloadClient` on top of a Transmission daemon.
 
 A torrent is known by its info-hash (``hashString``, 40 lowercase hex digits): Transmission's
-numeric ids change when the daemon restarts. haul marks its torrents with a label and lists,
-pauses, resumes and removes only torrents carrying it, so the user's own torrents in the same
-daemon are never touched. Adding an info-hash the daemon already holds gives back the torrent
-it has: haul's own is the idempotent answer, anyone else's is refused, since removing it later
-"with data" would delete files that are not haul's.
+numeric ids change when the daemon restarts. haul marks its torrents with a label, but what
+makes a torrent haul's is that haul recorded its info-hash: a torrent asked for by hash is
+haul's whatever its label (a daemon killed right after a hand-over restarts without the label
+it had not saved yet; such a torrent gets its label back when haul next looks at it). Only the
+listing of everything haul holds (``items(None)``, what adoption compares against) goes by the
+label, so the user's own torrents in the same daemon are never touched. Adding an info-hash the
+daemon already holds gives back the torrent it has: haul's own is the idempotent answer, anyone
+else's is refused, since removing it later "with data" would delete files that are not haul's.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection
 from typing import Any
@@ -25,6 +29,8 @@ from haul.clients.transmission.mapping import (
 from haul.clients.transmission.wire import TransmissionWire
 from haul.core.torrents import magnet_info_hash, parse_torrent
 from haul.errors import ClientError, ClientItemNotFound, ClientRefused, InvalidTorrent
+
+log = logging.getLogger(__name__)
 
 _HASH = re.compile(r"[0-9a-f]{40}")
 _CHECK_FIELDS = ("hashString", "labels")
@@ -81,6 +87,9 @@ class TransmissionClient:
         if held is not None:
             if has_label(held, self.label):
                 return info_hash
+            if request.recorded_ref == info_hash:
+                await self._relabel(info_hash, held)
+                return info_hash
             raise ClientRefused(
                 "Transmission already holds this torrent outside haul; haul will not take it over."
             )
@@ -100,13 +109,25 @@ class TransmissionClient:
         return ref
 
     async def items(self, refs: Collection[str] | None = None) -> dict[str, ClientItem]:
+        """The torrents ``refs`` (info-hashes haul recorded), labeled or not; None: every
+        torrent carrying haul's label."""
         hashes = None if refs is None else sorted(_valid(refs))
         found: dict[str, ClientItem] = {}
         for raw in await self.wire.torrents(hashes, ITEM_FIELDS):
-            if has_label(raw, self.label):
+            if hashes is not None or has_label(raw, self.label):
                 item = to_item(raw)
                 found[item.ref] = item
+                if not has_label(raw, self.label):
+                    await self._relabel(item.ref, raw)
         return found
+
+    async def _relabel(self, ref: str, raw: dict[str, Any]) -> None:
+        """Give a torrent of haul's its label back (lost in a crash before the daemon saved
+        it); best effort: the torrent is haul's by its recorded hash either way."""
+        try:
+            await self.wire.set_labels(ref, [*(raw.get("labels") or ()), self.label])
+        except ClientError as exc:
+            log.info("Transmission torrent %s keeps no label for now: %s", ref, exc.message)
 
     async def files(self, ref: str) -> tuple[str, ...]:
         """Absolute paths of the torrent's files (none before a magnet's metadata arrives)."""
@@ -142,9 +163,10 @@ class TransmissionClient:
         return None
 
     async def _require(self, ref: str, fields: Collection[str] = _CHECK_FIELDS) -> dict[str, Any]:
-        """The torrent ``ref`` if Transmission holds it with haul's label, else not found."""
+        """The torrent ``ref`` (an info-hash haul recorded) if Transmission holds it, else
+        not found."""
         raw = await self._find(ref, {*fields, *_CHECK_FIELDS})
-        if raw is None or not has_label(raw, self.label):
+        if raw is None:
             raise TransmissionNotFound(
                 f"Transmission at {self.wire.where} holds no torrent {ref} of haul's"
             )
