@@ -579,6 +579,19 @@ class DownloadService:
             if db_row is not None:
                 db_row.client_released_at = utcnow()
 
+    async def delete_data(self, download_id: int) -> None:
+        """Delete what a download already out of view left (partial data, its own finished
+        files, what its client still holds): its account is being deleted."""
+        async with self.db.read() as s:
+            row = await s.get(Download, download_id)
+        if row is None:
+            return
+        if not _on_external(row):
+            self.builtin.delete_partial(download_id)
+        elif row.client_released_at is None:
+            await self._remove_from_client(row, delete_files=True)
+        await self._delete_finished(row)
+
     async def _delete_finished(self, row: Download) -> None:
         """Delete a finished download's own data: what it left in the downloads folder, each
         file against the folder it lives in; what it filed into the library stays with its
