@@ -183,7 +183,8 @@ class MediaFile(Base):
     """A finished file on disk with what its probe found (history: kept after the download).
 
     Deleting the media item deletes its file records (never the files on disk); a download's
-    files stay recorded while the download is kept.
+    files stay recorded while the download is kept, and a file filed into the library stays
+    recorded with its media item after its download is gone (``download_id`` then empty).
     """
 
     __tablename__ = "media_files"
