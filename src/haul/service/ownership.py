@@ -35,7 +35,6 @@ from haul.store.models import (
     MediaItem,
     NotificationTarget,
     UnsupportedUrl,
-    User,
 )
 
 log = logging.getLogger(__name__)
@@ -190,4 +189,4 @@ async def _count(s: AsyncSession, key: str) -> Owned:
     )
 
 
-__all__ = ["Choice", "Owned", "OwnershipService", "User", "owner_key"]
+__all__ = ["Choice", "Owned", "OwnershipService", "owner_key"]
