@@ -51,6 +51,7 @@ from haul.service.iptv_downloads import IptvDownloads
 from haul.service.links import FileLinks
 from haul.service.media import MediaService
 from haul.service.notifications import NotificationService
+from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
 from haul.settings import Settings
@@ -193,6 +194,8 @@ class Runtime:
             wake_processing=self.processor.wake,
         )
         self.service.media = self.media
+        #: What accounts own, deleted or handed over with them.
+        self.ownership = OwnershipService(self.db, self.accounts, self.service, self.media)
         self.iptv_downloads = IptvDownloads(self.iptv, self.media, self.service)
         #: Removes finished downloads past their age (the ages in effect: runtime settings).
         self.retention = RetentionService(

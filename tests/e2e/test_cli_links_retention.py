@@ -88,6 +88,10 @@ def test_link_then_retention(short_lived: HaulServer, origin: Origin) -> None:
     assert f"would remove 1 downloads and 1 files, 345.7 KB freed ({len(data)} bytes)" in (
         dry.stdout
     )
+    listed = [line.split() for line in dry.stdout.splitlines()]
+    [row] = [words for words in listed if words[:1] == [str(item["id"])]]
+    assert row[-1] == str((server.downloads / "episode.mkv").resolve())
+    assert "345.7 KB" in " ".join(row)
     assert (server.downloads / "episode.mkv").is_file()
 
     ran = server.cli("retention", "run")

@@ -65,7 +65,7 @@ def test_cli_pause_resume_cancel(server: HaulServer, origin: Origin) -> None:
     )
     result = server.cli("cancel", "1", "--delete-files")
     assert result.returncode == 0 and "canceled" in result.stdout
-    assert server.api("GET", "/downloads/1").status_code == 404
+    assert item(server, 1)["status"] == "canceled"  # kept in view; `haul rm` removes it
     assert server.cli("pause", "42").returncode == 1
 
 

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 
 from haul.core import credentials
 from haul.settings import Settings
+from haul.store.models import NotificationTarget
 from haul.web.auth import LOGIN_COOKIE
 from haul.web.ui.login import after_login
 from tests.integration.test_web_pages import token
@@ -578,3 +579,34 @@ async def test_every_form_refuses_a_post_without_its_token(site: Site) -> None:
     assert sorted(u.username for u in await site.accounts.users()) == ["alice", "root"]
     assert (await site.accounts.user(alice_id)).role == "user"
     assert (await admin.get("/account")).status_code == 200  # still logged in
+
+
+async def test_the_delete_page_asks_what_becomes_of_what_the_account_owns(site: Site) -> None:
+    browser = site.browser()
+    await log_in(browser, *ADMIN)
+    bob = await site.user("bob", "bob password 1")
+    alice = next(u for u in await site.accounts.users() if u.username == "alice")
+    async with site.runtime.db.write() as s:
+        s.add(
+            NotificationTarget(
+                name="bob-hook", owner_key=f"user:{bob}", kind="webhook", url="http://h.test/"
+            )
+        )
+
+    question = await browser.get(f"/users/{bob}/delete")
+    assert question.status_code == 200
+    assert "bob owns 1 notification target. What becomes of them?" in question.text
+    assert 'name="owned" value="delete"' in question.text
+    assert f'<option value="{alice.id}">alice</option>' in question.text
+    csrf = token(question.text)
+    unanswered = await browser.post(f"/users/{bob}/delete", data={"csrf": csrf})
+    assert unanswered.status_code == 409
+    assert "bob owns 1 notification target. Choose" in unanswered.text
+    assert await site.accounts.user(bob)
+
+    handed = await browser.post(
+        f"/users/{bob}/delete", data={"csrf": csrf, "owned": "transfer", "to": str(alice.id)}
+    )
+    assert handed.status_code == 303
+    assert "bob" not in [u.username for u in await site.accounts.users()]
+    assert (await site.runtime.ownership.owned(alice.id)).notification_targets == 1

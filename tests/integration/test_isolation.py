@@ -59,6 +59,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/users/{user_id}"): ADMIN,
     ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
     ("DELETE", "/api/v1/users/{user_id}"): ADMIN,
+    ("GET", "/api/v1/users/{user_id}/owned"): ADMIN,
     ("GET", "/api/v1/tokens"): MINE,
     ("POST", "/api/v1/tokens"): MINE,
     ("DELETE", "/api/v1/tokens/{token_id}"): OWN,

@@ -101,9 +101,11 @@ async def test_an_old_download_goes_with_its_file_and_the_space_is_counted(
     assert (again["removed"], again["freed_bytes"], again["files"]) == (0, 0, 0)
 
 
-async def test_a_filed_download_goes_and_its_media_item_stays(
+async def test_a_filed_download_goes_and_its_library_file_stays(
     app: App, origin: Origin, media_files: MediaFiles
 ) -> None:
+    """A film filed into the library belongs to the library: retention removes the
+    download's history, never the film nor its record in the media item."""
     data = media_files.mkv.read_bytes()
     origin.add_file("/dl/film.mkv", data)
     movie = (await app.post("/media", json={"kind": "movie", "title": "Film", "year": 2001})).json()
@@ -120,14 +122,17 @@ async def test_a_filed_download_goes_and_its_media_item_stays(
             .values(completed_at=utcnow() - 30 * DAY)
         )
 
+    dry = await run(app, dry_run=True)
+    assert [(d["id"], d["files"]) for d in dry["downloads"]] == [(done["id"], [])]
+
     report = await run(app)
 
-    assert (report["removed"], report["freed_bytes"]) == (1, len(data))
-    assert not filed.exists() and not filed.parent.exists()
-    assert app.runtime.settings.library_root.is_dir()
+    assert (report["removed"], report["files"], report["freed_bytes"]) == (1, 0, 0)
+    assert filed.read_bytes() == data
+    assert (await app.get(f"/downloads/{done['id']}")).status_code == 404
     detail = (await app.get(f"/media/{movie['id']}")).json()
-    assert detail["title"] == "Film"
-    assert detail["download_ids"] == [] and detail["files"] == []
+    assert detail["title"] == "Film" and detail["download_ids"] == []
+    assert [f["file_name"] for f in detail["files"]] == ["Film (2001).mkv"]
     async with app.runtime.db.read() as s:
         assert await s.get(MediaItem, movie["id"]) is not None
 
@@ -244,6 +249,11 @@ async def test_a_dry_run_changes_nothing(idle_app: App) -> None:
 
     assert (dry["removed"], dry["files"], dry["freed_bytes"]) == (3, 3, 303)
     assert dry["dry_run"] is True
+    root = app.runtime.builtin.root.resolve()
+    listed = sorted((d["freed_bytes"], d["files"]) for d in dry["downloads"])
+    assert listed == [(100 + n, [str(root / f"f{n}.bin")]) for n in range(3)]
+    assert {d["id"] for d in dry["downloads"]} < ids
+    assert all(d["name"].startswith("https://example.org/") for d in dry["downloads"])
     assert await ids_left(app) == ids
     assert sorted(p.name for p in app.runtime.builtin.root.glob("*.bin")) == files
     assert (await app.get("/retention")).json()["last_run"] is None

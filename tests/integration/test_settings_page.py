@@ -143,6 +143,15 @@ async def test_retention_run_from_the_page_reports_the_space_freed(
         r"A run now would remove <b>1</b> download and would free <b>123.5 KB", preview.text
     )
     assert (await app.get(f"/downloads/{item['id']}")).status_code == 200
+    listed = preview.text[preview.text.index('id="retention-preview"') :]
+    row = re.search(
+        r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td><td>(.*?)</td></tr>", listed
+    )
+    assert row is not None
+    done = (await app.get(f"/downloads/{item['id']}")).json()
+    assert int(row[1]) == item["id"] and row[2] == (done["title"] or done["url"])
+    assert row[3] == "123.5 KB"
+    assert row[4] == f"<code>{(app.runtime.builtin.root / 'old.bin').resolve()}</code>"
 
     ran = await app.http.post("/settings/retention", data={"csrf": csrf}, headers=HTML)
     assert re.search(r"Removed <b>1</b> download and freed <b>123.5 KB</b> \(1 file\)", ran.text)

@@ -262,3 +262,96 @@ async def test_migrations_match_the_models(db: Database, database_url: str) -> N
             engine.dispose()
 
     assert await asyncio.to_thread(differences) == []
+
+
+async def test_migration_0009_keeps_rows_and_ids_and_never_gives_an_id_twice(
+    database_url: str,
+) -> None:
+    """Before 0009 SQLite gave a deleted user's id to the next account (and with it the
+    deleted user's downloads); after it, on both databases, the rows and their ids stay and
+    a deleted id is never given again."""
+    await asyncio.to_thread(upgrade, database_url, "0008")
+    engine = create_engine(sync_url(database_url))
+    now = utcnow()
+    try:
+        with engine.begin() as connection:
+            for name in ("ann", "bob", "cy"):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (username, role, disabled, created_at)"
+                        " VALUES (:name, 'user', false, :now)"
+                    ),
+                    {"name": name, "now": now},
+                )
+            bob = connection.execute(text("SELECT id FROM users WHERE username = 'bob'")).scalar()
+            connection.execute(
+                text(
+                    "INSERT INTO downloads (owner_key, user_id, source_url, dedupe_key, priority,"
+                    " desired_paused, cancel_delete_partial, hidden, phase, queue_rank,"
+                    " retry_attempt, created_at, meta, files) VALUES (:owner, :user,"
+                    " 'https://example.org/a', 'k', 0, false, false, false, 'completed', 0, 0,"
+                    " :now, '{}', '[]')"
+                ),
+                {"owner": f"user:{bob}", "user": bob, "now": now},
+            )
+            download = connection.execute(text("SELECT max(id) FROM downloads")).scalar()
+            connection.execute(
+                text(
+                    "INSERT INTO download_events (download_id, at, kind, data)"
+                    " VALUES (:id, :now, 'completed', '{}')"
+                ),
+                {"id": download, "now": now},
+            )
+        await asyncio.to_thread(upgrade, database_url)
+        with engine.begin() as connection:
+            users = connection.execute(text("SELECT username, id FROM users ORDER BY id")).all()
+            assert [u.username for u in users] == ["ann", "bob", "cy"]
+            assert users[1].id == bob
+            kept = connection.execute(text("SELECT user_id FROM downloads")).scalar()
+            assert kept == bob
+            events = connection.execute(text("SELECT count(*) FROM download_events")).scalar()
+            assert events == 1
+            last = users[-1].id
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": last})
+            connection.execute(text("DELETE FROM downloads WHERE id = :id"), {"id": download})
+            connection.execute(
+                text(
+                    "INSERT INTO users (username, role, disabled, created_at)"
+                    " VALUES ('dee', 'user', false, :now)"
+                ),
+                {"now": now},
+            )
+            dee = connection.execute(text("SELECT id FROM users WHERE username = 'dee'")).scalar()
+            assert dee > last
+    finally:
+        engine.dispose()
+
+
+async def test_new_databases_never_give_an_id_twice(db: Database) -> None:
+    """Every table with an integer key, on a database made from the migrations: the newest
+    row deleted, the next one gets a new id."""
+    tables = [
+        t for t in Base.metadata.sorted_tables if next(iter(t.primary_key)).type.python_type is int
+    ]
+    assert {t.name for t in tables} >= {"users", "downloads", "iptv_providers", "api_tokens"}
+    for table in tables:
+        assert table.kwargs.get("sqlite_autoincrement") is True, table.name
+    async with db.write() as s:
+        first = await q.submit(
+            s,
+            source=parse_source("https://example.org/x"),
+            owner_key="local",
+            limits=DEFAULT_LIMITS,
+            policy="queue",
+        )
+    async with db.write() as s:
+        await s.execute(text("DELETE FROM downloads WHERE id = :id"), {"id": first.id})
+    second = await submit(db, "https://example.org/y")
+    assert second.id > first.id
+    if db.is_sqlite:
+        async with db.read() as s:
+            for table in tables:
+                sql = await s.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE name = :name"), {"name": table.name}
+                )
+                assert "AUTOINCREMENT" in str(sql), table.name

@@ -420,11 +420,14 @@ def _act(action: str, ids: list[int], server: str, token: str | None, **params: 
     with api_for(server, token) as api:
         for download_id in ids:
             try:
-                if action == "cancel":
+                if action == "rm":
                     item = api.request("DELETE", f"/downloads/{download_id}", params=params)
+                elif params:
+                    item = api.request("POST", f"/downloads/{download_id}/{action}", json=params)
                 else:
                     item = api.request("POST", f"/downloads/{download_id}/{action}")
-                console.print(f"{download_id}: {item['status']}")
+                done = "removed" if action == "rm" else item["status"]
+                console.print(f"{download_id}: {done}")
             except LoginNeeded:
                 raise
             except HaulError as exc:
@@ -455,13 +458,36 @@ def retry(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = 
 def cancel(
     ids: list[int],
     delete_files: Annotated[
-        bool, typer.Option("--delete-files", help="Delete partial and finished data.")
+        bool,
+        typer.Option(
+            "--delete-files",
+            help="Delete partial and finished data too (files filed into the library stay).",
+        ),
     ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
-    """Cancel downloads and remove them from view (history is kept)."""
-    _act("cancel", ids, server, token, delete_files=str(delete_files).lower())
+    """Cancel downloads: they stop for good and stay in the list as canceled (retry starts
+    them again). Partial data is kept unless --delete-files."""
+    _act("cancel", ids, server, token, delete_files=delete_files)
+
+
+@app.command("rm")
+def remove(
+    ids: list[int],
+    delete_files: Annotated[
+        bool,
+        typer.Option(
+            "--delete-files",
+            help="Delete the download's own data too (files filed into the library stay).",
+        ),
+    ] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Remove downloads from view (an unfinished one is canceled first); their history is
+    kept. Without --delete-files their data stays on disk."""
+    _act("rm", ids, server, token, delete_files=str(delete_files).lower())
 
 
 def main() -> None:

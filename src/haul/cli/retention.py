@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
+from rich.text import Text
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.render import size
@@ -36,6 +38,19 @@ def _report(report: dict[str, Any]) -> str:
     )
 
 
+def _listing(listed: list[dict[str, Any]]) -> Table:
+    """The downloads a dry run would remove, with their files (titles and paths as text)."""
+    table = Table("id", "download", "frees", "files", box=None)
+    for gone in listed:
+        table.add_row(
+            str(gone["id"]),
+            Text(gone["name"]),
+            size(gone["freed_bytes"]),
+            Text("\n".join(gone["files"]) or "none"),
+        )
+    return table
+
+
 @retention_app.command("show")
 def show(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
     """How long finished downloads are kept, and what the last run removed."""
@@ -57,7 +72,13 @@ def run(
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
-    """Remove the finished downloads kept longer than their age now, with their files."""
+    """Remove the finished downloads kept longer than their age now, with their own files
+    (files filed into the library stay); ``--dry-run`` lists what would go."""
     with api_for(server, token) as api:
         report = api.request("POST", "/retention/run", json={"dry_run": dry_run})
-    console.print(_report(report))
+    console.print(_report(report), markup=False)
+    listed = report.get("downloads") or []
+    if listed:
+        console.print(_listing(listed))
+        if len(listed) < report["removed"]:
+            console.print(f"(the first {len(listed)} of {report['removed']})")

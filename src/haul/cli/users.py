@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haul.cli.api import Api, LoginNeeded
+from haul.cli.api import Api, ApiError, LoginNeeded
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.passwords import NOT_ON_COMMAND_LINE, PasswordStdinOpt, read_password
 from haul.core import credentials
@@ -182,23 +182,50 @@ def edit_user(
 @users_app.command("rm")
 def remove_users(
     users: Annotated[list[str], typer.Argument(help="User names or ids.")],
+    delete_owned: Annotated[
+        bool,
+        typer.Option(
+            "--delete-owned",
+            help="Delete what they own too: downloads (canceled, removed with their data), "
+            "media items with their library files, IPTV providers, notification targets.",
+        ),
+    ] = False,
+    transfer_to: Annotated[
+        str | None,
+        typer.Option(
+            "--transfer-to", metavar="USER", help="Hand what they own to this user instead."
+        ),
+    ] = None,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
-    """Remove accounts with their logins and tokens (their downloads stay in the history)."""
+    """Remove accounts with their logins and tokens. An account that owns anything needs
+    --delete-owned or --transfer-to USER."""
+    if delete_owned and transfer_to is not None:
+        raise typer.BadParameter(
+            "Choose one: --delete-owned or --transfer-to.", param_hint="--delete-owned"
+        )
     failed = False
     with api_for(server, token) as api:
+        params: dict[str, Any] = {}
+        if delete_owned:
+            params["owned"] = "delete"
+        elif transfer_to is not None:
+            params = {"owned": "transfer", "to": resolve_user(api, transfer_to)["id"]}
         for given in users:
             try:
                 found = resolve_user(api, given)
-                api.request("DELETE", f"/users/{found['id']}")
+                api.request("DELETE", f"/users/{found['id']}", params=params)
             except LoginNeeded:
                 raise
             except HaulError as exc:
-                err.print(f"{given}: {exc.message}", style="red", markup=False, soft_wrap=True)
+                owns = isinstance(exc, ApiError) and exc.status == 409 and " owns " in exc.message
+                hint = " Use --delete-owned or --transfer-to USER." if owns else ""
+                said = f"{given}: {exc.message}{hint}"
+                err.print(said, style="red", markup=False, soft_wrap=True)
                 failed = True
             else:
-                console.print(f"removed {found['username']} (id {found['id']})")
+                console.print(f"removed {found['username']} (id {found['id']})", markup=False)
     if failed:
         raise typer.Exit(1)
 

@@ -110,8 +110,27 @@ def expired(row: Finished, ages: RetentionAges, now: datetime, live: Status | No
 
 
 @dataclass(frozen=True, slots=True)
+class Gone:
+    """One download a run removed (or, dry, would remove): its id, its name, the bytes its
+    files free and the files themselves."""
+
+    id: int
+    name: str
+    freed_bytes: int
+    files: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "freed_bytes": self.freed_bytes,
+            "files": list(self.files),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
-    """What one run did (or, dry, would do)."""
+    """What one run did (or, dry, would do); a dry run lists the downloads too."""
 
     removed: int
     freed_bytes: int
@@ -119,6 +138,7 @@ class Report:
     dry_run: bool
     ran_at: datetime
     seconds: float = 0.0
+    downloads: tuple[Gone, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -128,4 +148,5 @@ class Report:
             "dry_run": self.dry_run,
             "ran_at": self.ran_at.isoformat(),
             "seconds": round(self.seconds, 3),
+            "downloads": [d.as_json() for d in self.downloads],
         }

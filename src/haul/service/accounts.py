@@ -231,14 +231,37 @@ class AccountService:
         return view
 
     async def delete_user(self, user_id: int) -> None:
+        """Delete the account with its logins and tokens (what it owns is dealt with first:
+        :mod:`haul.service.ownership`)."""
         async with self.db.write(admission=True) as s:
-            row = await s.get(User, user_id)
-            if row is None:
-                raise NotFound(f"There is no user {user_id}.")
-            if row.role == "admin" and await _admins_left(s, but=user_id) == 0:
-                raise Conflict(f"{row.username} is the only administrator; make another first.")
+            row = await self._deletable(s, user_id)
             await s.delete(row)
         self._changed()
+
+    async def check_deletable(self, user_id: int) -> UserView:
+        """The account, if it may be deleted (it exists and is not the only administrator)."""
+        async with self.db.read() as s:
+            return UserView.of(await self._deletable(s, user_id))
+
+    async def lock_out(self, user_id: int) -> UserView:
+        """Before an account is deleted: disable it and end its logins and tokens, so that
+        nothing new arrives while what it owns is deleted or handed over."""
+        async with self.db.write(admission=True) as s:
+            row = await self._deletable(s, user_id)
+            row.disabled = True
+            await s.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
+            await s.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+            view = UserView.of(row)
+        self._changed()
+        return view
+
+    async def _deletable(self, s: AsyncSession, user_id: int) -> User:
+        row = await s.get(User, user_id)
+        if row is None:
+            raise NotFound(f"There is no user {user_id}.")
+        if row.role == "admin" and await _admins_left(s, but=user_id) == 0:
+            raise Conflict(f"{row.username} is the only administrator; make another first.")
+        return row
 
     async def change_password(
         self, user_id: int, current: str, new: str, *, revoke_tokens: bool = False

@@ -33,7 +33,7 @@ from haul.errors import (
     TorrentsNotAllowed,
 )
 from haul.events.bus import EventBus
-from haul.service.files import remove_inside
+from haul.service.files import Folders, remove_inside
 from haul.service.listing import (
     ClientTracker,
     cursor_id,
@@ -47,6 +47,7 @@ from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.kept import Kept
+from haul.store.media_files import recorded_files
 from haul.store.models import Download, DownloadEvent, Profile, utcnow
 from haul.store.search import contains_all
 from haul.store.submits import visitor_refusal
@@ -573,10 +574,11 @@ class DownloadService:
                 await self._remove_from_client(row, delete_files=delete_files)
         elif row.client_ref and row.client in self.clients and row.phase in OPEN_PHASES:
             await self.clients[row.client].remove(row.client_ref, delete_data=delete_files)
-        elif delete_files and row.phase in OPEN_PHASES:
+        elif delete_files and row.phase != Phase.PARENT:
+            # open, or stopped earlier (canceled, failed): its partial data goes either way
             self.builtin.delete_partial(download_id)
         if delete_files and row.phase == Phase.COMPLETED:
-            self._delete_finished(row)
+            await self._delete_finished(row)
         self.poke()
         async with self.db.read() as s:
             final = await s.get(Download, download_id)
@@ -618,9 +620,28 @@ class DownloadService:
             if db_row is not None:
                 db_row.client_released_at = utcnow()
 
-    def _delete_finished(self, row: Download) -> None:
-        root = self.builtin.root
-        remove_inside([root / str(entry.get("path", "")) for entry in row.files], (root,))
+    async def delete_data(self, download_id: int) -> None:
+        """Delete what a download already out of view left (partial data, its own finished
+        files, what its client still holds): its account is being deleted."""
+        async with self.db.read() as s:
+            row = await s.get(Download, download_id)
+        if row is None:
+            return
+        if not _on_external(row):
+            self.builtin.delete_partial(download_id)
+        elif row.client_released_at is None:
+            await self._remove_from_client(row, delete_files=True)
+        await self._delete_finished(row)
+
+    async def _delete_finished(self, row: Download) -> None:
+        """Delete a finished download's own data: what it left in the downloads folder, each
+        file against the folder it lives in; what it filed into the library stays with its
+        media item (deleted with the item's files, in the library)."""
+        async with self.db.read() as s:
+            records = await recorded_files(s, [row.id])
+        folders = Folders(self.builtin.root, self.library_root)
+        paths = folders.own_data(row.files or [], records.get(row.id, []))
+        await asyncio.to_thread(remove_inside, paths, (folders.downloads,))
 
     async def file_path(self, download_id: int, owner: Owner, index: int = 0) -> Path:
         row = await self._row(download_id, owner)

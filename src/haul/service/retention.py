@@ -1,13 +1,15 @@
-"""Retention: finished downloads kept long enough are removed, with their files.
+"""Retention: finished downloads kept long enough are removed, with their own files.
 
 Which downloads expire is decided in :mod:`haul.core.retention`; this shell reads them a batch
 at a time (a history of 100,000 rows is never loaded at once), asks the external clients about
 the items they still hold (one bulk call per client: a seeding torrent stays; a finished or
 stopped one is removed from its client, data kept), deletes the rows (events and media file
-records go with them; media items stay), then the files: only inside the download and library
-folders, partial data of a failed or canceled job included. Each removal is published as a
-``removed`` event so live pages drop the row. The report of the last real run is kept in the
-config table, where every process of an instance sees it.
+records go with them; media items stay), then the files: only the download's own data inside
+the downloads folder, partial data of a failed or canceled job included. What a download filed
+into the library belongs to its media item and stays, file and record (see
+:mod:`haul.service.files`). Each removal is published as a ``removed`` event so live pages drop
+the row. The report of the last real run is kept in the config table, where every process of an
+instance sees it; a dry run lists what would go.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from sqlalchemy import Row
 
 from haul.clients.base import ClientItem, DownloadClient
 from haul.clients.directory import ClientDirectory
-from haul.core.paths import entry_root
 from haul.core.retention import (
     Finished,
+    Gone,
     Report,
     RetentionAges,
     cutoff,
@@ -40,10 +42,11 @@ from haul.core.retention import (
 from haul.core.status import Status
 from haul.errors import ClientError, ClientItemNotFound
 from haul.events.bus import EventBus
-from haul.service.files import Removed, remove_inside
+from haul.service.files import Folders, Removed, remove_inside
 from haul.store import config as config_store
 from haul.store import retention as rq
 from haul.store.database import Database
+from haul.store.media_files import Recorded, recorded_files
 from haul.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ log = logging.getLogger(__name__)
 #: The config table key of the last run's report.
 LAST_RUN_KEY = "retention.last_run"
 BATCH = 500
+#: A dry run lists at most this many downloads (and counts them all).
+LISTED_AT_MOST = 1000
 
 #: Where the ages in effect come from: the runtime's live settings.
 AgesSource = Callable[[], RetentionAges | Awaitable[RetentionAges]]
@@ -63,6 +68,8 @@ class _Tally:
     freed_bytes: int = 0
     #: Playlists whose children were removed: they may have expired now.
     parents: set[int] = field(default_factory=set)
+    #: What went (a dry run: would go), download by download.
+    listed: list[Gone] = field(default_factory=list)
 
 
 class RetentionService:
@@ -129,6 +136,7 @@ class RetentionService:
                 dry_run=dry_run,
                 ran_at=now,
                 seconds=time.monotonic() - started,
+                downloads=tuple(tally.listed) if dry_run else (),
             )
         if dry_run:
             log.info(
@@ -182,7 +190,7 @@ class RetentionService:
             ]
             if chosen:
                 async with self.db.read() as s:
-                    records = await rq.file_records(s, [r.id for r in chosen])
+                    records = await recorded_files(s, [r.id for r in chosen])
                 await self._remove(scope, chosen, records, items, tally, dry_run=dry_run)
             if last:
                 return
@@ -214,7 +222,7 @@ class RetentionService:
         self,
         scope: rq.Scope,
         rows: list[Row[Any]],
-        records: dict[int, list[str]],
+        records: dict[int, list[Recorded]],
         items: dict[int, ClientItem | None],
         tally: _Tally,
         *,
@@ -229,8 +237,18 @@ class RetentionService:
                 deleted = set(await rq.remove(s, scope, [r.id for r in rows], released=released))
             gone = [r for r in rows if r.id in deleted]
         removed = await asyncio.to_thread(self._delete_files, gone, records, items, dry_run)
-        tally.files += removed.files
-        tally.freed_bytes += removed.freed_bytes
+        for row, one in zip(gone, removed, strict=True):
+            tally.files += one.files
+            tally.freed_bytes += one.freed_bytes
+            if dry_run and len(tally.listed) < LISTED_AT_MOST:
+                tally.listed.append(
+                    Gone(
+                        int(row.id),
+                        str(row.title or row.source_url),
+                        one.freed_bytes,
+                        tuple(str(p) for p in one.paths),
+                    )
+                )
         for row in gone:
             tally.ids.add(int(row.id))
             if row.parent_id is not None:
@@ -266,37 +284,30 @@ class RetentionService:
     def _delete_files(
         self,
         rows: Collection[Row[Any]],
-        records: dict[int, list[str]],
+        records: dict[int, list[Recorded]],
         items: dict[int, ClientItem | None],
         dry_run: bool,
-    ) -> Removed:
-        """Blocking: every file the downloads left, in their rows, their media file records,
-        their external clients' items and (unfinished jobs) their work folders."""
-        paths: list[Path] = []
+    ) -> list[Removed]:
+        """Blocking: each download's own files (what it filed into the library stays): in
+        its row, its media file records, its external client's item and (an unfinished job)
+        its work folder."""
+        folders = Folders(self.downloads_root, self.library_root)
+        removed = []
         for row in rows:
             item = items.get(int(row.id))
-            if item is not None:
-                paths.extend(item_paths(item))
-            for entry in row.files or []:
-                if isinstance(entry, dict) and entry.get("path"):
-                    root = entry_root(entry, self.downloads_root, self.library_root)
-                    paths.append(root / str(entry["path"]))
-            for stored in records.get(int(row.id), []):
-                path = Path(stored)
-                paths.append(path if path.is_absolute() else self.downloads_root / path)
+            more = item_paths(item) if item is not None else []
             work = self.work_root / str(row.id)
             if work.is_dir():
-                paths.extend(p for p in work.rglob("*") if p.is_file())
-        removed = remove_inside(
-            paths,
-            (self.downloads_root, self.library_root),
-            dry_run=dry_run,
-            keep_dirs=(self.work_root,),
-        )
-        if not dry_run:
-            for row in rows:
+                more.extend(p for p in work.rglob("*") if p.is_file())
+            paths = folders.own_data(row.files or [], records.get(int(row.id), []), more)
+            removed.append(
+                remove_inside(
+                    paths, (self.downloads_root,), dry_run=dry_run, keep_dirs=(self.work_root,)
+                )
+            )
+            if not dry_run:
                 with contextlib.suppress(OSError):
-                    (self.work_root / str(row.id)).rmdir()  # an empty work folder left behind
+                    work.rmdir()  # an empty work folder left behind
         return removed
 
 

@@ -39,6 +39,12 @@ NAMING = {
 }
 
 
+#: ``__table_args__`` of every table with an integer key: ids are never given out twice (a
+#: deleted row's id would pass its owner, its links and its webhooks to a newcomer).
+#: PostgreSQL's sequences never go back; SQLite needs AUTOINCREMENT (migration 0009).
+NEVER_REUSE: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -74,6 +80,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
@@ -87,6 +94,7 @@ class User(Base):
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
+    __table_args__ = NEVER_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -127,6 +135,7 @@ class Profile(Base):
             postgresql_where=text("is_default"),
             sqlite_where=text("is_default = 1"),
         ),
+        NEVER_REUSE,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -150,7 +159,7 @@ class MediaItem(Base):
     """
 
     __tablename__ = "media_items"
-    __table_args__ = (Index("ix_media_items_kind_title", "kind", "title"),)
+    __table_args__ = (Index("ix_media_items_kind_title", "kind", "title"), NEVER_REUSE)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # movie | series | episode | trailer
@@ -174,11 +183,12 @@ class MediaFile(Base):
     """A finished file on disk with what its probe found (history: kept after the download).
 
     Deleting the media item deletes its file records (never the files on disk); a download's
-    files stay recorded while the download is kept.
+    files stay recorded while the download is kept, and a file filed into the library stays
+    recorded with its media item after its download is gone (``download_id`` then empty).
     """
 
     __tablename__ = "media_files"
-    __table_args__ = (UniqueConstraint("download_id", "path"),)
+    __table_args__ = (UniqueConstraint("download_id", "path"), NEVER_REUSE)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     download_id: Mapped[int | None] = mapped_column(
@@ -217,6 +227,7 @@ class IptvProvider(Base):
     API, never logged, never put in an event or a download's source."""
 
     __tablename__ = "iptv_providers"
+    __table_args__ = NEVER_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -236,6 +247,7 @@ class NotificationTarget(Base):
     only that owner's. ``events`` lists the kinds sent: completed, failed, imported."""
 
     __tablename__ = "notification_targets"
+    __table_args__ = NEVER_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -258,6 +270,7 @@ class ClientConfig(Base):
     """
 
     __tablename__ = "clients"
+    __table_args__ = NEVER_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -302,6 +315,7 @@ class Download(Base):
         Index("ix_downloads_claim", "phase", "lease_worker_id"),
         Index("ix_downloads_phase_id", "phase", "id"),
         Index("ix_downloads_client_phase", "client", "phase"),
+        NEVER_REUSE,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -382,7 +396,7 @@ class DownloadEvent(Base):
     """Append-only history of a download: state changes, never progress ticks."""
 
     __tablename__ = "download_events"
-    __table_args__ = (Index("ix_download_events_download", "download_id", "id"),)
+    __table_args__ = (Index("ix_download_events_download", "download_id", "id"), NEVER_REUSE)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     download_id: Mapped[int] = mapped_column(ForeignKey("downloads.id", ondelete="CASCADE"))
@@ -404,6 +418,7 @@ class ConfigEntry(Base):
 
 class UnsupportedUrl(Base):
     __tablename__ = "unsupported_urls"
+    __table_args__ = NEVER_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(Text)
@@ -415,6 +430,7 @@ class UnsupportedUrl(Base):
 
 class ErrorLog(Base):
     __tablename__ = "error_log"
+    __table_args__ = NEVER_REUSE
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     download_id: Mapped[int | None] = mapped_column(

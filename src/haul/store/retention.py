@@ -52,6 +52,8 @@ COLUMNS = (
     Download.client_released_at,
     Download.parent_id,
     Download.files,
+    Download.title,
+    Download.source_url,
 )
 
 
@@ -135,26 +137,12 @@ async def children_of(s: AsyncSession, parent_ids: Collection[int]) -> dict[int,
     return found
 
 
-async def file_records(s: AsyncSession, ids: Collection[int]) -> dict[int, list[str]]:
-    """download id -> the paths its media file records name (where it is, where it was)."""
-    found: dict[int, list[str]] = defaultdict(list)
-    if ids:
-        rows = await s.execute(
-            select(MediaFile.download_id, MediaFile.path, MediaFile.original_path).where(
-                MediaFile.download_id.in_(list(ids))
-            )
-        )
-        for download_id, path, original in rows.all():
-            if download_id is not None:
-                found[download_id].extend(p for p in (path, original) if p)
-    return found
-
-
 async def remove(
     s: AsyncSession, scope: Scope, ids: Collection[int], *, released: Collection[int] = ()
 ) -> list[int]:
     """Delete the rows among ``ids`` still expired (their events and media file records go
-    with them: the database cascades); the ids actually deleted. ``released``: rows whose
+    with them: the database cascades), but for the records of files filed into the library:
+    those stay with their media item. The ids actually deleted. ``released``: rows whose
     item was just removed from its external client (recorded first)."""
     if not ids:
         return []
@@ -164,9 +152,19 @@ async def remove(
             .where(Download.id.in_(list(released)), Download.client_released_at.is_(None))
             .values(client_released_at=utcnow())
         )
-    statement = (
-        delete(Download)
-        .where(Download.id.in_(list(ids)), and_(*_expiring(scope, childless=True, held=False)))
-        .returning(Download.id)
+    still = (
+        await s.scalars(
+            select(Download.id)
+            .where(Download.id.in_(list(ids)), and_(*_expiring(scope, childless=True, held=False)))
+            .with_for_update()
+        )
+    ).all()
+    if not still:
+        return []
+    await s.execute(
+        update(MediaFile)
+        .where(MediaFile.download_id.in_(still), MediaFile.import_mode.is_not(None))
+        .values(download_id=None)
     )
+    statement = delete(Download).where(Download.id.in_(still)).returning(Download.id)
     return [int(i) for i in (await s.execute(statement)).scalars().all()]

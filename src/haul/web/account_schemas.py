@@ -74,6 +74,15 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
+class OwnedOut(BaseModel):
+    """What an account owns: what deleting it deletes or hands over."""
+
+    downloads: int
+    media_items: int
+    iptv_providers: int
+    notification_targets: int
+
+
 class MeOut(BaseModel):
     """Who is asking, and how this instance is run."""
 

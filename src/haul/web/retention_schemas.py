@@ -13,6 +13,13 @@ class RetentionRun(BaseModel):
     dry_run: bool = Field(default=False, description="Only say what would be removed.")
 
 
+class RetentionGoneOut(BaseModel):
+    id: int = Field(description="The download's id")
+    name: str = Field(description="Its title, or its source when it has none")
+    freed_bytes: int = Field(description="Disk space its files give back, in bytes")
+    files: list[str] = Field(description="Its files deleted (dry run: that would be)")
+
+
 class RetentionReportOut(BaseModel):
     removed: int = Field(description="Downloads removed (dry run: that would be removed)")
     freed_bytes: int = Field(description="Disk space given back, in bytes")
@@ -20,6 +27,11 @@ class RetentionReportOut(BaseModel):
     dry_run: bool
     ran_at: datetime
     seconds: float = Field(description="How long the run took")
+    downloads: list[RetentionGoneOut] = Field(
+        default_factory=list,
+        description="A dry run: the downloads that would be removed (the first 1,000), with "
+        "their files. Files filed into the library are never among them.",
+    )
 
 
 class RetentionOut(BaseModel):

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from haul.errors import Conflict, Forbidden, InputError
 from haul.service.accounts import AccountService, UserView
+from haul.service.ownership import OwnershipService
 from haul.service.values import Owner
 from haul.web.account_schemas import (
     Credentials,
     MeOut,
     NewTokenOut,
+    OwnedOut,
     PasswordChange,
     PasswordChanged,
     SetupIn,
@@ -253,18 +255,57 @@ async def change_user(
     return user_out(view)
 
 
+def get_ownership(request: Request) -> OwnershipService:
+    ownership: OwnershipService = request.app.state.runtime.ownership
+    return ownership
+
+
+OwnershipDep = Annotated[OwnershipService, Depends(get_ownership)]
+
+
+@router.get(
+    "/users/{user_id}/owned",
+    response_model=OwnedOut,
+    responses={**error_responses(404, 422), **FORBIDDEN, **UNAUTHORIZED},
+)
+async def owned_by(user_id: Id, ownership: OwnershipDep, _admin: AdminDep) -> Any:
+    """What the account owns: what deleting it would delete or hand over."""
+    return dataclasses.asdict(await ownership.owned(user_id))
+
+
 @router.delete(
     "/users/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         **FORBIDDEN,
         **UNAUTHORIZED,
-        **error_responses(404, 409, 422, described={409: "It is the only administrator"}),
+        **error_responses(
+            404,
+            409,
+            422,
+            described={
+                409: "It is the only administrator, or it owns things and no choice was made"
+            },
+        ),
     },
 )
-async def delete_user(user_id: Id, accounts: AccountsDep, _admin: AdminDep) -> None:
-    """Remove an account, its logins and its tokens (its downloads stay in the history)."""
-    await accounts.delete_user(user_id)
+async def delete_user(
+    user_id: Id,
+    ownership: OwnershipDep,
+    _admin: AdminDep,
+    owned: Annotated[
+        Literal["delete", "transfer"] | None,
+        Query(
+            description="What becomes of what the account owns (downloads, media items, IPTV "
+            "providers, notification targets): ``delete`` deletes it (downloads canceled and "
+            "removed with their data), ``transfer`` hands it to user ``to``. Needed when the "
+            "account owns anything."
+        ),
+    ] = None,
+    to: Annotated[Id | None, Query(description="With owned=transfer: who receives it")] = None,
+) -> None:
+    """Remove an account, its logins and its tokens, and what it owns as chosen."""
+    await ownership.delete_user(user_id, owned=owned, to=to)
 
 
 # -- API tokens ------------------------------------------------------------------------------

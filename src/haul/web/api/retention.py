@@ -36,7 +36,8 @@ async def show(retention: RetentionDep, request: Request, _owner: OwnerDep) -> A
 
 @router.post("/run", response_model=RetentionReportOut, responses=error_responses(403))
 async def run(retention: RetentionDep, _admin: AdminDep, body: RetentionRun | None = None) -> Any:
-    """Remove the finished downloads kept longer than their age now, with their files
-    (administrators). ``dry_run`` only counts them."""
+    """Remove the finished downloads kept longer than their age now, with their own files
+    (administrators); files filed into the library stay with their media items. ``dry_run``
+    removes nothing and lists what would go."""
     report = await retention.run(dry_run=body.dry_run if body is not None else False)
     return report.as_json()

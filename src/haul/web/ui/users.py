@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from haul.errors import Conflict, HaulError, InputError, InvalidFields
 from haul.service import Owner
 from haul.service.accounts import ROLES, AccountService, UserView
+from haul.service.ownership import Choice, Owned, OwnershipService
 from haul.web import account_schemas
 from haul.web.api import accounts as accounts_api
-from haul.web.api.accounts import AccountsDep, client_ip
+from haul.web.api.accounts import AccountsDep, OwnershipDep, client_ip
 from haul.web.deps import AdminDep
 from haul.web.errors import status_for
 from haul.web.ids import Id
@@ -36,7 +37,8 @@ NOTES = {
     "who uses it; everyone logs in from now on.",
     "added": "The account is added. Its owner logs in with the name and password you chose.",
     "saved": "Saved.",
-    "deleted": "The account is deleted, with its logins and tokens. Its downloads stay.",
+    "deleted": "The account is deleted, with its logins and tokens, and what it owned is "
+    "deleted or handed over as you chose.",
 }
 
 
@@ -149,11 +151,16 @@ async def change_user(
 
 @router.get("/users/{user_id}/delete", response_class=HTMLResponse)
 async def confirm_delete(
-    request: Request, user_id: Id, admin: AdminDep, accounts: AccountsDep
+    request: Request,
+    user_id: Id,
+    admin: AdminDep,
+    accounts: AccountsDep,
+    ownership: OwnershipDep,
 ) -> HTMLResponse:
-    """The question before a delete: a page, so the button works without JavaScript."""
+    """The question before a delete: a page, so the button works without JavaScript. When
+    the account owns things, it asks what becomes of them."""
     user = await accounts.user(user_id)
-    return _render_user(request, admin, user, UserForm.of(user), confirm=True)
+    return await _render_delete(request, admin, accounts, ownership, user, UserForm.of(user))
 
 
 @router.post("/users/{user_id}/delete", response_model=None)
@@ -162,17 +169,51 @@ async def delete_user(
     user_id: Id,
     admin: AdminDep,
     accounts: AccountsDep,
+    ownership: OwnershipDep,
+    owned: Annotated[str, Form(max_length=20)] = "",
+    to: Annotated[str, Form(max_length=20)] = "",
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
     user = await accounts.user(user_id)
+    form = UserForm.of(user)
+    choice: Choice | None = "delete" if owned == "delete" else None
+    if owned == "transfer":
+        choice = "transfer"
+    receiver = int(to) if choice == "transfer" and to.isdigit() else None
     try:
-        await accounts.delete_user(user_id)
-    except Conflict as exc:
-        form = UserForm.of(user)
+        await ownership.delete_user(user_id, owned=choice, to=receiver)
+    except (Conflict, InputError) as exc:
         form.error("form", exc.message)
-        return _render_user(request, admin, user, form, confirm=True, status_code=409)
+        code = 409 if isinstance(exc, Conflict) else 422
+        return await _render_delete(
+            request, admin, accounts, ownership, user, form, status_code=code
+        )
     return RedirectResponse("/users?done=deleted", status_code=303)
+
+
+async def _render_delete(
+    request: Request,
+    admin: Owner,
+    accounts: AccountService,
+    ownership: OwnershipService,
+    user: UserView,
+    form: UserForm,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    owned = await ownership.owned(user.id)
+    others = [u for u in await accounts.users() if u.id != user.id]
+    return _render_user(
+        request,
+        admin,
+        user,
+        form,
+        confirm=True,
+        status_code=status_code,
+        owned=owned,
+        others=others,
+    )
 
 
 def _note(form: UserForm, exc: HaulError, conflict: str = "form") -> None:
@@ -221,6 +262,8 @@ def _render_user(
     *,
     confirm: bool = False,
     status_code: int = 200,
+    owned: Owned | None = None,
+    others: list[UserView] | None = None,
 ) -> HTMLResponse:
     return page(
         request,
@@ -231,4 +274,6 @@ def _render_user(
         form=form,
         confirm=confirm,
         is_me=user.id == admin.user_id,
+        owned=owned,
+        others=others or [],
     )
