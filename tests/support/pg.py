@@ -10,6 +10,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -42,6 +43,67 @@ def _pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+class Throwaway:
+    """A PostgreSQL cluster of the tests' own in a temporary folder, on a free port, run as
+    user postgres (initdb refuses root); started, stopped and started again by its PID, so a
+    test may restart it (never the shared server on 5432)."""
+
+    def __init__(self) -> None:
+        bindir = _pg_bin()
+        if bindir is None:
+            raise RuntimeError("no PostgreSQL binaries are installed (apt-get install postgresql)")
+        self.bindir = bindir
+        self.base = Path(tempfile.mkdtemp(prefix="haul-pg-"))
+        shutil.chown(self.base, "postgres", "postgres")
+        self.data, self.port = self.base / "data", _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._as_pg = {"user": "postgres"} if os.geteuid() == 0 else {}
+        subprocess.run(
+            [bindir / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            **self._as_pg,
+        )  # type: ignore[arg-type]
+
+    def start(self) -> Throwaway:
+        self.proc = subprocess.Popen(
+            [
+                self.bindir / "postgres",
+                "-D",
+                self.data,
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.base),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **self._as_pg,  # type: ignore[arg-type]
+        )
+        deadline = time.monotonic() + 30
+        while not _answers(self.url):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("the throwaway PostgreSQL did not start")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT to the postmaster: sessions are ended), waiting for it."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(30)
+            self.proc = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield the URL of a maintenance database on a reachable server."""
@@ -49,52 +111,16 @@ def postgres_server() -> Iterator[str]:
     if _answers(url):
         yield url
         return
-    bindir = _pg_bin()
-    if bindir is None:
+    if _pg_bin() is None:
         raise RuntimeError(
             f"No PostgreSQL answers at {url} and no PostgreSQL binaries are installed "
             "(apt-get install postgresql)"
         )
-    base = Path(tempfile.mkdtemp(prefix="haul-pg-"))
-    shutil.chown(base, "postgres", "postgres")
-    data, port = base / "data", _free_port()
-    as_pg = {"user": "postgres"} if os.geteuid() == 0 else {}
-    subprocess.run(
-        [bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-        **as_pg,
-    )  # type: ignore[arg-type]
-    proc = subprocess.Popen(
-        [
-            bindir / "postgres",
-            "-D",
-            data,
-            "-p",
-            str(port),
-            "-k",
-            str(base),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        **as_pg,  # type: ignore[arg-type]
-    )
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    cluster = Throwaway()
     try:
-        deadline = time.monotonic() + 30
-        while not _answers(url):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("the throwaway PostgreSQL did not start")
-            time.sleep(0.1)
-        yield url
+        yield cluster.start().url
     finally:
-        proc.terminate()
-        proc.wait(30)
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()
 
 
 @contextlib.contextmanager
