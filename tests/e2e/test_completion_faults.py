@@ -166,8 +166,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def refused(held: Held) -> bool:
-    return "the database did not take it" in held.server.log.read_text(errors="replace")
+def refused(held: Held, download_id: int) -> bool:
+    """Whether the server logged the refused write of the download's completion (the first
+    thing it logs of the download once it is let go)."""
+    log = held.server.log.read_text(errors="replace")
+    return f"[download {download_id}]" in log and "The database failed" in log
 
 
 def test_a_full_disk_under_sqlite_delays_the_completion_until_it_is_recorded(
@@ -185,7 +188,7 @@ def test_a_full_disk_under_sqlite_delays_the_completion_until_it_is_recorded(
         reader.execute("SELECT count(*) FROM downloads").fetchone()
         _fill(small_disk / "filler")
         held.flag.unlink()
-        wait_for(lambda: refused(held), 30, what="the completion to be refused")
+        wait_for(lambda: refused(held, download_id), 30, what="the completion to be refused")
         item = held.server.api("GET", f"/downloads/{download_id}").json()
         assert item["status"] != "completed"
         (small_disk / "filler").unlink()
@@ -218,7 +221,7 @@ def test_a_postgresql_restart_delays_the_completion_until_it_is_recorded(
         wait_for(held.reached.exists, 60, what="the job to reach 'filed'")
         restartable_pg.stop()
         held.flag.unlink()
-        wait_for(lambda: refused(held), 30, what="the completion to be refused")
+        wait_for(lambda: refused(held, download_id), 30, what="the completion to be refused")
         restartable_pg.start()
         assert_finished_once(held, download_id, origin)
     finally:
