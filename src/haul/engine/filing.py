@@ -164,8 +164,14 @@ def stale_notes(work_root: Path, finished: Callable[[Sequence[int]], set[int]]) 
 
 
 def remove_folder(folder: Path, work_root: Path) -> None:
-    """Delete a work folder (only ever one inside ``work_root``)."""
-    if inside(folder, work_root):
+    """Step 4: delete a work folder (only ever one inside ``work_root``). The common case is a
+    folder holding only the note: two calls, no walk of the tree."""
+    if not inside(folder, work_root):
+        return
+    try:
+        (folder / NOTE).unlink(missing_ok=True)
+        folder.rmdir()
+    except OSError:
         shutil.rmtree(folder, ignore_errors=True)
 
 
