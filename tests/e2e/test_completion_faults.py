@@ -226,3 +226,22 @@ def test_a_postgresql_restart_delays_the_completion_until_it_is_recorded(
         assert_finished_once(held, download_id, origin)
     finally:
         held.server.kill()
+
+
+@pytest.mark.postgres
+def test_a_server_stopped_while_its_database_is_down_records_the_download_at_the_next_start(
+    tmp_path: Path, restartable_pg: Throwaway, origin: Origin, clip: str
+) -> None:
+    held = held_server(tmp_path, restartable_pg.url, "filed")
+    try:
+        download_id = submit(held.server, clip)
+        wait_for(held.reached.exists, 60, what="the job to reach 'filed'")
+        restartable_pg.stop()
+        held.flag.unlink()
+        wait_for(lambda: refused(held, download_id), 30, what="the completion to be refused")
+        held.server.stop()  # gives up on the write; cannot give its lease back either
+        restartable_pg.start()
+        held.restarted()
+        assert_finished_once(held, download_id, origin)
+    finally:
+        held.server.kill()
