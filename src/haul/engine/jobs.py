@@ -10,7 +10,8 @@ A source whose URL does not tell what it is (:func:`~haul.engine.resolve.from_ur
 fetched by the HTTP engine straight away: the answer's headers tell a file (streamed at once),
 a torrent (handed to a torrent client) or a page or manifest (closed unread and given to
 yt-dlp). A direct file costs one request, not a probe and then a GET. Finished files are
-moved out of the job's work folder into the download root under a free name.
+moved out of the job's work folder into the download root under a free name, noted first, so a
+job that finished before a crash is recorded, not fetched again (:mod:`haul.engine.filing`).
 """
 
 from __future__ import annotations

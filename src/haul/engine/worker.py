@@ -3,7 +3,9 @@
 Four loops run side by side. The scheduler admits waiting downloads into free slots (woken by
 :meth:`Worker.poke`, by the next due retry, or every few seconds). The claimer leases admitted
 jobs up to the worker's concurrency and runs them. The heartbeat renews this worker's lease on
-all its jobs in one write and returns jobs of dead workers to the queue. The ticker publishes
+all its jobs in one write, gives back the leases of jobs it dropped (their end could not be
+recorded: a worker keeps leases only on jobs it runs), and returns jobs of dead workers to the
+queue. The ticker publishes
 the live progress of every running job at a fixed interval (coalesced, never per chunk).
 """
 
