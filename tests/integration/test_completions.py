@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
@@ -99,3 +100,62 @@ async def test_completions_waiting_together_are_one_transaction(db: Database) ->
     assert isinstance(follow, list) and len(follow) == 3
     for row in rows:
         assert await kinds(db, row.id) == ["created", "admitted", "started", "downloaded"]
+
+
+async def leases(db: Database) -> dict[int, tuple[str | None, str]]:
+    async with db.read() as s:
+        found = await s.execute(select(Download.id, Download.lease_worker_id, Download.phase))
+        return {int(i): (w, str(p)) for i, w, p in found.all()}
+
+
+async def test_dropped_jobs_give_their_leases_back_and_running_ones_keep_them(
+    db: Database,
+) -> None:
+    dropped, running_again, paused, others = await running(db, 4)
+    async with db.write() as s:
+        s.add(Worker(id="v", hostname="h", pid=2))
+        await s.flush()
+        (await s.get(Download, paused.id)).desired_paused = True  # type: ignore[union-attr]
+        (await s.get(Download, others.id)).lease_worker_id = "v"  # type: ignore[union-attr]
+    ids = {dropped.id, running_again.id, paused.id, others.id}
+    released = await db.run(
+        lambda s: q.release_dropped(s, "w", ids, lambda i: i == running_again.id)
+    )
+    assert released == 2
+    assert await leases(db) == {
+        dropped.id: (None, Phase.ACTIVE),  # claimable again
+        running_again.id: ("w", Phase.ACTIVE),  # leased again meanwhile: kept
+        paused.id: (None, Phase.QUEUED),  # paused, its slot given back
+        others.id: ("v", Phase.ACTIVE),  # another worker's
+    }
+
+
+async def test_a_completion_written_again_is_recorded_once(db: Database) -> None:
+    (row,) = await running(db, 1)
+    writer = CompletionWriter(db, lambda: "w")
+    files = [{"path": "a.bin", "name": "a.bin", "size": 1}]
+    first = await writer.record(Completion(row.id, files, None, {}, utcnow()))
+    # As after a commit whose answer was lost: the same completion once more.
+    again = await writer.record(Completion(row.id, files, None, {}, utcnow()))
+    assert (first.phase, again.phase) == (Phase.PROCESSING, Phase.PROCESSING)
+    assert again.completed_at == first.completed_at and again.lease_worker_id == "w"
+    assert await kinds(db, row.id) == ["created", "admitted", "started", "downloaded"]
+
+
+async def test_a_completion_that_fails_undoes_what_its_successor_prepared(db: Database) -> None:
+    (row,) = await running(db, 1)
+    undone: list[bool] = []
+    broken: list[dict[str, object]] = [{}]  # a file record without a path: the write fails
+    completion = Completion(
+        row.id,
+        [],
+        None,
+        {},
+        utcnow(),
+        Successor(lambda s: None, rolled_back=lambda: undone.append(True)),
+        records=broken,
+    )
+    with pytest.raises(IntegrityError, match="path"):
+        await CompletionWriter(db).record(completion)
+    assert undone == [True]
+    assert await leases(db) == {row.id: ("w", Phase.ACTIVE)}  # nothing of it was kept

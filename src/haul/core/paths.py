@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -33,16 +34,17 @@ def entry_root(entry: dict[str, Any], downloads: Path, library: Path) -> Path:
     return library if entry.get("root") == "library" else downloads
 
 
-def free_name(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``folder/stem (n).ext`` with the first n not taken yet."""
+def free_name(folder: Path, name: str, *, taken: Collection[Path] = ()) -> Path:
+    """``folder/name``, or ``folder/stem (n).ext`` with the first n not taken yet (neither on
+    disk nor in ``taken``)."""
     candidate = folder / name
-    if not candidate.exists():
+    if candidate not in taken and not candidate.exists():
         return candidate
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
     for n in range(1, 10_000):
         candidate = folder / (f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})")
-        if not candidate.exists():
+        if candidate not in taken and not candidate.exists():
             return candidate
     raise FileExistsError(f"no free name for {name} in {folder}")

@@ -30,3 +30,20 @@ class RetryPolicy:
         if retry_after is not None:
             backoff = max(backoff, min(retry_after, self.max_delay))
         return max(0.0, backoff)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """How long to wait before writing again what the database refused (a full disk, a
+    restarting server): soon at first, then less and less often, without end (no attempt
+    limit: what is being written is a fact that must not be lost)."""
+
+    base_delay: float = 0.2
+    factor: float = 2.0
+    max_delay: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after ``attempt`` failed writes (0 for the first try)."""
+        if attempt <= 0:
+            return 0.0
+        return min(self.max_delay, self.base_delay * self.factor ** min(attempt - 1, 64))

@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, bindparam, case, insert, update
+from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from haul.core.status import Phase
@@ -33,11 +33,15 @@ _TABLE = typing.cast(Table, Download.__table__)
 _EVENTS = insert(typing.cast(Table, DownloadEvent.__table__))
 _FILES = insert(typing.cast(Table, MediaFile.__table__))
 _LIVE = _TABLE.c.canceled_at.is_(None)  # a cancel that raced the end wins
+_FINISHED = [Phase.PROCESSING.value, Phase.COMPLETED.value]
+_RECORDED = (_TABLE.c.phase, _TABLE.c.completed_at, _TABLE.c.canceled_at, _TABLE.c.lease_worker_id)
 #: Built once, as the hot statements of :mod:`haul.store.downloads` (see there why). Bind names
 #: differ from column names: SQLAlchemy reserves those in an UPDATE.
 _COMPLETE = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row"))
+    # A row finished already is not written again: a completion tried again after a commit
+    # whose answer was lost (the connection died) leaves it, and its history, as they are.
+    .where(_TABLE.c.id == bindparam("row"), _TABLE.c.phase.not_in(_FINISHED))
     .values(
         files=bindparam("files_", type_=_TABLE.c.files.type),
         # the worker that records the end processes the files: it keeps the lease
@@ -53,10 +57,9 @@ _COMPLETE = (
         last_error_message=case((_LIVE, None), else_=_TABLE.c.last_error_message),
         retry_next_at=case((_LIVE, None), else_=_TABLE.c.retry_next_at),
     )
-    .returning(
-        _TABLE.c.phase, _TABLE.c.completed_at, _TABLE.c.canceled_at, _TABLE.c.lease_worker_id
-    )
+    .returning(*_RECORDED)
 )
+_CURRENT = select(*_RECORDED).where(_TABLE.c.id == bindparam("row"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,9 @@ class Successor(Generic[T]):
 
     within: Callable[[Session], T]
     committed: Callable[[T], None] | None = None
+    #: Called (on the loop) when the transaction :attr:`within` ran in failed: what it
+    #: prepared for a commit that did not happen is undone.
+    rolled_back: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,10 @@ class Recorded:
     canceled_at: datetime | None
     lease_worker_id: str | None
     follow: object
+
+
+#: What a completion of a download deleted meanwhile finds (nothing is written for it).
+_GONE = Recorded(Phase.CANCELED.value, None, None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +142,9 @@ class CompletionWriter:
                 recorded = await self.db.run(write, admission=admission)
             except Exception as exc:
                 for entry in batch:
+                    successor = entry.completion.successor
+                    if successor is not None and successor.rolled_back is not None:
+                        successor.rolled_back()
                     if not entry.done.done():
                         entry.done.set_exception(exc)
                 continue  # each caller fails on its own; the next batch may do better
@@ -154,7 +167,8 @@ class CompletionWriter:
 def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[Recorded]:
     """In the database thread: every completion of the batch, then their successors (which
     then find every slot the batch frees)."""
-    rows = []
+    rows: list[Any] = []
+    written = []
     for c in batch:
         done = c.records is not None
         values = {
@@ -165,10 +179,16 @@ def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[
             "phase_": (Phase.COMPLETED if done else Phase.PROCESSING).value,
             "worker": None if done else worker,
         }
-        rows.append(s.execute(_COMPLETE, {**values, "now": c.at}).one())
+        row = s.execute(_COMPLETE, {**values, "now": c.at}).one_or_none()
+        written.append(row is not None)
+        if row is None:  # finished already, or deleted meanwhile
+            row = s.execute(_CURRENT, {"row": c.download_id}).one_or_none()
+        rows.append(row if row is not None else _GONE)
     events: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
-    for c, row in zip(batch, rows, strict=True):
+    for c, row, fresh in zip(batch, rows, written, strict=True):
+        if not fresh:
+            continue
         history: list[tuple[str, str | None, dict[str, Any]]] = [
             ("downloaded", None, {"files": len(c.files)})
         ]
@@ -179,7 +199,8 @@ def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[
             {"download_id": c.download_id, "at": c.at, "kind": k, "message": m, "data": d}
             for k, m, d in history
         ]
-    s.execute(_EVENTS, events)
+    if events:
+        s.execute(_EVENTS, events)
     if records:
         s.execute(_FILES, records)
     return [

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from haul.clients.builtin.client import BuiltinClient
-from haul.core.retry import RetryPolicy
+from haul.core.retry import Backoff, RetryPolicy
 from haul.engine.base import Profile
 from haul.engine.http import HttpEngine
 from haul.net.guard import AddressPolicy
@@ -75,3 +75,5 @@ class JobContext:
     probe: ProbeFiles | None = None
     #: Where yt-dlp may connect (the HTTP engine and ``http`` carry their own); None: anywhere.
     addresses: AddressPolicy | None = None
+    #: How often a completion the database refused is written again.
+    storage_backoff: Backoff = field(default_factory=Backoff)

@@ -10,7 +10,8 @@ A source whose URL does not tell what it is (:func:`~haul.engine.resolve.from_ur
 fetched by the HTTP engine straight away: the answer's headers tell a file (streamed at once),
 a torrent (handed to a torrent client) or a page or manifest (closed unread and given to
 yt-dlp). A direct file costs one request, not a probe and then a GET. Finished files are
-moved out of the job's work folder into the download root under a free name.
+moved out of the job's work folder into the download root under a free name, noted first, so a
+job that finished before a crash is recorded, not fetched again (:mod:`haul.engine.filing`).
 """
 
 from __future__ import annotations
@@ -70,22 +71,31 @@ class JobRunner:
             return await self._run(row, job, successor, started)
         except TransferStopped:
             await _told(started)
-            await self.outcomes.stopped(row, job)
+            await self._ended(row, self.outcomes.stopped(row, job))
         except TransferError as exc:
             await _told(started)
-            await self.outcomes.failed(row, exc)
+            await self._ended(row, self.outcomes.failed(row, exc))
         except asyncio.CancelledError:
-            await asyncio.shield(self.outcomes.released(row))
+            await asyncio.shield(self._ended(row, self.outcomes.released(row)))
             raise
         except Exception as exc:
             log.exception("download %s: unexpected error", row.id)
             await _told(started)
-            await self.outcomes.failed(
-                row, PermanentTransferError(f"Internal error: {exc}", code="internal")
-            )
+            failure = PermanentTransferError(f"Internal error: {exc}", code="internal")
+            await self._ended(row, self.outcomes.failed(row, failure))
         finally:
             self.ctx.builtin.live.pop(row.id, None)
         return None
+
+    async def _ended(self, row: Download, write: Awaitable[None]) -> None:
+        """Record how a job ended; when that write fails, the job is dropped all the same and
+        its lease goes back with the worker's next heartbeat (see ``BuiltinClient.dropped``),
+        so that no worker keeps a lease on a job it no longer runs."""
+        try:
+            await write
+        except Exception:
+            log.exception("download %s: its end was not recorded; giving its lease back", row.id)
+            self.ctx.builtin.dropped.add(row.id)
 
     async def _run(
         self,
@@ -97,6 +107,11 @@ class JobRunner:
         # The row was read (and marked started) in the claiming transaction: it is current; a
         # pause or cancel that comes later reaches the job through its stop signal.
         self._check_stop(job)
+        filed = await self.outcomes.refiled(row)
+        if filed is not None:  # an earlier attempt finished it: record it, never fetch again
+            job.status = Status.PROCESSING
+            await _told(started)
+            return await self.outcomes.record(row, filed, successor, job.stop)
         if row.iptv_kind is not None:
             return await self._iptv(row, job, successor, started)
         resolved: dict[str, Any] | None = row.meta.get("resolved")
@@ -197,7 +212,7 @@ class JobRunner:
     ) -> T | None:
         job.status = Status.PROCESSING
         await _told(started)
-        return await self.outcomes.completed(row, result, successor)
+        return await self.outcomes.completed(row, result, successor, job.stop)
 
     async def _direct(
         self, row: Download, resolved: dict[str, Any] | None, job: LiveJob, probe: _Probe

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import shutil
 import typing
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,13 +17,20 @@ from typing import Any, TypeVar
 from sqlalchemy.orm.attributes import set_committed_value
 
 from haul.clients.builtin.client import LiveJob
-from haul.core.paths import free_name, inside
+from haul.core.paths import inside
 from haul.core.sources import domain_of
 from haul.core.status import Phase
-from haul.engine.base import EngineResult
-from haul.engine.completions import Completion, CompletionWriter, Successor
+from haul.engine import faults, filing
+from haul.engine.base import EngineResult, StopSignal
+from haul.engine.completions import Completion, CompletionWriter, Recorded, Successor
 from haul.engine.context import JobContext
-from haul.errors import TransferError, TransientTransferError, UnsupportedSource
+from haul.errors import (
+    StorageError,
+    TransferError,
+    TransferStopped,
+    TransientTransferError,
+    UnsupportedSource,
+)
 from haul.store import downloads as q
 from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
 
@@ -41,24 +49,67 @@ class Outcomes:
         row: Download,
         result: EngineResult,
         successor: Successor[T] | None = None,
+        stop: StopSignal | None = None,
     ) -> T | None:
         """Move the files into the download root and record the download completed, with its
         ``successor`` (see :class:`~haul.engine.completions.Successor`); returns what the
-        successor's part in the transaction returned."""
+        successor's part in the transaction returned. The order of the steps, and why a crash
+        in between loses and duplicates nothing, is in :mod:`haul.engine.filing`."""
         profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
-        files = await self._file(row.id, result.files, profile.target_dir if profile else None)
-        title = row.title or result.title
-        meta = {**row.meta, "result": result.meta}
+        filed = await self._file(row.id, result, profile.target_dir if profile else None)
+        await faults.hold("filed", row.id)
+        return await self.record(row, filed, successor, stop)
+
+    async def refiled(self, row: Download) -> Filed | None:
+        """What an earlier attempt of this job finished and moved (or began to move) into the
+        download root before it could record it; None when there is no such thing (then the
+        job is run as usual)."""
+        work = self.ctx.builtin.work_dir(row.id)
+        note = filing.read(work)
+        if note is None:
+            return None
+        root, work_root = self.ctx.builtin.root, self.ctx.builtin.work_root
+        places = await asyncio.to_thread(
+            filing.recover, note, work_root, root, filing.same_filesystem_mover
+        )
+        if places is None:
+            log.warning("download %s: its finished files are gone; fetching it again", row.id)
+            (work / filing.NOTE).unlink(missing_ok=True)
+            return None
+        log.info("download %s: finished before, recorded now (not fetched again)", row.id)
+        return Filed(places, note.title, note.meta)
+
+    async def record(
+        self,
+        row: Download,
+        filed: Filed,
+        successor: Successor[T] | None = None,
+        stop: StopSignal | None = None,
+    ) -> T | None:
+        """Record files already in the download root: the download is finished (processing,
+        or completed with their probe when nothing waits to be imported). A write the
+        database refuses is made again, with a growing pause, until it is taken; only a
+        worker shutting down (``stop``) gives up, leaving the files noted for the next
+        attempt (which records them without fetching them again)."""
+        root = self.ctx.builtin.root
+        files = [
+            {"path": str(p.relative_to(root)), "name": p.name, "size": p.stat().st_size}
+            for p in filed.places
+        ]
+        title = row.title or filed.title
+        meta = {**row.meta, "result": filed.meta}
         records: list[dict[str, Any]] | None = None
         events: list[tuple[str, str | None, dict[str, Any]]] = []
         if row.media_id is None and self.ctx.probe is not None:
             # Nothing to import: the probe (milliseconds) goes with this write, which then
             # completes the download; a processing step would cost a write and a read more.
+            profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
             name = profile.name if profile is not None else None
             records, events = await asyncio.to_thread(self.ctx.probe, row.id, files, name)
-        recorded = await self.writer.record(
-            Completion(row.id, files, title, meta, utcnow(), successor, records, events)
-        )
+        completion = Completion(row.id, files, title, meta, utcnow(), successor, records, events)
+        recorded = await self._written(completion, stop)
+        await faults.hold("recorded", row.id)
+        filing.remove_folder(self.ctx.builtin.work_dir(row.id), self.ctx.builtin.work_root)
         # What the row now is in the database (without the ORM's change tracking: no session
         # holds it, and tracking a JSON value costs more than the whole update).
         now = {
@@ -86,31 +137,47 @@ class Outcomes:
             self.ctx.processed(row.id)
         return typing.cast(T | None, recorded.follow)
 
-    async def _file(
-        self, download_id: int, paths: tuple[Path, ...], folder: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Move the results out of the work folder into the download root (into ``folder``
-        under it, the profile's target folder, when that stays inside) under free names, then
-        remove the work folder. A rename in one filesystem is a single quick call, made on
-        the loop (in a thread it measured no faster: the trip cost what it saved); only a copy
-        to another filesystem goes to a thread."""
-        root = self.ctx.builtin.root
-        dest = self._target(root, folder)
-        files = []
-        for path in paths:
-            if not inside(path, self.ctx.builtin.work_root) or not path.exists():
-                continue
-            final = free_name(dest, path.name)
+    async def _written(self, completion: Completion, stop: StopSignal | None) -> Recorded:
+        """``completion`` recorded, however many tries that takes (see :meth:`record`)."""
+        attempt = 0
+        while True:
             try:
-                path.replace(final)  # the work folder lies inside the root
-            except OSError:
-                await asyncio.to_thread(shutil.move, path, final)  # a mount inside the root
-            stat = final.stat()
-            files.append(
-                {"path": str(final.relative_to(root)), "name": final.name, "size": stat.st_size}
-            )
-        self.ctx.builtin.delete_partial(download_id)
-        return files
+                return await self.writer.record(completion)
+            except StorageError as exc:
+                attempt += 1
+                delay = self.ctx.storage_backoff.delay(attempt)
+                log.warning(
+                    "download %s: finished, but the database did not take it (%s); "
+                    "trying again in %.1f s",
+                    completion.download_id,
+                    exc.message,
+                    delay,
+                )
+                if await _stopping(stop, delay):
+                    raise TransferStopped() from exc
+
+    async def _file(self, download_id: int, result: EngineResult, folder: str | None) -> Filed:
+        """Note where the results go, then move them out of the work folder into the download
+        root (into ``folder`` under it, the profile's target folder, when that stays inside)
+        under free names. A rename in one filesystem is a single quick call, made on the loop
+        (in a thread it measured no faster: the trip cost what it saved); only a copy to
+        another filesystem goes to a thread."""
+        root = self.ctx.builtin.root
+        work = self.ctx.builtin.work_dir(download_id)
+        found = [
+            path
+            for path in result.files
+            if inside(path, self.ctx.builtin.work_root) and path.exists()
+        ]
+        note = filing.plan(work, found, self._target(root, folder), result.title, result.meta)
+        if note.moves:
+            filing.write(work, note)
+        for item in note.moves:
+            try:
+                item.source.replace(item.final)  # the work folder lies inside the root
+            except OSError:  # a mount inside the root
+                await asyncio.to_thread(shutil.move, item.source, item.final)
+        return Filed([m.final for m in note.moves], result.title, result.meta)
 
     @staticmethod
     def _target(root: Path, folder: str | None) -> Path:
@@ -211,6 +278,27 @@ class Outcomes:
         await self.ctx.notify(db_row)
         if db_row.phase == Phase.FAILED and self.ctx.failed is not None:
             self.ctx.failed(db_row)
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """Finished files in the download root, not recorded yet, and what the engine said."""
+
+    places: list[Path]
+    title: str | None
+    meta: dict[str, Any]
+
+
+async def _stopping(stop: StopSignal | None, delay: float) -> bool:
+    """Wait ``delay`` seconds, or less when the worker shuts down; whether it does."""
+    deadline = asyncio.get_running_loop().time() + delay
+    while True:
+        if stop is not None and stop.reason == "shutdown":
+            return True
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, 0.1))
 
 
 def _keep_learned(db_row: Download, row: Download) -> None:

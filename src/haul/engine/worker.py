@@ -3,7 +3,9 @@
 Four loops run side by side. The scheduler admits waiting downloads into free slots (woken by
 :meth:`Worker.poke`, by the next due retry, or every few seconds). The claimer leases admitted
 jobs up to the worker's concurrency and runs them. The heartbeat renews this worker's lease on
-all its jobs in one write and returns jobs of dead workers to the queue. The ticker publishes
+all its jobs in one write, gives back the leases of jobs it dropped (their end could not be
+recorded: a worker keeps leases only on jobs it runs), and returns jobs of dead workers to the
+queue. The ticker publishes
 the live progress of every running job at a fixed interval (coalesced, never per chunk).
 """
 
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
 from haul.core.status import Status
+from haul.engine import filing
 from haul.engine.base import StopReason
 from haul.engine.completions import Successor
 from haul.engine.external import ExternalClients
@@ -97,6 +100,7 @@ class Worker:
                 s, WorkerRow(id=self.id, hostname=self.hostname, pid=os.getpid())
             )
         await self.reap()
+        await self.sweep_notes()
         self._running = True
         loops = (
             self._scheduler,
@@ -188,12 +192,17 @@ class Worker:
         can_admit = state.slots_used < limits.global_active and state.waiting_due
         can_claim = state.claimable and self.config.concurrency > self.builtin.transferring()
         if can_admit or can_claim:
+            registered: list[int] = []
 
             def admit_and_lease(s: Session) -> tuple[list[int], list[Download]]:
                 admitted = q.admit_waiting(s, limits, now=now) if can_admit else []
-                return admitted, self._lease(s)
+                return admitted, self._lease(s, registered)
 
-            admitted, rows = await self.db.run(admit_and_lease, admission=True)
+            try:
+                admitted, rows = await self.db.run(admit_and_lease, admission=True)
+            except BaseException:
+                self._unregister(registered)
+                raise
             self._launch(rows)  # each job tells subscribers it started
             leased = {row.id for row in rows}
             others = [i for i in admitted if i not in leased]  # for external clients, workers
@@ -204,8 +213,9 @@ class Worker:
         wait = (state.next_retry - now).total_seconds()
         return max(0.05, min(wait, self.config.poll_interval))
 
-    def _lease(self, s: Session) -> list[Download]:
-        """Claim what this worker can run (in the database thread, inside the transaction)."""
+    def _lease(self, s: Session, registered: list[int]) -> list[Download]:
+        """Claim what this worker can run (in the database thread, inside the transaction);
+        the ids of the jobs registered as live go to ``registered``."""
         capacity = self.config.concurrency - self.builtin.transferring()
         if capacity <= 0:
             return []
@@ -214,7 +224,21 @@ class Worker:
         # job; later changes reach it through the reconciler.
         for row in rows:
             self.builtin.live[row.id] = LiveJob(row.id, row.owner_key, title=row.title)
+            self.builtin.dropped.discard(row.id)  # leased again: this worker runs it
+            registered.append(row.id)
         return rows
+
+    def _unregister(self, registered: list[int]) -> None:
+        """Undo the registration of jobs leased in a transaction that failed. Its commit may
+        have happened all the same (a connection lost while committing), so their leases are
+        given back too, by the next heartbeat (it gives back only what is still this
+        worker's and not running)."""
+        for download_id in registered:
+            job = self.builtin.live.get(download_id)
+            if job is not None and job.task is None:
+                del self.builtin.live[download_id]
+                self.builtin.dropped.add(download_id)
+        registered.clear()
 
     def _launch(self, rows: list[Download]) -> None:
         for row in rows:
@@ -227,16 +251,18 @@ class Worker:
         Anything else wakes the scheduler."""
 
         limits = self.limits()
+        registered: list[int] = []
 
         def admit_and_lease(s: Session) -> tuple[list[int], list[Download]]:
             if not self._running:
                 return [], []
-            return q.admit_waiting(s, limits), self._lease(s)
+            return q.admit_waiting(s, limits), self._lease(s, registered)
 
         def start(follow: tuple[list[int], list[Download]]) -> None:
             self._launch(follow[1])
 
-        follow = await self.runner.run(row, job, Successor(admit_and_lease, start))
+        successor = Successor(admit_and_lease, start, lambda: self._unregister(registered))
+        follow = await self.runner.run(row, job, successor)
         if follow is None:
             self.poke()
             return
@@ -254,10 +280,38 @@ class Worker:
             try:
                 async with self.db.write() as s:
                     await q.heartbeat(s, self.id)
+                await self.give_back_dropped()
                 if await self.reap():
                     self.poke()
             except Exception:
                 log.exception("heartbeat failed")
+
+    async def sweep_notes(self) -> int:
+        """Delete the work folders of downloads recorded as finished whose process died before
+        it deleted them (see :mod:`haul.engine.filing`); returns how many."""
+        work_root = self.builtin.work_root
+        stale = await self.db.query(
+            lambda s: filing.stale_notes(work_root, lambda ids: q.finished_ids(s, ids))
+        )
+        for folder in stale:
+            filing.remove_folder(folder, work_root)
+        return len(stale)
+
+    async def give_back_dropped(self) -> int:
+        """Release the leases of jobs this worker dropped without recording their end (see
+        ``BuiltinClient.dropped``): the heartbeat keeps only the leases of jobs it runs.
+        Returns how many were released."""
+        dropped = set(self.builtin.dropped)
+        if not dropped:
+            return 0
+        released = await self.db.run(
+            lambda s: q.release_dropped(s, self.id, dropped, self.builtin.live.__contains__)
+        )
+        self.builtin.dropped -= dropped
+        if released:
+            log.info("gave back the leases of %d jobs this worker no longer runs", released)
+            self.poke()
+        return released
 
     async def reap(self) -> int:
         """Return the jobs of dead workers to the queue: those whose heartbeat is older than the

@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,9 @@ from haul.store.db import create_engine, create_sync_engine, sessionmaker
 T = TypeVar("T")
 
 ADMISSION_LOCK_KEY = 0x6861756C  # "haul"
+#: What a database that cannot be used raises (a full disk, a server restarting, a lost
+#: connection), translated into :class:`~haul.errors.StorageError`.
+_UNUSABLE = (OperationalError, InterfaceError)
 
 
 class Database:
@@ -80,7 +83,7 @@ class Database:
                             text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMISSION_LOCK_KEY}
                         )
                     yield session
-            except OperationalError as exc:
+            except _UNUSABLE as exc:
                 raise StorageError(f"The database failed: {exc.orig}") from exc
             self.write_count += 1
 
@@ -120,7 +123,7 @@ class Database:
         with Session(self.sync_engine, expire_on_commit=False) as session:
             try:
                 return work(session)
-            except OperationalError as exc:
+            except _UNUSABLE as exc:
                 raise StorageError(f"The database failed: {exc.orig}") from exc
             finally:
                 session.rollback()
@@ -134,7 +137,7 @@ class Database:
                             text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMISSION_LOCK_KEY}
                         )
                     return work(session)
-            except OperationalError as exc:
+            except _UNUSABLE as exc:
                 raise StorageError(f"The database failed: {exc.orig}") from exc
 
     async def ping(self) -> None:

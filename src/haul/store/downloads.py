@@ -7,7 +7,7 @@ transaction (``Database.write(admission=True)`` where limits are decided).
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -292,6 +292,58 @@ async def reap_workers(session: AsyncSession, dead_ids: Iterable[str]) -> int:
     )
     await session.execute(delete(Worker).where(Worker.id.in_(ids)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def release_dropped(
+    session: Session, worker_id: str, ids: Iterable[int], running: Callable[[int], bool]
+) -> int:
+    """Give back ``worker_id``'s leases on the built-in jobs of ``ids`` it no longer runs;
+    returns how many it gave back. A job it paused meanwhile is queued (paused), not left
+    holding a slot. ``running`` says which jobs the worker runs: asked after the leases are
+    released, in the same transaction, so that a job leased again while this ran (by a claim
+    that committed just before) gets its lease back before anyone sees it free."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    released = session.scalars(
+        update(_TABLE)
+        .where(
+            _TABLE.c.id.in_(wanted),
+            _TABLE.c.lease_worker_id == worker_id,
+            _TABLE.c.client == BUILTIN,
+            _TABLE.c.phase != Phase.PROCESSING.value,
+        )
+        .values(lease_worker_id=None)
+        .returning(_TABLE.c.id)
+    ).all()
+    again = [i for i in released if running(i)]
+    if again:
+        session.execute(
+            update(_TABLE).where(_TABLE.c.id.in_(again)).values(lease_worker_id=worker_id)
+        )
+    gone = [i for i in released if i not in again]
+    if gone:
+        session.execute(
+            update(_TABLE)
+            .where(
+                _TABLE.c.id.in_(gone),
+                _TABLE.c.phase == Phase.ACTIVE.value,
+                _TABLE.c.desired_paused.is_(True),
+            )
+            .values(phase=Phase.QUEUED.value)
+        )
+    return len(gone)
+
+
+def finished_ids(session: Session, ids: Sequence[int]) -> set[int]:
+    """Which downloads of ``ids`` are recorded as finished (processing or completed)."""
+    if not ids:
+        return set()
+    query = select(_TABLE.c.id).where(
+        _TABLE.c.id.in_(list(ids)),
+        _TABLE.c.phase.in_([Phase.PROCESSING.value, Phase.COMPLETED.value]),
+    )
+    return {int(i) for i in session.scalars(query).all()}
 
 
 async def workers(session: AsyncSession) -> Sequence[Worker]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from haul.clients.base import AddRequest, ClientHealth, ClientItem
 from haul.core.paths import inside
 from haul.core.status import Status
-from haul.engine import partfile
+from haul.engine import filing, partfile
 from haul.engine.base import Progress, StopReason, StopSignal
 from haul.engine.naming import PART_SUFFIX
 from haul.events.bus import Event
@@ -63,6 +63,9 @@ class BuiltinClient:
         self.stall_warning = stall_warning
         self.work_root = root / WORK_FOLDER
         self.live: dict[int, LiveJob] = {}
+        #: Jobs this process stopped running without recording how they ended (the database
+        #: refused the write): the worker's heartbeat gives their leases back.
+        self.dropped: set[int] = set()
         #: Jobs other processes run, as their progress events describe them: (item, when).
         self.remote: dict[int, tuple[ClientItem, float]] = {}
         self.remote_ttl = 10.0
@@ -182,8 +185,13 @@ class BuiltinClient:
             self.delete_partial(int(ref))
 
     def delete_partial(self, download_id: int) -> bool:
-        """Delete a job's partial data (its work folder), only ever inside the download root."""
+        """Delete a job's partial data (its work folder, and files it finished but could not
+        record yet: see :mod:`haul.engine.filing`), only ever inside the download root."""
         folder = self.work_dir(download_id)
+        note = filing.read(folder)
+        for path in filing.filed_files(note, self.work_root, self.root) if note else ():
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
         try:
             folder.rmdir()  # the common case, after a completion: empty (a link is no folder)
             return True
