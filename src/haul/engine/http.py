@@ -57,6 +57,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import logging
 import netrc
 import os
 import ssl
@@ -72,7 +73,7 @@ import aiohttp
 import httpx
 
 from haul.engine import partfile
-from haul.engine.answer import Answer, classify, complete_after_416
+from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
 from haul.engine.base import (
     EngineJob,
     EngineResult,
@@ -111,6 +112,8 @@ __all__ = [
     "status_error",
 ]
 
+
+log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress callbacks
 #: Sees the final URL, status and headers of an answer before its body is streamed or any
@@ -185,8 +188,8 @@ class HttpEngine:
         name = sanitize_filename(job.filename) if job.filename else None
         offset = partfile.size_of(part_path(job.dest_dir / name)) if name else 0
         for _ in range(2):  # a second request only when the part proved unusable
-            validator = _resume_validator(job, name) if offset else None
-            async with self._open(job.url, offset, validator) as response:
+            source = _part_source(job, name) if offset else PartSource()
+            async with self._open(job.url, offset, source.validator) as response:
                 answer = classify(
                     response.status,
                     response.reason,
@@ -198,7 +201,15 @@ class HttpEngine:
                     assert name is not None
                     if complete_after_416(response.headers, offset, job.hints.get("size")):
                         return _finish(job, name, offset, None, on_progress)
+                elif offset and answer.start == offset and (why := changed_since(source, answer)):
+                    # A server that ignores If-Range offers the rest of another file.
+                    _restarting(job, name, f"{why} since the download began", on_progress)
+                    offset = 0
+                    continue  # closed unread; the part goes when the new one is opened
                 elif answer.start == 0 or (answer.start == offset and not answer.encoded):
+                    if offset and answer.start == 0:
+                        why = "the server sent the whole file instead of the rest"
+                        _restarting(job, name, why, on_progress)
                     accepted = accept is None or await accept(
                         str(response.url), response.status, response.headers
                     )
@@ -340,7 +351,7 @@ def _prepare(job: EngineJob, name: str, claim: bool, answer: Answer) -> tuple[st
     except OSError as exc:
         raise disk_error(exc, part) from exc
     if answer.start == 0 and answer.validator and not answer.encoded:
-        partfile.store_validator(file.fileno(), answer.validator)
+        partfile.store_validator(file.fileno(), answer.validator, answer.last_modified)
     partfile.store_total(file.fileno(), answer.total)
     return name, file
 
@@ -366,10 +377,33 @@ def _finish(
     return EngineResult(files=(final,), title=Path(name).stem or name, meta=meta)
 
 
-def _resume_validator(job: EngineJob, name: str | None) -> str | None:
-    stored = partfile.read_validator(part_path(job.dest_dir / name)) if name else None
-    hinted = job.hints.get("etag") or job.hints.get("last_modified")
-    return stored or (hinted if isinstance(hinted, str) else None)
+def _part_source(job: EngineJob, name: str | None) -> PartSource:
+    """What the part of ``name`` was cut from: its extended attributes, else resolve's hints
+    (which described the file when the download began)."""
+    stored = partfile.read_source(part_path(job.dest_dir / name)) if name else PartSource()
+    hints = job.hints
+    etag, modified, size = hints.get("etag"), hints.get("last_modified"), hints.get("size")
+    hinted = PartSource(
+        validator=_text(etag) or _text(modified),
+        last_modified=_text(modified),
+        total=size if isinstance(size, int) else None,
+    )
+    return PartSource(
+        stored.validator or hinted.validator,
+        stored.last_modified or hinted.last_modified,
+        stored.total if stored.total is not None else hinted.total,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _restarting(job: EngineJob, name: str | None, why: str, on_progress: ProgressCallback) -> None:
+    """Say (in the log and to the caller, as a notice) that the part is dropped and why."""
+    notice = f"Starting again from the beginning: {why}."
+    log.warning("%s: %s", job.url, notice)
+    on_progress(Progress(0, None, filename=name, notice=notice))
 
 
 @functools.cache

@@ -230,6 +230,9 @@ class JobRunner:
             known = probe.resolved if resolved is None else resolved
             if chosen and known is not None and known["kind"] == "file":
                 _remember(row, {**known, "filename": chosen})
+            if job.notices:
+                notices, job.notices = job.notices, []
+                await asyncio.shield(self.outcomes.noted(row, notices))
         if result is not None and resolved is None and probe.resolved is None:
             # The part was complete already (416): what lay there was a file.
             _remember(row, {"kind": "file", "url": row.source_url, "filename": filename})

@@ -146,6 +146,16 @@ class Outcomes:
             self.ctx.builtin.delete_partial(row.id)
         await self.ctx.notify(db_row)
 
+    async def noted(self, row: Download, notices: list[str]) -> None:
+        """Add the engine's notices to the download's history (a part dropped because the
+        file changed, say); a failure to write them is logged and fails nothing."""
+        try:
+            async with self.ctx.db.write() as s:
+                for notice in notices:
+                    q.add_event(s, row.id, "restarted", notice)
+        except Exception:
+            log.exception("download %s: could not record %s", row.id, notices)
+
     async def released(self, row: Download) -> None:
         """Give the job back (its task was cancelled): another worker, or this one after a
         restart, takes it up again."""
