@@ -81,6 +81,8 @@ def track(
     done = status is Status.COMPLETED
     size = _files_size(row.files) if done else None
     error = row.last_error_message if status in (Status.FAILED, Status.QUEUED) else None
+    if status is Status.QUEUED and row.last_error_code == "disk_full":
+        message = message or error  # "Waiting for disk space: ...": a state, said as one
     if status is Status.UNKNOWN:
         error = client_error
     return Tracked(

@@ -75,3 +75,5 @@ class JobContext:
     probe: ProbeFiles | None = None
     #: Where yt-dlp may connect (the HTTP engine and ``http`` carry their own); None: anywhere.
     addresses: AddressPolicy | None = None
+    #: Seconds a download waiting for disk space waits before it looks again.
+    space_recheck: float = 10.0

@@ -46,6 +46,11 @@ A caller that does not know yet whether a URL is a file at all passes ``accept``
 streamed, before any byte of the body is read or any file is made, and may decline it (a
 page, a torrent): the response is then closed unread. The engine's GET is the probe.
 
+Room on the disk. An answer that announces its length claims the bytes still to come before
+a file is made (:mod:`haul.engine.diskspace`); one that does not fit beside the running
+transfers' claims, or a write that finds the disk full, ends in :class:`~haul.errors.DiskFull`
+with the part kept: the job runner queues the download to wait for space, spending no retry.
+
 Progress is reported at most every 0.25 s. Stop requests are seen between pieces and, when a
 read stalls, by a :class:`StopWatch` that cancels the transfer; both end in
 :class:`TransferStopped` with the ``.part`` kept for resume.
@@ -82,6 +87,7 @@ from haul.engine.base import (
     RateMeter,
     StopSignal,
 )
+from haul.engine.diskspace import DiskSpace
 from haul.engine.http_errors import (
     disk_error,
     network_error,
@@ -138,6 +144,7 @@ class HttpEngine:
         read_timeout: float = 60.0,
         user_agent: str = "haul/0.1",
         addresses: guard.AddressPolicy | None = None,
+        space: DiskSpace | None = None,
     ) -> None:
         self._timeout = aiohttp.ClientTimeout(connect=connect_timeout, sock_read=read_timeout)
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
@@ -148,6 +155,7 @@ class HttpEngine:
         self._environment = _Environment.read()
         self._writer = WriteBehind()
         self._addresses = addresses
+        self._space = space or DiskSpace()
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -219,9 +227,16 @@ class HttpEngine:
                     # a file can take ~0.4 ms each (ext4 in a VM): the body must be read from
                     # the moment it is wanted, or a connection reset while a thread works
                     # would lose what arrived before it (aiohttp raises before buffered data).
-                    wanted = name or _wanted_name(job, response)
-                    name, file = _prepare(job, wanted, name is None, answer)
-                    size = await self._receive(response, answer, file, job, name, on_progress, stop)
+                    if answer.total is not None:  # before any file is made
+                        self._space.claim(job.dest_dir, answer.total - answer.start)
+                    try:
+                        wanted = name or _wanted_name(job, response)
+                        name, file = _prepare(job, wanted, name is None, answer)
+                        size = await self._receive(
+                            response, answer, file, job, name, on_progress, stop
+                        )
+                    finally:
+                        self._space.release(job.dest_dir)
                     break
                 if not offset:
                     raise TransientTransferError(
@@ -312,6 +327,8 @@ class HttpEngine:
                     if now >= next_report:
                         next_report = now + PROGRESS_INTERVAL
                         sink.flush()
+                        if answer.total is not None:
+                            self._space.wrote(job.dest_dir, answer.total - size)
                         speed, eta = meter.update(size, answer.total)
                         on_progress(Progress(size, answer.total, speed, eta, filename=name))
             except BaseException:
@@ -322,7 +339,8 @@ class HttpEngine:
         except (aiohttp.ClientError, TimeoutError):
             raise  # a network error, not a disk one (both are OSErrors in aiohttp)
         except OSError as exc:
-            raise disk_error(exc, part) from exc
+            needed = None if answer.total is None else answer.total - partfile.size_of(part)
+            raise disk_error(exc, part, needed) from exc
         return size
 
 

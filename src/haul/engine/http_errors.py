@@ -12,7 +12,7 @@ connection cut during the answer (reset, closed    transient (``connection``), s
 before the announced length, not valid HTTP)        words (:func:`transport_error`)
 not an http(s) URL, malformed URL                  permanent (``invalid_url``)
 too many redirects                                 permanent (``too_many_redirects``)
-the disk is full                                   transient (``disk_full``)
+the disk is full                                   :class:`DiskFull` (``disk_full``)
 any other local write error                        permanent (``local_io``)
 =================================================  ==========================================
 
@@ -40,7 +40,7 @@ import aiohttp
 import aiohttp.http_exceptions
 import httpx
 
-from haul.errors import PermanentTransferError, TransferError, TransientTransferError
+from haul.errors import DiskFull, PermanentTransferError, TransferError, TransientTransferError
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -155,11 +155,12 @@ def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> Transfer
     return _broken(host, str(exc) or type(exc).__name__)
 
 
-def disk_error(exc: OSError, path: Path) -> TransferError:
-    """The haul error for a failed local write of ``path``."""
+def disk_error(exc: OSError, path: Path, needed: int | None = None) -> TransferError:
+    """The haul error for a failed local write of ``path`` (``needed``: the bytes still to
+    write, when known, for a full disk)."""
     said = f"Could not write {path.name}: {exc.strerror or exc}."
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return TransientTransferError(said, code="disk_full")
+        return DiskFull(said, needed=needed)
     return PermanentTransferError(said, code="local_io")
 
 

@@ -33,6 +33,7 @@ from haul.engine.outcomes import Outcomes
 from haul.engine.playlists import expand
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
 from haul.errors import (
+    DiskFull,
     PermanentTransferError,
     PlaylistRefused,
     TransferError,
@@ -71,6 +72,9 @@ class JobRunner:
         except TransferStopped:
             await _told(started)
             await self.outcomes.stopped(row, job)
+        except DiskFull as exc:
+            await _told(started)
+            await self.outcomes.waiting_for_space(row, exc)
         except TransferError as exc:
             await _told(started)
             await self.outcomes.failed(row, exc)

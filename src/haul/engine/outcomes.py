@@ -22,7 +22,9 @@ from haul.core.status import Phase
 from haul.engine.base import EngineResult
 from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.context import JobContext
-from haul.errors import TransferError, TransientTransferError, UnsupportedSource
+from haul.engine.diskspace import free_bytes, waiting_message
+from haul.engine.http_errors import disk_error
+from haul.errors import DiskFull, TransferError, TransientTransferError, UnsupportedSource
 from haul.store import downloads as q
 from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
 
@@ -104,7 +106,11 @@ class Outcomes:
             try:
                 path.replace(final)  # the work folder lies inside the root
             except OSError:
-                await asyncio.to_thread(shutil.move, path, final)  # a mount inside the root
+                try:  # a mount inside the root: a copy, which may find that disk full
+                    await asyncio.to_thread(shutil.move, path, final)
+                except OSError as exc:
+                    final.unlink(missing_ok=True)  # no half copy in the root
+                    raise disk_error(exc, final) from exc
             stat = final.stat()
             files.append(
                 {"path": str(final.relative_to(root)), "name": final.name, "size": stat.st_size}
@@ -144,6 +150,28 @@ class Outcomes:
                 q.add_event(s, row.id, "paused")
         if reason == "cancel" and db_row.cancel_delete_partial:
             self.ctx.builtin.delete_partial(row.id)
+        await self.ctx.notify(db_row)
+
+    async def waiting_for_space(self, row: Download, exc: DiskFull) -> None:
+        """The disk is full: the download goes back to the queue, its part kept, and looks
+        again in ``space_recheck`` seconds. No retry is spent (the source did nothing wrong)
+        and its slot is free for downloads that fit meanwhile. The history says so once, when
+        the wait begins; the message says how much is free and, when known, needed."""
+        free = exc.free if exc.free is not None else free_bytes(self.ctx.builtin.work_root)
+        message = waiting_message(free, exc.needed)
+        async with self.ctx.db.write() as s:
+            db_row = await s.get(Download, row.id)
+            if db_row is None:
+                return
+            db_row.lease_worker_id = None
+            _keep_learned(db_row, row)
+            if db_row.canceled_at is None:
+                if db_row.last_error_code != DiskFull.code:
+                    q.add_event(s, row.id, "waiting_for_space", message, code=DiskFull.code)
+                db_row.phase = Phase.QUEUED.value
+                db_row.retry_next_at = utcnow() + timedelta(seconds=self.ctx.space_recheck)
+            db_row.last_error_code = DiskFull.code
+            db_row.last_error_message = message
         await self.ctx.notify(db_row)
 
     async def noted(self, row: Download, notices: list[str]) -> None:
