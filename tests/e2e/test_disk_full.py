@@ -1,0 +1,125 @@
+"""A real `haul serve` whose download folder is a small disk (a tmpfs): downloads that fit
+finish, one that does not waits for space with a message (queued, no retry spent) and
+finishes once the user frees room; one that fills the disk mid-transfer keeps its part and
+resumes. Its database lies elsewhere, as on a machine whose media disk fills up."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.disks import fill, small_disk
+from tests.support.origin import Origin
+from tests.support.server import HaulServer
+from tests.support.wait import wait_for
+
+MiB = 1 << 20
+SMALL = 4_000_000
+BIG = 20_000_000  # more than is free while the ballast lies there, less than after
+
+
+def sha(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+@pytest.fixture
+def disk_server(tmp_path: Path, database_url: str) -> Iterator[HaulServer]:
+    with small_disk(tmp_path / "media", 48) as media:
+        srv = HaulServer(
+            tmp_path / "server",
+            env={"HAUL_DOWNLOAD_DIR": str(media), "HAUL_DATABASE_URL": database_url},
+        )
+        srv.start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+
+def add(server: HaulServer, url: str) -> int:
+    created = server.api("POST", "/downloads", json={"url": url})
+    assert created.status_code == 201, created.text
+    download_id: int = created.json()["id"]
+    return download_id
+
+
+def show(server: HaulServer, download_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = server.api("GET", f"/downloads/{download_id}").json()
+    return body
+
+
+def until(server: HaulServer, download_id: int, status: str, timeout: float = 60) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        shown = show(server, download_id)
+        assert shown["status"] != "failed", shown
+        return shown if shown["status"] == status else None
+
+    return wait_for(reached, timeout, 0.1, what=f"download {download_id} to be {status}")
+
+
+def waiting(server: HaulServer, download_id: int) -> dict[str, Any]:
+    def says_so() -> dict[str, Any] | None:
+        shown = show(server, download_id)
+        assert shown["status"] in ("queued", "resolving", "downloading"), shown
+        message = shown.get("message") or ""
+        return shown if message.startswith("Waiting for disk space: ") else None
+
+    return wait_for(says_so, 60, 0.1, what=f"download {download_id} to wait for space")
+
+
+def history(server: HaulServer, download_id: int) -> list[str]:
+    events = server.api("GET", f"/downloads/{download_id}/events").json()
+    return [e["kind"] for e in events]
+
+
+def test_full_disk_downloads_that_fit_finish_and_the_rest_wait_for_space(
+    disk_server: HaulServer, origin: Origin
+) -> None:
+    server, media = disk_server, disk_server.downloads
+    ballast = fill(media / "old film.mkv", 30 * MiB)  # the user's own files
+    rng = random.Random(15)
+    smalls = [rng.randbytes(SMALL) for _ in range(3)]
+    big = rng.randbytes(BIG)
+    for n, blob in enumerate(smalls):
+        origin.add_file(f"/small{n}.bin", blob)
+    origin.add_file("/big.bin", big)
+
+    big_id = add(server, origin.url("/big.bin"))
+    small_ids = [add(server, origin.url(f"/small{n}.bin")) for n in range(3)]
+
+    for download_id, blob in zip(small_ids, smalls, strict=True):
+        done = until(server, download_id, "completed")
+        [file] = done["files"]
+        assert sha((media / file["path"]).read_bytes()) == sha(blob)
+    shown = waiting(server, big_id)
+    assert shown["status"] == "queued"
+    assert shown["message"].endswith(", 20.0 MB needed.")
+    assert shown["error_code"] == "disk_full"
+
+    # One more that does not say its length: it writes until the disk is full, then waits.
+    stream = rng.randbytes(9_000_000)
+    origin.add_file("/stream.bin", stream)
+    origin.fault("/stream.bin", "no_length")
+    stream_id = add(server, origin.url("/stream.bin"))
+    assert waiting(server, stream_id)["status"] == "queued"
+    [part] = (media / ".haul-work" / str(stream_id)).glob("*.part")
+    kept = part.stat().st_size
+    assert 0 < kept < len(stream)
+
+    ballast.unlink()  # room at last
+    for download_id, blob in ((big_id, big), (stream_id, stream)):
+        done = until(server, download_id, "completed", timeout=90)
+        [file] = done["files"]
+        assert sha((media / file["path"]).read_bytes()) == sha(blob)
+        kinds = history(server, download_id)
+        assert kinds.count("waiting_for_space") == 1, kinds
+        assert "retry_scheduled" not in kinds and "failed" not in kinds, kinds
+    assert origin.requests_for("/stream.bin")[-1].range_header == f"bytes={kept}-"
+    assert not list((media / ".haul-work").glob("*/*")), "no part or work file left behind"
+    names = sorted(p.name for p in media.iterdir() if p.is_file())
+    assert names == ["big.bin", "small0.bin", "small1.bin", "small2.bin", "stream.bin"]
