@@ -215,14 +215,14 @@ class HttpEngine:
                     offset = 0
                     continue  # closed unread; the part goes when the new one is opened
                 elif answer.start == 0 or (answer.start == offset and not answer.encoded):
-                    if offset and answer.start == 0:
-                        why = "the server sent the whole file instead of the rest"
-                        _restarting(job, name, why, on_progress)
                     accepted = accept is None or await accept(
                         str(response.url), response.status, response.headers
                     )
                     if not accepted:
                         return None  # closed unread
+                    if offset and answer.start == 0:
+                        why = "the server sent the whole file instead of the rest"
+                        _restarting(job, name, why, on_progress)
                     # The part is made here, not in a thread, although making a folder and
                     # a file can take ~0.4 ms each (ext4 in a VM): the body must be read from
                     # the moment it is wanted, or a connection reset while a thread works
