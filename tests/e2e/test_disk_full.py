@@ -1,10 +1,12 @@
 """A real `haul serve` whose download folder is a small disk (a tmpfs): downloads that fit
 finish, one that does not waits for space with a message (queued, no retry spent) and
 finishes once the user frees room; one that fills the disk mid-transfer keeps its part and
-resumes. Its database lies elsewhere, as on a machine whose media disk fills up."""
+resumes. The database lies elsewhere (a media disk fills up) or on the same disk (the default
+layout)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 from collections.abc import Iterator
@@ -21,24 +23,37 @@ from tests.support.wait import wait_for
 MiB = 1 << 20
 SMALL = 4_000_000
 BIG = 20_000_000  # more than is free while the ballast lies there, less than after
+DISK_MIB = 48
 
 
 def sha(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
+@contextlib.contextmanager
+def serving(data_dir: Path, env: dict[str, str]) -> Iterator[HaulServer]:
+    srv = HaulServer(data_dir, env=env)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 @pytest.fixture
 def disk_server(tmp_path: Path, database_url: str) -> Iterator[HaulServer]:
-    with small_disk(tmp_path / "media", 48) as media:
-        srv = HaulServer(
-            tmp_path / "server",
-            env={"HAUL_DOWNLOAD_DIR": str(media), "HAUL_DATABASE_URL": database_url},
-        )
-        srv.start()
-        try:
+    """The downloads on the small disk, the database elsewhere (SQLite, PostgreSQL)."""
+    with small_disk(tmp_path / "media", DISK_MIB) as media:
+        env = {"HAUL_DOWNLOAD_DIR": str(media), "HAUL_DATABASE_URL": database_url}
+        with serving(tmp_path / "server", env) as srv:
             yield srv
-        finally:
-            srv.stop()
+
+
+@pytest.fixture
+def default_layout_server(tmp_path: Path) -> Iterator[HaulServer]:
+    """The default layout: the data folder (SQLite) holds the downloads, on the small disk."""
+    with small_disk(tmp_path / "data", DISK_MIB) as data, serving(data, {}) as srv:
+        yield srv
 
 
 def add(server: HaulServer, url: str) -> int:
@@ -80,7 +95,21 @@ def history(server: HaulServer, download_id: int) -> list[str]:
 def test_full_disk_downloads_that_fit_finish_and_the_rest_wait_for_space(
     disk_server: HaulServer, origin: Origin
 ) -> None:
-    server, media = disk_server, disk_server.downloads
+    fill_then_free(disk_server, origin)
+
+
+def test_full_disk_under_the_database_too(
+    default_layout_server: HaulServer, origin: Origin
+) -> None:
+    # A part that fills the disk gives a little back, so SQLite can record the wait.
+    fill_then_free(default_layout_server, origin)
+
+
+def fill_then_free(server: HaulServer, origin: Origin) -> None:
+    """Three small downloads and a big one onto a disk with room for the small ones only; a
+    fifth of unknown length that fills it; then the user frees room."""
+    media = server.downloads
+    media.mkdir(parents=True, exist_ok=True)
     ballast = fill(media / "old film.mkv", 30 * MiB)  # the user's own files
     rng = random.Random(15)
     smalls = [rng.randbytes(SMALL) for _ in range(3)]

@@ -105,7 +105,7 @@ from haul.engine.naming import (
 )
 from haul.engine.stopwatch import StopWatch
 from haul.engine.writebehind import WriteBehind
-from haul.errors import LengthMismatch, TransferStopped, TransientTransferError
+from haul.errors import DiskFull, LengthMismatch, TransferStopped, TransientTransferError
 from haul.net import guard
 
 __all__ = [
@@ -339,8 +339,12 @@ class HttpEngine:
         except (aiohttp.ClientError, TimeoutError):
             raise  # a network error, not a disk one (both are OSErrors in aiohttp)
         except OSError as exc:
-            needed = None if answer.total is None else answer.total - partfile.size_of(part)
-            raise disk_error(exc, part, needed) from exc
+            error = disk_error(exc, part)
+            if isinstance(error, DiskFull):
+                partfile.give_back(part)
+                if answer.total is not None:
+                    error.needed = answer.total - partfile.size_of(part)
+            raise error from exc
         return size
 
 

@@ -62,6 +62,21 @@ def open_part(part: Path, offset: int, buffering: int) -> BinaryIO:
     return file
 
 
+#: What a part that filled its disk gives back (see :func:`give_back`).
+GIVE_BACK = 1 << 20
+
+
+def give_back(part: Path) -> None:
+    """Cut the last :data:`GIVE_BACK` bytes off a part that filled its disk (best effort).
+
+    A disk filled to the last byte also stops the database when it lies on it (the default
+    layout keeps the downloads inside the data folder), and then not even the wait for space
+    can be recorded. The bytes cut are fetched again on resume, which starts at the part's end.
+    """
+    with contextlib.suppress(OSError):
+        os.truncate(part, max(0, part.stat().st_size - GIVE_BACK))
+
+
 def size_of(path: Path) -> int:
     """The size of ``path``, 0 when it does not exist."""
     try:
