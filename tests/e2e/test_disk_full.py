@@ -128,7 +128,8 @@ def fill_then_free(server: HaulServer, origin: Origin) -> None:
     shown = waiting(server, big_id)
     assert shown["status"] == "queued"
     assert shown["message"].endswith(", 20.0 MB needed.")
-    assert shown["error_code"] == "disk_full"
+    assert shown["error"] is None  # a state, not a failure
+    assert shown["retry_at"] is not None  # when it looks again
 
     # One more that does not say its length: it writes until the disk is full, then waits.
     stream = rng.randbytes(9_000_000)
