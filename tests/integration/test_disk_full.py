@@ -1,20 +1,24 @@
 """The direct-HTTP engine on a small real disk (a tmpfs): a download that does not fit is
 refused before it writes, one that fills the disk keeps its part and resumes once there is
-room, and transfers that fit are not crowded out."""
+room, and transfers that fit are not crowded out; a finished file whose folder is a full disk
+waits for room too."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import random
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from haul.engine.base import EngineJob, EngineResult, Progress, StopSignal
 from haul.engine.http import HttpEngine
 from haul.errors import DiskFull
+from tests.conftest import App
 from tests.support.disks import fill, free, small_disk
 from tests.support.origin import Origin
 from tests.support.wait import await_for
@@ -119,3 +123,45 @@ async def test_a_full_disk_mid_transfer_keeps_the_part_and_resumes(
     assert sha(result.files[0].read_bytes()) == sha(blob)
     assert origin.requests[-1].range_header == f"bytes={kept}-"
     assert origin.requests[-1].status == 206
+
+
+async def test_a_full_target_folder_makes_the_finished_file_wait_not_fail(
+    app: App, origin: Origin, tmp_path: Path
+) -> None:
+    # The profile's folder is another disk mounted inside the download folder: the finished
+    # file is copied there, and the copy finds that disk full.
+    app.runtime.runner.ctx.space_recheck = 0.3
+    root = app.runtime.builtin.root
+    blob = data(6 * MiB, 5)
+    origin.add_file("/film.bin", blob)
+    with small_disk(root / "films", 4) as films:
+        made = await app.post("/profiles", json={"name": "films", "target_dir": "films"})
+        assert made.status_code == 201, made.text
+        created = await app.post(
+            "/downloads", json={"url": origin.url("/film.bin"), "profile": "films"}
+        )
+        download_id = created.json()["id"]
+
+        async def waiting() -> dict[str, Any] | None:
+            shown: dict[str, Any] = (await app.get(f"/downloads/{download_id}")).json()
+            assert shown["status"] not in ("failed", "completed"), shown
+            return shown if (shown["message"] or "").startswith("Waiting for disk space") else None
+
+        shown = await await_for(waiting, 30, what="the download to wait for space")
+        assert shown["status"] == "queued" and shown["error"] is None
+        assert not list(films.iterdir()), "no half copy is left in the folder"
+
+        subprocess.run(["mount", "-o", "remount,size=16m", str(films)], check=True)  # room
+
+        async def completed() -> dict[str, Any] | None:
+            shown: dict[str, Any] = (await app.get(f"/downloads/{download_id}")).json()
+            assert shown["status"] != "failed", shown
+            return shown if shown["status"] == "completed" else None
+
+        done = await await_for(completed, 30, what="the download to complete")
+        [file] = done["files"]
+        assert file["path"] == "films/film.bin"
+        assert sha((root / file["path"]).read_bytes()) == sha(blob)
+        events = (await app.get(f"/downloads/{download_id}/events")).json()
+        kinds = [e["kind"] for e in events]
+        assert kinds.count("waiting_for_space") == 1 and "retry_scheduled" not in kinds, kinds
