@@ -34,7 +34,8 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   └── ProviderBadAnswer
     ├── TransferError              moving bytes failed; ``transient`` says if a retry may help
     │   ├── TransientTransferError
-    │   │   └── LengthMismatch
+    │   │   ├── LengthMismatch
+    │   │   └── DiskFull       no room on the disk: the download waits for space, no retry spent
     │   ├── PermanentTransferError
     │   │   ├── UnsupportedSource
     │   │   └── AddressRefused     a connection that would reach a forbidden address
@@ -341,6 +342,25 @@ class LengthMismatch(TransientTransferError):
     """The file that arrived does not have the length the server announced."""
 
     code = "length_mismatch"
+
+
+class DiskFull(TransientTransferError):
+    """The disk the download is written to is full.
+
+    Not a failure of the source: the download waits for space (queued, its part kept) and
+    spends no retry (see :meth:`haul.engine.outcomes.Outcomes.waiting_for_space`).
+    """
+
+    code = "disk_full"
+
+    def __init__(
+        self, message: str | None = None, *, needed: int | None = None, free: int | None = None
+    ) -> None:
+        super().__init__(message)
+        #: Bytes the download still has to write, when known.
+        self.needed = needed
+        #: Bytes it found free for it (after what running downloads claimed), when measured.
+        self.free = free
 
 
 class TransferStopped(TransferError):

@@ -365,6 +365,36 @@ async def test_cancel_of_a_ytdlp_job_stops_within_a_second(
     assert not app.runtime.builtin.work_dir(item["id"]).exists()
 
 
+async def test_file_changed_behind_a_server_ignoring_if_range_is_fetched_whole(
+    app: App, origin: Origin
+) -> None:
+    app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=3, base_delay=1.5, jitter=0)
+    old, new = os.urandom(2 * 1024 * 1024), os.urandom(2 * 1024 * 1024)
+    origin.add_file("/moving.bin", old)
+    origin.throttle("/moving.bin", 4 * 1024 * 1024)
+    origin.fault("/moving.bin", "reset", times=1, after_bytes=1024 * 1024, method="GET")
+    download_id = (await submit(app, origin.url("/moving.bin")))["id"]
+
+    async def retry_waits() -> bool:
+        events = (await app.get(f"/downloads/{download_id}/events")).json()
+        return any(e["kind"] == "retry_scheduled" for e in events)
+
+    await await_for(retry_waits, 30, what="the retry after the reset")
+    origin.add_file("/moving.bin", new)  # the file changes on the server meanwhile
+    origin.fault("/moving.bin", "ignore_if_range", method="GET")  # and the resume gets 206
+
+    done = await finished(app, download_id)
+    assert done["status"] == "completed"
+    assert digest(downloaded_file(app, done).read_bytes()) == digest(new)
+    statuses = [r.status for r in origin.requests_for("/moving.bin") if r.method == "GET"]
+    assert statuses == [200, 206, 200]  # cut, the rest of another file (unread), the new one
+    events = (await app.get(f"/downloads/{download_id}/events")).json()
+    [restarted] = [e for e in events if e["kind"] == "restarted"]
+    assert restarted["message"] == (
+        "Starting again from the beginning: its ETag changed since the download began."
+    )
+
+
 @pytest.mark.usefixtures("quick_retries")
 async def test_reset_mid_body_resumes_without_refetching(app: App, origin: Origin) -> None:
     data = os.urandom(2 * 1024 * 1024)

@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -196,6 +197,96 @@ async def test_changed_file_is_fetched_again_not_spliced(
     assert origin.requests[-1].headers.get("If-Range")
     assert origin.requests[-1].status == 200
     assert (tmp_path / "data.bin").read_bytes() == changed
+
+
+SAME_TIME = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        # New bytes under a new ETag.
+        ({}, {}, "ETag changed"),
+        # A weak ETag that stays; only Last-Modified tells.
+        (
+            {"etag": 'W/"v"', "modified": SAME_TIME},
+            {"etag": 'W/"v"', "modified": SAME_TIME + 60},
+            "Last-Modified date changed",
+        ),
+        # The same strong ETag and date, yet another length (a lying server).
+        (
+            {"etag": '"v"', "modified": SAME_TIME},
+            {"etag": '"v"', "modified": SAME_TIME},
+            f"length changed from {len(DATA)} to {len(DATA) + 4096} bytes",
+        ),
+    ],
+    ids=["etag", "last-modified", "length"],
+)
+async def test_server_ignoring_if_range_gets_no_spliced_file(
+    engine: HttpEngine,
+    origin: Origin,
+    tmp_path: Path,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    reason: str,
+):
+    origin.add_file("/files/data.bin", DATA, **old)
+    origin.fault("/files/data.bin", "reset", after_bytes=300_000)
+    with pytest.raises(TransientTransferError):
+        await Run(engine, job_for(origin, "/files/data.bin", tmp_path))()
+    assert part_size(tmp_path / "data.bin.part") > 0
+    changed = DATA[::-1] + (DATA[:4096] if "length" in reason else b"")
+    origin.add_file("/files/data.bin", changed, **new)
+    origin.fault("/files/data.bin", "ignore_if_range")  # answers the resume with 206 anyway
+
+    run = Run(engine, job_for(origin, "/files/data.bin", tmp_path, "data.bin"))
+    result = await run()
+
+    assert sha(result.files[0].read_bytes()) == sha(changed)
+    resume, fresh = origin.requests[-2:]
+    assert resume.status == 206 and resume.headers.get("If-Range")
+    assert (fresh.range_header, fresh.status) == (None, 200)
+    [notice] = [p.notice for p in run.progress if p.notice]
+    assert notice == f"Starting again from the beginning: its {reason} since the download began."
+
+
+async def test_whole_file_answer_to_a_range_request_restarts_cleanly(
+    engine: HttpEngine, origin: Origin, tmp_path: Path
+):
+    origin.fault("/files/data.bin", "reset", after_bytes=300_000)
+    with pytest.raises(TransientTransferError):
+        await Run(engine, job_for(origin, "/files/data.bin", tmp_path))()
+    changed = DATA[::-1]
+    origin.add_file("/files/data.bin", changed, ranges=False)  # 200 to every Range
+
+    run = Run(engine, job_for(origin, "/files/data.bin", tmp_path, "data.bin"))
+    result = await run()
+
+    assert sha(result.files[0].read_bytes()) == sha(changed)
+    assert [r.status for r in origin.requests[-1:]] == [200]
+    assert [p.notice for p in run.progress if p.notice] == [
+        "Starting again from the beginning: the server sent the whole file instead of the rest."
+    ]
+    assert run.progress[-1].downloaded_bytes == len(changed)
+
+
+@pytest.mark.parametrize("kind", ["short_body", "reset"])
+async def test_cut_connections_are_said_in_words_and_resume(
+    engine: HttpEngine, origin: Origin, tmp_path: Path, kind: str
+):
+    origin.fault("/files/data.bin", kind, after_bytes=300_000)
+    with pytest.raises(TransientTransferError) as failure:
+        await Run(engine, job_for(origin, "/files/data.bin", tmp_path))()
+    message = failure.value.message
+    said = "The download from 127.0.0.1 broke off: the connection ended after "
+    assert message.startswith(said)
+    assert message.endswith(f" of the {len(DATA)} bytes announced.")
+    assert "<" not in message and "400" not in message and "Error" not in message
+    assert failure.value.code == "connection"
+
+    result = await Run(engine, job_for(origin, "/files/data.bin", tmp_path, "data.bin"))()
+    assert sha(result.files[0].read_bytes()) == sha(DATA)
+    assert origin.requests[-1].status == 206
 
 
 async def test_server_without_ranges_restarts_from_zero(

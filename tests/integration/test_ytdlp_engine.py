@@ -15,12 +15,14 @@ from haul.engine import ytdlp
 from haul.engine.base import EngineJob, EngineResult, Profile, Progress, StopSignal
 from haul.engine.ytdlp_errors import clean_message, from_message
 from haul.errors import (
+    DiskFull,
     PermanentTransferError,
     TransferStopped,
     TransientTransferError,
     UnsupportedSource,
 )
 from tests.support import media
+from tests.support.disks import fill, free, small_disk
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 from tests.support.wait import wait_for
@@ -266,6 +268,29 @@ def test_stop_leaves_a_part_file_that_the_next_run_resumes(
     assert resumed.bytes_sent == size - kept
 
 
+def test_a_full_disk_keeps_the_part_and_the_next_run_resumes(
+    site: Origin, media_files: MediaFiles, tmp_path: Path
+) -> None:
+    size = media_files.mp4.stat().st_size
+    with small_disk(tmp_path / "disk", 4) as disk:
+        ballast = fill(disk / "ballast", free(disk) - size // 2)  # room for half the video
+        dest = disk / "job"
+        with pytest.raises(DiskFull) as full:
+            ytdlp.run_download(make_job(site.url("/watch/slow"), dest), Readings(), StopSignal())
+        assert full.value.code == "disk_full" and full.value.transient
+        [part] = dest.glob("*.mp4.part")
+        kept = part.stat().st_size
+        assert 0 < kept < size
+
+        ballast.unlink()
+        result = ytdlp.run_download(
+            make_job(site.url("/watch/slow"), dest), Readings(), StopSignal()
+        )
+        [video] = result.files
+        assert media.sha256(video) == media.sha256(media_files.mp4)
+        assert site.requests_for("/media/slow.mp4")[-1].range_header == f"bytes={kept}-"
+
+
 def test_stopped_hls_download_resumes_at_the_fragment_it_reached(
     site: Origin, tmp_path: Path
 ) -> None:
@@ -372,6 +397,8 @@ def test_clean_message(raw: str, clean: str) -> None:
         ("Got error: The read operation timed out. Giving up after 1 retries", "timeout"),
         ("[Errno -3] Temporary failure in name resolution", "connection"),
         ("Requested format is not available", None),
+        ("Postprocessing: Error writing trailer: No space left on device", "disk_full"),
+        ("unable to write data: [Errno 28] No space left on device", "disk_full"),
     ],
 )
 def test_errors_known_only_by_their_text(message: str, code: str | None) -> None:

@@ -38,8 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FaultKind = str  # "status" | "reset" | "slow_headers" | "bad_total" | "404"
-FAULT_KINDS = frozenset({"status", "reset", "slow_headers", "bad_total", "404"})
+FaultKind = str  # see Origin.fault
+FAULT_KINDS = frozenset(
+    {"status", "reset", "slow_headers", "bad_total", "404", "ignore_if_range", "short_body"}
+    | {"no_length"}
+)
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -158,13 +161,17 @@ class Origin:
         filename: str | None = None,
         disposition: bytes | None = None,
         ranges: bool = True,
+        etag: str | None = None,
+        modified: float | None = None,
     ) -> None:
         """Serve ``data`` at ``path``; a Path is read at each request (so it may be huge).
 
         ``filename`` adds ``Content-Disposition: attachment``; ``disposition`` sends that
         header's value as these very bytes (latin-1, broken UTF-8, ...); ``ranges=False`` makes
         the origin ignore Range headers and always answer 200, like servers that cannot seek.
-        Adding the same path again replaces the content (and, for bytes, the ETag).
+        Adding the same path again replaces the content (and, for bytes, the ETag). For bytes,
+        ``etag`` and ``modified`` (a POSIX time) replace the derived ETag and Last-Modified, so
+        a test can change a file while keeping one of them.
         """
         if isinstance(data, Path):
             resource = _Resource(
@@ -172,14 +179,15 @@ class Origin:
             )
         else:
             digest = hashlib.blake2b(data, digest_size=8).hexdigest()
-            stamp = email.utils.formatdate(time.time(), usegmt=True)
+            when = time.time() if modified is None else modified
+            stamp = email.utils.formatdate(when, usegmt=True)
             resource = _Resource(
                 content_type,
                 data=bytes(data),
                 filename=filename,
                 disposition=disposition,
                 ranges=ranges,
-                etag=f'"{digest}"',
+                etag=etag or f'"{digest}"',
                 last_modified=stamp,
             )
         with self._lock:
@@ -214,6 +222,11 @@ class Origin:
         ``bad_total``: answer normally but announce ``total=N`` as the complete length in
         Content-Range (206 only), so the client sees a length mismatch.
         ``404``: answer 404 forever (``times`` is ignored).
+        ``ignore_if_range``: answer a Range request with 206 even when its If-Range names an
+        older version, like servers that ignore If-Range: the rest of the new file.
+        ``short_body``: announce the whole length but send ``after_bytes=N`` body bytes, then
+        close the connection normally (a server that lies about Content-Length).
+        ``no_length``: answer without Content-Length, ending the body by closing the connection.
         ``method="GET"`` (any kind) limits the fault to requests of that method.
         Faults queue: the first one with requests left applies.
         """
@@ -365,7 +378,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         start, end, status = 0, body.size - 1, 200
         range_header = record.range_header if body.resource.ranges else None
         if_range = self.headers.get("If-Range")
-        if range_header and if_range and if_range not in (body.etag, body.last_modified):
+        ignores_if_range = fault is not None and fault.kind == "ignore_if_range"
+        stale = if_range and if_range not in (body.etag, body.last_modified)
+        if range_header and stale and not ignores_if_range:
             range_header = None  # the client's copy is stale: send the whole new file
         if range_header:
             wanted = parse_range(range_header, body.size)
@@ -380,7 +395,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         record.status = status
         self.send_response(status)
         self.send_header("Content-Type", body.resource.content_type)
-        self.send_header("Content-Length", str(length))
+        if fault is not None and fault.kind == "no_length":
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes" if body.resource.ranges else "none")
         self.send_header("ETag", body.etag)
         self.send_header("Last-Modified", body.last_modified)
@@ -397,10 +415,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        if fault is not None and fault.kind == "reset":
+        if fault is not None and fault.kind in ("reset", "short_body"):
             after = min(length, int(fault.opts.get("after_bytes", 0)))
             self._send_body(record, body.resource, start, after)
-            self._reset()
+            if fault.kind == "reset":
+                self._reset()
+            else:
+                self.close_connection = True
         else:
             self._send_body(record, body.resource, start, length)
 

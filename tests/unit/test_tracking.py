@@ -94,6 +94,19 @@ def test_failed_shows_the_reason_and_waiting_retry_shows_when() -> None:
     assert retrying.status is Status.QUEUED and retrying.retry_at == NOW and retrying.error == "503"
 
 
+def test_waiting_for_disk_space_is_a_state_with_a_message_not_an_error() -> None:
+    said = "Waiting for disk space: 120.0 MB free, 300.0 MB needed."
+    row = Row(
+        phase=Phase.QUEUED,
+        retry_next_at=NOW,
+        last_error_code="disk_full",
+        last_error_message=said,
+    )
+    waiting = track(row, None)
+    assert (waiting.status, waiting.message, waiting.retry_at) == (Status.QUEUED, said, NOW)
+    assert (waiting.error, waiting.error_code) == (None, None)
+
+
 @pytest.mark.parametrize(
     ("children", "expected"),
     [

@@ -81,6 +81,9 @@ def track(
     done = status is Status.COMPLETED
     size = _files_size(row.files) if done else None
     error = row.last_error_message if status in (Status.FAILED, Status.QUEUED) else None
+    if status is Status.QUEUED and row.last_error_code == "disk_full":
+        # "Waiting for disk space: ...": a state, not a failed attempt (no retry is spent).
+        message, error = message or error, None
     if status is Status.UNKNOWN:
         error = client_error
     return Tracked(

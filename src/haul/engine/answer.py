@@ -27,6 +27,17 @@ class Answer:
     content_type: str | None
     etag: str | None
     encoded: bool  # a Content-Encoding other than identity: bytes are not the file's own
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartSource:
+    """What a part was cut from: the validators and the length of the file its first answer
+    described (each None when that answer did not say)."""
+
+    validator: str | None = None  # strong ETag, else Last-Modified (see :class:`Answer`)
+    last_modified: str | None = None
+    total: int | None = None
 
 
 def classify(
@@ -55,7 +66,33 @@ def classify(
         match = _CONTENT_RANGE.match(headers.get("content-range", ""))
         start = int(match[1]) if match else -1
         total = int(match[3]) if match and match[3] != "*" else None
-    return Answer(start, total, validator, headers.get("content-type"), etag, encoded)
+    content_type = headers.get("content-type")
+    modified = headers.get("last-modified")
+    return Answer(start, total, validator, content_type, etag, encoded, modified)
+
+
+def changed_since(source: PartSource, answer: Answer) -> str | None:
+    """Why the rest ``answer`` offers belongs to another file than the part holds; None when
+    nothing it says differs from what the part was cut from.
+
+    A server that honours ``If-Range`` answers a changed file with 200 and the whole of it;
+    one that ignores it answers 206 with the new file's validators or length, and splicing
+    those bytes onto the part would make a file that never existed. What either side does
+    not say (no ETag, no length) is not held against the answer.
+    """
+    stored = source.validator
+    if stored is not None and _is_etag(stored) and answer.etag and answer.etag != stored:
+        return "its ETag changed"
+    modified = source.last_modified or (stored if stored and not _is_etag(stored) else None)
+    if modified and answer.last_modified and answer.last_modified != modified:
+        return "its Last-Modified date changed"
+    if source.total is not None and answer.total is not None and answer.total != source.total:
+        return f"its length changed from {source.total} to {answer.total} bytes"
+    return None
+
+
+def _is_etag(validator: str) -> bool:
+    return validator.startswith(('"', "W/"))
 
 
 def complete_after_416(headers: Mapping[str, str], size: int, hinted_size: object) -> bool:

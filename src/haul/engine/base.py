@@ -30,6 +30,9 @@ class Progress:
     filename: str | None = None
     fragment_index: int | None = None
     fragment_count: int | None = None
+    #: Something the user should hear of that is not an error (the transfer went on), e.g. that
+    #: a part was dropped and the file is fetched again from its start.
+    notice: str | None = None
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -77,3 +77,5 @@ class JobContext:
     addresses: AddressPolicy | None = None
     #: How often a completion the database refused is written again.
     storage_backoff: Backoff = field(default_factory=Backoff)
+    #: Seconds a download waiting for disk space waits before it looks again.
+    space_recheck: float = 10.0

@@ -49,6 +49,11 @@ A caller that does not know yet whether a URL is a file at all passes ``accept``
 streamed, before any byte of the body is read or any file is made, and may decline it (a
 page, a torrent): the response is then closed unread. The engine's GET is the probe.
 
+Room on the disk. An answer that announces its length claims the bytes still to come before
+a file is made (:mod:`haul.engine.diskspace`); one that does not fit beside the running
+transfers' claims, or a write that finds the disk full, ends in :class:`~haul.errors.DiskFull`
+with the part kept: the job runner queues the download to wait for space, spending no retry.
+
 Progress is reported at most every 0.25 s. Stop requests are seen between pieces and, when a
 read stalls, by a :class:`StopWatch` that cancels the transfer; both end in
 :class:`TransferStopped` with the ``.part`` kept for resume.
@@ -60,6 +65,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import logging
 import netrc
 import os
 import ssl
@@ -75,7 +81,7 @@ import aiohttp
 import httpx
 
 from haul.engine import partfile
-from haul.engine.answer import Answer, classify, complete_after_416
+from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
 from haul.engine.base import (
     EngineJob,
     EngineResult,
@@ -84,6 +90,7 @@ from haul.engine.base import (
     RateMeter,
     StopSignal,
 )
+from haul.engine.diskspace import DiskSpace
 from haul.engine.http_errors import (
     disk_error,
     network_error,
@@ -101,7 +108,7 @@ from haul.engine.naming import (
 )
 from haul.engine.stopwatch import StopWatch
 from haul.engine.writebehind import WriteBehind
-from haul.errors import LengthMismatch, TransferStopped, TransientTransferError
+from haul.errors import DiskFull, LengthMismatch, TransferStopped, TransientTransferError
 from haul.net import guard
 
 __all__ = [
@@ -114,6 +121,8 @@ __all__ = [
     "status_error",
 ]
 
+
+log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress callbacks
 #: Sees the final URL, status and headers of an answer before its body is streamed or any
@@ -138,6 +147,7 @@ class HttpEngine:
         read_timeout: float = 60.0,
         user_agent: str = "haul/0.1",
         addresses: guard.AddressPolicy | None = None,
+        space: DiskSpace | None = None,
     ) -> None:
         self._timeout = aiohttp.ClientTimeout(connect=connect_timeout, sock_read=read_timeout)
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
@@ -148,6 +158,7 @@ class HttpEngine:
         self._environment = _Environment.read()
         self._writer = WriteBehind()
         self._addresses = addresses
+        self._space = space or DiskSpace()
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -188,8 +199,8 @@ class HttpEngine:
         name = sanitize_filename(job.filename) if job.filename else None
         offset = partfile.size_of(part_path(job.dest_dir / name)) if name else 0
         for _ in range(2):  # a second request only when the part proved unusable
-            validator = _resume_validator(job, name) if offset else None
-            async with self._open(job.url, offset, validator) as response:
+            source = _part_source(job, name) if offset else PartSource()
+            async with self._open(job.url, offset, source.validator) as response:
                 answer = classify(
                     response.status,
                     response.reason,
@@ -201,19 +212,34 @@ class HttpEngine:
                     assert name is not None
                     if complete_after_416(response.headers, offset, job.hints.get("size")):
                         return _finish(job, name, offset, None, on_progress)
+                elif offset and answer.start == offset and (why := changed_since(source, answer)):
+                    # A server that ignores If-Range offers the rest of another file.
+                    _restarting(job, name, f"{why} since the download began", on_progress)
+                    offset = 0
+                    continue  # closed unread; the part goes when the new one is opened
                 elif answer.start == 0 or (answer.start == offset and not answer.encoded):
                     accepted = accept is None or await accept(
                         str(response.url), response.status, response.headers
                     )
                     if not accepted:
                         return None  # closed unread
+                    if offset and answer.start == 0:
+                        why = "the server sent the whole file instead of the rest"
+                        _restarting(job, name, why, on_progress)
                     # The part is made here, not in a thread, although making a folder and
                     # a file can take ~0.4 ms each (ext4 in a VM): the body must be read from
                     # the moment it is wanted, or a connection reset while a thread works
                     # would lose what arrived before it (aiohttp raises before buffered data).
-                    wanted = name or _wanted_name(job, response)
-                    name, file = _prepare(job, wanted, name is None, answer)
-                    size = await self._receive(response, answer, file, job, name, on_progress, stop)
+                    if answer.total is not None:  # before any file is made
+                        self._space.claim(job.dest_dir, answer.total - answer.start)
+                    try:
+                        wanted = name or _wanted_name(job, response)
+                        name, file = _prepare(job, wanted, name is None, answer)
+                        size = await self._receive(
+                            response, answer, file, job, name, on_progress, stop
+                        )
+                    finally:
+                        self._space.release(job.dest_dir)
                     break
                 if not offset:
                     raise TransientTransferError(
@@ -302,6 +328,8 @@ class HttpEngine:
                     if now >= next_report:
                         next_report = now + PROGRESS_INTERVAL
                         sink.flush()
+                        if answer.total is not None:
+                            self._space.wrote(job.dest_dir, answer.total - size)
                         speed, eta = meter.update(size, answer.total)
                         on_progress(Progress(size, answer.total, speed, eta, filename=name))
             except BaseException:
@@ -312,7 +340,12 @@ class HttpEngine:
         except (aiohttp.ClientError, TimeoutError):
             raise  # a network error, not a disk one (both are OSErrors in aiohttp)
         except OSError as exc:
-            raise disk_error(exc, part) from exc
+            error = disk_error(exc, part)
+            if isinstance(error, DiskFull):
+                partfile.give_back(part)
+                if answer.total is not None:
+                    error.needed = answer.total - partfile.size_of(part)
+            raise error from exc
         return size
 
 
@@ -341,7 +374,7 @@ def _prepare(job: EngineJob, name: str, claim: bool, answer: Answer) -> tuple[st
     except OSError as exc:
         raise disk_error(exc, part) from exc
     if answer.start == 0 and answer.validator and not answer.encoded:
-        partfile.store_validator(file.fileno(), answer.validator)
+        partfile.store_validator(file.fileno(), answer.validator, answer.last_modified)
     partfile.store_total(file.fileno(), answer.total)
     return name, file
 
@@ -367,10 +400,33 @@ def _finish(
     return EngineResult(files=(final,), title=Path(name).stem or name, meta=meta)
 
 
-def _resume_validator(job: EngineJob, name: str | None) -> str | None:
-    stored = partfile.read_validator(part_path(job.dest_dir / name)) if name else None
-    hinted = job.hints.get("etag") or job.hints.get("last_modified")
-    return stored or (hinted if isinstance(hinted, str) else None)
+def _part_source(job: EngineJob, name: str | None) -> PartSource:
+    """What the part of ``name`` was cut from: its extended attributes, else resolve's hints
+    (which described the file when the download began)."""
+    stored = partfile.read_source(part_path(job.dest_dir / name)) if name else PartSource()
+    hints = job.hints
+    etag, modified, size = hints.get("etag"), hints.get("last_modified"), hints.get("size")
+    hinted = PartSource(
+        validator=_text(etag) or _text(modified),
+        last_modified=_text(modified),
+        total=size if isinstance(size, int) else None,
+    )
+    return PartSource(
+        stored.validator or hinted.validator,
+        stored.last_modified or hinted.last_modified,
+        stored.total if stored.total is not None else hinted.total,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _restarting(job: EngineJob, name: str | None, why: str, on_progress: ProgressCallback) -> None:
+    """Say (in the log and to the caller, as a notice) that the part is dropped and why."""
+    notice = f"Starting again from the beginning: {why}."
+    log.warning("%s: %s", job.url, notice)
+    on_progress(Progress(0, None, filename=name, notice=notice))
 
 
 @functools.cache

@@ -8,10 +8,11 @@ other 4xx                                          permanent (``http_<status>``)
 timed out connecting / waiting for bytes           transient (``timeout``)
 the host name does not resolve                     transient (``dns``)
 connection refused, TLS failed                     transient (``connection``)
-connection cut during the answer                   transient (``connection``)
+connection cut during the answer (reset, closed    transient (``connection``), said in
+before the announced length, not valid HTTP)        words (:func:`transport_error`)
 not an http(s) URL, malformed URL                  permanent (``invalid_url``)
 too many redirects                                 permanent (``too_many_redirects``)
-the disk is full                                   transient (``disk_full``)
+the disk is full                                   :class:`DiskFull` (``disk_full``)
 any other local write error                        permanent (``local_io``)
 =================================================  ==========================================
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import email.utils
 import errno
 import http
+import re
 import socket
 import time
 from collections.abc import Mapping
@@ -35,9 +37,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+import aiohttp.http_exceptions
 import httpx
 
-from haul.errors import PermanentTransferError, TransferError, TransientTransferError
+from haul.errors import DiskFull, PermanentTransferError, TransferError, TransientTransferError
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -101,7 +104,37 @@ def transport_error(exc: aiohttp.ClientError | TimeoutError, url: str) -> Transf
     if isinstance(exc, aiohttp.ClientConnectorError):
         detail = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
         return _unreachable(host, detail)
-    return _broken(host, str(exc) or type(exc).__name__)
+    return _broken(host, _cut_reason(exc))
+
+
+#: How aiohttp counts what arrived of a body that ended early.
+_RECEIVED = re.compile(r"received (\d+) of (\d+) bytes")
+
+
+def _cut_reason(exc: aiohttp.ClientError) -> str:
+    """What cut a connection during an answer, said without aiohttp's own words: its
+    representations (``<ContentLengthError: 400, message=...>``) read as if the server had
+    answered 400, where the 400 is only aiohttp's parser code."""
+    if _caused_by(exc, ConnectionResetError) or isinstance(exc, aiohttp.ClientConnectionResetError):
+        return "the connection was reset"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        # A reset and a server that closes early (or lied about the length) look alike here.
+        if _caused_by(exc, aiohttp.http_exceptions.ContentLengthError):
+            counts = _RECEIVED.search(str(exc))
+            if counts is not None:
+                got, announced = int(counts[1]), int(counts[2])
+                return f"the connection ended after {got} of the {announced} bytes announced"
+            return "the connection ended before all the bytes announced arrived"
+        if _caused_by(exc, aiohttp.http_exceptions.TransferEncodingError):
+            return "the server closed the connection in the middle of a chunk"
+        return "the body of the answer arrived damaged or incomplete"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return exc.strerror or "the connection failed"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "the server's answer is not valid HTTP"
+    return "the connection failed"
 
 
 def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> TransferError:
@@ -122,11 +155,12 @@ def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> Transfer
     return _broken(host, str(exc) or type(exc).__name__)
 
 
-def disk_error(exc: OSError, path: Path) -> TransferError:
-    """The haul error for a failed local write of ``path``."""
+def disk_error(exc: OSError, path: Path, needed: int | None = None) -> TransferError:
+    """The haul error for a failed local write of ``path`` (``needed``: the bytes still to
+    write, when known, for a full disk)."""
     said = f"Could not write {path.name}: {exc.strerror or exc}."
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return TransientTransferError(said, code="disk_full")
+        return DiskFull(said, needed=needed)
     return PermanentTransferError(said, code="local_io")
 
 
@@ -148,7 +182,7 @@ def _unreachable(host: str, detail: str) -> TransferError:
 
 def _broken(host: str, detail: str) -> TransferError:
     return TransientTransferError(
-        f"The connection to {host} broke during the download: {detail}.", code="connection"
+        f"The download from {host} broke off: {detail}.", code="connection"
     )
 
 

@@ -34,6 +34,7 @@ from haul.engine.outcomes import Outcomes
 from haul.engine.playlists import expand
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
 from haul.errors import (
+    DiskFull,
     PermanentTransferError,
     PlaylistRefused,
     TransferError,
@@ -72,6 +73,9 @@ class JobRunner:
         except TransferStopped:
             await _told(started)
             await self._ended(row, self.outcomes.stopped(row, job))
+        except DiskFull as exc:
+            await _told(started)
+            await self._ended(row, self.outcomes.waiting_for_space(row, exc))
         except TransferError as exc:
             await _told(started)
             await self._ended(row, self.outcomes.failed(row, exc))
@@ -245,6 +249,9 @@ class JobRunner:
             known = probe.resolved if resolved is None else resolved
             if chosen and known is not None and known["kind"] == "file":
                 _remember(row, {**known, "filename": chosen})
+            if job.notices:
+                notices, job.notices = job.notices, []
+                await asyncio.shield(self.outcomes.noted(row, notices))
         if result is not None and resolved is None and probe.resolved is None:
             # The part was complete already (416): what lay there was a file.
             _remember(row, {"kind": "file", "url": row.source_url, "filename": filename})

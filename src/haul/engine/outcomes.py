@@ -24,7 +24,10 @@ from haul.engine import faults, filing
 from haul.engine.base import EngineResult, StopSignal
 from haul.engine.completions import Completion, CompletionWriter, Recorded, Successor
 from haul.engine.context import JobContext
+from haul.engine.diskspace import free_bytes, waiting_message
+from haul.engine.http_errors import disk_error
 from haul.errors import (
+    DiskFull,
     StorageError,
     TransferError,
     TransferStopped,
@@ -175,8 +178,12 @@ class Outcomes:
         for item in note.moves:
             try:
                 item.source.replace(item.final)  # the work folder lies inside the root
-            except OSError:  # a mount inside the root
-                await asyncio.to_thread(shutil.move, item.source, item.final)
+            except OSError:
+                try:  # a mount inside the root: a copy, which may find that disk full
+                    await asyncio.to_thread(shutil.move, item.source, item.final)
+                except OSError as exc:
+                    item.final.unlink(missing_ok=True)  # no half copy in the root
+                    raise disk_error(exc, item.final) from exc
         return Filed([m.final for m in note.moves], result.title, result.meta)
 
     @staticmethod
@@ -212,6 +219,38 @@ class Outcomes:
         if reason == "cancel" and db_row.cancel_delete_partial:
             self.ctx.builtin.delete_partial(row.id)
         await self.ctx.notify(db_row)
+
+    async def waiting_for_space(self, row: Download, exc: DiskFull) -> None:
+        """The disk is full: the download goes back to the queue, its part kept, and looks
+        again in ``space_recheck`` seconds. No retry is spent (the source did nothing wrong)
+        and its slot is free for downloads that fit meanwhile. The history says so once, when
+        the wait begins; the message says how much is free and, when known, needed."""
+        free = exc.free if exc.free is not None else free_bytes(self.ctx.builtin.work_root)
+        message = waiting_message(free, exc.needed)
+        async with self.ctx.db.write() as s:
+            db_row = await s.get(Download, row.id)
+            if db_row is None:
+                return
+            db_row.lease_worker_id = None
+            _keep_learned(db_row, row)
+            if db_row.canceled_at is None:
+                if db_row.last_error_code != DiskFull.code:
+                    q.add_event(s, row.id, "waiting_for_space", message, code=DiskFull.code)
+                db_row.phase = Phase.QUEUED.value
+                db_row.retry_next_at = utcnow() + timedelta(seconds=self.ctx.space_recheck)
+            db_row.last_error_code = DiskFull.code
+            db_row.last_error_message = message
+        await self.ctx.notify(db_row)
+
+    async def noted(self, row: Download, notices: list[str]) -> None:
+        """Add the engine's notices to the download's history (a part dropped because the
+        file changed, say); a failure to write them is logged and fails nothing."""
+        try:
+            async with self.ctx.db.write() as s:
+                for notice in notices:
+                    q.add_event(s, row.id, "restarted", notice)
+        except Exception:
+            log.exception("download %s: could not record %s", row.id, notices)
 
     async def released(self, row: Download) -> None:
         """Give the job back (its task was cancelled): another worker, or this one after a

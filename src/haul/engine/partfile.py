@@ -2,8 +2,10 @@
 
 The validator (strong ETag, else Last-Modified) of the response that started a part is kept in
 the part's ``user.haul.validator`` extended attribute, so a resume can send it as ``If-Range``,
-and the size of the whole file in ``user.haul.total``, so a paused part shows how far along it
-is; filesystems without extended attributes simply fall back to the hints resolve gathered.
+its Last-Modified date in ``user.haul.modified`` and the size of the whole file in
+``user.haul.total``, so a paused part shows how far along it is. A resume compares all three
+with the answer it gets (:func:`haul.engine.answer.changed_since`). Filesystems without
+extended attributes simply fall back to the hints resolve gathered.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+from haul.engine.answer import PartSource
 from haul.engine.http_errors import disk_error
 from haul.engine.naming import numbered, part_path
 from haul.errors import PermanentTransferError
 
 _VALIDATOR_XATTR = "user.haul.validator"
 _TOTAL_XATTR = "user.haul.total"
+_MODIFIED_XATTR = "user.haul.modified"
 _MAX_TRIES = 10_000
 
 
@@ -58,6 +62,21 @@ def open_part(part: Path, offset: int, buffering: int) -> BinaryIO:
     return file
 
 
+#: What a part that filled its disk gives back (see :func:`give_back`).
+GIVE_BACK = 1 << 20
+
+
+def give_back(part: Path) -> None:
+    """Cut the last :data:`GIVE_BACK` bytes off a part that filled its disk (best effort).
+
+    A disk filled to the last byte also stops the database when it lies on it (the default
+    layout keeps the downloads inside the data folder), and then not even the wait for space
+    can be recorded. The bytes cut are fetched again on resume, which starts at the part's end.
+    """
+    with contextlib.suppress(OSError):
+        os.truncate(part, max(0, part.stat().st_size - GIVE_BACK))
+
+
 def size_of(path: Path) -> int:
     """The size of ``path``, 0 when it does not exist."""
     try:
@@ -76,11 +95,22 @@ def read_validator(part: Path) -> str | None:
     return None
 
 
-def store_validator(fd: int, validator: str) -> None:
+def store_validator(fd: int, validator: str, last_modified: str | None = None) -> None:
     """Remember what the part was cut from; best effort (not every filesystem has xattrs)."""
     if hasattr(os, "setxattr"):
         with contextlib.suppress(OSError):
             os.setxattr(fd, _VALIDATOR_XATTR, validator.encode())
+            if last_modified:
+                os.setxattr(fd, _MODIFIED_XATTR, last_modified.encode())
+
+
+def read_source(part: Path) -> PartSource:
+    """What ``part`` was cut from, as far as its extended attributes say."""
+    modified = None
+    if hasattr(os, "getxattr"):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            modified = os.getxattr(part, _MODIFIED_XATTR).decode()
+    return PartSource(read_validator(part), modified, read_total(part))
 
 
 def store_total(fd: int, total: int | None) -> None:
@@ -104,6 +134,6 @@ def read_total(part: Path) -> int | None:
 def drop_validator(part: Path) -> None:
     """Forget the validator and the total, before the part becomes the finished file."""
     if hasattr(os, "removexattr"):
-        for name in (_VALIDATOR_XATTR, _TOTAL_XATTR):
+        for name in (_VALIDATOR_XATTR, _MODIFIED_XATTR, _TOTAL_XATTR):
             with contextlib.suppress(OSError):
                 os.removexattr(part, name)

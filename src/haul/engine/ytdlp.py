@@ -8,6 +8,7 @@ stay there when a job stops, so the next run resumes them. Errors leave as haul 
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import os
@@ -23,6 +24,7 @@ from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
 from haul.core.paths import stays_inside
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
+from haul.engine.http_errors import disk_error
 from haul.engine.ytdlp_errors import translate
 from haul.engine.ytdlp_session import open_session
 from haul.errors import PermanentTransferError, TransferStopped
@@ -230,6 +232,10 @@ def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
         if stop.is_set():
             raise TransferStopped(f"Stopped ({stop.reason}).") from exc
         raise translate(exc, job.url) from exc
+    except OSError as exc:  # a write yt-dlp does not wrap in its own errors
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_error(exc, job.dest_dir) from exc
+        raise
     return _result(job, info)
 
 

@@ -12,6 +12,7 @@ found in the chain                                 haul error (``code``)
 ``HTTPError`` 429, 5xx                             transient (``http_429``, ``http_503`` ...)
 ``HTTPError`` other                                permanent (``http_<status>``)
 ``ContentTooShortError``                           :class:`LengthMismatch` (``length_mismatch``)
+``OSError`` ENOSPC / EDQUOT, or their words        :class:`DiskFull` (``disk_full``): waits
 ``TransportError`` / ``OSError``, timed out        transient (``timeout``)
 ``TransportError`` / ``OSError``, other            transient (``connection``)
 no error below, only text (:func:`from_message`)   ``HTTP Error N``, timeouts, resets: as above
@@ -26,6 +27,7 @@ raises :class:`~haul.errors.AddressRefused` (permanent, ``forbidden_address``) i
 
 from __future__ import annotations
 
+import errno
 import re
 import socket
 from collections.abc import Iterator
@@ -35,6 +37,7 @@ from yt_dlp.utils import ContentTooShortError, UnsupportedError
 
 from haul.engine.http_errors import answer_error
 from haul.errors import (
+    DiskFull,
     LengthMismatch,
     PermanentTransferError,
     TransferError,
@@ -89,15 +92,23 @@ def translate(exc: BaseException, url: str) -> TransferError:
                 f"The server sent {error.downloaded} of {error.expected} bytes for {url}."
             )
     for error in chain:
+        if isinstance(error, OSError) and error.errno in _DISK_FULL:
+            return DiskFull(f"Could not write the download of {url}: {error.strerror}.")
+    for error in chain:
         if isinstance(error, TransportError | OSError) and not isinstance(error, FileNotFoundError):
             return network_error(error, url, chain)
     message = clean_message(str(exc)) or type(exc).__name__
     return from_message(message, url) or PermanentTransferError(message, code="extractor_error")
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 # yt-dlp's downloaders report an error they gave up retrying as text only ("Got error: ...
 # Giving up after 1 retries"), with no exception below it: read the text, first match wins.
 _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # ffmpeg (merging, converting) and yt-dlp's writers say so in words only.
+    (re.compile(r"No space left on device|Disk quota exceeded|Errno 28\b"), "disk"),
     (re.compile(r"HTTP Error (\d{3})"), "http"),
     (re.compile(r"timed? ?out", re.IGNORECASE), "timeout"),
     (
@@ -120,6 +131,8 @@ def from_message(message: str, url: str) -> TransferError | None:
             continue
         if kind == "http":
             return answer_error(int(match.group(1)), None, url, {})
+        if kind == "disk":
+            return DiskFull(f"Could not write the download of {url}: {message}")
         if kind == "timeout":
             return TransientTransferError(
                 f"The server at {url} did not answer in time.", code="timeout"

@@ -39,9 +39,13 @@ class LiveJob:
     title: str | None = None
     #: When bytes last arrived (monotonic clock), for stall detection.
     last_change: float = field(default_factory=time.monotonic)
+    #: The engine's notices (:attr:`Progress.notice`) not yet written to the history.
+    notices: list[str] = field(default_factory=list)
 
     def on_progress(self, progress: Progress) -> None:
         # Called from engine threads: plain attribute stores, read by the worker's loops.
+        if progress.notice is not None:
+            self.notices.append(progress.notice)
         previous = self.progress
         if previous is None or progress.downloaded_bytes > previous.downloaded_bytes:
             self.last_change = time.monotonic()
