@@ -70,9 +70,8 @@ class LiveStream:
         return self
 
     def stop(self) -> None:
-        """End the reading from this side (within a second)."""
+        """Stop reading (the thread ends with its next line or keep-alive, or the server)."""
         self._stop.set()
-        self._thread.join(10)
 
     def created(self, download_id: int) -> bool:
         return any(e.get("type") == "created" and e.get("id") == download_id for e in self.events)
@@ -80,6 +79,9 @@ class LiveStream:
     def _run(self) -> None:
         try:
             self._sse() if self.kind == "sse" else self._ws()
+        except Exception:
+            if not self._stop.is_set():
+                raise
         finally:
             self.ended.set()
 
