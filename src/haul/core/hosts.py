@@ -8,7 +8,8 @@ the attacker's name. So every request (HTTP and WebSocket, ``/files/<token>`` in
 refused before any route runs unless its ``Host`` is
 
 - a loopback name: ``localhost``, ``127.0.0.1``, ``[::1]`` (any port);
-- ``HAUL_HOST``, when it names one address or host (not ``0.0.0.0`` or ``::``);
+- ``HAUL_HOST`` (``0.0.0.0`` and ``::`` too: browsers that open the address ``haul serve``
+  prints send it; being an address, it cannot be rebound, but it stands for no other name);
 - a name of ``HAUL_ALLOWED_HOSTS`` (comma-separated; ``*`` turns the check off);
 - the IP address the connection arrived at (no name can be rebound to be an address), so a
   haul listening on ``0.0.0.0`` answers ``http://192.168.1.20:8680`` but not ``nas.local``
@@ -35,6 +36,10 @@ def host_name(value: str) -> str | None:
     text = value.strip()
     if not text or any(c in text for c in "/?#@\\ \t"):
         return None
+    try:
+        return str(ipaddress.ip_address(text))  # a bare address (IPv6 without brackets too)
+    except ValueError:
+        pass
     try:
         parts = urlsplit(f"//{text}")
         parts.port  # noqa: B018 (raises ValueError for a port that is not one)
@@ -66,8 +71,8 @@ class KnownHosts:
         """From ``HAUL_HOST`` and ``HAUL_ALLOWED_HOSTS`` (already checked by the settings)."""
         entries = [e.strip() for e in allowed.split(",") if e.strip()]
         names = set(LOOPBACK_NAMES)
-        if listen_host not in WILDCARD_ADDRESSES and (own := host_name(listen_host)):
-            names.add(own)
+        if (own := host_name(listen_host)) and own != "*":
+            names.add(own)  # 0.0.0.0 too: what `haul serve` prints, and no name to rebind
         names.update(n for e in entries if e != "*" and (n := host_name(e)))
         return cls(frozenset(names), anything="*" in entries, listening_on=listen_host)
 
