@@ -1,11 +1,15 @@
 """When a live stream asks again who its caller is, and what ends it (no server, no database:
-a stand-in gate and clock)."""
+a stand-in gate and clock); what the CLI says when the server ends its stream."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+import pytest
+
+from haul.cli.api import Api, ApiError
 from haul.errors import Unauthorized
 from haul.service import Owner
 from haul.web.api.stream_auth import CHANGED, UNCHECKED, CallerWatch
@@ -80,3 +84,23 @@ async def test_a_database_that_does_not_answer_ends_the_stream() -> None:
     w = watch(gate, clock)
     clock.now += 5
     assert await w.ended() and w.reason == UNCHECKED
+
+
+def test_the_cli_says_why_the_server_ended_its_stream() -> None:
+    body = (
+        'event: hello\ndata: {"channels": ["*"]}\n\n'
+        'event: closed\ndata: {"detail": "This API token is not valid."}\n\n'
+    )
+    api = Api("http://127.0.0.1:8680", token="t")
+    api.http = httpx.Client(
+        base_url="http://127.0.0.1:8680/api/v1",
+        transport=httpx.MockTransport(
+            lambda _: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+        ),
+    )
+    seen = []
+    with pytest.raises(ApiError) as caught:
+        for kind, _ in api.events():
+            seen.append(kind)
+    assert seen == ["hello"]
+    assert caught.value.message == "The event stream ended: This API token is not valid."
