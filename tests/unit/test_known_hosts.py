@@ -66,6 +66,8 @@ def test_the_address_a_request_arrived_at_is_known_but_not_a_name() -> None:
     assert known.allows("[fe80::1]:8680", arrived_at="fe80::1")
     assert not known.allows("192.168.1.21:8680", arrived_at="192.168.1.20")
     assert not known.allows("nas.lan:8680", arrived_at="nas.lan")  # only an address counts
+    # A dual-stack socket on :: sees an IPv4 client's connection at ::ffff:192.168.1.20.
+    assert KnownHosts.of("::", "").allows("192.168.1.20", arrived_at="::ffff:192.168.1.20")
 
 
 def test_a_star_turns_the_check_off() -> None:

@@ -49,12 +49,16 @@ def host_name(value: str) -> str | None:
     return name or None
 
 
-def _is_address(name: str) -> bool:
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``name`` as an IP address (an IPv4 address an IPv6 socket saw as ``::ffff:a.b.c.d``
+    unwrapped); None when it is a name."""
     try:
-        ipaddress.ip_address(name)
+        found = ipaddress.ip_address(name)
     except ValueError:
-        return False
-    return True
+        return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return found.ipv4_mapped
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,9 @@ class KnownHosts:
             return False
         if name in self.names:
             return True
-        return arrived_at is not None and _is_address(name) and name == arrived_at.lower()
+        if arrived_at is None or (address := _address(name)) is None:
+            return False
+        return address == _address(arrived_at)
 
     def refusal(self, host: str) -> str:
         """One sentence telling the operator what to set."""
