@@ -1,16 +1,18 @@
 """Live streams end when their caller may no longer read them: an account disabled or
 demoted, a login ended, a token revoked. Two real `haul serve` processes share one
-PostgreSQL database; each change is made on the server holding the stream (seen at once)
-and on the other one (seen by the periodic re-check), and read by a real event-stream and
-WebSocket client."""
+database (SQLite, then PostgreSQL); each change is made on the server holding the stream
+(seen at once) and on the other one (seen by the periodic re-check), and read by a real
+event-stream and WebSocket client."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +22,6 @@ from tests.support.pg import fresh_database
 from tests.support.server import HaulServer
 from tests.support.sse import LiveStream
 from tests.support.wait import wait_for
-
-pytestmark = pytest.mark.postgres
 
 PASSWORD = "correct horse battery"
 #: Seconds a stream may go on after the change: at once (within the loop's second) on the
@@ -71,13 +71,28 @@ class Pair:
         return {"Cookie": f"haul_login={answer.cookies['haul_login']}"}
 
 
-@pytest.fixture(scope="module")
-def pair(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+@contextmanager
+def shared_database(request: pytest.FixtureRequest, root: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{root / 'haul.db'}"
+        return
+    with fresh_database(request.getfixturevalue("pg_server")) as url:
+        yield url
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pair]:
     root = tmp_path_factory.mktemp("streams")
-    with fresh_database(pg_server) as url:
+    with shared_database(request, root) as url:
         env = {"HAUL_DATABASE_URL": url, "HAUL_MODE": "accounts"}
         streams = HaulServer(root / "a", env=env)
-        other = HaulServer(root / "b", env={**env, "HAUL_EMBEDDED_WORKER": "false"})
+        # On PostgreSQL the second one is an API node; on SQLite each runs its worker.
+        api_only = {"HAUL_EMBEDDED_WORKER": "false"} if request.param == "postgres" else {}
+        other = HaulServer(root / "b", env={**env, **api_only})
         made = subprocess.run(
             [sys.executable, "-m", "haul", "users", "create-admin", "boss", "--password-stdin"],
             input=PASSWORD,
