@@ -282,7 +282,7 @@ class RawHttp:
 
     @staticmethod
     def request(method: str, path: str, body: Any = None) -> bytes:
-        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n"
+        head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
         if body is None:
             return (head + "\r\n").encode()
         data = json.dumps(body).encode()

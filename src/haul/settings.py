@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
+from haul.core.hosts import host_name
 from haul.errors import BadSettings
 from haul.media.naming import (
     EPISODE_TEMPLATE,
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8680, ge=1, le=65535)
+    #: Further host names (or addresses) browsers may use to reach haul, comma-separated;
+    #: ``*``: any (see haul.web.hosts). Loopback names and HAUL_HOST are always known.
+    allowed_hosts: str = ""
 
     limit_global: int = Field(default=10, ge=1, le=LIMIT_MAX)
     limit_per_owner: int | None = Field(default=None, ge=1, le=LIMIT_MAX)
@@ -124,6 +128,14 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("HAUL_HOST must name an address to listen on")
         return value.strip()
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_names(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and entry != "*" and host_name(entry) is None:
+                raise ValueError(f"{entry!r} is not a host name or address (such as nas.local)")
+        return value
 
     @field_validator(
         "movie_template", "episode_template", "movie_trailer_template", "series_trailer_template"

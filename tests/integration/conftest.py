@@ -21,5 +21,5 @@ async def visitor(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     application.dependency_overrides[get_owner] = lambda: Owner(key="user:2", is_admin=False)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://haul.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield http

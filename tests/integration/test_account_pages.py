@@ -46,7 +46,7 @@ class Site:
     def browser(self) -> httpx.AsyncClient:
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.application),
-            base_url="http://haul.test",
+            base_url="http://127.0.0.1",
             headers={"Accept": "text/html"},
         )
         self._clients.append(client)
@@ -333,7 +333,7 @@ async def test_a_new_token_is_shown_once_and_works_until_revoked(site: Site) -> 
     assert "not yet" in row.group(2)
 
     program = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=site.application), base_url="http://haul.test"
+        transport=httpx.ASGITransport(app=site.application), base_url="http://127.0.0.1"
     )
     async with program:
         bearer = {"Authorization": f"Bearer {secret}", **JSON}

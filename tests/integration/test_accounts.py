@@ -244,7 +244,9 @@ async def test_single_user_mode_becomes_accounts_with_the_first_admin(
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         me = (await http.get("/api/v1/auth/me")).json()
         assert me == {
@@ -279,7 +281,9 @@ async def test_accounts_mode_setup_needs_the_printed_code(
     app = create_app(settings.model_copy(update={"mode": "accounts"}))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         code = app.state.runtime.accounts.setup_code
         assert code in caplog.text and "/setup" in caplog.text
@@ -320,7 +324,9 @@ async def test_bound_to_a_network_with_an_account_it_starts_in_accounts_mode(
     app = create_app(settings.model_copy(update={"host": "0.0.0.0"}))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         assert (await http.get("/api/v1/downloads")).status_code == 401
         header = {"Authorization": f"Bearer {people.alice.token}"}
@@ -334,7 +340,9 @@ async def test_guessing_the_setup_code_is_limited(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"mode": "accounts", "login_attempts": 3}))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         body = {"username": "boss", "password": PASSWORD}
         for guess in ("00000000", "11111111", "22222222"):

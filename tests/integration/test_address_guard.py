@@ -57,7 +57,7 @@ async def running(settings: Settings, *, allow_private: bool) -> AsyncIterator[A
     application = create_app(settings.model_copy(update={"allow_private_addresses": allow_private}))
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://haul.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             app = App(http, application.state.runtime)
             # Were a refusal taken for a passing failure, its retry would come within a second.
             app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=3, base_delay=0.2, jitter=0)

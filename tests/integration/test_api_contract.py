@@ -28,7 +28,7 @@ async def strict_app(strict_settings: Settings) -> Iterator[App]:  # type: ignor
     application = create_app(strict_settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://haul.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield App(http, application.state.runtime)
 
 

@@ -73,7 +73,7 @@ async def test_a_link_serves_the_file_with_ranges_to_anyone(app: App, origin: Or
 
     # A fresh client: no cookie, no token; the link is the permission.
     transport = httpx.ASGITransport(app=app.http._transport.app)  # type: ignore[attr-defined]
-    async with httpx.AsyncClient(transport=transport, base_url="http://elsewhere.test") as anyone:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as anyone:
         full = await anyone.get(made["url"])
         assert full.status_code == 200 and sha(full.content) == sha(data)
         assert full.headers["content-type"] == "video/x-matroska"

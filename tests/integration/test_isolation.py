@@ -319,9 +319,9 @@ class EventReader:
             "raw_path": b"/api/v1/events",
             "query_string": query.encode(),
             "root_path": "",
-            "headers": [(b"host", b"haul.test"), (b"authorization", f"Bearer {token}".encode())],
+            "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())],
             "client": ("127.0.0.1", 40000),
-            "server": ("haul.test", 80),
+            "server": ("127.0.0.1", 80),
             "state": {},
         }
         self.text = ""
@@ -399,7 +399,7 @@ class SocketReader:
     """A WebSocket of the app driven in-process (ASGI), keeping the JSON messages it got."""
 
     def __init__(self, app: Any, token: str | None) -> None:
-        headers = [(b"host", b"haul.test")]
+        headers = [(b"host", b"127.0.0.1")]
         if token is not None:
             headers.append((b"authorization", f"Bearer {token}".encode()))
         self.app = app
@@ -414,7 +414,7 @@ class SocketReader:
             "root_path": "",
             "headers": headers,
             "client": ("127.0.0.1", 40001),
-            "server": ("haul.test", 80),
+            "server": ("127.0.0.1", 80),
             "subprotocols": [],
             "state": {},
         }

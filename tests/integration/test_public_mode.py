@@ -29,7 +29,7 @@ async def public(settings: Settings, **overrides: Any) -> AsyncIterator[Any]:
 def visitor(app: Any, ip: str = "203.0.113.7") -> httpx.AsyncClient:
     """A browser of its own (cookies) at address ``ip``."""
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://haul.test"
+        transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://127.0.0.1"
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -237,6 +238,22 @@ def page_with_two_videos(url1: str, url2: str, title: str = "Two haul clips") ->
     return _page(title, "\n".join(tags))
 
 
+def page_with_metadata(video_url: str, *, title: str, uploader: str) -> str:
+    """A page describing one video in JSON-LD (a ``VideoObject`` with a name and an author),
+    which yt-dlp's generic extractor reads as the video's title and uploader exactly as
+    written (the ``<video>`` tag extractor would add `` (1)`` to the title)."""
+    data = {
+        "@context": "https://schema.org",
+        "@type": "VideoObject",
+        "name": title,
+        "author": {"@type": "Person", "name": uploader},
+        "contentUrl": video_url,
+        "uploadDate": "2024-01-01",
+    }
+    script = json.dumps(data).replace("</", "<\\/")
+    return _page("A page", f'  <script type="application/ld+json">{script}</script>')
+
+
 def page_without_media(title: str = "Nothing to see") -> str:
     """A page with text and a link but no media: yt-dlp says ``Unsupported URL``."""
     return _page(title, '  <p>Just words here, and <a href="/elsewhere">a link</a>.</p>')
@@ -250,6 +267,7 @@ __all__ = [
     "make_mkv",
     "make_mp4",
     "make_vtt",
+    "page_with_metadata",
     "page_with_two_videos",
     "page_with_video",
     "page_without_media",

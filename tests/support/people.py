@@ -46,7 +46,7 @@ class People:
         """Another client of the same app (its own cookies)."""
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app),
-            base_url="http://haul.test",
+            base_url="http://127.0.0.1",
             headers=headers,
         )
 
@@ -67,13 +67,13 @@ async def crowd(settings: Settings, **overrides: Any) -> AsyncIterator[People]:
             _view, token = await runtime.accounts.create_token(user.id, "tests")
             http = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),
-                base_url="http://haul.test",
+                base_url="http://127.0.0.1",
                 headers={"Authorization": f"Bearer {token}"},
             )
             await stack.enter_async_context(http)
             persons.append(Person(name, user.id, token, http))
         nobody = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://haul.test"
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
         )
         await stack.enter_async_context(nobody)
         yield People(app, runtime, *persons, nobody=nobody)

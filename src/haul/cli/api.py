@@ -77,7 +77,9 @@ class Api:
 
     def events(self, download_ids: list[int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield (event type, data) from the SSE stream until the server closes it; the
-        server's keep-alive comments come out as ``("ping", {})``."""
+        server's keep-alive comments come out as ``("ping", {})``. A stream the server ended
+        because its caller may no longer read it (a ``closed`` event) is an :class:`ApiError`
+        saying why."""
         params = {"download": [str(i) for i in download_ids or []]}
         try:
             with self.http.stream(
@@ -93,7 +95,11 @@ class Api:
                     elif line.startswith("event:"):
                         kind = line[6:].strip()
                     elif line.startswith("data:"):
-                        yield kind, json.loads(line[5:].strip())
+                        data = json.loads(line[5:].strip())
+                        if kind == "closed":
+                            detail = str(data.get("detail") or "")
+                            raise ApiError(401, f"The event stream ended: {detail}", data)
+                        yield kind, data
                     elif not line:
                         kind = "message"
         except httpx.TransportError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -26,6 +27,17 @@ def stays_inside(relative: str) -> bool:
     if posix.is_absolute() or windows.drive or windows.root:
         return False
     return ".." not in posix.parts and ".." not in windows.parts
+
+
+#: ``$NAME`` or ``${NAME}``, which yt-dlp replaces in an output template with an environment
+#: variable (``$PWD/%(title)s`` writes into haul's working folder, wherever that is).
+_ENVIRONMENT = re.compile(r"\$(\w|\{)")
+
+
+def template_stays_inside(template: str) -> bool:
+    """:func:`stays_inside` for a yt-dlp output template, which must not name an environment
+    variable either (yt-dlp expands them before it fills in the fields)."""
+    return stays_inside(template) and _ENVIRONMENT.search(template) is None
 
 
 def entry_root(entry: dict[str, Any], downloads: Path, library: Path) -> Path:

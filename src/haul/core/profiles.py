@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from haul.core.paths import stays_inside
+from haul.core.paths import stays_inside, template_stays_inside
 from haul.errors import InvalidFields
 
 FIELDS = (
@@ -128,10 +128,10 @@ def check_output_template(value: Any) -> str | None:
     text = _text(value, "output_template")
     if text is None:
         return None
-    if text == "-" or not stays_inside(text):
+    if text == "-" or not template_stays_inside(text):
         raise ValueError(
             "output_template must be a relative path that stays inside the download folder, "
-            f"such as {TEMPLATE_EXAMPLE!r} (no '..', no absolute path)."
+            f"such as {TEMPLATE_EXAMPLE!r} (no '..', no absolute path, no $VARIABLE)."
         )
     return text
 

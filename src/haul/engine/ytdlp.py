@@ -12,6 +12,7 @@ import errno
 import itertools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from yt_dlp import YoutubeDL
+from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
-from haul.core.paths import stays_inside
+from haul.core.paths import inside, template_stays_inside
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
 from haul.engine.http_errors import disk_error
 from haul.engine.ytdlp_errors import translate
@@ -126,13 +128,61 @@ def check_template(template: str) -> None:
     """Refuse an output template that could write outside the destination folder."""
     if (
         YoutubeDL.validate_outtmpl(template) is not None
-        or not stays_inside(template)
+        or not template_stays_inside(template)
         or template.strip() == "-"  # yt-dlp's name for stdout
     ):
         raise PermanentTransferError(
             f"The output template {template!r} must be a relative path inside the download folder.",
             code="bad_template",
         )
+
+
+_DOTS = re.compile(r"\s*\.+\s*")
+
+
+def _neutral(value: Any) -> Any:
+    """``value`` with every text made of dots alone (``.``, ``..``) turned into underscores,
+    lists and dicts searched: as a field of an output template such a text would name a
+    folder (``%(uploader)s/`` of an uploader called ``..``). Unchanged values are returned
+    as they are (the same object)."""
+    if isinstance(value, str):
+        return value.replace(".", "_") if _DOTS.fullmatch(value) else value
+    if isinstance(value, dict):
+        changed = {k: _neutral(v) for k, v in value.items()}
+        return value if all(changed[k] is value[k] for k in value) else changed
+    if isinstance(value, list):
+        items = [_neutral(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+class _StaysInside(PostProcessor):  # type: ignore[misc]
+    """Run by yt-dlp for each media item before it names its files (stage ``video``): fields
+    made of dots are neutralised, then every name yt-dlp will write (the file, its ``.part``,
+    its subtitles) must lie inside the destination, else the download stops before a byte or
+    a folder is written. Field values are only half the story: a template's replacement text
+    (``%(title&..|)s/``) is not a field and is caught here too."""
+
+    def __init__(self, ydl: YoutubeDL, dest: Path, template: str) -> None:
+        super().__init__(ydl)
+        self._dest = dest
+        self._template = template
+
+    def run(self, info: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        info = _neutral(info)
+        kinds = ["", "temp"] + (
+            ["subtitle"] if self._downloader.params.get("writesubtitles") else []
+        )
+        for kind in kinds:
+            name = self._downloader.prepare_filename(info, kind)
+            if name and not inside(Path(name), self._dest):
+                shown = os.path.relpath(name, self._dest)
+                raise PermanentTransferError(
+                    f"The output template {self._template!r} names {shown!r} for this page, "
+                    "outside the download folder; nothing was downloaded.",
+                    code="bad_template",
+                )
+        return [], info
 
 
 def _job_params(job: EngineJob, hooks: _Hooks) -> dict[str, Any]:
@@ -225,6 +275,9 @@ def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
     try:
         tag = f"[download {job.download_id}]"
         with open_session(tag, socket_timeout=DOWNLOAD_SOCKET_TIMEOUT, **params) as ydl:
+            ydl.add_post_processor(
+                _StaysInside(ydl, job.dest_dir, job.profile.output_template), when="video"
+            )
             info = ydl.extract_info(job.url, download=True)
     except _Stopped as exc:
         raise TransferStopped(f"Stopped ({stop.reason}).") from exc

@@ -109,6 +109,9 @@ class AccountService:
         self._cache: dict[str, tuple[float, str, UserView | None]] = {}
         self._accounts: tuple[float, bool] | None = None
         self._seen: dict[str, float] = {}
+        #: Counts the changes to accounts, logins and tokens made in this process: a live
+        #: stream seeing it move asks again at once who its caller is.
+        self.changes = 0
 
     # -- users ------------------------------------------------------------------------------
 
@@ -339,6 +342,7 @@ class AccountService:
         async with self.db.write() as s:
             await s.execute(delete(BrowserSession).where(BrowserSession.id == parts[0]))
         self._cache.pop(f"s:{parts[0]}", None)
+        self.changes += 1
 
     async def user_of_cookie(self, cookie: str) -> UserView | None:
         """The account a login cookie belongs to (None: no such login, or it expired)."""
@@ -513,6 +517,7 @@ class AccountService:
     def _changed(self) -> None:
         self._cache.clear()
         self._accounts = None
+        self.changes += 1
 
     def _due(self, key: str) -> bool:
         now = self.clock()

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haul.core.paths import inside
+from haul.core.paths import inside, stays_inside
 from haul.core.profiles import InvalidProfile, check_profile
 from haul.core.status import OPEN_PHASES
 from haul.errors import Conflict, NotFound
@@ -159,16 +159,44 @@ class ProfileService:
                 raise InvalidProfile({"output_template": problem})
 
 
+#: Pages a template is tried on when a profile is saved: one with the usual fields, one
+#: without (so both the replacement ``&`` and the default ``|`` texts are seen).
+_SAMPLE_PAGES: tuple[dict[str, object], ...] = (
+    {
+        "id": "id",
+        "title": "title",
+        "ext": "mp4",
+        "uploader": "uploader",
+        "channel": "channel",
+        "extractor": "generic",
+        "playlist": "playlist",
+        "playlist_index": 1,
+        "upload_date": "20240101",
+    },
+    {"id": "id", "ext": "mp4"},
+)
+
+
 def _template_problem(template: str) -> str | None:
-    """yt-dlp's opinion of an output template's grammar (yt-dlp loads here, not at start);
-    where it may write was checked already (:func:`haul.core.profiles.check_output_template`,
-    the same rule the engine applies before every run)."""
+    """yt-dlp's opinion of an output template's grammar (yt-dlp loads here, not at start),
+    and where it writes for a couple of sample pages: a replacement text such as
+    ``%(title&..|)s/`` is no field and passes the text rule
+    (:func:`haul.core.profiles.check_output_template`, which the engine applies before every
+    run, with a check of the real name yt-dlp makes for each page)."""
     from yt_dlp import YoutubeDL
 
     error = YoutubeDL.validate_outtmpl(template)
-    if error is None:
-        return None
-    return f"output_template is not a template yt-dlp can read ({error})."
+    if error is not None:
+        return f"output_template is not a template yt-dlp can read ({error})."
+    with YoutubeDL({"ignoreconfig": True, "quiet": True, "no_warnings": True}) as ydl:
+        for page in _SAMPLE_PAGES:
+            name = ydl.evaluate_outtmpl(template, dict(page), True)
+            if not stays_inside(name):
+                return (
+                    f"output_template names {name!r} for a page whose title is "
+                    f"{page.get('title', '(none)')!r}, which is outside the download folder."
+                )
+    return None
 
 
 async def _by_name(s: AsyncSession, name: str) -> Profile | None:

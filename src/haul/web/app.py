@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from haul import __version__
+from haul.core.hosts import KnownHosts
 from haul.runtime import Runtime
 from haul.settings import Settings
 from haul.web import docs, errors, ui
@@ -31,6 +32,7 @@ from haul.web.api import (
 from haul.web.auth import Gate, SlidingLogin, VisitorCookies
 from haul.web.deps import get_account, get_admin
 from haul.web.headers import SecurityHeaders
+from haul.web.hosts import KnownHostsOnly
 from haul.web.limits import BodyLimit
 from haul.web.nul import NoNulCharacters
 from haul.web.origin import SameOriginOnly
@@ -93,5 +95,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     app.add_middleware(
         BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
     )
+    # Before anything else reads the request: a name haul does not know is a rebound one.
+    app.add_middleware(KnownHostsOnly, hosts=KnownHosts.of(settings.host, settings.allowed_hosts))
     app.add_middleware(SecurityHeaders)  # outermost: refusals above get the headers too
     return app

@@ -77,11 +77,13 @@ class Gate:
         known: Owner | None = conn.scope.get("haul.owner")
         if known is not None:
             return known
-        found = await self._owner(conn)
+        found = await self.fresh_owner(conn)
         conn.scope["haul.owner"] = found
         return found
 
-    async def _owner(self, conn: HTTPConnection) -> Owner:
+    async def fresh_owner(self, conn: HTTPConnection) -> Owner:
+        """:meth:`owner`, asked again (a live stream checks that its caller still is who it
+        was; the credentials' short cache still applies)."""
         ip = conn.client.host if conn.client else None
         header = conn.headers.get("authorization")
         if header is not None:

@@ -3,6 +3,10 @@
 Both carry the same JSON events: ``created``, ``status`` (with the whole download),
 ``progress`` (at least every 500 ms per active download) and ``removed``. A subscriber picks
 channels (``download.{id}``); by default it gets everything its owner may see.
+
+A stream ends soon after its caller may no longer read it (:mod:`haul.web.api.stream_auth`):
+the event stream with a last ``closed`` event saying why, the WebSocket with code 4401 (no
+login any more) or 4403 (other rights: connect again).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sse_starlette.sse import EventSourceResponse
 from haul.errors import HaulError, Unauthorized
 from haul.events.bus import Subscription
 from haul.service import Owner
+from haul.web.api.stream_auth import CallerWatch
 from haul.web.deps import OwnerDep, RuntimeDep, get_owner
 
 router = APIRouter(tags=["events"])
@@ -54,6 +59,7 @@ async def events(
 ) -> EventSourceResponse:
     """A Server-Sent Events stream of download events."""
     sub = runtime.bus.subscribe(_channels(owner, download))
+    watch = CallerWatch(request.app.state.gate, request, owner)
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
         try:
@@ -62,6 +68,9 @@ async def events(
                 "data": json.dumps({"channels": sorted(sub.channels or ["*"])}),
             }
             while not await request.is_disconnected():
+                if await watch.ended():
+                    yield {"event": "closed", "data": json.dumps({"detail": watch.reason})}
+                    return
                 event = await sub.get(timeout=1.0)
                 if event is None:
                     if sub.closed:
@@ -90,6 +99,7 @@ async def websocket(ws: WebSocket) -> None:
         return
     await ws.accept()
     sub: Subscription = runtime.bus.subscribe(_channels(owner, []))
+    watch = CallerWatch(ws.app.state.gate, ws, owner)
 
     async def receive() -> None:
         nonlocal sub
@@ -104,6 +114,10 @@ async def websocket(ws: WebSocket) -> None:
     reader = asyncio.create_task(receive())
     try:
         while not reader.done():
+            if await watch.ended():
+                code = 4401 if watch.unauthorized else 4403
+                await ws.close(code=code, reason=(watch.reason or "")[:120])
+                break
             event = await sub.get(timeout=1.0)
             if event is not None and _allowed(owner, event.owner):
                 await ws.send_json(event.as_json())
