@@ -369,7 +369,7 @@ async def test_a_browser_changing_its_password_stays_logged_in(settings: Setting
 def from_address(app: Any, address: str) -> httpx.AsyncClient:
     """A client of ``app`` whose requests come from ``address``."""
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://haul.test")
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
 
 
 async def test_wrong_passwords_from_elsewhere_never_lock_out_the_owner(
