@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.render import text
 
 config_app = typer.Typer(
     help="Runtime settings: limits, retries, retention (ls, set, unset).", no_args_is_help=True
@@ -33,7 +34,7 @@ def list_settings(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) ->
     table = Table("key", "value", "default", "source")
     table.add_column("description", overflow="fold")
     for s in settings:
-        source = "[bold]set[/]" if s["source"] == "config" else "default"
+        source = text("set", "bold") if s["source"] == "config" else "default"
         table.add_row(
             s["key"], shown(s["value"], s), shown(s["default"], s), source, s["description"]
         )

@@ -11,8 +11,9 @@ import typer
 from rich.table import Table
 
 from haul.cli.api import Api, LoginNeeded
-from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.passwords import NOT_ON_COMMAND_LINE, PasswordStdinOpt, read_password
+from haul.cli.render import say_error, text
 from haul.core import credentials
 from haul.errors import Conflict, HaulError, NotFound
 
@@ -54,7 +55,7 @@ def users_table(users: list[dict[str, Any]]) -> Table:
             u["username"],
             u["role"],
             "default" if u["limit"] is None else str(u["limit"]),
-            "[red]disabled[/]" if u["disabled"] else "enabled",
+            text("disabled", "red") if u["disabled"] else "enabled",
             when(u["created_at"]),
             when(u["last_login_at"]),
         )
@@ -136,7 +137,7 @@ def edit_user(
 ) -> None:
     """Change an account's role, limit, state or password."""
     if limit is not None and no_limit:
-        err.print("[red]Give either --limit N or --no-limit, not both.[/]")
+        say_error("Give either --limit N or --no-limit, not both.")
         raise typer.Exit(2)
     body: dict[str, Any] = {}
     if role is not None:
@@ -152,9 +153,9 @@ def edit_user(
                 password_stdin, confirm=True, prompt=f"New password for {found['username']}"
             )
         if not body:
-            err.print(
-                "[red]Nothing to change: give --role, --limit, --no-limit, --disable, "
-                "--enable or --password.[/]"
+            say_error(
+                "Nothing to change: give --role, --limit, --no-limit, --disable, "
+                "--enable or --password."
             )
             raise typer.Exit(2)
         changed = api.request("PATCH", f"/users/{found['id']}", json=body)
@@ -177,7 +178,7 @@ def remove_users(
             except LoginNeeded:
                 raise
             except HaulError as exc:
-                err.print(f"{given}: {exc.message}", style="red", markup=False, soft_wrap=True)
+                say_error(f"{given}: {exc.message}")
                 failed = True
             else:
                 console.print(f"removed {found['username']} (id {found['id']})")
