@@ -91,13 +91,17 @@ def status_text(item: dict[str, Any]) -> Text:
 
 def downloads_table(items: list[dict[str, Any]]) -> Table:
     table = Table(box=None, header_style="bold")
-    for column in ("ID", "STATUS", "PROGRESS", "SIZE", "SPEED", "ETA", "TITLE / URL"):
+    # Whose they are, once an instance has accounts or visitors (an admin sees them all).
+    owners = any(item.get("owner", "local") != "local" for item in items)
+    columns = ["ID", "STATUS", "PROGRESS", "SIZE", "SPEED", "ETA", *(["OWNER"] * owners)]
+    for column in [*columns, "TITLE / URL"]:
         table.add_column(
             column,
             justify="right" if column in ("ID", "PROGRESS", "SIZE", "SPEED", "ETA") else "left",
         )
     for item in items:
         progress = item.get("progress")
+        owner = [item.get("owner_name") or item.get("owner") or ""] if owners else []
         table.add_row(
             str(item["id"]),
             status_text(item),
@@ -105,10 +109,19 @@ def downloads_table(items: list[dict[str, Any]]) -> Table:
             size(item.get("total_bytes")),
             size(item.get("speed")) + "/s" if item.get("speed") else "-",
             duration(item.get("eta")),
-            text(plain(item.get("title") or item["url"])[:80])
-            + (text(f"  {item['error']}", "red") if item.get("error") else ""),
+            *owner,
+            text(plain(item.get("title") or item["url"])[:80]) + _note(item),
         )
     return table
+
+
+def _note(item: dict[str, Any]) -> Text:
+    """What a row says after the title: the error, else the message (a playlist's summary)."""
+    if item.get("error"):
+        return text(f"  {item['error']}", "red")
+    if item.get("message"):
+        return text(f"  {item['message']}", "dim")
+    return Text()
 
 
 def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
@@ -126,6 +139,9 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
         "client",
         "client_ref",
         "error",
+        "message",
+        "owner",
+        "parent_id",
         "created_at",
         "completed_at",
         "retry_at",
@@ -137,6 +153,10 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
             value = size(value)
         elif key == "progress" and value is not None:
             value = f"{value * 100:.1f}%"
+        elif key == "owner":
+            value = item.get("owner_name") or value
+        elif key == "parent_id" and value is None:
+            continue
         table.add_row(
             key, value if isinstance(value, Text) else "-" if value is None else str(value)
         )
