@@ -19,6 +19,7 @@ from haul.clients.builtin.client import LiveJob
 from haul.core.paths import free_name, inside
 from haul.core.sources import domain_of
 from haul.core.status import Phase
+from haul.core.units import duration_text
 from haul.engine.base import EngineResult
 from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.context import JobContext
@@ -130,7 +131,7 @@ class Outcomes:
         reason = job.stop.reason or "shutdown"
         if reason == "stall":
             idle = job.idle_for()
-            message = f"The transfer stalled: no data received for {idle:.0f} s."
+            message = f"The transfer stalled: no data received for {duration_text(round(idle))}."
             await self.failed(row, TransientTransferError(message, code="stalled"))
             return
         async with self.ctx.db.write() as s:
