@@ -128,6 +128,7 @@ class Runtime:
                 retry=self.config.retry_policy(),
                 notify=self.service.publish,
                 profiles=self.service.engine_profile,
+                owner_folder=self.service.owner_folder,
             )
         )
         self.profiles = ProfileService(
@@ -149,7 +150,11 @@ class Runtime:
             self.db,
             self.directory,
             self.http,
-            ExternalConfig(root=root, monitor_interval=settings.monitor_interval),
+            ExternalConfig(
+                root=root,
+                monitor_interval=settings.monitor_interval,
+                owner_folder=self.service.owner_folder,
+            ),
             notify=self.service.publish,
             fail=self.runner.outcomes.failed,
             worker_id=lambda: self.worker.id,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from haul.clients.aria2.mapping import is_retryable
 from haul.clients.base import AddRequest, ClientItem, DownloadClient
 from haul.clients.directory import ClientDirectory
-from haul.core.paths import inside
+from haul.core.paths import folder_under, inside
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, parse_torrent
@@ -65,6 +65,8 @@ Fail = Callable[[Download, TransferError], Awaitable[None]]
 class ExternalConfig:
     root: Path  # where clients are told to save (the download root)
     monitor_interval: float = 1.0
+    #: The folder under the root an owner's files go to ("": the root itself).
+    owner_folder: Callable[[str], Awaitable[str]] | None = None
 
 
 class ClientGone(TransientTransferError):
@@ -196,6 +198,12 @@ class ExternalClients:
             log.exception("download %s: handing over failed", row.id)
             await self.fail(row, PermanentTransferError(f"Internal error: {exc}", code="internal"))
 
+    async def _dest(self, row: Download) -> Path:
+        """Where the client saves: the owner's folder under the root (the root itself when
+        the owner has none, or when the folder would lead out of it)."""
+        folder = await self.config.owner_folder(row.owner_key) if self.config.owner_folder else ""
+        return folder_under(self.config.root, folder)
+
     async def _hand_over(
         self, row: Download, name: str, *, url: str, torrent: bytes | None
     ) -> None:
@@ -203,7 +211,7 @@ class ExternalClients:
 
         ``torrent`` is the .torrent (kept on the row, so a retry does not fetch it again)."""
         request = AddRequest(
-            download_id=row.id, url=url, dest_dir=self.config.root, torrent=torrent
+            download_id=row.id, url=url, dest_dir=await self._dest(row), torrent=torrent
         )
         previous = row.client_ref if row.client == name else None
         try:

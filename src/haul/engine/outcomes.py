@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm.attributes import set_committed_value
 
 from haul.clients.builtin.client import LiveJob
-from haul.core.paths import free_name, inside
+from haul.core.paths import folder_under, free_name, inside
 from haul.core.sources import domain_of
 from haul.core.status import Phase
 from haul.core.units import duration_text
@@ -47,7 +47,11 @@ class Outcomes:
         ``successor`` (see :class:`~haul.engine.completions.Successor`); returns what the
         successor's part in the transaction returned."""
         profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
-        files = await self._file(row.id, result.files, profile.target_dir if profile else None)
+        folder = profile.target_dir if profile else None
+        if self.ctx.owner_folder is not None:
+            mine = await self.ctx.owner_folder(row.owner_key)
+            folder = "/".join(part for part in (mine, folder) if part) or None
+        files = await self._file(row.id, result.files, folder)
         title = row.title or result.title
         meta = {**row.meta, "result": result.meta}
         records: list[dict[str, Any]] | None = None
@@ -96,7 +100,7 @@ class Outcomes:
         the loop (in a thread it measured no faster: the trip cost what it saved); only a copy
         to another filesystem goes to a thread."""
         root = self.ctx.builtin.root
-        dest = self._target(root, folder)
+        dest = folder_under(root, folder)
         files = []
         for path in paths:
             if not inside(path, self.ctx.builtin.work_root) or not path.exists():
@@ -112,20 +116,6 @@ class Outcomes:
             )
         self.ctx.builtin.delete_partial(download_id)
         return files
-
-    @staticmethod
-    def _target(root: Path, folder: str | None) -> Path:
-        """The folder finished files go to: ``root/folder`` when it stays inside the root by
-        its real path (checked again here: a link may have appeared since the profile was
-        saved), else the root."""
-        if not folder:
-            return root
-        target = root / folder
-        if not inside(target, root):
-            log.warning("profile folder %r leads out of %s; using the root", folder, root)
-            return root
-        target.mkdir(parents=True, exist_ok=True)
-        return target
 
     async def stopped(self, row: Download, job: LiveJob) -> None:
         reason = job.stop.reason or "shutdown"

@@ -16,7 +16,7 @@ from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core.admission import Limits
-from haul.core.paths import entry_root, inside
+from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, NoClient, check_requested, route
 from haul.core.sources import Source, check_site, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase, Status
@@ -393,6 +393,13 @@ class DownloadService:
             parent: Playlist(dict(counted), sizes.get(parent), last.get(parent))
             for parent, counted in counts.items()
         }
+
+    async def owner_folder(self, owner_key: str) -> str:
+        """The folder under the download root an owner's new files go to (see
+        :func:`haul.core.paths.owner_folder`): accounts and visitors each have their own."""
+        kind, _, rest = owner_key.partition(":")
+        names = await self._user_names([int(rest)]) if kind == "user" and rest.isdigit() else {}
+        return owner_folder(owner_key, names.get(int(rest)) if names else None)
 
     async def _user_names(self, ids: Iterable[int]) -> dict[int, str]:
         async with self.db.read() as s:
