@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from haul.settings import Settings
+from haul.store.models import UnsupportedUrl
 from tests.conftest import App
 from tests.integration.test_public_mode import public, visitor
 from tests.integration.test_web_pages import HTML, open_page
@@ -92,3 +93,18 @@ async def test_a_visitor_is_shown_as_visitor_and_the_start_of_the_session(
             assert [i["owner_name"] for i in listed] == [f"visitor {session[:8]}"]
             page = (await root.get("/", headers=HTML)).text
             assert f'<td class="owner">visitor {session[:8]}</td>' in page
+
+
+async def test_the_logs_page_names_who_sent_an_unsupported_link(settings: Settings) -> None:
+    async with crowd(settings) as people:
+        async with people.runtime.db.write() as s:
+            s.add(
+                UnsupportedUrl(
+                    url="http://videos.example/blog",
+                    domain="videos.example",
+                    error="Unsupported URL",
+                    owner_key=f"user:{people.alice.user_id}",
+                )
+            )
+        page = (await people.admin.http.get("/logs?log=unsupported", headers=HTML)).text
+        assert "from alice" in page and "user:" not in page
