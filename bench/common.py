@@ -34,6 +34,21 @@ def header(name: str) -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"   {now}; {os.cpu_count()} cores; Python {platform.python_version()}; load {load}")
     print(f"   code: {source_state()}")
+    print(f"   haul runs on: {install_state()}")
+
+
+def install_state() -> str:
+    """Which install the servers run on: the user install ``./run bench`` makes, or this one."""
+    python = os.environ.get("HAUL_SERVER_PYTHON")
+    if not python:
+        return "the development install (HAUL_SERVER_PYTHON unset)"
+    extras = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(bool(u.find_spec('pytest')))"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    kind = "with dev packages" if extras == "True" else "no dev extras"
+    return f"the user install {python} ({kind})"
 
 
 def source_state() -> str:

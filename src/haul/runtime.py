@@ -22,6 +22,7 @@ from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
 from haul.core.config import RuntimeValues
 from haul.core.sources import iptv_series_of
+from haul.engine import ffmpeg
 from haul.engine.context import JobContext, SecretStream
 from haul.engine.external import ExternalClients, ExternalConfig
 from haul.engine.http import HttpEngine
@@ -337,6 +338,8 @@ class Runtime:
             if self.settings.retention_interval > 0:
                 self._retainer = asyncio.create_task(self._retain(), name="haul-retention")
         log.info("haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root)
+        if self.run_worker and (missing := ffmpeg.missing()):
+            log.warning("%s", ffmpeg.missing_sentence(missing))
 
     async def _seed_profiles(self) -> None:
         """The first start (no profile at all) gets the default profiles; later an

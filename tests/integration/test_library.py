@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from haul.settings import Settings
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
 from tests.support.fixtures import MediaFiles
@@ -316,3 +317,57 @@ async def test_people_are_told_when_downloads_finish_are_filed_or_fail(
         ]
         failed = by_kind["failed"].json["download"]
         assert failed["id"] == lost["id"] and failed["error"]["code"] == "http_404"
+
+
+async def test_a_finished_download_is_processed_again_on_request(
+    app: App, settings: Settings, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/dl/heat.mp4", media_files.mp4.read_bytes(), content_type="video/mp4")
+    movie = await create_item(app, kind="movie", title="Heat", year=1995)
+    done = await finished(
+        app, (await submit(app, origin.url("/dl/heat.mp4"), media_id=movie["id"]))["id"]
+    )
+    library = settings.library_root
+    first = library / "Movies" / "Heat (1995)" / "Heat (1995).mp4"
+    assert first.is_file()
+
+    # the year was wrong: corrected, the film is filed again where it now belongs
+    changed = await app.http.patch(f"/api/v1/media/{movie['id']}", json={"year": 1996})
+    assert changed.status_code == 200, changed.text
+    again = await app.post(f"/media/{movie['id']}/reprocess")
+    assert again.status_code == 202, again.text
+    assert again.json() == {"download_ids": [done["id"]]}
+    moved = library / "Movies" / "Heat (1996)" / "Heat (1996).mp4"
+
+    async def refiled() -> list[dict[str, Any]] | None:
+        item = (await app.get(f"/downloads/{done['id']}")).json()
+        files = await files_of(app, done["id"])
+        return files if item["status"] == "completed" and moved.is_file() else None
+
+    [probed] = await await_for(refiled, 30, what="the film filed again")
+    assert not first.exists()
+    assert (probed["video_codec"], probed["width"], probed["height"]) == ("h264", 320, 240)
+    assert probed["path"].endswith("Heat (1996).mp4") and probed["import_mode"] == "move"
+    assert "reprocess" in await history(app, done["id"])
+
+    by_download = await app.post(f"/downloads/{done['id']}/reprocess")
+    assert by_download.status_code == 202 and by_download.json()["download_ids"] == [done["id"]]
+    await await_for(
+        lambda: refiled_existing(app, done["id"]), 30, what="processed again, found in place"
+    )
+
+    paused = await submit(app, origin.url("/dl/heat.mp4"), paused=True)
+    refused = await app.post(f"/downloads/{paused['id']}/reprocess")
+    assert refused.status_code == 409
+    assert "only a completed download can be processed again" in refused.json()["detail"]
+    empty = await create_item(app, kind="movie", title="Ronin", year=1998)
+    nothing = await app.post(f"/media/{empty['id']}/reprocess")
+    assert nothing.status_code == 409
+    assert "has no completed download" in nothing.json()["detail"]
+    assert (await app.post("/downloads/424242/reprocess")).status_code == 404
+
+
+async def refiled_existing(app: App, download_id: int) -> bool:
+    item = (await app.get(f"/downloads/{download_id}")).json()
+    files = await files_of(app, download_id)
+    return item["status"] == "completed" and [f["import_mode"] for f in files] == ["existing"]

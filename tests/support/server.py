@@ -16,6 +16,12 @@ import httpx
 from tests.support.wait import wait_for
 
 
+def haul_python() -> str:
+    """The Python that runs haul's processes: the test run's own, or the user install that
+    ``./run bench`` makes (``HAUL_SERVER_PYTHON``), so figures are those of what users get."""
+    return os.environ.get("HAUL_SERVER_PYTHON") or sys.executable
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,7 +78,7 @@ class HaulServer(_Process):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "haul", "serve"], env=self.env, stdout=log, stderr=log
+                [haul_python(), "-m", "haul", "serve"], env=self.env, stdout=log, stderr=log
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -126,7 +132,7 @@ class HaulWorker(_Process):
     def start(self) -> HaulWorker:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "haul", "worker"], env=self.env, stdout=log, stderr=log
+                [haul_python(), "-m", "haul", "worker"], env=self.env, stdout=log, stderr=log
             )
         return self
 

@@ -24,7 +24,7 @@ from rich.progress import (
 from haul import __version__
 from haul.cli.api import Api, ApiError, LoginNeeded
 from haul.cli.clients import clients_app
-from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.config import config_app
 from haul.cli.iptv import iptv_app
 from haul.cli.links import link
@@ -45,7 +45,7 @@ from haul.cli.render import (
 from haul.cli.retention import retention_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
-from haul.errors import HaulError, StartRefused
+from haul.errors import HaulError, StartRefused, StorageError
 from haul.logs import setup_logging
 
 app = typer.Typer(
@@ -84,6 +84,7 @@ def serve(
     """Run the API, the events and an embedded worker in one process."""
     import uvicorn
 
+    from haul.cli.listen import AnnouncingServer, bind, url_of
     from haul.cli.local import check_start
     from haul.settings import load_settings
     from haul.web.app import create_app
@@ -98,35 +99,35 @@ def serve(
     # (which checks again, against a race with another process).
     try:
         check_start(settings)
+        sock = bind(settings.host, settings.port)
     except StartRefused as exc:
         say_error(exc.message)
         raise typer.Exit(2) from None
-    console.print(f"haul {__version__} on http://{settings.host}:{settings.port}")
+    config = uvicorn.Config(
+        create_app(settings), log_level=log_level.lower(), timeout_graceful_shutdown=10
+    )
+    address = url_of(settings.host, settings.port)
+    server = AnnouncingServer(config, lambda: console.print(f"haul {__version__} on {address}"))
     # uvicorn shuts down gracefully on SIGTERM, then restores the handler it found and raises
     # the signal again; this handler makes that last step a clean exit 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level.lower(),
-        timeout_graceful_shutdown=10,
-    )
+    with sock:
+        server.run(sockets=[sock])
 
 
 def _migrate(url: str) -> None:
     """Bring the database to the current schema before the server starts, in a child process
     so that the server never holds Alembic (see :func:`haul.store.db.upgrade_in_child`)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from haul.store.db import upgrade_in_child
 
     try:
-        upgrade_in_child(url)
-    except SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
-        say_error(f"Cannot bring the database up to date: {reason}")
+        done = upgrade_in_child(url)
+    except StorageError as exc:
+        say_error(f"Cannot bring the database up to date: {exc.message}")
         raise typer.Exit(1) from None
+    if not done:
+        err.print("Stopped before starting (the database migration under way was finished).")
+        raise typer.Exit(0)
 
 
 def _exit_cleanly(_signum: int, _frame: object) -> None:

@@ -455,22 +455,26 @@ class MediaService:
             row = await s.get(Download, download_id)
             if row is None or (not owner.is_admin and row.owner_key != owner.key) or row.hidden:
                 raise NotFound(f"There is no download {download_id}.")
-            if row.media_id == media_id:
+            # Attached already: forced, a finished one is probed and filed again (after a
+            # wrong probe, say); an unfinished one is filed when it finishes anyway.
+            again = row.media_id == media_id and force and row.phase == Phase.COMPLETED
+            if again:
+                await self._reprocess(s, [row], why="attached again")
+            elif row.media_id == media_id:
                 return
-            if row.phase == Phase.PROCESSING:
+            elif row.phase == Phase.PROCESSING:
                 raise InvalidTransition(
                     f"Download {download_id} is being processed; attach it when it is done."
                 )
+        if again:
+            self.wake_processing()
+            return
         if media_id is not None:
             await self._check_attach(download_id, media_id, owner, force=force)
         async with self.db.write() as s:
             row = await s.get(Download, download_id)
             assert row is not None
             row.media_id = media_id
-            reprocess = row.phase == Phase.COMPLETED and media_id is not None
-            if reprocess:
-                row.phase = Phase.PROCESSING.value
-                row.lease_worker_id = None
             s.add(
                 DownloadEvent(
                     download_id=download_id,
@@ -485,8 +489,75 @@ class MediaService:
                 .where(MediaFile.download_id == download_id)
                 .values(media_id=media_id)
             )
-        if reprocess:
+            filed = row.phase == Phase.COMPLETED and media_id is not None
+            if filed:
+                await self._reprocess(s, [row], why=None)
+        if filed:
             self.wake_processing()
+
+    async def reprocess_download(self, download_id: int, owner: Owner) -> list[int]:
+        """Probe a finished download's files again and file them into the library again when
+        it belongs to a media item (a file probed wrongly, a library path that changed)."""
+        async with self.db.write() as s:
+            row = await s.get(Download, download_id)
+            if row is None or (not owner.is_admin and row.owner_key != owner.key) or row.hidden:
+                raise NotFound(f"There is no download {download_id}.")
+            if row.phase != Phase.COMPLETED:
+                raise InvalidTransition(
+                    f"Download {download_id} is not finished ({row.phase}): only a completed "
+                    "download can be processed again."
+                )
+            ids = await self._reprocess(s, [row], why="asked")
+        self.wake_processing()
+        return ids
+
+    async def reprocess_item(self, media_id: int, owner: Owner) -> list[int]:
+        """:meth:`reprocess_download` for every completed download of the item (and of its
+        episodes and trailers)."""
+        async with self.db.write() as s:
+            item = await self._item(s, media_id, owner)
+            family = await self._family(s, media_id)
+            rows = list(
+                (
+                    await s.scalars(
+                        select(Download)
+                        .where(
+                            Download.media_id.in_(family),
+                            Download.phase == Phase.COMPLETED.value,
+                            Download.hidden.is_(False),
+                        )
+                        .order_by(Download.id)
+                    )
+                ).all()
+            )
+            if not rows:
+                raise InvalidTransition(
+                    f"Media item {media_id} ({item.title}) has no completed download to "
+                    "process again."
+                )
+            ids = await self._reprocess(s, rows, why="asked")
+        self.wake_processing()
+        return ids
+
+    async def _reprocess(
+        self, s: AsyncSession, rows: list[Download], *, why: str | None
+    ) -> list[int]:
+        """Hand completed ``rows`` back to processing (any worker takes them, see
+        :mod:`haul.store.processing`); ``why`` goes into their history. The caller wakes the
+        processor once this is committed."""
+        for row in rows:
+            row.phase = Phase.PROCESSING.value
+            row.lease_worker_id = None
+            if row.last_error_code in ("import_failed", "processing_failed"):
+                row.last_error_code = row.last_error_message = None  # it is tried again
+            if why is not None:
+                s.add(
+                    DownloadEvent(
+                        download_id=row.id, at=utcnow(), kind="reprocess", message=why, data={}
+                    )
+                )
+        await s.flush()
+        return [row.id for row in rows]
 
     async def _check_attach(
         self, download_id: int, media_id: int, owner: Owner, *, force: bool

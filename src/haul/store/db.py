@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import re
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import threading
 from functools import cache
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from haul.errors import StorageError
 from haul.store.fsinfo import is_network_filesystem
 
 log = logging.getLogger(__name__)
@@ -175,14 +179,59 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(config, revision)
 
 
-def upgrade_in_child(url: str) -> None:
+def upgrade_in_child(url: str) -> bool:
     """:func:`upgrade` in a forked child process, for a server about to start: Alembic and
     its migrations cost about 8 MiB that no server would give back, to be used once. Call it
-    before any thread starts (a fork copies one thread)."""
+    from the main thread before any other starts (a fork copies one thread).
+
+    SQLite cannot undo a half-run migration (its schema changes are not transactional here),
+    so the child ignores SIGTERM and SIGINT and always finishes. A SIGTERM or SIGINT to this
+    process meanwhile is kept: it waits for the child, then returns False (the caller exits
+    instead of starting); a second one kills the child. The child never outlives its
+    migration, whatever happens to this process. Raises :class:`~haul.errors.StorageError`
+    with the reason when the migration fails."""
     if _at_head(url):
-        return
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
-        child.submit(upgrade, url).result()
+        return True
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_upgrade_child, args=(url, send), name="haul-migrate")
+    stops: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if stops and child.pid is not None:
+            os.kill(child.pid, signal.SIGKILL)
+        stops.append(signum)
+        log.warning("stopping once the database migration under way has finished")
+
+    # only the main thread may handle signals
+    main = threading.current_thread() is threading.main_thread()
+    watched = [signal.SIGTERM, signal.SIGINT] if main else []
+    previous = {sig: signal.signal(sig, stop) for sig in watched}
+    try:
+        child.start()
+        send.close()
+        child.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    reason = receive.recv() if receive.poll() else f"it stopped with exit code {child.exitcode}"
+    receive.close()
+    if reason is not None and not stops:
+        raise StorageError(reason)
+    return not stops
+
+
+def _upgrade_child(url: str, report: Connection) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        upgrade(url)
+    except Exception as exc:
+        report.send(str(getattr(exc, "orig", None) or exc))
+    else:
+        report.send(None)
+    finally:
+        report.close()
 
 
 def _at_head(url: str) -> bool:
@@ -201,6 +250,31 @@ def current_revision(url: str) -> str | None:
         with engine.connect() as connection:
             if not inspect(connection).has_table(VERSION_TABLE):
                 return None
+            return connection.execute(
+                text(f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608 (a constant)
+            ).scalar()
+    finally:
+        engine.dispose()
+
+
+def writable_revision(url: str) -> str | None:
+    """The revision the database is at, read over a new connection that also proves the
+    database takes writes: it rewrites the revision row as it is and commits (blocking).
+    A database that answers reads but refuses writes (a read-only file or file system, a
+    PostgreSQL in read-only mode) raises here. A new connection, since one held open may
+    still write where a new one cannot (and a pool renews its connections)."""
+    target = sync_url(url)
+    sqlite = target.get_backend_name() == "sqlite"
+    args = {"timeout": 5} if sqlite else {"connect_timeout": 5}
+    engine = sa_create_engine(target, poolclass=NullPool, connect_args=args)
+    try:
+        with engine.begin() as connection:
+            if not sqlite:
+                connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            rewrite = f"UPDATE {VERSION_TABLE} SET version_num = version_num"  # noqa: S608
+            connection.execute(text(rewrite))
             return connection.execute(
                 text(f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608 (a constant)
             ).scalar()

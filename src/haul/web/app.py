@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from haul import __version__
 from haul.runtime import Runtime
 from haul.settings import Settings
-from haul.web import errors, ui
+from haul.web import docs, errors, ui
 from haul.web.api import (
     accounts,
     clients,
@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
         version=__version__,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from haul's own copy of Swagger UI (haul.web.docs)
         redoc_url=None,
     )
     app.state.runtime = runtime
@@ -81,6 +81,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     for router in (media.router, notifications.router, iptv.router, iptv_downloads.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_account)])
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
+    docs.install(app, API_PREFIX)
     app.include_router(metrics.router, dependencies=[Depends(get_admin)])
     app.include_router(links.files_router)  # /files/{token}: signed links, outside the API
     ui.install(app)

@@ -12,8 +12,8 @@
   never leaks through one), a window of its own, and no camera, microphone or location.
 
 The API's interactive documentation (``/api/v1/docs``) is FastAPI's Swagger page, which loads
-its script and style from a CDN, starts it inline and styles inline: it gets a policy allowing
-that, on that page only.
+its script and style from haul (:mod:`haul.web.docs`), starts it inline and styles inline: it
+gets a policy allowing that, on that page only, and nothing from another site.
 
 A plain ASGI middleware: it adds headers to ``http.response.start`` and leaves the body alone
 (streaming responses stream). A header a route set itself is kept.
@@ -33,11 +33,10 @@ PAGE_POLICY = (
 FILE_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
 DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
-DOCS_PATHS = frozenset({"/api/v1/docs", "/api/v1/docs/oauth2-redirect"})
+DOCS_PATHS = frozenset({"/api/v1/docs"})
 #: Routes that send a downloaded file.
 FILE_PATH = re.compile(r"^(/api/v1/downloads/[^/]+/file|/files/[^/]+)/?$")
 

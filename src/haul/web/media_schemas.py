@@ -111,7 +111,18 @@ class Attach(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     media_id: Id | None = Field(description="The media item; null detaches the download")
-    force: bool = Field(default=False, description="Attach even if the item has its file")
+    force: bool = Field(
+        default=False,
+        description="Attach even if the item has its file; a finished download already "
+        "attached to the item is probed and filed again",
+    )
+
+
+class Reprocessing(BaseModel):
+    download_ids: list[int] = Field(
+        description="The downloads handed back to processing: their status is `processing` "
+        "until their files are probed (and filed into the library) again"
+    )
 
 
 class RescanOut(BaseModel):

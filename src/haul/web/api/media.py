@@ -22,6 +22,7 @@ from haul.web.media_schemas import (
     MediaKind,
     MediaList,
     MediaOut,
+    Reprocessing,
     RescanOut,
 )
 
@@ -115,6 +116,31 @@ async def rescan(media: MediaDep, _admin: AdminDep) -> dict[str, Any]:
     return dataclasses.asdict(await media.rescan())
 
 
+@router.post(
+    "/media/{media_id}/reprocess",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Reprocessing,
+    responses=error_responses(404, 409),
+)
+async def reprocess_item(media_id: Id, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
+    """Probe the files of every completed download of the item (and of its episodes and
+    trailers) again, and file them into the library again: after a wrong probe, or a change
+    of the item's title or year. 409 when it has no completed download."""
+    return {"download_ids": await media.reprocess_item(media_id, owner)}
+
+
+@router.post(
+    "/downloads/{download_id}/reprocess",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Reprocessing,
+    responses=error_responses(404, 409),
+)
+async def reprocess_download(download_id: Id, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
+    """Probe a completed download's files again and, when it belongs to a media item, file
+    them into the library again. 409 unless the download is completed."""
+    return {"download_ids": await media.reprocess_download(download_id, owner)}
+
+
 @router.get(
     "/downloads/{download_id}/files", response_model=MediaFileList, responses=error_responses(404)
 )
@@ -129,5 +155,6 @@ async def download_files(download_id: Id, media: MediaDep, owner: OwnerDep) -> d
     responses=error_responses(404, 409),
 )
 async def attach(download_id: Id, body: Attach, media: MediaDep, owner: OwnerDep) -> None:
-    """Let a download belong to a media item (a finished one is filed into the library)."""
+    """Let a download belong to a media item (a finished one is filed into the library). With
+    ``force``, a finished download already attached to that item is probed and filed again."""
     await media.attach(download_id, body.media_id, owner, force=body.force)

@@ -1,14 +1,17 @@
-"""Health: /healthz, /readyz (profiles moved to haul.web.api.profiles)."""
+"""Health: /healthz (the process answers) and /readyz (it can do its work)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from haul import __version__
-from haul.store.db import current_revision, head_revision
+from haul.engine import ffmpeg
+from haul.store.db import head_revision, writable_revision
 from haul.web.deps import RuntimeDep
 
 router = APIRouter(tags=["system"])
@@ -22,17 +25,23 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(runtime: RuntimeDep) -> Any:
-    """The database answers and its schema is current."""
-    import asyncio
-
+    """503 unless the database takes writes (a new connection writes and commits) and its
+    schema is current. ``ffmpeg`` says whether FFmpeg is installed where transfers run: without
+    it haul still serves (``status`` is ``degraded``), but merges and conversions fail."""
     try:
-        await runtime.db.ping()
-        current = await asyncio.to_thread(current_revision, runtime.db.url)
-    except Exception as exc:
-        return JSONResponse({"status": "unavailable", "detail": f"database: {exc}"}, 503)
+        current = await asyncio.to_thread(writable_revision, runtime.db.url)
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip()
+        detail = f"The database refuses writes: {reason}"
+        return JSONResponse({"status": "unavailable", "detail": detail}, 503)
     head = head_revision()
     if current != head:
-        return JSONResponse(
-            {"status": "unavailable", "detail": f"schema at {current}, expected {head}"}, 503
-        )
-    return {"status": "ok", "schema": current}
+        detail = f"The database schema is at {current}, not at {head}: run `haul db upgrade`."
+        return JSONResponse({"status": "unavailable", "detail": detail}, 503)
+    answer: dict[str, Any] = {"status": "ok", "schema": current, "database": "writable"}
+    if runtime.run_worker:
+        missing = ffmpeg.missing()
+        answer["ffmpeg"] = ffmpeg.missing_sentence(missing) if missing else "ok"
+        if missing:
+            answer["status"] = "degraded"
+    return answer
