@@ -133,6 +133,7 @@ class Runtime:
                 retry=self.config.retry_policy(),
                 notify=self.service.publish,
                 profiles=self.service.engine_profile,
+                owner_folder=self.service.owner_folder,
             )
         )
         self.profiles = ProfileService(
@@ -160,6 +161,7 @@ class Runtime:
                 monitor_interval=settings.monitor_interval,
                 addresses=self.addresses,
                 visitor_torrents=settings.public_torrents,
+                owner_folder=self.service.owner_folder,
             ),
             notify=self.service.publish,
             fail=self.runner.outcomes.failed,

@@ -187,6 +187,16 @@ def test_admin_adds_lists_edits_and_removes_users(
     assert wrong.returncode == 1
     bob_in = haul(bob_env, "login", "-u", "bob", "--password-stdin", stdin=new_password)
     assert bob_in.returncode == 0, bob_in.stderr
+    queued = haul(bob_env, "add", "--paused", "http://videos.example/bob.mkv")
+    assert queued.returncode == 0, queued.stderr
+    # The administrator sees whose it is by name, not by the key user:2.
+    everyone = haul(env, "ls")
+    assert everyone.returncode == 0, everyone.stderr
+    assert everyone.stdout.split("\n")[1].split()[6] == "bob" and "user:" not in everyone.stdout
+    shown = haul(env, "show", "1")
+    assert [line.split() for line in shown.stdout.splitlines() if "owner" in line] == [
+        ["owner", "bob"]
+    ]
     nothing = haul(env, "users", "edit", "bob")
     assert nothing.returncode == 2 and "Nothing to change" in nothing.stderr
 

@@ -10,7 +10,7 @@ def test_cli_lists_sets_and_unsets_runtime_settings(server: HaulServer) -> None:
     listing = server.cli("config", "ls")
     assert listing.returncode == 0, listing.stderr
     assert "limit_global" in listing.stdout and "anonymous_retention_days" in listing.stdout
-    assert "none (no limit)" in listing.stdout and "1 days" in listing.stdout
+    assert "none (no limit)" in listing.stdout and "1 day " in listing.stdout
 
     changed = server.cli("config", "set", "limit_global", "3")
     assert changed.returncode == 0, changed.stderr
@@ -65,3 +65,33 @@ def test_cli_adds_lists_edits_and_removes_profiles(server: HaulServer) -> None:
     assert "full-hd" not in left and "audio" not in left
     gone = server.cli("profiles", "rm", "full-hd")
     assert gone.returncode == 1 and "There is no profile named 'full-hd'." in gone.stderr
+
+
+def test_durations_in_messages_are_words_not_exponents(server: HaulServer) -> None:
+    server.env["COLUMNS"] = "200"
+    too_long = server.cli("link", "1", "--expires", "31d")
+    assert too_long.returncode == 1
+    assert "not 31 days." in too_long.stderr and "e+" not in too_long.stderr
+    slower = server.cli("config", "set", "retry_base_delay", "2678400")
+    assert slower.returncode == 1
+    assert "retry_base_delay must be at most 2592000 seconds (30 days)." in slower.stderr
+    assert server.cli("config", "set", "retry_max_delay", "86400").returncode == 0
+    crossed = server.cli("config", "set", "retry_base_delay", "172800")
+    assert crossed.returncode == 1
+    assert "retry_base_delay (2 days) cannot be more than retry_max_delay (1 day)." in (
+        crossed.stderr
+    )
+    kept = server.cli("config", "set", "retention_days", "31")
+    assert kept.stdout.strip() == "retention_days = 31 days, was none (keep forever)"
+    shown = server.cli("retention", "show")
+    assert "kept 31 days" in shown.stdout and "runs every 1 hour" in shown.stdout
+
+
+def test_config_keys_are_never_cut_on_a_narrow_terminal(server: HaulServer) -> None:
+    server.env["COLUMNS"] = "60"
+    listing = server.cli("config", "ls")
+    assert listing.returncode == 0, listing.stderr
+    keys = [s["key"] for s in server.api("GET", "/config").json()["settings"]]
+    first_cells = [line.split()[1] for line in listing.stdout.splitlines() if line.startswith("│")]
+    assert set(keys) <= set(first_cells), first_cells
+    assert "…" not in "".join(first_cells)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from haul.core.units import size_text
 from haul.store.db import head_revision
 from tests.support import media
 from tests.support.fixtures import MediaFiles
@@ -135,6 +136,19 @@ def test_cli_downloads_hls_and_playlists(
     children = server.api("GET", "/downloads", params={"parent_id": playlist["id"]}).json()["items"]
     got = sorted(media.sha256(server.downloads / c["files"][0]["path"]) for c in children)
     assert got == sorted([media.sha256(media_files.mp4), media.sha256(media_files.mkv)])
+    # The playlist shows what its entries add up to, and lists them (id, status, title).
+    server.env["COLUMNS"] = "200"
+    shown = server.cli("show", str(playlist["id"]))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert ["message", "2", "of", "2", "downloaded"] in [line.split() for line in lines]
+    total = sum(c["total_bytes"] for c in children)
+    assert any(line.split()[:2] == ["total_bytes", size_text(total).split()[0]] for line in lines)
+    entries = lines[[line.strip() for line in lines].index("playlist entries") + 2 :]
+    assert [line.split()[:2] for line in entries if line.strip()] == [
+        [str(c["id"]), "completed"] for c in sorted(children, key=lambda c: c["id"])
+    ]
+    assert all(c["title"] in shown.stdout for c in children)
 
 
 def test_sigterm_stops_cleanly_and_work_resumes(tmp_path: Path, origin: Origin) -> None:

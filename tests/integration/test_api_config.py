@@ -174,7 +174,7 @@ async def test_bad_values_are_refused_whole_with_a_sentence_each(app: App) -> No
         ({"limit_global": 0}, "limit_global must be a whole number of at least 1."),
         ({"limit_global": "ten"}, "limit_global must be a whole number of at least 1."),
         ({"retention_days": -2}, "greater than 0, or none (keep forever)"),
-        ({"retry_base_delay": 900}, "cannot be more than retry_max_delay (600 s)"),
+        ({"retry_base_delay": 900}, "cannot be more than retry_max_delay (10 minutes)"),
     ]:
         refused = await patch(app, changes, 422)
         assert words in refused["detail"], refused

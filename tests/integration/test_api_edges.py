@@ -47,7 +47,7 @@ async def test_runtime_settings_have_a_ceiling(app: App) -> None:
     )
     assert body["errors"] == {
         "retention_days": "retention_days must be at most 36500 days.",
-        "retry_max_delay": "retry_max_delay must be at most 2592000 seconds.",
+        "retry_max_delay": "retry_max_delay must be at most 2592000 seconds (30 days).",
         "limit_global": "limit_global must be at most 10000.",
     }
     assert (await app.post("/retention/run", json={})).status_code == 200

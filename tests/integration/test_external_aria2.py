@@ -242,3 +242,22 @@ async def test_retry_re_adds_a_canceled_download_to_aria2_and_it_finishes(
     assert hashlib.sha256(fetched.content).hexdigest() == DIGEST
     kinds = [e["kind"] for e in (await app.get(f"/downloads/{download_id}/events")).json()]
     assert kinds.count("handed_over") == 2
+
+
+async def test_a_taken_name_is_numbered_as_haul_numbers_it(
+    app: App, daemon: Aria2Daemon, origin: Origin
+) -> None:
+    """aria2 would save a second clip.bin as clip.1.bin; haul names it clip (1).bin, as the
+    built-in engine does, and tells aria2 that name."""
+    first, second = os.urandom(20_000), os.urandom(30_000)
+    origin.add_file("/a/clip.bin", first)
+    origin.add_file("/b/clip.bin", second)
+    await add_aria2(app, daemon, prefer_for_files=True)
+    names = []
+    for path, data in (("/a/clip.bin", first), ("/b/clip.bin", second)):
+        made = (await app.post("/downloads", json={"url": origin.url(path)})).json()
+        done = await status_is(app, made["id"], "completed", "failed")
+        assert done["status"] == "completed" and done["client"] == "aria2", done
+        names.append(done["files"][0]["path"])
+        assert (app.runtime.builtin.root / names[-1]).read_bytes() == data
+    assert names == ["clip.bin", "clip (1).bin"]

@@ -158,3 +158,12 @@ async def test_retention_run_from_the_page_reports_the_space_freed(
     assert (await app.get(f"/downloads/{item['id']}")).status_code == 404
     page, _ = await open_page(app, "/settings")
     assert "removed 1, freed 123.5 KB" in page
+
+
+async def test_every_key_is_written_whole_and_small_values_plainly(app: App) -> None:
+    changed = await app.http.patch("/api/v1/config", json={"anonymous_retention_days": 0.00001})
+    assert changed.status_code == 200, changed.text
+    page, _ = await open_page(app, "/settings")
+    for s in (await app.get("/config")).json()["settings"]:
+        assert f'<code class="key">{s["key"]}</code>' in page  # the name `haul config` takes
+    assert form_of(page)["anonymous_retention_days"] == "0.00001"  # not 1e-05

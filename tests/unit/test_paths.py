@@ -1,7 +1,7 @@
 import os
 from pathlib import Path
 
-from haul.core.paths import free_name, inside
+from haul.core.paths import free_name, inside, owner_folder
 
 
 def test_inside_resolves_dots_and_links(tmp_path: Path) -> None:
@@ -21,3 +21,15 @@ def test_free_name_never_overwrites(tmp_path: Path) -> None:
     assert free_name(tmp_path, "new.mkv").name == "new.mkv"
     (tmp_path / "README").write_text("x")
     assert free_name(tmp_path, "README").name == "README (1)"
+
+
+def test_each_owner_has_a_folder_that_stays_inside() -> None:
+    session = "session:1a2b3c4d-0000-4000-8000-000000000000"
+    assert owner_folder("local", None) == ""
+    assert owner_folder("user:2", "alice") == "alice"
+    assert owner_folder("user:3", "visitors") == "user-3"  # never the visitors' folder
+    assert owner_folder("user:4", ".haul-work") == "user-4"
+    assert owner_folder("user:7", None) == "user-7"
+    assert owner_folder(session, None) == "visitors/1a2b3c4d"
+    for hostile in ("..", "../x", "/etc", "a/b", "a\\b", "~root"):
+        assert owner_folder("user:3", hostile) == "user-3"

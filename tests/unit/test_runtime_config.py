@@ -127,7 +127,8 @@ def test_the_first_retry_cannot_wait_longer_than_the_longest_wait() -> None:
     with pytest.raises(InvalidConfig) as caught:
         check_changes({"retry_base_delay": 700}, defaults=DEFAULTS, stored={})
     assert caught.value.problems == {
-        "retry_base_delay": "retry_base_delay (700 s) cannot be more than retry_max_delay (600 s)."
+        "retry_base_delay": "retry_base_delay (700 seconds) cannot be more than "
+        "retry_max_delay (10 minutes)."
     }
     # Both at once is fine, and so is lowering the maximum to a stored base.
     check_changes({"retry_base_delay": 700, "retry_max_delay": 900}, defaults=DEFAULTS, stored={})

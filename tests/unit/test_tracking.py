@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from haul.clients.base import ClientItem
+from haul.core.owners import owner_name
 from haul.core.status import Phase, Status
-from haul.core.tracking import track
+from haul.core.tracking import Playlist, playlist_summary, track
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -118,5 +119,31 @@ def test_waiting_for_disk_space_is_a_state_with_a_message_not_an_error() -> None
     ],
 )
 def test_playlist_parent_status_from_children(children: dict[str, int], expected: Status) -> None:
-    parent = track(Row(phase=Phase.PARENT, client=None), None, children=children)
+    parent = track(Row(phase=Phase.PARENT, client=None), None, children=Playlist(children))
     assert parent.status is expected
+
+
+def test_a_playlist_has_its_entries_sizes_and_says_how_far_it_is() -> None:
+    row = Row(phase=Phase.PARENT, client=None)
+    done = track(row, None, children=Playlist({Status.COMPLETED: 3}, 3_000, NOW))
+    assert (done.status, done.downloaded_bytes, done.total_bytes) == (Status.COMPLETED, 3000, 3000)
+    assert done.message == "3 of 3 downloaded" and done.completed_at == NOW
+    assert done.children == 3 and done.children_status == {"completed": 3}
+    going = track(row, None, children=Playlist({Status.COMPLETED: 1, Status.QUEUED: 2}, 1_000))
+    assert (going.downloaded_bytes, going.total_bytes, going.completed_at) == (1000, None, None)
+    assert going.message == "1 of 3 downloaded, 2 queued"
+    assert going.progress == pytest.approx(1 / 3)
+
+
+def test_playlist_summary_names_every_status_but_the_finished_once() -> None:
+    counts = {Status.COMPLETED: 2, Status.FAILED: 1, Status.DOWNLOADING: 1}
+    assert playlist_summary(counts) == "2 of 4 downloaded, 1 downloading, 1 failed"
+    assert playlist_summary({}) == "no entries yet"
+
+
+def test_owners_are_named_as_people_read_them() -> None:
+    names = {2: "alice"}
+    assert owner_name("user:2", names) == "alice"
+    assert owner_name("user:9", names) == "user 9"
+    assert owner_name("session:1a2b3c4d-0000-4000-8000-000000000000", names) == "visitor 1a2b3c4d"
+    assert owner_name("local", names) == "local"

@@ -9,7 +9,7 @@ import pytest
 
 import haul.web.ui
 from haul.cli.render import size
-from haul.core.units import size_text
+from haul.core.units import duration_text, number_text, size_text
 from haul.web.ui.render import human_size
 
 
@@ -38,3 +38,24 @@ def test_the_pages_script_counts_the_same_way() -> None:
 
 def test_nothing_is_written_for_no_size() -> None:
     assert size(None) == "-" and human_size(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (31 * 86400, "31 days"),
+        (86400, "1 day"),
+        (36 * 3600, "36 hours"),
+        (600, "10 minutes"),
+        (90, "90 seconds"),
+        (8.64, "8.64 seconds"),
+        (1, "1 second"),
+        (36500 * 86400, "36500 days"),
+    ],
+)
+def test_durations_are_said_in_words_never_in_exponents(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text
+
+
+def test_numbers_are_plain() -> None:
+    assert [number_text(n) for n in (2678400.0, 0.5, 3, 1e-4)] == ["2678400", "0.5", "3", "0.0001"]

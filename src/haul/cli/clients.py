@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.render import say_error, text
 
 clients_app = typer.Typer(help="Download clients: add, test, change, remove.", no_args_is_help=True)
 
@@ -33,9 +34,9 @@ def _settings(secret: str | None, ask: bool, **given: Any) -> dict[str, Any]:
 
 def _health(answer: dict[str, Any], name: str) -> None:
     if answer["ok"]:
-        console.print(f"[green]{name}: ok[/] ({answer['version']})")
+        console.print(text(f"{name}: ok", "green") + text(f" ({answer['version']})"))
         return
-    err.print(f"[red]{name}: {answer['error']}[/] [{answer['code']}]")
+    say_error(f"{name}: {answer['error']} [{answer['code']}]")
     raise typer.Exit(1)
 
 
@@ -46,7 +47,7 @@ def list_clients(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> 
         items = api.request("GET", "/clients")["items"]
     table = Table("name", "kind", "url", "category", "priority", "enabled", "slots", "state")
     for c in items:
-        state = "[red]failing[/]" if c["ok"] is False else ""
+        state = text("failing", "red") if c["ok"] is False else ""
         table.add_row(
             c["name"],
             c["kind"],

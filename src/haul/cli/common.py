@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from haul.cli.api import Api
 from haul.cli.logins import saved_token
+from haul.cli.render import console, err
 
-console = Console()
-err = Console(stderr=True)
+__all__ = ["DEFAULT_SERVER", "ServerOpt", "TokenOpt", "api_for", "console", "err"]
 
 ServerOpt = Annotated[
     str, typer.Option("--server", envvar="HAUL_SERVER", help="The haul server to talk to.")

@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.render import text
+from haul.core.units import duration_text, number_text
 
 config_app = typer.Typer(
     help="Runtime settings: limits, retries, retention (ls, set, unset).", no_args_is_help=True
@@ -19,10 +21,10 @@ def shown(value: Any, setting: dict[str, Any]) -> str:
     if value is None:
         meaning = setting.get("none_means")
         return f"none ({meaning})" if meaning else "none"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    unit = {"seconds": " s", "days": " days"}.get(setting.get("unit") or "", "")
-    return f"{value}{unit}"
+    seconds = {"seconds": 1, "days": 86400}.get(setting.get("unit") or "")
+    if seconds is not None and isinstance(value, int | float):
+        return duration_text(value * seconds)
+    return number_text(value) if isinstance(value, int | float) else str(value)
 
 
 @config_app.command("ls")
@@ -30,10 +32,15 @@ def list_settings(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) ->
     """Every setting: the value in effect, the default, and whether it was set here."""
     with api_for(server, token) as api:
         settings = api.request("GET", "/config")["settings"]
-    table = Table("key", "value", "default", "source")
-    table.add_column("description", overflow="fold")
+    table = Table()
+    # A key is what a person types next: never cut, however narrow the terminal; the values
+    # and the description wrap instead.
+    widest = max((len(s["key"]) for s in settings), default=3)
+    table.add_column("key", no_wrap=True, min_width=widest)
+    for column in ("value", "default", "source", "description"):
+        table.add_column(column, overflow="fold")
     for s in settings:
-        source = "[bold]set[/]" if s["source"] == "config" else "default"
+        source = text("set", "bold") if s["source"] == "config" else "default"
         table.add_row(
             s["key"], shown(s["value"], s), shown(s["default"], s), source, s["description"]
         )

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.render import say_error, text
 
 iptv_app = typer.Typer(
     help="IPTV providers (Xtream Codes): add, test, browse VOD and series.", no_args_is_help=True
@@ -43,7 +44,7 @@ def _settings(password: str | None, ask: bool, **given: Any) -> dict[str, Any]:
 
 def _health(answer: dict[str, Any], name: str) -> None:
     if not answer["ok"]:
-        err.print(f"[red]{name}: {answer['error']}[/] [{answer['code']}]")
+        say_error(f"{name}: {answer['error']} [{answer['code']}]")
         raise typer.Exit(1)
     details = [answer["status"] or "ok"]
     if answer["expires_at"]:
@@ -52,7 +53,7 @@ def _health(answer: dict[str, Any], name: str) -> None:
         details.append(f"{answer['active_connections'] or 0}/{answer['max_connections']} streams")
     if answer["is_trial"]:
         details.append("trial")
-    console.print(f"[green]{name}: ok[/] ({', '.join(details)})")
+    console.print(text(f"{name}: ok", "green") + text(f" ({', '.join(details)})"))
 
 
 @iptv_app.command("ls")
@@ -262,7 +263,7 @@ def episodes(
                 _duration(e["duration"]),
             )
     if season is not None and not count:
-        err.print(f"[red]{shown['title']} has no season {season}.[/]")
+        say_error(f"{shown['title']} has no season {season}.")
         raise typer.Exit(1)
     console.print(table)
     seasons = len(info["seasons"]) if season is None else 1

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, err
+from haul.cli.render import plain, say_error
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -44,7 +45,7 @@ def link(
     try:
         seconds = parse_duration(expires)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        say_error(exc)
         raise typer.Exit(2) from None
     with api_for(server, token) as api:
         made = api.request(
@@ -52,5 +53,5 @@ def link(
         )
         base = api.server
     until = datetime.fromisoformat(made["expires_at"]).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    typer.echo(base + made["url"])  # plain: a console would fold a long URL
+    typer.echo(plain(base + made["url"]))  # plain: a console would fold a long URL
     err.print(f"{made['name']}, until {until}")

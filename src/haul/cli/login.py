@@ -13,6 +13,7 @@ from haul.cli.api import Api, ApiError, LoginNeeded
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.logins import SavedLogin, forget_login, save_login, saved_login
 from haul.cli.passwords import PasswordStdinOpt, read_password
+from haul.cli.render import say_error
 from haul.errors import HaulError
 
 
@@ -39,7 +40,7 @@ def login(
     """
     if username is None:
         if password_stdin:
-            err.print("[red]With --password-stdin, give the user name with --username.[/]")
+            say_error("With --password-stdin, give the user name with --username.")
             raise typer.Exit(2)
         username = str(typer.prompt("User name")).strip()
     password = read_password(password_stdin, confirm=False)
@@ -48,7 +49,7 @@ def login(
         try:
             made: dict[str, Any] = api.request("POST", "/auth/token", json=body)
         except LoginNeeded as exc:
-            err.print(exc.detail, style="red", markup=False, soft_wrap=True)
+            say_error(exc.detail)
             if _mode(api) == "single":
                 err.print(
                     f"haul at {api.server} is a single-user instance with no accounts: "

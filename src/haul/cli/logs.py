@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.render import say_error, text
 
 logs_app = typer.Typer(
     help="Logs of failed downloads and unsupported links (errors, unsupported, summary, clear).",
@@ -39,9 +39,7 @@ def _params(**given: Any) -> dict[str, Any]:
 
 def _more(answer: dict[str, Any], command: str) -> None:
     if answer["next_cursor"]:
-        console.print(
-            Text(f"more: haul logs {command} --cursor {answer['next_cursor']}", style="dim")
-        )
+        console.print(text(f"more: haul logs {command} --cursor {answer['next_cursor']}", "dim"))
 
 
 @logs_app.command("errors")
@@ -72,9 +70,9 @@ def errors(
         table.add_row(
             _when(e["created_at"]),
             download,
-            Text(e["domain"] or "-"),
-            Text(e["code"], style="red"),
-            Text(e["message"]),
+            text(e["domain"] or "-"),
+            text(e["code"], "red"),
+            text(e["message"]),
         )
     console.print(table)
     _more(answer, "errors")
@@ -102,7 +100,7 @@ def unsupported(
     table.add_column("url", overflow="fold")
     table.add_column("why", overflow="fold")
     for e in answer["items"]:
-        table.add_row(_when(e["created_at"]), Text(e["domain"]), Text(e["url"]), Text(e["error"]))
+        table.add_row(_when(e["created_at"]), text(e["domain"]), text(e["url"]), text(e["error"]))
     console.print(table)
     _more(answer, "unsupported")
 
@@ -118,7 +116,7 @@ def summary(
         answer = api.request("GET", "/logs/summary", params={"top": top})
     for key, title in (("errors", "failed downloads"), ("unsupported", "unsupported links")):
         counts = answer[key]
-        console.print(Text(f"{title}: {counts['total']}", style="bold"))
+        console.print(text(f"{title}: {counts['total']}", "bold"))
         if not counts["total"]:
             continue
         rows = [(row["count"], row["domain"] or "(no domain)") for row in counts["by_domain"]]
@@ -143,7 +141,7 @@ def _tally(heading: str, rows: list[tuple[int, str]]) -> None:
     console.print(f"  {heading}")
     width = max(len(str(count)) for count, _ in rows)
     for count, value in rows:
-        console.print(Text(f"    {count:>{width}}  {value}"))
+        console.print(text(f"    {count:>{width}}  {value}"))
 
 
 @logs_app.command("clear")
@@ -164,7 +162,7 @@ def clear(
 ) -> None:
     """Remove log entries older than some days (--older-than-days N) or all (--all-entries)."""
     if (older_than_days is None) == (not everything):
-        err.print("[red]Give either --older-than-days N or --all-entries.[/]")
+        say_error("Give either --older-than-days N or --all-entries.")
         raise typer.Exit(2)
     params = _params(older_than_days=older_than_days)
     logs = ["errors", "unsupported"] if log == "all" else [log]

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -34,7 +33,15 @@ from haul.cli.logs import logs_app
 from haul.cli.media import media_app
 from haul.cli.notify import notify_app
 from haul.cli.profiles import profiles_app
-from haul.cli.render import details, downloads_table, media_file_line
+from haul.cli.render import (
+    children_table,
+    details,
+    downloads_table,
+    media_file_line,
+    plain,
+    say_error,
+    text,
+)
 from haul.cli.retention import retention_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
@@ -85,7 +92,7 @@ def serve(
     _setup_logging(log_level)
     settings = load_settings(host=host, port=port)
     if not settings.embedded_worker and settings.sqlalchemy_url.startswith("sqlite"):
-        err.print("[red]With SQLite, haul serve must run its own worker (HAUL_EMBEDDED_WORKER).[/]")
+        say_error("With SQLite, haul serve must run its own worker (HAUL_EMBEDDED_WORKER).")
         raise typer.Exit(2)
     _migrate(settings.sqlalchemy_url)
     # Before uvicorn: a refusal is a sentence and exit code 2, not a traceback of the lifespan
@@ -94,7 +101,7 @@ def serve(
         check_start(settings)
         sock = bind(settings.host, settings.port)
     except StartRefused as exc:
-        err.print(escape(exc.message), style="red", soft_wrap=True)
+        say_error(exc.message)
         raise typer.Exit(2) from None
     config = uvicorn.Config(
         create_app(settings), log_level=log_level.lower(), timeout_graceful_shutdown=10
@@ -116,7 +123,7 @@ def _migrate(url: str) -> None:
     try:
         done = upgrade_in_child(url)
     except StorageError as exc:
-        err.print(f"Cannot bring the database up to date: {escape(exc.message)}", style="red")
+        say_error(f"Cannot bring the database up to date: {exc.message}")
         raise typer.Exit(1) from None
     if not done:
         err.print("Stopped before starting (the database migration under way was finished).")
@@ -136,9 +143,9 @@ def worker(log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "i
     _setup_logging(log_level)
     settings = load_settings()
     if settings.sqlalchemy_url.startswith("sqlite"):
-        err.print(
-            "[red]haul worker needs PostgreSQL (set HAUL_DATABASE_URL); "
-            "with SQLite, `haul serve` runs its worker itself.[/]"
+        say_error(
+            "haul worker needs PostgreSQL (set HAUL_DATABASE_URL); "
+            "with SQLite, `haul serve` runs its worker itself."
         )
         raise typer.Exit(2)
     _migrate(settings.sqlalchemy_url)
@@ -228,10 +235,10 @@ def add(
             except ApiError as exc:
                 refused.append({"url": str(path), "detail": exc.message})
         for error in refused:
-            err.print(f"[red]{error['url']}: {error['detail']}[/]")
+            say_error(f"{error['url']}: {error['detail']}")
             failed = True
         for item in created:
-            console.print(f"queued [bold]{item['id']}[/] {item['url']}")
+            console.print(text("queued ") + text(item["id"], "bold") + text(f" {item['url']}"))
         if wait and created:
             failed |= not _follow(api, created)
     raise typer.Exit(1 if failed else 0)
@@ -254,7 +261,7 @@ def iptv_get(
 ) -> None:
     """Download a film, or a series (or a season, or episodes) of a provider's catalogue."""
     if (movie is None) == (series is None):
-        err.print("[red]Give either --movie or --series.[/]")
+        say_error("Give either --movie or --series.")
         raise typer.Exit(2)
     body: dict[str, Any] = {"client": client, "force": force}
     with api_for(server, token) as api:
@@ -270,7 +277,7 @@ def iptv_get(
             )
             created, refused = answer["items"], answer["errors"]
         for error in refused:
-            err.print(f"[red]{error['label']}: {error['detail']}[/]")
+            say_error(f"{error['label']}: {error['detail']}")
         for item in created:
             console.print(f"queued {item['id']}: {item['title']}")
         ok = _follow(api, created) if wait and created else True
@@ -283,32 +290,32 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
     ids = {i["id"] for i in items}
     state: dict[int, dict[str, Any]] = {i["id"]: i for i in items}
     progress = Progress(
-        TextColumn("{task.fields[label]}", justify="left"),
+        TextColumn("{task.fields[label]}", justify="left", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.fields[status]}", markup=False),
         console=console,
     )
     bars: dict[int, TaskID] = {}
 
     def refresh(item: dict[str, Any]) -> None:
-        label = (item.get("title") or item.get("url") or str(item["id"]))[:40]
+        label = plain(item.get("title") or item.get("url") or item["id"])[:40]
         total = item.get("total_bytes")
         done = item.get("downloaded_bytes") or 0
         if item.get("status") == "completed" and total:
             done = total
         if item["id"] not in bars:
             bars[item["id"]] = progress.add_task(
-                "", total=total, label=label, status=item.get("status", "")
+                "", total=total, label=label, status=plain(item.get("status", ""))
             )
         progress.update(
             bars[item["id"]],
             total=total,
             completed=done,
             label=label,
-            status=item.get("status", ""),
+            status=plain(item.get("status", "")),
         )
 
     def settled() -> bool:
@@ -352,8 +359,23 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
         if i["id"] in ids and i.get("status") != "completed" and not i.get("children")
     ]
     for item in bad:
-        err.print(f"[red]{item['id']}: {item.get('status')}: {item.get('error') or ''}[/]")
+        say_error(f"{item['id']}: {item.get('status')}: {item.get('error') or ''}")
     return not bad
+
+
+def _children(api: Api, parent_id: int) -> list[dict[str, Any]]:
+    """A playlist's entries, in playlist order (the first added first)."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"parent_id": parent_id, "limit": 1000, "sort": "oldest"}
+        if cursor:
+            params["cursor"] = cursor
+        page = api.request("GET", "/downloads", params=params)
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
 
 
 def _expand_children(
@@ -381,7 +403,7 @@ def list_(
     console.print(downloads_table(page["items"]))
     for client in page["clients"]:
         if not client["ok"]:
-            err.print(f"[red]client {client['name']} is unreachable: {client['error']}[/]")
+            say_error(f"client {client['name']} is unreachable: {client['error']}")
 
 
 @app.command()
@@ -391,9 +413,12 @@ def show(download_id: int, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt =
         item = api.request("GET", f"/downloads/{download_id}")
         events = api.request("GET", f"/downloads/{download_id}/events")
         probed = api.request("GET", f"/downloads/{download_id}/files")["items"]
+        children = _children(api, download_id) if item.get("children") else []
     console.print(details(item, events))
     for f in probed:
-        console.print(f"  {media_file_line(f)}")
+        console.print(text("  ") + media_file_line(f))
+    if children:
+        console.print(children_table(children))
 
 
 @app.command()
@@ -431,7 +456,7 @@ def _act(action: str, ids: list[int], server: str, token: str | None, **params: 
             except LoginNeeded:
                 raise
             except HaulError as exc:
-                err.print(f"[red]{download_id}: {exc.message}[/]")
+                say_error(f"{download_id}: {exc.message}")
                 failed = True
     raise typer.Exit(1 if failed else 0)
 
@@ -494,6 +519,5 @@ def main() -> None:
     try:
         app()
     except HaulError as exc:
-        # One line however wide the terminal (a pipe would fold it at 80 columns).
-        err.print(escape(exc.message), style="red", soft_wrap=True)
+        say_error(exc.message)
         raise SystemExit(1) from exc

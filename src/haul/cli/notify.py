@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from haul.cli.api import Api
-from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.render import say_error, text
 
 notify_app = typer.Typer(
     help="Notifications: webhooks and Apprise URLs (add, ls, test, rm).", no_args_is_help=True
@@ -70,7 +71,7 @@ def add_target(
 ) -> None:
     """Add a webhook (--webhook URL [--secret S]) or an Apprise URL (--apprise URL)."""
     if (webhook is None) == (apprise is None):
-        err.print("[red]Give either --webhook URL or --apprise URL.[/]")
+        say_error("Give either --webhook URL or --apprise URL.")
         raise typer.Exit(2)
     body: dict[str, Any] = {
         "kind": "webhook" if webhook is not None else "apprise",
@@ -122,7 +123,7 @@ def _find(api: Api, wanted: str) -> dict[str, Any]:
     matches = [t for t in api.request("GET", "/notifications")["items"] if t["name"] == wanted]
     if len(matches) != 1:
         many = "several notification targets are" if matches else "no notification target is"
-        err.print(f"[red]{many} named {wanted!r}; use the id (see `haul notify ls`).[/]")
+        say_error(f"{many} named {wanted!r}; use the id (see `haul notify ls`).")
         raise typer.Exit(1)
     first: dict[str, Any] = matches[0]
     return first
@@ -131,7 +132,7 @@ def _find(api: Api, wanted: str) -> dict[str, Any]:
 def _test(api: Api, target: dict[str, Any]) -> None:
     answer = api.request("POST", f"/notifications/{target['id']}/test")
     if answer["ok"]:
-        console.print(f"[green]{target['name']}: test event delivered[/]")
+        console.print(text(f"{target['name']}: test event delivered", "green"))
         return
-    err.print(f"[red]{target['name']}: {answer['error']}[/]")
+    say_error(f"{target['name']}: {answer['error']}")
     raise typer.Exit(1)

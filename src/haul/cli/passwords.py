@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from haul.cli.common import err
+from haul.cli.render import say_error
 
 NOT_ON_COMMAND_LINE = (
     "There is no --password VALUE option on purpose: a password on the command line stays "
@@ -35,13 +35,12 @@ def read_password(from_stdin: bool, *, confirm: bool, prompt: str = "Password") 
     if from_stdin:
         password = stdin.readline().rstrip("\r\n")
         if not password:
-            err.print("[red]--password-stdin: standard input had no password on its first line.[/]")
+            say_error("--password-stdin: standard input had no password on its first line.")
             raise typer.Exit(2)
         return password
     if not stdin.isatty():
-        err.print(
-            "[red]No terminal to ask for the password: pass it on standard input with "
-            "--password-stdin.[/]"
+        say_error(
+            "No terminal to ask for the password: pass it on standard input with --password-stdin."
         )
         raise typer.Exit(2)
     answer: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)

@@ -1,12 +1,62 @@
-"""How the CLI shows downloads: tables, details, human sizes."""
+"""How the CLI shows what a server says: its consoles, tables, details, human sizes.
+
+Titles, URLs, file names, errors and every other string a server returns are data, written
+as they are: the consoles here read no markup (``[b]``, ``[/]``, ``[link=...]``) and no emoji
+codes, and :func:`plain` writes control characters (an escape sequence, a carriage return)
+as their escapes, so nothing a page author or a server chooses reaches the terminal raw.
+Colour comes only from styles given next to the text, never from inside it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
 from haul.core.units import size_text
+
+#: Characters never written as they are: C0 controls but line feed and tab, DEL, C1 controls,
+#: and the bidirectional overrides that make text read other than it is stored.
+_UNSHOWN = [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]
+_UNSHOWN += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_ESCAPES = {code: repr(chr(code))[1:-1] for code in _UNSHOWN}
+
+
+def plain(value: object) -> str:
+    """``value`` as text a terminal shows as written: ``\\x1b`` for an escape character."""
+    return str(value).translate(_ESCAPES)
+
+
+def text(value: object, style: str | Style = "") -> Text:
+    """An untrusted value as a piece of text, in ``style`` (never read as markup)."""
+    return Text(plain(value), style=style)
+
+
+class TextConsole(Console):
+    """A console that prints strings as written: no markup, no emoji codes, no raw controls.
+
+    Every string it prints, in a table cell too, goes through :func:`plain`; a
+    :class:`~rich.text.Text` is made with :func:`text`.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(plain(text), **options)
+
+
+console = TextConsole()
+err = TextConsole(stderr=True)
+
+
+def say_error(message: object) -> None:
+    """One error line on stderr, in red, however wide the terminal (a pipe folds at 80)."""
+    err.print(text(message, "red"), soft_wrap=True)
+
 
 STATUS_STYLES = {
     "downloading": "cyan",
@@ -34,20 +84,24 @@ def duration(seconds: float | None) -> str:
     )
 
 
-def status_text(item: dict[str, Any]) -> str:
+def status_text(item: dict[str, Any]) -> Text:
     status = str(item.get("status"))
-    return f"[{STATUS_STYLES.get(status, 'white')}]{status}[/]"
+    return text(status, STATUS_STYLES.get(status, "white"))
 
 
 def downloads_table(items: list[dict[str, Any]]) -> Table:
     table = Table(box=None, header_style="bold")
-    for column in ("ID", "STATUS", "PROGRESS", "SIZE", "SPEED", "ETA", "TITLE / URL"):
+    # Whose they are, once an instance has accounts or visitors (an admin sees them all).
+    owners = any(item.get("owner", "local") != "local" for item in items)
+    columns = ["ID", "STATUS", "PROGRESS", "SIZE", "SPEED", "ETA", *(["OWNER"] * owners)]
+    for column in [*columns, "TITLE / URL"]:
         table.add_column(
             column,
             justify="right" if column in ("ID", "PROGRESS", "SIZE", "SPEED", "ETA") else "left",
         )
     for item in items:
         progress = item.get("progress")
+        owner = [item.get("owner_name") or item.get("owner") or ""] if owners else []
         table.add_row(
             str(item["id"]),
             status_text(item),
@@ -55,10 +109,19 @@ def downloads_table(items: list[dict[str, Any]]) -> Table:
             size(item.get("total_bytes")),
             size(item.get("speed")) + "/s" if item.get("speed") else "-",
             duration(item.get("eta")),
-            (item.get("title") or item["url"])[:80]
-            + (f"  [red]{item['error']}[/]" if item.get("error") else ""),
+            *owner,
+            text(plain(item.get("title") or item["url"])[:80]) + _note(item),
         )
     return table
+
+
+def _note(item: dict[str, Any]) -> Text:
+    """What a row says after the title: the error, else the message (a playlist's summary)."""
+    if item.get("error"):
+        return text(f"  {item['error']}", "red")
+    if item.get("message"):
+        return text(f"  {item['message']}", "dim")
+    return Text()
 
 
 def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
@@ -76,6 +139,9 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
         "client",
         "client_ref",
         "error",
+        "message",
+        "owner",
+        "parent_id",
         "created_at",
         "completed_at",
         "retry_at",
@@ -87,7 +153,13 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
             value = size(value)
         elif key == "progress" and value is not None:
             value = f"{value * 100:.1f}%"
-        table.add_row(key, "-" if value is None else str(value))
+        elif key == "owner":
+            value = item.get("owner_name") or value
+        elif key == "parent_id" and value is None:
+            continue
+        table.add_row(
+            key, value if isinstance(value, Text) else "-" if value is None else str(value)
+        )
     for f in item.get("files") or []:
         table.add_row("file", f"{f.get('path')} ({size(f.get('size'))})")
     for e in events:
@@ -97,11 +169,11 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
     return table
 
 
-def media_file_line(f: dict[str, Any]) -> str:
+def media_file_line(f: dict[str, Any]) -> Text:
     """One probed file in a line: name, size, then what the probe found (or why not media)."""
-    parts = [f"{f.get('file_name')} ({size(f.get('size'))})"]
+    parts: list[str | Text] = [f"{f.get('file_name')} ({size(f.get('size'))})"]
     if not f.get("is_media"):
-        parts.append(f"[yellow]{f.get('error') or 'not media'}[/]")
+        parts.append(text(f.get("error") or "not media", "yellow"))
     else:
         parts.append(str(f.get("container") or "?"))
         parts.append(duration(f.get("duration")))
@@ -116,8 +188,8 @@ def media_file_line(f: dict[str, Any]) -> str:
     if f.get("import_mode"):
         parts.append(f"filed ({f['import_mode']}) at {f.get('path')}")
     if f.get("file_exists") is False:
-        parts.append("[red]missing on disk[/]")
-    return "  ".join(parts)
+        parts.append(text("missing on disk", "red"))
+    return Text("  ").join(part if isinstance(part, Text) else text(part) for part in parts)
 
 
 def media_table(items: list[dict[str, Any]]) -> Table:
@@ -139,5 +211,20 @@ def media_table(items: list[dict[str, Any]]) -> Table:
             numbers,
             str(item.get("parent_id") or ""),
             ids,
+        )
+    return table
+
+
+def children_table(children: list[dict[str, Any]]) -> Table:
+    """The entries of a playlist, in playlist order: id, status, size, title."""
+    table = Table(box=None, header_style="bold", title="playlist entries", title_justify="left")
+    for column in ("ID", "STATUS", "SIZE", "TITLE / URL"):
+        table.add_column(column, justify="right" if column in ("ID", "SIZE") else "left")
+    for child in children:
+        table.add_row(
+            str(child["id"]),
+            status_text(child),
+            size(child.get("total_bytes")),
+            child.get("title") or child["url"],
         )
     return table

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.render import size
+from haul.core.units import duration_text
 
 retention_app = typer.Typer(
     help="Retention of finished downloads (show, run).", no_args_is_help=True
@@ -19,14 +20,7 @@ retention_app = typer.Typer(
 
 def _days(value: float | None) -> str:
     """An age in days as a person says it: "forever", "7 days", "12 hours", "90 seconds"."""
-    if value is None:
-        return "forever"
-    for unit, seconds_in in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if value * 86400 >= seconds_in:
-            amount = round(value * 86400 / seconds_in, 2)
-            return f"{amount:g} {unit}" + ("" if amount == 1 else "s")
-    seconds = round(value * 86400, 1)
-    return f"{seconds:g} second" + ("" if seconds == 1 else "s")
+    return "forever" if value is None else duration_text(value * 86400)
 
 
 def _report(report: dict[str, Any]) -> str:
@@ -59,7 +53,7 @@ def show(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
     console.print(f"accounts and the local user: kept {_days(info['retention_days'])}")
     console.print(f"anonymous sessions: kept {_days(info['anonymous_retention_days'])}")
     interval = info["interval"]
-    console.print(f"runs every {interval:g} s" if interval else "runs only when asked")
+    console.print(f"runs every {duration_text(interval)}" if interval else "runs only when asked")
     last = info["last_run"]
     console.print(f"last run: {_report(last)}" if last else "last run: never")
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from haul.cli.api import LoginNeeded
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.logins import forget_login, saved_login
+from haul.cli.render import say_error
 from haul.cli.users import when
 from haul.errors import HaulError
 
@@ -72,7 +73,7 @@ def revoke_tokens(
             except LoginNeeded:
                 raise
             except HaulError as exc:
-                err.print(f"{token_id}: {exc.message}", style="red", markup=False, soft_wrap=True)
+                say_error(f"{token_id}: {exc.message}")
                 failed = True
                 continue
             console.print(f"revoked token {token_id}")

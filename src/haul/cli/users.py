@@ -11,8 +11,9 @@ import typer
 from rich.table import Table
 
 from haul.cli.api import Api, ApiError, LoginNeeded
-from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
+from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.passwords import NOT_ON_COMMAND_LINE, PasswordStdinOpt, read_password
+from haul.cli.render import say_error, text
 from haul.core import credentials
 from haul.errors import Conflict, HaulError, NotFound
 
@@ -54,7 +55,7 @@ def users_table(users: list[dict[str, Any]]) -> Table:
             u["username"],
             u["role"],
             "default" if u["limit"] is None else str(u["limit"]),
-            "[red]disabled[/]" if u["disabled"] else "enabled",
+            text("disabled", "red") if u["disabled"] else "enabled",
             when(u["created_at"]),
             when(u["last_login_at"]),
         )
@@ -145,7 +146,7 @@ def edit_user(
     """Change an account's role, limit, state or password (a new password ends the account's
     logins; its API tokens only with --revoke-tokens)."""
     if limit is not None and no_limit:
-        err.print("[red]Give either --limit N or --no-limit, not both.[/]")
+        say_error("Give either --limit N or --no-limit, not both.")
         raise typer.Exit(2)
     body: dict[str, Any] = {}
     if role is not None:
@@ -162,12 +163,12 @@ def edit_user(
             )
             body["revoke_tokens"] = revoke_tokens
         elif revoke_tokens:
-            err.print("[red]--revoke-tokens goes with a new password (--password).[/]")
+            say_error("--revoke-tokens goes with a new password (--password).")
             raise typer.Exit(2)
         if not body:
-            err.print(
-                "[red]Nothing to change: give --role, --limit, --no-limit, --disable, "
-                "--enable or --password.[/]"
+            say_error(
+                "Nothing to change: give --role, --limit, --no-limit, --disable, "
+                "--enable or --password."
             )
             raise typer.Exit(2)
         changed = api.request("PATCH", f"/users/{found['id']}", json=body)
@@ -221,8 +222,7 @@ def remove_users(
             except HaulError as exc:
                 owns = isinstance(exc, ApiError) and exc.status == 409 and " owns " in exc.message
                 hint = " Use --delete-owned or --transfer-to USER." if owns else ""
-                said = f"{given}: {exc.message}{hint}"
-                err.print(said, style="red", markup=False, soft_wrap=True)
+                say_error(f"{given}: {exc.message}{hint}")
                 failed = True
             else:
                 console.print(f"removed {found['username']} (id {found['id']})", markup=False)

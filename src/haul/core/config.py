@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from haul.core.units import duration_text, number_text
 from haul.errors import InvalidFields
 
 SECRET_PREFIX = "secret."  # noqa: S105 (a key prefix, not a secret)
@@ -60,17 +61,23 @@ class Setting:
             if self.unit is not None:
                 noun += f" of {self.unit}"
             bound = "greater than" if self.above_minimum else "of at least"
-            rule = f"{self.key} must be {noun} {bound} {self.minimum:g}"
+            rule = f"{self.key} must be {noun} {bound} {number_text(self.minimum or 0)}"
         if self.none_means is not None:
             rule += f", or {NONE_WORD} ({self.none_means})"
         return rule + "."
 
     def ceiling(self) -> str:
         """The sentence a person reads when a value is above :attr:`maximum`."""
-        unit = f" {self.unit}" if self.unit is not None else ""
-        return f"{self.key} must be at most {self.maximum:.10g}{unit}."
+        most = self.maximum or 0
+        said = number_text(most) + (f" {self.unit}" if self.unit is not None else "")
+        if self.unit in SECONDS_IN:
+            spelled = duration_text(most * SECONDS_IN[self.unit])
+            said += f" ({spelled})" if spelled != said else ""
+        return f"{self.key} must be at most {said}."
 
 
+#: Seconds in one of each unit a setting is counted in.
+SECONDS_IN = {"seconds": 1, "days": 86400}
 #: 30 days in seconds: the longest wait between retries.
 MONTH = 30 * 24 * 3600.0
 #: The most downloads a limit may allow at once, and the most automatic retries.
@@ -259,8 +266,8 @@ def check_changes(
     ):
         key = "retry_base_delay" if "retry_base_delay" in clean else "retry_max_delay"
         problems[key] = (
-            f"retry_base_delay ({values.retry_base_delay:g} s) cannot be more than "
-            f"retry_max_delay ({values.retry_max_delay:g} s)."
+            f"retry_base_delay ({duration_text(values.retry_base_delay)}) cannot be more than "
+            f"retry_max_delay ({duration_text(values.retry_max_delay)})."
         )
         raise InvalidConfig(problems)
     return clean

@@ -1,12 +1,16 @@
-"""Paths that must stay inside a root, and free names for finished files (pure)."""
+"""Paths that must stay inside a root, the folders of owners, and free names for finished
+files (pure but for reading links on disk and making a folder that is missing)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -38,6 +42,43 @@ def template_stays_inside(template: str) -> bool:
     """:func:`stays_inside` for a yt-dlp output template, which must not name an environment
     variable either (yt-dlp expands them before it fills in the fields)."""
     return stays_inside(template) and _ENVIRONMENT.search(template) is None
+
+
+def folder_under(root: Path, folder: str | None) -> Path:
+    """``root/folder``, made when missing, if it stays inside ``root`` by its real path
+    (checked when used: a link may have appeared since the folder was chosen); else ``root``
+    itself, which is never left."""
+    if not folder:
+        return root
+    target = root / folder
+    if not inside(target, root):
+        log.warning("folder %r leads out of %s; using %s itself", folder, root, root)
+        return root
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+#: The folder under the download root that anonymous visitors' folders live in.
+VISITORS_FOLDER = "visitors"
+
+
+def owner_folder(owner_key: str, username: str | None) -> str:
+    """The folder, relative to the download root, an owner's new files go to: ``""`` (the
+    root itself) for the local user of a single-user instance; the user name of an account
+    (``user-7`` when it is not known, or can be no folder of its own: ``visitors``, a name
+    with a separator, or one starting with a dot like haul's ``.haul-work``);
+    ``visitors/<first 8 of the session id>`` for an anonymous visitor. Never a path that
+    leaves the root (see :func:`stays_inside`)."""
+    kind, _, rest = owner_key.partition(":")
+    if kind == "user":
+        one_part = username and not any(sep in username for sep in "/\\")
+        usable = one_part and username != VISITORS_FOLDER and not (username or ".").startswith(".")
+        folder = username if usable and stays_inside(username or "") else f"user-{rest}"
+    elif kind == "session":
+        folder = f"{VISITORS_FOLDER}/{rest[:8]}"
+    else:
+        return ""
+    return str(folder) if stays_inside(str(folder)) else ""
 
 
 def entry_root(entry: dict[str, Any], downloads: Path, library: Path) -> Path:

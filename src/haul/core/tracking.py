@@ -61,7 +61,24 @@ class Tracked:
     completed_at: datetime | None
     retry_at: datetime | None
     files: list[Any]
+    #: A playlist's number of entries (None: not a playlist).
     children: int | None = None
+    #: Who owns it as a person reads it: a user name, ``visitor 1a2b3c4d``, ``local``.
+    owner_name: str | None = None
+    #: A playlist's entries counted by status, e.g. ``{"completed": 2, "failed": 1}``.
+    children_status: dict[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Playlist:
+    """What a playlist's entries add up to, read from their rows (no client asked)."""
+
+    #: The entries counted by status.
+    counts: dict[str, int]
+    #: Bytes in the finished entries' files (None: none is finished).
+    size: int | None = None
+    #: When the last entry finished.
+    completed_at: datetime | None = None
 
 
 def track(
@@ -69,17 +86,22 @@ def track(
     item: ClientItem | None,
     *,
     client_error: str | None = None,
-    children: dict[str, int] | None = None,
+    children: Playlist | None = None,
+    owner_name: str | None = None,
 ) -> Tracked:
     """Join a row with its client's item (None: the client does not know it).
 
-    ``client_error`` is set when the client could not be asked; ``children`` holds the
-    status counts of a playlist's child downloads.
+    ``client_error`` is set when the client could not be asked; ``children`` holds what a
+    playlist's entries add up to; ``owner_name`` is the owner as a person reads it.
     """
-    status, message = _status(row, item, client_error, children)
+    counts = children.counts if children is not None else None
+    status, message = _status(row, item, client_error, counts)
     live = item if status in _LIVE_STATUSES or row.phase == Phase.ACTIVE else None
     done = status is Status.COMPLETED
-    size = _files_size(row.files) if done else None
+    size = files_size(row.files) if done else None
+    if children is not None and row.phase == Phase.PARENT:
+        # A playlist holds no file itself: it has what its entries downloaded so far.
+        return _playlist(row, status, children, owner_name)
     error = row.last_error_message if status in (Status.FAILED, Status.QUEUED) else None
     if status is Status.QUEUED and row.last_error_code == "disk_full":
         # "Waiting for disk space: ...": a state, not a failed attempt (no retry is spent).
@@ -91,7 +113,7 @@ def track(
         url=row.source_url,
         title=row.title or (item.name if item else None),
         status=status,
-        progress=1.0 if done else (live.progress if live else _parent_progress(children)),
+        progress=1.0 if done else (live.progress if live else None),
         downloaded_bytes=size if done else (live.downloaded_bytes if live else None),
         total_bytes=size if done else (live.total_bytes if live else None),
         speed=live.speed if live and status is Status.DOWNLOADING else None,
@@ -108,8 +130,68 @@ def track(
         completed_at=row.completed_at,
         retry_at=row.retry_next_at if status is Status.QUEUED else None,
         files=row.files,
-        children=sum(children.values()) if children is not None else None,
+        children=sum(counts.values()) if counts is not None else None,
+        owner_name=owner_name,
+        children_status=counts,
     )
+
+
+def _playlist(
+    row: DownloadRow, status: Status, children: Playlist, owner_name: str | None
+) -> Tracked:
+    done = status is Status.COMPLETED
+    return Tracked(
+        id=row.id,
+        url=row.source_url,
+        title=row.title,
+        status=status,
+        progress=_parent_progress(children.counts),
+        downloaded_bytes=children.size,
+        total_bytes=children.size if done else None,
+        speed=None,
+        eta=None,
+        client=row.client,
+        client_ref=row.client_ref,
+        error=None,
+        error_code=None,
+        message=playlist_summary(children.counts),
+        media_id=row.media_id,
+        parent_id=row.parent_id,
+        owner=row.owner_key,
+        created_at=row.created_at,
+        completed_at=children.completed_at if done else None,
+        retry_at=None,
+        files=row.files,
+        children=sum(children.counts.values()),
+        owner_name=owner_name,
+        children_status=dict(children.counts),
+    )
+
+
+#: The order a playlist's summary names its entries' statuses in, after the finished ones.
+_SUMMARY_ORDER = (
+    Status.DOWNLOADING,
+    Status.RESOLVING,
+    Status.PROCESSING,
+    Status.QUEUED,
+    Status.PAUSED,
+    Status.CHECKING,
+    Status.SEEDING,
+    Status.UNKNOWN,
+    Status.MISSING,
+    Status.FAILED,
+    Status.CANCELED,
+)
+
+
+def playlist_summary(counts: dict[str, int]) -> str:
+    """A playlist's entries in a sentence: ``"2 of 3 downloaded, 1 failed"``."""
+    total = sum(counts.values())
+    if not total:
+        return "no entries yet"
+    parts = [f"{counts.get(Status.COMPLETED, 0)} of {total} downloaded"]
+    parts += [f"{counts[s]} {s.value}" for s in _SUMMARY_ORDER if counts.get(s)]
+    return ", ".join(parts)
 
 
 _LIVE_STATUSES = frozenset({Status.DOWNLOADING, Status.PAUSED, Status.CHECKING, Status.SEEDING})
@@ -173,7 +255,8 @@ def _parent_progress(children: dict[str, int] | None) -> float | None:
     return finished / total if total else None
 
 
-def _files_size(files: list[Any]) -> int | None:
+def files_size(files: list[Any]) -> int | None:
+    """The bytes of a download's recorded files (None: no size is known)."""
     sizes = [f.get("size") for f in files if isinstance(f, dict)]
     known = [s for s in sizes if isinstance(s, int)]
     return sum(known) if known else None

@@ -73,6 +73,8 @@ class JobContext:
     completed: Callable[[Download], None] | None = None
     #: Blocking: probe records and history of finished files (download id, files, profile).
     probe: ProbeFiles | None = None
+    #: The folder under the download root an owner's files go to ("": the root itself).
+    owner_folder: Callable[[str], Awaitable[str]] | None = None
     #: Where yt-dlp may connect (the HTTP engine and ``http`` carry their own); None: anywhere.
     addresses: AddressPolicy | None = None
     #: How often a completion the database refused is written again.

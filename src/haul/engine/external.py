@@ -34,12 +34,13 @@ from haul.clients.base import AddRequest, ClientItem, DownloadClient
 from haul.clients.directory import ClientDirectory
 from haul.core import trackers
 from haul.core.owners import is_anonymous
-from haul.core.paths import inside
+from haul.core.paths import folder_under, free_name, inside
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, magnet_info_hash, parse_torrent
 from haul.engine.context import IptvStreams, storable
 from haul.engine.http_errors import network_error, status_error
+from haul.engine.naming import sanitize_filename
 from haul.errors import (
     AddressRefused,
     ClientError,
@@ -75,6 +76,25 @@ class ExternalConfig:
     visitor_torrents: bool = True
     #: How long looking up one tracker's host name may take (seconds).
     lookup_timeout: float = 5.0
+    #: The folder under the root an owner's files go to ("": the root itself).
+    owner_folder: Callable[[str], Awaitable[str]] | None = None
+
+
+#: Where a row keeps the name haul chose for its file on an external client.
+FILE_NAME = "file_name"
+
+
+def _file_name(row: Download, dest: Path) -> str | None:
+    """The name a direct file is saved under on an external client, chosen by haul the way the
+    built-in engine names files (``clip (1).mp4`` beside a ``clip.mp4``, never the client's
+    own ``clip.1.mp4``), and kept on the row so that a later attempt resumes the same file.
+    None: the source's name is not known yet (the client names the file itself)."""
+    kept = row.meta.get(FILE_NAME)
+    if isinstance(kept, str) and kept:
+        return kept
+    proposed = (row.meta.get("resolved") or {}).get("filename")
+    name = sanitize_filename(proposed) if isinstance(proposed, str) else ""
+    return free_name(dest, name).name if name else None
 
 
 class ClientGone(TransientTransferError):
@@ -227,12 +247,22 @@ class ExternalClients:
             log.exception("download %s: handing over failed", row.id)
             await self.fail(row, PermanentTransferError(f"Internal error: {exc}", code="internal"))
 
+    async def _dest(self, row: Download) -> Path:
+        """Where the client saves: the owner's folder under the root (the root itself when
+        the owner has none, or when the folder would lead out of it)."""
+        folder = await self.config.owner_folder(row.owner_key) if self.config.owner_folder else ""
+        return folder_under(self.config.root, folder)
+
     async def _hand_over(
         self, row: Download, name: str, *, url: str, torrent: bytes | None
     ) -> None:
         """Add a download to a client and record the association; raises TransferError.
 
         ``torrent`` is the .torrent (kept on the row, so a retry does not fetch it again)."""
+        dest = await self._dest(row)
+        chosen = _file_name(row, dest) if torrent is None else None
+        if chosen is not None:
+            row.meta = {**row.meta, FILE_NAME: chosen}
         previous = row.client_ref if row.client == name else None
         await self._check_addresses(url, torrent)
         try:
@@ -244,8 +274,9 @@ class ExternalClients:
                 request = AddRequest(
                     download_id=row.id,
                     url=url,
-                    dest_dir=self.config.root,
+                    dest_dir=dest,
                     torrent=torrent,
+                    options={"out": chosen} if chosen is not None else {},
                     recorded_ref=await self._record_intent(row, name, url, torrent),
                 )
                 ref = await self.directory.call(name, lambda client: client.add(request))

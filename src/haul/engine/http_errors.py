@@ -40,6 +40,7 @@ import aiohttp
 import aiohttp.http_exceptions
 import httpx
 
+from haul.core.units import duration_text
 from haul.errors import DiskFull, PermanentTransferError, TransferError, TransientTransferError
 
 
@@ -71,7 +72,7 @@ def answer_error(
     code = f"http_{status}"
     if status == 429:
         wait = parse_retry_after(headers.get("retry-after"))
-        hint = f"; it asks to wait {wait:.0f} seconds" if wait is not None else ""
+        hint = f"; it asks to wait {duration_text(round(wait))}" if wait is not None else ""
         return TransientTransferError(f"{said}{hint}.", code=code, retry_after=wait)
     if status >= 500:
         wait = parse_retry_after(headers.get("retry-after"))

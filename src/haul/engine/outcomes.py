@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 from sqlalchemy.orm.attributes import set_committed_value
 
 from haul.clients.builtin.client import LiveJob
-from haul.core.paths import inside
+from haul.core.paths import folder_under, inside
 from haul.core.sources import domain_of
 from haul.core.status import Phase
+from haul.core.units import duration_text
 from haul.engine import faults, filing
 from haul.engine.base import EngineResult, StopSignal
 from haul.engine.completions import Completion, CompletionWriter, Recorded, Successor
@@ -59,7 +60,11 @@ class Outcomes:
         successor's part in the transaction returned. The order of the steps, and why a crash
         in between loses and duplicates nothing, is in :mod:`haul.engine.filing`."""
         profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
-        filed = await self._file(row.id, result, profile.target_dir if profile else None)
+        folder = profile.target_dir if profile else None
+        if self.ctx.owner_folder is not None:
+            mine = await self.ctx.owner_folder(row.owner_key)
+            folder = "/".join(part for part in (mine, folder) if part) or None
+        filed = await self._file(row.id, result, folder)
         await faults.hold("filed", row.id)
         return await self.record(row, filed, successor, stop)
 
@@ -172,7 +177,7 @@ class Outcomes:
             for path in result.files
             if inside(path, self.ctx.builtin.work_root) and path.exists()
         ]
-        note = filing.plan(work, found, self._target(root, folder), result.title, result.meta)
+        note = filing.plan(work, found, folder_under(root, folder), result.title, result.meta)
         if note.moves:
             filing.write(work, note)
         for item in note.moves:
@@ -186,25 +191,11 @@ class Outcomes:
                     raise disk_error(exc, item.final) from exc
         return Filed([m.final for m in note.moves], result.title, result.meta)
 
-    @staticmethod
-    def _target(root: Path, folder: str | None) -> Path:
-        """The folder finished files go to: ``root/folder`` when it stays inside the root by
-        its real path (checked again here: a link may have appeared since the profile was
-        saved), else the root."""
-        if not folder:
-            return root
-        target = root / folder
-        if not inside(target, root):
-            log.warning("profile folder %r leads out of %s; using the root", folder, root)
-            return root
-        target.mkdir(parents=True, exist_ok=True)
-        return target
-
     async def stopped(self, row: Download, job: LiveJob) -> None:
         reason = job.stop.reason or "shutdown"
         if reason == "stall":
             idle = job.idle_for()
-            message = f"The transfer stalled: no data received for {idle:.0f} s."
+            message = f"The transfer stalled: no data received for {duration_text(round(idle))}."
             await self.failed(row, TransientTransferError(message, code="stalled"))
             return
         async with self.ctx.db.write() as s:

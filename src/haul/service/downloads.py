@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,12 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core import trackers
 from haul.core.admission import Limits
-from haul.core.paths import entry_root, inside
+from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, NoClient, check_requested, route
 from haul.core.sources import Source, check_site, parse_source, torrent_source
-from haul.core.status import OPEN_PHASES, Phase
+from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import parse_torrent
-from haul.core.tracking import DownloadRow, Tracked, track
+from haul.core.tracking import DownloadRow, Playlist, Tracked, files_size, track
 from haul.engine.base import Profile as EngineProfile
 from haul.engine.external import saved_inside
 from haul.errors import (
@@ -48,7 +49,7 @@ from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.kept import Kept
 from haul.store.media_files import recorded_files
-from haul.store.models import Download, DownloadEvent, Profile, utcnow
+from haul.store.models import Download, DownloadEvent, Profile, User, utcnow
 from haul.store.search import contains_all
 from haul.store.submits import visitor_refusal
 
@@ -102,7 +103,7 @@ class DownloadService:
         self.submits = SubmitBatcher(db, limits=limits, policy=policy)
         #: The library, for the rules of media-linked downloads (set by the runtime).
         self.media: MediaService | None = None
-        self.tracker = ClientTracker(directory)
+        self.tracker = ClientTracker(directory, self._user_names)
         #: Public mode: the only sites anonymous visitors may download from (empty: any).
         self.visitor_sites: tuple[str, ...] = ()
         #: Public mode: whether anonymous visitors may download torrents.
@@ -235,7 +236,8 @@ class DownloadService:
         )
         row = await self.submits.store(request)
         self.poke()
-        tracked = track(row, None)
+        names = await self.tracker.names([row.owner_key])
+        tracked = track(row, None, owner_name=names[row.owner_key])
         self.bus.publish("created", row.id, row.owner_key, download=to_json(tracked))
         return tracked
 
@@ -401,12 +403,34 @@ class DownloadService:
             raise NotFound(f"There is no download {download_id}.")
         return row
 
-    async def _children(self, s: Any, parent_ids: list[int]) -> dict[int, dict[str, int]]:
+    async def _children(self, s: Any, parent_ids: list[int]) -> dict[int, Playlist]:
+        """What the entries of the playlists ``parent_ids`` add up to (read from their rows)."""
         counts: dict[int, Counter[str]] = defaultdict(Counter)
-        for parent, phase, paused in await q.child_status_rows(s, parent_ids):
+        sizes: dict[int, int] = {}
+        last: dict[int, datetime] = {}
+        for parent, phase, paused, files, completed_at in await q.child_status_rows(s, parent_ids):
             status = phase_status(phase, paused)
             counts[parent][status] += 1
-        return {k: dict(v) for k, v in counts.items()}
+            if status == Status.COMPLETED:
+                sizes[parent] = sizes.get(parent, 0) + (files_size(files) or 0)
+                if completed_at is not None and (parent not in last or completed_at > last[parent]):
+                    last[parent] = completed_at
+        return {
+            parent: Playlist(dict(counted), sizes.get(parent), last.get(parent))
+            for parent, counted in counts.items()
+        }
+
+    async def owner_folder(self, owner_key: str) -> str:
+        """The folder under the download root an owner's new files go to (see
+        :func:`haul.core.paths.owner_folder`): accounts and visitors each have their own."""
+        kind, _, rest = owner_key.partition(":")
+        names = await self._user_names([int(rest)]) if kind == "user" and rest.isdigit() else {}
+        return owner_folder(owner_key, names.get(int(rest)) if names else None)
+
+    async def _user_names(self, ids: Iterable[int]) -> dict[int, str]:
+        async with self.db.read() as s:
+            rows = await s.execute(select(User.id, User.username).where(User.id.in_(list(ids))))
+        return {int(user_id): str(name) for user_id, name in rows.all()}
 
     async def publish_ids(self, ids: Sequence[int], *, local: bool = True) -> None:
         """:meth:`publish` of downloads known by their ids, read and tracked together (a

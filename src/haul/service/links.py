@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from haul.core import links
+from haul.core.units import duration_text
 from haul.errors import InputError, InvalidLink, NotFound
 from haul.service.downloads import DownloadService
 from haul.service.keys import StoredKey
@@ -74,7 +75,7 @@ class FileLinks:
         if not 0 < expires_in <= links.MAX_EXPIRES_IN:
             raise InvalidLinkRequest(
                 f"A link lasts more than 0 seconds and at most 30 days "
-                f"({links.MAX_EXPIRES_IN} seconds); not {expires_in:g}."
+                f"({links.MAX_EXPIRES_IN} seconds); not {duration_text(expires_in)}."
             )
         path = await self.downloads.file_path(download_id, owner, index)
         born = await self._born(download_id)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from haul.clients.base import ClientItem
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
+from haul.core.owners import owner_name
 from haul.core.status import PHASE_STATUS, Phase, Status
-from haul.core.tracking import DownloadRow, Tracked, track
+from haul.core.tracking import DownloadRow, Playlist, Tracked, track
 from haul.errors import ClientError
 from haul.service.values import ClientState, InvalidCursor
 
@@ -23,8 +24,14 @@ log = logging.getLogger(__name__)
 
 
 class ClientTracker:
-    def __init__(self, directory: ClientDirectory) -> None:
+    def __init__(
+        self,
+        directory: ClientDirectory,
+        user_names: Callable[[Iterable[int]], Awaitable[Mapping[int, str]]] | None = None,
+    ) -> None:
         self.directory = directory
+        #: The names of accounts by id (owners are shown by name, not by key).
+        self.user_names = user_names
 
     def prefetch(self) -> dict[str, asyncio.Task[dict[str, ClientItem] | str]]:
         """Start asking every configured client for all of haul's items now, for a long page:
@@ -35,7 +42,7 @@ class ClientTracker:
     async def track_rows(
         self,
         rows: Sequence[DownloadRow],
-        children: dict[int, dict[str, int]] | None = None,
+        children: dict[int, Playlist] | None = None,
         prefetched: dict[str, asyncio.Task[dict[str, ClientItem] | str]] | None = None,
     ) -> tuple[list[Tracked], list[ClientState]]:
         """Join rows with their clients' live items: one bulk call per client, concurrently."""
@@ -57,18 +64,25 @@ class ClientTracker:
             error = _err(items[name]) if name in items else self.directory.unreachable(name)
             states.append(ClientState(name, ok=error is None, error=error))
         children = children or {}
+        owners = await self.names(row.owner_key for row in rows)
         result = []
         for row, (client, ref) in zip(rows, associations, strict=True):
             answer = items.get(client or "")
+            owner = owners.get(row.owner_key)
             if isinstance(answer, str):
-                result.append(track(row, None, client_error=answer, children=children.get(row.id)))
+                result.append(
+                    track(
+                        row,
+                        None,
+                        client_error=answer,
+                        children=children.get(row.id),
+                        owner_name=owner,
+                    )
+                )
                 continue
             item = answer.get(ref or "") if answer else None
-            result.append(
-                track(
-                    row, item, children=children.get(row.id) if row.phase == Phase.PARENT else None
-                )
-            )
+            playlist = children.get(row.id) if row.phase == Phase.PARENT else None
+            result.append(track(row, item, children=playlist, owner_name=owner))
         return result, states
 
     async def _ask_absent(
@@ -84,6 +98,13 @@ class ClientTracker:
             found = await self._ask(name, absent)
             if not isinstance(found, str):
                 answer.update(found)
+
+    async def names(self, owner_keys: Iterable[str]) -> dict[str, str]:
+        """The owners as people read them, by owner key (an account by its user name)."""
+        keys = set(owner_keys)
+        ids = {int(k[5:]) for k in keys if k.startswith("user:") and k[5:].isdigit()}
+        users = await self.user_names(ids) if ids and self.user_names is not None else {}
+        return {key: owner_name(key, users) for key in keys}
 
     async def _ask(self, name: str, refs: list[str] | None) -> dict[str, ClientItem] | str:
         """One bulk call (a message instead when the client cannot answer); None: all."""

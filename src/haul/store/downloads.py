@@ -376,15 +376,25 @@ def add_event(
 
 async def child_status_rows(
     session: AsyncSession, parent_ids: Sequence[int]
-) -> list[tuple[int, str, bool]]:
+) -> list[tuple[int, str, bool, list[Any], datetime | None]]:
+    """Each entry of the playlists ``parent_ids``: its parent, phase, wish to be paused, files
+    and completion time."""
     if not parent_ids:
         return []
     rows = await session.execute(
-        select(Download.parent_id, Download.phase, Download.desired_paused).where(
-            Download.parent_id.in_(parent_ids)
-        )
+        select(
+            Download.parent_id,
+            Download.phase,
+            Download.desired_paused,
+            Download.files,
+            Download.completed_at,
+        ).where(Download.parent_id.in_(parent_ids))
     )
-    return [(int(p), str(ph), bool(dp)) for p, ph, dp in rows.all() if p is not None]
+    return [
+        (int(p), str(ph), bool(dp), list(files or []), done)
+        for p, ph, dp, files, done in rows.all()
+        if p is not None
+    ]
 
 
 async def changed_since(session: AsyncSession, since: datetime, limit: int = 1000) -> list[int]:

@@ -83,7 +83,14 @@ class DownloadOut(BaseModel):
     completed_at: datetime | None
     retry_at: datetime | None
     files: list[DownloadFile]
-    children: int | None = None
+    children: int | None = Field(default=None, description="A playlist's number of entries")
+    owner_name: str | None = Field(
+        default=None,
+        description="The owner as a person reads it: a user name, 'visitor <id start>', 'local'",
+    )
+    children_status: dict[str, int] | None = Field(
+        default=None, description="A playlist's entries counted by status"
+    )
 
 
 class SubmitError(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
@@ -140,8 +140,12 @@ async def list_downloads(
     parent_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
+    sort: Annotated[
+        Literal["newest", "oldest"],
+        Query(description="newest first, or oldest first (a playlist's entries in order)"),
+    ] = "newest",
 ) -> Any:
-    """Downloads joined with their clients' live state, newest first."""
+    """Downloads joined with their clients' live state, newest first (or oldest first)."""
     statuses = [s for value in status_ for s in value.split(",") if s]
     page = await service.page(
         owner,
@@ -151,6 +155,7 @@ async def list_downloads(
         parent_id=parent_id,
         limit=limit,
         cursor=cursor,
+        oldest=sort == "oldest",
     )
     # Sent as built: the items are already plain JSON values (service.values.to_json), and
     # validating up to 1,000 of them against the response model again costs more than the

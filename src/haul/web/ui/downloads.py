@@ -3,6 +3,7 @@ swaps in when events arrive (so a row is drawn by one template, with or without 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from haul.core.status import Status
-from haul.errors import HaulError
+from haul.errors import HaulError, NotFound
 from haul.service import Owner, to_json
 from haul.service.media import FileView
 from haul.web.deps import OwnerDep, RuntimeDep, ServiceDep
@@ -167,14 +168,19 @@ async def _detail(runtime: Any, owner: Owner, download_id: int) -> dict[str, Any
     probed: list[FileView] = await runtime.media.download_files(download_id, owner)
     children: list[dict[str, Any]] = []
     if item.get("children"):
-        listing = await service.page(owner, parent_id=download_id, limit=500)
+        listing = await service.page(owner, parent_id=download_id, limit=500, oldest=True)
         children = [to_json(t) for t in listing.items]
+    parent = None
+    if item.get("parent_id"):
+        with contextlib.suppress(NotFound):
+            parent = to_json(await service.get(item["parent_id"], owner))
     attempts = [e.data.get("attempt") for e in events if e.kind == "retry_scheduled"]
     return {
         "item": item,
         "events": events,
         "files": _files(item, probed),
         "children": children,
+        "parent": parent,
         "attempt": attempts[-1] if attempts else None,
         "max_attempts": runtime.runner.ctx.retry.max_attempts,
         "show_owner": owner.is_admin and item["owner"] != "local",

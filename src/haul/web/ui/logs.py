@@ -148,6 +148,8 @@ async def _render(
             else service.unsupported(domain=filters.domain, q_text=filters.q)
         )
         cursor = ""
+    keys = [e.owner for e in listing.items if getattr(e, "owner", None)]
+    owners = await request.app.state.runtime.service.tracker.names(keys) if keys else {}
     return page(
         request,
         "logs.html",
@@ -165,4 +167,5 @@ async def _render(
         days_text=days_text,
         days_error=days_error,
         default_days=DEFAULT_DAYS,
+        owners=owners,
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from haul.core.units import number_text
 from haul.errors import HaulError, InvalidFields
 from haul.web.deps import AdminDep, RuntimeDep
 from haul.web.errors import status_for
@@ -32,8 +33,8 @@ LABELS = {
 def _shown(value: Any) -> str:
     if value is None:
         return "none"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_text(value)
     return str(value)
 
 
