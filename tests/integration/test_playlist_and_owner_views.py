@@ -87,7 +87,7 @@ async def test_a_visitor_is_shown_as_visitor_and_the_start_of_the_session(
             session = made.json()["owner"].removeprefix("session:")
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://haul.test", headers=headers
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", headers=headers
         ) as root:
             listed = (await root.get("/api/v1/downloads")).json()["items"]
             assert [i["owner_name"] for i in listed] == [f"visitor {session[:8]}"]
