@@ -29,17 +29,18 @@ class WriteCheck:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._running: asyncio.Future[str] | None = None
+        self._running: asyncio.Future[str | None] | None = None
         self._done_at = float("-inf")
 
-    async def revision(self) -> str:
-        """The schema revision, read through a write; raises what the database raised."""
+    async def revision(self) -> str | None:
+        """The schema revision (None: none yet), read through a write; raises what the
+        database raised."""
         running = self._running
         if running is None or (running.done() and time.monotonic() - self._done_at > FRESH_FOR):
             running = self._running = asyncio.ensure_future(self._check())
         return await asyncio.shield(running)
 
-    async def _check(self) -> str:
+    async def _check(self) -> str | None:
         try:
             return await asyncio.to_thread(writable_revision, self.url)
         finally:
