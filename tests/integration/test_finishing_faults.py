@@ -6,12 +6,17 @@ leave a file in the download root that no download records."""
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from haul.core.retry import Backoff
+from haul.engine import filing
 from haul.errors import StorageError
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
+from tests.integration.test_disk_full import waits_for_space
+from tests.support.disks import small_disk
 from tests.support.origin import Origin
 
 DATA = os.urandom(256 * 1024 + 3)
@@ -43,3 +48,44 @@ async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fai
     assert (app.runtime.builtin.root / "clip.bin").read_bytes() == DATA
     gets = [r for r in origin.requests_for("/clip.bin") if r.method == "GET"]
     assert len(gets) == 1
+
+
+async def noted(app: App, url: str, files: dict[str, tuple[bytes, Path, bool]]) -> int:
+    """A paused download whose earlier attempt finished ``files`` (name: data, final place,
+    whether it was moved there already) and died before recording them: its work folder holds
+    the note of step 1 (see haul.engine.filing). Resumed, it is taken up from that note."""
+    download_id: int = (await submit(app, url, paused=True))["id"]
+    work = app.runtime.builtin.work_dir(download_id)
+    work.mkdir(parents=True)
+    moves = []
+    for name, (data, final, moved) in files.items():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        (final if moved else work / name).write_bytes(data)
+        moves.append(filing.Move(work / name, final))
+    filing.write(work, filing.Note(tuple(moves), "clip", {}))
+    resumed = await app.post(f"/downloads/{download_id}/resume")
+    assert resumed.status_code == 200, resumed.text
+    return download_id
+
+
+async def test_a_full_target_folder_at_the_move_owed_after_a_crash_waits_for_space(
+    app: App, origin: Origin
+) -> None:
+    # The profile's folder is another disk mounted inside the download root, too small for
+    # the file the earlier attempt finished: the copy it still owes finds that disk full.
+    app.runtime.runner.ctx.space_recheck = 0.3
+    root = app.runtime.builtin.root
+    blob = os.urandom(6 * 1024 * 1024)
+    origin.add_file("/film.bin", blob)
+    with small_disk(root / "films", 4) as films:
+        final = films / "film.bin"
+        download_id = await noted(app, origin.url("/film.bin"), {"film.bin": (blob, final, False)})
+
+        await waits_for_space(app, download_id, films)
+
+        subprocess.run(["mount", "-o", "remount,size=16m", str(films)], check=True)  # room
+        item = await finished(app, download_id)
+        assert item["status"] == "completed", item
+        assert [f["path"] for f in item["files"]] == ["films/film.bin"]
+        assert final.read_bytes() == blob
+        assert origin.requests_for("/film.bin") == [], "recorded from the note, not fetched"

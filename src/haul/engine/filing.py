@@ -176,8 +176,21 @@ def remove_folder(folder: Path, work_root: Path) -> None:
 
 
 def same_filesystem_mover(source: Path, final: Path) -> None:
-    """A rename (the work folder lies inside the root), else a move across filesystems."""
+    """A rename (the work folder lies inside the root), else a move across filesystems
+    (:func:`move_across`)."""
     try:
         source.replace(final)
     except OSError:
+        move_across(source, final)
+
+
+def move_across(source: Path, final: Path) -> None:
+    """A copy to another filesystem (a folder mounted inside the root), then the source goes.
+    A copy that fails (that disk full) leaves no half file at ``final``: the error is raised
+    with the source still in the work folder, to be moved again."""
+    try:
         shutil.move(source, final)
+    except OSError:
+        if source.exists():
+            final.unlink(missing_ok=True)
+        raise

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -85,9 +84,7 @@ class Outcomes:
         if note is None:
             return None
         root, work_root = self.ctx.builtin.root, self.ctx.builtin.work_root
-        places = await asyncio.to_thread(
-            filing.recover, note, work_root, root, filing.same_filesystem_mover
-        )
+        places = await asyncio.to_thread(filing.recover, note, work_root, root, _mover)
         if places is None:
             log.warning("download %s: its finished files are gone; fetching it again", row.id)
             (work / filing.NOTE).unlink(missing_ok=True)
@@ -207,12 +204,8 @@ class Outcomes:
         for item in note.moves:
             try:
                 item.source.replace(item.final)  # the work folder lies inside the root
-            except OSError:
-                try:  # a mount inside the root: a copy, which may find that disk full
-                    await asyncio.to_thread(shutil.move, item.source, item.final)
-                except OSError as exc:
-                    item.final.unlink(missing_ok=True)  # no half copy in the root
-                    raise disk_error(exc, item.final) from exc
+            except OSError:  # a mount inside the root: a copy, which may find that disk full
+                await asyncio.to_thread(_mover, item.source, item.final, across=True)
         return Filed([m.final for m in note.moves], result.title, result.meta)
 
     async def stopped(self, row: Download, job: LiveJob) -> None:
@@ -341,6 +334,23 @@ class Filed:
     places: list[Path]
     title: str | None
     meta: dict[str, Any]
+
+
+def _mover(source: Path, final: Path, *, across: bool = False) -> None:
+    """Step 2 of the filing for one file (blocking; ``across``: the rename was tried
+    already); a failed write is haul's error for it: a full disk makes the download wait for
+    room, saying what is free where the file goes."""
+    try:
+        if across:
+            filing.move_across(source, final)
+        else:
+            filing.same_filesystem_mover(source, final)
+    except OSError as exc:
+        needed = source.stat().st_size if source.exists() else None
+        error = disk_error(exc, final, needed)
+        if isinstance(error, DiskFull):
+            error.free = free_bytes(final.parent)
+        raise error from exc
 
 
 async def _stopping(stop: StopSignal | None, delay: float) -> bool:
