@@ -50,17 +50,19 @@ async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fai
     assert len(gets) == 1
 
 
-async def noted(app: App, url: str, files: dict[str, tuple[bytes, Path, bool]]) -> int:
+async def noted(app: App, url: str, files: dict[str, tuple[bytes, Path, bool | None]]) -> int:
     """A paused download whose earlier attempt finished ``files`` (name: data, final place,
-    whether it was moved there already) and died before recording them: its work folder holds
-    the note of step 1 (see haul.engine.filing). Resumed, it is taken up from that note."""
+    whether it was moved there already; None: gone from both places since) and died before
+    recording them: its work folder holds the note of step 1 (see haul.engine.filing).
+    Resumed, it is taken up from that note."""
     download_id: int = (await submit(app, url, paused=True))["id"]
     work = app.runtime.builtin.work_dir(download_id)
     work.mkdir(parents=True)
     moves = []
     for name, (data, final, moved) in files.items():
         final.parent.mkdir(parents=True, exist_ok=True)
-        (final if moved else work / name).write_bytes(data)
+        if moved is not None:
+            (final if moved else work / name).write_bytes(data)
         moves.append(filing.Move(work / name, final))
     filing.write(work, filing.Note(tuple(moves), "clip", {}))
     resumed = await app.post(f"/downloads/{download_id}/resume")
@@ -89,3 +91,20 @@ async def test_a_full_target_folder_at_the_move_owed_after_a_crash_waits_for_spa
         assert [f["path"] for f in item["files"]] == ["films/film.bin"]
         assert final.read_bytes() == blob
         assert origin.requests_for("/film.bin") == [], "recorded from the note, not fetched"
+
+
+async def test_a_job_fetched_again_for_a_lost_file_takes_back_the_files_it_had_moved(
+    app: App, origin: Origin
+) -> None:
+    # The earlier attempt moved the video into the root; its subtitles were deleted since.
+    # The job is fetched again, and its video must not be left beside the new one.
+    root = app.runtime.builtin.root
+    origin.add_file("/clip.bin", DATA)
+    files = {"clip.bin": (DATA, root / "clip.bin", True), "clip.en.vtt": (b"", root / "x", None)}
+    download_id = await noted(app, origin.url("/clip.bin"), files)
+    item = await finished(app, download_id)
+    assert item["status"] == "completed", item
+    assert [f["path"] for f in item["files"]] == ["clip.bin"]
+    on_disk = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert on_disk == ["clip.bin"], "no 'clip (1).bin' beside it, no work folder"
+    assert (root / "clip.bin").read_bytes() == DATA

@@ -87,7 +87,7 @@ class Outcomes:
         places = await asyncio.to_thread(filing.recover, note, work_root, root, _mover)
         if places is None:
             log.warning("download %s: its finished files are gone; fetching it again", row.id)
-            (work / filing.NOTE).unlink(missing_ok=True)
+            await asyncio.to_thread(filing.forget, work, note, work_root, root)
             return None
         log.info("download %s: finished before, recorded now (not fetched again)", row.id)
         return Filed(places, note.title, note.meta)
