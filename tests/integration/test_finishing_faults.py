@@ -9,10 +9,13 @@ import os
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from haul.core.retry import Backoff
+from haul.core.status import Phase
 from haul.engine import filing
 from haul.errors import StorageError
+from haul.store.models import Download
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
 from tests.integration.test_disk_full import waits_for_space
@@ -20,19 +23,24 @@ from tests.support.disks import small_disk
 from tests.support.origin import Origin
 
 DATA = os.urandom(256 * 1024 + 3)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def refusing(call: Callable[[str], Awaitable[str]], times: int) -> Callable[[str], Awaitable[str]]:
-    """``call``, refused by the database its first ``times`` calls (as during a restart)."""
+def refusing(
+    call: Callable[P, Awaitable[R]], times: int, when: Callable[P, bool] | None = None
+) -> Callable[P, Awaitable[R]]:
+    """``call``, refused by the database its first ``times`` calls ``when`` says so (as during
+    a restart)."""
     left = [times]
 
-    async def read(owner_key: str) -> str:
-        if left[0] > 0:
+    async def refused(*args: P.args, **kwargs: P.kwargs) -> R:
+        if left[0] > 0 and (when is None or when(*args, **kwargs)):
             left[0] -= 1
             raise StorageError("The database failed: server closed the connection unexpectedly")
-        return await call(owner_key)
+        return await call(*args, **kwargs)
 
-    return read
+    return refused
 
 
 async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fails_it(
@@ -48,6 +56,35 @@ async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fai
     assert (app.runtime.builtin.root / "clip.bin").read_bytes() == DATA
     gets = [r for r in origin.requests_for("/clip.bin") if r.method == "GET"]
     assert len(gets) == 1
+
+
+async def test_a_completion_recorded_but_not_announced_stays_completed(
+    app: App, origin: Origin
+) -> None:
+    ctx = app.runtime.runner.ctx
+
+    def completed(row: Download) -> bool:
+        return row.phase == Phase.COMPLETED
+
+    ctx.notify = refusing(ctx.notify, 1, completed)
+    origin.add_file("/clip.bin", DATA)
+    download_id = (await submit(app, origin.url("/clip.bin")))["id"]
+    assert (await finished(app, download_id))["status"] == "completed"
+    kinds = [e["kind"] for e in (await app.get(f"/downloads/{download_id}/events")).json()]
+    assert "failed" not in kinds and kinds.count("completed") == 1, kinds
+
+
+async def test_a_database_failure_in_a_job_gives_it_back_to_be_run_again(
+    app: App, origin: Origin
+) -> None:
+    async def nobody_takes_it(row: Download, resolved: dict[str, Any]) -> bool:
+        return False  # no external client here
+
+    app.runtime.runner.ctx.handoff = refusing(nobody_takes_it, 1)
+    origin.add_file("/clip.bin", DATA)
+    item = await finished(app, (await submit(app, origin.url("/clip.bin")))["id"])
+    assert item["status"] == "completed", item
+    assert (app.runtime.builtin.root / "clip.bin").read_bytes() == DATA
 
 
 async def noted(app: App, url: str, files: dict[str, tuple[bytes, Path, bool | None]]) -> int:
