@@ -174,7 +174,7 @@ class Outcomes:
             except StorageError as exc:
                 attempt += 1
                 delay = self.ctx.storage_backoff.delay(attempt)
-                what = "could not read where it goes" if verb == "read" else "did not take it"
+                what = "did not say where it goes" if verb == "read" else "did not take it"
                 log.warning(
                     "download %s: finished, but the database %s (%s); trying again in %.1f s",
                     download_id,
