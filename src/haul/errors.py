@@ -169,6 +169,10 @@ class DuplicateDownload(Conflict):
     """The same source is already being downloaded."""
 
     code = "duplicate"
+    #: How a person asks for it anyway, said the same way in every interface.
+    AGAIN = (
+        'to download it again, add it with force (haul add --force, or "force": true in the API)'
+    )
 
     def __init__(self, message: str | None = None, *, existing_id: int | None = None) -> None:
         super().__init__(message)

@@ -64,6 +64,9 @@ def test_cancel_keeps_the_download_and_retry_starts_it_again(
     assert done["status"] == "completed", done
     finished = server.downloads / done["files"][0]["path"]
     assert finished.read_bytes() == data
+    too_late = server.cli("cancel", str(download_id))
+    assert too_late.returncode == 1
+    assert "it is completed, and only an unfinished download can be canceled" in too_late.stderr
 
     removed = server.cli("rm", str(download_id), "--delete-files")
 
@@ -79,8 +82,11 @@ def test_rm_of_a_canceled_download_deletes_its_partial_data(
 ) -> None:
     origin.add_file("/slower.bin", os.urandom(2 * 1024 * 1024))
     origin.throttle("/slower.bin", 128 * 1024)
-    created = server.api("POST", "/downloads", json={"url": origin.url("/slower.bin")})
-    download_id = created.json()["id"]
+    paused = server.cli("add", "--paused", origin.url("/slower.bin"))
+    assert paused.returncode == 0, paused.stderr
+    assert paused.stdout.startswith("paused ")
+    download_id = int(paused.stdout.split()[1])
+    assert server.cli("resume", str(download_id)).returncode == 0
     status_of(server, download_id, "downloading")
     work = server.downloads / ".haul-work" / str(download_id)
     assert server.cli("cancel", str(download_id)).returncode == 0

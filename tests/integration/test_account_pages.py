@@ -603,6 +603,15 @@ async def test_the_delete_page_asks_what_becomes_of_what_the_account_owns(site: 
     assert unanswered.status_code == 409
     assert "bob owns 1 notification target. Choose" in unanswered.text
     assert await site.accounts.user(bob)
+    nobody = await browser.post(
+        f"/users/{bob}/delete", data={"csrf": csrf, "owned": "transfer", "to": "999999"}
+    )
+    assert nobody.status_code == 422
+    assert 'value="transfer" checked' in nobody.text  # the answer given is kept
+    admin = next(u for u in await site.accounts.users() if u.username == ADMIN[0])
+    only = await browser.get(f"/users/{admin.id}/delete")
+    assert "is the only administrator; make another first." in only.text
+    assert f'action="/users/{admin.id}/delete"' not in only.text  # no button that cannot work
 
     handed = await browser.post(
         f"/users/{bob}/delete", data={"csrf": csrf, "owned": "transfer", "to": str(alice.id)}

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
 from haul.core.status import Phase
 from haul.engine.completions import Completion, CompletionWriter, Successor
+from haul.engine.worker import Worker, WorkerConfig
+from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.db import upgrade
-from haul.store.models import Download, DownloadEvent, Worker, utcnow
+from haul.store.models import Download, DownloadEvent, utcnow
+from haul.store.models import Worker as WorkerRow
 from haul.store.submits import NewDownload, submit_many
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -39,7 +47,7 @@ async def running(db: Database, count: int, queued: int = 0) -> list[Download]:
     ]
     await db.run(lambda s: submit_many(s, items, limits=Limits(1000), policy="queue"))
     async with db.write() as s:
-        s.add(Worker(id="w", hostname="h", pid=1))
+        s.add(WorkerRow(id="w", hostname="h", pid=1))
 
     def start(s: Session) -> list[Download]:
         q.admit_waiting(s, Limits(count))
@@ -113,7 +121,7 @@ async def test_dropped_jobs_give_their_leases_back_and_running_ones_keep_them(
 ) -> None:
     dropped, running_again, paused, others = await running(db, 4)
     async with db.write() as s:
-        s.add(Worker(id="v", hostname="h", pid=2))
+        s.add(WorkerRow(id="v", hostname="h", pid=2))
         await s.flush()
         (await s.get(Download, paused.id)).desired_paused = True  # type: ignore[union-attr]
         (await s.get(Download, others.id)).lease_worker_id = "v"  # type: ignore[union-attr]
@@ -128,6 +136,34 @@ async def test_dropped_jobs_give_their_leases_back_and_running_ones_keep_them(
         paused.id: (None, Phase.QUEUED),  # paused, its slot given back
         others.id: ("v", Phase.ACTIVE),  # another worker's
     }
+
+
+async def test_a_job_dropped_again_while_its_lease_is_given_back_gives_it_back_later(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [job] = await running(db, 1)
+    builtin = BuiltinClient(tmp_path)
+    worker = Worker(db, EventBus(), builtin, cast(Any, None), lambda: Limits(10), WorkerConfig())
+    worker.id = "w"
+    builtin.dropped.add(job.id)  # its end was not recorded
+    release = db.run
+
+    async def meanwhile(work: Callable[[Session], T], *, admission: bool = False) -> T:
+        # Right after the release commits, the job is leased and run again, and its end is
+        # not recorded again: dropped anew, its lease held by this worker.
+        released = await release(work, admission=admission)
+        [again] = await release(lambda s: q.claim(s, "w", 1, skip_locked=not db.is_sqlite))
+        assert again.id == job.id
+        builtin.dropped.discard(job.id)
+        builtin.dropped.add(job.id)
+        return released
+
+    monkeypatch.setattr(db, "run", meanwhile)
+    assert await worker.give_back_dropped() == 1
+    monkeypatch.undo()
+    assert (await leases(db))[job.id] == ("w", Phase.ACTIVE)
+    await worker.give_back_dropped()  # the next heartbeat
+    assert (await leases(db))[job.id] == (None, Phase.ACTIVE), "no lease held by no job"
 
 
 async def test_a_completion_written_again_is_recorded_once(db: Database) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from haul.core.units import size_text
 from haul.engine.base import EngineJob, EngineResult, Progress, StopSignal
 from haul.engine.http import HttpEngine
 from haul.errors import DiskFull
@@ -125,6 +126,21 @@ async def test_a_full_disk_mid_transfer_keeps_the_part_and_resumes(
     assert origin.requests[-1].status == 206
 
 
+async def waits_for_space(app: App, download_id: int, folder: Path) -> None:
+    """Wait until the download waits for space (queued, not failed), saying what is free in
+    ``folder`` (where its file goes), with no half copy left there."""
+
+    async def waiting() -> dict[str, Any] | None:
+        shown: dict[str, Any] = (await app.get(f"/downloads/{download_id}")).json()
+        assert shown["status"] not in ("failed", "completed"), shown
+        return shown if (shown["message"] or "").startswith("Waiting for disk space") else None
+
+    shown = await await_for(waiting, 30, what="the download to wait for space")
+    assert shown["status"] == "queued" and shown["error"] is None
+    assert f" {size_text(free(folder))} free" in shown["message"], "free where it goes"
+    assert not list(folder.iterdir()), "no half copy is left in the folder"
+
+
 async def test_a_full_target_folder_makes_the_finished_file_wait_not_fail(
     app: App, origin: Origin, tmp_path: Path
 ) -> None:
@@ -142,14 +158,7 @@ async def test_a_full_target_folder_makes_the_finished_file_wait_not_fail(
         )
         download_id = created.json()["id"]
 
-        async def waiting() -> dict[str, Any] | None:
-            shown: dict[str, Any] = (await app.get(f"/downloads/{download_id}")).json()
-            assert shown["status"] not in ("failed", "completed"), shown
-            return shown if (shown["message"] or "").startswith("Waiting for disk space") else None
-
-        shown = await await_for(waiting, 30, what="the download to wait for space")
-        assert shown["status"] == "queued" and shown["error"] is None
-        assert not list(films.iterdir()), "no half copy is left in the folder"
+        await waits_for_space(app, download_id, films)
 
         subprocess.run(["mount", "-o", "remount,size=16m", str(films)], check=True)  # room
 

@@ -57,6 +57,8 @@ SOURCES = [
     ("http://[fe80::1]/x", "is a link-local, metadata or multicast address"),
     ("http://metadata.google.internal/", "is a cloud metadata service"),
     ("http://0.0.0.0:8680/", "which haul never fetches"),
+    ("http://[x", "The URL's host is not valid"),
+    ("https://x[/b]/clip.mp4", "The URL's host is not valid"),
 ]
 
 

@@ -152,7 +152,7 @@ async def test_concurrent_submits_for_one_item_store_one_download(app: App) -> N
     for refused in (a for a in answers if a.status_code != 201):
         assert refused.status_code == 409, refused.text
         assert refused.json()["code"] == "duplicate"
-        assert "add force to download it again" in refused.json()["detail"]
+        assert "haul add --force" in refused.json()["detail"]
     forced = await app.post(
         "/downloads",
         json={

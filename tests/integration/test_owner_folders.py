@@ -44,13 +44,14 @@ async def test_each_account_has_its_folder_and_cancel_finds_the_files(
     origin.add_file("/b/clip.bin", bobs)
     async with crowd(settings, allow_private_addresses=True) as people:
         root = people.runtime.builtin.root
+        mine, theirs = f"alice-{people.alice.user_id}", f"bob-{people.bob.user_id}"
         alice = await fetch(people.alice.http, origin.url("/a/clip.bin"))
         bob = await fetch(people.bob.http, origin.url("/b/clip.bin"))
         # The same name twice, and no "clip (1).bin": each is in its owner's folder.
-        assert alice["files"][0]["path"] == "alice/clip.bin"
-        assert bob["files"][0]["path"] == "bob/clip.bin"
-        assert (root / "alice" / "clip.bin").read_bytes() == alices
-        assert (root / "bob" / "clip.bin").read_bytes() == bobs
+        assert alice["files"][0]["path"] == f"{mine}/clip.bin"
+        assert bob["files"][0]["path"] == f"{theirs}/clip.bin"
+        assert (root / mine / "clip.bin").read_bytes() == alices
+        assert (root / theirs / "clip.bin").read_bytes() == bobs
         got = await people.alice.http.get(f"/api/v1/downloads/{alice['id']}/file")
         assert got.status_code == 200 and got.content == alices
 
@@ -58,8 +59,8 @@ async def test_each_account_has_its_folder_and_cancel_finds_the_files(
             f"/api/v1/downloads/{alice['id']}", params={"delete_files": "true"}
         )
         assert gone.status_code == 200, gone.text
-        assert not (root / "alice" / "clip.bin").exists()
-        assert (root / "bob" / "clip.bin").read_bytes() == bobs
+        assert not (root / mine / "clip.bin").exists()
+        assert (root / theirs / "clip.bin").read_bytes() == bobs
 
 
 async def test_a_visitor_has_a_folder_under_visitors(settings: Settings, origin: Origin) -> None:
@@ -92,6 +93,7 @@ async def test_an_external_client_saves_into_the_owners_folder(
             assert made.status_code == 201, made.text
             item = await fetch(people.alice.http, origin.url("/x/clip.bin"))
             assert item["client"] == "aria2"
-            assert item["files"][0]["path"] == "alice/clip.bin"
+            mine = f"alice-{people.alice.user_id}"
+            assert item["files"][0]["path"] == f"{mine}/clip.bin"
             root = people.runtime.builtin.root
-            assert (root / "alice" / "clip.bin").read_bytes() == data
+            assert (root / mine / "clip.bin").read_bytes() == data

@@ -327,6 +327,51 @@ async def test_migration_0009_keeps_rows_and_ids_and_never_gives_an_id_twice(
         engine.dispose()
 
 
+async def test_migration_0009_skips_the_ids_of_accounts_deleted_before_it(
+    database_url: str,
+) -> None:
+    """An account deleted before 0009 (the newest) left its downloads under ``user:<id>``;
+    the next account must not get that id and with it those downloads."""
+    await asyncio.to_thread(upgrade, database_url, "0008")
+    engine = create_engine(sync_url(database_url))
+    now = utcnow()
+    try:
+        with engine.begin() as connection:
+            for name in ("ann", "bob"):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (username, role, disabled, created_at)"
+                        " VALUES (:name, 'user', false, :now)"
+                    ),
+                    {"name": name, "now": now},
+                )
+            bob = connection.execute(text("SELECT id FROM users WHERE username = 'bob'")).scalar()
+            connection.execute(
+                text(
+                    "INSERT INTO downloads (owner_key, source_url, dedupe_key, priority,"
+                    " desired_paused, cancel_delete_partial, hidden, phase, queue_rank,"
+                    " retry_attempt, created_at, meta, files) VALUES (:owner,"
+                    " 'https://example.org/a', 'k', 0, false, false, false, 'completed', 0, 0,"
+                    " :now, '{}', '[]')"
+                ),
+                {"owner": f"user:{bob}", "now": now},
+            )
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": bob})
+        await asyncio.to_thread(upgrade, database_url)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (username, role, disabled, created_at)"
+                    " VALUES ('dee', 'user', false, :now)"
+                ),
+                {"now": now},
+            )
+            dee = connection.execute(text("SELECT id FROM users WHERE username = 'dee'")).scalar()
+            assert dee > bob
+    finally:
+        engine.dispose()
+
+
 async def test_new_databases_never_give_an_id_twice(db: Database) -> None:
     """Every table with an integer key, on a database made from the migrations: the newest
     row deleted, the next one gets a new id."""

@@ -121,3 +121,25 @@ async def test_a_hand_over_cut_short_after_the_add_is_taken_up_again(
         assert torrent.labels == ["haul"]
         kinds = [e["kind"] for e in (await app.get(f"/downloads/{download_id}/events")).json()]
         assert kinds.count("handed_over") == 1
+
+
+async def test_a_retry_never_takes_over_the_users_own_torrent(app: App, tmp_path: Path) -> None:
+    """The daemon already holds the torrent, without haul's label (the user's own): the hand-over
+    is refused, and so is every retry; the user's torrent keeps its labels."""
+    link = magnet()
+    with transmission_daemon(tmp_path / "tr") as daemon:
+        await configure(app, "trans", "transmission", daemon)
+        theirs = rpc(daemon).add_torrent(link, paused=True)
+        rpc(daemon).change_torrent(theirs.hash_string, labels=["mine"])
+        created = (await app.post("/downloads", json={"url": link})).json()
+        failed = await status_is(app, created["id"], "failed")
+        assert "outside haul" in failed["error"]
+        for _ in range(2):
+            retried = await app.post(f"/downloads/{created['id']}/retry")
+            assert retried.status_code == 200, retried.text
+            failed = await status_is(app, created["id"], "failed")
+            assert "outside haul" in failed["error"]
+        [torrent] = rpc(daemon).get_torrents(
+            [theirs.hash_string], arguments=["hashString", "labels"]
+        )
+        assert torrent.labels == ["mine"]

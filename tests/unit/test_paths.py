@@ -26,8 +26,9 @@ def test_free_name_never_overwrites(tmp_path: Path) -> None:
 def test_each_owner_has_a_folder_that_stays_inside() -> None:
     session = "session:1a2b3c4d-0000-4000-8000-000000000000"
     assert owner_folder("local", None) == ""
-    assert owner_folder("user:2", "alice") == "alice"
-    assert owner_folder("user:3", "visitors") == "user-3"  # never the visitors' folder
+    assert owner_folder("user:2", "alice") == "alice-2"
+    assert owner_folder("user:9", "alice") == "alice-9"  # a later alice has her own
+    assert owner_folder("user:3", "visitors") == "visitors-3"  # never the visitors' folder
     assert owner_folder("user:4", ".haul-work") == "user-4"
     assert owner_folder("user:7", None) == "user-7"
     assert owner_folder(session, None) == "visitors/1a2b3c4d"

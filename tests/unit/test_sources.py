@@ -16,6 +16,9 @@ from haul.errors import ForbiddenAddress, InvalidURL
         ("http://a.com/\x00x", "control characters"),
         ("magnet:?dn=nothing", "info-hash"),
         ("magnet:?xt=urn:btih:123", "40 hex"),
+        ("http://[x", "host is not valid"),
+        ("ftp://x[/b]", "host is not valid"),
+        ("https://a]b/", "host is not valid"),
     ],
 )
 def test_bad_sources_are_refused_with_a_sentence(raw: str, message: str) -> None:

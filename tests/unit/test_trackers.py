@@ -28,6 +28,24 @@ def test_a_magnet_names_its_trackers_seeds_and_sources() -> None:
     ]
 
 
+def test_numbered_trackers_and_peers_of_a_magnet_are_checked_too() -> None:
+    url = (
+        f"magnet:?xt=urn:btih:{HASH}&tr.1=http://169.254.169.254/a&x.pe=10.0.0.5:6881"
+        "&TR.2=udp://t.example:80"
+    )
+    assert trackers.magnet_addresses(url) == [
+        ("tracker", "http://169.254.169.254/a"),
+        ("peer", "peer://10.0.0.5:6881"),
+        ("tracker", "udp://t.example:80"),
+    ]
+    with pytest.raises(ForbiddenAddress, match=r"169\.254\.169\.254"):
+        trackers.check(trackers.magnet_addresses(url), allow_private=True)
+    peer_only = f"magnet:?xt=urn:btih:{HASH}&x.pe=10.0.0.5:6881"
+    with pytest.raises(ForbiddenAddress, match=r"peer 10\.0\.0\.5:6881 is a private"):
+        trackers.check(trackers.magnet_addresses(peer_only), allow_private=False)
+    trackers.check(trackers.magnet_addresses(peer_only), allow_private=True)
+
+
 def test_a_torrent_names_its_announce_list_and_web_seeds() -> None:
     info = {"name": "a", "piece length": 16384, "pieces": b"x" * 20, "length": 1}
     blob = bencode(

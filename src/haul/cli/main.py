@@ -238,7 +238,8 @@ def add(
             say_error(f"{error['url']}: {error['detail']}")
             failed = True
         for item in created:
-            console.print(text("queued ") + text(item["id"], "bold") + text(f" {item['url']}"))
+            said = "paused" if item.get("status") == "paused" else "queued"
+            console.print(text(f"{said} ") + text(item["id"], "bold") + text(f" {item['url']}"))
         if wait and created:
             failed |= not _follow(api, created)
     raise typer.Exit(1 if failed else 0)
@@ -452,6 +453,13 @@ def _act(action: str, ids: list[int], server: str, token: str | None, **params: 
                 else:
                     item = api.request("POST", f"/downloads/{download_id}/{action}")
                 done = "removed" if action == "rm" else item["status"]
+                if action == "cancel" and done != "canceled":
+                    say_error(
+                        f"{download_id}: it is {done}, and only an unfinished download can be "
+                        "canceled (haul rm removes it from view)."
+                    )
+                    failed = True
+                    continue
                 console.print(f"{download_id}: {done}")
             except LoginNeeded:
                 raise

@@ -33,7 +33,14 @@ def refuse_start(setting: ModeSetting, *, host: str, loopback: bool, has_account
     """Raise :class:`StartRefused` when haul would be open to a network without a login."""
     if loopback:
         return
-    if setting == "single" or (setting == "auto" and not has_accounts):
+    if setting == "single":
+        raise StartRefused(
+            f"haul is set to listen on {host}, which other machines can reach, in single-user "
+            "mode (HAUL_MODE=single: no login), so anyone there could use it. Set "
+            "HAUL_MODE=accounts or HAUL_MODE=auto (logins, once an administrator exists) or "
+            "HAUL_MODE=public (anonymous visitors with small limits), or listen on 127.0.0.1."
+        )
+    if setting == "auto" and not has_accounts:
         raise StartRefused(
             f"haul is set to listen on {host}, which other machines can reach, and it has no "
             "accounts, so anyone there could use it. Create the first administrator with "

@@ -64,21 +64,26 @@ VISITORS_FOLDER = "visitors"
 
 def owner_folder(owner_key: str, username: str | None) -> str:
     """The folder, relative to the download root, an owner's new files go to: ``""`` (the
-    root itself) for the local user of a single-user instance; the user name of an account
-    (``user-7`` when it is not known, or can be no folder of its own: ``visitors``, a name
-    with a separator, or one starting with a dot like haul's ``.haul-work``);
+    root itself) for the local user of a single-user instance; ``<user name>-<id>`` for an
+    account (``user-<id>`` when the name is not known or can be no folder: one with a
+    separator, or starting with a dot), so that no two accounts ever share one, not a later
+    account of the same name, nor two names that differ in case on a NAS that ignores it;
     ``visitors/<first 8 of the session id>`` for an anonymous visitor. Never a path that
     leaves the root (see :func:`stays_inside`)."""
     kind, _, rest = owner_key.partition(":")
     if kind == "user":
-        one_part = username and not any(sep in username for sep in "/\\")
-        usable = one_part and username != VISITORS_FOLDER and not (username or ".").startswith(".")
-        folder = username if usable and stays_inside(username or "") else f"user-{rest}"
+        usable = (
+            username
+            and not any(sep in username for sep in "/\\")
+            and not username.startswith(".")
+            and stays_inside(username)
+        )
+        folder = f"{username}-{rest}" if usable else f"user-{rest}"
     elif kind == "session":
         folder = f"{VISITORS_FOLDER}/{rest[:8]}"
     else:
         return ""
-    return str(folder) if stays_inside(str(folder)) else ""
+    return folder if stays_inside(folder) else ""
 
 
 def entry_root(entry: dict[str, Any], downloads: Path, library: Path) -> Path:

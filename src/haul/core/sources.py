@@ -83,7 +83,10 @@ def parse_source(raw: str, *, allow_private: bool = True) -> Source:
         raise InvalidURL("The URL contains control characters.")
     if text.lower().startswith("magnet:"):
         return _magnet(text)
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # a bracket that opens an IPv6 host and never closes, say
+        raise InvalidURL(f"The URL's host is not valid: {exc}.") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = f"'{scheme}:'" if scheme else "no scheme"

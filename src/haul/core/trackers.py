@@ -1,9 +1,10 @@
 """The addresses a torrent makes its client contact, checked against the address policy (pure).
 
-A magnet link names trackers (``tr``), web seeds (``ws``), a .torrent to fetch (``xs``) and a
-fallback source (``as``); a .torrent names trackers (``announce``, ``announce-list``) and web
-seeds (``url-list``, ``httpseeds``). The client fetches each of them itself, where haul's
-connection guard cannot see, so a torrent is checked before it is handed over:
+A magnet link names trackers (``tr``, also numbered ``tr.1``), web seeds (``ws``), a .torrent
+to fetch (``xs``), a fallback source (``as``) and peers to dial (``x.pe``); a .torrent names
+trackers (``announce``, ``announce-list``) and web seeds (``url-list``, ``httpseeds``). The
+client fetches each of them itself, where haul's connection guard cannot see, so a torrent is
+checked before it is handed over:
 
 * at submit, literally: a URL whose scheme a client does not fetch, whose host is an IP address
   in a forbidden range or a cloud metadata name is refused with a 4xx
@@ -21,8 +22,9 @@ where it cannot reach private networks.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from haul.core.sources import METADATA_HOSTS, forbidden_kind
 from haul.errors import ForbiddenAddress, InputError
@@ -37,14 +39,25 @@ _PRIVATE = "a private or loopback address, which this instance does not allow"
 _ALWAYS = "a link-local, metadata or multicast address, which haul never lets a client contact"
 
 
+#: A magnet parameter as clients read it: ``tr``, or a numbered ``tr.1`` (the same, in a
+#: form some clients accept).
+_KEY = re.compile(r"(tr|ws|xs|as)(?:\.\d+)?")
+#: The magnet parameter naming peers to dial (``host:port``, no scheme).
+PEER_KEY = "x.pe"
+PEER = "peer"
+
+
 def magnet_addresses(url: str) -> list[tuple[str, str]]:
-    """The (what, URL) pairs a magnet link makes a client contact; an ``xs`` or ``as`` that
-    is a URN (``urn:btpk:...``) names nothing to contact."""
-    query = parse_qs(urlsplit(url).query)
+    """The (what, URL) pairs a magnet link makes a client contact, in the order of the link;
+    an ``xs`` or ``as`` that is a URN (``urn:btpk:...``) names nothing to contact. A peer
+    (``x.pe``) is given as ``peer://host:port``."""
     found: list[tuple[str, str]] = []
-    for key, what in MAGNET_KEYS.items():
-        values = query.get(key, [])
-        found.extend((what, v) for v in values if not v.lower().startswith("urn:"))
+    for key, value in parse_qsl(urlsplit(url).query):
+        named = _KEY.fullmatch(key.lower())
+        if named is not None and not value.lower().startswith("urn:"):
+            found.append((MAGNET_KEYS[named.group(1)], value))
+        elif key.lower() == PEER_KEY:
+            found.append((PEER, f"{PEER}://{value}"))
     return found
 
 
@@ -62,8 +75,10 @@ def refusal(what: str, url: str, *, allow_private: bool) -> str | None:
         scheme = urlsplit(url).scheme.lower()
     except ValueError:
         scheme = ""
-    if scheme not in SCHEMES:
+    if scheme not in SCHEMES and not (what == PEER and scheme == PEER):
         return f"The torrent's {what} {shown!r} is not an http, https or udp URL."
+    if what == PEER:
+        shown = shown.removeprefix(f"{PEER}://")
     host = host_of(url)
     if host is None:
         return f"The torrent's {what} {shown!r} has no valid host."

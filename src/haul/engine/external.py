@@ -283,6 +283,7 @@ class ExternalClients:
         except ClientUnavailable as exc:
             raise ClientGone(exc.message, code=exc.code) from exc
         except (ClientError, InputError) as exc:
+            await self._forget_intent(row)
             raise PermanentTransferError(exc.message, code=exc.code) from exc
         now = utcnow()
         values: dict[str, Any] = {
@@ -352,6 +353,16 @@ class ExternalClients:
         meta = row.meta
         await self.db.run(lambda s: hq.set_fields(s, row.id, meta=meta))
         return None
+
+    async def _forget_intent(self, row: Download) -> None:
+        """Drop the recorded intent of a hand-over the client refused: the client did not add
+        it, so an item with that hash it holds later (the user's own, say) is not haul's, and
+        a retry must not take it over."""
+        if "handing" not in row.meta:
+            return
+        row.meta = {k: v for k, v in row.meta.items() if k != "handing"}
+        meta = row.meta
+        await self.db.run(lambda s: hq.set_fields(s, row.id, meta=meta))
 
     async def _check_addresses(self, url: str, torrent: bytes | None) -> None:
         """Refuse a torrent whose trackers or web seeds are, or resolve to, addresses the

@@ -149,6 +149,16 @@ def filed_files(note: Note, work_root: Path, root: Path) -> list[Path]:
     ]
 
 
+def forget(work: Path, note: Note, work_root: Path, root: Path) -> None:
+    """Drop the note of a job whose finished files are not all there any more (it is fetched
+    again): first the files of the note already moved into the root (never recorded, so no
+    download has them: fetched again, they would come back beside themselves as ``name
+    (1)``), then the note."""
+    for path in filed_files(note, work_root, root):
+        path.unlink(missing_ok=True)
+    (work / NOTE).unlink(missing_ok=True)
+
+
 def stale_notes(work_root: Path, finished: Callable[[Sequence[int]], set[int]]) -> list[Path]:
     """Work folders holding a note of a download already recorded (``finished`` says which of
     the ids are): their process died between steps 3 and 4."""
@@ -176,8 +186,21 @@ def remove_folder(folder: Path, work_root: Path) -> None:
 
 
 def same_filesystem_mover(source: Path, final: Path) -> None:
-    """A rename (the work folder lies inside the root), else a move across filesystems."""
+    """A rename (the work folder lies inside the root), else a move across filesystems
+    (:func:`move_across`)."""
     try:
         source.replace(final)
     except OSError:
+        move_across(source, final)
+
+
+def move_across(source: Path, final: Path) -> None:
+    """A copy to another filesystem (a folder mounted inside the root), then the source goes.
+    A copy that fails (that disk full) leaves no half file at ``final``: the error is raised
+    with the source still in the work folder, to be moved again."""
+    try:
         shutil.move(source, final)
+    except OSError:
+        if source.exists():
+            final.unlink(missing_ok=True)
+        raise

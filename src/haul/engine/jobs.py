@@ -37,6 +37,7 @@ from haul.errors import (
     DiskFull,
     PermanentTransferError,
     PlaylistRefused,
+    StorageError,
     TransferError,
     TransferStopped,
 )
@@ -82,6 +83,12 @@ class JobRunner:
         except asyncio.CancelledError:
             await asyncio.shield(self._ended(row, self.outcomes.released(row)))
             raise
+        except StorageError as exc:
+            # The database failed, not the download: the job is given back with the next
+            # heartbeat and taken up again (what it finished is noted: not fetched again).
+            log.warning("download %s: the database failed (%s); giving it back", row.id, exc)
+            await _told(started)
+            self.ctx.builtin.dropped.add(row.id)
         except Exception as exc:
             log.exception("download %s: unexpected error", row.id)
             await _told(started)

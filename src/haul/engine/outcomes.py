@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import typing
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +23,7 @@ from haul.core.status import Phase
 from haul.core.units import duration_text
 from haul.engine import faults, filing
 from haul.engine.base import EngineResult, StopSignal
-from haul.engine.completions import Completion, CompletionWriter, Recorded, Successor
+from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.context import JobContext
 from haul.engine.diskspace import free_bytes, waiting_message
 from haul.engine.http_errors import disk_error
@@ -41,6 +41,7 @@ from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class Outcomes:
@@ -59,14 +60,20 @@ class Outcomes:
         ``successor`` (see :class:`~haul.engine.completions.Successor`); returns what the
         successor's part in the transaction returned. The order of the steps, and why a crash
         in between loses and duplicates nothing, is in :mod:`haul.engine.filing`."""
+        folder = await self._retried(lambda: self._folder(row), row.id, "read", stop)
+        filed = await self._file(row.id, result, folder)
+        await faults.hold("filed", row.id)
+        return await self.record(row, filed, successor, stop)
+
+    async def _folder(self, row: Download) -> str | None:
+        """The folder under the download root ``row``'s files go to (its owner's, then its
+        profile's target folder); None for the root itself. Both are read from the database."""
         profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
         folder = profile.target_dir if profile else None
         if self.ctx.owner_folder is not None:
             mine = await self.ctx.owner_folder(row.owner_key)
             folder = "/".join(part for part in (mine, folder) if part) or None
-        filed = await self._file(row.id, result, folder)
-        await faults.hold("filed", row.id)
-        return await self.record(row, filed, successor, stop)
+        return folder
 
     async def refiled(self, row: Download) -> Filed | None:
         """What an earlier attempt of this job finished and moved (or began to move) into the
@@ -77,12 +84,10 @@ class Outcomes:
         if note is None:
             return None
         root, work_root = self.ctx.builtin.root, self.ctx.builtin.work_root
-        places = await asyncio.to_thread(
-            filing.recover, note, work_root, root, filing.same_filesystem_mover
-        )
+        places = await asyncio.to_thread(filing.recover, note, work_root, root, _mover)
         if places is None:
             log.warning("download %s: its finished files are gone; fetching it again", row.id)
-            (work / filing.NOTE).unlink(missing_ok=True)
+            await asyncio.to_thread(filing.forget, work, note, work_root, root)
             return None
         log.info("download %s: finished before, recorded now (not fetched again)", row.id)
         return Filed(places, note.title, note.meta)
@@ -111,11 +116,10 @@ class Outcomes:
         if row.media_id is None and self.ctx.probe is not None:
             # Nothing to import: the probe (milliseconds) goes with this write, which then
             # completes the download; a processing step would cost a write and a read more.
-            profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
-            name = profile.name if profile is not None else None
+            name = await self._retried(lambda: self._profile_name(row), row.id, "read", stop)
             records, events = await asyncio.to_thread(self.ctx.probe, row.id, files, name)
         completion = Completion(row.id, files, title, meta, utcnow(), successor, records, events)
-        recorded = await self._written(completion, stop)
+        recorded = await self._retried(lambda: self.writer.record(completion), row.id, "take", stop)
         await faults.hold("recorded", row.id)
         filing.remove_folder(self.ctx.builtin.work_dir(row.id), self.ctx.builtin.work_root)
         # What the row now is in the database (without the ORM's change tracking: no session
@@ -134,7 +138,10 @@ class Outcomes:
             now.update(last_error_code=None, last_error_message=None, retry_next_at=None)
         for key, value in now.items():
             set_committed_value(row, key, value)
-        await self.ctx.notify(row)
+        try:  # recorded: a subscriber not told now is told by its next read, not a failure
+            await self.ctx.notify(row)
+        except StorageError as exc:
+            log.warning("download %s: recorded, but not announced (%s)", row.id, exc.message)
         if recorded.phase == Phase.COMPLETED and self.ctx.completed is not None:
             self.ctx.completed(row)
         elif (
@@ -145,19 +152,33 @@ class Outcomes:
             self.ctx.processed(row.id)
         return typing.cast(T | None, recorded.follow)
 
-    async def _written(self, completion: Completion, stop: StopSignal | None) -> Recorded:
-        """``completion`` recorded, however many tries that takes (see :meth:`record`)."""
+    async def _profile_name(self, row: Download) -> str | None:
+        profile = await self.ctx.profiles(row.profile_id) if row.profile_id else None
+        return profile.name if profile is not None else None
+
+    async def _retried(
+        self,
+        call: Callable[[], Awaitable[U]],
+        download_id: int,
+        verb: Literal["read", "take"],
+        stop: StopSignal | None,
+    ) -> U:
+        """What ``call`` (a database read or write of a finished download) returns, however
+        many tries that takes: a refusal is tried again with a growing pause (see
+        :meth:`record`); only a worker shutting down gives up (TransferStopped: the job is
+        given back, its finished files noted for the next attempt)."""
         attempt = 0
         while True:
             try:
-                return await self.writer.record(completion)
+                return await call()
             except StorageError as exc:
                 attempt += 1
                 delay = self.ctx.storage_backoff.delay(attempt)
+                what = "did not say where it goes" if verb == "read" else "did not take it"
                 log.warning(
-                    "download %s: finished, but the database did not take it (%s); "
-                    "trying again in %.1f s",
-                    completion.download_id,
+                    "download %s: finished, but the database %s (%s); trying again in %.1f s",
+                    download_id,
+                    what,
                     exc.message,
                     delay,
                 )
@@ -183,12 +204,8 @@ class Outcomes:
         for item in note.moves:
             try:
                 item.source.replace(item.final)  # the work folder lies inside the root
-            except OSError:
-                try:  # a mount inside the root: a copy, which may find that disk full
-                    await asyncio.to_thread(shutil.move, item.source, item.final)
-                except OSError as exc:
-                    item.final.unlink(missing_ok=True)  # no half copy in the root
-                    raise disk_error(exc, item.final) from exc
+            except OSError:  # a mount inside the root: a copy, which may find that disk full
+                await asyncio.to_thread(_mover, item.source, item.final, across=True)
         return Filed([m.final for m in note.moves], result.title, result.meta)
 
     async def stopped(self, row: Download, job: LiveJob) -> None:
@@ -317,6 +334,23 @@ class Filed:
     places: list[Path]
     title: str | None
     meta: dict[str, Any]
+
+
+def _mover(source: Path, final: Path, *, across: bool = False) -> None:
+    """Step 2 of the filing for one file (blocking; ``across``: the rename was tried
+    already); a failed write is haul's error for it: a full disk makes the download wait for
+    room, saying what is free where the file goes."""
+    try:
+        if across:
+            filing.move_across(source, final)
+        else:
+            filing.same_filesystem_mover(source, final)
+    except OSError as exc:
+        needed = source.stat().st_size if source.exists() else None
+        error = disk_error(exc, final, needed)
+        if isinstance(error, DiskFull):
+            error.free = free_bytes(final.parent)
+        raise error from exc
 
 
 async def _stopping(stop: StopSignal | None, delay: float) -> bool:

@@ -300,14 +300,19 @@ class Worker:
     async def give_back_dropped(self) -> int:
         """Release the leases of jobs this worker dropped without recording their end (see
         ``BuiltinClient.dropped``): the heartbeat keeps only the leases of jobs it runs.
-        Returns how many were released."""
-        dropped = set(self.builtin.dropped)
+        Returns how many were released. The set is taken whole before the write: a job
+        leased and dropped again meanwhile lands in the fresh set, for the next heartbeat."""
+        dropped, self.builtin.dropped = self.builtin.dropped, set()
         if not dropped:
             return 0
-        released = await self.db.run(
-            lambda s: q.release_dropped(s, self.id, dropped, self.builtin.live.__contains__)
-        )
-        self.builtin.dropped -= dropped
+        try:
+            released = await self.db.run(
+                lambda s: q.release_dropped(s, self.id, dropped, self.builtin.live.__contains__)
+            )
+        except BaseException:
+            # Not given back: still dropped (unless leased again meanwhile: running now).
+            self.builtin.dropped |= {i for i in dropped if i not in self.builtin.live}
+            raise
         if released:
             log.info("gave back the leases of %d jobs this worker no longer runs", released)
             self.poke()

@@ -424,7 +424,7 @@ class MediaService:
             if busy is not None:
                 raise DuplicateDownload(
                     f"Media item {media_id} ({item.title}) is already being downloaded by "
-                    f"download {busy}; add force to download it again.",
+                    f"download {busy}; {DuplicateDownload.AGAIN}.",
                     existing_id=int(busy),
                 )
             held = await s.scalar(
@@ -439,7 +439,7 @@ class MediaService:
             if held is not None:
                 raise DuplicateDownload(
                     f"Media item {media_id} ({item.title}) already has its file ({held}); "
-                    "add force to download it again."
+                    f"{DuplicateDownload.AGAIN}."
                 )
         return True
 

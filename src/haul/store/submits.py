@@ -293,11 +293,11 @@ def _media_busy(media_id: int, existing_id: int | None) -> DuplicateDownload:
     if existing_id is None:
         return DuplicateDownload(
             f"Media item {media_id} is being added by another request at this moment; "
-            "add force to download it again."
+            f"{DuplicateDownload.AGAIN}."
         )
     return DuplicateDownload(
-        f"Media item {media_id} is already being downloaded by download {existing_id}; add "
-        "force to download it again.",
+        f"Media item {media_id} is already being downloaded by download {existing_id}; "
+        f"{DuplicateDownload.AGAIN}.",
         existing_id=existing_id,
     )
 

@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     )
     app.state.runtime = runtime
     app.state.gate = gate
+    app.state.write_check = system.WriteCheck(runtime.db.url)
     errors.install(app)
     for router in (
         downloads.router,

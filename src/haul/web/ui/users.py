@@ -187,7 +187,7 @@ async def delete_user(
         form.error("form", exc.message)
         code = 409 if isinstance(exc, Conflict) else 422
         return await _render_delete(
-            request, admin, accounts, ownership, user, form, status_code=code
+            request, admin, accounts, ownership, user, form, status_code=code, chosen=(owned, to)
         )
     return RedirectResponse("/users?done=deleted", status_code=303)
 
@@ -201,9 +201,17 @@ async def _render_delete(
     form: UserForm,
     *,
     status_code: int = 200,
+    chosen: tuple[str, str] = ("", ""),
 ) -> HTMLResponse:
+    """The question before a delete; ``chosen``: the answer given before (kept after an
+    error). An account that cannot be deleted (the only administrator) is told at once."""
     owned = await ownership.owned(user.id)
     others = [u for u in await accounts.users() if u.id != user.id]
+    try:
+        await accounts.check_deletable(user.id)
+        cannot = None
+    except Conflict as exc:
+        cannot = exc.message
     return _render_user(
         request,
         admin,
@@ -213,6 +221,9 @@ async def _render_delete(
         status_code=status_code,
         owned=owned,
         others=others,
+        chosen_owned=chosen[0],
+        chosen_to=chosen[1],
+        cannot=cannot,
     )
 
 
@@ -264,7 +275,9 @@ def _render_user(
     status_code: int = 200,
     owned: Owned | None = None,
     others: list[UserView] | None = None,
+    **question: str | None,
 ) -> HTMLResponse:
+    """An account's page; ``question``: what the delete question shows (see _render_delete)."""
     return page(
         request,
         "user.html",
@@ -276,4 +289,5 @@ def _render_user(
         is_me=user.id == admin.user_id,
         owned=owned,
         others=others or [],
+        **question,
     )
