@@ -209,7 +209,10 @@ def test_admin_adds_lists_edits_and_removes_users(
     last_admin = haul(env, "users", "rm", "alice")
     assert last_admin.returncode == 1
     assert "alice is the only administrator; make another first." in last_admin.stderr
-    removed = haul(env, "users", "rm", "bob", "nobody")
+    owns = haul(env, "users", "rm", "bob")  # bob queued a download above
+    assert owns.returncode == 1
+    assert "bob owns 1 download" in owns.stderr and "--delete-owned" in owns.stderr
+    removed = haul(env, "users", "rm", "bob", "nobody", "--delete-owned")
     assert removed.returncode == 1
     assert removed.stdout.strip() == "removed bob (id 2)"
     assert "nobody: There is no user named 'nobody'." in removed.stderr
