@@ -7,11 +7,13 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
 
 from tests.conftest import App
+from tests.support.wait import await_for
 
 
 @contextlib.contextmanager
@@ -68,12 +70,17 @@ async def test_readyz_answers_503_while_the_database_refuses_writes(
     else:
         refusing = postgres_read_only(database_url)
         reason = "read-only transaction"
+
+    async def answers(status: int) -> Any:
+        """The answer of /readyz once it is ``status`` (one check serves a second of callers,
+        so a change shows within a second or two)."""
+        answer = await app.get("/readyz")
+        return answer if answer.status_code == status else None
+
     with refusing:
-        refused = await app.get("/readyz")
-        assert refused.status_code == 503, refused.text
+        refused = await await_for(lambda: answers(503), 5, what="/readyz to say 503")
         detail = refused.json()["detail"]
         assert detail.startswith("The database refuses writes:"), detail
         assert reason in detail, detail
 
-    again = await app.get("/readyz")
-    assert again.status_code == 200, again.text
+    await await_for(lambda: answers(200), 5, what="/readyz to say 200 again")
