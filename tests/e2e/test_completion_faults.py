@@ -15,7 +15,6 @@ import errno
 import hashlib
 import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.support import disks
 from tests.support.origin import Origin
 from tests.support.pg import Cluster, throwaway_cluster
 from tests.support.server import HaulServer
@@ -153,17 +153,8 @@ def _fill(path: Path) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 16 MiB tmpfs of its own (to fill), unmounted afterwards."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with disks.small_disk(tmp_path / "small", 16) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def refused(held: Held, download_id: int) -> bool:

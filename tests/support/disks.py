@@ -2,7 +2,8 @@
 after the test.
 
 A full disk cannot be faked honestly (the point is what the kernel answers: ``ENOSPC`` from a
-write in the middle of a transfer). Mounting needs root; elsewhere the tests skip, saying why.
+write in the middle of a transfer). Mounting needs root; elsewhere the tests skip, saying why,
+except in CI, where a disk that cannot be mounted fails them.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.daemons import IN_CI
+
 
 @contextlib.contextmanager
 def small_disk(where: Path, mebibytes: int) -> Iterator[Path]:
     """A tmpfs of ``mebibytes`` MiB mounted at ``where`` (made if missing) while in use."""
     where.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small disk needs root")
+        _unavailable("mounting a small disk needs root")
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={mebibytes}m", "tmpfs", str(where)],
         capture_output=True,
@@ -30,11 +33,17 @@ def small_disk(where: Path, mebibytes: int) -> Iterator[Path]:
         check=False,
     )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        _unavailable(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield where
     finally:
         subprocess.run(["umount", "--lazy", str(where)], check=True)
+
+
+def _unavailable(why: str) -> None:
+    if IN_CI:
+        pytest.fail(f"full-disk tests need a small disk in CI: {why}")
+    pytest.skip(why)
 
 
 def fill(path: Path, size: int) -> Path:
