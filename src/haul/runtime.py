@@ -58,7 +58,7 @@ from haul.settings import Settings
 from haul.store import clients as client_queries
 from haul.store import downloads as download_queries
 from haul.store.database import Database
-from haul.store.db import upgrade_async
+from haul.store.migrate import upgrade_async
 from haul.store.models import Download, Profile
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Runtime:
             self.bridge = PgEventBridge(
                 settings.sqlalchemy_url,
                 self.bus,
-                on_wake=self._wake_local,
+                on_wake=self._wake_here,
                 on_config=self.config.reload_soon,
                 on_reconnect=self._caught_up,
             )
@@ -120,7 +120,7 @@ class Runtime:
             limits=self.limits,
             policy=lambda: self.config.current.over_limit,
             allow_private=settings.private_addresses_allowed,
-            poke=self.poke,
+            wake=self.wake,
             library_root=settings.library_root,
         )
         self.runner = JobRunner(
@@ -131,7 +131,7 @@ class Runtime:
                 http_engine=HttpEngine(addresses=self.addresses),
                 ytdlp_slots=asyncio.Semaphore(settings.ytdlp_threads),
                 retry=self.config.retry_policy(),
-                notify=self.service.publish,
+                publish=self.service.publish,
                 profiles=self.service.engine_profile,
                 owner_folder=self.service.owner_folder,
             )
@@ -163,7 +163,7 @@ class Runtime:
                 visitor_torrents=settings.public_torrents,
                 owner_folder=self.service.owner_folder,
             ),
-            notify=self.service.publish,
+            publish=self.service.publish,
             fail=self.runner.outcomes.failed,
             worker_id=lambda: self.worker.id,
             iptv=self._iptv_stream,
@@ -193,7 +193,7 @@ class Runtime:
             self.db,
             downloads_root=root,
             library_root=settings.library_root,
-            wake_processing=self.processor.wake,
+            wake=self.processor.wake,
         )
         self.service.media = self.media
         #: What accounts own, deleted or handed over with them.
@@ -260,7 +260,7 @@ class Runtime:
             self.runner.ctx.retry = self.config.retry_policy()  # the next failure uses it
         limits = ("limit_global", "limit_per_owner")
         if any(getattr(old, key) != getattr(new, key) for key in limits):
-            self._wake_local()  # a raised limit admits what waits at once
+            self._wake_here()  # a raised limit admits what waits at once
 
     async def _iptv_stream(self, row: Download) -> SecretStream:
         """A fresh stream of an IPTV download from its provider (see haul.iptv.streams)."""
@@ -309,9 +309,9 @@ class Runtime:
         values = self.config.current
         return Limits(values.limit_global, values.limit_per_owner, caps)
 
-    def poke(self) -> None:
+    def wake(self) -> None:
         if self.run_worker:
-            self.worker.poke()
+            self.worker.wake()
         if self.bridge is not None:
             self.bridge.wake()
 
@@ -359,9 +359,9 @@ class Runtime:
             for spec in DEFAULT_PROFILES:
                 s.add(Profile(**spec))
 
-    def _wake_local(self) -> None:
+    def _wake_here(self) -> None:
         if self.run_worker:
-            self.worker.poke()
+            self.worker.wake()
 
     async def _caught_up(self, since: datetime) -> None:
         """After the event bridge was cut from PostgreSQL (a restart): tell this process's

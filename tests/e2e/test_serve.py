@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from haul.core.units import size_text
-from haul.store.db import head_revision
+from haul.store.migrate import head_revision
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin

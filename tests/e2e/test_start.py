@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from haul.store.db import current_revision, head_revision
+from haul.store.migrate import current_revision, head_revision
 from tests.support.server import HaulServer, free_port
 from tests.support.wait import wait_for
 

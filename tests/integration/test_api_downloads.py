@@ -233,7 +233,7 @@ async def test_paused_submit_stays_put(app: App, origin: Origin) -> None:
     origin.add_file("/later.bin", b"data")
     item = await submit(app, origin.url("/later.bin"), paused=True)
     assert item["status"] == "paused"
-    app.runtime.worker.poke()
+    app.runtime.worker.wake()
     await asyncio.sleep(0.3)
     assert origin.requests == []
     await app.post(f"/downloads/{item['id']}/resume")

@@ -21,7 +21,7 @@ from haul.engine.worker import Worker, WorkerConfig
 from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
-from haul.store.db import upgrade
+from haul.store.migrate import upgrade
 from haul.store.models import Download, DownloadEvent, utcnow
 from haul.store.models import Worker as WorkerRow
 from haul.store.submits import NewDownload, submit_many

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from haul.events.bus import EventBus
 from haul.events.pg import PgEventBridge, libpq_url
 from haul.store.database import Database
-from haul.store.db import upgrade
+from haul.store.migrate import upgrade
 from haul.store.models import Worker
 from tests.support.pg import fresh_database
 from tests.support.wait import await_for

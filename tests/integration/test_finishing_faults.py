@@ -66,7 +66,7 @@ async def test_a_completion_recorded_but_not_announced_stays_completed(
     def completed(row: Download) -> bool:
         return row.phase == Phase.COMPLETED
 
-    ctx.notify = refusing(ctx.notify, 1, completed)
+    ctx.publish = refusing(ctx.publish, 1, completed)
     origin.add_file("/clip.bin", DATA)
     download_id = (await submit(app, origin.url("/clip.bin")))["id"]
     assert (await finished(app, download_id))["status"] == "completed"

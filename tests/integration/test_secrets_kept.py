@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from haul.events.bus import Event
-from haul.logs import QUIET_LIBRARIES
+from haul.logsetup import QUIET_LIBRARIES
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished
 from tests.support.aria2 import Aria2Daemon, aria2_daemon

@@ -22,7 +22,8 @@ from haul.engine.completions import Completion, CompletionWriter
 from haul.errors import DuplicateDownload, LimitExceeded
 from haul.store import downloads as q
 from haul.store.database import Database
-from haul.store.db import MIGRATIONS_DIR, current_revision, head_revision, sync_url, upgrade
+from haul.store.engines import sync_url
+from haul.store.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade
 from haul.store.models import Base, Download, DownloadEvent, Worker, utcnow
 
 DEFAULT_LIMITS = Limits(10)
@@ -92,7 +93,7 @@ def test_a_server_migrates_in_a_child_and_never_loads_alembic(database_url: str)
     """``haul serve`` and ``haul worker`` migrate in a forked child: Alembic would cost the
     server about 8 MiB for good. Run in a fresh interpreter, since this one holds Alembic."""
     script = (
-        "import sys; from haul.store.db import upgrade_in_child, current_revision; "
+        "import sys; from haul.store.migrate import upgrade_in_child, current_revision; "
         "upgrade_in_child(sys.argv[1]); upgrade_in_child(sys.argv[1]); "
         "print(current_revision(sys.argv[1]), 'alembic' in sys.modules)"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from haul.engine.filenames import disposition_name
 from haul.engine.http import (
     filename_for,
     network_error,
@@ -17,7 +18,6 @@ from haul.engine.http import (
     sanitize_filename,
     status_error,
 )
-from haul.engine.naming import disposition_name
 from haul.errors import PermanentTransferError, TransientTransferError
 
 

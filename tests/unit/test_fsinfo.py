@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from haul.store.db import journal_mode_for
+from haul.store.engines import journal_mode_for
 from haul.store.fsinfo import filesystem_type, is_network_filesystem, parse_mounts
 
 MOUNTS = """\

@@ -3,7 +3,7 @@ import io
 import json
 import logging
 
-from haul.logs import DownloadContext, JsonLines, current_download
+from haul.logsetup import DownloadContext, JsonLines, current_download
 
 
 def capture() -> tuple[logging.Logger, io.StringIO]:

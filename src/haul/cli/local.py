@@ -16,7 +16,7 @@ from haul.core.modes import refuse_start
 from haul.service.accounts import AccountService, UserView
 from haul.settings import Settings
 from haul.store.database import Database
-from haul.store.db import upgrade
+from haul.store.migrate import upgrade
 
 T = TypeVar("T")
 
@@ -32,7 +32,7 @@ async def _accounts(settings: Settings) -> AsyncIterator[AccountService]:
 
 def with_accounts(settings: Settings, work: Callable[[AccountService], Awaitable[T]]) -> T:
     """Run ``work`` on the accounts of the database of ``settings`` (whose schema is current:
-    see :func:`haul.store.db.upgrade`)."""
+    see :func:`haul.store.migrate.upgrade`)."""
 
     async def run() -> T:
         async with _accounts(settings) as accounts:

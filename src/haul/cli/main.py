@@ -46,7 +46,7 @@ from haul.cli.retention import retention_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
 from haul.errors import HaulError, StartRefused, StorageError
-from haul.logs import setup_logging
+from haul.logsetup import setup_logging
 
 app = typer.Typer(
     help="haul: one queue for every media source.", no_args_is_help=True, add_completion=False
@@ -117,8 +117,8 @@ def serve(
 
 def _migrate(url: str) -> None:
     """Bring the database to the current schema before the server starts, in a child process
-    so that the server never holds Alembic (see :func:`haul.store.db.upgrade_in_child`)."""
-    from haul.store.db import upgrade_in_child
+    so that the server never holds Alembic (see :func:`haul.store.migrate.upgrade_in_child`)."""
+    from haul.store.migrate import upgrade_in_child
 
     try:
         done = upgrade_in_child(url)
@@ -169,7 +169,7 @@ def worker(log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "i
 def db_upgrade() -> None:
     """Apply the database migrations."""
     from haul.settings import load_settings
-    from haul.store.db import current_revision, upgrade
+    from haul.store.migrate import current_revision, upgrade
 
     settings = load_settings()
     upgrade(settings.sqlalchemy_url)

@@ -251,7 +251,7 @@ def create_admin(
     """
     from haul.cli.local import find_user, with_accounts
     from haul.settings import load_settings
-    from haul.store.db import upgrade
+    from haul.store.migrate import upgrade
 
     settings = load_settings()
     name = credentials.check_username(name)

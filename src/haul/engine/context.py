@@ -17,7 +17,7 @@ from haul.net.guard import AddressPolicy
 from haul.store.database import Database
 from haul.store.models import Download
 
-Notify = Callable[[Download], Awaitable[None]]
+Publish = Callable[[Download], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class JobContext:
     http_engine: HttpEngine
     ytdlp_slots: asyncio.Semaphore
     retry: RetryPolicy
-    notify: Notify
+    publish: Publish
     profiles: Callable[[int | None], Awaitable[Profile]]
     #: Offers a resolved source to the external clients; True when one of them took it.
     handoff: Callable[[Download, dict[str, Any]], Awaitable[bool]] | None = None

@@ -39,8 +39,8 @@ from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, magnet_info_hash, parse_torrent
 from haul.engine.context import IptvStreams, storable
+from haul.engine.filenames import sanitize_filename
 from haul.engine.http_errors import network_error, status_error
-from haul.engine.naming import sanitize_filename
 from haul.errors import (
     AddressRefused,
     ClientError,
@@ -62,7 +62,7 @@ from haul.store.models import Download, utcnow
 
 log = logging.getLogger(__name__)
 
-Notify = Callable[[Download], Awaitable[None]]
+Publish = Callable[[Download], Awaitable[None]]
 Fail = Callable[[Download, TransferError], Awaitable[None]]
 
 
@@ -112,7 +112,7 @@ class ExternalClients:
         http: httpx.AsyncClient,
         config: ExternalConfig,
         *,
-        notify: Notify,
+        publish: Publish,
         fail: Fail,
         worker_id: Callable[[], str],
         processed: Callable[[int], None] | None = None,
@@ -122,7 +122,7 @@ class ExternalClients:
         self.directory = directory
         self.http = http
         self.config = config
-        self.notify = notify
+        self.publish = publish
         self.fail = fail
         self.worker_id = worker_id
         #: Hands a download whose transfer the client finished to the processing step.
@@ -325,7 +325,7 @@ class ExternalClients:
         row.phase = phase
         log.info("download %s handed to %s as %s", row.id, name, ref)
         try:
-            await self.notify(row)
+            await self.publish(row)
         except Exception:
             log.exception("download %s: handed over, but the event was not published", row.id)
 
@@ -568,7 +568,7 @@ class ExternalClients:
             return
         row.phase, row.completed_at, row.files = Phase.PROCESSING.value, now, files
         row.title = row.title or item.name
-        await self.notify(row)
+        await self.publish(row)
         if self.processed is not None:
             self.processed(row.id)
         # A seeding goal is looked at once the download is completed (after its import, which

@@ -91,20 +91,20 @@ from haul.engine.base import (
     StopSignal,
 )
 from haul.engine.diskspace import DiskSpace
-from haul.engine.http_errors import (
-    disk_error,
-    network_error,
-    parse_retry_after,
-    status_error,
-    transport_error,
-)
-from haul.engine.naming import (
+from haul.engine.filenames import (
     disposition_name,
     filename_for,
     named,
     part_path,
     sanitize_filename,
     url_name,
+)
+from haul.engine.http_errors import (
+    disk_error,
+    network_error,
+    parse_retry_after,
+    status_error,
+    transport_error,
 )
 from haul.engine.stopwatch import StopWatch
 from haul.engine.writebehind import WriteBehind

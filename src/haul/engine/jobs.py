@@ -29,7 +29,7 @@ from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
 from haul.engine.completions import Successor
 from haul.engine.context import JobContext, storable
-from haul.engine.naming import PART_SUFFIX
+from haul.engine.filenames import PART_SUFFIX
 from haul.engine.outcomes import Outcomes
 from haul.engine.playlists import expand
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
@@ -41,7 +41,7 @@ from haul.errors import (
     TransferError,
     TransferStopped,
 )
-from haul.logs import current_download
+from haul.logsetup import current_download
 from haul.net import guard
 from haul.store.models import Download
 
@@ -68,7 +68,7 @@ class JobRunner:
         current_download.set(row.id)
         # Subscribers hear of the start while the transfer gets going (telling them takes a
         # few turns of the loop), and before they hear of the end.
-        started = asyncio.ensure_future(self.ctx.notify(row))
+        started = asyncio.ensure_future(self.ctx.publish(row))
         try:
             return await self._run(row, job, successor, started)
         except TransferStopped:

@@ -139,7 +139,7 @@ class Outcomes:
         for key, value in now.items():
             set_committed_value(row, key, value)
         try:  # recorded: a subscriber not told now is told by its next read, not a failure
-            await self.ctx.notify(row)
+            await self.ctx.publish(row)
         except StorageError as exc:
             log.warning("download %s: recorded, but not announced (%s)", row.id, exc.message)
         if recorded.phase == Phase.COMPLETED and self.ctx.completed is not None:
@@ -226,7 +226,7 @@ class Outcomes:
                 q.add_event(s, row.id, "paused")
         if reason == "cancel" and db_row.cancel_delete_partial:
             self.ctx.builtin.delete_partial(row.id)
-        await self.ctx.notify(db_row)
+        await self.ctx.publish(db_row)
 
     async def waiting_for_space(self, row: Download, exc: DiskFull) -> None:
         """The disk is full: the download goes back to the queue, its part kept, and looks
@@ -248,7 +248,7 @@ class Outcomes:
                 db_row.retry_next_at = utcnow() + timedelta(seconds=self.ctx.space_recheck)
             db_row.last_error_code = DiskFull.code
             db_row.last_error_message = message
-        await self.ctx.notify(db_row)
+        await self.ctx.publish(db_row)
 
     async def noted(self, row: Download, notices: list[str]) -> None:
         """Add the engine's notices to the download's history (a part dropped because the
@@ -322,7 +322,7 @@ class Outcomes:
                             owner_key=row.owner_key,
                         )
                     )
-        await self.ctx.notify(db_row)
+        await self.ctx.publish(db_row)
         if db_row.phase == Phase.FAILED and self.ctx.failed is not None:
             self.ctx.failed(db_row)
 

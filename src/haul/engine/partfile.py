@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from haul.engine.answer import PartSource
+from haul.engine.filenames import numbered, part_path
 from haul.engine.http_errors import disk_error
-from haul.engine.naming import numbered, part_path
 from haul.errors import PermanentTransferError
 
 _VALIDATOR_XATTR = "user.haul.validator"

@@ -52,4 +52,4 @@ async def expand(ctx: JobContext, row: Download, resolution: Resolution) -> None
         ).all():
             q.add_event(s, child, "created", parent=row.id)
         q.add_event(s, row.id, "expanded", f"Playlist with {len(resolution.entries)} entries")
-    await ctx.notify(parent)
+    await ctx.publish(parent)

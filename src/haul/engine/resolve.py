@@ -38,8 +38,8 @@ import httpx
 if TYPE_CHECKING:
     from haul.engine import ytdlp
 
+from haul.engine.filenames import disposition_name
 from haul.engine.http_errors import network_error, status_error
-from haul.engine.naming import disposition_name
 from haul.errors import AddressRefused, UnsupportedSource
 from haul.net.guard import reworded
 

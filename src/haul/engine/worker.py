@@ -1,7 +1,7 @@
 """The worker: admits queued downloads, claims built-in jobs, runs them, keeps its lease alive.
 
 Four loops run side by side. The scheduler admits waiting downloads into free slots (woken by
-:meth:`Worker.poke`, by the next due retry, or every few seconds). The claimer leases admitted
+:meth:`Worker.wake`, by the next due retry, or every few seconds). The claimer leases admitted
 jobs up to the worker's concurrency and runs them. The heartbeat renews this worker's lease on
 all its jobs in one write, gives back the leases of jobs it dropped (their end could not be
 recorded: a worker keeps leases only on jobs it runs), and returns jobs of dead workers to the
@@ -112,9 +112,9 @@ class Worker:
         )
         for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"haul-worker-{loop.__name__}"))
-        self.poke()
+        self.wake()
 
-    def poke(self) -> None:
+    def wake(self) -> None:
         """Something changed (a submit, a resume, a finished job): look at the queue now."""
         self._wake.set()
 
@@ -175,7 +175,7 @@ class Worker:
                     last_refresh = time.monotonic()
                     await self.refresh_clients()
                 if await self.external.monitor():
-                    self.poke()  # finished downloads free slots
+                    self.wake()  # finished downloads free slots
             except Exception:
                 log.exception("monitor pass failed")
 
@@ -264,7 +264,7 @@ class Worker:
         successor = Successor(admit_and_lease, start, lambda: self._unregister(registered))
         follow = await self.runner.run(row, job, successor)
         if follow is None:
-            self.poke()
+            self.wake()
             return
         admitted, rows = follow
         leased = {leased_row.id for leased_row in rows}
@@ -272,7 +272,7 @@ class Worker:
         if others:
             if self.on_admitted is not None:
                 await self.on_admitted(others)
-            self.poke()
+            self.wake()
 
     async def _heartbeat(self) -> None:
         while self._running:
@@ -282,7 +282,7 @@ class Worker:
                     await q.heartbeat(s, self.id)
                 await self.give_back_dropped()
                 if await self.reap():
-                    self.poke()
+                    self.wake()
             except Exception:
                 log.exception("heartbeat failed")
 
@@ -315,7 +315,7 @@ class Worker:
             raise
         if released:
             log.info("gave back the leases of %d jobs this worker no longer runs", released)
-            self.poke()
+            self.wake()
         return released
 
     async def reap(self) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from haul.engine.naming import sanitize_filename
+from haul.engine.filenames import sanitize_filename
 from haul.errors import (
     Conflict,
     HaulError,

@@ -86,7 +86,7 @@ class DownloadService:
         limits: Callable[[], Limits],
         policy: Callable[[], str],
         allow_private: bool,
-        poke: Callable[[], None] = lambda: None,
+        wake: Callable[[], None] = lambda: None,
         library_root: Path | None = None,
     ) -> None:
         self.db = db
@@ -99,7 +99,7 @@ class DownloadService:
         self.limits = limits
         self.policy = policy
         self.allow_private = allow_private
-        self.poke = poke
+        self.wake = wake
         self.submits = SubmitBatcher(db, limits=limits, policy=policy)
         #: The library, for the rules of media-linked downloads (set by the runtime).
         self.media: MediaService | None = None
@@ -235,7 +235,7 @@ class DownloadService:
             },
         )
         row = await self.submits.store(request)
-        self.poke()
+        self.wake()
         names = await self.tracker.names([row.owner_key])
         tracked = track(row, None, owner_name=names[row.owner_key])
         self.bus.publish("created", row.id, row.owner_key, download=to_json(tracked))
@@ -503,7 +503,7 @@ class DownloadService:
         elif _on_external(row) and row.phase == Phase.ACTIVE:
             await self._tell_client(row, paused=paused)
         if not paused:
-            self.poke()
+            self.wake()
         return await self._changed(download_id, owner)
 
     async def _tell_client(self, row: Download, *, paused: bool) -> None:
@@ -553,7 +553,7 @@ class DownloadService:
             db_row.meta = {k: v for k, v in db_row.meta.items() if k != "resolved"}
             db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key)
             q.add_event(s, download_id, "retry_requested")
-        self.poke()
+        self.wake()
         return await self._changed(download_id, owner)
 
     async def _missing(self, row: Download) -> bool:
@@ -603,7 +603,7 @@ class DownloadService:
             self.builtin.delete_partial(download_id)
         if delete_files and row.phase == Phase.COMPLETED:
             await self._delete_finished(row)
-        self.poke()
+        self.wake()
         async with self.db.read() as s:
             final = await s.get(Download, download_id)
         assert final is not None

@@ -131,12 +131,12 @@ class MediaService:
         *,
         downloads_root: Path,
         library_root: Path,
-        wake_processing: Callable[[], None] = lambda: None,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.downloads_root = downloads_root
         self.library_root = library_root
-        self.wake_processing = wake_processing
+        self.wake = wake
 
     # -- items ----------------------------------------------------------------------------
 
@@ -467,7 +467,7 @@ class MediaService:
                     f"Download {download_id} is being processed; attach it when it is done."
                 )
         if again:
-            self.wake_processing()
+            self.wake()
             return
         if media_id is not None:
             await self._check_attach(download_id, media_id, owner, force=force)
@@ -493,7 +493,7 @@ class MediaService:
             if filed:
                 await self._reprocess(s, [row], why=None)
         if filed:
-            self.wake_processing()
+            self.wake()
 
     async def reprocess_download(self, download_id: int, owner: Owner) -> list[int]:
         """Probe a finished download's files again and file them into the library again when
@@ -508,7 +508,7 @@ class MediaService:
                     "download can be processed again."
                 )
             ids = await self._reprocess(s, [row], why="asked")
-        self.wake_processing()
+        self.wake()
         return ids
 
     async def reprocess_item(self, media_id: int, owner: Owner) -> list[int]:
@@ -536,7 +536,7 @@ class MediaService:
                     "process again."
                 )
             ids = await self._reprocess(s, rows, why="asked")
-        self.wake_processing()
+        self.wake()
         return ids
 
     async def _reprocess(

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from haul.errors import StorageError
-from haul.store.db import create_engine, create_sync_engine, sessionmaker
+from haul.store.engines import create_engine, create_sync_engine, sessionmaker
 
 T = TypeVar("T")
 

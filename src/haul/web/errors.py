@@ -25,7 +25,7 @@ from haul.errors import (
     TooManyAttempts,
     Unauthorized,
 )
-from haul.web import error_schemas
+from haul.web.schemas import errors as error_schemas
 
 STATUS_CODES: list[tuple[type[HaulError], int]] = [
     (InputError, 422),

@@ -20,7 +20,7 @@ from haul.core.paths import inside
 from haul.core.status import Status
 from haul.engine import filing, partfile
 from haul.engine.base import Progress, StopReason, StopSignal
-from haul.engine.naming import PART_SUFFIX
+from haul.engine.filenames import PART_SUFFIX
 from haul.events.bus import Event
 
 WORK_FOLDER = ".haul-work"

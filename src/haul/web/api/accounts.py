@@ -12,7 +12,10 @@ from haul.errors import Conflict, Forbidden, InputError
 from haul.service.accounts import AccountService, UserView
 from haul.service.ownership import OwnershipService
 from haul.service.values import Owner
-from haul.web.account_schemas import (
+from haul.web.auth import LOGIN_COOKIE, Gate
+from haul.web.deps import AdminDep, OwnerDep
+from haul.web.ids import Id
+from haul.web.schemas.accounts import (
     Credentials,
     MeOut,
     NewTokenOut,
@@ -27,10 +30,7 @@ from haul.web.account_schemas import (
     UserIn,
     UserOut,
 )
-from haul.web.auth import LOGIN_COOKIE, Gate
-from haul.web.deps import AdminDep, OwnerDep
-from haul.web.error_schemas import error_responses
-from haul.web.ids import Id
+from haul.web.schemas.errors import error_responses
 
 router = APIRouter(tags=["accounts"])
 

@@ -12,7 +12,8 @@ from haul.clients.registry import ClientSpec
 from haul.errors import InvalidFields
 from haul.service import to_json
 from haul.service.clients import ClientService
-from haul.web.client_schemas import (
+from haul.web.deps import OwnerDep, ServiceDep
+from haul.web.schemas.clients import (
     Adopt,
     ClientCreate,
     ClientItemList,
@@ -22,9 +23,8 @@ from haul.web.client_schemas import (
     ClientTest,
     ClientTestOut,
 )
-from haul.web.deps import OwnerDep, ServiceDep
-from haul.web.error_schemas import error_responses
-from haul.web.schemas import DownloadOut
+from haul.web.schemas.downloads import DownloadOut
+from haul.web.schemas.errors import error_responses
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 

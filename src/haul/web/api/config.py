@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 
 from haul.service.config import ConfigService
-from haul.web.config_schemas import (
+from haul.web.deps import AdminDep
+from haul.web.schemas.config import (
     PATCH_DESCRIPTION,
     PATCH_EXAMPLE,
     ConfigOut,
 )
-from haul.web.deps import AdminDep
-from haul.web.error_schemas import error_responses
+from haul.web.schemas.errors import error_responses
 
 router = APIRouter(prefix="/config", tags=["config"])
 

@@ -14,12 +14,11 @@ from haul.core.tracking import Tracked
 from haul.errors import HaulError
 from haul.service import Owner, to_json
 from haul.web.deps import OwnerDep, ServiceDep
-from haul.web.error_schemas import error_responses
 from haul.web.errors import status_for
 from haul.web.files import file_response
 from haul.web.ids import Id
 from haul.web.nul import refuse_nul_fields
-from haul.web.schemas import (
+from haul.web.schemas.downloads import (
     BulkAction,
     BulkCreated,
     BulkResult,
@@ -29,6 +28,7 @@ from haul.web.schemas import (
     DownloadList,
     DownloadOut,
 )
+from haul.web.schemas.errors import error_responses
 
 router = APIRouter(prefix="/downloads", tags=["downloads"])
 

@@ -13,8 +13,8 @@ from haul.iptv.providers import ProviderSpec
 from haul.iptv.search import Page
 from haul.service.iptv import IptvService
 from haul.web.deps import OwnerDep
-from haul.web.error_schemas import error_responses
-from haul.web.iptv_schemas import (
+from haul.web.schemas.errors import error_responses
+from haul.web.schemas.iptv import (
     CategoryList,
     ProviderCreate,
     ProviderList,

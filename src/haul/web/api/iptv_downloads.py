@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from haul.service import to_json
 from haul.service.iptv_downloads import IptvDownloads, Options
 from haul.web.deps import OwnerDep
-from haul.web.error_schemas import error_responses
-from haul.web.schemas import DownloadOut
+from haul.web.schemas.downloads import DownloadOut
+from haul.web.schemas.errors import error_responses
 
 router = APIRouter(prefix="/iptv/providers/{provider}", tags=["iptv"])
 

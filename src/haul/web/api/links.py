@@ -10,10 +10,10 @@ from fastapi.responses import FileResponse
 
 from haul.service.links import FileLinks
 from haul.web.deps import OwnerDep
-from haul.web.error_schemas import error_responses
 from haul.web.files import file_response
 from haul.web.ids import Id
-from haul.web.link_schemas import LinkCreate, LinkOut
+from haul.web.schemas.errors import error_responses
+from haul.web.schemas.links import LinkCreate, LinkOut
 
 router = APIRouter(prefix="/downloads", tags=["downloads"])
 #: Mounted at the root of the site, outside /api/v1.

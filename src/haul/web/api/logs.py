@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from haul.service.logs import DEFAULT_LIMIT, MAX_LIMIT, MAX_TOP, LogCounts, LogService
 from haul.web.deps import AdminDep
-from haul.web.error_schemas import error_responses
-from haul.web.log_schemas import ClearedOut, ErrorLogPage, LogSummaryOut, UnsupportedPage
+from haul.web.schemas.errors import error_responses
+from haul.web.schemas.logs import ClearedOut, ErrorLogPage, LogSummaryOut, UnsupportedPage
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from haul.service.listing import cursor_id
 from haul.service.media import FileView, ItemView, MediaService
 from haul.web.deps import AdminDep, OwnerDep
-from haul.web.error_schemas import error_responses
 from haul.web.ids import Id
-from haul.web.media_schemas import (
+from haul.web.schemas.errors import error_responses
+from haul.web.schemas.media import (
     Attach,
     Deleted,
     MediaChange,

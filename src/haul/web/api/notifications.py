@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request, status
 
 from haul.service.notifications import NotificationService
 from haul.web.deps import OwnerDep
-from haul.web.error_schemas import error_responses
 from haul.web.ids import Id
-from haul.web.notification_schemas import (
+from haul.web.schemas.errors import error_responses
+from haul.web.schemas.notifications import (
     NotificationCreate,
     NotificationList,
     NotificationOut,

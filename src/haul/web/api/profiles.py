@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request, status
 
 from haul.service.profiles import ProfileService
 from haul.web.deps import AdminDep, OwnerDep
-from haul.web.error_schemas import error_responses
-from haul.web.profile_schemas import ProfileChange, ProfileCreate, ProfileOut
+from haul.web.schemas.errors import error_responses
+from haul.web.schemas.profiles import ProfileChange, ProfileCreate, ProfileOut
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from haul.service.retention import RetentionService
 from haul.web.deps import AdminDep, OwnerDep
-from haul.web.error_schemas import error_responses
-from haul.web.retention_schemas import RetentionOut, RetentionReportOut, RetentionRun
+from haul.web.schemas.errors import error_responses
+from haul.web.schemas.retention import RetentionOut, RetentionReportOut, RetentionRun
 
 router = APIRouter(prefix="/retention", tags=["retention"])
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from haul import __version__
 from haul.engine import ffmpeg
-from haul.store.db import head_revision, writable_revision
+from haul.store.migrate import head_revision, writable_revision
 from haul.web.deps import RuntimeDep
 
 router = APIRouter(tags=["system"])

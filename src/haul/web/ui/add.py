@@ -17,7 +17,7 @@ from haul.service import Owner
 from haul.store.models import Profile
 from haul.web.deps import OwnerDep, RuntimeDep
 from haul.web.ids import id_or_none
-from haul.web.schemas import MAX_URLS_PER_REQUEST
+from haul.web.schemas.downloads import MAX_URLS_PER_REQUEST
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm
 from haul.web.ui.render import page

@@ -18,12 +18,12 @@ from haul.errors import Conflict, HaulError, InputError, InvalidFields
 from haul.service import Owner
 from haul.service.accounts import ROLES, AccountService, UserView
 from haul.service.ownership import Choice, Owned, OwnershipService
-from haul.web import account_schemas
 from haul.web.api import accounts as accounts_api
 from haul.web.api.accounts import AccountsDep, OwnershipDep, client_ip
 from haul.web.deps import AdminDep
 from haul.web.errors import status_for
 from haul.web.ids import Id
+from haul.web.schemas import accounts as account_schemas
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm, whole_number
 from haul.web.ui.login import logged_in
