@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from haul.clients.aria2 import Aria2Client, Aria2RpcError, Aria2Wire, gid_for
-from haul.clients.base import AddRequest, ClientItem, DownloadClient
+from haul.clients.base import AddRequest, DownloadClient
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.errors import ClientError, ClientUnavailable
 from tests.support.aria2 import Aria2Daemon, aria2_daemon

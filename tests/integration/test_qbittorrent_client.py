@@ -20,8 +20,9 @@ import pytest
 import qbittorrentapi
 import transmission_rpc
 
-from haul.clients.base import AddRequest, ClientItem, DownloadClient
+from haul.clients.base import AddRequest, DownloadClient
 from haul.clients.qbittorrent import QbitNotFound, QBittorrentClient
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.core.torrents import TorrentMeta, parse_torrent
 from haul.errors import ClientAuthFailed, ClientRefused

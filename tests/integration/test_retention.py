@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from haul.clients.base import ClientItem
 from haul.clients.fake import FakeClient
+from haul.core.client_items import ClientItem
 from haul.core.retention import RetentionAges
 from haul.core.status import Status
 from haul.service.values import Owner

@@ -24,8 +24,9 @@ import pytest
 import qbittorrentapi
 import transmission_rpc
 
-from haul.clients.base import AddRequest, ClientItem, DownloadClient
+from haul.clients.base import AddRequest, DownloadClient
 from haul.clients.transmission import TransmissionClient, TransmissionNotFound
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.core.torrents import parse_torrent
 from haul.errors import ClientAuthFailed, ClientRefused, ClientVersionUnsupported

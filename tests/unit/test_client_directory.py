@@ -9,10 +9,10 @@ from collections.abc import Collection
 
 import pytest
 
-from haul.clients.base import ClientItem
 from haul.clients.directory import ClientDirectory
 from haul.clients.fake import FakeClient
 from haul.clients.registry import ClientSpec
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.errors import ClientUnavailable
 

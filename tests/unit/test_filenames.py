@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from haul.core.paths import sanitize_filename
 from haul.engine.filenames import disposition_name
 from haul.engine.http import (
     filename_for,
     network_error,
     parse_retry_after,
     part_path,
-    sanitize_filename,
     status_error,
 )
 from haul.errors import PermanentTransferError, TransientTransferError

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from haul.core.numbers import as_int
 from haul.errors import IptvNotFound, ProviderAuthFailed, ProviderBadAnswer
 from haul.iptv import parsing
 from haul.iptv.catalog import Episode
@@ -32,7 +33,7 @@ from haul.iptv.catalog import Episode
     ],
 )
 def test_as_int_takes_ints_in_any_dress(raw: Any, expected: int | None) -> None:
-    assert parsing.as_int(raw) == expected
+    assert as_int(raw) == expected
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from haul.clients.base import ClientItem
+from haul.core.client_items import ClientItem
 from haul.core.owners import owner_name
 from haul.core.status import Phase, Status
 from haul.core.tracking import Playlist, playlist_summary, track

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from haul.clients.base import ClientItem, DownloadClient
+from haul.clients.base import DownloadClient
 from haul.clients.registry import ClientSpec, build_client
+from haul.core.client_items import ClientItem
 from haul.core.routing import BUILTIN, Candidate
 from haul.errors import (
     ClientAuthFailed,

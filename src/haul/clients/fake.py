@@ -11,7 +11,8 @@ import itertools
 from collections.abc import Collection
 from dataclasses import replace
 
-from haul.clients.base import AddRequest, ClientHealth, ClientItem
+from haul.clients.base import AddRequest, ClientHealth
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.errors import ClientError, ClientUnavailable
 

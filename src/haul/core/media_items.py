@@ -1,4 +1,5 @@
-"""The rules of media items (pure): what each kind needs, and external ids that make sense.
+"""The rules of media items (pure): what each kind needs, external ids that make sense, and
+the item a download belongs to.
 
 - a **movie** and a **series** stand alone (no parent);
 - an **episode** belongs to a series and has a season (0 for specials) and an episode number;
@@ -29,6 +30,20 @@ class InvalidMediaItem(InputError):
     """That media item is not valid."""
 
     code = "invalid_media_item"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The media item a download belongs to, with its parent's title (episode, trailer)."""
+
+    kind: Kind
+    title: str
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    parent_kind: Kind | None = None
+    parent_title: str | None = None
+    parent_year: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,23 @@
-"""Paths that must stay inside a root, the folders of owners, and free names for finished
-files (pure but for reading links on disk and making a folder that is missing)."""
+"""Paths that must stay inside a root, the folders of owners, harmless file names and free
+names for finished files (pure but for reading links on disk and making a folder that is
+missing)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import re
+import unicodedata
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+#: The longest file name haul writes, in UTF-8 bytes.
+MAX_NAME_BYTES = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_RESERVED = re.compile(r'[<>:"|?*]')
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -106,3 +113,27 @@ def free_name(folder: Path, name: str, *, taken: Collection[Path] = ()) -> Path:
         if candidate not in taken and not candidate.exists():
             return candidate
     raise FileExistsError(f"no free name for {name} in {folder}")
+
+
+def sanitize_filename(name: str) -> str:
+    """``name`` reduced to a harmless base name ("" when nothing usable is left).
+
+    Directories, ``..``, NUL and other control characters go; characters Windows and SMB
+    shares refuse become ``_``; leading dots go (no hidden files); the result is cut to 200
+    UTF-8 bytes, keeping the extension.
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    name = _RESERVED.sub("_", _CONTROL.sub("", name))
+    name = name.strip().lstrip(".").rstrip(". ").strip()
+    return _truncate(name, MAX_NAME_BYTES)
+
+
+def _truncate(name: str, limit: int) -> str:
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    room = limit - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from haul.clients.base import ClientItem
+from haul.core.client_items import ClientItem
 from haul.core.status import PHASE_STATUS, Phase, Status
 
 

@@ -30,16 +30,16 @@ import httpx
 from sqlalchemy.orm import Session
 
 from haul.clients.aria2.mapping import is_retryable
-from haul.clients.base import AddRequest, ClientItem, DownloadClient
+from haul.clients.base import AddRequest, DownloadClient
 from haul.clients.directory import ClientDirectory
 from haul.core import trackers
+from haul.core.client_items import ClientItem
 from haul.core.owners import is_anonymous
-from haul.core.paths import folder_under, free_name, inside
+from haul.core.paths import folder_under, free_name, inside, sanitize_filename
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, magnet_info_hash, parse_torrent
 from haul.engine.context import IptvStreams, storable
-from haul.engine.filenames import sanitize_filename
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
     AddressRefused,

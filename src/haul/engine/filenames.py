@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import unicodedata
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-MAX_NAME_BYTES = 200
+from haul.core.paths import sanitize_filename
+
 FALLBACK_NAME = "download"
 _EXTENSIONS = {  # preferred over mimetypes, whose answers differ between systems
     "application/octet-stream": ".bin",
@@ -36,8 +36,6 @@ _EXTENSIONS = {  # preferred over mimetypes, whose answers differ between system
     "video/webm": ".webm",
     "video/x-matroska": ".mkv",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_RESERVED = re.compile(r'[<>:"|?*]')
 _PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
@@ -49,19 +47,6 @@ def filename_for(url: str, content_disposition: str | None, content_type: str | 
     content type (``/watch/42`` as video/mp4 is ``42.mp4``); the last resort is ``download``.
     """
     return named(disposition_name(content_disposition), url_name(url), content_type)
-
-
-def sanitize_filename(name: str) -> str:
-    """``name`` reduced to a harmless base name ("" when nothing usable is left).
-
-    Directories, ``..``, NUL and other control characters go; characters Windows and SMB
-    shares refuse become ``_``; leading dots go (no hidden files); the result is cut to 200
-    UTF-8 bytes, keeping the extension.
-    """
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = _RESERVED.sub("_", _CONTROL.sub("", name))
-    name = name.strip().lstrip(".").rstrip(". ").strip()
-    return _truncate(name, MAX_NAME_BYTES)
 
 
 PART_SUFFIX = ".part"
@@ -147,14 +132,3 @@ def _extension_for(content_type: str | None) -> str:
     if not media_type:
         return ""
     return _EXTENSIONS.get(media_type) or mimetypes.guess_extension(media_type) or ""
-
-
-def _truncate(name: str, limit: int) -> str:
-    if len(name.encode()) <= limit:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext) > 16:
-        stem, ext = name, ""
-    suffix = f".{ext}" if ext else ""
-    room = limit - len(suffix.encode())
-    return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix

@@ -80,6 +80,7 @@ from urllib.request import getproxies, proxy_bypass
 import aiohttp
 import httpx
 
+from haul.core.paths import sanitize_filename
 from haul.engine import partfile
 from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
 from haul.engine.base import (
@@ -96,7 +97,6 @@ from haul.engine.filenames import (
     filename_for,
     named,
     part_path,
-    sanitize_filename,
     url_name,
 )
 from haul.engine.http_errors import (
@@ -117,7 +117,6 @@ __all__ = [
     "network_error",
     "parse_retry_after",
     "part_path",
-    "sanitize_filename",
     "status_error",
 ]
 

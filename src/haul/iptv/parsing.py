@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from haul.core.numbers import as_id, as_int
 from haul.errors import IptvNotFound, ProviderAuthFailed, ProviderBadAnswer
 from haul.iptv.catalog import (
     Account,
@@ -42,30 +43,6 @@ _IMDB = re.compile(r"^tt\d{5,10}$")
 
 
 # -- scalar coercion ------------------------------------------------------------------------
-
-
-def as_int(value: Any) -> int | None:
-    """An int from an int, an integral float or a string of digits; None for anything else."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str):
-        text = value.strip()
-        if text[:1] in ("+", "-"):
-            sign, digits = text[0], text[1:]
-        else:
-            sign, digits = "", text
-        if digits.isdigit() and digits.isascii():
-            return int(sign + digits)
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-        return int(number) if number.is_integer() else None
-    return None
 
 
 def as_float(value: Any) -> float | None:
@@ -97,11 +74,6 @@ def as_text(value: Any) -> str | None:
         text = value.strip()
         return text or None
     return None
-
-
-def as_id(value: Any) -> int | None:
-    number = as_int(value)
-    return number if number is not None and number >= 0 else None
 
 
 def as_category_id(value: Any) -> str | None:

@@ -17,6 +17,7 @@ import httpx
 from haul.core.sources import parse_source
 from haul.errors import InputError, InvalidURL
 from haul.iptv.xtream import XtreamClient, base_url
+from haul.store.models import IptvProvider
 
 MAX_TIMEOUT = 120.0
 
@@ -70,6 +71,19 @@ class Provider:
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
+
+
+def to_provider(row: IptvProvider) -> Provider:
+    """The provider a database row stores."""
+    spec = ProviderSpec(
+        name=row.name,
+        url=row.url,
+        username=row.username,
+        password=row.password,
+        enabled=row.enabled,
+        timeout=row.timeout,
+    )
+    return Provider(row.id, spec, row.owner_key, row.created_at, row.updated_at)
 
 
 def credentials_in(url: str) -> tuple[str | None, str | None]:

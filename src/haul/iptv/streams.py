@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from haul.engine.filenames import sanitize_filename
+from haul.core.numbers import as_id
+from haul.core.paths import sanitize_filename
 from haul.errors import (
     Conflict,
     HaulError,
@@ -21,8 +22,8 @@ from haul.errors import (
     TransientTransferError,
 )
 from haul.iptv.catalog import StreamKind
-from haul.iptv.parsing import as_id, episode_title
-from haul.iptv.providers import Provider
+from haul.iptv.parsing import episode_title
+from haul.iptv.providers import Provider, to_provider
 from haul.iptv.redact import redact_url
 from haul.store import iptv as queries
 from haul.store.database import Database
@@ -70,7 +71,7 @@ class ProviderDisabled(Conflict):
 async def load_provider(db: Database, provider_id: int) -> Provider:
     async with db.read() as s:
         row = await queries.by_ref(s, provider_id)
-        provider = queries.to_provider(row) if row is not None else None
+        provider = to_provider(row) if row is not None else None
     if provider is None:
         raise IptvNotFound(f"There is no IPTV provider with the id {provider_id}.")
     if not provider.spec.enabled:

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from haul.core.numbers import as_int
 from haul.errors import (
     AddressRefused,
     IptvNotFound,
@@ -184,7 +185,7 @@ class XtreamClient:
             ) from None
         if isinstance(data, dict) and action is not None:
             user = data.get("user_info")
-            if isinstance(user, dict) and parsing.as_int(user.get("auth")) == 0:
+            if isinstance(user, dict) and as_int(user.get("auth")) == 0:
                 raise ProviderAuthFailed(f"{self.label} refused the username or password.")
         return data
 

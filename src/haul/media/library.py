@@ -16,28 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from haul.core.media_items import Subject
 from haul.media.naming import Templates, render
 
 SUBTITLE_SUFFIXES = frozenset({".srt", ".vtt", ".ass", ".ssa", ".sub", ".idx", ".sup"})
 _EPISODE = re.compile(r"(?i)(?:\bS(\d{1,3})[ ._-]?E(\d{1,4})|\b(\d{1,2})x(\d{2,3})\b)")
 _SAMPLE = re.compile(r"(?i)(^|[ ._-])sample([ ._-]|$)")
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,4})?$")
-
-Kind = Literal["movie", "series", "episode", "trailer"]
-
-
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """The media item a download belongs to, with its parent's title (episode, trailer)."""
-
-    kind: Kind
-    title: str
-    year: int | None = None
-    season: int | None = None
-    episode: int | None = None
-    parent_kind: Kind | None = None
-    parent_title: str | None = None
-    parent_year: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

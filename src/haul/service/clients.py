@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from haul.clients.base import ClientHealth, ClientItem
+from haul.clients.base import ClientHealth
 from haul.clients.directory import ClientDirectory, close_client
 from haul.clients.registry import (
     ClientSpec,
@@ -23,6 +23,7 @@ from haul.clients.registry import (
     check_spec,
     shown_url,
 )
+from haul.core.client_items import ClientItem
 from haul.core.routing import BUILTIN
 from haul.core.sources import parse_source
 from haul.core.status import Phase

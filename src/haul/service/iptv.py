@@ -18,7 +18,7 @@ import httpx
 from haul.errors import Conflict, InputError, IptvNotFound, ProviderError
 from haul.iptv.cache import CatalogueCache
 from haul.iptv.catalog import Account, Category, Series, SeriesInfo, VodInfo, VodStream
-from haul.iptv.providers import Provider, ProviderSpec, check_spec
+from haul.iptv.providers import Provider, ProviderSpec, check_spec, to_provider
 from haul.iptv.search import Page, SearchIndex
 from haul.iptv.streams import ProviderDisabled
 from haul.service.values import Owner
@@ -78,11 +78,11 @@ class IptvService:
     async def providers(self, owner: Owner) -> list[Provider]:
         async with self.db.read() as s:
             rows = await q.all_rows(s, None if owner.is_admin else owner.key)
-            return [q.to_provider(row) for row in rows]
+            return [to_provider(row) for row in rows]
 
     async def get(self, ref: str | int, owner: Owner) -> Provider:
         async with self.db.read() as s:
-            return q.to_provider(await self._row(s, ref, owner))
+            return to_provider(await self._row(s, ref, owner))
 
     async def _row(self, s: Any, ref: str | int, owner: Owner) -> IptvProvider:
         row = await q.by_ref(s, ref)
@@ -98,7 +98,7 @@ class IptvService:
             row = IptvProvider(**dataclasses.asdict(spec), owner_key=owner.key)
             s.add(row)
             await s.flush()
-            provider = q.to_provider(row)
+            provider = to_provider(row)
         log.info("IPTV provider %s added (id %d)", provider.name, provider.id)
         return provider
 
@@ -112,7 +112,7 @@ class IptvService:
             raise InputError("A provider setting cannot be set to null.")
         async with self.db.write() as s:
             row = await self._row(s, ref, owner)
-            spec = dataclasses.replace(q.to_provider(row).spec, **changes)
+            spec = dataclasses.replace(to_provider(row).spec, **changes)
             spec = check_spec(spec, allow_private=self.allow_private)
             if spec.name != row.name and await q.by_name(s, spec.name) is not None:
                 raise Conflict(f"An IPTV provider named {spec.name!r} already exists.")
@@ -120,7 +120,7 @@ class IptvService:
                 setattr(row, key, value)
             row.updated_at = utcnow()
             await s.flush()
-            provider = q.to_provider(row)
+            provider = to_provider(row)
         self.cache.invalidate(provider.id)
         return provider
 

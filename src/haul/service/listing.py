@@ -12,8 +12,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
-from haul.clients.base import ClientItem
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
+from haul.core.client_items import ClientItem
 from haul.core.owners import owner_name
 from haul.core.status import PHASE_STATUS, Phase, Status
 from haul.core.tracking import DownloadRow, Playlist, Tracked, track

@@ -28,8 +28,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from haul.clients.base import ClientItem, DownloadClient
+from haul.clients.base import DownloadClient
 from haul.clients.directory import ClientDirectory
+from haul.core.client_items import ClientItem
 from haul.core.retention import (
     Finished,
     Gone,

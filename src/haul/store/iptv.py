@@ -5,22 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haul.core.numbers import as_id
 from haul.core.status import OPEN_PHASES
-from haul.iptv.parsing import as_id
-from haul.iptv.providers import Provider, ProviderSpec
 from haul.store.models import Download, IptvProvider, MediaItem
-
-
-def to_provider(row: IptvProvider) -> Provider:
-    spec = ProviderSpec(
-        name=row.name,
-        url=row.url,
-        username=row.username,
-        password=row.password,
-        enabled=row.enabled,
-        timeout=row.timeout,
-    )
-    return Provider(row.id, spec, row.owner_key, row.created_at, row.updated_at)
 
 
 async def all_rows(session: AsyncSession, owner_key: str | None = None) -> list[IptvProvider]:

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, aliased
 
+from haul.core.media_items import Subject
 from haul.core.status import Phase
-from haul.media.library import Subject
 from haul.store.models import Download, DownloadEvent, MediaFile, MediaItem, Profile, utcnow
 
 _PROCESSING = Phase.PROCESSING.value

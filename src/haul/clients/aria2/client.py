@@ -17,7 +17,8 @@ from typing import Any
 
 from haul.clients.aria2.mapping import ITEM_KEYS, LIVE_STATES, file_paths, to_item
 from haul.clients.aria2.wire import Aria2RpcError, Aria2Wire, Call
-from haul.clients.base import AddRequest, ClientHealth, ClientItem
+from haul.clients.base import AddRequest, ClientHealth
+from haul.core.client_items import ClientItem
 from haul.core.paths import inside
 from haul.errors import ClientError
 

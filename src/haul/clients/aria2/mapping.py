@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from haul.clients.base import ClientItem
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 
 log = logging.getLogger(__name__)

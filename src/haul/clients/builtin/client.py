@@ -15,7 +15,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haul.clients.base import AddRequest, ClientHealth, ClientItem
+from haul.clients.base import AddRequest, ClientHealth
+from haul.core.client_items import ClientItem
 from haul.core.paths import inside
 from haul.core.status import Status
 from haul.engine import filing, partfile

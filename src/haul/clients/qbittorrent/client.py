@@ -15,9 +15,10 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
-from haul.clients.base import AddRequest, ClientHealth, ClientItem
+from haul.clients.base import AddRequest, ClientHealth
 from haul.clients.qbittorrent.mapping import file_paths, to_item
 from haul.clients.qbittorrent.wire import QbitNotFound, QbitWire
+from haul.core.client_items import ClientItem
 from haul.core.torrents import magnet_info_hash, parse_torrent
 from haul.errors import ClientError, ClientRefused, ClientVersionUnsupported
 

@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from haul.clients.base import ClientItem
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from haul.clients.base import AddRequest, ClientHealth, ClientItem
+from haul.clients.base import AddRequest, ClientHealth
 from haul.clients.transmission.mapping import (
     FILE_FIELDS,
     ITEM_FIELDS,
@@ -27,6 +27,7 @@ from haul.clients.transmission.mapping import (
     to_item,
 )
 from haul.clients.transmission.wire import TransmissionWire
+from haul.core.client_items import ClientItem
 from haul.core.torrents import magnet_info_hash, parse_torrent
 from haul.errors import ClientError, ClientItemNotFound, ClientRefused, InvalidTorrent
 

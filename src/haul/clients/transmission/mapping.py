@@ -1,5 +1,5 @@
 """Transmission torrent status (0-6) and error fields to haul's status, and a torrent-get
-answer to a :class:`~haul.clients.base.ClientItem` (pure).
+answer to a :class:`~haul.core.client_items.ClientItem` (pure).
 
 ``status`` is 0 stopped, 1 queued to check, 2 checking, 3 queued to download,
 4 downloading, 5 queued to seed, 6 seeding. A stopped torrent that has all its data is
@@ -14,7 +14,7 @@ import logging
 from pathlib import PurePath
 from typing import Any
 
-from haul.clients.base import ClientItem
+from haul.core.client_items import ClientItem
 from haul.core.status import Status
 
 log = logging.getLogger(__name__)
