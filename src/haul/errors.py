@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 
 class HaulError(Exception):
@@ -83,6 +84,22 @@ class InvalidFields(InputError):
         self.problems = dict(problems)
 
 
+class InvalidConfig(InvalidFields):
+    """A setting has a value it cannot take."""
+
+    code = "invalid_config"
+
+
+class InvalidAccount(InvalidFields):
+    """The account's details cannot be used."""
+
+
+class InvalidProfile(InvalidFields):
+    """A profile field has a value it cannot take."""
+
+    code = "invalid_profile"
+
+
 class InvalidURL(InputError):
     """That is not a URL haul can download."""
 
@@ -113,10 +130,76 @@ class UnknownProfile(InputError):
     code = "unknown_profile"
 
 
+class UnknownClient(InputError):
+    """There is no download client by that name."""
+
+    code = "unknown_client"
+
+
+class NoClientForSource(InputError):
+    """No configured download client can take this source."""
+
+    code = "no_client"
+
+
+class InvalidMediaItem(InputError):
+    """That media item is not valid."""
+
+    code = "invalid_media_item"
+
+
+class InvalidTemplate(InputError):
+    """That naming template cannot be used."""
+
+    code = "invalid_template"
+
+
+class OutsideLibrary(InputError):
+    """That path would leave the library."""
+
+    code = "outside_library"
+
+
+class UnknownEventKind(InputError):
+    """That is not an event kind haul sends."""
+
+    code = "unknown_event_kind"
+
+
+class InvalidTargetURL(InputError):
+    """That is not a URL haul can send notifications to."""
+
+    code = "invalid_notification_url"
+
+
+class InvalidLinkRequest(InputError):
+    """A link cannot be made that way."""
+
+    code = "invalid_link_request"
+
+
+class GlobalNeedsAdmin(InputError):
+    """Only an administrator can set up notifications for everyone's downloads."""
+
+    code = "global_needs_admin"
+
+
+class InvalidCursor(InputError):
+    """The cursor is not one this server handed out."""
+
+    code = "invalid_cursor"
+
+
 class NotFound(HaulError):
     """No such download."""
 
     code = "not_found"
+
+
+class ProfileNotFound(NotFound):
+    """There is no profile with that name."""
+
+    code = "profile_not_found"
 
 
 class Unauthorized(HaulError):
@@ -135,6 +218,18 @@ class Forbidden(HaulError):
     """You are not allowed to do that."""
 
     code = "forbidden"
+
+
+class NoAccount(Forbidden):
+    """The local user of a single-user haul has no account; make one on the Users page."""
+
+    code = "no_account"
+
+
+class CsrfRejected(Forbidden):
+    """This form was not sent by a haul page: reload the page and try again."""
+
+    code = "csrf_failed"
 
 
 class Gone(HaulError):
@@ -185,6 +280,24 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class ProfileExists(Conflict):
+    """There is already a profile with that name."""
+
+    code = "profile_exists"
+
+
+class ProfileInUse(Conflict):
+    """Unfinished downloads use that profile."""
+
+    code = "profile_in_use"
+
+
+class ProviderDisabled(Conflict):
+    """The IPTV provider is disabled."""
+
+    code = "provider_disabled"
+
+
 class LimitExceeded(HaulError):
     """Too many active downloads; try again when one has finished."""
 
@@ -223,7 +336,11 @@ class ClientItemNotFound(ClientError):
     """The download client does not hold that item."""
 
     code = "client_item_not_found"
-    not_found = True
+
+    def __init__(self, message: str | None = None, *, ref: str | None = None) -> None:
+        super().__init__(message)
+        #: The client's reference for the item it did not know (a GID, an info-hash), if known.
+        self.ref = ref
 
 
 class ClientAuthFailed(ClientError):
@@ -342,6 +459,12 @@ class AddressRefused(PermanentTransferError):
         self.host = host
 
 
+class NoClient(PermanentTransferError):
+    """No configured download client can take this download."""
+
+    code = "no_client"
+
+
 class LengthMismatch(TransientTransferError):
     """The file that arrived does not have the length the server announced."""
 
@@ -367,6 +490,10 @@ class DiskFull(TransientTransferError):
         self.free = free
 
 
+class ClientGone(TransientTransferError):
+    """The client cannot be reached now; the download waits for it."""
+
+
 class TransferStopped(TransferError):
     """The transfer was stopped on purpose (pause, cancel or shutdown)."""
 
@@ -377,3 +504,32 @@ class StorageError(HaulError):
     """The database is not usable."""
 
     code = "storage_error"
+
+
+class CredentialsFileError(HaulError):
+    """The file of saved logins cannot be read or written."""
+
+
+class ApiError(HaulError):
+    """The server refused the request."""
+
+    def __init__(self, status: int, detail: str, body: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.body = body or {}
+
+
+class LoginNeeded(ApiError):
+    """The server answered 401: nobody is logged in, or the token was refused. ``detail`` is
+    the server's own sentence (a login command shows that one: a wrong password)."""
+
+    def __init__(self, server: str, detail: str, body: dict[str, Any], *, sent_token: bool) -> None:
+        message = f"haul at {server} needs a login: run 'haul login' or set HAUL_TOKEN"
+        if sent_token:
+            message += f" (the token was refused: {detail})"
+        super().__init__(401, message, body)
+        self.detail = detail
+
+
+class ServerUnreachable(HaulError):
+    """The haul server cannot be reached."""

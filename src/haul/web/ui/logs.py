@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from haul.errors import InvalidCursor
 from haul.service.logs import LogService
-from haul.service.values import InvalidCursor
 from haul.web.api.logs import MAX_DAYS, LogsDep
 from haul.web.deps import AdminDep
 from haul.web.ui import csrf
