@@ -6,28 +6,55 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
 (``haul.web.errors``). A class docstring is the default message a person reads.
 
     HaulError
+    ├── BadSettings                a HAUL_* setting haul cannot use
     ├── InputError                 the request itself is wrong (HTTP 422)
     │   ├── InvalidFields          several fields at once, each with its sentence
+    │   │   ├── InvalidConfig
+    │   │   ├── InvalidAccount
+    │   │   └── InvalidProfile
     │   ├── InvalidURL
     │   ├── ForbiddenAddress
-    │   └── UnknownProfile
+    │   ├── TorrentsNotAllowed
+    │   ├── InvalidTorrent
+    │   ├── UnknownProfile
+    │   ├── UnknownClient
+    │   ├── NoClientForSource
+    │   ├── InvalidMediaItem
+    │   ├── InvalidTemplate
+    │   ├── OutsideLibrary
+    │   ├── UnknownEventKind
+    │   ├── InvalidTargetURL
+    │   ├── InvalidLinkRequest
+    │   ├── GlobalNeedsAdmin
+    │   └── InvalidCursor
     ├── NotFound                   no such download / file (HTTP 404)
-    │   ├── IptvNotFound           no such provider, stream, series or episode
-    │   └── InvalidLink            a file link that is malformed, was tampered with, or whose
-    │                              download was deleted (one answer for all)
+    │   ├── ProfileNotFound
+    │   ├── InvalidLink            a file link that is malformed, was tampered with, or whose
+    │   │                          download was deleted (one answer for all)
+    │   └── IptvNotFound           no such provider, stream, series or episode
     ├── Unauthorized               nobody is logged in, or the credentials are wrong (HTTP 401)
     │   └── LoginFailed
     ├── Forbidden                  the caller may not do that (HTTP 403)
+    │   ├── NoAccount
+    │   └── CsrfRejected
     ├── Gone                       it existed, and no longer does (HTTP 410)
     │   └── ExpiredLink            a file link past its expiry
     ├── Conflict                   the request collides with existing state (HTTP 409)
     │   ├── DuplicateDownload
-    │   └── InvalidTransition
+    │   ├── InvalidTransition
+    │   ├── ProfileExists
+    │   ├── ProfileInUse
+    │   └── ProviderDisabled
+    ├── PayloadTooLarge            an upload larger than haul accepts (HTTP 413)
     ├── LimitExceeded              over an admission limit with policy ``reject`` (HTTP 429)
     ├── TooManyAttempts            too many failed logins from one place (HTTP 429)
     ├── StartRefused               haul will not start as configured (the CLI says why)
-    ├── ClientError                a download client failed or cannot be reached
-    │   └── ClientUnavailable
+    ├── ClientError                a download client failed or cannot be reached (HTTP 502)
+    │   ├── ClientUnavailable
+    │   ├── ClientItemNotFound     the client does not hold that item; ``ref`` says which
+    │   ├── ClientAuthFailed
+    │   ├── ClientVersionUnsupported
+    │   └── ClientRefused
     ├── ProviderError              an IPTV provider failed or cannot be reached (HTTP 502)
     │   ├── ProviderAuthFailed
     │   ├── ProviderUnavailable
@@ -35,12 +62,24 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     ├── TransferError              moving bytes failed; ``transient`` says if a retry may help
     │   ├── TransientTransferError
     │   │   ├── LengthMismatch
-    │   │   └── DiskFull       no room on the disk: the download waits for space, no retry spent
+    │   │   ├── DiskFull           no room on the disk: the download waits for space, no retry spent
+    │   │   └── ClientGone         its external client cannot be reached: the download waits
     │   ├── PermanentTransferError
     │   │   ├── UnsupportedSource
-    │   │   └── AddressRefused     a connection that would reach a forbidden address
+    │   │   ├── PlaylistRefused
+    │   │   ├── AddressRefused     a connection that would reach a forbidden address
+    │   │   └── NoClient           no configured client can take the download
     │   └── TransferStopped        paused or canceled on purpose; not a failure
-    └── StorageError               the database misbehaved or its schema is not current
+    ├── StorageError               the database misbehaved or its schema is not current (HTTP 503)
+    ├── CredentialsFileError       the CLI cannot read or write its file of saved logins
+    ├── ApiError                   the CLI's request was refused by the server
+    │   └── LoginNeeded
+    └── ServerUnreachable          the CLI cannot reach the server
+
+Adapters may keep private subclasses of a public class for their own use, never caught by
+name outside the adapter: aria2's ``Aria2RpcError`` (with aria2's code and words) and its
+``Aria2Unauthorized`` (a :class:`ClientAuthFailed`) and ``Aria2ItemNotFound`` (a
+:class:`ClientItemNotFound`).
 """
 
 from __future__ import annotations
@@ -296,6 +335,12 @@ class ProviderDisabled(Conflict):
     """The IPTV provider is disabled."""
 
     code = "provider_disabled"
+
+
+class PayloadTooLarge(HaulError):
+    """The upload is larger than haul accepts."""
+
+    code = "too_large"
 
 
 class LimitExceeded(HaulError):
