@@ -241,6 +241,18 @@ class ProfileNotFound(NotFound):
     code = "profile_not_found"
 
 
+class InvalidLink(NotFound):
+    """This link does not lead to a file."""
+
+    code = "invalid_link"
+
+
+class IptvNotFound(NotFound):
+    """The IPTV provider has no such stream, series or episode."""
+
+    code = "iptv_not_found"
+
+
 class Unauthorized(HaulError):
     """Log in first: this haul needs an account (a session cookie or an API token)."""
 
@@ -275,12 +287,6 @@ class Gone(HaulError):
     """That is no longer available."""
 
     code = "gone"
-
-
-class InvalidLink(NotFound):
-    """This link does not lead to a file."""
-
-    code = "invalid_link"
 
 
 class ExpiredLink(Gone):
@@ -406,12 +412,6 @@ class ClientRefused(ClientError):
     code = "client_refused"
 
 
-class IptvNotFound(NotFound):
-    """The IPTV provider has no such stream, series or episode."""
-
-    code = "iptv_not_found"
-
-
 class ProviderError(HaulError):
     """The IPTV provider failed. Messages never contain its credentials.
 
@@ -470,6 +470,35 @@ class TransientTransferError(TransferError):
     transient = True
 
 
+class LengthMismatch(TransientTransferError):
+    """The file that arrived does not have the length the server announced."""
+
+    code = "length_mismatch"
+
+
+class DiskFull(TransientTransferError):
+    """The disk the download is written to is full.
+
+    Not a failure of the source: the download waits for space (queued, its part kept) and
+    spends no retry (see :meth:`haul.engine.outcomes.Outcomes.waiting_for_space`).
+    """
+
+    code = "disk_full"
+
+    def __init__(
+        self, message: str | None = None, *, needed: int | None = None, free: int | None = None
+    ) -> None:
+        super().__init__(message)
+        #: Bytes the download still has to write, when known.
+        self.needed = needed
+        #: Bytes it found free for it (after what running downloads claimed), when measured.
+        self.free = free
+
+
+class ClientGone(TransientTransferError):
+    """The client cannot be reached now; the download waits for it."""
+
+
 class PermanentTransferError(TransferError):
     """The transfer failed for a reason a retry will not fix."""
 
@@ -508,35 +537,6 @@ class NoClient(PermanentTransferError):
     """No configured download client can take this download."""
 
     code = "no_client"
-
-
-class LengthMismatch(TransientTransferError):
-    """The file that arrived does not have the length the server announced."""
-
-    code = "length_mismatch"
-
-
-class DiskFull(TransientTransferError):
-    """The disk the download is written to is full.
-
-    Not a failure of the source: the download waits for space (queued, its part kept) and
-    spends no retry (see :meth:`haul.engine.outcomes.Outcomes.waiting_for_space`).
-    """
-
-    code = "disk_full"
-
-    def __init__(
-        self, message: str | None = None, *, needed: int | None = None, free: int | None = None
-    ) -> None:
-        super().__init__(message)
-        #: Bytes the download still has to write, when known.
-        self.needed = needed
-        #: Bytes it found free for it (after what running downloads claimed), when measured.
-        self.free = free
-
-
-class ClientGone(TransientTransferError):
-    """The client cannot be reached now; the download waits for it."""
 
 
 class TransferStopped(TransferError):
