@@ -6,28 +6,55 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
 (``haul.web.errors``). A class docstring is the default message a person reads.
 
     HaulError
+    ├── BadSettings                a HAUL_* setting haul cannot use
     ├── InputError                 the request itself is wrong (HTTP 422)
     │   ├── InvalidFields          several fields at once, each with its sentence
+    │   │   ├── InvalidConfig
+    │   │   ├── InvalidAccount
+    │   │   └── InvalidProfile
     │   ├── InvalidURL
     │   ├── ForbiddenAddress
-    │   └── UnknownProfile
+    │   ├── TorrentsNotAllowed
+    │   ├── InvalidTorrent
+    │   ├── UnknownProfile
+    │   ├── UnknownClient
+    │   ├── NoClientForSource
+    │   ├── InvalidMediaItem
+    │   ├── InvalidTemplate
+    │   ├── OutsideLibrary
+    │   ├── UnknownEventKind
+    │   ├── InvalidTargetURL
+    │   ├── InvalidLinkRequest
+    │   ├── GlobalNeedsAdmin
+    │   └── InvalidCursor
     ├── NotFound                   no such download / file (HTTP 404)
-    │   ├── IptvNotFound           no such provider, stream, series or episode
-    │   └── InvalidLink            a file link that is malformed, was tampered with, or whose
-    │                              download was deleted (one answer for all)
+    │   ├── ProfileNotFound
+    │   ├── InvalidLink            a file link that is malformed, was tampered with, or whose
+    │   │                          download was deleted (one answer for all)
+    │   └── IptvNotFound           no such provider, stream, series or episode
     ├── Unauthorized               nobody is logged in, or the credentials are wrong (HTTP 401)
     │   └── LoginFailed
     ├── Forbidden                  the caller may not do that (HTTP 403)
+    │   ├── NoAccount
+    │   └── CsrfRejected
     ├── Gone                       it existed, and no longer does (HTTP 410)
     │   └── ExpiredLink            a file link past its expiry
     ├── Conflict                   the request collides with existing state (HTTP 409)
     │   ├── DuplicateDownload
-    │   └── InvalidTransition
+    │   ├── InvalidTransition
+    │   ├── ProfileExists
+    │   ├── ProfileInUse
+    │   └── ProviderDisabled
+    ├── PayloadTooLarge            an upload larger than haul accepts (HTTP 413)
     ├── LimitExceeded              over an admission limit with policy ``reject`` (HTTP 429)
     ├── TooManyAttempts            too many failed logins from one place (HTTP 429)
     ├── StartRefused               haul will not start as configured (the CLI says why)
-    ├── ClientError                a download client failed or cannot be reached
-    │   └── ClientUnavailable
+    ├── ClientError                a download client failed or cannot be reached (HTTP 502)
+    │   ├── ClientUnavailable
+    │   ├── ClientItemNotFound     the client does not hold that item; ``ref`` says which
+    │   ├── ClientAuthFailed
+    │   ├── ClientVersionUnsupported
+    │   └── ClientRefused
     ├── ProviderError              an IPTV provider failed or cannot be reached (HTTP 502)
     │   ├── ProviderAuthFailed
     │   ├── ProviderUnavailable
@@ -35,18 +62,31 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     ├── TransferError              moving bytes failed; ``transient`` says if a retry may help
     │   ├── TransientTransferError
     │   │   ├── LengthMismatch
-    │   │   └── DiskFull       no room on the disk: the download waits for space, no retry spent
+    │   │   ├── DiskFull           no room on the disk: the download waits for space, no retry spent
+    │   │   └── ClientGone         its external client cannot be reached: the download waits
     │   ├── PermanentTransferError
     │   │   ├── UnsupportedSource
-    │   │   └── AddressRefused     a connection that would reach a forbidden address
+    │   │   ├── PlaylistRefused
+    │   │   ├── AddressRefused     a connection that would reach a forbidden address
+    │   │   └── NoClient           no configured client can take the download
     │   └── TransferStopped        paused or canceled on purpose; not a failure
-    └── StorageError               the database misbehaved or its schema is not current
+    ├── StorageError               the database misbehaved or its schema is not current (HTTP 503)
+    ├── CredentialsFileError       the CLI cannot read or write its file of saved logins
+    ├── ApiError                   the CLI's request was refused by the server
+    │   └── LoginNeeded
+    └── ServerUnreachable          the CLI cannot reach the server
+
+Adapters may keep private subclasses of a public class for their own use, never caught by
+name outside the adapter: aria2's ``Aria2RpcError`` (with aria2's code and words) and its
+``Aria2Unauthorized`` (a :class:`ClientAuthFailed`) and ``Aria2ItemNotFound`` (a
+:class:`ClientItemNotFound`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 
 class HaulError(Exception):
@@ -83,6 +123,22 @@ class InvalidFields(InputError):
         self.problems = dict(problems)
 
 
+class InvalidConfig(InvalidFields):
+    """A setting has a value it cannot take."""
+
+    code = "invalid_config"
+
+
+class InvalidAccount(InvalidFields):
+    """The account's details cannot be used."""
+
+
+class InvalidProfile(InvalidFields):
+    """A profile field has a value it cannot take."""
+
+    code = "invalid_profile"
+
+
 class InvalidURL(InputError):
     """That is not a URL haul can download."""
 
@@ -113,10 +169,88 @@ class UnknownProfile(InputError):
     code = "unknown_profile"
 
 
+class UnknownClient(InputError):
+    """There is no download client by that name."""
+
+    code = "unknown_client"
+
+
+class NoClientForSource(InputError):
+    """No configured download client can take this source."""
+
+    code = "no_client"
+
+
+class InvalidMediaItem(InputError):
+    """That media item is not valid."""
+
+    code = "invalid_media_item"
+
+
+class InvalidTemplate(InputError):
+    """That naming template cannot be used."""
+
+    code = "invalid_template"
+
+
+class OutsideLibrary(InputError):
+    """That path would leave the library."""
+
+    code = "outside_library"
+
+
+class UnknownEventKind(InputError):
+    """That is not an event kind haul sends."""
+
+    code = "unknown_event_kind"
+
+
+class InvalidTargetURL(InputError):
+    """That is not a URL haul can send notifications to."""
+
+    code = "invalid_notification_url"
+
+
+class InvalidLinkRequest(InputError):
+    """A link cannot be made that way."""
+
+    code = "invalid_link_request"
+
+
+class GlobalNeedsAdmin(InputError):
+    """Only an administrator can set up notifications for everyone's downloads."""
+
+    code = "global_needs_admin"
+
+
+class InvalidCursor(InputError):
+    """The cursor is not one this server handed out."""
+
+    code = "invalid_cursor"
+
+
 class NotFound(HaulError):
     """No such download."""
 
     code = "not_found"
+
+
+class ProfileNotFound(NotFound):
+    """There is no profile with that name."""
+
+    code = "profile_not_found"
+
+
+class InvalidLink(NotFound):
+    """This link does not lead to a file."""
+
+    code = "invalid_link"
+
+
+class IptvNotFound(NotFound):
+    """The IPTV provider has no such stream, series or episode."""
+
+    code = "iptv_not_found"
 
 
 class Unauthorized(HaulError):
@@ -137,16 +271,22 @@ class Forbidden(HaulError):
     code = "forbidden"
 
 
+class NoAccount(Forbidden):
+    """The local user of a single-user haul has no account; make one on the Users page."""
+
+    code = "no_account"
+
+
+class CsrfRejected(Forbidden):
+    """This form was not sent by a haul page: reload the page and try again."""
+
+    code = "csrf_failed"
+
+
 class Gone(HaulError):
     """That is no longer available."""
 
     code = "gone"
-
-
-class InvalidLink(NotFound):
-    """This link does not lead to a file."""
-
-    code = "invalid_link"
 
 
 class ExpiredLink(Gone):
@@ -183,6 +323,30 @@ class InvalidTransition(Conflict):
     """The download cannot do that in its current state."""
 
     code = "invalid_transition"
+
+
+class ProfileExists(Conflict):
+    """There is already a profile with that name."""
+
+    code = "profile_exists"
+
+
+class ProfileInUse(Conflict):
+    """Unfinished downloads use that profile."""
+
+    code = "profile_in_use"
+
+
+class ProviderDisabled(Conflict):
+    """The IPTV provider is disabled."""
+
+    code = "provider_disabled"
+
+
+class PayloadTooLarge(HaulError):
+    """The upload is larger than haul accepts."""
+
+    code = "too_large"
 
 
 class LimitExceeded(HaulError):
@@ -223,7 +387,11 @@ class ClientItemNotFound(ClientError):
     """The download client does not hold that item."""
 
     code = "client_item_not_found"
-    not_found = True
+
+    def __init__(self, message: str | None = None, *, ref: str | None = None) -> None:
+        super().__init__(message)
+        #: The client's reference for the item it did not know (a GID, an info-hash), if known.
+        self.ref = ref
 
 
 class ClientAuthFailed(ClientError):
@@ -242,12 +410,6 @@ class ClientRefused(ClientError):
     """The download client refused the request."""
 
     code = "client_refused"
-
-
-class IptvNotFound(NotFound):
-    """The IPTV provider has no such stream, series or episode."""
-
-    code = "iptv_not_found"
 
 
 class ProviderError(HaulError):
@@ -308,6 +470,35 @@ class TransientTransferError(TransferError):
     transient = True
 
 
+class LengthMismatch(TransientTransferError):
+    """The file that arrived does not have the length the server announced."""
+
+    code = "length_mismatch"
+
+
+class DiskFull(TransientTransferError):
+    """The disk the download is written to is full.
+
+    Not a failure of the source: the download waits for space (queued, its part kept) and
+    spends no retry (see :meth:`haul.engine.outcomes.Outcomes.waiting_for_space`).
+    """
+
+    code = "disk_full"
+
+    def __init__(
+        self, message: str | None = None, *, needed: int | None = None, free: int | None = None
+    ) -> None:
+        super().__init__(message)
+        #: Bytes the download still has to write, when known.
+        self.needed = needed
+        #: Bytes it found free for it (after what running downloads claimed), when measured.
+        self.free = free
+
+
+class ClientGone(TransientTransferError):
+    """The client cannot be reached now; the download waits for it."""
+
+
 class PermanentTransferError(TransferError):
     """The transfer failed for a reason a retry will not fix."""
 
@@ -342,29 +533,10 @@ class AddressRefused(PermanentTransferError):
         self.host = host
 
 
-class LengthMismatch(TransientTransferError):
-    """The file that arrived does not have the length the server announced."""
+class NoClient(PermanentTransferError):
+    """No configured download client can take this download."""
 
-    code = "length_mismatch"
-
-
-class DiskFull(TransientTransferError):
-    """The disk the download is written to is full.
-
-    Not a failure of the source: the download waits for space (queued, its part kept) and
-    spends no retry (see :meth:`haul.engine.outcomes.Outcomes.waiting_for_space`).
-    """
-
-    code = "disk_full"
-
-    def __init__(
-        self, message: str | None = None, *, needed: int | None = None, free: int | None = None
-    ) -> None:
-        super().__init__(message)
-        #: Bytes the download still has to write, when known.
-        self.needed = needed
-        #: Bytes it found free for it (after what running downloads claimed), when measured.
-        self.free = free
+    code = "no_client"
 
 
 class TransferStopped(TransferError):
@@ -377,3 +549,32 @@ class StorageError(HaulError):
     """The database is not usable."""
 
     code = "storage_error"
+
+
+class CredentialsFileError(HaulError):
+    """The file of saved logins cannot be read or written."""
+
+
+class ApiError(HaulError):
+    """The server refused the request."""
+
+    def __init__(self, status: int, detail: str, body: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.body = body or {}
+
+
+class LoginNeeded(ApiError):
+    """The server answered 401: nobody is logged in, or the token was refused. ``detail`` is
+    the server's own sentence (a login command shows that one: a wrong password)."""
+
+    def __init__(self, server: str, detail: str, body: dict[str, Any], *, sent_token: bool) -> None:
+        message = f"haul at {server} needs a login: run 'haul login' or set HAUL_TOKEN"
+        if sent_token:
+            message += f" (the token was refused: {detail})"
+        super().__init__(401, message, body)
+        self.detail = detail
+
+
+class ServerUnreachable(HaulError):
+    """The haul server cannot be reached."""

@@ -16,13 +16,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
 from haul.core.hosts import host_name
-from haul.errors import BadSettings
+from haul.errors import BadSettings, InvalidTemplate
 from haul.media.naming import (
     EPISODE_TEMPLATE,
     MOVIE_TEMPLATE,
     MOVIE_TRAILER_TEMPLATE,
     SERIES_TRAILER_TEMPLATE,
-    InvalidTemplate,
     check_template,
 )
 

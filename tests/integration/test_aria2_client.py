@@ -17,7 +17,7 @@ from haul.clients.aria2 import Aria2Client, Aria2RpcError, Aria2Wire, gid_for
 from haul.clients.base import AddRequest, DownloadClient
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
-from haul.errors import ClientError, ClientUnavailable
+from haul.errors import ClientError, ClientItemNotFound, ClientUnavailable
 from tests.support.aria2 import Aria2Daemon, aria2_daemon
 from tests.support.origin import Origin
 
@@ -295,13 +295,14 @@ async def test_wire_keeps_arias_code_and_message_and_multicall_errors_in_place(
     async with Aria2Wire(daemon.url, daemon.secret, timeout=2.0) as wire:
         with pytest.raises(Aria2RpcError) as caught:
             await wire.tell_status(unknown)
-        assert caught.value.aria2_code == 1 and caught.value.not_found
+        assert caught.value.aria2_code == 1 and isinstance(caught.value, ClientItemNotFound)
         assert caught.value.aria2_message == f"GID {unknown} is not found"
+        assert caught.value.ref == unknown
         version, missing = await wire.multicall(
             [("aria2.getVersion", []), ("aria2.tellStatus", [unknown, ["gid"]])]
         )
         assert version["version"] == "1.36.0"
-        assert isinstance(missing, Aria2RpcError) and missing.not_found
+        assert isinstance(missing, Aria2RpcError) and isinstance(missing, ClientItemNotFound)
 
 
 async def test_wire_refused_connection_and_a_server_that_is_not_aria2(origin: Origin) -> None:

@@ -238,6 +238,16 @@ async def test_uploads_have_their_own_larger_limit(app: App, csrf: str) -> None:
         "The request body is larger than 12 MB, the most haul accepts here.",
         files={"torrent": ("x.torrent", huge, "application/x-bittorrent")},
     )
+    # within the upload limit, but larger than any .torrent haul takes
+    over = await refused(
+        app,
+        "POST",
+        "/api/v1/downloads/torrent",
+        413,
+        "The .torrent file is larger than 10 MB.",
+        files={"torrent": ("x.torrent", b"x" * (11 * 1024 * 1024), "application/x-bittorrent")},
+    )
+    assert over.json() == {"detail": "The .torrent file is larger than 10 MB.", "code": "too_large"}
     page = await refused(
         app,
         "POST",

@@ -12,10 +12,11 @@ import pytest
 from haul.errors import (
     IptvNotFound,
     ProviderAuthFailed,
+    ProviderDisabled,
     ProviderUnavailable,
     TransientTransferError,
 )
-from haul.iptv import ProviderDisabled, ResolvedStream, as_transfer_error, fresh_stream_url
+from haul.iptv import ResolvedStream, as_transfer_error, fresh_stream_url
 from haul.store.models import MediaItem
 from tests.conftest import App
 from tests.support.media import sha256

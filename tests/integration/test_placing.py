@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from haul.media.placing import OutsideLibrary, place
+from haul.errors import OutsideLibrary
+from haul.media.placing import place
 from tests.support.daemons import IN_CI
 
 SHM = Path("/dev/shm")

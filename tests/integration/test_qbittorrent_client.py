@@ -21,11 +21,11 @@ import qbittorrentapi
 import transmission_rpc
 
 from haul.clients.base import AddRequest, DownloadClient
-from haul.clients.qbittorrent import QbitNotFound, QBittorrentClient
+from haul.clients.qbittorrent import QBittorrentClient
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.core.torrents import TorrentMeta, parse_torrent
-from haul.errors import ClientAuthFailed, ClientRefused
+from haul.errors import ClientAuthFailed, ClientItemNotFound, ClientRefused
 from tests.support.daemons import free_port
 from tests.support.qbittorrent import QbitDaemon, qbittorrent_daemon
 from tests.support.torrents import make_torrent
@@ -284,9 +284,9 @@ async def test_a_torrent_held_outside_hauls_category_is_not_taken_over(
     assert meta.info_hash not in await client.items()
     assert await client.items([meta.info_hash]) == {}
     for action in (client.pause, client.resume, client.files):
-        with pytest.raises(QbitNotFound):
+        with pytest.raises(ClientItemNotFound):
             await action(meta.info_hash)
-    with pytest.raises(QbitNotFound):
+    with pytest.raises(ClientItemNotFound):
         await client.remove(meta.info_hash, delete_data=True)
     [theirs] = own.torrents_info(torrent_hashes=meta.info_hash)
     assert theirs["category"] == "" and theirs["save_path"] == str(tmp_path / "mine")
@@ -310,11 +310,11 @@ async def test_items_lists_only_hauls_category(
 async def test_unknown_torrents_raise_not_found(client: QBittorrentClient) -> None:
     nobody = os.urandom(20).hex()
     for action in (client.pause, client.resume, client.files):
-        with pytest.raises(QbitNotFound) as raised:
+        with pytest.raises(ClientItemNotFound) as raised:
             await action(nobody)
-        assert raised.value.ref == nobody and raised.value.not_found
+        assert raised.value.ref == nobody
         assert nobody in raised.value.message
-    with pytest.raises(QbitNotFound):
+    with pytest.raises(ClientItemNotFound):
         await client.remove(nobody, delete_data=False)
 
 

@@ -25,11 +25,16 @@ import qbittorrentapi
 import transmission_rpc
 
 from haul.clients.base import AddRequest, DownloadClient
-from haul.clients.transmission import TransmissionClient, TransmissionNotFound
+from haul.clients.transmission import TransmissionClient
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.core.torrents import parse_torrent
-from haul.errors import ClientAuthFailed, ClientRefused, ClientVersionUnsupported
+from haul.errors import (
+    ClientAuthFailed,
+    ClientItemNotFound,
+    ClientRefused,
+    ClientVersionUnsupported,
+)
 from tests.support.daemons import free_port
 from tests.support.qbittorrent import QbitDaemon, qbittorrent_daemon
 from tests.support.torrents import make_torrent
@@ -279,7 +284,7 @@ async def test_items_are_keyed_by_hash_and_only_haul_s_are_listed(
     assert everything[ref].ref == ref == mine.info_hash
     assert list(await client.items([ref.upper(), "not-a-hash"])) == [ref]
     assert await client.items([]) == {}
-    with pytest.raises(TransmissionNotFound, match="holds no torrent"):
+    with pytest.raises(ClientItemNotFound, match="holds no torrent"):
         await client.pause("0" * 40)
 
 
@@ -385,18 +390,18 @@ async def test_remove_keeps_or_deletes_the_data(
     assert await client.items() == {}
     assert sha256(kept.path) == digest  # still there, whole
     assert (tmp_path / "gone").is_dir()  # only the torrent's own folder went
-    with pytest.raises(TransmissionNotFound):
+    with pytest.raises(ClientItemNotFound):
         await client.remove(keep_ref, delete_data=False)
 
 
 async def test_calls_on_an_unknown_hash_are_not_found(client: TransmissionClient) -> None:
     unknown = "0" * 40
     for call in (client.pause, client.resume, client.files):
-        with pytest.raises(TransmissionNotFound, match=f"holds no torrent {unknown}"):
+        with pytest.raises(ClientItemNotFound, match=f"holds no torrent {unknown}"):
             await call(unknown)
-    with pytest.raises(TransmissionNotFound):
+    with pytest.raises(ClientItemNotFound):
         await client.remove(unknown, delete_data=True)
-    with pytest.raises(TransmissionNotFound):
+    with pytest.raises(ClientItemNotFound):
         await client.pause("not-a-hash")
 
 

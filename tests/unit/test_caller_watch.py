@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from haul.cli.api import Api, ApiError
-from haul.errors import Unauthorized
+from haul.cli.api import Api
+from haul.errors import ApiError, Unauthorized
 from haul.service import Owner
 from haul.web.api.stream_auth import CHANGED, UNCHECKED, CallerWatch
 

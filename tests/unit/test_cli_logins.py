@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from haul.cli.logins import (
-    CredentialsFileError,
-    SavedLogin,
-    credentials_path,
-    forget_login,
-    save_login,
-    saved_login,
-)
+from haul.cli.logins import SavedLogin, credentials_path, forget_login, save_login, saved_login
+from haul.errors import CredentialsFileError
 
 
 def test_the_file_lives_under_xdg_config_home_or_home(

@@ -7,7 +7,7 @@ import pytest
 from haul.clients.base import ClientHealth
 from haul.clients.registry import ClientSpec, check_spec, spec_problems
 from haul.core import media_items as rules
-from haul.errors import InputError
+from haul.errors import InputError, InvalidMediaItem
 from haul.web.ui.client_form import ClientForm, health_text, read_spec, shown_url
 
 
@@ -29,7 +29,7 @@ def test_media_item_problems_name_their_fields(shape: rules.Shape, fields: list[
     found = rules.problems(shape)
     assert [where for where, _ in found] == fields
     if found:  # check() raises the first, as before
-        with pytest.raises(rules.InvalidMediaItem, match=found[0][1][:20]):
+        with pytest.raises(InvalidMediaItem, match=found[0][1][:20]):
             rules.check(shape)
     else:
         rules.check(shape)

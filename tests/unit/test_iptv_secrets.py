@@ -14,13 +14,14 @@ from haul.errors import (
     PermanentTransferError,
     ProviderAuthFailed,
     ProviderBadAnswer,
+    ProviderDisabled,
     ProviderError,
     ProviderUnavailable,
     TransientTransferError,
 )
 from haul.iptv.providers import Provider, ProviderSpec, check_spec, credentials_in
 from haul.iptv.redact import RedactCredentials, redact, redact_url
-from haul.iptv.streams import ProviderDisabled, ResolvedStream, as_transfer_error
+from haul.iptv.streams import ResolvedStream, as_transfer_error
 from haul.iptv.xtream import XtreamClient, base_url
 
 USER = "alice-acct"

@@ -6,11 +6,11 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from haul.errors import InvalidTemplate
 from haul.media.naming import (
     EPISODE_TEMPLATE,
     MOVIE_TEMPLATE,
     MOVIE_TRAILER_TEMPLATE,
-    InvalidTemplate,
     check_template,
     render,
     safe_segment,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from haul.core.sources import domain_of
+from haul.errors import InvalidCursor
 from haul.service.logs import below, words_of
-from haul.service.values import InvalidCursor
 from haul.web.ui.logs import LogFilters, _filters
 
 

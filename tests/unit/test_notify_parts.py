@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from haul.errors import InputError
+from haul.errors import InputError, InvalidTargetURL
 from haul.notify import apprise_urls, payload, signing
 from haul.notify.backoff import Backoff, retry_after_seconds, status_retryable
 from haul.notify.delivery import Attempt, deliver
 from haul.notify.kinds import check_kinds
-from haul.notify.targets import InvalidTargetURL, Target, check_url, location, shown_url
+from haul.notify.targets import Target, check_url, location, shown_url
 
 # Computed with `printf '%s' '1700000000.{"event":"completed"}' | openssl dgst -sha256
 # -hmac 'It is a secret'`, independently of haul's code.

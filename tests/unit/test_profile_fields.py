@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from haul.core.paths import stays_inside
-from haul.core.profiles import InvalidProfile, check_profile
+from haul.core.profiles import check_profile
+from haul.errors import InvalidProfile
 
 
 def test_good_fields_are_cleaned() -> None:

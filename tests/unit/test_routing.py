@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from haul.core.routing import Candidate, NoClient, UnknownClient, check_requested, route
+from haul.core.routing import Candidate, check_requested, route
+from haul.errors import NoClient, UnknownClient
 
 QBIT = Candidate("qbit", "qbittorrent", priority=2)
 TRANS = Candidate("trans", "transmission", priority=1)

@@ -6,16 +6,8 @@ from typing import Any
 
 import pytest
 
-from haul.core.config import (
-    BY_KEY,
-    KEYS,
-    InvalidConfig,
-    RuntimeValues,
-    check_changes,
-    is_private,
-    parse,
-    readable,
-)
+from haul.core.config import BY_KEY, KEYS, RuntimeValues, check_changes, is_private, parse, readable
+from haul.errors import InvalidConfig
 
 DEFAULTS: dict[str, Any] = {
     "limit_global": 10,

@@ -8,32 +8,7 @@ from typing import Any
 
 import httpx
 
-from haul.errors import HaulError
-
-
-class ApiError(HaulError):
-    """The server refused the request."""
-
-    def __init__(self, status: int, detail: str, body: dict[str, Any] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.body = body or {}
-
-
-class LoginNeeded(ApiError):
-    """The server answered 401: nobody is logged in, or the token was refused. ``detail`` is
-    the server's own sentence (a login command shows that one: a wrong password)."""
-
-    def __init__(self, server: str, detail: str, body: dict[str, Any], *, sent_token: bool) -> None:
-        message = f"haul at {server} needs a login: run 'haul login' or set HAUL_TOKEN"
-        if sent_token:
-            message += f" (the token was refused: {detail})"
-        super().__init__(401, message, body)
-        self.detail = detail
-
-
-class ServerUnreachable(HaulError):
-    """The haul server cannot be reached."""
+from haul.errors import ApiError, LoginNeeded, ServerUnreachable
 
 
 class Api:

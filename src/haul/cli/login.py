@@ -9,12 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from haul.cli.api import Api, ApiError, LoginNeeded
+from haul.cli.api import Api
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.logins import SavedLogin, forget_login, save_login, saved_login
 from haul.cli.passwords import PasswordStdinOpt, read_password
 from haul.cli.render import say_error
-from haul.errors import HaulError
+from haul.errors import ApiError, HaulError, LoginNeeded
 
 
 def _default_token_name() -> str:

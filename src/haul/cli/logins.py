@@ -16,13 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from haul.errors import HaulError
+from haul.errors import CredentialsFileError
 
 FILE_NAME = "credentials.json"
-
-
-class CredentialsFileError(HaulError):
-    """The file of saved logins cannot be read or written."""
 
 
 @dataclass(frozen=True, slots=True)

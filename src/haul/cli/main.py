@@ -22,7 +22,7 @@ from rich.progress import (
 )
 
 from haul import __version__
-from haul.cli.api import Api, ApiError, LoginNeeded
+from haul.cli.api import Api
 from haul.cli.clients import clients_app
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.config import config_app
@@ -45,7 +45,7 @@ from haul.cli.render import (
 from haul.cli.retention import retention_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
-from haul.errors import HaulError, StartRefused, StorageError
+from haul.errors import ApiError, HaulError, LoginNeeded, StartRefused, StorageError
 from haul.logsetup import setup_logging
 
 app = typer.Typer(

@@ -7,12 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from haul.cli.api import LoginNeeded
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.logins import forget_login, saved_login
 from haul.cli.render import say_error
 from haul.cli.users import when
-from haul.errors import HaulError
+from haul.errors import HaulError, LoginNeeded
 
 tokens_app = typer.Typer(help="Your API tokens (ls, create, revoke).", no_args_is_help=True)
 

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haul.cli.api import Api, ApiError, LoginNeeded
+from haul.cli.api import Api
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.passwords import NOT_ON_COMMAND_LINE, PasswordStdinOpt, read_password
 from haul.cli.render import say_error, text
 from haul.core import credentials
-from haul.errors import Conflict, HaulError, NotFound
+from haul.errors import ApiError, Conflict, HaulError, LoginNeeded, NotFound
 
 users_app = typer.Typer(
     help="Accounts: ls, add, edit, rm (an administrator's, through the server), and "

@@ -1,8 +1,9 @@
 """An honest in-memory download client for fast unit tests of haul's own logic.
 
 It keeps items in a dict, moves bytes when :meth:`FakeClient.advance` is called, and can be
-told to be unreachable. It behaves like a real client where haul depends on it: unknown refs
-raise, ``items`` is one call, pause and resume change the item's state.
+told to be unreachable. It behaves like a real client where haul depends on it: an unknown ref
+raises :class:`~haul.errors.ClientItemNotFound` as the real adapters do, ``items`` is one call
+and leaves unknown refs out, pause and resume change the item's state.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import replace
 from haul.clients.base import AddRequest, ClientHealth
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
-from haul.errors import ClientError, ClientUnavailable
+from haul.errors import ClientItemNotFound, ClientUnavailable
 
 
 class FakeClient:
@@ -37,7 +38,7 @@ class FakeClient:
         try:
             return self.store[ref]
         except KeyError:
-            raise ClientError(f"{self.name} does not know item {ref}") from None
+            raise ClientItemNotFound(f"{self.name} holds no item {ref}", ref=ref) from None
 
     async def add(self, request: AddRequest) -> str:
         self._check("add")

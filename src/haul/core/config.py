@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from haul.core.units import duration_text, number_text
-from haul.errors import InvalidFields
+from haul.errors import InvalidConfig
 
 SECRET_PREFIX = "secret."  # noqa: S105 (a key prefix, not a secret)
 #: The word that stands for an empty value of a setting that may be empty.
@@ -174,12 +174,6 @@ class RuntimeValues:
     def merged(cls, defaults: Mapping[str, Any], stored: Mapping[str, Any]) -> RuntimeValues:
         """``defaults`` (every key) overridden by ``stored`` (valid values only)."""
         return cls(**{f.name: stored.get(f.name, defaults[f.name]) for f in fields(cls)})
-
-
-class InvalidConfig(InvalidFields):
-    """A setting has a value it cannot take."""
-
-    code = "invalid_config"
 
 
 def unknown_key(key: str) -> str:

@@ -21,16 +21,12 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from haul.errors import InvalidFields
+from haul.errors import InvalidAccount
 
 TOKEN_PREFIX = "haul_"  # noqa: S105 (a prefix, not a secret)
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-
-
-class InvalidAccount(InvalidFields):
-    """The account's details cannot be used."""
 
 
 @cache

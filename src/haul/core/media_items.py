@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from haul.errors import InputError
+from haul.errors import InvalidMediaItem
 
 Kind = Literal["movie", "series", "episode", "trailer"]
 KINDS: tuple[Kind, ...] = ("movie", "series", "episode", "trailer")
@@ -24,12 +24,6 @@ ID_KEYS = ("imdb", "tmdb", "tvdb", "stream", "series", "episode")
 _IMDB = re.compile(r"^tt\d{5,10}$")
 _PROVIDER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MIN_YEAR, MAX_YEAR = 1870, 2200
-
-
-class InvalidMediaItem(InputError):
-    """That media item is not valid."""
-
-    code = "invalid_media_item"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from haul.core.paths import stays_inside, template_stays_inside
-from haul.errors import InvalidFields
+from haul.errors import InvalidProfile
 
 FIELDS = (
     "name",
@@ -33,12 +33,6 @@ TEMPLATE_EXAMPLE = "%(title)s [%(id)s].%(ext)s"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class InvalidProfile(InvalidFields):
-    """A profile field has a value it cannot take."""
-
-    code = "invalid_profile"
 
 
 def check_profile(given: Mapping[str, Any]) -> dict[str, Any]:

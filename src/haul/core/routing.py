@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from haul.errors import InputError, PermanentTransferError
+from haul.errors import NoClient, UnknownClient
 
 BUILTIN = "builtin"
 #: What a source turned out to be: a torrent (magnet or .torrent), a direct file, a page.
@@ -36,18 +36,6 @@ class Candidate:
     priority: int = 1
     enabled: bool = True
     prefer_for_files: bool = False
-
-
-class UnknownClient(InputError):
-    """There is no download client by that name."""
-
-    code = "unknown_client"
-
-
-class NoClient(PermanentTransferError):
-    """No configured download client can take this download."""
-
-    code = "no_client"
 
 
 def can_take(kind: str, source: SourceKind) -> bool:

@@ -44,6 +44,7 @@ from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
     AddressRefused,
     ClientError,
+    ClientGone,
     ClientItemNotFound,
     ClientUnavailable,
     HaulError,
@@ -95,10 +96,6 @@ def _file_name(row: Download, dest: Path) -> str | None:
     proposed = (row.meta.get("resolved") or {}).get("filename")
     name = sanitize_filename(proposed) if isinstance(proposed, str) else ""
     return free_name(dest, name).name if name else None
-
-
-class ClientGone(TransientTransferError):
-    """The client cannot be reached now; the download waits for it."""
 
 
 OPEN = frozenset(p.value for p in OPEN_PHASES)

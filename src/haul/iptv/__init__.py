@@ -21,14 +21,13 @@ from haul.iptv.catalog import (
     VodInfo,
     VodStream,
 )
-from haul.iptv.streams import ProviderDisabled, ResolvedStream, as_transfer_error, fresh_stream_url
+from haul.iptv.streams import ResolvedStream, as_transfer_error, fresh_stream_url
 from haul.iptv.xtream import XtreamClient
 
 __all__ = [
     "Account",
     "Category",
     "Episode",
-    "ProviderDisabled",
     "ResolvedStream",
     "Season",
     "Series",

@@ -14,10 +14,10 @@ import httpx
 from haul.core.numbers import as_id
 from haul.core.paths import sanitize_filename
 from haul.errors import (
-    Conflict,
     HaulError,
     IptvNotFound,
     PermanentTransferError,
+    ProviderDisabled,
     TransferError,
     TransientTransferError,
 )
@@ -60,12 +60,6 @@ class ResolvedStream:
     @property
     def safe_url(self) -> str:
         return redact_url(self.url)
-
-
-class ProviderDisabled(Conflict):
-    """The IPTV provider is disabled."""
-
-    code = "provider_disabled"
 
 
 async def load_provider(db: Database, provider_id: int) -> Provider:

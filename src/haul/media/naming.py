@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from haul.errors import InputError
+from haul.errors import InvalidTemplate
 
 MOVIE_TEMPLATE = "Movies/{title} ({year})/{title} ({year}){ext}"
 EPISODE_TEMPLATE = "Series/{series}/Season {season:02d}/{series} - S{season:02d}E{episode:02d}{ext}"
@@ -43,12 +43,6 @@ _WINDOWS_RESERVED = frozenset(
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _SPACES = re.compile(r"\s+")
 _FIELD_NAMES = frozenset({"title", "year", "season", "episode", "episode_title", "series", "ext"})
-
-
-class InvalidTemplate(InputError):
-    """That naming template cannot be used."""
-
-    code = "invalid_template"
 
 
 @dataclass(frozen=True, slots=True)

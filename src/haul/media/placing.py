@@ -27,17 +27,11 @@ from pathlib import Path
 from typing import Literal
 
 from haul.core.paths import inside
-from haul.errors import InputError
+from haul.errors import OutsideLibrary
 from haul.media.naming import with_suffix_number
 
 Mode = Literal["hardlink", "move", "copy", "existing"]
 MAX_NUMBERED = 99
-
-
-class OutsideLibrary(InputError):
-    """That path would leave the library."""
-
-    code = "outside_library"
 
 
 @dataclass(frozen=True, slots=True)

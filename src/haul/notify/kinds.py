@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final, Literal
 
-from haul.errors import InputError
+from haul.errors import UnknownEventKind
 
 EventKind = Literal["completed", "failed", "imported"]
 
@@ -14,12 +14,6 @@ EVENT_KINDS: Final[tuple[EventKind, ...]] = ("completed", "failed", "imported")
 
 #: The kind sent by "test this target"; nobody subscribes to it, every target receives it.
 TEST_EVENT: Final = "test"
-
-
-class UnknownEventKind(InputError):
-    """That is not an event kind haul sends."""
-
-    code = "unknown_event_kind"
 
 
 def check_kinds(kinds: Iterable[str]) -> list[str]:

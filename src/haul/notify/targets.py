@@ -9,19 +9,13 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from haul.core.sources import address_forbidden
-from haul.errors import InputError
+from haul.errors import InputError, InvalidTargetURL
 from haul.notify import apprise_urls
 from haul.notify.kinds import check_kinds
 
 TargetKind = Literal["webhook", "apprise"]
 TARGET_KINDS: tuple[TargetKind, ...] = ("webhook", "apprise")
 MAX_SECRET = 255
-
-
-class InvalidTargetURL(InputError):
-    """That is not a URL haul can send notifications to."""
-
-    code = "invalid_notification_url"
 
 
 @dataclass(frozen=True, slots=True)

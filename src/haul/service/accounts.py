@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core import credentials
 from haul.core.ratelimit import FailureWindow
-from haul.errors import Conflict, LoginFailed, NotFound, TooManyAttempts, Unauthorized
+from haul.errors import (
+    Conflict,
+    InvalidAccount,
+    LoginFailed,
+    NotFound,
+    TooManyAttempts,
+    Unauthorized,
+)
 from haul.service.keys import StoredKey
 from haul.service.values import Owner
 from haul.store.database import Database
@@ -394,7 +401,7 @@ class AccountService:
     async def create_token(self, user_id: int, name: str) -> tuple[TokenView, str]:
         name = name.strip() or "token"
         if len(name) > 100 or "\x00" in name:
-            raise credentials.InvalidAccount({"name": "A token's name has at most 100 characters."})
+            raise InvalidAccount({"name": "A token's name has at most 100 characters."})
         token = credentials.new_token()
         async with self.db.write() as s:
             row = ApiToken(
@@ -531,7 +538,7 @@ class AccountService:
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise credentials.InvalidAccount({"role": "A role is admin or user."})
+        raise InvalidAccount({"role": "A role is admin or user."})
 
 
 async def _admins_left(s: AsyncSession, *, but: int) -> int:

@@ -148,7 +148,7 @@ class ConfigService:
 
     async def update(self, changes: Mapping[str, object]) -> list[dict[str, Any]]:
         """Apply a batch of changes, all or nothing (None: back to the default); raises
-        :class:`~haul.core.config.InvalidConfig` naming every bad key. Returns the listing."""
+        :class:`~haul.errors.InvalidConfig` naming every bad key. Returns the listing."""
         if changes:
             async with self.db.write() as s:
                 stored, _ = readable(await q.stored(s, KEYS))

@@ -18,7 +18,7 @@ from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core import trackers
 from haul.core.admission import Limits
 from haul.core.paths import entry_root, inside, owner_folder
-from haul.core.routing import BUILTIN, NoClient, check_requested, route
+from haul.core.routing import BUILTIN, check_requested, route
 from haul.core.sources import Source, check_site, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import parse_torrent
@@ -28,8 +28,9 @@ from haul.engine.external import saved_inside
 from haul.errors import (
     ClientError,
     ClientItemNotFound,
-    InputError,
     InvalidTransition,
+    NoClient,
+    NoClientForSource,
     NotFound,
     TorrentsNotAllowed,
 )
@@ -60,20 +61,9 @@ log = logging.getLogger(__name__)
 PAGE_COLUMNS = [getattr(Download, name) for name in DownloadRow.__annotations__]
 
 
-class NoClientForSource(InputError):
-    """No configured download client can take this source."""
-
-    code = "no_client"
-
-
 def _on_external(row: Download) -> bool:
     """Whether an external client holds (or held) the row's item."""
     return bool(row.client and row.client != BUILTIN and row.client_ref)
-
-
-def _not_found(exc: ClientError) -> bool:
-    """Whether a client said it does not know the item (nothing left to remove)."""
-    return isinstance(exc, ClientItemNotFound) or getattr(exc, "not_found", False) is True
 
 
 class DownloadService:
@@ -629,16 +619,17 @@ class DownloadService:
             await self.directory.call(
                 str(row.client), lambda c: c.remove(ref, delete_data=delete_files)
             )
+        except ClientItemNotFound:
+            pass  # the client no longer holds it: nothing is left to remove
         except ClientError as exc:
-            if not _not_found(exc):
-                log.info("download %s: %s removes it later: %s", row.id, row.client, exc.message)
-                async with self.db.write() as s:
-                    db_row = await s.get(Download, row.id)
-                    if db_row is not None:
-                        db_row.cancel_delete_partial = delete_files
-                        if db_row.phase == Phase.COMPLETED:
-                            db_row.phase = Phase.CANCELED.value
-                return
+            log.info("download %s: %s removes it later: %s", row.id, row.client, exc.message)
+            async with self.db.write() as s:
+                db_row = await s.get(Download, row.id)
+                if db_row is not None:
+                    db_row.cancel_delete_partial = delete_files
+                    if db_row.phase == Phase.COMPLETED:
+                        db_row.phase = Phase.CANCELED.value
+            return
         async with self.db.write() as s:
             db_row = await s.get(Download, row.id)
             if db_row is not None:

@@ -15,12 +15,11 @@ from typing import Any, Literal
 
 import httpx
 
-from haul.errors import Conflict, InputError, IptvNotFound, ProviderError
+from haul.errors import Conflict, InputError, IptvNotFound, ProviderDisabled, ProviderError
 from haul.iptv.cache import CatalogueCache
 from haul.iptv.catalog import Account, Category, Series, SeriesInfo, VodInfo, VodStream
 from haul.iptv.providers import Provider, ProviderSpec, check_spec, to_provider
 from haul.iptv.search import Page, SearchIndex
-from haul.iptv.streams import ProviderDisabled
 from haul.service.values import Owner
 from haul.store import iptv as q
 from haul.store.database import Database

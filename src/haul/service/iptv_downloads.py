@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from haul.core.media_items import InvalidMediaItem, clean_ids
+from haul.core.media_items import clean_ids
 from haul.core.sources import iptv_source
 from haul.core.tracking import Tracked
-from haul.errors import HaulError, NotFound
+from haul.errors import HaulError, InvalidMediaItem, NotFound
 from haul.iptv.catalog import Episode
 from haul.service.downloads import DownloadService
 from haul.service.iptv import IptvService

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from haul.core import links
 from haul.core.units import duration_text
-from haul.errors import InputError, InvalidLink, NotFound
+from haul.errors import InvalidLink, InvalidLinkRequest, NotFound
 from haul.service.downloads import DownloadService
 from haul.service.keys import StoredKey
 from haul.service.listing import MAX_ID
@@ -32,12 +32,6 @@ log = logging.getLogger(__name__)
 KEY_ENTRY = "secret.file_links"
 #: Who opens a link: nobody in particular; the token was checked before the file is looked up.
 _LINK_HOLDER = Owner(key="link", is_admin=True)
-
-
-class InvalidLinkRequest(InputError):
-    """A link cannot be made that way."""
-
-    code = "invalid_link_request"
 
 
 @dataclass(frozen=True, slots=True)

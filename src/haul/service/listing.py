@@ -17,8 +17,8 @@ from haul.core.client_items import ClientItem
 from haul.core.owners import owner_name
 from haul.core.status import PHASE_STATUS, Phase, Status
 from haul.core.tracking import DownloadRow, Playlist, Tracked, track
-from haul.errors import ClientError
-from haul.service.values import ClientState, InvalidCursor
+from haul.errors import ClientError, InvalidCursor
+from haul.service.values import ClientState
 
 log = logging.getLogger(__name__)
 

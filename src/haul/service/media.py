@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haul.core import media_items as rules
 from haul.core.paths import inside
 from haul.core.status import OPEN_PHASES, Phase
-from haul.errors import DuplicateDownload, InvalidTransition, NotFound
+from haul.errors import DuplicateDownload, InvalidMediaItem, InvalidTransition, NotFound
 from haul.service.files import remove_inside
 from haul.service.values import Owner
 from haul.store.database import Database
@@ -208,7 +208,7 @@ class MediaService:
         cursor: int | None = None,
     ) -> tuple[list[ItemView], int | None]:
         if kind is not None and kind not in rules.KINDS:
-            raise rules.InvalidMediaItem(
+            raise InvalidMediaItem(
                 f"A media item is one of {', '.join(rules.KINDS)}; not {kind!r}."
             )
         limit = max(1, min(limit, MAX_PAGE))
@@ -629,6 +629,4 @@ class MediaService:
         try:
             return await self._item(s, parent_id, owner)
         except NotFound:
-            raise rules.InvalidMediaItem(
-                f"There is no media item {parent_id} to belong to."
-            ) from None
+            raise InvalidMediaItem(f"There is no media item {parent_id} to belong to.") from None

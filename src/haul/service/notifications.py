@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from haul.errors import Conflict, InputError, NotFound
+from haul.errors import Conflict, GlobalNeedsAdmin, InputError, NotFound
 from haul.notify.delivery import Outcome
 from haul.notify.kinds import EVENT_KINDS
 from haul.notify.notifier import Notifier
@@ -29,12 +29,6 @@ from haul.store.database import Database
 from haul.store.models import NotificationTarget, utcnow
 
 Scope = Literal["global", "owner"]
-
-
-class GlobalNeedsAdmin(InputError):
-    """Only an administrator can set up notifications for everyone's downloads."""
-
-    code = "global_needs_admin"
 
 
 class NotificationService:

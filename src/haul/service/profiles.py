@@ -19,29 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.paths import inside, stays_inside
-from haul.core.profiles import InvalidProfile, check_profile
+from haul.core.profiles import check_profile
 from haul.core.status import OPEN_PHASES
-from haul.errors import Conflict, NotFound
+from haul.errors import (
+    Conflict,
+    InvalidProfile,
+    ProfileExists,
+    ProfileInUse,
+    ProfileNotFound,
+)
 from haul.store.database import Database
 from haul.store.models import Download, Profile
-
-
-class ProfileNotFound(NotFound):
-    """There is no profile with that name."""
-
-    code = "profile_not_found"
-
-
-class ProfileExists(Conflict):
-    """There is already a profile with that name."""
-
-    code = "profile_exists"
-
-
-class ProfileInUse(Conflict):
-    """Unfinished downloads use that profile."""
-
-    code = "profile_in_use"
 
 
 def profile_json(row: Profile) -> dict[str, Any]:

@@ -275,10 +275,11 @@ class RetentionService:
                 continue
             try:
                 await self.directory.call(str(row.client), _remover(str(row.client_ref)))
+            except ClientItemNotFound:
+                pass  # the client no longer knows it
             except ClientError as exc:
-                if not (isinstance(exc, ClientItemNotFound) or getattr(exc, "not_found", False)):
-                    log.info("retention: download %s kept, %s: %s", row.id, row.client, exc)
-                    continue
+                log.info("retention: download %s kept, %s: %s", row.id, row.client, exc)
+                continue
             released.add(int(row.id))
         return released
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from haul.core.owners import is_anonymous
 from haul.core.tracking import Tracked
-from haul.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +54,6 @@ class Totals:
     seeding: int
     speed: float  # bytes per second, all transfers together
     clients: list[ClientState]
-
-
-class InvalidCursor(InputError):
-    """The cursor is not one this server handed out."""
-
-    code = "invalid_cursor"
 
 
 _TRACKED_FIELDS = tuple(f.name for f in fields(Tracked))

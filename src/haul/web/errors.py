@@ -1,4 +1,8 @@
-"""The one place where haul's exception tree becomes HTTP status codes."""
+"""The one place where haul's exception tree becomes HTTP status codes and headers.
+
+:func:`status_for` and :func:`headers_for` are used by the API's exception handlers and by
+the pages' form handlers alike, so a kind of error answers the same status everywhere.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from haul.errors import (
     InvalidFields,
     LimitExceeded,
     NotFound,
+    PayloadTooLarge,
     ProviderError,
     StorageError,
     TooManyAttempts,
@@ -27,6 +32,7 @@ from haul.errors import (
 )
 from haul.web.schemas import errors as error_schemas
 
+#: A branch of the tree -> its status; the first branch an error belongs to decides.
 STATUS_CODES: list[tuple[type[HaulError], int]] = [
     (InputError, 422),
     (NotFound, 404),
@@ -34,6 +40,7 @@ STATUS_CODES: list[tuple[type[HaulError], int]] = [
     (Forbidden, 403),
     (Gone, 410),
     (Conflict, 409),
+    (PayloadTooLarge, 413),
     (LimitExceeded, 429),
     (TooManyAttempts, 429),
     (ClientError, 502),
@@ -41,22 +48,40 @@ STATUS_CODES: list[tuple[type[HaulError], int]] = [
     (StorageError, 503),
 ]
 
+#: Any other error of haul's (a transfer error, a refused start) reaching a request.
+DEFAULT_STATUS = 500
+
+#: How long a caller over an admission limit is asked to wait, in seconds.
+LIMIT_RETRY_AFTER = 5
+
+
+def status_of(kind: type[HaulError]) -> int:
+    """The status a kind of error answers."""
+    for branch, code in STATUS_CODES:
+        if issubclass(kind, branch):
+            return code
+    return DEFAULT_STATUS
+
 
 def status_for(exc: HaulError) -> int:
-    for kind, code in STATUS_CODES:
-        if isinstance(exc, kind):
-            return code
-    return 500
+    """The status an error answers."""
+    return status_of(type(exc))
 
 
-def _headers(exc: HaulError) -> dict[str, str] | None:
+#: A form that comes back with notes on its fields answers as bad input does.
+INVALID_FORM = status_of(InputError)
+
+
+def headers_for(exc: HaulError, *, page: bool = False) -> dict[str, str]:
+    """The headers an error answers with: when to ask again, and (for the API, not for a page,
+    which logs in by its form) how to authenticate."""
     if isinstance(exc, LimitExceeded):
-        return {"Retry-After": "5"}
+        return {"Retry-After": str(LIMIT_RETRY_AFTER)}
     if isinstance(exc, TooManyAttempts):
         return {"Retry-After": str(max(1, round(exc.retry_after)))}
-    if isinstance(exc, Unauthorized):
+    if isinstance(exc, Unauthorized) and not page:
         return {"WWW-Authenticate": 'Bearer realm="haul"'}
-    return None
+    return {}
 
 
 def _wants_page(request: Request) -> bool:
@@ -110,7 +135,7 @@ def install(app: FastAPI) -> None:
             body["existing_id"] = exc.existing_id
         if isinstance(exc, InvalidFields):
             body["errors"] = exc.problems
-        return JSONResponse(body, status_code=status_for(exc), headers=_headers(exc))
+        return JSONResponse(body, status_code=status_for(exc), headers=headers_for(exc) or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -20,7 +20,7 @@ from haul.clients.aria2.wire import Aria2RpcError, Aria2Wire, Call
 from haul.clients.base import AddRequest, ClientHealth
 from haul.core.client_items import ClientItem
 from haul.core.paths import inside
-from haul.errors import ClientError
+from haul.errors import ClientError, ClientItemNotFound
 
 #: How many waiting and stopped downloads one listing asks for (aria2 keeps 1000 results).
 LIST_LIMIT = 1000
@@ -111,7 +111,7 @@ class Aria2Client:
         try:
             await self.wire.force_pause(ref)
         except Aria2RpcError as exc:
-            if exc.not_found or await self._status(ref) != "paused":
+            if isinstance(exc, ClientItemNotFound) or await self._status(ref) != "paused":
                 raise
 
     async def resume(self, ref: str) -> None:
@@ -119,7 +119,11 @@ class Aria2Client:
             await self.wire.unpause(ref)
         except Aria2RpcError as exc:
             # Already running, or it finished meanwhile: nothing is left to resume.
-            if exc.not_found or await self._status(ref) not in ("active", "waiting", "complete"):
+            if isinstance(exc, ClientItemNotFound) or await self._status(ref) not in (
+                "active",
+                "waiting",
+                "complete",
+            ):
                 raise
 
     async def remove(self, ref: str, *, delete_data: bool) -> None:

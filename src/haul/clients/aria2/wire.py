@@ -3,21 +3,26 @@
 Answers are aria2's raw dicts and lists (numbers arrive as strings); making sense of them is
 :mod:`haul.clients.aria2.mapping`'s job. Foreign errors stop here: a daemon that cannot be
 reached raises :class:`~haul.errors.ClientUnavailable`, an error aria2 answers raises
-:class:`Aria2RpcError` (a :class:`~haul.errors.ClientError`) carrying aria2's code and message.
+:class:`Aria2RpcError` (a :class:`~haul.errors.ClientError`) carrying aria2's code and message,
+and an unknown GID is a :class:`~haul.errors.ClientItemNotFound` as well.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from haul.errors import ClientAuthFailed, ClientError, ClientUnavailable
+from haul.errors import ClientAuthFailed, ClientError, ClientItemNotFound, ClientUnavailable
 
 #: What a ``system.multicall`` entry is: the method name and its parameters (without token).
 Call = tuple[str, Sequence[Any]]
+
+#: How aria2 names the GID it does not know ("GID 2089b05ecca3d829 is not found").
+_UNKNOWN_GID = re.compile(r"GID (\S+) is not found")
 
 
 class Aria2RpcError(ClientError):
@@ -29,14 +34,13 @@ class Aria2RpcError(ClientError):
         self.aria2_code = aria2_code
         self.aria2_message = aria2_message
 
-    @property
-    def not_found(self) -> bool:
-        """Whether aria2 said it does not know the GID."""
-        return "is not found" in self.aria2_message
-
 
 class Aria2Unauthorized(Aria2RpcError, ClientAuthFailed):
     """aria2 rejected the RPC secret."""
+
+
+class Aria2ItemNotFound(Aria2RpcError, ClientItemNotFound):
+    """aria2 does not know that GID."""
 
 
 class Aria2Wire:
@@ -181,6 +185,11 @@ class Aria2Wire:
             text = f"aria2 at {self.where} rejected the RPC secret: check the configured secret"
             return Aria2Unauthorized(text, aria2_code=aria2_code, aria2_message=message)
         text = f"aria2 at {self.where} refused {method}: {message} (code {code})"
+        if "is not found" in message:
+            missing = Aria2ItemNotFound(text, aria2_code=aria2_code, aria2_message=message)
+            gid = _UNKNOWN_GID.search(message)
+            missing.ref = gid.group(1) if gid else None
+            return missing
         return Aria2RpcError(text, aria2_code=aria2_code, aria2_message=message)
 
 

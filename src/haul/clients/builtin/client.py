@@ -22,6 +22,7 @@ from haul.core.status import Status
 from haul.engine import filing, partfile
 from haul.engine.base import Progress, StopReason, StopSignal
 from haul.engine.filenames import PART_SUFFIX
+from haul.errors import ClientItemNotFound
 from haul.events.bus import Event
 
 WORK_FOLDER = ".haul-work"
@@ -175,7 +176,7 @@ class BuiltinClient:
                 await asyncio.wait_for(asyncio.shield(job.task), timeout)
 
     async def pause(self, ref: str) -> None:
-        job = self.stop(int(ref), "pause")
+        job = self.stop(_download_id(ref), "pause")
         if job is not None:
             await self.wait_stopped(job)
 
@@ -183,11 +184,12 @@ class BuiltinClient:
         """Nothing to do here: a resumed job is queued again and a worker claims it."""
 
     async def remove(self, ref: str, *, delete_data: bool) -> None:
-        job = self.stop(int(ref), "cancel")
+        download_id = _download_id(ref)
+        job = self.stop(download_id, "cancel")
         if job is not None:
             await self.wait_stopped(job)
         if delete_data:
-            self.delete_partial(int(ref))
+            self.delete_partial(download_id)
 
     def delete_partial(self, download_id: int) -> bool:
         """Delete a job's partial data (its work folder, and files it finished but could not
@@ -209,3 +211,10 @@ class BuiltinClient:
 
     async def health(self) -> ClientHealth:
         return ClientHealth(True, version="builtin")
+
+
+def _download_id(ref: str) -> int:
+    """The download a built-in ref names (its id), as the other clients check their refs."""
+    if not ref.isdigit():
+        raise ClientItemNotFound(f"haul's built-in client holds no item {ref!r}", ref=ref)
+    return int(ref)

@@ -4,6 +4,6 @@ API through qbittorrent-api, :mod:`.mapping` translates, and :mod:`.client` is t
 
 from haul.clients.qbittorrent.client import QBittorrentClient
 from haul.clients.qbittorrent.mapping import STATES, map_state, to_item
-from haul.clients.qbittorrent.wire import QbitNotFound, QbitWire
+from haul.clients.qbittorrent.wire import QbitWire
 
-__all__ = ["STATES", "QBittorrentClient", "QbitNotFound", "QbitWire", "map_state", "to_item"]
+__all__ = ["STATES", "QBittorrentClient", "QbitWire", "map_state", "to_item"]

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 from haul.clients.base import AddRequest, ClientHealth
 from haul.clients.qbittorrent.mapping import file_paths, to_item
-from haul.clients.qbittorrent.wire import QbitNotFound, QbitWire
+from haul.clients.qbittorrent.wire import QbitWire
 from haul.core.client_items import ClientItem
 from haul.core.torrents import magnet_info_hash, parse_torrent
-from haul.errors import ClientError, ClientRefused, ClientVersionUnsupported
+from haul.errors import ClientError, ClientItemNotFound, ClientRefused, ClientVersionUnsupported
 
 T = TypeVar("T")
 
@@ -173,11 +173,11 @@ class QBittorrentClient:
         return None
 
     async def _require(self, ref: str) -> dict[str, Any]:
-        """The torrent's entry in haul's category, or :class:`QbitNotFound`."""
+        """The torrent's entry in haul's category, or :class:`ClientItemNotFound`."""
         for raw in await self.wire.torrents_info(category=self.category, hashes=[ref]):
             if raw.get("category") == self.category and raw.get("hash") == ref:
                 return raw
-        raise QbitNotFound(
+        raise ClientItemNotFound(
             f"{self.wire.where} holds no torrent {ref} in the category {self.category!r}.",
             ref=ref,
         )

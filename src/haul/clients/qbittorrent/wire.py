@@ -8,7 +8,7 @@ or revoked session); it uses the 4.x or 5.x name of a renamed call (``pause``/``
 
 Foreign errors stop here: a daemon that cannot be reached or does not answer in time raises
 :class:`~haul.errors.ClientUnavailable`; refused credentials :class:`~haul.errors.ClientAuthFailed`;
-an unknown info-hash :class:`QbitNotFound`; a Web API that lacks a call
+an unknown info-hash :class:`~haul.errors.ClientItemNotFound`; a Web API that lacks a call
 :class:`~haul.errors.ClientVersionUnsupported`; anything else qBittorrent refuses
 :class:`~haul.errors.ClientRefused` or :class:`~haul.errors.ClientError`. No message ever
 carries the password.
@@ -36,15 +36,6 @@ from haul.errors import (
 )
 
 T = TypeVar("T")
-
-
-class QbitNotFound(ClientItemNotFound):
-    """qBittorrent does not hold that torrent."""
-
-    def __init__(self, message: str | None = None, *, ref: str | None = None) -> None:
-        super().__init__(message)
-        #: The info-hash qBittorrent did not know.
-        self.ref = ref
 
 
 class QbitWire:
@@ -99,7 +90,7 @@ class QbitWire:
         """``app/webapiVersion``, e.g. ``2.8.19``; a 404 means a pre-4.1 Web API (v1)."""
         try:
             answer = await self._call("ask for its Web API version", self._api.app_web_api_version)
-        except QbitNotFound as exc:
+        except ClientItemNotFound as exc:
             raise ClientVersionUnsupported(
                 f"{self.where} has no Web API v2 (qBittorrent 4.1 or newer is needed)."
             ) from exc
@@ -234,8 +225,8 @@ class QbitWire:
             )
         if isinstance(exc, qbittorrentapi.NotFound404Error):
             if ref is not None:
-                return QbitNotFound(f"{self.where} holds no torrent {ref}.", ref=ref)
-            return QbitNotFound(f"{self.where} answered 404 Not Found when asked to {what}.")
+                return ClientItemNotFound(f"{self.where} holds no torrent {ref}.", ref=ref)
+            return ClientItemNotFound(f"{self.where} answered 404 Not Found when asked to {what}.")
         if isinstance(exc, qbittorrentapi.UnsupportedMediaType415Error):
             return ClientRefused(f"{self.where} says the .torrent file is not valid: {text}")
         if isinstance(exc, qbittorrentapi.HTTP4XXError):

@@ -2,7 +2,7 @@
 :mod:`.mapping` translates, and :mod:`.client` is the
 :class:`~haul.clients.base.DownloadClient` built from the two."""
 
-from haul.clients.transmission.client import TransmissionClient, TransmissionNotFound
+from haul.clients.transmission.client import TransmissionClient
 from haul.clients.transmission.mapping import ITEM_FIELDS, STATUS, map_status, to_item
 from haul.clients.transmission.wire import MIN_RPC_VERSION, TransmissionWire
 
@@ -11,7 +11,6 @@ __all__ = [
     "MIN_RPC_VERSION",
     "STATUS",
     "TransmissionClient",
-    "TransmissionNotFound",
     "TransmissionWire",
     "map_status",
     "to_item",

@@ -37,10 +37,6 @@ _HASH = re.compile(r"[0-9a-f]{40}")
 _CHECK_FIELDS = ("hashString", "labels")
 
 
-class TransmissionNotFound(ClientItemNotFound):
-    """Transmission holds no such torrent of haul's."""
-
-
 class TransmissionClient:
     """Torrents handed to one Transmission daemon over its RPC. Close it with :meth:`aclose`."""
 
@@ -168,8 +164,8 @@ class TransmissionClient:
         not found."""
         raw = await self._find(ref, {*fields, *_CHECK_FIELDS})
         if raw is None:
-            raise TransmissionNotFound(
-                f"Transmission at {self.wire.where} holds no torrent {ref} of haul's"
+            raise ClientItemNotFound(
+                f"Transmission at {self.wire.where} holds no torrent {ref} of haul's", ref=ref
             )
         return raw
 

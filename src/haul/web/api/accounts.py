@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from haul.errors import Conflict, Forbidden, InputError
+from haul.errors import Conflict, InputError, NoAccount
 from haul.service.accounts import AccountService, UserView
 from haul.service.ownership import OwnershipService
 from haul.service.values import Owner
@@ -51,12 +51,6 @@ def get_gate(request: Request) -> Gate:
 
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 GateDep = Annotated[Gate, Depends(get_gate)]
-
-
-class NoAccount(Forbidden):
-    """The local user of a single-user haul has no account; make one on the Users page."""
-
-    code = "no_account"
 
 
 def own_id(owner: Owner) -> int:

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.core.tracking import Tracked
-from haul.errors import HaulError
+from haul.errors import HaulError, PayloadTooLarge
 from haul.service import Owner, to_json
 from haul.web.deps import OwnerDep, ServiceDep
 from haul.web.errors import status_for
@@ -108,13 +108,8 @@ async def create_from_torrent(
     refuse_nul_fields({"client": client, "profile": profile, "title": title})
     blob = await torrent.read(MAX_TORRENT_BYTES + 1)
     if len(blob) > MAX_TORRENT_BYTES:
-        return JSONResponse(
-            {
-                "detail": f"The .torrent file is larger than "
-                f"{MAX_TORRENT_BYTES // (1024 * 1024)} MB.",
-                "code": "too_large",
-            },
-            status_code=413,
+        raise PayloadTooLarge(
+            f"The .torrent file is larger than {MAX_TORRENT_BYTES // (1024 * 1024)} MB."
         )
     tracked = await service.submit_torrent(
         blob,

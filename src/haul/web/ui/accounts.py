@@ -20,6 +20,7 @@ from haul.service import Owner
 from haul.service.accounts import AccountService, TokenView
 from haul.web.api.accounts import AccountsDep, client_ip, own_id
 from haul.web.deps import OwnerDep
+from haul.web.errors import INVALID_FORM
 from haul.web.ids import Id
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm
@@ -84,7 +85,7 @@ async def change_password(
             for message in exc.problems.values():
                 form.error("new_password", message)
     if form.errors:
-        return await _render(request, owner, accounts, password_form=form, status_code=422)
+        return await _render(request, owner, accounts, password_form=form, status_code=INVALID_FORM)
     # The new password ended every login of the account: this browser's gets a new one.
     cookie = await accounts.start_session(user_id, client_ip(request))
     done = "password-revoked" if revoke_tokens else "password-tokens" if left else "password"
@@ -105,13 +106,13 @@ async def create_token(
     form = TokenForm(name=name.strip())
     if not form.name:
         form.error("name", "Name the token after what will use it, e.g. laptop or backup script.")
-        return await _render(request, owner, accounts, token_form=form, status_code=422)
+        return await _render(request, owner, accounts, token_form=form, status_code=INVALID_FORM)
     try:
         view, token = await accounts.create_token(user_id, form.name)
     except InvalidFields as exc:
         for message in exc.problems.values():
             form.error("name", message)
-        return await _render(request, owner, accounts, token_form=form, status_code=422)
+        return await _render(request, owner, accounts, token_form=form, status_code=INVALID_FORM)
     made = {"id": view.id, "name": view.name, "token": token}
     return await _render(request, owner, accounts, new_token=made, status_code=201)
 

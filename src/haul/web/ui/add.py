@@ -16,6 +16,7 @@ from haul.errors import HaulError
 from haul.service import Owner
 from haul.store.models import Profile
 from haul.web.deps import OwnerDep, RuntimeDep
+from haul.web.errors import INVALID_FORM
 from haul.web.ids import id_or_none
 from haul.web.schemas.downloads import MAX_URLS_PER_REQUEST
 from haul.web.ui import csrf
@@ -83,7 +84,7 @@ async def add(
             "torrent", f"That file is larger than {MAX_TORRENT_BYTES // 2**20} MB: not a .torrent."
         )
     if form.errors:
-        return await _render(request, runtime, owner, form, status_code=422)
+        return await _render(request, runtime, owner, form, status_code=INVALID_FORM)
     options: dict[str, Any] = {
         "profile": profile or None,
         "client": client or None,
@@ -107,7 +108,7 @@ async def add(
     if not form.errors:
         return RedirectResponse("/?added=" + ",".join(map(str, form.queued)), status_code=303)
     form.urls = "\n".join(failed)
-    return await _render(request, runtime, owner, form, status_code=422)
+    return await _render(request, runtime, owner, form, status_code=INVALID_FORM)
 
 
 def _media_id(form: AddForm) -> int | None:

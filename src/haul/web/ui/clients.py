@@ -20,7 +20,7 @@ from haul.clients.registry import EXAMPLE_URLS
 from haul.core.routing import BUILTIN, KIND_LABEL
 from haul.errors import HaulError
 from haul.web.deps import AdminDep, RuntimeDep
-from haul.web.errors import status_for
+from haul.web.errors import INVALID_FORM, status_for
 from haul.web.ui import csrf
 from haul.web.ui.client_form import ClientForm, changes, health_text, read_spec, shown_url
 from haul.web.ui.forms import attempt
@@ -165,7 +165,7 @@ async def _not_saved(
 ) -> Response:
     """A form post that ended without a save: its notes (422) or its test's result (200), as
     JSON to the page's script, or the page drawn again by ``redraw``."""
-    code = 422 if form.errors else 200
+    code = INVALID_FORM if form.errors else 200
     if _wants_json(request):
         return _answer(form, code)
     return await redraw(code)

@@ -17,18 +17,12 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from starlette.responses import Response
 
-from haul.errors import Forbidden
+from haul.errors import CsrfRejected
 
 COOKIE = "haul_csrf"
 HEADER = "x-csrf-token"
 FIELD = "csrf"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-
-
-class CsrfRejected(Forbidden):
-    """This form was not sent by a haul page: reload the page and try again."""
-
-    code = "csrf_failed"
 
 
 def csrf_token(request: Request) -> str:

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from haul.core.status import Status
-from haul.errors import HaulError, NotFound
+from haul.errors import Conflict, HaulError, NotFound
 from haul.service import Owner, to_json
 from haul.service.media import FileView
 from haul.web.deps import OwnerDep, RuntimeDep, ServiceDep
-from haul.web.errors import status_for
+from haul.web.errors import INVALID_FORM, status_for, status_of
 from haul.web.ids import Id, id_or_none
 from haul.web.ui import csrf
 from haul.web.ui.forms import same_site_path
@@ -215,7 +215,9 @@ async def act(
     """The buttons of a page without JavaScript: act, then go back where the person was."""
     csrf.check(request, csrf_field)
     if action not in ACTIONS:
-        return await _error_page(request, 404, "There is no such action on a download.")
+        return await _error_page(
+            request, status_of(NotFound), "There is no such action on a download."
+        )
     try:
         await _apply(service, owner, action, download_id, delete_files=delete_files)
     except HaulError as exc:
@@ -240,7 +242,7 @@ async def bulk(
     """Bulk buttons without JavaScript (the script uses the API's bulk endpoints)."""
     csrf.check(request, csrf_field)
     if action not in ACTIONS:
-        return await _error_page(request, 422, "Pick pause, resume, retry or cancel.")
+        return await _error_page(request, INVALID_FORM, "Pick pause, resume, retry or cancel.")
     problems = []
     for download_id in ids[:1000]:
         try:
@@ -248,7 +250,7 @@ async def bulk(
         except HaulError as exc:
             problems.append(f"{download_id}: {exc.message}")
     if problems:
-        return await _error_page(request, 409, " ".join(problems))
+        return await _error_page(request, status_of(Conflict), " ".join(problems))
     return RedirectResponse(_back_here(back), status_code=303)
 
 

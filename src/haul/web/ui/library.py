@@ -17,6 +17,7 @@ from haul.errors import NotFound
 from haul.service import Owner, to_json
 from haul.service.media import FileView, ItemDetail, ItemView
 from haul.web.deps import AdminDep, OwnerDep, RuntimeDep
+from haul.web.errors import INVALID_FORM
 from haul.web.ids import Id, id_or_none
 from haul.web.ui import csrf
 from haul.web.ui.forms import attempt
@@ -199,7 +200,9 @@ async def create(
         item = await attempt(form, runtime.media.create(owner, **values))
         if item is not None:
             return RedirectResponse(f"/library/{item.id}?created=1", status_code=303)
-    return await _render_list(request, runtime, owner, form, open_form=True, status_code=422)
+    return await _render_list(
+        request, runtime, owner, form, open_form=True, status_code=INVALID_FORM
+    )
 
 
 @router.get("/library/{media_id}", response_class=HTMLResponse)
@@ -318,7 +321,7 @@ async def change(
         )
         if changed is not None:
             return RedirectResponse(f"/library/{media_id}?saved=1", status_code=303)
-    return await _render_item(request, runtime, owner, detail, form, status_code=422)
+    return await _render_item(request, runtime, owner, detail, form, status_code=INVALID_FORM)
 
 
 @router.post("/library/{media_id}/delete", response_model=None)

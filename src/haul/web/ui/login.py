@@ -29,7 +29,7 @@ from haul.service import Owner
 from haul.service.accounts import AccountService
 from haul.web.api.accounts import AccountsDep, GateDep, client_ip, set_login
 from haul.web.auth import LOGIN_COOKIE, Gate
-from haul.web.errors import status_for
+from haul.web.errors import INVALID_FORM, headers_for, status_for
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm, same_site_path
 from haul.web.ui.render import page
@@ -108,17 +108,17 @@ async def login(
     form = LoginForm(username=username.strip(), next=after_login(next_))
     if not form.username or not password:
         form.error("form", "Type your user name and your password.")
-        return await _render_login(request, gate, accounts, form, status_code=422)
+        return await _render_login(request, gate, accounts, form, status_code=INVALID_FORM)
     try:
         done = await accounts.login(form.username, password, client_ip(request))
     except TooManyAttempts as exc:
         form.error("form", exc.message)
-        response = await _render_login(request, gate, accounts, form, status_code=429)
-        response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        response = await _render_login(request, gate, accounts, form, status_code=status_for(exc))
+        response.headers.update(headers_for(exc, page=True))
         return response
     except LoginFailed as exc:
         form.error("form", exc.message)
-        return await _render_login(request, gate, accounts, form, status_code=401)
+        return await _render_login(request, gate, accounts, form, status_code=status_for(exc))
     replaced = request.cookies.get(LOGIN_COOKIE)
     if replaced:  # a login of this browser as someone else ends
         await accounts.logout(replaced)
@@ -200,7 +200,7 @@ async def setup(
     if not local and not code.strip():
         form.error("code", "Type the setup code haul printed when it started.")
     if form.errors:
-        return await _render_setup(request, gate, form, status_code=422)
+        return await _render_setup(request, gate, form, status_code=INVALID_FORM)
     try:
         made = await accounts.create_first_admin(
             form.username, password, None if local else code, ip=client_ip(request)
@@ -213,7 +213,7 @@ async def setup(
     except InvalidFields as exc:
         for where, message in exc.problems.items():
             form.error(where if where in ("username", "password") else "form", message)
-        return await _render_setup(request, gate, form, status_code=422)
+        return await _render_setup(request, gate, form, status_code=status_for(exc))
     cookie = await accounts.start_session(made.id, client_ip(request))
     return logged_in(request, accounts, cookie, "/users?done=welcome")
 

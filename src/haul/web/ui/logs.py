@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from haul.errors import InvalidCursor
 from haul.service.logs import LogService
-from haul.service.values import InvalidCursor
 from haul.web.api.logs import MAX_DAYS, LogsDep
 from haul.web.deps import AdminDep
+from haul.web.errors import INVALID_FORM
 from haul.web.ui import csrf
 from haul.web.ui.render import page
 
@@ -103,7 +104,7 @@ async def clear(
             filters,
             days_text=older_than_days[:20],
             days_error=problem,
-            status_code=422,
+            status_code=INVALID_FORM,
         )
     days = int(text)
     if filters.log == "errors":

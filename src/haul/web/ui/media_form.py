@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from haul.core import media_items as rules
-from haul.errors import NotFound
+from haul.errors import InvalidMediaItem, NotFound
 from haul.service import Owner
 from haul.service.media import ItemView, MediaService
 from haul.web.ui.forms import PageForm, whole_number
@@ -73,7 +73,7 @@ async def read_form(
     for key in ID_FIELDS:
         try:
             ids.update(rules.clean_ids({key: getattr(form, key)}))
-        except rules.InvalidMediaItem as exc:
+        except InvalidMediaItem as exc:
             form.error(key, exc.message)
     # A number that could not be read is noted already: the rules see it as given.
     shape = rules.Shape(

@@ -66,7 +66,9 @@ async def save_settings(request: Request, runtime: RuntimeDep, admin: AdminDep) 
     try:
         await runtime.config.update(changes)
     except InvalidFields as exc:
-        return await _render(request, runtime, problems=exc.problems, typed=typed, code=422)
+        return await _render(
+            request, runtime, problems=exc.problems, typed=typed, code=status_for(exc)
+        )
     return RedirectResponse("/settings?saved=1#limits", status_code=303)
 
 
@@ -110,7 +112,7 @@ async def save_profile(
             runtime,
             profile_problems=exc.problems,
             profile_typed={**typed, "original": original},
-            code=422,
+            code=status_for(exc),
         )
     except HaulError as exc:
         return await _render(

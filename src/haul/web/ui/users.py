@@ -21,7 +21,7 @@ from haul.service.ownership import Choice, Owned, OwnershipService
 from haul.web.api import accounts as accounts_api
 from haul.web.api.accounts import AccountsDep, OwnershipDep, client_ip
 from haul.web.deps import AdminDep
-from haul.web.errors import status_for
+from haul.web.errors import INVALID_FORM, status_for
 from haul.web.ids import Id
 from haul.web.schemas import accounts as account_schemas
 from haul.web.ui import csrf
@@ -87,7 +87,7 @@ async def add_user(
     form = UserForm(username=username.strip(), role=role, limit=limit)
     number = form.checked()
     if form.errors:
-        return await _render_list(request, admin, accounts, form=form, status_code=422)
+        return await _render_list(request, admin, accounts, form=form, status_code=INVALID_FORM)
     body = account_schemas.UserIn(
         username=form.username,
         password=password,
@@ -129,7 +129,7 @@ async def change_user(
     form = UserForm(username=user.username, role=role, limit=limit, disabled=disabled)
     number = form.checked()
     if form.errors:
-        return _render_user(request, admin, user, form, status_code=422)
+        return _render_user(request, admin, user, form, status_code=INVALID_FORM)
     try:
         await accounts.update_user(
             user_id,
@@ -185,9 +185,15 @@ async def delete_user(
         await ownership.delete_user(user_id, owned=choice, to=receiver)
     except (Conflict, InputError) as exc:
         form.error("form", exc.message)
-        code = 409 if isinstance(exc, Conflict) else 422
         return await _render_delete(
-            request, admin, accounts, ownership, user, form, status_code=code, chosen=(owned, to)
+            request,
+            admin,
+            accounts,
+            ownership,
+            user,
+            form,
+            status_code=status_for(exc),
+            chosen=(owned, to),
         )
     return RedirectResponse("/users?done=deleted", status_code=303)
 
