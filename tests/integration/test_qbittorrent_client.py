@@ -21,7 +21,8 @@ import qbittorrentapi
 import transmission_rpc
 
 from haul.clients.base import AddRequest, ClientItem, DownloadClient
-from haul.clients.qbittorrent import QbitNotFound, QBittorrentClient
+from haul.clients.qbittorrent.client import QBittorrentClient
+from haul.clients.qbittorrent.wire import QbitNotFound
 from haul.core.status import Status
 from haul.core.torrents import TorrentMeta, parse_torrent
 from haul.errors import ClientAuthFailed, ClientRefused

@@ -25,7 +25,7 @@ import qbittorrentapi
 import transmission_rpc
 
 from haul.clients.base import AddRequest, ClientItem, DownloadClient
-from haul.clients.transmission import TransmissionClient, TransmissionNotFound
+from haul.clients.transmission.client import TransmissionClient, TransmissionNotFound
 from haul.core.status import Status
 from haul.core.torrents import parse_torrent
 from haul.errors import ClientAuthFailed, ClientRefused, ClientVersionUnsupported

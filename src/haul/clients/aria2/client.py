@@ -15,7 +15,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from haul.clients.aria2.mapping import ITEM_KEYS, LIVE_STATES, file_paths, to_item
+from haul.clients.aria2.mapping import ITEM_KEYS, LIVE_STATES, file_paths, is_retryable, to_item
 from haul.clients.aria2.wire import Aria2RpcError, Aria2Wire, Call
 from haul.clients.base import AddRequest, ClientHealth, ClientItem
 from haul.core.paths import inside
@@ -55,6 +55,10 @@ class Aria2Client:
 
     async def aclose(self) -> None:
         await self.wire.aclose()
+
+    def failure_passes(self, item: ClientItem) -> bool:
+        """aria2 names a passing problem (a timeout, a refused connection ...) by error code."""
+        return is_retryable(item.raw.get("errorCode"))
 
     async def __aenter__(self) -> Aria2Client:
         return self

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 
 from haul.clients.base import ClientHealth, ClientItem
-from haul.clients.registry import ClientSpec
+from haul.core.client_specs import ClientSpec
 from haul.errors import InvalidFields
 from haul.service import to_json
 from haul.service.clients import ClientService

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ClientKind = Literal["aria2", "qbittorrent", "transmission"]
+from haul.clients import registry
+
+if TYPE_CHECKING:
+    ClientKind = str
+else:
+    #: The kinds of the registry, in its order (the API's enum).
+    ClientKind = Literal[registry.names()]
 #: The longest seeding time a client can be asked for (well within an integer column).
 CENTURY_MINUTES = 100 * 365 * 24 * 60
 
