@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from haul.clients import registry
 
 if TYPE_CHECKING:
-    ClientKind = str
+    KindName = str
 else:
     #: The kinds of the registry, in its order (the API's enum).
-    ClientKind = Literal[registry.names()]
+    KindName = Literal[registry.names()]
 #: The longest seeding time a client can be asked for (well within an integer column).
 CENTURY_MINUTES = 100 * 365 * 24 * 60
 
@@ -54,7 +54,7 @@ class ClientSettings(BaseModel):
 
 class ClientCreate(ClientSettings):
     name: str = Field(min_length=1, max_length=64, examples=["qbit"])
-    kind: ClientKind
+    kind: KindName
     url: str = Field(max_length=1000, examples=["http://127.0.0.1:8080"])
 
 
