@@ -9,7 +9,7 @@ from rich.table import Table
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.render import say_error, text
-from haul.clients import registry
+from haul.clients import kind_hints, registry
 
 #: The kinds a client of which may be preferred for direct files, for the help.
 _FILE_KINDS = "/".join(kind.name for kind in registry.preferable_for_files())
@@ -68,7 +68,7 @@ def list_clients(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> 
 @clients_app.command("add")
 def add_client(
     name: Annotated[str, typer.Argument(help="A name of your choosing, e.g. qbit.")],
-    kind: Annotated[str, typer.Argument(help=f"{registry.either(registry.names())}.")],
+    kind: Annotated[str, typer.Argument(help=f"{kind_hints.either(registry.names())}.")],
     url: Annotated[str, typer.Argument(help="e.g. http://127.0.0.1:8080")],
     username: Annotated[str | None, typer.Option(help="Web UI or RPC user.")] = None,
     secret: SecretOpt = None,

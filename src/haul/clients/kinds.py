@@ -44,3 +44,9 @@ class ClientKind:
     preferable_for_files: bool = False
     #: The schemes of the address it answers at.
     url_schemes: tuple[str, ...] = ("http", "https")
+    #: Whether it logs in with a user name (else only a secret).
+    username: bool = True
+    #: The option of the client that sets the secret haul gives it, when it is not a password.
+    auth_option: str | None = None
+    #: What the client calls the mark haul puts on its items ("category", "label"), if any.
+    marker: str | None = None

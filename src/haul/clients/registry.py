@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from haul.clients.base import DownloadClient
+from haul.clients.kind_hints import either
 from haul.clients.kinds import ClientKind
 from haul.core.client_specs import ClientSpec
 from haul.core.routing import BUILTIN, Candidate, Roster, SourceKind
@@ -71,39 +72,6 @@ def preferable_for_files() -> tuple[ClientKind, ...]:
 def taking(source: SourceKind) -> tuple[ClientKind, ...]:
     """The kinds that take ``source``, in order of preference."""
     return tuple(sorted((k for k in kinds() if source in k.takes), key=lambda k: k.rank))
-
-
-def either(words: Iterable[str]) -> str:
-    """``a``, ``a or b``, ``a, b or c``."""
-    listed = list(words)
-    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
-
-
-def both(words: Iterable[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    listed = list(words)
-    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
-
-
-def takes_sentence() -> str:
-    """Which kinds take which sources, e.g. "aria2 takes direct files and torrents; qBittorrent
-    and Transmission take torrents." """
-    groups: dict[frozenset[SourceKind], list[str]] = {}
-    for kind in kinds():
-        groups.setdefault(kind.takes, []).append(kind.label)
-    parts = [
-        f"{both(who)} {'takes' if len(who) == 1 else 'take'} "
-        + both(_SOURCE_WORDS[source] for source in _SOURCE_WORDS if source in takes)
-        for takes, who in groups.items()
-    ]
-    return "; ".join(parts) + "."
-
-
-_SOURCE_WORDS: dict[SourceKind, str] = {
-    "file": "direct files",
-    "torrent": "torrents",
-    "media": "pages",
-}
 
 
 def candidate(spec: ClientSpec) -> Candidate:

@@ -22,4 +22,6 @@ KIND = ClientKind(
     capabilities=frozenset({"closable", "judges_failures"}),
     rank=1,
     preferable_for_files=True,
+    username=False,
+    auth_option="--rpc-secret",
 )

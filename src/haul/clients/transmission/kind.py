@@ -27,4 +27,5 @@ KIND = ClientKind(
     takes=frozenset({"torrent"}),
     build=build,
     capabilities=frozenset({"closable", "lists_files"}),
+    marker="label",
 )
