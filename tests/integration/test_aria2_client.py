@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from haul.clients.aria2 import Aria2Client, Aria2RpcError, Aria2Wire, gid_for
+from haul.clients.aria2.client import Aria2Client, gid_for
+from haul.clients.aria2.wire import Aria2RpcError, Aria2Wire
 from haul.clients.base import AddRequest, DownloadClient
 from haul.core.client_items import ClientItem
 from haul.core.status import Status

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from haul.clients.aria2 import Aria2Client
+from haul.clients.aria2.client import Aria2Client
 from tests.conftest import App
 from tests.support.aria2 import Aria2Daemon, aria2_daemon
 from tests.support.origin import Origin

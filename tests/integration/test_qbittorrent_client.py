@@ -21,7 +21,7 @@ import qbittorrentapi
 import transmission_rpc
 
 from haul.clients.base import AddRequest, DownloadClient
-from haul.clients.qbittorrent import QBittorrentClient
+from haul.clients.qbittorrent.client import QBittorrentClient
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.core.torrents import TorrentMeta, parse_torrent

@@ -25,7 +25,7 @@ import qbittorrentapi
 import transmission_rpc
 
 from haul.clients.base import AddRequest, DownloadClient
-from haul.clients.transmission import TransmissionClient
+from haul.clients.transmission.client import TransmissionClient
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
 from haul.core.torrents import parse_torrent

@@ -11,8 +11,8 @@ import pytest
 
 from haul.clients.directory import ClientDirectory
 from haul.clients.fake import FakeClient
-from haul.clients.registry import ClientSpec
 from haul.core.client_items import ClientItem
+from haul.core.client_specs import ClientSpec
 from haul.core.status import Status
 from haul.errors import ClientUnavailable
 

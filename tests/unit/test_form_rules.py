@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from haul.clients.base import ClientHealth
-from haul.clients.registry import ClientSpec, check_spec, spec_problems
+from haul.clients.registry import check_spec, spec_problems
 from haul.core import media_items as rules
+from haul.core.client_specs import ClientSpec
 from haul.errors import InputError, InvalidMediaItem
 from haul.web.ui.client_form import ClientForm, health_text, read_spec, shown_url
 

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from haul.core.routing import Candidate, check_requested, route
+from haul.core.routing import Candidate, Roster, SourceKind, check_requested, route
 from haul.errors import NoClient, UnknownClient
 
-QBIT = Candidate("qbit", "qbittorrent", priority=2)
-TRANS = Candidate("trans", "transmission", priority=1)
-ARIA = Candidate("aria", "aria2", priority=1, prefer_for_files=True)
-PLAIN_ARIA = Candidate("aria-plain", "aria2", priority=1)
+TORRENTS: frozenset[SourceKind] = frozenset({"torrent"})
+FILES_AND_TORRENTS: frozenset[SourceKind] = frozenset({"file", "torrent"})
+
+
+def torrent_client(name: str, priority: int = 1, *, enabled: bool = True) -> Candidate:
+    return Candidate(name, "qBittorrent", TORRENTS, priority, enabled)
+
+
+def aria2(name: str, *, preferred: bool = False, enabled: bool = True) -> Candidate:
+    """A client that also fetches files, ranked after dedicated torrent clients."""
+    return Candidate(name, "aria2", FILES_AND_TORRENTS, 1, enabled, preferred, rank=1)
+
+
+QBIT = torrent_client("qbit", 2)
+TRANS = torrent_client("trans", 1)
+ARIA = aria2("aria", preferred=True)
+PLAIN_ARIA = aria2("aria-plain")
 
 
 def test_torrents_go_to_the_best_priority_torrent_client() -> None:
     assert route("torrent", [QBIT, TRANS, ARIA]) == "trans"
-    assert route("torrent", [QBIT, Candidate("q0", "qbittorrent", priority=0)]) == "q0"
+    assert route("torrent", [QBIT, torrent_client("q0", 0)]) == "q0"
 
 
 def test_dedicated_torrent_clients_come_before_aria2() -> None:
@@ -24,7 +37,7 @@ def test_dedicated_torrent_clients_come_before_aria2() -> None:
 
 
 def test_disabled_clients_take_nothing() -> None:
-    off = Candidate("off", "qbittorrent", priority=0, enabled=False)
+    off = torrent_client("off", 0, enabled=False)
     assert route("torrent", [off, QBIT]) == "qbit"
     with pytest.raises(NoClient, match="none is enabled"):
         route("torrent", [off])
@@ -33,6 +46,9 @@ def test_disabled_clients_take_nothing() -> None:
 def test_no_torrent_client_says_what_is_needed() -> None:
     with pytest.raises(NoClient, match="need a torrent client"):
         route("torrent", [])
+    off = Roster((aria2("off", enabled=False),), ("qBittorrent", "Transmission", "aria2"))
+    with pytest.raises(NoClient, match=r"\(qBittorrent, Transmission or aria2\), and none"):
+        route("torrent", off)
 
 
 def test_direct_files_go_to_a_preferred_aria2_else_builtin() -> None:
@@ -70,7 +86,7 @@ def test_submits_naming_an_unknown_or_disabled_client_are_refused() -> None:
     with pytest.raises(UnknownClient, match="no download client named 'nope'; there are: "):
         check_requested("nope", [QBIT])
     with pytest.raises(UnknownClient, match="disabled"):
-        check_requested("x", [Candidate("x", "aria2", enabled=False)])
+        check_requested("x", [aria2("x", enabled=False)])
 
 
 def test_a_torrent_passes_over_a_client_that_is_down() -> None:

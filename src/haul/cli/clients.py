@@ -1,4 +1,4 @@
-"""``haul clients``: configure download clients (aria2, qBittorrent, Transmission)."""
+"""``haul clients``: configure download clients (of the kinds in :mod:`haul.clients.registry`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from rich.table import Table
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.render import say_error, text
+from haul.clients import kind_hints, registry
+
+#: The kinds a client of which may be preferred for direct files, for the help.
+_FILE_KINDS = "/".join(kind.name for kind in registry.preferable_for_files())
 
 clients_app = typer.Typer(help="Download clients: add, test, change, remove.", no_args_is_help=True)
 
@@ -64,7 +68,7 @@ def list_clients(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> 
 @clients_app.command("add")
 def add_client(
     name: Annotated[str, typer.Argument(help="A name of your choosing, e.g. qbit.")],
-    kind: Annotated[str, typer.Argument(help="aria2, qbittorrent or transmission.")],
+    kind: Annotated[str, typer.Argument(help=f"{kind_hints.either(registry.names())}.")],
     url: Annotated[str, typer.Argument(help="e.g. http://127.0.0.1:8080")],
     username: Annotated[str | None, typer.Option(help="Web UI or RPC user.")] = None,
     secret: SecretOpt = None,
@@ -73,7 +77,8 @@ def add_client(
     priority: Annotated[int | None, typer.Option(help="Lower is preferred.")] = None,
     slot_limit: Annotated[int | None, typer.Option(help="At most this many active.")] = None,
     prefer_for_files: Annotated[
-        bool | None, typer.Option(help="aria2: take direct files too.")
+        bool | None,
+        typer.Option(help=f"{_FILE_KINDS}: take direct files too."),
     ] = None,
     test: Annotated[bool, typer.Option(help="Test the connection before saving.")] = True,
     server: ServerOpt = DEFAULT_SERVER,

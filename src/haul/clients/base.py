@@ -2,11 +2,15 @@
 
 A client is the source of truth for the live state of what it holds. haul asks it in bulk
 (:meth:`DownloadClient.items`, one call per client per list) and never stores the answer.
+
+Beyond :class:`DownloadClient`, an adapter may have optional capabilities, each a protocol
+checked with ``isinstance``: :class:`ListsFiles`, :class:`Closable`, :class:`JudgesFailures`.
+A client kind declares the ones its adapter has (:mod:`haul.clients.kinds`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -65,3 +69,24 @@ class DownloadClient(Protocol):
     async def remove(self, ref: str, *, delete_data: bool) -> None: ...
 
     async def health(self) -> ClientHealth: ...
+
+
+@runtime_checkable
+class ListsFiles(Protocol):
+    """A client that lists the files of an item on demand (its bulk snapshot may leave them out)."""
+
+    async def files(self, ref: str) -> Sequence[str]: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A client that holds connections, to be closed when haul lets it go."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class JudgesFailures(Protocol):
+    """A client whose errors say whether a failed item met a passing problem, worth a retry."""
+
+    def failure_passes(self, item: ClientItem) -> bool: ...

@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from haul.clients.base import DownloadClient
-from haul.clients.registry import ClientSpec, build_client
+from haul.clients.base import Closable, DownloadClient
+from haul.clients.registry import build_client, roster
 from haul.core.client_items import ClientItem
-from haul.core.routing import BUILTIN, Candidate
+from haul.core.client_specs import ClientSpec
+from haul.core.routing import BUILTIN, Roster
 from haul.errors import (
     ClientAuthFailed,
     ClientError,
@@ -88,8 +89,8 @@ class ClientDirectory:
         for client in retired:
             await close_client(client)
 
-    def candidates(self) -> list[Candidate]:
-        return [spec.candidate for spec in self.specs.values()]
+    def candidates(self) -> Roster:
+        return roster(self.specs.values())
 
     def spec(self, name: str) -> ClientSpec | None:
         return self.specs.get(name)
@@ -173,8 +174,7 @@ class ClientDirectory:
 
 async def close_client(client: DownloadClient) -> None:
     """Close an adapter that holds connections; errors on the way out are not news."""
-    closer = getattr(client, "aclose", None)
-    if closer is None:
+    if not isinstance(client, Closable):
         return
     with contextlib.suppress(ClientError, OSError):
-        await closer()
+        await client.aclose()

@@ -1,57 +1,99 @@
 """The kinds of download client haul can drive, and building one from its stored settings.
 
-Adapters are imported when the first client of their kind is built, so a haul that uses only
-the built-in engine never loads a torrent client library.
+The kinds are an allow-list of modules, each an adapter folder's ``kind.py`` declaring one
+:class:`~haul.clients.kinds.ClientKind`. They are imported the first time a kind is asked for,
+and each builder imports its adapter only when the first client of its kind is built, so a haul
+that uses only the built-in engine never loads a torrent client library. Adding a kind is its
+folder and one line here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import functools
+import importlib
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from haul.clients.base import DownloadClient
-from haul.core.routing import BUILTIN, KIND_LABEL, Candidate
+from haul.clients.kind_hints import either
+from haul.clients.kinds import ClientKind
+from haul.core.client_specs import ClientSpec
+from haul.core.routing import BUILTIN, Candidate, Roster, SourceKind
 from haul.core.sources import METADATA_HOSTS
 from haul.errors import InputError
 from haul.net.guard import CLIENT_POLICY, WORDS, Refusal
 
-KINDS = tuple(KIND_LABEL)
-#: Where each kind listens by default, shown as an example when a URL is wrong.
-EXAMPLE_URLS = {
-    "aria2": "http://127.0.0.1:6800/jsonrpc",
-    "qbittorrent": "http://127.0.0.1:8080",
-    "transmission": "http://127.0.0.1:9091/transmission/rpc",
-}
+#: The modules that declare a kind, in the order kinds are listed (the API's enum, the form).
+ALLOWED = (
+    "haul.clients.aria2.kind",
+    "haul.clients.qbittorrent.kind",
+    "haul.clients.transmission.kind",
+)
 
 
-@dataclass(frozen=True, slots=True)
-class ClientSpec:
-    """A configured client, detached from the database row it was read from."""
+@functools.cache
+def kinds() -> tuple[ClientKind, ...]:
+    """Every kind haul can drive, in the order of :data:`ALLOWED`."""
+    found: tuple[ClientKind, ...] = tuple(
+        importlib.import_module(module).KIND for module in ALLOWED
+    )
+    return found
 
-    name: str
-    kind: str
-    url: str
-    username: str | None = None
-    secret: str | None = field(default=None, repr=False)  # never in a log line
-    category: str = "haul"
-    priority: int = 1
-    enabled: bool = True
-    slot_limit: int | None = None
-    prefer_for_files: bool = False
-    timeout: float = 5.0
-    remove_completed: bool = False
-    seed_ratio: float | None = None
-    seed_minutes: int | None = None
 
-    @property
-    def candidate(self) -> Candidate:
-        return Candidate(self.name, self.kind, self.priority, self.enabled, self.prefer_for_files)
+def kind_named(name: str) -> ClientKind | None:
+    return next((kind for kind in kinds() if kind.name == name), None)
 
-    @property
-    def connection(self) -> tuple[str, str, str | None, str | None, str, float]:
-        """What building the client depends on: a change here means a new connection."""
-        return (self.kind, self.url, self.username, self.secret, self.category, self.timeout)
+
+def names() -> tuple[str, ...]:
+    return tuple(kind.name for kind in kinds())
+
+
+def labels() -> dict[str, str]:
+    """Each kind's name and what a person calls it."""
+    return {kind.name: kind.label for kind in kinds()}
+
+
+def label_of(name: str) -> str:
+    """What a person calls the kind ``name`` (the name itself when haul knows no such kind)."""
+    kind = kind_named(name)
+    return kind.label if kind is not None else name
+
+
+def example_urls() -> dict[str, str]:
+    """Where each kind listens by default, shown as an example when a URL is wrong."""
+    return {kind.name: kind.example_url for kind in kinds()}
+
+
+def preferable_for_files() -> tuple[ClientKind, ...]:
+    """The kinds a client of which may be preferred for direct files over the built-in engine."""
+    return tuple(kind for kind in kinds() if kind.preferable_for_files)
+
+
+def taking(source: SourceKind) -> tuple[ClientKind, ...]:
+    """The kinds that take ``source``, in order of preference."""
+    return tuple(sorted((k for k in kinds() if source in k.takes), key=lambda k: k.rank))
+
+
+def candidate(spec: ClientSpec) -> Candidate:
+    """A configured client as routing sees it: its settings and what its kind takes."""
+    kind = kind_named(spec.kind)
+    return Candidate(
+        spec.name,
+        kind.label if kind is not None else spec.kind,
+        kind.takes if kind is not None else frozenset(),
+        spec.priority,
+        spec.enabled,
+        spec.prefer_for_files,
+        kind.rank if kind is not None else 0,
+    )
+
+
+def roster(specs: Iterable[ClientSpec]) -> Roster:
+    """The configured clients as routing sees them."""
+    return Roster(
+        tuple(candidate(spec) for spec in specs),
+        tuple(kind.label for kind in taking("torrent")),
+    )
 
 
 def spec_problems(spec: ClientSpec, *, new_url: bool = True) -> list[tuple[str, str]]:
@@ -59,8 +101,10 @@ def spec_problems(spec: ClientSpec, *, new_url: bool = True) -> list[tuple[str, 
     the field is the :class:`ClientSpec` attribute the sentence is about. ``new_url``: the URL
     is being given now, and may not carry a password (one saved before that rule still
     works: it is only shown masked)."""
-    if spec.kind not in KINDS:
-        return [("kind", f"haul cannot drive a {spec.kind!r} client; it knows {', '.join(KINDS)}.")]
+    kind = kind_named(spec.kind)
+    if kind is None:
+        known = ", ".join(names())
+        return [("kind", f"haul cannot drive a {spec.kind!r} client; it knows {known}.")]
     found: list[tuple[str, str]] = []
     if spec.name == BUILTIN:
         found.append(("name", "The name 'builtin' belongs to haul's own engine; choose another."))
@@ -80,12 +124,12 @@ def spec_problems(spec: ClientSpec, *, new_url: bool = True) -> list[tuple[str, 
         port = parts.port
     except ValueError:
         port = -1
-    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+    if parts.scheme not in kind.url_schemes or not parts.hostname or port == -1:
         found.append(
             (
                 "url",
-                f"The URL of {_a(KIND_LABEL[spec.kind])} client looks like "
-                f"{EXAMPLE_URLS[spec.kind]}; {spec.url!r} is not such a URL.",
+                f"The URL of {_a(kind.label)} client looks like "
+                f"{kind.example_url}; {spec.url!r} is not such a URL.",
             )
         )
     elif sentence := address_problem(parts.hostname or ""):
@@ -102,8 +146,9 @@ def spec_problems(spec: ClientSpec, *, new_url: bool = True) -> list[tuple[str, 
         found.append(("timeout", "A client's timeout is between 0 and 120 seconds."))
     if spec.slot_limit is not None and spec.slot_limit < 1:
         found.append(("slot_limit", "A client's slot limit is at least 1 (or none for no limit)."))
-    if spec.prefer_for_files and spec.kind != "aria2":
-        found.append(("prefer_for_files", "Only aria2 can be preferred for direct files."))
+    if spec.prefer_for_files and not kind.preferable_for_files:
+        able = either(k.label for k in preferable_for_files())
+        found.append(("prefer_for_files", f"Only {able} can be preferred for direct files."))
     if spec.seed_ratio is not None and spec.seed_ratio < 0:
         found.append(("seed_ratio", "A seeding ratio cannot be negative."))
     if spec.seed_minutes is not None and spec.seed_minutes < 0:
@@ -147,45 +192,8 @@ def check_spec(spec: ClientSpec, *, new_url: bool = True) -> None:
         raise InputError(sentence)
 
 
-def _aria2(spec: ClientSpec) -> DownloadClient:
-    from haul.clients.aria2 import Aria2Client
-
-    return Aria2Client(spec.url, spec.secret, name=spec.name, timeout=spec.timeout)
-
-
-def _qbittorrent(spec: ClientSpec) -> DownloadClient:
-    from haul.clients.qbittorrent import QBittorrentClient
-
-    return QBittorrentClient(
-        spec.url,
-        spec.username,
-        spec.secret,
-        name=spec.name,
-        category=spec.category,
-        timeout=spec.timeout,
-    )
-
-
-def _transmission(spec: ClientSpec) -> DownloadClient:
-    from haul.clients.transmission import TransmissionClient
-
-    return TransmissionClient(
-        spec.url,
-        spec.username,
-        spec.secret,
-        name=spec.name,
-        label=spec.category,
-        timeout=spec.timeout,
-    )
-
-
-BUILDERS: dict[str, Callable[[ClientSpec], DownloadClient]] = {
-    "aria2": _aria2,
-    "qbittorrent": _qbittorrent,
-    "transmission": _transmission,
-}
-
-
 def build_client(spec: ClientSpec) -> DownloadClient:
     check_spec(spec, new_url=False)
-    return BUILDERS[spec.kind](spec)
+    kind = kind_named(spec.kind)
+    assert kind is not None  # check_spec refuses an unknown kind
+    return kind.build(spec)

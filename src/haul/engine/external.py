@@ -29,8 +29,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from haul.clients.aria2.mapping import is_retryable
-from haul.clients.base import AddRequest, DownloadClient
+from haul.clients.base import AddRequest, DownloadClient, JudgesFailures, ListsFiles
 from haul.clients.directory import ClientDirectory
 from haul.core import trackers
 from haul.core.client_items import ClientItem
@@ -597,11 +596,9 @@ class ExternalClients:
     async def _client_failed(self, name: str, row: Download, item: ClientItem) -> None:
         # a client's message may quote the URL it was given (an IPTV stream's has credentials)
         message = redact_url(f"{name}: {item.message or 'the client reported an error'}")
-        spec = self.directory.spec(name)
-        # aria2 names passing problems by error code; a torrent client's error needs a person
-        retryable = (
-            spec is not None and spec.kind == "aria2" and is_retryable(item.raw.get("errorCode"))
-        )
+        client = self.directory.clients.get(name)
+        # a client that judges its errors may name a passing problem; others' need a person
+        retryable = isinstance(client, JudgesFailures) and client.failure_passes(item)
         error: TransferError = (
             TransientTransferError(message, code="client_failed")
             if retryable
@@ -636,10 +633,9 @@ def _goal_met(ratio: float | None, minutes: int | None, item: ClientItem) -> boo
 
 
 async def _files_of(client: DownloadClient, item: ClientItem) -> list[str]:
-    finder = getattr(client, "files", None)
-    if finder is not None:
+    if isinstance(client, ListsFiles):
         try:
-            found = await finder(item.ref)
+            found = await client.files(item.ref)
             if found:
                 return list(found)
         except ClientError as exc:

@@ -16,14 +16,9 @@ from urllib.parse import quote, urlsplit
 
 from haul.clients.base import ClientHealth
 from haul.clients.directory import ClientDirectory, close_client
-from haul.clients.registry import (
-    ClientSpec,
-    address_problem,
-    build_client,
-    check_spec,
-    shown_url,
-)
+from haul.clients.registry import address_problem, build_client, check_spec, shown_url
 from haul.core.client_items import ClientItem
+from haul.core.client_specs import ClientSpec
 from haul.core.routing import BUILTIN
 from haul.core.sources import parse_source
 from haul.core.status import Phase

@@ -7,7 +7,7 @@ from dataclasses import fields
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haul.clients.registry import ClientSpec
+from haul.core.client_specs import ClientSpec
 from haul.core.status import OPEN_PHASES
 from haul.store.models import ClientConfig, Download
 

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from haul.clients.aria2.mapping import ITEM_KEYS, LIVE_STATES, file_paths, to_item
+from haul.clients.aria2.mapping import ITEM_KEYS, LIVE_STATES, file_paths, is_retryable, to_item
 from haul.clients.aria2.wire import Aria2RpcError, Aria2Wire, Call
 from haul.clients.base import AddRequest, ClientHealth
 from haul.core.client_items import ClientItem
@@ -56,6 +56,10 @@ class Aria2Client:
 
     async def aclose(self) -> None:
         await self.wire.aclose()
+
+    def failure_passes(self, item: ClientItem) -> bool:
+        """aria2 names a passing problem (a timeout, a refused connection ...) by error code."""
+        return is_retryable(item.raw.get("errorCode"))
 
     async def __aenter__(self) -> Aria2Client:
         return self

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 
 from haul.clients.base import ClientHealth
-from haul.clients.registry import ClientSpec
 from haul.core.client_items import ClientItem
+from haul.core.client_specs import ClientSpec
 from haul.errors import InvalidFields
 from haul.service import to_json
 from haul.service.clients import ClientService

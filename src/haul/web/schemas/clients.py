@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ClientKind = Literal["aria2", "qbittorrent", "transmission"]
+from haul.clients import kind_hints, registry
+
+if TYPE_CHECKING:
+    KindName = str
+else:
+    #: The kinds of the registry, in its order (the API's enum).
+    KindName = Literal[registry.names()]
+#: What marks haul's items in each kind that marks them, e.g. "category (qBittorrent)".
+_MARKERS = " or ".join(
+    f"{word} ({label})" for label, word in kind_hints.marker_words(registry.kinds())
+)
 #: The longest seeding time a client can be asked for (well within an integer column).
 CENTURY_MINUTES = 100 * 365 * 24 * 60
 
@@ -27,13 +37,15 @@ class ClientSettings(BaseModel):
         default=None,
         min_length=1,
         max_length=100,
-        description="The category (qBittorrent) or label (Transmission) that marks haul's items",
+        description=f"The {_MARKERS} that marks haul's items",
     )
     priority: int | None = Field(default=None, ge=0, le=100, description="Lower is preferred")
     enabled: bool | None = None
     slot_limit: int | None = Field(default=None, ge=1, le=10000)
     prefer_for_files: bool | None = Field(
-        default=None, description="aria2 only: direct files go to it instead of the built-in engine"
+        default=None,
+        description=f"{kind_hints.file_labels(registry.kinds())} only: direct files go to it "
+        "instead of the built-in engine",
     )
     timeout: float | None = Field(default=None, gt=0, le=120)
     remove_completed: bool | None = Field(
@@ -48,7 +60,7 @@ class ClientSettings(BaseModel):
 
 class ClientCreate(ClientSettings):
     name: str = Field(min_length=1, max_length=64, examples=["qbit"])
-    kind: ClientKind
+    kind: KindName
     url: str = Field(max_length=1000, examples=["http://127.0.0.1:8080"])
 
 

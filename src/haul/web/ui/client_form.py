@@ -5,13 +5,14 @@ at once and placed beside its field."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from haul.clients import kind_hints, registry
 from haul.clients.base import ClientHealth
-from haul.clients.registry import KINDS, ClientSpec, spec_problems
-from haul.core.routing import KIND_LABEL
+from haul.clients.registry import spec_problems
+from haul.core.client_specs import ClientSpec
 from haul.web.ui.forms import PageForm, whole_number
 
 #: The spec's settings this form edits (the rest keep their stored or default values).
@@ -30,7 +31,7 @@ FIELDS = (
 
 @dataclass
 class ClientForm(PageForm):
-    kind: str = "aria2"
+    kind: str = field(default_factory=lambda: registry.names()[0])
     name: str = ""
     url: str = ""
     username: str = ""
@@ -61,7 +62,35 @@ class ClientForm(PageForm):
 
     @property
     def kinds(self) -> dict[str, str]:
-        return {kind: KIND_LABEL[kind] for kind in KINDS}
+        return registry.labels()
+
+    @property
+    def file_kinds(self) -> list[str]:
+        """The kinds that may be preferred for direct files (the form shows that box for them)."""
+        return [kind.name for kind in registry.preferable_for_files()]
+
+    # What the hints beside the fields say about the kinds.
+
+    @property
+    def kind_hint(self) -> str:
+        return kind_hints.takes_sentence(registry.kinds())
+
+    @property
+    def username_hint(self) -> str:
+        return kind_hints.username_sentence(registry.kinds())
+
+    @property
+    def auth_options(self) -> list[tuple[str, str]]:
+        """Each kind whose secret is an option of its own, and that option."""
+        return [(k.label, k.auth_option) for k in registry.kinds() if k.auth_option]
+
+    @property
+    def markers(self) -> list[tuple[str, str]]:
+        return kind_hints.marker_words(registry.kinds())
+
+    @property
+    def file_labels(self) -> str:
+        return kind_hints.file_labels(registry.kinds())
 
 
 def read_spec(form: ClientForm, secret: str, base: ClientSpec | None = None) -> ClientSpec | None:
@@ -86,8 +115,8 @@ def read_spec(form: ClientForm, secret: str, base: ClientSpec | None = None) -> 
     elif urlsplit(form.url).password:
         form.error("url", "Put the password in the password field, not in the URL.")
         form.url = shown_url(form.url)  # the page never shows a password
-    if form.kind not in KINDS:
-        form.error("kind", "Choose aria2, qBittorrent or Transmission.")
+    if form.kind not in registry.names():
+        form.error("kind", f"Choose {kind_hints.either(registry.labels().values())}.")
         return None
     if form.clear_secret:
         kept: str | None = None

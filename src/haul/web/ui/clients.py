@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from haul.clients import registry
 from haul.clients.base import ClientHealth
-from haul.clients.registry import EXAMPLE_URLS
-from haul.core.routing import BUILTIN, KIND_LABEL
+from haul.core.routing import BUILTIN
 from haul.errors import HaulError
 from haul.web.deps import AdminDep, RuntimeDep
 from haul.web.errors import INVALID_FORM, status_for
@@ -62,7 +62,7 @@ async def _rows(
         rows.append(
             {
                 **{k: data[k] for k in ("name", "kind", "category", "priority", "enabled")},
-                "kind": KIND_LABEL.get(data["kind"], data["kind"]),
+                "kind": registry.label_of(data["kind"]),
                 "url": shown_url(data["url"]),
                 "builtin": False,
                 "ok": live.ok if live is not None else None,
@@ -117,7 +117,7 @@ def _form_page(
         nav="clients",
         form=form,
         test=_result(form.tested) if form.tested else None,
-        examples=EXAMPLE_URLS,
+        examples=registry.example_urls(),
         **context,
     )
 
