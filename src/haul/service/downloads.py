@@ -20,7 +20,7 @@ from haul.core.admission import Limits
 from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, NoClient, check_requested, route
 from haul.core.sources import Source, check_site, parse_source, torrent_source
-from haul.core.status import OPEN_PHASES, Phase, Status
+from haul.core.status import OPEN_PHASES, Phase, Status, phase_status, phases_for
 from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Playlist, Tracked, files_size, track
 from haul.engine.base import Profile as EngineProfile
@@ -35,12 +35,7 @@ from haul.errors import (
 )
 from haul.events.bus import EventBus
 from haul.service.files import Folders, remove_inside
-from haul.service.listing import (
-    ClientTracker,
-    cursor_id,
-    phase_status,
-    phases_for,
-)
+from haul.service.listing import ClientTracker, cursor_id
 from haul.service.media import MediaService
 from haul.service.shown import all_for, events_for, states_for, tracked_for
 from haul.service.submitting import SubmitBatcher, SubmitRequest
