@@ -33,6 +33,8 @@ CALLS: dict[Command, Callable[[Snapshot, bool], Change]] = {
     Command.FAIL: lambda s, _: lifecycle.fail(s, at=NOW, code="e", message="m"),
     Command.FINISH: lambda s, _: lifecycle.finish(s, at=NOW),
     Command.COMPLETE: lambda s, _: lifecycle.complete(s, at=NOW),
+    Command.REPROCESS: lambda s, _: lifecycle.reprocess(s),
+    Command.DEFER_REMOVAL: lambda s, _: lifecycle.defer_removal(s, delete_files=True),
 }
 
 
@@ -261,3 +263,13 @@ def test_finish_then_complete() -> None:
     assert done == Change({"phase": "completed", "lease_worker_id": None}, "completed")
     direct = lifecycle.complete(Snapshot(1, Phase.ACTIVE), at=NOW)
     assert direct.updates["completed_at"] == NOW
+
+
+def test_reprocess_hands_a_finished_download_back() -> None:
+    change = lifecycle.reprocess(Snapshot(1, Phase.COMPLETED, leased=True))
+    assert change == Change({"phase": "processing", "lease_worker_id": None}, "reprocess")
+
+
+def test_a_removal_owed_by_a_finished_download_is_recorded_without_history() -> None:
+    change = lifecycle.defer_removal(Snapshot(1, Phase.COMPLETED), delete_files=False)
+    assert change == Change({"phase": "canceled", "cancel_delete_partial": False})

@@ -37,6 +37,8 @@ class Command(StrEnum):
     FAIL = "fail"
     FINISH = "finish"
     COMPLETE = "complete"
+    REPROCESS = "reprocess"
+    DEFER_REMOVAL = "defer_removal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,13 @@ EDGES: tuple[Edge, ...] = (
     Edge(_C.FINISH, _AC, _PR, "the client has it all; haul probes and files it"),
     Edge(_C.COMPLETE, _PR, Phase.COMPLETED),
     Edge(_C.COMPLETE, _AC, Phase.COMPLETED, "nothing left to process"),
+    Edge(_C.REPROCESS, Phase.COMPLETED, _PR, "its files are probed and filed again"),
+    Edge(
+        _C.DEFER_REMOVAL,
+        Phase.COMPLETED,
+        Phase.CANCELED,
+        "its client cannot remove the item now: the monitor does when it is back",
+    ),
 )
 
 #: command -> phase -> the phases it may lead to.
@@ -352,3 +361,16 @@ def complete(snap: Snapshot, *, at: datetime) -> Change:
     if snap.phase is Phase.ACTIVE:
         updates["completed_at"] = at
     return Change(updates, "completed")
+
+
+def reprocess(snap: Snapshot) -> Change:
+    """Probe and file a finished download's files again (any worker takes it up)."""
+    _check(snap, Command.REPROCESS)
+    return Change({"phase": Phase.PROCESSING.value, "lease_worker_id": None}, "reprocess")
+
+
+def defer_removal(snap: Snapshot, *, delete_files: bool) -> Change:
+    """A finished download's client could not be told to remove its item: the row says the
+    removal is owed, and the monitor carries it out when the client is back."""
+    _check(snap, Command.DEFER_REMOVAL)
+    return Change({"phase": Phase.CANCELED.value, "cancel_delete_partial": delete_files})
