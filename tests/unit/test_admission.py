@@ -1,4 +1,4 @@
-from haul.core.admission import Limits, decide, next_rank
+from haul.core.admission import Active, Candidate, Limits, choose, decide, next_rank
 
 
 def test_global_limit_refuses_with_the_reason() -> None:
@@ -37,3 +37,84 @@ def test_newcomer_joins_the_current_round() -> None:
     assert next_rank(None, 5) == 5
     assert next_rank(9, 5) == 10
     assert next_rank(None, None) == 0
+
+
+def _queue(*owners: str, client: str | None = None) -> list[Candidate]:
+    """One candidate per owner given, ranked in that order (ids from 1)."""
+    return [
+        Candidate(i, owner, client, rank) for rank, (i, owner) in enumerate(enumerate(owners, 1))
+    ]
+
+
+def test_choose_fills_the_free_slots_in_rank_order() -> None:
+    waiting = [Candidate(3, "a", None, 1), Candidate(1, "b", None, 2), Candidate(2, "c", None, 1)]
+    assert choose(waiting, Active(total=1), Limits(global_active=3)) == [2, 3]
+
+
+def test_choose_breaks_ties_by_id() -> None:
+    waiting = [Candidate(9, "a", None, 0), Candidate(4, "b", None, 0)]
+    assert choose(waiting, Active(), Limits(global_active=1)) == [4]
+
+
+def test_choose_admits_nothing_when_full() -> None:
+    assert choose(_queue("a", "b"), Active(total=2), Limits(global_active=2)) == []
+    assert choose(_queue("a", "b"), Active(total=5), Limits(global_active=2)) == []
+    assert choose([], Active(), Limits(global_active=2)) == []
+
+
+def test_choose_skips_an_owner_at_their_cap_for_the_next_in_line() -> None:
+    limits = Limits(global_active=10, per_owner=2)
+    active = Active(total=1, per_owner={"a": 1})
+    assert choose(_queue("a", "a", "a", "b", "b", "b"), active, limits) == [1, 4, 5]
+
+
+def test_choose_honours_an_owner_own_limit() -> None:
+    limits = Limits(global_active=10, per_owner=1)
+    waiting = _queue("a", "a", "a", "b", "b")
+    assert choose(waiting, Active(), limits, {"a": 3}) == [1, 2, 3, 4]
+    assert choose(waiting, Active(), limits, {"b": 0}) == [1]
+
+
+def test_choose_caps_each_client() -> None:
+    limits = Limits(global_active=10, per_client={"qb": 1})
+    waiting = [
+        Candidate(1, "a", "qb", 0),
+        Candidate(2, "a", "qb", 1),
+        Candidate(3, "a", "aria2", 2),
+        Candidate(4, "a", None, 3),
+    ]
+    assert choose(waiting, Active(), limits) == [1, 3, 4]
+    assert choose(waiting, Active(total=1, per_client={"qb": 1}), limits) == [3, 4]
+
+
+def test_choose_is_fair_between_owners_by_rank() -> None:
+    """Ranks interleave a bulk owner with a newcomer: each gets every other slot."""
+    bulk = [Candidate(i, "bulk", None, i) for i in range(1, 101)]
+    newcomer = [Candidate(1000 + i, "new", None, i + 1) for i in range(3)]
+    chosen = choose(bulk + newcomer, Active(), Limits(global_active=6))
+    assert chosen == [1, 1000, 2, 1001, 3, 1002]
+
+
+def test_active_counts_what_it_takes() -> None:
+    active = Active(total=1, per_owner={"a": 1}).taking(
+        [Candidate(1, "a", "qb", 0), Candidate(2, "b", None, 0)]
+    )
+    assert active == Active(total=3, per_owner={"a": 2, "b": 1}, per_client={"qb": 1})
+
+
+def test_choose_in_batches_matches_one_pass() -> None:
+    """Choosing batch by batch, counting what each took, admits what one pass over all would."""
+    limits = Limits(global_active=7, per_owner=2, per_client={"qb": 2})
+    owners = ["a", "b", "a", "a", "c", "b", "b", "c", "d", "a", "d", "e"]
+    waiting = [
+        Candidate(i, owner, "qb" if i % 3 == 0 else None, i // 2)
+        for i, owner in enumerate(owners, 1)
+    ]
+    whole = choose(waiting, Active(), limits)
+    active, batched = Active(), []
+    for start in range(0, len(waiting), 5):
+        chunk = waiting[start : start + 5]
+        chosen = choose(chunk, active, limits)
+        active = active.taking(c for c in chunk if c.id in chosen)
+        batched += chosen
+    assert batched == whole

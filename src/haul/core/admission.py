@@ -3,12 +3,13 @@
 Fairness comes from the queue rank: an owner's n-th waiting download gets rank
 ``max(their last rank + 1, the lowest rank still waiting)``, and the queue is served in
 (rank, id) order. One owner with 10,000 waiting thus takes every other slot at most; a newcomer
-joins the current round instead of waiting behind all of it.
+joins the current round instead of waiting behind all of it. :func:`choose` picks which waiting
+downloads take the free slots; :func:`decide` says whether one submitted download may start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -52,3 +53,69 @@ def next_rank(owner_last_rank: int | None, lowest_waiting_rank: int | None) -> i
     mine = owner_last_rank + 1 if owner_last_rank is not None else 0
     floor = lowest_waiting_rank if lowest_waiting_rank is not None else 0
     return max(mine, floor)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A queued download that may be admitted."""
+
+    id: int
+    owner: str
+    #: The client it was routed to (None: not routed yet, no client cap applies).
+    client: str | None
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    """The downloads holding a slot: in all, per owner and per client (a count left out is 0)."""
+
+    total: int = 0
+    per_owner: Mapping[str, int] = field(default_factory=dict)
+    per_client: Mapping[str, int] = field(default_factory=dict)
+
+    def taking(self, admitted: Iterable[Candidate]) -> Active:
+        """The counts once ``admitted`` hold their slots too."""
+        total = self.total
+        per_owner = dict(self.per_owner)
+        per_client = dict(self.per_client)
+        for one in admitted:
+            total += 1
+            per_owner[one.owner] = per_owner.get(one.owner, 0) + 1
+            if one.client:
+                per_client[one.client] = per_client.get(one.client, 0) + 1
+        return Active(total, per_owner, per_client)
+
+
+def choose(
+    candidates: Iterable[Candidate],
+    active: Active,
+    limits: Limits,
+    owner_limits: Mapping[str, int] | None = None,
+) -> list[int]:
+    """The ids of the candidates to admit, in fair (rank, id) order: as many as there are free
+    slots, skipping a candidate whose owner, or whose client, is at its cap (the next in line
+    may belong to someone else, or go to another client). ``owner_limits``: owners whose own
+    limit replaces :attr:`Limits.per_owner`."""
+    free = limits.global_active - active.total
+    if free <= 0:
+        return []
+    overrides = owner_limits or {}
+    per_owner = dict(active.per_owner)
+    per_client = dict(active.per_client)
+    chosen: list[int] = []
+    for one in sorted(candidates, key=lambda c: (c.rank, c.id)):
+        owner_cap = overrides.get(one.owner, limits.per_owner)
+        if owner_cap is not None and per_owner.get(one.owner, 0) >= owner_cap:
+            continue
+        client_cap = limits.per_client.get(one.client) if one.client else None
+        if one.client and client_cap is not None and per_client.get(one.client, 0) >= client_cap:
+            continue
+        chosen.append(one.id)
+        per_owner[one.owner] = per_owner.get(one.owner, 0) + 1
+        if one.client:
+            per_client[one.client] = per_client.get(one.client, 0) + 1
+        free -= 1
+        if free == 0:
+            break
+    return chosen

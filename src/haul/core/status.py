@@ -8,6 +8,7 @@ the two.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -60,3 +61,33 @@ PHASE_STATUS: dict[Phase, Status] = {
     Phase.CANCELED: Status.CANCELED,
     Phase.PARENT: Status.QUEUED,
 }
+
+
+#: The phases whose rows can show each status (the inverse of :data:`PHASE_STATUS` joined with
+#: what clients report): a list filtered by status reads only these rows.
+STATUS_PHASES: dict[str, list[str]] = {
+    Status.QUEUED: [Phase.QUEUED, Phase.PARENT],
+    Status.RESOLVING: [Phase.ADMITTED, Phase.PARENT],
+    Status.PAUSED: [Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE],
+    Status.PROCESSING: [Phase.PROCESSING, Phase.ACTIVE],
+    Status.COMPLETED: [Phase.COMPLETED, Phase.PARENT],
+    Status.FAILED: [Phase.FAILED, Phase.PARENT],
+    Status.CANCELED: [Phase.CANCELED, Phase.ACTIVE],
+}
+
+
+def phases_for(statuses: Sequence[str]) -> list[str] | None:
+    """The phases whose rows can have one of ``statuses`` (None: no narrowing possible)."""
+    if not statuses:
+        return None
+    phases: set[str] = set()
+    for status in statuses:
+        phases.update(STATUS_PHASES.get(status, [Phase.ACTIVE, Phase.PARENT]))
+    return [str(p) for p in phases]
+
+
+def phase_status(phase: str, paused: bool) -> str:
+    """A child's status for its playlist's counts (read from the row, no client asked)."""
+    if paused and phase in (Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE):
+        return Status.PAUSED
+    return PHASE_STATUS[Phase(phase)]

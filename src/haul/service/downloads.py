@@ -15,12 +15,13 @@ from sqlalchemy import func, select
 from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
-from haul.core import trackers
+from haul.core import lifecycle, trackers
 from haul.core.admission import Limits
+from haul.core.lifecycle import Change, Command, Snapshot
 from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, check_requested, route
 from haul.core.sources import Source, check_site, parse_source, torrent_source
-from haul.core.status import OPEN_PHASES, Phase, Status
+from haul.core.status import OPEN_PHASES, Phase, Status, phase_status, phases_for
 from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Playlist, Tracked, files_size, track
 from haul.engine.base import Profile as EngineProfile
@@ -28,7 +29,6 @@ from haul.engine.external import saved_inside
 from haul.errors import (
     ClientError,
     ClientItemNotFound,
-    InvalidTransition,
     NoClient,
     NoClientForSource,
     NotFound,
@@ -36,12 +36,7 @@ from haul.errors import (
 )
 from haul.events.bus import EventBus
 from haul.service.files import Folders, remove_inside
-from haul.service.listing import (
-    ClientTracker,
-    cursor_id,
-    phase_status,
-    phases_for,
-)
+from haul.service.listing import ClientTracker, cursor_id
 from haul.service.media import MediaService
 from haul.service.shown import all_for, events_for, states_for, tracked_for
 from haul.service.submitting import SubmitBatcher, SubmitRequest
@@ -64,6 +59,35 @@ PAGE_COLUMNS = [getattr(Download, name) for name in DownloadRow.__annotations__]
 def _on_external(row: Download) -> bool:
     """Whether an external client holds (or held) the row's item."""
     return bool(row.client and row.client != BUILTIN and row.client_ref)
+
+
+def _snapshot(row: Download) -> Snapshot:
+    """What the lifecycle's commands read of a stored download."""
+    return Snapshot(
+        row.id,
+        Phase(row.phase),
+        desired_paused=bool(row.desired_paused),
+        leased=row.lease_worker_id is not None,
+        client=row.client,
+        client_ref=row.client_ref,
+        canceled=row.canceled_at is not None,
+        started=row.started_at is not None,
+        retry_attempt=row.retry_attempt or 0,
+        retry_next_at=row.retry_next_at,
+    )
+
+
+async def _apply(s: Any, row: Download, change: Change, *, record: bool = True) -> None:
+    """Write a lifecycle change to a row read in this transaction (``record``: with its event
+    in the row's history)."""
+    for column, value in change.updates.items():
+        setattr(row, column, value)
+    if change.forget:
+        row.meta = {k: v for k, v in row.meta.items() if k not in change.forget}
+    if change.rank is not None:
+        row.queue_rank = await q.queue_rank_for(s, row.owner_key, front=change.rank == "front")
+    if record and change.event is not None:
+        q.add_event(s, row.id, change.event, **change.event_data)
 
 
 class DownloadService:
@@ -467,26 +491,13 @@ class DownloadService:
 
     async def _want_paused(self, download_id: int, owner: Owner, *, paused: bool) -> Tracked:
         """Record the wish (sticky: the reconciler re-applies it), then tell the client."""
+        command = lifecycle.pause if paused else lifecycle.resume
         row = await self._row(download_id, owner)
-        if row.phase not in OPEN_PHASES:
-            verb = "paused" if paused else "resumed"
-            raise InvalidTransition(
-                f"Download {download_id} is {row.phase}; only unfinished downloads can be {verb}."
-            )
+        command(_snapshot(row))  # refused here when it is finished
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
-            if db_row.desired_paused != paused:
-                db_row.desired_paused = paused
-                if paused and db_row.phase == Phase.ADMITTED and db_row.lease_worker_id is None:
-                    db_row.phase = Phase.QUEUED.value  # give the slot back
-                if paused and db_row.phase == Phase.ACTIVE and _on_external(db_row):
-                    # The client keeps the paused item; the slot goes back. A resume queues
-                    # for a slot again and the client resumes the item it holds.
-                    db_row.phase = Phase.QUEUED.value
-                if not paused and db_row.phase == Phase.QUEUED:
-                    db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key, front=True)
-                q.add_event(s, download_id, "pause_requested" if paused else "resume_requested")
+            await _apply(s, db_row, command(_snapshot(db_row)))
         if row.client == q.BUILTIN or (row.client is None and row.phase == Phase.ADMITTED):
             builtin = self.builtin
             await (builtin.pause if paused else builtin.resume)(str(row.id))
@@ -514,15 +525,7 @@ class DownloadService:
 
     async def retry(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
-        if (
-            row.phase not in (Phase.FAILED, Phase.CANCELED)
-            and not (row.phase == Phase.QUEUED and row.retry_next_at)
-            and not await self._missing(row)
-        ):
-            raise InvalidTransition(
-                f"Download {download_id} is {row.phase}; "
-                "only failed, canceled or missing downloads can be retried."
-            )
+        change = lifecycle.retry(_snapshot(row), missing=await self._missing(row))
         async with self.db.write(admission=owner.ip_limit is not None) as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
@@ -533,16 +536,7 @@ class DownloadService:
                 )
                 if refusal is not None:
                     raise refusal
-            db_row.phase = Phase.QUEUED.value
-            db_row.canceled_at = None
-            db_row.desired_paused = False
-            db_row.retry_attempt = 0
-            db_row.retry_next_at = None
-            db_row.failed_at = None
-            db_row.last_error_code = db_row.last_error_message = None
-            db_row.meta = {k: v for k, v in db_row.meta.items() if k != "resolved"}
-            db_row.queue_rank = await q.queue_rank_for(s, db_row.owner_key)
-            q.add_event(s, download_id, "retry_requested")
+            await _apply(s, db_row, change)
         self.wake()
         return await self._changed(download_id, owner)
 
@@ -565,11 +559,10 @@ class DownloadService:
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
-            if db_row.phase in OPEN_PHASES or db_row.phase == Phase.PARENT:
-                db_row.phase = Phase.CANCELED.value
-                db_row.canceled_at = utcnow()
-                db_row.cancel_delete_partial = delete_files
-                q.add_event(s, download_id, "canceled", delete_files=delete_files)
+            now = utcnow()
+            if lifecycle.allowed(Command.CANCEL, db_row.phase):
+                change = lifecycle.cancel(_snapshot(db_row), at=now, delete_files=delete_files)
+                await _apply(s, db_row, change)
             db_row.hidden = db_row.hidden or hide
             if row.phase == Phase.PARENT:
                 for child in (
@@ -580,9 +573,8 @@ class DownloadService:
                         )
                     )
                 ).all():
-                    child.phase = Phase.CANCELED.value
-                    child.canceled_at = utcnow()
-                    child.cancel_delete_partial = delete_files
+                    change = lifecycle.cancel(_snapshot(child), at=now, delete_files=delete_files)
+                    await _apply(s, child, change, record=False)
         if row.client and row.client != q.BUILTIN and row.client_ref:
             if row.phase in OPEN_PHASES or (delete_files and row.client_released_at is None):
                 await self._remove_from_client(row, delete_files=delete_files)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core.client_items import ClientItem
 from haul.core.owners import owner_name
-from haul.core.status import PHASE_STATUS, Phase, Status
+from haul.core.status import Phase
 from haul.core.tracking import DownloadRow, Playlist, Tracked, track
 from haul.errors import ClientError, InvalidCursor
 from haul.service.values import ClientState
@@ -136,34 +136,6 @@ def _association(row: DownloadRow) -> tuple[str | None, str | None]:
 
 def _err(answer: object) -> str | None:
     return answer if isinstance(answer, str) else None
-
-
-_STATUS_PHASES: dict[str, list[str]] = {
-    Status.QUEUED: [Phase.QUEUED, Phase.PARENT],
-    Status.RESOLVING: [Phase.ADMITTED, Phase.PARENT],
-    Status.PAUSED: [Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE],
-    Status.PROCESSING: [Phase.PROCESSING, Phase.ACTIVE],
-    Status.COMPLETED: [Phase.COMPLETED, Phase.PARENT],
-    Status.FAILED: [Phase.FAILED, Phase.PARENT],
-    Status.CANCELED: [Phase.CANCELED, Phase.ACTIVE],
-}
-
-
-def phases_for(statuses: Sequence[str]) -> list[str] | None:
-    """The phases whose rows can have one of ``statuses`` (None: no narrowing possible)."""
-    if not statuses:
-        return None
-    phases: set[str] = set()
-    for status in statuses:
-        phases.update(_STATUS_PHASES.get(status, [Phase.ACTIVE, Phase.PARENT]))
-    return [str(p) for p in phases]
-
-
-def phase_status(phase: str, paused: bool) -> str:
-    """A child's status for its playlist's counts (read from the row, no client asked)."""
-    if paused and phase in (Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE):
-        return Status.PAUSED
-    return PHASE_STATUS[Phase(phase)]
 
 
 #: Ids are 32-bit on PostgreSQL: a larger cursor is no cursor this server handed out.

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from haul.core.admission import Limits, next_rank
+from haul.core.admission import Active, Candidate, Limits, choose, next_rank
 from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
 from haul.errors import HaulError
@@ -162,11 +162,12 @@ _ADMIT = (
 def admit_waiting(
     session: Session, limits: Limits, *, now: datetime | None = None, batch: int = 200
 ) -> list[int]:
-    """Admit queued downloads into free slots, in fair (rank, id) order; returns their ids."""
+    """Admit queued downloads into free slots, in fair (rank, id) order; returns their ids.
+    The waiting rows are read a batch at a time until the slots are full or none is left:
+    :func:`~haul.core.admission.choose` picks from each batch."""
     now = now or utcnow()
     total = int(session.scalar(_SLOTS_USED) or 0)
-    free = limits.global_active - total
-    if free <= 0:
+    if limits.global_active - total <= 0:
         return []
     per_owner: dict[str, int] = {}
     if limits.per_owner is not None:
@@ -176,13 +177,14 @@ def admit_waiting(
     if limits.per_client:
         counts = session.execute(_SLOTS_PER_CLIENT, {"names": list(limits.per_client)})
         per_client = {str(name): int(count) for name, count in counts.all()}
+    active = Active(total, per_owner, per_client)
     admitted: list[int] = []
     after: tuple[int, int] | None = None
     # Without a per-owner limit every row read is admitted: read no more than there are slots
     # (a finished download's write admits its successor here, one row at a time).
     capped = limits.per_owner is not None or bool(limits.per_client)
-    batch = batch if capped else min(batch, free)
-    while free > 0:
+    batch = batch if capped else min(batch, limits.global_active - total)
+    while active.total < limits.global_active:
         if after is None:
             rows = session.execute(_WAITING, {"now": now, "batch": batch}).all()
         else:
@@ -192,20 +194,13 @@ def admit_waiting(
             ).all()
         if not rows:
             break
-        for download_id, owner_key, rank, client in rows:
-            after = (rank, download_id)
-            if limits.per_owner is not None and per_owner.get(owner_key, 0) >= limits.per_owner:
-                continue
-            cap = limits.per_client.get(client) if client else None
-            if cap is not None and per_client.get(client, 0) >= cap:
-                continue  # its client is full: the next download in line may go elsewhere
-            admitted.append(download_id)
-            per_owner[owner_key] = per_owner.get(owner_key, 0) + 1
-            if cap is not None:
-                per_client[client] = per_client.get(client, 0) + 1
-            free -= 1
-            if free == 0:
-                break
+        candidates = [Candidate(i, owner, client, rank) for i, owner, rank, client in rows]
+        after = (candidates[-1].rank, candidates[-1].id)
+        chosen = choose(candidates, active, limits)
+        if chosen:
+            taken = set(chosen)
+            active = active.taking(c for c in candidates if c.id in taken)
+            admitted += chosen
     if admitted:
         session.execute(_ADMIT, {"ids": admitted, "at": now})
         session.execute(
