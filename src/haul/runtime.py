@@ -2,6 +2,11 @@
 
 ``haul serve`` runs a :class:`Runtime` with the API in front of it; ``haul worker`` runs one
 without. This is the only place besides the CLI that reads :class:`~haul.settings.Settings`.
+
+Parts are made bottom-up, each given what it uses in its constructor. Three pairs need each
+other, so one side of each learns of the other once both exist: the runtime settings and the
+PostgreSQL event bridge, the download service and the library, a job and the external clients.
+The worker's id is read through :meth:`Runtime.worker_id` (the worker is made last).
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
+    """Everything one haul process runs, and its start and stop."""
+
     def __init__(self, settings: Settings, *, run_worker: bool = True) -> None:
         self.settings = settings
         self.run_worker = run_worker
