@@ -194,7 +194,7 @@ async def test_a_profile_in_use_stays_until_its_downloads_are_done(
 
 async def test_removed_seed_profiles_stay_removed(app: App) -> None:
     assert (await remove(app, "with-subtitles")).status_code == 204
-    await app.runtime._seed_profiles()  # what the next start does
+    await app.runtime.profiles.seed_defaults()  # what the next start does
     assert "with-subtitles" not in await names(app)
 
 

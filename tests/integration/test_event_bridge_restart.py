@@ -74,9 +74,9 @@ async def test_catching_up_tells_subscribers_what_changed_while_events_were_cut(
     after = datetime.now(UTC) + timedelta(seconds=1)
     sub = app.runtime.bus.subscribe()
     try:
-        await app.runtime._caught_up(after)
+        await app.runtime.service.caught_up(after)
         assert await sub.get(timeout=0.2) is None  # nothing changed since then
-        await app.runtime._caught_up(before)
+        await app.runtime.service.caught_up(before)
         told = await sub.get(timeout=5)
         assert told is not None and told.type == "status"
         assert told.download_id == ended.json()["id"] != kept.json()["id"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -159,6 +161,39 @@ def test_summary_and_body_carry_what_a_receiver_needs() -> None:
     assert "The server has no such file." in text
     plain = payload.download_summary(id=1, url="https://e.org/a", status="completed", owner="local")
     assert plain["error"] is None and plain["files"] == [] and plain["library_paths"] == []
+
+
+@dataclass
+class Row:
+    """A recorded download as :func:`payload.summary_of` reads it."""
+
+    id: int = 7
+    source_url: str = "https://user:secret@e.org/a.mkv"
+    owner_key: str = "user:3"
+    title: str | None = "A film"
+    last_error_code: str | None = "http_404"
+    last_error_message: str | None = "Not found"
+    client: str | None = "aria2"
+    media_id: int | None = 12
+    files: list[Any] | None = None
+
+
+def test_summary_of_a_recorded_download() -> None:
+    row = Row(files=[{"path": "a.mkv", "size": 10}])
+    assert payload.summary_of(row, "failed") == {
+        "id": 7,
+        "title": "A film",
+        "url": "https://e.org/a.mkv",
+        "status": "failed",
+        "error": {"code": "http_404", "message": "Not found"},
+        "client": "aria2",
+        "media_id": 12,
+        "owner": "user:3",
+        "files": [{"path": "a.mkv", "size": 10}],
+        "library_paths": [],
+    }
+    bare = payload.summary_of(Row(last_error_code=None, last_error_message=None), "completed")
+    assert bare["error"] is None and bare["files"] == []
 
 
 def test_event_kinds_are_checked_with_a_sentence() -> None:

@@ -9,14 +9,15 @@
     delivery.py      one attempt, and the retry loop around it
     notifier.py      :class:`Notifier`: ``emit`` an event, deliveries run in the background
 
-The worker calls ``runtime.notifier.emit(kind, owner_key, download_summary(...))``.
+The worker calls ``notifier.emit_ended(kind, row)`` when a download completes or fails, and
+``notifier.emit(kind, owner_key, download_summary(...))`` for other events.
 Targets are configured through :class:`haul.service.notifications.NotificationService`.
 """
 
 from haul.notify.backoff import Backoff
 from haul.notify.kinds import EVENT_KINDS, EventKind
 from haul.notify.notifier import Notifier
-from haul.notify.payload import DownloadSummary, download_summary
+from haul.notify.payload import DownloadSummary, StoredDownload, download_summary, summary_of
 from haul.notify.signing import verify
 from haul.notify.targets import Target
 
@@ -26,7 +27,9 @@ __all__ = [
     "DownloadSummary",
     "EventKind",
     "Notifier",
+    "StoredDownload",
     "Target",
     "download_summary",
+    "summary_of",
     "verify",
 ]

@@ -88,6 +88,11 @@ class Notifier:
         except Exception:
             log.exception("could not schedule a %s notification", kind)
 
+    def emit_ended(self, kind: str, row: payload.StoredDownload) -> None:
+        """Tell that the recorded download ``row`` ended as ``kind`` (``completed``,
+        ``failed``): :meth:`emit` of its summary to its owner's targets."""
+        self.emit(kind, row.owner_key, payload.summary_of(row, kind))
+
     async def test(self, target: Target) -> Outcome:
         """Send a test event to ``target`` now, once (no retries: a person is waiting)."""
         message = self._message(TEST_EVENT, None)

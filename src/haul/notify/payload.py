@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import PurePath
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 from haul.notify.kinds import TEST_EVENT
@@ -92,6 +92,45 @@ def download_summary(
         "files": [_file(entry) for entry in files],
         "library_paths": [str(path) for path in library_paths],
     }
+
+
+class StoredDownload(Protocol):
+    """What :func:`summary_of` reads of a recorded download (a ``Download`` row has it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def source_url(self) -> str: ...
+    @property
+    def owner_key(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def last_error_code(self) -> str | None: ...
+    @property
+    def last_error_message(self) -> str | None: ...
+    @property
+    def client(self) -> str | None: ...
+    @property
+    def media_id(self) -> int | None: ...
+    @property
+    def files(self) -> list[Any] | None: ...
+
+
+def summary_of(row: StoredDownload, status: str) -> DownloadSummary:
+    """Describe a recorded download that just ended with ``status`` (``completed``, ``failed``)."""
+    return download_summary(
+        id=row.id,
+        url=row.source_url,
+        status=status,
+        owner=row.owner_key,
+        title=row.title,
+        error_code=row.last_error_code,
+        error_message=row.last_error_message,
+        client=row.client,
+        media_id=row.media_id,
+        files=row.files or [],
+    )
 
 
 def _file(entry: Mapping[str, Any] | tuple[str, int | None]) -> FileInfo:

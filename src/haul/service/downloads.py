@@ -102,6 +102,8 @@ class DownloadService:
         allow_private: bool,
         wake: Callable[[], None] = lambda: None,
         library_root: Path | None = None,
+        visitor_sites: tuple[str, ...] = (),
+        visitor_torrents: bool = False,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -119,9 +121,9 @@ class DownloadService:
         self.media: MediaService | None = None
         self.tracker = ClientTracker(directory, self._user_names)
         #: Public mode: the only sites anonymous visitors may download from (empty: any).
-        self.visitor_sites: tuple[str, ...] = ()
+        self.visitor_sites = visitor_sites
         #: Public mode: whether anonymous visitors may download torrents.
-        self.visitor_torrents = False
+        self.visitor_torrents = visitor_torrents
         #: Every job reads its profile when it starts and when it ends (see haul.store.kept).
         self.profiles = Kept(self._engine_profiles)
 
@@ -462,6 +464,22 @@ class DownloadService:
         for row, one in zip(rows, tracked, strict=True):
             shown = to_json(tracked_for(one, None))
             self.bus.publish("status", row.id, row.owner_key, local=local, download=shown)
+
+    async def publish_each(self, ids: Sequence[int]) -> None:
+        """:meth:`publish` of every download of ``ids`` (those a worker just admitted)."""
+        async with self.db.read() as s:
+            rows = (await s.scalars(select(Download).where(Download.id.in_(ids)))).all()
+        for row in rows:
+            await self.publish(row)
+
+    async def caught_up(self, since: datetime) -> None:
+        """After this process missed other processes' events (the event bridge was cut from
+        PostgreSQL): tell its subscribers again of the downloads whose state changed since
+        ``since``. Live progress comes back with the next progress events."""
+        async with self.db.read() as s:
+            ids = await q.changed_since(s, since)
+        await self.publish_ids(ids, local=False)
+        log.info("caught up after the event bridge reconnected: %d downloads told", len(ids))
 
     async def publish(self, row: Download) -> None:
         """Tell subscribers a download changed state (the worker calls this after each write).

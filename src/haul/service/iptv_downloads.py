@@ -2,7 +2,8 @@
 a media-linked download (the film or episode is found in, or added to, the library).
 
 The download's source names what to ask the provider for (``iptv://...``, see
-:func:`haul.core.sources.iptv_source`); the engine asks for the stream at each attempt.
+:func:`haul.core.sources.iptv_source`); the engine and the external clients ask
+:class:`IptvStreamUrls` for the stream at each attempt.
 """
 
 from __future__ import annotations
@@ -11,15 +12,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from haul.core.media_items import clean_ids
-from haul.core.sources import iptv_source
+from haul.core.sources import iptv_series_of, iptv_source
 from haul.core.tracking import Tracked
-from haul.errors import HaulError, InvalidMediaItem, NotFound
+from haul.engine.context import SecretStream
+from haul.errors import HaulError, InvalidMediaItem, NotFound, PermanentTransferError
 from haul.iptv.catalog import Episode
+from haul.iptv.redact import redact_url
+from haul.iptv.streams import as_transfer_error, fresh_stream_url
 from haul.service.downloads import DownloadService
 from haul.service.iptv import IptvService
 from haul.service.media import MediaService
 from haul.service.values import Owner
+from haul.store.database import Database
+from haul.store.models import Download
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,39 @@ def _known_ids(**ids: Any) -> dict[str, Any]:
         except InvalidMediaItem:
             continue
     return out
+
+
+class IptvStreamUrls:
+    """Asks the provider of an IPTV download for a fresh stream (see haul.iptv.streams); the
+    URL carries the provider's credentials, so the stream comes with a way to clean messages."""
+
+    def __init__(self, db: Database, http: httpx.AsyncClient) -> None:
+        self.db = db
+        self.http = http
+
+    async def fresh(self, row: Download) -> SecretStream:
+        """A stream of ``row`` to download now; raises a TransferError when there is none."""
+        if row.iptv_provider_id is None or row.iptv_kind not in ("movie", "episode"):
+            raise PermanentTransferError(
+                "The IPTV provider of this download was removed.", code="iptv_provider_gone"
+            )
+        try:
+            stream = await fresh_stream_url(
+                self.db,
+                self.http,
+                row.iptv_provider_id,
+                "movie" if row.iptv_kind == "movie" else "episode",
+                str(row.iptv_ref),
+                series_id=iptv_series_of(row.source_url),
+            )
+        except HaulError as exc:
+            raise as_transfer_error(exc) from None
+        source = row.source_url
+
+        def clean(text: str) -> str:
+            return redact_url(text.replace(stream.url, source))
+
+        return SecretStream(stream.url, stream.filename, clean)
 
 
 class IptvDownloads:

@@ -31,6 +31,19 @@ from haul.errors import (
 from haul.store.database import Database
 from haul.store.models import Download, Profile
 
+#: What the first start of an instance offers (see :meth:`ProfileService.seed_defaults`).
+DEFAULT_PROFILES: list[dict[str, Any]] = [
+    {"name": "default", "is_default": True},
+    {
+        "name": "best-mp4",
+        "format": "bv*[ext=mp4]+ba[ext=m4a]/b[ext=mp4]/bv*+ba/b",
+        "container": "mp4",
+    },
+    {"name": "720p", "format": "bv*[height<=720]+ba/b[height<=720]/b", "container": "mkv"},
+    {"name": "audio", "format": "ba/b"},
+    {"name": "with-subtitles", "subtitles": ["en", "eng"]},
+]
+
 
 def profile_json(row: Profile) -> dict[str, Any]:
     return {
@@ -55,6 +68,15 @@ class ProfileService:
         self.root = downloads_root
         #: Told after every change (the jobs' copy of the profiles, haul.store.kept).
         self.changed = changed
+
+    async def seed_defaults(self) -> None:
+        """Add :data:`DEFAULT_PROFILES` when there is no profile at all (the first start);
+        later an administrator's removals stay removed."""
+        async with self.db.write() as s:
+            if await s.scalar(select(Profile.id).limit(1)) is not None:
+                return
+            for spec in DEFAULT_PROFILES:
+                s.add(Profile(**spec))
 
     async def list(self) -> list[dict[str, Any]]:
         async with self.db.read() as s:

@@ -9,11 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from haul.errors import Conflict, InputError, NoAccount
-from haul.service.accounts import AccountService, UserView
-from haul.service.ownership import OwnershipService
+from haul.service.accounts import UserView
 from haul.service.values import Owner
 from haul.web.auth import LOGIN_COOKIE, Gate
-from haul.web.deps import AdminDep, OwnerDep
+from haul.web.deps import AccountsDep, AdminDep, OwnerDep, OwnershipDep
 from haul.web.ids import Id
 from haul.web.schemas.accounts import (
     Credentials,
@@ -39,17 +38,11 @@ FORBIDDEN = error_responses(403)
 TOO_MANY = error_responses(429)
 
 
-def get_accounts(request: Request) -> AccountService:
-    accounts: AccountService = request.app.state.runtime.accounts
-    return accounts
-
-
 def get_gate(request: Request) -> Gate:
     gate: Gate = request.app.state.gate
     return gate
 
 
-AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 GateDep = Annotated[Gate, Depends(get_gate)]
 
 
@@ -247,14 +240,6 @@ async def change_user(
         revoke_tokens=body.revoke_tokens,
     )
     return user_out(view)
-
-
-def get_ownership(request: Request) -> OwnershipService:
-    ownership: OwnershipService = request.app.state.runtime.ownership
-    return ownership
-
-
-OwnershipDep = Annotated[OwnershipService, Depends(get_ownership)]
 
 
 @router.get(

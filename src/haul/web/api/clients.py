@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 
 from haul.clients.base import ClientHealth
 from haul.core.client_items import ClientItem
 from haul.core.client_specs import ClientSpec
 from haul.errors import InvalidFields
 from haul.service import to_json
-from haul.service.clients import ClientService
-from haul.web.deps import OwnerDep, ServiceDep
+from haul.web.deps import ClientsDep, DownloadsDep, OwnerDep
 from haul.web.schemas.clients import (
     Adopt,
     ClientCreate,
@@ -28,14 +27,6 @@ from haul.web.schemas.downloads import DownloadOut
 from haul.web.schemas.errors import error_responses
 
 router = APIRouter(prefix="/clients", tags=["clients"])
-
-
-def get_clients(request: Request) -> ClientService:
-    service: ClientService = request.app.state.runtime.client_service
-    return service
-
-
-ClientsDep = Annotated[ClientService, Depends(get_clients)]
 
 
 def _spec(body: ClientCreate) -> ClientSpec:
@@ -140,7 +131,7 @@ async def untracked(name: str, clients: ClientsDep) -> Any:
     responses=error_responses(404, 502),
 )
 async def adopt(
-    name: str, body: Adopt, clients: ClientsDep, service: ServiceDep, owner: OwnerDep
+    name: str, body: Adopt, clients: ClientsDep, service: DownloadsDep, owner: OwnerDep
 ) -> Any:
     """Make an untracked item one of your downloads."""
     download_id = await clients.adopt(name, body.ref, owner)

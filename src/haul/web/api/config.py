@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body
 
-from haul.service.config import ConfigService
-from haul.web.deps import AdminDep
+from haul.web.deps import AdminDep, ConfigDep
 from haul.web.schemas.config import (
     PATCH_DESCRIPTION,
     PATCH_EXAMPLE,
@@ -18,14 +17,6 @@ from haul.web.schemas.errors import error_responses
 router = APIRouter(prefix="/config", tags=["config"])
 
 ADMIN_ONLY = error_responses(403, described={403: "The caller is not an administrator"})
-
-
-def get_config(request: Request) -> ConfigService:
-    service: ConfigService = request.app.state.runtime.config
-    return service
-
-
-ConfigDep = Annotated[ConfigService, Depends(get_config)]
 
 
 @router.get("", response_model=ConfigOut, responses=ADMIN_ONLY)

@@ -13,7 +13,7 @@ from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.core.tracking import Tracked
 from haul.errors import HaulError, PayloadTooLarge
 from haul.service import Owner, to_json
-from haul.web.deps import OwnerDep, ServiceDep
+from haul.web.deps import DownloadsDep, OwnerDep
 from haul.web.errors import status_for
 from haul.web.files import file_response
 from haul.web.ids import Id
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/downloads", tags=["downloads"])
     response_model=DownloadOut | BulkCreated,
     responses=error_responses(409, 422, 429),
 )
-async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> Any:
+async def create(body: DownloadCreate, service: DownloadsDep, owner: OwnerDep) -> Any:
     """Queue one source (``url``) or several (``urls``). Answers at once: no network work."""
 
     async def one(url: str, title: str | None = None) -> dict[str, Any]:
@@ -93,7 +93,7 @@ async def create(body: DownloadCreate, service: ServiceDep, owner: OwnerDep) -> 
     responses=error_responses(409, 413, 422, 429),
 )
 async def create_from_torrent(
-    service: ServiceDep,
+    service: DownloadsDep,
     owner: OwnerDep,
     torrent: Annotated[UploadFile, File(description="A .torrent file")],
     client: Annotated[str | None, Form(max_length=64)] = None,
@@ -127,7 +127,7 @@ async def create_from_torrent(
 
 @router.get("", response_model=DownloadList)
 async def list_downloads(
-    service: ServiceDep,
+    service: DownloadsDep,
     owner: OwnerDep,
     status_: Annotated[list[str], Query(alias="status")] = [],  # noqa: B006
     client: str | None = None,
@@ -178,22 +178,22 @@ async def _bulk(ids: list[int], action: Action, owner: Owner) -> dict[str, Any]:
 
 
 @router.post("/pause", response_model=BulkResult)
-async def pause_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+async def pause_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) -> Any:
     return await _bulk(body.ids, service.pause, owner)
 
 
 @router.post("/resume", response_model=BulkResult)
-async def resume_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+async def resume_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) -> Any:
     return await _bulk(body.ids, service.resume, owner)
 
 
 @router.post("/retry", response_model=BulkResult)
-async def retry_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+async def retry_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) -> Any:
     return await _bulk(body.ids, service.retry, owner)
 
 
 @router.post("/cancel", response_model=BulkResult)
-async def cancel_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) -> Any:
+async def cancel_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) -> Any:
     async def cancel(download_id: int, who: Owner) -> Tracked:
         return await service.cancel(download_id, who, delete_files=body.delete_files)
 
@@ -201,14 +201,14 @@ async def cancel_many(body: BulkAction, service: ServiceDep, owner: OwnerDep) ->
 
 
 @router.get("/{download_id}", response_model=DownloadOut, responses=error_responses(404))
-async def show(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
+async def show(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
     return to_json(await service.get(download_id, owner))
 
 
 @router.get(
     "/{download_id}/events", response_model=list[DownloadEventOut], responses=error_responses(404)
 )
-async def history(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
+async def history(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
     """The download's timeline: every state change haul recorded, oldest first."""
     return [
         {"id": e.id, "at": e.at, "kind": e.kind, "message": e.message, "data": e.data}
@@ -219,27 +219,27 @@ async def history(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
 @router.post(
     "/{download_id}/pause", response_model=DownloadOut, responses=error_responses(404, 409)
 )
-async def pause(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
+async def pause(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
     return to_json(await service.pause(download_id, owner))
 
 
 @router.post(
     "/{download_id}/resume", response_model=DownloadOut, responses=error_responses(404, 409)
 )
-async def resume(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
+async def resume(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
     return to_json(await service.resume(download_id, owner))
 
 
 @router.post(
     "/{download_id}/retry", response_model=DownloadOut, responses=error_responses(404, 409)
 )
-async def retry(download_id: Id, service: ServiceDep, owner: OwnerDep) -> Any:
+async def retry(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
     return to_json(await service.retry(download_id, owner))
 
 
 @router.post("/{download_id}/cancel", response_model=DownloadOut, responses=error_responses(404))
 async def cancel(
-    download_id: Id, service: ServiceDep, owner: OwnerDep, body: CancelBody | None = None
+    download_id: Id, service: DownloadsDep, owner: OwnerDep, body: CancelBody | None = None
 ) -> Any:
     """Stop the download for good (it stays in the list as canceled); partial data is
     deleted only with ``delete_files``."""
@@ -249,7 +249,7 @@ async def cancel(
 
 @router.delete("/{download_id}", response_model=DownloadOut, responses=error_responses(404))
 async def delete(
-    download_id: Id, service: ServiceDep, owner: OwnerDep, delete_files: bool = False
+    download_id: Id, service: DownloadsDep, owner: OwnerDep, delete_files: bool = False
 ) -> Any:
     """Cancel the download if it is unfinished, then remove it from view (history is kept)."""
     return to_json(await service.cancel(download_id, owner, delete_files=delete_files, hide=True))
@@ -261,7 +261,7 @@ async def delete(
     response_class=Response,
 )
 async def fetch_file(
-    download_id: Id, service: ServiceDep, owner: OwnerDep, index: Annotated[int, Query(ge=0)] = 0
+    download_id: Id, service: DownloadsDep, owner: OwnerDep, index: Annotated[int, Query(ge=0)] = 0
 ) -> FileResponse:
     """The finished file, with HTTP Range support."""
     return file_response(await service.file_path(download_id, owner, index))

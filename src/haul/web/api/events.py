@@ -24,7 +24,7 @@ from haul.errors import HaulError, Unauthorized
 from haul.events.bus import Subscription
 from haul.service import Owner
 from haul.web.api.stream_auth import CallerWatch
-from haul.web.deps import OwnerDep, RuntimeDep, get_owner
+from haul.web.deps import BusDep, OwnerDep, get_bus, get_owner
 
 router = APIRouter(tags=["events"])
 
@@ -53,12 +53,12 @@ def _allowed(owner: Owner, event_owner: str) -> bool:
 )
 async def events(
     request: Request,
-    runtime: RuntimeDep,
+    bus: BusDep,
     owner: OwnerDep,
     download: Annotated[list[int], Query(max_length=100)] = [],  # noqa: B006
 ) -> EventSourceResponse:
     """A Server-Sent Events stream of download events."""
-    sub = runtime.bus.subscribe(_channels(owner, download))
+    sub = bus.subscribe(_channels(owner, download))
     watch = CallerWatch(request.app.state.gate, request, owner)
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
@@ -91,14 +91,14 @@ async def events(
 @router.websocket("/ws")
 async def websocket(ws: WebSocket) -> None:
     """Send ``{"subscribe": ["download.12"]}`` to narrow the stream; events arrive as JSON."""
-    runtime = ws.app.state.runtime
+    bus = get_bus(ws)
     try:
         owner = await get_owner(ws)
     except HaulError as exc:
         await ws.close(code=4401 if isinstance(exc, Unauthorized) else 4403, reason=exc.message)
         return
     await ws.accept()
-    sub: Subscription = runtime.bus.subscribe(_channels(owner, []))
+    sub: Subscription = bus.subscribe(_channels(owner, []))
     watch = CallerWatch(ws.app.state.gate, ws, owner)
 
     async def receive() -> None:
@@ -108,7 +108,7 @@ async def websocket(ws: WebSocket) -> None:
             wanted = message.get("subscribe") if isinstance(message, dict) else None
             if isinstance(wanted, list) and all(isinstance(c, str) for c in wanted):
                 sub.close()
-                sub = runtime.bus.subscribe(wanted or _channels(owner, []))
+                sub = bus.subscribe(wanted or _channels(owner, []))
                 await ws.send_json({"type": "subscribed", "channels": wanted})
 
     reader = asyncio.create_task(receive())

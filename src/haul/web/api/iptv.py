@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from haul.iptv.catalog import Episode, SeriesInfo, VodInfo
 from haul.iptv.providers import ProviderSpec
 from haul.iptv.search import Page
-from haul.service.iptv import IptvService
-from haul.web.deps import OwnerDep
+from haul.web.deps import IptvDep, OwnerDep
 from haul.web.schemas.errors import error_responses
 from haul.web.schemas.iptv import (
     CategoryList,
@@ -31,12 +30,6 @@ from haul.web.schemas.iptv import (
 router = APIRouter(prefix="/iptv", tags=["iptv"])
 
 
-def get_iptv(request: Request) -> IptvService:
-    service: IptvService = request.app.state.runtime.iptv
-    return service
-
-
-IptvDep = Annotated[IptvService, Depends(get_iptv)]
 SearchQuery = Annotated[
     str | None, Query(max_length=200, description="Words to find in names (any case, accents)")
 ]

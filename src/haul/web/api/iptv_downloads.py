@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from haul.service import to_json
-from haul.service.iptv_downloads import IptvDownloads, Options
-from haul.web.deps import OwnerDep
+from haul.service.iptv_downloads import Options
+from haul.web.deps import IptvDownloadsDep, OwnerDep
 from haul.web.schemas.downloads import DownloadOut
 from haul.web.schemas.errors import error_responses
 
 router = APIRouter(prefix="/iptv/providers/{provider}", tags=["iptv"])
-
-
-def get_iptv_downloads(request: Request) -> IptvDownloads:
-    service: IptvDownloads = request.app.state.runtime.iptv_downloads
-    return service
-
-
-IptvDownloadsDep = Annotated[IptvDownloads, Depends(get_iptv_downloads)]
 
 
 class DownloadOptions(BaseModel):

@@ -3,13 +3,12 @@ by anyone holding one (no account: the token is the permission)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 
-from haul.service.links import FileLinks
-from haul.web.deps import OwnerDep
+from haul.web.deps import LinksDep, OwnerDep
 from haul.web.files import file_response
 from haul.web.ids import Id
 from haul.web.schemas.errors import error_responses
@@ -18,14 +17,6 @@ from haul.web.schemas.links import LinkCreate, LinkOut
 router = APIRouter(prefix="/downloads", tags=["downloads"])
 #: Mounted at the root of the site, outside /api/v1.
 files_router = APIRouter(tags=["files"])
-
-
-def get_links(request: Request) -> FileLinks:
-    links: FileLinks = request.app.state.runtime.links
-    return links
-
-
-LinksDep = Annotated[FileLinks, Depends(get_links)]
 
 
 @router.post("/{download_id}/link", response_model=LinkOut, responses=error_responses(404, 422))

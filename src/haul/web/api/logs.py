@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from haul.service.logs import DEFAULT_LIMIT, MAX_LIMIT, MAX_TOP, LogCounts, LogService
-from haul.web.deps import AdminDep
+from haul.service.logs import DEFAULT_LIMIT, MAX_LIMIT, MAX_TOP, LogCounts
+from haul.web.deps import AdminDep, LogsDep
 from haul.web.schemas.errors import error_responses
 from haul.web.schemas.logs import ClearedOut, ErrorLogPage, LogSummaryOut, UnsupportedPage
 
@@ -19,12 +19,6 @@ ADMIN_ONLY = error_responses(403, described={403: "The caller is not an administ
 #: Keep clearing within reason: a century.
 MAX_DAYS = 36_500
 
-
-def get_logs(request: Request) -> LogService:
-    return LogService(request.app.state.runtime.db)
-
-
-LogsDep = Annotated[LogService, Depends(get_logs)]
 
 DomainQ = Annotated[
     str, Query(max_length=255, description="Only this domain (`magnet`, `iptv:N` too)")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from haul.service.listing import cursor_id
-from haul.service.media import FileView, ItemView, MediaService
-from haul.web.deps import AdminDep, OwnerDep
+from haul.service.media import FileView, ItemView
+from haul.web.deps import AdminDep, MediaDep, OwnerDep
 from haul.web.ids import Id
 from haul.web.schemas.errors import error_responses
 from haul.web.schemas.media import (
@@ -27,14 +27,6 @@ from haul.web.schemas.media import (
 )
 
 router = APIRouter(tags=["media"])
-
-
-def get_media(request: Request) -> MediaService:
-    service: MediaService = request.app.state.runtime.media
-    return service
-
-
-MediaDep = Annotated[MediaService, Depends(get_media)]
 
 
 def _item(view: ItemView) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from haul.core.status import Phase, Status
 from haul.store.models import Download, DownloadEvent
-from haul.web.deps import RuntimeDep
+from haul.web.deps import BuiltinDep, DatabaseDep, DirectoryDep
 
 router = APIRouter(tags=["system"])
 
@@ -29,8 +29,8 @@ class Snapshot(Collector):
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(runtime: RuntimeDep) -> Response:
-    async with runtime.db.read() as s:
+async def metrics(db: DatabaseDep, builtin: BuiltinDep, directory: DirectoryDep) -> Response:
+    async with db.read() as s:
         by_phase = dict(
             (await s.execute(select(Download.phase, func.count()).group_by(Download.phase))).all()
         )
@@ -49,7 +49,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
     queue = GaugeMetricFamily("haul_downloads", "Downloads by lifecycle phase.", labels=["phase"])
     for phase in Phase:
         queue.add_metric([phase.value], float(by_phase.get(phase.value, 0)))
-    live = [j for j in runtime.builtin.live.values() if j.status is Status.DOWNLOADING]
+    live = [j for j in builtin.live.values() if j.status is Status.DOWNLOADING]
     active = GaugeMetricFamily("haul_active_transfers", "Transfers running in this process.")
     active.add_metric([], float(len(live)))
     speed = GaugeMetricFamily("haul_transfer_bytes_per_second", "Download speed of this process.")
@@ -64,7 +64,7 @@ async def metrics(runtime: RuntimeDep) -> Response:
     clients = GaugeMetricFamily(
         "haul_client_up", "Whether a download client answers.", labels=["client"]
     )
-    for name, client in runtime.clients.items():
+    for name, client in directory.clients.items():
         clients.add_metric([name], 1.0 if (await client.health()).ok else 0.0)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Snapshot([queue, active, speed, retried, failed, clients]))

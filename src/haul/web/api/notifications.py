@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 
-from haul.service.notifications import NotificationService
-from haul.web.deps import OwnerDep
+from haul.web.deps import NotificationsDep, OwnerDep
 from haul.web.ids import Id
 from haul.web.schemas.errors import error_responses
 from haul.web.schemas.notifications import (
@@ -19,14 +18,6 @@ from haul.web.schemas.notifications import (
 )
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-
-
-def get_notifications(request: Request) -> NotificationService:
-    service: NotificationService = request.app.state.runtime.notification_service
-    return service
-
-
-NotificationsDep = Annotated[NotificationService, Depends(get_notifications)]
 
 
 @router.get("", response_model=NotificationList)

@@ -5,12 +5,11 @@ mode, who chooses among them on the add page); changing them needs an administra
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 
-from haul.service.profiles import ProfileService
-from haul.web.deps import AdminDep, OwnerDep
+from haul.web.deps import AdminDep, OwnerDep, ProfilesDep
 from haul.web.schemas.errors import error_responses
 from haul.web.schemas.profiles import ProfileChange, ProfileCreate, ProfileOut
 
@@ -18,14 +17,6 @@ router = APIRouter(prefix="/profiles", tags=["profiles"])
 
 ADMIN = "The caller is not an administrator"
 BAD = error_responses(422, described={422: "A bad field; `errors` maps each to a sentence"})
-
-
-def get_profiles(request: Request) -> ProfileService:
-    service: ProfileService = request.app.state.runtime.profiles
-    return service
-
-
-ProfilesDep = Annotated[ProfileService, Depends(get_profiles)]
 
 
 @router.get("", response_model=list[ProfileOut], responses=error_responses(401))

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from haul.service.retention import RetentionService
-from haul.web.deps import AdminDep, OwnerDep
+from haul.web.deps import AdminDep, OwnerDep, RetentionDep, SettingsDep
 from haul.web.schemas.errors import error_responses
 from haul.web.schemas.retention import RetentionOut, RetentionReportOut, RetentionRun
 
 router = APIRouter(prefix="/retention", tags=["retention"])
 
 
-def get_retention(request: Request) -> RetentionService:
-    service: RetentionService = request.app.state.runtime.retention
-    return service
-
-
-RetentionDep = Annotated[RetentionService, Depends(get_retention)]
-
-
 @router.get("", response_model=RetentionOut)
-async def show(retention: RetentionDep, request: Request, _owner: OwnerDep) -> Any:
+async def show(retention: RetentionDep, settings: SettingsDep, _owner: OwnerDep) -> Any:
     """How long finished downloads are kept, and what the last run removed."""
     ages = await retention.current_ages()
     return {
         "retention_days": ages.days,
         "anonymous_retention_days": ages.anonymous_days,
-        "interval": request.app.state.runtime.settings.retention_interval,
+        "interval": settings.retention_interval,
         "last_run": await retention.last_run(),
     }
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from haul import __version__
 from haul.engine import ffmpeg
 from haul.store.migrate import head_revision, writable_revision
-from haul.web.deps import RuntimeDep
+from haul.web.deps import RunsWorkerDep
 
 router = APIRouter(tags=["system"])
 
@@ -63,7 +63,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(runtime: RuntimeDep, check: WriteCheckDep) -> Any:
+async def readyz(runs_worker: RunsWorkerDep, check: WriteCheckDep) -> Any:
     """503 unless the database takes writes (a new connection writes and commits) and its
     schema is current. ``ffmpeg`` says whether FFmpeg is installed where transfers run: without
     it haul still serves (``status`` is ``degraded``), but merges and conversions fail."""
@@ -78,7 +78,7 @@ async def readyz(runtime: RuntimeDep, check: WriteCheckDep) -> Any:
         detail = f"The database schema is at {current}, not at {head}: run `haul db upgrade`."
         return JSONResponse({"status": "unavailable", "detail": detail}, 503)
     answer: dict[str, Any] = {"status": "ok", "schema": current, "database": "writable"}
-    if runtime.run_worker:
+    if runs_worker:
         missing = ffmpeg.missing()
         answer["ffmpeg"] = ffmpeg.missing_sentence(missing) if missing else "ok"
         if missing:

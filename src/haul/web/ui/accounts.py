@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from haul.errors import InvalidFields, LoginFailed
 from haul.service import Owner
 from haul.service.accounts import AccountService, TokenView
-from haul.web.api.accounts import AccountsDep, client_ip, own_id
-from haul.web.deps import OwnerDep
+from haul.web.api.accounts import client_ip, own_id
+from haul.web.deps import AccountsDep, OwnerDep
 from haul.web.errors import INVALID_FORM
 from haul.web.ids import Id
 from haul.web.ui import csrf

@@ -7,15 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
+from haul.clients.directory import ClientDirectory
 from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.errors import HaulError
 from haul.service import Owner
-from haul.store.models import Profile
-from haul.web.deps import OwnerDep, RuntimeDep
+from haul.service.downloads import DownloadService
+from haul.service.media import MediaService
+from haul.service.profiles import ProfileService
+from haul.web.deps import DirectoryDep, DownloadsDep, MediaDep, OwnerDep, ProfilesDep
 from haul.web.errors import INVALID_FORM
 from haul.web.ids import id_or_none
 from haul.web.schemas.downloads import MAX_URLS_PER_REQUEST
@@ -24,6 +26,25 @@ from haul.web.ui.forms import PageForm
 from haul.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AddServices:
+    """What the add page reads and submits to."""
+
+    downloads: DownloadService
+    media: MediaService
+    profiles: ProfileService
+    directory: ClientDirectory
+
+
+def _services(
+    downloads: DownloadsDep, media: MediaDep, profiles: ProfilesDep, directory: DirectoryDep
+) -> AddServices:
+    return AddServices(downloads, media, profiles, directory)
+
+
+ServicesDep = Annotated[AddServices, Depends(_services)]
 
 MEDIA_CHOICES = 300
 
@@ -43,19 +64,19 @@ class AddForm(PageForm):
 @router.get("/add", response_class=HTMLResponse)
 async def add_page(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     owner: OwnerDep,
     media: Annotated[str, Query(max_length=20)] = "",
     url: Annotated[str, Query(max_length=8192)] = "",
 ) -> HTMLResponse:
     form = AddForm(urls=url, media=media if id_or_none(media) is not None else "")
-    return await _render(request, runtime, owner, form)
+    return await _render(request, services, owner, form)
 
 
 @router.post("/add", response_model=None)
 async def add(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     owner: OwnerDep,
     urls: Annotated[str, Form(max_length=2_000_000)] = "",
     profile: Annotated[str, Form(max_length=100)] = "",
@@ -84,7 +105,7 @@ async def add(
             "torrent", f"That file is larger than {MAX_TORRENT_BYTES // 2**20} MB: not a .torrent."
         )
     if form.errors:
-        return await _render(request, runtime, owner, form, status_code=INVALID_FORM)
+        return await _render(request, services, owner, form, status_code=INVALID_FORM)
     options: dict[str, Any] = {
         "profile": profile or None,
         "client": client or None,
@@ -94,21 +115,21 @@ async def add(
     failed: list[str] = []
     for link in links:
         try:
-            form.queued.append((await runtime.service.submit(link, owner, **options)).id)
+            form.queued.append((await services.downloads.submit(link, owner, **options)).id)
         except HaulError as exc:
             failed.append(link)
             where = _field_of(exc)
             form.error(where, exc.message if where != "urls" else f"{link}: {exc.message}")
     if blob is not None:
         try:
-            form.queued.append((await runtime.service.submit_torrent(blob, owner, **options)).id)
+            form.queued.append((await services.downloads.submit_torrent(blob, owner, **options)).id)
         except HaulError as exc:
             where = _field_of(exc)
             form.error("torrent" if where == "urls" else where, exc.message)
     if not form.errors:
         return RedirectResponse("/?added=" + ",".join(map(str, form.queued)), status_code=303)
     form.urls = "\n".join(failed)
-    return await _render(request, runtime, owner, form, status_code=INVALID_FORM)
+    return await _render(request, services, owner, form, status_code=INVALID_FORM)
 
 
 def _media_id(form: AddForm) -> int | None:
@@ -133,16 +154,15 @@ def _field_of(exc: HaulError) -> str:
 
 
 async def _render(
-    request: Request, runtime: Any, owner: Owner, form: AddForm, *, status_code: int = 200
+    request: Request, services: AddServices, owner: Owner, form: AddForm, *, status_code: int = 200
 ) -> HTMLResponse:
     """The form, with its notes if any (then answered 422: bad input is a 4xx everywhere)."""
-    async with runtime.db.read() as s:
-        profiles = list((await s.scalars(select(Profile).order_by(Profile.name))).all())
-    items = await runtime.media.recent(owner, limit=MEDIA_CHOICES, include=_media_id(form))
-    specs = runtime.directory.specs
+    profiles = await services.profiles.list()
+    items = await services.media.recent(owner, limit=MEDIA_CHOICES, include=_media_id(form))
+    specs = services.directory.specs
     clients = [
-        {"name": name, "kind": spec.kind if name in specs else "built-in"}
-        for name, spec in ((name, specs.get(name)) for name in sorted(runtime.directory.clients))
+        {"name": name, "kind": spec.kind if spec is not None else "built-in"}
+        for name, spec in ((name, specs.get(name)) for name in sorted(services.directory.clients))
     ]
     return page(
         request,

@@ -19,7 +19,8 @@ from haul.clients import registry
 from haul.clients.base import ClientHealth
 from haul.core.routing import BUILTIN
 from haul.errors import HaulError
-from haul.web.deps import AdminDep, RuntimeDep
+from haul.service.clients import ClientService
+from haul.web.deps import AdminDep, ClientsDep
 from haul.web.errors import INVALID_FORM, status_for
 from haul.web.ui import csrf
 from haul.web.ui.client_form import ClientForm, changes, health_text, read_spec, shown_url
@@ -34,11 +35,11 @@ Flag = Annotated[bool, Form()]
 
 
 async def _rows(
-    runtime: Any, tested: dict[str, ClientHealth] | None = None
+    clients: ClientService, tested: dict[str, ClientHealth] | None = None
 ) -> list[dict[str, Any]]:
     """The built-in engine and every configured client, each with its health asked now (and
     the result of a test just made, if any)."""
-    service = runtime.client_service
+    service = clients
     views, health = await _gather(service)
     tested = tested or {}
     rows: list[dict[str, Any]] = [
@@ -84,7 +85,7 @@ def _result(health: ClientHealth) -> dict[str, Any]:
 
 async def _render_list(
     request: Request,
-    runtime: Any,
+    clients: ClientService,
     form: ClientForm,
     *,
     status_code: int = 200,
@@ -92,7 +93,7 @@ async def _render_list(
     notes: list[str] | None = None,
     problem: str = "",
 ) -> HTMLResponse:
-    rows = await _rows(runtime, tested)
+    rows = await _rows(clients, tested)
     return _form_page(
         request,
         "clients.html",
@@ -125,7 +126,7 @@ def _form_page(
 @router.get("/clients", response_class=HTMLResponse)
 async def clients_page(
     request: Request,
-    runtime: RuntimeDep,
+    clients: ClientsDep,
     admin: AdminDep,
     added: str = "",
     saved: str = "",
@@ -139,13 +140,13 @@ async def clients_page(
     ):
         if name:
             notes.append(text.format(name[:64]))
-    return await _render_list(request, runtime, ClientForm(), notes=notes)
+    return await _render_list(request, clients, ClientForm(), notes=notes)
 
 
 @router.get("/ui/clients/rows", response_class=HTMLResponse)
-async def rows_fragment(request: Request, runtime: RuntimeDep, admin: AdminDep) -> HTMLResponse:
+async def rows_fragment(request: Request, clients: ClientsDep, admin: AdminDep) -> HTMLResponse:
     """The table's rows with health asked again (the page's script refreshes them)."""
-    return page(request, "_client_rows.html", rows=await _rows(runtime))
+    return page(request, "_client_rows.html", rows=await _rows(clients))
 
 
 def _answer(form: ClientForm, status_code: int = 200) -> JSONResponse:
@@ -199,7 +200,7 @@ TypedClient = Annotated[ClientForm, Depends(_typed_client)]
 @router.post("/clients", response_model=None)
 async def add_client(
     request: Request,
-    runtime: RuntimeDep,
+    clients: ClientsDep,
     admin: AdminDep,
     form: TypedClient,
     action: Annotated[str, Form(max_length=10)] = "save",
@@ -212,7 +213,7 @@ async def add_client(
     csrf.check(request, csrf_field)
     form.kind, form.name = kind, name
     spec = read_spec(form, secret)
-    service = runtime.client_service
+    service = clients
     if spec is not None and action == "test":
         form.tested = await service.test(spec)
     elif spec is not None:
@@ -223,49 +224,49 @@ async def add_client(
         else:
             return RedirectResponse(f"/clients?added={spec.name}", status_code=303)
     return await _not_saved(
-        request, form, lambda code: _render_list(request, runtime, form, status_code=code)
+        request, form, lambda code: _render_list(request, clients, form, status_code=code)
     )
 
 
 @router.post("/clients/{name}/test", response_model=None)
 async def test_saved(
     request: Request,
-    runtime: RuntimeDep,
+    clients: ClientsDep,
     admin: AdminDep,
     name: str,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     """Connect to a saved client now; the answer is shown on its row."""
     csrf.check(request, csrf_field)
-    health = await runtime.client_service.test_named(name)
+    health = await clients.test_named(name)
     if _wants_json(request):
         return JSONResponse(_result(health), headers={"Cache-Control": "no-store"})
-    return await _render_list(request, runtime, ClientForm(), tested={name: health})
+    return await _render_list(request, clients, ClientForm(), tested={name: health})
 
 
 @router.post("/clients/{name}/delete", response_model=None)
 async def delete_client(
     request: Request,
-    runtime: RuntimeDep,
+    clients: ClientsDep,
     admin: AdminDep,
     name: str,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
     try:
-        await runtime.client_service.delete(name)
+        await clients.delete(name)
     except HaulError as exc:
         return await _render_list(
-            request, runtime, ClientForm(), status_code=status_for(exc), problem=exc.message
+            request, clients, ClientForm(), status_code=status_for(exc), problem=exc.message
         )
     return RedirectResponse(f"/clients?removed={name}", status_code=303)
 
 
 @router.get("/clients/{name}", response_class=HTMLResponse)
 async def client_page(
-    request: Request, runtime: RuntimeDep, admin: AdminDep, name: str
+    request: Request, clients: ClientsDep, admin: AdminDep, name: str
 ) -> HTMLResponse:
-    view = await runtime.client_service.get(name)
+    view = await clients.get(name)
     return await _render_client(request, ClientForm.of(view.to_json()))
 
 
@@ -278,7 +279,7 @@ async def _render_client(
 @router.post("/clients/{name}", response_model=None)
 async def change_client(
     request: Request,
-    runtime: RuntimeDep,
+    clients: ClientsDep,
     admin: AdminDep,
     name: str,
     form: TypedClient,
@@ -290,7 +291,7 @@ async def change_client(
     """Save a client's new settings (a blank password keeps the stored one), or
     (``action=test``) try them without saving."""
     csrf.check(request, csrf_field)
-    service = runtime.client_service
+    service = clients
     view = await service.get(name)
     stored = view.to_json()
     form.kind, form.name = stored["kind"], name

@@ -14,8 +14,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from haul.core.status import Status
 from haul.errors import Conflict, HaulError, NotFound
 from haul.service import Owner, to_json
-from haul.service.media import FileView
-from haul.web.deps import OwnerDep, RuntimeDep, ServiceDep
+from haul.service.config import ConfigService
+from haul.service.downloads import DownloadService
+from haul.service.media import FileView, MediaService
+from haul.web.deps import ConfigDep, DirectoryDep, DownloadsDep, MediaDep, OwnerDep
 from haul.web.errors import INVALID_FORM, status_for, status_of
 from haul.web.ids import Id, id_or_none
 from haul.web.ui import csrf
@@ -63,7 +65,8 @@ def _filters(status: str, client: str, q: str, sort: str) -> Filters:
 @router.get("/", response_class=HTMLResponse)
 async def downloads_page(
     request: Request,
-    runtime: RuntimeDep,
+    service: DownloadsDep,
+    directory: DirectoryDep,
     owner: OwnerDep,
     status: Annotated[str, Query(max_length=20)] = "",
     client: Annotated[str, Query(max_length=64)] = "",
@@ -73,7 +76,6 @@ async def downloads_page(
     added: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     filters = _filters(status, client, q, sort)
-    service = runtime.service
     listing = await service.page(
         owner,
         status=[filters.status] if filters.status else [],
@@ -93,7 +95,7 @@ async def downloads_page(
         filters=filters,
         statuses=STATUS_CHOICES,
         sorts=SORTS,
-        clients=sorted(runtime.directory.clients),
+        clients=sorted(directory.clients),
         next_url=f"/?{filters.query(cursor=listing.next_cursor)}" if listing.next_cursor else "",
         first_url=f"/?{filters.query()}" if cursor else "",
         totals=totals,
@@ -112,7 +114,7 @@ def _show_owner(owner: Owner, items: list[dict[str, Any]]) -> bool:
 @router.get("/ui/rows", response_class=HTMLResponse)
 async def rows(
     request: Request,
-    service: ServiceDep,
+    service: DownloadsDep,
     owner: OwnerDep,
     ids: Annotated[str, Query(max_length=2000)] = "",
 ) -> HTMLResponse:
@@ -123,7 +125,7 @@ async def rows(
 
 
 @router.get("/ui/summary")
-async def summary(service: ServiceDep, owner: OwnerDep) -> JSONResponse:
+async def summary(service: DownloadsDep, owner: OwnerDep) -> JSONResponse:
     """The header's totals and the client banner, refreshed by the script every few seconds."""
     totals = await service.totals(owner)
     return JSONResponse(
@@ -146,26 +148,42 @@ async def summary(service: ServiceDep, owner: OwnerDep) -> JSONResponse:
 
 @router.get("/downloads/{download_id}", response_class=HTMLResponse)
 async def detail_page(
-    request: Request, runtime: RuntimeDep, owner: OwnerDep, download_id: Id
+    request: Request,
+    service: DownloadsDep,
+    media: MediaDep,
+    config: ConfigDep,
+    owner: OwnerDep,
+    download_id: Id,
 ) -> HTMLResponse:
-    return page(
-        request, "download.html", nav="downloads", **await _detail(runtime, owner, download_id)
-    )
+    detail = await _detail(service, media, config, owner, download_id)
+    return page(request, "download.html", nav="downloads", **detail)
 
 
 @router.get("/ui/downloads/{download_id}/panel", response_class=HTMLResponse)
 async def detail_panel(
-    request: Request, runtime: RuntimeDep, owner: OwnerDep, download_id: Id
+    request: Request,
+    service: DownloadsDep,
+    media: MediaDep,
+    config: ConfigDep,
+    owner: OwnerDep,
+    download_id: Id,
 ) -> HTMLResponse:
     """The detail page's body, drawn again when the download changes state."""
-    return page(request, "_detail.html", **await _detail(runtime, owner, download_id))
+    return page(
+        request, "_detail.html", **await _detail(service, media, config, owner, download_id)
+    )
 
 
-async def _detail(runtime: Any, owner: Owner, download_id: int) -> dict[str, Any]:
-    service = runtime.service
+async def _detail(
+    service: DownloadService,
+    media: MediaService,
+    config: ConfigService,
+    owner: Owner,
+    download_id: int,
+) -> dict[str, Any]:
     item = to_json(await service.get(download_id, owner))
     events = await service.events(download_id, owner)
-    probed: list[FileView] = await runtime.media.download_files(download_id, owner)
+    probed: list[FileView] = await media.download_files(download_id, owner)
     children: list[dict[str, Any]] = []
     if item.get("children"):
         listing = await service.page(owner, parent_id=download_id, limit=500, oldest=True)
@@ -182,7 +200,7 @@ async def _detail(runtime: Any, owner: Owner, download_id: int) -> dict[str, Any
         "children": children,
         "parent": parent,
         "attempt": attempts[-1] if attempts else None,
-        "max_attempts": runtime.runner.ctx.retry.max_attempts,
+        "max_attempts": config.retry_policy().max_attempts,
         "show_owner": owner.is_admin and item["owner"] != "local",
     }
 
@@ -204,7 +222,7 @@ def _files(item: dict[str, Any], probed: list[FileView]) -> list[dict[str, Any]]
 @router.post("/downloads/{download_id}/{action}", response_model=None)
 async def act(
     request: Request,
-    service: ServiceDep,
+    service: DownloadsDep,
     owner: OwnerDep,
     download_id: Id,
     action: str,
@@ -231,7 +249,7 @@ async def act(
 @router.post("/ui/bulk", response_model=None)
 async def bulk(
     request: Request,
-    service: ServiceDep,
+    service: DownloadsDep,
     owner: OwnerDep,
     action: Annotated[str, Form(max_length=10)],
     ids: Annotated[list[int], Form()] = [],  # noqa: B006

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
+from haul.web.deps import get_config, get_settings
+
 if TYPE_CHECKING:
     from haul.service import Owner
 
@@ -49,10 +51,10 @@ def who(request: Request) -> dict[str, Any]:
     me: Owner | None = request.scope.get("haul.owner")
     terms = None
     if me is not None and me.anonymous:
-        runtime = request.app.state.runtime
+        settings = get_settings(request)
         terms = VisitorTerms(
-            limit=me.limit or runtime.settings.public_limit_per_session,
-            kept_days=runtime.config.current.anonymous_retention_days,
-            sites=runtime.settings.public_site_list,
+            limit=me.limit or settings.public_limit_per_session,
+            kept_days=get_config(request).current.anonymous_retention_days,
+            sites=settings.public_site_list,
         )
     return {"me": me, "visitor_terms": terms}

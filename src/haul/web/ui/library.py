@@ -6,6 +6,7 @@ notes beside the fields."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from haul.core import media_items as rules
 from haul.errors import NotFound
 from haul.service import Owner, to_json
-from haul.service.media import FileView, ItemDetail, ItemView
-from haul.web.deps import AdminDep, OwnerDep, RuntimeDep
+from haul.service.downloads import DownloadService
+from haul.service.media import FileView, ItemDetail, ItemView, MediaService
+from haul.web.deps import AdminDep, DownloadsDep, MediaDep, OwnerDep
 from haul.web.errors import INVALID_FORM
 from haul.web.ids import Id, id_or_none
 from haul.web.ui import csrf
@@ -25,6 +27,21 @@ from haul.web.ui.media_form import ID_FIELDS, MediaForm, read_form
 from haul.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryServices:
+    """What the library pages show and change."""
+
+    media: MediaService
+    downloads: DownloadService
+
+
+def _services(media: MediaDep, downloads: DownloadsDep) -> LibraryServices:
+    return LibraryServices(media, downloads)
+
+
+ServicesDep = Annotated[LibraryServices, Depends(_services)]
 
 PAGE_SIZE = 50
 PARENT_CHOICES = 300
@@ -42,7 +59,7 @@ def _list_url(kind: str = "", q: str = "", **more: str) -> str:
 @router.get("/library", response_class=HTMLResponse)
 async def library_page(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     owner: OwnerDep,
     kind: Annotated[str, Query(max_length=20)] = "",
     q: Annotated[str, Query(max_length=500)] = "",
@@ -57,7 +74,7 @@ async def library_page(
         form.parent = parent
     return await _render_list(
         request,
-        runtime,
+        services,
         owner,
         form,
         kind=kind,
@@ -71,7 +88,7 @@ async def library_page(
 @router.post("/library/rescan", response_model=None)
 async def rescan(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     _admin: AdminDep,
     back: Annotated[str, Form(max_length=500)] = "",
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
@@ -79,7 +96,7 @@ async def rescan(
     """Look for every recorded file on disk now, then show what was found where the person
     pressed the button."""
     csrf.check(request, csrf_field)
-    done = await runtime.media.rescan()
+    done = await services.media.rescan()
     target = back if back.startswith("/library") else "/library"
     path = target.split("?", 1)[0]
     return RedirectResponse(
@@ -89,7 +106,7 @@ async def rescan(
 
 async def _render_list(
     request: Request,
-    runtime: Any,
+    services: LibraryServices,
     owner: Owner,
     form: MediaForm,
     *,
@@ -102,7 +119,7 @@ async def _render_list(
 ) -> HTMLResponse:
     kind = kind if kind in rules.KINDS else ""
     q = " ".join(q.split())[:200]
-    media = runtime.media
+    media = services.media
     items, last = await media.find(
         owner,
         kind=kind or None,
@@ -125,7 +142,7 @@ async def _render_list(
         first_url=_list_url(kind, q) if cursor else "",
         form=form,
         open_form=open_form or bool(form.errors),
-        parents=await _parents(runtime, owner, form.parent),
+        parents=await _parents(services, owner, form.parent),
         notes=_notes(notes or {}),
     )
 
@@ -148,16 +165,18 @@ def _notes(raw: dict[str, str]) -> list[str]:
     return out
 
 
-async def _parents(runtime: Any, owner: Owner, wanted: str) -> dict[str, list[ItemView]]:
+async def _parents(
+    services: LibraryServices, owner: Owner, wanted: str
+) -> dict[str, list[ItemView]]:
     """The items an episode or a trailer can belong to (series, then movies), with the one
     the form names even when it is past the first few hundred."""
-    series, _ = await runtime.media.find(owner, kind="series", limit=PARENT_CHOICES)
-    movies, _ = await runtime.media.find(owner, kind="movie", limit=PARENT_CHOICES)
+    series, _ = await services.media.find(owner, kind="series", limit=PARENT_CHOICES)
+    movies, _ = await services.media.find(owner, kind="movie", limit=PARENT_CHOICES)
     choices = {"series": list(series), "movie": list(movies)}
     wanted_id = id_or_none(wanted)
     if wanted_id is not None and all(i.id != wanted_id for i in [*series, *movies]):
         try:
-            named = (await runtime.media.get(wanted_id, owner)).item
+            named = (await services.media.get(wanted_id, owner)).item
         except NotFound:
             return choices
         if named.kind in choices:
@@ -186,7 +205,7 @@ TypedItem = Annotated[MediaForm, Depends(_typed_item)]
 @router.post("/library", response_model=None)
 async def create(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     owner: OwnerDep,
     form: TypedItem,
     kind: FormField = "",
@@ -195,38 +214,38 @@ async def create(
 ) -> Response:
     csrf.check(request, csrf_field)
     form.kind, form.parent = kind, parent
-    values = await read_form(form, runtime.media, owner)
+    values = await read_form(form, services.media, owner)
     if values is not None:
-        item = await attempt(form, runtime.media.create(owner, **values))
+        item = await attempt(form, services.media.create(owner, **values))
         if item is not None:
             return RedirectResponse(f"/library/{item.id}?created=1", status_code=303)
     return await _render_list(
-        request, runtime, owner, form, open_form=True, status_code=INVALID_FORM
+        request, services, owner, form, open_form=True, status_code=INVALID_FORM
     )
 
 
 @router.get("/library/{media_id}", response_class=HTMLResponse)
 async def item_page(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     owner: OwnerDep,
     media_id: Id,
     created: Annotated[str, Query(max_length=5)] = "",
     saved: Annotated[str, Query(max_length=5)] = "",
     rescan: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
-    detail = await runtime.media.get(media_id, owner)
+    detail = await services.media.get(media_id, owner)
     notes = _notes({"rescan": rescan})
     if created:
         notes.insert(0, "Added to the library.")
     if saved:
         notes.insert(0, "Saved.")
-    return await _render_item(request, runtime, owner, detail, MediaForm.of(detail.item), notes)
+    return await _render_item(request, services, owner, detail, MediaForm.of(detail.item), notes)
 
 
 async def _render_item(
     request: Request,
-    runtime: Any,
+    services: LibraryServices,
     owner: Owner,
     detail: ItemDetail,
     form: MediaForm,
@@ -235,7 +254,7 @@ async def _render_item(
     status_code: int = 200,
 ) -> HTMLResponse:
     shown = detail.download_ids[-MAX_DOWNLOADS_SHOWN:]
-    downloads = [to_json(t) for t in await runtime.service.some(owner, shown)] if shown else []
+    downloads = [to_json(t) for t in await services.downloads.some(owner, shown)] if shown else []
     children = detail.children
     return page(
         request,
@@ -246,7 +265,7 @@ async def _render_item(
         parent=detail.parent,
         seasons=_seasons(children),
         others=[c for c in children if c.kind != "episode"],
-        child_summaries=await runtime.media.summaries(children),
+        child_summaries=await services.media.summaries(children),
         downloads=downloads,
         more_downloads=len(detail.download_ids) - len(shown),
         files=_files(detail.files, downloads),
@@ -293,23 +312,23 @@ def _index_in(download: dict[str, Any], f: FileView) -> int | None:
 @router.post("/library/{media_id}", response_model=None)
 async def change(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     owner: OwnerDep,
     media_id: Id,
     form: TypedItem,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
-    detail = await runtime.media.get(media_id, owner)
+    detail = await services.media.get(media_id, owner)
     item = detail.item
     form.kind, form.parent = item.kind, str(item.parent_id or "")
     if item.kind != "episode":
         form.season = form.episode = ""
-    values = await read_form(form, runtime.media, owner, parent=detail.parent)
+    values = await read_form(form, services.media, owner, parent=detail.parent)
     if values is not None:
         changed = await attempt(
             form,
-            runtime.media.update(
+            services.media.update(
                 media_id,
                 owner,
                 title=values["title"],
@@ -321,18 +340,18 @@ async def change(
         )
         if changed is not None:
             return RedirectResponse(f"/library/{media_id}?saved=1", status_code=303)
-    return await _render_item(request, runtime, owner, detail, form, status_code=INVALID_FORM)
+    return await _render_item(request, services, owner, detail, form, status_code=INVALID_FORM)
 
 
 @router.post("/library/{media_id}/delete", response_model=None)
 async def delete(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     owner: OwnerDep,
     media_id: Id,
     delete_files: Annotated[bool, Form()] = False,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
-    files = await runtime.media.delete(media_id, owner, delete_files=delete_files)
+    files = await services.media.delete(media_id, owner, delete_files=delete_files)
     return RedirectResponse(f"/library?deleted={files}", status_code=303)

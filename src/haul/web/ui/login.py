@@ -27,8 +27,9 @@ from haul.errors import (
 )
 from haul.service import Owner
 from haul.service.accounts import AccountService
-from haul.web.api.accounts import AccountsDep, GateDep, client_ip, set_login
+from haul.web.api.accounts import GateDep, client_ip, set_login
 from haul.web.auth import LOGIN_COOKIE, Gate
+from haul.web.deps import AccountsDep
 from haul.web.errors import INVALID_FORM, headers_for, status_for
 from haul.web.ui import csrf
 from haul.web.ui.forms import PageForm, same_site_path

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.errors import InvalidCursor
 from haul.service.logs import LogService
-from haul.web.api.logs import MAX_DAYS, LogsDep
-from haul.web.deps import AdminDep
+from haul.web.api.logs import MAX_DAYS
+from haul.web.deps import AdminDep, LogsDep, get_downloads
 from haul.web.errors import INVALID_FORM
 from haul.web.ui import csrf
 from haul.web.ui.render import page
@@ -150,7 +150,7 @@ async def _render(
         )
         cursor = ""
     keys = [e.owner for e in listing.items if getattr(e, "owner", None)]
-    owners = await request.app.state.runtime.service.tracker.names(keys) if keys else {}
+    owners = await get_downloads(request).tracker.names(keys) if keys else {}
     return page(
         request,
         "logs.html",

@@ -3,14 +3,18 @@ download profiles, and a retention run on demand with the space it freed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.core.units import number_text
 from haul.errors import HaulError, InvalidFields
-from haul.web.deps import AdminDep, RuntimeDep
+from haul.service.config import ConfigService
+from haul.service.profiles import ProfileService
+from haul.service.retention import RetentionService
+from haul.web.deps import AdminDep, ConfigDep, ProfilesDep, RetentionDep
 from haul.web.errors import status_for
 from haul.web.ui import csrf
 from haul.web.ui.render import page
@@ -30,6 +34,24 @@ LABELS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class SettingsServices:
+    """What the settings page shows and changes."""
+
+    config: ConfigService
+    profiles: ProfileService
+    retention: RetentionService
+
+
+def _services(
+    config: ConfigDep, profiles: ProfilesDep, retention: RetentionDep
+) -> SettingsServices:
+    return SettingsServices(config, profiles, retention)
+
+
+ServicesDep = Annotated[SettingsServices, Depends(_services)]
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "none"
@@ -39,12 +61,12 @@ def _shown(value: Any) -> str:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-async def settings_page(request: Request, runtime: RuntimeDep, admin: AdminDep) -> HTMLResponse:
-    return await _render(request, runtime)
+async def settings_page(request: Request, services: ServicesDep, admin: AdminDep) -> HTMLResponse:
+    return await _render(request, services)
 
 
 @router.post("/settings", response_model=None)
-async def save_settings(request: Request, runtime: RuntimeDep, admin: AdminDep) -> Response:
+async def save_settings(request: Request, services: ServicesDep, admin: AdminDep) -> Response:
     """Save what changed. A setting whose "default" box is ticked goes back to its default;
     one whose box is unticked is stored (even when it equals the default: it then stays when
     the environment's default changes)."""
@@ -52,7 +74,7 @@ async def save_settings(request: Request, runtime: RuntimeDep, admin: AdminDep) 
     csrf.check(request, str(form.get(csrf.FIELD, "")))
     changes: dict[str, object] = {}
     typed: dict[str, str] = {}
-    for entry in runtime.config.listing():
+    for entry in services.config.listing():
         key = entry["key"]
         text = str(form.get(key, "")).strip()
         typed[key] = text
@@ -64,10 +86,10 @@ async def save_settings(request: Request, runtime: RuntimeDep, admin: AdminDep) 
         elif text != _shown(entry["value"]) or entry["source"] == "default":
             changes[key] = text
     try:
-        await runtime.config.update(changes)
+        await services.config.update(changes)
     except InvalidFields as exc:
         return await _render(
-            request, runtime, problems=exc.problems, typed=typed, code=status_for(exc)
+            request, services, problems=exc.problems, typed=typed, code=status_for(exc)
         )
     return RedirectResponse("/settings?saved=1#limits", status_code=303)
 
@@ -75,7 +97,7 @@ async def save_settings(request: Request, runtime: RuntimeDep, admin: AdminDep) 
 @router.post("/settings/profiles", response_model=None)
 async def save_profile(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     admin: AdminDep,
     original: Annotated[str, Form(max_length=100)] = "",
     is_default: Annotated[bool, Form()] = False,
@@ -86,10 +108,10 @@ async def save_profile(
     csrf.check(request, str(form.get(csrf.FIELD, "")))
     if delete:
         try:
-            await runtime.profiles.delete(original)
+            await services.profiles.delete(original)
         except HaulError as exc:
             return await _render(
-                request, runtime, profile_problems={"name": exc.message}, code=status_for(exc)
+                request, services, profile_problems={"name": exc.message}, code=status_for(exc)
             )
         return RedirectResponse("/settings?saved=1#profiles", status_code=303)
     given: dict[str, Any] = {}
@@ -103,13 +125,13 @@ async def save_profile(
     typed = {key: str(form.get(key, "")) for key in PROFILE_FIELDS}
     try:
         if original:
-            await runtime.profiles.update(original, given)
+            await services.profiles.update(original, given)
         else:
-            await runtime.profiles.create(given)
+            await services.profiles.create(given)
     except InvalidFields as exc:
         return await _render(
             request,
-            runtime,
+            services,
             profile_problems=exc.problems,
             profile_typed={**typed, "original": original},
             code=status_for(exc),
@@ -117,7 +139,7 @@ async def save_profile(
     except HaulError as exc:
         return await _render(
             request,
-            runtime,
+            services,
             profile_problems={"name": exc.message},
             profile_typed={**typed, "original": original},
             code=status_for(exc),
@@ -128,20 +150,20 @@ async def save_profile(
 @router.post("/settings/retention", response_class=HTMLResponse)
 async def run_retention(
     request: Request,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     admin: AdminDep,
     dry_run: Annotated[bool, Form()] = False,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> HTMLResponse:
     """Expire what is old enough now (or only count it), and show what that freed."""
     csrf.check(request, csrf_field)
-    report = await runtime.retention.run(dry_run=dry_run)
-    return await _render(request, runtime, report=report.as_json())
+    report = await services.retention.run(dry_run=dry_run)
+    return await _render(request, services, report=report.as_json())
 
 
 async def _render(
     request: Request,
-    runtime: Any,
+    services: SettingsServices,
     *,
     problems: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
@@ -150,7 +172,7 @@ async def _render(
     report: dict[str, Any] | None = None,
     code: int = 200,
 ) -> HTMLResponse:
-    settings = await runtime.config.settings()
+    settings = await services.config.settings()
     for entry in settings:
         entry["label"] = LABELS.get(entry["key"], entry["key"].replace("_", " "))
         entry["shown"] = (typed or {}).get(entry["key"], _shown(entry["value"]))
@@ -162,10 +184,10 @@ async def _render(
         nav="settings",
         settings=settings,
         problems=problems or {},
-        profiles=await runtime.profiles.list(),
+        profiles=await services.profiles.list(),
         profile_problems=profile_problems or {},
         profile_typed=profile_typed,
-        last_run=await runtime.retention.last_run(),
+        last_run=await services.retention.last_run(),
         report=report,
         saved=request.query_params.get("saved") == "1",
     )

@@ -19,8 +19,8 @@ from haul.service import Owner
 from haul.service.accounts import ROLES, AccountService, UserView
 from haul.service.ownership import Choice, Owned, OwnershipService
 from haul.web.api import accounts as accounts_api
-from haul.web.api.accounts import AccountsDep, OwnershipDep, client_ip
-from haul.web.deps import AdminDep
+from haul.web.api.accounts import client_ip
+from haul.web.deps import AccountsDep, AdminDep, OwnershipDep
 from haul.web.errors import INVALID_FORM, status_for
 from haul.web.ids import Id
 from haul.web.schemas import accounts as account_schemas
