@@ -1,0 +1,106 @@
+"""The job store: what the worker asks of the place downloads are kept, by name.
+
+The worker admits queued downloads into free slots, leases admitted built-in jobs, keeps its
+leases alive, gives back what it no longer runs, returns the jobs of dead workers to the queue
+and follows the state users want for running jobs. Each of those is one operation here, with
+plain values in and out, so that the worker's decisions can be tested against
+:class:`~haul.store.memory.MemoryJobStore` and run against
+:class:`~haul.store.sql_jobs.SqlJobStore` (SQLite and PostgreSQL).
+
+Admission and claims run together in one transaction (:meth:`JobStore.admission`): the
+function given to it gets a :class:`JobTransaction` and must not touch the event loop (on the
+SQL store it runs in the database thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from haul.core.admission import Limits
+from haul.store.downloads import QueueState
+from haul.store.models import Download
+
+T = TypeVar("T")
+
+__all__ = ["DesiredState", "JobStore", "JobTransaction", "QueueState", "WorkerInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A running worker, as its heartbeat last recorded it."""
+
+    id: str
+    hostname: str
+    pid: int
+    heartbeat_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """What users want of a running job: paused, or gone (canceled or deleted)."""
+
+    paused: bool
+    canceled: bool
+
+
+class JobTransaction(Protocol):
+    """Admission and claims inside one transaction (see :meth:`JobStore.admission`)."""
+
+    def admit_waiting(self, limits: Limits, *, now: datetime | None = None) -> list[int]:
+        """Admit queued downloads into free slots, in fair (rank, id) order, under the global,
+        per-owner and per-client limits; returns their ids (history: ``admitted``)."""
+        ...
+
+    def claim(self, worker_id: str, limit: int) -> list[Download]:
+        """Lease up to ``limit`` admitted built-in jobs to ``worker_id`` and record that they
+        start (phase active on the built-in client; history ``started`` or ``resumed``); the
+        jobs come back as they now are."""
+        ...
+
+
+class JobStore(Protocol):
+    """The operations of the worker on stored downloads and workers."""
+
+    async def register_worker(self, worker: WorkerInfo) -> None:
+        """Record a worker that starts (its heartbeat is now)."""
+        ...
+
+    async def heartbeat(self, worker_id: str) -> None:
+        """Renew the lease of ``worker_id`` on all its jobs."""
+        ...
+
+    async def workers(self) -> list[WorkerInfo]:
+        """Every recorded worker."""
+        ...
+
+    async def reap_workers(self, dead_ids: Iterable[str]) -> int:
+        """Forget dead workers and return their jobs to the queue; returns jobs released."""
+        ...
+
+    async def queue_state(self, now: datetime) -> QueueState:
+        """What the scheduler needs to know, read without taking the write lock."""
+        ...
+
+    async def admission(self, work: Callable[[JobTransaction], T]) -> T:
+        """Run ``work`` in one write transaction holding the admission lock; its result."""
+        ...
+
+    async def desired_states(self, ids: Sequence[int]) -> dict[int, DesiredState]:
+        """What users want of each job of ``ids``; a deleted one counts as canceled."""
+        ...
+
+    async def release_dropped(
+        self, worker_id: str, ids: Collection[int], running: Callable[[int], bool]
+    ) -> int:
+        """Give back ``worker_id``'s leases on the built-in jobs of ``ids`` it no longer runs;
+        a job paused meanwhile is queued, not left holding a slot. ``running`` is asked, in
+        the same transaction, which jobs the worker runs again (they keep their lease).
+        Returns how many were given back."""
+        ...
+
+    async def finished_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which downloads of ``ids`` are recorded as finished (processing or completed)."""
+        ...
