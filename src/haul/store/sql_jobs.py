@@ -1,0 +1,86 @@
+"""The job store over haul's database (SQLite or PostgreSQL): the named queries of
+:mod:`haul.store.downloads`, each in the transaction the worker needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from haul.core.admission import Limits
+from haul.store import downloads as q
+from haul.store.database import Database
+from haul.store.jobs import DesiredState, JobTransaction, QueueState, WorkerInfo
+from haul.store.models import Download
+from haul.store.models import Worker as WorkerRow
+
+T = TypeVar("T")
+
+
+class SqlTransaction:
+    """Admission and claims in an open session (in the database thread)."""
+
+    def __init__(self, session: Session, *, skip_locked: bool) -> None:
+        self.session = session
+        self.skip_locked = skip_locked
+
+    def admit_waiting(self, limits: Limits, *, now: datetime | None = None) -> list[int]:
+        return q.admit_waiting(self.session, limits, now=now)
+
+    def claim(self, worker_id: str, limit: int) -> list[Download]:
+        return q.claim(self.session, worker_id, limit, skip_locked=self.skip_locked)
+
+
+class SqlJobStore:
+    """:class:`~haul.store.jobs.JobStore` over a :class:`Database`. Claims skip rows another
+    transaction locked on PostgreSQL; SQLite has one writer at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def transaction(self, session: Session) -> JobTransaction:
+        """Admission and claims inside a transaction someone else opened (a completion's)."""
+        return SqlTransaction(session, skip_locked=not self.db.is_sqlite)
+
+    async def register_worker(self, worker: WorkerInfo) -> None:
+        row = WorkerRow(id=worker.id, hostname=worker.hostname, pid=worker.pid)
+        if worker.heartbeat_at is not None:
+            row.heartbeat_at = worker.heartbeat_at
+        async with self.db.write() as s:
+            await q.register_worker(s, row)
+
+    async def heartbeat(self, worker_id: str) -> None:
+        async with self.db.write() as s:
+            await q.heartbeat(s, worker_id)
+
+    async def workers(self) -> list[WorkerInfo]:
+        async with self.db.read() as s:
+            rows = await q.workers(s)
+        return [WorkerInfo(w.id, w.hostname, w.pid, w.heartbeat_at) for w in rows]
+
+    async def reap_workers(self, dead_ids: Iterable[str]) -> int:
+        ids = list(dead_ids)
+        async with self.db.write() as s:
+            return await q.reap_workers(s, ids)
+
+    async def queue_state(self, now: datetime) -> QueueState:
+        async with self.db.read() as s:
+            return await q.queue_state(s, now)
+
+    async def admission(self, work: Callable[[JobTransaction], T]) -> T:
+        return await self.db.run(lambda s: work(self.transaction(s)), admission=True)
+
+    async def desired_states(self, ids: Sequence[int]) -> dict[int, DesiredState]:
+        async with self.db.read() as s:
+            wanted = await q.desired_states(s, ids)
+        return {i: DesiredState(paused, canceled) for i, (paused, canceled) in wanted.items()}
+
+    async def release_dropped(
+        self, worker_id: str, ids: Collection[int], running: Callable[[int], bool]
+    ) -> int:
+        return await self.db.run(lambda s: q.release_dropped(s, worker_id, ids, running))
+
+    async def finished_ids(self, ids: Sequence[int]) -> set[int]:
+        return await self.db.query(lambda s: q.finished_ids(s, ids))
