@@ -1,0 +1,201 @@
+"""The job store in memory: the behaviour of :class:`~haul.store.sql_jobs.SqlJobStore`
+without a database, for fast tests of the worker's decisions (the same contract tests run
+against both). One asyncio lock stands for the database's write lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from haul.core.admission import Limits
+from haul.core.status import SLOT_PHASES, Phase
+from haul.store.downloads import BUILTIN
+from haul.store.jobs import DesiredState, JobTransaction, QueueState, WorkerInfo
+from haul.store.memory_state import MemoryState, StoredEvent, StoredJob, StoredWorker
+from haul.store.models import Download, utcnow
+
+T = TypeVar("T")
+
+_SLOT = {p.value for p in SLOT_PHASES}
+_FINISHED = {Phase.PROCESSING.value, Phase.COMPLETED.value}
+
+
+def _waiting(job: StoredJob, now: datetime) -> bool:
+    return (
+        job.phase == Phase.QUEUED.value
+        and not job.desired_paused
+        and job.canceled_at is None
+        and (job.retry_next_at is None or job.retry_next_at <= now)
+    )
+
+
+def _claimable(job: StoredJob) -> bool:
+    return (
+        job.phase in (Phase.ADMITTED.value, Phase.ACTIVE.value)
+        and job.lease_worker_id is None
+        and job.client in (None, BUILTIN)
+        and not job.desired_paused
+        and job.canceled_at is None
+    )
+
+
+class MemoryTransaction:
+    """Admission and claims on the state, under the store's lock."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def _event(self, download_id: int, at: datetime, kind: str, **data: Any) -> None:
+        self.state.events.append(StoredEvent(download_id, at, kind, None, data))
+
+    def admit_waiting(self, limits: Limits, *, now: datetime | None = None) -> list[int]:
+        now = now or utcnow()
+        jobs = self.state.jobs.values()
+        free = limits.global_active - sum(1 for j in jobs if j.phase in _SLOT)
+        if free <= 0:
+            return []
+        per_owner: dict[str, int] = {}
+        per_client: dict[str, int] = {}
+        for job in jobs:
+            if job.phase in _SLOT:
+                per_owner[job.owner_key] = per_owner.get(job.owner_key, 0) + 1
+                if job.client is not None:
+                    per_client[job.client] = per_client.get(job.client, 0) + 1
+        admitted: list[StoredJob] = []
+        for job in sorted(
+            (j for j in jobs if _waiting(j, now)), key=lambda j: (j.queue_rank, j.id)
+        ):
+            if free <= 0:
+                break
+            if limits.per_owner is not None and per_owner.get(job.owner_key, 0) >= limits.per_owner:
+                continue
+            cap = limits.per_client.get(job.client) if job.client else None
+            if cap is not None and job.client is not None and per_client.get(job.client, 0) >= cap:
+                continue  # its client is full: the next download in line may go elsewhere
+            admitted.append(job)
+            per_owner[job.owner_key] = per_owner.get(job.owner_key, 0) + 1
+            if job.client is not None:
+                per_client[job.client] = per_client.get(job.client, 0) + 1
+            free -= 1
+        for job in admitted:
+            job.phase = Phase.ADMITTED.value
+            job.admitted_at = now
+            self._event(job.id, now, "admitted")
+        return [job.id for job in admitted]
+
+    def claim(self, worker_id: str, limit: int) -> list[Download]:
+        if worker_id not in self.state.workers:
+            raise KeyError(f"no worker {worker_id}")  # the database's foreign key
+        found = sorted(
+            (j for j in self.state.jobs.values() if _claimable(j)),
+            key=lambda j: (j.admitted_at is None, j.admitted_at or utcnow(), j.id),
+        )[:limit]
+        now = utcnow()
+        for job in found:
+            resolved = job.meta.get("resolved") or {}
+            data = {"engine": resolved["kind"]} if "kind" in resolved else {}
+            self._event(job.id, now, "resumed" if job.started_at is not None else "started", **data)
+            job.lease_worker_id = worker_id
+            job.phase = Phase.ACTIVE.value
+            job.client = BUILTIN
+            job.client_ref = str(job.id)
+            job.started_at = job.started_at or now
+        return [job.row() for job in found]
+
+
+class MemoryJobStore:
+    """:class:`~haul.store.jobs.JobStore` in memory. ``state`` is open to tests: they put
+    downloads in (``state.add``) and read what became of them."""
+
+    def __init__(self, state: MemoryState | None = None) -> None:
+        self.state = state or MemoryState()
+        self.lock = asyncio.Lock()
+        self.write_count = 0
+
+    async def register_worker(self, worker: WorkerInfo) -> None:
+        async with self.lock:
+            if worker.id in self.state.workers:
+                raise KeyError(f"worker {worker.id} exists")  # the primary key
+            at = worker.heartbeat_at or utcnow()
+            self.state.workers[worker.id] = StoredWorker(worker.id, worker.hostname, worker.pid, at)
+
+    async def heartbeat(self, worker_id: str) -> None:
+        async with self.lock:
+            found = self.state.workers.get(worker_id)
+            if found is not None:
+                found.heartbeat_at = utcnow()
+
+    async def workers(self) -> list[WorkerInfo]:
+        return [
+            WorkerInfo(w.id, w.hostname, w.pid, w.heartbeat_at) for w in self.state.workers.values()
+        ]
+
+    async def reap_workers(self, dead_ids: Iterable[str]) -> int:
+        ids = set(dead_ids)
+        if not ids:
+            return 0
+        async with self.lock:
+            released = 0
+            for job in self.state.jobs.values():
+                if job.lease_worker_id in ids:
+                    job.lease_worker_id = None
+                    released += 1
+            for worker_id in ids:
+                self.state.workers.pop(worker_id, None)
+            return released
+
+    async def queue_state(self, now: datetime) -> QueueState:
+        jobs = list(self.state.jobs.values())
+        retries = [
+            j.retry_next_at
+            for j in jobs
+            if j.phase == Phase.QUEUED.value
+            and j.retry_next_at is not None
+            and j.retry_next_at > now
+        ]
+        return QueueState(
+            sum(1 for j in jobs if j.phase in _SLOT),
+            any(_waiting(j, now) for j in jobs),
+            min(retries, default=None),
+            any(_claimable(j) for j in jobs),
+        )
+
+    async def admission(self, work: Callable[[JobTransaction], T]) -> T:
+        async with self.lock:
+            self.write_count += 1
+            return work(MemoryTransaction(self.state))
+
+    async def desired_states(self, ids: Sequence[int]) -> dict[int, DesiredState]:
+        found = {i: self.state.jobs.get(i) for i in ids}
+        return {
+            i: DesiredState(False, True)
+            if job is None
+            else DesiredState(job.desired_paused, job.canceled_at is not None)
+            for i, job in found.items()
+        }
+
+    async def release_dropped(
+        self, worker_id: str, ids: Collection[int], running: Callable[[int], bool]
+    ) -> int:
+        async with self.lock:
+            released = [
+                job
+                for i in ids
+                if (job := self.state.jobs.get(i)) is not None
+                and job.lease_worker_id == worker_id
+                and job.client == BUILTIN
+                and job.phase != Phase.PROCESSING.value
+            ]
+            gone = [job for job in released if not running(job.id)]
+            for job in gone:
+                job.lease_worker_id = None
+                if job.phase == Phase.ACTIVE.value and job.desired_paused:
+                    job.phase = Phase.QUEUED.value
+            return len(gone)
+
+    async def finished_ids(self, ids: Sequence[int]) -> set[int]:
+        return {
+            i for i in ids if (job := self.state.jobs.get(i)) is not None and job.phase in _FINISHED
+        }
