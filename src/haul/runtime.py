@@ -60,6 +60,7 @@ from haul.store import downloads as download_queries
 from haul.store.database import Database
 from haul.store.migrate import upgrade_async
 from haul.store.models import Download, Profile
+from haul.store.sql_jobs import SqlJobStore
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class Runtime:
         self.settings = settings
         self.run_worker = run_worker
         self.db = Database(settings.sqlalchemy_url)
+        #: The worker's operations on stored jobs.
+        self.jobs = SqlJobStore(self.db)
         self.bus = EventBus()
         #: The runtime settings in effect (limits, retries, retention), editable while running.
         self.config = ConfigService(self.db, defaults_from(settings))
@@ -221,7 +224,7 @@ class Runtime:
         self.runner.ctx.processed = self.processor.enqueue
         self.external.processed = self.processor.enqueue
         self.worker = Worker(
-            self.db,
+            self.jobs,
             self.bus,
             self.builtin,
             self.runner,

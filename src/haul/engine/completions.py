@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 
 from haul.core.status import Phase
 from haul.store.database import Database
+from haul.store.jobs import JobTransaction
 from haul.store.models import Download, DownloadEvent, MediaFile
+from haul.store.sql_jobs import SqlTransaction
 
 T = TypeVar("T")
 
@@ -65,11 +67,11 @@ _CURRENT = select(*_RECORDED).where(_TABLE.c.id == bindparam("row"))
 @dataclass(frozen=True, slots=True)
 class Successor(Generic[T]):
     """What follows a completion: the worker admits and leases the next jobs in its transaction
-    (:attr:`within`, in the database thread, after every completion of the batch is written)
+    (:attr:`within`, off the loop, after every completion of the batch is written)
     and starts them as soon as it commits (:attr:`committed`, on the loop, before anyone is
     told of the completion: telling subscribers takes a few turns of a busy loop)."""
 
-    within: Callable[[Session], T]
+    within: Callable[[JobTransaction], T]
     committed: Callable[[T], None] | None = None
     #: Called (on the loop) when the transaction :attr:`within` ran in failed: what it
     #: prepared for a commit that did not happen is undone.
@@ -138,7 +140,12 @@ class CompletionWriter:
             completions = [entry.completion for entry in batch]
             admission = any(c.successor is not None for c in completions)
             try:
-                write = partial(_write, batch=completions, worker=self.worker_id())
+                write = partial(
+                    _write,
+                    batch=completions,
+                    worker=self.worker_id(),
+                    skip_locked=not self.db.is_sqlite,
+                )
                 recorded = await self.db.run(write, admission=admission)
             except Exception as exc:
                 for entry in batch:
@@ -164,7 +171,9 @@ class CompletionWriter:
                     entry.done.set_result(outcome)
 
 
-def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[Recorded]:
+def _write(
+    s: Session, batch: Sequence[Completion], worker: str | None, *, skip_locked: bool
+) -> list[Recorded]:
     """In the database thread: every completion of the batch, then their successors (which
     then find every slot the batch frees)."""
     rows: list[Any] = []
@@ -203,13 +212,14 @@ def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[
         s.execute(_EVENTS, events)
     if records:
         s.execute(_FILES, records)
+    tx = SqlTransaction(s, skip_locked=skip_locked)
     return [
         Recorded(
             row.phase,
             row.completed_at,
             row.canceled_at,
             row.lease_worker_id,
-            c.successor.within(s) if c.successor is not None else None,
+            c.successor.within(tx) if c.successor is not None else None,
         )
         for c, row in zip(batch, rows, strict=True)
     ]
