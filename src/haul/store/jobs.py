@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from haul.core.admission import Limits
 from haul.store.downloads import QueueState
@@ -25,7 +25,15 @@ from haul.store.models import Download
 
 T = TypeVar("T")
 
-__all__ = ["DesiredState", "JobStore", "JobTransaction", "QueueState", "WorkerInfo"]
+__all__ = [
+    "DesiredState",
+    "Failure",
+    "JobStore",
+    "JobTransaction",
+    "Learned",
+    "QueueState",
+    "WorkerInfo",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,27 @@ class DesiredState:
 
     paused: bool
     canceled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What an attempt learned of its source, kept for the next one: what it resolved to
+    (``meta["resolved"]``) and its title (kept only where the download has none)."""
+
+    resolved: dict[str, Any] | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an attempt failed, as the download's history and the error log record it."""
+
+    code: str
+    message: str
+    source_url: str
+    owner_key: str
+    #: The source is of a kind haul cannot fetch (kept in the list of unsupported sources).
+    unsupported: bool = False
 
 
 class JobTransaction(Protocol):
@@ -103,4 +132,40 @@ class JobStore(Protocol):
 
     async def finished_ids(self, ids: Sequence[int]) -> set[int]:
         """Which downloads of ``ids`` are recorded as finished (processing or completed)."""
+        ...
+
+    async def stopped(self, download_id: int, learned: Learned, *, paused: bool) -> Download | None:
+        """A job stopped (paused, canceled, shut down): its lease is given back; a pause
+        (unless canceled meanwhile) queues it again (history ``paused``). Returns the row as
+        written; None when the download is gone."""
+        ...
+
+    async def waiting_for_space(
+        self, download_id: int, learned: Learned, message: str, code: str, until: datetime
+    ) -> Download | None:
+        """The disk is full: the job goes back to the queue until ``until`` (no retry spent);
+        its history says so when the wait begins (``waiting_for_space``). Returns the row as
+        written; None when the download is gone."""
+        ...
+
+    async def noted(self, download_id: int, kind: str, messages: Sequence[str]) -> None:
+        """Add ``messages`` to the download's history, each an entry of ``kind``."""
+        ...
+
+    async def released(self, download_id: int, learned: Learned) -> None:
+        """Give a job back (its task was cancelled): it may be leased again."""
+        ...
+
+    async def failed(
+        self,
+        download_id: int,
+        learned: Learned,
+        failure: Failure,
+        retry: Callable[[int], float | None] | None,
+        now: datetime,
+    ) -> Download | None:
+        """An attempt failed: unless canceled meanwhile, the job is queued again when
+        ``retry`` gives a delay for the attempts made so far (history ``retry_scheduled``),
+        else it fails for good (history ``failed``, the error log, and the list of
+        unsupported sources when it is one). Returns the row as written; None when gone."""
         ...

@@ -6,14 +6,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from haul.core.admission import Limits
+from haul.core.sources import domain_of
 from haul.core.status import SLOT_PHASES, Phase
 from haul.store.downloads import BUILTIN
-from haul.store.jobs import DesiredState, JobTransaction, QueueState, WorkerInfo
-from haul.store.memory_state import MemoryState, StoredEvent, StoredJob, StoredWorker
+from haul.store.jobs import (
+    DesiredState,
+    Failure,
+    JobStore,
+    JobTransaction,
+    Learned,
+    QueueState,
+    WorkerInfo,
+)
+from haul.store.memory_state import (
+    MemoryState,
+    StoredError,
+    StoredEvent,
+    StoredJob,
+    StoredUnsupported,
+    StoredWorker,
+)
 from haul.store.models import Download, utcnow
 
 T = TypeVar("T")
@@ -39,6 +55,12 @@ def _claimable(job: StoredJob) -> bool:
         and not job.desired_paused
         and job.canceled_at is None
     )
+
+
+def _keep_learned(job: StoredJob, learned: Learned) -> None:
+    if learned.resolved is not None and job.meta.get("resolved") != learned.resolved:
+        job.meta = {**job.meta, "resolved": learned.resolved}
+    job.title = job.title or learned.title
 
 
 class MemoryTransaction:
@@ -199,3 +221,98 @@ class MemoryJobStore:
         return {
             i for i in ids if (job := self.state.jobs.get(i)) is not None and job.phase in _FINISHED
         }
+
+    async def stopped(self, download_id: int, learned: Learned, *, paused: bool) -> Download | None:
+        async with self.lock:
+            job = self.state.jobs.get(download_id)
+            if job is None:
+                return None
+            job.lease_worker_id = None
+            _keep_learned(job, learned)
+            if paused and job.canceled_at is None:
+                job.phase = Phase.QUEUED.value
+                self.state.event(download_id, "paused")
+            return job.row()
+
+    async def waiting_for_space(
+        self, download_id: int, learned: Learned, message: str, code: str, until: datetime
+    ) -> Download | None:
+        async with self.lock:
+            job = self.state.jobs.get(download_id)
+            if job is None:
+                return None
+            job.lease_worker_id = None
+            _keep_learned(job, learned)
+            if job.canceled_at is None:
+                if job.last_error_code != code:
+                    self.state.event(download_id, "waiting_for_space", message, code=code)
+                job.phase = Phase.QUEUED.value
+                job.retry_next_at = until
+            job.last_error_code = code
+            job.last_error_message = message
+            return job.row()
+
+    async def noted(self, download_id: int, kind: str, messages: Sequence[str]) -> None:
+        async with self.lock:
+            if download_id not in self.state.jobs:
+                raise KeyError(f"no download {download_id}")  # the database's foreign key
+            for message in messages:
+                self.state.event(download_id, kind, message)
+
+    async def released(self, download_id: int, learned: Learned) -> None:
+        async with self.lock:
+            job = self.state.jobs.get(download_id)
+            if job is not None:
+                job.lease_worker_id = None
+                _keep_learned(job, learned)
+
+    async def failed(
+        self,
+        download_id: int,
+        learned: Learned,
+        failure: Failure,
+        retry: Callable[[int], float | None] | None,
+        now: datetime,
+    ) -> Download | None:
+        async with self.lock:
+            job = self.state.jobs.get(download_id)
+            if job is None:
+                return None
+            job.lease_worker_id = None
+            _keep_learned(job, learned)
+            job.last_error_code = failure.code
+            job.last_error_message = failure.message
+            if job.canceled_at is not None:
+                pass
+            elif retry is not None and (delay := retry(job.retry_attempt)) is not None:
+                job.retry_attempt += 1
+                job.retry_next_at = now + timedelta(seconds=delay)
+                job.phase = Phase.QUEUED.value
+                self.state.event(
+                    download_id,
+                    "retry_scheduled",
+                    failure.message,
+                    code=failure.code,
+                    attempt=job.retry_attempt,
+                    delay=round(delay, 1),
+                )
+            else:
+                job.phase = Phase.FAILED.value
+                job.failed_at = now
+                self.state.event(download_id, "failed", failure.message, code=failure.code)
+                domain = domain_of(failure.source_url)
+                kind = (job.meta.get("resolved") or {}).get("kind")
+                self.state.errors.append(
+                    StoredError(download_id, domain, failure.code, failure.message, kind)
+                )
+                if failure.unsupported:
+                    self.state.unsupported.append(
+                        StoredUnsupported(
+                            failure.source_url, domain, failure.message, failure.owner_key
+                        )
+                    )
+            return job.row()
+
+
+if TYPE_CHECKING:  # the store has every operation of the protocol
+    _conforms: type[JobStore] = MemoryJobStore

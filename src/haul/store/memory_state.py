@@ -98,6 +98,27 @@ class StoredEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class StoredError:
+    """An entry of the error log (a download that failed for good)."""
+
+    download_id: int
+    domain: str | None
+    error_code: str
+    message: str
+    media_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUnsupported:
+    """A source haul cannot fetch."""
+
+    url: str
+    domain: str
+    error: str
+    owner_key: str | None
+
+
 @dataclass
 class MemoryState:
     """Everything the in-memory store holds."""
@@ -105,7 +126,12 @@ class MemoryState:
     jobs: dict[int, StoredJob] = field(default_factory=dict)
     workers: dict[str, StoredWorker] = field(default_factory=dict)
     events: list[StoredEvent] = field(default_factory=list)
+    errors: list[StoredError] = field(default_factory=list)
+    unsupported: list[StoredUnsupported] = field(default_factory=list)
     next_id: int = 1
+
+    def event(self, download_id: int, kind: str, message: str | None = None, **data: Any) -> None:
+        self.events.append(StoredEvent(download_id, utcnow(), kind, message, data))
 
     def add(self, owner_key: str, **fields: Any) -> StoredJob:
         job = StoredJob(self.next_id, owner_key, **fields)

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
 from haul.store import downloads as q
+from haul.store import sql_outcomes as outcomes
 from haul.store.database import Database
-from haul.store.jobs import DesiredState, JobTransaction, QueueState, WorkerInfo
+from haul.store.jobs import (
+    DesiredState,
+    Failure,
+    JobStore,
+    JobTransaction,
+    Learned,
+    QueueState,
+    WorkerInfo,
+)
 from haul.store.models import Download
 from haul.store.models import Worker as WorkerRow
 
@@ -84,3 +93,36 @@ class SqlJobStore:
 
     async def finished_ids(self, ids: Sequence[int]) -> set[int]:
         return await self.db.query(lambda s: q.finished_ids(s, ids))
+
+    async def stopped(self, download_id: int, learned: Learned, *, paused: bool) -> Download | None:
+        async with self.db.write() as s:
+            return await outcomes.stopped(s, download_id, learned, paused=paused)
+
+    async def waiting_for_space(
+        self, download_id: int, learned: Learned, message: str, code: str, until: datetime
+    ) -> Download | None:
+        async with self.db.write() as s:
+            return await outcomes.waiting_for_space(s, download_id, learned, message, code, until)
+
+    async def noted(self, download_id: int, kind: str, messages: Sequence[str]) -> None:
+        async with self.db.write() as s:
+            outcomes.noted(s, download_id, kind, messages)
+
+    async def released(self, download_id: int, learned: Learned) -> None:
+        async with self.db.write() as s:
+            await outcomes.released(s, download_id, learned)
+
+    async def failed(
+        self,
+        download_id: int,
+        learned: Learned,
+        failure: Failure,
+        retry: Callable[[int], float | None] | None,
+        now: datetime,
+    ) -> Download | None:
+        async with self.db.write() as s:
+            return await outcomes.failed(s, download_id, learned, failure, retry, now)
+
+
+if TYPE_CHECKING:  # the store has every operation of the protocol
+    _conforms: type[JobStore] = SqlJobStore
