@@ -129,6 +129,7 @@ class Runtime:
         self.runner = JobRunner(
             JobContext(
                 db=self.db,
+                jobs=self.jobs,
                 builtin=self.builtin,
                 http=self.http,
                 http_engine=HttpEngine(addresses=self.addresses),

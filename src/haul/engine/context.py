@@ -15,6 +15,7 @@ from haul.engine.base import Profile
 from haul.engine.http import HttpEngine
 from haul.net.guard import AddressPolicy
 from haul.store.database import Database
+from haul.store.jobs import JobStore
 from haul.store.models import Download
 
 Publish = Callable[[Download], Awaitable[None]]
@@ -52,6 +53,8 @@ IptvStreams = Callable[[Download], Awaitable[SecretStream]]
 @dataclass
 class JobContext:
     db: Database
+    #: Where the jobs' rows are read and written.
+    jobs: JobStore
     builtin: BuiltinClient
     http: httpx.AsyncClient
     http_engine: HttpEngine
