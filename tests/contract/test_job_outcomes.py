@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from haul.core.status import Phase
-from haul.store.jobs import Failure, Learned
+from haul.store.jobs import Failure, Learned, PlaylistEntry
 from haul.store.models import utcnow
 from tests.contract.conftest import Harness
 
@@ -93,3 +93,27 @@ async def test_a_permanent_failure_and_a_canceled_one(harness: Harness) -> None:
     assert row.last_error_code == "unsupported"
     assert await harness.history(canceled) == []
     assert await harness.store.failed(999, LEARNED, failure, None, utcnow()) is None
+
+
+async def test_a_playlist_becomes_a_parent_of_queued_children(harness: Harness) -> None:
+    await harness.add("a", queue_rank=4)  # queued before: the children go behind it
+    page = await running(harness)
+    entries = [
+        PlaylistEntry("https://example.invalid/one", "k1", "One", None),
+        PlaylistEntry("https://example.invalid/page", "k2", None, 2),
+    ]
+    parent = await harness.store.expand(page, "A playlist", entries)
+    assert (parent.id, parent.phase, parent.title) == (page, Phase.PARENT.value, "A playlist")
+    assert parent.lease_worker_id is None
+    assert parent.meta == {"resolved": {"kind": "playlist", "count": 2}}
+    assert await harness.history(page) == ["expanded"]
+    first, second = page + 1, page + 2
+    assert await harness.get(first, "parent_id") == page
+    assert await harness.get(first, "phase") == Phase.QUEUED.value
+    assert (await harness.get(first, "queue_rank"), await harness.get(second, "queue_rank")) == (
+        5,
+        6,
+    )
+    assert await harness.get(second, "playlist_index") == 2
+    assert await harness.get(second, "source_url") == "https://example.invalid/page"
+    assert await harness.history(first) == ["created"]

@@ -31,6 +31,7 @@ __all__ = [
     "JobStore",
     "JobTransaction",
     "Learned",
+    "PlaylistEntry",
     "QueueState",
     "WorkerInfo",
 ]
@@ -73,6 +74,17 @@ class Failure:
     owner_key: str
     #: The source is of a kind haul cannot fetch (kept in the list of unsupported sources).
     unsupported: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistEntry:
+    """One entry of a playlist page, queued as a child of its download."""
+
+    source_url: str
+    dedupe_key: str
+    title: str | None
+    #: Its index in the playlist when it is fetched through the page (no URL of its own).
+    playlist_index: int | None
 
 
 class JobTransaction(Protocol):
@@ -168,4 +180,13 @@ class JobStore(Protocol):
         ``retry`` gives a delay for the attempts made so far (history ``retry_scheduled``),
         else it fails for good (history ``failed``, the error log, and the list of
         unsupported sources when it is one). Returns the row as written; None when gone."""
+        ...
+
+    async def expand(
+        self, parent_id: int, title: str | None, entries: Sequence[PlaylistEntry]
+    ) -> Download:
+        """A playlist page becomes a parent (phase ``parent``, its lease given back, ``title``
+        where it has none) and its entries are queued as its children, behind what its owner
+        queued (history ``created`` for each, ``expanded`` for the parent). Returns the
+        parent as written."""
         ...

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from haul.core.admission import Limits
+from haul.core.admission import Limits, next_rank
 from haul.core.sources import domain_of
 from haul.core.status import SLOT_PHASES, Phase
 from haul.store.downloads import BUILTIN
@@ -19,6 +19,7 @@ from haul.store.jobs import (
     JobStore,
     JobTransaction,
     Learned,
+    PlaylistEntry,
     QueueState,
     WorkerInfo,
 )
@@ -312,6 +313,41 @@ class MemoryJobStore:
                         )
                     )
             return job.row()
+
+    async def expand(
+        self, parent_id: int, title: str | None, entries: Sequence[PlaylistEntry]
+    ) -> Download:
+        async with self.lock:
+            parent = self.state.jobs[parent_id]
+            parent.phase = Phase.PARENT.value
+            parent.title = parent.title or title
+            parent.lease_worker_id = None
+            parent.meta = {**parent.meta, "resolved": {"kind": "playlist", "count": len(entries)}}
+            children = [
+                self.state.add(
+                    parent.owner_key,
+                    source_url=entry.source_url,
+                    dedupe_key=entry.dedupe_key,
+                    title=entry.title,
+                    profile_id=parent.profile_id,
+                    parent_id=parent_id,
+                    playlist_index=entry.playlist_index,
+                    queue_rank=self._rank_for(parent.owner_key),
+                    meta={"source_kind": "url"},
+                )
+                for entry in entries
+            ]
+            for child in children:
+                self.state.event(child.id, "created", parent=parent_id)
+            self.state.event(parent_id, "expanded", f"Playlist with {len(entries)} entries")
+            return parent.row()
+
+    def _rank_for(self, owner_key: str) -> int:
+        """The rank of a download its owner queues now (as the database's ``queue_rank_for``)."""
+        queued = [j for j in self.state.jobs.values() if j.phase == Phase.QUEUED.value]
+        lowest = min((j.queue_rank for j in queued), default=None)
+        mine = max((j.queue_rank for j in queued if j.owner_key == owner_key), default=None)
+        return next_rank(mine, lowest)
 
 
 if TYPE_CHECKING:  # the store has every operation of the protocol

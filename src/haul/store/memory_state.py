@@ -22,6 +22,8 @@ class StoredJob:
     profile_id: int | None = None
     media_id: int | None = None
     parent_id: int | None = None
+    playlist_index: int | None = None
+    dedupe_key: str = ""
     client: str | None = None
     client_ref: str | None = None
     client_released_at: datetime | None = None
@@ -50,11 +52,12 @@ class StoredJob:
             id=self.id,
             owner_key=self.owner_key,
             source_url=self.source_url,
-            dedupe_key="",
+            dedupe_key=self.dedupe_key,
             title=self.title,
             profile_id=self.profile_id,
             media_id=self.media_id,
             parent_id=self.parent_id,
+            playlist_index=self.playlist_index,
             client=self.client,
             client_ref=self.client_ref,
             client_released_at=self.client_released_at,

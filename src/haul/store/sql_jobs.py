@@ -19,6 +19,7 @@ from haul.store.jobs import (
     JobStore,
     JobTransaction,
     Learned,
+    PlaylistEntry,
     QueueState,
     WorkerInfo,
 )
@@ -122,6 +123,12 @@ class SqlJobStore:
     ) -> Download | None:
         async with self.db.write() as s:
             return await outcomes.failed(s, download_id, learned, failure, retry, now)
+
+    async def expand(
+        self, parent_id: int, title: str | None, entries: Sequence[PlaylistEntry]
+    ) -> Download:
+        async with self.db.write() as s:
+            return await outcomes.expand(s, parent_id, title, entries)
 
 
 if TYPE_CHECKING:  # the store has every operation of the protocol

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.sources import domain_of
 from haul.core.status import Phase
-from haul.store.downloads import add_event
-from haul.store.jobs import Failure, Learned
+from haul.store.downloads import add_event, queue_rank_for
+from haul.store.jobs import Failure, Learned, PlaylistEntry
 from haul.store.models import Download, ErrorLog, UnsupportedUrl
 
 
@@ -120,3 +121,40 @@ async def failed(
                 )
             )
     return db_row
+
+
+async def expand(
+    s: AsyncSession, parent_id: int, title: str | None, entries: Sequence[PlaylistEntry]
+) -> Download:
+    parent = await s.get(Download, parent_id)
+    assert parent is not None
+    parent.phase = Phase.PARENT.value
+    parent.title = parent.title or title
+    parent.lease_worker_id = None
+    parent.meta = {**parent.meta, "resolved": {"kind": "playlist", "count": len(entries)}}
+    for entry in entries:
+        s.add(
+            Download(
+                owner_key=parent.owner_key,
+                user_id=parent.user_id,
+                session_id=parent.session_id,
+                ip=parent.ip,
+                source_url=entry.source_url,
+                dedupe_key=entry.dedupe_key,
+                title=entry.title,
+                profile_id=parent.profile_id,
+                parent_id=parent_id,
+                playlist_index=entry.playlist_index,
+                queue_rank=await queue_rank_for(s, parent.owner_key),
+                phase=Phase.QUEUED.value,
+                meta={"source_kind": "url"},
+                files=[],
+            )
+        )
+        await s.flush()
+    for child in (
+        await s.scalars(select(Download.id).where(Download.parent_id == parent_id))
+    ).all():
+        add_event(s, child, "created", parent=parent_id)
+    add_event(s, parent_id, "expanded", f"Playlist with {len(entries)} entries")
+    return parent
