@@ -83,7 +83,7 @@ class Runtime:
         self.run_worker = run_worker
         self.db = Database(settings.sqlalchemy_url)
         #: The worker's operations on stored jobs.
-        self.jobs = SqlJobStore(self.db)
+        self.jobs = SqlJobStore(self.db, worker_id=lambda: self.worker.id)
         self.bus = EventBus()
         #: The runtime settings in effect (limits, retries, retention), editable while running.
         self.config = ConfigService(self.db, defaults_from(settings))
@@ -216,7 +216,6 @@ class Runtime:
         self._retainer: asyncio.Task[None] | None = None
         self.links = FileLinks(self.db, self.service)
         self._rescanner: asyncio.Task[None] | None = None
-        self.runner.ctx.worker_id = lambda: self.worker.id
         self.runner.ctx.iptv = self._iptv_stream
         self.runner.ctx.failed = lambda row: self._tell("failed", row)
         self.runner.ctx.completed = lambda row: self._tell("completed", row)

@@ -16,15 +16,15 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
 from haul.core.status import Phase
-from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.worker import Worker, WorkerConfig
 from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
-from haul.store.jobs import JobTransaction
+from haul.store.jobs import Completion, JobTransaction, Successor
 from haul.store.migrate import upgrade
 from haul.store.models import Download, DownloadEvent, utcnow
 from haul.store.models import Worker as WorkerRow
+from haul.store.sql_completions import CompletionWriter
 from haul.store.sql_jobs import SqlJobStore
 from haul.store.submits import NewDownload, submit_many
 

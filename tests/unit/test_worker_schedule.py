@@ -11,10 +11,9 @@ from typing import Any, TypeVar, cast
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
 from haul.core.status import Phase, Status
-from haul.engine.completions import Successor
 from haul.engine.worker import Worker, WorkerConfig
 from haul.events.bus import EventBus
-from haul.store.jobs import WorkerInfo
+from haul.store.jobs import Successor, WorkerInfo
 from haul.store.memory import MemoryJobStore, MemoryTransaction
 from haul.store.models import Download, utcnow
 

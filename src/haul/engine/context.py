@@ -64,8 +64,6 @@ class JobContext:
     profiles: Callable[[int | None], Awaitable[Profile]]
     #: Offers a resolved source to the external clients; True when one of them took it.
     handoff: Callable[[Download, dict[str, Any]], Awaitable[bool]] | None = None
-    #: The id of the worker running the jobs (it keeps the lease of what it finishes).
-    worker_id: Callable[[], str | None] = lambda: None
     #: Hands a download whose transfer is recorded as finished to the processing step.
     processed: Callable[[int], None] | None = None
     #: Fresh stream URLs of IPTV downloads (None: no IPTV here).

@@ -22,7 +22,6 @@ from haul.core.status import Phase
 from haul.core.units import duration_text
 from haul.engine import faults, filing
 from haul.engine.base import EngineResult, StopSignal
-from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.context import JobContext
 from haul.engine.diskspace import free_bytes, waiting_message
 from haul.engine.http_errors import disk_error
@@ -34,7 +33,7 @@ from haul.errors import (
     TransientTransferError,
     UnsupportedSource,
 )
-from haul.store.jobs import Failure, Learned
+from haul.store.jobs import Completion, Failure, Learned, Successor
 from haul.store.models import Download, utcnow
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,6 @@ U = TypeVar("U")
 class Outcomes:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        self.writer = CompletionWriter(ctx.db, lambda: ctx.worker_id())
 
     async def completed(
         self,
@@ -56,7 +54,7 @@ class Outcomes:
         stop: StopSignal | None = None,
     ) -> T | None:
         """Move the files into the download root and record the download completed, with its
-        ``successor`` (see :class:`~haul.engine.completions.Successor`); returns what the
+        ``successor`` (see :class:`~haul.store.jobs.Successor`); returns what the
         successor's part in the transaction returned. The order of the steps, and why a crash
         in between loses and duplicates nothing, is in :mod:`haul.engine.filing`."""
         folder = await self._retried(lambda: self._folder(row), row.id, "read", stop)
@@ -118,7 +116,9 @@ class Outcomes:
             name = await self._retried(lambda: self._profile_name(row), row.id, "read", stop)
             records, events = await asyncio.to_thread(self.ctx.probe, row.id, files, name)
         completion = Completion(row.id, files, title, meta, utcnow(), successor, records, events)
-        recorded = await self._retried(lambda: self.writer.record(completion), row.id, "take", stop)
+        recorded = await self._retried(
+            lambda: self.ctx.jobs.complete(completion), row.id, "take", stop
+        )
         await faults.hold("recorded", row.id)
         filing.remove_folder(self.ctx.builtin.work_dir(row.id), self.ctx.builtin.work_root)
         # What the row now is in the database (without the ORM's change tracking: no session

@@ -27,12 +27,11 @@ from haul.core.admission import Limits
 from haul.core.status import Status
 from haul.engine import filing
 from haul.engine.base import StopReason
-from haul.engine.completions import Successor
 from haul.engine.external import ExternalClients
 from haul.engine.jobs import JobRunner
 from haul.engine.processing import Processor
 from haul.events.bus import EventBus
-from haul.store.jobs import JobStore, JobTransaction, WorkerInfo
+from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
 from haul.store.models import Download, utcnow
 
 log = logging.getLogger(__name__)

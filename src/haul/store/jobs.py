@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from haul.core.admission import Limits
 from haul.store.downloads import QueueState
@@ -26,6 +26,7 @@ from haul.store.models import Download
 T = TypeVar("T")
 
 __all__ = [
+    "Completion",
     "DesiredState",
     "Failure",
     "JobStore",
@@ -33,6 +34,8 @@ __all__ = [
     "Learned",
     "PlaylistEntry",
     "QueueState",
+    "Recorded",
+    "Successor",
     "WorkerInfo",
 ]
 
@@ -100,6 +103,48 @@ class JobTransaction(Protocol):
         start (phase active on the built-in client; history ``started`` or ``resumed``); the
         jobs come back as they now are."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Successor(Generic[T]):
+    """What follows a completion: the worker admits and leases the next jobs in its transaction
+    (:attr:`within`, off the loop, after every completion of the batch is written)
+    and starts them as soon as it commits (:attr:`committed`, on the loop, before anyone is
+    told of the completion: telling subscribers takes a few turns of a busy loop)."""
+
+    within: Callable[[JobTransaction], T]
+    committed: Callable[[T], None] | None = None
+    #: Called (on the loop) when the transaction :attr:`within` ran in failed: what it
+    #: prepared for a commit that did not happen is undone.
+    rolled_back: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One finished download to record (``files``, ``title`` and ``meta`` replace the row's)."""
+
+    download_id: int
+    files: list[dict[str, Any]]
+    title: str | None
+    meta: dict[str, Any]
+    at: datetime
+    successor: Successor[Any] | None = None
+    #: The files' probe records when they were probed already (no import waits): then the
+    #: download is completed by this write, with them; else it is left to the processing step.
+    records: list[dict[str, Any]] | None = None
+    events: Sequence[tuple[str, str | None, dict[str, Any]]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the row became (a cancel that raced the end keeps its phase), and what the
+    completion's successor returned."""
+
+    phase: str
+    completed_at: datetime | None
+    canceled_at: datetime | None
+    lease_worker_id: str | None
+    follow: object
 
 
 class JobStore(Protocol):
@@ -189,4 +234,12 @@ class JobStore(Protocol):
         where it has none) and its entries are queued as its children, behind what its owner
         queued (history ``created`` for each, ``expanded`` for the parent). Returns the
         parent as written."""
+        ...
+
+    async def complete(self, completion: Completion) -> Recorded:
+        """Record a finished download: processing (its lease kept by the worker that records
+        it, which files it next), or completed when its probe records come with it. A cancel
+        that raced the end keeps its phase; a download finished already is left as it is
+        (the write may be made again after a commit whose answer was lost). The successor's
+        part runs in the same transaction; raises what the write raised."""
         ...

@@ -5,7 +5,9 @@ against both). One asyncio lock stands for the database's write lock."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,6 +16,7 @@ from haul.core.sources import domain_of
 from haul.core.status import SLOT_PHASES, Phase
 from haul.store.downloads import BUILTIN
 from haul.store.jobs import (
+    Completion,
     DesiredState,
     Failure,
     JobStore,
@@ -21,6 +24,7 @@ from haul.store.jobs import (
     Learned,
     PlaylistEntry,
     QueueState,
+    Recorded,
     WorkerInfo,
 )
 from haul.store.memory_state import (
@@ -132,8 +136,13 @@ class MemoryJobStore:
     """:class:`~haul.store.jobs.JobStore` in memory. ``state`` is open to tests: they put
     downloads in (``state.add``) and read what became of them."""
 
-    def __init__(self, state: MemoryState | None = None) -> None:
+    def __init__(
+        self,
+        state: MemoryState | None = None,
+        worker_id: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.state = state or MemoryState()
+        self.worker_id = worker_id
         self.lock = asyncio.Lock()
         self.write_count = 0
 
@@ -348,6 +357,61 @@ class MemoryJobStore:
         lowest = min((j.queue_rank for j in queued), default=None)
         mine = max((j.queue_rank for j in queued if j.owner_key == owner_key), default=None)
         return next_rank(mine, lowest)
+
+    async def complete(self, completion: Completion) -> Recorded:
+        c = completion
+        successor = c.successor
+        try:
+            async with self.lock:
+                self.write_count += 1
+                before = copy.deepcopy(self.state) if successor is not None else self.state
+                job = self.state.jobs.get(c.download_id)
+                if job is None:  # deleted meanwhile: nothing is written for it
+                    recorded = Recorded(Phase.CANCELED.value, None, None, None, None)
+                else:
+                    if job.phase not in _FINISHED:
+                        self._finish(job, c)
+                    # else finished already (the write made again): left as it is
+                    recorded = Recorded(
+                        job.phase, job.completed_at, job.canceled_at, job.lease_worker_id, None
+                    )
+                if successor is not None:
+                    try:
+                        follow = successor.within(MemoryTransaction(self.state))
+                    except Exception:
+                        self.state.__dict__.update(before.__dict__)  # the transaction rolls back
+                        raise
+                    recorded = replace(recorded, follow=follow)
+        except Exception:
+            if successor is not None and successor.rolled_back is not None:
+                successor.rolled_back()
+            raise
+        if successor is not None and successor.committed is not None:
+            successor.committed(recorded.follow)
+        return recorded
+
+    def _finish(self, job: StoredJob, c: Completion) -> None:
+        done = c.records is not None
+        live = job.canceled_at is None  # a cancel that raced the end wins
+        job.files = list(c.files)
+        job.title = c.title
+        job.meta = dict(c.meta)
+        job.lease_worker_id = (None if done else self.worker_id()) if live else None
+        if live:
+            job.phase = (Phase.COMPLETED if done else Phase.PROCESSING).value
+            job.completed_at = c.at
+            job.last_error_code = job.last_error_message = None
+            job.retry_next_at = None
+        history: list[tuple[str, str | None, dict[str, Any]]] = [
+            ("downloaded", None, {"files": len(c.files)})
+        ]
+        if c.records is not None and job.phase == Phase.COMPLETED:
+            history += [*c.events, ("completed", None, {"files": len(c.files)})]
+            self.state.media_files += [
+                (job.id, {"probed_at": c.at, **record}) for record in c.records
+            ]
+        for kind, message, data in history:
+            self.state.events.append(StoredEvent(job.id, c.at, kind, message, data))
 
 
 if TYPE_CHECKING:  # the store has every operation of the protocol

@@ -131,6 +131,8 @@ class MemoryState:
     events: list[StoredEvent] = field(default_factory=list)
     errors: list[StoredError] = field(default_factory=list)
     unsupported: list[StoredUnsupported] = field(default_factory=list)
+    #: Probe records of finished files (download id, record).
+    media_files: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     next_id: int = 1
 
     def event(self, download_id: int, kind: str, message: str | None = None, **data: Any) -> None:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session
 
-from haul.core.admission import Limits
 from haul.store import downloads as q
 from haul.store import sql_outcomes as outcomes
 from haul.store.database import Database
 from haul.store.jobs import (
+    Completion,
     DesiredState,
     Failure,
     JobStore,
@@ -21,34 +21,26 @@ from haul.store.jobs import (
     Learned,
     PlaylistEntry,
     QueueState,
+    Recorded,
     WorkerInfo,
 )
 from haul.store.models import Download
 from haul.store.models import Worker as WorkerRow
+from haul.store.sql_completions import CompletionWriter
+from haul.store.sql_transaction import SqlTransaction
 
 T = TypeVar("T")
-
-
-class SqlTransaction:
-    """Admission and claims in an open session (in the database thread)."""
-
-    def __init__(self, session: Session, *, skip_locked: bool) -> None:
-        self.session = session
-        self.skip_locked = skip_locked
-
-    def admit_waiting(self, limits: Limits, *, now: datetime | None = None) -> list[int]:
-        return q.admit_waiting(self.session, limits, now=now)
-
-    def claim(self, worker_id: str, limit: int) -> list[Download]:
-        return q.claim(self.session, worker_id, limit, skip_locked=self.skip_locked)
 
 
 class SqlJobStore:
     """:class:`~haul.store.jobs.JobStore` over a :class:`Database`. Claims skip rows another
     transaction locked on PostgreSQL; SQLite has one writer at a time."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, worker_id: Callable[[], str | None] = lambda: None) -> None:
         self.db = db
+        #: Completions waiting together are written in one transaction (``worker_id``: the
+        #: worker that records them keeps their lease, to process their files).
+        self.completions = CompletionWriter(db, worker_id)
 
     def transaction(self, session: Session) -> JobTransaction:
         """Admission and claims inside a transaction someone else opened (a completion's)."""
@@ -129,6 +121,9 @@ class SqlJobStore:
     ) -> Download:
         async with self.db.write() as s:
             return await outcomes.expand(s, parent_id, title, entries)
+
+    async def complete(self, completion: Completion) -> Recorded:
+        return await self.completions.record(completion)
 
 
 if TYPE_CHECKING:  # the store has every operation of the protocol
