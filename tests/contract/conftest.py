@@ -15,16 +15,21 @@ import pytest
 from sqlalchemy import select
 
 from haul.store.database import Database
-from haul.store.jobs import JobStore
+from haul.store.jobs import HandoffStore, JobStore
 from haul.store.memory import MemoryJobStore
+from haul.store.memory_handoffs import MemoryHandoffStore
 from haul.store.migrate import upgrade
 from haul.store.models import Download, DownloadEvent
+from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
 from tests.support.pg import fresh_database
 
 
 class Harness(Protocol):
     store: JobStore
+
+    @property
+    def handoffs(self) -> HandoffStore: ...
 
     async def add(self, owner_key: str, **fields: Any) -> int: ...
 
@@ -38,6 +43,10 @@ class Harness(Protocol):
 @dataclass
 class MemoryHarness:
     store: MemoryJobStore
+
+    @property
+    def handoffs(self) -> HandoffStore:
+        return MemoryHandoffStore(self.store)
 
     async def add(self, owner_key: str, **fields: Any) -> int:
         return self.store.state.add(owner_key, **fields).id
@@ -59,6 +68,10 @@ class SqlHarness:
     store: SqlJobStore
     db: Database
     count: int = 0
+
+    @property
+    def handoffs(self) -> HandoffStore:
+        return SqlHandoffStore(self.db)
 
     async def add(self, owner_key: str, **fields: Any) -> int:
         self.count += 1

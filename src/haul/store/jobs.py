@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from haul.core.admission import Limits
 from haul.store.downloads import QueueState
+from haul.store.handoffs import Watched
 from haul.store.models import Download
 
 T = TypeVar("T")
@@ -29,6 +30,7 @@ __all__ = [
     "Completion",
     "DesiredState",
     "Failure",
+    "HandoffStore",
     "JobStore",
     "JobTransaction",
     "Learned",
@@ -242,4 +244,40 @@ class JobStore(Protocol):
         that raced the end keeps its phase; a download finished already is left as it is
         (the write may be made again after a commit whose answer was lost). The successor's
         part runs in the same transaction; raises what the write raised."""
+        ...
+
+
+class HandoffStore(Protocol):
+    """What the monitor of external clients reads and writes of the downloads they hold."""
+
+    async def watched(self, releasing: Collection[str]) -> list[Watched]:
+        """What the monitor looks at: active downloads on external clients, paused ones (their
+        item still on the client), canceled ones whose removal is owed, and finished ones on
+        the clients of ``releasing`` (which remove finished items) not yet removed."""
+        ...
+
+    async def load(self, download_id: int) -> Download | None:
+        """The whole download (None: deleted)."""
+        ...
+
+    async def released(self, download_id: int, message: str | None = None) -> None:
+        """The download's item left its client (history ``released`` with ``message``)."""
+        ...
+
+    async def resumed(self, download_id: int) -> None:
+        """A resume owed to the client was made."""
+        ...
+
+    async def client_finished(
+        self,
+        download_id: int,
+        worker: str | None,
+        at: datetime,
+        files: list[dict[str, Any]],
+        title: str | None,
+        message: str,
+        seeding: bool,
+    ) -> bool:
+        """The client finished the download: unless canceled or paused since, it is recorded
+        finished (processing, leased to ``worker``, history ``downloaded``); whether it was."""
         ...
