@@ -42,8 +42,8 @@ from haul.store import downloads as queries
 #: Write transactions opened by these callers (qualified names) are the periodic housekeeping
 #: when they changed nothing (admission and claim passes) or always: the worker's heartbeat,
 #: and the retention pass (a minute after the start, then hourly), which records its run.
-ALWAYS = ("Worker._heartbeat", "RetentionService.run")
-POLLS = ("Worker.schedule",)  # the worker pass that admits and claims
+ALWAYS = ("SqlJobStore.heartbeat", "RetentionService.run")
+POLLS = ("SqlJobStore.admission",)  # the worker pass that admits and claims
 
 
 class WriteTracer:

@@ -55,6 +55,7 @@ from haul.settings import Settings
 from haul.store import clients as client_queries
 from haul.store.database import Database
 from haul.store.migrate import upgrade_async
+from haul.store.sql_jobs import SqlJobStore
 
 if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
@@ -71,6 +72,8 @@ class Runtime:
         root = settings.downloads_root
         allow_private = settings.private_addresses_allowed
         self.db = Database(settings.sqlalchemy_url)
+        #: The worker's operations on stored jobs.
+        self.jobs = SqlJobStore(self.db, worker_id=self.worker_id)
         self.bus = EventBus()
         #: The runtime settings in effect (limits, retries, retention), editable while running.
         self.config = ConfigService(self.db, defaults_from(settings))
@@ -163,6 +166,7 @@ class Runtime:
         self.runner = JobRunner(
             JobContext(
                 db=self.db,
+                jobs=self.jobs,
                 builtin=self.builtin,
                 http=self.http,
                 http_engine=HttpEngine(addresses=self.addresses),
@@ -171,7 +175,6 @@ class Runtime:
                 publish=self.service.publish,
                 profiles=self.service.engine_profile,
                 owner_folder=self.service.owner_folder,
-                worker_id=self.worker_id,
                 processed=self.processor.enqueue,
                 iptv=self.iptv_streams.fresh,
                 failed=lambda row: self.notifier.emit_ended("failed", row),
@@ -215,7 +218,7 @@ class Runtime:
         )
         self.links = FileLinks(self.db, self.service)
         self.worker = Worker(
-            self.db,
+            self.jobs,
             self.bus,
             self.builtin,
             self.runner,

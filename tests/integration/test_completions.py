@@ -16,14 +16,16 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
 from haul.core.status import Phase
-from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.worker import Worker, WorkerConfig
 from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
+from haul.store.jobs import Completion, JobTransaction, Successor
 from haul.store.migrate import upgrade
 from haul.store.models import Download, DownloadEvent, utcnow
 from haul.store.models import Worker as WorkerRow
+from haul.store.sql_completions import CompletionWriter
+from haul.store.sql_jobs import SqlJobStore
 from haul.store.submits import NewDownload, submit_many
 
 T = TypeVar("T")
@@ -81,9 +83,9 @@ async def test_completions_waiting_together_are_one_transaction(db: Database) ->
     rows = await running(db, 3, queued=3)
     writer = CompletionWriter(db)
 
-    def admit_and_lease(s: Session) -> list[int]:
-        q.admit_waiting(s, Limits(3))
-        return [job.id for job in q.claim(s, "w", 3, skip_locked=not db.is_sqlite)]
+    def admit_and_lease(tx: JobTransaction) -> list[int]:
+        tx.admit_waiting(Limits(3))
+        return [job.id for job in tx.claim("w", 3)]
 
     before = db.write_count
     results = await asyncio.gather(
@@ -143,7 +145,9 @@ async def test_a_job_dropped_again_while_its_lease_is_given_back_gives_it_back_l
 ) -> None:
     [job] = await running(db, 1)
     builtin = BuiltinClient(tmp_path)
-    worker = Worker(db, EventBus(), builtin, cast(Any, None), lambda: Limits(10), WorkerConfig())
+    worker = Worker(
+        SqlJobStore(db), EventBus(), builtin, cast(Any, None), lambda: Limits(10), WorkerConfig()
+    )
     worker.id = "w"
     builtin.dropped.add(job.id)  # its end was not recorded
     release = db.run
@@ -188,7 +192,7 @@ async def test_a_completion_that_fails_undoes_what_its_successor_prepared(db: Da
         None,
         {},
         utcnow(),
-        Successor(lambda s: None, rolled_back=lambda: undone.append(True)),
+        Successor(lambda tx: None, rolled_back=lambda: undone.append(True)),
         records=broken,
     )
     with pytest.raises(IntegrityError, match="path"):

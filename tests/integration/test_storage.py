@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
-from haul.engine.completions import Completion, CompletionWriter
 from haul.errors import DuplicateDownload, LimitExceeded
 from haul.store import downloads as q
 from haul.store.database import Database
 from haul.store.engines import sync_url
+from haul.store.jobs import Completion
 from haul.store.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade
 from haul.store.models import Base, Download, DownloadEvent, Worker, utcnow
+from haul.store.sql_completions import CompletionWriter
 
 DEFAULT_LIMITS = Limits(10)
 

@@ -15,6 +15,7 @@ from haul.engine.base import Profile
 from haul.engine.http import HttpEngine
 from haul.net.guard import AddressPolicy
 from haul.store.database import Database
+from haul.store.jobs import JobStore
 from haul.store.models import Download
 
 Publish = Callable[[Download], Awaitable[None]]
@@ -52,6 +53,8 @@ IptvStreams = Callable[[Download], Awaitable[SecretStream]]
 @dataclass
 class JobContext:
     db: Database
+    #: Where the jobs' rows are read and written.
+    jobs: JobStore
     builtin: BuiltinClient
     http: httpx.AsyncClient
     http_engine: HttpEngine
@@ -61,8 +64,6 @@ class JobContext:
     profiles: Callable[[int | None], Awaitable[Profile]]
     #: Offers a resolved source to the external clients; True when one of them took it.
     handoff: Callable[[Download, dict[str, Any]], Awaitable[bool]] | None = None
-    #: The id of the worker running the jobs (it keeps the lease of what it finishes).
-    worker_id: Callable[[], str | None] = lambda: None
     #: Hands a download whose transfer is recorded as finished to the processing step.
     processed: Callable[[int], None] | None = None
     #: Fresh stream URLs of IPTV downloads (None: no IPTV here).

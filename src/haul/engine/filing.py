@@ -159,14 +159,19 @@ def forget(work: Path, note: Note, work_root: Path, root: Path) -> None:
     (work / NOTE).unlink(missing_ok=True)
 
 
-def stale_notes(work_root: Path, finished: Callable[[Sequence[int]], set[int]]) -> list[Path]:
-    """Work folders holding a note of a download already recorded (``finished`` says which of
-    the ids are): their process died between steps 3 and 4."""
+def noted_folders(work_root: Path) -> dict[int, Path]:
+    """The work folders holding a note, by download id."""
     try:
         folders = {int(p.name): p for p in work_root.iterdir() if p.name.isdigit()}
     except OSError:  # no work folder yet
-        return []
-    noted = {i: p for i, p in folders.items() if (p / NOTE).is_file()}
+        return {}
+    return {i: p for i, p in folders.items() if (p / NOTE).is_file()}
+
+
+def stale_notes(work_root: Path, finished: Callable[[Sequence[int]], set[int]]) -> list[Path]:
+    """Work folders holding a note of a download already recorded (``finished`` says which of
+    the ids are): their process died between steps 3 and 4."""
+    noted = noted_folders(work_root)
     if not noted:
         return []
     done = finished(sorted(noted))

@@ -27,7 +27,6 @@ from haul.clients.builtin.client import LiveJob
 from haul.core.owners import is_anonymous
 from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
-from haul.engine.completions import Successor
 from haul.engine.context import JobContext, storable
 from haul.engine.filenames import PART_SUFFIX
 from haul.engine.outcomes import Outcomes
@@ -43,6 +42,7 @@ from haul.errors import (
 )
 from haul.logsetup import current_download
 from haul.net import guard
+from haul.store.jobs import Successor
 from haul.store.models import Download
 
 log = logging.getLogger(__name__)

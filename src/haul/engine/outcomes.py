@@ -18,12 +18,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from haul.clients.builtin.client import LiveJob
 from haul.core.paths import folder_under, inside
-from haul.core.sources import domain_of
 from haul.core.status import Phase
 from haul.core.units import duration_text
 from haul.engine import faults, filing
 from haul.engine.base import EngineResult, StopSignal
-from haul.engine.completions import Completion, CompletionWriter, Successor
 from haul.engine.context import JobContext
 from haul.engine.diskspace import free_bytes, waiting_message
 from haul.engine.http_errors import disk_error
@@ -35,8 +33,8 @@ from haul.errors import (
     TransientTransferError,
     UnsupportedSource,
 )
-from haul.store import downloads as q
-from haul.store.models import Download, ErrorLog, UnsupportedUrl, utcnow
+from haul.store.jobs import Completion, Failure, Learned, Successor
+from haul.store.models import Download, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +45,6 @@ U = TypeVar("U")
 class Outcomes:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        self.writer = CompletionWriter(ctx.db, lambda: ctx.worker_id())
 
     async def completed(
         self,
@@ -57,7 +54,7 @@ class Outcomes:
         stop: StopSignal | None = None,
     ) -> T | None:
         """Move the files into the download root and record the download completed, with its
-        ``successor`` (see :class:`~haul.engine.completions.Successor`); returns what the
+        ``successor`` (see :class:`~haul.store.jobs.Successor`); returns what the
         successor's part in the transaction returned. The order of the steps, and why a crash
         in between loses and duplicates nothing, is in :mod:`haul.engine.filing`."""
         folder = await self._retried(lambda: self._folder(row), row.id, "read", stop)
@@ -119,7 +116,9 @@ class Outcomes:
             name = await self._retried(lambda: self._profile_name(row), row.id, "read", stop)
             records, events = await asyncio.to_thread(self.ctx.probe, row.id, files, name)
         completion = Completion(row.id, files, title, meta, utcnow(), successor, records, events)
-        recorded = await self._retried(lambda: self.writer.record(completion), row.id, "take", stop)
+        recorded = await self._retried(
+            lambda: self.ctx.jobs.complete(completion), row.id, "take", stop
+        )
         await faults.hold("recorded", row.id)
         filing.remove_folder(self.ctx.builtin.work_dir(row.id), self.ctx.builtin.work_root)
         # What the row now is in the database (without the ORM's change tracking: no session
@@ -215,15 +214,9 @@ class Outcomes:
             message = f"The transfer stalled: no data received for {duration_text(round(idle))}."
             await self.failed(row, TransientTransferError(message, code="stalled"))
             return
-        async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            if db_row is None:
-                return
-            db_row.lease_worker_id = None
-            _keep_learned(db_row, row)
-            if reason == "pause" and db_row.canceled_at is None:
-                db_row.phase = Phase.QUEUED.value
-                q.add_event(s, row.id, "paused")
+        db_row = await self.ctx.jobs.stopped(row.id, _learned(row), paused=reason == "pause")
+        if db_row is None:
+            return
         if reason == "cancel" and db_row.cancel_delete_partial:
             self.ctx.builtin.delete_partial(row.id)
         await self.ctx.publish(db_row)
@@ -235,93 +228,45 @@ class Outcomes:
         the wait begins; the message says how much is free and, when known, needed."""
         free = exc.free if exc.free is not None else free_bytes(self.ctx.builtin.work_root)
         message = waiting_message(free, exc.needed)
-        async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            if db_row is None:
-                return
-            db_row.lease_worker_id = None
-            _keep_learned(db_row, row)
-            if db_row.canceled_at is None:
-                if db_row.last_error_code != DiskFull.code:
-                    q.add_event(s, row.id, "waiting_for_space", message, code=DiskFull.code)
-                db_row.phase = Phase.QUEUED.value
-                db_row.retry_next_at = utcnow() + timedelta(seconds=self.ctx.space_recheck)
-            db_row.last_error_code = DiskFull.code
-            db_row.last_error_message = message
+        until = utcnow() + timedelta(seconds=self.ctx.space_recheck)
+        db_row = await self.ctx.jobs.waiting_for_space(
+            row.id, _learned(row), message, DiskFull.code, until
+        )
+        if db_row is None:
+            return
         await self.ctx.publish(db_row)
 
     async def noted(self, row: Download, notices: list[str]) -> None:
         """Add the engine's notices to the download's history (a part dropped because the
         file changed, say); a failure to write them is logged and fails nothing."""
         try:
-            async with self.ctx.db.write() as s:
-                for notice in notices:
-                    q.add_event(s, row.id, "restarted", notice)
+            await self.ctx.jobs.noted(row.id, "restarted", notices)
         except Exception:
             log.exception("download %s: could not record %s", row.id, notices)
 
     async def released(self, row: Download) -> None:
         """Give the job back (its task was cancelled): another worker, or this one after a
         restart, takes it up again."""
-        async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            if db_row is not None:
-                db_row.lease_worker_id = None
-                _keep_learned(db_row, row)
+        await self.ctx.jobs.released(row.id, _learned(row))
 
     async def failed(self, row: Download, exc: TransferError) -> None:
-        now = utcnow()
-        async with self.ctx.db.write() as s:
-            db_row = await s.get(Download, row.id)
-            if db_row is None:
-                return
-            db_row.lease_worker_id = None
-            _keep_learned(db_row, row)
-            db_row.last_error_code = exc.code
-            db_row.last_error_message = exc.message
-            if db_row.canceled_at is not None:
-                pass
-            elif (
-                exc.transient
-                and (
-                    delay := self.ctx.retry.delay(db_row.retry_attempt, retry_after=exc.retry_after)
-                )
-                is not None
-            ):
-                db_row.retry_attempt += 1
-                db_row.retry_next_at = now + timedelta(seconds=delay)
-                db_row.phase = Phase.QUEUED.value
-                q.add_event(
-                    s,
-                    row.id,
-                    "retry_scheduled",
-                    exc.message,
-                    code=exc.code,
-                    attempt=db_row.retry_attempt,
-                    delay=round(delay, 1),
-                )
-            else:
-                db_row.phase = Phase.FAILED.value
-                db_row.failed_at = now
-                q.add_event(s, row.id, "failed", exc.message, code=exc.code)
-                s.add(
-                    ErrorLog(
-                        download_id=row.id,
-                        domain=domain_of(row.source_url),
-                        error_code=exc.code,
-                        message=exc.message,
-                        media_type=(db_row.meta.get("resolved") or {}).get("kind"),
-                    )
-                )
-                if isinstance(exc, UnsupportedSource):
-                    s.add(
-                        UnsupportedUrl(
-                            url=row.source_url,
-                            domain=domain_of(row.source_url),
-                            error=exc.message,
-                            owner_key=row.owner_key,
-                        )
-                    )
+        retry: Callable[[int], float | None] | None = None
+        if exc.transient:
+            policy = self.ctx.retry
+
+            def retry(attempt: int) -> float | None:
+                return policy.delay(attempt, retry_after=exc.retry_after)
+
+        failure = Failure(
+            exc.code,
+            exc.message,
+            row.source_url,
+            row.owner_key,
+            unsupported=isinstance(exc, UnsupportedSource),
+        )
+        db_row = await self.ctx.jobs.failed(row.id, _learned(row), failure, retry, utcnow())
+        if db_row is None:
+            return
         await self.ctx.publish(db_row)
         if db_row.phase == Phase.FAILED and self.ctx.failed is not None:
             self.ctx.failed(db_row)
@@ -365,10 +310,6 @@ async def _stopping(stop: StopSignal | None, delay: float) -> bool:
         await asyncio.sleep(min(left, 0.1))
 
 
-def _keep_learned(db_row: Download, row: Download) -> None:
-    """Copy what this attempt learned of the source (kept on ``row`` by the job runner) onto
-    the row being written."""
-    resolved = row.meta.get("resolved")
-    if resolved is not None and db_row.meta.get("resolved") != resolved:
-        db_row.meta = {**db_row.meta, "resolved": resolved}
-    db_row.title = db_row.title or row.title
+def _learned(row: Download) -> Learned:
+    """What this attempt learned of the source (kept on ``row`` by the job runner)."""
+    return Learned(row.meta.get("resolved"), row.title)

@@ -22,22 +22,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
-
 from haul.clients.builtin.client import BuiltinClient, LiveJob
 from haul.core.admission import Limits
 from haul.core.status import Status
 from haul.engine import filing
 from haul.engine.base import StopReason
-from haul.engine.completions import Successor
 from haul.engine.external import ExternalClients
 from haul.engine.jobs import JobRunner
 from haul.engine.processing import Processor
 from haul.events.bus import EventBus
-from haul.store import downloads as q
-from haul.store.database import Database
+from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
 from haul.store.models import Download, utcnow
-from haul.store.models import Worker as WorkerRow
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +61,7 @@ def pid_alive(pid: int) -> bool:
 class Worker:
     def __init__(
         self,
-        db: Database,
+        jobs: JobStore,
         bus: EventBus,
         builtin: BuiltinClient,
         runner: JobRunner,
@@ -78,7 +73,7 @@ class Worker:
         refresh_clients: Callable[[], Awaitable[None]] | None = None,
         processor: Processor | None = None,
     ) -> None:
-        self.db = db
+        self.jobs = jobs
         self.bus = bus
         self.builtin = builtin
         self.runner = runner
@@ -95,10 +90,7 @@ class Worker:
         self._running = False
 
     async def start(self) -> None:
-        async with self.db.write() as s:
-            await q.register_worker(
-                s, WorkerRow(id=self.id, hostname=self.hostname, pid=os.getpid())
-            )
+        await self.jobs.register_worker(WorkerInfo(self.id, self.hostname, os.getpid()))
         await self.reap()
         await self.sweep_notes()
         self._running = True
@@ -135,8 +127,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        async with self.db.write() as s:
-            await q.reap_workers(s, [self.id])
+        await self.jobs.reap_workers([self.id])
 
     # -- loops -------------------------------------------------------------------------
 
@@ -187,19 +178,18 @@ class Worker:
         sleep before the next pass if nothing wakes the worker."""
         limits = self.limits()
         now = utcnow()
-        async with self.db.read() as s:
-            state = await q.queue_state(s, now)
+        state = await self.jobs.queue_state(now)
         can_admit = state.slots_used < limits.global_active and state.waiting_due
         can_claim = state.claimable and self.config.concurrency > self.builtin.transferring()
         if can_admit or can_claim:
             registered: list[int] = []
 
-            def admit_and_lease(s: Session) -> tuple[list[int], list[Download]]:
-                admitted = q.admit_waiting(s, limits, now=now) if can_admit else []
-                return admitted, self._lease(s, registered)
+            def admit_and_lease(tx: JobTransaction) -> tuple[list[int], list[Download]]:
+                admitted = tx.admit_waiting(limits, now=now) if can_admit else []
+                return admitted, self._lease(tx, registered)
 
             try:
-                admitted, rows = await self.db.run(admit_and_lease, admission=True)
+                admitted, rows = await self.jobs.admission(admit_and_lease)
             except BaseException:
                 self._unregister(registered)
                 raise
@@ -213,13 +203,13 @@ class Worker:
         wait = (state.next_retry - now).total_seconds()
         return max(0.05, min(wait, self.config.poll_interval))
 
-    def _lease(self, s: Session, registered: list[int]) -> list[Download]:
-        """Claim what this worker can run (in the database thread, inside the transaction);
+    def _lease(self, tx: JobTransaction, registered: list[int]) -> list[Download]:
+        """Claim what this worker can run (in the store's transaction, off the loop);
         the ids of the jobs registered as live go to ``registered``."""
         capacity = self.config.concurrency - self.builtin.transferring()
         if capacity <= 0:
             return []
-        rows = q.claim(s, self.id, capacity, skip_locked=not self.db.is_sqlite)
+        rows = tx.claim(self.id, capacity)
         # Registered before the commit, so a pause or cancel arriving right after finds the
         # job; later changes reach it through the reconciler.
         for row in rows:
@@ -253,10 +243,10 @@ class Worker:
         limits = self.limits()
         registered: list[int] = []
 
-        def admit_and_lease(s: Session) -> tuple[list[int], list[Download]]:
+        def admit_and_lease(tx: JobTransaction) -> tuple[list[int], list[Download]]:
             if not self._running:
                 return [], []
-            return q.admit_waiting(s, limits), self._lease(s, registered)
+            return tx.admit_waiting(limits), self._lease(tx, registered)
 
         def start(follow: tuple[list[int], list[Download]]) -> None:
             self._launch(follow[1])
@@ -278,8 +268,7 @@ class Worker:
         while self._running:
             await asyncio.sleep(self.config.heartbeat_interval)
             try:
-                async with self.db.write() as s:
-                    await q.heartbeat(s, self.id)
+                await self.jobs.heartbeat(self.id)
                 await self.give_back_dropped()
                 if await self.reap():
                     self.wake()
@@ -290,12 +279,13 @@ class Worker:
         """Delete the work folders of downloads recorded as finished whose process died before
         it deleted them (see :mod:`haul.engine.filing`); returns how many."""
         work_root = self.builtin.work_root
-        stale = await self.db.query(
-            lambda s: filing.stale_notes(work_root, lambda ids: q.finished_ids(s, ids))
-        )
-        for folder in stale:
-            filing.remove_folder(folder, work_root)
-        return len(stale)
+        noted = await asyncio.to_thread(filing.noted_folders, work_root)
+        if not noted:
+            return 0
+        finished = await self.jobs.finished_ids(sorted(noted))
+        for download_id in sorted(finished):
+            filing.remove_folder(noted[download_id], work_root)
+        return len(finished)
 
     async def give_back_dropped(self) -> int:
         """Release the leases of jobs this worker dropped without recording their end (see
@@ -306,8 +296,8 @@ class Worker:
         if not dropped:
             return 0
         try:
-            released = await self.db.run(
-                lambda s: q.release_dropped(s, self.id, dropped, self.builtin.live.__contains__)
+            released = await self.jobs.release_dropped(
+                self.id, dropped, self.builtin.live.__contains__
             )
         except BaseException:
             # Not given back: still dropped (unless leased again meanwhile: running now).
@@ -322,18 +312,19 @@ class Worker:
         """Return the jobs of dead workers to the queue: those whose heartbeat is older than the
         lease, and those on this host whose process is gone (no need to wait for the lease)."""
         cutoff = utcnow() - timedelta(seconds=self.config.lease_ttl)
-        async with self.db.read() as s:
-            known = await q.workers(s)
+        known = await self.jobs.workers()
         dead = [
             w.id
             for w in known
             if w.id != self.id
-            and (w.heartbeat_at < cutoff or (w.hostname == self.hostname and not pid_alive(w.pid)))
+            and (
+                (w.heartbeat_at is not None and w.heartbeat_at < cutoff)
+                or (w.hostname == self.hostname and not pid_alive(w.pid))
+            )
         ]
         if not dead:
             return 0
-        async with self.db.write() as s:
-            released = await q.reap_workers(s, dead)
+        released = await self.jobs.reap_workers(dead)
         if released:
             log.info("returned %d jobs of %d dead workers to the queue", released, len(dead))
         return released
@@ -352,11 +343,12 @@ class Worker:
         ids = [i for i, job in self.builtin.live.items() if not job.stop.is_set()]
         if not ids:
             return 0
-        async with self.db.read() as s:
-            wanted = await q.desired_states(s, ids)
+        wanted = await self.jobs.desired_states(ids)
         stopped = 0
-        for download_id, (paused, canceled) in wanted.items():
-            reason: StopReason | None = "cancel" if canceled else "pause" if paused else None
+        for download_id, state in wanted.items():
+            reason: StopReason | None = (
+                "cancel" if state.canceled else "pause" if state.paused else None
+            )
             if reason is not None and self.builtin.stop(download_id, reason) is not None:
                 stopped += 1
         return stopped

@@ -7,7 +7,8 @@ of the process waits for the one before it, and on a loop busy with transfers a 
 holds that turn for several milliseconds (a trip to the database thread and back), which with
 ten downloads finishing every few tens of milliseconds made the completions a queue of their
 own. Writing what has piled up in one transaction turns that queue into one turn per batch;
-each caller still gets its own row's outcome and its :class:`Successor`'s result.
+each caller still gets its own row's outcome and its
+:class:`~haul.store.jobs.Successor`'s result.
 """
 
 from __future__ import annotations
@@ -16,18 +17,17 @@ import asyncio
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from haul.core.status import Phase
 from haul.store.database import Database
+from haul.store.jobs import Completion, Recorded
 from haul.store.models import Download, DownloadEvent, MediaFile
-
-T = TypeVar("T")
+from haul.store.sql_transaction import SqlTransaction
 
 _TABLE = typing.cast(Table, Download.__table__)
 _EVENTS = insert(typing.cast(Table, DownloadEvent.__table__))
@@ -60,48 +60,6 @@ _COMPLETE = (
     .returning(*_RECORDED)
 )
 _CURRENT = select(*_RECORDED).where(_TABLE.c.id == bindparam("row"))
-
-
-@dataclass(frozen=True, slots=True)
-class Successor(Generic[T]):
-    """What follows a completion: the worker admits and leases the next jobs in its transaction
-    (:attr:`within`, in the database thread, after every completion of the batch is written)
-    and starts them as soon as it commits (:attr:`committed`, on the loop, before anyone is
-    told of the completion: telling subscribers takes a few turns of a busy loop)."""
-
-    within: Callable[[Session], T]
-    committed: Callable[[T], None] | None = None
-    #: Called (on the loop) when the transaction :attr:`within` ran in failed: what it
-    #: prepared for a commit that did not happen is undone.
-    rolled_back: Callable[[], None] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """One finished download to record (``files``, ``title`` and ``meta`` replace the row's)."""
-
-    download_id: int
-    files: list[dict[str, Any]]
-    title: str | None
-    meta: dict[str, Any]
-    at: datetime
-    successor: Successor[Any] | None = None
-    #: The files' probe records when they were probed already (no import waits): then the
-    #: download is completed by this write, with them; else it is left to the processing step.
-    records: list[dict[str, Any]] | None = None
-    events: Sequence[tuple[str, str | None, dict[str, Any]]] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """What the row became (a cancel that raced the end keeps its phase), and what the
-    completion's successor returned."""
-
-    phase: str
-    completed_at: datetime | None
-    canceled_at: datetime | None
-    lease_worker_id: str | None
-    follow: object
 
 
 #: What a completion of a download deleted meanwhile finds (nothing is written for it).
@@ -138,7 +96,12 @@ class CompletionWriter:
             completions = [entry.completion for entry in batch]
             admission = any(c.successor is not None for c in completions)
             try:
-                write = partial(_write, batch=completions, worker=self.worker_id())
+                write = partial(
+                    _write,
+                    batch=completions,
+                    worker=self.worker_id(),
+                    skip_locked=not self.db.is_sqlite,
+                )
                 recorded = await self.db.run(write, admission=admission)
             except Exception as exc:
                 for entry in batch:
@@ -164,7 +127,9 @@ class CompletionWriter:
                     entry.done.set_result(outcome)
 
 
-def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[Recorded]:
+def _write(
+    s: Session, batch: Sequence[Completion], worker: str | None, *, skip_locked: bool
+) -> list[Recorded]:
     """In the database thread: every completion of the batch, then their successors (which
     then find every slot the batch frees)."""
     rows: list[Any] = []
@@ -203,13 +168,14 @@ def _write(s: Session, batch: Sequence[Completion], worker: str | None) -> list[
         s.execute(_EVENTS, events)
     if records:
         s.execute(_FILES, records)
+    tx = SqlTransaction(s, skip_locked=skip_locked)
     return [
         Recorded(
             row.phase,
             row.completed_at,
             row.canceled_at,
             row.lease_worker_id,
-            c.successor.within(s) if c.successor is not None else None,
+            c.successor.within(tx) if c.successor is not None else None,
         )
         for c, row in zip(batch, rows, strict=True)
     ]
