@@ -8,12 +8,14 @@ import asyncio
 import copy
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from haul.core.admission import Limits, next_rank
+from haul.core.admission import Active, Candidate, Limits, choose, next_rank
 from haul.core.sources import domain_of
 from haul.core.status import SLOT_PHASES, Phase
+from haul.store import outcome_rows as rows
 from haul.store.downloads import BUILTIN
 from haul.store.jobs import (
     Completion,
@@ -62,10 +64,8 @@ def _claimable(job: StoredJob) -> bool:
     )
 
 
-def _keep_learned(job: StoredJob, learned: Learned) -> None:
-    if learned.resolved is not None and job.meta.get("resolved") != learned.resolved:
-        job.meta = {**job.meta, "resolved": learned.resolved}
-    job.title = job.title or learned.title
+def _candidate(job: StoredJob) -> Candidate:
+    return Candidate(job.id, job.owner_key, job.client, job.queue_rank)
 
 
 class MemoryTransaction:
@@ -80,32 +80,11 @@ class MemoryTransaction:
     def admit_waiting(self, limits: Limits, *, now: datetime | None = None) -> list[int]:
         now = now or utcnow()
         jobs = self.state.jobs.values()
-        free = limits.global_active - sum(1 for j in jobs if j.phase in _SLOT)
-        if free <= 0:
-            return []
-        per_owner: dict[str, int] = {}
-        per_client: dict[str, int] = {}
-        for job in jobs:
-            if job.phase in _SLOT:
-                per_owner[job.owner_key] = per_owner.get(job.owner_key, 0) + 1
-                if job.client is not None:
-                    per_client[job.client] = per_client.get(job.client, 0) + 1
-        admitted: list[StoredJob] = []
-        for job in sorted(
-            (j for j in jobs if _waiting(j, now)), key=lambda j: (j.queue_rank, j.id)
-        ):
-            if free <= 0:
-                break
-            if limits.per_owner is not None and per_owner.get(job.owner_key, 0) >= limits.per_owner:
-                continue
-            cap = limits.per_client.get(job.client) if job.client else None
-            if cap is not None and job.client is not None and per_client.get(job.client, 0) >= cap:
-                continue  # its client is full: the next download in line may go elsewhere
-            admitted.append(job)
-            per_owner[job.owner_key] = per_owner.get(job.owner_key, 0) + 1
-            if job.client is not None:
-                per_client[job.client] = per_client.get(job.client, 0) + 1
-            free -= 1
+        holding = [j for j in jobs if j.phase in _SLOT]
+        active = Active().taking(_candidate(j) for j in holding)
+        waiting = {j.id: j for j in jobs if _waiting(j, now)}
+        chosen = choose((_candidate(j) for j in waiting.values()), active, limits)
+        admitted = [waiting[i] for i in chosen]
         for job in admitted:
             job.phase = Phase.ADMITTED.value
             job.admitted_at = now
@@ -237,11 +216,7 @@ class MemoryJobStore:
             job = self.state.jobs.get(download_id)
             if job is None:
                 return None
-            job.lease_worker_id = None
-            _keep_learned(job, learned)
-            if paused and job.canceled_at is None:
-                job.phase = Phase.QUEUED.value
-                self.state.event(download_id, "paused")
+            rows.stop(job, learned, partial(self.state.event, download_id), paused=paused)
             return job.row()
 
     async def waiting_for_space(
@@ -251,15 +226,8 @@ class MemoryJobStore:
             job = self.state.jobs.get(download_id)
             if job is None:
                 return None
-            job.lease_worker_id = None
-            _keep_learned(job, learned)
-            if job.canceled_at is None:
-                if job.last_error_code != code:
-                    self.state.event(download_id, "waiting_for_space", message, code=code)
-                job.phase = Phase.QUEUED.value
-                job.retry_next_at = until
-            job.last_error_code = code
-            job.last_error_message = message
+            record = partial(self.state.event, download_id)
+            rows.wait_for_space(job, learned, record, message, code, until)
             return job.row()
 
     async def noted(self, download_id: int, kind: str, messages: Sequence[str]) -> None:
@@ -273,8 +241,7 @@ class MemoryJobStore:
         async with self.lock:
             job = self.state.jobs.get(download_id)
             if job is not None:
-                job.lease_worker_id = None
-                _keep_learned(job, learned)
+                rows.release(job, learned)
 
     async def failed(
         self,
@@ -288,28 +255,7 @@ class MemoryJobStore:
             job = self.state.jobs.get(download_id)
             if job is None:
                 return None
-            job.lease_worker_id = None
-            _keep_learned(job, learned)
-            job.last_error_code = failure.code
-            job.last_error_message = failure.message
-            if job.canceled_at is not None:
-                pass
-            elif retry is not None and (delay := retry(job.retry_attempt)) is not None:
-                job.retry_attempt += 1
-                job.retry_next_at = now + timedelta(seconds=delay)
-                job.phase = Phase.QUEUED.value
-                self.state.event(
-                    download_id,
-                    "retry_scheduled",
-                    failure.message,
-                    code=failure.code,
-                    attempt=job.retry_attempt,
-                    delay=round(delay, 1),
-                )
-            else:
-                job.phase = Phase.FAILED.value
-                job.failed_at = now
-                self.state.event(download_id, "failed", failure.message, code=failure.code)
+            if rows.fail(job, learned, partial(self.state.event, download_id), failure, retry, now):
                 domain = domain_of(failure.source_url)
                 kind = (job.meta.get("resolved") or {}).get("kind")
                 self.state.errors.append(

@@ -5,36 +5,26 @@ added to its history. Each write keeps what the attempt learned of its source.""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.sources import domain_of
 from haul.core.status import Phase
+from haul.store import outcome_rows as rows
 from haul.store.downloads import add_event, queue_rank_for
 from haul.store.jobs import Failure, Learned, PlaylistEntry
 from haul.store.models import Download, ErrorLog, UnsupportedUrl
-
-
-def keep_learned(db_row: Download, learned: Learned) -> None:
-    """Copy what this attempt learned of the source onto the row being written."""
-    if learned.resolved is not None and db_row.meta.get("resolved") != learned.resolved:
-        db_row.meta = {**db_row.meta, "resolved": learned.resolved}
-    db_row.title = db_row.title or learned.title
 
 
 async def stopped(
     s: AsyncSession, download_id: int, learned: Learned, *, paused: bool
 ) -> Download | None:
     db_row = await s.get(Download, download_id)
-    if db_row is None:
-        return None
-    db_row.lease_worker_id = None
-    keep_learned(db_row, learned)
-    if paused and db_row.canceled_at is None:
-        db_row.phase = Phase.QUEUED.value
-        add_event(s, download_id, "paused")
+    if db_row is not None:
+        rows.stop(db_row, learned, partial(add_event, s, download_id), paused=paused)
     return db_row
 
 
@@ -42,17 +32,9 @@ async def waiting_for_space(
     s: AsyncSession, download_id: int, learned: Learned, message: str, code: str, until: datetime
 ) -> Download | None:
     db_row = await s.get(Download, download_id)
-    if db_row is None:
-        return None
-    db_row.lease_worker_id = None
-    keep_learned(db_row, learned)
-    if db_row.canceled_at is None:
-        if db_row.last_error_code != code:
-            add_event(s, download_id, "waiting_for_space", message, code=code)
-        db_row.phase = Phase.QUEUED.value
-        db_row.retry_next_at = until
-    db_row.last_error_code = code
-    db_row.last_error_message = message
+    if db_row is not None:
+        record = partial(add_event, s, download_id)
+        rows.wait_for_space(db_row, learned, record, message, code, until)
     return db_row
 
 
@@ -64,8 +46,7 @@ def noted(s: AsyncSession, download_id: int, kind: str, messages: Sequence[str])
 async def released(s: AsyncSession, download_id: int, learned: Learned) -> None:
     db_row = await s.get(Download, download_id)
     if db_row is not None:
-        db_row.lease_worker_id = None
-        keep_learned(db_row, learned)
+        rows.release(db_row, learned)
 
 
 async def failed(
@@ -79,29 +60,8 @@ async def failed(
     db_row = await s.get(Download, download_id)
     if db_row is None:
         return None
-    db_row.lease_worker_id = None
-    keep_learned(db_row, learned)
-    db_row.last_error_code = failure.code
-    db_row.last_error_message = failure.message
-    if db_row.canceled_at is not None:
-        pass
-    elif retry is not None and (delay := retry(db_row.retry_attempt)) is not None:
-        db_row.retry_attempt += 1
-        db_row.retry_next_at = now + timedelta(seconds=delay)
-        db_row.phase = Phase.QUEUED.value
-        add_event(
-            s,
-            download_id,
-            "retry_scheduled",
-            failure.message,
-            code=failure.code,
-            attempt=db_row.retry_attempt,
-            delay=round(delay, 1),
-        )
-    else:
-        db_row.phase = Phase.FAILED.value
-        db_row.failed_at = now
-        add_event(s, download_id, "failed", failure.message, code=failure.code)
+    record = partial(add_event, s, download_id)
+    if rows.fail(db_row, learned, record, failure, retry, now):
         s.add(
             ErrorLog(
                 download_id=download_id,
