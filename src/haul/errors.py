@@ -480,7 +480,7 @@ class DiskFull(TransientTransferError):
     """The disk the download is written to is full.
 
     Not a failure of the source: the download waits for space (queued, its part kept) and
-    spends no retry (see :meth:`haul.engine.outcomes.Outcomes.waiting_for_space`).
+    spends no retry (see :meth:`haul.worker.outcomes.Outcomes.waiting_for_space`).
     """
 
     code = "disk_full"

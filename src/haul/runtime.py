@@ -26,12 +26,9 @@ from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
 from haul.core.config import RuntimeValues
 from haul.engine import ffmpeg
-from haul.engine.context import JobContext
-from haul.engine.external import ExternalClients, ExternalConfig
 from haul.engine.http import HttpEngine
-from haul.engine.jobs import JobRunner
-from haul.engine.processing import LibraryConfig, Processor
-from haul.engine.worker import Worker, WorkerConfig
+from haul.engine.live import LiveJobs
+from haul.engine.media import MediaEngine
 from haul.events.bus import EventBus
 from haul.media.naming import Templates
 from haul.media.prober import Prober
@@ -56,6 +53,11 @@ from haul.store import clients as client_queries
 from haul.store.database import Database
 from haul.store.migrate import upgrade_async
 from haul.store.sql_jobs import SqlJobStore
+from haul.worker.context import JobContext
+from haul.worker.external import ExternalClients, ExternalConfig
+from haul.worker.loops import Worker, WorkerConfig
+from haul.worker.processing import LibraryConfig, Processor
+from haul.worker.runner import JobRunner
 
 if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
@@ -77,7 +79,9 @@ class Runtime:
         self.bus = EventBus()
         #: The runtime settings in effect (limits, retries, retention), editable while running.
         self.config = ConfigService(self.db, defaults_from(settings))
-        self.builtin = BuiltinClient(root, stall_warning=settings.stall_warning)
+        #: The transfers this process runs (the worker keeps it; the built-in client reads it).
+        self.live = LiveJobs()
+        self.builtin = BuiltinClient(root, self.live, stall_warning=settings.stall_warning)
         self.directory = ClientDirectory(self.builtin)
         self.clients: dict[str, DownloadClient] = self.directory.clients
         #: Where haul connects for downloads and URLs people give (not to download clients).
@@ -163,14 +167,16 @@ class Runtime:
         # library once both exist.
         self.service.media = self.media
         self.iptv_streams = IptvStreamUrls(self.db, self.http)
+        self.direct = HttpEngine(addresses=self.addresses)
         self.runner = JobRunner(
             JobContext(
                 db=self.db,
                 jobs=self.jobs,
                 builtin=self.builtin,
+                live=self.live,
                 http=self.http,
-                http_engine=HttpEngine(addresses=self.addresses),
-                ytdlp_slots=asyncio.Semaphore(settings.ytdlp_threads),
+                direct=self.direct,
+                media=MediaEngine(settings.ytdlp_threads, self.addresses),
                 retry=self.config.retry_policy(),
                 publish=self.service.publish,
                 profiles=self.service.engine_profile,
@@ -221,6 +227,7 @@ class Runtime:
             self.jobs,
             self.bus,
             self.builtin,
+            self.live,
             self.runner,
             self.limits,
             WorkerConfig(
@@ -344,7 +351,7 @@ class Runtime:
         await self.config.aclose()
         self.bus.close()
         await self.notifier.aclose(grace=2.0)  # the last completions may still be on their way
-        await self.runner.ctx.http_engine.aclose()
+        await self.direct.aclose()
         await asyncio.to_thread(self.prober.close)
         await self.directory.aclose()
         await self.http.aclose()

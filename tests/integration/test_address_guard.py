@@ -19,6 +19,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -270,8 +271,8 @@ async def test_the_engine_checks_the_request_not_what_is_done_with_the_answer(
         return True
 
     try:
-        job = engine_job(origin.url("/files/a.bin"), tmp_path)
-        result = await engine.fetch(job, lambda _: None, StopSignal(), accept)
+        job = replace(engine_job(origin.url("/files/a.bin"), tmp_path), accept=accept)
+        result = await engine.run(job, lambda _: None, StopSignal())
     finally:
         await engine.aclose()
     assert result is not None and during == [None]
@@ -311,7 +312,7 @@ def test_both_checks_hold_on_uvloop(origin: Origin, tmp_path: Any) -> None:
         try:
             with pytest.raises(AddressRefused) as engine_refusal:
                 job = engine_job(origin.url("/start"), tmp_path)
-                await engine.fetch(job, lambda _: None, StopSignal())
+                await engine.run(job, lambda _: None, StopSignal())
             said.append(engine_refusal.value.message)
         finally:
             await engine.aclose()

@@ -208,7 +208,7 @@ async def test_cancel_stops_within_a_second(app: App, origin: Origin, delete_fil
     )
     assert response.status_code == 200 and response.json()["status"] == "canceled"
     assert time.monotonic() - started < 1.0
-    assert item["id"] not in app.runtime.builtin.live
+    assert item["id"] not in app.runtime.live
     assert work.exists() is not delete_files
     # Removed from view, kept in history.
     assert (await app.get(f"/downloads/{item['id']}")).status_code == 404
@@ -361,7 +361,7 @@ async def test_cancel_of_a_ytdlp_job_stops_within_a_second(
     response = await app.http.delete(f"/api/v1/downloads/{item['id']}?delete_files=true")
     assert response.json()["status"] == "canceled"
     assert time.monotonic() - started < 1.0
-    assert item["id"] not in app.runtime.builtin.live
+    assert item["id"] not in app.runtime.live
     assert not app.runtime.builtin.work_dir(item["id"]).exists()
 
 

@@ -16,7 +16,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
 from haul.core.status import Phase
-from haul.engine.worker import Worker, WorkerConfig
+from haul.engine.live import LiveJobs
 from haul.events.bus import EventBus
 from haul.store import downloads as q
 from haul.store.database import Database
@@ -27,6 +27,7 @@ from haul.store.models import Worker as WorkerRow
 from haul.store.sql_completions import CompletionWriter
 from haul.store.sql_jobs import SqlJobStore
 from haul.store.submits import NewDownload, submit_many
+from haul.worker.loops import Worker, WorkerConfig
 
 T = TypeVar("T")
 
@@ -144,12 +145,18 @@ async def test_a_job_dropped_again_while_its_lease_is_given_back_gives_it_back_l
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     [job] = await running(db, 1)
-    builtin = BuiltinClient(tmp_path)
+    live = LiveJobs()
     worker = Worker(
-        SqlJobStore(db), EventBus(), builtin, cast(Any, None), lambda: Limits(10), WorkerConfig()
+        SqlJobStore(db),
+        EventBus(),
+        BuiltinClient(tmp_path, live),
+        live,
+        cast(Any, None),
+        lambda: Limits(10),
+        WorkerConfig(),
     )
     worker.id = "w"
-    builtin.dropped.add(job.id)  # its end was not recorded
+    live.drop(job.id)  # its end was not recorded
     release = db.run
 
     async def meanwhile(work: Callable[[Session], T], *, admission: bool = False) -> T:
@@ -158,8 +165,8 @@ async def test_a_job_dropped_again_while_its_lease_is_given_back_gives_it_back_l
         released = await release(work, admission=admission)
         [again] = await release(lambda s: q.claim(s, "w", 1, skip_locked=not db.is_sqlite))
         assert again.id == job.id
-        builtin.dropped.discard(job.id)
-        builtin.dropped.add(job.id)
+        live.register(job.id, "a")
+        live.drop(job.id)
         return released
 
     monkeypatch.setattr(db, "run", meanwhile)

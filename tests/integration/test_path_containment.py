@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from haul.engine import ytdlp
-from haul.engine.external import _file_entry
 from haul.errors import PermanentTransferError
 from haul.store.models import Download, DownloadEvent, MediaFile, Profile, utcnow
+from haul.worker.external import _file_entry
 from tests.conftest import App
 from tests.support import media
 from tests.support.fixtures import MediaFiles

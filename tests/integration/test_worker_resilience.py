@@ -62,4 +62,4 @@ async def test_a_pause_written_elsewhere_reaches_the_running_job(app: App, origi
 
 
 async def _gone(app: App, download_id: int) -> bool:
-    return download_id not in app.runtime.builtin.live
+    return download_id not in app.runtime.live

@@ -8,14 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from haul.clients.builtin.client import BuiltinClient, LiveJob
+from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.status import Phase, Status
-from haul.engine.worker import Worker, WorkerConfig
+from haul.engine.live import LiveJob, LiveJobs
 from haul.events.bus import EventBus
 from haul.store.jobs import Successor, WorkerInfo
 from haul.store.memory import MemoryJobStore, MemoryTransaction
 from haul.store.models import Download, utcnow
+from haul.worker.loops import Worker, WorkerConfig
 
 T = TypeVar("T")
 TEN = Limits(10)
@@ -24,9 +25,9 @@ TEN = Limits(10)
 class FakeRunner:
     """Runs nothing: each job waits until the test finishes it (or stops it)."""
 
-    def __init__(self, store: MemoryJobStore, builtin: BuiltinClient) -> None:
+    def __init__(self, store: MemoryJobStore, live: LiveJobs) -> None:
         self.store = store
-        self.builtin = builtin
+        self.live = live
         self.started: list[int] = []
         self.finish: dict[int, asyncio.Event] = {}
 
@@ -44,7 +45,7 @@ class FakeRunner:
             follow = successor.within(MemoryTransaction(self.store.state)) if successor else None
         if successor is not None and successor.committed is not None:
             successor.committed(follow)
-        self.builtin.live.pop(row.id, None)
+        self.live.end(row.id)
         return follow
 
 
@@ -52,8 +53,9 @@ def make_worker(
     tmp_path: Path, limits: Limits = TEN, concurrency: int = 2
 ) -> tuple[Worker, MemoryJobStore, FakeRunner, list[list[int]]]:
     store = MemoryJobStore()
-    builtin = BuiltinClient(tmp_path)
-    runner = FakeRunner(store, builtin)
+    live = LiveJobs()
+    builtin = BuiltinClient(tmp_path, live)
+    runner = FakeRunner(store, live)
     told: list[list[int]] = []
 
     async def on_admitted(ids: list[int]) -> None:
@@ -63,6 +65,7 @@ def make_worker(
         store,
         EventBus(),
         builtin,
+        live,
         cast(Any, runner),
         lambda: limits,
         WorkerConfig(concurrency=concurrency),
@@ -90,7 +93,7 @@ async def test_a_pass_admits_into_free_slots_and_leases_up_to_concurrency(
         "queued"
     ]
     assert told == [ids[2:4]]  # admitted but not leased here: for other workers
-    assert set(worker.builtin.live) == set(ids[:2])
+    assert set(worker.live.ids()) == set(ids[:2])
     assert store.state.jobs[external].phase == Phase.QUEUED.value
     for event in runner.finish.values():
         event.set()
@@ -132,12 +135,15 @@ async def test_reconcile_stops_paused_and_canceled_jobs(tmp_path: Path) -> None:
     plain = store.state.add("a").id
     deleted = 999
     for i in (paused, canceled, plain, deleted):
-        worker.builtin.live[i] = LiveJob(i, "a")
+        worker.live.register(i, "a")
+    jobs = {i: worker.live.get(i) for i in (paused, canceled, plain, deleted)}
     assert await worker.reconcile() == 3
-    assert worker.builtin.live[paused].stop.reason == "pause"
-    assert worker.builtin.live[canceled].stop.reason == "cancel"
-    assert worker.builtin.live[deleted].stop.reason == "cancel"
-    assert not worker.builtin.live[plain].stop.is_set()
+    assert {i: job.stop.reason for i, job in jobs.items() if job is not None} == {
+        paused: "pause",
+        canceled: "cancel",
+        deleted: "cancel",
+        plain: None,
+    }
     assert await worker.reconcile() == 0  # stopped jobs are not asked again
 
 
@@ -162,12 +168,13 @@ async def test_dropped_jobs_give_back_their_leases(tmp_path: Path) -> None:
     fields: dict[str, Any] = {"lease_worker_id": worker.id, "phase": "active", "client": "builtin"}
     dropped = store.state.add("a", **fields).id
     running = store.state.add("a", **fields).id
-    worker.builtin.live[running] = LiveJob(running, "a")
-    worker.builtin.dropped |= {dropped, running}
+    worker.live.drop(dropped)
+    worker.live.drop(running)
+    worker.live.register(running, "a")  # leased again: running here now
     assert await worker.give_back_dropped() == 1
     assert store.state.jobs[dropped].lease_worker_id is None
     assert store.state.jobs[running].lease_worker_id == worker.id
-    assert worker.builtin.dropped == set()
+    assert worker.live.dropped() == frozenset()
     assert await worker.give_back_dropped() == 0
 
 

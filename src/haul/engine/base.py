@@ -1,4 +1,5 @@
-"""What the built-in engines (direct HTTP and yt-dlp) share: a job, progress, a stop signal.
+"""What the built-in engines (direct HTTP and yt-dlp) share: the :class:`Engine` protocol, a
+job, progress, a stop signal.
 
 An engine moves the bytes of one job into ``job.dest_dir``. It reports progress through a
 callback that may be called very often (the built-in client coalesces it), checks the
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 StopReason = Literal["pause", "cancel", "shutdown", "stall"]
 
@@ -36,6 +37,10 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+#: Sees the final URL, status and headers of an answer before its body is streamed or any
+#: file is made; False declines it (the direct engine's probe, see :mod:`haul.engine.http`).
+Accept = Callable[[str, int, Mapping[str, str]], Awaitable[bool]]
 
 
 class StopSignal:
@@ -85,6 +90,9 @@ class EngineJob:
     filename: str | None = None
     #: What resolve learned about a direct file (size, type, name), so the engine need not ask.
     hints: dict[str, Any] = field(default_factory=dict)
+    #: Asked before the first byte whether the answer is wanted (direct engine only); an
+    #: engine whose answer was declined returns None, having written nothing.
+    accept: Accept | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +102,19 @@ class EngineResult:
     files: tuple[Path, ...]
     title: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """Moves the bytes of one job into ``job.dest_dir`` (see the module docstring).
+
+    Returns what it produced, or None only when ``job.accept`` declined the answer. Raises
+    :class:`~haul.errors.TransferStopped` when ``stop`` is set, and other
+    :class:`~haul.errors.TransferError` subclasses, classified, when the transfer fails.
+    """
+
+    async def run(
+        self, job: EngineJob, progress: ProgressCallback, stop: StopSignal
+    ) -> EngineResult | None: ...
 
 
 class RateMeter:

@@ -70,7 +70,7 @@ import netrc
 import os
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -84,6 +84,7 @@ from haul.core.paths import sanitize_filename
 from haul.engine import partfile
 from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
 from haul.engine.base import (
+    Accept,
     EngineJob,
     EngineResult,
     Progress,
@@ -124,9 +125,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress callbacks
-#: Sees the final URL, status and headers of an answer before its body is streamed or any
-#: file is made; False declines it (see the module docstring).
-Accept = Callable[[str, int, Mapping[str, str]], Awaitable[bool]]
 
 _MAX_CONNECTIONS = 200
 
@@ -165,28 +163,25 @@ class HttpEngine:
             self._session = None
         await asyncio.to_thread(self._writer.close)
 
-    async def download(
+    async def run(
         self, job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
-    ) -> EngineResult:
-        """Fetch ``job.url`` into ``job.dest_dir``; see the module docstring for the rules."""
-        result = await self.fetch(job, on_progress, stop)
-        assert result is not None, "only an accept callback declines"
-        return result
-
-    async def fetch(
-        self,
-        job: EngineJob,
-        on_progress: ProgressCallback,
-        stop: StopSignal,
-        accept: Accept | None = None,
     ) -> EngineResult | None:
-        """:meth:`download`, asking ``accept`` first whether the answer is wanted; None when it
-        declined (nothing was written). A resume answered 416 (the part is complete already)
-        finishes without asking: only a file has a part."""
+        """Fetch ``job.url`` into ``job.dest_dir`` (see the module docstring for the rules),
+        asking ``job.accept`` first whether the answer is wanted; None when it declined
+        (nothing was written). A resume answered 416 (the part is complete already) finishes
+        without asking: only a file has a part."""
         if stop.is_set():
             raise TransferStopped()
         async with StopWatch(stop):
-            return await self._download(job, on_progress, stop, accept)
+            return await self._download(job, on_progress, stop, job.accept)
+
+    async def download(
+        self, job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
+    ) -> EngineResult:
+        """:meth:`run` for a job that declines nothing."""
+        result = await self.run(job, on_progress, stop)
+        assert result is not None, "only an accept callback declines"
+        return result
 
     async def _download(
         self,

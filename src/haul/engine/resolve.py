@@ -19,7 +19,7 @@ thread.
 The steps are separate so a caller that sends a request anyway can probe with it:
 :func:`from_url` (the URL alone tells), :func:`from_answer` (a probe's final URL and headers
 tell: a file or a torrent) and :func:`from_page` (yt-dlp). The built-in job runner classifies
-a source from the headers of the HTTP engine's own GET (:mod:`haul.engine.jobs`), so a direct
+a source from the headers of the HTTP engine's own GET (:mod:`haul.worker.runner`), so a direct
 file costs one request, not a HEAD and then a GET.
 """
 

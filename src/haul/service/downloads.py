@@ -25,7 +25,6 @@ from haul.core.status import OPEN_PHASES, Phase, Status, phase_status, phases_fo
 from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Playlist, Tracked, files_size, track
 from haul.engine.base import Profile as EngineProfile
-from haul.engine.external import saved_inside
 from haul.errors import (
     ClientError,
     ClientItemNotFound,
@@ -48,6 +47,7 @@ from haul.store.media_files import recorded_files
 from haul.store.models import Download, DownloadEvent, Profile, User, utcnow
 from haul.store.search import contains_all
 from haul.store.submits import visitor_refusal
+from haul.worker.external import saved_inside
 
 log = logging.getLogger(__name__)
 

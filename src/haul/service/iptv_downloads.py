@@ -17,7 +17,6 @@ import httpx
 from haul.core.media_items import clean_ids
 from haul.core.sources import iptv_series_of, iptv_source
 from haul.core.tracking import Tracked
-from haul.engine.context import SecretStream
 from haul.errors import HaulError, InvalidMediaItem, NotFound, PermanentTransferError
 from haul.iptv.catalog import Episode
 from haul.iptv.redact import redact_url
@@ -28,6 +27,7 @@ from haul.service.media import MediaService
 from haul.service.values import Owner
 from haul.store.database import Database
 from haul.store.models import Download
+from haul.worker.context import SecretStream
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The operator's logs: downloads that failed for good (``error_log``) and sources nothing
 understood (``unsupported_urls``), written by the engine when a job ends
-(:mod:`haul.engine.outcomes`).
+(:mod:`haul.worker.outcomes`).
 
 Administrators read them a page at a time, newest first, filtered by domain, error code and
 words of the message; see which domains and codes fail most; and clear them, all or what is

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
+from haul.engine.live import LiveJobs
 from haul.errors import Forbidden
 from haul.events.bus import EventBus
 from haul.runtime import Runtime
@@ -60,6 +61,10 @@ def get_runs_worker(conn: HTTPConnection) -> bool:
 
 def get_builtin(conn: HTTPConnection) -> BuiltinClient:
     return get_runtime(conn).builtin
+
+
+def get_live(conn: HTTPConnection) -> LiveJobs:
+    return get_runtime(conn).live
 
 
 def get_directory(conn: HTTPConnection) -> ClientDirectory:
@@ -129,6 +134,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 RunsWorkerDep = Annotated[bool, Depends(get_runs_worker)]
 BuiltinDep = Annotated[BuiltinClient, Depends(get_builtin)]
+LiveDep = Annotated[LiveJobs, Depends(get_live)]
 DirectoryDep = Annotated[ClientDirectory, Depends(get_directory)]
 DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
 MediaDep = Annotated[MediaService, Depends(get_media)]

@@ -1,8 +1,9 @@
 """The built-in client: haul's own workers running the HTTP and yt-dlp engines.
 
 Its durable job store is the downloads table (admitted, leased by worker W); its live state
-is the registry below, held by the worker process that runs each job. A job this process does
-not run is waiting for a worker, or paused: its bytes so far are what lies in its work folder.
+is a read-only view of :class:`~haul.engine.live.LiveJobs`, the registry the worker of this
+process keeps. A job this process does not run is waiting for a worker, or paused: its bytes
+so far are what lies in its work folder.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import shutil
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from haul.clients.base import AddRequest, ClientHealth
@@ -20,66 +20,28 @@ from haul.core.client_items import ClientItem
 from haul.core.paths import inside
 from haul.core.status import Status
 from haul.engine import filing, partfile
-from haul.engine.base import Progress, StopReason, StopSignal
 from haul.engine.filenames import PART_SUFFIX
+from haul.engine.live import LiveJob, LiveJobs
 from haul.errors import ClientItemNotFound
 from haul.events.bus import Event
 
 WORK_FOLDER = ".haul-work"
 
 
-@dataclass
-class LiveJob:
-    """A job running in this process."""
-
-    download_id: int
-    owner: str
-    status: Status = Status.RESOLVING
-    progress: Progress | None = None
-    stop: StopSignal = field(default_factory=StopSignal)
-    task: asyncio.Task[None] | None = None
-    title: str | None = None
-    #: When bytes last arrived (monotonic clock), for stall detection.
-    last_change: float = field(default_factory=time.monotonic)
-    #: The engine's notices (:attr:`Progress.notice`) not yet written to the history.
-    notices: list[str] = field(default_factory=list)
-
-    def on_progress(self, progress: Progress) -> None:
-        # Called from engine threads: plain attribute stores, read by the worker's loops.
-        if progress.notice is not None:
-            self.notices.append(progress.notice)
-        previous = self.progress
-        if previous is None or progress.downloaded_bytes > previous.downloaded_bytes:
-            self.last_change = time.monotonic()
-        self.progress = progress
-        if self.status is Status.RESOLVING:
-            self.status = Status.DOWNLOADING
-
-    def idle_for(self, now: float | None = None) -> float:
-        """Seconds since the last byte arrived (or since the job started)."""
-        return (now if now is not None else time.monotonic()) - self.last_change
-
-
 class BuiltinClient:
     name = "builtin"
     kind = "builtin"
 
-    def __init__(self, root: Path, *, stall_warning: float = 60.0) -> None:
+    def __init__(
+        self, root: Path, live: LiveJobs | None = None, *, stall_warning: float = 60.0
+    ) -> None:
         self.root = root
         self.stall_warning = stall_warning
         self.work_root = root / WORK_FOLDER
-        self.live: dict[int, LiveJob] = {}
-        #: Jobs this process stopped running without recording how they ended (the database
-        #: refused the write): the worker's heartbeat gives their leases back.
-        self.dropped: set[int] = set()
+        self._live = live if live is not None else LiveJobs()
         #: Jobs other processes run, as their progress events describe them: (item, when).
         self.remote: dict[int, tuple[ClientItem, float]] = {}
         self.remote_ttl = 10.0
-
-    def transferring(self) -> int:
-        """Jobs of this process still moving bytes: one being filed (status processing) no
-        longer takes one of the worker's transfer slots."""
-        return sum(1 for job in self.live.values() if job.status is not Status.PROCESSING)
 
     def work_dir(self, download_id: int) -> Path:
         return self.work_root / str(download_id)
@@ -88,10 +50,10 @@ class BuiltinClient:
         return str(request.download_id)
 
     async def items(self, refs: Collection[str] | None = None) -> dict[str, ClientItem]:
-        wanted = refs if refs is not None else [str(i) for i in self.live]
+        wanted = refs if refs is not None else [str(i) for i in self._live.ids()]
         found: dict[str, ClientItem] = {}
         for ref in wanted:
-            job = self.live.get(int(ref)) if ref.isdigit() else None
+            job = self._live.get(int(ref)) if ref.isdigit() else None
             if job is not None:
                 found[ref] = self._live_item(ref, job)
             else:
@@ -110,7 +72,7 @@ class BuiltinClient:
 
     def observe(self, event: Event) -> None:
         """Learn the live state of jobs other workers run from their events."""
-        if event.download_id in self.live:
+        if event.download_id in self._live:
             return
         if event.type == "progress":
             d = event.data
@@ -164,19 +126,13 @@ class BuiltinClient:
         total = None if whole is None else size - sizes[parts[0]] + whole
         return ClientItem(ref, Status.QUEUED, downloaded_bytes=size, total_bytes=total)
 
-    def stop(self, download_id: int, reason: StopReason) -> LiveJob | None:
-        job = self.live.get(download_id)
-        if job is not None:
-            job.stop.set(reason)
-        return job
-
     async def wait_stopped(self, job: LiveJob, timeout: float = 5.0) -> None:
         if job.task is not None and not job.task.done():
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(job.task), timeout)
 
     async def pause(self, ref: str) -> None:
-        job = self.stop(_download_id(ref), "pause")
+        job = self._live.stop(_download_id(ref), "pause")
         if job is not None:
             await self.wait_stopped(job)
 
@@ -185,7 +141,7 @@ class BuiltinClient:
 
     async def remove(self, ref: str, *, delete_data: bool) -> None:
         download_id = _download_id(ref)
-        job = self.stop(download_id, "cancel")
+        job = self._live.stop(download_id, "cancel")
         if job is not None:
             await self.wait_stopped(job)
         if delete_data:

@@ -13,9 +13,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from haul.core.status import Phase, Status
+from haul.core.status import Phase
 from haul.store.models import Download, DownloadEvent
-from haul.web.deps import BuiltinDep, DatabaseDep, DirectoryDep
+from haul.web.deps import DatabaseDep, DirectoryDep, LiveDep
 
 router = APIRouter(tags=["system"])
 
@@ -29,7 +29,7 @@ class Snapshot(Collector):
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(db: DatabaseDep, builtin: BuiltinDep, directory: DirectoryDep) -> Response:
+async def metrics(db: DatabaseDep, live_jobs: LiveDep, directory: DirectoryDep) -> Response:
     async with db.read() as s:
         by_phase = dict(
             (await s.execute(select(Download.phase, func.count()).group_by(Download.phase))).all()
@@ -49,7 +49,7 @@ async def metrics(db: DatabaseDep, builtin: BuiltinDep, directory: DirectoryDep)
     queue = GaugeMetricFamily("haul_downloads", "Downloads by lifecycle phase.", labels=["phase"])
     for phase in Phase:
         queue.add_metric([phase.value], float(by_phase.get(phase.value, 0)))
-    live = [j for j in builtin.live.values() if j.status is Status.DOWNLOADING]
+    live = live_jobs.downloading()
     active = GaugeMetricFamily("haul_active_transfers", "Transfers running in this process.")
     active.add_metric([], float(len(live)))
     speed = GaugeMetricFamily("haul_transfer_bytes_per_second", "Download speed of this process.")

@@ -16,15 +16,14 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from haul.clients.builtin.client import LiveJob
 from haul.core.paths import folder_under, inside
 from haul.core.status import Phase
 from haul.core.units import duration_text
 from haul.engine import faults, filing
 from haul.engine.base import EngineResult, StopSignal
-from haul.engine.context import JobContext
 from haul.engine.diskspace import free_bytes, waiting_message
 from haul.engine.http_errors import disk_error
+from haul.engine.live import LiveJob
 from haul.errors import (
     DiskFull,
     StorageError,
@@ -35,6 +34,7 @@ from haul.errors import (
 )
 from haul.store.jobs import Completion, Failure, Learned, Successor
 from haul.store.models import Download, utcnow
+from haul.worker.context import JobContext
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +10,8 @@ import httpx
 
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.retry import Backoff, RetryPolicy
-from haul.engine.base import Profile
-from haul.engine.http import HttpEngine
+from haul.engine.base import Engine, Profile
+from haul.engine.live import LiveJobs
 from haul.net.guard import AddressPolicy
 from haul.store.database import Database
 from haul.store.jobs import JobStore
@@ -56,9 +55,13 @@ class JobContext:
     #: Where the jobs' rows are read and written.
     jobs: JobStore
     builtin: BuiltinClient
+    #: The jobs this process runs.
+    live: LiveJobs
     http: httpx.AsyncClient
-    http_engine: HttpEngine
-    ytdlp_slots: asyncio.Semaphore
+    #: Moves direct files (and tells, from the first answer, what a source is).
+    direct: Engine
+    #: Moves what yt-dlp finds on pages.
+    media: Engine
     retry: RetryPolicy
     publish: Publish
     profiles: Callable[[int | None], Awaitable[Profile]]

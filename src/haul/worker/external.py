@@ -38,7 +38,6 @@ from haul.core.paths import folder_under, free_name, inside, sanitize_filename
 from haul.core.routing import SourceKind, route
 from haul.core.status import OPEN_PHASES, Phase, Status
 from haul.core.torrents import MAX_TORRENT_BYTES, magnet_info_hash, parse_torrent
-from haul.engine.context import IptvStreams, storable
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import (
     AddressRefused,
@@ -59,6 +58,7 @@ from haul.store import downloads as q
 from haul.store import handoffs as hq
 from haul.store.database import Database
 from haul.store.models import Download, utcnow
+from haul.worker.context import IptvStreams, storable
 
 log = logging.getLogger(__name__)
 

@@ -22,17 +22,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from haul.clients.builtin.client import BuiltinClient, LiveJob
+from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.status import Status
 from haul.engine import filing
 from haul.engine.base import StopReason
-from haul.engine.external import ExternalClients
-from haul.engine.jobs import JobRunner
-from haul.engine.processing import Processor
+from haul.engine.live import LiveJob, LiveJobs
 from haul.events.bus import EventBus
 from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
 from haul.store.models import Download, utcnow
+from haul.worker.external import ExternalClients
+from haul.worker.processing import Processor
+from haul.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Worker:
         jobs: JobStore,
         bus: EventBus,
         builtin: BuiltinClient,
+        live: LiveJobs,
         runner: JobRunner,
         limits: Callable[[], Limits],
         config: WorkerConfig,
@@ -76,6 +78,7 @@ class Worker:
         self.jobs = jobs
         self.bus = bus
         self.builtin = builtin
+        self.live = live
         self.runner = runner
         self.limits = limits
         self.config = config
@@ -113,9 +116,7 @@ class Worker:
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work, stop running jobs (their data stays for a resume), release leases."""
         self._running = False
-        jobs = list(self.builtin.live.values())
-        for job in jobs:
-            job.stop.set("shutdown")
+        jobs = self.live.stop_all("shutdown")
         pending = [job.task for job in jobs if job.task is not None]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
@@ -149,7 +150,7 @@ class Worker:
                 await self._sleep_until(self._wake, timeout)
 
     async def _processing(self) -> None:
-        """Probe and file what finished (see :mod:`haul.engine.processing`)."""
+        """Probe and file what finished (see :mod:`haul.worker.processing`)."""
         if self.processor is not None:
             await self.processor.run(lambda: self._running)
 
@@ -180,7 +181,7 @@ class Worker:
         now = utcnow()
         state = await self.jobs.queue_state(now)
         can_admit = state.slots_used < limits.global_active and state.waiting_due
-        can_claim = state.claimable and self.config.concurrency > self.builtin.transferring()
+        can_claim = state.claimable and self.config.concurrency > self.live.transferring()
         if can_admit or can_claim:
             registered: list[int] = []
 
@@ -206,15 +207,14 @@ class Worker:
     def _lease(self, tx: JobTransaction, registered: list[int]) -> list[Download]:
         """Claim what this worker can run (in the store's transaction, off the loop);
         the ids of the jobs registered as live go to ``registered``."""
-        capacity = self.config.concurrency - self.builtin.transferring()
+        capacity = self.config.concurrency - self.live.transferring()
         if capacity <= 0:
             return []
         rows = tx.claim(self.id, capacity)
         # Registered before the commit, so a pause or cancel arriving right after finds the
         # job; later changes reach it through the reconciler.
         for row in rows:
-            self.builtin.live[row.id] = LiveJob(row.id, row.owner_key, title=row.title)
-            self.builtin.dropped.discard(row.id)  # leased again: this worker runs it
+            self.live.register(row.id, row.owner_key, row.title)
             registered.append(row.id)
         return rows
 
@@ -223,16 +223,13 @@ class Worker:
         have happened all the same (a connection lost while committing), so their leases are
         given back too, by the next heartbeat (it gives back only what is still this
         worker's and not running)."""
-        for download_id in registered:
-            job = self.builtin.live.get(download_id)
-            if job is not None and job.task is None:
-                del self.builtin.live[download_id]
-                self.builtin.dropped.add(download_id)
+        self.live.unregister(registered)
         registered.clear()
 
     def _launch(self, rows: list[Download]) -> None:
         for row in rows:
-            job = self.builtin.live[row.id]
+            job = self.live.get(row.id)
+            assert job is not None, "registered when leased"
             job.task = asyncio.create_task(self._run(row, job), name=f"haul-job-{row.id}")
 
     async def _run(self, row: Download, job: LiveJob) -> None:
@@ -289,19 +286,16 @@ class Worker:
 
     async def give_back_dropped(self) -> int:
         """Release the leases of jobs this worker dropped without recording their end (see
-        ``BuiltinClient.dropped``): the heartbeat keeps only the leases of jobs it runs.
+        ``LiveJobs.drop``): the heartbeat keeps only the leases of jobs it runs.
         Returns how many were released. The set is taken whole before the write: a job
         leased and dropped again meanwhile lands in the fresh set, for the next heartbeat."""
-        dropped, self.builtin.dropped = self.builtin.dropped, set()
+        dropped = self.live.take_dropped()
         if not dropped:
             return 0
         try:
-            released = await self.jobs.release_dropped(
-                self.id, dropped, self.builtin.live.__contains__
-            )
+            released = await self.jobs.release_dropped(self.id, dropped, self.live.__contains__)
         except BaseException:
-            # Not given back: still dropped (unless leased again meanwhile: running now).
-            self.builtin.dropped |= {i for i in dropped if i not in self.builtin.live}
+            self.live.keep_dropped(dropped)  # not given back: still dropped
             raise
         if released:
             log.info("gave back the leases of %d jobs this worker no longer runs", released)
@@ -340,7 +334,7 @@ class Worker:
                 log.exception("reconcile pass failed")
 
     async def reconcile(self) -> int:
-        ids = [i for i, job in self.builtin.live.items() if not job.stop.is_set()]
+        ids = [job.download_id for job in self.live if not job.stop.is_set()]
         if not ids:
             return 0
         wanted = await self.jobs.desired_states(ids)
@@ -349,7 +343,7 @@ class Worker:
             reason: StopReason | None = (
                 "cancel" if state.canceled else "pause" if state.paused else None
             )
-            if reason is not None and self.builtin.stop(download_id, reason) is not None:
+            if reason is not None and self.live.stop(download_id, reason) is not None:
                 stopped += 1
         return stopped
 
@@ -357,7 +351,7 @@ class Worker:
         while self._running:
             await asyncio.sleep(self.config.progress_interval)
             now = time.monotonic()
-            for job in list(self.builtin.live.values()):
+            for job in self.live:
                 if job.idle_for(now) >= self.config.stall_timeout and not job.stop.is_set():
                     log.warning("download %s stalled; stopping it", job.download_id)
                     job.stop.set("stall")

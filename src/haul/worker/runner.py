@@ -3,7 +3,7 @@
 The claim that handed the job to this worker also recorded its start (``started`` or
 ``resumed``, see :func:`haul.store.downloads.claim`), so every other database write here is
 how the job ends (completed, expanded, failed, retry scheduled, paused); progress stays in
-memory (:class:`~haul.clients.builtin.client.LiveJob`). What the source turned out to be
+memory (:class:`~haul.engine.live.LiveJob`). What the source turned out to be
 (``meta["resolved"]``) is written with that end, so a later attempt need not ask again.
 
 A source whose URL does not tell what it is (:func:`~haul.engine.resolve.from_url`) is
@@ -23,14 +23,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from haul.clients.builtin.client import LiveJob
 from haul.core.owners import is_anonymous
 from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
-from haul.engine.context import JobContext, storable
 from haul.engine.filenames import PART_SUFFIX
-from haul.engine.outcomes import Outcomes
-from haul.engine.playlists import expand
+from haul.engine.live import LiveJob
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
 from haul.errors import (
     DiskFull,
@@ -44,6 +41,9 @@ from haul.logsetup import current_download
 from haul.net import guard
 from haul.store.jobs import Successor
 from haul.store.models import Download
+from haul.worker.context import JobContext, storable
+from haul.worker.outcomes import Outcomes
+from haul.worker.playlists import expand
 
 log = logging.getLogger(__name__)
 
@@ -88,25 +88,25 @@ class JobRunner:
             # heartbeat and taken up again (what it finished is noted: not fetched again).
             log.warning("download %s: the database failed (%s); giving it back", row.id, exc)
             await _told(started)
-            self.ctx.builtin.dropped.add(row.id)
+            self.ctx.live.drop(row.id)
         except Exception as exc:
             log.exception("download %s: unexpected error", row.id)
             await _told(started)
             failure = PermanentTransferError(f"Internal error: {exc}", code="internal")
             await self._ended(row, self.outcomes.failed(row, failure))
         finally:
-            self.ctx.builtin.live.pop(row.id, None)
+            self.ctx.live.end(row.id)
         return None
 
     async def _ended(self, row: Download, write: Awaitable[None]) -> None:
         """Record how a job ended; when that write fails, the job is dropped all the same and
-        its lease goes back with the worker's next heartbeat (see ``BuiltinClient.dropped``),
+        its lease goes back with the worker's next heartbeat (see ``LiveJobs.drop``),
         so that no worker keeps a lease on a job it no longer runs."""
         try:
             await write
         except Exception:
             log.exception("download %s: its end was not recorded; giving its lease back", row.id)
-            self.ctx.builtin.dropped.add(row.id)
+            self.ctx.live.drop(row.id)
 
     async def _run(
         self,
@@ -243,12 +243,10 @@ class JobRunner:
             dest_dir=work,
             filename=filename,
             hints=resolved or {},
+            accept=probe.accept if resolved is None else None,
         )
-        accept = probe.accept if resolved is None else None
         try:
-            task = asyncio.ensure_future(
-                self.ctx.http_engine.fetch(engine_job, job.on_progress, job.stop, accept)
-            )
+            task = asyncio.ensure_future(self.ctx.direct.run(engine_job, job.on_progress, job.stop))
             result = await self._until_stopped(task, job)
         finally:
             # The engine announces the name it chose before any byte: a retry resumes it.
@@ -257,7 +255,7 @@ class JobRunner:
             if chosen and known is not None and known["kind"] == "file":
                 _remember(row, {**known, "filename": chosen})
             if job.notices:
-                notices, job.notices = job.notices, []
+                notices = job.take_notices()
                 await asyncio.shield(self.outcomes.noted(row, notices))
         if result is not None and resolved is None and probe.resolved is None:
             # The part was complete already (416): what lay there was a file.
@@ -265,7 +263,7 @@ class JobRunner:
         return result
 
     async def _media(self, row: Download, resolved: dict[str, Any], job: LiveJob) -> EngineResult:
-        """yt-dlp, in a thread, one of ``ytdlp_slots`` at a time."""
+        """The media engine (yt-dlp) on the item a page holds."""
         work = self.ctx.builtin.work_dir(row.id)
         work.mkdir(parents=True, exist_ok=True)
         profile: Profile = await self.ctx.profiles(row.profile_id)
@@ -279,14 +277,10 @@ class JobRunner:
             hints=resolved,
         )
         job.status = Status.DOWNLOADING
-        from haul.engine import ytdlp  # loaded with the first page job, not at start
-
-        async with self.ctx.ytdlp_slots:
-            self._check_stop(job)
-            with guard.watch(self.ctx.addresses, engine_job.url, links=True):
-                return await asyncio.to_thread(
-                    ytdlp.run_download, engine_job, job.on_progress, job.stop
-                )
+        result = await self.ctx.media.run(engine_job, job.on_progress, job.stop)
+        if result is None:
+            raise PermanentTransferError(f"yt-dlp produced nothing for {engine_job.url}.")
+        return result
 
     async def _page(self, url: str, content_type: str | None) -> Resolution:
         """What a page holds, as yt-dlp (in a thread) finds it, under the address policy."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from haul.core.sources import _digest
-from haul.engine.context import JobContext
 from haul.engine.resolve import Resolution
 from haul.store.jobs import PlaylistEntry
 from haul.store.models import Download
+from haul.worker.context import JobContext
 
 
 async def expand(ctx: JobContext, row: Download, resolution: Resolution) -> None:

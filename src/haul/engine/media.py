@@ -1,0 +1,33 @@
+"""The yt-dlp engine as an :class:`~haul.engine.base.Engine`: pages and streams.
+
+yt-dlp blocks, so each job runs in a thread, at most ``slots`` at a time, under the address
+policy (every connection it makes is checked, redirects and fragments included). yt-dlp itself
+is imported with the first job, not when haul starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from haul.engine.base import EngineJob, EngineResult, ProgressCallback, StopSignal
+from haul.errors import TransferStopped
+from haul.net import guard
+
+
+class MediaEngine:
+    """Runs :func:`haul.engine.ytdlp.run_download` in a thread, ``slots`` at a time."""
+
+    def __init__(self, slots: int, addresses: guard.AddressPolicy | None = None) -> None:
+        self._slots = asyncio.Semaphore(slots)
+        self._addresses = addresses
+
+    async def run(
+        self, job: EngineJob, progress: ProgressCallback, stop: StopSignal
+    ) -> EngineResult:
+        from haul.engine import ytdlp  # loaded with the first page job, not at start
+
+        async with self._slots:
+            if stop.is_set():
+                raise TransferStopped()
+            with guard.watch(self._addresses, job.url, links=True):
+                return await asyncio.to_thread(ytdlp.run_download, job, progress, stop)
