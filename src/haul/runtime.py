@@ -170,11 +170,9 @@ class Runtime:
         self.direct = HttpEngine(addresses=self.addresses)
         self.runner = JobRunner(
             JobContext(
-                db=self.db,
                 jobs=self.jobs,
                 builtin=self.builtin,
                 live=self.live,
-                http=self.http,
                 direct=self.direct,
                 media=MediaEngine(settings.ytdlp_threads, self.addresses),
                 retry=self.config.retry_policy(),

@@ -2,8 +2,10 @@
 
 Each URL gets a :class:`Script`: how many bytes to write (in how many steps), whether to wait
 at a gate (so a test can pause or cancel a running job), and an error to raise at the end
-instead of finishing. A URL with no script writes one small file. The engine keeps the jobs it
-was given, in order, so a test can check what ran and with which profile.
+instead of finishing. A job with an ``accept`` is asked first, as the HTTP engine asks it,
+with an answer of the script's type and size; a declined answer writes nothing. A URL with
+no script writes one small file. The engine keeps the jobs it was given, in order, so a test
+can check what ran and with which profile.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class Script:
     size: int = 1024
     steps: int = 1
     filename: str = "file.bin"
+    #: The media type of the answer a job's ``accept`` is shown (a page's is declined).
+    content_type: str = "application/octet-stream"
     title: str | None = None
     #: Raised once the bytes are written (and the gate passed), instead of finishing.
     error: TransferError | None = None
@@ -55,6 +59,10 @@ class FakeEngine:
     ) -> EngineResult | None:
         if script.declined:
             return None
+        if job.accept is not None:
+            headers = {"content-type": script.content_type, "content-length": str(script.size)}
+            if not await job.accept(job.url, 200, headers):
+                return None
         job.dest_dir.mkdir(parents=True, exist_ok=True)
         path = job.dest_dir / (job.filename or script.filename)
         step = max(1, script.size // max(1, script.steps))

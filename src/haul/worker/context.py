@@ -6,14 +6,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.retry import Backoff, RetryPolicy
 from haul.engine.base import Engine, Profile
 from haul.engine.live import LiveJobs
+from haul.engine.resolve import Extractor
 from haul.net.guard import AddressPolicy
-from haul.store.database import Database
 from haul.store.jobs import JobStore
 from haul.store.models import Download
 
@@ -51,13 +49,17 @@ IptvStreams = Callable[[Download], Awaitable[SecretStream]]
 
 @dataclass
 class JobContext:
-    db: Database
+    """Everything a built-in job's run reaches outside itself: the rows (``jobs``), the work
+    and download folders (``builtin``), the engines, and who is told of its end. Each part is
+    a protocol or a callable, so a run can be put together from the in-memory store
+    (:class:`~haul.store.memory.MemoryJobStore`) and the scripted engine
+    (:class:`~haul.engine.fake.FakeEngine`)."""
+
     #: Where the jobs' rows are read and written.
     jobs: JobStore
     builtin: BuiltinClient
     #: The jobs this process runs.
     live: LiveJobs
-    http: httpx.AsyncClient
     #: Moves direct files (and tells, from the first answer, what a source is).
     direct: Engine
     #: Moves what yt-dlp finds on pages.
@@ -81,6 +83,8 @@ class JobContext:
     owner_folder: Callable[[str], Awaitable[str]] | None = None
     #: Where yt-dlp may connect (the HTTP engine and ``http`` carry their own); None: anywhere.
     addresses: AddressPolicy | None = None
+    #: What a page holds, as yt-dlp finds it (blocking, run in a thread); None: yt-dlp itself.
+    extract: Extractor | None = None
     #: How often a completion the database refused is written again.
     storage_backoff: Backoff = field(default_factory=Backoff)
     #: Seconds a download waiting for disk space waits before it looks again.

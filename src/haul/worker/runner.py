@@ -285,7 +285,7 @@ class JobRunner:
     async def _page(self, url: str, content_type: str | None) -> Resolution:
         """What a page holds, as yt-dlp (in a thread) finds it, under the address policy."""
         with guard.watch(self.ctx.addresses, url, links=True):
-            return await from_page(url, content_type)
+            return await from_page(url, content_type, extract=self.ctx.extract)
 
     @staticmethod
     async def _until_stopped(task: asyncio.Future[T], job: LiveJob) -> T:
