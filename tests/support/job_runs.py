@@ -71,10 +71,12 @@ class Bench:
         self.direct.scripts[url] = script
         return script
 
-    async def claimed(self, url: str, **fields: Any) -> tuple[Download, LiveJob]:
+    async def claimed(
+        self, url: str, owner: str = OWNER, **fields: Any
+    ) -> tuple[Download, LiveJob]:
         """A download of ``url`` admitted and leased to this worker (``started`` in its
         history), registered as running here: what the worker hands the runner."""
-        stored = self.store.state.add(OWNER, source_url=url, dedupe_key=url, **fields)
+        stored = self.store.state.add(owner, source_url=url, dedupe_key=url, **fields)
         return await self.reclaimed(stored.id)
 
     async def reclaimed(self, download_id: int) -> tuple[Download, LiveJob]:
@@ -89,9 +91,9 @@ class Bench:
         row = next(r for r in rows if r.id == download_id)
         return row, self.live.register(row.id, row.owner_key, row.title)
 
-    async def run(self, url: str, **fields: Any) -> tuple[Download, LiveJob]:
+    async def run(self, url: str, owner: str = OWNER, **fields: Any) -> tuple[Download, LiveJob]:
         """Claim a download of ``url`` and run it to its next resting state."""
-        row, job = await self.claimed(url, **fields)
+        row, job = await self.claimed(url, owner, **fields)
         await self.runner.run(row, job)
         return row, job
 

@@ -14,7 +14,9 @@ from haul.core import lifecycle
 from haul.core.status import Phase, Status
 from haul.engine.base import Progress
 from haul.engine.diskspace import waiting_message
+from haul.engine.fake import Script
 from haul.engine.filing import NOTE
+from haul.engine.ytdlp import ExtractedEntry, Extraction
 from haul.errors import DiskFull, PermanentTransferError, StorageError, TransientTransferError
 from haul.store.jobs import Completion, Recorded
 from haul.store.models import utcnow
@@ -252,3 +254,53 @@ async def test_a_job_finished_before_a_crash_is_recorded_not_fetched_again(
     assert len(b.direct.jobs) == 1  # not fetched again
     assert b.history(row.id).count("downloaded") == 1
     assert b.completed == [row.id]
+
+
+PAGE = "https://video.example/talks/42"
+
+
+async def test_a_page_goes_to_the_media_engine(b: Bench) -> None:
+    b.ctx.extract = lambda url: Extraction("media", url, id="42", title="A talk")
+    b.script(PAGE, content_type="text/html")  # the first answer is a page: closed unread
+    b.media.scripts[PAGE] = Script(size=5000, filename="A talk [42].mp4")
+    row, _ = await b.run(PAGE)
+
+    stored = b.stored(row.id)
+    assert stored.phase == Phase.COMPLETED and stored.title == "A talk"
+    assert b.root_files() == {"A talk [42].mp4": 5000}
+    assert stored.meta["resolved"]["kind"] == "media"
+    (declined,) = b.direct.jobs
+    assert declined.accept is not None and b.work_files(row.id) == []
+    (media_job,) = b.media.jobs
+    assert media_job.url == PAGE and media_job.playlist_index is None
+
+
+async def test_a_playlist_page_becomes_a_parent_of_its_entries(b: Bench) -> None:
+    entries = (
+        ExtractedEntry(1, "https://video.example/talks/1", "First"),
+        ExtractedEntry(2, None, "Second"),
+    )
+    b.ctx.extract = lambda url: Extraction("playlist", url, title="Talks", entries=entries)
+    b.script(PAGE, content_type="text/html")
+    row, _ = await b.run(PAGE)
+
+    parent = b.stored(row.id)
+    assert parent.phase == Phase.PARENT and parent.title == "Talks"
+    assert parent.lease_worker_id is None
+    assert b.history(row.id)[-1] == "expanded"
+    children = [j for j in b.store.state.jobs.values() if j.parent_id == row.id]
+    assert [(c.source_url, c.playlist_index, c.title, c.phase) for c in children] == [
+        ("https://video.example/talks/1", None, "First", Phase.QUEUED),
+        (PAGE, 2, "Second", Phase.QUEUED),
+    ]
+    assert b.media.jobs == [] and b.root_files() == {}
+
+
+async def test_a_visitors_playlist_is_refused(b: Bench) -> None:
+    entries = (ExtractedEntry(1, None, "First"), ExtractedEntry(2, None, "Second"))
+    b.ctx.extract = lambda url: Extraction("playlist", url, title="Talks", entries=entries)
+    b.script(PAGE, content_type="text/html")
+    row, _ = await b.run(PAGE, owner="session:visitor")
+    stored = b.stored(row.id)
+    assert stored.phase == Phase.FAILED and stored.last_error_code == "playlist_refused"
+    assert [j.id for j in b.store.state.jobs.values()] == [row.id]  # no entries queued

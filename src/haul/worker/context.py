@@ -50,8 +50,9 @@ IptvStreams = Callable[[Download], Awaitable[SecretStream]]
 @dataclass
 class JobContext:
     """Everything a built-in job's run reaches outside itself: the rows (``jobs``), the work
-    and download folders (``builtin``), the engines, and who is told of its end. Each part is
-    a protocol or a callable, so a run can be put together from the in-memory store
+    and download folders (``builtin``), the engines, and who is told of its end. The store and
+    the engines are protocols and the rest are folders or callables, so a run can be put
+    together without a database or a network: the in-memory store
     (:class:`~haul.store.memory.MemoryJobStore`) and the scripted engine
     (:class:`~haul.engine.fake.FakeEngine`)."""
 
@@ -81,7 +82,7 @@ class JobContext:
     probe: ProbeFiles | None = None
     #: The folder under the download root an owner's files go to ("": the root itself).
     owner_folder: Callable[[str], Awaitable[str]] | None = None
-    #: Where yt-dlp may connect (the HTTP engine and ``http`` carry their own); None: anywhere.
+    #: Where yt-dlp may connect (the HTTP engine carries its own); None: anywhere.
     addresses: AddressPolicy | None = None
     #: What a page holds, as yt-dlp finds it (blocking, run in a thread); None: yt-dlp itself.
     extract: Extractor | None = None
