@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from haul.core import lifecycle
+from haul.core.admission import Limits
 from haul.core.status import Phase, Status
 from haul.engine.base import Progress
 from haul.engine.diskspace import waiting_message
@@ -18,12 +19,14 @@ from haul.engine.fake import Script
 from haul.engine.filing import NOTE
 from haul.engine.ytdlp import ExtractedEntry, Extraction
 from haul.errors import DiskFull, PermanentTransferError, StorageError, TransientTransferError
-from haul.store.jobs import Completion, Recorded
+from haul.store.jobs import Completion, JobTransaction, Recorded, Successor
 from haul.store.models import utcnow
-from tests.support.job_runs import Bench, bench
+from tests.support.job_runs import OWNER, WORKER, Bench, bench
 from tests.support.wait import await_for
 
 URL = "https://files.example/videos/clip.bin"
+OTHER = "https://files.example/videos/other.bin"
+PAGE = "https://video.example/talks/42"
 
 
 @pytest.fixture
@@ -256,9 +259,6 @@ async def test_a_job_finished_before_a_crash_is_recorded_not_fetched_again(
     assert b.completed == [row.id]
 
 
-PAGE = "https://video.example/talks/42"
-
-
 async def test_a_page_goes_to_the_media_engine(b: Bench) -> None:
     b.ctx.extract = lambda url: Extraction("media", url, id="42", title="A talk")
     b.script(PAGE, content_type="text/html")  # the first answer is a page: closed unread
@@ -304,3 +304,44 @@ async def test_a_visitors_playlist_is_refused(b: Bench) -> None:
     stored = b.stored(row.id)
     assert stored.phase == Phase.FAILED and stored.last_error_code == "playlist_refused"
     assert [j.id for j in b.store.state.jobs.values()] == [row.id]  # no entries queued
+
+
+def admit_and_lease_one(tx: JobTransaction) -> list[int]:
+    """The worker's successor: the slot a finished job frees goes to the next one."""
+    tx.admit_waiting(Limits(1))
+    return [row.id for row in tx.claim(WORKER, 1)]
+
+
+async def test_a_completion_starts_the_next_job_in_the_same_write(b: Bench) -> None:
+    row, job = await b.claimed(URL)
+    waiting = b.store.state.add(OWNER, source_url=OTHER, dedupe_key=OTHER)
+    started: list[list[int]] = []
+    follow = await b.runner.run(row, job, Successor(admit_and_lease_one, started.append))
+    assert follow == [waiting.id] and started == [[waiting.id]]
+    assert b.stored(waiting.id).phase == Phase.ACTIVE
+    assert b.stored(waiting.id).lease_worker_id == WORKER
+
+
+async def test_a_job_that_did_not_complete_starts_nothing(b: Bench) -> None:
+    b.script(URL, error=PermanentTransferError("Gone.", code="http_410"))
+    row, job = await b.claimed(URL)
+    waiting = b.store.state.add(OWNER, source_url=OTHER, dedupe_key=OTHER)
+    started: list[list[int]] = []
+    follow = await b.runner.run(row, job, Successor(admit_and_lease_one, started.append))
+    assert follow is None and started == []
+    assert b.stored(waiting.id).phase == Phase.QUEUED
+
+
+async def test_an_end_the_database_refused_gives_the_lease_back_later(
+    b: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*args: object) -> None:
+        raise StorageError("The database is unavailable.")
+
+    monkeypatch.setattr(b.store, "failed", refused)
+    b.script(URL, error=TransientTransferError("Connection reset.", code="reset"))
+    row, _ = await b.run(URL)
+    # Not recorded: the job is dropped, and the next heartbeat gives its lease back.
+    assert row.id not in b.live and row.id in b.live.dropped()
+    assert b.stored(row.id).phase == Phase.ACTIVE
+    assert b.stored(row.id).lease_worker_id == WORKER
