@@ -72,7 +72,7 @@ async def test_a_client_that_cannot_be_reached_keeps_the_download_waiting(
     clients.clients["qbit"].down = "connection refused"
     await clients.dispatch()
     assert job.phase == "admitted"  # waits for its client, no attempt used up
-    assert job.lease_worker_id is None and job.retry_attempt == 0
+    assert job.retry_attempt == 0
     assert clients.history(job) == []
     clients.clients["qbit"].down = None
     clients.clock.now += 60  # past the directory's backoff
@@ -100,6 +100,18 @@ async def test_a_download_whose_client_was_removed_goes_to_the_builtin_engine(
     await clients.dispatch()
     assert job.client is None and job.lease_worker_id is None
     assert job.phase == "admitted"  # the built-in engine takes it up
+
+
+async def test_a_download_whose_client_was_removed_goes_to_one_that_takes_it(
+    clients: Clients,
+) -> None:
+    await clients.configure(spec("qbit"), spec("aria", kind="aria2", prefer_for_files=True))
+    file = clients.admitted("gone")
+    torrent = clients.admitted("gone", source_url=MAGNET)
+    await clients.dispatch()
+    assert (file.client, torrent.client) == ("aria", "qbit")
+    assert clients.seen(file).status is Status.DOWNLOADING
+    assert clients.seen(torrent).status is Status.DOWNLOADING
 
 
 async def test_a_pause_during_the_hand_over_keeps_the_slot_free(clients: Clients) -> None:

@@ -135,7 +135,7 @@ async def test_an_owed_removal_is_made_when_the_client_is_back(clients: Clients)
     assert await clients.external.monitor() == 1
     assert clients.item(job) is None
     assert "remove(delete_data=True)" in fake.calls  # saved inside the download root
-    await clients.external.monitor()
+    assert await clients.external.monitor() == 0  # carried out: owed no more
     assert [c for c in fake.calls if c.startswith("remove")] == ["remove(delete_data=True)"]
 
 
