@@ -52,6 +52,7 @@ from haul.settings import Settings
 from haul.store import clients as client_queries
 from haul.store.database import Database
 from haul.store.migrate import upgrade_async
+from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
 from haul.worker.context import JobContext
 from haul.worker.external import ExternalClients, ExternalConfig
@@ -188,7 +189,7 @@ class Runtime:
             )
         )
         self.external = ExternalClients(
-            self.db,
+            SqlHandoffStore(self.db),
             self.directory,
             self.http,
             ExternalConfig(

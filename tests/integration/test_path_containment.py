@@ -19,7 +19,7 @@ from sqlalchemy import select
 from haul.engine import ytdlp
 from haul.errors import PermanentTransferError
 from haul.store.models import Download, DownloadEvent, MediaFile, Profile, utcnow
-from haul.worker.external import _file_entry
+from haul.worker.client_files import file_entry
 from tests.conftest import App
 from tests.support import media
 from tests.support.fixtures import MediaFiles
@@ -206,15 +206,15 @@ def test_a_reported_file_outside_the_root_is_recorded_without_a_look(tmp_path: P
     root, elsewhere = tmp_path / "downloads", tmp_path / "secret.bin"
     root.mkdir()
     elsewhere.write_bytes(b"private")
-    entry = _file_entry(elsewhere, root)
+    entry = file_entry(elsewhere, root)
     assert entry == {"path": str(elsewhere), "name": "secret.bin", "size": None, "mtime": None}
     inside_root = root / "a.bin"
     inside_root.write_bytes(b"12345")
-    assert _file_entry(inside_root, root)["path"] == "a.bin"
-    assert _file_entry(inside_root, root)["size"] == 5
+    assert file_entry(inside_root, root)["path"] == "a.bin"
+    assert file_entry(inside_root, root)["size"] == 5
     # a link inside the root that leads out is outside
     (root / "link.bin").symlink_to(elsewhere)
-    assert _file_entry(root / "link.bin", root)["size"] is None
+    assert file_entry(root / "link.bin", root)["size"] is None
 
 
 async def test_files_a_client_reports_outside_the_root_are_never_probed_served_or_deleted(

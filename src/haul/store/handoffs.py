@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session, undefer
 from haul.core.routing import BUILTIN
 from haul.core.status import Phase
 from haul.store.downloads import add_event
+from haul.store.jobs import Watched
 from haul.store.models import Download, utcnow
 
 _EXTERNAL = and_(Download.client.is_not(None), Download.client != BUILTIN)
@@ -77,19 +77,6 @@ def active_per_client(s: Session, names: Collection[str]) -> Counter[str]:
         .group_by(Download.client)
     ).all()
     return Counter({str(name): int(count) for name, count in rows})
-
-
-@dataclass(frozen=True, slots=True)
-class Watched:
-    """What the monitor needs of a download (columns only: it runs every second)."""
-
-    id: int
-    client: str
-    client_ref: str
-    phase: str
-    desired_paused: bool
-    cancel_delete_partial: bool
-    resume_owed: bool
 
 
 def watched(s: Session, releasing: Collection[str]) -> list[Watched]:

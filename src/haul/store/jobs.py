@@ -14,14 +14,13 @@ SQL store it runs in the database thread).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from haul.core.admission import Limits
 from haul.store.downloads import QueueState
-from haul.store.handoffs import Watched
 from haul.store.models import Download
 
 T = TypeVar("T")
@@ -30,7 +29,9 @@ __all__ = [
     "Completion",
     "DesiredState",
     "Failure",
+    "Handed",
     "HandoffStore",
+    "Handover",
     "JobStore",
     "JobTransaction",
     "Learned",
@@ -38,6 +39,7 @@ __all__ = [
     "QueueState",
     "Recorded",
     "Successor",
+    "Watched",
     "WorkerInfo",
 ]
 
@@ -247,8 +249,80 @@ class JobStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """What the monitor needs of a download (columns only: it runs every second)."""
+
+    id: int
+    client: str
+    client_ref: str
+    phase: str
+    desired_paused: bool
+    cancel_delete_partial: bool
+    resume_owed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A download an external client took, to record: its item there (``ref``), when it
+    first started, the row's ``meta`` as it now is, and its .torrent when it has one (kept,
+    so that a retry does not fetch it again). ``resumed``: the client still held the item
+    from before and resumed it (history ``resumed``, else ``handed_over``)."""
+
+    download_id: int
+    client: str
+    ref: str
+    started_at: datetime
+    meta: dict[str, Any]
+    source_blob: bytes | None = None
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """What a recorded hand-over became: the download's phase (active; queued when paused
+    meanwhile; its own when canceled meanwhile), or, when another unfinished download holds
+    the same item on that client, that download's id (then nothing was written)."""
+
+    phase: str | None
+    held_by: int | None = None
+
+
 class HandoffStore(Protocol):
-    """What the monitor of external clients reads and writes of the downloads they hold."""
+    """What the hand-over to external clients and their monitor read and write of the
+    downloads those clients hold."""
+
+    async def claim_handoffs(
+        self,
+        worker_id: str,
+        caps: Mapping[str, int | None],
+        down: Collection[str],
+        instead: Callable[[Download], str | None],
+    ) -> list[Download]:
+        """Lease to ``worker_id``, in one transaction, admitted downloads meant for external
+        clients (oldest admission first), each client up to its room: ``caps`` less the
+        downloads active on it (None: no cap); a client of ``down`` has no room. A download
+        meant for a client not in ``caps`` is leased too (its client was removed or disabled:
+        the caller routes it again). ``instead`` names another client for a download whose own
+        is down; it moves there (history ``rerouted``) when that one has room."""
+        ...
+
+    async def give_back(self, download_id: int, worker_id: str) -> None:
+        """Clear ``worker_id``'s lease on a download whose hand-over did not finish."""
+        ...
+
+    async def to_builtin(self, download_id: int) -> None:
+        """No external client takes the download any more: the built-in engine runs it."""
+        ...
+
+    async def keep_meta(self, download_id: int, meta: dict[str, Any]) -> None:
+        """Replace the download's ``meta`` (what a hand-over notes before the client adds)."""
+        ...
+
+    async def handed_over(self, handover: Handover) -> Handed:
+        """Record that a client took a download (see :class:`Handover` and :class:`Handed`).
+        A finished download that held the same item gives it up to this one."""
+        ...
 
     async def watched(self, releasing: Collection[str]) -> list[Watched]:
         """What the monitor looks at: active downloads on external clients, paused ones (their

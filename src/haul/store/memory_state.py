@@ -45,6 +45,8 @@ class StoredJob:
     failed_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     files: list[Any] = field(default_factory=list)
+    #: A torrent's .torrent, kept by its hand-over to a client.
+    source_blob: bytes | None = None
 
     def row(self) -> Download:
         """The download as the SQL store gives it out (a row no session holds)."""
@@ -79,6 +81,7 @@ class StoredJob:
             failed_at=self.failed_at,
             meta=dict(self.meta),
             files=list(self.files),
+            source_blob=self.source_blob,
         )
 
 
