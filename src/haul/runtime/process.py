@@ -3,8 +3,8 @@
 :class:`Runtime` is made by :func:`haul.runtime.build` with every part already made and
 connected; it only starts and stops them. Its public attributes are the parts the web app
 hands to routes (see :mod:`haul.web.deps`); :meth:`Runtime.wake`, :meth:`Runtime.limits`,
-:meth:`Runtime.runs` and :meth:`Runtime.reload_clients` are what a route, the CLI or a test
-asks of the process as a whole.
+:meth:`Runtime.runs`, :meth:`Runtime.schedule_now` and :meth:`Runtime.reload_clients` are
+what a route, the CLI or a test asks of the process as a whole.
 """
 
 from __future__ import annotations
@@ -118,6 +118,11 @@ class Runtime:
     def wake(self) -> None:
         """The queue changed: look at it now, here and in every other worker."""
         self.wakeups.everywhere()
+
+    async def schedule_now(self) -> None:
+        """Run one whole admission pass of this process's worker now (what a wake-up leads
+        to) and return when it is done: what waits and fits the limits is admitted."""
+        await self.worker.schedule()
 
     def runs(self, download_id: int) -> bool:
         """Whether a transfer of this download runs in this process now."""
