@@ -223,6 +223,7 @@ async def test_anonymous_sessions_have_an_age_of_their_own(idle_app: App) -> Non
     account_old = await stored(app, owner="user:3", age=30 * DAY)
     anon_old = await stored(app, owner=session, age=2 * DAY, files={"anon.bin": b"a" * 25})
     anon_new = await stored(app, owner=session, age=timedelta(hours=12))
+    await configure(app, retention_days="none")  # downloads of people are kept for ever
 
     report = await run(app)
 
