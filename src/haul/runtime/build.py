@@ -74,7 +74,7 @@ from haul.worker.outcomes import Outcomes
 from haul.worker.processing import LibraryConfig, Processor
 from haul.worker.runner import JobRunner
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("haul.runtime")  # the name its log lines have always carried
 
 
 def build(settings: Settings, *, run_worker: bool = True) -> Runtime:

@@ -51,7 +51,7 @@ from haul.worker.loops import Worker
 if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("haul.runtime")  # the name its log lines have always carried
 
 
 async def read_clients(db: Database, directory: ClientDirectory) -> None:
