@@ -82,9 +82,8 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
     root = settings.downloads_root
     allow_private = settings.private_addresses_allowed
     db = Database(settings.sqlalchemy_url)
-    worker_id = new_worker_id()
-    #: The worker's operations on stored jobs.
-    jobs = SqlJobStore(db, worker_id=lambda: worker_id)
+    worker_id = new_worker_id()  # fixed before anything is made (the store asks per write)
+    jobs = SqlJobStore(db, worker_id=lambda: worker_id)  # the worker's operations on rows
     bus = EventBus()
     bridge = None
     if not db.is_sqlite:
@@ -101,7 +100,7 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
     live = LiveJobs()
     builtin = BuiltinClient(root, live, stall_warning=settings.stall_warning)
     directory = ClientDirectory(builtin)
-    #: Where haul connects for downloads and URLs people give (not to download clients).
+    # Where haul connects for downloads and URLs people give (not to download clients).
     addresses = AddressPolicy(allow_private=allow_private)
     http = httpx.AsyncClient(
         transport=GuardedTransport(
