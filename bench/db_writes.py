@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import Verdicts, header
 from tests.support.origin import Origin
 
-from haul.runtime import Runtime
+from haul.runtime import Runtime, build
 from haul.service import Owner
 from haul.settings import Settings
 from haul.store import downloads as queries
@@ -152,7 +152,7 @@ async def one_download(
 
 async def run(args: argparse.Namespace, tmp: Path, origin: Origin) -> list[dict[str, Any]]:
     settings = Settings(data_dir=tmp / "data", download_dir=tmp / "downloads", limit_global=10)
-    runtime = Runtime(settings)
+    runtime = build(settings)
     tracer = WriteTracer(runtime)
     await runtime.start()
     results = []

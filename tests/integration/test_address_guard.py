@@ -26,7 +26,6 @@ import httpx
 import pytest
 import uvloop
 
-from haul.core.retry import RetryPolicy
 from haul.engine.base import EngineJob, Profile, StopSignal
 from haul.engine.http import HttpEngine
 from haul.engine.resolve import resolve
@@ -38,6 +37,7 @@ from haul.settings import Settings
 from tests.conftest import App
 from tests.support import media
 from tests.support.aria2 import aria2_daemon
+from tests.support.config import configure
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 from tests.support.wait import await_for
@@ -61,7 +61,7 @@ async def running(settings: Settings, *, allow_private: bool) -> AsyncIterator[A
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             app = App(http, application.state.runtime)
             # Were a refusal taken for a passing failure, its retry would come within a second.
-            app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=3, base_delay=0.2, jitter=0)
+            await configure(app, retry_max_attempts=3, retry_base_delay=0.2)
             yield app
 
 

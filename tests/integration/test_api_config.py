@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from haul.runtime import Runtime
+from haul.runtime import build
 from haul.settings import Settings
 from haul.store.models import ConfigEntry
 from tests.conftest import App
@@ -90,7 +90,7 @@ async def test_a_lower_global_limit_makes_the_next_download_wait_and_a_raise_sta
     first = await submit(app, first_url)
     await until_status(app, first["id"], "downloading")
     second = await submit(app, second_url)
-    await app.runtime.worker.schedule()  # a whole scheduling pass: the slot is taken
+    await app.runtime.schedule_now()  # a whole scheduling pass: the slot is taken
     assert await status_of(app, second["id"]) == "queued"
     assert origin.requests_for("/two.bin") == []
 
@@ -134,7 +134,7 @@ async def finished(app: App, download_id: int) -> str:
 
 async def test_retry_settings_change_the_next_retry(app: App, origin: Origin) -> None:
     await patch(app, {"retry_base_delay": 0.1, "retry_max_attempts": 2})
-    assert app.runtime.runner.ctx.retry.base_delay == 0.1
+    assert app.runtime.config.retry_policy().base_delay == 0.1
     for name in ("quick.bin", "slower.bin", "never.bin"):
         origin.add_file(f"/{name}", b"payload")
         origin.fault(f"/{name}", "status", times=1, status=503)
@@ -220,7 +220,7 @@ async def test_a_stored_value_survives_a_restart_and_beats_the_environment(
     app: App, settings: Settings
 ) -> None:
     await patch(app, {"limit_global": 7, "over_limit": "reject"})
-    other = Runtime(settings.model_copy(update={"limit_global": 20}), run_worker=False)
+    other = build(settings.model_copy(update={"limit_global": 20}), run_worker=False)
     await other.start()
     try:
         assert other.config.current.limit_global == 7
@@ -237,14 +237,14 @@ async def test_a_stored_value_survives_a_restart_and_beats_the_environment(
 )
 async def test_another_process_follows_a_change_at_once(app: App, settings: Settings) -> None:
     """Processes tell each other through PostgreSQL LISTEN/NOTIFY (SQLite has one process)."""
-    other = Runtime(settings, run_worker=False)  # an API-only process: no periodic refresh
+    other = build(settings, run_worker=False)  # an API-only process: no periodic refresh
     await other.start()
     try:
         await patch(app, {"limit_global": 2, "retry_max_attempts": 1})
         await await_for(
             lambda: other.limits().global_active == 2, 10, what="the other process to follow"
         )
-        assert other.runner.ctx.retry.max_attempts == 1
+        assert other.config.retry_policy().max_attempts == 1
     finally:
         await other.stop()
 

@@ -13,11 +13,12 @@ import av
 import pytest
 from sqlalchemy import select
 
-from haul.core.retry import RetryPolicy
 from haul.store.models import UnsupportedUrl
 from tests.conftest import App
 from tests.support import media
+from tests.support.config import configure
 from tests.support.fixtures import MediaFiles
+from tests.support.folders import work_dir, work_root
 from tests.support.origin import Origin
 from tests.support.wait import await_for
 
@@ -54,7 +55,7 @@ async def status_is(app: App, download_id: int, wanted: str, timeout: float = 30
 def downloaded_file(app: App, item: dict[str, Any]) -> Path:
     assert item["status"] == "completed", item
     assert len(item["files"]) >= 1
-    path: Path = app.runtime.builtin.root / item["files"][0]["path"]
+    path: Path = app.runtime.settings.downloads_root / item["files"][0]["path"]
     return path
 
 
@@ -72,7 +73,7 @@ async def test_direct_file_downloads_without_ytdlp(app: App, origin: Origin) -> 
     methods = [r.method for r in origin.requests_for("/files/big.bin")]
     assert methods == ["GET"]
     # The work folder is gone, nothing is left beside the file.
-    assert not any(app.runtime.builtin.work_root.iterdir())
+    assert not any(work_root(app).iterdir())
 
 
 async def test_a_latin_1_file_name_from_the_server_is_kept(app: App, origin: Origin) -> None:
@@ -173,7 +174,7 @@ async def test_pause_keeps_data_and_resume_does_not_refetch(app: App, origin: Or
     await await_for(some_bytes, 30, what="first bytes")
     paused = (await app.post(f"/downloads/{item['id']}/pause")).json()
     assert paused["status"] == "paused"
-    work = app.runtime.builtin.work_dir(item["id"])
+    work = work_dir(app, item["id"])
     size_at_pause = sum(f.stat().st_size for f in work.iterdir())
     assert size_at_pause > 300_000
     # Nothing moves while paused.
@@ -201,14 +202,14 @@ async def test_cancel_stops_within_a_second(app: App, origin: Origin, delete_fil
     origin.throttle("/slower.bin", 256 * 1024)
     item = await submit(app, origin.url("/slower.bin"))
     await status_is(app, item["id"], "downloading")
-    work = app.runtime.builtin.work_dir(item["id"])
+    work = work_dir(app, item["id"])
     started = time.monotonic()
     response = await app.http.delete(
         f"/api/v1/downloads/{item['id']}", params={"delete_files": delete_files}
     )
     assert response.status_code == 200 and response.json()["status"] == "canceled"
     assert time.monotonic() - started < 1.0
-    assert item["id"] not in app.runtime.live
+    assert not app.runtime.runs(item["id"])
     assert work.exists() is not delete_files
     # Removed from view, kept in history.
     assert (await app.get(f"/downloads/{item['id']}")).status_code == 404
@@ -233,7 +234,7 @@ async def test_paused_submit_stays_put(app: App, origin: Origin) -> None:
     origin.add_file("/later.bin", b"data")
     item = await submit(app, origin.url("/later.bin"), paused=True)
     assert item["status"] == "paused"
-    app.runtime.worker.wake()
+    app.runtime.wake()
     await asyncio.sleep(0.3)
     assert origin.requests == []
     await app.post(f"/downloads/{item['id']}/resume")
@@ -319,8 +320,8 @@ async def test_list_shows_live_state_and_paginates(app: App, origin: Origin) -> 
 
 
 @pytest.fixture
-def quick_retries(app: App) -> None:
-    app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=3, base_delay=0.2, jitter=0)
+async def quick_retries(app: App) -> None:
+    await configure(app, retry_max_attempts=3, retry_base_delay=0.2)
 
 
 @pytest.mark.usefixtures("quick_retries")
@@ -361,14 +362,14 @@ async def test_cancel_of_a_ytdlp_job_stops_within_a_second(
     response = await app.http.delete(f"/api/v1/downloads/{item['id']}?delete_files=true")
     assert response.json()["status"] == "canceled"
     assert time.monotonic() - started < 1.0
-    assert item["id"] not in app.runtime.live
-    assert not app.runtime.builtin.work_dir(item["id"]).exists()
+    assert not app.runtime.runs(item["id"])
+    assert not work_dir(app, item["id"]).exists()
 
 
 async def test_file_changed_behind_a_server_ignoring_if_range_is_fetched_whole(
     app: App, origin: Origin
 ) -> None:
-    app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=3, base_delay=1.5, jitter=0)
+    await configure(app, retry_max_attempts=3, retry_base_delay=1.5)
     old, new = os.urandom(2 * 1024 * 1024), os.urandom(2 * 1024 * 1024)
     origin.add_file("/moving.bin", old)
     origin.throttle("/moving.bin", 4 * 1024 * 1024)

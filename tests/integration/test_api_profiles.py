@@ -108,7 +108,7 @@ async def test_hostile_templates_and_folders_are_refused(app: App, tmp_path: Pat
     # A folder that leads out through a link is refused by its real path.
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     root.mkdir(parents=True, exist_ok=True)
     (root / "shortcut").symlink_to(outside)
     linked = await app.post("/profiles", json={"name": "evil", "target_dir": "shortcut/x"})
@@ -209,7 +209,7 @@ async def test_finished_files_land_in_the_profiles_folder(app: App, origin: Orig
 
     done = await await_for(completed, 30, what="the download to complete")
     assert done["files"][0]["path"] == "videos/sorted/clip.bin"
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     assert (root / "videos" / "sorted" / "clip.bin").read_bytes() == b"clip bytes"
     served = await app.get(f"/downloads/{done['id']}/file")
     assert served.status_code == 200 and served.content == b"clip bytes"

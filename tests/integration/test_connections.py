@@ -137,7 +137,7 @@ async def test_a_bridge_start_cancelled_while_connecting_closes_what_it_opened(
 
     with fresh_database(pg_server) as url:
         monkeypatch.setattr(psycopg.AsyncConnection, "connect", connect)
-        bridge = PgEventBridge(url, EventBus(), on_wake=lambda: None)
+        bridge = PgEventBridge(url, EventBus())
         starting = asyncio.create_task(bridge.start())
         await asyncio.wait_for(second_in_flight.wait(), 30)
 

@@ -11,6 +11,7 @@ from haul.store.models import MediaFile
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, status_is, submit
 from tests.support.fixtures import MediaFiles
+from tests.support.folders import work_dir
 from tests.support.origin import Origin
 
 
@@ -29,7 +30,7 @@ async def test_deleting_an_imported_downloads_files_keeps_the_library_and_other_
     assert done["status"] == "completed", done
     filed = app.runtime.settings.library_root / "Movies" / "Film (2001)" / "Film (2001).mkv"
     assert filed.read_bytes() == data
-    namesake = app.runtime.builtin.root / "Movies" / "Film (2001)" / "Film (2001).mkv"
+    namesake = app.runtime.settings.downloads_root / "Movies" / "Film (2001)" / "Film (2001).mkv"
     namesake.parent.mkdir(parents=True)
     namesake.write_bytes(b"someone else's")
 
@@ -48,7 +49,7 @@ async def test_a_finished_downloads_own_files_go_where_they_are(app: App, origin
     data = os.urandom(10_000)
     origin.add_file("/plain.bin", data)
     done = await finished(app, (await submit(app, origin.url("/plain.bin")))["id"])
-    path = app.runtime.builtin.root / done["files"][0]["path"]
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     assert path.read_bytes() == data
 
     response = await app.post(f"/downloads/{done['id']}/cancel", json={"delete_files": True})
@@ -68,7 +69,7 @@ async def test_a_canceled_downloads_partial_data_goes_when_it_is_removed(
     origin.throttle("/slow.bin", 256 * 1024)
     item = await submit(app, origin.url("/slow.bin"))
     await status_is(app, item["id"], "downloading")
-    work = app.runtime.builtin.work_dir(item["id"])
+    work = work_dir(app, item["id"])
 
     canceled = await app.post(f"/downloads/{item['id']}/cancel")
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"

@@ -146,8 +146,8 @@ async def test_a_full_target_folder_makes_the_finished_file_wait_not_fail(
 ) -> None:
     # The profile's folder is another disk mounted inside the download folder: the finished
     # file is copied there, and the copy finds that disk full.
-    app.runtime.runner.ctx.space_recheck = 0.3
-    root = app.runtime.builtin.root
+    app.runtime.worker.runner.ctx.space_recheck = 0.3
+    root = app.runtime.settings.downloads_root
     blob = data(6 * MiB, 5)
     origin.add_file("/film.bin", blob)
     with small_disk(root / "films", 4) as films:

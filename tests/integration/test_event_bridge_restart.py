@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from haul.events.bus import EventBus
-from haul.events.pg import PgEventBridge
+from haul.events.pg import Listeners, PgEventBridge
 from tests.conftest import App
 from tests.support.pg import Cluster, throwaway_cluster
 from tests.support.wait import await_for
@@ -31,12 +31,10 @@ async def test_events_flow_again_after_postgresql_restarts(cluster: Cluster) -> 
         caught_up.append(since)
 
     here, there = EventBus(), EventBus()
-    sender = PgEventBridge(cluster.url, here, on_wake=lambda: None)
-    receiver = PgEventBridge(
-        cluster.url, there, on_wake=lambda: woken.append(1), on_reconnect=catch_up
-    )
+    sender = PgEventBridge(cluster.url, here)
+    receiver = PgEventBridge(cluster.url, there)
     await sender.start()
-    await receiver.start()
+    await receiver.start(Listeners(on_wake=lambda: woken.append(1), on_reconnect=catch_up))
     sub = there.subscribe()
     try:
         here.publish("status", 1, "local", step="before")

@@ -154,7 +154,7 @@ async def test_pause_resume_and_cancel_act_on_aria2(
         assert cancel.status_code == 200, cancel.text
         assert cancel.json()["status"] == "canceled"
         assert gid not in await direct.items()
-        root = app.runtime.builtin.root
+        root = app.runtime.settings.downloads_root
         leftovers = [p.name for p in root.iterdir()] if root.exists() else []
         assert not [n for n in leftovers if n.startswith("slow.bin")], leftovers
 
@@ -259,5 +259,5 @@ async def test_a_taken_name_is_numbered_as_haul_numbers_it(
         done = await status_is(app, made["id"], "completed", "failed")
         assert done["status"] == "completed" and done["client"] == "aria2", done
         names.append(done["files"][0]["path"])
-        assert (app.runtime.builtin.root / names[-1]).read_bytes() == data
+        assert (app.runtime.settings.downloads_root / names[-1]).read_bytes() == data
     assert names == ["clip.bin", "clip (1).bin"]

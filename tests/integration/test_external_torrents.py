@@ -124,7 +124,7 @@ async def test_a_torrent_goes_to_qbittorrent_and_arrives_from_a_real_peer(
         20,
         what="haul to remove the finished torrent from qBittorrent",
     )
-    assert (app.runtime.builtin.root / "film.mkv").is_file()
+    assert (app.runtime.settings.downloads_root / "film.mkv").is_file()
     kinds = [e["kind"] for e in (await app.get(f"/downloads/{created['id']}/events")).json()]
     assert kinds[-5:] == ["handed_over", "downloaded", "probed", "completed", "released"]
 
@@ -142,7 +142,7 @@ async def test_pause_resume_cancel_and_retry_act_on_transmission(
     assert (item["client"], item["client_ref"]) == ("trans", digest)
 
     assert (await app.post(f"/downloads/{download_id}/pause")).json()["status"] == "paused"
-    direct = app.runtime.clients["trans"]
+    direct = app.runtime.directory.clients["trans"]
     await await_for(
         lambda: _native(direct, digest, "paused"), 15, what="Transmission to stop the torrent"
     )
@@ -164,7 +164,7 @@ async def test_transmission_verifies_data_already_there_and_completes(
     app: App, trans: TransmissionDaemon
 ) -> None:
     await configure(app, "trans", "transmission", trans)
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     _, blob = payload(root, "already-here.bin", 1 << 20)
     created = await upload(app, blob, client="trans")
     done = await status_is(app, created["id"], "completed", "failed")
@@ -177,7 +177,7 @@ async def test_a_seeding_episode_is_hardlinked_into_the_library(
     app: App, trans: TransmissionDaemon, media_files: MediaFiles
 ) -> None:
     await configure(app, "trans", "transmission", trans)
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     root.mkdir(parents=True, exist_ok=True)
     data = root / "show.s01e03.mkv"
     shutil.copyfile(media_files.mkv, data)
@@ -336,7 +336,7 @@ async def test_a_paused_torrent_gives_its_slot_back_and_resumes_in_its_client(
     torrent = (await app.post("/downloads", json={"url": magnet()})).json()["id"]
     ref = (await status_is(app, torrent, "downloading"))["client_ref"]
     assert (await app.post(f"/downloads/{torrent}/pause")).json()["status"] == "paused"
-    direct = app.runtime.clients["trans"]
+    direct = app.runtime.directory.clients["trans"]
     await await_for(lambda: _native(direct, ref, "paused"), 15, what="Transmission to stop it")
 
     origin.add_file("/meanwhile.bin", os.urandom(300_000))

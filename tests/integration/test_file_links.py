@@ -183,7 +183,7 @@ async def test_a_link_to_a_deleted_download_looks_like_a_forged_one(
 async def test_a_link_whose_file_went_is_not_found(app: App, origin: Origin) -> None:
     done = await downloaded(app, origin, "/vanish.bin", b"vanish")
     url = (await make_link(app, done["id"]))["url"]
-    (app.runtime.builtin.root / done["files"][0]["path"]).unlink()
+    (app.runtime.settings.downloads_root / done["files"][0]["path"]).unlink()
     missing = await app.http.get(url)
     assert missing.status_code == 404
     assert "no longer on disk" in missing.json()["detail"]
@@ -220,7 +220,9 @@ async def test_one_key_for_every_process_never_shown(idle_app: App) -> None:
     # Another process of the same instance: its own service, the same database.
     elsewhere = FileLinks(app.runtime.db, app.runtime.service)
     assert await elsewhere.key() == await app.runtime.links.key()
-    assert await elsewhere.open(url.removeprefix("/files/")) == (app.runtime.builtin.root / "k.bin")
+    assert await elsewhere.open(url.removeprefix("/files/")) == (
+        app.runtime.settings.downloads_root / "k.bin"
+    )
     async with app.runtime.db.read() as s:
         stored_key = await s.scalar(select(ConfigEntry.value).where(ConfigEntry.key == KEY_ENTRY))
     assert base64.b64decode(stored_key) == await app.runtime.links.key()

@@ -20,6 +20,7 @@ from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
 from tests.integration.test_disk_full import waits_for_space
 from tests.support.disks import small_disk
+from tests.support.folders import work_dir
 from tests.support.origin import Origin
 
 DATA = os.urandom(256 * 1024 + 3)
@@ -46,14 +47,14 @@ def refusing(
 async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fails_it(
     app: App, origin: Origin
 ) -> None:
-    ctx = app.runtime.runner.ctx
+    ctx = app.runtime.worker.runner.ctx
     ctx.storage_backoff = Backoff(base_delay=0.05, max_delay=0.1)
     ctx.owner_folder = refusing(app.runtime.service.owner_folder, 3)
     origin.add_file("/clip.bin", DATA)
     item = await finished(app, (await submit(app, origin.url("/clip.bin")))["id"])
     assert item["status"] == "completed", item
     assert [f["path"] for f in item["files"]] == ["clip.bin"]
-    assert (app.runtime.builtin.root / "clip.bin").read_bytes() == DATA
+    assert (app.runtime.settings.downloads_root / "clip.bin").read_bytes() == DATA
     gets = [r for r in origin.requests_for("/clip.bin") if r.method == "GET"]
     assert len(gets) == 1
 
@@ -61,7 +62,7 @@ async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fai
 async def test_a_completion_recorded_but_not_announced_stays_completed(
     app: App, origin: Origin
 ) -> None:
-    ctx = app.runtime.runner.ctx
+    ctx = app.runtime.worker.runner.ctx
 
     def completed(row: Download) -> bool:
         return row.phase == Phase.COMPLETED
@@ -80,11 +81,11 @@ async def test_a_database_failure_in_a_job_gives_it_back_to_be_run_again(
     async def nobody_takes_it(row: Download, resolved: dict[str, Any]) -> bool:
         return False  # no external client here
 
-    app.runtime.runner.ctx.handoff = refusing(nobody_takes_it, 1)
+    app.runtime.worker.runner.handoff = refusing(nobody_takes_it, 1)
     origin.add_file("/clip.bin", DATA)
     item = await finished(app, (await submit(app, origin.url("/clip.bin")))["id"])
     assert item["status"] == "completed", item
-    assert (app.runtime.builtin.root / "clip.bin").read_bytes() == DATA
+    assert (app.runtime.settings.downloads_root / "clip.bin").read_bytes() == DATA
 
 
 async def noted(app: App, url: str, files: dict[str, tuple[bytes, Path, bool | None]]) -> int:
@@ -93,7 +94,7 @@ async def noted(app: App, url: str, files: dict[str, tuple[bytes, Path, bool | N
     recording them: its work folder holds the note of step 1 (see haul.engine.filing).
     Resumed, it is taken up from that note."""
     download_id: int = (await submit(app, url, paused=True))["id"]
-    work = app.runtime.builtin.work_dir(download_id)
+    work = work_dir(app, download_id)
     work.mkdir(parents=True)
     moves = []
     for name, (data, final, moved) in files.items():
@@ -112,8 +113,8 @@ async def test_a_full_target_folder_at_the_move_owed_after_a_crash_waits_for_spa
 ) -> None:
     # The profile's folder is another disk mounted inside the download root, too small for
     # the file the earlier attempt finished: the copy it still owes finds that disk full.
-    app.runtime.runner.ctx.space_recheck = 0.3
-    root = app.runtime.builtin.root
+    app.runtime.worker.runner.ctx.space_recheck = 0.3
+    root = app.runtime.settings.downloads_root
     blob = os.urandom(6 * 1024 * 1024)
     origin.add_file("/film.bin", blob)
     with small_disk(root / "films", 4) as films:
@@ -135,7 +136,7 @@ async def test_a_job_fetched_again_for_a_lost_file_takes_back_the_files_it_had_m
 ) -> None:
     # The earlier attempt moved the video into the root; its subtitles were deleted since.
     # The job is fetched again, and its video must not be left beside the new one.
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     origin.add_file("/clip.bin", DATA)
     files = {"clip.bin": (DATA, root / "clip.bin", True), "clip.en.vtt": (b"", root / "x", None)}
     download_id = await noted(app, origin.url("/clip.bin"), files)

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from haul.core.retry import RetryPolicy
 from haul.store.models import Download, DownloadEvent
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished
 from tests.integration.test_external_aria2 import add_aria2
 from tests.support.aria2 import Aria2Daemon, aria2_daemon
+from tests.support.config import configure
 from tests.support.xtream import XtreamServer
 
 
@@ -110,7 +110,7 @@ async def test_a_season_becomes_episodes_of_the_series(app: App, xtream: XtreamS
 
 
 async def test_a_retry_asks_the_provider_for_a_fresh_url(app: App, xtream: XtreamServer) -> None:
-    app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=3, base_delay=0.2, jitter=0)
+    await configure(app, retry_max_attempts=3, retry_base_delay=0.2)
     pid = await add_provider(app, xtream)
     xtream.fail_stream("movie", 102, times=1, status=503)
     item = (await app.post(f"/iptv/providers/{pid}/vod/102/download")).json()

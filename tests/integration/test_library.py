@@ -88,7 +88,9 @@ async def test_a_movie_is_filed_by_the_template(
     library = app.runtime.settings.library_root
     filed = library / "Movies" / "The Matrix (1999)" / "The Matrix (1999).mkv"
     assert digest(filed.read_bytes()) == digest(data)
-    assert not (app.runtime.builtin.root / "matrix.1999.mkv").exists()  # moved, not copied
+    assert not (
+        app.runtime.settings.downloads_root / "matrix.1999.mkv"
+    ).exists()  # moved, not copied
     # The download follows its file: fetching it still works.
     fetched = await app.get(f"/downloads/{item['id']}/file")
     assert fetched.status_code == 200 and digest(fetched.content) == digest(data)
@@ -237,7 +239,7 @@ async def test_deleting_an_item_keeps_files_unless_asked(
 async def test_rescan_keeps_file_exists_true(app: App, origin: Origin) -> None:
     origin.add_file("/r.bin", os.urandom(10_000))
     done = await finished(app, (await submit(app, origin.url("/r.bin")))["id"])
-    path = app.runtime.builtin.root / done["files"][0]["path"]
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     path.unlink()
     result = (await app.post("/media/rescan")).json()
     assert result["missing"] == 1 and result["checked"] == 1

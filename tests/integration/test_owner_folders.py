@@ -43,7 +43,7 @@ async def test_each_account_has_its_folder_and_cancel_finds_the_files(
     origin.add_file("/a/clip.bin", alices)
     origin.add_file("/b/clip.bin", bobs)
     async with crowd(settings, allow_private_addresses=True) as people:
-        root = people.runtime.builtin.root
+        root = people.runtime.settings.downloads_root
         mine, theirs = f"alice-{people.alice.user_id}", f"bob-{people.bob.user_id}"
         alice = await fetch(people.alice.http, origin.url("/a/clip.bin"))
         bob = await fetch(people.bob.http, origin.url("/b/clip.bin"))
@@ -70,7 +70,7 @@ async def test_a_visitor_has_a_folder_under_visitors(settings: Settings, origin:
         item = await fetch(anna, origin.url("/v/clip.bin"))
         session = item["owner"].removeprefix("session:")
         assert item["files"][0]["path"] == f"visitors/{session[:8]}/clip.bin"
-        root: Path = app.state.runtime.builtin.root
+        root: Path = app.state.runtime.settings.downloads_root
         assert (root / "visitors" / session[:8] / "clip.bin").read_bytes() == data
 
 
@@ -95,5 +95,5 @@ async def test_an_external_client_saves_into_the_owners_folder(
             assert item["client"] == "aria2"
             mine = f"alice-{people.alice.user_id}"
             assert item["files"][0]["path"] == f"{mine}/clip.bin"
-            root = people.runtime.builtin.root
+            root = people.runtime.settings.downloads_root
             assert (root / mine / "clip.bin").read_bytes() == data

@@ -51,7 +51,7 @@ async def own_things(people: People, person: Person) -> dict[str, Any]:
         )
     return {
         "downloads": {queued.json()["id"], finished},
-        "file": people.runtime.builtin.root / person.name / "done.bin",
+        "file": people.runtime.settings.downloads_root / person.name / "done.bin",
         "media": movie.json()["id"],
     }
 

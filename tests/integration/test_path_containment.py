@@ -96,7 +96,7 @@ async def test_a_stored_bad_template_fails_the_download_and_writes_nothing_outsi
     done = await finished(app, made.json()["id"])
     assert done["status"] == "failed" and done["error_code"] == "bad_template", done
     assert "must be a relative path inside the download folder" in done["error"]
-    assert files_under(tmp_path) - outside <= files_under(app.runtime.builtin.root)
+    assert files_under(tmp_path) - outside <= files_under(app.runtime.settings.downloads_root)
     assert not list(tmp_path.rglob("escaped-*"))
 
 
@@ -130,7 +130,7 @@ async def test_names_a_server_sends_stay_in_the_download_folder(
         made = await app.post("/downloads", json={"url": origin.url(path)})
         assert made.status_code == 201, made.text
         ids[made.json()["id"]] = (path, expected)
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     names = set()
     for download_id, (path, expected) in ids.items():
         done = await finished(app, download_id)
@@ -158,7 +158,7 @@ async def test_a_page_title_with_slashes_and_dots_stays_in_the_download_folder(
     made = await app.post("/downloads", json={"url": origin.url("/watch/evil")})
     done = await finished(app, made.json()["id"])
     assert done["status"] == "completed", done
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     new = files_under(tmp_path) - outside
     assert new and all(root in p.parents for p in new), new
     assert not (tmp_path / "escaped").exists()
@@ -223,7 +223,7 @@ async def test_files_a_client_reports_outside_the_root_are_never_probed_served_o
     secret = tmp_path / "elsewhere" / "secret.mp4"
     secret.parent.mkdir()
     secret.write_bytes(media_files.mp4.read_bytes())
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     root.mkdir(parents=True, exist_ok=True)
     (root / "inside-link.mp4").symlink_to(secret)
     files = [
@@ -244,7 +244,7 @@ async def test_files_a_client_reports_outside_the_root_are_never_probed_served_o
         await s.flush()
         s.add(DownloadEvent(download_id=row.id, kind="created"))
         download_id = int(row.id)
-    app.runtime.processor.wake()
+    app.runtime.media.wake()
     done = await finished(app, download_id)
     assert done["status"] == "completed"
     async with app.runtime.db.read() as s:
@@ -298,7 +298,7 @@ async def test_a_recorded_file_that_became_a_link_out_of_the_root_is_not_served(
 ) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     root.mkdir(parents=True, exist_ok=True)
     (root / "clip.mp4").write_bytes(b"mine")
     async with app.runtime.db.write() as s:
@@ -330,7 +330,7 @@ async def test_a_recorded_file_that_became_a_link_out_of_the_root_is_not_served(
 
 async def test_a_rescan_looks_only_inside_hauls_folders(app: App, tmp_path: Path) -> None:
     secret = tmp_path / "secret.mkv"
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     root.mkdir(parents=True, exist_ok=True)
     (root / "mine.mkv").write_bytes(b"mine")
     async with app.runtime.db.write() as s:

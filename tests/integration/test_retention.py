@@ -14,7 +14,6 @@ from sqlalchemy import func, insert, select, update
 
 from haul.clients.fake import FakeClient
 from haul.core.client_items import ClientItem
-from haul.core.retention import RetentionAges
 from haul.core.status import Status
 from haul.service.values import Owner
 from haul.settings import Settings
@@ -22,7 +21,9 @@ from haul.store.models import Download, DownloadEvent, MediaFile, MediaItem, utc
 from haul.web.deps import get_owner
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
+from tests.support.config import configure
 from tests.support.fixtures import MediaFiles
+from tests.support.folders import work_dir, work_root
 from tests.support.origin import Origin
 from tests.support.rows import app_without_worker, stored
 
@@ -63,7 +64,7 @@ async def test_an_old_download_goes_with_its_file_and_the_space_is_counted(
     origin.add_file("/new.bin", new_data)
     old = await finished(app, (await submit(app, origin.url("/old.bin")))["id"])
     new = await finished(app, (await submit(app, origin.url("/new.bin")))["id"])
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     old_file, new_file = root / old["files"][0]["path"], root / new["files"][0]["path"]
     assert old_file.read_bytes() == old_data
     async with app.runtime.db.write() as s:
@@ -163,7 +164,7 @@ async def test_nothing_unfinished_or_still_held_is_touched(idle_app: App) -> Non
     )
     failed = await stored(app, phase="failed")
     canceled = await stored(app, phase="canceled")
-    partial = app.runtime.builtin.work_dir(canceled)
+    partial = work_dir(app, canceled)
     partial.mkdir(parents=True)
     (partial / "video.mp4.part").write_bytes(b"z" * 300)
 
@@ -172,17 +173,17 @@ async def test_nothing_unfinished_or_still_held_is_touched(idle_app: App) -> Non
     assert (report["removed"], report["files"]) == (3, 2)
     assert report["freed_bytes"] == 1300
     assert await ids_left(app) == set(kept.values())
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     for name in ("p.part", "proc.mkv", "torrent/ep1.mkv", "young.bin"):
         assert (root / name).is_file(), name
     assert not (root / "done").exists() and not partial.exists()
-    assert app.runtime.builtin.work_root.is_dir()
+    assert work_root(app).is_dir()
     assert gone not in await ids_left(app) and failed not in await ids_left(app)
 
 
 async def test_external_clients_are_asked_about_the_items_they_hold(idle_app: App) -> None:
     app = idle_app
-    root = app.runtime.builtin.root
+    root = app.runtime.settings.downloads_root
     fake, down = FakeClient("fake"), FakeClient("down")
     down.down = "connection refused"
     app.runtime.directory.clients.update(fake=fake, down=down)
@@ -222,18 +223,18 @@ async def test_anonymous_sessions_have_an_age_of_their_own(idle_app: App) -> Non
     account_old = await stored(app, owner="user:3", age=30 * DAY)
     anon_old = await stored(app, owner=session, age=2 * DAY, files={"anon.bin": b"a" * 25})
     anon_new = await stored(app, owner=session, age=timedelta(hours=12))
-    app.runtime.retention.ages = lambda: RetentionAges(days=None, anonymous_days=1.0)
+    await configure(app, retention_days="none")  # downloads of people are kept for ever
 
     report = await run(app)
 
     assert (report["removed"], report["freed_bytes"]) == (1, 25)
     assert await ids_left(app) == {local_old, account_old, anon_new}
     assert anon_old not in await ids_left(app)
-    assert (app.runtime.builtin.root / "local.bin").is_file()
+    assert (app.runtime.settings.downloads_root / "local.bin").is_file()
     shown = (await app.get("/retention")).json()
     assert shown["retention_days"] is None and shown["anonymous_retention_days"] == 1.0
 
-    app.runtime.retention.ages = lambda: RetentionAges(days=10.0, anonymous_days=3.0)
+    await configure(app, retention_days=10.0, anonymous_retention_days=3.0)
     report = await run(app)
     assert (report["removed"], report["freed_bytes"]) == (2, 10)
     assert await ids_left(app) == {anon_new}
@@ -243,19 +244,19 @@ async def test_a_dry_run_changes_nothing(idle_app: App) -> None:
     app = idle_app
     ids = {await stored(app, files={f"f{n}.bin": b"d" * (100 + n)}) for n in range(3)}
     ids.add(await stored(app, age=DAY))
-    files = sorted(p.name for p in app.runtime.builtin.root.glob("*.bin"))
+    files = sorted(p.name for p in app.runtime.settings.downloads_root.glob("*.bin"))
 
     dry = await run(app, dry_run=True)
 
     assert (dry["removed"], dry["files"], dry["freed_bytes"]) == (3, 3, 303)
     assert dry["dry_run"] is True
-    root = app.runtime.builtin.root.resolve()
+    root = app.runtime.settings.downloads_root.resolve()
     listed = sorted((d["freed_bytes"], d["files"]) for d in dry["downloads"])
     assert listed == [(100 + n, [str(root / f"f{n}.bin")]) for n in range(3)]
     assert {d["id"] for d in dry["downloads"]} < ids
     assert all(d["name"].startswith("https://example.org/") for d in dry["downloads"])
     assert await ids_left(app) == ids
-    assert sorted(p.name for p in app.runtime.builtin.root.glob("*.bin")) == files
+    assert sorted(p.name for p in app.runtime.settings.downloads_root.glob("*.bin")) == files
     assert (await app.get("/retention")).json()["last_run"] is None
 
     real = await run(app)
@@ -283,7 +284,7 @@ async def test_batches_and_playlists(idle_app: App) -> None:
     assert report["freed_bytes"] == 20 * 10 + 3 * 100
     assert await ids_left(app) == {busy_parent, busy}
     assert done_child not in await ids_left(app)
-    assert not (app.runtime.builtin.root / "pl").exists()
+    assert not (app.runtime.settings.downloads_root / "pl").exists()
 
 
 async def test_ten_thousand_finished_rows(idle_app: App) -> None:

@@ -51,7 +51,7 @@ async def test_a_limit_changed_on_the_page_takes_effect(app: App) -> None:
     assert sent["retry_max_attempts__default"] == "true"
     assert (await app.http.post("/settings", data=sent, headers=HTML)).status_code == 303
     assert (await setting(app, "retry_max_attempts"))["value"] == 2
-    assert app.runtime.runner.ctx.retry.max_attempts == 2
+    assert app.runtime.config.retry_policy().max_attempts == 2
 
     page, _ = await open_page(app, "/settings")
     sent = {**form_of(page), "csrf": csrf, "limit_global__default": "true"}
@@ -151,7 +151,7 @@ async def test_retention_run_from_the_page_reports_the_space_freed(
     done = (await app.get(f"/downloads/{item['id']}")).json()
     assert int(row[1]) == item["id"] and row[2] == (done["title"] or done["url"])
     assert row[3] == "123.5 KB"
-    assert row[4] == f"<code>{(app.runtime.builtin.root / 'old.bin').resolve()}</code>"
+    assert row[4] == f"<code>{(app.runtime.settings.downloads_root / 'old.bin').resolve()}</code>"
 
     ran = await app.http.post("/settings/retention", data={"csrf": csrf}, headers=HTML)
     assert re.search(r"Removed <b>1</b> download and freed <b>123.5 KB</b> \(1 file\)", ran.text)

@@ -38,7 +38,7 @@ async def test_a_torrent_goes_to_the_running_client_when_the_preferred_one_is_do
         created = (await app.post("/downloads", json={"url": magnet()})).json()
         moved = await status_is(app, created["id"], "downloading", timeout=30)
         assert moved["client"] == "trans"
-        assert list(await app.runtime.clients["trans"].items()) == [moved["client_ref"]]
+        assert list(await app.runtime.directory.clients["trans"].items()) == [moved["client_ref"]]
         events = (await app.get(f"/downloads/{created['id']}/events")).json()
         [rerouted] = [e for e in events if e["kind"] == "rerouted"]
         assert rerouted["message"] == "qbit cannot be reached; sent to trans"
@@ -55,7 +55,9 @@ async def test_a_torrent_for_a_named_client_waits_for_it(app: App, tmp_path: Pat
         assert waiting["status"] in ("queued", "resolving")  # admitted, waiting for qbit
         assert waiting["client"] == "qbit"
         assert waiting["client_ref"] is None
-        assert list(await app.runtime.clients["trans"].items()) == [elsewhere["client_ref"]]
+        assert list(await app.runtime.directory.clients["trans"].items()) == [
+            elsewhere["client_ref"]
+        ]
         listed = (await app.get("/downloads")).json()
         [health] = [c for c in listed["clients"] if c["name"] == "qbit"]
         assert not health["ok"] and health["error"]

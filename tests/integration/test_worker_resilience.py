@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
-from haul.core.retry import RetryPolicy
+from haul.settings import Settings
 from haul.store.models import Download
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, status_is, submit
@@ -18,15 +17,19 @@ from tests.support.wait import await_for
 
 
 @pytest.fixture
-def quick(app: App) -> None:
-    app.runtime.runner.ctx.retry = RetryPolicy(max_attempts=1, base_delay=0.2, jitter=0)
-    app.runtime.builtin.stall_warning = 0.3
-    app.runtime.worker.config = replace(
-        app.runtime.worker.config, stall_timeout=1.5, reconcile_interval=0.2
+def settings(settings: Settings) -> Settings:
+    """Quick stalls, one quick retry, and the wanted state re-applied five times a second."""
+    return settings.model_copy(
+        update={
+            "retry_max_attempts": 1,
+            "retry_base_delay": 0.2,
+            "stall_warning": 0.3,
+            "stall_timeout": 1.5,
+            "reconcile_interval": 0.2,
+        }
     )
 
 
-@pytest.mark.usefixtures("quick")
 async def test_a_silent_server_warns_then_fails_as_stalled_and_is_retried(
     app: App, origin: Origin
 ) -> None:
@@ -46,7 +49,6 @@ async def test_a_silent_server_warns_then_fails_as_stalled_and_is_retried(
     assert kinds.count("retry_scheduled") == 1 and kinds[-1] == "failed"
 
 
-@pytest.mark.usefixtures("quick")
 async def test_a_pause_written_elsewhere_reaches_the_running_job(app: App, origin: Origin) -> None:
     origin.add_file("/far.bin", os.urandom(2 * 1024 * 1024))
     origin.throttle("/far.bin", 256 * 1024)
@@ -62,4 +64,4 @@ async def test_a_pause_written_elsewhere_reaches_the_running_job(app: App, origi
 
 
 async def _gone(app: App, download_id: int) -> bool:
-    return download_id not in app.runtime.live
+    return not app.runtime.runs(download_id)

@@ -54,14 +54,12 @@ class Clients:
         retry = RetryPolicy(max_attempts=attempts, base_delay=1.0, jitter=0.0)
         # A failure's outcome reads only the store, the retry policy and the publisher.
         context = JobContext(
-            db=None,
             jobs=self.jobs,
             builtin=None,
             live=None,
-            http=self.http,
             direct=None,
             media=None,
-            retry=retry,
+            retry=lambda: retry,
             publish=self._publish,
             profiles=None,
         )

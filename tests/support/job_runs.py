@@ -185,13 +185,14 @@ async def bench(
         return known.get(profile_id or 0, Profile())
 
     direct, media = FakeEngine(), FakeEngine()
+    policy = retry or RetryPolicy(max_attempts=2, base_delay=5.0, jitter=0)
     ctx = JobContext(
         jobs=store,
         builtin=builtin,
         live=live,
         direct=direct,
         media=media,
-        retry=retry or RetryPolicy(max_attempts=2, base_delay=5.0, jitter=0),
+        retry=lambda: policy,
         publish=publish,
         profiles=profile,
         processed=processed.append,

@@ -42,7 +42,7 @@ async def stored(
 ) -> int:
     """A download finished ``age`` ago (or in ``phase``), its ``files`` (name relative to
     the download folder -> bytes) on disk with a media file record each, one history event."""
-    root: Path = app.runtime.builtin.root
+    root: Path = app.runtime.settings.downloads_root
     entries = []
     for name, data in (files or {}).items():
         path = root / name

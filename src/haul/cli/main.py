@@ -137,7 +137,7 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
 @app.command()
 def worker(log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "info") -> None:
     """Run a worker only: it claims and runs built-in jobs until SIGTERM or SIGINT."""
-    from haul.runtime import Runtime
+    from haul.runtime import build
     from haul.settings import load_settings
 
     _setup_logging(log_level)
@@ -151,7 +151,7 @@ def worker(log_level: Annotated[str, typer.Option(envvar="HAUL_LOG_LEVEL")] = "i
     _migrate(settings.sqlalchemy_url)
 
     async def main() -> None:
-        runtime = Runtime(settings)
+        runtime = build(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

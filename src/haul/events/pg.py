@@ -19,6 +19,7 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,14 +66,31 @@ def encode(event: Event, origin: str) -> str:
     return payload
 
 
+@dataclass(frozen=True, slots=True)
+class Listeners:
+    """What this process does when another process tells it something: ``on_wake`` (the
+    queue changed), ``on_config`` (the runtime settings changed), ``on_reconnect`` (the
+    bridge is back after losing PostgreSQL, with the time it was lost)."""
+
+    on_wake: Callable[[], None] = lambda: None
+    on_config: Callable[[], None] | None = None
+    on_reconnect: Callable[[datetime], Awaitable[None]] | None = None
+
+
 class PgEventBridge:
     """Both directions of the bridge, over two connections (one listens, one sends).
+
+    The sending side works from construction (:meth:`wake`, :meth:`config_changed` and the
+    events the bus forwards wait in the outbox), so the parts that tell other processes
+    something can be given it when they are made; whom to tell of what arrives is given to
+    :meth:`start`, when listening begins (those parts are usually made after the ones that
+    send, and nothing arrives before the start).
 
     A connection lost (PostgreSQL restarted, a network cut) is opened again with backoff
     (:data:`BACKOFF_FIRST` doubling up to :data:`BACKOFF_MAX`, with jitter) for as long as the
     process runs; notifications sent meanwhile never arrive, so after reconnecting the bridge
-    calls ``on_wake``, ``on_config`` and ``on_reconnect`` with the time the connection was
-    lost (the owner re-reads what changed since). While disconnected, progress events are
+    calls its :class:`Listeners` (``on_reconnect`` with the time the connection was lost: the
+    owner re-reads what changed since). While disconnected, progress events are
     not queued (a newer one supersedes each); other events wait in the outbox and are sent
     once connected again.
     """
@@ -81,17 +99,11 @@ class PgEventBridge:
         self,
         url: str,
         bus: EventBus,
-        *,
-        on_wake: Callable[[], None],
-        on_config: Callable[[], None] | None = None,
-        on_reconnect: Callable[[datetime], Awaitable[None]] | None = None,
     ) -> None:
         self.url = libpq_url(url)
         self.conninfo = make_conninfo(self.url, **KEEPALIVES)
         self.bus = bus
-        self.on_wake = on_wake
-        self.on_config = on_config
-        self.on_reconnect = on_reconnect
+        self.listeners = Listeners()
         self.origin = uuid.uuid4().hex[:12]
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=10_000)
         self._tasks: list[asyncio.Task[None]] = []
@@ -104,9 +116,12 @@ class PgEventBridge:
         #: How many times the bridge connected again after losing PostgreSQL.
         self.reconnections = 0
 
-    async def start(self) -> None:
-        """Open both connections and listen (a failure here is raised: haul does not start
-        without its database); after that the bridge keeps itself connected."""
+    async def start(self, listeners: Listeners | None = None) -> None:
+        """Open both connections and listen, telling ``listeners`` what arrives (a failure
+        here is raised: haul does not start without its database); after that the bridge keeps
+        itself connected."""
+        if listeners is not None:
+            self.listeners = listeners
         await self._connect()
         self.bus.forward = self._forward
         self._tasks = [
@@ -202,11 +217,11 @@ class PgEventBridge:
     def _relay(self, channel: str, payload: str) -> None:
         if channel == WAKE_CHANNEL:
             if payload != self.origin:
-                self.on_wake()
+                self.listeners.on_wake()
             return
         if channel == CONFIG_CHANNEL:
-            if payload != self.origin and self.on_config is not None:
-                self.on_config()
+            if payload != self.origin and self.listeners.on_config is not None:
+                self.listeners.on_config()
             return
         try:
             body = json.loads(payload)
@@ -230,12 +245,13 @@ class PgEventBridge:
     async def _catch_up(self, lost_at: datetime) -> None:
         """What other processes said while the bridge was away never arrives: assume the
         queue and the settings changed, and let the owner re-read what it shows."""
-        self.on_wake()
-        if self.on_config is not None:
-            self.on_config()
-        if self.on_reconnect is not None:
+        told = self.listeners
+        told.on_wake()
+        if told.on_config is not None:
+            told.on_config()
+        if told.on_reconnect is not None:
             try:
-                await self.on_reconnect(lost_at)
+                await told.on_reconnect(lost_at)
             except Exception:
                 log.exception("catching up after reconnecting failed")
 

@@ -3,19 +3,21 @@
 Every process keeps the values in effect in :attr:`ConfigService.current` (the environment's
 defaults with the config table's overrides applied) and reads them from there, never from the
 database on a hot path. After a change the process that made it reloads at once and calls
-:attr:`ConfigService.tell_others`; on PostgreSQL the runtime wires that to a NOTIFY on
+:attr:`ConfigService.tell_others`; on PostgreSQL that is the event bridge's NOTIFY on
 ``haul_config``, on which every other process reloads. Workers also reload on their periodic
 refresh, so a process that missed the notification catches up within seconds.
 
-Listeners registered with :meth:`ConfigService.on_change` hear of every change of the values
-in effect (the runtime swaps the retry policy and wakes its scheduler there).
+Listeners given to the constructor or registered with :meth:`ConfigService.on_change` hear
+of every change of the values in effect (a worker wakes its scheduler when a limit rose). The
+retry policy and the retention ages are read from here when they are needed
+(:meth:`~ConfigService.retry_policy`, :meth:`~ConfigService.retention_ages`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +42,14 @@ def defaults_from(settings: Settings) -> dict[str, Any]:
 
 
 class ConfigService:
-    def __init__(self, db: Database, defaults: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        defaults: Mapping[str, Any],
+        *,
+        tell_others: Callable[[], None] = lambda: None,
+        listeners: Iterable[Listener] = (),
+    ) -> None:
         missing = [key for key in KEYS if key not in defaults]
         if missing:
             raise ValueError(f"no default for {', '.join(missing)}")
@@ -48,12 +57,12 @@ class ConfigService:
         self.defaults = {key: defaults[key] for key in KEYS}
         #: The values in effect.
         self.current = RuntimeValues.merged(self.defaults, {})
-        #: Tells the other processes that a setting changed (the runtime wires it).
-        self.tell_others: Callable[[], None] = lambda: None
+        #: Tells the other processes that a setting changed (nobody, with one process only).
+        self.tell_others = tell_others
         self._stored: dict[str, Any] = {}
         self._changed_at: dict[str, datetime] = {}
         self._ignored: dict[str, str] = {}
-        self._listeners: list[Listener] = []
+        self._listeners: list[Listener] = list(listeners)
         self._reloads: set[asyncio.Task[None]] = set()
 
     def on_change(self, listener: Listener) -> None:

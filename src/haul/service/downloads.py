@@ -104,6 +104,7 @@ class DownloadService:
         library_root: Path | None = None,
         visitor_sites: tuple[str, ...] = (),
         visitor_torrents: bool = False,
+        media: MediaService | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -117,8 +118,8 @@ class DownloadService:
         self.allow_private = allow_private
         self.wake = wake
         self.submits = SubmitBatcher(db, limits=limits, policy=policy)
-        #: The library, for the rules of media-linked downloads (set by the runtime).
-        self.media: MediaService | None = None
+        #: The library, for the rules of media-linked downloads (None: no library here).
+        self.media = media
         self.tracker = ClientTracker(directory, self._user_names)
         #: Public mode: the only sites anonymous visitors may download from (empty: any).
         self.visitor_sites = visitor_sites

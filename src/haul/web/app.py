@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from haul import __version__
 from haul.core.hosts import KnownHosts
-from haul.runtime import Runtime
+from haul.runtime import build
 from haul.settings import Settings
 from haul.web import docs, errors, ui
 from haul.web.api import (
@@ -43,7 +43,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI:
     if run_worker is None:
         run_worker = settings.embedded_worker
-    runtime = Runtime(settings, run_worker=run_worker)
+    runtime = build(settings, run_worker=run_worker)
     gate = Gate(settings, runtime.accounts)
 
     @asynccontextmanager

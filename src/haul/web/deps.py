@@ -1,9 +1,10 @@
 """FastAPI dependencies as typed aliases.
 
 A route names what it uses (``DownloadsDep``, ``MediaDep``, ``ProfilesDep``, ...); each is
-read from the :class:`~haul.runtime.Runtime` the app factory keeps in ``app.state``. The
-functions take an :class:`~starlette.requests.HTTPConnection`, so a WebSocket route and a
-template helper can call them too.
+read from the :class:`~haul.runtime.Runtime` (made by :func:`~haul.runtime.build`) the app
+factory keeps in ``app.state``. The functions take an
+:class:`~starlette.requests.HTTPConnection`, so a WebSocket route and a template helper can
+call them too.
 """
 
 from __future__ import annotations

@@ -43,6 +43,9 @@ def storable(resolved: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in resolved.items() if k not in ("url", "secret_url")}
 
 
+#: Offers a resolved source to the external clients; True when one of them took it.
+Handoff = Callable[[Download, dict[str, Any]], Awaitable[bool]]
+
 #: Asks the provider of an IPTV download for a fresh stream (raises TransferError).
 IptvStreams = Callable[[Download], Awaitable[SecretStream]]
 
@@ -65,11 +68,10 @@ class JobContext:
     direct: Engine
     #: Moves what yt-dlp finds on pages.
     media: Engine
-    retry: RetryPolicy
+    #: The retry policy in effect, read at each failure (an administrator may change it).
+    retry: Callable[[], RetryPolicy]
     publish: Publish
     profiles: Callable[[int | None], Awaitable[Profile]]
-    #: Offers a resolved source to the external clients; True when one of them took it.
-    handoff: Callable[[Download, dict[str, Any]], Awaitable[bool]] | None = None
     #: Hands a download whose transfer is recorded as finished to the processing step.
     processed: Callable[[int], None] | None = None
     #: Fresh stream URLs of IPTV downloads (None: no IPTV here).

@@ -59,6 +59,11 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def new_worker_id() -> str:
+    """A worker's id: it holds the leases of the jobs it runs."""
+    return str(uuid.uuid4())
+
+
 class Worker:
     def __init__(
         self,
@@ -74,7 +79,13 @@ class Worker:
         external: ExternalClients | None = None,
         refresh_clients: Callable[[], Awaitable[None]] | None = None,
         processor: Processor | None = None,
+        worker_id: str | None = None,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
+        """``worker_id`` is this worker's lease holder id (a new one when not given; the
+        parts that lease rows for it are made before it and take the id). ``wakeup`` is the
+        event :meth:`wake` sets (whoever submits can be given its ``set`` before the worker
+        exists)."""
         self.jobs = jobs
         self.bus = bus
         self.builtin = builtin
@@ -86,9 +97,9 @@ class Worker:
         self.external = external
         self.refresh_clients = refresh_clients
         self.processor = processor
-        self.id = str(uuid.uuid4())
+        self.id = worker_id if worker_id is not None else new_worker_id()
         self.hostname = socket.gethostname()
-        self._wake = asyncio.Event()
+        self._wake = wakeup if wakeup is not None else asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
 

@@ -252,7 +252,7 @@ class Outcomes:
     async def failed(self, row: Download, exc: TransferError) -> None:
         retry: Callable[[int], float | None] | None = None
         if exc.transient:
-            policy = self.ctx.retry
+            policy = self.ctx.retry()
 
             def retry(attempt: int) -> float | None:
                 return policy.delay(attempt, retry_after=exc.retry_after)

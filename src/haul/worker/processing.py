@@ -80,12 +80,15 @@ class Processor:
         db: Database,
         config: LibraryConfig,
         *,
-        worker_id: Callable[[], str],
+        worker_id: str,
         published: Callable[[Sequence[int]], Awaitable[None]],
         notifier: Notifier | None = None,
         poll_interval: float = 5.0,
         probe: Probe = probe_file,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
+        """``worker_id``: the worker whose leases this processing holds. ``wakeup``: the event
+        :meth:`wake` sets (the library can be given its ``set`` before this step is made)."""
         self.db = db
         self.probe = probe
         self.config = config
@@ -94,7 +97,7 @@ class Processor:
         self.notifier = notifier
         self.poll_interval = poll_interval
         self._mine: set[int] = set()
-        self._wake = asyncio.Event()
+        self._wake = wakeup if wakeup is not None else asyncio.Event()
 
     def wake(self) -> None:
         """Something may wait to be processed (a finished download attached to an item)."""
@@ -122,7 +125,7 @@ class Processor:
             ids = sorted(self._mine)[:BATCH]
             self._mine.difference_update(ids)
             done += await self.process(ids)
-        worker = self.worker_id()
+        worker = self.worker_id
         orphans = await self.db.query(lambda s: pq.waiting(s, BATCH))
         if orphans:
             taken = await self.db.run(lambda s: pq.take(s, orphans, worker))
@@ -135,7 +138,7 @@ class Processor:
         as the whole batch)."""
         if not ids:
             return 0
-        worker = self.worker_id()
+        worker = self.worker_id
         jobs = await self.db.query(lambda s: pq.jobs(s, ids, worker))
         if not jobs:
             return 0

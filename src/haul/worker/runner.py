@@ -41,7 +41,7 @@ from haul.logsetup import current_download
 from haul.net import guard
 from haul.store.jobs import Successor
 from haul.store.models import Download
-from haul.worker.context import JobContext, storable
+from haul.worker.context import Handoff, JobContext, storable
 from haul.worker.outcomes import Outcomes
 from haul.worker.playlists import expand
 
@@ -51,9 +51,20 @@ T = TypeVar("T")
 
 
 class JobRunner:
-    def __init__(self, ctx: JobContext) -> None:
+    """Runs claimed jobs with what ``ctx`` holds.
+
+    ``outcomes`` records how jobs end (made from ``ctx`` when not given: the external clients
+    record a failed hand-over with the same :class:`Outcomes`, so they can be made before the
+    runner and take it). ``handoff`` offers a resolved source to the external clients (None:
+    every source stays with the built-in engine).
+    """
+
+    def __init__(
+        self, ctx: JobContext, *, outcomes: Outcomes | None = None, handoff: Handoff | None = None
+    ) -> None:
         self.ctx = ctx
-        self.outcomes = Outcomes(ctx)
+        self.outcomes = outcomes if outcomes is not None else Outcomes(ctx)
+        self.handoff = handoff
 
     async def run(
         self, row: Download, job: LiveJob, successor: Successor[T] | None = None
@@ -204,10 +215,10 @@ class JobRunner:
         self, row: Download, resolved: dict[str, Any], started: asyncio.Future[None]
     ) -> bool:
         """Offer the source to the external clients; True when one of them took it."""
-        if self.ctx.handoff is None:
+        if self.handoff is None:
             return False
         await _told(started)  # the start is told before a hand-over is
-        return await self.ctx.handoff(row, resolved)
+        return await self.handoff(row, resolved)
 
     def _check_stop(self, job: LiveJob) -> None:
         if job.stop.is_set():
