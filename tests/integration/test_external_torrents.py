@@ -125,7 +125,14 @@ async def test_a_torrent_goes_to_qbittorrent_and_arrives_from_a_real_peer(
         what="haul to remove the finished torrent from qBittorrent",
     )
     assert (app.runtime.settings.downloads_root / "film.mkv").is_file()
-    kinds = [e["kind"] for e in (await app.get(f"/downloads/{created['id']}/events")).json()]
+
+    async def history() -> list[str] | None:
+        # the release is recorded right after the client removed the torrent
+        events = (await app.get(f"/downloads/{created['id']}/events")).json()
+        kinds = [e["kind"] for e in events]
+        return kinds if kinds[-1:] == ["released"] else None
+
+    kinds = await await_for(history, 10, what="the release to be recorded")
     assert kinds[-5:] == ["handed_over", "downloaded", "probed", "completed", "released"]
 
 
