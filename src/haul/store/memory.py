@@ -22,7 +22,7 @@ from haul.store import completion_rows
 from haul.store import outcome_rows as rows
 from haul.store.changes import apply, record, snapshot
 from haul.store.completion_rows import FINISHED
-from haul.store.downloads import BUILTIN
+from haul.store.downloads import BUILTIN, dropped
 from haul.store.jobs import (
     Completion,
     DesiredState,
@@ -203,7 +203,7 @@ class MemoryJobStore:
             gone = [job for job in released if not running(job.id)]
             for job in gone:
                 job.lease_worker_id = None
-                if (change := rows.dropped(snapshot(job))) is not None:
+                if (change := dropped(snapshot(job))) is not None:
                     apply(job, change)
             return len(gone)
 

@@ -7,13 +7,12 @@ canceled meanwhile) moves nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
 from haul.core import lifecycle
-from haul.core.lifecycle import Change, Snapshot
+from haul.core.lifecycle import Change
 from haul.errors import InvalidTransition
 from haul.store.changes import Record, apply, record, snapshot
 from haul.store.jobs import Failure, Learned
@@ -22,7 +21,7 @@ from haul.store.models import Download
 if TYPE_CHECKING:
     from haul.store.memory_state import StoredJob
 
-__all__ = ["Record", "dropped", "fail", "keep_learned", "release", "stop", "wait_for_space"]
+__all__ = ["Record", "fail", "keep_learned", "release", "stop", "wait_for_space"]
 
 
 def keep_learned(row: Download | StoredJob, learned: Learned) -> None:
@@ -48,18 +47,6 @@ def _take(row: Download | StoredJob, change: Callable[[], Change], add: Record) 
     apply(row, made)
     record(made, add)
     return True
-
-
-def dropped(snap: Snapshot) -> Change | None:
-    """What a job its worker no longer runs becomes, besides unleased (None: nothing more): a
-    job paused meanwhile goes back to the queue, not left holding a slot (its history told
-    the pause when it was asked for)."""
-    if not snap.desired_paused:
-        return None
-    try:
-        return replace(lifecycle.park(snap), event=None)
-    except InvalidTransition:
-        return None
 
 
 def stop(row: Download | StoredJob, learned: Learned, add: Record, *, paused: bool) -> None:
