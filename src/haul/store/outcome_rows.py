@@ -49,6 +49,12 @@ def _take(row: Download | StoredJob, change: Callable[[], Change], add: Record) 
     return True
 
 
+def _note(row: Download | StoredJob, code: str, message: str) -> None:
+    """A download canceled meanwhile keeps why its job stopped (its phase stays canceled)."""
+    row.last_error_code = code
+    row.last_error_message = message
+
+
 def stop(row: Download | StoredJob, learned: Learned, add: Record, *, paused: bool) -> None:
     """The job stopped (paused, canceled or shut down); a pause puts it back in the queue."""
     snap = snapshot(row)
@@ -68,8 +74,9 @@ def wait_for_space(
     """The job waits in the queue until ``until`` for disk space (said once in its history)."""
     snap = snapshot(row)
     release(row, learned)
-    row.last_error_code = code  # a download canceled meanwhile keeps why it stopped
-    row.last_error_message = message
+    if snap.canceled:
+        _note(row, code, message)
+        return
     park = partial(lifecycle.park, snap, retry_at=until, code=code, message=message)
     _take(row, park, add)
 
@@ -86,9 +93,8 @@ def fail(
     has failed for good (True: the store keeps its error log)."""
     snap = snapshot(row)
     release(row, learned)
-    row.last_error_code = failure.code  # a download canceled meanwhile keeps why it stopped
-    row.last_error_message = failure.message
     if snap.canceled:
+        _note(row, failure.code, failure.message)
         return False
     code, message = failure.code, failure.message
     if retry is not None and (delay := retry(snap.retry_attempt)) is not None:
