@@ -5,6 +5,7 @@ against both). One asyncio lock stands for the database's write lock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
@@ -105,11 +106,14 @@ class MemoryTransaction:
             key=lambda j: (j.admitted_at is None, j.admitted_at or utcnow(), j.id),
         )[:limit]
         now = utcnow()
+        taken = []
         for job in found:
             engine = (job.meta.get("resolved") or {}).get("kind")
-            change = lifecycle.claim(snapshot(job), worker=worker_id, at=now, engine=engine)
-            self._take(job, change, now)
-        return [job.row() for job in found]
+            with contextlib.suppress(InvalidTransition):  # only claimable jobs were found
+                change = lifecycle.claim(snapshot(job), worker=worker_id, at=now, engine=engine)
+                self._take(job, change, now)
+                taken.append(job.row())
+        return taken
 
 
 class MemoryJobStore:
