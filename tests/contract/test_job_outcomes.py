@@ -76,6 +76,7 @@ async def test_a_failure_is_retried_while_the_policy_allows(harness: Harness) ->
     assert row is not None and row.phase == Phase.QUEUED.value and row.retry_attempt == 1
     assert await harness.get(job, "last_error_code") == "timeout"
     assert await harness.history(job) == ["retry_scheduled"]
+    await harness.set(job, phase=Phase.ACTIVE.value)  # its retry started
     row = await harness.store.failed(job, LEARNED, failure, retry, now)
     assert row is not None and row.phase == Phase.FAILED.value and row.failed_at is not None
     assert attempts == [0, 1]

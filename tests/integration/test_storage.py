@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
 from haul.core.sources import parse_source
+from haul.core.status import Phase
 from haul.errors import DuplicateDownload, LimitExceeded
 from haul.store import downloads as q
 from haul.store.database import Database
@@ -236,6 +237,10 @@ async def test_a_nul_from_the_network_does_not_fail_the_completion(db: Database)
     character in them: the worker's completion write goes through on both databases (text
     loses the NUL; JSON keeps it, escaped)."""
     row = await submit(db, "http://example.com/nul")
+    async with db.write() as s:
+        running = await s.get(Download, row.id)
+        assert running is not None
+        running.phase = Phase.ACTIVE.value  # its job ran: a completion finishes an active one
     title, name = "Part\x001", "a\x00b.mp4"
     writer = CompletionWriter(db, lambda: "w1")
     await writer.record(

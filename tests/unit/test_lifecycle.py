@@ -226,39 +226,92 @@ def test_hand_over_keeps_a_paused_download_out_of_its_slot() -> None:
     assert again.phase is Phase.QUEUED and again.event == "resumed"
 
 
-def test_expand_makes_a_parent() -> None:
-    assert lifecycle.expand(Snapshot(1, Phase.ACTIVE)) == Change({"phase": "parent"}, "expanded")
+def test_expand_makes_a_parent_that_holds_no_lease() -> None:
+    change = lifecycle.expand(Snapshot(1, Phase.ACTIVE, leased=True), entries=3)
+    assert change == Change(
+        {"phase": "parent", "lease_worker_id": None},
+        "expanded",
+        message="Playlist with 3 entries",
+    )
 
 
 def test_park_spends_no_attempt() -> None:
     paused = lifecycle.park(Snapshot(1, Phase.ACTIVE, retry_attempt=2))
     assert paused == Change({"phase": "queued", "lease_worker_id": None}, "paused")
-    waiting = lifecycle.park(Snapshot(1, Phase.ACTIVE), retry_at=NOW, code="disk_full")
-    assert waiting.event == "waiting_for_space"
+    waiting = lifecycle.park(
+        Snapshot(1, Phase.ACTIVE), retry_at=NOW, code="disk_full", message="1 MB free"
+    )
+    assert (waiting.event, waiting.event_data, waiting.message) == (
+        "waiting_for_space",
+        {"code": "disk_full"},
+        "1 MB free",
+    )
     assert waiting.updates["retry_next_at"] == NOW
     assert waiting.updates["last_error_code"] == "disk_full"
+    assert waiting.updates["last_error_message"] == "1 MB free"
     assert "retry_attempt" not in waiting.updates
+
+
+def test_a_wait_for_space_is_told_once() -> None:
+    snap = Snapshot(1, Phase.ACTIVE, last_error_code="disk_full")
+    again = lifecycle.park(snap, retry_at=NOW, code="disk_full", message="2 MB free")
+    assert again.event is None and again.phase is Phase.QUEUED
+    assert again.updates["last_error_message"] == "2 MB free"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        Command.ADMIT,
+        Command.CLAIM,
+        Command.HAND_OVER,
+        Command.EXPAND,
+        Command.PARK,
+        Command.REQUEUE,
+        Command.FAIL,
+        Command.FINISH,
+        Command.COMPLETE,
+    ],
+)
+def test_a_download_canceled_meanwhile_takes_none_of_hauls_steps(command: Command) -> None:
+    phase = next(iter(TRANSITIONS[command]))
+    CALLS[command](Snapshot(1, phase), False)  # taken when not canceled
+    with pytest.raises(InvalidTransition) as caught:
+        CALLS[command](Snapshot(1, phase, canceled=True), False)
+    assert caught.value.message == (
+        f"Download 1 is {phase}; it was canceled: {command} does not apply."
+    )
 
 
 def test_requeue_spends_an_attempt() -> None:
     snap = Snapshot(1, Phase.ACTIVE, retry_attempt=2)
     change = lifecycle.requeue(snap, retry_at=NOW, code="timeout", message="slow")
     assert change.updates["retry_attempt"] == 3 and change.updates["retry_next_at"] == NOW
-    assert (change.event, change.event_data) == (
+    assert (change.event, change.event_data, change.message) == (
         "retry_scheduled",
         {"code": "timeout", "attempt": 3},
+        "slow",
     )
+    told = lifecycle.requeue(snap, retry_at=NOW, code="timeout", message="slow", delay=29.96)
+    assert told.event_data == {"code": "timeout", "attempt": 3, "delay": 30.0}
 
 
 def test_fail_records_the_error() -> None:
     change = lifecycle.fail(Snapshot(1, Phase.ADMITTED), at=NOW, code="gone", message="404")
     assert change.phase is Phase.FAILED and change.updates["failed_at"] == NOW
     assert change.updates["last_error_message"] == "404" and change.event == "failed"
+    assert (change.event_data, change.message) == ({"code": "gone"}, "404")
 
 
 def test_finish_then_complete() -> None:
     finished = lifecycle.finish(Snapshot(1, Phase.ACTIVE), at=NOW)
     assert finished.phase is Phase.PROCESSING and finished.updates["completed_at"] == NOW
+    assert finished.updates["lease_worker_id"] is None and finished.updates["retry_next_at"] is None
+    held = lifecycle.finish(Snapshot(1, Phase.ACTIVE), at=NOW, files=2, worker="w")
+    assert held.updates["lease_worker_id"] == "w"
+    assert (held.event, held.event_data) == ("downloaded", {"files": 2})
+    filed = lifecycle.complete(Snapshot(1, Phase.PROCESSING), at=NOW, files=2)
+    assert (filed.event, filed.event_data) == ("completed", {"files": 2})
     done = lifecycle.complete(Snapshot(1, Phase.PROCESSING), at=NOW)
     assert done == Change({"phase": "completed", "lease_worker_id": None}, "completed")
     direct = lifecycle.complete(Snapshot(1, Phase.ACTIVE), at=NOW)
@@ -268,6 +321,7 @@ def test_finish_then_complete() -> None:
 def test_reprocess_hands_a_finished_download_back() -> None:
     change = lifecycle.reprocess(Snapshot(1, Phase.COMPLETED, leased=True))
     assert change == Change({"phase": "processing", "lease_worker_id": None}, "reprocess")
+    assert lifecycle.reprocess(Snapshot(1, Phase.COMPLETED), why="asked").message == "asked"
 
 
 def test_a_removal_owed_by_a_finished_download_is_recorded_without_history() -> None:

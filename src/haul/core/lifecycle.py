@@ -134,6 +134,8 @@ class Snapshot:
     started: bool = False
     retry_attempt: int = 0
     retry_next_at: datetime | None = None
+    #: The code of the error it last met (its history tells a wait for disk space once).
+    last_error_code: str | None = None
 
     @property
     def on_external(self) -> bool:
@@ -153,6 +155,8 @@ class Change:
     rank: Literal["front", "back"] | None = None
     #: Keys of the row's ``meta`` to drop.
     forget: frozenset[str] = frozenset()
+    #: The message of its history event.
+    message: str | None = None
 
     @property
     def phase(self) -> Phase | None:
@@ -168,9 +172,27 @@ def _refuse(snap: Snapshot, why: str) -> InvalidTransition:
     return InvalidTransition(f"Download {snap.id} is {snap.phase}; {why}")
 
 
+#: haul's own steps: none is taken by a download canceled meanwhile (the cancel wins).
+_OWN_STEPS = frozenset(
+    {
+        Command.ADMIT,
+        Command.CLAIM,
+        Command.HAND_OVER,
+        Command.EXPAND,
+        Command.PARK,
+        Command.REQUEUE,
+        Command.FAIL,
+        Command.FINISH,
+        Command.COMPLETE,
+    }
+)
+
+
 def _check(snap: Snapshot, command: Command) -> None:
     if snap.phase not in TRANSITIONS[command]:
         raise _refuse(snap, f"{command} does not apply.")
+    if snap.canceled and command in _OWN_STEPS:
+        raise _refuse(snap, f"it was canceled: {command} does not apply.")
 
 
 def _moving(snap: Snapshot, target: Phase) -> dict[str, Any]:
@@ -288,28 +310,49 @@ def hand_over(snap: Snapshot, *, client: str, ref: str, at: datetime) -> Change:
     )
 
 
-def expand(snap: Snapshot) -> Change:
-    """A playlist becomes the parent of its entries."""
+def expand(snap: Snapshot, *, entries: int | None = None) -> Change:
+    """A playlist becomes the parent of its ``entries`` (it holds no lease: it runs nothing)."""
     _check(snap, Command.EXPAND)
-    return Change({"phase": Phase.PARENT.value}, "expanded")
+    message = None if entries is None else f"Playlist with {entries} entries"
+    return Change(
+        {"phase": Phase.PARENT.value, "lease_worker_id": None}, "expanded", message=message
+    )
 
 
-def park(snap: Snapshot, *, retry_at: datetime | None = None, code: str | None = None) -> Change:
+def park(
+    snap: Snapshot,
+    *,
+    retry_at: datetime | None = None,
+    code: str | None = None,
+    message: str | None = None,
+) -> Change:
     """Back to the queue without spending an attempt: paused, or waiting for disk space
-    (``retry_at``: when to look again; ``code``: why it waits)."""
+    (``retry_at``: when to look again; ``code`` and ``message``: why it waits). A wait for
+    the same reason as the last is not told again in its history."""
     _check(snap, Command.PARK)
     updates: dict[str, Any] = {"phase": Phase.QUEUED.value, "lease_worker_id": None}
-    if retry_at is not None:
-        updates["retry_next_at"] = retry_at
+    if retry_at is None:
+        return Change(updates, "paused")
+    updates["retry_next_at"] = retry_at
     if code is not None:
         updates["last_error_code"] = code
-    return Change(updates, "paused" if retry_at is None else "waiting_for_space")
+        updates["last_error_message"] = message
+    if code is not None and code == snap.last_error_code:
+        return Change(updates)  # said when the wait began
+    data = {} if code is None else {"code": code}
+    return Change(updates, "waiting_for_space", data, message=message)
 
 
-def requeue(snap: Snapshot, *, retry_at: datetime, code: str, message: str) -> Change:
-    """A transient error: back to the queue until ``retry_at``, one attempt spent."""
+def requeue(
+    snap: Snapshot, *, retry_at: datetime, code: str, message: str, delay: float | None = None
+) -> Change:
+    """A transient error: back to the queue until ``retry_at`` (``delay`` seconds from now,
+    as its history tells), one attempt spent."""
     _check(snap, Command.REQUEUE)
     attempt = snap.retry_attempt + 1
+    data: dict[str, Any] = {"code": code, "attempt": attempt}
+    if delay is not None:
+        data["delay"] = round(delay, 1)
     return Change(
         {
             "phase": Phase.QUEUED.value,
@@ -320,7 +363,8 @@ def requeue(snap: Snapshot, *, retry_at: datetime, code: str, message: str) -> C
             "last_error_message": message,
         },
         "retry_scheduled",
-        {"code": code, "attempt": attempt},
+        data,
+        message=message,
     )
 
 
@@ -337,11 +381,19 @@ def fail(snap: Snapshot, *, at: datetime, code: str, message: str) -> Change:
         },
         "failed",
         {"code": code},
+        message=message,
     )
 
 
-def finish(snap: Snapshot, *, at: datetime) -> Change:
-    """The client has all of it: haul probes and files what arrived."""
+def _files(files: int | None) -> dict[str, Any]:
+    return {} if files is None else {"files": files}
+
+
+def finish(
+    snap: Snapshot, *, at: datetime, files: int | None = None, worker: str | None = None
+) -> Change:
+    """The client has all of it (``files`` of them): haul probes and files what arrived;
+    ``worker`` (the one that records it) does that next and holds it meanwhile."""
     _check(snap, Command.FINISH)
     return Change(
         {
@@ -349,24 +401,30 @@ def finish(snap: Snapshot, *, at: datetime) -> Change:
             "completed_at": at,
             "last_error_code": None,
             "last_error_message": None,
+            "retry_next_at": None,
+            "lease_worker_id": worker,
         },
         "downloaded",
+        _files(files),
     )
 
 
-def complete(snap: Snapshot, *, at: datetime) -> Change:
-    """Done: its files are where they belong."""
+def complete(snap: Snapshot, *, at: datetime, files: int | None = None) -> Change:
+    """Done: its files (``files`` of them) are where they belong."""
     _check(snap, Command.COMPLETE)
     updates: dict[str, Any] = {"phase": Phase.COMPLETED.value, "lease_worker_id": None}
     if snap.phase is Phase.ACTIVE:
         updates["completed_at"] = at
-    return Change(updates, "completed")
+    return Change(updates, "completed", _files(files))
 
 
-def reprocess(snap: Snapshot) -> Change:
-    """Probe and file a finished download's files again (any worker takes it up)."""
+def reprocess(snap: Snapshot, *, why: str | None = None) -> Change:
+    """Probe and file a finished download's files again (any worker takes it up); ``why``
+    it is done again is the message of its history event."""
     _check(snap, Command.REPROCESS)
-    return Change({"phase": Phase.PROCESSING.value, "lease_worker_id": None}, "reprocess")
+    return Change(
+        {"phase": Phase.PROCESSING.value, "lease_worker_id": None}, "reprocess", message=why
+    )
 
 
 def defer_removal(snap: Snapshot, *, delete_files: bool) -> Change:

@@ -7,6 +7,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core import lifecycle, trackers
 from haul.core.admission import Limits
-from haul.core.lifecycle import Change, Command, Snapshot
+from haul.core.lifecycle import Change, Command
 from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, check_requested, route
 from haul.core.sources import Source, check_site, parse_source, torrent_source
@@ -40,7 +41,9 @@ from haul.service.media import MediaService
 from haul.service.shown import all_for, events_for, states_for, tracked_for
 from haul.service.submitting import SubmitBatcher, SubmitRequest
 from haul.service.values import Owner, Page, Totals, to_json
+from haul.store import changes
 from haul.store import downloads as q
+from haul.store.changes import snapshot
 from haul.store.database import Database
 from haul.store.kept import Kept
 from haul.store.media_files import recorded_files
@@ -61,33 +64,14 @@ def _on_external(row: Download) -> bool:
     return bool(row.client and row.client != BUILTIN and row.client_ref)
 
 
-def _snapshot(row: Download) -> Snapshot:
-    """What the lifecycle's commands read of a stored download."""
-    return Snapshot(
-        row.id,
-        Phase(row.phase),
-        desired_paused=bool(row.desired_paused),
-        leased=row.lease_worker_id is not None,
-        client=row.client,
-        client_ref=row.client_ref,
-        canceled=row.canceled_at is not None,
-        started=row.started_at is not None,
-        retry_attempt=row.retry_attempt or 0,
-        retry_next_at=row.retry_next_at,
-    )
-
-
 async def _apply(s: Any, row: Download, change: Change, *, record: bool = True) -> None:
-    """Write a lifecycle change to a row read in this transaction (``record``: with its event
-    in the row's history)."""
-    for column, value in change.updates.items():
-        setattr(row, column, value)
-    if change.forget:
-        row.meta = {k: v for k, v in row.meta.items() if k not in change.forget}
+    """Write a lifecycle change to a row read in this transaction, at its queue rank
+    (``record``: with its event in the row's history)."""
+    changes.apply(row, change)
     if change.rank is not None:
         row.queue_rank = await q.queue_rank_for(s, row.owner_key, front=change.rank == "front")
-    if record and change.event is not None:
-        q.add_event(s, row.id, change.event, **change.event_data)
+    if record:
+        changes.record(change, partial(q.add_event, s, row.id))
 
 
 class DownloadService:
@@ -512,11 +496,11 @@ class DownloadService:
         """Record the wish (sticky: the reconciler re-applies it), then tell the client."""
         command = lifecycle.pause if paused else lifecycle.resume
         row = await self._row(download_id, owner)
-        command(_snapshot(row))  # refused here when it is finished
+        command(snapshot(row))  # refused here when it is finished
         async with self.db.write() as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
-            await _apply(s, db_row, command(_snapshot(db_row)))
+            await _apply(s, db_row, command(snapshot(db_row)))
         if row.client == q.BUILTIN or (row.client is None and row.phase == Phase.ADMITTED):
             builtin = self.builtin
             await (builtin.pause if paused else builtin.resume)(str(row.id))
@@ -544,7 +528,7 @@ class DownloadService:
 
     async def retry(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
-        change = lifecycle.retry(_snapshot(row), missing=await self._missing(row))
+        change = lifecycle.retry(snapshot(row), missing=await self._missing(row))
         async with self.db.write(admission=owner.ip_limit is not None) as s:
             db_row = await s.get(Download, download_id)
             assert db_row is not None
@@ -580,7 +564,7 @@ class DownloadService:
             assert db_row is not None
             now = utcnow()
             if lifecycle.allowed(Command.CANCEL, db_row.phase):
-                change = lifecycle.cancel(_snapshot(db_row), at=now, delete_files=delete_files)
+                change = lifecycle.cancel(snapshot(db_row), at=now, delete_files=delete_files)
                 await _apply(s, db_row, change)
             db_row.hidden = db_row.hidden or hide
             if row.phase == Phase.PARENT:
@@ -592,7 +576,7 @@ class DownloadService:
                         )
                     )
                 ).all():
-                    change = lifecycle.cancel(_snapshot(child), at=now, delete_files=delete_files)
+                    change = lifecycle.cancel(snapshot(child), at=now, delete_files=delete_files)
                     await _apply(s, child, change, record=False)
         if row.client and row.client != q.BUILTIN and row.client_ref:
             if row.phase in OPEN_PHASES or (delete_files and row.client_released_at is None):
@@ -636,10 +620,13 @@ class DownloadService:
             log.info("download %s: %s removes it later: %s", row.id, row.client, exc.message)
             async with self.db.write() as s:
                 db_row = await s.get(Download, row.id)
-                if db_row is not None:
+                if db_row is None:
+                    return
+                if lifecycle.allowed(Command.DEFER_REMOVAL, db_row.phase):
+                    owed = lifecycle.defer_removal(snapshot(db_row), delete_files=delete_files)
+                    await _apply(s, db_row, owed)
+                else:  # stopped already: the removal it owes says whether the files go
                     db_row.cancel_delete_partial = delete_files
-                    if db_row.phase == Phase.COMPLETED:
-                        db_row.phase = Phase.CANCELED.value
             return
         async with self.db.write() as s:
             db_row = await s.get(Download, row.id)

@@ -8,19 +8,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haul.core import lifecycle
 from haul.core import media_items as rules
 from haul.core.paths import inside
 from haul.core.status import OPEN_PHASES, Phase
 from haul.errors import DuplicateDownload, InvalidMediaItem, InvalidTransition, NotFound
 from haul.service.files import remove_inside
 from haul.service.values import Owner
+from haul.store.changes import apply, record, snapshot
 from haul.store.database import Database
+from haul.store.downloads import add_event
 from haul.store.models import Download, DownloadEvent, MediaFile, MediaItem, utcnow
 
 log = logging.getLogger(__name__)
@@ -546,16 +550,12 @@ class MediaService:
         :mod:`haul.store.processing`); ``why`` goes into their history. The caller wakes the
         processor once this is committed."""
         for row in rows:
-            row.phase = Phase.PROCESSING.value
-            row.lease_worker_id = None
+            change = lifecycle.reprocess(snapshot(row), why=why)
+            apply(row, change)
             if row.last_error_code in ("import_failed", "processing_failed"):
                 row.last_error_code = row.last_error_message = None  # it is tried again
             if why is not None:
-                s.add(
-                    DownloadEvent(
-                        download_id=row.id, at=utcnow(), kind="reprocess", message=why, data={}
-                    )
-                )
+                record(change, partial(add_event, s, row.id))
         await s.flush()
         return [row.id for row in rows]
 

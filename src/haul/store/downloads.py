@@ -6,22 +6,20 @@ transaction (``Database.write(admission=True)`` where limits are decided).
 
 from __future__ import annotations
 
+import contextlib
 import typing
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    String,
     Table,
     and_,
     bindparam,
-    cast,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
@@ -30,10 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from haul.core import lifecycle
 from haul.core.admission import Active, Candidate, Limits, choose, next_rank
+from haul.core.lifecycle import Change, Snapshot
 from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
-from haul.errors import HaulError
+from haul.errors import HaulError, InvalidTransition
+from haul.store import changes
+from haul.store.changes import snapshot
 from haul.store.models import Download, DownloadEvent, Worker, utcnow
 from haul.store.submits import NewDownload, submit_many
 
@@ -120,7 +122,6 @@ async def queue_state(session: AsyncSession, now: datetime) -> QueueState:
 # key costs more CPU than SQLite spends running it, and Core statements on the table skip the
 # ORM's bookkeeping where no objects are needed.
 _TABLE = typing.cast(Table, Download.__table__)
-_EVENTS = insert(typing.cast(Table, DownloadEvent.__table__))
 _SLOTS_USED = select(func.count()).select_from(_TABLE).where(_TABLE.c.phase.in_(_SLOT))
 _SLOTS_PER_OWNER = (
     select(_TABLE.c.owner_key, func.count())
@@ -151,11 +152,6 @@ _WAITING_AFTER = _WAITING.where(
             _TABLE.c.id > bindparam("after_id"),
         ),
     )
-)
-_ADMIT = (
-    update(_TABLE)
-    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
-    .values(phase=Phase.ADMITTED.value, admitted_at=bindparam("at"))
 )
 
 
@@ -201,12 +197,9 @@ def admit_waiting(
             taken = set(chosen)
             active = active.taking(c for c in candidates if c.id in taken)
             admitted += chosen
-    if admitted:
-        session.execute(_ADMIT, {"ids": admitted, "at": now})
-        session.execute(
-            _EVENTS,
-            [{"download_id": i, "at": now, "kind": "admitted", "data": {}} for i in admitted],
-        )
+    # each row as _WAITING read it: queued, not paused, not canceled
+    made = [(i, lifecycle.admit(Snapshot(i, Phase.QUEUED), at=now)) for i in admitted]
+    changes.write(session, made, now)
     return admitted
 
 
@@ -224,17 +217,6 @@ _CLAIMABLE = (
     _claimable_query().order_by(Download.admitted_at, Download.id).limit(bindparam("limit"))
 )
 _CLAIMABLE_SKIP_LOCKED = _CLAIMABLE.with_for_update(skip_locked=True)
-_START = (
-    update(_TABLE)
-    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
-    .values(
-        lease_worker_id=bindparam("worker_id"),
-        phase=Phase.ACTIVE.value,
-        client=BUILTIN,
-        client_ref=cast(_TABLE.c.id, String),
-        started_at=func.coalesce(_TABLE.c.started_at, bindparam("at")),
-    )
-)
 
 
 def claim(session: Session, worker_id: str, limit: int, *, skip_locked: bool) -> list[Download]:
@@ -243,28 +225,19 @@ def claim(session: Session, worker_id: str, limit: int, *, skip_locked: bool) ->
     client, ``started``, or ``resumed`` when an earlier attempt started, in their history).
     The rows come back as they now are in the database."""
     query = _CLAIMABLE_SKIP_LOCKED if skip_locked else _CLAIMABLE
-    jobs = list(session.scalars(query, {"limit": limit}).all())
-    if not jobs:
-        return jobs
     now = utcnow()
-    session.execute(_START, {"ids": [job.id for job in jobs], "worker_id": worker_id, "at": now})
-    events = []
-    for job in jobs:
-        resolved = job.meta.get("resolved") or {}
-        data = {"engine": resolved["kind"]} if "kind" in resolved else {}
-        kind = "resumed" if job.started_at is not None else "started"
-        events.append({"download_id": job.id, "at": now, "kind": kind, "data": data})
-        changes = {
-            "lease_worker_id": worker_id,
-            "phase": Phase.ACTIVE.value,
-            "client": BUILTIN,
-            "client_ref": str(job.id),
-            "started_at": job.started_at or now,
-        }
-        for key, value in changes.items():
+    made: list[tuple[Download, Change]] = []
+    for job in session.scalars(query, {"limit": limit}).all():
+        engine = (job.meta.get("resolved") or {}).get("kind")
+        with contextlib.suppress(InvalidTransition):  # the query reads claimable rows only
+            made.append(
+                (job, lifecycle.claim(snapshot(job), worker=worker_id, at=now, engine=engine))
+            )
+    changes.write(session, [(job.id, change) for job, change in made], now)
+    for job, change in made:
+        for key, value in change.updates.items():
             set_committed_value(job, key, value)  # as written above; nothing left to flush
-    session.execute(_EVENTS, events)
-    return jobs
+    return [job for job, _ in made]
 
 
 async def register_worker(session: AsyncSession, worker: Worker) -> None:
@@ -300,7 +273,7 @@ def release_dropped(
     wanted = list(ids)
     if not wanted:
         return 0
-    released = session.scalars(
+    released = session.execute(
         update(_TABLE)
         .where(
             _TABLE.c.id.in_(wanted),
@@ -309,25 +282,33 @@ def release_dropped(
             _TABLE.c.phase != Phase.PROCESSING.value,
         )
         .values(lease_worker_id=None)
-        .returning(_TABLE.c.id)
+        .returning(_TABLE.c.id, _TABLE.c.phase, _TABLE.c.desired_paused, _TABLE.c.canceled_at)
     ).all()
-    again = [i for i in released if running(i)]
+    again = [i for i, *_ in released if running(i)]
     if again:
         session.execute(
             update(_TABLE).where(_TABLE.c.id.in_(again)).values(lease_worker_id=worker_id)
         )
-    gone = [i for i in released if i not in again]
-    if gone:
-        session.execute(
-            update(_TABLE)
-            .where(
-                _TABLE.c.id.in_(gone),
-                _TABLE.c.phase == Phase.ACTIVE.value,
-                _TABLE.c.desired_paused.is_(True),
-            )
-            .values(phase=Phase.QUEUED.value)
-        )
+    gone = [
+        Snapshot(i, Phase(phase), desired_paused=paused, canceled=canceled is not None)
+        for i, phase, paused, canceled in released
+        if i not in again
+    ]
+    parked = [(s.id, change) for s in gone if (change := dropped(s)) is not None]
+    changes.write(session, parked, utcnow())
     return len(gone)
+
+
+def dropped(snap: Snapshot) -> Change | None:
+    """What a job its worker no longer runs becomes, besides unleased (None: nothing more): a
+    job paused meanwhile goes back to the queue, not left holding a slot (its history told
+    the pause when it was asked for)."""
+    if not snap.desired_paused:
+        return None
+    try:
+        return replace(lifecycle.park(snap), event=None)
+    except InvalidTransition:
+        return None
 
 
 def finished_ids(session: Session, ids: Sequence[int]) -> set[int]:

@@ -5,18 +5,25 @@ against both). One asyncio lock stands for the database's write lock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from haul.core import lifecycle
 from haul.core.admission import Active, Candidate, Limits, choose, next_rank
+from haul.core.lifecycle import Change
 from haul.core.sources import domain_of
 from haul.core.status import SLOT_PHASES, Phase
+from haul.errors import InvalidTransition
+from haul.store import completion_rows
 from haul.store import outcome_rows as rows
-from haul.store.downloads import BUILTIN
+from haul.store.changes import apply, record, snapshot
+from haul.store.completion_rows import FINISHED
+from haul.store.downloads import BUILTIN, dropped
 from haul.store.jobs import (
     Completion,
     DesiredState,
@@ -42,7 +49,6 @@ from haul.store.models import Download, utcnow
 T = TypeVar("T")
 
 _SLOT = {p.value for p in SLOT_PHASES}
-_FINISHED = {Phase.PROCESSING.value, Phase.COMPLETED.value}
 
 
 def _waiting(job: StoredJob, now: datetime) -> bool:
@@ -74,8 +80,11 @@ class MemoryTransaction:
     def __init__(self, state: MemoryState) -> None:
         self.state = state
 
-    def _event(self, download_id: int, at: datetime, kind: str, **data: Any) -> None:
-        self.state.events.append(StoredEvent(download_id, at, kind, None, data))
+    def _take(self, job: StoredJob, change: Change, at: datetime) -> None:
+        apply(job, change)
+        if change.event is not None:
+            event = StoredEvent(job.id, at, change.event, change.message, dict(change.event_data))
+            self.state.events.append(event)
 
     def admit_waiting(self, limits: Limits, *, now: datetime | None = None) -> list[int]:
         now = now or utcnow()
@@ -86,9 +95,7 @@ class MemoryTransaction:
         chosen = choose((_candidate(j) for j in waiting.values()), active, limits)
         admitted = [waiting[i] for i in chosen]
         for job in admitted:
-            job.phase = Phase.ADMITTED.value
-            job.admitted_at = now
-            self._event(job.id, now, "admitted")
+            self._take(job, lifecycle.admit(snapshot(job), at=now), now)
         return [job.id for job in admitted]
 
     def claim(self, worker_id: str, limit: int) -> list[Download]:
@@ -99,16 +106,14 @@ class MemoryTransaction:
             key=lambda j: (j.admitted_at is None, j.admitted_at or utcnow(), j.id),
         )[:limit]
         now = utcnow()
+        taken = []
         for job in found:
-            resolved = job.meta.get("resolved") or {}
-            data = {"engine": resolved["kind"]} if "kind" in resolved else {}
-            self._event(job.id, now, "resumed" if job.started_at is not None else "started", **data)
-            job.lease_worker_id = worker_id
-            job.phase = Phase.ACTIVE.value
-            job.client = BUILTIN
-            job.client_ref = str(job.id)
-            job.started_at = job.started_at or now
-        return [job.row() for job in found]
+            engine = (job.meta.get("resolved") or {}).get("kind")
+            with contextlib.suppress(InvalidTransition):  # only claimable jobs were found
+                change = lifecycle.claim(snapshot(job), worker=worker_id, at=now, engine=engine)
+                self._take(job, change, now)
+                taken.append(job.row())
+        return taken
 
 
 class MemoryJobStore:
@@ -202,13 +207,13 @@ class MemoryJobStore:
             gone = [job for job in released if not running(job.id)]
             for job in gone:
                 job.lease_worker_id = None
-                if job.phase == Phase.ACTIVE.value and job.desired_paused:
-                    job.phase = Phase.QUEUED.value
+                if (change := dropped(snapshot(job))) is not None:
+                    apply(job, change)
             return len(gone)
 
     async def finished_ids(self, ids: Sequence[int]) -> set[int]:
         return {
-            i for i in ids if (job := self.state.jobs.get(i)) is not None and job.phase in _FINISHED
+            i for i in ids if (job := self.state.jobs.get(i)) is not None and job.phase in FINISHED
         }
 
     async def stopped(self, download_id: int, learned: Learned, *, paused: bool) -> Download | None:
@@ -274,9 +279,13 @@ class MemoryJobStore:
     ) -> Download:
         async with self.lock:
             parent = self.state.jobs[parent_id]
-            parent.phase = Phase.PARENT.value
+            try:
+                change = lifecycle.expand(snapshot(parent), entries=len(entries))
+            except InvalidTransition:  # canceled meanwhile: no entry is queued
+                parent.lease_worker_id = None
+                return parent.row()
+            apply(parent, change)
             parent.title = parent.title or title
-            parent.lease_worker_id = None
             parent.meta = {**parent.meta, "resolved": {"kind": "playlist", "count": len(entries)}}
             children = [
                 self.state.add(
@@ -294,7 +303,7 @@ class MemoryJobStore:
             ]
             for child in children:
                 self.state.event(child.id, "created", parent=parent_id)
-            self.state.event(parent_id, "expanded", f"Playlist with {len(entries)} entries")
+            record(change, partial(self.state.event, parent_id))
             return parent.row()
 
     def _rank_for(self, owner_key: str) -> int:
@@ -315,7 +324,7 @@ class MemoryJobStore:
                 if job is None:  # deleted meanwhile: nothing is written for it
                     recorded = Recorded(Phase.CANCELED.value, None, None, None, None)
                 else:
-                    if job.phase not in _FINISHED:
+                    if job.phase not in FINISHED:
                         self._finish(job, c)
                     # else finished already (the write made again): left as it is
                     recorded = Recorded(
@@ -337,27 +346,18 @@ class MemoryJobStore:
         return recorded
 
     def _finish(self, job: StoredJob, c: Completion) -> None:
-        done = c.records is not None
-        live = job.canceled_at is None  # a cancel that raced the end wins
-        job.files = list(c.files)
-        job.title = c.title
-        job.meta = dict(c.meta)
-        job.lease_worker_id = (None if done else self.worker_id()) if live else None
-        if live:
-            job.phase = (Phase.COMPLETED if done else Phase.PROCESSING).value
-            job.completed_at = c.at
-            job.last_error_code = job.last_error_message = None
-            job.retry_next_at = None
-        history: list[tuple[str, str | None, dict[str, Any]]] = [
-            ("downloaded", None, {"files": len(c.files)})
-        ]
+        try:
+            made = completion_rows.changes(snapshot(job), c, self.worker_id())
+        except InvalidTransition:  # a cancel that raced the end wins
+            made = []
+        for column, value in completion_rows.updates(made, c).items():
+            setattr(job, column, copy.copy(value))
+        for kind, message, data in completion_rows.history(made, c):
+            self.state.events.append(StoredEvent(job.id, c.at, kind, message, data))
         if c.records is not None and job.phase == Phase.COMPLETED:
-            history += [*c.events, ("completed", None, {"files": len(c.files)})]
             self.state.media_files += [
                 (job.id, {"probed_at": c.at, **record}) for record in c.records
             ]
-        for kind, message, data in history:
-            self.state.events.append(StoredEvent(job.id, c.at, kind, message, data))
 
 
 if TYPE_CHECKING:  # the store has every operation of the protocol

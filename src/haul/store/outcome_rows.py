@@ -1,25 +1,27 @@
 """What a built-in job's end other than completion does to its row, the same for the SQL and the
 in-memory job store: each store finds the row, says where its history events go, and keeps what
-a download failed for good leaves behind (its error log)."""
+a download failed for good leaves behind (its error log). Every phase it moves to is the
+lifecycle's (:mod:`haul.core.lifecycle`): a step the lifecycle refuses (the download was
+canceled meanwhile) moves nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from functools import partial
+from typing import TYPE_CHECKING
 
-from haul.core.status import Phase
+from haul.core import lifecycle
+from haul.core.lifecycle import Change
+from haul.errors import InvalidTransition
+from haul.store.changes import Record, apply, record, snapshot
 from haul.store.jobs import Failure, Learned
 from haul.store.models import Download
 
 if TYPE_CHECKING:
     from haul.store.memory_state import StoredJob
 
-
-class Record(Protocol):
-    """Adds one event to the download's history."""
-
-    def __call__(self, kind: str, message: str | None = None, **data: Any) -> None: ...
+__all__ = ["Record", "fail", "keep_learned", "release", "stop", "wait_for_space"]
 
 
 def keep_learned(row: Download | StoredJob, learned: Learned) -> None:
@@ -35,61 +37,69 @@ def release(row: Download | StoredJob, learned: Learned) -> None:
     keep_learned(row, learned)
 
 
-def stop(row: Download | StoredJob, learned: Learned, record: Record, *, paused: bool) -> None:
+def _take(row: Download | StoredJob, change: Callable[[], Change], add: Record) -> bool:
+    """Apply the lifecycle's change (made by ``change``) to ``row``, with its history; False
+    when the lifecycle refuses it (nothing moves)."""
+    try:
+        made = change()
+    except InvalidTransition:
+        return False
+    apply(row, made)
+    record(made, add)
+    return True
+
+
+def _note(row: Download | StoredJob, code: str, message: str) -> None:
+    """A download canceled meanwhile keeps why its job stopped (its phase stays canceled)."""
+    row.last_error_code = code
+    row.last_error_message = message
+
+
+def stop(row: Download | StoredJob, learned: Learned, add: Record, *, paused: bool) -> None:
     """The job stopped (paused, canceled or shut down); a pause puts it back in the queue."""
+    snap = snapshot(row)
     release(row, learned)
-    if paused and row.canceled_at is None:
-        row.phase = Phase.QUEUED.value
-        record("paused")
+    if paused:
+        _take(row, partial(lifecycle.park, snap), add)
 
 
 def wait_for_space(
     row: Download | StoredJob,
     learned: Learned,
-    record: Record,
+    add: Record,
     message: str,
     code: str,
     until: datetime,
 ) -> None:
     """The job waits in the queue until ``until`` for disk space (said once in its history)."""
+    snap = snapshot(row)
     release(row, learned)
-    if row.canceled_at is None:
-        if row.last_error_code != code:
-            record("waiting_for_space", message, code=code)
-        row.phase = Phase.QUEUED.value
-        row.retry_next_at = until
-    row.last_error_code = code
-    row.last_error_message = message
+    if snap.canceled:
+        _note(row, code, message)
+        return
+    park = partial(lifecycle.park, snap, retry_at=until, code=code, message=message)
+    _take(row, park, add)
 
 
 def fail(
     row: Download | StoredJob,
     learned: Learned,
-    record: Record,
+    add: Record,
     failure: Failure,
     retry: Callable[[int], float | None] | None,
     now: datetime,
 ) -> bool:
     """The job failed: it is retried later if ``retry`` gives a delay for its attempt, else it
     has failed for good (True: the store keeps its error log)."""
+    snap = snapshot(row)
     release(row, learned)
-    row.last_error_code = failure.code
-    row.last_error_message = failure.message
-    if row.canceled_at is not None:
+    if snap.canceled:
+        _note(row, failure.code, failure.message)
         return False
-    if retry is not None and (delay := retry(row.retry_attempt)) is not None:
-        row.retry_attempt += 1
-        row.retry_next_at = now + timedelta(seconds=delay)
-        row.phase = Phase.QUEUED.value
-        record(
-            "retry_scheduled",
-            failure.message,
-            code=failure.code,
-            attempt=row.retry_attempt,
-            delay=round(delay, 1),
-        )
+    code, message = failure.code, failure.message
+    if retry is not None and (delay := retry(snap.retry_attempt)) is not None:
+        at = now + timedelta(seconds=delay)
+        requeue = partial(lifecycle.requeue, snap, retry_at=at, code=code, message=message)
+        _take(row, partial(requeue, delay=delay), add)
         return False
-    row.phase = Phase.FAILED.value
-    row.failed_at = now
-    record("failed", failure.message, code=failure.code)
-    return True
+    return _take(row, partial(lifecycle.fail, snap, at=now, code=code, message=message), add)

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, aliased
 
+from haul.core import lifecycle
+from haul.core.lifecycle import Snapshot
 from haul.core.media_items import Subject
 from haul.core.status import Phase
 from haul.store.models import Download, DownloadEvent, MediaFile, MediaItem, Profile, utcnow
@@ -128,26 +130,29 @@ class Finished:
     worker_id: str
     files: list[dict[str, Any]]
     records: list[dict[str, Any]]  # MediaFile column values
-    events: list[tuple[str, str | None, dict[str, Any]]]  # kind, message, data
+    #: kind, message, data: what processing told (the lifecycle's ``completed`` follows)
+    events: list[tuple[str, str | None, dict[str, Any]]]
     error_code: str | None = None
     error_message: str | None = None
 
 
 def finish(s: Session, done: Finished) -> bool:
-    """Record ``done``; False when the download is no longer this worker's to finish (canceled
-    or deleted meanwhile): then nothing is written."""
+    """Record ``done``: the lifecycle's ``complete``, made for the download as this worker
+    holds it (processing, leased to it, not canceled) and written only if it still is; False
+    when it no longer is (canceled or deleted meanwhile): then nothing is written."""
     now = utcnow()
+    held = Snapshot(done.download_id, Phase.PROCESSING, leased=True)
+    change = lifecycle.complete(held, at=now, files=len(done.files))
     result = s.execute(
         update(Download)
         .where(
             Download.id == done.download_id,
-            Download.phase == _PROCESSING,
+            Download.phase == held.phase.value,
             Download.lease_worker_id == done.worker_id,
             Download.canceled_at.is_(None),
         )
         .values(
-            phase=Phase.COMPLETED.value,
-            lease_worker_id=None,
+            **change.updates,
             files=done.files,
             last_error_code=done.error_code,
             last_error_message=done.error_message,
@@ -165,7 +170,7 @@ def finish(s: Session, done: Finished) -> bool:
         DownloadEvent.__table__.insert(),  # type: ignore[attr-defined]
         [
             {"download_id": done.download_id, "at": now, "kind": k, "message": m, "data": d}
-            for k, m, d in done.events
+            for k, m, d in [*done.events, (change.event, change.message, dict(change.event_data))]
         ],
     )
     return True

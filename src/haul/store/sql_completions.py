@@ -17,13 +17,16 @@ import asyncio
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
+from haul.core.lifecycle import Snapshot
 from haul.core.status import Phase
+from haul.store import completion_rows
 from haul.store.database import Database
 from haul.store.jobs import Completion, Recorded
 from haul.store.models import Download, DownloadEvent, MediaFile
@@ -32,34 +35,41 @@ from haul.store.sql_transaction import SqlTransaction
 _TABLE = typing.cast(Table, Download.__table__)
 _EVENTS = insert(typing.cast(Table, DownloadEvent.__table__))
 _FILES = insert(typing.cast(Table, MediaFile.__table__))
-_LIVE = _TABLE.c.canceled_at.is_(None)  # a cancel that raced the end wins
-_FINISHED = [Phase.PROCESSING.value, Phase.COMPLETED.value]
 _RECORDED = (_TABLE.c.phase, _TABLE.c.completed_at, _TABLE.c.canceled_at, _TABLE.c.lease_worker_id)
-#: Built once, as the hot statements of :mod:`haul.store.downloads` (see there why). Bind names
-#: differ from column names: SQLAlchemy reserves those in an UPDATE.
-_COMPLETE = (
+#: The phase a built-in job's completion is recorded from: the lifecycle's changes are made
+#: for it, and the statement writes them only to a row still in it and not canceled (else the
+#: row is read, and left as it is or given the files that arrived).
+_FROM = Phase.ACTIVE
+_CURRENT = select(*_RECORDED).where(_TABLE.c.id == bindparam("row"))
+#: A completion the lifecycle refuses: the files that arrived are kept, no worker holds it.
+_REFUSED = (
     update(_TABLE)
-    # A row finished already is not written again: a completion tried again after a commit
-    # whose answer was lost (the connection died) leaves it, and its history, as they are.
-    .where(_TABLE.c.id == bindparam("row"), _TABLE.c.phase.not_in(_FINISHED))
+    .where(_TABLE.c.id == bindparam("row"))
     .values(
-        files=bindparam("files_", type_=_TABLE.c.files.type),
-        # the worker that records the end processes the files: it keeps the lease
-        lease_worker_id=case((_LIVE, bindparam("worker")), else_=None),
-        title=bindparam("title_", type_=_TABLE.c.title.type),
-        meta=bindparam("meta_", type_=_TABLE.c.meta.type),
-        phase=case((_LIVE, bindparam("phase_", type_=_TABLE.c.phase.type)), else_=_TABLE.c.phase),
-        completed_at=case(
-            (_LIVE, bindparam("now", type_=_TABLE.c.completed_at.type)),
-            else_=_TABLE.c.completed_at,
-        ),
-        last_error_code=case((_LIVE, None), else_=_TABLE.c.last_error_code),
-        last_error_message=case((_LIVE, None), else_=_TABLE.c.last_error_message),
-        retry_next_at=case((_LIVE, None), else_=_TABLE.c.retry_next_at),
+        files=bindparam("v_files", type_=_TABLE.c.files.type),
+        title=bindparam("v_title", type_=_TABLE.c.title.type),
+        meta=bindparam("v_meta", type_=_TABLE.c.meta.type),
+        lease_worker_id=bindparam("v_lease_worker_id", type_=_TABLE.c.lease_worker_id.type),
     )
     .returning(*_RECORDED)
 )
-_CURRENT = select(*_RECORDED).where(_TABLE.c.id == bindparam("row"))
+
+
+@cache
+def _complete(columns: tuple[str, ...]) -> Update:
+    """Write a completion's columns to a row still live in :data:`_FROM` (built once per
+    shape, as the hot statements of :mod:`haul.store.downloads`: see there why). Bind names
+    differ from column names: SQLAlchemy reserves those in an UPDATE."""
+    return (
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == bindparam("row"),
+            _TABLE.c.phase == _FROM.value,
+            _TABLE.c.canceled_at.is_(None),
+        )
+        .values({c: bindparam(f"v_{c}", type_=_TABLE.c[c].type) for c in columns})
+        .returning(*_RECORDED)
+    )
 
 
 #: What a completion of a download deleted meanwhile finds (nothing is written for it).
@@ -133,37 +143,30 @@ def _write(
     """In the database thread: every completion of the batch, then their successors (which
     then find every slot the batch frees)."""
     rows: list[Any] = []
-    written = []
-    for c in batch:
-        done = c.records is not None
-        values = {
-            "row": c.download_id,
-            "files_": c.files,
-            "title_": c.title,
-            "meta_": c.meta,
-            "phase_": (Phase.COMPLETED if done else Phase.PROCESSING).value,
-            "worker": None if done else worker,
-        }
-        row = s.execute(_COMPLETE, {**values, "now": c.at}).one_or_none()
-        written.append(row is not None)
-        if row is None:  # finished already, or deleted meanwhile
-            row = s.execute(_CURRENT, {"row": c.download_id}).one_or_none()
-        rows.append(row if row is not None else _GONE)
     events: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
-    for c, row, fresh in zip(batch, rows, written, strict=True):
-        if not fresh:
-            continue
-        history: list[tuple[str, str | None, dict[str, Any]]] = [
-            ("downloaded", None, {"files": len(c.files)})
-        ]
-        if c.records is not None and row.phase == Phase.COMPLETED:
-            history += [*c.events, ("completed", None, {"files": len(c.files)})]
-            records += [{"download_id": c.download_id, "probed_at": c.at, **r} for r in c.records]
+    for c in batch:
+        made = completion_rows.changes(Snapshot(c.download_id, _FROM), c, worker)
+        values = completion_rows.updates(made, c)
+        bound = {f"v_{k}": v for k, v in values.items()}
+        row = s.execute(_complete(tuple(values)), {"row": c.download_id, **bound}).one_or_none()
+        if row is None:  # refused, finished already, or deleted meanwhile
+            made = []
+            row = s.execute(_CURRENT, {"row": c.download_id}).one_or_none()
+            if row is not None and row.phase not in completion_rows.FINISHED:
+                refused = {f"v_{k}": v for k, v in completion_rows.updates(made, c).items()}
+                row = s.execute(_REFUSED, {"row": c.download_id, **refused}).one()
+            else:
+                rows.append(row if row is not None else _GONE)
+                continue
+        rows.append(row)
+        history = completion_rows.history(made, c)
         events += [
             {"download_id": c.download_id, "at": c.at, "kind": k, "message": m, "data": d}
             for k, m, d in history
         ]
+        if c.records is not None and row.phase == Phase.COMPLETED:
+            records += [{"download_id": c.download_id, "probed_at": c.at, **r} for r in c.records]
     if events:
         s.execute(_EVENTS, events)
     if records:

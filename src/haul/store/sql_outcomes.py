@@ -11,9 +11,12 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from haul.core import lifecycle
 from haul.core.sources import domain_of
 from haul.core.status import Phase
+from haul.errors import InvalidTransition
 from haul.store import outcome_rows as rows
+from haul.store.changes import apply, record, snapshot
 from haul.store.downloads import add_event, queue_rank_for
 from haul.store.jobs import Failure, Learned, PlaylistEntry
 from haul.store.models import Download, ErrorLog, UnsupportedUrl
@@ -22,7 +25,7 @@ from haul.store.models import Download, ErrorLog, UnsupportedUrl
 async def stopped(
     s: AsyncSession, download_id: int, learned: Learned, *, paused: bool
 ) -> Download | None:
-    db_row = await s.get(Download, download_id)
+    db_row = await s.get(Download, download_id, with_for_update=True)
     if db_row is not None:
         rows.stop(db_row, learned, partial(add_event, s, download_id), paused=paused)
     return db_row
@@ -31,7 +34,7 @@ async def stopped(
 async def waiting_for_space(
     s: AsyncSession, download_id: int, learned: Learned, message: str, code: str, until: datetime
 ) -> Download | None:
-    db_row = await s.get(Download, download_id)
+    db_row = await s.get(Download, download_id, with_for_update=True)
     if db_row is not None:
         record = partial(add_event, s, download_id)
         rows.wait_for_space(db_row, learned, record, message, code, until)
@@ -44,7 +47,7 @@ def noted(s: AsyncSession, download_id: int, kind: str, messages: Sequence[str])
 
 
 async def released(s: AsyncSession, download_id: int, learned: Learned) -> None:
-    db_row = await s.get(Download, download_id)
+    db_row = await s.get(Download, download_id, with_for_update=True)
     if db_row is not None:
         rows.release(db_row, learned)
 
@@ -57,7 +60,7 @@ async def failed(
     retry: Callable[[int], float | None] | None,
     now: datetime,
 ) -> Download | None:
-    db_row = await s.get(Download, download_id)
+    db_row = await s.get(Download, download_id, with_for_update=True)
     if db_row is None:
         return None
     record = partial(add_event, s, download_id)
@@ -86,11 +89,15 @@ async def failed(
 async def expand(
     s: AsyncSession, parent_id: int, title: str | None, entries: Sequence[PlaylistEntry]
 ) -> Download:
-    parent = await s.get(Download, parent_id)
+    parent = await s.get(Download, parent_id, with_for_update=True)
     assert parent is not None
-    parent.phase = Phase.PARENT.value
+    try:
+        change = lifecycle.expand(snapshot(parent), entries=len(entries))
+    except InvalidTransition:  # canceled meanwhile: no entry is queued
+        parent.lease_worker_id = None
+        return parent
+    apply(parent, change)
     parent.title = parent.title or title
-    parent.lease_worker_id = None
     parent.meta = {**parent.meta, "resolved": {"kind": "playlist", "count": len(entries)}}
     for entry in entries:
         s.add(
@@ -116,5 +123,5 @@ async def expand(
         await s.scalars(select(Download.id).where(Download.parent_id == parent_id))
     ).all():
         add_event(s, child, "created", parent=parent_id)
-    add_event(s, parent_id, "expanded", f"Playlist with {len(entries)} entries")
+    record(change, partial(add_event, s, parent_id))
     return parent

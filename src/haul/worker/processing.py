@@ -164,8 +164,7 @@ class Processor:
     @staticmethod
     def _finished(job: pq.Job, work: _Work, worker: str) -> pq.Finished:
         code, message = work.error or (job.error_code, job.error_message)
-        events = [*work.events, ("completed", None, {"files": len(work.files)})]
-        return pq.Finished(job.id, worker, work.files, work.records, events, code, message)
+        return pq.Finished(job.id, worker, work.files, work.records, work.events, code, message)
 
     # -- in a thread ----------------------------------------------------------------------
 
