@@ -200,10 +200,10 @@ class MemoryHandoffStore:
             job = self.state.jobs.get(download_id)
             if job is None or job.phase != Phase.ACTIVE.value or job.canceled_at is not None:
                 return False  # canceled (or paused) since the monitor looked: theirs wins
-            change = lifecycle.finish(lifecycle.Snapshot(download_id, Phase.ACTIVE), at=at)
+            snap = lifecycle.Snapshot(download_id, Phase.ACTIVE)
+            change = lifecycle.finish(snap, at=at, worker=worker)  # it processes the files
             for key, value in change.updates.items():
                 setattr(job, key, value)
-            job.lease_worker_id = worker
             job.files = list(files)
             job.title = title
             kind = str(change.event)

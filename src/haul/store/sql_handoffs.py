@@ -139,15 +139,10 @@ class SqlHandoffStore:
         def write(s: Session) -> bool:
             if not hq.still_active(s, download_id):
                 return False  # canceled (or paused) since the monitor looked: theirs wins
-            change = lifecycle.finish(lifecycle.Snapshot(download_id, Phase.ACTIVE), at=at)
-            hq.set_fields(
-                s,
-                download_id,
-                **change.updates,
-                lease_worker_id=worker,  # this worker processes the files
-                files=files,
-                title=title,
-            )
+            # this worker processes the files: it holds the lease meanwhile
+            snap = lifecycle.Snapshot(download_id, Phase.ACTIVE)
+            change = lifecycle.finish(snap, at=at, worker=worker)
+            hq.set_fields(s, download_id, **change.updates, files=files, title=title)
             kind = str(change.event)
             add_event(s, download_id, kind, message, files=len(files), seeding=seeding)
             return True
