@@ -71,6 +71,7 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   │   └── NoClient           no configured client can take the download
     │   └── TransferStopped        paused or canceled on purpose; not a failure
     ├── StorageError               the database misbehaved or its schema is not current (HTTP 503)
+    │   └── SealedUnreadable       sealed data (site cookies) and the key file here disagree
     ├── CredentialsFileError       the CLI cannot read or write its file of saved logins
     ├── ApiError                   the CLI's request was refused by the server
     │   └── LoginNeeded
@@ -549,6 +550,12 @@ class StorageError(HaulError):
     """The database is not usable."""
 
     code = "storage_error"
+
+
+class SealedUnreadable(StorageError):
+    """Sealed data cannot be opened here: the key file is missing or is another one."""
+
+    code = "sealed_unreadable"
 
 
 class CredentialsFileError(HaulError):

@@ -56,6 +56,7 @@ from haul.service import DownloadService
 from haul.service.accounts import AccountService
 from haul.service.clients import ClientService
 from haul.service.config import ConfigService, defaults_from
+from haul.service.cookies import CookieService
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import IptvDownloads, IptvStreamUrls
 from haul.service.links import FileLinks
@@ -66,6 +67,7 @@ from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
 from haul.settings import Settings
 from haul.store.database import Database
+from haul.store.sealed import KeyFile
 from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
 from haul.worker.context import JobContext
@@ -165,6 +167,7 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
         wakeup=processing_wakeup,
     )
     iptv_streams = IptvStreamUrls(db, http)
+    cookies = CookieService(db, KeyFile(settings.data_dir / "cookies.key"))
     direct = HttpEngine(addresses=addresses)
     ctx = JobContext(
         jobs=jobs,
@@ -182,6 +185,7 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
         completed=lambda row: notifier.emit_ended("completed", row),
         probe=processor.probe_only,
         addresses=addresses,
+        cookies=cookies.for_owner,
     )
     outcomes = Outcomes(ctx)
     external = ExternalClients(
@@ -261,7 +265,8 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
         iptv=iptv,
         iptv_downloads=IptvDownloads(iptv, media, service),
         notification_service=notification_service,
-        ownership=OwnershipService(db, accounts, service, media),
+        ownership=OwnershipService(db, accounts, service, media, cookies),
+        cookies=cookies,
         retention=retention,
         links=FileLinks(db, service),
         worker=worker,

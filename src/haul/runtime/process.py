@@ -34,6 +34,7 @@ from haul.service import DownloadService
 from haul.service.accounts import AccountService
 from haul.service.clients import ClientService
 from haul.service.config import ConfigService
+from haul.service.cookies import CookieService
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import IptvDownloads
 from haul.service.links import FileLinks
@@ -94,6 +95,8 @@ class Runtime:
     notification_service: NotificationService
     #: What accounts own, deleted or handed over with them.
     ownership: OwnershipService
+    #: Owners' site cookies, sealed with the key file of the data folder.
+    cookies: CookieService
     #: Removes finished downloads past their age (the ages in effect: runtime settings).
     retention: RetentionService
     links: FileLinks

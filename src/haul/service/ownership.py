@@ -9,9 +9,9 @@ owns any of them needs an explicit choice:
   notification targets and its log of refused sources;
 - ``transfer``: all of it is handed to another account, which owns it from then on.
 
-Either way its logins and API tokens end first (the account is disabled while the rest is
-done, so nothing new arrives), and ids are never given out again (migration 0009): a later
-account never inherits anything of a deleted one.
+Either way its logins, API tokens and site cookies end first (the account is disabled while
+the rest is done, so nothing new arrives), and ids are never given out again (migration
+0009): a later account never inherits anything of a deleted one.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.errors import Conflict, InputError, NotFound
 from haul.service.accounts import AccountService
+from haul.service.cookies import CookieService
 from haul.service.downloads import DownloadService
 from haul.service.media import MediaService
 from haul.service.values import Owner
@@ -87,11 +88,13 @@ class OwnershipService:
         accounts: AccountService,
         downloads: DownloadService,
         media: MediaService,
+        cookies: CookieService | None = None,
     ) -> None:
         self.db = db
         self.accounts = accounts
         self.downloads = downloads
         self.media = media
+        self.cookies = cookies
 
     async def owned(self, user_id: int) -> Owned:
         await self.accounts.user(user_id)
@@ -123,6 +126,10 @@ class OwnershipService:
                 "or hand them to another user."
             )
         await self.accounts.lock_out(user_id)
+        if self.cookies is not None:
+            # Site cookies are the person's sign-ins elsewhere: they end with the account,
+            # like its logins, and are never handed to another.
+            await self.cookies.remove_all(owner_key(user_id))
         if owned == "transfer":
             assert to is not None
             await self._transfer(user_id, to)

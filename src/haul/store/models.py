@@ -261,6 +261,23 @@ class NotificationTarget(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class CookieSet(Base):
+    """One cookies.txt an owner uploaded. The cookies are kept sealed (Fernet, with the key
+    file of the data folder: :mod:`haul.store.sealed`); only what the lists show (the sites,
+    how many, the first expiry) is in the clear."""
+
+    __tablename__ = "cookie_sets"
+    __table_args__ = NEVER_REUSE
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_key: Mapped[str] = mapped_column(String(64), index=True)
+    domains: Mapped[list[Any]] = mapped_column(default=list)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None]
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ClientConfig(Base):
     """A configured download client (aria2, qBittorrent, Transmission), like Sonarr's.
 

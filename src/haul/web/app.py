@@ -16,6 +16,7 @@ from haul.web.api import (
     accounts,
     clients,
     config,
+    cookies,
     downloads,
     events,
     iptv,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI
     for router in (
         downloads.router,
         accounts.router,
+        cookies.router,
         links.router,
         retention.router,
         events.router,

@@ -19,8 +19,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MIB = 1024 * 1024
 
-#: Routes that take a .torrent file (multipart), with the larger limit.
-UPLOAD_ROUTES = frozenset({("POST", "/api/v1/downloads/torrent"), ("POST", "/add")})
+#: Routes that take a .torrent file or a cookies.txt (multipart), with the larger limit.
+UPLOAD_ROUTES = frozenset(
+    {
+        ("POST", "/api/v1/downloads/torrent"),
+        ("POST", "/add"),
+        ("POST", "/api/v1/cookies"),
+        ("POST", "/cookies"),
+    }
+)
 
 
 def shown_size(limit: int) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from haul.clients.builtin.client import BuiltinClient
+from haul.core.cookies import SiteCookies
 from haul.core.retry import Backoff, RetryPolicy
 from haul.engine.base import Engine, Profile
 from haul.engine.live import LiveJobs
@@ -88,6 +89,8 @@ class JobContext:
     addresses: AddressPolicy | None = None
     #: What a page holds, as yt-dlp finds it (blocking, run in a thread); None: yt-dlp itself.
     extract: Extractor | None = None
+    #: The site cookies an owner uploaded (by owner key; None: none), sent with their jobs.
+    cookies: Callable[[str], Awaitable[SiteCookies | None]] | None = None
     #: How often a completion the database refused is written again.
     storage_backoff: Backoff = field(default_factory=Backoff)
     #: Seconds a download waiting for disk space waits before it looks again.

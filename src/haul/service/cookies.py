@@ -1,0 +1,128 @@
+"""Site cookies per owner: upload a cookies.txt, list and remove the sets, and hand a job the
+cookies of its owner (:mod:`haul.core.cookies` says which of them a request gets).
+
+Each set belongs to the owner who uploaded it (an account, the local user, or a visitor's
+session in public mode) and is seen, used and removed by that owner only; administrators
+included, as cookies are a person's sign-ins to other sites. The cookies are sealed before
+they are stored (:mod:`haul.store.sealed`); lists show the sites, how many cookies and the
+first expiry, never a name or a value, and nothing here logs either.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from haul.core import cookies as site_cookies
+from haul.core.cookies import SiteCookies
+from haul.errors import NotFound, SealedUnreadable
+from haul.service.values import Owner
+from haul.store.database import Database
+from haul.store.models import CookieSet
+from haul.store.sealed import KeyFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CookieSetView:
+    """A stored set as lists show it."""
+
+    id: int
+    domains: list[str]
+    count: int
+    expires_at: datetime | None
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "domains": self.domains,
+            "count": self.count,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def _view(row: CookieSet) -> CookieSetView:
+    return CookieSetView(
+        id=row.id,
+        domains=list(row.domains),
+        count=row.count,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+class CookieService:
+    def __init__(self, db: Database, key: KeyFile) -> None:
+        self.db = db
+        self.key = key
+
+    async def add(self, owner: Owner, text: str) -> CookieSetView:
+        """Store a Netscape cookies.txt for ``owner``; bad input raises an InputError (or
+        PayloadTooLarge) with a sentence a person understands."""
+        cookies = site_cookies.parse(text)
+        sealed = self.key.seal(json.dumps(site_cookies.to_records(cookies)).encode())
+        async with self.db.write() as s:
+            row = CookieSet(
+                owner_key=owner.key,
+                domains=site_cookies.domains_of(cookies),
+                count=len(cookies),
+                expires_at=site_cookies.earliest_expiry(cookies),
+                sealed=sealed,
+            )
+            s.add(row)
+            await s.flush()
+            await s.refresh(row)
+            view = _view(row)
+        log.info("cookies: %s uploaded %d for %s", owner.key, view.count, ", ".join(view.domains))
+        return view
+
+    async def listed(self, owner: Owner) -> list[CookieSetView]:
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(CookieSet).where(CookieSet.owner_key == owner.key).order_by(CookieSet.id)
+            )
+            return [_view(row) for row in rows]
+
+    async def remove(self, owner: Owner, set_id: int) -> None:
+        async with self.db.write() as s:
+            row = await s.get(CookieSet, set_id)
+            if row is None or row.owner_key != owner.key:
+                raise NotFound(f"You have no cookie set {set_id}.")
+            await s.delete(row)
+
+    async def remove_all(self, owner_key: str) -> int:
+        """Remove every set of an owner (an account going away); how many there were."""
+        async with self.db.write() as s:
+            result = await s.execute(delete(CookieSet).where(CookieSet.owner_key == owner_key))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def for_owner(self, owner_key: str) -> SiteCookies | None:
+        """All of an owner's cookies, for a job (None: the owner uploaded none). A set that
+        cannot be opened here is left out, with a warning naming the set only."""
+        async with self.db.read() as s:
+            rows = (
+                await s.execute(
+                    select(CookieSet.id, CookieSet.sealed)
+                    .where(CookieSet.owner_key == owner_key)
+                    .order_by(CookieSet.id)
+                )
+            ).all()
+        if not rows:
+            return None
+        sets = []
+        for set_id, sealed in rows:
+            try:
+                records = json.loads(self.key.open(sealed))
+            except SealedUnreadable as exc:
+                log.warning("cookie set %s is not used: %s", set_id, exc.message)
+                continue
+            sets.append(site_cookies.from_records(records))
+        return site_cookies.merged(sets) if sets else None

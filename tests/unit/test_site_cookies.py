@@ -1,0 +1,191 @@
+"""Site cookies: reading a cookies.txt, which cookies a URL gets, sealing them at rest."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from haul.core.cookies import (
+    MAX_TEXT_BYTES,
+    SiteCookies,
+    domains_of,
+    earliest_expiry,
+    from_records,
+    merged,
+    parse,
+    to_records,
+)
+from haul.errors import InputError, PayloadTooLarge, SealedUnreadable
+from haul.store.sealed import KeyFile
+
+LATER = 4102444800  # 2100-01-01
+SOON = 4070908800  # 2099-01-01
+
+EXPORT = (
+    "# Netscape HTTP Cookie File\n"
+    "# This is a generated file! Do not edit.\n"
+    "\n"
+    f".example.com\tTRUE\t/\tFALSE\t{LATER}\tsid\tvalue-one\n"
+    f"#HttpOnly_.example.com\tTRUE\t/account\tTRUE\t{SOON}\tauth\tvalue-two\n"
+    "host.example.org\tFALSE\t/\tFALSE\t0\tsession\tvalue-three\n"
+)
+
+
+def sites(text: str = EXPORT) -> SiteCookies:
+    return SiteCookies(tuple(parse(text)))
+
+
+def test_a_browser_export_is_read_with_its_flags() -> None:
+    cookies = {c.name: c for c in parse(EXPORT)}
+    assert set(cookies) == {"sid", "auth", "session"}
+    assert cookies["auth"].secure and cookies["auth"].has_nonstandard_attr("HTTPOnly")
+    assert cookies["auth"].path == "/account"
+    # An expiry of 0 is how exporters write a session cookie, not a cookie dead since 1970.
+    assert cookies["session"].expires is None
+    assert domains_of(cookies.values()) == [".example.com", "host.example.org"]
+    assert earliest_expiry(cookies.values()) == datetime.fromtimestamp(SOON, UTC)
+
+
+def test_windows_line_ends_a_missing_header_and_a_bom_are_read() -> None:
+    text = f"\ufeff.example.com\tTRUE\t/\tFALSE\t{LATER}\tsid\tabc\r\n"
+    (cookie,) = parse(text)
+    assert (cookie.name, cookie.value) == ("sid", "abc")
+
+
+def test_session_cookies_only_have_no_expiry() -> None:
+    assert earliest_expiry(parse("a.org\tFALSE\t/\tFALSE\t0\tx\ty\n")) is None
+
+
+def test_expired_cookies_are_dropped() -> None:
+    text = f".a.org\tTRUE\t/\tFALSE\t100\told\tx\n.a.org\tTRUE\t/\tFALSE\t{LATER}\tnew\ty\n"
+    assert [c.name for c in parse(text)] == ["new"]
+    with pytest.raises(InputError, match="expired"):
+        parse(".a.org\tTRUE\t/\tFALSE\t100\told\tx\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("", "empty"),
+        ("   \n\n", "empty"),
+        ("# Netscape HTTP Cookie File\n# only comments\n", "no cookie"),
+        ("hello there", "not a cookies.txt in the Netscape format"),
+        ('{"sid": "abc"}', "not a cookies.txt in the Netscape format"),
+        (".a.org\tTRUE\t/\tFALSE\tsoon\tsid\tsecret-in-line\n", "Netscape format"),
+        (".a.org\tTRUE\t/\tFALSE\n", "Netscape format"),
+        ("a.org\tFALSE\t/\tFALSE\t0\tx\ty\x00\n", "NUL"),
+    ],
+)
+def test_bad_files_are_refused_with_a_sentence_that_quotes_no_line(text: str, said: str) -> None:
+    with pytest.raises(InputError, match=said) as caught:
+        parse(text)
+    assert "secret-in-line" not in caught.value.message
+    assert caught.value.message.endswith(".")
+
+
+def test_a_file_over_the_limit_is_refused() -> None:
+    line = f".a.org\tTRUE\t/\tFALSE\t{LATER}\tn\t{'v' * 1000}\n"
+    with pytest.raises(PayloadTooLarge, match="1 MB"):
+        parse(line * (MAX_TEXT_BYTES // len(line) + 1))
+
+
+@pytest.mark.parametrize(
+    ("url", "header"),
+    [
+        ("http://example.com/", "sid=value-one"),
+        ("http://www.example.com/x", "sid=value-one"),
+        ("http://deep.www.example.com/", "sid=value-one"),
+        # Secure and path: over HTTPS, under /account, both go (the longer path first).
+        ("https://www.example.com/account/settings", "auth=value-two; sid=value-one"),
+        ("http://www.example.com/account/settings", "sid=value-one"),  # Secure: HTTPS only
+        ("http://host.example.org/", "session=value-three"),
+        # A host-only cookie stays on its host.
+        ("http://www.host.example.org/", None),
+        ("http://example.org/", None),
+        ("http://notexample.com/", None),
+        ("http://example.com.evil.test/", None),
+        ("ftp://example.com/", None),
+        ("not a url", None),
+    ],
+)
+def test_a_url_gets_the_cookies_of_its_site_only(url: str, header: str | None) -> None:
+    assert sites().header(url) == header
+
+
+def test_cookies_for_yt_dlp_are_chosen_by_site_not_path_or_scheme() -> None:
+    names = {c.name for c in sites().for_site("http://www.example.com/")}
+    assert names == {"sid", "auth"}  # yt-dlp checks path and Secure on each request itself
+    assert sites().for_site("http://other.test/") == []
+    assert sites().site_of("https://www.example.com/v") == "www.example.com"
+    assert sites().site_of("https://other.test/v") is None
+
+
+def test_loopback_addresses_match_their_own_cookies() -> None:
+    jar = sites("127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tabc\n")
+    assert jar.header("http://127.0.0.1:8080/file") == "sid=abc"
+    assert jar.header("http://127.0.0.2:8080/file") is None
+
+
+def test_values_stay_out_of_the_repr() -> None:
+    shown = repr(sites())
+    assert "value-" not in shown and "3 cookies" in shown and ".example.com" in shown
+
+
+def test_records_round_trip() -> None:
+    again = SiteCookies(tuple(from_records(to_records(parse(EXPORT)))))
+    for url in ("https://www.example.com/account/", "http://host.example.org/"):
+        assert again.header(url) == sites().header(url)
+    assert {c.name for c in again.for_site("http://www.host.example.org/")} == set()
+
+
+def test_a_later_set_replaces_a_cookie_of_the_same_site_path_and_name() -> None:
+    old = parse(f".a.org\tTRUE\t/\tFALSE\t{LATER}\tsid\told\n")
+    new = parse(f".a.org\tTRUE\t/\tFALSE\t{LATER}\tsid\tnew\n.a.org\tTRUE\t/\tFALSE\t0\tb\tc\n")
+    assert merged([old, new]).header("http://a.org/") == "sid=new; b=c"
+
+
+def test_sealed_data_opens_with_its_key_only(tmp_path: Path) -> None:
+    key = KeyFile(tmp_path / "data" / "cookies.key")
+    token = key.seal(b"sid=value-one")
+    assert b"value-one" not in token
+    assert key.open(token) == b"sid=value-one"
+    assert KeyFile(key.path).open(token) == b"sid=value-one"  # another process, same file
+    mode = stat.S_IMODE(os.stat(key.path).st_mode)
+    assert mode == 0o600
+    other = KeyFile(tmp_path / "other.key")
+    other.seal(b"x")
+    with pytest.raises(SealedUnreadable, match="replaced"):
+        other.open(token)
+
+
+def test_opening_never_makes_a_key(tmp_path: Path) -> None:
+    sealed = KeyFile(tmp_path / "server.key").seal(b"secret")
+    worker = KeyFile(tmp_path / "worker" / "cookies.key")
+    with pytest.raises(SealedUnreadable, match="no key file"):
+        worker.open(sealed)
+    assert not worker.path.exists()
+
+
+def test_processes_making_the_key_at_once_agree_on_one(tmp_path: Path) -> None:
+    path = tmp_path / "cookies.key"
+    keys = [KeyFile(path) for _ in range(8)]
+    tokens: list[bytes] = []
+    threads = [threading.Thread(target=lambda k=k: tokens.append(k.seal(b"v"))) for k in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(KeyFile(path).open(t) == b"v" for t in tokens)
+    assert [p.name for p in tmp_path.iterdir()] == ["cookies.key"]
+
+
+def test_a_key_file_that_is_not_a_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cookies.key"
+    path.write_text("not a key\n")
+    with pytest.raises(SealedUnreadable, match="does not hold a key"):
+        KeyFile(path).seal(b"x")
