@@ -85,6 +85,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/notifications/{target_id}"): OWN,
     ("DELETE", "/api/v1/notifications/{target_id}"): OWN,
     ("POST", "/api/v1/notifications/{target_id}/test"): OWN,
+    ("GET", "/api/v1/cookies"): MINE,
+    ("POST", "/api/v1/cookies"): MINE,
+    ("DELETE", "/api/v1/cookies/{set_id}"): OWN,
     ("GET", "/api/v1/retention"): OPEN,
     ("POST", "/api/v1/retention/run"): ADMIN,
     ("GET", "/api/v1/iptv/providers"): MINE,
@@ -157,6 +160,10 @@ async def alice_owns(people: People, origin: Origin, panel: XtreamServer) -> Ali
             "password": panel.password,
         },
     )
+    cookies = await alice.post(
+        "/cookies", json={"cookies_txt": "example.test\tFALSE\t/\tFALSE\t0\tsid\talices\n"}
+    )
+    assert cookies.status_code == 201, cookies.text
     assert media.status_code == 201 and target.status_code == 201, target.text
     assert provider.status_code == 201, provider.text
     tokens = (await alice.get("/tokens")).json()
@@ -176,6 +183,7 @@ async def alice_owns(people: People, origin: Origin, panel: XtreamServer) -> Ali
             "stream_id": "1",
             "series_id": "1",
             "token_id": str(tokens[0]["id"]),
+            "set_id": str(cookies.json()["id"]),
             "user_id": str(alice.user_id),
             "name": "builtin",
         },
@@ -242,6 +250,7 @@ async def still_alices(people: People, alices: Alices) -> None:
     assert len((await alice.get("/notifications")).json()["items"]) == 1
     assert len((await alice.get("/iptv/providers")).json()["items"]) == 1
     assert len(await _list(alice, "/tokens")) == 1
+    assert len((await alice.get("/cookies")).json()["items"]) == 1
 
 
 async def _list(person: Person, path: str) -> list[Any]:
@@ -255,7 +264,8 @@ async def test_lists_and_bulk_actions_hold_only_the_callers_own(
     async with crowd(open_settings) as people:
         alices = await alice_owns(people, origin, xtream)
         bob, admin = people.bob, people.admin
-        for path in ("/downloads", "/media", "/notifications", "/iptv/providers", "/tokens"):
+        paths = ("/downloads", "/media", "/notifications", "/iptv/providers", "/tokens", "/cookies")
+        for path in paths:
             assert [x for x in await _list(bob, path) if x.get("name") != "tests"] == [], path
         assert len(await _list(admin, "/downloads")) == 2  # administrators see everyone's
         ids = {"ids": [alices.paused, alices.finished]}

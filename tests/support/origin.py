@@ -110,6 +110,7 @@ class Origin:
         self._dirs: dict[str, Path] = {}
         self._throttles: dict[str, int] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self._cookies: dict[str, str] = {}
         self._requests: list[RequestRecord] = []
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._closing = threading.Event()
@@ -204,6 +205,12 @@ class Origin:
         """Serve every file under ``directory`` at ``prefix/<relative path>`` (HLS, subtitles)."""
         with self._lock:
             self._dirs[prefix.rstrip("/") + "/"] = directory.resolve()
+
+    def require_cookie(self, path: str, cookie: str) -> None:
+        """Answer 403 to a request for ``path`` whose ``Cookie`` header lacks ``cookie``
+        (``name=value``), as a site does for a visitor who is not signed in."""
+        with self._lock:
+            self._cookies[path] = cookie
 
     def throttle(self, path: str, bytes_per_second: int | None) -> None:
         """Limit the body rate of ``path``; None removes the limit (also for running sends)."""
@@ -368,6 +375,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "status":
             self._send_status(record, int(fault.opts.get("status", 503)), fault.opts, head=head)
+            return
+        with origin._lock:
+            wanted_cookie = origin._cookies.get(record.path)
+        sent = [c.strip() for c in self.headers.get("Cookie", "").split(";")]
+        if wanted_cookie is not None and wanted_cookie not in sent:
+            self._send_status(record, 403, {}, head=head)
             return
         resource = origin._lookup(record.path)
         body = _resolve(resource) if resource is not None else None

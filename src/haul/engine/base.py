@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from haul.core.cookies import SiteCookies
+
 StopReason = Literal["pause", "cancel", "shutdown", "stall"]
 
 
@@ -93,6 +95,9 @@ class EngineJob:
     #: Asked before the first byte whether the answer is wanted (direct engine only); an
     #: engine whose answer was declined returns None, having written nothing.
     accept: Accept | None = field(default=None, compare=False, repr=False)
+    #: The owner's site cookies: each request sends those of its own site (the HTTP engine
+    #: on every redirect too); yt-dlp gets those of the job's site.
+    cookies: SiteCookies | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,9 @@ them again for every request, in two trips to a thread (measured: two of the few
 small download costs). A site's credentials from ``~/.netrc`` are never sent: the engine
 fetches URLs that anyone using haul gives, and the operator's logins (or a ``default`` entry,
 which names every host) are not theirs to use. Credentials in a URL (``user:pass@host``) are
-sent to that host, as aiohttp sends them.
+sent to that host, as aiohttp sends them. The site cookies the download's owner uploaded
+(``job.cookies``) are sent to the sites they are for, chosen again for every redirect
+(:func:`site_cookies`).
 
 A caller that does not know yet whether a URL is a file at all passes ``accept`` to
 :meth:`HttpEngine.fetch`: it sees the final URL and the headers of the answer about to be
@@ -79,7 +81,10 @@ from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import httpx
+from aiohttp import ClientRequest, ClientResponse
+from aiohttp.client_middlewares import ClientHandlerType, ClientMiddlewareType
 
+from haul.core.cookies import SiteCookies
 from haul.core.paths import sanitize_filename
 from haul.engine import partfile
 from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
@@ -106,10 +111,17 @@ from haul.engine.http_errors import (
     parse_retry_after,
     status_error,
     transport_error,
+    with_cookies_hint,
 )
 from haul.engine.stopwatch import StopWatch
 from haul.engine.writebehind import WriteBehind
-from haul.errors import DiskFull, LengthMismatch, TransferStopped, TransientTransferError
+from haul.errors import (
+    DiskFull,
+    LengthMismatch,
+    PermanentTransferError,
+    TransferStopped,
+    TransientTransferError,
+)
 from haul.net import guard
 
 __all__ = [
@@ -172,8 +184,15 @@ class HttpEngine:
         without asking: only a file has a part."""
         if stop.is_set():
             raise TransferStopped()
-        async with StopWatch(stop):
-            return await self._download(job, on_progress, stop, job.accept)
+        try:
+            async with StopWatch(stop):
+                return await self._download(job, on_progress, stop, job.accept)
+        except PermanentTransferError as exc:
+            site = job.cookies.site_of(job.url) if job.cookies else None
+            hinted = with_cookies_hint(exc, site)
+            if hinted is exc:
+                raise
+            raise hinted from exc
 
     async def download(
         self, job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
@@ -194,7 +213,7 @@ class HttpEngine:
         offset = partfile.size_of(part_path(job.dest_dir / name)) if name else 0
         for _ in range(2):  # a second request only when the part proved unusable
             source = _part_source(job, name) if offset else PartSource()
-            async with self._open(job.url, offset, source.validator) as response:
+            async with self._open(job.url, offset, source.validator, job.cookies) as response:
                 answer = classify(
                     response.status,
                     response.reason,
@@ -263,9 +282,10 @@ class HttpEngine:
 
     @contextlib.asynccontextmanager
     async def _open(
-        self, url: str, offset: int, validator: str | None
+        self, url: str, offset: int, validator: str | None, cookies: SiteCookies | None = None
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """The response to a GET of ``url`` (from ``offset``); aiohttp errors become haul's."""
+        """The response to a GET of ``url`` (from ``offset``); aiohttp errors become haul's.
+        With ``cookies``, every request (each redirect too) sends those of its own site."""
         headers = {}
         if offset:
             headers["Range"] = f"bytes={offset}-"
@@ -273,6 +293,8 @@ class HttpEngine:
                 headers["If-Range"] = validator
         try:
             options = self._environment.proxy(url)
+            if cookies:
+                options["middlewares"] = (site_cookies(cookies),)
             policy = None if options else self._addresses
             async with contextlib.AsyncExitStack() as stack:
                 # Connecting and following redirects are checked, not what the caller does
@@ -341,6 +363,20 @@ class HttpEngine:
                     error.needed = answer.total - partfile.size_of(part)
             raise error from exc
         return size
+
+
+def site_cookies(cookies: SiteCookies) -> ClientMiddlewareType:
+    """An aiohttp middleware giving each request, redirects included, the ``Cookie`` header
+    of its own URL: a redirect to another site carries none of them."""
+
+    async def send(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        header = cookies.header(str(request.url))
+        if header is not None:
+            sent = request.headers.get("Cookie")  # what the site itself set, if anything
+            request.headers["Cookie"] = f"{sent}; {header}" if sent else header
+        return await handler(request)
+
+    return send
 
 
 def _wanted_name(job: EngineJob, response: aiohttp.ClientResponse) -> str:

@@ -60,6 +60,19 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def cookies_expired(site: str) -> str:
+    """What to do when a site refuses a request that carried the owner's cookies for it."""
+    return f"The cookies for {site} may have expired: upload fresh ones and retry."
+
+
+def with_cookies_hint(error: TransferError, site: str | None) -> TransferError:
+    """``error`` with :func:`cookies_expired` said, when it is a 401 or 403 of a request that
+    carried cookies for ``site``; else ``error`` itself."""
+    if site is None or error.code not in ("http_401", "http_403"):
+        return error
+    return PermanentTransferError(f"{error.message} {cookies_expired(site)}", code=error.code)
+
+
 def answer_error(
     status: int, reason: str | None, url: str, headers: Mapping[str, str]
 ) -> TransferError:

@@ -26,6 +26,7 @@ file costs one request, not a HEAD and then a GET.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ import httpx
 if TYPE_CHECKING:
     from haul.engine import ytdlp
 
+from haul.core.cookies import SiteCookies
 from haul.engine.filenames import disposition_name
 from haul.engine.http_errors import network_error, status_error
 from haul.errors import AddressRefused, UnsupportedSource
@@ -136,15 +138,20 @@ def from_answer(
 
 
 async def from_page(
-    url: str, content_type: str | None, *, extract: Extractor | None = None
+    url: str,
+    content_type: str | None,
+    *,
+    extract: Extractor | None = None,
+    cookies: SiteCookies | None = None,
 ) -> Resolution:
-    """A page or a manifest: one media item or a playlist, as yt-dlp (in a thread) finds it."""
+    """A page or a manifest: one media item or a playlist, as yt-dlp (in a thread) finds it
+    (with the cookies of the page's site, when the owner uploaded some)."""
     if extract is None:
         # yt-dlp is imported on the first page, not at start: a server that only ever fetches
         # direct files never pays its memory.
         from haul.engine import ytdlp
 
-        extract = ytdlp.extract
+        extract = functools.partial(ytdlp.extract, cookies=cookies) if cookies else ytdlp.extract
     extraction = await asyncio.to_thread(extract, url)
     return _from_extraction(url, extraction, content_type)
 

@@ -8,6 +8,7 @@ stay there when a job stops, so the next run resumes them. Errors leave as haul 
 
 from __future__ import annotations
 
+import copy
 import errno
 import itertools
 import logging
@@ -19,11 +20,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from yt_dlp import YoutubeDL
 from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
+from haul.core.cookies import SiteCookies
 from haul.core.paths import inside, template_stays_inside
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
 from haul.engine.http_errors import disk_error
@@ -64,19 +67,40 @@ class _Stopped(DownloadCancelled):  # type: ignore[misc]
     """Raised inside a progress hook: yt-dlp unwinds, closes the ``.part`` and keeps it."""
 
 
-def extract(url: str, *, timeout: float = 30.0, max_entries: int = 5000) -> Extraction:
+def extract(
+    url: str,
+    *,
+    timeout: float = 30.0,
+    max_entries: int = 5000,
+    cookies: SiteCookies | None = None,
+) -> Extraction:
     """Flat extraction of ``url``: a single media item, or a playlist and its entries.
 
     Nothing is downloaded and playlist entries are not resolved. ``timeout`` bounds every
-    network wait (not the whole call); at most ``max_entries`` entries are listed.
+    network wait (not the whole call); at most ``max_entries`` entries are listed. yt-dlp
+    gets the ``cookies`` of the page's site.
     """
+    given = None
     try:
         with open_session("[extract]", socket_timeout=timeout) as ydl:
+            given = _give_cookies(ydl, url, cookies)
             info = ydl.extract_info(url, download=False, process=False)
             info = _follow_redirects(ydl, info)
             return _extraction(url, info, max_entries)
     except YoutubeDLError as exc:
-        raise translate(exc, url) from exc
+        raise translate(exc, url, cookies_of=given) from exc
+
+
+def _give_cookies(ydl: YoutubeDL, url: str, cookies: SiteCookies | None) -> str | None:
+    """Put the cookies of ``url``'s site into the session's jar (in memory: no file is
+    written, and yt-dlp saves none without a ``cookiefile``); yt-dlp sends each on the
+    requests its domain, path and ``Secure`` flag allow. The site they are for, if any."""
+    if not cookies:
+        return None
+    chosen = cookies.for_site(url)
+    for cookie in chosen:
+        ydl.cookiejar.set_cookie(copy.copy(cookie))
+    return urlsplit(url).hostname if chosen else None
 
 
 def _follow_redirects(ydl: YoutubeDL, info: dict[str, Any]) -> dict[str, Any]:
@@ -272,9 +296,11 @@ def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
         raise TransferStopped(f"Stopped ({stop.reason}) before it started.")
     job.dest_dir.mkdir(parents=True, exist_ok=True)
     params = _job_params(job, _Hooks(job, on_progress, stop))
+    given = None
     try:
         tag = f"[download {job.download_id}]"
         with open_session(tag, socket_timeout=DOWNLOAD_SOCKET_TIMEOUT, **params) as ydl:
+            given = _give_cookies(ydl, job.url, job.cookies)
             ydl.add_post_processor(
                 _StaysInside(ydl, job.dest_dir, job.profile.output_template), when="video"
             )
@@ -284,7 +310,7 @@ def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
     except YoutubeDLError as exc:
         if stop.is_set():
             raise TransferStopped(f"Stopped ({stop.reason}).") from exc
-        raise translate(exc, job.url) from exc
+        raise translate(exc, job.url, cookies_of=given) from exc
     except OSError as exc:  # a write yt-dlp does not wrap in its own errors
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_error(exc, job.dest_dir) from exc

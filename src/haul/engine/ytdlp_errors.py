@@ -8,6 +8,7 @@ that chain once and classifies the first telling error:
 found in the chain                                 haul error (``code``)
 =================================================  ==========================================
 ``UnsupportedError``                               :class:`UnsupportedSource` (``unsupported_url``)
+a sign-in wanted (:func:`sign_in_error`)           permanent (``sign_in_required``)
 ``HTTPError`` 401, 403, 404, 410                   permanent (``http_401`` ...)
 ``HTTPError`` 429, 5xx                             transient (``http_429``, ``http_503`` ...)
 ``HTTPError`` other                                permanent (``http_<status>``)
@@ -23,6 +24,11 @@ yt-dlp wraps a connection the address guard refused like any unreachable host (a
 ``TransportError``, ``connection``); the guard's scope around the call records the refusal and
 raises :class:`~haul.errors.AddressRefused` (permanent, ``forbidden_address``) in its place
 (:func:`haul.net.guard.watch`), so the reason survives whatever yt-dlp made of it.
+
+A site that wants a sign-in ("Sign in to confirm you're not a bot", "login required", "the
+cookies are no longer valid", a 401 or 403 to a request that carried cookies) is told in
+terms of haul's site cookies: upload some for the site, or, when cookies for it were sent
+(``cookies_of``), that they may have expired and fresh ones are needed.
 """
 
 from __future__ import annotations
@@ -31,11 +37,12 @@ import errno
 import re
 import socket
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import ContentTooShortError, UnsupportedError
 
-from haul.engine.http_errors import answer_error
+from haul.engine.http_errors import answer_error, cookies_expired, with_cookies_hint
 from haul.errors import (
     DiskFull,
     LengthMismatch,
@@ -74,18 +81,23 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
             todo.append(below)
 
 
-def translate(exc: BaseException, url: str) -> TransferError:
-    """The haul error that says what went wrong with ``url``; the caller raises it from exc."""
+def translate(exc: BaseException, url: str, *, cookies_of: str | None = None) -> TransferError:
+    """The haul error that says what went wrong with ``url``; the caller raises it from exc.
+    ``cookies_of``: the site whose uploaded cookies went with the requests, if any."""
     chain = list(causes(exc))
     for error in chain:
         if isinstance(error, UnsupportedError):
             return UnsupportedSource(f"haul found no video or audio it can download at {url}.")
+    said = clean_message(str(exc))
+    if _SIGN_IN.search(said):
+        return sign_in_error(said, url, cookies_of)
     for error in chain:
         if isinstance(error, HTTPError):
             response = error.response
             where = getattr(response, "url", None) or url
             headers = response.headers if response is not None else {}
-            return answer_error(error.status, getattr(response, "reason", None), where, headers)
+            found = answer_error(error.status, getattr(response, "reason", None), where, headers)
+            return with_cookies_hint(found, cookies_of)
     for error in chain:
         if isinstance(error, ContentTooShortError):
             return LengthMismatch(
@@ -102,6 +114,33 @@ def translate(exc: BaseException, url: str) -> TransferError:
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+#: How yt-dlp's extractors say that a site wants a signed-in visitor.
+_SIGN_IN = re.compile(
+    r"sign in to (?:confirm|view|watch)|log ?in required|login is required"
+    r"|requires? (?:a )?(?:login|sign[- ]?in|authentication|an account)"
+    r"|cookies (?:are|is) no longer valid|only available (?:for|to) registered users"
+    r"|use --cookies|confirm your age|not a bot",
+    re.IGNORECASE,
+)
+#: The part of yt-dlp's message that tells its own command line's options.
+_OPTIONS_HINT = re.compile(r"[.\s]*(?:Use --|See\s+https?://).*$", re.IGNORECASE | re.DOTALL)
+
+
+def sign_in_error(message: str, url: str, cookies_of: str | None) -> PermanentTransferError:
+    """The site of ``url`` wants a sign-in (``message`` is yt-dlp's saying so)."""
+    said = _OPTIONS_HINT.sub("", message).strip() or "it wants a sign-in"
+    host = urlsplit(url).hostname or url
+    if cookies_of:
+        advice = cookies_expired(cookies_of)
+    else:
+        advice = (
+            f"Upload your cookies for {host} (a cookies.txt exported from a browser signed in "
+            "there) and retry."
+        )
+    return PermanentTransferError(
+        f"{host} asks for a sign-in: {said}. {advice}", code="sign_in_required"
+    )
 
 
 # yt-dlp's downloaders report an error they gave up retrying as text only ("Got error: ...

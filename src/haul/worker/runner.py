@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from haul.core.cookies import SiteCookies
 from haul.core.owners import is_anonymous
 from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
@@ -157,7 +158,10 @@ class JobRunner:
             resolved = probe.resolved  # a torrent; None for a page or a manifest
             if resolved is None:
                 job.status = Status.RESOLVING
-                extracting = asyncio.ensure_future(self._page(row.source_url, probe.page_type))
+                cookies = await self._cookies(row)
+                extracting = asyncio.ensure_future(
+                    self._page(row.source_url, probe.page_type, cookies)
+                )
                 resolution = await self._until_stopped(extracting, job)
                 if resolution.kind == "playlist":
                     if is_anonymous(row.owner_key):
@@ -255,6 +259,7 @@ class JobRunner:
             filename=filename,
             hints=resolved or {},
             accept=probe.accept if resolved is None else None,
+            cookies=await self._cookies(row),
         )
         try:
             task = asyncio.ensure_future(self.ctx.direct.run(engine_job, job.on_progress, job.stop))
@@ -286,6 +291,7 @@ class JobRunner:
             playlist_index=row.playlist_index,
             filename=resolved.get("filename"),
             hints=resolved,
+            cookies=await self._cookies(row),
         )
         job.status = Status.DOWNLOADING
         result = await self.ctx.media.run(engine_job, job.on_progress, job.stop)
@@ -293,10 +299,16 @@ class JobRunner:
             raise PermanentTransferError(f"yt-dlp produced nothing for {engine_job.url}.")
         return result
 
-    async def _page(self, url: str, content_type: str | None) -> Resolution:
+    async def _page(
+        self, url: str, content_type: str | None, cookies: SiteCookies | None
+    ) -> Resolution:
         """What a page holds, as yt-dlp (in a thread) finds it, under the address policy."""
         with guard.watch(self.ctx.addresses, url, links=True):
-            return await from_page(url, content_type, extract=self.ctx.extract)
+            return await from_page(url, content_type, extract=self.ctx.extract, cookies=cookies)
+
+    async def _cookies(self, row: Download) -> SiteCookies | None:
+        """The site cookies the download's owner uploaded (None: none)."""
+        return None if self.ctx.cookies is None else await self.ctx.cookies(row.owner_key)
 
     @staticmethod
     async def _until_stopped(task: asyncio.Future[T], job: LiveJob) -> T:

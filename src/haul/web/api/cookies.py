@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request, UploadFile, status
+from fastapi import APIRouter, Request, status
+from starlette.datastructures import UploadFile
 
 from haul.core.cookies import MAX_TEXT_BYTES
 from haul.errors import InputError, PayloadTooLarge
@@ -68,15 +69,15 @@ async def uploaded_text(request: Request) -> str:
     for anything else."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        form = await request.form()
-        sent = form.get("file")
-        if sent is None:
-            sent = form.get("cookies_txt")
-        if isinstance(sent, str):
-            return sent
-        if not isinstance(sent, UploadFile):
-            raise InputError(SEND)
-        return decoded(await sent.read(MAX_TEXT_BYTES + 1))
+        async with request.form() as form:  # closes the uploaded file's spool
+            sent = form.get("file")
+            if sent is None:
+                sent = form.get("cookies_txt")
+            if isinstance(sent, str):
+                return sent
+            if not isinstance(sent, UploadFile):
+                raise InputError(SEND)
+            return decoded(await sent.read(MAX_TEXT_BYTES + 1))
     if kind == "application/json" or kind.endswith("+json"):
         try:
             body = json.loads(await request.body())

@@ -1,0 +1,254 @@
+"""Site cookies end to end: a site that answers 403 to a visitor without its cookie lets a
+download through once the owner uploaded a cookies.txt, through the real HTTP engine and
+through real yt-dlp (a page with a ``<video>``), and the cookie's value shows up in no API
+answer, no log line, no event and no byte of the database. Runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import make_url, text
+
+from haul.core.cookies import MAX_TEXT_BYTES
+from haul.events.bus import Event
+from haul.settings import Settings
+from tests.conftest import App
+from tests.support import media
+from tests.support.fixtures import MediaFiles
+from tests.support.origin import Origin
+from tests.support.wait import await_for
+
+VALUE = "s3cr3t-c00kie-value-7f2a"
+LATER = 4102444800  # 2100-01-01
+
+
+def cookies_txt(value: str = VALUE) -> str:
+    return (
+        "# Netscape HTTP Cookie File\n"
+        f"127.0.0.1\tFALSE\t/\tFALSE\t{LATER}\tsid\t{value}\n"
+        f".other.test\tTRUE\t/\tFALSE\t0\tsid\t{value}-elsewhere\n"
+    )
+
+
+class Watched:
+    """Every API answer, log line and event of a test, to look for the value in."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.answers: list[str] = []
+        self.events: list[Event] = []
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        answer = await self.app.http.request(method, f"/api/v1{path}", **kwargs)
+        self.answers.append(answer.text)
+        return answer
+
+    async def finished(self, download_id: int) -> dict[str, Any]:
+        async def ended() -> bool:
+            row = (await self.call("GET", f"/downloads/{download_id}")).json()
+            return row["status"] in ("completed", "failed")
+
+        await await_for(ended, 60, what=f"download {download_id} to end")
+        row: dict[str, Any] = (await self.call("GET", f"/downloads/{download_id}")).json()
+        await self.call("GET", f"/downloads/{download_id}/events")
+        return row
+
+
+@pytest.fixture
+async def watched(app: App) -> AsyncIterator[Watched]:
+    seen = Watched(app)
+    subscription = app.runtime.bus.subscribe()
+
+    async def collect() -> None:
+        async for event in subscription:
+            seen.events.append(event)
+
+    task = asyncio.create_task(collect())
+    try:
+        yield seen
+    finally:
+        subscription.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def database_bytes(app: App, settings: Settings) -> bytes:
+    """What the database holds: the SQLite files (WAL included) or, on PostgreSQL, every row
+    of every table as text."""
+    if app.runtime.db.is_sqlite:
+        database = Path(str(make_url(settings.sqlalchemy_url).database))
+        files = sorted(database.parent.glob(f"{database.name}*"))  # with -wal and -shm
+        assert database in files
+        return b"".join(path.read_bytes() for path in files)
+    dumped = []
+    async with app.runtime.db.read() as s:
+        tables = (
+            await s.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        ).scalars()
+        for table in list(tables):
+            rows = await s.execute(text(f'SELECT t::text FROM "{table}" t'))  # noqa: S608
+            dumped.extend(str(row[0]) for row in rows)
+    return "\n".join(dumped).encode()
+
+
+def assert_never_shown(
+    watched: Watched, caplog: pytest.LogCaptureFixture, stored: bytes, value: str = VALUE
+) -> None:
+    assert not [a for a in watched.answers if value in a]
+    assert not [r for r in caplog.records if value in r.getMessage()]
+    assert not [e for e in watched.events if value in repr(e.as_json())]
+    assert value.encode() not in stored
+
+
+async def test_a_direct_file_behind_a_cookie_comes_with_the_uploaded_one(
+    app: App,
+    watched: Watched,
+    origin: Origin,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = b"members only " * 4000
+    origin.add_file("/private/film.bin", data)
+    origin.require_cookie("/private/film.bin", f"sid={VALUE}")
+    url = origin.url("/private/film.bin")
+
+    refused = await watched.call("POST", "/downloads", json={"url": url})
+    row = await watched.finished(refused.json()["id"])
+    assert row["status"] == "failed" and "403" in row["error"]
+    assert "Cookie" not in origin.requests_for("/private/film.bin")[0].headers
+
+    made = await watched.call("POST", "/cookies", json={"cookies_txt": cookies_txt()})
+    assert made.status_code == 201, made.text
+    assert made.json()["domains"] == [".other.test", "127.0.0.1"]
+    assert made.json()["count"] == 2
+    assert made.json()["expires_at"].startswith("2100-01-01")
+    assert (settings.data_dir / "cookies.key").stat().st_mode & 0o777 == 0o600
+
+    # The same URL again, this time reached through a redirect from another name of the host:
+    # the first request (to localhost) carries none of the cookies, the redirected one its own.
+    origin.add_redirect("/back", url)
+    hop = f"http://localhost:{origin.port}/back"
+    done = await watched.call("POST", "/downloads", json={"url": hop})
+    row = await watched.finished(done.json()["id"])
+    assert row["status"] == "completed", row
+    assert (app.runtime.builtin.root / row["files"][0]["path"]).read_bytes() == data
+    first = origin.requests_for("/back")[0]
+    assert first.headers["Host"].startswith("localhost") and "Cookie" not in first.headers
+    last = origin.requests_for("/private/film.bin")[-1]
+    assert last.headers["Cookie"] == f"sid={VALUE}"  # only the cookie of 127.0.0.1
+
+    listed = (await watched.call("GET", "/cookies")).json()["items"]
+    assert [(s["id"], s["count"]) for s in listed] == [(made.json()["id"], 2)]
+    assert set(listed[0]) == {"id", "domains", "count", "expires_at", "created_at"}
+    assert_never_shown(watched, caplog, await database_bytes(app, settings))
+
+
+async def test_a_page_and_its_video_behind_a_cookie_come_through_yt_dlp(
+    app: App,
+    watched: Watched,
+    origin: Origin,
+    media_files: MediaFiles,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    origin.add_file("/media/private.mp4", media_files.mp4, "video/mp4")
+    origin.add_page("/watch/private", media.page_with_video(origin.url("/media/private.mp4")))
+    for path in ("/watch/private", "/media/private.mp4"):
+        origin.require_cookie(path, f"sid={VALUE}")
+    page = origin.url("/watch/private")
+
+    refused = await watched.call("POST", "/downloads", json={"url": page})
+    row = await watched.finished(refused.json()["id"])
+    assert row["status"] == "failed" and "403" in row["error"]
+    assert "may have expired" not in row["error"]
+
+    await watched.call("POST", "/cookies", json={"cookies_txt": cookies_txt()})
+    done = await watched.call("POST", "/downloads", json={"url": page})
+    row = await watched.finished(done.json()["id"])
+    assert row["status"] == "completed", row
+    got = app.runtime.builtin.root / row["files"][0]["path"]
+    assert got.read_bytes() == media_files.mp4.read_bytes()
+    # yt-dlp itself fetched the page and the video with the cookie.
+    by_ytdlp = [
+        r
+        for r in origin.requests_for("/media/private.mp4") + origin.requests_for("/watch/private")
+        if not r.headers.get("User-Agent", "").startswith("haul/")
+    ]
+    assert {r.path for r in by_ytdlp if r.status == 200} == {
+        "/watch/private",
+        "/media/private.mp4",
+    }
+    assert all(r.headers.get("Cookie") == f"sid={VALUE}" for r in by_ytdlp)
+    assert_never_shown(watched, caplog, await database_bytes(app, settings))
+
+
+async def test_a_refused_cookie_is_said_to_have_expired(
+    app: App, watched: Watched, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/private/film.bin", b"x" * 1000)
+    origin.require_cookie("/private/film.bin", f"sid={VALUE}")
+    origin.add_file("/media/private.mp4", media_files.mp4, "video/mp4")
+    origin.require_cookie("/media/private.mp4", f"sid={VALUE}")
+    origin.add_page("/watch/open", media.page_with_video(origin.url("/media/private.mp4")))
+    await watched.call("POST", "/cookies", json={"cookies_txt": cookies_txt("stale-value")})
+    for url in (origin.url("/private/film.bin"), origin.url("/watch/open")):
+        made = await watched.call("POST", "/downloads", json={"url": url})
+        row = await watched.finished(made.json()["id"])
+        assert row["status"] == "failed", row
+        assert "403" in row["error"], row
+        assert "The cookies for 127.0.0.1 may have expired: upload fresh ones" in row["error"]
+
+
+async def test_uploads_as_a_file_and_removal(app: App, watched: Watched) -> None:
+    files = {"file": ("cookies.txt", cookies_txt().encode(), "text/plain")}
+    made = await watched.call("POST", "/cookies", files=files)
+    assert made.status_code == 201, made.text
+    assert set(made.json()) >= {"id", "domains", "count", "expires_at"}
+    set_id = made.json()["id"]
+    assert (await watched.call("DELETE", f"/cookies/{set_id}")).status_code == 204
+    assert (await watched.call("GET", "/cookies")).json() == {"items": []}
+    again = await watched.call("DELETE", f"/cookies/{set_id}")
+    assert again.status_code == 404
+    assert again.json()["detail"] == f"You have no cookie set {set_id}."
+
+
+@pytest.mark.parametrize(
+    ("send", "status", "said"),
+    [
+        ({"json": {"cookies_txt": ""}}, 422, "empty"),
+        ({"json": {"cookies_txt": "sid=abc; other=def"}}, 422, "Netscape format"),
+        ({"json": {"cookies_txt": ".a.org\tTRUE\t/\tFALSE\t100\tn\tv\n"}}, 422, "expired"),
+        ({"json": {"cookies": "x"}}, 422, "cookies_txt"),
+        ({"json": ["x"]}, 422, "cookies_txt"),
+        ({"content": b"not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        ({"content": b"x", "headers": {"content-type": "text/plain"}}, 422, "multipart"),
+        ({"files": {"file": ("c.txt", b"\xff\xfe\x00bad", "text/plain")}}, 422, "UTF-8"),
+        ({"files": {"other": ("c.txt", b"x", "text/plain")}}, 422, "field 'file'"),
+        (
+            {"json": {"cookies_txt": "a.org\tFALSE\t/\tFALSE\t0\tn\tv\n" * 50_000}},
+            413,
+            "at most 1 MB",
+        ),
+        (
+            {"files": {"file": ("c.txt", b"#" * (MAX_TEXT_BYTES + 1), "text/plain")}},
+            413,
+            "at most 1 MB",
+        ),
+    ],
+)
+async def test_bad_uploads_are_refused_with_a_sentence(
+    app: App, send: dict[str, Any], status: int, said: str
+) -> None:
+    answer = await app.http.post("/api/v1/cookies", **send)
+    assert answer.status_code == status, answer.text
+    assert said in answer.json()["detail"]
+    assert (await app.get("/cookies")).json() == {"items": []}
