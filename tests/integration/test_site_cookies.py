@@ -20,9 +20,11 @@ from haul.core.cookies import MAX_TEXT_BYTES
 from haul.events.bus import Event
 from haul.settings import Settings
 from tests.conftest import App
+from tests.integration.test_web_pages import token
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
+from tests.support.server import HaulServer
 from tests.support.wait import await_for
 
 VALUE = "s3cr3t-c00kie-value-7f2a"
@@ -252,3 +254,79 @@ async def test_bad_uploads_are_refused_with_a_sentence(
     assert answer.status_code == status, answer.text
     assert said in answer.json()["detail"]
     assert (await app.get("/cookies")).json() == {"items": []}
+
+
+def test_the_command_line_adds_lists_and_removes_sets(server: HaulServer, tmp_path: Path) -> None:
+    exported = tmp_path / "cookies.txt"
+    exported.write_text(cookies_txt())
+    added = server.cli("cookies", "add", str(exported))
+    assert added.returncode == 0, added.stderr
+    assert "added 1: 2 cookies for .other.test, 127.0.0.1" in added.stdout
+    listed = server.cli("cookies", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert ".other.test, 127.0.0.1" in listed.stdout and "2100-01-01" in listed.stdout
+    bad = tmp_path / "bad.txt"
+    bad.write_text("sid=abc")
+    refused = server.cli("cookies", "add", str(bad))
+    assert refused.returncode != 0 and "Netscape format" in refused.stderr
+    removed = server.cli("cookies", "remove", "1")
+    assert removed.returncode == 0 and "removed 1" in removed.stdout
+    again = server.cli("cookies", "remove", "1")
+    assert again.returncode != 0 and "You have no cookie set 1." in again.stderr
+    assert "No cookies uploaded" in server.cli("cookies", "list").stdout
+    said = added.stdout + listed.stdout + removed.stdout + server.log.read_text()
+    assert VALUE not in said
+    key = server.data_dir / "cookies.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert VALUE.encode() not in (server.data_dir / "haul.db").read_bytes()
+
+
+async def test_the_page_uploads_lists_and_deletes_behind_its_csrf_token(app: App) -> None:
+    browser = app.http
+    html = {"Accept": "text/html"}
+    empty = await browser.get("/cookies", headers=html)
+    assert empty.status_code == 200 and "You have uploaded no cookies" in empty.text
+    assert 'href="/cookies"' in empty.text  # in the menu
+    csrf = token(empty.text)
+    file = {"file": ("cookies.txt", cookies_txt().encode(), "text/plain")}
+
+    forged = await browser.post("/cookies", headers=html, files=file, data={"csrf": "x" * 43})
+    assert forged.status_code == 403
+    elsewhere = await browser.post(
+        "/cookies",
+        headers={**html, "Origin": "http://evil.test"},
+        files=file,
+        data={"csrf": csrf},
+    )
+    assert elsewhere.status_code == 403
+    assert (await app.get("/cookies")).json() == {"items": []}
+
+    bad = await browser.post(
+        "/cookies", headers=html, data={"csrf": csrf, "cookies_txt": "sid=abc"}, files={}
+    )
+    assert bad.status_code == 422 and "Netscape format" in bad.text
+    nothing = await browser.post("/cookies", headers=html, files={}, data={"csrf": csrf})
+    assert nothing.status_code == 422 and "Choose a cookies.txt file" in nothing.text
+
+    made = await browser.post("/cookies", headers=html, files=file, data={"csrf": csrf})
+    assert made.status_code == 303 and made.headers["location"] == "/cookies?done=added"
+    pasted = await browser.post(
+        "/cookies",
+        headers=html,
+        files={"file": ("", b"", "application/octet-stream")},
+        data={"csrf": csrf, "cookies_txt": cookies_txt("pasted-value")},
+    )
+    assert pasted.status_code == 303
+    shown = await browser.get("/cookies?done=added", headers=html)
+    assert "The cookies are stored." in shown.text
+    assert shown.text.count('<td class="sites">.other.test, 127.0.0.1</td>') == 2
+    assert VALUE not in shown.text and "pasted-value" not in shown.text
+
+    (first, second) = [s["id"] for s in (await app.get("/cookies")).json()["items"]]
+    refused = await browser.post(f"/cookies/{first}/delete", headers=html, data={"csrf": "no"})
+    assert refused.status_code == 403
+    gone = await browser.post(f"/cookies/{first}/delete", headers=html, data={"csrf": csrf})
+    assert gone.status_code == 303
+    assert [s["id"] for s in (await app.get("/cookies")).json()["items"]] == [second]
+    again = await browser.post(f"/cookies/{first}/delete", headers=html, data={"csrf": csrf})
+    assert again.status_code == 404

@@ -26,6 +26,7 @@ from haul.cli.api import Api
 from haul.cli.clients import clients_app
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.config import config_app
+from haul.cli.cookies import cookies_app
 from haul.cli.iptv import iptv_app
 from haul.cli.links import link
 from haul.cli.login import login, logout, whoami
@@ -59,6 +60,7 @@ app.add_typer(media_app, name="media")
 app.add_typer(notify_app, name="notify")
 app.add_typer(logs_app, name="logs")
 app.add_typer(config_app, name="config")
+app.add_typer(cookies_app, name="cookies")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(retention_app, name="retention")
 app.add_typer(users_app, name="users")
