@@ -189,3 +189,42 @@ def test_a_key_file_that_is_not_a_key_is_refused(tmp_path: Path) -> None:
     path.write_text("not a key\n")
     with pytest.raises(SealedUnreadable, match="does not hold a key"):
         KeyFile(path).seal(b"x")
+
+
+def _yt_dlp_error(message: str) -> Exception:
+    from yt_dlp.utils import DownloadError, ExtractorError
+
+    cause = ExtractorError(message, expected=True)
+    return DownloadError(f"ERROR: [youtube] abc: {message}", (type(cause), cause, None))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Sign in to confirm you're not a bot. Use --cookies-from-browser or --cookies for the "
+        "authentication. See  https://github.com/yt-dlp/yt-dlp/wiki/FAQ  for how to pass cookies",
+        "This video is only available for registered users. Use --cookies, --username and "
+        "--password to provide account credentials",
+        "Sign in to confirm your age. This video may be inappropriate for some users.",
+    ],
+)
+def test_a_site_that_wants_a_sign_in_asks_for_cookies(message: str) -> None:
+    from haul.engine.ytdlp_errors import translate
+
+    url = "https://www.youtube.com/watch?v=abc"
+    fresh = translate(_yt_dlp_error(message), url)
+    assert fresh.code == "sign_in_required" and not fresh.transient
+    assert fresh.message.startswith("www.youtube.com asks for a sign-in: ")
+    assert "Upload your cookies for www.youtube.com" in fresh.message
+    assert "--cookies" not in fresh.message and "github.com" not in fresh.message
+    stale = translate(_yt_dlp_error(message), url, cookies_of="www.youtube.com")
+    assert stale.code == "sign_in_required"
+    assert "The cookies for www.youtube.com may have expired: upload fresh ones" in stale.message
+
+
+def test_an_error_that_is_not_about_signing_in_stays_what_it_was() -> None:
+    from haul.engine.ytdlp_errors import translate
+
+    error = translate(_yt_dlp_error("Requested format is not available"), "https://a.test/v")
+    assert error.code == "extractor_error"
+    assert "cookies" not in error.message
