@@ -57,8 +57,8 @@ def list_cookies(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> 
         table.add_row(
             str(s["id"]),
             str(s["count"]),
-            text(s["expires_at"] or "session only"),
-            text(s["created_at"]),
+            text(_minute(s["expires_at"]) if s["expires_at"] else "session only"),
+            text(_minute(s["created_at"])),
             text(", ".join(s["domains"])),
         )
     console.print(table)
@@ -75,3 +75,8 @@ def remove_cookies(
         for set_id in ids:
             api.request("DELETE", f"/cookies/{set_id}")
             console.print(f"removed {set_id}")
+
+
+def _minute(iso: str) -> str:
+    """An ISO time as ``2026-12-06 21:17`` (UTC, as the server gives it)."""
+    return iso[:16].replace("T", " ")
