@@ -569,6 +569,8 @@ async def test_every_form_refuses_a_post_without_its_token(site: Site) -> None:
         "/users": {"username": "mallory", "password": "mallory pass 1", "role": "admin"},
         f"/users/{alice_id}": {"role": "admin"},
         f"/users/{alice_id}/delete": {},
+        "/cookies": {"cookies_txt": "a.test\tFALSE\t/\tFALSE\t0\tsid\tx\n"},
+        "/cookies/1/delete": {},
         "/logout": {},
     }
     for path, data in forms.items():

@@ -18,8 +18,11 @@ from sqlalchemy import make_url, text
 
 from haul.core.cookies import MAX_TEXT_BYTES
 from haul.events.bus import Event
+from haul.service import Owner
 from haul.settings import Settings
+from haul.store.models import CookieSet
 from tests.conftest import App
+from tests.integration.test_public_mode import public, visitor
 from tests.integration.test_web_pages import token
 from tests.support import media
 from tests.support.fixtures import MediaFiles
@@ -331,3 +334,30 @@ async def test_the_page_uploads_lists_and_deletes_behind_its_csrf_token(app: App
     assert [s["id"] for s in (await app.get("/cookies")).json()["items"]] == [second]
     again = await browser.post(f"/cookies/{first}/delete", headers=html, data={"csrf": csrf})
     assert again.status_code == 404
+
+
+async def test_visitors_sets_belong_to_their_browser_and_an_accounts_end_with_it(
+    settings: Settings,
+) -> None:
+    async with public(settings) as application, visitor(application) as anna:
+        async with visitor(application, "203.0.113.8") as bob:
+            await anna.get("/api/v1/auth/me")  # the visitor cookie first, as a browser has it
+            await bob.get("/api/v1/auth/me")
+            made = await anna.post("/api/v1/cookies", json={"cookies_txt": cookies_txt()})
+            assert made.status_code == 201, made.text
+            set_id = made.json()["id"]
+            assert (await bob.get("/api/v1/cookies")).json() == {"items": []}
+            taken = await bob.delete(f"/api/v1/cookies/{set_id}")
+            assert taken.status_code == 404 and "no cookie set" in taken.json()["detail"]
+            assert len((await anna.get("/api/v1/cookies")).json()["items"]) == 1
+            runtime = application.state.runtime
+            async with runtime.db.read() as s:
+                stored = await s.get(CookieSet, set_id)
+            assert stored is not None and stored.owner_key.startswith("session:")
+            assert await runtime.cookies.for_owner(stored.owner_key) is not None
+
+        # An account's sets go with it, whatever becomes of the rest of what it owned.
+        user = await runtime.accounts.create_user("carol", "carol password 1")
+        await runtime.cookies.add(Owner(key=f"user:{user.id}", user_id=user.id), cookies_txt())
+        await runtime.ownership.delete_user(user.id)
+        assert await runtime.cookies.for_owner(f"user:{user.id}") is None
