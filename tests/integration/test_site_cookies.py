@@ -19,8 +19,12 @@ from sqlalchemy import make_url, text
 from haul.core.cookies import MAX_TEXT_BYTES
 from haul.events.bus import Event
 from haul.service import Owner
+from haul.service.cookies import CookieService
 from haul.settings import Settings
+from haul.store.database import Database
+from haul.store.migrate import upgrade_async
 from haul.store.models import CookieSet
+from haul.store.sealed import KeyFile
 from tests.conftest import App
 from tests.integration.test_public_mode import public, visitor
 from tests.integration.test_web_pages import token
@@ -361,3 +365,27 @@ async def test_visitors_sets_belong_to_their_browser_and_an_accounts_end_with_it
         await runtime.cookies.add(Owner(key=f"user:{user.id}", user_id=user.id), cookies_txt())
         await runtime.ownership.delete_user(user.id)
         assert await runtime.cookies.for_owner(f"user:{user.id}") is None
+
+
+async def test_a_set_this_process_cannot_open_is_left_out_and_told_of_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'haul.db'}"
+    await upgrade_async(url)
+    db = Database(url)
+    try:
+        server = CookieService(db, KeyFile(tmp_path / "server" / "cookies.key"))
+        await server.add(Owner(key="user:1"), cookies_txt())
+        await server.add(Owner(key="user:2"), cookies_txt())
+        worker = CookieService(db, KeyFile(tmp_path / "worker" / "cookies.key"))
+        caplog.set_level(logging.DEBUG, logger="haul.service.cookies")
+        for _ in range(3):
+            assert await worker.for_owner("user:1") is None
+        warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and "cookie set 1 is not used" in warned[0].getMessage()
+        assert not [r for r in caplog.records if VALUE in r.getMessage()]
+        mine = await server.for_owner("user:2")
+        assert mine is not None and mine.header("http://127.0.0.1:1/") == f"sid={VALUE}"
+        assert await server.for_owner("user:3") is None
+    finally:
+        await db.dispose()

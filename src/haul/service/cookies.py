@@ -63,6 +63,8 @@ class CookieService:
     def __init__(self, db: Database, key: KeyFile) -> None:
         self.db = db
         self.key = key
+        #: Sets found unreadable here, told of once (a warning), not with every job.
+        self._unreadable: set[int] = set()
 
     async def add(self, owner: Owner, text: str) -> CookieSetView:
         """Store a Netscape cookies.txt for ``owner``; bad input raises an InputError (or
@@ -106,7 +108,7 @@ class CookieService:
 
     async def for_owner(self, owner_key: str) -> SiteCookies | None:
         """All of an owner's cookies, for a job (None: the owner uploaded none). A set that
-        cannot be opened here is left out, with a warning naming the set only."""
+        cannot be opened here is left out, with a warning (once) naming the set only."""
         async with self.db.read() as s:
             rows = (
                 await s.execute(
@@ -122,7 +124,9 @@ class CookieService:
             try:
                 records = json.loads(self.key.open(sealed))
             except SealedUnreadable as exc:
-                log.warning("cookie set %s is not used: %s", set_id, exc.message)
+                level = logging.DEBUG if set_id in self._unreadable else logging.WARNING
+                self._unreadable.add(set_id)
+                log.log(level, "cookie set %s is not used: %s", set_id, exc.message)
                 continue
             sets.append(site_cookies.from_records(records))
         return site_cookies.merged(sets) if sets else None
