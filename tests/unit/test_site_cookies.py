@@ -57,6 +57,13 @@ def test_windows_line_ends_a_missing_header_and_a_bom_are_read() -> None:
     assert (cookie.name, cookie.value) == ("sid", "abc")
 
 
+def test_a_file_that_starts_with_a_comment_or_an_http_only_cookie_is_read() -> None:
+    comment = f"# exported by an extension\n.a.org\tTRUE\t/\tFALSE\t{LATER}\tx\ty\n"
+    assert [c.name for c in parse(comment)] == ["x"]
+    http_only = f"#HttpOnly_.a.org\tTRUE\t/\tFALSE\t{LATER}\th\tv\n"
+    assert [c.name for c in parse(http_only)] == ["h"]
+
+
 def test_session_cookies_only_have_no_expiry() -> None:
     assert earliest_expiry(parse("a.org\tFALSE\t/\tFALSE\t0\tx\ty\n")) is None
 

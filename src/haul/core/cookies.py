@@ -80,7 +80,7 @@ def parse(text: str, *, now: float | None = None) -> list[Cookie]:
     if not text.strip():
         raise InputError("The cookies.txt is empty: export the cookies of the site again.")
     lines = text.lstrip("\ufeff").splitlines()
-    if not lines or not lines[0].lstrip().startswith("#"):
+    if "HTTP Cookie File" not in lines[0]:  # the first line the reader insists on
         lines.insert(0, MAGIC)
     jar = _TextJar(policy=_policy())
     try:
