@@ -26,6 +26,7 @@ import httpx
 import pytest
 import uvloop
 
+from haul.core import cookies
 from haul.engine.base import EngineJob, Profile, StopSignal
 from haul.engine.http import HttpEngine
 from haul.engine.resolve import resolve
@@ -373,3 +374,42 @@ def test_a_client_host_name_is_judged_by_where_it_leads(monkeypatch: pytest.Monk
     monkeypatch.setattr(guard.socket, "getaddrinfo", lookup)
     refusal = guard.judge_host(guard.CLIENT_POLICY, "rebound.example", 80)
     assert refusal is not None and refusal.address == "169.254.169.254"
+
+
+async def test_a_download_with_site_cookies_is_guarded_all_the_same(
+    origin: Origin, tmp_path: Any
+) -> None:
+    origin.add_redirect("/start", METADATA)
+    jar = cookies.merged([cookies.parse("127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tsecret\n")])
+    engine = HttpEngine(addresses=OPEN)
+    try:
+        job = replace(engine_job(origin.url("/start"), tmp_path), cookies=jar)
+        with pytest.raises(AddressRefused) as refused:
+            await engine.run(job, lambda _: None, StopSignal())
+    finally:
+        await engine.aclose()
+    assert refused.value.message == f"The server at 127.0.0.1 redirected to {LINK_LOCAL}."
+    assert "sid=secret" in origin.requests_for("/start")[0].headers.get("Cookie", "")
+
+
+async def test_cookies_a_site_sets_stay_with_the_download_that_got_them(
+    origin: Origin, tmp_path: Any
+) -> None:
+    """A site's session cookie follows its own redirect, and reaches no later download."""
+    origin.add_file("/files/a.bin", b"a" * 100)
+    origin.add_file("/files/b.bin", b"b" * 100)
+    target = localhost(origin, "/files/a.bin")
+    headers = {"Location": target, "Set-Cookie": "visit=one; Path=/"}
+    origin.fault("/login", "status", times=None, status=302, headers=headers)
+    engine = HttpEngine(addresses=OPEN)
+    try:
+        first = engine_job(localhost(origin, "/login"), tmp_path / "1")
+        await engine.run(first, lambda _: None, StopSignal())
+        second = engine_job(localhost(origin, "/files/b.bin"), tmp_path / "2")
+        await engine.run(second, lambda _: None, StopSignal())
+    finally:
+        await engine.aclose()
+    [followed] = origin.requests_for("/files/a.bin")
+    [later] = origin.requests_for("/files/b.bin")
+    assert followed.headers.get("Cookie") == "visit=one"
+    assert "Cookie" not in later.headers

@@ -43,8 +43,8 @@ small download costs). A site's credentials from ``~/.netrc`` are never sent: th
 fetches URLs that anyone using haul gives, and the operator's logins (or a ``default`` entry,
 which names every host) are not theirs to use. Credentials in a URL (``user:pass@host``) are
 sent to that host, as aiohttp sends them. The site cookies the download's owner uploaded
-(``job.cookies``) are sent to the sites they are for, chosen again for every redirect
-(:func:`site_cookies`).
+(``job.cookies``) are sent to the sites they are for, chosen again for every redirect; the
+cookies a site sets live only as long as the request that got them (:func:`request_cookies`).
 
 A caller that does not know yet whether a URL is a file at all passes ``accept`` to
 :meth:`HttpEngine.fetch`: it sees the final URL and the headers of the answer about to be
@@ -274,6 +274,7 @@ class HttpEngine:
             connector = aiohttp.TCPConnector(limit=_MAX_CONNECTIONS, ssl=self._ssl)
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # see request_cookies
                 headers=self._headers,
                 timeout=self._timeout,
                 read_bufsize=self._chunk_size,
@@ -293,9 +294,10 @@ class HttpEngine:
                 headers["If-Range"] = validator
         try:
             options = self._environment.proxy(url)
-            if cookies:
-                options["middlewares"] = (site_cookies(cookies),)
-            policy = None if options else self._addresses
+            policy = None if options else self._addresses  # through a proxy: the proxy's
+            # This request's chain of redirects keeps the cookies its sites set; nothing is
+            # kept past it, so no download sends what a site gave another.
+            options["middlewares"] = (request_cookies(aiohttp.CookieJar(), cookies),)
             async with contextlib.AsyncExitStack() as stack:
                 # Connecting and following redirects are checked, not what the caller does
                 # with the answer (an ``accept`` that hands the source to a download client).
@@ -365,16 +367,25 @@ class HttpEngine:
         return size
 
 
-def site_cookies(cookies: SiteCookies) -> ClientMiddlewareType:
-    """An aiohttp middleware giving each request, redirects included, the ``Cookie`` header
-    of its own URL: a redirect to another site carries none of them."""
+def request_cookies(jar: aiohttp.CookieJar, cookies: SiteCookies | None) -> ClientMiddlewareType:
+    """An aiohttp middleware giving each request, redirects included, the cookies of its own
+    URL: those the sites of this chain of requests set (kept in ``jar``, which lives as long
+    as the request) and those of the owner's uploaded ``cookies``. A redirect to another site
+    carries none of another site's. The engine's session keeps no cookies of its own: they
+    would reach other people's downloads."""
 
     async def send(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
-        header = cookies.header(str(request.url))
-        if header is not None:
-            sent = request.headers.get("Cookie")  # what the site itself set, if anything
-            request.headers["Cookie"] = f"{sent}; {header}" if sent else header
-        return await handler(request)
+        parts = [
+            f"{name}={morsel.value}" for name, morsel in jar.filter_cookies(request.url).items()
+        ]
+        uploaded = cookies.header(str(request.url)) if cookies else None
+        if uploaded is not None:
+            parts.append(uploaded)
+        if parts:
+            request.headers["Cookie"] = "; ".join(parts)
+        response = await handler(request)
+        jar.update_cookies(response.cookies, response.url)
+        return response
 
     return send
 
