@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from haul.core.tracking import Tracked
 from haul.web.ids import Id
+from haul.web.schemas.derived import model_of
 
 MAX_URLS_PER_REQUEST = 1000
 
@@ -61,35 +63,25 @@ class DownloadFile(BaseModel):
     size: int | None = None
 
 
-class DownloadOut(BaseModel):
-    id: int
-    url: str
-    title: str | None
-    status: str
-    progress: float | None
-    downloaded_bytes: int | None
-    total_bytes: int | None
-    speed: float | None
-    eta: float | None
-    client: str | None
-    client_ref: str | None
-    error: str | None
-    error_code: str | None
-    message: str | None
-    media_id: int | None
-    parent_id: int | None
-    owner: str
-    created_at: datetime
-    completed_at: datetime | None
-    retry_at: datetime | None
-    files: list[DownloadFile]
-    children: int | None = Field(default=None, description="A playlist's number of entries")
-    owner_name: str | None = Field(
-        default=None,
-        description="The owner as a person reads it: a user name, 'visitor <id start>', 'local'",
-    )
-    children_status: dict[str, int] | None = Field(
-        default=None, description="A playlist's entries counted by status"
+if TYPE_CHECKING:
+
+    class DownloadOut(BaseModel):
+        """A tracked download as the API shows it (its fields: made below from Tracked)."""
+
+else:
+    #: A tracked download as the API shows it: every field of Tracked, in its order.
+    DownloadOut = model_of(
+        Tracked,
+        "DownloadOut",
+        module=__name__,
+        shown_as={"status": str, "files": list[DownloadFile]},
+        described={
+            "children": "A playlist's number of entries",
+            "owner_name": (
+                "The owner as a person reads it: a user name, 'visitor <id start>', 'local'"
+            ),
+            "children_status": "A playlist's entries counted by status",
+        },
     )
 
 
