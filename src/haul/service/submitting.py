@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
 from haul.core.sources import Source
+from haul.core.submit_options import SubmitOptions
 from haul.errors import HaulError, UnknownProfile
 from haul.service.values import Owner
 from haul.store.database import Database
@@ -24,10 +24,19 @@ SUBMIT_BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class SubmitRequest:
+    """A submit waiting for its batch: what was asked, and what the service decided for it."""
+
     source: Source
     owner: Owner
+    options: SubmitOptions
     done: asyncio.Future[Download]
-    options: dict[str, Any]
+    #: The client a torrent is routed to (others are routed when admitted).
+    routed_client: str | None = None
+    #: An uploaded .torrent's bytes, and its name (the title when the options give none).
+    torrent: bytes | None = None
+    source_name: str | None = None
+    #: Its media item may have no other unfinished download.
+    media_exclusive: bool = False
 
 
 class SubmitBatcher:
@@ -75,21 +84,20 @@ class SubmitBatcher:
     def _store(self, s: Session, *, batch: list[SubmitRequest]) -> list[Download | HaulError]:
         """Store a batch (runs whole in the database thread: no awaits here). A download
         asked for without a profile gets the default profile, if there is one."""
-        names = {r.options["profile"] for r in batch if r.options["profile"] is not None}
+        names = {r.options.profile for r in batch if r.options.profile is not None}
         profiles: dict[str, int] = {}
         if names:
             found = s.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
             profiles = {name: int(i) for name, i in found.all()}
         default: int | None = None
-        if any(r.options["profile"] is None for r in batch):
+        if any(r.options.profile is None for r in batch):
             default = s.scalar(
                 select(Profile.id).where(Profile.is_default.is_(True)).order_by(Profile.id)
             )
         items: list[NewDownload] = []
         refused: dict[int, HaulError] = {}
         for index, request in enumerate(batch):
-            options = request.options
-            name = options["profile"]
+            name = request.options.profile
             if name is not None and name not in profiles:
                 refused[index] = UnknownProfile(f"There is no profile named {name!r}.")
                 continue
@@ -98,23 +106,17 @@ class SubmitBatcher:
                 NewDownload(
                     request.source,
                     owner.key,
-                    owner.limit,
-                    owner.ip_limit,
-                    options["paused"],
-                    options["priority"],
-                    {
-                        "user_id": owner.user_id,
-                        "session_id": owner.session_id,
-                        "ip": owner.ip,
-                        "profile_id": profiles.get(name) if name else default,
-                        "media_id": options["media_id"],
-                        "requested_client": options["client"],
-                        "client": options.get("route"),
-                        "source_blob": options.get("torrent"),
-                        "title": options["title"],
-                        **options.get("columns", {}),
-                    },
-                    media_exclusive=bool(options.get("media_exclusive")),
+                    request.options,
+                    owner_limit=owner.limit,
+                    ip_limit=owner.ip_limit,
+                    user_id=owner.user_id,
+                    session_id=owner.session_id,
+                    ip=owner.ip,
+                    profile_id=profiles[name] if name else default,
+                    routed_client=request.routed_client,
+                    torrent=request.torrent,
+                    source_name=request.source_name,
+                    media_exclusive=request.media_exclusive,
                 )
             )
         stored = iter(submit_many(s, items, limits=self.limits(), policy=self.policy()))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from haul.core.submit_options import PRIORITY_HIGHEST, PRIORITY_LOWEST, SubmitOptions
 from haul.core.tracking import Tracked
 from haul.web.ids import Id
 from haul.web.schemas.derived import model_of
@@ -32,7 +33,7 @@ class DownloadCreate(BaseModel):
         description="Download even if the media item has its file or is being downloaded",
     )
     paused: bool = False
-    priority: int = Field(default=0, ge=-100, le=100)
+    priority: int = Field(default=0, ge=PRIORITY_LOWEST, le=PRIORITY_HIGHEST)
     title: str | None = Field(default=None, max_length=1000)
 
     @field_validator("urls", mode="before")
@@ -53,6 +54,18 @@ class DownloadCreate(BaseModel):
         if self.urls is not None and not self.urls:
             raise ValueError("'urls' is empty")
         return self
+
+    def options(self) -> SubmitOptions:
+        """What each link asks for (a title only for one link: several do not share one)."""
+        return SubmitOptions(
+            profile=self.profile,
+            client=self.client,
+            media_id=self.media_id,
+            force=self.force,
+            paused=self.paused,
+            priority=self.priority,
+            title=self.title if self.url is not None else None,
+        )
 
 
 class DownloadFile(BaseModel):
