@@ -40,7 +40,7 @@ from haul.service.files import Folders, remove_inside
 from haul.service.listing import ClientTracker, cursor_id
 from haul.service.media import MediaService
 from haul.service.shown import all_for, events_for, states_for, tracked_for
-from haul.service.submitting import SubmitBatcher, SubmitRequest
+from haul.service.submitting import SubmitBatcher
 from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import changes
 from haul.store import downloads as q
@@ -50,7 +50,7 @@ from haul.store.kept import Kept
 from haul.store.media_files import recorded_files
 from haul.store.models import Download, DownloadEvent, Profile, User, utcnow
 from haul.store.search import contains_all
-from haul.store.submits import visitor_refusal
+from haul.store.submits import NewDownload, visitor_refusal
 from haul.worker.external import saved_inside
 
 log = logging.getLogger(__name__)
@@ -187,17 +187,21 @@ class DownloadService:
                 routed = route("torrent", candidates, options.client)
             except NoClient as exc:
                 raise NoClientForSource(exc.message) from None
-        request = SubmitRequest(
+        item = NewDownload(
             source,
-            owner,
+            owner.key,
             options,
-            asyncio.get_running_loop().create_future(),
+            owner_limit=owner.limit,
+            ip_limit=owner.ip_limit,
+            user_id=owner.user_id,
+            session_id=owner.session_id,
+            ip=owner.ip,
             routed_client=routed,
             torrent=torrent,
             source_name=source_name,
             media_exclusive=exclusive,
         )
-        row = await self.submits.store(request)
+        row = await self.submits.store(item)
         self.wake()
         names = await self.tracker.names([row.owner_key])
         tracked = track(row, None, owner_name=names[row.owner_key])
