@@ -46,6 +46,7 @@ from haul.cli.render import (
 from haul.cli.retention import retention_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
+from haul.core.submit_options import SubmitOptions
 from haul.errors import ApiError, HaulError, LoginNeeded, StartRefused, StorageError
 from haul.logsetup import setup_logging
 
@@ -205,9 +206,11 @@ def add(
         created: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
         failed = False
-        options: dict[str, Any] = {"profile": profile, "client": client, "paused": paused}
-        if media is not None:
-            options.update(media_id=media, force=force)
+        options = _request_fields(
+            SubmitOptions(
+                profile=profile, client=client, paused=paused, media_id=media, force=force
+            )
+        )
         if links:
             try:
                 # One request for all of them: the server stores them in one transaction.
@@ -245,6 +248,19 @@ def add(
         if wait and created:
             failed |= not _follow(api, created)
     raise typer.Exit(1 if failed else 0)
+
+
+def _request_fields(options: SubmitOptions) -> dict[str, Any]:
+    """The fields of a submit request (``POST /downloads``, or the form of a .torrent's) that
+    carry what ``haul add`` asks: the media item's only when there is one."""
+    fields: dict[str, Any] = {
+        "profile": options.profile,
+        "client": options.client,
+        "paused": options.paused,
+    }
+    if options.media_id is not None:
+        fields.update(media_id=options.media_id, force=options.force)
+    return fields
 
 
 @iptv_app.command("get")

@@ -23,6 +23,7 @@ from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, check_requested, route
 from haul.core.sources import Source, check_site, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase, Status, phase_status, phases_for
+from haul.core.submit_options import DEFAULT_OPTIONS, SubmitOptions
 from haul.core.torrents import parse_torrent
 from haul.core.tracking import DownloadRow, Playlist, Tracked, files_size, track
 from haul.engine.base import Profile as EngineProfile
@@ -39,7 +40,7 @@ from haul.service.files import Folders, remove_inside
 from haul.service.listing import ClientTracker, cursor_id
 from haul.service.media import MediaService
 from haul.service.shown import all_for, events_for, states_for, tracked_for
-from haul.service.submitting import SubmitBatcher, SubmitRequest
+from haul.service.submitting import SubmitBatcher
 from haul.service.values import Owner, Page, Totals, to_json
 from haul.store import changes
 from haul.store import downloads as q
@@ -49,7 +50,7 @@ from haul.store.kept import Kept
 from haul.store.media_files import recorded_files
 from haul.store.models import Download, DownloadEvent, Profile, User, utcnow
 from haul.store.search import contains_all
-from haul.store.submits import visitor_refusal
+from haul.store.submits import NewDownload, visitor_refusal
 from haul.worker.external import saved_inside
 
 log = logging.getLogger(__name__)
@@ -121,80 +122,46 @@ class DownloadService:
     # -- submit ---------------------------------------------------------------------------
 
     async def submit(
-        self,
-        url: str,
-        owner: Owner,
-        *,
-        profile: str | None = None,
-        client: str | None = None,
-        media_id: int | None = None,
-        paused: bool = False,
-        priority: int = 0,
-        title: str | None = None,
-        force: bool = False,
+        self, url: str, owner: Owner, options: SubmitOptions = DEFAULT_OPTIONS
     ) -> Tracked:
+        """Queue a link (a page, a file, a stream, a magnet link)."""
         source = parse_source(url, allow_private=self.allow_private)
-        return await self.submit_source(
-            source,
-            owner,
-            profile=profile,
-            client=client,
-            media_id=media_id,
-            paused=paused,
-            priority=priority,
-            title=title,
-            force=force,
-        )
+        return await self.submit_source(source, owner, options)
 
     async def submit_torrent(
-        self,
-        blob: bytes,
-        owner: Owner,
-        *,
-        profile: str | None = None,
-        client: str | None = None,
-        media_id: int | None = None,
-        paused: bool = False,
-        priority: int = 0,
-        title: str | None = None,
-        force: bool = False,
+        self, blob: bytes, owner: Owner, options: SubmitOptions = DEFAULT_OPTIONS
     ) -> Tracked:
         """Queue an uploaded .torrent (checked here; a broken one is refused with a reason)."""
         meta = parse_torrent(blob)
-        return await self.submit_source(
+        return await self._queue(
             torrent_source(meta),
             owner,
-            profile=profile,
-            client=client,
-            media_id=media_id,
-            paused=paused,
-            priority=priority,
-            title=title or meta.name,
-            torrent=blob,
+            options,
             addresses=meta.addresses,
-            force=force,
+            torrent=blob,
+            source_name=meta.name,
         )
 
     async def submit_source(
+        self, source: Source, owner: Owner, options: SubmitOptions = DEFAULT_OPTIONS
+    ) -> Tracked:
+        """Queue a source already parsed (what :meth:`submit` makes, or one haul built itself:
+        an IPTV film or episode)."""
+        return await self._queue(source, owner, options)
+
+    async def _queue(
         self,
         source: Source,
         owner: Owner,
+        options: SubmitOptions,
         *,
-        profile: str | None = None,
-        client: str | None = None,
-        media_id: int | None = None,
-        paused: bool = False,
-        priority: int = 0,
-        title: str | None = None,
-        torrent: bytes | None = None,
         addresses: Sequence[tuple[str, str]] = (),
-        force: bool = False,
-        columns: dict[str, Any] | None = None,
+        torrent: bytes | None = None,
+        source_name: str | None = None,
     ) -> Tracked:
-        """Queue a source already parsed (what :meth:`submit` and :meth:`submit_torrent` make,
-        or one haul built itself: an IPTV film or episode). ``torrent``: the .torrent bytes,
-        ``addresses`` its trackers and web seeds (a magnet link's are read from it);
-        ``columns``: more of the row's own values (an IPTV download's reference)."""
+        """Check what may be checked before storing, then store it with the next batch.
+        ``addresses``: a .torrent's trackers and web seeds (a magnet link's are read from it);
+        ``torrent`` its bytes and ``source_name`` its name."""
         if owner.anonymous:
             if source.kind in ("magnet", "torrent") and not self.visitor_torrents:
                 raise TorrentsNotAllowed(
@@ -206,36 +173,35 @@ class DownloadService:
             addresses = trackers.magnet_addresses(source.url)
         trackers.check(addresses, allow_private=self.allow_private)
         candidates = self.directory.candidates()
-        check_requested(client, candidates)
+        check_requested(options.client, candidates)
         exclusive = False
-        if media_id is not None:
+        if options.media_id is not None:
             if self.media is None:
-                raise NotFound(f"There is no media item {media_id}.")
-            exclusive = await self.media.check_new_download(media_id, owner, force=force)
+                raise NotFound(f"There is no media item {options.media_id}.")
+            exclusive = await self.media.check_new_download(
+                options.media_id, owner, force=options.force
+            )
         routed: str | None = None
         if source.kind in ("magnet", "torrent"):
             try:
-                routed = route("torrent", candidates, client)
+                routed = route("torrent", candidates, options.client)
             except NoClient as exc:
                 raise NoClientForSource(exc.message) from None
-        request = SubmitRequest(
+        item = NewDownload(
             source,
-            owner,
-            asyncio.get_running_loop().create_future(),
-            {
-                "profile": profile,
-                "client": client,
-                "media_id": media_id,
-                "media_exclusive": exclusive,
-                "paused": paused,
-                "priority": priority,
-                "title": title,
-                "route": routed,
-                "torrent": torrent,
-                "columns": columns or {},
-            },
+            owner.key,
+            options,
+            owner_limit=owner.limit,
+            ip_limit=owner.ip_limit,
+            user_id=owner.user_id,
+            session_id=owner.session_id,
+            ip=owner.ip,
+            routed_client=routed,
+            torrent=torrent,
+            source_name=source_name,
+            media_exclusive=exclusive,
         )
-        row = await self.submits.store(request)
+        row = await self.submits.store(item)
         self.wake()
         names = await self.tracker.names([row.owner_key])
         tracked = track(row, None, owner_name=names[row.owner_key])

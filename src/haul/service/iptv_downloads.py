@@ -9,13 +9,14 @@ The download's source names what to ask the provider for (``iptv://...``, see
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
 from haul.core.media_items import clean_ids
 from haul.core.sources import iptv_series_of, iptv_source
+from haul.core.submit_options import IptvEntry, SubmitOptions
 from haul.core.tracking import Tracked
 from haul.errors import HaulError, InvalidMediaItem, NotFound, PermanentTransferError
 from haul.iptv.catalog import Episode
@@ -28,14 +29,6 @@ from haul.service.values import Owner
 from haul.store.database import Database
 from haul.store.models import Download
 from haul.worker.context import SecretStream
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    client: str | None = None
-    profile: str | None = None
-    paused: bool = False
-    force: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +93,7 @@ class IptvDownloads:
         self.downloads = downloads
 
     async def movie(
-        self, owner: Owner, provider_ref: str | int, stream_id: int, options: Options
+        self, owner: Owner, provider_ref: str | int, stream_id: int, options: SubmitOptions
     ) -> Tracked:
         provider = await self.iptv.get(provider_ref, owner)
         info = await self.iptv.vod_info(provider_ref, stream_id, owner)
@@ -114,20 +107,11 @@ class IptvDownloads:
             provider_id=provider.id,
             external_ids=_known_ids(tmdb=stream.tmdb, imdb=stream.imdb),
         )
+        entry = IptvEntry(provider.id, "movie", str(stream.stream_id))
         return await self.downloads.submit_source(
-            iptv_source(provider.id, "movie", str(stream.stream_id)),
+            iptv_source(provider.id, "movie", entry.ref),
             owner,
-            media_id=item.id,
-            title=stream.display_name,
-            client=options.client,
-            profile=options.profile,
-            paused=options.paused,
-            force=options.force,
-            columns={
-                "iptv_provider_id": provider.id,
-                "iptv_kind": "movie",
-                "iptv_ref": str(stream.stream_id),
-            },
+            replace(options, media_id=item.id, title=stream.display_name, iptv=entry),
         )
 
     async def series(
@@ -135,7 +119,7 @@ class IptvDownloads:
         owner: Owner,
         provider_ref: str | int,
         series_id: int,
-        options: Options,
+        options: SubmitOptions,
         *,
         season: int | None = None,
         episode_ids: Sequence[int] = (),
@@ -179,23 +163,12 @@ class IptvDownloads:
                     provider_id=provider.id,
                     external_ids={"series": str(show.series_id)},
                 )
+                entry = IptvEntry(provider.id, "episode", str(e.id), e.season, e.episode_num)
                 created.append(
                     await self.downloads.submit_source(
-                        iptv_source(provider.id, "episode", str(e.id), series_id=show.series_id),
+                        iptv_source(provider.id, "episode", entry.ref, series_id=show.series_id),
                         owner,
-                        media_id=episode.id,
-                        title=label,
-                        client=options.client,
-                        profile=options.profile,
-                        paused=options.paused,
-                        force=options.force,
-                        columns={
-                            "iptv_provider_id": provider.id,
-                            "iptv_kind": "episode",
-                            "iptv_ref": str(e.id),
-                            "season": e.season,
-                            "episode": e.episode_num,
-                        },
+                        replace(options, media_id=episode.id, title=label, iptv=entry),
                     )
                 )
             except HaulError as exc:

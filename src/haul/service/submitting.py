@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
-from haul.core.sources import Source
 from haul.errors import HaulError, UnknownProfile
-from haul.service.values import Owner
 from haul.store.database import Database
 from haul.store.models import Download, Profile
 from haul.store.submits import NewDownload, submit_many
@@ -24,10 +21,11 @@ SUBMIT_BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class SubmitRequest:
-    source: Source
-    owner: Owner
+    """A download waiting for its batch (its profile's id is looked up there), and the
+    outcome its submitter waits for."""
+
+    item: NewDownload
     done: asyncio.Future[Download]
-    options: dict[str, Any]
 
 
 class SubmitBatcher:
@@ -40,8 +38,9 @@ class SubmitBatcher:
         self._pending: list[SubmitRequest] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def store(self, request: SubmitRequest) -> Download:
-        """Queue ``request`` for the next batch and wait for its outcome."""
+    async def store(self, item: NewDownload) -> Download:
+        """Queue ``item`` for the next batch and wait for its outcome."""
+        request = SubmitRequest(item, asyncio.get_running_loop().create_future())
         self._pending.append(request)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="haul-submit-flush")
@@ -75,47 +74,23 @@ class SubmitBatcher:
     def _store(self, s: Session, *, batch: list[SubmitRequest]) -> list[Download | HaulError]:
         """Store a batch (runs whole in the database thread: no awaits here). A download
         asked for without a profile gets the default profile, if there is one."""
-        names = {r.options["profile"] for r in batch if r.options["profile"] is not None}
+        asked = [r.item.options.profile for r in batch]
+        names = {name for name in asked if name is not None}
         profiles: dict[str, int] = {}
         if names:
             found = s.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
             profiles = {name: int(i) for name, i in found.all()}
         default: int | None = None
-        if any(r.options["profile"] is None for r in batch):
+        if None in asked:
             default = s.scalar(
                 select(Profile.id).where(Profile.is_default.is_(True)).order_by(Profile.id)
             )
         items: list[NewDownload] = []
         refused: dict[int, HaulError] = {}
-        for index, request in enumerate(batch):
-            options = request.options
-            name = options["profile"]
+        for index, (request, name) in enumerate(zip(batch, asked, strict=True)):
             if name is not None and name not in profiles:
                 refused[index] = UnknownProfile(f"There is no profile named {name!r}.")
                 continue
-            owner = request.owner
-            items.append(
-                NewDownload(
-                    request.source,
-                    owner.key,
-                    owner.limit,
-                    owner.ip_limit,
-                    options["paused"],
-                    options["priority"],
-                    {
-                        "user_id": owner.user_id,
-                        "session_id": owner.session_id,
-                        "ip": owner.ip,
-                        "profile_id": profiles.get(name) if name else default,
-                        "media_id": options["media_id"],
-                        "requested_client": options["client"],
-                        "client": options.get("route"),
-                        "source_blob": options.get("torrent"),
-                        "title": options["title"],
-                        **options.get("columns", {}),
-                    },
-                    media_exclusive=bool(options.get("media_exclusive")),
-                )
-            )
+            items.append(replace(request.item, profile_id=profiles[name] if name else default))
         stored = iter(submit_many(s, items, limits=self.limits(), policy=self.policy()))
         return [refused[i] if i in refused else next(stored) for i in range(len(batch))]

@@ -33,6 +33,7 @@ from haul.core.admission import Active, Candidate, Limits, choose, next_rank
 from haul.core.lifecycle import Change, Snapshot
 from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
+from haul.core.submit_options import DEFAULT_OPTIONS, SubmitOptions
 from haul.errors import HaulError, InvalidTransition
 from haul.store import changes
 from haul.store.changes import snapshot
@@ -67,12 +68,10 @@ async def submit(
     limits: Limits,
     policy: str,
     owner_limit: int | None = None,
-    paused: bool = False,
-    priority: int = 0,
-    **fields: Any,
+    options: SubmitOptions = DEFAULT_OPTIONS,
 ) -> Download:
     """Store one new download, or raise why not (batches: :func:`submits.submit_many`)."""
-    item = NewDownload(source, owner_key, owner_limit, None, paused, priority, fields)
+    item = NewDownload(source, owner_key, options, owner_limit=owner_limit)
     outcomes = await session.run_sync(submit_many, [item], limits=limits, policy=policy)
     outcome = outcomes[0]
     if isinstance(outcome, HaulError):

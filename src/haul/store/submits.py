@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from haul.core.admission import Limits, decide, next_rank
 from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
+from haul.core.submit_options import DEFAULT_OPTIONS, SubmitOptions
 from haul.errors import DuplicateDownload, HaulError, LimitExceeded
 from haul.store.models import Download, DownloadEvent, utcnow
 
@@ -31,25 +32,36 @@ _OPEN_PHASES = [p.value for p in OPEN_PHASES]
 
 @dataclass(frozen=True, slots=True)
 class NewDownload:
+    """One download to store: its source, who asks for it, what they ask and what the service
+    decided for it."""
+
     source: Source
     owner_key: str
+    options: SubmitOptions = DEFAULT_OPTIONS
     owner_limit: int | None = None
     #: An anonymous visitor's: unfinished downloads one IP address may have. Set, it makes
     #: both limits strict: every unfinished download counts (queued and paused ones too) and
     #: one over a limit is refused, whatever the policy.
     ip_limit: int | None = None
-    paused: bool = False
-    priority: int = 0
-    #: Other columns: user_id, session_id, ip, profile_id, media_id, requested_client, client
-    #: (routed at submit: torrents), source_blob (.torrent bytes), title.
-    fields: dict[str, Any] = field(default_factory=dict)
-    #: Its media item (``fields["media_id"]``) may have no other unfinished download.
+    #: Who asks: their account, their browser session and network address, when known.
+    user_id: int | None = None
+    session_id: str | None = None
+    ip: str | None = None
+    #: The profile ``options.profile`` names (or the default profile when it names none).
+    profile_id: int | None = None
+    #: The client a torrent was routed to at submit (others are routed when admitted).
+    routed_client: str | None = None
+    #: An uploaded .torrent's bytes.
+    torrent: bytes | None = None
+    #: What the source calls itself (a .torrent's name): its title when the options give none.
+    source_name: str | None = None
+    #: Its media item may have no other unfinished download.
     media_exclusive: bool = False
 
     @property
     def exclusive_media(self) -> int | None:
-        media_id = self.fields.get("media_id")
-        return int(media_id) if self.media_exclusive and media_id is not None else None
+        media_id = self.options.media_id
+        return media_id if self.media_exclusive else None
 
 
 @dataclass
@@ -68,7 +80,7 @@ class _Plan:
     media_busy: dict[int, int | None] = field(default_factory=dict)
 
     def rank(self, item: NewDownload) -> int:
-        if item.priority > 0:
+        if item.options.to_front:
             return self.lowest or 0
         return next_rank(self.owner_last.get(item.owner_key), self.lowest)
 
@@ -105,9 +117,9 @@ def submit_many(
                 outcomes.append(refusal)
                 continue
             plan.open_by_owner[item.owner_key] += 1
-            plan.open_by_ip[item.fields.get("ip")] += 1
+            plan.open_by_ip[item.ip] += 1
         phase = Phase.QUEUED
-        if policy == "reject" and not item.paused:
+        if policy == "reject" and not item.options.paused:
             mine = plan.active_by_owner[item.owner_key]
             verdict = decide(limits, plan.active_total, mine, item.owner_limit)
             if not verdict.admitted:
@@ -203,7 +215,7 @@ def _count_open(
         .group_by(Download.owner_key)
     )
     plan.open_by_owner.update({o: int(c) for o, c in by_owner.all()})
-    ips = {i.fields.get("ip") for i in visitors} - {None}
+    ips = {i.ip for i in visitors} - {None}
     if ips:
         by_ip = session.execute(
             select(Download.ip, func.count())
@@ -221,7 +233,7 @@ def _visitor_refusal(item: NewDownload, plan: _Plan) -> LimitExceeded | None:
             f"you have {mine} unfinished; try again when it has finished, or cancel it."
         )
     assert item.ip_limit is not None
-    ip = item.fields.get("ip")
+    ip = item.ip
     if plan.open_by_ip[ip] >= item.ip_limit:
         return LimitExceeded(
             f"This instance allows {_downloads(item.ip_limit)} at a time from one network "
@@ -235,14 +247,40 @@ def _downloads(count: int) -> str:
     return "one download" if count == 1 else f"{count} downloads"
 
 
+def option_columns(options: SubmitOptions, *, source_name: str | None = None) -> dict[str, Any]:
+    """The columns of a new download that say what its submitter asked (``source_name``: the
+    title when the options give none, or an empty one)."""
+    iptv = options.iptv
+    title = options.title
+    if not title and source_name is not None:
+        title = source_name
+    return {
+        "desired_paused": options.paused,
+        "priority": options.priority,
+        "media_id": options.media_id,
+        "requested_client": options.client,
+        "title": title,
+        "iptv_provider_id": iptv.provider_id if iptv is not None else None,
+        "iptv_kind": iptv.kind if iptv is not None else None,
+        "iptv_ref": iptv.ref if iptv is not None else None,
+        "season": iptv.season if iptv is not None else None,
+        "episode": iptv.episode if iptv is not None else None,
+    }
+
+
 def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, Any]:
     return {
         "owner_key": item.owner_key,
+        "user_id": item.user_id,
+        "session_id": item.session_id,
+        "ip": item.ip,
         "source_url": item.source.url,
         "dedupe_key": item.source.dedupe_key,
+        "source_blob": item.torrent,
+        "profile_id": item.profile_id,
+        "client": item.routed_client,
+        **option_columns(item.options, source_name=item.source_name),
         "phase": phase.value,
-        "desired_paused": item.paused,
-        "priority": item.priority,
         "queue_rank": rank,
         "created_at": now,
         "admitted_at": now if phase is Phase.ADMITTED else None,
@@ -251,16 +289,6 @@ def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, A
         "hidden": False,
         "cancel_delete_partial": False,
         "retry_attempt": 0,
-        "user_id": None,
-        "session_id": None,
-        "ip": None,
-        "profile_id": None,
-        "media_id": None,
-        "requested_client": None,
-        "client": None,
-        "source_blob": None,
-        "title": None,
-        **item.fields,
     }
 
 
@@ -314,7 +342,8 @@ def visitor_refusal(
 ) -> HaulError | None:
     """Why an anonymous visitor may not reopen download ``but`` (a retry), or None.
     ``limits``: the visitor's own limit and their address's."""
-    item = NewDownload(Source("url", "", ""), owner_key, limits[0], limits[1], fields={"ip": ip})
+    source = Source("url", "", "")
+    item = NewDownload(source, owner_key, owner_limit=limits[0], ip_limit=limits[1], ip=ip)
     plan = _Plan(existing={}, lowest=None, owner_last={})
     _count_open(session, plan, [item], but=but)
     return _visitor_refusal(item, plan)

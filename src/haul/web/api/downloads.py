@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
+from haul.core.submit_options import PRIORITY_HIGHEST, PRIORITY_LOWEST, SubmitOptions
 from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.core.tracking import Tracked
 from haul.errors import HaulError, PayloadTooLarge
@@ -42,22 +43,13 @@ router = APIRouter(prefix="/downloads", tags=["downloads"])
 async def create(body: DownloadCreate, service: DownloadsDep, owner: OwnerDep) -> Any:
     """Queue one source (``url``) or several (``urls``). Answers at once: no network work."""
 
-    async def one(url: str, title: str | None = None) -> dict[str, Any]:
-        tracked = await service.submit(
-            url,
-            owner,
-            profile=body.profile,
-            client=body.client,
-            media_id=body.media_id,
-            paused=body.paused,
-            priority=body.priority,
-            title=title,
-            force=body.force,
-        )
-        return to_json(tracked)
+    options = body.options()
+
+    async def one(url: str) -> dict[str, Any]:
+        return to_json(await service.submit(url, owner, options))
 
     if body.url is not None:
-        return await one(body.url, body.title)
+        return await one(body.url)
     items: list[dict[str, Any]] = []
     errors: list[tuple[int, dict[str, str]]] = []
     urls = body.urls or []
@@ -99,7 +91,7 @@ async def create_from_torrent(
     client: Annotated[str | None, Form(max_length=64)] = None,
     profile: Annotated[str | None, Form(max_length=100)] = None,
     paused: Annotated[bool, Form()] = False,
-    priority: Annotated[int, Form(ge=-100, le=100)] = 0,
+    priority: Annotated[int, Form(ge=PRIORITY_LOWEST, le=PRIORITY_HIGHEST)] = 0,
     title: Annotated[str | None, Form(max_length=1000)] = None,
     media_id: Annotated[Id | None, Form()] = None,
     force: Annotated[bool, Form()] = False,
@@ -111,17 +103,16 @@ async def create_from_torrent(
         raise PayloadTooLarge(
             f"The .torrent file is larger than {MAX_TORRENT_BYTES // (1024 * 1024)} MB."
         )
-    tracked = await service.submit_torrent(
-        blob,
-        owner,
+    options = SubmitOptions(
         profile=profile,
         client=client,
+        media_id=media_id,
+        force=force,
         paused=paused,
         priority=priority,
         title=title,
-        media_id=media_id,
-        force=force,
     )
+    tracked = await service.submit_torrent(blob, owner, options)
     return to_json(tracked)
 
 

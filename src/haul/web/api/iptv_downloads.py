@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from haul.core.submit_options import SubmitOptions
 from haul.service import to_json
-from haul.service.iptv_downloads import Options
 from haul.web.deps import IptvDownloadsDep, OwnerDep
 from haul.web.schemas.downloads import DownloadOut
 from haul.web.schemas.errors import error_responses
@@ -26,8 +26,12 @@ class DownloadOptions(BaseModel):
         default=False, description="Even if the film or episode has its file already"
     )
 
-    def options(self) -> Options:
-        return Options(self.client, self.profile, self.paused, self.force)
+    def options(self) -> SubmitOptions:
+        """What the download asks for (the film or episode and its media item: added by the
+        service)."""
+        return SubmitOptions(
+            client=self.client, profile=self.profile, paused=self.paused, force=self.force
+        )
 
 
 class SeriesDownload(DownloadOptions):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from haul.core.submit_options import PRIORITY_HIGHEST, PRIORITY_LOWEST, SubmitOptions
+from haul.core.tracking import Tracked
 from haul.web.ids import Id
+from haul.web.schemas.derived import model_of
 
 MAX_URLS_PER_REQUEST = 1000
 
@@ -30,7 +33,7 @@ class DownloadCreate(BaseModel):
         description="Download even if the media item has its file or is being downloaded",
     )
     paused: bool = False
-    priority: int = Field(default=0, ge=-100, le=100)
+    priority: int = Field(default=0, ge=PRIORITY_LOWEST, le=PRIORITY_HIGHEST)
     title: str | None = Field(default=None, max_length=1000)
 
     @field_validator("urls", mode="before")
@@ -52,6 +55,18 @@ class DownloadCreate(BaseModel):
             raise ValueError("'urls' is empty")
         return self
 
+    def options(self) -> SubmitOptions:
+        """What each link asks for (a title only for one link: several do not share one)."""
+        return SubmitOptions(
+            profile=self.profile,
+            client=self.client,
+            media_id=self.media_id,
+            force=self.force,
+            paused=self.paused,
+            priority=self.priority,
+            title=self.title if self.url is not None else None,
+        )
+
 
 class DownloadFile(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -61,35 +76,25 @@ class DownloadFile(BaseModel):
     size: int | None = None
 
 
-class DownloadOut(BaseModel):
-    id: int
-    url: str
-    title: str | None
-    status: str
-    progress: float | None
-    downloaded_bytes: int | None
-    total_bytes: int | None
-    speed: float | None
-    eta: float | None
-    client: str | None
-    client_ref: str | None
-    error: str | None
-    error_code: str | None
-    message: str | None
-    media_id: int | None
-    parent_id: int | None
-    owner: str
-    created_at: datetime
-    completed_at: datetime | None
-    retry_at: datetime | None
-    files: list[DownloadFile]
-    children: int | None = Field(default=None, description="A playlist's number of entries")
-    owner_name: str | None = Field(
-        default=None,
-        description="The owner as a person reads it: a user name, 'visitor <id start>', 'local'",
-    )
-    children_status: dict[str, int] | None = Field(
-        default=None, description="A playlist's entries counted by status"
+if TYPE_CHECKING:
+
+    class DownloadOut(BaseModel):
+        """A tracked download as the API shows it (its fields: made below from Tracked)."""
+
+else:
+    #: A tracked download as the API shows it: every field of Tracked, in its order.
+    DownloadOut = model_of(
+        Tracked,
+        "DownloadOut",
+        module=__name__,
+        shown_as={"status": str, "files": list[DownloadFile]},
+        described={
+            "children": "A playlist's number of entries",
+            "owner_name": (
+                "The owner as a person reads it: a user name, 'visitor <id start>', 'local'"
+            ),
+            "children_status": "A playlist's entries counted by status",
+        },
     )
 
 

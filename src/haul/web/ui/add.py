@@ -5,12 +5,13 @@ and what could be queued is queued."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.clients.directory import ClientDirectory
+from haul.core.submit_options import SubmitOptions
 from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.errors import HaulError
 from haul.service import Owner
@@ -106,23 +107,20 @@ async def add(
         )
     if form.errors:
         return await _render(request, services, owner, form, status_code=INVALID_FORM)
-    options: dict[str, Any] = {
-        "profile": profile or None,
-        "client": client or None,
-        "media_id": media_id,
-        "paused": paused,
-    }
+    options = SubmitOptions(
+        profile=profile or None, client=client or None, media_id=media_id, paused=paused
+    )
     failed: list[str] = []
     for link in links:
         try:
-            form.queued.append((await services.downloads.submit(link, owner, **options)).id)
+            form.queued.append((await services.downloads.submit(link, owner, options)).id)
         except HaulError as exc:
             failed.append(link)
             where = _field_of(exc)
             form.error(where, exc.message if where != "urls" else f"{link}: {exc.message}")
     if blob is not None:
         try:
-            form.queued.append((await services.downloads.submit_torrent(blob, owner, **options)).id)
+            form.queued.append((await services.downloads.submit_torrent(blob, owner, options)).id)
         except HaulError as exc:
             where = _field_of(exc)
             form.error("torrent" if where == "urls" else where, exc.message)

@@ -1,0 +1,85 @@
+"""What ``haul add`` sends: one request for its links, one upload per .torrent file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from haul.cli import main as cli
+from haul.cli.api import Api
+
+ITEM = {"id": 1, "url": "http://example.org/a.mkv", "status": "queued"}
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
+    requests: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.url.path.endswith("/torrent"):
+            return httpx.Response(201, json=ITEM)
+        return httpx.Response(201, json={"items": [ITEM], "errors": []})
+
+    def api_for(server: str, token: str | None) -> Api:
+        api = Api(server, token)
+        api.http.close()
+        api.http = httpx.Client(
+            base_url=f"{api.server}/api/v1", transport=httpx.MockTransport(answer)
+        )
+        return api
+
+    monkeypatch.setattr(cli, "api_for", api_for)
+    return requests
+
+
+def run(*args: str) -> None:
+    result = CliRunner().invoke(cli.app, ["add", *args])
+    assert result.exit_code == 0, result.output
+
+
+def body(request: httpx.Request) -> dict[str, Any]:
+    return dict(json.loads(request.content))
+
+
+def test_links_go_in_one_request_with_the_options_asked(sent: list[httpx.Request]) -> None:
+    run("--profile", "audio", "--client", "aria2", "--paused", "http://a.test/1", "http://a.test/2")
+    (request,) = sent
+    assert request.url.path == "/api/v1/downloads"
+    assert body(request) == {
+        "urls": ["http://a.test/1", "http://a.test/2"],
+        "profile": "audio",
+        "client": "aria2",
+        "paused": True,
+    }
+
+
+def test_the_media_item_and_force_are_sent_only_with_a_media_item(
+    sent: list[httpx.Request],
+) -> None:
+    run("--force", "http://a.test/1")
+    run("--media", "5", "--force", "http://a.test/1")
+    without, with_media = (body(r) for r in sent)
+    assert "media_id" not in without
+    assert "force" not in without
+    assert with_media["media_id"] == 5
+    assert with_media["force"] is True
+
+
+def test_a_torrent_file_is_uploaded_with_the_options_as_form_fields(
+    sent: list[httpx.Request], tmp_path: Path
+) -> None:
+    torrent = tmp_path / "debian.torrent"
+    torrent.write_bytes(b"d4:infod4:name6:debianee")
+    run("--paused", "--media", "3", str(torrent))
+    (request,) = sent
+    assert request.url.path == "/api/v1/downloads/torrent"
+    content = request.read().decode()
+    for name, value in (("paused", "true"), ("media_id", "3"), ("force", "false")):
+        assert f'name="{name}"\r\n\r\n{value}\r\n' in content
+    assert 'name="profile"' not in content  # not asked: left to the server's default
