@@ -94,8 +94,9 @@ def profile_params(profile: Profile, *, sponsorblock_api: str = SPONSORBLOCK_API
         params["writeinfojson"] = True
     if pps:
         params["postprocessors"] = pps
-    # a playlist's own thumbnail and info would land beside the entry, never filed
-    params["allow_playlist_files"] = False
+    if params.get("writethumbnail") or params.get("writeinfojson"):
+        # a playlist's own thumbnail and info would land beside the entry, never filed
+        params["allow_playlist_files"] = False
     return params
 
 
