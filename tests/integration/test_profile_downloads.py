@@ -64,4 +64,4 @@ async def test_side_files_are_filed_beside_the_film(
     assert set(records) == {"Heat (1995).mp4", "Heat (1995).nfo", "Heat (1995)-thumb.jpg"}
     assert records["Heat (1995).mp4"]["is_media"] is True
     assert records["Heat (1995).nfo"]["is_media"] is False
-    assert not list(app.runtime.builtin.root.rglob("*.nfo"))  # nothing left behind
+    assert not list(app.runtime.settings.downloads_root.rglob("*.nfo"))  # nothing left behind
