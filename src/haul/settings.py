@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
 from haul.core.hosts import host_name
+from haul.core.profiles import SPONSORBLOCK_API
 from haul.errors import BadSettings, InvalidTemplate
 from haul.media.naming import (
     EPISODE_TEMPLATE,
@@ -94,6 +95,8 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(default=5.0, gt=0)
     #: How many yt-dlp transfers may run at once in one worker (they hold threads).
     ytdlp_threads: int = Field(default=4, ge=1)
+    #: The SponsorBlock server profiles that cut or mark segments ask (an http(s) address).
+    sponsorblock_api: str = SPONSORBLOCK_API
     worker_concurrency: int = Field(default=10, ge=1)
     #: Whether `haul serve` runs a worker in its own process (turn off for API-only nodes of a
     #: PostgreSQL instance whose workers run elsewhere).
@@ -135,6 +138,16 @@ class Settings(BaseSettings):
             if entry and entry != "*" and host_name(entry) is None:
                 raise ValueError(f"{entry!r} is not a host name or address (such as nas.local)")
         return value
+
+    @field_validator("sponsorblock_api")
+    @classmethod
+    def _sponsorblock_api_is_web(cls, value: str) -> str:
+        address = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", address, flags=re.IGNORECASE):
+            raise ValueError(
+                f"{value!r} is not a web address such as {SPONSORBLOCK_API} (http or https)"
+            )
+        return address
 
     @field_validator(
         "movie_template", "episode_template", "movie_trailer_template", "series_trailer_template"

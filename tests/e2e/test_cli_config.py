@@ -67,6 +67,33 @@ def test_cli_adds_lists_edits_and_removes_profiles(server: HaulServer) -> None:
     assert gone.returncode == 1 and "There is no profile named 'full-hd'." in gone.stderr
 
 
+def test_cli_sets_a_profiles_audio_side_files_and_sponsorblock(server: HaulServer) -> None:
+    server.env["COLUMNS"] = "200"
+    added = server.cli(
+        "profiles", "add", "podcast", "--audio-format", "mp3", "--audio-quality", "192k",
+        "--embed-metadata", "--write-nfo", "--sponsorblock-remove", "sponsor,selfpromo",
+        "--sponsorblock-mark", "intro",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listing = server.cli("profiles", "ls")
+    row = next(line for line in listing.stdout.splitlines() if " podcast " in line)
+    assert "audio mp3" in row
+    [made] = [p for p in server.api("GET", "/profiles").json() if p["name"] == "podcast"]
+    assert (made["audio_format"], made["audio_quality"]) == ("mp3", "192K")
+    assert made["embed_metadata"] is made["write_nfo"] is True
+    assert made["embed_thumbnail"] is False
+    assert made["sponsorblock_remove"] == ["sponsor", "selfpromo"]
+    assert made["sponsorblock_mark"] == ["intro"]
+
+    edited = server.cli("profiles", "edit", "podcast", "--no-write-nfo", "--sponsorblock-mark", "")
+    assert edited.returncode == 0, edited.stderr
+    [changed] = [p for p in server.api("GET", "/profiles").json() if p["name"] == "podcast"]
+    assert changed["write_nfo"] is False and changed["sponsorblock_mark"] == []
+    assert changed["embed_metadata"] is True  # not named: kept
+    refused = server.cli("profiles", "edit", "podcast", "--container", "mp4")
+    assert refused.returncode == 1 and "audio-only profile" in refused.stderr
+
+
 def test_durations_in_messages_are_words_not_exponents(server: HaulServer) -> None:
     server.env["COLUMNS"] = "200"
     too_long = server.cli("link", "1", "--expires", "31d")

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from haul.core.profiles import FLAGS
+from haul.service.profiles import engine_profile
 from haul.store.models import Download, Profile
 from tests.conftest import App
 from tests.support.origin import Origin
@@ -213,3 +216,58 @@ async def test_finished_files_land_in_the_profiles_folder(app: App, origin: Orig
     assert (root / "videos" / "sorted" / "clip.bin").read_bytes() == b"clip bytes"
     served = await app.get(f"/downloads/{done['id']}/file")
     assert served.status_code == 200 and served.content == b"clip bytes"
+
+
+async def test_audio_embedding_side_files_and_sponsorblock_are_saved_and_read(app: App) -> None:
+    before = (await app.get("/profiles/best-mp4")).json()
+    assert before["audio_format"] is None and before["audio_quality"] is None
+    assert not any(before[flag] for flag in FLAGS)
+    assert before["sponsorblock_remove"] == before["sponsorblock_mark"] == []
+
+    wanted = {
+        "audio_format": "mp3",
+        "audio_quality": "192k",
+        **dict.fromkeys(FLAGS, True),
+        "sponsorblock_remove": ["sponsor", "selfpromo"],
+        "sponsorblock_mark": "intro, poi_highlight",
+    }
+    created = await app.post("/profiles", json={"name": "podcast", **wanted})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["audio_format"] == "mp3" and body["audio_quality"] == "192K"
+    assert all(body[flag] is True for flag in FLAGS)
+    assert body["sponsorblock_remove"] == ["sponsor", "selfpromo"]
+    assert body["sponsorblock_mark"] == ["intro", "poi_highlight"]
+    assert (await app.get("/profiles/podcast")).json() == body
+
+    async with app.runtime.db.read() as s:
+        row = (await s.scalars(select(Profile).where(Profile.name == "podcast"))).one()
+        engine = engine_profile(row)
+    assert engine.audio_format == "mp3" and engine.write_nfo and engine.embed_thumbnail
+    assert engine.sponsorblock_remove == ("sponsor", "selfpromo")
+
+    # an audio-only profile has no container; once it is video again it may
+    refused = await change(app, "podcast", 422, container="mp4")
+    assert list(refused["errors"]) == ["container"]
+    changed = await change(app, "podcast", audio_format=None, audio_quality=None, container="mp4")
+    assert (changed["audio_format"], changed["container"]) == (None, "mp4")
+    assert changed["write_nfo"] is True  # left out: kept
+    cleared = await change(app, "podcast", write_nfo=False, sponsorblock_remove=None)
+    assert cleared["write_nfo"] is False and cleared["sponsorblock_remove"] == []
+
+
+async def test_bad_media_options_are_refused_with_a_sentence(app: App) -> None:
+    for fields, field, words in [
+        ({"audio_format": "aac"}, "audio_format", "audio_format must be one of: mp3, m4a"),
+        ({"audio_format": "mp3", "audio_quality": "fast"}, "audio_quality", "VBR level"),
+        ({"audio_quality": "5"}, "audio_quality", "needs an audio_format"),
+        ({"audio_format": "wav", "container": "mkv"}, "container", "audio-only profile"),
+        ({"sponsorblock_remove": ["chapter"]}, "sponsorblock_remove", "choose from: sponsor"),
+        ({"sponsorblock_mark": ["adverts"]}, "sponsorblock_mark", "'adverts' is not"),
+    ]:
+        response = await app.post("/profiles", json={"name": "bad", **fields})
+        assert response.status_code == 422, (fields, response.text)
+        body = response.json()
+        assert body["code"] == "invalid_profile" and list(body["errors"]) == [field], body
+        assert words in body["detail"], body
+    assert "bad" not in await names(app)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from haul.core.profiles import AUDIO_FORMATS, CONTAINERS, FLAGS, SPONSORBLOCK_CATEGORIES
 from haul.store.models import Download, utcnow
 from tests.conftest import App
 from tests.integration.test_web_pages import HTML, open_page
@@ -114,6 +115,56 @@ async def test_profiles_are_added_changed_and_refused_with_reasons(app: App) -> 
     )
     assert gone.status_code == 303
     assert (await app.get("/profiles/small")).status_code == 404
+
+
+def choices(page: str, select_id: str) -> list[str]:
+    """The values a <select> of the page offers, empty one included."""
+    start = page.index(f'<select id="{select_id}"')
+    block = page[start : page.index("</select>", start)]
+    return re.findall(r'<option value="([^"]*)"', block)
+
+
+async def test_the_profile_form_offers_what_the_server_takes(app: App) -> None:
+    page, csrf = await open_page(app, "/settings")
+    assert choices(page, "new-container") == ["", *CONTAINERS]
+    assert choices(page, "new-audio_format") == ["", *AUDIO_FORMATS]
+    for flag in FLAGS:
+        assert f'name="{flag}" value="true"' in page
+    for category in SPONSORBLOCK_CATEGORIES:
+        assert f'name="sponsorblock_mark" value="{category}"' in page
+    assert 'name="sponsorblock_remove" value="chapter"' not in page
+
+    sent = {
+        "csrf": csrf,
+        "name": "music",
+        "audio_format": "opus",
+        "audio_quality": "0",
+        "embed_metadata": "true",
+        "write_nfo": "true",
+        "sponsorblock_remove": ["sponsor", "music_offtopic"],
+        "sponsorblock_mark": ["intro"],
+    }
+    added = await app.http.post("/settings/profiles", data=sent, headers=HTML)
+    assert added.status_code == 303, added.text
+    music = (await app.get("/profiles/music")).json()
+    assert (music["audio_format"], music["audio_quality"]) == ("opus", "0")
+    assert music["embed_metadata"] is music["write_nfo"] is True
+    assert music["embed_thumbnail"] is False
+    assert music["sponsorblock_remove"] == ["sponsor", "music_offtopic"]
+    assert music["sponsorblock_mark"] == ["intro"]
+    shown, _ = await open_page(app, "/settings")
+    assert choices(shown, "music-audio_format") == ["", *AUDIO_FORMATS]
+    assert '<option value="opus" selected>' in shown
+
+    both = await app.http.post(
+        "/settings/profiles",
+        data={**sent, "original": "music", "container": "mkv", "write_info_json": "true"},
+        headers=HTML,
+    )
+    assert both.status_code == 422
+    assert 'id="music-container-error"' in both.text
+    assert 'name="write_info_json" value="true" checked' in both.text  # what was typed stays
+    assert (await app.get("/profiles/music")).json()["container"] is None
 
 
 async def test_retention_run_from_the_page_reports_the_space_freed(

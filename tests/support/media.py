@@ -171,6 +171,19 @@ def make_hls(dest_dir: Path, seconds: float = 10, *, name: str = "index.m3u8") -
     return playlist
 
 
+def make_jpeg(dest: Path) -> Path:
+    """A 160x120 JPEG picture of the test pattern (a page's thumbnail)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp{dest.suffix}")
+    try:
+        source = ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=1:duration=1"]
+        _run([*source, "-frames:v", "1", *_BITEXACT, str(tmp)])
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
 def make_broken(dest: Path, size: int = 64 * 1024) -> Path:
     """Deterministic bytes that are no media at all, under whatever name ``dest`` has."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -238,11 +251,19 @@ def page_with_two_videos(url1: str, url2: str, title: str = "Two haul clips") ->
     return _page(title, "\n".join(tags))
 
 
-def page_with_metadata(video_url: str, *, title: str, uploader: str) -> str:
-    """A page describing one video in JSON-LD (a ``VideoObject`` with a name and an author),
-    which yt-dlp's generic extractor reads as the video's title and uploader exactly as
-    written (the ``<video>`` tag extractor would add `` (1)`` to the title)."""
-    data = {
+def page_with_metadata(
+    video_url: str,
+    *,
+    title: str,
+    uploader: str,
+    thumbnail_url: str | None = None,
+    description: str | None = None,
+) -> str:
+    """A page describing one video in JSON-LD (a ``VideoObject`` with a name and an author,
+    and a thumbnail and a description when given), which yt-dlp's generic extractor reads as
+    the video's title and uploader exactly as written (the ``<video>`` tag extractor would
+    add `` (1)`` to the title)."""
+    data: dict[str, object] = {
         "@context": "https://schema.org",
         "@type": "VideoObject",
         "name": title,
@@ -250,6 +271,10 @@ def page_with_metadata(video_url: str, *, title: str, uploader: str) -> str:
         "contentUrl": video_url,
         "uploadDate": "2024-01-01",
     }
+    if thumbnail_url is not None:
+        data["thumbnailUrl"] = thumbnail_url
+    if description is not None:
+        data["description"] = description
     script = json.dumps(data).replace("</", "<\\/")
     return _page("A page", f'  <script type="application/ld+json">{script}</script>')
 
@@ -264,6 +289,7 @@ __all__ = [
     "YOUTUBE_ID",
     "make_broken",
     "make_hls",
+    "make_jpeg",
     "make_mkv",
     "make_mp4",
     "make_vtt",

@@ -137,6 +137,10 @@ def test_not_media_reason() -> None:
     assert not_media_reason(reading("png_pipe", video(0, (64, 48)))) == (
         "not a media file: it is a still image (h264)"
     )
+    # an NFO beside a film: FFmpeg's tty demuxer shows any text as a picture of ANSI art
+    assert not_media_reason(reading("tty", video(0, (640, 400)))) == (
+        "not a media file: it is text"
+    )
     cover_only = reading(MP4, video(0, (64, 48), cover=True))
     assert not_media_reason(cover_only) == (
         f"not a media file: it has no audio or video stream ({MP4})"

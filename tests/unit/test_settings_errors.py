@@ -61,3 +61,16 @@ def test_haul_serve_says_it_and_exits(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "HAUL_PORT=0x50: Input should be a valid integer" in run.stderr
     assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_the_sponsorblock_server_is_a_web_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HAUL_DATA_DIR", str(tmp_path))
+    assert load_settings().sponsorblock_api == "https://sponsor.ajay.app"
+    monkeypatch.setenv("HAUL_SPONSORBLOCK_API", " http://127.0.0.1:8080/sb/ ")
+    assert load_settings().sponsorblock_api == "http://127.0.0.1:8080/sb"
+    for bad in ("ftp://sponsor.example", "sponsor.ajay.app", "https://", "https://a b"):
+        monkeypatch.setenv("HAUL_SPONSORBLOCK_API", bad)
+        with pytest.raises(BadSettings, match=r"HAUL_SPONSORBLOCK_API=.*is not a web address"):
+            load_settings()

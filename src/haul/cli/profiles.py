@@ -1,4 +1,5 @@
-"""``haul profiles``: named yt-dlp presets (format, container, subtitles, names, folder)."""
+"""``haul profiles``: named yt-dlp presets (format, container or audio only, subtitles, names,
+folder, what to embed and write beside the file, SponsorBlock)."""
 
 from __future__ import annotations
 
@@ -29,19 +30,53 @@ TemplateOpt = Annotated[
 TargetOpt = Annotated[
     str | None, typer.Option("--target-dir", help="A folder under the download root.")
 ]
+AudioFormatOpt = Annotated[
+    str | None,
+    typer.Option("--audio-format", help="Audio only: mp3, m4a, opus, flac, wav or best."),
+]
+AudioQualityOpt = Annotated[
+    str | None,
+    typer.Option("--audio-quality", help="0 (best) to 10, or a bitrate such as 192K."),
+]
+SponsorRemoveOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sponsorblock-remove", help="SponsorBlock categories to cut, e.g. sponsor,selfpromo."
+    ),
+]
+SponsorMarkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sponsorblock-mark", help="SponsorBlock categories to mark as chapters, e.g. intro."
+    ),
+]
+
+
+def _flag(name: str, what: str) -> Any:
+    return typer.Option(f"--{name}/--no-{name}", help=what)
+
+
+EmbedMetadataOpt = Annotated[bool | None, _flag("embed-metadata", "Tag the file with its page.")]
+EmbedThumbnailOpt = Annotated[bool | None, _flag("embed-thumbnail", "Embed a cover picture.")]
+EmbedChaptersOpt = Annotated[bool | None, _flag("embed-chapters", "Embed chapters.")]
+EmbedSubtitlesOpt = Annotated[bool | None, _flag("embed-subtitles", "Embed the subtitles.")]
+WriteThumbnailOpt = Annotated[bool | None, _flag("write-thumbnail", "Keep the thumbnail.")]
+WriteInfoJsonOpt = Annotated[bool | None, _flag("write-info-json", "Keep the .info.json.")]
+WriteNfoOpt = Annotated[bool | None, _flag("write-nfo", "Write a Kodi/Jellyfin .nfo.")]
 
 
 def _body(**given: Any) -> dict[str, Any]:
     """The options given (an empty text clears a field when editing)."""
     body = {key: value for key, value in given.items() if value is not None}
-    if "subtitles" in body:
-        body["subtitles"] = [c.strip() for c in body["subtitles"].split(",") if c.strip()]
+    for field in ("subtitles", "sponsorblock_remove", "sponsorblock_mark"):
+        if field in body:
+            body[field] = [c.strip() for c in body[field].split(",") if c.strip()]
     return body
 
 
 @profiles_app.command("ls")
 def list_profiles(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
-    """Every profile; the default one is marked *."""
+    """Every profile; the default one is marked *, an audio-only one shows its audio format."""
     with api_for(server, token) as api:
         profiles = api.request("GET", "/profiles")
     table = Table("name", "default")
@@ -52,7 +87,7 @@ def list_profiles(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) ->
             p["name"],
             "*" if p["is_default"] else "",
             p["format"] or "",
-            p["container"] or "",
+            p["container"] or (f"audio {p['audio_format']}" if p.get("audio_format") else ""),
             ", ".join(p["subtitles"]),
             p["output_template"] or "",
             p["target_dir"] or "",
@@ -68,6 +103,17 @@ def add_profile(
     subtitles: SubtitlesOpt = None,
     template: TemplateOpt = None,
     target_dir: TargetOpt = None,
+    audio_format: AudioFormatOpt = None,
+    audio_quality: AudioQualityOpt = None,
+    embed_metadata: EmbedMetadataOpt = None,
+    embed_thumbnail: EmbedThumbnailOpt = None,
+    embed_chapters: EmbedChaptersOpt = None,
+    embed_subtitles: EmbedSubtitlesOpt = None,
+    write_thumbnail: WriteThumbnailOpt = None,
+    write_info_json: WriteInfoJsonOpt = None,
+    write_nfo: WriteNfoOpt = None,
+    sponsorblock_remove: SponsorRemoveOpt = None,
+    sponsorblock_mark: SponsorMarkOpt = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default.")] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
@@ -80,6 +126,17 @@ def add_profile(
         subtitles=subtitles,
         output_template=template,
         target_dir=target_dir,
+        audio_format=audio_format,
+        audio_quality=audio_quality,
+        embed_metadata=embed_metadata,
+        embed_thumbnail=embed_thumbnail,
+        embed_chapters=embed_chapters,
+        embed_subtitles=embed_subtitles,
+        write_thumbnail=write_thumbnail,
+        write_info_json=write_info_json,
+        write_nfo=write_nfo,
+        sponsorblock_remove=sponsorblock_remove,
+        sponsorblock_mark=sponsorblock_mark,
         is_default=default or None,
     )
     with api_for(server, token) as api:
@@ -96,6 +153,17 @@ def edit_profile(
     subtitles: SubtitlesOpt = None,
     template: TemplateOpt = None,
     target_dir: TargetOpt = None,
+    audio_format: AudioFormatOpt = None,
+    audio_quality: AudioQualityOpt = None,
+    embed_metadata: EmbedMetadataOpt = None,
+    embed_thumbnail: EmbedThumbnailOpt = None,
+    embed_chapters: EmbedChaptersOpt = None,
+    embed_subtitles: EmbedSubtitlesOpt = None,
+    write_thumbnail: WriteThumbnailOpt = None,
+    write_info_json: WriteInfoJsonOpt = None,
+    write_nfo: WriteNfoOpt = None,
+    sponsorblock_remove: SponsorRemoveOpt = None,
+    sponsorblock_mark: SponsorMarkOpt = None,
     default: Annotated[
         bool | None, typer.Option("--default/--no-default", help="Make it the default or not.")
     ] = None,
@@ -110,6 +178,17 @@ def edit_profile(
         subtitles=subtitles,
         output_template=template,
         target_dir=target_dir,
+        audio_format=audio_format,
+        audio_quality=audio_quality,
+        embed_metadata=embed_metadata,
+        embed_thumbnail=embed_thumbnail,
+        embed_chapters=embed_chapters,
+        embed_subtitles=embed_subtitles,
+        write_thumbnail=write_thumbnail,
+        write_info_json=write_info_json,
+        write_nfo=write_nfo,
+        sponsorblock_remove=sponsorblock_remove,
+        sponsorblock_mark=sponsorblock_mark,
         is_default=default,
     )
     with api_for(server, token) as api:

@@ -1,9 +1,11 @@
 """What a download profile may hold (pure): each field checked, with a sentence when it is wrong.
 
 A profile is a named preset for yt-dlp: a format selector, a container to merge or remux
-into, subtitle languages, an output template, and a folder under the download root. Neither
-the template nor the folder may ever lead out of the download root: both must be relative
-paths without ``..`` (a folder's real path is checked again against the disk by the service).
+into (or an audio format to convert to, for audio only), subtitle languages, an output
+template, a folder under the download root, what to embed into the file and which side files
+to write beside it, and the SponsorBlock segments to remove or mark. Neither the template nor
+the folder may ever lead out of the download root: both must be relative paths without ``..``
+(a folder's real path is checked again against the disk by the service).
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from typing import Any
 from haul.core.paths import stays_inside, template_stays_inside
 from haul.errors import InvalidProfile
 
+#: Yes/no choices: what is embedded into the file, and which side files are written beside it.
+FLAGS = (
+    "embed_metadata",
+    "embed_thumbnail",
+    "embed_chapters",
+    "embed_subtitles",
+    "write_thumbnail",
+    "write_info_json",
+    "write_nfo",
+)
 FIELDS = (
     "name",
     "format",
@@ -24,9 +36,36 @@ FIELDS = (
     "output_template",
     "target_dir",
     "is_default",
+    "audio_format",
+    "audio_quality",
+    *FLAGS,
+    "sponsorblock_remove",
+    "sponsorblock_mark",
 )
 #: Containers yt-dlp can both merge into and remux into.
 CONTAINERS = ("avi", "flv", "mkv", "mov", "mp4", "webm")
+#: What an audio-only profile converts to (yt-dlp's FFmpegExtractAudio; ``best``: the best
+#: audio as it comes, converted only when its container cannot hold it alone).
+AUDIO_FORMATS = ("mp3", "m4a", "opus", "flac", "wav", "best")
+#: SponsorBlock's segment categories, as yt-dlp names them. ``poi_highlight`` and ``chapter``
+#: can only be marked (they are a moment and a title, not a part to cut).
+SPONSORBLOCK_CATEGORIES = (
+    "sponsor",
+    "intro",
+    "outro",
+    "selfpromo",
+    "preview",
+    "filler",
+    "interaction",
+    "music_offtopic",
+    "poi_highlight",
+    "chapter",
+)
+UNREMOVABLE = ("poi_highlight", "chapter")
+#: The SponsorBlock server asked for segments unless HAUL_SPONSORBLOCK_API names another.
+SPONSORBLOCK_API = "https://sponsor.ajay.app"
+#: Bitrates an audio quality may name, in kbit/s (``192K``).
+BITRATES = (8, 1536)
 MAX_SUBTITLES = 20
 TEMPLATE_EXAMPLE = "%(title)s [%(id)s].%(ext)s"
 
@@ -152,7 +191,95 @@ def check_is_default(value: Any) -> bool:
     return value
 
 
-_CHECKS = {
+def check_audio_format(value: Any) -> str | None:
+    """An audio format to convert to (None: not an audio-only profile)."""
+    text = _text(value, "audio_format", 16)
+    if text is None:
+        return None
+    if text.lower().lstrip(".") not in AUDIO_FORMATS:
+        raise ValueError(f"audio_format must be one of: {', '.join(AUDIO_FORMATS)} (or empty).")
+    return text.lower().lstrip(".")
+
+
+_VBR = re.compile(r"(?:10|[0-9])")
+_BITRATE = re.compile(r"([0-9]{1,4})[kK]?")
+
+
+def check_audio_quality(value: Any) -> str | None:
+    """yt-dlp's audio quality: a VBR level from 0 (best) to 10 (smallest), or a bitrate such
+    as ``192K`` (kbit/s; a bare number above 10 is a bitrate too). Kept as ``5`` or ``192K``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    text = _text(value, "audio_quality", 16)
+    if text is None:
+        return None
+    low, high = BITRATES
+    if _VBR.fullmatch(text):
+        return text
+    found = _BITRATE.fullmatch(text)
+    if found is not None and low <= int(found.group(1)) <= high:
+        return f"{int(found.group(1))}K"
+    raise ValueError(
+        "audio_quality is a VBR level from 0 (best) to 10, or a bitrate from "
+        f"{low}K to {high}K such as 192K."
+    )
+
+
+def _flag(field: str) -> Any:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{field} must be true or false.")
+        return value
+
+    return check
+
+
+def _categories(field: str, allowed: tuple[str, ...]) -> Any:
+    def check(value: Any) -> list[str]:
+        """SponsorBlock categories (a list, or a comma-separated text); order is kept,
+        repeats go."""
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{field} must be a list of SponsorBlock categories.")
+        chosen: list[str] = []
+        for raw in value:
+            name = raw.strip().lower()
+            if not name:
+                continue
+            if name not in allowed:
+                raise ValueError(
+                    f"{raw.strip()[:40]!r} is not a SponsorBlock category {field} takes; "
+                    f"choose from: {', '.join(allowed)}."
+                )
+            if name not in chosen:
+                chosen.append(name)
+        return chosen
+
+    return check
+
+
+REMOVABLE = tuple(c for c in SPONSORBLOCK_CATEGORIES if c not in UNREMOVABLE)
+check_sponsorblock_remove = _categories("sponsorblock_remove", REMOVABLE)
+check_sponsorblock_mark = _categories("sponsorblock_mark", SPONSORBLOCK_CATEGORIES)
+
+
+def combination_problems(profile: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with a whole profile's fields together (each one already clean)."""
+    problems: dict[str, str] = {}
+    audio = profile.get("audio_format")
+    if audio and profile.get("container"):
+        problems["container"] = (
+            "container is for video; an audio-only profile (audio_format) leaves it empty."
+        )
+    if profile.get("audio_quality") and not audio:
+        problems["audio_quality"] = "audio_quality needs an audio_format (audio only)."
+    return problems
+
+
+_CHECKS: dict[str, Any] = {
     "name": check_name,
     "format": check_format,
     "container": check_container,
@@ -160,4 +287,9 @@ _CHECKS = {
     "output_template": check_output_template,
     "target_dir": check_target_dir,
     "is_default": check_is_default,
+    "audio_format": check_audio_format,
+    "audio_quality": check_audio_quality,
+    **{flag: _flag(flag) for flag in FLAGS},
+    "sponsorblock_remove": check_sponsorblock_remove,
+    "sponsorblock_mark": check_sponsorblock_mark,
 }

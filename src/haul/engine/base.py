@@ -76,6 +76,19 @@ class Profile:
     output_template: str = "%(title).200B [%(id)s].%(ext)s"
     #: A folder under the download root for the finished files (None: the root itself).
     target_dir: str | None = None
+    #: Audio only: the format yt-dlp converts to (``best``: as it comes); None: not audio only.
+    audio_format: str | None = None
+    audio_quality: str | None = None  # a VBR level "0".."10" or a bitrate such as "192K"
+    embed_metadata: bool = False  # title, uploader, date, description... as the file's tags
+    embed_thumbnail: bool = False  # the page's thumbnail as the file's cover picture
+    embed_chapters: bool = False
+    embed_subtitles: bool = False  # the ``subtitles`` languages (none given: yt-dlp's choice)
+    write_thumbnail: bool = False  # the thumbnail as a side file beside the media
+    write_info_json: bool = False  # yt-dlp's info about the page, as ``<name>.info.json``
+    write_nfo: bool = False  # a Kodi/Jellyfin NFO, ``<name>.nfo``
+    #: SponsorBlock categories cut out of the file, and those marked as chapters.
+    sponsorblock_remove: tuple[str, ...] = ()
+    sponsorblock_mark: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,11 @@ from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
 from haul.core.cookies import SiteCookies
 from haul.core.paths import inside, template_stays_inside
+from haul.core.profiles import SPONSORBLOCK_API
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
 from haul.engine.http_errors import disk_error
 from haul.engine.ytdlp_errors import translate
+from haul.engine.ytdlp_profile import WriteNfo, file_kinds, profile_params, side_files
 from haul.engine.ytdlp_session import open_session
 from haul.errors import PermanentTransferError, TransferStopped
 
@@ -183,9 +185,10 @@ def _neutral(value: Any) -> Any:
 class _StaysInside(PostProcessor):  # type: ignore[misc]
     """Run by yt-dlp for each media item before it names its files (stage ``video``): fields
     made of dots are neutralised, then every name yt-dlp will write (the file, its ``.part``,
-    its subtitles) must lie inside the destination, else the download stops before a byte or
-    a folder is written. Field values are only half the story: a template's replacement text
-    (``%(title&..|)s/``) is not a field and is caught here too."""
+    its subtitles, thumbnail and info JSON) must lie inside the destination, else the
+    download stops before a byte or a folder is written. Field values are only half the
+    story: a template's replacement text (``%(title&..|)s/``) is not a field and is caught
+    here too."""
 
     def __init__(self, ydl: YoutubeDL, dest: Path, template: str) -> None:
         super().__init__(ydl)
@@ -194,10 +197,7 @@ class _StaysInside(PostProcessor):  # type: ignore[misc]
 
     def run(self, info: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         info = _neutral(info)
-        kinds = ["", "temp"] + (
-            ["subtitle"] if self._downloader.params.get("writesubtitles") else []
-        )
-        for kind in kinds:
+        for kind in file_kinds(self._downloader.params):
             name = self._downloader.prepare_filename(info, kind)
             if name and not inside(Path(name), self._dest):
                 shown = os.path.relpath(name, self._dest)
@@ -209,10 +209,13 @@ class _StaysInside(PostProcessor):  # type: ignore[misc]
         return [], info
 
 
-def _job_params(job: EngineJob, hooks: _Hooks) -> dict[str, Any]:
+def _job_params(
+    job: EngineJob, hooks: _Hooks, *, sponsorblock_api: str = SPONSORBLOCK_API
+) -> dict[str, Any]:
     profile = job.profile
     check_template(profile.output_template)
     params: dict[str, Any] = {
+        **profile_params(profile, sponsorblock_api=sponsorblock_api),
         "paths": {"home": str(job.dest_dir), "temp": str(job.dest_dir)},
         "outtmpl": {"default": profile.output_template},
         "continuedl": True,
@@ -225,16 +228,6 @@ def _job_params(job: EngineJob, hooks: _Hooks) -> dict[str, Any]:
     }
     if job.playlist_index is not None:
         params["playlist_items"] = str(job.playlist_index)
-    if profile.format:
-        params["format"] = profile.format
-    if profile.container:
-        params["merge_output_format"] = profile.container
-        params["postprocessors"] = [
-            {"key": "FFmpegVideoRemuxer", "preferedformat": profile.container}
-        ]
-    if profile.subtitles:
-        params["writesubtitles"] = True
-        params["subtitleslangs"] = list(profile.subtitles)
     return params
 
 
@@ -286,8 +279,16 @@ class _Hooks:
         return Path(str(path)).name if rel.startswith("..") else rel
 
 
-def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal) -> EngineResult:
-    """Download ``job.url`` (entry ``job.playlist_index`` of it, if set) into ``job.dest_dir``.
+def run_download(
+    job: EngineJob,
+    on_progress: ProgressCallback,
+    stop: StopSignal,
+    *,
+    sponsorblock_api: str = SPONSORBLOCK_API,
+) -> EngineResult:
+    """Download ``job.url`` (entry ``job.playlist_index`` of it, if set) into ``job.dest_dir``,
+    as its profile asks (see :mod:`haul.engine.ytdlp_profile`; SponsorBlock segments come from
+    ``sponsorblock_api``).
 
     Raises :class:`TransferStopped` soon after ``stop`` is set, leaving the ``.part`` file for a
     later run to resume; other failures leave as :class:`~haul.errors.TransferError`.
@@ -295,7 +296,8 @@ def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
     if stop.is_set():
         raise TransferStopped(f"Stopped ({stop.reason}) before it started.")
     job.dest_dir.mkdir(parents=True, exist_ok=True)
-    params = _job_params(job, _Hooks(job, on_progress, stop))
+    hooks = _Hooks(job, on_progress, stop)
+    params = _job_params(job, hooks, sponsorblock_api=sponsorblock_api)
     given = None
     try:
         tag = f"[download {job.download_id}]"
@@ -304,6 +306,8 @@ def run_download(job: EngineJob, on_progress: ProgressCallback, stop: StopSignal
             ydl.add_post_processor(
                 _StaysInside(ydl, job.dest_dir, job.profile.output_template), when="video"
             )
+            if job.profile.write_nfo:
+                ydl.add_post_processor(WriteNfo(ydl, job.dest_dir), when="post_process")
             info = ydl.extract_info(job.url, download=True)
     except _Stopped as exc:
         raise TransferStopped(f"Stopped ({stop.reason}).") from exc
@@ -335,6 +339,7 @@ def _result(job: EngineJob, info: dict[str, Any]) -> EngineResult:
     for sub in (item.get("requested_subtitles") or {}).values():
         if sub and sub.get("filepath"):
             files.append(Path(sub["filepath"]))
+    files.extend(side_files(item, nfo=job.profile.write_nfo))
     root = job.dest_dir.resolve()
     files = [f for f in dict.fromkeys(files) if f.exists()]
     if not files:

@@ -2,7 +2,10 @@
 
 A download that belongs to a media item brings one main file (the film, the episode, the
 trailer: the largest file with video, samples aside) and perhaps subtitle files, which go
-beside it under its name with their language tag (``Heat (1995).en.srt``). A download that
+beside it under its name with their language tag (``Heat (1995).en.srt``), and side files a
+profile asked for, which go beside it under its name too, as Kodi and Jellyfin look for them:
+the NFO (``Heat (1995).nfo``), the page's information (``Heat (1995).info.json``) and its
+thumbnail (``Heat (1995)-thumb.jpg``). A download that
 belongs to a whole series (a season pack) brings many episodes: each file whose name says
 ``S01E02`` (or ``1x02``) goes to its episode's place. Everything else stays where the download
 left it, with a note saying why.
@@ -20,6 +23,9 @@ from haul.core.media_items import Subject
 from haul.media.naming import Templates, render
 
 SUBTITLE_SUFFIXES = frozenset({".srt", ".vtt", ".ass", ".ssa", ".sub", ".idx", ".sup"})
+#: Side files filed beside the main file under its name, by how their names end.
+SIDE_ENDINGS = (".info.json", ".nfo")
+THUMBNAIL_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 _EPISODE = re.compile(r"(?i)(?:\bS(\d{1,3})[ ._-]?E(\d{1,4})|\b(\d{1,2})x(\d{2,3})\b)")
 _SAMPLE = re.compile(r"(?i)(^|[ ._-])sample([ ._-]|$)")
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,4})?$")
@@ -39,7 +45,7 @@ class Found:
 class Planned:
     source: Path
     target: PurePosixPath  # relative to the library root
-    role: Literal["main", "subtitle", "episode"]
+    role: Literal["main", "subtitle", "side", "episode"]
 
 
 @dataclass(slots=True)
@@ -58,15 +64,36 @@ def plan(subject: Subject, found: Sequence[Found], templates: Templates) -> Plan
         return result
     target = render(_template(subject, templates), _fields(subject, main.path.suffix))
     result.files.append(Planned(main.path, target, "main"))
+    stem = target.name[: -len(target.suffix)]
+    placed = {main.path}
     for f in found:
         if f.path.suffix.lower() in SUBTITLE_SUFFIXES:
-            name = target.name[: -len(target.suffix)] + _subtitle_suffix(f.path)
+            name = stem + _subtitle_suffix(f.path)
             result.files.append(Planned(f.path, target.with_name(name), "subtitle"))
-    skipped = [f for f in found if f is not main and f.path.suffix.lower() not in SUBTITLE_SUFFIXES]
+            placed.add(f.path)
+        elif f is not main and (ending := side_ending(f, main.path)) is not None:
+            result.files.append(Planned(f.path, target.with_name(stem + ending), "side"))
+            placed.add(f.path)
+    skipped = [f for f in found if f.path not in placed]
     if skipped:
         names = ", ".join(sorted(f.path.name for f in skipped)[:5])
         result.notes.append(f"left in the download folder: {names}")
     return result
+
+
+def side_ending(found: Found, main: Path) -> str | None:
+    """How a side file of ``main`` ends its name beside it in the library (``.nfo``,
+    ``.info.json``, ``-thumb.jpg``); None for a file that is none. A side file is named after
+    its main file, as yt-dlp names them (``Clip [id].nfo`` beside ``Clip [id].mp4``): an NFO
+    of another name (a release's notes in a torrent) is left where it is."""
+    name = found.path.name
+    for ending in SIDE_ENDINGS:
+        if name.lower() == main.stem.lower() + ending:
+            return ending
+    suffix = found.path.suffix.lower()
+    if suffix in THUMBNAIL_SUFFIXES and not found.is_media and found.path.stem == main.stem:
+        return f"-thumb{suffix}"
+    return None
 
 
 def main_file(found: Sequence[Found]) -> Found | None:

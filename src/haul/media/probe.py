@@ -153,6 +153,8 @@ def not_media_reason(reading: Reading) -> str | None:
     if video is None and audio is None:
         return f"not a media file: it has no audio or video stream ({reading.format_name})"
     first = reading.format_name.split(",")[0]
+    if first == "tty":  # FFmpeg plays any text named .nfo, .txt, .diz ... as ANSI art
+        return "not a media file: it is text"
     if audio is None and video is not None and (first == "image2" or first.endswith("_pipe")):
         return f"not a media file: it is a still image ({video.codec})"
     return None

@@ -174,7 +174,9 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
         builtin=builtin,
         live=live,
         direct=direct,
-        media=MediaEngine(settings.ytdlp_threads, addresses),
+        media=MediaEngine(
+            settings.ytdlp_threads, addresses, sponsorblock_api=settings.sponsorblock_api
+        ),
         retry=config.retry_policy,
         publish=service.publish,
         profiles=service.engine_profile,

@@ -39,6 +39,7 @@ from haul.events.bus import EventBus
 from haul.service.files import Folders, remove_inside
 from haul.service.listing import ClientTracker, cursor_id
 from haul.service.media import MediaService
+from haul.service.profiles import engine_profile
 from haul.service.shown import all_for, events_for, states_for, tracked_for
 from haul.service.submitting import SubmitBatcher
 from haul.service.values import Owner, Page, Totals, to_json
@@ -220,17 +221,7 @@ class DownloadService:
     async def _engine_profiles(self) -> dict[int, EngineProfile]:
         async with self.db.read() as s:
             rows = (await s.scalars(select(Profile))).all()
-        return {
-            row.id: EngineProfile(
-                name=row.name,
-                format=row.format,
-                container=row.container,
-                subtitles=tuple(row.subtitles or ()),
-                output_template=row.output_template or EngineProfile().output_template,
-                target_dir=row.target_dir,
-            )
-            for row in rows
-        }
+        return {row.id: engine_profile(row) for row in rows}
 
     # -- read -----------------------------------------------------------------------------
 

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.paths import inside, stays_inside
-from haul.core.profiles import check_profile
+from haul.core.profiles import FLAGS, check_profile, combination_problems
 from haul.core.status import OPEN_PHASES
+from haul.engine.base import Profile as EngineProfile
 from haul.errors import (
     Conflict,
     InvalidProfile,
@@ -55,9 +56,31 @@ def profile_json(row: Profile) -> dict[str, Any]:
         "output_template": row.output_template,
         "target_dir": row.target_dir,
         "is_default": row.is_default,
+        "audio_format": row.audio_format,
+        "audio_quality": row.audio_quality,
+        **{flag: bool(getattr(row, flag)) for flag in FLAGS},
+        "sponsorblock_remove": list(row.sponsorblock_remove or []),
+        "sponsorblock_mark": list(row.sponsorblock_mark or []),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
+
+
+def engine_profile(row: Profile) -> EngineProfile:
+    """What the engine reads of a stored profile."""
+    return EngineProfile(
+        name=row.name,
+        format=row.format,
+        container=row.container,
+        subtitles=tuple(row.subtitles or ()),
+        output_template=row.output_template or EngineProfile().output_template,
+        target_dir=row.target_dir,
+        audio_format=row.audio_format,
+        audio_quality=row.audio_quality,
+        **{flag: bool(getattr(row, flag)) for flag in FLAGS},
+        sponsorblock_remove=tuple(row.sponsorblock_remove or ()),
+        sponsorblock_mark=tuple(row.sponsorblock_mark or ()),
+    )
 
 
 class ProfileService:
@@ -92,6 +115,9 @@ class ProfileService:
         if "name" not in clean:
             raise InvalidProfile({"name": "A profile needs a name."})
         await self._check_paths(clean)
+        problems = combination_problems(clean)
+        if problems:
+            raise InvalidProfile(problems)
         try:
             async with self.db.write() as s:
                 if await _by_name(s, clean["name"]) is not None:
@@ -119,6 +145,9 @@ class ProfileService:
                     raise _exists(new_name)
                 if clean.get("is_default") and not row.is_default:
                     await _clear_default(s)
+                problems = combination_problems({**profile_json(row), **clean})
+                if problems:
+                    raise InvalidProfile(problems)
                 for field, value in clean.items():
                     setattr(row, field, value)
                 await s.flush()

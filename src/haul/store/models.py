@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -146,6 +147,20 @@ class Profile(Base):
     output_template: Mapped[str | None] = mapped_column(String(500))
     target_dir: Mapped[str | None] = mapped_column(String(500))  # relative to the download root
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # audio only (migration 0010): the format converted to (None: not audio only), its quality
+    audio_format: Mapped[str | None] = mapped_column(String(16))
+    audio_quality: Mapped[str | None] = mapped_column(String(16))
+    # what is embedded into the file and written beside it (haul.core.profiles.FLAGS)
+    embed_metadata: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    embed_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    embed_chapters: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    embed_subtitles: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    write_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    write_info_json: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    write_nfo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # SponsorBlock categories cut out of the file, and marked as chapters
+    sponsorblock_remove: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    sponsorblock_mark: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from haul.core.profiles import CONTAINERS
+from haul.core.profiles import AUDIO_FORMATS, CONTAINERS, REMOVABLE, SPONSORBLOCK_CATEGORIES
 
 NAME_HELP = "1 to 100 letters, digits, '.', '-' or '_' (used in URLs: /profiles/{name})"
 FORMAT_HELP = "A yt-dlp format selector, e.g. bv*[height<=720]+ba/b (empty: yt-dlp's default)"
@@ -21,6 +21,28 @@ TEMPLATE_HELP = (
 )
 TARGET_HELP = "A folder under the download root, e.g. videos/music (empty: the root)"
 DEFAULT_HELP = "Used for downloads submitted without a profile; at most one profile is"
+AUDIO_FORMAT_HELP = (
+    f"Audio only, converted to: {', '.join(AUDIO_FORMATS)} (best: the best audio as it comes); "
+    "null: not audio only. An audio-only profile has no container"
+)
+AUDIO_QUALITY_HELP = (
+    "With audio_format: a VBR level from 0 (best) to 10, or a bitrate such as 192K "
+    "(empty: yt-dlp's default, 5)"
+)
+EMBED_METADATA_HELP = "Write the page's title, uploader, date and description into the file's tags"
+EMBED_THUMBNAIL_HELP = "Embed the page's thumbnail as the file's cover picture"
+EMBED_CHAPTERS_HELP = "Embed the page's chapters into the file"
+EMBED_SUBTITLES_HELP = (
+    "Embed the subtitles (the languages of subtitles; none given: yt-dlp's choice) into the "
+    "file (mp4, mkv, webm, mov)"
+)
+WRITE_THUMBNAIL_HELP = "Keep the page's thumbnail as an image file beside the media"
+WRITE_INFO_JSON_HELP = "Keep yt-dlp's information about the page beside the media (.info.json)"
+WRITE_NFO_HELP = "Write a Kodi/Jellyfin NFO (<name>.nfo: title, plot, date, uploader) beside it"
+SPONSORBLOCK_REMOVE_HELP = f"SponsorBlock categories cut out of the file: {', '.join(REMOVABLE)}"
+SPONSORBLOCK_MARK_HELP = (
+    f"SponsorBlock categories marked as chapters in the file: {', '.join(SPONSORBLOCK_CATEGORIES)}"
+)
 
 
 class ProfileChange(BaseModel):
@@ -35,6 +57,23 @@ class ProfileChange(BaseModel):
     output_template: str | None = Field(default=None, description=TEMPLATE_HELP)
     target_dir: str | None = Field(default=None, description=TARGET_HELP)
     is_default: bool | None = Field(default=None, description=DEFAULT_HELP)
+    audio_format: str | None = Field(default=None, description=AUDIO_FORMAT_HELP, examples=["mp3"])
+    audio_quality: str | int | None = Field(
+        default=None, description=AUDIO_QUALITY_HELP, examples=["192K"]
+    )
+    embed_metadata: bool | None = Field(default=None, description=EMBED_METADATA_HELP)
+    embed_thumbnail: bool | None = Field(default=None, description=EMBED_THUMBNAIL_HELP)
+    embed_chapters: bool | None = Field(default=None, description=EMBED_CHAPTERS_HELP)
+    embed_subtitles: bool | None = Field(default=None, description=EMBED_SUBTITLES_HELP)
+    write_thumbnail: bool | None = Field(default=None, description=WRITE_THUMBNAIL_HELP)
+    write_info_json: bool | None = Field(default=None, description=WRITE_INFO_JSON_HELP)
+    write_nfo: bool | None = Field(default=None, description=WRITE_NFO_HELP)
+    sponsorblock_remove: list[str] | str | None = Field(
+        default=None, description=SPONSORBLOCK_REMOVE_HELP, examples=[["sponsor", "selfpromo"]]
+    )
+    sponsorblock_mark: list[str] | str | None = Field(
+        default=None, description=SPONSORBLOCK_MARK_HELP, examples=[["intro", "outro"]]
+    )
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -54,5 +93,16 @@ class ProfileOut(BaseModel):
     output_template: str | None
     target_dir: str | None
     is_default: bool
+    audio_format: str | None
+    audio_quality: str | None
+    embed_metadata: bool
+    embed_thumbnail: bool
+    embed_chapters: bool
+    embed_subtitles: bool
+    write_thumbnail: bool
+    write_info_json: bool
+    write_nfo: bool
+    sponsorblock_remove: list[str]
+    sponsorblock_mark: list[str]
     created_at: datetime
     updated_at: datetime

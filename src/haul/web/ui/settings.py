@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from haul.core.profiles import AUDIO_FORMATS, CONTAINERS, FLAGS, REMOVABLE, SPONSORBLOCK_CATEGORIES
 from haul.core.units import number_text
 from haul.errors import HaulError, InvalidFields
 from haul.service.config import ConfigService
@@ -21,7 +22,27 @@ from haul.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 
-PROFILE_FIELDS = ("name", "format", "container", "subtitles", "output_template", "target_dir")
+PROFILE_FIELDS = (
+    "name",
+    "format",
+    "container",
+    "subtitles",
+    "output_template",
+    "target_dir",
+    "audio_format",
+    "audio_quality",
+)
+#: The profile's yes/no choices as the form names them (haul.core.profiles.FLAGS).
+FLAG_LABELS = {
+    "embed_metadata": "Embed title, uploader, date and description as tags",
+    "embed_thumbnail": "Embed the thumbnail as cover picture",
+    "embed_chapters": "Embed chapters",
+    "embed_subtitles": "Embed the subtitles",
+    "write_thumbnail": "Keep the thumbnail as an image file",
+    "write_info_json": "Keep yt-dlp's page information (.info.json)",
+    "write_nfo": "Write an NFO for Kodi and Jellyfin (.nfo)",
+}
+CATEGORY_FIELDS = ("sponsorblock_remove", "sponsorblock_mark")
 LABELS = {
     "limit_global": "Downloads at once (everyone)",
     "limit_per_owner": "Downloads at once (per person)",
@@ -122,7 +143,12 @@ async def save_profile(
         else:
             given[field] = text or None
     given["is_default"] = is_default
-    typed = {key: str(form.get(key, "")) for key in PROFILE_FIELDS}
+    for flag in FLAGS:
+        given[flag] = form.get(flag) == "true"
+    for field in CATEGORY_FIELDS:
+        given[field] = [str(c) for c in form.getlist(field)]
+    typed: dict[str, Any] = {key: str(form.get(key, "")) for key in PROFILE_FIELDS}
+    typed |= {key: given[key] for key in (*FLAGS, *CATEGORY_FIELDS)}
     try:
         if original:
             await services.profiles.update(original, given)
@@ -168,7 +194,7 @@ async def _render(
     problems: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
     profile_problems: dict[str, str] | None = None,
-    profile_typed: dict[str, str] | None = None,
+    profile_typed: dict[str, Any] | None = None,
     report: dict[str, Any] | None = None,
     code: int = 200,
 ) -> HTMLResponse:
@@ -187,6 +213,11 @@ async def _render(
         profiles=await services.profiles.list(),
         profile_problems=profile_problems or {},
         profile_typed=profile_typed,
+        containers=CONTAINERS,
+        audio_formats=AUDIO_FORMATS,
+        flags=[(flag, FLAG_LABELS[flag]) for flag in FLAGS],
+        sponsorblock_removable=REMOVABLE,
+        sponsorblock_categories=SPONSORBLOCK_CATEGORIES,
         last_run=await services.retention.last_run(),
         report=report,
         saved=request.query_params.get("saved") == "1",

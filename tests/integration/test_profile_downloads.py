@@ -1,0 +1,67 @@
+"""Downloads through a running haul with a profile's media options: an audio-only download is
+recorded as audio, and side files are filed with the media into the library."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # the file is haul's own output, parsed to check it
+from pathlib import Path
+
+from tests.conftest import App
+from tests.integration.test_api_downloads import finished, submit
+from tests.integration.test_library import create_item, files_of
+from tests.support import media
+from tests.support.fixtures import MediaFiles
+from tests.support.origin import Origin
+
+
+async def test_an_audio_only_download_is_recorded_as_audio(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/a.mp4", media_files.mp4, "video/mp4")
+    origin.add_page("/watch/song", media.page_with_video(origin.url("/media/a.mp4")))
+    made = await app.post("/profiles", json={"name": "tunes", "audio_format": "mp3"})
+    assert made.status_code == 201, made.text
+
+    item = await submit(app, origin.url("/watch/song"), profile="tunes")
+    done = await finished(app, item["id"])
+    assert done["status"] == "completed", done
+    [song] = await files_of(app, item["id"])
+    assert song["file_name"].endswith(".mp3")
+    assert song["is_media"] is True and song["container"] == "mp3"
+    assert song["audio_codec"] == "mp3"
+    assert song["video_codec"] is None and song["width"] is None
+    assert song["profile"] == "tunes"
+
+
+async def test_side_files_are_filed_beside_the_film(
+    app: App, origin: Origin, media_files: MediaFiles, tmp_path: Path
+) -> None:
+    origin.add_file("/media/a.mp4", media_files.mp4, "video/mp4")
+    origin.add_file("/media/t.jpg", media.make_jpeg(tmp_path / "t.jpg"), "image/jpeg")
+    page = media.page_with_metadata(
+        origin.url("/media/a.mp4"),
+        title="Heat & <Dust>",
+        uploader="Studio",
+        thumbnail_url=origin.url("/media/t.jpg"),
+    )
+    origin.add_page("/watch/heat", page)
+    body = {"name": "kodi", "write_nfo": True, "write_thumbnail": True}
+    assert (await app.post("/profiles", json=body)).status_code == 201
+    movie = await create_item(app, kind="movie", title="Heat", year=1995)
+
+    item = await submit(app, origin.url("/watch/heat"), profile="kodi", media_id=movie["id"])
+    done = await finished(app, item["id"])
+    assert done["status"] == "completed", done
+    folder = app.runtime.settings.library_root / "Movies" / "Heat (1995)"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Heat (1995)-thumb.jpg",
+        "Heat (1995).mp4",
+        "Heat (1995).nfo",
+    ]
+    nfo = ET.parse(folder / "Heat (1995).nfo").getroot()  # noqa: S314
+    assert nfo.findtext("title") == "Heat & <Dust>"
+    records = {Path(f["path"]).name: f for f in await files_of(app, item["id"])}
+    assert set(records) == {"Heat (1995).mp4", "Heat (1995).nfo", "Heat (1995)-thumb.jpg"}
+    assert records["Heat (1995).mp4"]["is_media"] is True
+    assert records["Heat (1995).nfo"]["is_media"] is False
+    assert not list(app.runtime.settings.downloads_root.rglob("*.nfo"))  # nothing left behind

@@ -1,0 +1,75 @@
+"""The NFO haul writes beside a downloaded page's file: parses, escapes what the site sent,
+movie or episode."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # the text is haul's own output, parsed to check it
+from typing import Any
+
+from haul.engine.nfo import nfo_xml
+
+
+def parsed(info: dict[str, Any]) -> ET.Element:
+    return ET.fromstring(nfo_xml(info))  # noqa: S314
+
+
+def test_a_page_becomes_a_movie_nfo() -> None:
+    root = parsed(
+        {
+            "title": "A film",
+            "description": "What happens.",
+            "upload_date": "20240229",
+            "uploader": "Studio",
+            "duration": 5400.4,
+            "extractor_key": "Youtube",
+            "id": "dQw4w9WgXcQ",
+        }
+    )
+    assert root.tag == "movie"
+    assert {child.tag: child.text for child in root} == {
+        "title": "A film",
+        "plot": "What happens.",
+        "premiered": "2024-02-29",
+        "year": "2024",
+        "studio": "Studio",
+        "runtime": "90",
+        "uniqueid": "dQw4w9WgXcQ",
+    }
+    assert root.find("uniqueid").attrib == {"type": "youtube", "default": "true"}  # type: ignore[union-attr]
+
+
+def test_hostile_text_is_escaped_and_what_xml_cannot_hold_is_dropped() -> None:
+    title = '</title><script>alert(1)</script> & "x" \x00\x07\x1b\ufffe end'
+    body = nfo_xml({"title": title, "description": "]]> <!ENTITY x 'y'>", "id": "a\x01b"})
+    root = ET.fromstring(body)  # noqa: S314
+    assert root.findtext("title") == '</title><script>alert(1)</script> & "x"  end'
+    assert root.findtext("plot") == "]]> <!ENTITY x 'y'>"
+    assert b"<script>" not in body and b"\x00" not in body
+    assert root.find("uniqueid") is None  # no extractor named: no source for the id
+
+
+def test_an_episode_of_a_series_is_an_episode_nfo() -> None:
+    root = parsed(
+        {
+            "title": "Pilot",
+            "series": "The Show",
+            "season_number": 1,
+            "episode_number": 2,
+            "release_date": "20200105",
+            "upload_date": "20200107",
+            "channel": "Network",
+            "extractor": "generic",
+            "id": "ep2",
+        }
+    )
+    assert root.tag == "episodedetails"
+    assert [root.findtext(t) for t in ("showtitle", "season", "episode")] == ["The Show", "1", "2"]
+    assert root.findtext("premiered") == root.findtext("aired") == "2020-01-05"
+    assert root.findtext("studio") == "Network"
+    assert root.find("uniqueid").attrib["type"] == "generic"  # type: ignore[union-attr]
+
+
+def test_missing_or_odd_values_are_left_out() -> None:
+    root = parsed({"title": "  ", "upload_date": "2024", "duration": True, "uploader": None})
+    assert root.tag == "movie"
+    assert list(root) == []
