@@ -83,8 +83,8 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
     root = settings.downloads_root
     allow_private = settings.private_addresses_allowed
     db = Database(settings.sqlalchemy_url)
-    worker_id = new_worker_id()  # fixed before anything is made (the store asks per write)
-    jobs = SqlJobStore(db, worker_id=lambda: worker_id)  # the worker's operations on rows
+    worker_id = new_worker_id()  # fixed before anything is made
+    jobs = SqlJobStore(db, worker_id=worker_id)  # the worker's operations on rows
     bus = EventBus()
     bridge = None
     if not db.is_sqlite:
@@ -197,7 +197,7 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
         ),
         publish=service.publish,
         fail=outcomes.failed,
-        worker_id=lambda: worker_id,
+        worker_id=worker_id,
         processed=processor.enqueue,
         iptv=iptv_streams.fresh,
     )
