@@ -68,6 +68,7 @@ from haul.settings import Settings
 from haul.store.database import Database
 from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
+from haul.store.sql_processing import SqlProcessingStore
 from haul.worker.context import JobContext
 from haul.worker.external import ExternalClients, ExternalConfig
 from haul.worker.loops import Worker, WorkerConfig, new_worker_id
@@ -146,7 +147,7 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
     notification_service = NotificationService(db, notifier, allow_private=allow_private)
     prober = Prober()
     processor = Processor(
-        db,
+        SqlProcessingStore(db),
         LibraryConfig(
             downloads_root=root,
             library_root=settings.library_root,
