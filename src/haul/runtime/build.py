@@ -51,6 +51,7 @@ from haul.net.transport import GuardedTransport
 from haul.notify import Notifier
 from haul.periodic import Periodic
 from haul.runtime.process import Runtime, read_clients
+from haul.runtime.seams import JobSeams
 from haul.runtime.wakeups import Wakeups
 from haul.service import DownloadService
 from haul.service.accounts import AccountService
@@ -79,8 +80,11 @@ from haul.worker.runner import JobRunner
 log = logging.getLogger("haul.runtime")  # the name its log lines have always carried
 
 
-def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
-    """Every part of one haul process, made and connected (nothing started yet)."""
+def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None = None) -> Runtime:
+    """Every part of one haul process, made and connected (nothing started yet); ``seams``:
+    what stands between the worker's jobs and the parts they call (see
+    :mod:`haul.runtime.seams`)."""
+    seams = seams or JobSeams()
     root = settings.downloads_root
     allow_private = settings.private_addresses_allowed
     db = Database(settings.sqlalchemy_url)
@@ -167,22 +171,24 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
     )
     iptv_streams = IptvStreamUrls(db, http)
     direct = HttpEngine(addresses=addresses)
-    ctx = JobContext(
-        jobs=jobs,
-        builtin=builtin,
-        live=live,
-        direct=direct,
-        media=MediaEngine(settings.ytdlp_threads, addresses),
-        retry=config.retry_policy,
-        publish=service.publish,
-        profiles=service.engine_profile,
-        owner_folder=service.owner_folder,
-        processed=processor.enqueue,
-        iptv=iptv_streams.fresh,
-        failed=lambda row: notifier.emit_ended("failed", row),
-        completed=lambda row: notifier.emit_ended("completed", row),
-        probe=processor.probe_only,
-        addresses=addresses,
+    ctx = seams.context(
+        JobContext(
+            jobs=jobs,
+            builtin=builtin,
+            live=live,
+            direct=direct,
+            media=MediaEngine(settings.ytdlp_threads, addresses),
+            retry=config.retry_policy,
+            publish=service.publish,
+            profiles=service.engine_profile,
+            owner_folder=service.owner_folder,
+            processed=processor.enqueue,
+            iptv=iptv_streams.fresh,
+            failed=lambda row: notifier.emit_ended("failed", row),
+            completed=lambda row: notifier.emit_ended("completed", row),
+            probe=processor.probe_only,
+            addresses=addresses,
+        )
     )
     outcomes = Outcomes(ctx)
     external = ExternalClients(
@@ -202,7 +208,7 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
         processed=processor.enqueue,
         iptv=iptv_streams.fresh,
     )
-    runner = JobRunner(ctx, outcomes=outcomes, handoff=external.handoff)
+    runner = JobRunner(ctx, outcomes=outcomes, handoff=seams.handoff(external.handoff))
     retention = RetentionService(
         db,
         bus,
