@@ -18,10 +18,13 @@ from haul.store.database import Database
 from haul.store.jobs import HandoffStore, JobStore
 from haul.store.memory import MemoryJobStore
 from haul.store.memory_handoffs import MemoryHandoffStore
+from haul.store.memory_processing import MemoryProcessingStore
 from haul.store.migrate import upgrade
-from haul.store.models import Download, DownloadEvent
+from haul.store.models import Download, DownloadEvent, MediaFile
+from haul.store.processing import ProcessingStore
 from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
+from haul.store.sql_processing import SqlProcessingStore
 from tests.support.pg import fresh_database
 
 
@@ -30,6 +33,11 @@ class Harness(Protocol):
 
     @property
     def handoffs(self) -> HandoffStore: ...
+
+    @property
+    def processing(self) -> ProcessingStore: ...
+
+    async def media_files(self, download_id: int) -> list[str]: ...
 
     async def add(self, owner_key: str, **fields: Any) -> int: ...
 
@@ -47,6 +55,13 @@ class MemoryHarness:
     @property
     def handoffs(self) -> HandoffStore:
         return MemoryHandoffStore(self.store)
+
+    @property
+    def processing(self) -> ProcessingStore:
+        return MemoryProcessingStore(self.store)
+
+    async def media_files(self, download_id: int) -> list[str]:
+        return [r["file_name"] for i, r in self.store.state.media_files if i == download_id]
 
     async def add(self, owner_key: str, **fields: Any) -> int:
         return self.store.state.add(owner_key, **fields).id
@@ -73,6 +88,19 @@ class SqlHarness:
     def handoffs(self) -> HandoffStore:
         return SqlHandoffStore(self.db)
 
+    @property
+    def processing(self) -> ProcessingStore:
+        return SqlProcessingStore(self.db)
+
+    async def media_files(self, download_id: int) -> list[str]:
+        async with self.db.read() as s:
+            query = (
+                select(MediaFile.file_name)
+                .where(MediaFile.download_id == download_id)
+                .order_by(MediaFile.id)
+            )
+            return list((await s.scalars(query)).all())
+
     async def add(self, owner_key: str, **fields: Any) -> int:
         self.count += 1
         async with self.db.write() as s:
@@ -81,7 +109,7 @@ class SqlHarness:
                 source_url=fields.pop("source_url", f"https://example.invalid/{self.count}"),
                 dedupe_key=f"key-{self.count}",
                 meta=fields.pop("meta", {}),
-                files=[],
+                files=fields.pop("files", []),
                 **fields,
             )
             s.add(row)

@@ -179,7 +179,7 @@ async def test_a_job_dropped_again_while_its_lease_is_given_back_gives_it_back_l
 
 async def test_a_completion_written_again_is_recorded_once(db: Database) -> None:
     (row,) = await running(db, 1)
-    writer = CompletionWriter(db, lambda: "w")
+    writer = CompletionWriter(db, "w")
     files = [{"path": "a.bin", "name": "a.bin", "size": 1}]
     first = await writer.record(Completion(row.id, files, None, {}, utcnow()))
     # As after a commit whose answer was lost: the same completion once more.

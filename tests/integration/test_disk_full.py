@@ -10,6 +10,7 @@ import hashlib
 import random
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,13 @@ from haul.core.units import size_text
 from haul.engine.base import EngineJob, EngineResult, Progress, StopSignal
 from haul.engine.http import HttpEngine
 from haul.errors import DiskFull
+from haul.runtime.seams import JobSeams
+from haul.settings import Settings
+from haul.worker.context import JobContext
 from tests.conftest import App
 from tests.support.disks import fill, free, small_disk
 from tests.support.origin import Origin
+from tests.support.seams import app_with
 from tests.support.wait import await_for
 
 MiB = 1 << 20
@@ -141,12 +146,21 @@ async def waits_for_space(app: App, download_id: int, folder: Path) -> None:
     assert not list(folder.iterdir()), "no half copy is left in the folder"
 
 
+def quick_space_recheck(ctx: JobContext) -> JobContext:
+    """Downloads waiting for disk space look again every 0.3 s."""
+    return replace(ctx, space_recheck=0.3)
+
+
 async def test_a_full_target_folder_makes_the_finished_file_wait_not_fail(
-    app: App, origin: Origin, tmp_path: Path
+    settings: Settings, origin: Origin
 ) -> None:
+    async with app_with(settings, JobSeams(context=quick_space_recheck)) as app:
+        await a_full_target_folder(app, origin)
+
+
+async def a_full_target_folder(app: App, origin: Origin) -> None:
     # The profile's folder is another disk mounted inside the download folder: the finished
     # file is copied there, and the copy finds that disk full.
-    app.runtime.worker.runner.ctx.space_recheck = 0.3
     root = app.runtime.settings.downloads_root
     blob = data(6 * MiB, 5)
     origin.add_file("/film.bin", blob)

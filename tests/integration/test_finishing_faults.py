@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -15,13 +16,17 @@ from haul.core.retry import Backoff
 from haul.core.status import Phase
 from haul.engine import filing
 from haul.errors import StorageError
+from haul.runtime.seams import JobSeams
+from haul.settings import Settings
 from haul.store.models import Download
+from haul.worker.context import JobContext
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
-from tests.integration.test_disk_full import waits_for_space
+from tests.integration.test_disk_full import quick_space_recheck, waits_for_space
 from tests.support.disks import small_disk
 from tests.support.folders import work_dir
 from tests.support.origin import Origin
+from tests.support.seams import app_with
 
 DATA = os.urandom(256 * 1024 + 3)
 P = ParamSpec("P")
@@ -44,12 +49,23 @@ def refusing(
     return refused
 
 
+def refused_folder_reads(ctx: JobContext) -> JobContext:
+    assert ctx.owner_folder is not None
+    return replace(
+        ctx,
+        storage_backoff=Backoff(base_delay=0.05, max_delay=0.1),
+        owner_folder=refusing(ctx.owner_folder, 3),
+    )
+
+
 async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fails_it(
-    app: App, origin: Origin
+    settings: Settings, origin: Origin
 ) -> None:
-    ctx = app.runtime.worker.runner.ctx
-    ctx.storage_backoff = Backoff(base_delay=0.05, max_delay=0.1)
-    ctx.owner_folder = refusing(app.runtime.service.owner_folder, 3)
+    async with app_with(settings, JobSeams(context=refused_folder_reads)) as app:
+        await a_refused_read_of_the_owners_folder(app, origin)
+
+
+async def a_refused_read_of_the_owners_folder(app: App, origin: Origin) -> None:
     origin.add_file("/clip.bin", DATA)
     item = await finished(app, (await submit(app, origin.url("/clip.bin")))["id"])
     assert item["status"] == "completed", item
@@ -59,15 +75,22 @@ async def test_a_refused_read_of_the_owners_folder_delays_the_completion_not_fai
     assert len(gets) == 1
 
 
+def completed(row: Download) -> bool:
+    return row.phase == Phase.COMPLETED
+
+
+def unannounced_completion(ctx: JobContext) -> JobContext:
+    return replace(ctx, publish=refusing(ctx.publish, 1, completed))
+
+
 async def test_a_completion_recorded_but_not_announced_stays_completed(
-    app: App, origin: Origin
+    settings: Settings, origin: Origin
 ) -> None:
-    ctx = app.runtime.worker.runner.ctx
+    async with app_with(settings, JobSeams(context=unannounced_completion)) as app:
+        await a_completion_recorded_but_not_announced(app, origin)
 
-    def completed(row: Download) -> bool:
-        return row.phase == Phase.COMPLETED
 
-    ctx.publish = refusing(ctx.publish, 1, completed)
+async def a_completion_recorded_but_not_announced(app: App, origin: Origin) -> None:
     origin.add_file("/clip.bin", DATA)
     download_id = (await submit(app, origin.url("/clip.bin")))["id"]
     assert (await finished(app, download_id))["status"] == "completed"
@@ -75,13 +98,19 @@ async def test_a_completion_recorded_but_not_announced_stays_completed(
     assert "failed" not in kinds and kinds.count("completed") == 1, kinds
 
 
-async def test_a_database_failure_in_a_job_gives_it_back_to_be_run_again(
-    app: App, origin: Origin
-) -> None:
-    async def nobody_takes_it(row: Download, resolved: dict[str, Any]) -> bool:
-        return False  # no external client here
+async def nobody_takes_it(row: Download, resolved: dict[str, Any]) -> bool:
+    return False  # no external client here
 
-    app.runtime.worker.runner.handoff = refusing(nobody_takes_it, 1)
+
+async def test_a_database_failure_in_a_job_gives_it_back_to_be_run_again(
+    settings: Settings, origin: Origin
+) -> None:
+    seams = JobSeams(handoff=lambda _made: refusing(nobody_takes_it, 1))
+    async with app_with(settings, seams) as app:
+        await a_database_failure_in_a_job(app, origin)
+
+
+async def a_database_failure_in_a_job(app: App, origin: Origin) -> None:
     origin.add_file("/clip.bin", DATA)
     item = await finished(app, (await submit(app, origin.url("/clip.bin")))["id"])
     assert item["status"] == "completed", item
@@ -109,11 +138,15 @@ async def noted(app: App, url: str, files: dict[str, tuple[bytes, Path, bool | N
 
 
 async def test_a_full_target_folder_at_the_move_owed_after_a_crash_waits_for_space(
-    app: App, origin: Origin
+    settings: Settings, origin: Origin
 ) -> None:
+    async with app_with(settings, JobSeams(context=quick_space_recheck)) as app:
+        await a_full_target_folder_at_the_move_owed(app, origin)
+
+
+async def a_full_target_folder_at_the_move_owed(app: App, origin: Origin) -> None:
     # The profile's folder is another disk mounted inside the download root, too small for
     # the file the earlier attempt finished: the copy it still owes finds that disk full.
-    app.runtime.worker.runner.ctx.space_recheck = 0.3
     root = app.runtime.settings.downloads_root
     blob = os.urandom(6 * 1024 * 1024)
     origin.add_file("/film.bin", blob)

@@ -242,7 +242,7 @@ async def test_a_nul_from_the_network_does_not_fail_the_completion(db: Database)
         assert running is not None
         running.phase = Phase.ACTIVE.value  # its job ran: a completion finishes an active one
     title, name = "Part\x001", "a\x00b.mp4"
-    writer = CompletionWriter(db, lambda: "w1")
+    writer = CompletionWriter(db, "w1")
     await writer.record(
         Completion(row.id, [{"path": name}], title, {"said": name}, utcnow(), records=[])
     )

@@ -43,7 +43,7 @@ class Clients:
 
     def __init__(self, root: Path, *, attempts: int = 5) -> None:
         self.root = root
-        self.jobs = MemoryJobStore(worker_id=lambda: WORKER)
+        self.jobs = MemoryJobStore(worker_id=WORKER)
         self.state = self.jobs.state
         self.clock = Clock()
         self.clients: dict[str, FakeClient] = {}
@@ -70,7 +70,7 @@ class Clients:
             ExternalConfig(root=root),
             publish=self._publish,
             fail=Outcomes(context).failed,
-            worker_id=lambda: WORKER,
+            worker_id=WORKER,
             processed=self.processed.append,
         )
         self.fakes: dict[str, type[FakeClient]] = {}

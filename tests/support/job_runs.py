@@ -168,7 +168,7 @@ async def bench(
     files are probed with their completion (else they wait for the processing step)."""
     root = tmp_path / "downloads"
     root.mkdir()
-    store = MemoryJobStore(worker_id=lambda: WORKER)
+    store = MemoryJobStore(worker_id=WORKER)
     await store.register_worker(WorkerInfo(WORKER, "host", 1))
     live = LiveJobs()
     builtin = BuiltinClient(root, live)

@@ -51,6 +51,7 @@ from haul.net.transport import GuardedTransport
 from haul.notify import Notifier
 from haul.periodic import Periodic
 from haul.runtime.process import Runtime, read_clients
+from haul.runtime.seams import JobSeams
 from haul.runtime.wakeups import Wakeups
 from haul.service import DownloadService
 from haul.service.accounts import AccountService
@@ -70,6 +71,7 @@ from haul.store.database import Database
 from haul.store.sealed import KeyFile
 from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
+from haul.store.sql_processing import SqlProcessingStore
 from haul.worker.context import JobContext
 from haul.worker.external import ExternalClients, ExternalConfig
 from haul.worker.loops import Worker, WorkerConfig, new_worker_id
@@ -80,13 +82,16 @@ from haul.worker.runner import JobRunner
 log = logging.getLogger("haul.runtime")  # the name its log lines have always carried
 
 
-def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
-    """Every part of one haul process, made and connected (nothing started yet)."""
+def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None = None) -> Runtime:
+    """Every part of one haul process, made and connected (nothing started yet); ``seams``:
+    what stands between the worker's jobs and the parts they call (see
+    :mod:`haul.runtime.seams`)."""
+    seams = seams or JobSeams()
     root = settings.downloads_root
     allow_private = settings.private_addresses_allowed
     db = Database(settings.sqlalchemy_url)
-    worker_id = new_worker_id()  # fixed before anything is made (the store asks per write)
-    jobs = SqlJobStore(db, worker_id=lambda: worker_id)  # the worker's operations on rows
+    worker_id = new_worker_id()  # fixed before anything is made
+    jobs = SqlJobStore(db, worker_id=worker_id)  # the worker's operations on rows
     bus = EventBus()
     bridge = None
     if not db.is_sqlite:
@@ -148,7 +153,7 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
     notification_service = NotificationService(db, notifier, allow_private=allow_private)
     prober = Prober()
     processor = Processor(
-        db,
+        SqlProcessingStore(db),
         LibraryConfig(
             downloads_root=root,
             library_root=settings.library_root,
@@ -169,25 +174,27 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
     iptv_streams = IptvStreamUrls(db, http)
     cookies = CookieService(db, KeyFile(settings.data_dir / "cookies.key"))
     direct = HttpEngine(addresses=addresses)
-    ctx = JobContext(
-        jobs=jobs,
-        builtin=builtin,
-        live=live,
-        direct=direct,
-        media=MediaEngine(
-            settings.ytdlp_threads, addresses, sponsorblock_api=settings.sponsorblock_api
-        ),
-        retry=config.retry_policy,
-        publish=service.publish,
-        profiles=service.engine_profile,
-        owner_folder=service.owner_folder,
-        processed=processor.enqueue,
-        iptv=iptv_streams.fresh,
-        failed=lambda row: notifier.emit_ended("failed", row),
-        completed=lambda row: notifier.emit_ended("completed", row),
-        probe=processor.probe_only,
-        addresses=addresses,
-        cookies=cookies.for_owner,
+    ctx = seams.context(
+        JobContext(
+            jobs=jobs,
+            builtin=builtin,
+            live=live,
+            direct=direct,
+            media=MediaEngine(
+                settings.ytdlp_threads, addresses, sponsorblock_api=settings.sponsorblock_api
+            ),
+            retry=config.retry_policy,
+            publish=service.publish,
+            profiles=service.engine_profile,
+            owner_folder=service.owner_folder,
+            processed=processor.enqueue,
+            iptv=iptv_streams.fresh,
+            failed=lambda row: notifier.emit_ended("failed", row),
+            completed=lambda row: notifier.emit_ended("completed", row),
+            probe=processor.probe_only,
+            addresses=addresses,
+            cookies=cookies.for_owner,
+        )
     )
     outcomes = Outcomes(ctx)
     external = ExternalClients(
@@ -203,11 +210,11 @@ def build(settings: Settings, *, run_worker: bool = True) -> Runtime:
         ),
         publish=service.publish,
         fail=outcomes.failed,
-        worker_id=lambda: worker_id,
+        worker_id=worker_id,
         processed=processor.enqueue,
         iptv=iptv_streams.fresh,
     )
-    runner = JobRunner(ctx, outcomes=outcomes, handoff=external.handoff)
+    runner = JobRunner(ctx, outcomes=outcomes, handoff=seams.handoff(external.handoff))
     retention = RetentionService(
         db,
         bus,

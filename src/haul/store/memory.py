@@ -123,7 +123,7 @@ class MemoryJobStore:
     def __init__(
         self,
         state: MemoryState | None = None,
-        worker_id: Callable[[], str | None] = lambda: None,
+        worker_id: str | None = None,
     ) -> None:
         self.state = state or MemoryState()
         self.worker_id = worker_id
@@ -347,7 +347,7 @@ class MemoryJobStore:
 
     def _finish(self, job: StoredJob, c: Completion) -> None:
         try:
-            made = completion_rows.changes(snapshot(job), c, self.worker_id())
+            made = completion_rows.changes(snapshot(job), c, self.worker_id)
         except InvalidTransition:  # a cancel that raced the end wins
             made = []
         for column, value in completion_rows.updates(made, c).items():

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from haul.core.media_items import Subject
 from haul.core.status import Phase
 from haul.store.models import Download, utcnow
 
@@ -136,6 +137,9 @@ class MemoryState:
     unsupported: list[StoredUnsupported] = field(default_factory=list)
     #: Probe records of finished files (download id, record).
     media_files: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    #: Media items as processing files them (item id: what it is), and profile names by id.
+    subjects: dict[int, Subject] = field(default_factory=dict)
+    profiles: dict[int, str] = field(default_factory=dict)
     next_id: int = 1
 
     def event(self, download_id: int, kind: str, message: str | None = None, **data: Any) -> None:

@@ -1,9 +1,11 @@
-"""Queries of the processing step: finished downloads waiting to be probed and filed.
+"""The processing store: what the processing step reads and writes, by name.
 
 A download whose client has finished is in phase ``processing``, leased to the worker that
 recorded it (which processes it at once). One whose worker died meanwhile has no lease and is
-taken by any worker. Processing ends in one transaction: the files' records, the download's
-new file list, its phase ``completed``, and its history.
+taken by any worker. Processing ends in one write per download: the files' records, the
+download's new file list, its phase ``completed`` (the lifecycle's ``complete``), and its
+history. :class:`~haul.store.sql_processing.SqlProcessingStore` keeps them in the database,
+:class:`~haul.store.memory_processing.MemoryProcessingStore` beside the in-memory job store.
 """
 
 from __future__ import annotations
@@ -11,18 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, aliased
-
-from haul.core import lifecycle
-from haul.core.lifecycle import Snapshot
 from haul.core.media_items import Subject
-from haul.core.status import Phase
-from haul.store.models import Download, DownloadEvent, MediaFile, MediaItem, Profile, utcnow
 
-_PROCESSING = Phase.PROCESSING.value
+__all__ = ["Finished", "Job", "ProcessingStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,84 +39,6 @@ class Job:
     error_message: str | None
 
 
-def waiting(s: Session, limit: int) -> list[int]:
-    """Downloads to process that no live worker holds."""
-    query = (
-        select(Download.id)
-        .where(Download.phase == _PROCESSING, Download.lease_worker_id.is_(None))
-        .order_by(Download.id)
-        .limit(limit)
-    )
-    return [int(i) for i in s.scalars(query).all()]
-
-
-def take(s: Session, ids: Sequence[int], worker_id: str) -> list[int]:
-    """Lease what is still unheld of ``ids`` to ``worker_id``; returns what it got."""
-    if not ids:
-        return []
-    result = s.execute(
-        update(Download)
-        .where(
-            Download.id.in_(list(ids)),
-            Download.phase == _PROCESSING,
-            Download.lease_worker_id.is_(None),
-        )
-        .values(lease_worker_id=worker_id)
-        .returning(Download.id)
-    )
-    return [int(i) for i in result.scalars().all()]
-
-
-def jobs(s: Session, ids: Sequence[int], worker_id: str) -> list[Job]:
-    """The downloads of ``ids`` this worker holds and that still wait to be processed."""
-    parent = aliased(MediaItem)
-    query = (
-        select(Download, MediaItem, parent, Profile.name)
-        .outerjoin(MediaItem, MediaItem.id == Download.media_id)
-        .outerjoin(parent, parent.id == MediaItem.parent_id)
-        .outerjoin(Profile, Profile.id == Download.profile_id)
-        .where(
-            Download.id.in_(list(ids)),
-            Download.phase == _PROCESSING,
-            Download.lease_worker_id == worker_id,
-        )
-        .order_by(Download.id)
-    )
-    out = []
-    for row, item, parent_item, profile in s.execute(query).all():
-        out.append(
-            Job(
-                id=row.id,
-                owner_key=row.owner_key,
-                title=row.title,
-                source_url=row.source_url,
-                client=row.client,
-                client_held=row.client not in (None, "builtin") and row.client_released_at is None,
-                files=list(row.files or []),
-                media_id=row.media_id,
-                subject=subject_of(item, parent_item) if item is not None else None,
-                profile=profile,
-                completed_at=row.completed_at,
-                error_code=row.last_error_code,
-                error_message=row.last_error_message,
-            )
-        )
-    return out
-
-
-def subject_of(item: MediaItem, parent: MediaItem | None) -> Subject:
-    return Subject(
-        kind=item.kind,  # type: ignore[arg-type]
-        title=item.title,
-        year=item.year,
-        season=item.season,
-        episode=item.episode,
-        parent_kind=parent.kind if parent is not None else None,  # type: ignore[arg-type]
-        parent_title=parent.title if parent is not None else None,
-        parent_year=parent.year if parent is not None else None,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Finished:
     """The outcome of processing one download, to write in one go."""
@@ -136,41 +53,22 @@ class Finished:
     error_message: str | None = None
 
 
-def finish(s: Session, done: Finished) -> bool:
-    """Record ``done``: the lifecycle's ``complete``, made for the download as this worker
-    holds it (processing, leased to it, not canceled) and written only if it still is; False
-    when it no longer is (canceled or deleted meanwhile): then nothing is written."""
-    now = utcnow()
-    held = Snapshot(done.download_id, Phase.PROCESSING, leased=True)
-    change = lifecycle.complete(held, at=now, files=len(done.files))
-    result = s.execute(
-        update(Download)
-        .where(
-            Download.id == done.download_id,
-            Download.phase == held.phase.value,
-            Download.lease_worker_id == done.worker_id,
-            Download.canceled_at.is_(None),
-        )
-        .values(
-            **change.updates,
-            files=done.files,
-            last_error_code=done.error_code,
-            last_error_message=done.error_message,
-        )
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return False
-    s.execute(delete(MediaFile).where(MediaFile.download_id == done.download_id))
-    if done.records:
-        s.execute(
-            MediaFile.__table__.insert(),  # type: ignore[attr-defined]
-            [{"download_id": done.download_id, "probed_at": now, **r} for r in done.records],
-        )
-    s.execute(
-        DownloadEvent.__table__.insert(),  # type: ignore[attr-defined]
-        [
-            {"download_id": done.download_id, "at": now, "kind": k, "message": m, "data": d}
-            for k, m, d in [*done.events, (change.event, change.message, dict(change.event_data))]
-        ],
-    )
-    return True
+class ProcessingStore(Protocol):
+    async def waiting(self, limit: int) -> list[int]:
+        """Downloads to process that no live worker holds (at most ``limit``, oldest first)."""
+        ...
+
+    async def take(self, ids: Sequence[int], worker_id: str) -> list[int]:
+        """Lease what is still unheld of ``ids`` to ``worker_id``; returns what it got."""
+        ...
+
+    async def jobs(self, ids: Sequence[int], worker_id: str) -> list[Job]:
+        """The downloads of ``ids`` this worker holds and that still wait to be processed."""
+        ...
+
+    async def finish(self, done: Sequence[Finished]) -> list[bool]:
+        """Record each of ``done`` (in one transaction): the lifecycle's ``complete``, made
+        for the download as its worker holds it (processing, leased to it, not canceled) and
+        written only if it still is. False for one that no longer is (canceled or deleted
+        meanwhile): nothing of it is written."""
+        ...

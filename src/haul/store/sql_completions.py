@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
@@ -85,7 +85,7 @@ class _Entry:
 class CompletionWriter:
     """Records completions, those waiting at the same time in one transaction."""
 
-    def __init__(self, db: Database, worker_id: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(self, db: Database, worker_id: str | None = None) -> None:
         self.db = db
         self.worker_id = worker_id
         self._pending: list[_Entry] = []
@@ -109,7 +109,7 @@ class CompletionWriter:
                 write = partial(
                     _write,
                     batch=completions,
-                    worker=self.worker_id(),
+                    worker=self.worker_id,
                     skip_locked=not self.db.is_sqlite,
                 )
                 recorded = await self.db.run(write, admission=admission)

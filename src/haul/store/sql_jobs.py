@@ -36,7 +36,7 @@ class SqlJobStore:
     """:class:`~haul.store.jobs.JobStore` over a :class:`Database`. Claims skip rows another
     transaction locked on PostgreSQL; SQLite has one writer at a time."""
 
-    def __init__(self, db: Database, worker_id: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(self, db: Database, worker_id: str | None = None) -> None:
         self.db = db
         #: Completions waiting together are written in one transaction (``worker_id``: the
         #: worker that records them keeps their lease, to process their files).

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from haul import __version__
 from haul.core.hosts import KnownHosts
 from haul.runtime import build
+from haul.runtime.seams import JobSeams
 from haul.settings import Settings
 from haul.web import docs, errors, ui
 from haul.web.api import (
@@ -41,10 +42,14 @@ from haul.web.origin import SameOriginOnly
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings, *, run_worker: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, run_worker: bool | None = None, seams: JobSeams | None = None
+) -> FastAPI:
+    """The web application over a runtime built from ``settings`` (``seams``: see
+    :mod:`haul.runtime.seams`)."""
     if run_worker is None:
         run_worker = settings.embedded_worker
-    runtime = build(settings, run_worker=run_worker)
+    runtime = build(settings, run_worker=run_worker, seams=seams)
     gate = Gate(settings, runtime.accounts)
 
     @asynccontextmanager

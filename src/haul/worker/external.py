@@ -50,7 +50,7 @@ class ExternalClients:
         *,
         publish: Publish,
         fail: Fail,
-        worker_id: Callable[[], str],
+        worker_id: str,
         processed: Callable[[int], None] | None = None,
         iptv: IptvStreams | None = None,
     ) -> None:

@@ -80,7 +80,7 @@ class Handovers:
         *,
         publish: Publish,
         fail: Fail,
-        worker_id: Callable[[], str],
+        worker_id: str,
         iptv: IptvStreams | None = None,
     ) -> None:
         self.store = store
@@ -130,7 +130,7 @@ class Handovers:
                 return None
             return route("torrent", candidates, down=down)
 
-        rows = await self.store.claim_handoffs(self.worker_id(), caps, down, instead)
+        rows = await self.store.claim_handoffs(self.worker_id, caps, down, instead)
         for row in rows:
             # Not awaited here: a slow client must not hold up the scheduler (admission and
             # the built-in engine's claims); the lease keeps a row from being taken twice.
@@ -159,7 +159,7 @@ class Handovers:
     async def _give_back(self, download_id: int) -> None:
         """Clear this worker's lease on a row whose hand-over did not finish."""
         try:
-            await self.store.give_back(download_id, self.worker_id())
+            await self.store.give_back(download_id, self.worker_id)
         except Exception:
             log.exception("download %s: lease not given back", download_id)
 

@@ -65,7 +65,7 @@ class Monitor:
         *,
         publish: Publish,
         fail: Fail,
-        worker_id: Callable[[], str],
+        worker_id: str,
         processed: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
@@ -155,7 +155,7 @@ class Monitor:
         seeding = item.status is Status.SEEDING
         title = row.title or item.name
         message = f"{name} finished it"
-        worker = self.worker_id()  # this worker processes the files
+        worker = self.worker_id  # this worker processes the files
         if not await self.store.client_finished(
             row.id, worker, now, files, title, message, seeding
         ):

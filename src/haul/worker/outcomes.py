@@ -14,8 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy.orm.attributes import set_committed_value
-
 from haul.core.paths import folder_under, inside
 from haul.core.status import Phase
 from haul.core.units import duration_text
@@ -34,6 +32,7 @@ from haul.errors import (
 )
 from haul.store.jobs import Completion, Failure, Learned, Successor
 from haul.store.models import Download, utcnow
+from haul.store.recorded_rows import settle
 from haul.worker.context import JobContext
 
 log = logging.getLogger(__name__)
@@ -121,22 +120,7 @@ class Outcomes:
         )
         await faults.hold("recorded", row.id)
         filing.remove_folder(self.ctx.builtin.work_dir(row.id), self.ctx.builtin.work_root)
-        # What the row now is in the database (without the ORM's change tracking: no session
-        # holds it, and tracking a JSON value costs more than the whole update).
-        now = {
-            "files": files,
-            "title": title,
-            "meta": meta,
-            "lease_worker_id": recorded.lease_worker_id,
-            "phase": recorded.phase,
-            "completed_at": recorded.completed_at,
-            "canceled_at": recorded.canceled_at,
-        }
-        finished = recorded.phase in (Phase.PROCESSING, Phase.COMPLETED)
-        if finished:
-            now.update(last_error_code=None, last_error_message=None, retry_next_at=None)
-        for key, value in now.items():
-            set_committed_value(row, key, value)
+        settle(row, completion, recorded)  # what the row now is in the store
         try:  # recorded: a subscriber not told now is told by its next read, not a failure
             await self.ctx.publish(row)
         except StorageError as exc:

@@ -2,7 +2,7 @@
 
 The worker that records a download as finished (phase ``processing``) hands its id to its
 :class:`Processor` at once; downloads a dead worker left half-processed are taken from the
-database. Processing is one thread trip per download (the probe reads headers only: a few
+store. Processing is one thread trip per download (the probe reads headers only: a few
 milliseconds a file, see :mod:`haul.media.probe`; a copy into the library may take longer) and
 one transaction, after which the download is ``completed`` and the notifications go out.
 
@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
-
 from haul.core.paths import entry_root, inside
 from haul.errors import HaulError
 from haul.media.library import Found, Plan, plan
@@ -31,9 +29,8 @@ from haul.media.naming import Templates
 from haul.media.placing import Placed, place
 from haul.media.probe import ProbeResult, probe_file
 from haul.notify import DownloadSummary, download_summary
-from haul.store import processing as pq
-from haul.store.database import Database
 from haul.store.models import utcnow
+from haul.store.processing import Finished, Job, ProcessingStore
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +74,7 @@ class _Work:
 class Processor:
     def __init__(
         self,
-        db: Database,
+        store: ProcessingStore,
         config: LibraryConfig,
         *,
         worker_id: str,
@@ -89,7 +86,7 @@ class Processor:
     ) -> None:
         """``worker_id``: the worker whose leases this processing holds. ``wakeup``: the event
         :meth:`wake` sets (the library can be given its ``set`` before this step is made)."""
-        self.db = db
+        self.store = store
         self.probe = probe
         self.config = config
         self.worker_id = worker_id
@@ -126,9 +123,9 @@ class Processor:
             self._mine.difference_update(ids)
             done += await self.process(ids)
         worker = self.worker_id
-        orphans = await self.db.query(lambda s: pq.waiting(s, BATCH))
+        orphans = await self.store.waiting(BATCH)
         if orphans:
-            taken = await self.db.run(lambda s: pq.take(s, orphans, worker))
+            taken = await self.store.take(orphans, worker)
             done += await self.process(taken)
         return done
 
@@ -139,17 +136,13 @@ class Processor:
         if not ids:
             return 0
         worker = self.worker_id
-        jobs = await self.db.query(lambda s: pq.jobs(s, ids, worker))
+        jobs = await self.store.jobs(ids, worker)
         if not jobs:
             return 0
         works = await asyncio.to_thread(lambda: [self._work_safely(job) for job in jobs])
         pairs = list(zip(jobs, works, strict=True))
         finished = [self._finished(job, work, worker) for job, work in pairs]
-
-        def write(s: Session) -> list[bool]:
-            return [pq.finish(s, f) for f in finished]
-
-        written = await self.db.run(write)
+        written = await self.store.finish(finished)
         done = [pair for pair, ok in zip(pairs, written, strict=True) if ok]
         await self.published([job.id for job, _ in done])
         if self.notifier is not None:
@@ -162,13 +155,13 @@ class Processor:
         return len(done)
 
     @staticmethod
-    def _finished(job: pq.Job, work: _Work, worker: str) -> pq.Finished:
+    def _finished(job: Job, work: _Work, worker: str) -> Finished:
         code, message = work.error or (job.error_code, job.error_message)
-        return pq.Finished(job.id, worker, work.files, work.records, work.events, code, message)
+        return Finished(job.id, worker, work.files, work.records, work.events, code, message)
 
     # -- in a thread ----------------------------------------------------------------------
 
-    def _work_safely(self, job: pq.Job) -> _Work:
+    def _work_safely(self, job: Job) -> _Work:
         try:
             return self._work(job)
         except Exception:
@@ -208,7 +201,7 @@ class Processor:
         records = [_record(r, None, None, self.config) for r in results if r is not None]
         return records, [event]
 
-    def _work(self, job: pq.Job) -> _Work:
+    def _work(self, job: Job) -> _Work:
         results, event = self._probe(job.id, job.files, job.profile)
         found = [r for r in results if r is not None]
         work = _Work([dict(e) for e in job.files], [], [event], [])
@@ -226,7 +219,7 @@ class Processor:
             work.records.append(_record(result, job.media_id, moved, self.config))
         return work
 
-    def _import(self, job: pq.Job, found: list[ProbeResult], work: _Work) -> dict[Path, Placed]:
+    def _import(self, job: Job, found: list[ProbeResult], work: _Work) -> dict[Path, Placed]:
         assert job.subject is not None
         candidates = [
             Found(r.path, r.size, r.is_media, r.video_codec is not None and r.width is not None)
@@ -309,7 +302,7 @@ def _stored_path(path: Path, config: LibraryConfig) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _summary(job: pq.Job, work: _Work, code: str | None, message: str | None) -> DownloadSummary:
+def _summary(job: Job, work: _Work, code: str | None, message: str | None) -> DownloadSummary:
     return download_summary(
         id=job.id,
         url=job.source_url,

@@ -1,0 +1,160 @@
+"""The processing step on the in-memory store, with a probe that reads no file: what a
+finished download becomes, what its history says, and that it is filed again on request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from haul.core import lifecycle
+from haul.core.status import Phase
+from haul.errors import NotFound
+from haul.media.probe import ProbeResult
+from haul.store.changes import apply, record, snapshot
+from haul.store.jobs import WorkerInfo
+from haul.store.memory import MemoryJobStore
+from haul.store.memory_processing import MemoryProcessingStore
+from haul.store.memory_state import StoredJob
+from haul.worker.processing import LibraryConfig, Processor
+
+WORKER = "worker-1"
+
+
+class FakeProbe:
+    """Reads every file as a video, or fails as it is told to; counts what it read."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.failure = failure
+        self.probed: list[Path] = []
+
+    def __call__(self, path: Path, *, profile: str | None = None) -> ProbeResult:
+        self.probed.append(path)
+        if self.failure is not None:
+            raise self.failure
+        return ProbeResult(
+            path, path.name, 3, 1.0, True, container="mkv", video_codec="h264", profile=profile
+        )
+
+
+class Published:
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    async def __call__(self, ids: Sequence[int]) -> None:
+        self.ids += ids
+
+
+async def setup(tmp_path: Path, probe: FakeProbe) -> tuple[MemoryJobStore, Processor, Published]:
+    jobs = MemoryJobStore(worker_id=WORKER)
+    await jobs.register_worker(WorkerInfo(WORKER, "host", 1))
+    published = Published()
+    config = LibraryConfig(downloads_root=tmp_path / "downloads", library_root=tmp_path / "lib")
+    processor = Processor(
+        MemoryProcessingStore(jobs), config, worker_id=WORKER, published=published, probe=probe
+    )
+    return jobs, processor, published
+
+
+def finished(jobs: MemoryJobStore, *, leased: bool = True, **fields: Any) -> StoredJob:
+    files = [{"path": "a/movie.mkv", "name": "movie.mkv", "size": 3, "mtime": 1.0}]
+    return jobs.state.add(
+        "alice",
+        phase=Phase.PROCESSING.value,
+        lease_worker_id=WORKER if leased else None,
+        files=files,
+        **fields,
+    )
+
+
+def messages(jobs: MemoryJobStore, download_id: int) -> list[tuple[str, str | None]]:
+    return [(e.kind, e.message) for e in jobs.state.events if e.download_id == download_id]
+
+
+async def test_a_finished_download_is_probed_and_completed_once(tmp_path: Path) -> None:
+    probe = FakeProbe()
+    jobs, processor, published = await setup(tmp_path, probe)
+    job = finished(jobs)
+    processor.enqueue(job.id)
+    assert await processor.process_pending() == 1
+    assert await processor.process_pending() == 0  # nothing left: not probed twice
+    assert probe.probed == [tmp_path / "downloads" / "a" / "movie.mkv"]
+    assert published.ids == [job.id]
+    assert job.phase == Phase.COMPLETED.value and job.lease_worker_id is None
+    assert messages(jobs, job.id) == [
+        ("probed", "1 of 1 files are media"),
+        ("completed", None),
+    ]
+    [(download_id, stored)] = jobs.state.media_files
+    assert download_id == job.id
+    assert (stored["path"], stored["video_codec"], stored["is_media"]) == (
+        "a/movie.mkv",
+        "h264",
+        True,
+    )
+
+
+async def test_a_download_a_dead_worker_left_is_taken_up(tmp_path: Path) -> None:
+    jobs, processor, _ = await setup(tmp_path, FakeProbe())
+    job = finished(jobs, leased=False)
+    assert await processor.process_pending() == 1
+    assert job.phase == Phase.COMPLETED.value
+
+
+async def test_a_file_gone_is_not_media_and_the_download_completes(tmp_path: Path) -> None:
+    jobs, processor, _ = await setup(tmp_path, FakeProbe(NotFound("Cannot probe: gone.")))
+    job = finished(jobs)
+    processor.enqueue(job.id)
+    assert await processor.process_pending() == 1
+    assert job.phase == Phase.COMPLETED.value and job.last_error_code is None
+    assert messages(jobs, job.id) == [("probed", "0 of 1 files are media"), ("completed", None)]
+    assert jobs.state.media_files == []
+
+
+async def test_a_probe_that_breaks_is_the_download_s_error(tmp_path: Path) -> None:
+    jobs, processor, published = await setup(tmp_path, FakeProbe(RuntimeError("crashed")))
+    job = finished(jobs)
+    processor.enqueue(job.id)
+    assert await processor.process_pending() == 1
+    assert job.phase == Phase.COMPLETED.value
+    assert (job.last_error_code, job.last_error_message) == (
+        "processing_failed",
+        "Processing failed.",
+    )
+    assert [kind for kind, _ in messages(jobs, job.id)] == ["completed"]
+    assert job.files[0]["name"] == "movie.mkv"  # the file list as it was
+    assert published.ids == [job.id]
+
+
+async def test_a_canceled_download_is_not_completed(tmp_path: Path) -> None:
+    jobs, processor, published = await setup(tmp_path, FakeProbe())
+    job = finished(jobs)
+    job.canceled_at = job.created_at
+    processor.enqueue(job.id)
+    assert await processor.process_pending() == 0
+    assert job.phase == Phase.PROCESSING.value
+    assert published.ids == []
+
+
+async def test_reprocess_files_it_again(tmp_path: Path) -> None:
+    probe = FakeProbe()
+    jobs, processor, _ = await setup(tmp_path, probe)
+    job = finished(jobs)
+    processor.enqueue(job.id)
+    await processor.process_pending()
+    change = lifecycle.reprocess(snapshot(job), why="asked")  # what the media service writes
+    apply(job, change)
+    record(change, partial(jobs.state.event, job.id))
+    processor.wake()
+    assert await processor.process_pending() == 1
+    assert len(probe.probed) == 2
+    assert job.phase == Phase.COMPLETED.value
+    assert [kind for kind, _ in messages(jobs, job.id)] == [
+        "probed",
+        "completed",
+        "reprocess",
+        "probed",
+        "completed",
+    ]
+    assert [i for i, _ in jobs.state.media_files] == [job.id]  # replaced, not added
