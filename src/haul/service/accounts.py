@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +31,7 @@ from haul.errors import (
 )
 from haul.service.keys import StoredKey
 from haul.service.values import Owner
+from haul.store import accounts as rows
 from haul.store.database import Database
 from haul.store.models import ApiToken, BrowserSession, User, utcnow
 
@@ -127,7 +127,7 @@ class AccountService:
         if self._accounts is not None and now - self._accounts[0] < CACHE_SECONDS:
             return self._accounts[1]
         async with self.db.read() as s:
-            found = await s.scalar(select(User.id).limit(1)) is not None
+            found = await rows.any_user(s)
         self._accounts = (now, found)
         return found
 
@@ -147,12 +147,9 @@ class AccountService:
         hashed = credentials.hash_password(password)
         try:
             async with self.db.write(admission=first) as s:
-                if first and await s.scalar(select(User.id).limit(1)) is not None:
+                if first and await rows.any_user(s):
                     raise Conflict("This haul already has an administrator; log in instead.")
-                taken = await s.scalar(
-                    select(User.id).where(func.lower(User.username) == username.lower())
-                )
-                if taken is not None:
+                if await rows.name_taken(s, username):
                     raise Conflict(f"There is already a user named {username!r}.")
                 row = User(username=username, password_hash=hashed, role=role, limit_active=limit)
                 s.add(row)
@@ -182,8 +179,8 @@ class AccountService:
 
     async def users(self) -> list[UserView]:
         async with self.db.read() as s:
-            rows = (await s.scalars(select(User).order_by(User.id))).all()
-        return [UserView.of(r) for r in rows]
+            users = await rows.all_users(s)
+        return [UserView.of(r) for r in users]
 
     async def user(self, user_id: int) -> UserView:
         async with self.db.read() as s:
@@ -218,7 +215,7 @@ class AccountService:
             losing_admin = row.role == "admin" and (
                 (role is not None and role != "admin") or disabled is True
             )
-            if losing_admin and await _admins_left(s, but=user_id) == 0:
+            if losing_admin and await rows.admins_left(s, but=user_id) == 0:
                 raise Conflict(f"{row.username} is the only administrator; make another first.")
             if role is not None:
                 row.role = role
@@ -229,13 +226,9 @@ class AccountService:
             if hashed is not None:
                 row.password_hash = hashed
                 # A new password ends every login session of the account.
-                await s.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
+                await rows.end_sessions(s, user_id)
             if revoke_tokens:
-                await s.execute(
-                    update(ApiToken)
-                    .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=utcnow())
-                )
+                await rows.revoke_tokens(s, user_id)
             view = UserView.of(row)
         self._changed()
         return view
@@ -259,8 +252,8 @@ class AccountService:
         async with self.db.write(admission=True) as s:
             row = await self._deletable(s, user_id)
             row.disabled = True
-            await s.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
-            await s.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+            await rows.end_sessions(s, user_id)
+            await rows.delete_tokens(s, user_id)
             view = UserView.of(row)
         self._changed()
         return view
@@ -269,7 +262,7 @@ class AccountService:
         row = await s.get(User, user_id)
         if row is None:
             raise NotFound(f"There is no user {user_id}.")
-        if row.role == "admin" and await _admins_left(s, but=user_id) == 0:
+        if row.role == "admin" and await rows.admins_left(s, but=user_id) == 0:
             raise Conflict(f"{row.username} is the only administrator; make another first.")
         return row
 
@@ -282,7 +275,7 @@ class AccountService:
         keys = [f"user:{user_id}"]
         now = self._may_try(keys, "attempts")
         async with self.db.read() as s:
-            stored = await s.scalar(select(User.password_hash).where(User.id == user_id))
+            stored = await rows.password_hash(s, user_id)
         check = await asyncio.to_thread(credentials.verify_password, stored, current)
         if not check.ok:
             self.failures.failed(keys[0], now)
@@ -308,9 +301,7 @@ class AccountService:
         now = self._may_guess(pair, f"name:{name}")
         keys = [pair, f"ip:{ip}", f"name:{name}"]
         async with self.db.read() as s:
-            row = await s.scalar(
-                select(User).where(func.lower(User.username) == username.strip().lower())
-            )
+            row = await rows.find_user(s, username)
         check = await asyncio.to_thread(
             credentials.verify_password, row.password_hash if row else None, password
         )
@@ -325,7 +316,7 @@ class AccountService:
         if check.rehashed:
             values["password_hash"] = check.rehashed
         async with self.db.write() as s:
-            await s.execute(update(User).where(User.id == row.id).values(**values))
+            await rows.set_user(s, row.id, values)
         log.info("login of %s from %s", row.username, ip)
         return UserView.of(row)
 
@@ -347,7 +338,7 @@ class AccountService:
         if parts is None:
             return
         async with self.db.write() as s:
-            await s.execute(delete(BrowserSession).where(BrowserSession.id == parts[0]))
+            await rows.end_session(s, parts[0])
         self._cache.pop(f"s:{parts[0]}", None)
         self.changes += 1
 
@@ -373,22 +364,12 @@ class AccountService:
         if not self._due(f"session:{session_id}"):
             return view, False
         async with self.db.write() as s:
-            await s.execute(
-                update(BrowserSession)
-                .where(BrowserSession.id == session_id)
-                .values(last_seen_at=utcnow())
-            )
+            await rows.session_seen(s, session_id)
         return view, True
 
     async def _load_session(self, session_id: str) -> tuple[str, UserView | None]:
         async with self.db.read() as s:
-            found = (
-                await s.execute(
-                    select(BrowserSession.secret_hash, BrowserSession.last_seen_at, User)
-                    .join(User, User.id == BrowserSession.user_id)
-                    .where(BrowserSession.id == session_id)
-                )
-            ).first()
+            found = await rows.session_with_user(s, session_id)
         if found is None:
             return "", None
         stored, last_seen, user = found
@@ -417,12 +398,9 @@ class AccountService:
 
     async def tokens(self, user_id: int | None) -> list[TokenView]:
         """The live tokens of one user (None: of everyone)."""
-        stmt = select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
-        if user_id is not None:
-            stmt = stmt.where(ApiToken.user_id == user_id)
         async with self.db.read() as s:
-            rows = (await s.scalars(stmt)).all()
-        return [_token_view(r) for r in rows]
+            live = await rows.live_tokens(s, user_id)
+        return [_token_view(r) for r in live]
 
     async def revoke_token(self, token_id: int, user_id: int | None) -> None:
         """Revoke a token of ``user_id`` (None: of anyone, for an administrator)."""
@@ -451,20 +429,12 @@ class AccountService:
 
     async def _load_token(self, hashed: str, cache_key: str) -> UserView | None:
         async with self.db.read() as s:
-            found = (
-                await s.execute(
-                    select(ApiToken.id, ApiToken.last_used_at, User)
-                    .join(User, User.id == ApiToken.user_id)
-                    .where(ApiToken.token_hash == hashed, ApiToken.revoked_at.is_(None))
-                )
-            ).first()
+            found = await rows.token_with_user(s, hashed)
         view = None if found is None or found[2].disabled else UserView.of(found[2])
         self._cache[cache_key] = (self.clock(), "", view)
         if found is not None and self._due(f"token:{found[0]}"):
             async with self.db.write() as s:
-                await s.execute(
-                    update(ApiToken).where(ApiToken.id == found[0]).values(last_used_at=utcnow())
-                )
+                await rows.token_used(s, found[0])
         return view
 
     # -- anonymous visitors (public mode) -----------------------------------------------------
@@ -539,15 +509,6 @@ class AccountService:
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise InvalidAccount({"role": "A role is admin or user."})
-
-
-async def _admins_left(s: AsyncSession, *, but: int) -> int:
-    count = await s.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == "admin", User.disabled.is_(False), User.id != but)
-    )
-    return int(count or 0)
 
 
 def _token_view(row: ApiToken) -> TokenView:

@@ -21,15 +21,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from haul.core.config import KEYS, SETTINGS, RuntimeValues, check_changes, readable
 from haul.core.retention import RetentionAges
 from haul.core.retry import RetryPolicy
 from haul.settings import Settings
 from haul.store import config as q
 from haul.store.database import Database
-from haul.store.models import ConfigEntry
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +71,7 @@ class ConfigService:
     async def reload(self) -> RuntimeValues:
         """Read the stored overrides again and apply them (cheap: one small query)."""
         async with self.db.read() as s:
-            rows = await s.execute(
-                select(ConfigEntry.key, ConfigEntry.value, ConfigEntry.updated_at).where(
-                    ConfigEntry.key.in_(KEYS)
-                )
-            )
-            found = rows.all()
+            found = await q.stored_with_times(s, KEYS)
         self._changed_at = {key: at for key, _, at in found}
         self._apply({key: value for key, value, _ in found})
         return self.current

@@ -8,9 +8,9 @@ import base64
 import logging
 import secrets
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from haul.store import config as config_entries
 from haul.store.database import Database
 from haul.store.models import ConfigEntry
 
@@ -41,7 +41,7 @@ class StoredKey:
 
     async def _load(self) -> bytes | None:
         async with self.db.read() as s:
-            value = await s.scalar(select(ConfigEntry.value).where(ConfigEntry.key == self.entry))
+            value = await config_entries.entry_value(s, self.entry)
         return self._decode(value)
 
     async def _make(self) -> bytes:

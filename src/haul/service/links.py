@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from haul.core import links
 from haul.core.units import duration_text
 from haul.errors import InvalidLink, InvalidLinkRequest, NotFound
@@ -24,8 +22,8 @@ from haul.service.downloads import DownloadService
 from haul.service.keys import StoredKey
 from haul.service.listing import MAX_ID
 from haul.service.values import Owner
+from haul.store import file_links
 from haul.store.database import Database
-from haul.store.models import Download
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +91,7 @@ class FileLinks:
 
     async def _born(self, download_id: int) -> int | None:
         async with self.db.read() as s:
-            row = (
-                await s.execute(
-                    select(Download.created_at, Download.hidden).where(Download.id == download_id)
-                )
-            ).first()
+            row = await file_links.born_and_hidden(s, download_id)
         if row is None or row.hidden:
             return None
         created: datetime = row.created_at

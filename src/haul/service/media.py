@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core import lifecycle
@@ -22,6 +21,7 @@ from haul.core.status import OPEN_PHASES, Phase
 from haul.errors import DuplicateDownload, InvalidMediaItem, InvalidTransition, NotFound
 from haul.service.files import remove_inside
 from haul.service.values import Owner
+from haul.store import media_items as items_db
 from haul.store.changes import apply, record, snapshot
 from haul.store.database import Database
 from haul.store.downloads import add_event
@@ -189,12 +189,7 @@ class MediaService:
         """The owner's item of ``kind`` whose external ids include ``match`` (an IPTV stream or
         episode already in the library), else a new one."""
         async with self.db.read() as s:
-            query = select(MediaItem).where(
-                MediaItem.kind == kind, MediaItem.owner_key == owner.key
-            )
-            if values.get("parent_id") is not None:
-                query = query.where(MediaItem.parent_id == values["parent_id"])
-            for row in (await s.scalars(query)).all():
+            for row in await items_db.of_kind(s, kind, owner.key, values.get("parent_id")):
                 ids = row.external_ids or {}
                 if match and all(str(ids.get(k)) == str(v) for k, v in match.items()):
                     return ItemView.of(row)
@@ -216,19 +211,16 @@ class MediaService:
                 f"A media item is one of {', '.join(rules.KINDS)}; not {kind!r}."
             )
         limit = max(1, min(limit, MAX_PAGE))
-        stmt = select(MediaItem).order_by(MediaItem.id).limit(limit + 1)
-        if not owner.is_admin:
-            stmt = stmt.where(MediaItem.owner_key == owner.key)
-        if kind is not None:
-            stmt = stmt.where(MediaItem.kind == kind)
-        if parent_id is not None:
-            stmt = stmt.where(MediaItem.parent_id == parent_id)
-        if query:
-            stmt = stmt.where(func.lower(MediaItem.title).contains(query.lower().strip()))
-        if cursor is not None:
-            stmt = stmt.where(MediaItem.id > cursor)
         async with self.db.read() as s:
-            rows = list((await s.scalars(stmt)).all())
+            rows = await items_db.page(
+                s,
+                owner_key=None if owner.is_admin else owner.key,
+                kind=kind,
+                parent_id=parent_id,
+                query=query,
+                cursor=cursor,
+                limit=limit + 1,
+            )
         more = len(rows) > limit
         rows = rows[:limit]
         return [ItemView.of(r) for r in rows], (rows[-1].id if more and rows else None)
@@ -238,40 +230,19 @@ class MediaService:
     ) -> list[ItemView]:
         """Items a download can be for (not series), newest first, with ``include`` among
         them when the owner may see it (the add page offers these)."""
-        stmt = select(MediaItem).where(MediaItem.kind != "series")
-        if not owner.is_admin:
-            stmt = stmt.where(MediaItem.owner_key == owner.key)
         async with self.db.read() as s:
-            rows = list((await s.scalars(stmt.order_by(MediaItem.id.desc()).limit(limit))).all())
-            if include is not None and all(r.id != include for r in rows):
-                extra = (await s.scalars(stmt.where(MediaItem.id == include))).first()
-                if extra is not None:
-                    rows.insert(0, extra)
+            rows = await items_db.recent(
+                s, owner_key=None if owner.is_admin else owner.key, limit=limit, include=include
+            )
         return [ItemView.of(r) for r in rows]
 
     async def get(self, media_id: int, owner: Owner) -> ItemDetail:
         async with self.db.read() as s:
             row = await self._item(s, media_id, owner)
             parent = await s.get(MediaItem, row.parent_id) if row.parent_id else None
-            children = (
-                await s.scalars(
-                    select(MediaItem)
-                    .where(MediaItem.parent_id == media_id)
-                    .order_by(MediaItem.season, MediaItem.episode, MediaItem.id)
-                )
-            ).all()
-            downloads = (
-                await s.scalars(
-                    select(Download.id)
-                    .where(Download.media_id == media_id, Download.hidden.is_(False))
-                    .order_by(Download.id)
-                )
-            ).all()
-            files = (
-                await s.scalars(
-                    select(MediaFile).where(MediaFile.media_id == media_id).order_by(MediaFile.id)
-                )
-            ).all()
+            children = await items_db.children(s, media_id)
+            downloads = await items_db.visible_download_ids(s, media_id)
+            files = await items_db.item_files(s, media_id)
             return ItemDetail(
                 ItemView.of(row),
                 ItemView.of(parent) if parent is not None else None,
@@ -288,48 +259,10 @@ class MediaService:
             return {}
         parents = {i.parent_id for i in items if i.parent_id is not None}
         async with self.db.read() as s:
-            downloads = dict(
-                (
-                    await s.execute(
-                        select(Download.media_id, func.count())
-                        .where(Download.media_id.in_(ids), Download.hidden.is_(False))
-                        .group_by(Download.media_id)
-                    )
-                ).all()
-            )
-            held = set(
-                (
-                    await s.scalars(
-                        select(MediaFile.media_id)
-                        .where(
-                            MediaFile.media_id.in_(ids),
-                            MediaFile.is_media.is_(True),
-                            MediaFile.file_exists.is_(True),
-                        )
-                        .distinct()
-                    )
-                ).all()
-            )
-            children = dict(
-                (
-                    await s.execute(
-                        select(MediaItem.parent_id, func.count())
-                        .where(MediaItem.parent_id.in_(ids))
-                        .group_by(MediaItem.parent_id)
-                    )
-                ).all()
-            )
-            titles = (
-                dict(
-                    (
-                        await s.execute(
-                            select(MediaItem.id, MediaItem.title).where(MediaItem.id.in_(parents))
-                        )
-                    ).all()
-                )
-                if parents
-                else {}
-            )
+            downloads = await items_db.download_counts(s, ids)
+            held = await items_db.holding_a_file(s, ids)
+            children = await items_db.child_counts(s, ids)
+            titles = await items_db.titles(s, parents) if parents else {}
         return {
             i.id: ItemSummary(
                 downloads=int(downloads.get(i.id, 0)),
@@ -385,11 +318,7 @@ class MediaService:
         async with self.db.write() as s:
             await self._item(s, media_id, owner)
             ids = await self._family(s, media_id)
-            paths = (
-                (await s.scalars(select(MediaFile.path).where(MediaFile.media_id.in_(ids))))
-                .unique()
-                .all()
-            )
+            paths = await items_db.file_paths(s, ids)
             row = await s.get(MediaItem, media_id)
             await s.delete(row)
         if not delete_files:
@@ -402,9 +331,7 @@ class MediaService:
     async def _family(self, s: AsyncSession, media_id: int) -> list[int]:
         ids, frontier = [media_id], [media_id]
         while frontier:
-            found = (
-                await s.scalars(select(MediaItem.id).where(MediaItem.parent_id.in_(frontier)))
-            ).all()
+            found = await items_db.child_ids(s, frontier)
             frontier = [int(i) for i in found if i not in ids]
             ids.extend(frontier)
         return ids
@@ -420,26 +347,14 @@ class MediaService:
             item = await self._item(s, media_id, owner)
             if force or item.kind == "series":
                 return False
-            busy = await s.scalar(
-                select(Download.id)
-                .where(Download.media_id == media_id, Download.phase.in_(_OPEN))
-                .limit(1)
-            )
+            busy = await items_db.open_download(s, media_id, _OPEN)
             if busy is not None:
                 raise DuplicateDownload(
                     f"Media item {media_id} ({item.title}) is already being downloaded by "
                     f"download {busy}; {DuplicateDownload.AGAIN}.",
                     existing_id=int(busy),
                 )
-            held = await s.scalar(
-                select(MediaFile.path)
-                .where(
-                    MediaFile.media_id == media_id,
-                    MediaFile.is_media.is_(True),
-                    MediaFile.file_exists.is_(True),
-                )
-                .limit(1)
-            )
+            held = await items_db.held_file(s, media_id)
             if held is not None:
                 raise DuplicateDownload(
                     f"Media item {media_id} ({item.title}) already has its file ({held}); "
@@ -488,11 +403,7 @@ class MediaService:
                     data={"media_id": media_id},
                 )
             )
-            await s.execute(
-                update(MediaFile)
-                .where(MediaFile.download_id == download_id)
-                .values(media_id=media_id)
-            )
+            await items_db.file_download(s, download_id, media_id)
             filed = row.phase == Phase.COMPLETED and media_id is not None
             if filed:
                 await self._reprocess(s, [row], why=None)
@@ -521,19 +432,7 @@ class MediaService:
         async with self.db.write() as s:
             item = await self._item(s, media_id, owner)
             family = await self._family(s, media_id)
-            rows = list(
-                (
-                    await s.scalars(
-                        select(Download)
-                        .where(
-                            Download.media_id.in_(family),
-                            Download.phase == Phase.COMPLETED.value,
-                            Download.hidden.is_(False),
-                        )
-                        .order_by(Download.id)
-                    )
-                ).all()
-            )
+            rows = await items_db.completed_downloads(s, family)
             if not rows:
                 raise InvalidTransition(
                     f"Media item {media_id} ({item.title}) has no completed download to "
@@ -573,21 +472,13 @@ class MediaService:
             row = await s.get(Download, download_id)
             if row is None or (not owner.is_admin and row.owner_key != owner.key) or row.hidden:
                 raise NotFound(f"There is no download {download_id}.")
-            files = (
-                await s.scalars(
-                    select(MediaFile)
-                    .where(MediaFile.download_id == download_id)
-                    .order_by(MediaFile.id)
-                )
-            ).all()
+            files = await items_db.download_files(s, download_id)
             return [FileView.of(f) for f in files]
 
     async def rescan(self) -> Rescan:
         """Look for every recorded file on disk and keep ``file_exists`` true to it."""
         async with self.db.read() as s:
-            rows = (
-                await s.execute(select(MediaFile.id, MediaFile.path, MediaFile.file_exists))
-            ).all()
+            rows = await items_db.every_file(s)
         roots = (self.library_root, self.downloads_root)
         found = [(int(i), self._absolute(p), bool(e)) for i, p, e in rows]
 
@@ -603,9 +494,7 @@ class MediaService:
             async with self.db.write() as s:
                 for ids, value in ((gone, False), (back, True)):
                     if ids:
-                        await s.execute(
-                            update(MediaFile).where(MediaFile.id.in_(ids)).values(file_exists=value)
-                        )
+                        await items_db.mark_exists(s, ids, value)
         missing = sum(1 for _, path, was in checks if not was) + len(gone) - len(back)
         return Rescan(checked=len(checks), missing=missing, back=len(back))
 

@@ -20,7 +20,6 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.errors import Conflict, InputError, NotFound
@@ -29,22 +28,15 @@ from haul.service.cookies import CookieService
 from haul.service.downloads import DownloadService
 from haul.service.media import MediaService
 from haul.service.values import Owner
+from haul.store import ownership as owned_rows
 from haul.store.database import Database
-from haul.store.models import (
-    Download,
-    IptvProvider,
-    MediaItem,
-    NotificationTarget,
-    UnsupportedUrl,
-)
+from haul.store.models import Download, IptvProvider, MediaItem, NotificationTarget
 
 log = logging.getLogger(__name__)
 
 Choice = Literal["delete", "transfer"]
 #: Who acts on the owned things: an administrator (sees every owner's rows).
 _ADMIN = Owner(key="local", is_admin=True)
-#: Tables holding owned rows by owner key (downloads also name the user).
-_OWNED = (Download, MediaItem, IptvProvider, NotificationTarget, UnsupportedUrl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,27 +134,13 @@ class OwnershipService:
     async def _transfer(self, user_id: int, to: int) -> None:
         key, new = owner_key(user_id), owner_key(to)
         async with self.db.write(admission=True) as s:
-            for table in _OWNED:
-                await s.execute(update(table).where(table.owner_key == key).values(owner_key=new))
-            await s.execute(update(Download).where(Download.user_id == user_id).values(user_id=to))
+            await owned_rows.hand_over(s, key, new, user_id, to)
 
     async def _delete_owned(self, user_id: int) -> None:
         key = owner_key(user_id)
         async with self.db.read() as s:
-            rows = (
-                await s.execute(
-                    select(Download.id, Download.hidden)
-                    .where(Download.owner_key == key)
-                    .order_by(Download.parent_id.is_(None), Download.id)  # children first
-                )
-            ).all()
-            items = (
-                await s.scalars(
-                    select(MediaItem.id).where(
-                        MediaItem.owner_key == key, MediaItem.parent_id.is_(None)
-                    )
-                )
-            ).all()
+            rows = await owned_rows.owned_downloads(s, key)
+            items = await owned_rows.owned_top_items(s, key)
         for download_id, hidden in rows:
             if hidden:  # out of view already: only its data is left to delete
                 await self.downloads.delete_data(download_id)
@@ -177,16 +155,12 @@ class OwnershipService:
             except NotFound:
                 continue
         async with self.db.write(admission=True) as s:
-            for table in _OWNED:
-                await s.execute(delete(table).where(table.owner_key == key))
+            await owned_rows.delete_owned(s, key)
 
 
 async def _count(s: AsyncSession, key: str) -> Owned:
     async def rows(table: type[Download | MediaItem | IptvProvider | NotificationTarget]) -> int:
-        return int(
-            await s.scalar(select(func.count()).select_from(table).where(table.owner_key == key))
-            or 0
-        )
+        return await owned_rows.count_owned(s, table, key)
 
     return Owned(
         await rows(Download),

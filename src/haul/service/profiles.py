@@ -14,13 +14,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.paths import inside, stays_inside
 from haul.core.profiles import FLAGS, check_profile, combination_problems
-from haul.core.status import OPEN_PHASES
 from haul.engine.base import Profile as EngineProfile
 from haul.errors import (
     Conflict,
@@ -30,7 +28,10 @@ from haul.errors import (
     ProfileNotFound,
 )
 from haul.store.database import Database
-from haul.store.models import Download, Profile
+from haul.store.models import Profile
+from haul.store.profiles import any_profile, in_name_order, open_downloads_using
+from haul.store.profiles import by_name as _by_name
+from haul.store.profiles import clear_default as _clear_default
 
 #: What the first start of an instance offers (see :meth:`ProfileService.seed_defaults`).
 DEFAULT_PROFILES: list[dict[str, Any]] = [
@@ -96,14 +97,14 @@ class ProfileService:
         """Add :data:`DEFAULT_PROFILES` when there is no profile at all (the first start);
         later an administrator's removals stay removed."""
         async with self.db.write() as s:
-            if await s.scalar(select(Profile.id).limit(1)) is not None:
+            if await any_profile(s):
                 return
             for spec in DEFAULT_PROFILES:
                 s.add(Profile(**spec))
 
     async def list(self) -> list[dict[str, Any]]:
         async with self.db.read() as s:
-            rows = (await s.scalars(select(Profile).order_by(Profile.name))).all()
+            rows = await in_name_order(s)
         return [profile_json(row) for row in rows]
 
     async def get(self, name: str) -> dict[str, Any]:
@@ -160,12 +161,7 @@ class ProfileService:
     async def delete(self, name: str) -> None:
         async with self.db.write() as s:
             row = await self._row(s, name)
-            using = await s.scalar(
-                select(func.count()).where(
-                    Download.profile_id == row.id,
-                    Download.phase.in_([p.value for p in OPEN_PHASES]),
-                )
-            )
+            using = await open_downloads_using(s, row.id)
             if using:
                 noun, they = (
                     ("download uses", "it is") if using == 1 else ("downloads use", "they are")
@@ -236,14 +232,6 @@ def _template_problem(template: str) -> str | None:
                     f"{page.get('title', '(none)')!r}, which is outside the download folder."
                 )
     return None
-
-
-async def _by_name(s: AsyncSession, name: str) -> Profile | None:
-    return await s.scalar(select(Profile).where(Profile.name == name))
-
-
-async def _clear_default(s: AsyncSession) -> None:
-    await s.execute(update(Profile).where(Profile.is_default.is_(True)).values(is_default=False))
 
 
 def _clash(exc: IntegrityError, name: str) -> Conflict:

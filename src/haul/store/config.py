@@ -6,10 +6,11 @@ never leave through here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, delete, select
+from sqlalchemy import JSON, Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.store.database import Database
@@ -22,6 +23,23 @@ async def stored(session: AsyncSession, keys: Collection[str]) -> dict[str, Any]
         select(ConfigEntry.key, ConfigEntry.value).where(ConfigEntry.key.in_(list(keys)))
     )
     return {str(key): value for key, value in rows.all()}
+
+
+async def stored_with_times(
+    session: AsyncSession, keys: Collection[str]
+) -> Sequence[Row[str, Any, datetime]]:
+    """(key, value, updated_at) of the stored ``keys``."""
+    rows = await session.execute(
+        select(ConfigEntry.key, ConfigEntry.value, ConfigEntry.updated_at).where(
+            ConfigEntry.key.in_(keys)
+        )
+    )
+    return rows.all()
+
+
+async def entry_value(session: AsyncSession, key: str) -> Any:
+    """The stored value of one entry (a ``secret.*`` one included), None when absent."""
+    return await session.scalar(select(ConfigEntry.value).where(ConfigEntry.key == key))
 
 
 async def put(session: AsyncSession, values: Mapping[str, Any]) -> None:
