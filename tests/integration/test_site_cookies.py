@@ -200,6 +200,45 @@ async def test_a_page_and_its_video_behind_a_cookie_come_through_yt_dlp(
     assert_never_shown(watched, caplog, await database_bytes(app, settings))
 
 
+async def test_cookies_for_localhost_go_to_it_through_both_engines(
+    app: App,
+    watched: Watched,
+    origin: Origin,
+    media_files: MediaFiles,
+) -> None:
+    # A host name without a dot, as a NAS or a media server on the LAN is often called.
+    local = f"http://localhost:{origin.port}"
+    origin.add_file("/private/film.bin", b"members only " * 4000)
+    origin.add_file("/media/private.mp4", media_files.mp4, "video/mp4")
+    origin.add_page("/watch/private", media.page_with_video(f"{local}/media/private.mp4"))
+    for path in ("/private/film.bin", "/watch/private", "/media/private.mp4"):
+        origin.require_cookie(path, f"sid={VALUE}")
+    uploaded = f"localhost\tFALSE\t/\tFALSE\t{LATER}\tsid\t{VALUE}\n"
+    made = await watched.call("POST", "/cookies", json={"cookies_txt": uploaded})
+    assert made.json()["domains"] == ["localhost"]
+
+    direct = await watched.call("POST", "/downloads", json={"url": f"{local}/private/film.bin"})
+    row = await watched.finished(direct.json()["id"])
+    assert row["status"] == "completed", row
+    assert origin.requests_for("/private/film.bin")[-1].headers["Cookie"] == f"sid={VALUE}"
+
+    page = await watched.call("POST", "/downloads", json={"url": f"{local}/watch/private"})
+    row = await watched.finished(page.json()["id"])
+    assert row["status"] == "completed", row
+    got = app.runtime.builtin.root / row["files"][0]["path"]
+    assert got.read_bytes() == media_files.mp4.read_bytes()
+    by_ytdlp = [
+        r
+        for r in origin.requests_for("/media/private.mp4") + origin.requests_for("/watch/private")
+        if not r.headers.get("User-Agent", "").startswith("haul/")
+    ]
+    assert {r.path for r in by_ytdlp if r.status == 200} == {
+        "/watch/private",
+        "/media/private.mp4",
+    }
+    assert all(r.headers.get("Cookie") == f"sid={VALUE}" for r in by_ytdlp)
+
+
 async def test_a_refused_cookie_is_said_to_have_expired(
     app: App, watched: Watched, origin: Origin, media_files: MediaFiles
 ) -> None:

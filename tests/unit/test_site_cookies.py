@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from yt_dlp.cookies import YoutubeDLCookieJar
 
 from haul.core.cookies import (
     MAX_TEXT_BYTES,
+    DotlessHostPolicy,
     SiteCookies,
     domains_of,
     earliest_expiry,
@@ -136,6 +138,60 @@ def test_loopback_addresses_match_their_own_cookies() -> None:
     jar = sites("127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tabc\n")
     assert jar.header("http://127.0.0.1:8080/file") == "sid=abc"
     assert jar.header("http://127.0.0.2:8080/file") is None
+
+
+DOTLESS = (
+    f"localhost\tFALSE\t/\tFALSE\t{LATER}\ttok\tlocal-one\n"
+    f".nas\tTRUE\t/\tFALSE\t{LATER}\tsid\tnas-one\n"
+    f"nas\tFALSE\t/media\tTRUE\t{LATER}\tauth\tnas-two\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "header"),
+    [
+        ("http://localhost:8080/x.bin", "tok=local-one"),
+        ("http://LOCALHOST/x.bin", "tok=local-one"),
+        ("http://nas/", "sid=nas-one"),
+        # Path and Secure still count on a host without a dot.
+        ("https://nas:8443/media/film.mkv", "auth=nas-two; sid=nas-one"),
+        ("http://nas/media/film.mkv", "sid=nas-one"),
+        # A leading dot takes in the host's subdomains; a host-only cookie stays on its host.
+        ("http://box.nas/", "sid=nas-one"),
+        ("http://app.localhost/", None),
+        # Another name, or the name the standard library would look under, gets nothing.
+        ("http://other/", None),
+        ("http://nas.local/", None),
+        ("http://localhost.local/", None),
+        ("http://127.0.0.1/", None),
+    ],
+)
+def test_a_host_name_without_a_dot_gets_its_own_cookies_only(url: str, header: str | None) -> None:
+    assert sites(DOTLESS).header(url) == header
+
+
+def test_a_leading_dot_on_a_host_name_without_a_dot_takes_in_its_subdomains() -> None:
+    jar = sites(f".localhost\tTRUE\t/\tFALSE\t{LATER}\ttok\tabc\n")
+    assert jar.header("http://localhost:8080/x.bin") == "tok=abc"
+    assert jar.header("http://app.localhost/") == "tok=abc"
+    assert jar.header("http://nas/") is None
+
+
+def test_cookies_for_yt_dlp_of_a_host_name_without_a_dot() -> None:
+    assert {c.name for c in sites(DOTLESS).for_site("http://nas/")} == {"sid", "auth"}
+    assert sites(DOTLESS).site_of("http://localhost:8080/v") == "localhost"
+    assert sites(DOTLESS).for_site("http://other/") == []
+    assert sites("nas\tFALSE\t/\tFALSE\t0\tsid\tabc\n").site_of("http://other/") is None
+
+
+def test_yt_dlp_s_jar_sends_a_dotless_host_its_cookies_under_the_policy() -> None:
+    jar = YoutubeDLCookieJar()
+    for cookie in sites(DOTLESS).for_site("http://localhost/"):
+        jar.set_cookie(cookie)
+    assert jar.get_cookie_header("http://localhost:8080/x.bin") is None  # yt-dlp's own rule
+    jar.set_policy(DotlessHostPolicy())
+    assert jar.get_cookie_header("http://localhost:8080/x.bin") == "tok=local-one"
+    assert jar.get_cookie_header("http://other:8080/x.bin") is None
 
 
 def test_values_stay_out_of_the_repr() -> None:

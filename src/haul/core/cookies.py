@@ -5,9 +5,11 @@ The file is read by the standard library's :class:`http.cookiejar.MozillaCookieJ
 which cookies go with a request is decided by :class:`http.cookiejar.CookieJar` under a
 policy that keeps host-only cookies to their own host (a cookie for ``.example.com`` goes to
 ``www.example.com`` too; one written for ``example.com`` without the leading dot goes there
-only). Two things are added to what the standard library does: an expiry of ``0``, which
-browsers' exporters write for a session cookie, means a session cookie (not one that expired
-in 1970), and cookies that expired already are dropped.
+only). Three things are added to what the standard library does: a cookie for a host name
+without a dot (``localhost``, a NAS on the LAN called ``nas``) goes to that host, where the
+standard library would look for it under ``nas.local`` and send it nowhere; an expiry of
+``0``, which browsers' exporters write for a session cookie, means a session cookie (not one
+that expired in 1970), and cookies that expired already are dropped.
 
 A value never leaves a :class:`SiteCookies` but as the ``Cookie`` header of a request it is
 for, or as cookies handed to yt-dlp for the site of a job: its ``repr`` shows the sites
@@ -50,8 +52,37 @@ FORMAT = (
 NOT_NETSCAPE = "This is not a cookies.txt in the Netscape format: " + FORMAT
 
 
+class DotlessHostPolicy(DefaultCookiePolicy):
+    """The standard library's policy, but a request to a host name without a dot
+    (``localhost``, ``nas``) gets the cookies written for that very name (``nas`` or ``.nas``)
+    and no other's; hosts with a dot are matched as the standard library matches them."""
+
+    def domain_return_ok(self, domain: str, request: urllib.request.Request) -> bool:
+        host = _dotless_host(request)
+        if host is None:
+            return super().domain_return_ok(domain, request)
+        return _same_host(domain, host) and not (
+            self.is_blocked(domain) or self.is_not_allowed(domain)
+        )
+
+    def return_ok_domain(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        host = _dotless_host(request)
+        if host is None:
+            return super().return_ok_domain(cookie, request)
+        return _same_host(cookie.domain, host)
+
+
+def _dotless_host(request: urllib.request.Request) -> str | None:
+    host = urlsplit(request.get_full_url()).hostname
+    return host if host and "." not in host else None
+
+
+def _same_host(domain: str, host: str) -> bool:
+    return domain.lower().removeprefix(".") == host
+
+
 def _policy() -> DefaultCookiePolicy:
-    return DefaultCookiePolicy(strict_ns_domain=DefaultCookiePolicy.DomainStrictNonDomain)
+    return DotlessHostPolicy(strict_ns_domain=DefaultCookiePolicy.DomainStrictNonDomain)
 
 
 class _TextJar(MozillaCookieJar):

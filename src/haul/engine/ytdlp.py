@@ -26,7 +26,7 @@ from yt_dlp import YoutubeDL
 from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
-from haul.core.cookies import SiteCookies
+from haul.core.cookies import DotlessHostPolicy, SiteCookies
 from haul.core.paths import inside, template_stays_inside
 from haul.core.profiles import SPONSORBLOCK_API
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
@@ -96,12 +96,27 @@ def extract(
 def _give_cookies(ydl: YoutubeDL, url: str, cookies: SiteCookies | None) -> str | None:
     """Put the cookies of ``url``'s site into the session's jar (in memory: no file is
     written, and yt-dlp saves none without a ``cookiefile``); yt-dlp sends each on the
-    requests its domain, path and ``Secure`` flag allow. The site they are for, if any."""
+    requests its domain, path and ``Secure`` flag allow. The site they are for, if any.
+
+    The jar's rules stay yt-dlp's, but for a host name without a dot (``localhost``, ``nas``):
+    its cookies go to that host, where the standard library's jar would send them nowhere.
+    yt-dlp's ``requests`` handler copies the jar's cookies into a jar of its own, under the
+    standard library's rules, which look for a dotless host's cookies under ``nas.local``: a
+    cookie for such a host goes in under that name too (each handler sends one of the two).
+    """
     if not cookies:
         return None
     chosen = cookies.for_site(url)
+    if chosen:
+        ydl.cookiejar.set_policy(DotlessHostPolicy())
     for cookie in chosen:
         ydl.cookiejar.set_cookie(copy.copy(cookie))
+        host = cookie.domain.removeprefix(".")
+        if host and "." not in host:
+            alias = copy.copy(cookie)
+            alias.domain = f"{host}.local"
+            alias.domain_specified = alias.domain_initial_dot = False
+            ydl.cookiejar.set_cookie(alias)
     return urlsplit(url).hostname if chosen else None
 
 
