@@ -148,7 +148,7 @@ async def test_a_direct_file_behind_a_cookie_comes_with_the_uploaded_one(
     done = await watched.call("POST", "/downloads", json={"url": hop})
     row = await watched.finished(done.json()["id"])
     assert row["status"] == "completed", row
-    assert (app.runtime.builtin.root / row["files"][0]["path"]).read_bytes() == data
+    assert (app.runtime.settings.downloads_root / row["files"][0]["path"]).read_bytes() == data
     first = origin.requests_for("/back")[0]
     assert first.headers["Host"].startswith("localhost") and "Cookie" not in first.headers
     last = origin.requests_for("/private/film.bin")[-1]
@@ -184,7 +184,7 @@ async def test_a_page_and_its_video_behind_a_cookie_come_through_yt_dlp(
     done = await watched.call("POST", "/downloads", json={"url": page})
     row = await watched.finished(done.json()["id"])
     assert row["status"] == "completed", row
-    got = app.runtime.builtin.root / row["files"][0]["path"]
+    got = app.runtime.settings.downloads_root / row["files"][0]["path"]
     assert got.read_bytes() == media_files.mp4.read_bytes()
     # yt-dlp itself fetched the page and the video with the cookie.
     by_ytdlp = [
@@ -225,7 +225,7 @@ async def test_cookies_for_localhost_go_to_it_through_both_engines(
     page = await watched.call("POST", "/downloads", json={"url": f"{local}/watch/private"})
     row = await watched.finished(page.json()["id"])
     assert row["status"] == "completed", row
-    got = app.runtime.builtin.root / row["files"][0]["path"]
+    got = app.runtime.settings.downloads_root / row["files"][0]["path"]
     assert got.read_bytes() == media_files.mp4.read_bytes()
     by_ytdlp = [
         r
