@@ -64,8 +64,9 @@ SPONSORBLOCK_CATEGORIES = (
 UNREMOVABLE = ("poi_highlight", "chapter")
 #: The SponsorBlock server asked for segments unless HAUL_SPONSORBLOCK_API names another.
 SPONSORBLOCK_API = "https://sponsor.ajay.app"
-#: Bitrates an audio quality may name, in kbit/s (``192K``).
-BITRATES = (8, 1536)
+#: Bitrates an audio quality may name, in kbit/s (``192K``). yt-dlp reads a number up to 10
+#: as a VBR level, so a bitrate starts above it.
+BITRATES = (16, 1536)
 MAX_SUBTITLES = 20
 TEMPLATE_EXAMPLE = "%(title)s [%(id)s].%(ext)s"
 
@@ -202,12 +203,12 @@ def check_audio_format(value: Any) -> str | None:
 
 
 _VBR = re.compile(r"(?:10|[0-9])")
-_BITRATE = re.compile(r"([0-9]{1,4})[kK]?")
+_BITRATE = re.compile(r"([0-9]{1,4})[kK]")
 
 
 def check_audio_quality(value: Any) -> str | None:
     """yt-dlp's audio quality: a VBR level from 0 (best) to 10 (smallest), or a bitrate such
-    as ``192K`` (kbit/s; a bare number above 10 is a bitrate too). Kept as ``5`` or ``192K``."""
+    as ``192K`` (kbit/s). Kept as ``5`` or ``192K``."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     text = _text(value, "audio_quality", 16)
@@ -216,6 +217,11 @@ def check_audio_quality(value: Any) -> str | None:
     low, high = BITRATES
     if _VBR.fullmatch(text):
         return text
+    if text.isascii() and text.isdigit():
+        raise ValueError(
+            "A quality level is 0 (best) to 10; a bitrate ends in K, like 192K "
+            f"(from {low}K to {high}K)."
+        )
     found = _BITRATE.fullmatch(text)
     if found is not None and low <= int(found.group(1)) <= high:
         return f"{int(found.group(1))}K"
