@@ -272,16 +272,21 @@ check_sponsorblock_remove = _categories("sponsorblock_remove", REMOVABLE)
 check_sponsorblock_mark = _categories("sponsorblock_mark", SPONSORBLOCK_CATEGORIES)
 
 
+#: What :func:`combination_problems` says of a container, or a quality, beside audio only.
+CONTAINER_WITH_AUDIO = (
+    "container is for video; an audio-only profile (audio_format) leaves it empty."
+)
+QUALITY_WITHOUT_AUDIO = "audio_quality needs an audio_format (audio only)."
+
+
 def combination_problems(profile: Mapping[str, Any]) -> dict[str, str]:
     """What is wrong with a whole profile's fields together (each one already clean)."""
     problems: dict[str, str] = {}
     audio = profile.get("audio_format")
     if audio and profile.get("container"):
-        problems["container"] = (
-            "container is for video; an audio-only profile (audio_format) leaves it empty."
-        )
+        problems["container"] = CONTAINER_WITH_AUDIO
     if profile.get("audio_quality") and not audio:
-        problems["audio_quality"] = "audio_quality needs an audio_format (audio only)."
+        problems["audio_quality"] = QUALITY_WITHOUT_AUDIO
     return problems
 
 
