@@ -33,6 +33,22 @@ async def test_an_audio_only_download_is_recorded_as_audio(
     assert song["profile"] == "tunes"
 
 
+async def test_a_direct_video_file_with_an_mp3_profile_ends_as_an_mp3(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/clip.mp4", media_files.mp4, "video/mp4")
+    made = await app.post("/profiles", json={"name": "mp3", "audio_format": "mp3"})
+    assert made.status_code == 201, made.text
+
+    item = await submit(app, origin.url("/media/clip.mp4"), profile="mp3")
+    done = await finished(app, item["id"])
+    assert done["status"] == "completed", done
+    [song] = await files_of(app, item["id"])
+    assert song["file_name"].endswith(".mp3")
+    assert song["container"] == "mp3" and song["audio_codec"] == "mp3"
+    assert song["video_codec"] is None
+
+
 async def test_side_files_are_filed_beside_the_film(
     app: App, origin: Origin, media_files: MediaFiles, tmp_path: Path
 ) -> None:

@@ -163,6 +163,8 @@ async def test_the_profile_form_offers_what_the_server_takes(app: App) -> None:
     )
     assert both.status_code == 422
     assert 'id="music-container-error"' in both.text
+    assert "with &#34;Audio only&#34; chosen" in both.text  # the form's label, not a key
+    assert "audio_format" not in both.text.split('id="music-container-error"')[1].split("</p>")[0]
     assert 'name="write_info_json" value="true" checked' in both.text  # what was typed stays
     assert (await app.get("/profiles/music")).json()["container"] is None
 

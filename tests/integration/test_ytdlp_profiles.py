@@ -67,6 +67,17 @@ def test_an_audio_only_profile_gives_an_mp3_the_probe_calls_audio(
     assert [p.name for p in dest.iterdir()] == [song.name]  # the video did not stay behind
 
 
+@pytest.mark.parametrize("kbits", [96, 192])
+def test_a_bitrate_quality_sets_the_mp3s_bit_rate(site: Origin, tmp_path: Path, kbits: int) -> None:
+    dest = tmp_path / "job"
+    profile = Profile(audio_format="mp3", audio_quality=f"{kbits}K")
+    [song] = run(site.url("/watch/one"), dest, profile)
+    with av.open(str(song)) as container:
+        [stream] = container.streams.audio
+        rate = stream.bit_rate or container.bit_rate
+    assert abs(rate / 1000 - kbits) <= kbits * 0.05
+
+
 def test_embedded_metadata_and_thumbnail_tag_the_mp4_with_its_page(
     site: Origin, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from haul.core import lifecycle
 from haul.core.admission import Limits
 from haul.core.status import Phase, Status
-from haul.engine.base import Progress
+from haul.engine.base import Profile, Progress
 from haul.engine.diskspace import waiting_message
 from haul.engine.fake import Script
 from haul.engine.filing import NOTE
@@ -273,6 +273,48 @@ async def test_a_page_goes_to_the_media_engine(b: Bench) -> None:
     assert declined.accept is not None and b.work_files(row.id) == []
     (media_job,) = b.media.jobs
     assert media_job.url == PAGE and media_job.playlist_index is None
+
+
+async def test_a_direct_file_with_an_audio_only_profile_goes_to_the_media_engine(
+    tmp_path: Path,
+) -> None:
+    mp3 = Profile(name="mp3", audio_format="mp3")
+    b = await bench(tmp_path, profiles={7: mp3})
+    b.script(URL, size=3000, content_type="video/mp4")
+    b.media.scripts[URL] = Script(size=1000, filename="clip.mp3")
+    row, _ = await b.run(URL, profile_id=7)
+
+    stored = b.stored(row.id)
+    assert stored.phase == Phase.COMPLETED
+    assert list(b.root_files().values()) == [1000]  # what yt-dlp made, not the 3000 bytes
+    assert stored.meta["resolved"]["kind"] == "file"
+    (declined,) = b.direct.jobs  # its answer was closed unread
+    assert declined.accept is not None
+    (media_job,) = b.media.jobs
+    assert media_job.url == URL and media_job.profile == mp3
+
+
+async def test_a_known_file_with_an_audio_only_profile_skips_the_http_engine(
+    tmp_path: Path,
+) -> None:
+    b = await bench(tmp_path, profiles={7: Profile(name="mp3", audio_format="mp3")})
+    b.media.scripts[URL] = Script(size=1000, filename="clip.mp3")
+    known = {"resolved": {"kind": "file", "url": URL, "filename": "clip.mp4"}}
+    row, _ = await b.run(URL, profile_id=7, meta=known)
+
+    assert b.stored(row.id).phase == Phase.COMPLETED
+    assert b.direct.jobs == [] and [j.url for j in b.media.jobs] == [URL]
+
+
+async def test_a_direct_file_with_a_plain_profile_stays_with_the_http_engine(
+    tmp_path: Path,
+) -> None:
+    b = await bench(tmp_path, profiles={7: Profile(name="mp4", container="mp4", format="best")})
+    b.script(URL, size=3000)
+    row, _ = await b.run(URL, profile_id=7)
+
+    assert b.stored(row.id).phase == Phase.COMPLETED
+    assert len(b.direct.jobs) == 1 and b.media.jobs == []
 
 
 async def test_a_playlist_page_becomes_a_parent_of_its_entries(b: Bench) -> None:

@@ -41,7 +41,7 @@ def test_audio_only_converts_and_fetches_no_video() -> None:
             {
                 "key": "FFmpegExtractAudio",
                 "preferredcodec": "mp3",
-                "preferredquality": "192K",
+                "preferredquality": "192",  # yt-dlp reads a number above 10 as kbit/s
                 "nopostoverwrites": False,
             }
         ],

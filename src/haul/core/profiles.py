@@ -64,8 +64,9 @@ SPONSORBLOCK_CATEGORIES = (
 UNREMOVABLE = ("poi_highlight", "chapter")
 #: The SponsorBlock server asked for segments unless HAUL_SPONSORBLOCK_API names another.
 SPONSORBLOCK_API = "https://sponsor.ajay.app"
-#: Bitrates an audio quality may name, in kbit/s (``192K``).
-BITRATES = (8, 1536)
+#: Bitrates an audio quality may name, in kbit/s (``192K``). yt-dlp reads a number up to 10
+#: as a VBR level, so a bitrate starts above it.
+BITRATES = (16, 1536)
 MAX_SUBTITLES = 20
 TEMPLATE_EXAMPLE = "%(title)s [%(id)s].%(ext)s"
 
@@ -202,12 +203,12 @@ def check_audio_format(value: Any) -> str | None:
 
 
 _VBR = re.compile(r"(?:10|[0-9])")
-_BITRATE = re.compile(r"([0-9]{1,4})[kK]?")
+_BITRATE = re.compile(r"([0-9]{1,4})[kK]")
 
 
 def check_audio_quality(value: Any) -> str | None:
     """yt-dlp's audio quality: a VBR level from 0 (best) to 10 (smallest), or a bitrate such
-    as ``192K`` (kbit/s; a bare number above 10 is a bitrate too). Kept as ``5`` or ``192K``."""
+    as ``192K`` (kbit/s). Kept as ``5`` or ``192K``."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     text = _text(value, "audio_quality", 16)
@@ -216,6 +217,11 @@ def check_audio_quality(value: Any) -> str | None:
     low, high = BITRATES
     if _VBR.fullmatch(text):
         return text
+    if text.isascii() and text.isdigit():
+        raise ValueError(
+            "A quality level is 0 (best) to 10; a bitrate ends in K, like 192K "
+            f"(from {low}K to {high}K)."
+        )
     found = _BITRATE.fullmatch(text)
     if found is not None and low <= int(found.group(1)) <= high:
         return f"{int(found.group(1))}K"
@@ -266,16 +272,21 @@ check_sponsorblock_remove = _categories("sponsorblock_remove", REMOVABLE)
 check_sponsorblock_mark = _categories("sponsorblock_mark", SPONSORBLOCK_CATEGORIES)
 
 
+#: What :func:`combination_problems` says of a container, or a quality, beside audio only.
+CONTAINER_WITH_AUDIO = (
+    "container is for video; an audio-only profile (audio_format) leaves it empty."
+)
+QUALITY_WITHOUT_AUDIO = "audio_quality needs an audio_format (audio only)."
+
+
 def combination_problems(profile: Mapping[str, Any]) -> dict[str, str]:
     """What is wrong with a whole profile's fields together (each one already clean)."""
     problems: dict[str, str] = {}
     audio = profile.get("audio_format")
     if audio and profile.get("container"):
-        problems["container"] = (
-            "container is for video; an audio-only profile (audio_format) leaves it empty."
-        )
+        problems["container"] = CONTAINER_WITH_AUDIO
     if profile.get("audio_quality") and not audio:
-        problems["audio_quality"] = "audio_quality needs an audio_format (audio only)."
+        problems["audio_quality"] = QUALITY_WITHOUT_AUDIO
     return problems
 
 

@@ -90,6 +90,23 @@ class Profile:
     sponsorblock_remove: tuple[str, ...] = ()
     sponsorblock_mark: tuple[str, ...] = ()
 
+    @property
+    def post_processed(self) -> bool:
+        """Whether the profile asks for what only yt-dlp's post-processors do (audio only,
+        embedding, side files, SponsorBlock): a direct file is then fetched by yt-dlp too."""
+        return bool(
+            self.audio_format
+            or self.embed_metadata
+            or self.embed_thumbnail
+            or self.embed_chapters
+            or self.embed_subtitles
+            or self.write_thumbnail
+            or self.write_info_json
+            or self.write_nfo
+            or self.sponsorblock_remove
+            or self.sponsorblock_mark
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EngineJob:

@@ -51,7 +51,7 @@ def profile_params(profile: Profile, *, sponsorblock_api: str = SPONSORBLOCK_API
             {
                 "key": "FFmpegExtractAudio",
                 "preferredcodec": codec,
-                "preferredquality": profile.audio_quality,
+                "preferredquality": _preferred_quality(profile.audio_quality),
                 "nopostoverwrites": False,
             }
         )
@@ -98,6 +98,14 @@ def profile_params(profile: Profile, *, sponsorblock_api: str = SPONSORBLOCK_API
         # a playlist's own thumbnail and info would land beside the entry, never filed
         params["allow_playlist_files"] = False
     return params
+
+
+def _preferred_quality(quality: str | None) -> str | None:
+    """An audio quality as yt-dlp's FFmpegExtractAudio reads it: a bare number, taken as a
+    VBR level up to 10 and as a bitrate in kbit/s above (``192K`` is passed as ``192``)."""
+    if quality is None:
+        return None
+    return quality.removesuffix("K").removesuffix("k")
 
 
 def _can_embed_cover(profile: Profile) -> bool:

@@ -146,10 +146,14 @@ class JobRunner:
             resolved = _resolution_dict(static) if static is not None else None
         # What is found out now is offered to the external clients (a direct file inside the
         # probe, before its body); so is a torrent, always. A page or a file known from an
-        # earlier attempt is the built-in engine's already.
+        # earlier attempt is the built-in engine's already. A direct file whose profile asks
+        # for yt-dlp's post-processors (audio only, embedding...) is yt-dlp's, not the HTTP
+        # engine's nor an external client's.
+        profile = await self.ctx.profiles(row.profile_id)
+        plain = not profile.post_processed
         offer = resolved is None or resolved["kind"] == "torrent"
-        if resolved is None or resolved["kind"] == "file":
-            probe = _Probe(row, lambda resolved: self._handoff(row, resolved, started))
+        if resolved is None or (resolved["kind"] == "file" and plain):
+            probe = _Probe(row, lambda resolved: self._handoff(row, resolved, started), plain)
             result = await self._direct(row, resolved, job, probe)
             if result is not None:
                 return await self._completed(row, job, result, successor, started)
@@ -170,7 +174,7 @@ class JobRunner:
                     await expand(self.ctx, row, resolution)
                     return None
                 resolved = _resolution_dict(resolution)
-        if offer and await self._handoff(row, resolved, started):
+        if offer and resolved["kind"] != "file" and await self._handoff(row, resolved, started):
             return None  # an external client (a torrent client, a preferred aria2) took it
         if resolved["kind"] == "torrent":
             raise PermanentTransferError(
@@ -179,7 +183,7 @@ class JobRunner:
             )
         _remember(row, resolved)
         job.title = row.title
-        result = await self._media(row, resolved, job)
+        result = await self._media(row, resolved, job, profile)
         return await self._completed(row, job, result, successor, started)
 
     async def _iptv(
@@ -278,11 +282,12 @@ class JobRunner:
             _remember(row, {"kind": "file", "url": row.source_url, "filename": filename})
         return result
 
-    async def _media(self, row: Download, resolved: dict[str, Any], job: LiveJob) -> EngineResult:
-        """The media engine (yt-dlp) on the item a page holds."""
+    async def _media(
+        self, row: Download, resolved: dict[str, Any], job: LiveJob, profile: Profile
+    ) -> EngineResult:
+        """The media engine (yt-dlp) on the item a page holds, or on a direct file."""
         work = self.ctx.builtin.work_dir(row.id)
         work.mkdir(parents=True, exist_ok=True)
-        profile: Profile = await self.ctx.profiles(row.profile_id)
         engine_job = EngineJob(
             download_id=row.id,
             url=resolved.get("url") or row.source_url,
@@ -328,14 +333,21 @@ class JobRunner:
 class _Probe:
     """The HTTP engine's ``accept``: what the first answer's headers say the source is.
 
-    A file is accepted (unless an external client takes it). A torrent is declined and kept in
+    A file is accepted (unless an external client takes it, or ``files`` is False: then it is
+    declined and kept in :attr:`resolved`, for yt-dlp). A torrent is declined and kept in
     :attr:`resolved`; a page or a manifest is declined with :attr:`resolved` left None and its
     media type in :attr:`page_type`, for yt-dlp.
     """
 
-    def __init__(self, row: Download, handoff: Callable[[dict[str, Any]], Awaitable[bool]]) -> None:
+    def __init__(
+        self,
+        row: Download,
+        handoff: Callable[[dict[str, Any]], Awaitable[bool]],
+        files: bool = True,
+    ) -> None:
         self.row = row
         self.handoff = handoff
+        self.files = files
         self.resolved: dict[str, Any] | None = None
         self.page_type: str | None = None
         self.handed_over = False
@@ -346,7 +358,7 @@ class _Probe:
             self.page_type = media_type(headers.get("content-type"))
             return False
         self.resolved = _resolution_dict(found)
-        if found.kind != "file":
+        if found.kind != "file" or not self.files:
             return False
         if await self.handoff(self.resolved):
             self.handed_over = True

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from haul.core.profiles import AUDIO_FORMATS, CONTAINERS, FLAGS, REMOVABLE, SPONSORBLOCK_CATEGORIES
+from haul.core.profiles import (
+    AUDIO_FORMATS,
+    CONTAINER_WITH_AUDIO,
+    CONTAINERS,
+    FLAGS,
+    QUALITY_WITHOUT_AUDIO,
+    REMOVABLE,
+    SPONSORBLOCK_CATEGORIES,
+)
 from haul.core.units import number_text
 from haul.errors import HaulError, InvalidFields
 from haul.service.config import ConfigService
@@ -43,6 +51,12 @@ FLAG_LABELS = {
     "write_nfo": "Write an NFO for Kodi and Jellyfin (.nfo)",
 }
 CATEGORY_FIELDS = ("sponsorblock_remove", "sponsorblock_mark")
+#: The profile's sentences that name other fields, worded with the form's labels.
+FORM_SENTENCES = {
+    CONTAINER_WITH_AUDIO: 'Container is for video; with "Audio only" chosen, leave it at '
+    '"as it comes".',
+    QUALITY_WITHOUT_AUDIO: 'Audio quality needs a format chosen under "Audio only".',
+}
 LABELS = {
     "limit_global": "Downloads at once (everyone)",
     "limit_per_owner": "Downloads at once (per person)",
@@ -158,7 +172,7 @@ async def save_profile(
         return await _render(
             request,
             services,
-            profile_problems=exc.problems,
+            profile_problems={k: FORM_SENTENCES.get(m, m) for k, m in exc.problems.items()},
             profile_typed={**typed, "original": original},
             code=status_for(exc),
         )
