@@ -151,10 +151,13 @@ class JobRunner:
         # engine's nor an external client's.
         profile = await self.ctx.profiles(row.profile_id)
         plain = not profile.post_processed
+        # Read once for the attempt: the probe, the page and yt-dlp all send them.
+        known_torrent = resolved is not None and resolved["kind"] == "torrent"
+        cookies = None if known_torrent else await self._cookies(row)
         offer = resolved is None or resolved["kind"] == "torrent"
         if resolved is None or (resolved["kind"] == "file" and plain):
             probe = _Probe(row, lambda resolved: self._handoff(row, resolved, started), plain)
-            result = await self._direct(row, resolved, job, probe)
+            result = await self._direct(row, resolved, job, probe, cookies)
             if result is not None:
                 return await self._completed(row, job, result, successor, started)
             if probe.handed_over:
@@ -162,7 +165,6 @@ class JobRunner:
             resolved = probe.resolved  # a torrent; None for a page or a manifest
             if resolved is None:
                 job.status = Status.RESOLVING
-                cookies = await self._cookies(row)
                 extracting = asyncio.ensure_future(
                     self._page(row.source_url, probe.page_type, cookies)
                 )
@@ -183,7 +185,7 @@ class JobRunner:
             )
         _remember(row, resolved)
         job.title = row.title
-        result = await self._media(row, resolved, job, profile)
+        result = await self._media(row, resolved, job, profile, cookies)
         return await self._completed(row, job, result, successor, started)
 
     async def _iptv(
@@ -210,7 +212,7 @@ class JobRunner:
             if await self._handoff(row, resolved, started):
                 return None  # a preferred aria2 took it
             probe = _Probe(row, lambda found: self._handoff(row, found, started))
-            result = await self._direct(row, resolved, job, probe)
+            result = await self._direct(row, resolved, job, probe, await self._cookies(row))
         except TransferError as exc:
             exc.message = stream.redact(exc.message)
             exc.args = (exc.message,)
@@ -245,7 +247,12 @@ class JobRunner:
         return await self.outcomes.completed(row, result, successor, job.stop)
 
     async def _direct(
-        self, row: Download, resolved: dict[str, Any] | None, job: LiveJob, probe: _Probe
+        self,
+        row: Download,
+        resolved: dict[str, Any] | None,
+        job: LiveJob,
+        probe: _Probe,
+        cookies: SiteCookies | None,
     ) -> EngineResult | None:
         """Stream a direct file with the HTTP engine; None when the probe declined the answer
         (not a file, or handed over). With ``resolved`` None the answer's headers decide."""
@@ -263,7 +270,7 @@ class JobRunner:
             filename=filename,
             hints=resolved or {},
             accept=probe.accept if resolved is None else None,
-            cookies=await self._cookies(row),
+            cookies=cookies,
         )
         try:
             task = asyncio.ensure_future(self.ctx.direct.run(engine_job, job.on_progress, job.stop))
@@ -283,7 +290,12 @@ class JobRunner:
         return result
 
     async def _media(
-        self, row: Download, resolved: dict[str, Any], job: LiveJob, profile: Profile
+        self,
+        row: Download,
+        resolved: dict[str, Any],
+        job: LiveJob,
+        profile: Profile,
+        cookies: SiteCookies | None,
     ) -> EngineResult:
         """The media engine (yt-dlp) on the item a page holds, or on a direct file."""
         work = self.ctx.builtin.work_dir(row.id)
@@ -296,7 +308,7 @@ class JobRunner:
             playlist_index=row.playlist_index,
             filename=resolved.get("filename"),
             hints=resolved,
-            cookies=await self._cookies(row),
+            cookies=cookies,
         )
         job.status = Status.DOWNLOADING
         result = await self.ctx.media.run(engine_job, job.on_progress, job.stop)
