@@ -147,8 +147,7 @@ class Runtime:
             try:
                 await check()
             except BaseException:
-                await self.http.aclose()
-                await self.db.dispose()
+                await self._release()
                 raise
         await self.config.reload()
         await self.profiles.seed_defaults()
@@ -182,21 +181,55 @@ class Runtime:
             sub.close()
 
     async def stop(self) -> None:
-        for job in self.periodic:
-            await job.stop()
+        """Stop what runs, then release what is held. Every step runs even when one before it
+        failed (a connection left open outlives the process's tests and its database); the
+        first failure is raised at the end."""
+        steps: list[Callable[[], Awaitable[None]]] = [job.stop for job in self.periodic]
         if self.run_worker:
-            await self.worker.stop()
+            steps.append(self.worker.stop)
+        steps.append(self._stop_observer)
+        if self.bridge is not None:
+            steps.append(self.bridge.stop)
+        await _all_of(steps)
+        await self._release()
+
+    async def _stop_observer(self) -> None:
         if self._observer is not None:
             self._observer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._observer
-        if self.bridge is not None:
-            await self.bridge.stop()
-        await self.config.aclose()
+
+    async def _release(self) -> None:
+        """Close the connections, files and threads the parts hold (nothing runs any more)."""
         self.bus.close()
-        await self.notifier.aclose(grace=2.0)  # the last completions may still be on their way
-        await self.direct.aclose()
-        await asyncio.to_thread(self.prober.close)
-        await self.directory.aclose()
-        await self.http.aclose()
-        await self.db.dispose()
+
+        async def notifier() -> None:
+            await self.notifier.aclose(grace=2.0)  # the last completions may be on their way
+
+        async def prober() -> None:
+            await asyncio.to_thread(self.prober.close)
+
+        await _all_of(
+            [
+                self.config.aclose,
+                notifier,
+                self.direct.aclose,
+                prober,
+                self.directory.aclose,
+                self.http.aclose,
+                self.db.dispose,
+            ]
+        )
+
+
+async def _all_of(steps: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run each step in turn, all of them; raise the first failure once all have run."""
+    first: BaseException | None = None
+    for step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            log.exception("stopping: %s failed", getattr(step, "__qualname__", step))
+            first = first or exc
+    if first is not None:
+        raise first
