@@ -119,6 +119,23 @@ async def test_audio_chosen_for_one_download_gives_an_mp3(
     assert song["video_codec"] is None
 
 
+async def test_a_playlists_entries_take_its_choice(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/a.mp4", media_files.mp4, "video/mp4")
+    origin.add_file("/media/b.mp4", media_files.mp4, "video/mp4")
+    two = media.page_with_two_videos(origin.url("/media/a.mp4"), origin.url("/media/b.mp4"))
+    origin.add_page("/watch/two", two)
+    parent = await submit(app, origin.url("/watch/two"), audio_format="mp3")
+    done = await finished(app, parent["id"])
+    assert done["status"] == "completed", done
+    entries = (await app.get("/downloads", params={"parent_id": parent["id"]})).json()["items"]
+    assert [e["audio_format"] for e in entries] == ["mp3", "mp3"]
+    for entry in entries:
+        [song] = await files_of(app, entry["id"])
+        assert song["file_name"].endswith(".mp3") and song["audio_codec"] == "mp3"
+
+
 async def test_a_direct_file_with_a_format_chosen_goes_to_ytdlp(
     app: App, origin: Origin, media_files: MediaFiles
 ) -> None:
