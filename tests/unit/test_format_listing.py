@@ -85,6 +85,16 @@ async def test_over_the_rate_per_minute_a_listing_is_refused_until_the_minute_pa
     await formats.formats("http://example.com/3", ALICE)
 
 
+async def test_visitors_of_one_address_share_their_limits() -> None:
+    formats = service(Lister(), per_minute=1)
+    first = Owner(key="session:aaaa", ip="203.0.113.7", is_admin=False)
+    second = Owner(key="session:bbbb", ip="203.0.113.7", is_admin=False)
+    await formats.formats("http://example.com/1", first)
+    with pytest.raises(TooManyListings):
+        await formats.formats("http://example.com/2", second)
+    await formats.formats("http://example.com/2", Owner(key="session:cccc", ip="198.51.100.1"))
+
+
 async def test_only_a_few_listings_of_one_owner_run_at_once() -> None:
     lister = Lister(hold=True)
     formats = service(lister, at_once=2)

@@ -4,11 +4,12 @@
 Listing runs yt-dlp's extraction (nothing is downloaded) in a thread, with the owner's site
 cookies and under the address policy, exactly as a download's extraction does: a page cannot
 lead haul to an address it would not download from. It is costly, so each owner may run a few
-at once (``at_once``) and a number per minute (``per_minute``); over either it is refused
-(429) with a sentence. An answer is kept for ``keep`` seconds per owner and URL, so the add
-page and the download that follows do not extract twice in a row. A listing that takes longer
-than ``timeout`` is answered with a sentence; its thread ends on its own (every network wait
-is bounded too) and holds its owner's slot until then.
+at once (``at_once``) and a number per minute (``per_minute``), anonymous visitors of a public
+instance per address; over either it is refused (429) with a sentence. An answer is kept for
+``keep`` seconds per owner and URL, so asking again (the add page's button pressed twice, a
+script that lists before it adds) does not extract again. A listing that takes longer than
+``timeout`` is answered with a sentence; its thread ends on its own (every network wait is
+bounded too) and holds its owner's slot until then.
 """
 
 from __future__ import annotations
@@ -89,27 +90,28 @@ class FormatService:
         kept = self._kept.get(key)
         if kept is not None and now - kept[0] < self.keep:
             return kept[1]
-        if self._running[owner.key] >= self.at_once:
+        who = _limited_as(owner)
+        if self._running[who] >= self.at_once:
             raise TooManyListings(
-                f"You are listing the formats of {self._running[owner.key]} pages already; "
+                f"You are listing the formats of {self._running[who]} pages already; "
                 "ask again when one of them has answered.",
                 retry_after=5,
             )
-        wait = self._rate.take(owner.key, now)
+        wait = self._rate.take(who, now)
         if wait > 0:
             raise TooManyListings(
                 f"You listed formats {self.per_minute} times in the last minute; "
                 f"try again in {math.ceil(wait)} s.",
                 retry_after=wait,
             )
-        self._running[owner.key] += 1
+        self._running[who] += 1
         try:
             cookies = await self.cookies(owner.key) if self.cookies is not None else None
             work = asyncio.ensure_future(self._list(source.url, cookies))
         except BaseException:
-            self._release(owner.key)
+            self._release(who)
             raise
-        work.add_done_callback(lambda _: self._release(owner.key))
+        work.add_done_callback(lambda _: self._release(who))
         try:
             found = await asyncio.wait_for(asyncio.shield(work), self.timeout)
         except TimeoutError:
@@ -141,6 +143,14 @@ class FormatService:
         self._running[owner_key] -= 1
         if self._running[owner_key] <= 0:
             del self._running[owner_key]
+
+
+def _limited_as(owner: Owner) -> str:
+    """Whose limits a listing counts against: the owner's, but for anonymous visitors their
+    address's (a new browser session is one click away; their address is not)."""
+    if owner.anonymous and owner.ip:
+        return f"ip:{owner.ip}"
+    return owner.key
 
 
 def _consume(task: asyncio.Future[PageFormats]) -> None:
