@@ -17,10 +17,12 @@ from haul.settings import Settings
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
 from tests.integration.test_library import files_of
+from tests.integration.test_site_cookies import cookies_txt
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 
+COOKIE = "members-only-4c1d"
 PRIVATE = r"(127\.0\.0\.1|::1), a private or loopback address, which this instance does not allow"
 
 
@@ -82,6 +84,23 @@ async def test_a_listing_is_kept_so_the_page_is_read_once(
     assert first.json() == again.json()
     assert [f["id"] for f in first.json()["formats"]]  # the page's one video is a format
     assert len(origin.requests_for("/watch/one")) == 1
+
+
+async def test_a_page_behind_a_sign_in_is_listed_with_the_owners_site_cookies(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/a.mp4", media_files.mp4, "video/mp4")
+    origin.add_page("/watch/members", media.page_with_video(origin.url("/media/a.mp4")))
+    origin.require_cookie("/watch/members", f"sid={COOKIE}")
+    without = await formats_of(app, origin.url("/watch/members"))
+    assert without.status_code == 422, without.text
+    assert "403" in without.json()["detail"]
+    uploaded = await app.post("/cookies", json={"cookies_txt": cookies_txt(COOKIE)})
+    assert uploaded.status_code == 201, uploaded.text
+    with_them = await formats_of(app, origin.url("/watch/members"))
+    assert with_them.status_code == 200, with_them.text
+    assert with_them.json()["formats"]
+    assert COOKIE not in with_them.text
 
 
 async def test_the_chosen_format_is_the_one_downloaded(app: App, master: str) -> None:
