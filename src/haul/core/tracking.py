@@ -34,6 +34,9 @@ class DownloadRow(Protocol):
     last_error_message: str | None
     retry_next_at: datetime | None
     files: list[Any]
+    format: str | None
+    audio_format: str | None
+    audio_quality: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,11 @@ class Tracked:
     owner_name: str | None = None
     #: A playlist's entries counted by status, e.g. ``{"completed": 2, "failed": 1}``.
     children_status: dict[str, int] | None = None
+    #: The yt-dlp format selector chosen for this download instead of its profile's.
+    format: str | None = None
+    #: Audio only, chosen for this download: the format converted to and its quality.
+    audio_format: str | None = None
+    audio_quality: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +141,9 @@ def track(
         children=sum(counts.values()) if counts is not None else None,
         owner_name=owner_name,
         children_status=counts,
+        format=row.format,
+        audio_format=row.audio_format,
+        audio_quality=row.audio_quality,
     )
 
 
@@ -165,6 +176,9 @@ def _playlist(
         children=sum(children.counts.values()),
         owner_name=owner_name,
         children_status=dict(children.counts),
+        format=row.format,
+        audio_format=row.audio_format,
+        audio_quality=row.audio_quality,
     )
 
 

@@ -35,6 +35,7 @@ from haul.service.accounts import AccountService
 from haul.service.clients import ClientService
 from haul.service.config import ConfigService
 from haul.service.cookies import CookieService
+from haul.service.formats import FormatService
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import IptvDownloads
 from haul.service.links import FileLinks
@@ -97,6 +98,8 @@ class Runtime:
     ownership: OwnershipService
     #: Owners' site cookies, sealed with the key file of the data folder.
     cookies: CookieService
+    #: Lists the formats a page offers (yt-dlp, under the address policy, limited per owner).
+    formats: FormatService
     #: Removes finished downloads past their age (the ages in effect: runtime settings).
     retention: RetentionService
     links: FileLinks
