@@ -428,3 +428,29 @@ async def test_a_set_this_process_cannot_open_is_left_out_and_told_of_once(
         assert await server.for_owner("user:3") is None
     finally:
         await db.dispose()
+
+
+async def test_jobs_in_every_process_see_a_set_from_the_moment_it_is_added_or_removed(
+    tmp_path: Path,
+) -> None:
+    """Each process keeps the cookies it opened; adding or removing a set is seen at once by
+    the process that did it and, through the message between processes, by the others."""
+    url = f"sqlite:///{tmp_path / 'haul.db'}"
+    await upgrade_async(url)
+    db = Database(url)
+    try:
+        key = KeyFile(tmp_path / "cookies.key")
+        worker = CookieService(db, key)
+        server = CookieService(db, key, tell_others=worker.forget)
+        owner = Owner(key="user:1")
+        for process in (server, worker):
+            assert await process.for_owner(owner.key) is None  # and kept so
+        added = await server.add(owner, cookies_txt())
+        for process in (server, worker):
+            found = await process.for_owner(owner.key)
+            assert found is not None and found.header("http://127.0.0.1:1/") == f"sid={VALUE}"
+        await server.remove(owner, added.id)
+        for process in (server, worker):
+            assert await process.for_owner(owner.key) is None
+    finally:
+        await db.dispose()

@@ -160,7 +160,7 @@ class PgEventBridge:
             self._outbox.put_nowait((WAKE_CHANNEL, self.origin))
 
     def config_changed(self) -> None:
-        """Tell every other process that the runtime settings changed."""
+        """Tell every other process that the runtime settings (or site cookies) changed."""
         with contextlib.suppress(asyncio.QueueFull):
             self._outbox.put_nowait((CONFIG_CHANNEL, self.origin))
 

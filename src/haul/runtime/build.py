@@ -173,7 +173,11 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         wakeup=processing_wakeup,
     )
     iptv_streams = IptvStreamUrls(db, http)
-    cookies = CookieService(db, KeyFile(settings.data_dir / "cookies.key"))
+    cookies = CookieService(
+        db,
+        KeyFile(settings.data_dir / "cookies.key"),
+        tell_others=bridge.config_changed if bridge is not None else lambda: None,
+    )
     direct = HttpEngine(addresses=addresses)
     ctx = seams.context(
         JobContext(

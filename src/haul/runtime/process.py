@@ -161,7 +161,7 @@ class Runtime:
             await self.bridge.start(
                 Listeners(
                     on_wake=self.wakeups.here,
-                    on_config=self.config.reload_soon,
+                    on_config=self._changed_elsewhere,
                     on_reconnect=self.service.caught_up,
                 )
             )
@@ -173,6 +173,12 @@ class Runtime:
         log.info("haul %s: database %r, downloads in %s", __version__, self.db, self.builtin.root)
         if self.run_worker and (missing := ffmpeg.missing()):
             log.warning("%s", ffmpeg.missing_sentence(missing))
+
+    def _changed_elsewhere(self) -> None:
+        """Another process changed the runtime settings or someone's site cookies (or this
+        one reconnected and missed what changed): read both again."""
+        self.config.reload_soon()
+        self.cookies.forget()
 
     async def _observe(self) -> None:
         """Feed the built-in client the progress of jobs that other processes run."""

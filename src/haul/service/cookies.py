@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,12 +61,39 @@ def _view(row: CookieSet) -> CookieSetView:
     )
 
 
+#: How many owners' cookies a process keeps opened (public mode has one owner per visitor).
+KEPT_OWNERS = 1024
+
+
 class CookieService:
-    def __init__(self, db: Database, key: KeyFile) -> None:
+    """Owners' sets; a job's owner's cookies are opened once and kept (every job reads them:
+    a read of the database per job was a tenth of a second under load), until a set of the
+    owner changes here, or any set changes in another process (``tell_others`` and
+    :meth:`forget`)."""
+
+    def __init__(
+        self, db: Database, key: KeyFile, *, tell_others: Callable[[], None] = lambda: None
+    ) -> None:
         self.db = db
         self.key = key
+        self.tell_others = tell_others
         #: Sets found unreadable here, told of once (a warning), not with every job.
         self._unreadable: set[int] = set()
+        self._kept: OrderedDict[str, SiteCookies | None] = OrderedDict()
+        #: Counts changes, so a read that began before one is not kept after it.
+        self._changes = 0
+
+    def forget(self, owner_key: str | None = None) -> None:
+        """Read an owner's sets (None: everyone's) again when next asked: they changed."""
+        self._changes += 1
+        if owner_key is None:
+            self._kept.clear()
+        else:
+            self._kept.pop(owner_key, None)
+
+    def _changed(self, owner_key: str) -> None:
+        self.forget(owner_key)
+        self.tell_others()
 
     async def add(self, owner: Owner, text: str) -> CookieSetView:
         """Store a Netscape cookies.txt for ``owner``; bad input raises an InputError (or
@@ -83,6 +112,7 @@ class CookieService:
             await s.flush()
             await s.refresh(row)
             view = _view(row)
+        self._changed(owner.key)
         log.info("cookies: %s uploaded %d for %s", owner.key, view.count, ", ".join(view.domains))
         return view
 
@@ -99,16 +129,30 @@ class CookieService:
             if row is None or row.owner_key != owner.key:
                 raise NotFound(f"You have no cookie set {set_id}.")
             await s.delete(row)
+        self._changed(owner.key)
 
     async def remove_all(self, owner_key: str) -> int:
         """Remove every set of an owner (an account going away); how many there were."""
         async with self.db.write() as s:
             result = await s.execute(delete(CookieSet).where(CookieSet.owner_key == owner_key))
-            return int(getattr(result, "rowcount", 0) or 0)
+        self._changed(owner_key)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def for_owner(self, owner_key: str) -> SiteCookies | None:
         """All of an owner's cookies, for a job (None: the owner uploaded none). A set that
         cannot be opened here is left out, with a warning (once) naming the set only."""
+        if owner_key in self._kept:
+            self._kept.move_to_end(owner_key)
+            return self._kept[owner_key]
+        changes = self._changes
+        found = await self._read(owner_key)
+        if changes == self._changes:
+            self._kept[owner_key] = found
+            if len(self._kept) > KEPT_OWNERS:
+                self._kept.popitem(last=False)
+        return found
+
+    async def _read(self, owner_key: str) -> SiteCookies | None:
         async with self.db.read() as s:
             rows = (
                 await s.execute(
