@@ -34,6 +34,7 @@ class DownloadRow(Protocol):
     last_error_message: str | None
     retry_next_at: datetime | None
     files: list[Any]
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,12 @@ class Tracked:
     owner_name: str | None = None
     #: A playlist's entries counted by status, e.g. ``{"completed": 2, "failed": 1}``.
     children_status: dict[str, int] | None = None
+    #: A live stream, recorded while it lasts (no total size, no percentage).
+    live: bool = False
+    #: Seconds of a live stream recorded so far (when finished: in all).
+    recorded_seconds: float | None = None
+    #: The user asked to end the live recording: it finishes with what it recorded.
+    stop_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +140,27 @@ def track(
         children=sum(counts.values()) if counts is not None else None,
         owner_name=owner_name,
         children_status=counts,
+        **_live_fields(row, live),
     )
+
+
+def _live_fields(row: DownloadRow, item: ClientItem | None) -> dict[str, Any]:
+    """What a live recording adds: that it is one, how long it is so far (from its client
+    while it runs, from its result when finished) and whether its end was asked for."""
+    meta = row.meta or {}
+    resolved = meta.get("resolved") or {}
+    result = meta.get("result") or {}
+    live = resolved.get("kind") == "live" or bool(item and item.live) or bool(result.get("live"))
+    if not live:
+        return {}
+    seconds = item.recorded_seconds if item is not None else None
+    if seconds is None:
+        seconds = result.get("recorded_seconds")
+    return {
+        "live": True,
+        "recorded_seconds": seconds,
+        "stop_requested": bool(meta.get("stop_requested")) or bool(result.get("stopped")),
+    }
 
 
 def _playlist(

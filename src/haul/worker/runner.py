@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from haul.core.cookies import SiteCookies
 from haul.core.owners import is_anonymous
@@ -40,7 +41,7 @@ from haul.errors import (
 )
 from haul.logsetup import current_download
 from haul.net import guard
-from haul.store.jobs import Successor
+from haul.store.jobs import Learned, Successor
 from haul.store.models import Download
 from haul.worker.context import Handoff, JobContext, storable
 from haul.worker.outcomes import Outcomes
@@ -163,6 +164,8 @@ class JobRunner:
             if probe.handed_over:
                 return None
             resolved = probe.resolved  # a torrent; None for a page or a manifest
+            if resolved is None and _is_manifest(row.source_url, probe.page_type):
+                resolved = await self._live(row, job)
             if resolved is None:
                 job.status = Status.RESOLVING
                 extracting = asyncio.ensure_future(
@@ -176,6 +179,8 @@ class JobRunner:
                     await expand(self.ctx, row, resolution)
                     return None
                 resolved = _resolution_dict(resolution)
+        if resolved["kind"] == "live":
+            return await self._record(row, resolved, job, profile, successor, started)
         if offer and resolved["kind"] != "file" and await self._handoff(row, resolved, started):
             return None  # an external client (a torrent client, a preferred aria2) took it
         if resolved["kind"] == "torrent":
@@ -316,6 +321,64 @@ class JobRunner:
             raise PermanentTransferError(f"yt-dlp produced nothing for {engine_job.url}.")
         return result
 
+    async def _live(self, row: Download, job: LiveJob) -> dict[str, Any] | None:
+        """A live HLS stream's resolution (its media playlist), or None: not live, or no
+        recorder here (the manifest goes to yt-dlp)."""
+        if self.ctx.recorder is None:
+            return None
+        job.status = Status.RESOLVING
+        found = self.ctx.recorder.live_playlist(row.source_url)
+        playlist = await self._until_stopped(asyncio.ensure_future(found), job)
+        if playlist is None:
+            return None
+        return {"kind": "live", "url": row.source_url, "playlist": playlist, "title": row.title}
+
+    async def _record(
+        self,
+        row: Download,
+        resolved: dict[str, Any],
+        job: LiveJob,
+        profile: Profile,
+        successor: Successor[T] | None,
+        started: asyncio.Future[None],
+    ) -> T | None:
+        """Record a live stream until it ends or the user stops the recording (a stop asked
+        before this attempt, say before a crash, finishes what an earlier one recorded)."""
+        if self.ctx.recorder is None:
+            raise PermanentTransferError(
+                "Live streams cannot be recorded here.", code="live_unsupported"
+            )
+        known = row.meta.get("resolved") or {}
+        _remember(row, resolved)
+        job.title = row.title
+        if known.get("kind") != "live":
+            await _told(started)
+            message = "Recording a live stream"
+            await self.ctx.jobs.recording(row.id, Learned(row.meta["resolved"], row.title), message)
+            await self.ctx.publish(row)
+        if row.meta.get("stop_requested"):
+            job.stop.set("finish")
+        work = self.ctx.builtin.work_dir(row.id)
+        hints = dict(resolved)
+        if row.meta.get("max_duration") is not None:
+            hints["max_duration"] = row.meta["max_duration"]
+        engine_job = EngineJob(
+            download_id=row.id,
+            url=resolved.get("url") or row.source_url,
+            dest_dir=work,
+            profile=profile,
+            hints={**hints, "title": row.title},
+        )
+        job.status = Status.DOWNLOADING
+        try:
+            result = await self.ctx.recorder.run(engine_job, job.on_progress, job.stop)
+        finally:
+            if job.notices:
+                await asyncio.shield(self.outcomes.noted(row, job.take_notices(), "recording"))
+        if job.stop.reason == "finish":
+            result.meta["stopped"] = True
+        return await self._completed(row, job, result, successor, started)
+
     async def _page(
         self, url: str, content_type: str | None, cookies: SiteCookies | None
     ) -> Resolution:
@@ -392,6 +455,13 @@ def _remember(row: Download, resolved: dict[str, Any]) -> None:
     carries credentials is not kept: it is asked for again)."""
     row.meta = {**row.meta, "resolved": storable(resolved)}
     row.title = row.title or resolved.get("title")
+
+
+def _is_manifest(url: str, content_type: str | None) -> bool:
+    """Whether a source declined by the HTTP engine is an HLS playlist (by type or name)."""
+    if content_type in ("application/vnd.apple.mpegurl", "application/x-mpegurl"):
+        return True
+    return urlsplit(url).path.lower().endswith(".m3u8")
 
 
 def _part_name(folder: Path) -> str | None:

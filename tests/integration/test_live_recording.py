@@ -1,0 +1,153 @@
+"""Recording a live HLS stream end to end through the API: a growing playlist of real MPEG-TS
+segments made by ffmpeg, served on loopback; stop keeps a playable file, cancel discards it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from sqlalchemy import select
+
+from haul.store.models import DownloadEvent, MediaFile
+from tests.conftest import App
+from tests.support import media
+from tests.support.folders import work_dir
+from tests.support.live_hls import SEGMENT_SECONDS, LiveChannel
+from tests.support.wait import await_for
+
+FINAL = {"completed", "failed", "canceled"}
+
+
+@pytest.fixture(scope="module")
+def segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 s of video and audio in ten 2 s MPEG-TS segments."""
+    folder = tmp_path_factory.mktemp("live")
+    media.make_hls(folder, seconds=20)
+    return folder
+
+
+@pytest.fixture
+def channel(segments: Path) -> Iterator[LiveChannel]:
+    with LiveChannel(segments, interval=1.0) as live:
+        yield live
+
+
+async def submit(app: App, url: str) -> dict[str, Any]:
+    response = await app.post("/downloads", json={"url": url})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def item(app: App, download_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = (await app.get(f"/downloads/{download_id}")).json()
+    return body
+
+
+async def recorded(app: App, download_id: int, seconds: float) -> dict[str, Any]:
+    """Wait until the download shows it is recording live, ``seconds`` of it so far."""
+
+    async def check() -> dict[str, Any] | None:
+        now = await item(app, download_id)
+        assert now["status"] not in FINAL, now
+        got = now["recorded_seconds"] or 0
+        return now if now["live"] and now["status"] == "downloading" and got >= seconds else None
+
+    return await await_for(check, 30, what=f"{seconds} s recorded")
+
+
+async def finished(app: App, download_id: int, timeout: float = 60) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        now = await item(app, download_id)
+        return now if now["status"] in FINAL else None
+
+    return await await_for(check, timeout, what=f"download {download_id} to finish")
+
+
+def decoded_seconds(path: Path) -> float:
+    """Decode every frame of the file (an error raises) and return its duration."""
+    with av.open(str(path)) as container:
+        assert container.duration is not None
+        frames = sum(1 for _ in container.decode(video=0))
+        assert frames > 0
+        return float(container.duration) / 1_000_000
+
+
+async def test_stop_keeps_a_playable_recording_in_the_library(
+    app: App, channel: LiveChannel
+) -> None:
+    download = await submit(app, channel.url)
+    shown = await recorded(app, download["id"], 3 * SEGMENT_SECONDS)
+    assert shown["progress"] is None and shown["total_bytes"] is None
+    assert shown["downloaded_bytes"] > 0
+
+    paused = await app.post(f"/downloads/{download['id']}/pause")
+    assert paused.status_code == 409
+    assert "cannot be paused" in paused.json()["detail"]
+
+    stopped = await app.post(f"/downloads/{download['id']}/stop")
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["stop_requested"] is True
+    done = await finished(app, download["id"])
+    assert done["status"] == "completed", done
+    served = len(channel.served)
+    assert served < len(channel.segments)  # stopped before the whole stream went out
+
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
+    assert path.suffix == ".mp4"
+    seconds = decoded_seconds(path)
+    assert abs(seconds - served * SEGMENT_SECONDS) <= SEGMENT_SECONDS + 0.5, (seconds, served)
+    assert done["live"] is True and done["stop_requested"] is True
+    assert abs(done["recorded_seconds"] - seconds) <= SEGMENT_SECONDS
+
+    async with app.runtime.db.read() as s:
+        record = await s.scalar(select(MediaFile).where(MediaFile.download_id == download["id"]))
+        kinds = list(
+            await s.scalars(
+                select(DownloadEvent.kind).where(DownloadEvent.download_id == download["id"])
+            )
+        )
+    assert record is not None and record.is_media and record.file_exists
+    assert record.duration is not None and abs(record.duration - seconds) < 1.0
+    assert record.video_codec and record.audio_codec
+    assert "recording" in kinds and "stop_requested" in kinds
+    assert not work_dir(app, download["id"]).exists()
+
+
+async def test_stream_that_ends_by_itself_completes(app: App, segments: Path) -> None:
+    with LiveChannel(segments, interval=0.5, end_after=4) as channel:
+        download = await submit(app, channel.url)
+        done = await finished(app, download["id"])
+    assert done["status"] == "completed", done
+    assert done["live"] is True and done["stop_requested"] is False
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
+    assert abs(decoded_seconds(path) - 4 * SEGMENT_SECONDS) <= 1.0
+    assert channel.served == {0, 1, 2, 3}
+
+
+async def test_cancel_discards_the_recording(app: App, channel: LiveChannel) -> None:
+    download = await submit(app, channel.url)
+    await recorded(app, download["id"], 2 * SEGMENT_SECONDS)
+    assert work_dir(app, download["id"]).exists()
+    response = await app.post(f"/downloads/{download['id']}/cancel", json={"delete_files": True})
+    assert response.status_code == 200, response.text
+    done = await finished(app, download["id"])
+    assert done["status"] == "canceled" and done["files"] == []
+    await await_for(
+        lambda: not work_dir(app, download["id"]).exists(), 10, what="the partial removed"
+    )
+    root = app.runtime.settings.downloads_root
+    assert not [p for p in root.rglob("*") if p.is_file() and p.suffix in (".ts", ".mp4")]
+
+
+async def test_stop_refused_for_a_download_that_is_not_live(app: App, segments: Path) -> None:
+    with LiveChannel(segments, interval=0.2, end_after=2) as channel:
+        download = await submit(app, channel.url)
+        done = await finished(app, download["id"])
+    response = await app.post(f"/downloads/{download['id']}/stop")
+    assert response.status_code == 409
+    assert "not recording a live stream" in response.json()["detail"]
+    assert done["status"] == "completed"
