@@ -38,6 +38,7 @@ from haul.cli.render import (
     children_table,
     details,
     downloads_table,
+    live_text,
     media_file_line,
     plain,
     say_error,
@@ -334,7 +335,7 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
             total=total,
             completed=done,
             label=label,
-            status=plain(item.get("status", "")),
+            status=live_text(item) or plain(item.get("status", "")),
         )
 
     def settled() -> bool:
@@ -471,6 +472,8 @@ def _act(action: str, ids: list[int], server: str, token: str | None, **params: 
                 else:
                     item = api.request("POST", f"/downloads/{download_id}/{action}")
                 done = "removed" if action == "rm" else item["status"]
+                if action == "stop":
+                    done = "recording stopped; it is finished with what was recorded"
                 if action == "cancel" and done != "canceled":
                     say_error(
                         f"{download_id}: it is {done}, and only an unfinished download can be "
@@ -497,6 +500,13 @@ def pause(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = 
 def resume(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
     """Resume paused downloads from their partial data."""
     _act("resume", ids, server, token)
+
+
+@app.command()
+def stop(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Stop recording live streams and keep what was recorded: each is finished like any
+    download (probed, filed). Cancel, by contrast, discards a recording."""
+    _act("stop", ids, server, token)
 
 
 @app.command()
