@@ -11,6 +11,7 @@ import av
 import pytest
 from sqlalchemy import select
 
+from haul.settings import Settings
 from haul.store.models import DownloadEvent, MediaFile
 from tests.conftest import App
 from tests.support import media
@@ -27,6 +28,15 @@ def segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("live")
     media.make_hls(folder, seconds=20)
     return folder
+
+
+#: Seconds a silent stream is waited for here (30 by default).
+HICCUP = 4.0
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"live_hiccup": HICCUP})
 
 
 @pytest.fixture
@@ -151,3 +161,42 @@ async def test_stop_refused_for_a_download_that_is_not_live(app: App, segments: 
     assert response.status_code == 409
     assert "not recording a live stream" in response.json()["detail"]
     assert done["status"] == "completed"
+
+
+async def test_a_brief_outage_is_waited_out(app: App, channel: LiveChannel) -> None:
+    download = await submit(app, channel.url)
+    before = (await recorded(app, download["id"], 2 * SEGMENT_SECONDS))["recorded_seconds"]
+    channel.outage(1.5)
+    after = await recorded(app, download["id"], before + 3 * SEGMENT_SECONDS)
+    assert after["error"] is None
+    assert (await app.post(f"/downloads/{download['id']}/stop")).status_code == 200
+    done = await finished(app, download["id"])
+    assert done["status"] == "completed", done
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
+    # Nothing lost: the segments that came out during the outage were fetched after it.
+    served = len(channel.served)
+    assert abs(decoded_seconds(path) - served * SEGMENT_SECONDS) <= SEGMENT_SECONDS + 0.5
+
+
+async def test_a_server_that_goes_away_ends_the_recording(app: App, segments: Path) -> None:
+    channel = LiveChannel(segments, interval=0.5)
+    try:
+        download = await submit(app, channel.url)
+        await recorded(app, download["id"], 3 * SEGMENT_SECONDS)
+    finally:
+        channel.close()
+    done = await finished(app, download["id"], timeout=HICCUP + 30)
+    served = len(channel.served)
+    assert done["status"] == "completed", done
+    assert done["stop_requested"] is False
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
+    assert abs(decoded_seconds(path) - served * SEGMENT_SECONDS) <= 0.5
+    async with app.runtime.db.read() as s:
+        messages = list(
+            await s.scalars(
+                select(DownloadEvent.message).where(
+                    DownloadEvent.download_id == download["id"], DownloadEvent.kind == "recording"
+                )
+            )
+        )
+    assert any("stopped answering" in (m or "") for m in messages), messages

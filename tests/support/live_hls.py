@@ -27,6 +27,8 @@ class LiveChannel:
         self.end_after = end_after
         self.started = time.monotonic()
         self._ended = False
+        self._down_until = 0.0
+        self._closed = False
         self._lock = threading.Lock()
         self.served: set[int] = set()
         self.playlist_reads = 0
@@ -61,6 +63,11 @@ class LiveChannel:
     def ended(self) -> bool:
         return self._ended or (self.end_after is not None and self.revealed() >= self.end_after)
 
+    def outage(self, seconds: float) -> None:
+        """Answer every request with 503 for ``seconds`` (a hiccup of the server)."""
+        with self._lock:
+            self._down_until = time.monotonic() + seconds
+
     def end(self) -> None:
         with self._lock:
             self._ended = True
@@ -81,6 +88,14 @@ class LiveChannel:
 
     def _serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?", 1)[0]
+        if self._closed:  # gone: a kept-alive connection is hung up on, unanswered
+            handler.close_connection = True
+            return
+        if time.monotonic() < self._down_until:
+            handler.send_response(503)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
         if path == "/live/index.m3u8":
             with self._lock:
                 self.playlist_reads += 1
@@ -107,6 +122,8 @@ class LiveChannel:
                 self.served.add(index)
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
