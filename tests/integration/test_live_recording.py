@@ -200,3 +200,15 @@ async def test_a_server_that_goes_away_ends_the_recording(app: App, segments: Pa
             )
         )
     assert any("stopped answering" in (m or "") for m in messages), messages
+
+
+async def test_a_page_whose_stream_is_live_is_recorded(app: App, channel: LiveChannel) -> None:
+    download = await submit(app, channel.page_url)
+    shown = await recorded(app, download["id"], 2 * SEGMENT_SECONDS)
+    assert shown["title"].startswith("Live channel")  # yt-dlp's name of the page's video
+    assert (await app.post(f"/downloads/{download['id']}/stop")).status_code == 200
+    done = await finished(app, download["id"])
+    assert done["status"] == "completed", done
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
+    assert path.name == f"{shown['title']}.mp4"
+    assert abs(decoded_seconds(path) - len(channel.served) * SEGMENT_SECONDS) <= 2.5

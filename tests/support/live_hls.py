@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.media import page_with_video
+
 SEGMENT_SECONDS = 2.0
+HLS_TYPE = "application/vnd.apple.mpegurl"
 
 
 class LiveChannel:
@@ -52,6 +55,11 @@ class LiveChannel:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/live/index.m3u8"
+
+    @property
+    def page_url(self) -> str:
+        """A web page whose ``<video>`` plays the channel (yt-dlp finds the stream)."""
+        return f"http://127.0.0.1:{self.port}/watch"
 
     def revealed(self) -> int:
         count = 1 + int((time.monotonic() - self.started) / self.interval)
@@ -96,11 +104,14 @@ class LiveChannel:
             handler.send_header("Content-Length", "0")
             handler.end_headers()
             return
-        if path == "/live/index.m3u8":
+        if path == "/watch":
+            body = page_with_video(self.url, title="Live channel", content_type=HLS_TYPE).encode()
+            kind = "text/html; charset=utf-8"
+        elif path == "/live/index.m3u8":
             with self._lock:
                 self.playlist_reads += 1
             body = self.playlist().encode()
-            kind = "application/vnd.apple.mpegurl"
+            kind = HLS_TYPE
         else:
             match = re.fullmatch(r"/live/seg(\d+)\.ts", path)
             index = int(match.group(1)) if match else -1

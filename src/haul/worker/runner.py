@@ -164,7 +164,8 @@ class JobRunner:
             if probe.handed_over:
                 return None
             resolved = probe.resolved  # a torrent; None for a page or a manifest
-            if resolved is None and _is_manifest(row.source_url, probe.page_type):
+            manifest = _is_manifest(row.source_url, probe.page_type)
+            if resolved is None and manifest:
                 resolved = await self._live(row, job)
             if resolved is None:
                 job.status = Status.RESOLVING
@@ -179,6 +180,9 @@ class JobRunner:
                     await expand(self.ctx, row, resolution)
                     return None
                 resolved = _resolution_dict(resolution)
+                if resolution.hls_manifest is not None and not manifest:
+                    live = await self._live(row, job, resolution.hls_manifest)
+                    resolved = {**live, "title": resolution.title} if live else resolved
         if resolved["kind"] == "live":
             return await self._record(row, resolved, job, profile, successor, started)
         if offer and resolved["kind"] != "file" and await self._handoff(row, resolved, started):
@@ -321,13 +325,16 @@ class JobRunner:
             raise PermanentTransferError(f"yt-dlp produced nothing for {engine_job.url}.")
         return result
 
-    async def _live(self, row: Download, job: LiveJob) -> dict[str, Any] | None:
+    async def _live(
+        self, row: Download, job: LiveJob, manifest: str | None = None
+    ) -> dict[str, Any] | None:
         """A live HLS stream's resolution (its media playlist), or None: not live, or no
-        recorder here (the manifest goes to yt-dlp)."""
+        recorder here (the manifest goes to yt-dlp). ``manifest``: the HLS manifest a page
+        holds (None: the source itself is one)."""
         if self.ctx.recorder is None:
             return None
         job.status = Status.RESOLVING
-        found = self.ctx.recorder.live_playlist(row.source_url)
+        found = self.ctx.recorder.live_playlist(manifest or row.source_url)
         playlist = await self._until_stopped(asyncio.ensure_future(found), job)
         if playlist is None:
             return None
