@@ -45,8 +45,8 @@ def channel(segments: Path) -> Iterator[LiveChannel]:
         yield live
 
 
-async def submit(app: App, url: str) -> dict[str, Any]:
-    response = await app.post("/downloads", json={"url": url})
+async def submit(app: App, url: str, **extra: Any) -> dict[str, Any]:
+    response = await app.post("/downloads", json={"url": url, **extra})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -212,3 +212,15 @@ async def test_a_page_whose_stream_is_live_is_recorded(app: App, channel: LiveCh
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     assert path.name == f"{shown['title']}.mp4"
     assert abs(decoded_seconds(path) - len(channel.served) * SEGMENT_SECONDS) <= 2.5
+
+
+async def test_a_recording_ends_at_its_maximum_duration(app: App, segments: Path) -> None:
+    refused = await app.post("/downloads", json={"url": "http://127.0.0.1/x", "max_duration": 0})
+    assert refused.status_code == 422
+    with LiveChannel(segments, interval=0.3) as channel:
+        download = await submit(app, channel.url, max_duration=3 * SEGMENT_SECONDS)
+        done = await finished(app, download["id"])
+    assert done["status"] == "completed", done
+    assert done["stop_requested"] is False
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
+    assert abs(decoded_seconds(path) - 3 * SEGMENT_SECONDS) <= 0.5

@@ -197,10 +197,17 @@ def add(
     force: Annotated[
         bool, typer.Option(help="Even if the media item has its file or is being downloaded.")
     ] = False,
+    max_duration: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="A live stream's recording ends after this many seconds of media."
+        ),
+    ] = None,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
-    """Queue downloads; with --wait, follow them with progress bars."""
+    """Queue downloads; with --wait, follow them with progress bars. A live stream is recorded
+    until it ends, --max-duration passes, or `haul stop ID`."""
     torrents = [Path(u) for u in urls if u.lower().endswith(".torrent") and Path(u).is_file()]
     links = [u for u in urls if Path(u) not in torrents]
     with api_for(server, token) as api:
@@ -209,7 +216,12 @@ def add(
         failed = False
         options = _request_fields(
             SubmitOptions(
-                profile=profile, client=client, paused=paused, media_id=media, force=force
+                profile=profile,
+                client=client,
+                paused=paused,
+                media_id=media,
+                force=force,
+                max_duration=max_duration,
             )
         )
         if links:
@@ -261,6 +273,8 @@ def _request_fields(options: SubmitOptions) -> dict[str, Any]:
     }
     if options.media_id is not None:
         fields.update(media_id=options.media_id, force=options.force)
+    if options.max_duration is not None:
+        fields["max_duration"] = options.max_duration
     return fields
 
 

@@ -58,12 +58,17 @@ class SubmitOptions:
     title: str | None = None
     #: The IPTV catalogue entry it is of (a film or an episode haul found in a catalogue).
     iptv: IptvEntry | None = None
+    #: A live stream's recording ends after this many seconds of media (None: the server's
+    #: limit, if any). Nothing else has a use for it.
+    max_duration: float | None = None
 
     def __post_init__(self) -> None:
         if not PRIORITY_LOWEST <= self.priority <= PRIORITY_HIGHEST:
             raise ValueError(
                 f"a priority is from {PRIORITY_LOWEST} to {PRIORITY_HIGHEST}, not {self.priority}"
             )
+        if self.max_duration is not None and not self.max_duration > 0:
+            raise ValueError("a recording's maximum duration is a number of seconds above 0")
         if self.iptv is not None and self.media_id is None:
             raise ValueError("an IPTV download is for a media item")
 

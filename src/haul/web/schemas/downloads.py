@@ -35,6 +35,12 @@ class DownloadCreate(BaseModel):
     paused: bool = False
     priority: int = Field(default=0, ge=PRIORITY_LOWEST, le=PRIORITY_HIGHEST)
     title: str | None = Field(default=None, max_length=1000)
+    max_duration: float | None = Field(
+        default=None,
+        gt=0,
+        le=7 * 86400,
+        description="A live stream's recording ends after this many seconds of media",
+    )
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -65,6 +71,7 @@ class DownloadCreate(BaseModel):
             paused=self.paused,
             priority=self.priority,
             title=self.title if self.url is not None else None,
+            max_duration=self.max_duration,
         )
 
 
