@@ -3,14 +3,22 @@ segments made by ffmpeg, served on loopback; stop keeps a playable file, cancel 
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import pytest
 from sqlalchemy import select
 
+from haul.engine.base import EngineJob, StopSignal
+from haul.engine.hls import LiveRecorder
+from haul.errors import AddressRefused
+from haul.net.guard import AddressPolicy
+from haul.net.transport import GuardedTransport
 from haul.settings import Settings
 from haul.store.models import DownloadEvent, MediaFile
 from tests.conftest import App
@@ -224,3 +232,39 @@ async def test_a_recording_ends_at_its_maximum_duration(app: App, segments: Path
     assert done["stop_requested"] is False
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     assert abs(decoded_seconds(path) - 3 * SEGMENT_SECONDS) <= 0.5
+
+
+async def test_every_request_goes_through_the_address_guard(tmp_path: Path) -> None:
+    """A live playlist whose segments lie on a link-local address (cloud metadata) records
+    nothing from there: the guard refuses the connection, the recording fails with its
+    sentence."""
+    playlist = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://169.254.169.254/seg0.ts\n"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+            self.send_header("Content-Length", str(len(playlist)))
+            self.end_headers()
+            self.wfile.write(playlist)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/live.m3u8"
+    guarded = httpx.AsyncClient(transport=GuardedTransport(AddressPolicy(allow_private=True)))
+    try:
+        recorder = LiveRecorder(guarded, hiccup=2)
+        assert await recorder.live_playlist(url) == url
+        job = EngineJob(download_id=1, url=url, dest_dir=tmp_path / "work")
+        with pytest.raises(AddressRefused, match=r"169\.254\.169\.254"):
+            await recorder.run(job, lambda p: None, StopSignal())
+    finally:
+        await guarded.aclose()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    assert not (tmp_path / "work" / "live.ts").exists()

@@ -64,6 +64,8 @@ RECORDING = "live.ts"
 STATE = "live.json"
 #: Seconds a silent or unchanging stream is waited for before the recording ends.
 HICCUP = 30.0
+#: Answers that say a playlist or a segment is gone (not refused).
+GONE = frozenset({"http_404", "http_410"})
 #: Largest playlist read (a live playlist is a few kilobytes).
 MAX_PLAYLIST = 4 * 1024 * 1024
 
@@ -282,7 +284,11 @@ class LiveRecorder:
                     break
                 try:
                     media = await self._media(playlist_url, stop)
-                except TransientTransferError as exc:
+                except (TransientTransferError, PermanentTransferError) as exc:
+                    if not exc.transient and (exc.code not in GONE or state.segments == 0):
+                        raise
+                    # A server that fails, or says the playlist is gone once something was
+                    # recorded (a channel going off the air): waited for, then the end.
                     quiet_since = quiet_since or time.monotonic()
                     if time.monotonic() - quiet_since >= self.hiccup:
                         if state.segments == 0:
@@ -388,8 +394,10 @@ class LiveRecorder:
             except TransientTransferError as exc:
                 log.info("segment %s failed (%s), try %d", segment.sequence, exc, attempt + 1)
                 await self._pause(1.0, stop)
-            except PermanentTransferError as exc:  # gone (404): skip it, the stream goes on
-                log.info("segment %s skipped: %s", segment.sequence, exc)
+            except PermanentTransferError as exc:
+                if exc.code not in GONE:
+                    raise  # refused (an address haul does not connect to, 403...): it fails
+                log.info("segment %s skipped: %s", segment.sequence, exc)  # the stream goes on
                 state.last = segment.sequence
                 return b""
         return None
