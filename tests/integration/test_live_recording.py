@@ -4,6 +4,7 @@ segments made by ffmpeg, served on loopback; stop keeps a playable file, cancel 
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,7 +219,9 @@ async def test_a_page_whose_stream_is_live_is_recorded(app: App, channel: LiveCh
     done = await finished(app, download["id"])
     assert done["status"] == "completed", done
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
-    assert path.name == f"{shown['title']}.mp4"
+    assert re.fullmatch(
+        re.escape(shown["title"]) + r" \(\d{4}-\d\d-\d\d \d\d-\d\d\)\.mp4", path.name
+    )
     assert abs(decoded_seconds(path) - len(channel.served) * SEGMENT_SECONDS) <= 2.5
 
 

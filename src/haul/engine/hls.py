@@ -4,7 +4,8 @@ A live stream is an HLS media playlist without ``#EXT-X-ENDLIST`` that keeps gro
 recorder reads it again every half target duration and appends each new segment, in order, to
 one MPEG-TS file in the job's work folder (``live.ts``). MPEG-TS is playable at any cut, so the
 recording is a usable file at every moment: when it ends it is remuxed (no re-encoding) into
-the profile's container, ``mp4`` unless the profile says otherwise.
+the profile's container, ``mp4`` unless the profile says otherwise, named after the stream and
+the time the recording began (``Channel (2026-12-07 20-15).mp4``).
 
 A recording ends
 
@@ -31,6 +32,7 @@ import shutil
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
@@ -174,6 +176,8 @@ class _State:
     seconds: float = 0.0
     segments: int = 0
     playlist: str | None = None
+    #: When the recording began (local time, as its file name says it).
+    started: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> _State:
@@ -184,6 +188,7 @@ class _State:
                 float(raw.get("seconds", 0.0)),
                 int(raw.get("segments", 0)),
                 raw.get("playlist"),
+                raw.get("started"),
             )
         except (OSError, ValueError, TypeError, AttributeError):
             return cls()
@@ -194,6 +199,7 @@ class _State:
             "seconds": self.seconds,
             "segments": self.segments,
             "playlist": self.playlist,
+            "started": self.started,
         }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
@@ -253,6 +259,7 @@ class LiveRecorder:
         state_path = work / STATE
         state = _State.read(state_path) if recording.exists() else _State()
         state.playlist = playlist_url
+        state.started = state.started or datetime.now().strftime("%Y-%m-%d %H-%M")
         meter = RateMeter()
         size = recording.stat().st_size if recording.exists() else 0
         notices: list[str] = []
@@ -448,7 +455,7 @@ class LiveRecorder:
         """Remux the recording into the profile's container beside it (``live.ts`` goes);
         when that fails the MPEG-TS recording itself is the result."""
         container = (job.profile.container or "mp4").lower()
-        name = _stem(job.hints.get("title"), job.url)
+        name = f"{_stem(job.hints.get('title'), job.url)} ({state.started})"
         ffmpeg = shutil.which(self._ffmpeg) if self._ffmpeg else None
         if container == "ts" or ffmpeg is None:
             return _kept(recording, f"{name}.ts")

@@ -12,6 +12,11 @@ a torrent (handed to a torrent client) or a page or manifest (closed unread and 
 yt-dlp). A direct file costs one request, not a probe and then a GET. Finished files are
 moved out of the job's work folder into the download root under a free name, noted first, so a
 job that finished before a crash is recorded, not fetched again (:mod:`haul.engine.filing`).
+
+An HLS manifest (or a page whose stream yt-dlp finds live) whose media playlist has no end is
+a live stream: it is recorded by :class:`~haul.engine.hls.LiveRecorder` (``resolved`` kind
+``live``, kept on the row as soon as the recording starts, so the user can stop it) until it
+ends or the user stops it (stop reason ``finish``), and completed with what was recorded.
 """
 
 from __future__ import annotations
