@@ -25,6 +25,7 @@ from haul.store.models import DownloadEvent, MediaFile
 from tests.conftest import App
 from tests.support import media
 from tests.support.folders import work_dir
+from tests.support.job_runs import bench
 from tests.support.live_hls import SEGMENT_SECONDS, LiveChannel
 from tests.support.wait import await_for
 
@@ -271,3 +272,36 @@ async def test_every_request_goes_through_the_address_guard(tmp_path: Path) -> N
         server.server_close()
         thread.join(timeout=10)
     assert not (tmp_path / "work" / "live.ts").exists()
+
+
+async def test_a_stop_asked_between_attempts_finishes_what_was_recorded(
+    tmp_path: Path, channel: LiveChannel
+) -> None:
+    """After a crash, the stop asked meanwhile is found by the next attempt: it keeps what the
+    earlier one recorded and fetches nothing more."""
+    runs = await bench(tmp_path)
+    async with httpx.AsyncClient() as client:
+        runs.ctx.recorder = LiveRecorder(client)
+        live = {"kind": "live", "url": channel.url, "playlist": channel.url, "title": "News"}
+        stored = runs.store.state.add(
+            "alice",
+            source_url=channel.url,
+            dedupe_key=channel.url,
+            title="News",
+            meta={"resolved": live, "stop_requested": True},
+        )
+        work = runs.builtin.work_dir(stored.id)
+        work.mkdir(parents=True)
+        with (work / "live.ts").open("wb") as out:
+            for segment in channel.segments[:2]:
+                out.write(segment.read_bytes())
+        (work / "live.json").write_text('{"last": 1, "seconds": 4.0, "segments": 2}')
+        row, job = await runs.reclaimed(stored.id)
+        job.stop.set("finish")  # the reconciler may tell it before the run begins
+        await runs.runner.run(row, job)
+    assert runs.stored(stored.id).phase == "completed", runs.history(stored.id)
+    assert channel.served == set()
+    [name] = runs.root_files()
+    assert name.startswith("News (") and name.endswith(").mp4")
+    assert abs(decoded_seconds(runs.root / name) - 2 * SEGMENT_SECONDS) <= 0.5
+    assert runs.stored(stored.id).meta["result"]["stopped"] is True

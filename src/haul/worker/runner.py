@@ -245,7 +245,9 @@ class JobRunner:
         return await self.handoff(row, resolved)
 
     def _check_stop(self, job: LiveJob) -> None:
-        if job.stop.is_set():
+        # The end of a live recording asked before this attempt began finishes what an
+        # earlier one recorded (see _record): it does not stop the attempt.
+        if job.stop.is_set() and job.stop.reason != "finish":
             raise TransferStopped()
 
     async def _completed(
