@@ -365,8 +365,13 @@ class Worker:
                 if state.finish
                 else None
             )
-            if reason is not None and self.live.stop(download_id, reason) is not None:
-                stopped += 1
+            job = self.live.get(download_id)
+            if reason is None or job is None:
+                continue
+            if job.stop.reason == "finish" and reason != "cancel":
+                continue  # a recording being finished: only a cancel still changes it
+            self.live.stop(download_id, reason)
+            stopped += 1
         return stopped
 
     async def _ticker(self) -> None:
