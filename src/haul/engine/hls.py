@@ -304,7 +304,14 @@ class LiveRecorder:
                         break
                     await self._pause(1.0, stop)
                     continue
+                if (
+                    media.segments
+                    and state.last is not None
+                    and media.segments[-1].sequence < state.last
+                ):
+                    state.last = None  # the stream started again, numbered from the start
                 new = [s for s in media.segments if state.last is None or s.sequence > state.last]
+                missed = False
                 if state.last is None and media.live and len(new) > 3:
                     new = new[-3:]  # start near the live edge, as players do
                 for segment in new:
@@ -314,7 +321,8 @@ class LiveRecorder:
                         break
                     data = await self._segment(segment, media, state, stop)
                     if data is None:
-                        break  # a segment that stayed away: the playlist is read again
+                        missed = True  # it stayed away: the playlist is read again
+                        break
                     if not data:
                         continue  # gone for good (404): skipped
                     try:
@@ -334,9 +342,9 @@ class LiveRecorder:
                     quiet_since = None
                     report()
                 if media.ended and (
-                    not media.segments or state.last == media.segments[-1].sequence
+                    missed or not media.segments or state.last == media.segments[-1].sequence
                 ):
-                    break
+                    break  # the broadcast is over (a last segment that stays away: without it)
                 if not new:
                     quiet_since = quiet_since or time.monotonic()
                     if time.monotonic() - quiet_since >= max(self.hiccup, 3 * media.target):
@@ -348,6 +356,11 @@ class LiveRecorder:
         if self._stopped_otherwise(stop):
             raise TransferStopped(f"Stopped ({stop.reason}).")
         if size == 0 or state.segments == 0:
+            if ended_by == "user":
+                raise PermanentTransferError(
+                    "The recording was stopped before anything of the stream was recorded.",
+                    code="nothing_recorded",
+                )
             raise TransientTransferError(
                 f"Nothing was recorded of the live stream at {job.url}.", code="nothing_recorded"
             )
