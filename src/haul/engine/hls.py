@@ -372,6 +372,7 @@ class LiveRecorder:
             "recorded_seconds": round(state.seconds, 3),
             "segments": state.segments,
             "ended_by": ended_by,
+            "stopped": ended_by == "user",
         }
         return EngineResult(files=(final,), title=job.hints.get("title"), meta=meta)
 

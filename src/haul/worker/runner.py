@@ -389,8 +389,6 @@ class JobRunner:
         finally:
             if job.notices:
                 await asyncio.shield(self.outcomes.noted(row, job.take_notices(), "recording"))
-        if job.stop.reason == "finish":
-            result.meta["stopped"] = True
         return await self._completed(row, job, result, successor, started)
 
     async def _page(
