@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     #: A transfer with no new bytes for this long shows a warning, then fails (and is retried).
     stall_warning: float = Field(default=60.0, gt=0)
     stall_timeout: float = Field(default=300.0, gt=0)
+    #: A live stream being recorded that stops answering or stops growing for this long has
+    #: ended: the recording finishes with what it has (a shorter outage is waited out).
+    live_hiccup: float = Field(default=30.0, gt=0)
+    #: Seconds of media after which a live recording ends by itself (None: no limit).
+    live_max_duration: float | None = Field(default=None, gt=0)
     #: How often a worker re-applies the wanted state (paused, canceled) to its running jobs.
     reconcile_interval: float = Field(default=1.0, gt=0)
     #: How often a worker asks the external clients about everything they hold for haul

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from haul.core.admission import Limits
 from haul.core.status import Phase
-from haul.store.jobs import DesiredState, JobTransaction, WorkerInfo
+from haul.store.jobs import DesiredState, JobTransaction, Learned, WorkerInfo
 from haul.store.models import utcnow
 from tests.contract.conftest import Harness
 
@@ -129,6 +129,18 @@ async def test_desired_states(harness: Harness) -> None:
         canceled: DesiredState(False, True),
         999: DesiredState(False, True),  # deleted
     }
+
+
+async def test_a_live_recording_is_noted_and_its_stop_is_wanted(harness: Harness) -> None:
+    job = await harness.add("a", meta={"source_kind": "url"})
+    live = {"kind": "live", "url": "http://tv.example/live.m3u8", "playlist": "http://tv/x"}
+    await harness.store.recording(job, Learned(live, "Channel"), "Recording a live stream")
+    assert await harness.get(job, "meta") == {"source_kind": "url", "resolved": live}
+    assert await harness.get(job, "title") == "Channel"
+    assert "recording" in await harness.history(job)
+    assert (await harness.store.desired_states([job]))[job] == DesiredState(False, False)
+    await harness.set(job, meta={"resolved": live, "stop_requested": True})
+    assert (await harness.store.desired_states([job]))[job] == DesiredState(False, False, True)
 
 
 async def test_dropped_leases_are_given_back(harness: Harness) -> None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from haul.cli import main as cli
 from haul.cli.api import Api
+from haul.cli.render import live_text
 
 ITEM = {"id": 1, "url": "http://example.org/a.mkv", "status": "queued"}
 
@@ -83,3 +84,11 @@ def test_a_torrent_file_is_uploaded_with_the_options_as_form_fields(
     for name, value in (("paused", "true"), ("media_id", "3"), ("force", "false")):
         assert f'name="{name}"\r\n\r\n{value}\r\n' in content
     assert 'name="profile"' not in content  # not asked: left to the server's default
+
+
+def test_a_live_recording_reads_as_rec_and_its_length() -> None:
+    item = {"live": True, "status": "downloading", "recorded_seconds": 754.2}
+    assert live_text(item) == "REC 12:34"
+    assert live_text({**item, "stop_requested": True}) == "stopping"
+    assert live_text({**item, "status": "completed"}) == "live 12:34"
+    assert live_text({"status": "downloading", "progress": 0.5}) is None

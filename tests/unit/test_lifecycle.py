@@ -24,6 +24,7 @@ CALLS: dict[Command, Callable[[Snapshot, bool], Change]] = {
     Command.RESUME: lambda s, _: lifecycle.resume(s),
     Command.RETRY: lambda s, missing: lifecycle.retry(s, missing=missing),
     Command.CANCEL: lambda s, _: lifecycle.cancel(s, at=NOW),
+    Command.STOP: lambda s, _: lifecycle.stop(s),
     Command.ADMIT: lambda s, _: lifecycle.admit(s, at=NOW),
     Command.CLAIM: lambda s, _: lifecycle.claim(s, worker="w1", at=NOW),
     Command.HAND_OVER: lambda s, _: lifecycle.hand_over(s, client="qb", ref="abc", at=NOW),
@@ -40,8 +41,13 @@ CALLS: dict[Command, Callable[[Snapshot, bool], Change]] = {
 
 def variants(phase: Phase) -> Iterator[tuple[Snapshot, bool]]:
     """Every combination of the fields a decision reads, in ``phase``."""
-    for paused, leased, client, due, missing in itertools.product(
-        (False, True), (False, True), (None, "builtin", "qb"), (None, NOW), (False, True)
+    for paused, leased, client, due, missing, live in itertools.product(
+        (False, True),
+        (False, True),
+        (None, "builtin", "qb"),
+        (None, NOW),
+        (False, True),
+        (False, True),
     ):
         ref = None if client is None else "7"
         snap = Snapshot(
@@ -52,6 +58,7 @@ def variants(phase: Phase) -> Iterator[tuple[Snapshot, bool]]:
             client=client,
             client_ref=ref,
             retry_next_at=due,
+            live=live,
         )
         yield snap, missing
 
@@ -160,7 +167,7 @@ def test_retry_starts_again_from_scratch(snap: Snapshot, missing: bool) -> None:
     change = lifecycle.retry(snap, missing=missing)
     assert change.phase is Phase.QUEUED
     assert change.event == "retry_requested" and change.rank == "back"
-    assert change.forget == frozenset({"resolved"})
+    assert change.forget == frozenset({"resolved", "stop_requested"})
     updates: dict[str, Any] = dict(change.updates)
     assert updates.pop("retry_attempt") == 0 and updates.pop("desired_paused") is False
     assert updates.pop("phase") == "queued"
@@ -327,3 +334,26 @@ def test_reprocess_hands_a_finished_download_back() -> None:
 def test_a_removal_owed_by_a_finished_download_is_recorded_without_history() -> None:
     change = lifecycle.defer_removal(Snapshot(1, Phase.COMPLETED), delete_files=False)
     assert change == Change({"phase": "canceled", "cancel_delete_partial": False})
+
+
+# -- live recordings ------------------------------------------------------------------------
+
+
+def test_stop_ends_a_live_recording_once() -> None:
+    snap = Snapshot(4, Phase.ACTIVE, client="builtin", client_ref="4", live=True)
+    change = lifecycle.stop(snap)
+    assert change.phase is None and change.event == "stop_requested"
+    assert change.remember == {"stop_requested": True}
+    again = Snapshot(4, Phase.ACTIVE, live=True, stop_requested=True)
+    assert lifecycle.stop(again) is lifecycle.NOTHING
+
+
+@pytest.mark.parametrize("phase", [Phase.ACTIVE, Phase.COMPLETED])
+def test_stop_refuses_what_is_not_a_live_recording(phase: Phase) -> None:
+    with pytest.raises(InvalidTransition, match="not recording a live stream"):
+        lifecycle.stop(Snapshot(5, phase, live=phase is not Phase.ACTIVE))
+
+
+def test_a_live_recording_cannot_be_paused() -> None:
+    with pytest.raises(InvalidTransition, match=r"cannot be paused.*stop the recording"):
+        lifecycle.pause(Snapshot(6, Phase.ACTIVE, live=True))

@@ -147,6 +147,18 @@ async def test_reconcile_stops_paused_and_canceled_jobs(tmp_path: Path) -> None:
     assert await worker.reconcile() == 0  # stopped jobs are not asked again
 
 
+async def test_reconcile_ends_a_live_recording_then_hears_only_a_cancel(tmp_path: Path) -> None:
+    worker, store, _, _ = make_worker(tmp_path)
+    recording = store.state.add("a", meta={"stop_requested": True}).id
+    job = worker.live.register(recording, "a")
+    assert await worker.reconcile() == 1
+    assert job.stop.reason == "finish"
+    assert await worker.reconcile() == 0  # asked once
+    store.state.jobs[recording].canceled_at = utcnow()
+    assert await worker.reconcile() == 1
+    assert job.stop.reason == "cancel"  # a cancel after a stop discards the recording
+
+
 async def test_reap_returns_the_jobs_of_dead_workers(tmp_path: Path) -> None:
     worker, store, _, _ = make_worker(tmp_path)
     old = utcnow() - timedelta(hours=1)

@@ -41,6 +41,7 @@ from haul.cli.render import (
     details,
     downloads_table,
     formats_table,
+    live_text,
     media_file_line,
     plain,
     say_error,
@@ -224,10 +225,17 @@ def add(
         str | None,
         typer.Option(help="With --audio-format: a VBR level 0 (best) to 10, or a bitrate (192K)."),
     ] = None,
+    max_duration: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="A live stream's recording ends after this many seconds of media."
+        ),
+    ] = None,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
-    """Queue downloads; with --wait, follow them with progress bars."""
+    """Queue downloads; with --wait, follow them with progress bars. A live stream is recorded
+    until it ends, --max-duration passes, or `haul stop ID`."""
     torrents = [Path(u) for u in urls if u.lower().endswith(".torrent") and Path(u).is_file()]
     links = [u for u in urls if Path(u) not in torrents]
     try:
@@ -245,7 +253,12 @@ def add(
         failed = False
         options = _request_fields(
             SubmitOptions(
-                profile=profile, client=client, paused=paused, media_id=media, force=force
+                profile=profile,
+                client=client,
+                paused=paused,
+                media_id=media,
+                force=force,
+                max_duration=max_duration,
             )
         )
         if links:
@@ -323,6 +336,8 @@ def _request_fields(options: SubmitOptions) -> dict[str, Any]:
     }
     if options.media_id is not None:
         fields.update(media_id=options.media_id, force=options.force)
+    if options.max_duration is not None:
+        fields["max_duration"] = options.max_duration
     return fields
 
 
@@ -397,7 +412,7 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
             total=total,
             completed=done,
             label=label,
-            status=plain(item.get("status", "")),
+            status=live_text(item) or plain(item.get("status", "")),
         )
 
     def settled() -> bool:
@@ -534,6 +549,8 @@ def _act(action: str, ids: list[int], server: str, token: str | None, **params: 
                 else:
                     item = api.request("POST", f"/downloads/{download_id}/{action}")
                 done = "removed" if action == "rm" else item["status"]
+                if action == "stop":
+                    done = "recording stopped; it is finished with what was recorded"
                 if action == "cancel" and done != "canceled":
                     say_error(
                         f"{download_id}: it is {done}, and only an unfinished download can be "
@@ -560,6 +577,13 @@ def pause(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = 
 def resume(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
     """Resume paused downloads from their partial data."""
     _act("resume", ids, server, token)
+
+
+@app.command()
+def stop(ids: list[int], server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Stop recording live streams and keep what was recorded: each is finished like any
+    download (probed, filed). Cancel, by contrast, discards a recording."""
+    _act("stop", ids, server, token)
 
 
 @app.command()

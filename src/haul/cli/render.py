@@ -84,6 +84,17 @@ def duration(seconds: float | None) -> str:
     )
 
 
+def live_text(item: dict[str, Any]) -> str | None:
+    """How a live recording's progress reads: ``REC 1:23`` while it records (a stop asked
+    for: ``stopping``), ``live 1:23`` once finished; None for any other download."""
+    if not item.get("live"):
+        return None
+    length = duration(item.get("recorded_seconds"))
+    if item.get("status") in ("downloading", "resolving", "queued"):
+        return "stopping" if item.get("stop_requested") else f"REC {length}"
+    return f"live {length}"
+
+
 def status_text(item: dict[str, Any]) -> Text:
     status = str(item.get("status"))
     return text(status, STATUS_STYLES.get(status, "white"))
@@ -105,8 +116,11 @@ def downloads_table(items: list[dict[str, Any]]) -> Table:
         table.add_row(
             str(item["id"]),
             status_text(item),
-            f"{progress * 100:.0f}%" if progress is not None else "-",
-            size(item.get("total_bytes")),
+            live_text(item) or (f"{progress * 100:.0f}%" if progress is not None else "-"),
+            size(
+                item.get("total_bytes")
+                or (item.get("downloaded_bytes") if item.get("live") else None)
+            ),
             size(item.get("speed")) + "/s" if item.get("speed") else "-",
             duration(item.get("eta")),
             *owner,
@@ -136,6 +150,7 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
         "progress",
         "downloaded_bytes",
         "total_bytes",
+        "recorded_seconds",
         "client",
         "client_ref",
         "format",
@@ -156,6 +171,12 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
             value = size(value)
         elif key == "progress" and value is not None:
             value = f"{value * 100:.1f}%"
+        elif key == "progress" and item.get("live"):
+            value = live_text(item)
+        elif key == "recorded_seconds":
+            if not item.get("live"):
+                continue
+            value = duration(value)
         elif key == "owner":
             value = item.get("owner_name") or value
         elif key in ("parent_id", "format", "audio_format", "audio_quality") and value is None:

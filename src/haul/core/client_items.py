@@ -25,6 +25,9 @@ class ClientItem:
     ratio: float | None = None  # uploaded / downloaded, for a seeding goal
     seeding_seconds: float | None = None  # time spent seeding, for a seeding goal
     raw: dict[str, Any] = field(default_factory=dict)
+    #: A live stream being recorded, and the seconds of it recorded so far.
+    live: bool = False
+    recorded_seconds: float | None = None
 
     @property
     def progress(self) -> float | None:

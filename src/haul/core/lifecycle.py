@@ -28,6 +28,7 @@ class Command(StrEnum):
     RESUME = "resume"
     RETRY = "retry"
     CANCEL = "cancel"
+    STOP = "stop"
     ADMIT = "admit"
     CLAIM = "claim"
     HAND_OVER = "hand_over"
@@ -70,6 +71,9 @@ EDGES: tuple[Edge, ...] = (
     Edge(_C.RETRY, _Q, _Q, "an automatic retry is due: it is retried now"),
     Edge(_C.RETRY, _AC, _Q, "its client no longer has the item"),
     *(Edge(_C.CANCEL, p, Phase.CANCELED) for p in (_Q, _AD, _AC, _PR, Phase.PARENT)),
+    Edge(_C.STOP, _AC, _AC, "a live recording: its worker ends it, keeping what it recorded"),
+    Edge(_C.STOP, _Q, _Q, "a live recording between attempts: the next one finishes it"),
+    Edge(_C.STOP, _AD, _AD, "a live recording between attempts: the next one finishes it"),
     Edge(_C.ADMIT, _Q, _AD, "a slot is free (fair rank order)"),
     Edge(_C.CLAIM, _AD, _AC, "a worker leases a built-in job"),
     Edge(_C.CLAIM, _AC, _AC, "a built-in job whose worker is gone is leased again"),
@@ -136,6 +140,9 @@ class Snapshot:
     retry_next_at: datetime | None = None
     #: The code of the error it last met (its history tells a wait for disk space once).
     last_error_code: str | None = None
+    #: A live stream being recorded, and whether its end was asked for.
+    live: bool = False
+    stop_requested: bool = False
 
     @property
     def on_external(self) -> bool:
@@ -155,6 +162,8 @@ class Change:
     rank: Literal["front", "back"] | None = None
     #: Keys of the row's ``meta`` to drop.
     forget: frozenset[str] = frozenset()
+    #: Keys of the row's ``meta`` to set.
+    remember: Mapping[str, Any] = field(default_factory=dict)
     #: The message of its history event.
     message: str | None = None
 
@@ -207,6 +216,12 @@ def pause(snap: Snapshot) -> Change:
     a slot only to wait gives it back."""
     if snap.phase not in OPEN_PHASES:
         raise _refuse(snap, "only unfinished downloads can be paused.")
+    if snap.live:
+        raise InvalidTransition(
+            f"Download {snap.id} is recording a live stream, which cannot be paused (the "
+            "stream goes on without it): stop the recording to keep what was recorded, "
+            "or cancel it."
+        )
     if snap.desired_paused:
         return NOTHING
     target = snap.phase
@@ -249,7 +264,7 @@ def retry(snap: Snapshot, *, missing: bool = False) -> Change:
         },
         "retry_requested",
         rank="back",
-        forget=frozenset({"resolved"}),
+        forget=frozenset({"resolved", "stop_requested"}),
     )
 
 
@@ -265,6 +280,21 @@ def cancel(snap: Snapshot, *, at: datetime, delete_files: bool = False) -> Chang
         "canceled",
         {"delete_files": delete_files},
     )
+
+
+def stop(snap: Snapshot) -> Change:
+    """End a live recording, keeping what it recorded: its worker finishes it like any
+    download (a cancel, by contrast, discards it)."""
+    if not snap.live or snap.phase not in TRANSITIONS[Command.STOP]:
+        raise InvalidTransition(
+            f"Download {snap.id} is not recording a live stream; only a live recording can "
+            "be stopped (cancel ends any other download)."
+        )
+    if snap.canceled:
+        raise _refuse(snap, "it was canceled: stop does not apply.")
+    if snap.stop_requested:
+        return NOTHING
+    return Change(event="stop_requested", remember={"stop_requested": True})
 
 
 # -- what haul does -------------------------------------------------------------------------

@@ -64,12 +64,17 @@ class SubmitOptions:
     #: Audio only, for this download only: the format to convert to and its quality.
     audio_format: str | None = None
     audio_quality: str | None = None
+    #: A live stream's recording ends after this many seconds of media (None: the server's
+    #: limit, if any). Nothing else has a use for it.
+    max_duration: float | None = None
 
     def __post_init__(self) -> None:
         if not PRIORITY_LOWEST <= self.priority <= PRIORITY_HIGHEST:
             raise ValueError(
                 f"a priority is from {PRIORITY_LOWEST} to {PRIORITY_HIGHEST}, not {self.priority}"
             )
+        if self.max_duration is not None and not self.max_duration > 0:
+            raise ValueError("a recording's maximum duration is a number of seconds above 0")
         if self.iptv is not None and self.media_id is None:
             raise ValueError("an IPTV download is for a media item")
         if self.audio_quality is not None and self.audio_format is None:

@@ -37,6 +37,7 @@ class DownloadRow(Protocol):
     format: str | None
     audio_format: str | None
     audio_quality: str | None
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,12 @@ class Tracked:
     #: Audio only, chosen for this download: the format converted to and its quality.
     audio_format: str | None = None
     audio_quality: str | None = None
+    #: A live stream, recorded while it lasts (no total size, no percentage).
+    live: bool = False
+    #: Seconds of a live stream recorded so far (when finished: in all).
+    recorded_seconds: float | None = None
+    #: The user asked to end the live recording: it finishes with what it recorded.
+    stop_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +151,27 @@ def track(
         format=row.format,
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
+        **_live_fields(row, live),
     )
+
+
+def _live_fields(row: DownloadRow, item: ClientItem | None) -> dict[str, Any]:
+    """What a live recording adds: that it is one, how long it is so far (from its client
+    while it runs, from its result when finished) and whether its end was asked for."""
+    meta = row.meta or {}
+    resolved = meta.get("resolved") or {}
+    result = meta.get("result") or {}
+    live = resolved.get("kind") == "live" or bool(item and item.live) or bool(result.get("live"))
+    if not live:
+        return {}
+    seconds = item.recorded_seconds if item is not None else None
+    if seconds is None:
+        seconds = result.get("recorded_seconds")
+    return {
+        "live": True,
+        "recorded_seconds": seconds,
+        "stop_requested": bool(meta.get("stop_requested")) or bool(result.get("stopped")),
+    }
 
 
 def _playlist(

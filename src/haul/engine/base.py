@@ -20,7 +20,9 @@ from typing import Any, Literal, Protocol
 
 from haul.core.cookies import SiteCookies
 
-StopReason = Literal["pause", "cancel", "shutdown", "stall"]
+#: Why a job is asked to stop. ``finish`` ends a live recording and keeps what was recorded
+#: (:mod:`haul.engine.hls`); every other reason stops the transfer without a result.
+StopReason = Literal["pause", "cancel", "shutdown", "stall", "finish"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,9 @@ class Progress:
     #: Something the user should hear of that is not an error (the transfer went on), e.g. that
     #: a part was dropped and the file is fetched again from its start.
     notice: str | None = None
+    #: A live stream being recorded: no total, and the seconds of media recorded so far.
+    live: bool = False
+    recorded_seconds: float | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -58,7 +63,9 @@ class StopSignal:
         self.reason: StopReason | None = None
 
     def set(self, reason: StopReason) -> None:
-        if self.reason is None:
+        # The first reason wins, but a cancel or a shutdown overrides the end of a live
+        # recording (which would keep its file).
+        if self.reason is None or (self.reason == "finish" and reason in ("cancel", "shutdown")):
             self.reason = reason
         self._event.set()
 

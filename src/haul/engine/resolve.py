@@ -84,6 +84,8 @@ class Resolution:
     size: int | None = None
     content_type: str | None = None
     entries: tuple[PlaylistEntry, ...] = ()
+    #: A media item's HLS manifest when it may be a live stream (see ``ytdlp.Extraction``).
+    hls_manifest: str | None = None
 
 
 async def resolve(
@@ -158,7 +160,13 @@ async def from_page(
 
 def _from_extraction(url: str, found: ytdlp.Extraction, content_type: str | None) -> Resolution:
     if found.kind == "media":
-        return Resolution(kind="media", url=url, title=found.title, content_type=content_type)
+        return Resolution(
+            kind="media",
+            url=url,
+            title=found.title,
+            content_type=content_type,
+            hls_manifest=found.hls_manifest,
+        )
     if not found.entries:
         raise UnsupportedSource(f"The playlist at {url} has no entries haul can download.")
     if len(found.entries) == 1:

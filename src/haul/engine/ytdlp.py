@@ -63,6 +63,9 @@ class Extraction:
     title: str | None = None
     extractor: str | None = None
     entries: tuple[ExtractedEntry, ...] = ()
+    #: The HLS manifest of a media item that may be a live stream: one yt-dlp says is live,
+    #: or whose every format is HLS (whether it is live, the manifest tells).
+    hls_manifest: str | None = None
 
 
 class _Stopped(DownloadCancelled):  # type: ignore[misc]
@@ -144,7 +147,21 @@ def _extraction(url: str, info: dict[str, Any], max_entries: int) -> Extraction:
         title=_str(info.get("title")),
         extractor=_str(info.get("extractor_key") or info.get("extractor")),
         entries=tuple(_entries(info.get("entries") or (), max_entries)) if is_playlist else (),
+        hls_manifest=None if is_playlist else _hls_manifest(info),
     )
+
+
+def _hls_manifest(info: dict[str, Any]) -> str | None:
+    """The manifest of the best HLS format of ``info`` when it may be live (see
+    :attr:`Extraction.hls_manifest`); None otherwise."""
+    formats = [f for f in info.get("formats") or () if isinstance(f, dict) and f.get("url")]
+    hls = [f for f in formats if str(f.get("protocol") or "").startswith("m3u8")]
+    live = info.get("is_live") or info.get("live_status") == "is_live"
+    if not hls or not (live or len(hls) == len(formats)):
+        return None
+    best = max(hls, key=lambda f: (f.get("tbr") or 0, f.get("height") or 0))
+    manifest = best.get("manifest_url") or best.get("url")
+    return str(manifest) if manifest else None
 
 
 def _entries(raw: Iterable[Any], limit: int) -> Iterator[ExtractedEntry]:

@@ -40,6 +40,7 @@ from haul import __version__
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
+from haul.engine.hls import LiveRecorder
 from haul.engine.http import HttpEngine
 from haul.engine.live import LiveJobs
 from haul.engine.media import MediaEngine
@@ -179,6 +180,9 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         tell_others=bridge.config_changed if bridge is not None else lambda: None,
     )
     direct = HttpEngine(addresses=addresses)
+    recorder = LiveRecorder(
+        http, hiccup=settings.live_hiccup, max_duration=settings.live_max_duration
+    )
     ctx = seams.context(
         JobContext(
             jobs=jobs,
@@ -199,6 +203,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             probe=processor.probe_only,
             addresses=addresses,
             cookies=cookies.for_owner,
+            recorder=recorder,
         )
     )
     outcomes = Outcomes(ctx)

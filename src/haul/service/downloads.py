@@ -486,6 +486,20 @@ class DownloadService:
                     if db_row is not None:
                         db_row.meta = {**db_row.meta, "resume_owed": True}
 
+    async def stop(self, download_id: int, owner: Owner) -> Tracked:
+        """End a live recording, keeping what it recorded: the wish is recorded (a worker
+        that runs it, in any process, or the next attempt after a crash, finishes it), then
+        the job running here, if it is, is told at once."""
+        row = await self._row(download_id, owner)
+        lifecycle.stop(snapshot(row))  # refused here when it is no live recording
+        async with self.db.write() as s:
+            db_row = await s.get(Download, download_id)
+            assert db_row is not None
+            await _apply(s, db_row, lifecycle.stop(snapshot(db_row)))
+        if row.client == q.BUILTIN:
+            self.builtin.finish(str(row.id))
+        return await self._changed(download_id, owner)
+
     async def retry(self, download_id: int, owner: Owner) -> Tracked:
         row = await self._row(download_id, owner)
         change = lifecycle.retry(snapshot(row), missing=await self._missing(row))

@@ -51,6 +51,8 @@ def snapshot(row: Download | StoredJob) -> Snapshot:
         retry_attempt=row.retry_attempt or 0,
         retry_next_at=row.retry_next_at,
         last_error_code=row.last_error_code,
+        live=((row.meta or {}).get("resolved") or {}).get("kind") == "live",
+        stop_requested=bool((row.meta or {}).get("stop_requested")),
     )
 
 
@@ -60,6 +62,8 @@ def apply(row: Download | StoredJob, change: Change) -> None:
         setattr(row, column, value)
     if change.forget:
         row.meta = {k: v for k, v in row.meta.items() if k not in change.forget}
+    if change.remember:
+        row.meta = {**row.meta, **change.remember}
 
 
 def record(change: Change, add: Record) -> None:
@@ -73,7 +77,7 @@ def write(s: Session, changes: Sequence[tuple[int, Change]], at: datetime) -> No
     statement per shape of change and one for the events."""
     shapes: dict[tuple[str, ...], list[tuple[int, Change]]] = {}
     for row_id, change in changes:
-        if change.forget or change.rank is not None:
+        if change.forget or change.remember or change.rank is not None:
             raise ValueError("meta keys and queue ranks are not written by id")
         if change.updates:
             shapes.setdefault(tuple(sorted(change.updates)), []).append((row_id, change))

@@ -325,15 +325,21 @@ async def workers(session: AsyncSession) -> Sequence[Worker]:
     return (await session.scalars(select(Worker))).all()
 
 
-async def desired_states(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
-    """(wants paused, is canceled) of each download in ``ids``; a deleted one counts as canceled."""
+async def desired_states(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, tuple[bool, bool, bool]]:
+    """(wants paused, is canceled, wants its live recording ended) of each download in
+    ``ids``; a deleted one counts as canceled."""
     rows = await session.execute(
-        select(Download.id, Download.desired_paused, Download.canceled_at).where(
+        select(Download.id, Download.desired_paused, Download.canceled_at, Download.meta).where(
             Download.id.in_(ids)
         )
     )
-    found = {int(i): (bool(p), c is not None) for i, p, c in rows.all()}
-    return {i: found.get(i, (False, True)) for i in ids}
+    found = {
+        int(i): (bool(p), c is not None, bool((m or {}).get("stop_requested")))
+        for i, p, c, m in rows.all()
+    }
+    return {i: found.get(i, (False, True, False)) for i in ids}
 
 
 def add_event(

@@ -56,10 +56,12 @@ class WorkerInfo:
 
 @dataclass(frozen=True, slots=True)
 class DesiredState:
-    """What users want of a running job: paused, or gone (canceled or deleted)."""
+    """What users want of a running job: paused, or gone (canceled or deleted), or a live
+    recording ended with what it recorded (``finish``)."""
 
     paused: bool
     canceled: bool
+    finish: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,11 @@ class JobStore(Protocol):
 
     async def noted(self, download_id: int, kind: str, messages: Sequence[str]) -> None:
         """Add ``messages`` to the download's history, each an entry of ``kind``."""
+        ...
+
+    async def recording(self, download_id: int, learned: Learned, message: str) -> None:
+        """A live stream is being recorded: what the source is (``learned``) is kept now, not
+        at the attempt's end, so the download can be told to stop (history ``recording``)."""
         ...
 
     async def released(self, download_id: int, learned: Learned) -> None:

@@ -188,7 +188,11 @@ class MemoryJobStore:
         return {
             i: DesiredState(False, True)
             if job is None
-            else DesiredState(job.desired_paused, job.canceled_at is not None)
+            else DesiredState(
+                job.desired_paused,
+                job.canceled_at is not None,
+                bool((job.meta or {}).get("stop_requested")),
+            )
             for i, job in found.items()
         }
 
@@ -241,6 +245,13 @@ class MemoryJobStore:
                 raise KeyError(f"no download {download_id}")  # the database's foreign key
             for message in messages:
                 self.state.event(download_id, kind, message)
+
+    async def recording(self, download_id: int, learned: Learned, message: str) -> None:
+        async with self.lock:
+            job = self.state.jobs.get(download_id)
+            if job is not None:
+                rows.keep_learned(job, learned)
+                self.state.event(download_id, "recording", message)
 
     async def released(self, download_id: int, learned: Learned) -> None:
         async with self.lock:

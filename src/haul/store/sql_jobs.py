@@ -77,7 +77,7 @@ class SqlJobStore:
     async def desired_states(self, ids: Sequence[int]) -> dict[int, DesiredState]:
         async with self.db.read() as s:
             wanted = await q.desired_states(s, ids)
-        return {i: DesiredState(paused, canceled) for i, (paused, canceled) in wanted.items()}
+        return {i: DesiredState(*state) for i, state in wanted.items()}
 
     async def release_dropped(
         self, worker_id: str, ids: Collection[int], running: Callable[[int], bool]
@@ -100,6 +100,10 @@ class SqlJobStore:
     async def noted(self, download_id: int, kind: str, messages: Sequence[str]) -> None:
         async with self.db.write() as s:
             outcomes.noted(s, download_id, kind, messages)
+
+    async def recording(self, download_id: int, learned: Learned, message: str) -> None:
+        async with self.db.write() as s:
+            await outcomes.recording(s, download_id, learned, message)
 
     async def released(self, download_id: int, learned: Learned) -> None:
         async with self.db.write() as s:

@@ -41,6 +41,13 @@ async def waiting_for_space(
     return db_row
 
 
+async def recording(s: AsyncSession, download_id: int, learned: Learned, message: str) -> None:
+    db_row = await s.get(Download, download_id, with_for_update=True)
+    if db_row is not None:
+        rows.keep_learned(db_row, learned)
+        add_event(s, download_id, "recording", message)
+
+
 def noted(s: AsyncSession, download_id: int, kind: str, messages: Sequence[str]) -> None:
     for message in messages:
         add_event(s, download_id, kind, message)

@@ -271,6 +271,11 @@ def option_columns(options: SubmitOptions, *, source_name: str | None = None) ->
     }
 
 
+def _live_options(options: SubmitOptions) -> dict[str, Any]:
+    """What a live recording reads of the submit (its ``meta``): its maximum duration."""
+    return {} if options.max_duration is None else {"max_duration": options.max_duration}
+
+
 def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, Any]:
     return {
         "owner_key": item.owner_key,
@@ -287,7 +292,10 @@ def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, A
         "queue_rank": rank,
         "created_at": now,
         "admitted_at": now if phase is Phase.ADMITTED else None,
-        "meta": {"source_kind": item.source.kind},
+        "meta": {
+            "source_kind": item.source.kind,
+            **_live_options(item.options),
+        },
         "files": [],
         "hidden": False,
         "cancel_delete_partial": False,

@@ -10,6 +10,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.core.cookies import SiteCookies
 from haul.core.retry import Backoff, RetryPolicy
 from haul.engine.base import Engine, Profile
+from haul.engine.hls import LiveRecorder
 from haul.engine.live import LiveJobs
 from haul.engine.resolve import Extractor
 from haul.net.guard import AddressPolicy
@@ -95,3 +96,5 @@ class JobContext:
     storage_backoff: Backoff = field(default_factory=Backoff)
     #: Seconds a download waiting for disk space waits before it looks again.
     space_recheck: float = 10.0
+    #: Records live HLS streams (None: a live stream goes to yt-dlp like any manifest).
+    recorder: LiveRecorder | None = None

@@ -21,12 +21,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
 from haul.core.status import Status
 from haul.engine import filing
-from haul.engine.base import StopReason
+from haul.engine.base import Progress, StopReason
 from haul.engine.live import LiveJob, LiveJobs
 from haul.events.bus import EventBus
 from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
@@ -354,17 +355,32 @@ class Worker:
                 log.exception("reconcile pass failed")
 
     async def reconcile(self) -> int:
-        ids = [job.download_id for job in self.live if not job.stop.is_set()]
+        ids = [
+            job.download_id
+            for job in self.live
+            if not job.stop.is_set() or job.stop.reason == "finish"
+        ]
         if not ids:
             return 0
         wanted = await self.jobs.desired_states(ids)
         stopped = 0
         for download_id, state in wanted.items():
             reason: StopReason | None = (
-                "cancel" if state.canceled else "pause" if state.paused else None
+                "cancel"
+                if state.canceled
+                else "pause"
+                if state.paused
+                else "finish"
+                if state.finish
+                else None
             )
-            if reason is not None and self.live.stop(download_id, reason) is not None:
-                stopped += 1
+            job = self.live.get(download_id)
+            if reason is None or job is None:
+                continue
+            if job.stop.reason == "finish" and reason != "cancel":
+                continue  # a recording being finished: only a cancel still changes it
+            self.live.stop(download_id, reason)
+            stopped += 1
         return stopped
 
     async def _ticker(self) -> None:
@@ -389,4 +405,10 @@ class Worker:
                     progress=(p.downloaded_bytes / p.total_bytes) if p.total_bytes else None,
                     speed=p.speed,
                     eta=p.eta,
+                    **_live_progress(p),
                 )
+
+
+def _live_progress(p: Progress) -> dict[str, Any]:
+    """What a progress event adds for a live recording: that it is one, and its length."""
+    return {"live": True, "recorded_seconds": p.recorded_seconds} if p.live else {}

@@ -220,11 +220,11 @@ class Outcomes:
             return
         await self.ctx.publish(db_row)
 
-    async def noted(self, row: Download, notices: list[str]) -> None:
+    async def noted(self, row: Download, notices: list[str], kind: str = "restarted") -> None:
         """Add the engine's notices to the download's history (a part dropped because the
         file changed, say); a failure to write them is logged and fails nothing."""
         try:
-            await self.ctx.jobs.noted(row.id, "restarted", notices)
+            await self.ctx.jobs.noted(row.id, kind, notices)
         except Exception:
             log.exception("download %s: could not record %s", row.id, notices)
 

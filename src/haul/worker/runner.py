@@ -12,6 +12,11 @@ a torrent (handed to a torrent client) or a page or manifest (closed unread and 
 yt-dlp). A direct file costs one request, not a probe and then a GET. Finished files are
 moved out of the job's work folder into the download root under a free name, noted first, so a
 job that finished before a crash is recorded, not fetched again (:mod:`haul.engine.filing`).
+
+An HLS manifest (or a page whose stream yt-dlp finds live) whose media playlist has no end is
+a live stream: it is recorded by :class:`~haul.engine.hls.LiveRecorder` (``resolved`` kind
+``live``, kept on the row as soon as the recording starts, so the user can stop it) until it
+ends or the user stops it (stop reason ``finish``), and completed with what was recorded.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from haul.core.cookies import SiteCookies
 from haul.core.owners import is_anonymous
@@ -40,7 +46,7 @@ from haul.errors import (
 )
 from haul.logsetup import current_download
 from haul.net import guard
-from haul.store.jobs import Successor
+from haul.store.jobs import Learned, Successor
 from haul.store.models import Download
 from haul.worker.context import Handoff, JobContext, storable
 from haul.worker.outcomes import Outcomes
@@ -165,6 +171,9 @@ class JobRunner:
             if probe.handed_over:
                 return None
             resolved = probe.resolved  # a torrent; None for a page or a manifest
+            manifest = _is_manifest(row.source_url, probe.page_type)
+            if resolved is None and manifest:
+                resolved = await self._live(row, job)
             if resolved is None:
                 job.status = Status.RESOLVING
                 extracting = asyncio.ensure_future(
@@ -178,6 +187,11 @@ class JobRunner:
                     await expand(self.ctx, row, resolution)
                     return None
                 resolved = _resolution_dict(resolution)
+                if resolution.hls_manifest is not None and not manifest:
+                    live = await self._live(row, job, resolution.hls_manifest)
+                    resolved = {**live, "title": resolution.title} if live else resolved
+        if resolved["kind"] == "live":
+            return await self._record(row, resolved, job, profile, successor, started)
         if offer and resolved["kind"] != "file" and await self._handoff(row, resolved, started):
             return None  # an external client (a torrent client, a preferred aria2) took it
         if resolved["kind"] == "torrent":
@@ -233,7 +247,9 @@ class JobRunner:
         return await self.handoff(row, resolved)
 
     def _check_stop(self, job: LiveJob) -> None:
-        if job.stop.is_set():
+        # The end of a live recording asked before this attempt began finishes what an
+        # earlier one recorded (see _record): it does not stop the attempt.
+        if job.stop.is_set() and job.stop.reason != "finish":
             raise TransferStopped()
 
     async def _completed(
@@ -318,6 +334,65 @@ class JobRunner:
             raise PermanentTransferError(f"yt-dlp produced nothing for {engine_job.url}.")
         return result
 
+    async def _live(
+        self, row: Download, job: LiveJob, manifest: str | None = None
+    ) -> dict[str, Any] | None:
+        """A live HLS stream's resolution (its media playlist), or None: not live, or no
+        recorder here (the manifest goes to yt-dlp). ``manifest``: the HLS manifest a page
+        holds (None: the source itself is one)."""
+        if self.ctx.recorder is None:
+            return None
+        job.status = Status.RESOLVING
+        found = self.ctx.recorder.live_playlist(manifest or row.source_url)
+        playlist = await self._until_stopped(asyncio.ensure_future(found), job)
+        if playlist is None:
+            return None
+        return {"kind": "live", "url": row.source_url, "playlist": playlist, "title": row.title}
+
+    async def _record(
+        self,
+        row: Download,
+        resolved: dict[str, Any],
+        job: LiveJob,
+        profile: Profile,
+        successor: Successor[T] | None,
+        started: asyncio.Future[None],
+    ) -> T | None:
+        """Record a live stream until it ends or the user stops the recording (a stop asked
+        before this attempt, say before a crash, finishes what an earlier one recorded)."""
+        if self.ctx.recorder is None:
+            raise PermanentTransferError(
+                "Live streams cannot be recorded here.", code="live_unsupported"
+            )
+        known = row.meta.get("resolved") or {}
+        _remember(row, resolved)
+        job.title = row.title
+        if known.get("kind") != "live":
+            await _told(started)
+            message = "Recording a live stream"
+            await self.ctx.jobs.recording(row.id, Learned(row.meta["resolved"], row.title), message)
+            await self.ctx.publish(row)
+        if row.meta.get("stop_requested"):
+            job.stop.set("finish")
+        work = self.ctx.builtin.work_dir(row.id)
+        hints = dict(resolved)
+        if row.meta.get("max_duration") is not None:
+            hints["max_duration"] = row.meta["max_duration"]
+        engine_job = EngineJob(
+            download_id=row.id,
+            url=resolved.get("url") or row.source_url,
+            dest_dir=work,
+            profile=profile,
+            hints={**hints, "title": row.title},
+        )
+        job.status = Status.DOWNLOADING
+        try:
+            result = await self.ctx.recorder.run(engine_job, job.on_progress, job.stop)
+        finally:
+            if job.notices:
+                await asyncio.shield(self.outcomes.noted(row, job.take_notices(), "recording"))
+        return await self._completed(row, job, result, successor, started)
+
     async def _page(
         self, url: str, content_type: str | None, cookies: SiteCookies | None
     ) -> Resolution:
@@ -394,6 +469,13 @@ def _remember(row: Download, resolved: dict[str, Any]) -> None:
     carries credentials is not kept: it is asked for again)."""
     row.meta = {**row.meta, "resolved": storable(resolved)}
     row.title = row.title or resolved.get("title")
+
+
+def _is_manifest(url: str, content_type: str | None) -> bool:
+    """Whether a source declined by the HTTP engine is an HLS playlist (by type or name)."""
+    if content_type in ("application/vnd.apple.mpegurl", "application/x-mpegurl"):
+        return True
+    return urlsplit(url).path.lower().endswith(".m3u8")
 
 
 def _part_name(folder: Path) -> str | None:

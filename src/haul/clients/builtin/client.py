@@ -84,6 +84,8 @@ class BuiltinClient:
                 speed=d.get("speed"),
                 eta=d.get("eta"),
                 message=d.get("message"),
+                live=bool(d.get("live")),
+                recorded_seconds=d.get("recorded_seconds"),
             )
             self.remote[event.download_id] = (item, time.monotonic())
         elif event.type in ("status", "removed"):
@@ -102,6 +104,8 @@ class BuiltinClient:
             speed=p.speed if p else None,
             eta=p.eta if p else None,
             message=self.stall_message(job),
+            live=p.live if p else False,
+            recorded_seconds=p.recorded_seconds if p else None,
         )
 
     def stall_message(self, job: LiveJob) -> str | None:
@@ -135,6 +139,11 @@ class BuiltinClient:
         job = self._live.stop(_download_id(ref), "pause")
         if job is not None:
             await self.wait_stopped(job)
+
+    def finish(self, ref: str) -> None:
+        """End a live recording this process runs, keeping what it recorded (its worker
+        finishes it: the caller does not wait for that)."""
+        self._live.stop(_download_id(ref), "finish")
 
     async def resume(self, ref: str) -> None:
         """Nothing to do here: a resumed job is queued again and a worker claims it."""

@@ -178,6 +178,11 @@ async def resume_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) 
     return await _bulk(body.ids, service.resume, owner)
 
 
+@router.post("/stop", response_model=BulkResult)
+async def stop_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) -> Any:
+    return await _bulk(body.ids, service.stop, owner)
+
+
 @router.post("/retry", response_model=BulkResult)
 async def retry_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) -> Any:
     return await _bulk(body.ids, service.retry, owner)
@@ -219,6 +224,19 @@ async def pause(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
 )
 async def resume(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
     return to_json(await service.resume(download_id, owner))
+
+
+@router.post(
+    "/{download_id}/stop",
+    response_model=DownloadOut,
+    responses=error_responses(
+        404, 409, described={409: "It is not a live recording, or it was canceled"}
+    ),
+)
+async def stop(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
+    """End a live recording and keep what was recorded: it is finished like any download
+    (probed, filed into the library). Unlike cancel, nothing is discarded."""
+    return to_json(await service.stop(download_id, owner))
 
 
 @router.post(

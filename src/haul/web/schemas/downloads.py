@@ -54,6 +54,12 @@ class DownloadCreate(BaseModel):
         max_length=16,
         description="With audio_format: a VBR level 0 (best) to 10, or a bitrate such as 192K",
     )
+    max_duration: float | None = Field(
+        default=None,
+        gt=0,
+        le=7 * 86400,
+        description="A live stream's recording ends after this many seconds of media",
+    )
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -85,6 +91,7 @@ class DownloadCreate(BaseModel):
             priority=self.priority,
             title=self.title if self.url is not None else None,
             **choice(self.format, self.audio_format, self.audio_quality),
+            max_duration=self.max_duration,
         )
 
 

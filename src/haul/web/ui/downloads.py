@@ -29,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 STATUS_CHOICES = [s.value for s in Status if s not in (Status.MISSING, Status.UNKNOWN)]
 SORTS = {"newest": "Newest first", "oldest": "Oldest first"}
-ACTIONS = ("pause", "resume", "retry", "cancel", "remove")
+ACTIONS = ("pause", "resume", "retry", "cancel", "remove", "stop")
 
 
 @dataclass(frozen=True, slots=True)

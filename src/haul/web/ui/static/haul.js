@@ -111,7 +111,17 @@
   }
   function applyProgress(row, ev) {
     const bar = $("progress", row);
-    if (ev.progress !== null && ev.progress !== undefined) {
+    if (ev.live) {
+      // A live recording: no percentage, its length so far.
+      const pct = $(".pct", row);
+      if (pct) {
+        const rec = document.createElement("span");
+        rec.className = "rec";
+        rec.title = "Recording a live stream";
+        rec.textContent = "● REC";
+        pct.replaceChildren(rec, ` ${duration(ev.recorded_seconds || 0)}`);
+      }
+    } else if (ev.progress !== null && ev.progress !== undefined) {
       if (bar) bar.value = ev.progress;
       const pct = $(".pct", row);
       if (pct) pct.textContent = percent(ev.progress);
@@ -263,7 +273,7 @@
       const result = await call("POST", `/downloads/${action}`, { ids: ids.map(Number), delete_files: deleteFiles });
       await redrawRows(ids);
       const done = result.items.length;
-      const verb = { pause: "Paused", resume: "Resumed", retry: "Retried", cancel: "Canceled" }[action];
+      const verb = { pause: "Paused", resume: "Resumed", retry: "Retried", cancel: "Canceled", stop: "Stopped" }[action];
       if (result.errors.length) toast(`${verb} ${done}; ${result.errors.length} could not be: ${result.errors[0].detail}`, true);
       else toast(`${verb} ${done} download${done === 1 ? "" : "s"}.`);
     } catch (err) {

@@ -1,0 +1,59 @@
+"""A live recording on the pages, in a real Chromium: the row shows REC and the length so far
+(no percentage) and offers "Stop recording", not "Pause"; stopping keeps the file, and the
+detail page says how it ended."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support import media
+from tests.support.live_hls import LiveChannel
+from tests.support.server import HaulServer
+from tests.support.wait import wait_for
+
+
+@pytest.fixture(scope="module")
+def channel_segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("live")
+    media.make_hls(folder, seconds=30)
+    return folder
+
+
+@pytest.fixture
+def channel(channel_segments: Path) -> Iterator[LiveChannel]:
+    with LiveChannel(channel_segments, interval=1.0) as live:
+        yield live
+
+
+def test_stop_recording_from_the_page(
+    page: Page, haul_web: HaulServer, channel: LiveChannel
+) -> None:
+    created = haul_web.api("POST", "/downloads", json={"url": channel.url})
+    assert created.status_code == 201, created.text
+    download_id = created.json()["id"]
+    page.goto("/")
+    row = page.locator(f"#d-{download_id}")
+    expect(row.locator(".badge")).to_have_text("downloading", timeout=20_000)
+    expect(row.locator(".pct")).to_have_text(re.compile(r"^● REC \d+s$"), timeout=20_000)
+    expect(row.get_by_role("button", name=re.compile("^Pause"))).to_have_count(0)
+
+    def seconds() -> int:
+        text = row.locator(".pct").inner_text()
+        found = re.search(r"(\d+)s$", text)
+        return int(found.group(1)) if found else 0
+
+    wait_for(lambda: seconds() >= 4, timeout=20, interval=0.1, what="the length to grow")
+    row.get_by_role("button", name=re.compile("^Stop recording")).click()
+    expect(row.locator(".badge")).to_have_text("completed", timeout=30_000)
+    assert len(channel.served) < len(channel.segments)
+
+    page.goto(f"/downloads/{download_id}")
+    expect(
+        page.get_by_text(re.compile(r"^Recorded \d+s of a live stream, until you stopped it"))
+    ).to_be_visible()
+    expect(page.locator("#files, .files").get_by_text(re.compile(r"\.mp4"))).not_to_have_count(0)
