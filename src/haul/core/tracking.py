@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from haul.core.client_items import ClientItem
+from haul.core.images import download_thumbnail
 from haul.core.status import PHASE_STATUS, Phase, Status
 
 
@@ -34,6 +35,7 @@ class DownloadRow(Protocol):
     last_error_message: str | None
     retry_next_at: datetime | None
     files: list[Any]
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class Tracked:
     owner_name: str | None = None
     #: A playlist's entries counted by status, e.g. ``{"completed": 2, "failed": 1}``.
     children_status: dict[str, int] | None = None
+    #: haul's own address of the download's thumbnail (None: it has none).
+    thumbnail_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,7 @@ def track(
         children=sum(counts.values()) if counts is not None else None,
         owner_name=owner_name,
         children_status=counts,
+        thumbnail_url=thumbnail_url(row),
     )
 
 
@@ -165,7 +170,15 @@ def _playlist(
         children=sum(children.counts.values()),
         owner_name=owner_name,
         children_status=dict(children.counts),
+        thumbnail_url=thumbnail_url(row),
     )
+
+
+def thumbnail_url(row: DownloadRow) -> str | None:
+    """Where haul serves the download's thumbnail: its own address, never the site's."""
+    if download_thumbnail(row.meta or {}) is None:
+        return None
+    return f"/api/v1/downloads/{row.id}/thumbnail"
 
 
 #: The order a playlist's summary names its entries' statuses in, after the finished ones.

@@ -84,6 +84,8 @@ class Resolution:
     size: int | None = None
     content_type: str | None = None
     entries: tuple[PlaylistEntry, ...] = ()
+    #: Where the page's picture is, if yt-dlp found one (haul fetches a copy to show).
+    thumbnail: str | None = None
 
 
 async def resolve(
@@ -158,7 +160,13 @@ async def from_page(
 
 def _from_extraction(url: str, found: ytdlp.Extraction, content_type: str | None) -> Resolution:
     if found.kind == "media":
-        return Resolution(kind="media", url=url, title=found.title, content_type=content_type)
+        return Resolution(
+            kind="media",
+            url=url,
+            title=found.title,
+            content_type=content_type,
+            thumbnail=found.thumbnail,
+        )
     if not found.entries:
         raise UnsupportedSource(f"The playlist at {url} has no entries haul can download.")
     if len(found.entries) == 1:

@@ -94,6 +94,10 @@ else:
                 "The owner as a person reads it: a user name, 'visitor <id start>', 'local'"
             ),
             "children_status": "A playlist's entries counted by status",
+            "thumbnail_url": (
+                "haul's own address of the download's thumbnail (a copy of the page's "
+                "picture); null when it has none"
+            ),
         },
     )
 
