@@ -38,6 +38,7 @@ MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT_SECONDS = 15.0
 RETRY_AFTER_SECONDS = 6 * 3600.0
 CAP_BYTES = 256 * 1024 * 1024
+MAKING_AT_ONCE = 4
 _IMAGE = ".img"
 _FAILED = ".failed"
 
@@ -72,6 +73,9 @@ class ThumbnailCache:
         self.retry_after = retry_after
         self.cap_bytes = cap_bytes
         self._locks: dict[str, asyncio.Lock] = {}
+        #: Fetches and frame grabs at once: a page of many new downloads does not start
+        #: a hundred of either.
+        self._making = asyncio.Semaphore(MAKING_AT_ONCE)
 
     async def remote(self, url: str) -> Thumbnail | None:
         """The thumbnail at ``url``, fetched the first time it is asked for; None when it
@@ -106,7 +110,8 @@ class ThumbnailCache:
                 found = self._found(key)
                 if found is not None or self._failed_recently(key):
                     return found
-                data = await make()
+                async with self._making:
+                    data = await make()
                 if data is None:
                     await asyncio.to_thread(self._mark_failed, key)
                     return None
@@ -155,13 +160,17 @@ class ThumbnailCache:
         return Thumbnail(path, kind, f'"{key[:20]}-{len(data)}"')
 
     def _trim(self, keep: Path) -> None:
-        """Delete the files used longest ago until the folder is under its cap."""
+        """Delete the files used longest ago until the folder is under its cap (and the
+        notes of failures that will be tried again anyway)."""
         entries: list[tuple[float, int, Path]] = []
+        stale = time.time() - self.retry_after
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.folder):
+                stat = entry.stat()
                 if entry.name.endswith(_IMAGE):
-                    stat = entry.stat()
                     entries.append((stat.st_mtime, stat.st_size, Path(entry.path)))
+                elif entry.name.endswith(_FAILED) and stat.st_mtime < stale:
+                    Path(entry.path).unlink(missing_ok=True)
         total = sum(size for _, size, _ in entries)
         for _, size, path in sorted(entries):
             if total <= self.cap_bytes:
