@@ -11,6 +11,7 @@ from typing import Any
 import av
 import pytest
 
+from haul.media.frames import picture_of
 from haul.settings import Settings
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
@@ -194,3 +195,20 @@ async def test_another_owner_gets_no_library_thumbnail(settings: Settings) -> No
         address = f"/api/v1/media/{created.json()['id']}/thumbnail"
         assert (await people.bob.http.get(address)).status_code == 404
         assert (await people.alice.http.get(address)).status_code == 404  # no file yet
+
+
+def test_a_file_with_a_cover_picture_shows_its_cover(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "plain.mp4", 640, 360)
+    cover = media.make_jpeg(tmp_path / "cover.jpg")
+    covered = tmp_path / "covered.mp4"
+    command = [media.ffmpeg(), "-nostdin", "-loglevel", "error", "-y", "-i", str(video)]
+    command += ["-i", str(cover), "-map", "0", "-map", "1", "-c", "copy"]
+    command += ["-disposition:v:1", "attached_pic", str(covered)]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    assert picture_of(covered) == cover.read_bytes()  # the cover as it is, not a frame
+    frame = picture_of(video)
+    assert frame is not None and decoded_size(frame) == (320, 180)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\0" * 4096)
+    assert picture_of(broken) is None  # the child says no; nothing is made up
