@@ -11,7 +11,8 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   ├── InvalidFields          several fields at once, each with its sentence
     │   │   ├── InvalidConfig
     │   │   ├── InvalidAccount
-    │   │   └── InvalidProfile
+    │   │   ├── InvalidProfile
+    │   │   └── InvalidChoice      a download's own format or audio choice
     │   ├── InvalidURL
     │   ├── ForbiddenAddress
     │   ├── TorrentsNotAllowed
@@ -21,6 +22,7 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   ├── NoClientForSource
     │   ├── InvalidMediaItem
     │   ├── InvalidTemplate
+    │   ├── FormatsUnavailable     a page whose formats cannot be listed (why: the message)
     │   ├── OutsideLibrary
     │   ├── UnknownEventKind
     │   ├── InvalidTargetURL
@@ -47,6 +49,7 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   └── ProviderDisabled
     ├── PayloadTooLarge            an upload larger than haul accepts (HTTP 413)
     ├── LimitExceeded              over an admission limit with policy ``reject`` (HTTP 429)
+    │   └── TooManyListings        over the limit of format listings (HTTP 429)
     ├── TooManyAttempts            too many failed logins from one place (HTTP 429)
     ├── StartRefused               haul will not start as configured (the CLI says why)
     ├── ClientError                a download client failed or cannot be reached (HTTP 502)
@@ -140,6 +143,12 @@ class InvalidProfile(InvalidFields):
     code = "invalid_profile"
 
 
+class InvalidChoice(InvalidFields):
+    """The format or audio chosen for this download cannot be used."""
+
+    code = "invalid_choice"
+
+
 class InvalidURL(InputError):
     """That is not a URL haul can download."""
 
@@ -192,6 +201,12 @@ class InvalidTemplate(InputError):
     """That naming template cannot be used."""
 
     code = "invalid_template"
+
+
+class FormatsUnavailable(InputError):
+    """haul could not list the formats of that page."""
+
+    code = "formats_unavailable"
 
 
 class OutsideLibrary(InputError):
@@ -354,6 +369,17 @@ class LimitExceeded(HaulError):
     """Too many active downloads; try again when one has finished."""
 
     code = "limit_exceeded"
+
+
+class TooManyListings(LimitExceeded):
+    """You are listing formats too often; wait a little before asking again."""
+
+    code = "too_many_listings"
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        #: Seconds until the caller may ask again.
+        self.retry_after = retry_after
 
 
 class TooManyAttempts(HaulError):

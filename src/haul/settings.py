@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     ytdlp_threads: int = Field(default=4, ge=1)
     #: The SponsorBlock server profiles that cut or mark segments ask (an http(s) address).
     sponsorblock_api: str = SPONSORBLOCK_API
+    #: Listing a page's formats (GET /api/v1/formats): how many one owner may run at once,
+    #: how many per minute, the seconds one may take, and how long an answer is kept.
+    formats_at_once: int = Field(default=2, ge=1, le=100)
+    formats_per_minute: int = Field(default=20, ge=1, le=10_000)
+    formats_timeout: float = Field(default=60.0, gt=0, le=3600)
+    formats_keep: float = Field(default=300.0, ge=0, le=86_400)
     worker_concurrency: int = Field(default=10, ge=1)
     #: Whether `haul serve` runs a worker in its own process (turn off for API-only nodes of a
     #: PostgreSQL instance whose workers run elsewhere).

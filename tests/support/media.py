@@ -171,6 +171,40 @@ def make_hls(dest_dir: Path, seconds: float = 10, *, name: str = "index.m3u8") -
     return playlist
 
 
+#: The variants of :func:`make_hls_variants`: (name, width, height, bandwidth in bit/s).
+VARIANTS = (("240p", 320, 240, 300_000), ("120p", 160, 120, 150_000))
+
+
+def make_hls_variants(dest_dir: Path, seconds: float = 4) -> Path:
+    """An HLS master playlist with two variants of one clip (:data:`VARIANTS`: 320x240 and
+    160x120, H.264/AAC, each in its own folder); returns the master playlist's path. yt-dlp
+    lists them as the formats ``300`` and ``150`` (the bandwidth in kbit/s).
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
+    for name, width, height, bandwidth in VARIANTS:
+        folder = dest_dir / name
+        folder.mkdir(exist_ok=True)
+        args = [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size={width}x{height}:rate={RATE}:duration={seconds}",
+        ]
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
+        args += [*_codecs(True), "-g", str(2 * RATE), "-f", "hls", "-hls_time", "2"]
+        args += ["-hls_playlist_type", "vod", "-hls_segment_filename", str(folder / "seg%d.ts")]
+        _run([*args, *_BITEXACT, str(folder / "index.m3u8")])
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={width}x{height},"
+            'CODECS="avc1.42c00d,mp4a.40.2"'
+        )
+        lines.append(f"{name}/index.m3u8")
+    master = dest_dir / "master.m3u8"
+    master.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return master
+
+
 def make_jpeg(dest: Path) -> Path:
     """A 160x120 JPEG picture of the test pattern (a page's thumbnail)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -294,6 +328,7 @@ __all__ = [
     "YOUTUBE_ID",
     "make_broken",
     "make_hls",
+    "make_hls_variants",
     "make_jpeg",
     "make_mkv",
     "make_mp4",

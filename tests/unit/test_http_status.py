@@ -35,6 +35,9 @@ ROWS: list[tuple[HaulError, int]] = [
     (errors.PayloadTooLarge(), 413),
     (errors.LimitExceeded(), 429),
     (errors.TooManyAttempts(retry_after=30), 429),
+    (errors.TooManyListings(retry_after=12), 429),
+    (errors.FormatsUnavailable(), 422),
+    (errors.InvalidChoice({"format": "bad"}), 422),
     (errors.ClientError(), 502),
     (errors.ClientUnavailable(), 502),
     (errors.ClientItemNotFound(ref="abc"), 502),
@@ -72,6 +75,7 @@ def test_a_form_with_notes_answers_as_bad_input() -> None:
         (errors.TooManyAttempts(retry_after=30.4), False, {"Retry-After": "30"}),
         (errors.TooManyAttempts(retry_after=30.4), True, {"Retry-After": "30"}),
         (errors.TooManyAttempts(retry_after=0.2), False, {"Retry-After": "1"}),
+        (errors.TooManyListings(retry_after=41.2), False, {"Retry-After": "42"}),
         (errors.Unauthorized(), False, {"WWW-Authenticate": 'Bearer realm="haul"'}),
         (errors.LoginFailed(), False, {"WWW-Authenticate": 'Bearer realm="haul"'}),
         (errors.LoginFailed(), True, {}),  # a page logs in by its form

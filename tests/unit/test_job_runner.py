@@ -317,6 +317,32 @@ async def test_a_direct_file_with_a_plain_profile_stays_with_the_http_engine(
     assert len(b.direct.jobs) == 1 and b.media.jobs == []
 
 
+async def test_a_format_chosen_for_a_direct_file_sends_it_to_the_media_engine(
+    tmp_path: Path,
+) -> None:
+    plain = Profile(name="mp4", container="mp4", format="best")
+    b = await bench(tmp_path, profiles={7: plain})
+    b.script(URL, size=3000, content_type="video/mp4")
+    b.media.scripts[URL] = Script(size=1000, filename="clip.mp4")
+    row, _ = await b.run(URL, profile_id=7, format="worst")
+
+    assert b.stored(row.id).phase == Phase.COMPLETED
+    assert list(b.root_files().values()) == [1000]
+    (media_job,) = b.media.jobs
+    assert media_job.profile == Profile(name="mp4", container="mp4", format="worst")
+
+
+async def test_audio_chosen_for_a_page_is_applied_over_its_profile(b: Bench) -> None:
+    b.ctx.extract = lambda url: Extraction("media", url, id="42", title="A talk")
+    b.script(PAGE, content_type="text/html")
+    b.media.scripts[PAGE] = Script(size=500, filename="A talk [42].opus")
+    row, _ = await b.run(PAGE, audio_format="opus", audio_quality="3")
+
+    assert b.stored(row.id).phase == Phase.COMPLETED
+    (media_job,) = b.media.jobs
+    assert (media_job.profile.audio_format, media_job.profile.audio_quality) == ("opus", "3")
+
+
 async def test_a_playlist_page_becomes_a_parent_of_its_entries(b: Bench) -> None:
     entries = (
         ExtractedEntry(1, "https://video.example/talks/1", "First"),

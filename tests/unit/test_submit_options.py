@@ -15,6 +15,7 @@ from haul.core.submit_options import (
 from haul.store.submits import NewDownload, option_columns
 
 IPTV_COLUMNS = ("iptv_provider_id", "iptv_kind", "iptv_ref", "season", "episode")
+CHOICE_COLUMNS = ("format", "audio_format", "audio_quality")
 
 
 def test_asking_for_nothing_is_an_unpaused_routed_download_with_the_default_profile() -> None:
@@ -26,6 +27,7 @@ def test_asking_for_nothing_is_an_unpaused_routed_download_with_the_default_prof
         "requested_client": None,
         "title": None,
         **dict.fromkeys(IPTV_COLUMNS),
+        **dict.fromkeys(CHOICE_COLUMNS),
     }
 
 
@@ -45,6 +47,19 @@ def test_every_option_lands_in_its_column() -> None:
     assert columns["media_id"] == 4
     assert columns["requested_client"] == "aria2"
     assert columns["title"] == "Heat"
+
+
+def test_a_format_and_audio_chosen_land_in_their_columns() -> None:
+    options = SubmitOptions(format="bv*[height<=480]+ba/b", audio_format="mp3", audio_quality="5")
+    assert options.chooses_format
+    assert {k: option_columns(options)[k] for k in CHOICE_COLUMNS} == {
+        "format": "bv*[height<=480]+ba/b",
+        "audio_format": "mp3",
+        "audio_quality": "5",
+    }
+    assert not DEFAULT_OPTIONS.chooses_format
+    with pytest.raises(ValueError, match="goes with an audio format"):
+        SubmitOptions(audio_quality="5")
 
 
 def test_the_profile_and_force_are_read_at_submit_not_stored_as_asked() -> None:

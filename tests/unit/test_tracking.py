@@ -34,6 +34,9 @@ class Row:
     retry_next_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     files: list[Any] = field(default_factory=list)
+    format: str | None = None
+    audio_format: str | None = None
+    audio_quality: str | None = None
 
 
 def item(status: Status, done: int = 50, total: int | None = 100, **kw: Any) -> ClientItem:

@@ -189,3 +189,84 @@ async def test_notes_of_finished_downloads_are_swept(tmp_path: Path) -> None:
     assert await worker.sweep_notes() == 1
     assert not worker.builtin.work_dir(done).exists()
     assert worker.builtin.work_dir(open_).exists()
+
+
+class StoppableRunner(FakeRunner):
+    """Each job runs until it is told to stop; what is still running is noted."""
+
+    def __init__(self, store: MemoryJobStore, live: LiveJobs) -> None:
+        super().__init__(store, live)
+        self.running: set[int] = set()
+
+    async def run(
+        self, row: Download, job: LiveJob, successor: Successor[T] | None = None
+    ) -> T | None:
+        self.started.append(row.id)
+        self.running.add(row.id)
+        try:
+            while not job.stop.is_set():
+                await asyncio.sleep(0.01)
+        finally:
+            self.running.discard(row.id)
+            self.live.end(row.id)
+        return None
+
+
+class GatedStore(MemoryJobStore):
+    """A store whose admissions wait at a gate once it is closed: a pass held in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def admission(self, work: Any) -> Any:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().admission(work)
+
+
+async def test_a_job_leased_by_a_pass_in_flight_at_stop_does_not_outlive_the_stop(
+    tmp_path: Path,
+) -> None:
+    """A pass that leases while the worker stops its running jobs must not leave a job
+    running after the stop: that job would reach the database and sessions the process has
+    closed by then."""
+    store = GatedStore()
+    live = LiveJobs()
+    runner = StoppableRunner(store, live)
+    worker = Worker(
+        store,
+        EventBus(),
+        BuiltinClient(tmp_path, live),
+        live,
+        cast(Any, runner),
+        lambda: TEN,
+        WorkerConfig(concurrency=2, poll_interval=60),
+    )
+    first = store.state.add("a", queue_rank=0).id
+    await worker.start()
+    await wait_until(lambda: runner.running == {first})
+    store.gate.clear()
+    store.entered.clear()
+    second = store.state.add("a", queue_rank=1).id
+    worker.wake()
+    await asyncio.wait_for(store.entered.wait(), 5)  # the next pass waits at the gate
+    stopping = asyncio.create_task(worker.stop(timeout=5))
+    await settle()
+    store.gate.set()  # the pass goes on while the worker waits for its running job
+    await asyncio.wait_for(stopping, 10)
+    await settle()
+    assert runner.running == set()
+    assert not live.ids()
+    assert store.state.jobs[first].lease_worker_id is None  # given back for the next start
+    assert store.state.jobs[second].lease_worker_id is None
+
+
+async def wait_until(condition: Any, timeout: float = 5.0) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)

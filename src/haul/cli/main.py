@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -35,9 +36,11 @@ from haul.cli.media import media_app
 from haul.cli.notify import notify_app
 from haul.cli.profiles import profiles_app
 from haul.cli.render import (
+    TextConsole,
     children_table,
     details,
     downloads_table,
+    formats_table,
     media_file_line,
     plain,
     say_error,
@@ -46,8 +49,16 @@ from haul.cli.render import (
 from haul.cli.retention import retention_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
+from haul.core.profiles import AUDIO_FORMATS, check_choice
 from haul.core.submit_options import SubmitOptions
-from haul.errors import ApiError, HaulError, LoginNeeded, StartRefused, StorageError
+from haul.errors import (
+    ApiError,
+    HaulError,
+    InvalidChoice,
+    LoginNeeded,
+    StartRefused,
+    StorageError,
+)
 from haul.logsetup import setup_logging
 
 app = typer.Typer(
@@ -196,12 +207,38 @@ def add(
     force: Annotated[
         bool, typer.Option(help="Even if the media item has its file or is being downloaded.")
     ] = False,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="A yt-dlp format for these downloads instead of the profile's: an id from "
+            "`haul formats URL`, or a selector such as 'bv*[height<=720]+ba/b'.",
+        ),
+    ] = None,
+    audio_format: Annotated[
+        str | None,
+        typer.Option(help=f"Audio only: convert to {', '.join(AUDIO_FORMATS)}."),
+    ] = None,
+    audio_quality: Annotated[
+        str | None,
+        typer.Option(help="With --audio-format: a VBR level 0 (best) to 10, or a bitrate (192K)."),
+    ] = None,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
     """Queue downloads; with --wait, follow them with progress bars."""
     torrents = [Path(u) for u in urls if u.lower().endswith(".torrent") and Path(u).is_file()]
     links = [u for u in urls if Path(u) not in torrents]
+    try:
+        chosen = check_choice(format, audio_format, audio_quality)
+    except InvalidChoice as exc:
+        say_error(exc.message)
+        raise typer.Exit(2) from None
+    if torrents and any(chosen):
+        say_error("A format or an audio choice is for pages and streams; a torrent has none.")
+        raise typer.Exit(2)
+    choice = dict(zip(("format", "audio_format", "audio_quality"), chosen, strict=True))
     with api_for(server, token) as api:
         created: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
@@ -214,15 +251,19 @@ def add(
         if links:
             try:
                 # One request for all of them: the server stores them in one transaction.
-                answer = api.request("POST", "/downloads", json={"urls": links, **options})
+                body = {"urls": links, **options, **{k: v for k, v in choice.items() if v}}
+                answer = api.request("POST", "/downloads", json=body)
                 refused += answer["errors"]
                 created += answer["items"]
             except LoginNeeded:
                 raise
             except ApiError as exc:
-                refused += exc.body.get("errors") or [
-                    {"url": ", ".join(links), "detail": exc.message}
-                ]
+                listed = exc.body.get("errors")  # per link; a bad field is said of them all
+                refused += (
+                    listed
+                    if isinstance(listed, list) and listed
+                    else [{"url": ", ".join(links), "detail": exc.message}]
+                )
         for path in torrents:
             try:
                 form = {k: str(v).lower() if isinstance(v, bool) else v for k, v in options.items()}
@@ -248,6 +289,28 @@ def add(
         if wait and created:
             failed |= not _follow(api, created)
     raise typer.Exit(1 if failed else 0)
+
+
+#: Seconds `haul formats` waits for the server (which gives up on a page after a minute).
+FORMATS_WAIT = 90.0
+
+
+@app.command()
+def formats(
+    url: Annotated[str, typer.Argument(help="A page or a stream.")],
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """List the formats a page offers (nothing is downloaded); add one with
+    `haul add URL --format ID`."""
+    with api_for(server, token) as api:
+        page = api.request("GET", "/formats", params={"url": url}, timeout=FORMATS_WAIT)
+    table = formats_table(page)
+    out = console
+    if not console.is_terminal:  # a pipe gets every column whole, for scripts
+        whole = Measurement.get(console, console.options.update_width(1000), table).maximum
+        out = TextConsole(width=max(whole, console.width))
+    out.print(table)
 
 
 def _request_fields(options: SubmitOptions) -> dict[str, Any]:

@@ -138,6 +138,9 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
         "total_bytes",
         "client",
         "client_ref",
+        "format",
+        "audio_format",
+        "audio_quality",
         "error",
         "message",
         "owner",
@@ -155,7 +158,7 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
             value = f"{value * 100:.1f}%"
         elif key == "owner":
             value = item.get("owner_name") or value
-        elif key == "parent_id" and value is None:
+        elif key in ("parent_id", "format", "audio_format", "audio_quality") and value is None:
             continue
         table.add_row(
             key, value if isinstance(value, Text) else "-" if value is None else str(value)
@@ -228,3 +231,46 @@ def children_table(children: list[dict[str, Any]]) -> Table:
             child.get("title") or child["url"],
         )
     return table
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}k"
+
+
+def formats_table(page: dict[str, Any]) -> Table:
+    """The formats of a page (``GET /formats``), worst first as yt-dlp sorts them; the page's
+    title and length above them."""
+    title = text(page.get("title") or page["url"], "bold")
+    table = Table(box=None, header_style="bold", title=title, title_justify="left")
+    table.caption = f"{duration(page.get('duration'))}  {plain(page['url'])}"
+    table.caption_justify = "left"
+    columns = ("ID", "EXT", "KIND", "RESOLUTION", "FPS", "VCODEC", "ACODEC", "SIZE", "TBR")
+    for column in (*columns, "ABR", "VBR", "PROTOCOL", "NOTE"):
+        right = column in ("FPS", "SIZE", "TBR", "ABR", "VBR")
+        table.add_column(column, justify="right" if right else "left")
+    for f in page.get("formats") or []:
+        exact = f.get("filesize")
+        shown_size = size(exact) if exact is not None else _approx(f.get("filesize_approx"))
+        resolution = f.get("resolution") or (
+            f"{f['width']}x{f['height']}" if f.get("width") and f.get("height") else "-"
+        )
+        table.add_row(
+            text(f["id"], "bold"),
+            text(f.get("ext") or "-"),
+            text(f.get("kind") or "-"),
+            text(resolution),
+            "-" if f.get("fps") is None else f"{f['fps']:g}",
+            text(f.get("vcodec") or "none"),
+            text(f.get("acodec") or "none"),
+            shown_size,
+            _rate(f.get("tbr")),
+            _rate(f.get("abr")),
+            _rate(f.get("vbr")),
+            text(f.get("protocol") or "-"),
+            text(f.get("format_note") or ""),
+        )
+    return table
+
+
+def _approx(value: float | None) -> str:
+    return "-" if value is None else f"~{size_text(value)}"

@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from haul.core.paths import stays_inside, template_stays_inside
-from haul.errors import InvalidProfile
+from haul.errors import InvalidChoice, InvalidProfile
 
 #: Yes/no choices: what is embedded into the file, and which side files are written beside it.
 FLAGS = (
@@ -118,7 +118,7 @@ def _text(value: Any, field: str, limit: int = 500) -> str | None:
 
 def check_format(value: Any) -> str | None:
     """A yt-dlp format selector (yt-dlp itself judges its grammar when it runs)."""
-    return _text(value, "format")
+    return _text(value, "format", FORMAT_MAX)
 
 
 def check_container(value: Any) -> str | None:
@@ -288,6 +288,35 @@ def combination_problems(profile: Mapping[str, Any]) -> dict[str, str]:
     if profile.get("audio_quality") and not audio:
         problems["audio_quality"] = QUALITY_WITHOUT_AUDIO
     return problems
+
+
+#: The longest format selector a profile or a download may hold.
+FORMAT_MAX = 500
+
+
+def check_choice(
+    format: Any = None, audio_format: Any = None, audio_quality: Any = None
+) -> tuple[str | None, str | None, str | None]:
+    """The format, audio format and audio quality one download asks for instead of its
+    profile's, cleaned by the profile's rules (empty text: not chosen); raise
+    :class:`InvalidChoice` naming every bad one. The selector's grammar is yt-dlp's to judge
+    (:func:`haul.engine.ytdlp_formats.selector_problem`)."""
+    problems: dict[str, str] = {}
+    clean: dict[str, str | None] = {}
+    for field, check, value in (
+        ("format", check_format, format),
+        ("audio_format", check_audio_format, audio_format),
+        ("audio_quality", check_audio_quality, audio_quality),
+    ):
+        try:
+            clean[field] = check(value)
+        except ValueError as exc:
+            problems[field] = str(exc)
+    if not problems and clean["audio_quality"] and not clean["audio_format"]:
+        problems["audio_quality"] = QUALITY_WITHOUT_AUDIO
+    if problems:
+        raise InvalidChoice(problems)
+    return clean["format"], clean["audio_format"], clean["audio_quality"]
 
 
 _CHECKS: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""Failed logins counted per key in a sliding window (pure: the clock is passed in)."""
+"""Events counted per key in a sliding window (pure: the clock is passed in): failed logins,
+and costly requests such as format listings."""
 
 from __future__ import annotations
 
@@ -41,3 +42,22 @@ class FailureWindow:
         while times and times[0] <= now - self.window:
             times.popleft()
         return times
+
+
+@dataclass
+class RateWindow:
+    """At most ``allowed`` uses per key within ``window`` seconds."""
+
+    allowed: int
+    window: float
+    _uses: FailureWindow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._uses = FailureWindow(self.allowed, self.window)
+
+    def take(self, key: str, now: float) -> float:
+        """Use one for ``key`` if it may (0 returned), else the seconds until it may."""
+        wait = self._uses.wait(key, now)
+        if wait == 0:
+            self._uses.failed(key, now)
+        return wait

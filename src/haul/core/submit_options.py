@@ -58,6 +58,12 @@ class SubmitOptions:
     title: str | None = None
     #: The IPTV catalogue entry it is of (a film or an episode haul found in a catalogue).
     iptv: IptvEntry | None = None
+    #: A yt-dlp format selector for this download only, instead of its profile's (None: the
+    #: profile's); checked by :func:`haul.core.profiles.check_choice`.
+    format: str | None = None
+    #: Audio only, for this download only: the format to convert to and its quality.
+    audio_format: str | None = None
+    audio_quality: str | None = None
 
     def __post_init__(self) -> None:
         if not PRIORITY_LOWEST <= self.priority <= PRIORITY_HIGHEST:
@@ -66,6 +72,13 @@ class SubmitOptions:
             )
         if self.iptv is not None and self.media_id is None:
             raise ValueError("an IPTV download is for a media item")
+        if self.audio_quality is not None and self.audio_format is None:
+            raise ValueError("an audio quality goes with an audio format")
+
+    @property
+    def chooses_format(self) -> bool:
+        """Whether it asks yt-dlp for a format or audio of its own (not the profile's)."""
+        return self.format is not None or self.audio_format is not None
 
     @property
     def to_front(self) -> bool:

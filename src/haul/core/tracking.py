@@ -35,6 +35,9 @@ class DownloadRow(Protocol):
     last_error_message: str | None
     retry_next_at: datetime | None
     files: list[Any]
+    format: str | None
+    audio_format: str | None
+    audio_quality: str | None
     meta: dict[str, Any]
 
 
@@ -69,6 +72,11 @@ class Tracked:
     owner_name: str | None = None
     #: A playlist's entries counted by status, e.g. ``{"completed": 2, "failed": 1}``.
     children_status: dict[str, int] | None = None
+    #: The yt-dlp format selector chosen for this download instead of its profile's.
+    format: str | None = None
+    #: Audio only, chosen for this download: the format converted to and its quality.
+    audio_format: str | None = None
+    audio_quality: str | None = None
     #: haul's own address of the download's thumbnail (None: it has none).
     thumbnail_url: str | None = None
 
@@ -137,6 +145,9 @@ def track(
         children=sum(counts.values()) if counts is not None else None,
         owner_name=owner_name,
         children_status=counts,
+        format=row.format,
+        audio_format=row.audio_format,
+        audio_quality=row.audio_quality,
         thumbnail_url=thumbnail_url(row),
     )
 
@@ -170,6 +181,9 @@ def _playlist(
         children=sum(children.counts.values()),
         owner_name=owner_name,
         children_status=dict(children.counts),
+        format=row.format,
+        audio_format=row.audio_format,
+        audio_quality=row.audio_quality,
         thumbnail_url=thumbnail_url(row),
     )
 

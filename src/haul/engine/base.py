@@ -10,6 +10,7 @@ and returns an :class:`EngineResult` naming the files it produced. Errors leave 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -106,6 +107,27 @@ class Profile:
             or self.sponsorblock_remove
             or self.sponsorblock_mark
         )
+
+    def chosen(
+        self,
+        format: str | None = None,
+        audio_format: str | None = None,
+        audio_quality: str | None = None,
+    ) -> Profile:
+        """This profile with one download's own choice in place of its own: a format
+        selector, and for audio only the format to convert to (with its quality, else the
+        profile's when it was audio only too). Nothing chosen: the profile as it is."""
+        if format is None and audio_format is None:
+            return self
+        changes: dict[str, Any] = {}
+        if format is not None:
+            changes["format"] = format
+        if audio_format is not None:
+            changes["audio_format"] = audio_format
+            changes["audio_quality"] = audio_quality or (
+                self.audio_quality if self.audio_format else None
+            )
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True, slots=True)

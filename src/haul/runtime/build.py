@@ -58,6 +58,7 @@ from haul.service.accounts import AccountService
 from haul.service.clients import ClientService
 from haul.service.config import ConfigService, defaults_from
 from haul.service.cookies import CookieService
+from haul.service.formats import FormatService
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import IptvDownloads, IptvStreamUrls
 from haul.service.links import FileLinks
@@ -279,6 +280,16 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         notification_service=notification_service,
         ownership=OwnershipService(db, accounts, service, media, cookies),
         cookies=cookies,
+        formats=FormatService(
+            addresses=addresses,
+            allow_private=allow_private,
+            cookies=cookies.for_owner,
+            visitor_sites=settings.public_site_list,
+            at_once=settings.formats_at_once,
+            per_minute=settings.formats_per_minute,
+            timeout=settings.formats_timeout,
+            keep=settings.formats_keep,
+        ),
         retention=retention,
         links=FileLinks(db, service),
         thumbnails=thumbnails,

@@ -35,6 +35,7 @@ from haul.service.accounts import AccountService
 from haul.service.clients import ClientService
 from haul.service.config import ConfigService
 from haul.service.cookies import CookieService
+from haul.service.formats import FormatService
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import IptvDownloads
 from haul.service.links import FileLinks
@@ -98,6 +99,8 @@ class Runtime:
     ownership: OwnershipService
     #: Owners' site cookies, sealed with the key file of the data folder.
     cookies: CookieService
+    #: Lists the formats a page offers (yt-dlp, under the address policy, limited per owner).
+    formats: FormatService
     #: Removes finished downloads past their age (the ages in effect: runtime settings).
     retention: RetentionService
     links: FileLinks
@@ -150,8 +153,7 @@ class Runtime:
             try:
                 await check()
             except BaseException:
-                await self.http.aclose()
-                await self.db.dispose()
+                await self._release()
                 raise
         await self.config.reload()
         await self.profiles.seed_defaults()
@@ -185,21 +187,55 @@ class Runtime:
             sub.close()
 
     async def stop(self) -> None:
-        for job in self.periodic:
-            await job.stop()
+        """Stop what runs, then release what is held. Every step runs even when one before it
+        failed (a connection left open outlives the process's tests and its database); the
+        first failure is raised at the end."""
+        steps: list[Callable[[], Awaitable[None]]] = [job.stop for job in self.periodic]
         if self.run_worker:
-            await self.worker.stop()
+            steps.append(self.worker.stop)
+        steps.append(self._stop_observer)
+        if self.bridge is not None:
+            steps.append(self.bridge.stop)
+        await _all_of(steps)
+        await self._release()
+
+    async def _stop_observer(self) -> None:
         if self._observer is not None:
             self._observer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._observer
-        if self.bridge is not None:
-            await self.bridge.stop()
-        await self.config.aclose()
+
+    async def _release(self) -> None:
+        """Close the connections, files and threads the parts hold (nothing runs any more)."""
         self.bus.close()
-        await self.notifier.aclose(grace=2.0)  # the last completions may still be on their way
-        await self.direct.aclose()
-        await asyncio.to_thread(self.prober.close)
-        await self.directory.aclose()
-        await self.http.aclose()
-        await self.db.dispose()
+
+        async def notifier() -> None:
+            await self.notifier.aclose(grace=2.0)  # the last completions may be on their way
+
+        async def prober() -> None:
+            await asyncio.to_thread(self.prober.close)
+
+        await _all_of(
+            [
+                self.config.aclose,
+                notifier,
+                self.direct.aclose,
+                prober,
+                self.directory.aclose,
+                self.http.aclose,
+                self.db.dispose,
+            ]
+        )
+
+
+async def _all_of(steps: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run each step in turn, all of them; raise the first failure once all have run."""
+    first: BaseException | None = None
+    for step in steps:
+        try:
+            await step()
+        except Exception as exc:
+            log.exception("stopping: %s failed", getattr(step, "__qualname__", step))
+            first = first or exc
+    if first is not None:
+        raise first

@@ -31,6 +31,7 @@ from haul.engine.base import Profile as EngineProfile
 from haul.errors import (
     ClientError,
     ClientItemNotFound,
+    InvalidChoice,
     NoClient,
     NoClientForSource,
     NotFound,
@@ -177,6 +178,8 @@ class DownloadService:
         if source.kind == "magnet":
             addresses = trackers.magnet_addresses(source.url)
         trackers.check(addresses, allow_private=self.allow_private)
+        if options.chooses_format:
+            await _check_choice(source, options)
         candidates = self.directory.candidates()
         check_requested(options.client, candidates)
         exclusive = False
@@ -647,3 +650,26 @@ class DownloadService:
         shown = tracked_for(tracked, None)
         self.bus.publish("status", download_id, tracked.owner, download=to_json(shown))
         return tracked
+
+
+async def _check_choice(source: Source, options: SubmitOptions) -> None:
+    """A download's own format or audio goes to yt-dlp: refused for a torrent, beside another
+    client, or (the format) when yt-dlp cannot read it."""
+    if source.kind in ("magnet", "torrent"):
+        field = "format" if options.format is not None else "audio_format"
+        raise InvalidChoice(
+            {field: "A format or an audio choice is for pages and streams; a torrent has none."}
+        )
+    if options.client not in (None, BUILTIN):
+        raise InvalidChoice(
+            {
+                "client": f"A format or an audio choice is yt-dlp's, in the built-in engine; "
+                f"{options.client} cannot apply it."
+            }
+        )
+    if options.format is not None:
+        from haul.engine.ytdlp_formats import selector_problem  # yt-dlp loads when first asked
+
+        problem = await asyncio.to_thread(selector_problem, options.format)
+        if problem is not None:
+            raise InvalidChoice({"format": problem})

@@ -48,6 +48,10 @@ class StoredJob:
     files: list[Any] = field(default_factory=list)
     #: A torrent's .torrent, kept by its hand-over to a client.
     source_blob: bytes | None = None
+    #: The format and audio the download chose over its profile's.
+    format: str | None = None
+    audio_format: str | None = None
+    audio_quality: str | None = None
 
     def row(self) -> Download:
         """The download as the SQL store gives it out (a row no session holds)."""
@@ -83,6 +87,9 @@ class StoredJob:
             meta=dict(self.meta),
             files=list(self.files),
             source_blob=self.source_blob,
+            format=self.format,
+            audio_format=self.audio_format,
+            audio_quality=self.audio_quality,
         )
 
 

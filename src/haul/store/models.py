@@ -380,6 +380,11 @@ class Download(Base):
     season: Mapped[int | None] = mapped_column(Integer)
     episode: Mapped[int | None] = mapped_column(Integer)
     requested_client: Mapped[str | None] = mapped_column(String(64))
+    #: What this download asks yt-dlp for instead of its profile's (None: the profile's): a
+    #: format selector, and for audio only the format to convert to and its quality.
+    format: Mapped[str | None] = mapped_column(String(500))
+    audio_format: Mapped[str | None] = mapped_column(String(16))
+    audio_quality: Mapped[str | None] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     desired_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     canceled_at: Mapped[datetime | None]

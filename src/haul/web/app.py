@@ -20,6 +20,7 @@ from haul.web.api import (
     cookies,
     downloads,
     events,
+    formats,
     iptv,
     iptv_downloads,
     links,
@@ -75,6 +76,7 @@ def create_app(
     errors.install(app)
     for router in (
         downloads.router,
+        formats.router,
         accounts.router,
         cookies.router,
         links.router,

@@ -24,6 +24,7 @@ from haul.service import DownloadService, Owner
 from haul.service.accounts import AccountService
 from haul.service.clients import ClientService
 from haul.service.config import ConfigService
+from haul.service.formats import FormatService
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import IptvDownloads
 from haul.service.links import FileLinks
@@ -125,6 +126,10 @@ def get_notifications(conn: HTTPConnection) -> NotificationService:
     return get_runtime(conn).notification_service
 
 
+def get_formats(conn: HTTPConnection) -> FormatService:
+    return get_runtime(conn).formats
+
+
 def get_logs(conn: HTTPConnection) -> LogService:
     return LogService(get_database(conn))
 
@@ -155,6 +160,7 @@ LinksDep = Annotated[FileLinks, Depends(get_links)]
 IptvDep = Annotated[IptvService, Depends(get_iptv)]
 IptvDownloadsDep = Annotated[IptvDownloads, Depends(get_iptv_downloads)]
 NotificationsDep = Annotated[NotificationService, Depends(get_notifications)]
+FormatsDep = Annotated[FormatService, Depends(get_formats)]
 LogsDep = Annotated[LogService, Depends(get_logs)]
 OwnerDep = Annotated[Owner, Depends(get_owner)]
 

@@ -6,6 +6,7 @@ the pages' form handlers alike, so a kind of error answers the same status every
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -28,6 +29,7 @@ from haul.errors import (
     ProviderError,
     StorageError,
     TooManyAttempts,
+    TooManyListings,
     Unauthorized,
 )
 from haul.web.schemas import errors as error_schemas
@@ -75,6 +77,8 @@ INVALID_FORM = status_of(InputError)
 def headers_for(exc: HaulError, *, page: bool = False) -> dict[str, str]:
     """The headers an error answers with: when to ask again, and (for the API, not for a page,
     which logs in by its form) how to authenticate."""
+    if isinstance(exc, TooManyListings):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     if isinstance(exc, LimitExceeded):
         return {"Retry-After": str(LIMIT_RETRY_AFTER)}
     if isinstance(exc, TooManyAttempts):

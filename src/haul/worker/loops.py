@@ -125,20 +125,29 @@ class Worker:
         self._wake.set()
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking work, stop running jobs (their data stays for a resume), release leases."""
+        """Stop taking work, stop running jobs (their data stays for a resume), release leases.
+
+        The loops go first: a scheduler pass in flight may still lease and launch jobs, and a
+        job launched after the running ones were told to stop would outlive the process's
+        database and sessions. Then every job is stopped and awaited (cancelled if it does not
+        end within ``timeout``)."""
         self._running = False
-        jobs = self.live.stop_all("shutdown")
-        pending = [job.task for job in jobs if job.task is not None]
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
-        if self.external is not None:
-            await self.external.aclose()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        jobs = self.live.stop_all("shutdown")
+        pending = [job.task for job in jobs if job.task is not None]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        if self.external is not None:
+            await self.external.aclose()
         await self.jobs.reap_workers([self.id])
 
     # -- loops -------------------------------------------------------------------------

@@ -148,9 +148,11 @@ class JobRunner:
         # probe, before its body); so is a torrent, always. A page or a file known from an
         # earlier attempt is the built-in engine's already. A direct file whose profile asks
         # for yt-dlp's post-processors (audio only, embedding...) is yt-dlp's, not the HTTP
-        # engine's nor an external client's.
+        # engine's nor an external client's; so is one the download chose a format for.
         profile = await self.ctx.profiles(row.profile_id)
-        plain = not profile.post_processed
+        profile = profile.chosen(row.format, row.audio_format, row.audio_quality)
+        # A format chosen for the download is yt-dlp's to pick, even among a file's.
+        plain = not profile.post_processed and row.format is None
         # Read once for the attempt: the probe, the page and yt-dlp all send them.
         known_torrent = resolved is not None and resolved["kind"] == "torrent"
         cookies = None if known_torrent else await self._cookies(row)

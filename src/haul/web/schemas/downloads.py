@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from haul.core.profiles import AUDIO_FORMATS, FORMAT_MAX, check_choice
 from haul.core.submit_options import PRIORITY_HIGHEST, PRIORITY_LOWEST, SubmitOptions
 from haul.core.tracking import Tracked
 from haul.web.ids import Id
@@ -35,6 +36,24 @@ class DownloadCreate(BaseModel):
     paused: bool = False
     priority: int = Field(default=0, ge=PRIORITY_LOWEST, le=PRIORITY_HIGHEST)
     title: str | None = Field(default=None, max_length=1000)
+    format: str | None = Field(
+        default=None,
+        max_length=FORMAT_MAX,
+        description="A yt-dlp format selector for this download instead of its profile's: a "
+        "format id from GET /formats (`hls-720`), or a selector (`bv*[height<=480]+ba/b`)",
+    )
+    audio_format: str | None = Field(
+        default=None,
+        max_length=16,
+        description="Audio only, for this download: convert to "
+        + ", ".join(AUDIO_FORMATS)
+        + " instead of the profile's choice",
+    )
+    audio_quality: str | None = Field(
+        default=None,
+        max_length=16,
+        description="With audio_format: a VBR level 0 (best) to 10, or a bitrate such as 192K",
+    )
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -65,7 +84,17 @@ class DownloadCreate(BaseModel):
             paused=self.paused,
             priority=self.priority,
             title=self.title if self.url is not None else None,
+            **choice(self.format, self.audio_format, self.audio_quality),
         )
+
+
+def choice(
+    format: str | None, audio_format: str | None, audio_quality: str | None
+) -> dict[str, Any]:
+    """The options of a download's own format and audio choice, checked (raises
+    :class:`~haul.errors.InvalidChoice` naming each bad field)."""
+    chosen_format, chosen_audio, chosen_quality = check_choice(format, audio_format, audio_quality)
+    return {"format": chosen_format, "audio_format": chosen_audio, "audio_quality": chosen_quality}
 
 
 class DownloadFile(BaseModel):
@@ -94,6 +123,9 @@ else:
                 "The owner as a person reads it: a user name, 'visitor <id start>', 'local'"
             ),
             "children_status": "A playlist's entries counted by status",
+            "format": "The yt-dlp format selector chosen for this download (null: the profile's)",
+            "audio_format": "Audio only, chosen for this download (null: the profile's choice)",
+            "audio_quality": "The audio quality chosen with audio_format",
             "thumbnail_url": (
                 "haul's own address of the download's thumbnail (a copy of the page's "
                 "picture); null when it has none"

@@ -1,6 +1,7 @@
 """The add page: links (one per line: pages, files, streams, magnets), a .torrent upload,
-profile, client, media item, start paused. Errors are shown beside the field they are about,
-and what could be queued is queued."""
+profile, client, media item, start paused, and a format or audio of the download's own (the
+page's script lists a link's formats to pick from: ``GET /api/v1/formats``). Errors are shown
+beside the field they are about, and what could be queued is queued."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.clients.directory import ClientDirectory
+from haul.core.profiles import AUDIO_FORMATS, FORMAT_MAX, check_choice
 from haul.core.submit_options import SubmitOptions
 from haul.core.torrents import MAX_TORRENT_BYTES
-from haul.errors import HaulError
+from haul.errors import HaulError, InvalidChoice
 from haul.service import Owner
 from haul.service.downloads import DownloadService
 from haul.service.media import MediaService
@@ -59,6 +61,9 @@ class AddForm(PageForm):
     client: str = ""
     media: str = ""
     paused: bool = False
+    format: str = ""
+    audio_format: str = ""
+    audio_quality: str = ""
     queued: list[int] = field(default_factory=list)
 
 
@@ -84,11 +89,23 @@ async def add(
     client: Annotated[str, Form(max_length=64)] = "",
     media: Annotated[str, Form(max_length=20)] = "",
     paused: Annotated[bool, Form()] = False,
+    format: Annotated[str, Form(max_length=FORMAT_MAX + 100)] = "",
+    audio_format: Annotated[str, Form(max_length=100)] = "",
+    audio_quality: Annotated[str, Form(max_length=100)] = "",
     torrent: Annotated[UploadFile | None, File()] = None,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
-    form = AddForm(urls=urls, profile=profile, client=client, media=media, paused=paused)
+    form = AddForm(
+        urls=urls,
+        profile=profile,
+        client=client,
+        media=media,
+        paused=paused,
+        format=format,
+        audio_format=audio_format,
+        audio_quality=audio_quality,
+    )
     links = [line.strip() for line in urls.splitlines() if line.strip()]
     blob = await torrent.read(MAX_TORRENT_BYTES + 1) if torrent and torrent.filename else None
     media_id = _media_id(form)
@@ -105,10 +122,22 @@ async def add(
         form.error(
             "torrent", f"That file is larger than {MAX_TORRENT_BYTES // 2**20} MB: not a .torrent."
         )
+    chosen: tuple[str | None, str | None, str | None] = (None, None, None)
+    try:
+        chosen = check_choice(format, audio_format, audio_quality)
+    except InvalidChoice as exc:
+        for name, message in exc.problems.items():
+            form.error(name, message)
     if form.errors:
         return await _render(request, services, owner, form, status_code=INVALID_FORM)
     options = SubmitOptions(
-        profile=profile or None, client=client or None, media_id=media_id, paused=paused
+        profile=profile or None,
+        client=client or None,
+        media_id=media_id,
+        paused=paused,
+        format=chosen[0],
+        audio_format=chosen[1],
+        audio_quality=chosen[2],
     )
     failed: list[str] = []
     for link in links:
@@ -140,7 +169,10 @@ def _media_id(form: AddForm) -> int | None:
 
 
 def _field_of(exc: HaulError) -> str:
-    """Which field an error is about, from its code."""
+    """Which field an error is about, from its code (a format or audio choice: the field
+    it names)."""
+    if isinstance(exc, InvalidChoice):
+        return next(iter(exc.problems), "format")
     code = exc.code
     if "profile" in code:
         return "profile"
@@ -172,4 +204,5 @@ async def _render(
         clients=clients,
         media_items=[i for i in items if i.kind != "series"],
         torrent_limit_mb=MAX_TORRENT_BYTES // 2**20,
+        audio_formats=AUDIO_FORMATS,
     )

@@ -509,3 +509,103 @@
     });
   }
 })();
+
+// == Add page ===============================================================================
+// "List formats" asks the API for the formats of the first link and shows them; picking one
+// fills the Format field (an audio-only one also asks for audio only, unless already chosen).
+// Without this script the button stays hidden and the fields are typed in by hand.
+(() => {
+  const button = document.getElementById("list-formats");
+  const form = button?.closest("form");
+  if (!button || !form) return;
+  const out = document.getElementById("formats-out");
+  const box = document.getElementById("formats");
+  const body = box.querySelector("tbody");
+  const field = form.elements.namedItem("format");
+  const audio = form.elements.namedItem("audio_format");
+  let audioSetHere = false;
+  button.closest(".list-formats").hidden = false;
+
+  function say(text, state) {
+    out.hidden = false;
+    out.textContent = text;
+    out.classList.remove("ok", "bad", "busy");
+    if (state) out.classList.add(state);
+  }
+  function bytes(n) {
+    if (n === null || n === undefined) return "";
+    for (const unit of ["B", "KB", "MB", "GB", "TB"]) {
+      if (n < 1000 || unit === "TB") return unit === "B" ? `${n} B` : `${n.toFixed(1)} ${unit}`;
+      n /= 1000;
+    }
+    return "";
+  }
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text === null || text === undefined ? "" : String(text);
+    row.append(td);
+    return td;
+  }
+  function pick(f, row) {
+    field.value = f.id;
+    for (const tr of body.querySelectorAll("tr.picked")) tr.classList.remove("picked");
+    row.classList.add("picked");
+    if (f.kind === "audio" && !audio.value) {
+      audio.value = "best";
+      audioSetHere = true;
+    } else if (f.kind !== "audio" && audioSetHere) {
+      audio.value = "";
+      audioSetHere = false;
+    }
+  }
+  function show(page) {
+    const title = box.querySelector(".formats-title");
+    const length = page.duration ? ` (${Math.round(page.duration)} s)` : "";
+    title.textContent = `${page.title || page.url}${length}: ${page.formats.length} formats`;
+    body.replaceChildren();
+    for (const f of page.formats) {
+      const row = document.createElement("tr");
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "format-pick";
+      radio.value = f.id;
+      radio.setAttribute("aria-label", `Pick format ${f.id}`);
+      radio.checked = field.value === f.id;
+      radio.addEventListener("change", () => pick(f, row));
+      cell(row, "").append(radio);
+      cell(row, f.id);
+      cell(row, f.ext);
+      cell(row, f.kind === "unknown" ? "" : f.kind);
+      cell(row, f.resolution || (f.width && f.height ? `${f.width}x${f.height}` : ""));
+      cell(row, f.fps);
+      cell(row, [f.vcodec, f.acodec].filter(Boolean).join(" + "));
+      cell(row, f.filesize != null ? bytes(f.filesize) : f.filesize_approx != null ? `~${bytes(f.filesize_approx)}` : "");
+      cell(row, f.tbr != null ? `${Math.round(f.tbr)}k` : "");
+      cell(row, [f.format_note, f.protocol].filter(Boolean).join(", "));
+      if (radio.checked) row.classList.add("picked");
+      body.append(row);
+    }
+    box.hidden = false;
+  }
+  button.addEventListener("click", async () => {
+    const url = (form.elements.namedItem("urls").value.split("\n").map((l) => l.trim()).filter(Boolean))[0];
+    if (!url) {
+      say("Paste a link first: its formats are listed.", "bad");
+      return;
+    }
+    say("Asking the page for its formats…", "busy");
+    button.disabled = true;
+    try {
+      const res = await fetch(`/api/v1/formats?url=${encodeURIComponent(url)}`, { headers: { Accept: "application/json" } });
+      const data = await res.json().catch(() => null);
+      if (!res.ok) throw new Error((data && data.detail) || `The server answered ${res.status}.`);
+      show(data);
+      say("Pick one below; it fills the Format field.", "ok");
+    } catch (err) {
+      box.hidden = true;
+      say(err.message, "bad");
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();
