@@ -34,8 +34,10 @@ from tests.support.browser import (
 )
 from tests.support.origin import Origin
 from tests.support.showcase import SHOWCASE_ENV, Showcase, fill
+from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
+THUMBNAILS_LOADED = "[...document.querySelectorAll('.thumb img')].every(i => i.complete)"
 
 
 def pages(shown: Showcase) -> dict[str, str]:
@@ -44,6 +46,7 @@ def pages(shown: Showcase) -> dict[str, str]:
         "downloads": "/",
         "add": "/add",
         "download": f"/downloads/{shown.downloading[0]}",
+        "download-finished": f"/downloads/{shown.completed}",
         "library": "/library",
         "library-item": f"/library/{shown.media}",
         "clients": "/clients",
@@ -97,6 +100,8 @@ def main() -> int:
                     page = errors.watch(context.new_page(), screen.name)
                     page.goto(path, wait_until="load")
                     page.evaluate("document.fonts.ready.then(() => true)")
+                    # Thumbnails load lazily, after the page's load event: wait for them too.
+                    wait_for(lambda p=page: p.evaluate(THUMBNAILS_LOADED), 15, what="thumbnails")
                     dest = args.out / f"{name}-{screen.name}.png"
                     page.screenshot(path=dest, full_page=True, animations="disabled")
                 finally:

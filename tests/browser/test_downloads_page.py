@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support import media
 from tests.support.aria2 import aria2_daemon
 from tests.support.browser import DESKTOP, PageErrors, new_context
 from tests.support.origin import Origin
@@ -253,3 +254,57 @@ def test_share_a_signed_link_that_works_without_the_page(
         assert part.status_code == 206
         assert part.content == data[100:200]
         assert http.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code == 404
+
+
+def test_the_pages_show_a_thumbnail_served_by_haul(
+    page: Page,
+    haul_web: HaulServer,
+    origin: Origin,
+    browser_errors: PageErrors,
+    tmp_path: Path,
+) -> None:
+    clip = media.make_mp4(tmp_path / "clip.mp4", 2)
+    origin.add_file("/v/clip.mp4", clip, content_type="video/mp4")
+    poster = media.make_jpeg(tmp_path / "poster.jpg")  # 160x120
+    origin.add_file("/v/poster.jpg", poster, content_type="image/jpeg")
+    origin.add_page("/v/not-a-picture.jpg", "<html><body>no picture here</body></html>")
+    with_picture = media.page_with_video(
+        origin.url("/v/clip.mp4"), title="With <a> picture", poster_url=origin.url("/v/poster.jpg")
+    )
+    origin.add_page("/watch/picture", with_picture)
+    broken = media.page_with_video(
+        origin.url("/v/clip.mp4"), poster_url=origin.url("/v/not-a-picture.jpg")
+    )
+    origin.add_page("/watch/broken", broken)
+    # The broken one's thumbnail answers 404: the browser says so in its console.
+    browser_errors.allow(r"404")
+    good = queued(haul_web, origin.url("/watch/picture"))
+    bad = queued(haul_web, origin.url("/watch/broken"))
+    for item in (good, bad):
+        wait_for(lambda i=item: status_of(haul_web, i["id"]) == "completed", 60, what="done")
+
+    for _ in range(3):  # several views: the site is asked once
+        page.goto("/")
+        img = page.locator(f"#d-{good['id']} .thumb img")
+        expect(img).to_have_attribute("src", f"/api/v1/downloads/{good['id']}/thumbnail")
+        title = page.locator(f"#d-{good['id']} a.title").inner_text()
+        expect(img).to_have_attribute("alt", title)
+        expect(img).to_have_attribute("loading", "lazy")
+        wait_for(lambda i=img: i.evaluate("i => i.naturalWidth") == 160, 10, what="the picture")
+        # The broken one keeps an empty box of the same size, and no broken image.
+        placeholder = page.locator(f"#d-{bad['id']} .thumb")
+        expect(placeholder).to_have_class(re.compile(r"\bnone\b"))
+        expect(placeholder.locator("img")).to_have_count(0)
+        box = placeholder.bounding_box()
+        assert box is not None and (round(box["width"]), round(box["height"])) == (64, 36)
+    assert len(origin.requests_for("/v/poster.jpg")) == 1
+    assert len(origin.requests_for("/v/not-a-picture.jpg")) == 1
+
+    page.goto(f"/downloads/{good['id']}")
+    large = page.locator(".poster .thumb img")
+    wait_for(lambda: large.evaluate("i => i.naturalWidth") == 160, 10, what="the large picture")
+    box = large.bounding_box()
+    assert box is not None and round(box["width"]) == 320
+    # Every image the pages loaded came from haul itself.
+    sources = page.evaluate("[...document.images].map(i => new URL(i.src).origin)")
+    assert set(sources) <= {haul_web.url.rstrip("/")}

@@ -246,7 +246,10 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _video_tag(video_url: str, track_url: str | None, content_type: str) -> str:
+def _video_tag(
+    video_url: str, track_url: str | None, content_type: str, poster_url: str | None = None
+) -> str:
+    poster = f' poster="{html.escape(poster_url)}"' if poster_url is not None else ""
     track = ""
     if track_url is not None:
         track = (
@@ -254,7 +257,7 @@ def _video_tag(video_url: str, track_url: str | None, content_type: str) -> str:
             ' label="English">'
         )
     return (
-        '  <video controls width="320" height="240">\n'
+        f'  <video controls width="320" height="240"{poster}>\n'
         f'    <source src="{html.escape(video_url)}" type="{content_type}">{track}\n'
         "  </video>"
     )
@@ -274,9 +277,11 @@ def page_with_video(
     title: str = TITLE,
     *,
     content_type: str = "video/mp4",
+    poster_url: str | None = None,
 ) -> str:
-    """A page with one ``<video>`` (and a ``<track>`` when given): one media item for yt-dlp."""
-    return _page(title, _video_tag(video_url, track_url, content_type))
+    """A page with one ``<video>`` (and a ``<track>`` when given): one media item for yt-dlp;
+    its ``poster`` picture, when given, is what yt-dlp calls the video's thumbnail."""
+    return _page(title, _video_tag(video_url, track_url, content_type, poster_url))
 
 
 def page_with_two_videos(url1: str, url2: str, title: str = "Two haul clips") -> str:

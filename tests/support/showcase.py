@@ -59,9 +59,13 @@ def fill(
 
     clip = media.make_mp4(workdir / "haul-test-clip.mp4")
     origin.add_file("/videos/haul-test-clip.mp4", clip, content_type="video/mp4")
-    origin.add_page(
-        "/watch/haul-test-clip", media.page_with_video(origin.url("/videos/haul-test-clip.mp4"))
+    poster = media.make_jpeg(workdir / "haul-test-clip.jpg")
+    origin.add_file("/videos/haul-test-clip.jpg", poster, content_type="image/jpeg")
+    watch = media.page_with_video(
+        origin.url("/videos/haul-test-clip.mp4"),
+        poster_url=origin.url("/videos/haul-test-clip.jpg"),
     )
+    origin.add_page("/watch/haul-test-clip", watch)
     completed = _add(server, origin.url("/watch/haul-test-clip"), media_id=film["id"])
     _wait_status(server, completed, "completed", timeout)
     wait_for(lambda: _get(server, f"/media/{film['id']}")["files"], timeout, what="film's file")

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from haul.core.client_items import ClientItem
+from haul.core.images import download_thumbnail
 from haul.core.status import PHASE_STATUS, Phase, Status
 
 
@@ -82,6 +83,8 @@ class Tracked:
     recorded_seconds: float | None = None
     #: The user asked to end the live recording: it finishes with what it recorded.
     stop_requested: bool = False
+    #: haul's own address of the download's thumbnail (None: it has none).
+    thumbnail_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ def track(
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
         **_live_fields(row, live),
+        thumbnail_url=thumbnail_url(row),
     )
 
 
@@ -206,7 +210,15 @@ def _playlist(
         format=row.format,
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
+        thumbnail_url=thumbnail_url(row),
     )
+
+
+def thumbnail_url(row: DownloadRow) -> str | None:
+    """Where haul serves the download's thumbnail: its own address, never the site's."""
+    if download_thumbnail(row.meta or {}) is None:
+        return None
+    return f"/api/v1/downloads/{row.id}/thumbnail"
 
 
 #: The order a playlist's summary names its entries' statuses in, after the finished ones.

@@ -86,6 +86,8 @@ class Resolution:
     entries: tuple[PlaylistEntry, ...] = ()
     #: A media item's HLS manifest when it may be a live stream (see ``ytdlp.Extraction``).
     hls_manifest: str | None = None
+    #: Where the page's picture is, if yt-dlp found one (haul fetches a copy to show).
+    thumbnail: str | None = None
 
 
 async def resolve(
@@ -166,6 +168,7 @@ def _from_extraction(url: str, found: ytdlp.Extraction, content_type: str | None
             title=found.title,
             content_type=content_type,
             hls_manifest=found.hls_manifest,
+            thumbnail=found.thumbnail,
         )
     if not found.entries:
         raise UnsupportedSource(f"The playlist at {url} has no entries haul can download.")

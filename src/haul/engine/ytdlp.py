@@ -27,6 +27,7 @@ from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
 from haul.core.cookies import DotlessHostPolicy, SiteCookies
+from haul.core.images import source_of
 from haul.core.paths import inside, template_stays_inside
 from haul.core.profiles import SPONSORBLOCK_API
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
@@ -66,6 +67,8 @@ class Extraction:
     #: The HLS manifest of a media item that may be a live stream: one yt-dlp says is live,
     #: or whose every format is HLS (whether it is live, the manifest tells).
     hls_manifest: str | None = None
+    #: Where the page's picture is (an http(s) address), if yt-dlp found one.
+    thumbnail: str | None = None
 
 
 class _Stopped(DownloadCancelled):  # type: ignore[misc]
@@ -148,6 +151,7 @@ def _extraction(url: str, info: dict[str, Any], max_entries: int) -> Extraction:
         extractor=_str(info.get("extractor_key") or info.get("extractor")),
         entries=tuple(_entries(info.get("entries") or (), max_entries)) if is_playlist else (),
         hls_manifest=None if is_playlist else _hls_manifest(info),
+        thumbnail=source_of(info),
     )
 
 
@@ -386,4 +390,7 @@ def _result(job: EngineJob, info: dict[str, Any]) -> EngineResult:
         for key in ("extractor", "id", "webpage_url", "duration", "ext")
         if item.get(key) is not None
     }
+    thumbnail = source_of(item)
+    if thumbnail is not None:
+        meta["thumbnail"] = thumbnail  # fetched by haul later, never shown as it is
     return EngineResult(files=tuple(files), title=_str(item.get("title")), meta=meta)

@@ -68,6 +68,7 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
 from haul.store.database import Database
 from haul.store.sealed import KeyFile
@@ -127,6 +128,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         values = config.current
         return Limits(values.limit_global, values.limit_per_owner, caps)
 
+    thumbnails = ThumbnailCache(settings.data_dir / "thumbnails", http)
     processing_wakeup = asyncio.Event()  # the processing step waits on it
     media = MediaService(
         db, downloads_root=root, library_root=settings.library_root, wake=processing_wakeup.set
@@ -143,6 +145,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         visitor_sites=settings.public_site_list,
         visitor_torrents=settings.public_torrents,
         media=media,
+        removed_thumbnail=thumbnails.forget,
     )
     profiles = ProfileService(db, downloads_root=root, changed=service.profiles.forget)
     accounts = AccountService(
@@ -298,6 +301,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         ),
         retention=retention,
         links=FileLinks(db, service),
+        thumbnails=thumbnails,
         worker=worker,
         bridge=bridge,
         periodic=_periodic(settings, media, retention),

@@ -44,6 +44,7 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
 from haul.store import clients as client_queries
 from haul.store.database import Database
@@ -103,6 +104,8 @@ class Runtime:
     #: Removes finished downloads past their age (the ages in effect: runtime settings).
     retention: RetentionService
     links: FileLinks
+    #: Thumbnails of downloads and library items, kept under the data folder.
+    thumbnails: ThumbnailCache
     #: Admits, claims and runs jobs; started only when ``run_worker``.
     worker: Worker
     #: Events between processes on PostgreSQL (None on SQLite: one process only).

@@ -18,6 +18,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core import lifecycle, trackers
 from haul.core.admission import Limits
+from haul.core.images import download_thumbnail
 from haul.core.lifecycle import Change, Command
 from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, check_requested, route
@@ -92,8 +93,11 @@ class DownloadService:
         visitor_sites: tuple[str, ...] = (),
         visitor_torrents: bool = False,
         media: MediaService | None = None,
+        removed_thumbnail: Callable[[str], None] = lambda source: None,
     ) -> None:
         self.db = db
+        #: Told the thumbnail source of a download removed from view (its copy may go).
+        self.removed_thumbnail = removed_thumbnail
         self.bus = bus
         #: Where imported files live (a file of a download may have been filed there).
         self.library_root = library_root or Path("/nonexistent-library")
@@ -562,6 +566,9 @@ class DownloadService:
             self.builtin.delete_partial(download_id)
         if delete_files and row.phase == Phase.COMPLETED:
             await self._delete_finished(row)
+        thumbnail = download_thumbnail(row.meta or {}) if hide else None
+        if thumbnail is not None:
+            self.removed_thumbnail(thumbnail)
         self.wake()
         async with self.db.read() as s:
             final = await s.get(Download, download_id)
@@ -642,6 +649,15 @@ class DownloadService:
         if not inside(path, root) or not path.is_file():
             raise NotFound(f"The file of download {download_id} is no longer on disk.")
         return path
+
+    async def thumbnail_source(self, download_id: int, owner: Owner) -> str:
+        """Where the download's thumbnail comes from (a site's address, for haul to fetch);
+        :class:`NotFound` when the download is not ``owner``'s to see or has none."""
+        row = await self._row(download_id, owner)
+        source = download_thumbnail(row.meta or {})
+        if source is None:
+            raise NotFound(f"Download {download_id} has no thumbnail.")
+        return source
 
     async def _changed(self, download_id: int, owner: Owner) -> Tracked:
         tracked = await self.get(download_id, owner)

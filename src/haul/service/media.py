@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from haul.core import media_items as rules
 from haul.core.paths import inside
 from haul.core.status import OPEN_PHASES, Phase
 from haul.errors import DuplicateDownload, InvalidMediaItem, InvalidTransition, NotFound
+from haul.media.library import THUMBNAIL_SUFFIXES
 from haul.service.files import remove_inside
 from haul.service.values import Owner
 from haul.store import media_items as items_db
@@ -105,6 +106,24 @@ class ItemDetail:
     children: list[ItemView]
     download_ids: list[int]
     files: list[FileView]
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A file an item's thumbnail is made from: an ``image`` shown as it is, or a ``video``
+    whose cover or frame is shown; ``identity`` changes when the file does."""
+
+    kind: Literal["image", "video"]
+    path: Path
+    identity: str
+
+
+def _picture(kind: Literal["image", "video"], path: Path) -> Picture:
+    try:
+        stat = path.stat()
+    except OSError:
+        raise NotFound("The item's file is no longer on disk.") from None
+    return Picture(kind, path, f"{path}\n{stat.st_size}\n{stat.st_mtime_ns}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +269,29 @@ class MediaService:
                 [int(i) for i in downloads],
                 [FileView.of(f) for f in files],
             )
+
+    async def picture(self, media_id: int, owner: Owner) -> Picture:
+        """What the item's thumbnail is made of: a thumbnail file written beside its media
+        file (a profile's "keep the thumbnail"), else the media file itself (its cover
+        picture or a frame). :class:`NotFound` when the item is not ``owner``'s or has no
+        media file on disk."""
+        async with self.db.read() as s:
+            await self._item(s, media_id, owner)
+            files = await items_db.item_files(s, media_id)
+        present = [f for f in files if f.file_exists]
+        for f in present:
+            if not f.is_media and Path(f.file_name).suffix.lower() in THUMBNAIL_SUFFIXES:
+                return await asyncio.to_thread(_picture, "image", self._absolute(f.path))
+        media = [f for f in present if f.is_media and f.width]
+        if not media:
+            raise NotFound(f"Media item {media_id} has no file to show a picture of.")
+        main = max(media, key=lambda f: f.size or 0)
+        path = self._absolute(main.path)
+        for suffix in sorted(THUMBNAIL_SUFFIXES):  # one on disk beside it, never recorded
+            beside = path.with_name(f"{path.stem}-thumb{suffix}")
+            if beside.is_file():
+                return await asyncio.to_thread(_picture, "image", beside)
+        return await asyncio.to_thread(_picture, "video", path)
 
     async def summaries(self, items: list[ItemView]) -> dict[int, ItemSummary]:
         """:class:`ItemSummary` of each of ``items`` (a page of a list): four grouped queries,

@@ -31,6 +31,7 @@ from haul.web.api import (
     profiles,
     retention,
     system,
+    thumbnails,
 )
 from haul.web.auth import Gate, SlidingLogin, VisitorCookies
 from haul.web.deps import get_account, get_admin
@@ -85,12 +86,19 @@ def create_app(
         config.router,
         logs.router,
         system.router,
+        thumbnails.downloads_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # Configured download clients are an administrator's; the library, IPTV providers and
     # notification targets belong to people with an account (not to anonymous visitors).
     app.include_router(clients.router, prefix=API_PREFIX, dependencies=[Depends(get_admin)])
-    for router in (media.router, notifications.router, iptv.router, iptv_downloads.router):
+    for router in (
+        media.router,
+        thumbnails.media_router,
+        notifications.router,
+        iptv.router,
+        iptv_downloads.router,
+    ):
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_account)])
     app.add_api_route("/healthz", system.healthz, include_in_schema=False)
     docs.install(app, API_PREFIX)

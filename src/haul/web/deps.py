@@ -34,6 +34,7 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
 from haul.store.database import Database
 from haul.web.auth import Gate
@@ -79,6 +80,10 @@ def get_downloads(conn: HTTPConnection) -> DownloadService:
 
 def get_media(conn: HTTPConnection) -> MediaService:
     return get_runtime(conn).media
+
+
+def get_thumbnails(conn: HTTPConnection) -> ThumbnailCache:
+    return get_runtime(conn).thumbnails
 
 
 def get_profiles(conn: HTTPConnection) -> ProfileService:
@@ -144,6 +149,7 @@ LiveDep = Annotated[LiveJobs, Depends(get_live)]
 DirectoryDep = Annotated[ClientDirectory, Depends(get_directory)]
 DownloadsDep = Annotated[DownloadService, Depends(get_downloads)]
 MediaDep = Annotated[MediaService, Depends(get_media)]
+ThumbnailsDep = Annotated[ThumbnailCache, Depends(get_thumbnails)]
 ProfilesDep = Annotated[ProfileService, Depends(get_profiles)]
 ClientsDep = Annotated[ClientService, Depends(get_clients)]
 ConfigDep = Annotated[ConfigService, Depends(get_config)]

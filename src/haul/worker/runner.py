@@ -495,4 +495,5 @@ def _resolution_dict(resolution: Resolution) -> dict[str, Any]:
         "filename": resolution.filename,
         "size": resolution.size,
         "content_type": resolution.content_type,
+        **({"thumbnail": resolution.thumbnail} if resolution.thumbnail else {}),
     }

@@ -29,10 +29,15 @@ from haul.web.schemas.media import (
 router = APIRouter(tags=["media"])
 
 
-def _item(view: ItemView) -> dict[str, Any]:
+def _item(view: ItemView, *, has_file: bool = False) -> dict[str, Any]:
     data = dataclasses.asdict(view)
     data.pop("owner")
+    data["thumbnail_url"] = thumbnail_url(view.id) if has_file else None
     return data
+
+
+def thumbnail_url(media_id: int) -> str:
+    return f"/api/v1/media/{media_id}/thumbnail"
 
 
 def _file(view: FileView) -> dict[str, Any]:
@@ -53,7 +58,11 @@ async def list_media(
     items, last = await media.find(
         owner, kind=kind, query=q, parent_id=parent_id, limit=limit, cursor=after
     )
-    return {"items": [_item(i) for i in items], "next_cursor": str(last) if last else None}
+    summaries = await media.summaries(items)
+    return {
+        "items": [_item(i, has_file=summaries[i.id].has_file) for i in items],
+        "next_cursor": str(last) if last else None,
+    }
 
 
 @router.post("/media", status_code=status.HTTP_201_CREATED, response_model=MediaOut)
@@ -74,8 +83,9 @@ async def create_media(body: MediaCreate, media: MediaDep, owner: OwnerDep) -> d
 @router.get("/media/{media_id}", response_model=MediaDetail, responses=error_responses(404))
 async def get_media_item(media_id: Id, media: MediaDep, owner: OwnerDep) -> dict[str, Any]:
     detail = await media.get(media_id, owner)
+    has_file = any(f.is_media and f.file_exists for f in detail.files)
     return {
-        **_item(detail.item),
+        **_item(detail.item, has_file=has_file),
         "parent": _item(detail.parent) if detail.parent else None,
         "children": [_item(c) for c in detail.children],
         "download_ids": detail.download_ids,

@@ -133,6 +133,10 @@ else:
             "format": "The yt-dlp format selector chosen for this download (null: the profile's)",
             "audio_format": "Audio only, chosen for this download (null: the profile's choice)",
             "audio_quality": "The audio quality chosen with audio_format",
+            "thumbnail_url": (
+                "haul's own address of the download's thumbnail (a copy of the page's "
+                "picture); null when it has none"
+            ),
         },
     )
 

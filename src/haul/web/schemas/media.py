@@ -62,6 +62,10 @@ class MediaOut(BaseModel):
     provider_id: int | None
     created_at: datetime
     updated_at: datetime
+    thumbnail_url: str | None = Field(
+        default=None,
+        description="haul's own address of the item's thumbnail (null: it has no media file)",
+    )
 
 
 class MediaFileOut(BaseModel):

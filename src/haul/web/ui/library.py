@@ -18,6 +18,7 @@ from haul.errors import NotFound
 from haul.service import Owner, to_json
 from haul.service.downloads import DownloadService
 from haul.service.media import FileView, ItemDetail, ItemView, MediaService
+from haul.web.api.media import thumbnail_url
 from haul.web.deps import AdminDep, DownloadsDep, MediaDep, OwnerDep
 from haul.web.errors import INVALID_FORM
 from haul.web.ids import Id, id_or_none
@@ -269,6 +270,11 @@ async def _render_item(
         downloads=downloads,
         more_downloads=len(detail.download_ids) - len(shown),
         files=_files(detail.files, downloads),
+        thumbnail_url=(
+            thumbnail_url(detail.item.id)
+            if any(f.is_media and f.file_exists for f in detail.files)
+            else None
+        ),
         form=form,
         open_form=bool(form.errors),
         notes=notes or [],

@@ -9,6 +9,16 @@
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
+  // -- thumbnails: one that does not load (none could be fetched) leaves its empty box -----
+  function noPicture(img) {
+    img.closest(".thumb")?.classList.add("none");
+    img.remove();
+  }
+  document.addEventListener("error", (e) => {
+    if (e.target instanceof HTMLImageElement && e.target.closest(".thumb")) noPicture(e.target);
+  }, true);
+  for (const img of $$(".thumb img")) if (img.complete && img.naturalWidth === 0) noPicture(img);
+
   // -- formatting (the same as the server's filters) -----------------------------------
   function size(n) {
     if (n === null || n === undefined || n === "") return "";
