@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
 from haul.core.hosts import host_name
 from haul.core.profiles import SPONSORBLOCK_API
+from haul.core.sites import parse_rules
 from haul.errors import BadSettings, InvalidTemplate
 from haul.media.naming import (
     EPISODE_TEMPLATE,
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     limit_global: int = Field(default=10, ge=1, le=LIMIT_MAX)
     limit_per_owner: int | None = Field(default=None, ge=1, le=LIMIT_MAX)
     over_limit: OverLimitPolicy = "queue"
+    #: Rules for being polite to sites (JSON, see haul.core.sites); editable while haul runs.
+    site_rules: str = ""
+    #: Folders of yt-dlp plug-ins (extractors, PO token providers...), separated by the
+    #: system's path separator (``:``); yt-dlp loads them at start.
+    ytdlp_plugin_dirs: str = ""
 
     allow_private_addresses: bool | None = None  # default: allowed in single-user mode
 
@@ -137,6 +143,12 @@ class Settings(BaseSettings):
         for entry in (e.strip() for e in value.split(",")):
             if entry and entry != "*" and host_name(entry) is None:
                 raise ValueError(f"{entry!r} is not a host name or address (such as nas.local)")
+        return value
+
+    @field_validator("site_rules")
+    @classmethod
+    def _site_rules_valid(cls, value: str) -> str:
+        parse_rules(value)  # its sentence names what is wrong
         return value
 
     @field_validator("sponsorblock_api")

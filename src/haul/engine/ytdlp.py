@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +32,7 @@ from haul.core.profiles import SPONSORBLOCK_API
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
 from haul.engine.http_errors import disk_error
 from haul.engine.ytdlp_errors import translate
+from haul.engine.ytdlp_network import network_params
 from haul.engine.ytdlp_profile import WriteNfo, file_kinds, profile_params, side_files
 from haul.engine.ytdlp_session import open_session
 from haul.errors import PermanentTransferError, TransferStopped
@@ -75,16 +76,18 @@ def extract(
     timeout: float = 30.0,
     max_entries: int = 5000,
     cookies: SiteCookies | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Extraction:
     """Flat extraction of ``url``: a single media item, or a playlist and its entries.
 
     Nothing is downloaded and playlist entries are not resolved. ``timeout`` bounds every
     network wait (not the whole call); at most ``max_entries`` entries are listed. yt-dlp
-    gets the ``cookies`` of the page's site.
+    gets the ``cookies`` of the page's site, and ``params`` (a profile's proxy and extractor
+    arguments, a site rule's pause: :func:`~haul.engine.ytdlp_profile.network_params`).
     """
     given = None
     try:
-        with open_session("[extract]", socket_timeout=timeout) as ydl:
+        with open_session("[extract]", socket_timeout=timeout, **(params or {})) as ydl:
             given = _give_cookies(ydl, url, cookies)
             info = ydl.extract_info(url, download=False, process=False)
             info = _follow_redirects(ydl, info)
@@ -243,6 +246,8 @@ def _job_params(
     }
     if job.playlist_index is not None:
         params["playlist_items"] = str(job.playlist_index)
+    if job.sleep_seconds > 0:
+        params.update(network_params(profile, sleep_seconds=job.sleep_seconds))
     return params
 
 

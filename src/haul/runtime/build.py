@@ -40,6 +40,7 @@ from haul import __version__
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
+from haul.core.sites import caps as site_caps
 from haul.engine.http import HttpEngine
 from haul.engine.live import LiveJobs
 from haul.engine.media import MediaEngine
@@ -123,7 +124,9 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
     def limits() -> Limits:
         caps = {n: spec.slot_limit for n, spec in directory.specs.items() if spec.slot_limit}
         values = config.current
-        return Limits(values.limit_global, values.limit_per_owner, caps)
+        return Limits(
+            values.limit_global, values.limit_per_owner, caps, site_caps(values.site_rules)
+        )
 
     processing_wakeup = asyncio.Event()  # the processing step waits on it
     media = MediaService(
@@ -194,6 +197,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             probe=processor.probe_only,
             addresses=addresses,
             cookies=cookies.for_owner,
+            site_rules=lambda: config.current.site_rules,
         )
     )
     outcomes = Outcomes(ctx)
