@@ -7,6 +7,7 @@ values it needs through its constructor.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -151,6 +152,14 @@ class Settings(BaseSettings):
         parse_rules(value)  # its sentence names what is wrong
         return value
 
+    @field_validator("ytdlp_plugin_dirs")
+    @classmethod
+    def _plugin_dirs_exist(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(os.pathsep)):
+            if entry and not Path(entry).expanduser().is_dir():
+                raise ValueError(f"{entry!r} is not a folder (of yt-dlp plug-ins)")
+        return value
+
     @field_validator("sponsorblock_api")
     @classmethod
     def _sponsorblock_api_is_web(cls, value: str) -> str:
@@ -170,6 +179,11 @@ class Settings(BaseSettings):
             return check_template(value)
         except InvalidTemplate as exc:
             raise ValueError(exc.message) from exc
+
+    @property
+    def ytdlp_plugin_folders(self) -> tuple[Path, ...]:
+        entries = (e.strip() for e in self.ytdlp_plugin_dirs.split(os.pathsep))
+        return tuple(Path(e).expanduser().resolve() for e in entries if e)
 
     @property
     def library_root(self) -> Path:

@@ -306,7 +306,11 @@ class HttpEngine:
             policy = None if options else self._addresses  # through a proxy: the proxy's
             # This request's chain of redirects keeps the cookies its sites set; nothing is
             # kept past it, so no download sends what a site gave another.
-            options["middlewares"] = (request_cookies(aiohttp.CookieJar(), cookies),)
+            middlewares = [request_cookies(aiohttp.CookieJar(), cookies)]
+            login = options.get("proxy_headers", {}).get("Proxy-Authorization")
+            if proxy and login:
+                middlewares.append(proxy_login(login))
+            options["middlewares"] = tuple(middlewares)
             async with contextlib.AsyncExitStack() as stack:
                 # Connecting and following redirects are checked, not what the caller does
                 # with the answer (an ``accept`` that hands the source to a download client).
@@ -485,13 +489,30 @@ def _trusted_context() -> ssl.SSLContext:
 
 
 def _proxy_options(proxy: str) -> dict[str, Any]:
-    """aiohttp's options for a profile's proxy: its address, and its credentials as a
-    header (never in a URL aiohttp might put into an error message)."""
+    """aiohttp's options for a profile's proxy: its address, and its credentials apart
+    (never in a URL aiohttp might put into an error message): on the CONNECT of an https
+    request (``proxy_headers``); a plain http request carries them itself
+    (:func:`proxy_login`)."""
     options: dict[str, Any] = {"proxy": without_credentials(proxy)}
     login = credentials(proxy)
     if login is not None:
         options["proxy_headers"] = {"Proxy-Authorization": _basic(*login)}
     return options
+
+
+def proxy_login(header: str | None) -> ClientMiddlewareType:
+    """An aiohttp middleware giving each plain http request of a chain (redirects included)
+    the proxy's ``Proxy-Authorization``: such a request is sent to the proxy as it is. An
+    https one never carries it: it goes through the tunnel to the site."""
+
+    async def send(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        if header is not None and request.url.scheme == "http":
+            request.headers["Proxy-Authorization"] = header
+        else:
+            request.headers.pop("Proxy-Authorization", None)
+        return await handler(request)
+
+    return send
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,10 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
     iptv_streams = IptvStreamUrls(db, http)
     cookies = CookieService(db, KeyFile(settings.data_dir / "cookies.key"))
     direct = HttpEngine(addresses=addresses)
+    if settings.ytdlp_plugin_folders:
+        from haul.engine import ytdlp_plugins  # loads yt-dlp: only when plug-ins are asked for
+
+        ytdlp_plugins.load(settings.ytdlp_plugin_folders)
     ctx = seams.context(
         JobContext(
             jobs=jobs,
