@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     over_limit: OverLimitPolicy = "queue"
     #: Rules for being polite to sites (JSON, see haul.core.sites); editable while haul runs.
     site_rules: str = ""
-    #: Folders of yt-dlp plug-ins (extractors, PO token providers...), separated by the
-    #: system's path separator (``:``); yt-dlp loads them at start.
+    #: Folders of yt-dlp plug-in packages (extractors, PO token providers...), separated by
+    #: the system's path separator (``:``); yt-dlp loads them at start (haul.engine.ytdlp_plugins).
     ytdlp_plugin_dirs: str = ""
 
     allow_private_addresses: bool | None = None  # default: allowed in single-user mode

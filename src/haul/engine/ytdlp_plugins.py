@@ -1,16 +1,18 @@
 """yt-dlp plug-ins from the folders ``HAUL_YTDLP_PLUGIN_DIRS`` names (extractors,
 post-processors, PO token providers...), loaded once when haul starts.
 
-yt-dlp looks for plug-ins in the ``yt_dlp_plugins`` package of each folder it is given
-(``<folder>/yt_dlp_plugins/extractor/*.py``, ``<folder>/yt_dlp_plugins/postprocessor/*.py``)
-and in its own default places (its configuration folders, ``sys.path``). haul hands yt-dlp
-the folders through yt-dlp's own plug-in API (``yt_dlp.globals.plugin_dirs``,
+Each folder holds plug-in packages, as yt-dlp's own plug-in folders do: a package is a folder
+(or a ``.zip``/``.whl``) with a ``yt_dlp_plugins`` package inside
+(``<folder>/<package>/yt_dlp_plugins/extractor/*.py``, ``.../postprocessor/*.py``); yt-dlp
+also keeps looking in its default places (its configuration folders, ``sys.path``). haul
+hands yt-dlp the folders through yt-dlp's own plug-in API (``yt_dlp.globals.plugin_dirs``,
 ``yt_dlp.plugins.load_all_plugins``), the way ``yt-dlp --plugin-dirs`` does, and logs what
 was found. Every later yt-dlp session of the process uses them.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ def load(folders: Sequence[Path]) -> Plugins:
     from yt_dlp.plugins import directories, load_all_plugins
 
     ytdlp_globals.plugin_dirs.value = ["default", *(str(f) for f in folders)]
+    # yt-dlp's finder forgets the plug-in packages it found before (their folders changed)
+    importlib.invalidate_caches()
     load_all_plugins()
     found = Plugins(
         folders=tuple(directories()),
@@ -52,8 +56,8 @@ def load(folders: Sequence[Path]) -> Plugins:
         )
     else:
         log.warning(
-            "no yt-dlp plug-in found in %s (yt-dlp looks in <folder>/yt_dlp_plugins/extractor "
-            "and <folder>/yt_dlp_plugins/postprocessor)",
+            "no yt-dlp plug-in found in %s (yt-dlp looks for "
+            "<folder>/<package>/yt_dlp_plugins/extractor/*.py and .../postprocessor/*.py)",
             shown,
         )
     return found
