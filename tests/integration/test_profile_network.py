@@ -5,7 +5,10 @@ HTTP engine) both go through a loopback proxy, which sees the proxy credentials.
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
@@ -110,3 +113,37 @@ async def test_a_page_and_a_direct_file_go_through_the_profiles_proxy(
         assert len(origin.requests) == len(proxy.seen)
     events = (await app.get(f"/downloads/{plain['id']}/events")).text
     assert SECRET not in events
+
+
+def test_a_dead_proxy_fails_the_download_without_telling_its_password(
+    origin: Origin, tmp_path: Path
+) -> None:
+    import socket
+
+    from haul.engine import ytdlp
+    from haul.engine.base import EngineJob, Profile, StopSignal
+    from haul.errors import TransferError
+
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    proxy = f"http://alice:{SECRET}@127.0.0.1:{port}"
+    origin.add_page("/watch/x", "<html><body>nothing</body></html>")
+    job = EngineJob(
+        download_id=9, url=origin.url("/watch/x"), dest_dir=tmp_path, profile=Profile(proxy=proxy)
+    )
+    with pytest.raises(TransferError) as failed:
+        ytdlp.run_download(job, lambda _: None, StopSignal())
+    assert SECRET not in failed.value.message and SECRET not in str(failed.value)
+    assert origin.requests == []  # nothing went around the proxy
+
+
+def test_scrub_masks_the_proxys_login_in_any_text() -> None:
+    from haul.core.proxies import scrub
+
+    proxy = f"http://alice:{SECRET}@proxy.lan:3128"
+    said = f"Unable to connect to proxy {proxy} (password {SECRET})"
+    assert (
+        scrub(said, proxy) == "Unable to connect to proxy http://***@proxy.lan:3128 (password ***)"
+    )
+    assert scrub(said, None) == said

@@ -89,3 +89,20 @@ def is_shown_form(given: object, stored: str | None) -> bool:
         and MASK in given
         and given.strip() == shown(stored)
     )
+
+
+def scrub(text: str, proxy: str | None) -> str:
+    """``text`` (an error message) without the proxy's user name and password in it."""
+    if not proxy:
+        return text
+    parts = urlsplit(proxy)
+    if "@" not in parts.netloc:
+        return text
+    userinfo = parts.netloc.rsplit("@", 1)[0]
+    text = text.replace(userinfo + "@", MASK + "@")
+    login = credentials(proxy)
+    if login is not None:
+        for secret in (login[1], parts.password or ""):
+            if len(secret) >= 3:
+                text = text.replace(secret, MASK)
+    return text

@@ -29,13 +29,14 @@ from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 from haul.core.cookies import DotlessHostPolicy, SiteCookies
 from haul.core.paths import inside, template_stays_inside
 from haul.core.profiles import SPONSORBLOCK_API
+from haul.core.proxies import scrub
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
 from haul.engine.http_errors import disk_error
 from haul.engine.ytdlp_errors import translate
 from haul.engine.ytdlp_network import network_params
 from haul.engine.ytdlp_profile import WriteNfo, file_kinds, profile_params, side_files
 from haul.engine.ytdlp_session import open_session
-from haul.errors import PermanentTransferError, TransferStopped
+from haul.errors import PermanentTransferError, TransferError, TransferStopped
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,16 @@ def extract(
             info = _follow_redirects(ydl, info)
             return _extraction(url, info, max_entries)
     except YoutubeDLError as exc:
-        raise translate(exc, url, cookies_of=given) from exc
+        raise _scrubbed(translate(exc, url, cookies_of=given), (params or {}).get("proxy")) from exc
+
+
+def _scrubbed(error: TransferError, proxy: str | None) -> TransferError:
+    """``error`` without the proxy's credentials in its message (it is stored and shown)."""
+    cleaned = scrub(error.message, proxy)
+    if cleaned != error.message:
+        error.message = cleaned
+        error.args = (cleaned,)
+    return error
 
 
 def _give_cookies(ydl: YoutubeDL, url: str, cookies: SiteCookies | None) -> str | None:
@@ -334,7 +344,7 @@ def run_download(
     except YoutubeDLError as exc:
         if stop.is_set():
             raise TransferStopped(f"Stopped ({stop.reason}).") from exc
-        raise translate(exc, job.url, cookies_of=given) from exc
+        raise _scrubbed(translate(exc, job.url, cookies_of=given), job.profile.proxy) from exc
     except OSError as exc:  # a write yt-dlp does not wrap in its own errors
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_error(exc, job.dest_dir) from exc
