@@ -15,7 +15,7 @@ from tests.integration.test_api_downloads import finished, submit
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
-from tests.support.proxy import ForwardingProxy
+from tests.support.proxy import ForwardingProxy, Seen
 
 SECRET = "s3cr3t-pass"
 
@@ -147,3 +147,23 @@ def test_scrub_masks_the_proxys_login_in_any_text() -> None:
         scrub(said, proxy) == "Unable to connect to proxy http://***@proxy.lan:3128 (password ***)"
     )
     assert scrub(said, None) == said
+
+
+async def test_the_environments_proxy_gets_its_login_on_plain_http_too(
+    origin: Origin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from haul.engine.base import EngineJob, StopSignal
+    from haul.engine.http import HttpEngine
+
+    origin.add_file("/env.bin", b"e" * 5000)
+    with ForwardingProxy() as proxy:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url(f"carol:{SECRET}"))
+        engine = HttpEngine()
+        try:
+            job = EngineJob(download_id=1, url=origin.url("/env.bin"), dest_dir=tmp_path)
+            await engine.download(job, lambda _: None, StopSignal())
+        finally:
+            await engine.aclose()
+        assert proxy.seen == [Seen(origin.url("/env.bin"), basic("carol", SECRET))]

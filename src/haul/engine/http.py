@@ -308,7 +308,7 @@ class HttpEngine:
             # kept past it, so no download sends what a site gave another.
             middlewares = [request_cookies(aiohttp.CookieJar(), cookies)]
             login = options.get("proxy_headers", {}).get("Proxy-Authorization")
-            if proxy and login:
+            if login:  # a profile's proxy, or the environment's
                 middlewares.append(proxy_login(login))
             options["middlewares"] = tuple(middlewares)
             async with contextlib.AsyncExitStack() as stack:
