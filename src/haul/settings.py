@@ -7,6 +7,7 @@ values it needs through its constructor.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
 from haul.core.hosts import host_name
 from haul.core.profiles import SPONSORBLOCK_API
+from haul.core.sites import parse_rules
 from haul.errors import BadSettings, InvalidTemplate
 from haul.media.naming import (
     EPISODE_TEMPLATE,
@@ -63,6 +65,11 @@ class Settings(BaseSettings):
     limit_global: int = Field(default=10, ge=1, le=LIMIT_MAX)
     limit_per_owner: int | None = Field(default=None, ge=1, le=LIMIT_MAX)
     over_limit: OverLimitPolicy = "queue"
+    #: Rules for being polite to sites (JSON, see haul.core.sites); editable while haul runs.
+    site_rules: str = ""
+    #: Folders of yt-dlp plug-in packages (extractors, PO token providers...), separated by
+    #: the system's path separator (``:``); yt-dlp loads them at start (haul.engine.ytdlp_plugins).
+    ytdlp_plugin_dirs: str = ""
 
     allow_private_addresses: bool | None = None  # default: allowed in single-user mode
 
@@ -150,6 +157,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not a host name or address (such as nas.local)")
         return value
 
+    @field_validator("site_rules")
+    @classmethod
+    def _site_rules_valid(cls, value: str) -> str:
+        parse_rules(value)  # its sentence names what is wrong
+        return value
+
+    @field_validator("ytdlp_plugin_dirs")
+    @classmethod
+    def _plugin_dirs_exist(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(os.pathsep)):
+            if entry and not Path(entry).expanduser().is_dir():
+                raise ValueError(f"{entry!r} is not a folder (of yt-dlp plug-ins)")
+        return value
+
     @field_validator("sponsorblock_api")
     @classmethod
     def _sponsorblock_api_is_web(cls, value: str) -> str:
@@ -169,6 +190,11 @@ class Settings(BaseSettings):
             return check_template(value)
         except InvalidTemplate as exc:
             raise ValueError(exc.message) from exc
+
+    @property
+    def ytdlp_plugin_folders(self) -> tuple[Path, ...]:
+        entries = (e.strip() for e in self.ytdlp_plugin_dirs.split(os.pathsep))
+        return tuple(Path(e).expanduser().resolve() for e in entries if e)
 
     @property
     def library_root(self) -> Path:

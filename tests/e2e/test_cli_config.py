@@ -122,3 +122,29 @@ def test_config_keys_are_never_cut_on_a_narrow_terminal(server: HaulServer) -> N
     first_cells = [line.split()[1] for line in listing.stdout.splitlines() if line.startswith("│")]
     assert set(keys) <= set(first_cells), first_cells
     assert "…" not in "".join(first_cells)
+
+
+def test_cli_sets_site_rules_and_a_profiles_proxy_and_extractor_args(server: HaulServer) -> None:
+    server.env["COLUMNS"] = "200"
+    rules = '[{"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 5}]'
+    changed = server.cli("config", "set", "site_rules", rules)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == "site_rules = youtube.com: 2 at once, 5 s apart, was none"
+    wrong = server.cli("config", "set", "site_rules", '[{"domain": "youtube.com"}]')
+    assert wrong.returncode == 1 and "asks for nothing" in wrong.stderr
+
+    added = server.cli(
+        "profiles", "add", "tunnel", "--proxy", "http://bob:hunter22@proxy.lan:3128",
+        "--extractor-args", "youtube:player_client=web,default",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listing = server.cli("profiles", "ls")
+    assert "http://***@proxy.lan:3128" in listing.stdout and "hunter22" not in listing.stdout
+    [made] = [p for p in server.api("GET", "/profiles").json() if p["name"] == "tunnel"]
+    assert made["extractor_args"] == {"youtube": {"player_client": ["web", "default"]}}
+    socks = server.cli("profiles", "edit", "tunnel", "--proxy", "socks5://proxy.lan:1080")
+    assert socks.returncode == 1 and "SOCKS proxies are not supported" in socks.stderr
+    cleared = server.cli("profiles", "edit", "tunnel", "--proxy", "", "--extractor-args", "")
+    assert cleared.returncode == 0, cleared.stderr
+    [after] = [p for p in server.api("GET", "/profiles").json() if p["name"] == "tunnel"]
+    assert after["proxy"] is None and after["extractor_args"] == {}

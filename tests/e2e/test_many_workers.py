@@ -214,3 +214,27 @@ def test_sigterm_releases_a_workers_jobs_at_once(cluster: Cluster, origin: Origi
     assert set(cluster.leases().values()) <= {second.pid}
     for n in range(3):
         assert overlapping(origin.requests_for(f"/t/{n}")) == []
+
+
+def test_a_site_rule_of_one_holds_across_two_workers(cluster: Cluster, origin: Origin) -> None:
+    rule = [{"domain": "127.0.0.1", "max_transfers": 1}]
+    changed = cluster.api.api("PATCH", "/config", json={"site_rules": rule})
+    assert changed.status_code == 200, changed.text
+    for n in range(8):
+        origin.add_file(f"/s/{n}", os.urandom(60_000))
+        origin.throttle(f"/s/{n}", 200_000)  # 0.3 s each
+    for _ in range(2):
+        cluster.add_worker(HAUL_WORKER_CONCURRENCY="10")
+    ids = [
+        cluster.api.api("POST", "/downloads", json={"url": origin.url(f"/s/{n}")}).json()["id"]
+        for n in range(8)
+    ]
+    wait_for(
+        lambda: all(cluster.item(i)["status"] == "completed" for i in ids), 60, what="all done"
+    )
+    gets = [r for r in origin.requests if r.method == "GET"]
+    assert len(gets) == 8
+    assert overlapping(gets) == []  # one transfer at a time from the site, whichever worker
+    with psycopg.connect(cluster.db_url) as conn:
+        sites = conn.execute("SELECT DISTINCT site FROM downloads").fetchall()
+    assert sites == [("127.0.0.1",)]

@@ -67,6 +67,7 @@ async def test_listing_shows_every_setting_with_its_default(app: App) -> None:
         "retry_max_delay",
         "retention_days",
         "anonymous_retention_days",
+        "site_rules",
     ]
     limit = settings["limit_global"]
     assert limit["value"] == limit["default"] == 10 and limit["source"] == "default"
@@ -163,7 +164,7 @@ async def test_bad_values_are_refused_whole_with_a_sentence_each(app: App) -> No
         "over_limit": "over_limit must be one of: queue, reject.",
         "speed": "There is no setting named 'speed'; the settings are: limit_global, "
         "limit_per_owner, over_limit, retry_max_attempts, retry_base_delay, retry_max_delay, "
-        "retention_days, anonymous_retention_days.",
+        "retention_days, anonymous_retention_days, site_rules.",
     }
     assert "over_limit must be one of: queue, reject." in body["detail"]
     # Nothing changed, not even the good value of the same request.

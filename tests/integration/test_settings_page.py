@@ -220,3 +220,62 @@ async def test_every_key_is_written_whole_and_small_values_plainly(app: App) -> 
     for s in (await app.get("/config")).json()["settings"]:
         assert f'<code class="key">{s["key"]}</code>' in page  # the name `haul config` takes
     assert form_of(page)["anonymous_retention_days"] == "0.00001"  # not 1e-05
+
+
+async def test_site_rules_are_shown_and_edited_as_a_table(app: App) -> None:
+    page, csrf = await open_page(app, "/settings")
+    assert 'name="site_rule_domain"' in page and "Site rules" in page
+    sent: dict[str, Any] = {
+        **{k: v for k, v in form_of(page).items() if not k.startswith("site_rule")},
+        "csrf": csrf,
+        "site_rule_domain": ["YouTube.com", "", "example.org"],
+        "site_rule_max": ["2", "", ""],
+        "site_rule_sleep": ["", "", "1.5"],
+    }
+    saved = await app.http.post("/settings", data=sent, headers=HTML)
+    assert saved.status_code == 303, saved.text
+    assert (await setting(app, "site_rules"))["value"] == [
+        {"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 0.0},
+        {"domain": "example.org", "max_transfers": None, "sleep_seconds": 1.5},
+    ]
+    assert app.runtime.limits().per_site == {"youtube.com": 2}
+    shown, _ = await open_page(app, "/settings")
+    assert 'value="youtube.com"' in shown and 'value="1.5"' in shown
+
+    bad = {**sent, "site_rule_domain": ["youtube.com"], "site_rule_max": ["500"]}
+    bad["site_rule_sleep"] = [""]
+    refused = await app.http.post("/settings", data=bad, headers=HTML)
+    assert refused.status_code == 422
+    assert 'id="site_rules-error"' in refused.text and "from 1 to 100" in refused.text
+    assert 'value="500"' in refused.text  # what was typed stays
+    # a row whose domain is cleared goes
+    gone = {**sent, "site_rule_domain": ["", "", "example.org"]}
+    assert (await app.http.post("/settings", data=gone, headers=HTML)).status_code == 303
+    assert [r["domain"] for r in (await setting(app, "site_rules"))["value"]] == ["example.org"]
+
+
+async def test_the_profile_form_takes_a_proxy_and_extractor_arguments(app: App) -> None:
+    page, csrf = await open_page(app, "/settings")
+    assert 'id="new-proxy"' in page and 'id="new-extractor_args"' in page
+    sent = {
+        "csrf": csrf,
+        "name": "tunnel",
+        "proxy": "http://bob:hunter22@proxy.lan:3128",
+        "extractor_args": "youtube:player_client=web,default",
+    }
+    added = await app.http.post("/settings/profiles", data=sent, headers=HTML)
+    assert added.status_code == 303, added.text
+    shown, _ = await open_page(app, "/settings")
+    assert "hunter22" not in shown and 'value="http://***@proxy.lan:3128"' in shown
+    assert "youtube:player_client=web,default</textarea>" in shown
+    # saving the form as shown keeps the proxy (its masked form means "unchanged")
+    again = {**sent, "original": "tunnel", "proxy": "http://***@proxy.lan:3128"}
+    assert (await app.http.post("/settings/profiles", data=again, headers=HTML)).status_code == 303
+    async with app.runtime.db.read() as s:
+        from haul.store.profiles import by_name
+
+        row = await by_name(s, "tunnel")
+        assert row is not None and row.proxy == "http://bob:hunter22@proxy.lan:3128"
+    socks = {**sent, "original": "tunnel", "proxy": "socks5://proxy.lan:1080"}
+    refused = await app.http.post("/settings/profiles", data=socks, headers=HTML)
+    assert refused.status_code == 422 and "SOCKS proxies are not supported" in refused.text

@@ -407,3 +407,33 @@ async def test_new_databases_never_give_an_id_twice(db: Database) -> None:
                     text("SELECT sql FROM sqlite_master WHERE name = :name"), {"name": table.name}
                 )
                 assert "AUTOINCREMENT" in str(sql), table.name
+
+
+async def test_migration_0012_gives_unfinished_downloads_their_site(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url, "0011")
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as connection:
+            for n, (url, phase) in enumerate(
+                [
+                    ("https://WWW.Example.COM/a", "queued"),
+                    ("https://example.org/b", "completed"),
+                    ("magnet:?xt=urn:btih:abc", "active"),
+                ]
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO downloads (owner_key, source_url, dedupe_key, phase,"
+                        " queue_rank, priority, desired_paused, cancel_delete_partial, hidden,"
+                        " retry_attempt, created_at, meta, files)"
+                        " VALUES ('local', :url, :key, :phase, 0, 0, false, false, false, 0,"
+                        " :now, '{}', '[]')"
+                    ),
+                    {"url": url, "key": f"k{n}", "phase": phase, "now": utcnow()},
+                )
+        await asyncio.to_thread(upgrade, database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT source_url, site FROM downloads ORDER BY id"))
+            assert [row.site for row in rows] == ["www.example.com", None, None]
+    finally:
+        engine.dispose()

@@ -37,6 +37,25 @@ async def test_visitors_of_a_public_instance_read_the_profiles_they_choose_from(
         )
 
 
+async def test_only_administrators_see_how_a_profile_reaches_sites(settings: Settings) -> None:
+    async with crowd(settings) as people:
+        made = await people.admin.post(
+            "/profiles",
+            json={
+                "name": "tunnel",
+                "proxy": "http://u:pw123@proxy.lan:3128",
+                "extractor_args": "youtube:po_token=web+SECRETTOKEN",
+            },
+        )
+        assert made.status_code == 201, made.text
+        for path in ("/api/v1/profiles", "/api/v1/profiles/tunnel"):
+            seen = (await people.alice.http.get(path)).text
+            assert "proxy.lan" not in seen and "SECRETTOKEN" not in seen, path
+        mine = (await people.admin.get("/profiles/tunnel")).json()
+        assert mine["proxy"] == "http://***@proxy.lan:3128"
+        assert mine["extractor_args"] == {"youtube": {"po_token": ["web+SECRETTOKEN"]}}
+
+
 async def test_a_client_down_is_explained_to_users_without_its_address(
     settings: Settings, tmp_path: Path
 ) -> None:

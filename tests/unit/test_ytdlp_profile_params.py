@@ -145,3 +145,26 @@ def test_side_files_named_by_yt_dlp_and_the_nfo() -> None:
     }
     assert side_files(item, nfo=False) == [Path("/d/a.info.json"), Path("/d/a.jpg")]
     assert Path("/d/a.nfo") in side_files(item, nfo=True)
+
+
+def test_proxy_extractor_args_and_a_sites_pause_reach_yt_dlp() -> None:
+    from haul.core.extractor_args import check_extractor_args
+    from haul.engine.ytdlp_network import network_params
+
+    args = check_extractor_args("youtube:player_client=web,default;po_token=web+T")
+    profile = Profile(
+        proxy="http://u:p@proxy.lan:3128",
+        extractor_args={k: {a: tuple(v) for a, v in d.items()} for k, d in args.items()},
+    )
+    wanted = {
+        "proxy": "http://u:p@proxy.lan:3128",
+        "extractor_args": {"youtube": {"player_client": ["web", "default"], "po_token": ["web+T"]}},
+    }
+    assert profile_params(profile) == wanted
+    paced = network_params(profile, sleep_seconds=2.5)
+    assert paced == {**wanted, "sleep_interval_requests": 2.5, "sleep_interval": 2.5}
+    assert "u:p" not in repr(profile)  # the proxy's credentials stay out of logs
+    with open_session("[test]", socket_timeout=5, **paced) as ydl:  # yt-dlp takes them
+        youtube = ydl.get_info_extractor("Youtube")
+        assert youtube._configuration_arg("player_client") == ["web", "default"]
+        assert youtube._configuration_arg("po_token", casesense=True) == ["web+T"]

@@ -18,6 +18,8 @@ config_app = typer.Typer(
 
 def shown(value: Any, setting: dict[str, Any]) -> str:
     """A value as a person reads it: ``none (no limit)`` for an empty one."""
+    if isinstance(value, list):  # site rules
+        return "; ".join(_rule_text(rule) for rule in value) or "none"
     if value is None:
         meaning = setting.get("none_means")
         return f"none ({meaning})" if meaning else "none"
@@ -25,6 +27,15 @@ def shown(value: Any, setting: dict[str, Any]) -> str:
     if seconds is not None and isinstance(value, int | float):
         return duration_text(value * seconds)
     return number_text(value) if isinstance(value, int | float) else str(value)
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    parts = []
+    if rule.get("max_transfers") is not None:
+        parts.append(f"{rule['max_transfers']} at once")
+    if rule.get("sleep_seconds"):
+        parts.append(f"{number_text(rule['sleep_seconds'])} s apart")
+    return f"{rule.get('domain')}: {', '.join(parts)}"
 
 
 @config_app.command("ls")

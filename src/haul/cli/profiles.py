@@ -51,6 +51,23 @@ SponsorMarkOpt = Annotated[
     ),
 ]
 
+ProxyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy",
+        help="http:// or https:// proxy with its port, e.g. http://user:pass@proxy.lan:3128 "
+        "(no SOCKS; '' removes it).",
+    ),
+]
+ExtractorArgsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--extractor-args",
+        help="yt-dlp extractor arguments, e.g. 'youtube:player_client=web,default' "
+        "(yt-dlp's text form, or JSON; '' removes them).",
+    ),
+]
+
 
 def _flag(name: str, what: str) -> Any:
     return typer.Option(f"--{name}/--no-{name}", help=what)
@@ -80,7 +97,7 @@ def list_profiles(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) ->
     with api_for(server, token) as api:
         profiles = api.request("GET", "/profiles")
     table = Table("name", "default")
-    for column in ("format", "container", "subtitles", "template", "folder"):
+    for column in ("format", "container", "subtitles", "template", "folder", "proxy"):
         table.add_column(column, overflow="fold")
     for p in profiles:
         table.add_row(
@@ -91,6 +108,7 @@ def list_profiles(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) ->
             ", ".join(p["subtitles"]),
             p["output_template"] or "",
             p["target_dir"] or "",
+            p.get("proxy") or "",  # its credentials masked by the server
         )
     console.print(table)
 
@@ -114,6 +132,8 @@ def add_profile(
     write_nfo: WriteNfoOpt = None,
     sponsorblock_remove: SponsorRemoveOpt = None,
     sponsorblock_mark: SponsorMarkOpt = None,
+    proxy: ProxyOpt = None,
+    extractor_args: ExtractorArgsOpt = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default.")] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
@@ -137,6 +157,8 @@ def add_profile(
         write_nfo=write_nfo,
         sponsorblock_remove=sponsorblock_remove,
         sponsorblock_mark=sponsorblock_mark,
+        proxy=proxy,
+        extractor_args=extractor_args,
         is_default=default or None,
     )
     with api_for(server, token) as api:
@@ -164,6 +186,8 @@ def edit_profile(
     write_nfo: WriteNfoOpt = None,
     sponsorblock_remove: SponsorRemoveOpt = None,
     sponsorblock_mark: SponsorMarkOpt = None,
+    proxy: ProxyOpt = None,
+    extractor_args: ExtractorArgsOpt = None,
     default: Annotated[
         bool | None, typer.Option("--default/--no-default", help="Make it the default or not.")
     ] = None,
@@ -189,6 +213,8 @@ def edit_profile(
         write_nfo=write_nfo,
         sponsorblock_remove=sponsorblock_remove,
         sponsorblock_mark=sponsorblock_mark,
+        proxy=proxy,
+        extractor_args=extractor_args,
         is_default=default,
     )
     with api_for(server, token) as api:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from haul.core.sites import rule_domain
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -19,6 +21,12 @@ class Limits:
     per_owner: int | None = None
     #: Slot caps of external clients (name -> at most this many of haul's downloads at once).
     per_client: Mapping[str, int] = field(default_factory=dict)
+    #: Site rules (domain -> at most this many transfers from it and its subdomains at once).
+    per_site: Mapping[str, int] = field(default_factory=dict)
+
+    def site_rule(self, site: str | None) -> str | None:
+        """The domain of the site rule that holds for ``site`` (a host), or None."""
+        return rule_domain(site, self.per_site) if self.per_site else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,27 +72,36 @@ class Candidate:
     #: The client it was routed to (None: not routed yet, no client cap applies).
     client: str | None
     rank: int
+    #: The host of its source (None: none, such as a magnet link).
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Active:
-    """The downloads holding a slot: in all, per owner and per client (a count left out is 0)."""
+    """The downloads holding a slot: in all, per owner, per client and per site rule (keyed
+    by the rule's domain; a count left out is 0)."""
 
     total: int = 0
     per_owner: Mapping[str, int] = field(default_factory=dict)
     per_client: Mapping[str, int] = field(default_factory=dict)
+    per_site: Mapping[str, int] = field(default_factory=dict)
 
-    def taking(self, admitted: Iterable[Candidate]) -> Active:
-        """The counts once ``admitted`` hold their slots too."""
+    def taking(self, admitted: Iterable[Candidate], limits: Limits | None = None) -> Active:
+        """The counts once ``admitted`` hold their slots too (per site rule: those of
+        ``limits``)."""
         total = self.total
         per_owner = dict(self.per_owner)
         per_client = dict(self.per_client)
+        per_site = dict(self.per_site)
         for one in admitted:
             total += 1
             per_owner[one.owner] = per_owner.get(one.owner, 0) + 1
             if one.client:
                 per_client[one.client] = per_client.get(one.client, 0) + 1
-        return Active(total, per_owner, per_client)
+            domain = limits.site_rule(one.site) if limits is not None else None
+            if domain is not None:
+                per_site[domain] = per_site.get(domain, 0) + 1
+        return Active(total, per_owner, per_client, per_site)
 
 
 def choose(
@@ -94,15 +111,16 @@ def choose(
     owner_limits: Mapping[str, int] | None = None,
 ) -> list[int]:
     """The ids of the candidates to admit, in fair (rank, id) order: as many as there are free
-    slots, skipping a candidate whose owner, or whose client, is at its cap (the next in line
-    may belong to someone else, or go to another client). ``owner_limits``: owners whose own
-    limit replaces :attr:`Limits.per_owner`."""
+    slots, skipping a candidate whose owner, whose client or whose site is at its cap (the
+    next in line may belong to someone else, go to another client or to another site).
+    ``owner_limits``: owners whose own limit replaces :attr:`Limits.per_owner`."""
     free = limits.global_active - active.total
     if free <= 0:
         return []
     overrides = owner_limits or {}
     per_owner = dict(active.per_owner)
     per_client = dict(active.per_client)
+    per_site = dict(active.per_site)
     chosen: list[int] = []
     for one in sorted(candidates, key=lambda c: (c.rank, c.id)):
         owner_cap = overrides.get(one.owner, limits.per_owner)
@@ -111,10 +129,15 @@ def choose(
         client_cap = limits.per_client.get(one.client) if one.client else None
         if one.client and client_cap is not None and per_client.get(one.client, 0) >= client_cap:
             continue
+        domain = limits.site_rule(one.site)
+        if domain is not None and per_site.get(domain, 0) >= limits.per_site[domain]:
+            continue
         chosen.append(one.id)
         per_owner[one.owner] = per_owner.get(one.owner, 0) + 1
         if one.client:
             per_client[one.client] = per_client.get(one.client, 0) + 1
+        if domain is not None:
+            per_site[domain] = per_site.get(domain, 0) + 1
         free -= 1
         if free == 0:
             break

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from haul.core.sites import SiteRule, parse_rules
 from haul.core.units import duration_text, number_text
 from haul.errors import InvalidConfig
 
@@ -35,7 +36,7 @@ class Setting:
     """One editable setting: its type and its limits, as the API describes it."""
 
     key: str
-    type: Literal["integer", "number", "choice"]
+    type: Literal["integer", "number", "choice", "rules"]
     description: str
     minimum: float | None = None
     #: The minimum itself is not allowed (a retention of 0 days makes no sense).
@@ -54,6 +55,8 @@ class Setting:
 
     def requirement(self) -> str:
         """The sentence a person reads when a value is refused."""
+        if self.type == "rules":
+            return "site_rules must be a list of rules (see the documentation)."
         if self.type == "choice":
             rule = f"{self.key} must be one of: {', '.join(self.choices)}"
         else:
@@ -151,6 +154,14 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=CENTURY,
         unit="days",
     ),
+    Setting(
+        "site_rules",
+        "rules",
+        "Rules for being polite to sites: for a domain (and its subdomains), at most "
+        "max_transfers downloads from it at once across every worker, and sleep_seconds "
+        "between requests to it. A list of objects with domain, max_transfers (1 to 100, or "
+        "null) and sleep_seconds (0 to 3600).",
+    ),
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
@@ -169,11 +180,14 @@ class RuntimeValues:
     retry_max_delay: float
     retention_days: float | None
     anonymous_retention_days: float
+    site_rules: tuple[SiteRule, ...] = ()
 
     @classmethod
     def merged(cls, defaults: Mapping[str, Any], stored: Mapping[str, Any]) -> RuntimeValues:
-        """``defaults`` (every key) overridden by ``stored`` (valid values only)."""
-        return cls(**{f.name: stored.get(f.name, defaults[f.name]) for f in fields(cls)})
+        """``defaults`` (every key; site_rules may be left out: none) overridden by
+        ``stored`` (valid values only)."""
+        given = {**{k: v for k, v in defaults.items() if k in BY_KEY}, **stored}
+        return cls(**{f.name: given[f.name] for f in fields(cls) if f.name in given})
 
 
 def unknown_key(key: str) -> str:
@@ -184,6 +198,8 @@ def parse(setting: Setting, value: object) -> Any:
     """The clean value of ``setting`` given as JSON or text; ValueError with the sentence of
     :meth:`Setting.requirement` when it cannot take it. The word ``none`` of a setting that
     may be empty is None."""
+    if setting.type == "rules":
+        return parse_rules(value)
     if isinstance(value, str):
         value = value.strip()
         if setting.nullable and value.lower() == NONE_WORD:
@@ -220,6 +236,18 @@ def _number(value: object, *, whole: bool) -> int | float | None:
     if whole:
         return int(value) if value.is_integer() else None
     return value
+
+
+def stored_form(value: Any) -> Any:
+    """A clean value as the config table keeps it (JSON)."""
+    if isinstance(value, tuple) and all(isinstance(v, SiteRule) for v in value):
+        return [rule.as_json() for rule in value]
+    return value
+
+
+def shown_form(value: Any) -> Any:
+    """A clean value as the API shows it (JSON)."""
+    return stored_form(value)
 
 
 def check_changes(

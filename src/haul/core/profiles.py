@@ -3,9 +3,11 @@
 A profile is a named preset for yt-dlp: a format selector, a container to merge or remux
 into (or an audio format to convert to, for audio only), subtitle languages, an output
 template, a folder under the download root, what to embed into the file and which side files
-to write beside it, and the SponsorBlock segments to remove or mark. Neither the template nor
-the folder may ever lead out of the download root: both must be relative paths without ``..``
-(a folder's real path is checked again against the disk by the service).
+to write beside it, the SponsorBlock segments to remove or mark, a proxy
+(:mod:`haul.core.proxies`) and yt-dlp extractor arguments (:mod:`haul.core.extractor_args`).
+Neither the template nor the folder may ever lead out of the download root: both must be
+relative paths without ``..`` (a folder's real path is checked again against the disk by the
+service).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from haul.core.extractor_args import check_extractor_args
 from haul.core.paths import stays_inside, template_stays_inside
+from haul.core.proxies import check_proxy
 from haul.errors import InvalidChoice, InvalidProfile
 
 #: Yes/no choices: what is embedded into the file, and which side files are written beside it.
@@ -41,6 +45,8 @@ FIELDS = (
     *FLAGS,
     "sponsorblock_remove",
     "sponsorblock_mark",
+    "proxy",
+    "extractor_args",
 )
 #: Containers yt-dlp can both merge into and remux into.
 CONTAINERS = ("avi", "flv", "mkv", "mov", "mp4", "webm")
@@ -332,4 +338,6 @@ _CHECKS: dict[str, Any] = {
     **{flag: _flag(flag) for flag in FLAGS},
     "sponsorblock_remove": check_sponsorblock_remove,
     "sponsorblock_mark": check_sponsorblock_mark,
+    "proxy": check_proxy,
+    "extractor_args": check_extractor_args,
 }

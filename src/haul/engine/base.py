@@ -97,6 +97,13 @@ class Profile:
     #: SponsorBlock categories cut out of the file, and those marked as chapters.
     sponsorblock_remove: tuple[str, ...] = ()
     sponsorblock_mark: tuple[str, ...] = ()
+    #: The proxy yt-dlp and the direct engine go through (an http or https URL; it may hold
+    #: credentials, so it is never shown); None: none (the environment's, if any).
+    proxy: str | None = field(default=None, repr=False)
+    #: yt-dlp's extractor_args: extractor -> argument -> values.
+    extractor_args: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=dict, hash=False
+    )
 
     @property
     def post_processed(self) -> bool:
@@ -157,6 +164,10 @@ class EngineJob:
     #: The owner's site cookies: each request sends those of its own site (the HTTP engine
     #: on every redirect too); yt-dlp gets those of the job's site.
     cookies: SiteCookies | None = field(default=None, compare=False, repr=False)
+    #: The proxy of the job's profile (the direct engine's; yt-dlp reads ``profile.proxy``).
+    proxy: str | None = field(default=None, repr=False)
+    #: Seconds between requests to the job's site (a site rule; yt-dlp's sleep intervals).
+    sleep_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

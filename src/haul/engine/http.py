@@ -86,6 +86,7 @@ from aiohttp.client_middlewares import ClientHandlerType, ClientMiddlewareType
 
 from haul.core.cookies import SiteCookies
 from haul.core.paths import sanitize_filename
+from haul.core.proxies import credentials, without_credentials
 from haul.engine import partfile
 from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
 from haul.engine.base import (
@@ -213,7 +214,8 @@ class HttpEngine:
         offset = partfile.size_of(part_path(job.dest_dir / name)) if name else 0
         for _ in range(2):  # a second request only when the part proved unusable
             source = _part_source(job, name) if offset else PartSource()
-            async with self._open(job.url, offset, source.validator, job.cookies) as response:
+            opened = self._open(job.url, offset, source.validator, job.cookies, job.proxy)
+            async with opened as response:
                 answer = classify(
                     response.status,
                     response.reason,
@@ -283,21 +285,32 @@ class HttpEngine:
 
     @contextlib.asynccontextmanager
     async def _open(
-        self, url: str, offset: int, validator: str | None, cookies: SiteCookies | None = None
+        self,
+        url: str,
+        offset: int,
+        validator: str | None,
+        cookies: SiteCookies | None = None,
+        proxy: str | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """The response to a GET of ``url`` (from ``offset``); aiohttp errors become haul's.
-        With ``cookies``, every request (each redirect too) sends those of its own site."""
+        With ``cookies``, every request (each redirect too) sends those of its own site;
+        with ``proxy`` (a profile's), it goes through that proxy instead of the
+        environment's."""
         headers = {}
         if offset:
             headers["Range"] = f"bytes={offset}-"
             if validator:
                 headers["If-Range"] = validator
         try:
-            options = self._environment.proxy(url)
+            options = _proxy_options(proxy) if proxy else self._environment.proxy(url)
             policy = None if options else self._addresses  # through a proxy: the proxy's
             # This request's chain of redirects keeps the cookies its sites set; nothing is
             # kept past it, so no download sends what a site gave another.
-            options["middlewares"] = (request_cookies(aiohttp.CookieJar(), cookies),)
+            middlewares = [request_cookies(aiohttp.CookieJar(), cookies)]
+            login = options.get("proxy_headers", {}).get("Proxy-Authorization")
+            if login:  # a profile's proxy, or the environment's
+                middlewares.append(proxy_login(login))
+            options["middlewares"] = tuple(middlewares)
             async with contextlib.AsyncExitStack() as stack:
                 # Connecting and following redirects are checked, not what the caller does
                 # with the answer (an ``accept`` that hands the source to a download client).
@@ -473,6 +486,33 @@ def _restarting(job: EngineJob, name: str | None, why: str, on_progress: Progres
 @functools.cache
 def _trusted_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
+
+
+def _proxy_options(proxy: str) -> dict[str, Any]:
+    """aiohttp's options for a profile's proxy: its address, and its credentials apart
+    (never in a URL aiohttp might put into an error message): on the CONNECT of an https
+    request (``proxy_headers``); a plain http request carries them itself
+    (:func:`proxy_login`)."""
+    options: dict[str, Any] = {"proxy": without_credentials(proxy)}
+    login = credentials(proxy)
+    if login is not None:
+        options["proxy_headers"] = {"Proxy-Authorization": _basic(*login)}
+    return options
+
+
+def proxy_login(header: str | None) -> ClientMiddlewareType:
+    """An aiohttp middleware giving each plain http request of a chain (redirects included)
+    the proxy's ``Proxy-Authorization``: such a request is sent to the proxy as it is. An
+    https one never carries it: it goes through the tunnel to the site."""
+
+    async def send(request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        if header is not None and request.url.scheme == "http":
+            request.headers["Proxy-Authorization"] = header
+        else:
+            request.headers.pop("Proxy-Authorization", None)
+        return await handler(request)
+
+    return send
 
 
 @dataclass(frozen=True, slots=True)

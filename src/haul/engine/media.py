@@ -37,7 +37,9 @@ class MediaEngine:
         async with self._slots:
             if stop.is_set():
                 raise TransferStopped()
-            with guard.watch(self._addresses, job.url, links=True):
+            # through the profile's proxy, the proxy connects: only it is reached from here
+            policy = None if job.profile.proxy else self._addresses
+            with guard.watch(policy, job.url, links=True):
                 return await asyncio.to_thread(
                     ytdlp.run_download,
                     job,

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
@@ -147,15 +147,17 @@ async def from_page(
     *,
     extract: Extractor | None = None,
     cookies: SiteCookies | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Resolution:
     """A page or a manifest: one media item or a playlist, as yt-dlp (in a thread) finds it
-    (with the cookies of the page's site, when the owner uploaded some)."""
+    (with the cookies of the page's site, when the owner uploaded some, and ``params``: the
+    profile's proxy and extractor arguments, a site rule's pause)."""
     if extract is None:
         # yt-dlp is imported on the first page, not at start: a server that only ever fetches
         # direct files never pays its memory.
         from haul.engine import ytdlp
 
-        extract = functools.partial(ytdlp.extract, cookies=cookies) if cookies else ytdlp.extract
+        extract = functools.partial(ytdlp.extract, cookies=cookies, params=params)
     extraction = await asyncio.to_thread(extract, url)
     return _from_extraction(url, extraction, content_type)
 

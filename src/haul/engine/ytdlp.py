@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,12 +30,14 @@ from haul.core.cookies import DotlessHostPolicy, SiteCookies
 from haul.core.images import source_of
 from haul.core.paths import inside, template_stays_inside
 from haul.core.profiles import SPONSORBLOCK_API
+from haul.core.proxies import scrub
 from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
 from haul.engine.http_errors import disk_error
 from haul.engine.ytdlp_errors import translate
+from haul.engine.ytdlp_network import network_params
 from haul.engine.ytdlp_profile import WriteNfo, file_kinds, profile_params, side_files
 from haul.engine.ytdlp_session import open_session
-from haul.errors import PermanentTransferError, TransferStopped
+from haul.errors import PermanentTransferError, TransferError, TransferStopped
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +83,33 @@ def extract(
     timeout: float = 30.0,
     max_entries: int = 5000,
     cookies: SiteCookies | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Extraction:
     """Flat extraction of ``url``: a single media item, or a playlist and its entries.
 
     Nothing is downloaded and playlist entries are not resolved. ``timeout`` bounds every
     network wait (not the whole call); at most ``max_entries`` entries are listed. yt-dlp
-    gets the ``cookies`` of the page's site.
+    gets the ``cookies`` of the page's site, and ``params`` (a profile's proxy and extractor
+    arguments, a site rule's pause: :func:`~haul.engine.ytdlp_profile.network_params`).
     """
     given = None
     try:
-        with open_session("[extract]", socket_timeout=timeout) as ydl:
+        with open_session("[extract]", socket_timeout=timeout, **(params or {})) as ydl:
             given = _give_cookies(ydl, url, cookies)
             info = ydl.extract_info(url, download=False, process=False)
             info = _follow_redirects(ydl, info)
             return _extraction(url, info, max_entries)
     except YoutubeDLError as exc:
-        raise translate(exc, url, cookies_of=given) from exc
+        raise _scrubbed(translate(exc, url, cookies_of=given), (params or {}).get("proxy")) from exc
+
+
+def _scrubbed(error: TransferError, proxy: str | None) -> TransferError:
+    """``error`` without the proxy's credentials in its message (it is stored and shown)."""
+    cleaned = scrub(error.message, proxy)
+    if cleaned != error.message:
+        error.message = cleaned
+        error.args = (cleaned,)
+    return error
 
 
 def _give_cookies(ydl: YoutubeDL, url: str, cookies: SiteCookies | None) -> str | None:
@@ -264,6 +277,8 @@ def _job_params(
     }
     if job.playlist_index is not None:
         params["playlist_items"] = str(job.playlist_index)
+    if job.sleep_seconds > 0:
+        params.update(network_params(profile, sleep_seconds=job.sleep_seconds))
     return params
 
 
@@ -350,7 +365,7 @@ def run_download(
     except YoutubeDLError as exc:
         if stop.is_set():
             raise TransferStopped(f"Stopped ({stop.reason}).") from exc
-        raise translate(exc, job.url, cookies_of=given) from exc
+        raise _scrubbed(translate(exc, job.url, cookies_of=given), job.profile.proxy) from exc
     except OSError as exc:  # a write yt-dlp does not wrap in its own errors
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_error(exc, job.dest_dir) from exc

@@ -22,6 +22,7 @@ from haul.core.paths import inside
 from haul.core.profiles import SPONSORBLOCK_API
 from haul.engine.base import Profile
 from haul.engine.nfo import nfo_xml
+from haul.engine.ytdlp_network import network_params
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ _COVER_NEEDS_MUTAGEN = ("opus", "flac", "best")
 def profile_params(profile: Profile, *, sponsorblock_api: str = SPONSORBLOCK_API) -> dict[str, Any]:
     """The yt-dlp params (``format``, ``postprocessors``, ...) ``profile`` asks for; a profile
     that asks for nothing gives what yt-dlp does by default."""
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = network_params(profile)
     pps: list[dict[str, Any]] = []
     if profile.format:
         params["format"] = profile.format

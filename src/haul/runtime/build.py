@@ -40,6 +40,7 @@ from haul import __version__
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
+from haul.core.sites import caps as site_caps
 from haul.engine.hls import LiveRecorder
 from haul.engine.http import HttpEngine
 from haul.engine.live import LiveJobs
@@ -126,7 +127,9 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
     def limits() -> Limits:
         caps = {n: spec.slot_limit for n, spec in directory.specs.items() if spec.slot_limit}
         values = config.current
-        return Limits(values.limit_global, values.limit_per_owner, caps)
+        return Limits(
+            values.limit_global, values.limit_per_owner, caps, site_caps(values.site_rules)
+        )
 
     thumbnails = ThumbnailCache(settings.data_dir / "thumbnails", http)
     processing_wakeup = asyncio.Event()  # the processing step waits on it
@@ -186,6 +189,10 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
     recorder = LiveRecorder(
         http, hiccup=settings.live_hiccup, max_duration=settings.live_max_duration
     )
+    if settings.ytdlp_plugin_folders:
+        from haul.engine import ytdlp_plugins  # loads yt-dlp: only when plug-ins are asked for
+
+        ytdlp_plugins.load(settings.ytdlp_plugin_folders)
     ctx = seams.context(
         JobContext(
             jobs=jobs,
@@ -207,6 +214,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             addresses=addresses,
             cookies=cookies.for_owner,
             recorder=recorder,
+            site_rules=lambda: config.current.site_rules,
         )
     )
     outcomes = Outcomes(ctx)

@@ -39,5 +39,6 @@ class Wakeups:
 
     def on_limits(self, old: RuntimeValues, new: RuntimeValues) -> None:
         """A settings listener: a changed limit may admit what waits, at once."""
-        if (old.limit_global, old.limit_per_owner) != (new.limit_global, new.limit_per_owner):
+        before = (old.limit_global, old.limit_per_owner, old.site_rules)
+        if before != (new.limit_global, new.limit_per_owner, new.site_rules):
             self.here()

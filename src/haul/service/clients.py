@@ -20,6 +20,7 @@ from haul.clients.registry import address_problem, build_client, check_spec, sho
 from haul.core.client_items import ClientItem
 from haul.core.client_specs import ClientSpec
 from haul.core.routing import BUILTIN
+from haul.core.sites import site_of
 from haul.core.sources import parse_source
 from haul.core.status import Phase
 from haul.core.torrents import magnet_info_hash
@@ -231,6 +232,7 @@ class ClientService:
                 owner_key=owner.key,
                 user_id=owner.user_id,
                 source_url=source.url,
+                site=site_of(source.url),
                 dedupe_key=source.dedupe_key,
                 title=item.name,
                 client=name,

@@ -21,7 +21,17 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from haul.core.config import KEYS, SETTINGS, RuntimeValues, check_changes, readable
+from haul.core.config import (
+    BY_KEY,
+    KEYS,
+    SETTINGS,
+    RuntimeValues,
+    check_changes,
+    parse,
+    readable,
+    shown_form,
+    stored_form,
+)
 from haul.core.retention import RetentionAges
 from haul.core.retry import RetryPolicy
 from haul.settings import Settings
@@ -35,7 +45,9 @@ Listener = Callable[[RuntimeValues, RuntimeValues], None]
 
 def defaults_from(settings: Settings) -> dict[str, Any]:
     """The environment's value of every runtime setting."""
-    return {key: getattr(settings, key) for key in KEYS}
+    values = {key: getattr(settings, key) for key in KEYS}
+    values["site_rules"] = parse(BY_KEY["site_rules"], settings.site_rules)
+    return values
 
 
 class ConfigService:
@@ -124,8 +136,8 @@ class ConfigService:
             out.append(
                 {
                     "key": key,
-                    "value": getattr(self.current, key),
-                    "default": self.defaults[key],
+                    "value": shown_form(getattr(self.current, key)),
+                    "default": shown_form(self.defaults[key]),
                     "source": "config" if stored else "default",
                     "description": setting.description,
                     "type": setting.type,
@@ -154,7 +166,9 @@ class ConfigService:
             async with self.db.write() as s:
                 stored, _ = readable(await q.stored(s, KEYS))
                 clean = check_changes(changes, defaults=self.defaults, stored=stored)
-                await q.put(s, {key: value for key, (keep, value) in clean.items() if keep})
+                await q.put(
+                    s, {key: stored_form(value) for key, (keep, value) in clean.items() if keep}
+                )
                 await q.remove(s, [key for key, (keep, _) in clean.items() if not keep])
             log.info("runtime settings set: %s", ", ".join(sorted(changes)))
             self.tell_others()

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.paths import inside, stays_inside
 from haul.core.profiles import FLAGS, check_profile, combination_problems
+from haul.core.proxies import is_shown_form, shown
 from haul.engine.base import Profile as EngineProfile
 from haul.errors import (
     Conflict,
@@ -62,6 +63,8 @@ def profile_json(row: Profile) -> dict[str, Any]:
         **{flag: bool(getattr(row, flag)) for flag in FLAGS},
         "sponsorblock_remove": list(row.sponsorblock_remove or []),
         "sponsorblock_mark": list(row.sponsorblock_mark or []),
+        "proxy": shown(row.proxy),
+        "extractor_args": dict(row.extractor_args or {}),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
@@ -81,6 +84,11 @@ def engine_profile(row: Profile) -> EngineProfile:
         **{flag: bool(getattr(row, flag)) for flag in FLAGS},
         sponsorblock_remove=tuple(row.sponsorblock_remove or ()),
         sponsorblock_mark=tuple(row.sponsorblock_mark or ()),
+        proxy=row.proxy,
+        extractor_args={
+            name: {arg: tuple(values) for arg, values in args.items()}
+            for name, args in (row.extractor_args or {}).items()
+        },
     )
 
 
@@ -125,7 +133,7 @@ class ProfileService:
                     raise _exists(clean["name"])
                 if clean.get("is_default"):
                     await _clear_default(s)
-                row = Profile(**{"subtitles": [], **clean})
+                row = Profile(**{"subtitles": [], "extractor_args": {}, **clean})
                 s.add(row)
                 await s.flush()
                 made = profile_json(row)
@@ -149,6 +157,8 @@ class ProfileService:
                 problems = combination_problems({**profile_json(row), **clean})
                 if problems:
                     raise InvalidProfile(problems)
+                if is_shown_form(given.get("proxy"), row.proxy):
+                    clean.pop("proxy", None)  # the masked form sent back: unchanged
                 for field, value in clean.items():
                     setattr(row, field, value)
                 await s.flush()

@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from haul.core import lifecycle
 from haul.core.admission import Active, Candidate, Limits, choose, next_rank
 from haul.core.lifecycle import Change, Snapshot
+from haul.core.sites import per_rule
 from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
 from haul.core.submit_options import DEFAULT_OPTIONS, SubmitOptions
@@ -132,8 +133,13 @@ _SLOTS_PER_CLIENT = (
     .where(_TABLE.c.phase.in_(_SLOT), _TABLE.c.client.in_(bindparam("names", expanding=True)))
     .group_by(_TABLE.c.client)
 )
+_SLOTS_PER_SITE = (
+    select(_TABLE.c.site, func.count())
+    .where(_TABLE.c.phase.in_(_SLOT), _TABLE.c.site.is_not(None))
+    .group_by(_TABLE.c.site)
+)
 _WAITING = (
-    select(_TABLE.c.id, _TABLE.c.owner_key, _TABLE.c.queue_rank, _TABLE.c.client)
+    select(_TABLE.c.id, _TABLE.c.owner_key, _TABLE.c.queue_rank, _TABLE.c.client, _TABLE.c.site)
     .where(
         _TABLE.c.phase == Phase.QUEUED.value,
         _TABLE.c.desired_paused.is_(False),
@@ -172,12 +178,17 @@ def admit_waiting(
     if limits.per_client:
         counts = session.execute(_SLOTS_PER_CLIENT, {"names": list(limits.per_client)})
         per_client = {str(name): int(count) for name, count in counts.all()}
-    active = Active(total, per_owner, per_client)
+    per_site: dict[str, int] = {}
+    if limits.per_site:
+        # one row per site holding a slot (at most the global limit of them)
+        counts = session.execute(_SLOTS_PER_SITE)
+        per_site = per_rule({str(h): int(n) for h, n in counts.all()}, limits.per_site)
+    active = Active(total, per_owner, per_client, per_site)
     admitted: list[int] = []
     after: tuple[int, int] | None = None
     # Without a per-owner limit every row read is admitted: read no more than there are slots
     # (a finished download's write admits its successor here, one row at a time).
-    capped = limits.per_owner is not None or bool(limits.per_client)
+    capped = limits.per_owner is not None or bool(limits.per_client) or bool(limits.per_site)
     batch = batch if capped else min(batch, limits.global_active - total)
     while active.total < limits.global_active:
         if after is None:
@@ -189,12 +200,14 @@ def admit_waiting(
             ).all()
         if not rows:
             break
-        candidates = [Candidate(i, owner, client, rank) for i, owner, rank, client in rows]
+        candidates = [
+            Candidate(i, owner, client, rank, site) for i, owner, rank, client, site in rows
+        ]
         after = (candidates[-1].rank, candidates[-1].id)
         chosen = choose(candidates, active, limits)
         if chosen:
             taken = set(chosen)
-            active = active.taking(c for c in candidates if c.id in taken)
+            active = active.taking((c for c in candidates if c.id in taken), limits)
             admitted += chosen
     # each row as _WAITING read it: queued, not paused, not canceled
     made = [(i, lifecycle.admit(Snapshot(i, Phase.QUEUED), at=now)) for i in admitted]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from haul.core import lifecycle
 from haul.core.admission import Active, Candidate, Limits, choose, next_rank
 from haul.core.lifecycle import Change
+from haul.core.sites import site_of
 from haul.core.sources import domain_of
 from haul.core.status import SLOT_PHASES, Phase
 from haul.errors import InvalidTransition
@@ -71,7 +72,7 @@ def _claimable(job: StoredJob) -> bool:
 
 
 def _candidate(job: StoredJob) -> Candidate:
-    return Candidate(job.id, job.owner_key, job.client, job.queue_rank)
+    return Candidate(job.id, job.owner_key, job.client, job.queue_rank, site_of(job.source_url))
 
 
 class MemoryTransaction:
@@ -90,7 +91,7 @@ class MemoryTransaction:
         now = now or utcnow()
         jobs = self.state.jobs.values()
         holding = [j for j in jobs if j.phase in _SLOT]
-        active = Active().taking(_candidate(j) for j in holding)
+        active = Active().taking((_candidate(j) for j in holding), limits)
         waiting = {j.id: j for j in jobs if _waiting(j, now)}
         chosen = choose((_candidate(j) for j in waiting.values()), active, limits)
         admitted = [waiting[i] for i in chosen]

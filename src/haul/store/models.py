@@ -161,6 +161,11 @@ class Profile(Base):
     # SponsorBlock categories cut out of the file, and marked as chapters
     sponsorblock_remove: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     sponsorblock_mark: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    #: yt-dlp's (and the direct engine's) proxy: an http, https or socks5 URL; it may hold
+    #: credentials, never shown in full (haul.core.proxies).
+    proxy: Mapped[str | None] = mapped_column(String(1000))
+    #: yt-dlp's extractor_args: extractor -> argument -> values.
+    extractor_args: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -347,6 +352,7 @@ class Download(Base):
         Index("ix_downloads_claim", "phase", "lease_worker_id"),
         Index("ix_downloads_phase_id", "phase", "id"),
         Index("ix_downloads_client_phase", "client", "phase"),
+        Index("ix_downloads_site_phase", "site", "phase"),
         NEVER_REUSE,
     )
 
@@ -357,6 +363,9 @@ class Download(Base):
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     ip: Mapped[str | None] = mapped_column(String(45))
     source_url: Mapped[str] = mapped_column(Text)
+    #: The host of the source URL, lower case and ASCII (haul.core.sites): site rules count
+    #: the transfers per site. None: no host (a magnet link, a .torrent).
+    site: Mapped[str | None] = mapped_column(String(255))
     #: .torrent bytes; deferred: only the hand-over to a client reads them.
     source_blob: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     dedupe_key: Mapped[str] = mapped_column(String(64))  # sha256 of the normalised source

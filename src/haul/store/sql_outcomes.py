@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core import lifecycle
+from haul.core.sites import site_of
 from haul.core.sources import domain_of
 from haul.core.status import Phase
 from haul.errors import InvalidTransition
@@ -114,6 +115,7 @@ async def expand(
                 session_id=parent.session_id,
                 ip=parent.ip,
                 source_url=entry.source_url,
+                site=site_of(entry.source_url),
                 dedupe_key=entry.dedupe_key,
                 title=entry.title,
                 profile_id=parent.profile_id,

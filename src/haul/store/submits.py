@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits, decide, next_rank
+from haul.core.sites import per_rule, site_of
 from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
 from haul.core.submit_options import DEFAULT_OPTIONS, SubmitOptions
@@ -73,6 +74,8 @@ class _Plan:
     owner_last: dict[str, int]
     active_total: int = 0
     active_by_owner: Counter[str] = field(default_factory=Counter)
+    #: Transfers holding a slot per site rule (its domain).
+    active_by_site: Counter[str] = field(default_factory=Counter)
     #: Unfinished downloads of the visitors in the batch, and of their addresses.
     open_by_owner: Counter[str] = field(default_factory=Counter)
     open_by_ip: Counter[str | None] = field(default_factory=Counter)
@@ -95,7 +98,7 @@ def submit_many(
     """Store ``items``; each outcome is the stored download or the error that refused it."""
     if not items:
         return []
-    plan = _plan(session, items, policy)
+    plan = _plan(session, items, policy, limits)
     now = utcnow()
     outcomes: list[dict[str, Any] | HaulError | int] = []
     first_in_batch: dict[tuple[str, str], int] = {}
@@ -125,9 +128,14 @@ def submit_many(
             if not verdict.admitted:
                 outcomes.append(LimitExceeded(verdict.reason))
                 continue
-            phase = Phase.ADMITTED
-            plan.active_total += 1
-            plan.active_by_owner[item.owner_key] += 1
+            domain = limits.site_rule(site_of(item.source.url))
+            # a site at its rule's limit is no refusal: the download waits for its turn
+            if domain is None or plan.active_by_site[domain] < limits.per_site[domain]:
+                phase = Phase.ADMITTED
+                plan.active_total += 1
+                plan.active_by_owner[item.owner_key] += 1
+                if domain is not None:
+                    plan.active_by_site[domain] += 1
         rank = plan.rank(item)
         if phase is Phase.QUEUED:
             plan.queued(item.owner_key, rank)
@@ -138,7 +146,7 @@ def submit_many(
     return _insert(session, outcomes, now)
 
 
-def _plan(session: Session, items: Sequence[NewDownload], policy: str) -> _Plan:
+def _plan(session: Session, items: Sequence[NewDownload], policy: str, limits: Limits) -> _Plan:
     keys = {i.source.dedupe_key for i in items}
     owners = {i.owner_key for i in items}
     found = session.execute(
@@ -184,6 +192,14 @@ def _plan(session: Session, items: Sequence[NewDownload], policy: str) -> _Plan:
             .group_by(Download.owner_key)
         )
         plan.active_by_owner.update({o: int(c) for o, c in counts.all()})
+        if limits.per_site:
+            sites = session.execute(
+                select(Download.site, func.count())
+                .where(holders, Download.site.is_not(None))
+                .group_by(Download.site)
+            )
+            by_host = {str(h): int(c) for h, c in sites.all()}
+            plan.active_by_site.update(per_rule(by_host, limits.per_site))
     media = {m for i in items if (m := i.exclusive_media) is not None}
     if media:
         busy = session.execute(
@@ -283,6 +299,7 @@ def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, A
         "session_id": item.session_id,
         "ip": item.ip,
         "source_url": item.source.url,
+        "site": site_of(item.source.url),
         "dedupe_key": item.source.dedupe_key,
         "source_blob": item.torrent,
         "profile_id": item.profile_id,

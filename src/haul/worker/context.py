@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.cookies import SiteCookies
 from haul.core.retry import Backoff, RetryPolicy
+from haul.core.sites import SiteRule
 from haul.engine.base import Engine, Profile
 from haul.engine.hls import LiveRecorder
 from haul.engine.live import LiveJobs
@@ -16,6 +17,7 @@ from haul.engine.resolve import Extractor
 from haul.net.guard import AddressPolicy
 from haul.store.jobs import JobStore
 from haul.store.models import Download
+from haul.worker.pacing import SitePacer
 
 Publish = Callable[[Download], Awaitable[None]]
 
@@ -98,3 +100,7 @@ class JobContext:
     space_recheck: float = 10.0
     #: Records live HLS streams (None: a live stream goes to yt-dlp like any manifest).
     recorder: LiveRecorder | None = None
+    #: The site rules in effect (an administrator may change them), read at each start.
+    site_rules: Callable[[], Sequence[SiteRule]] = lambda: ()
+    #: Keeps a site rule's pause between transfers to its site (this process's).
+    pacer: SitePacer = field(default_factory=SitePacer)

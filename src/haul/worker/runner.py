@@ -31,11 +31,13 @@ from urllib.parse import urlsplit
 
 from haul.core.cookies import SiteCookies
 from haul.core.owners import is_anonymous
+from haul.core.sites import rule_for, site_of
 from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
 from haul.engine.filenames import PART_SUFFIX
 from haul.engine.live import LiveJob
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
+from haul.engine.ytdlp_network import network_params
 from haul.errors import (
     DiskFull,
     PermanentTransferError,
@@ -141,6 +143,7 @@ class JobRunner:
             job.status = Status.PROCESSING
             await _told(started)
             return await self.outcomes.record(row, filed, successor, job.stop)
+        sleep = await self._pace(row, job)
         if row.iptv_kind is not None:
             return await self._iptv(row, job, successor, started)
         resolved: dict[str, Any] | None = row.meta.get("resolved")
@@ -165,7 +168,9 @@ class JobRunner:
         offer = resolved is None or resolved["kind"] == "torrent"
         if resolved is None or (resolved["kind"] == "file" and plain):
             probe = _Probe(row, lambda resolved: self._handoff(row, resolved, started), plain)
-            result = await self._direct(row, resolved, job, probe, cookies)
+            result = await self._direct(
+                row, resolved, job, probe, cookies, proxy=profile.proxy, sleep=sleep
+            )
             if result is not None:
                 return await self._completed(row, job, result, successor, started)
             if probe.handed_over:
@@ -176,8 +181,9 @@ class JobRunner:
                 resolved = await self._live(row, job)
             if resolved is None:
                 job.status = Status.RESOLVING
+                params = network_params(profile, sleep_seconds=sleep)
                 extracting = asyncio.ensure_future(
-                    self._page(row.source_url, probe.page_type, cookies)
+                    self._page(row.source_url, probe.page_type, cookies, params)
                 )
                 resolution = await self._until_stopped(extracting, job)
                 if resolution.kind == "playlist":
@@ -201,8 +207,20 @@ class JobRunner:
             )
         _remember(row, resolved)
         job.title = row.title
-        result = await self._media(row, resolved, job, profile, cookies)
+        result = await self._media(row, resolved, job, profile, cookies, sleep)
         return await self._completed(row, job, result, successor, started)
+
+    async def _pace(self, row: Download, job: LiveJob) -> float:
+        """Wait for this transfer's turn at its site when a site rule asks for a pause
+        between requests; returns that pause (0: none)."""
+        rule = rule_for(site_of(row.source_url), self.ctx.site_rules())
+        if rule is None or rule.sleep_seconds <= 0:
+            return 0.0
+        turn = asyncio.ensure_future(self.ctx.pacer.turn(rule.domain, rule.sleep_seconds))
+        waited = await self._until_stopped(turn, job)
+        if waited > 0:
+            log.debug("download %s waited %.1f s for its turn at %s", row.id, waited, rule.domain)
+        return rule.sleep_seconds
 
     async def _iptv(
         self,
@@ -271,6 +289,9 @@ class JobRunner:
         job: LiveJob,
         probe: _Probe,
         cookies: SiteCookies | None,
+        *,
+        proxy: str | None = None,
+        sleep: float = 0.0,
     ) -> EngineResult | None:
         """Stream a direct file with the HTTP engine; None when the probe declined the answer
         (not a file, or handed over). With ``resolved`` None the answer's headers decide."""
@@ -289,6 +310,8 @@ class JobRunner:
             hints=resolved or {},
             accept=probe.accept if resolved is None else None,
             cookies=cookies,
+            proxy=proxy,
+            sleep_seconds=sleep,
         )
         try:
             task = asyncio.ensure_future(self.ctx.direct.run(engine_job, job.on_progress, job.stop))
@@ -314,6 +337,7 @@ class JobRunner:
         job: LiveJob,
         profile: Profile,
         cookies: SiteCookies | None,
+        sleep: float = 0.0,
     ) -> EngineResult:
         """The media engine (yt-dlp) on the item a page holds, or on a direct file."""
         work = self.ctx.builtin.work_dir(row.id)
@@ -327,6 +351,7 @@ class JobRunner:
             filename=resolved.get("filename"),
             hints=resolved,
             cookies=cookies,
+            sleep_seconds=sleep,
         )
         job.status = Status.DOWNLOADING
         result = await self.ctx.media.run(engine_job, job.on_progress, job.stop)
@@ -394,11 +419,19 @@ class JobRunner:
         return await self._completed(row, job, result, successor, started)
 
     async def _page(
-        self, url: str, content_type: str | None, cookies: SiteCookies | None
+        self,
+        url: str,
+        content_type: str | None,
+        cookies: SiteCookies | None,
+        params: Mapping[str, Any] | None = None,
     ) -> Resolution:
-        """What a page holds, as yt-dlp (in a thread) finds it, under the address policy."""
-        with guard.watch(self.ctx.addresses, url, links=True):
-            return await from_page(url, content_type, extract=self.ctx.extract, cookies=cookies)
+        """What a page holds, as yt-dlp (in a thread) finds it, under the address policy
+        (through the profile's proxy, if any: the proxy connects, not haul)."""
+        policy = None if params and params.get("proxy") else self.ctx.addresses
+        with guard.watch(policy, url, links=True):
+            return await from_page(
+                url, content_type, extract=self.ctx.extract, cookies=cookies, params=params
+            )
 
     async def _cookies(self, row: Download) -> SiteCookies | None:
         """The site cookies the download's owner uploaded (None: none)."""

@@ -19,15 +19,24 @@ ADMIN = "The caller is not an administrator"
 BAD = error_responses(422, described={422: "A bad field; `errors` maps each to a sentence"})
 
 
+def _as_seen_by(profile: dict[str, Any], admin: bool) -> dict[str, Any]:
+    """A profile as its reader sees it: how it reaches sites (its proxy, its extractor
+    arguments, which may hold a token) is the administrators' business."""
+    if admin:
+        return profile
+    return {**profile, "proxy": None, "extractor_args": {}}
+
+
 @router.get("", response_model=list[ProfileOut], responses=error_responses(401))
-async def list_profiles(profiles: ProfilesDep, _who: OwnerDep) -> Any:
-    """Every profile, by name."""
-    return await profiles.list()
+async def list_profiles(profiles: ProfilesDep, who: OwnerDep) -> Any:
+    """Every profile, by name. ``proxy`` (its credentials masked) and ``extractor_args`` are
+    shown to administrators only."""
+    return [_as_seen_by(p, who.is_admin) for p in await profiles.list()]
 
 
 @router.get("/{name}", response_model=ProfileOut, responses=error_responses(401, 404))
-async def get_profile(name: str, profiles: ProfilesDep, _who: OwnerDep) -> Any:
-    return await profiles.get(name)
+async def get_profile(name: str, profiles: ProfilesDep, who: OwnerDep) -> Any:
+    return _as_seen_by(await profiles.get(name), who.is_admin)
 
 
 @router.post(

@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Value = int | float | str | None
+
+class SiteRuleOut(BaseModel):
+    domain: str = Field(examples=["youtube.com"], description="The site and its subdomains")
+    max_transfers: int | None = Field(description="At most this many transfers at once")
+    sleep_seconds: float = Field(description="Seconds between requests to the site")
+
+
+Value = int | float | str | list[SiteRuleOut] | None
 
 
 class SettingOut(BaseModel):
@@ -18,7 +25,7 @@ class SettingOut(BaseModel):
         description="config: an administrator set the value; default: the environment's"
     )
     description: str
-    type: Literal["integer", "number", "choice"]
+    type: Literal["integer", "number", "choice", "rules"]
     nullable: bool = Field(description="Whether the setting may be empty (send the word none)")
     none_means: str | None = Field(
         description="What an empty value means, e.g. 'no limit' (null: it cannot be empty)"
@@ -34,7 +41,12 @@ class ConfigOut(BaseModel):
     settings: list[SettingOut]
 
 
-PATCH_EXAMPLE = {"limit_global": 4, "over_limit": "reject", "limit_per_owner": "none"}
+PATCH_EXAMPLE = {
+    "limit_global": 4,
+    "over_limit": "reject",
+    "limit_per_owner": "none",
+    "site_rules": [{"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 5}],
+}
 PATCH_DESCRIPTION = (
     'Settings to change, as key: value. A value may be JSON or text (`3` or `"3"`); '
     "`null` puts a setting back to its default; the word `none` empties a setting that may "

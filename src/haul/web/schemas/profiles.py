@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from haul.core.extractor_args import EXAMPLE as EXTRACTOR_ARGS_EXAMPLE
 from haul.core.profiles import AUDIO_FORMATS, CONTAINERS, REMOVABLE, SPONSORBLOCK_CATEGORIES
 
 NAME_HELP = "1 to 100 letters, digits, '.', '-' or '_' (used in URLs: /profiles/{name})"
@@ -43,6 +44,16 @@ SPONSORBLOCK_REMOVE_HELP = f"SponsorBlock categories cut out of the file: {', '.
 SPONSORBLOCK_MARK_HELP = (
     f"SponsorBlock categories marked as chapters in the file: {', '.join(SPONSORBLOCK_CATEGORIES)}"
 )
+PROXY_HELP = (
+    "An http:// or https:// proxy that yt-dlp and the direct-file engine go through, e.g. "
+    "http://user:password@proxy.lan:3128 (SOCKS is not supported). Shown with its user name "
+    "and password masked; sending that masked form back keeps the proxy as it is"
+)
+EXTRACTOR_ARGS_HELP = (
+    "yt-dlp extractor arguments: an object extractor -> argument -> list of values, e.g. "
+    '{"youtube": {"player_client": ["web", "default"]}}, or yt-dlp\'s text form, e.g. '
+    f"{EXTRACTOR_ARGS_EXAMPLE} (one extractor a line)"
+)
 
 
 class ProfileChange(BaseModel):
@@ -74,6 +85,14 @@ class ProfileChange(BaseModel):
     sponsorblock_mark: list[str] | str | None = Field(
         default=None, description=SPONSORBLOCK_MARK_HELP, examples=[["intro", "outro"]]
     )
+    proxy: str | None = Field(
+        default=None, description=PROXY_HELP, examples=["http://proxy.lan:3128"]
+    )
+    extractor_args: dict[str, Any] | str | None = Field(
+        default=None,
+        description=EXTRACTOR_ARGS_HELP,
+        examples=[{"youtube": {"player_client": ["web", "default"]}}],
+    )
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -104,5 +123,7 @@ class ProfileOut(BaseModel):
     write_nfo: bool
     sponsorblock_remove: list[str]
     sponsorblock_mark: list[str]
+    proxy: str | None = Field(description="The proxy, its user name and password masked")
+    extractor_args: dict[str, dict[str, list[str]]]
     created_at: datetime
     updated_at: datetime

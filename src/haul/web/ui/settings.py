@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from haul.core.extractor_args import EXAMPLE as EXTRACTOR_ARGS_EXAMPLE
+from haul.core.extractor_args import as_text as extractor_args_text
 from haul.core.profiles import (
     AUDIO_FORMATS,
     CONTAINER_WITH_AUDIO,
@@ -18,6 +20,7 @@ from haul.core.profiles import (
     REMOVABLE,
     SPONSORBLOCK_CATEGORIES,
 )
+from haul.core.sites import parse_rules
 from haul.core.units import number_text
 from haul.errors import HaulError, InvalidFields
 from haul.service.config import ConfigService
@@ -39,6 +42,8 @@ PROFILE_FIELDS = (
     "target_dir",
     "audio_format",
     "audio_quality",
+    "proxy",
+    "extractor_args",
 )
 #: The profile's yes/no choices as the form names them (haul.core.profiles.FLAGS).
 FLAG_LABELS = {
@@ -66,7 +71,35 @@ LABELS = {
     "retry_max_delay": "Longest wait between retries (seconds)",
     "retention_days": "Keep finished downloads (days)",
     "anonymous_retention_days": "Keep anonymous visitors' downloads (days)",
+    "site_rules": "Site rules",
 }
+#: Empty rows the site rules table offers for new rules.
+BLANK_RULES = 3
+
+
+def _rule_rows(form: Any) -> list[dict[str, Any]]:
+    """The site rules table as typed: one rule a row with a domain (rows without are
+    dropped); an empty number is none (no limit, no pause)."""
+    rows = []
+    columns = zip(
+        form.getlist("site_rule_domain"),
+        form.getlist("site_rule_max"),
+        form.getlist("site_rule_sleep"),
+        strict=False,
+    )
+    for domain, most, sleep in columns:
+        domain, most, sleep = str(domain).strip(), str(most).strip(), str(sleep).strip()
+        if not domain:
+            continue
+        rows.append({"domain": domain, "max_transfers": most or None, "sleep_seconds": sleep or 0})
+    return rows
+
+
+def _same_rules(rows: list[dict[str, Any]], value: Any) -> bool:
+    try:
+        return bool([r.as_json() for r in parse_rules(rows)] == value)
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +141,15 @@ async def save_settings(request: Request, services: ServicesDep, admin: AdminDep
     form = await request.form()
     csrf.check(request, str(form.get(csrf.FIELD, "")))
     changes: dict[str, object] = {}
-    typed: dict[str, str] = {}
+    typed: dict[str, Any] = {}
     for entry in services.config.listing():
         key = entry["key"]
+        if entry["type"] == "rules":
+            rows = _rule_rows(form)
+            typed[key] = rows
+            if not _same_rules(rows, entry["value"]):
+                changes[key] = rows
+            continue
         text = str(form.get(key, "")).strip()
         typed[key] = text
         # "default" ticked means the default, unless a new value was typed over it.
@@ -154,6 +193,8 @@ async def save_profile(
         text = str(form.get(field, "")).strip()
         if field == "subtitles":
             given[field] = [part.strip() for part in text.replace(" ", ",").split(",") if part]
+        elif field == "extractor_args":
+            given[field] = text  # yt-dlp's text form or JSON; empty: none
         else:
             given[field] = text or None
     given["is_default"] = is_default
@@ -206,7 +247,7 @@ async def _render(
     services: SettingsServices,
     *,
     problems: dict[str, str] | None = None,
-    typed: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
     profile_problems: dict[str, str] | None = None,
     profile_typed: dict[str, Any] | None = None,
     report: dict[str, Any] | None = None,
@@ -217,6 +258,11 @@ async def _render(
         entry["label"] = LABELS.get(entry["key"], entry["key"].replace("_", " "))
         entry["shown"] = (typed or {}).get(entry["key"], _shown(entry["value"]))
         entry["default_shown"] = _shown(entry["default"])
+        if entry["type"] == "rules":
+            rows = (typed or {}).get(entry["key"], entry["value"])
+            blank = {"domain": "", "max_transfers": None, "sleep_seconds": None}
+            entry["rows"] = [*rows, *([blank] * BLANK_RULES)]
+            entry["default_shown"] = ", ".join(r["domain"] for r in entry["default"]) or "none"
     return page(
         request,
         "settings.html",
@@ -224,7 +270,10 @@ async def _render(
         nav="settings",
         settings=settings,
         problems=problems or {},
-        profiles=await services.profiles.list(),
+        profiles=[
+            {**p, "extractor_args_text": extractor_args_text(p["extractor_args"])}
+            for p in await services.profiles.list()
+        ],
         profile_problems=profile_problems or {},
         profile_typed=profile_typed,
         containers=CONTAINERS,
@@ -232,6 +281,7 @@ async def _render(
         flags=[(flag, FLAG_LABELS[flag]) for flag in FLAGS],
         sponsorblock_removable=REMOVABLE,
         sponsorblock_categories=SPONSORBLOCK_CATEGORIES,
+        extractor_args_example=EXTRACTOR_ARGS_EXAMPLE,
         last_run=await services.retention.last_run(),
         report=report,
         saved=request.query_params.get("saved") == "1",

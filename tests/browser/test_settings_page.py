@@ -1,0 +1,31 @@
+"""The settings page in Chromium: a site rule typed into the table is saved and shown again,
+and a bad one is explained beside the table with what was typed kept."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.support.browser import PageErrors
+
+
+def test_a_site_rule_is_added_and_a_bad_one_explained(
+    page: Page, browser_errors: PageErrors
+) -> None:
+    browser_errors.allow(r"status of 422")  # the form comes back as a 422, as bad input should
+    page.goto("/settings")
+    table = page.locator("table.site-rules")
+    expect(table).to_be_visible()
+    page.get_by_label("Domain of rule 1").fill("Example.COM")
+    page.get_by_label("Transfers at once of rule 1").fill("2")
+    page.get_by_label("Pause in seconds of rule 1").fill("3")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("p.note.ok")).to_contain_text("Saved")
+    expect(page.get_by_label("Domain of rule 1")).to_have_value("example.com")
+    expect(page.get_by_label("Transfers at once of rule 1")).to_have_value("2")
+
+    page.get_by_label("Domain of rule 2").fill("example.org")
+    page.get_by_label("Transfers at once of rule 2").fill("500")
+    page.get_by_role("button", name="Save settings").click()
+    error = page.locator("#site_rules-error")
+    expect(error).to_contain_text("max_transfers must be a whole number from 1 to 100")
+    expect(page.get_by_label("Transfers at once of rule 2")).to_have_value("500")
