@@ -95,7 +95,7 @@ def extract(
     given = None
     try:
         with open_session("[extract]", socket_timeout=timeout, **(params or {})) as ydl:
-            given = _give_cookies(ydl, url, cookies)
+            given = give_cookies(ydl, url, cookies)
             info = ydl.extract_info(url, download=False, process=False)
             info = _follow_redirects(ydl, info)
             return _extraction(url, info, max_entries)
@@ -112,7 +112,7 @@ def _scrubbed(error: TransferError, proxy: str | None) -> TransferError:
     return error
 
 
-def _give_cookies(ydl: YoutubeDL, url: str, cookies: SiteCookies | None) -> str | None:
+def give_cookies(ydl: YoutubeDL, url: str, cookies: SiteCookies | None) -> str | None:
     """Put the cookies of ``url``'s site into the session's jar (in memory: no file is
     written, and yt-dlp saves none without a ``cookiefile``); yt-dlp sends each on the
     requests its domain, path and ``Secure`` flag allow. The site they are for, if any.
@@ -353,7 +353,7 @@ def run_download(
     try:
         tag = f"[download {job.download_id}]"
         with open_session(tag, socket_timeout=DOWNLOAD_SOCKET_TIMEOUT, **params) as ydl:
-            given = _give_cookies(ydl, job.url, job.cookies)
+            given = give_cookies(ydl, job.url, job.cookies)
             ydl.add_post_processor(
                 _StaysInside(ydl, job.dest_dir, job.profile.output_template), when="video"
             )

@@ -17,7 +17,7 @@ from yt_dlp.utils import YoutubeDLError
 
 from haul.core.cookies import SiteCookies
 from haul.core.formats import FormatKind, MediaFormat, PageFormats
-from haul.engine.ytdlp import _give_cookies
+from haul.engine.ytdlp import give_cookies
 from haul.engine.ytdlp_errors import translate
 from haul.engine.ytdlp_session import Logger, open_session
 from haul.errors import PermanentTransferError
@@ -32,7 +32,7 @@ def list_formats(
     params = {"noplaylist": True, "extract_flat": "in_playlist", "skip_download": True}
     try:
         with open_session("[formats]", socket_timeout=timeout, **params) as ydl:
-            given = _give_cookies(ydl, url, cookies)
+            given = give_cookies(ydl, url, cookies)
             info = ydl.extract_info(url, download=False)
     except YoutubeDLError as exc:
         raise translate(exc, url, cookies_of=given) from exc
