@@ -187,3 +187,27 @@ def test_sponsorblock_segments_are_cut_out_of_a_real_file(
         "A sponsored clip",
     ]
     assert not list(tmp_path.glob("*.uncut.*"))
+
+
+@pytest.mark.parametrize("audio_format", ["opus", "flac", "m4a"])
+def test_an_audio_file_gets_the_pages_cover_picture(
+    site: Origin, tmp_path: Path, audio_format: str
+) -> None:
+    """yt-dlp embeds a cover into these formats with mutagen (a runtime dependency): without
+    it the picture is dropped with a warning."""
+    import mutagen
+
+    dest = tmp_path / "job"
+    profile = Profile(audio_format=audio_format, embed_metadata=True, embed_thumbnail=True)
+    [song] = run(site.url("/watch/described"), dest, profile)
+    assert song.suffix == f".{audio_format}"
+    tags = mutagen.File(song)
+    assert tags is not None
+    if audio_format == "flac":
+        pictures = [p.mime for p in tags.pictures]
+    elif audio_format == "opus":
+        pictures = ["image/jpeg"] if tags.get("metadata_block_picture") else []
+    else:
+        pictures = ["image/jpeg"] if tags.get("covr") else []
+    assert pictures == ["image/jpeg"]
+    assert [p.name for p in dest.iterdir()] == [song.name]  # the thumbnail went into the file
