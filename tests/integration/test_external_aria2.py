@@ -124,6 +124,28 @@ async def test_direct_files_go_to_a_preferred_aria2_and_finish_there(
     assert kinds[-1] == "completed"
 
 
+async def test_a_file_the_owners_site_cookies_go_with_stays_with_the_built_in_engine(
+    app: App, daemon: Aria2Daemon, origin: Origin
+) -> None:
+    """aria2 cannot be given cookies for one file alone: a file behind the owner's sign-in is
+    fetched by haul itself, with the cookie, while other files still go to aria2."""
+    await add_aria2(app, daemon, prefer_for_files=True)
+    origin.add_file("/members/film.mkv", DATA)
+    origin.require_cookie("/members/film.mkv", "sid=members-only")
+    origin.add_file("/open/film.mkv", DATA)
+    cookies = "127.0.0.1\tFALSE\t/members\tFALSE\t0\tsid\tmembers-only\n"
+    assert (await app.post("/cookies", json={"cookies_txt": cookies})).status_code == 201
+    behind = (await app.post("/downloads", json={"url": origin.url("/members/film.mkv")})).json()
+    open_ = (await app.post("/downloads", json={"url": origin.url("/open/film.mkv")})).json()
+    done = await status_is(app, behind["id"], "completed", "failed")
+    assert done["status"] == "completed", done
+    assert done["client"] != "aria2"
+    fetched = await app.get(f"/downloads/{behind['id']}/file")
+    assert hashlib.sha256(fetched.content).hexdigest() == DIGEST
+    other = await status_is(app, open_["id"], "completed", "failed")
+    assert other["status"] == "completed" and other["client"] == "aria2", other
+
+
 async def test_pause_resume_and_cancel_act_on_aria2(
     app: App, daemon: Aria2Daemon, origin: Origin
 ) -> None:

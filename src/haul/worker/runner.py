@@ -167,7 +167,9 @@ class JobRunner:
         cookies = None if known_torrent else await self._cookies(row)
         offer = resolved is None or resolved["kind"] == "torrent"
         if resolved is None or (resolved["kind"] == "file" and plain):
-            probe = _Probe(row, lambda resolved: self._handoff(row, resolved, started), plain)
+            probe = _Probe(
+                row, lambda resolved: self._offer_file(row, resolved, started, cookies), plain
+            )
             result = await self._direct(
                 row, resolved, job, probe, cookies, proxy=profile.proxy, sleep=sleep
             )
@@ -263,6 +265,22 @@ class JobRunner:
             return False
         await _told(started)  # the start is told before a hand-over is
         return await self.handoff(row, resolved)
+
+    async def _offer_file(
+        self,
+        row: Download,
+        resolved: dict[str, Any],
+        started: asyncio.Future[None],
+        cookies: SiteCookies | None,
+    ) -> bool:
+        """Offer a direct file to the external clients, unless the owner's site cookies go
+        with its requests: an external client cannot be given them for this file alone (and
+        would carry them across a redirect to another site), so such a file stays with the
+        built-in engine, which sends them where they belong."""
+        if cookies is not None and cookies.header(resolved["url"]) is not None:
+            log.debug("download %s: kept by the built-in engine for its site cookies", row.id)
+            return False
+        return await self._handoff(row, resolved, started)
 
     def _check_stop(self, job: LiveJob) -> None:
         # The end of a live recording asked before this attempt began finishes what an
