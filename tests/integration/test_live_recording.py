@@ -137,6 +137,19 @@ async def test_stop_keeps_a_playable_recording_in_the_library(
     assert not work_dir(app, download["id"]).exists()
 
 
+async def test_a_stream_behind_a_sign_in_is_recorded_with_the_owners_cookies(
+    app: App, segments: Path
+) -> None:
+    with LiveChannel(segments, interval=0.5, end_after=4, cookie="sid=viewer") as channel:
+        refused = await finished(app, (await submit(app, channel.url))["id"])
+        assert refused["status"] == "failed" and "403" in refused["error"], refused
+        cookies = "127.0.0.1\tFALSE\t/live\tFALSE\t0\tsid\tviewer\n"
+        assert (await app.post("/cookies", json={"cookies_txt": cookies})).status_code == 201
+        done = await finished(app, (await submit(app, channel.url))["id"])
+    assert done["status"] == "completed" and done["live"] is True, done
+    assert channel.served == {0, 1, 2, 3}
+
+
 async def test_stream_that_ends_by_itself_completes(app: App, segments: Path) -> None:
     with LiveChannel(segments, interval=0.5, end_after=4) as channel:
         download = await submit(app, channel.url)

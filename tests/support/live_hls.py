@@ -23,11 +23,20 @@ HLS_TYPE = "application/vnd.apple.mpegurl"
 
 
 class LiveChannel:
-    def __init__(self, folder: Path, *, interval: float = 1.0, end_after: int | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        interval: float = 1.0,
+        end_after: int | None = None,
+        cookie: str | None = None,
+    ):
         self.segments = sorted(folder.glob("seg*.ts"), key=lambda p: int(re.sub(r"\D", "", p.stem)))
         assert self.segments, f"no segments in {folder}"
         self.interval = interval
         self.end_after = end_after
+        #: A ``Cookie`` header the stream's playlist and segments need (403 without it).
+        self.cookie = cookie
         self.started = time.monotonic()
         self._ended = False
         self._down_until = 0.0
@@ -101,6 +110,11 @@ class LiveChannel:
             return
         if time.monotonic() < self._down_until:
             handler.send_response(503)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        if self.cookie is not None and handler.headers.get("Cookie") != self.cookie:
+            handler.send_response(403)
             handler.send_header("Content-Length", "0")
             handler.end_headers()
             return

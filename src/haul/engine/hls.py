@@ -39,6 +39,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
+from haul.core.cookies import SiteCookies
 from haul.engine.base import (
     EngineJob,
     EngineResult,
@@ -206,6 +207,24 @@ class _State:
         tmp.replace(path)
 
 
+@dataclass(frozen=True, slots=True)
+class _Net:
+    """How one recording reaches its stream: the guarded client, or a client of the profile's
+    proxy, and the owner's site cookies (each request only those of its own site)."""
+
+    client: httpx.AsyncClient
+    cookies: SiteCookies | None = None
+    own: bool = False  # a client made for this recording, closed with it
+
+    def headers(self, url: str) -> dict[str, str]:
+        sent = self.cookies.header(url) if self.cookies is not None else None
+        return {"Cookie": sent} if sent else {}
+
+    async def aclose(self) -> None:
+        if self.own:
+            await self.client.aclose()
+
+
 class LiveRecorder:
     """Records live HLS streams (see the module docstring) with ``http``, a client whose
     transport checks every connection against the address policy (haul's shared one).
@@ -233,15 +252,30 @@ class LiveRecorder:
 
     # -- is it live? ---------------------------------------------------------------------
 
-    async def live_playlist(self, url: str) -> str | None:
+    def _net(self, cookies: SiteCookies | None, proxy: str | None) -> _Net:
+        if proxy is None:
+            return _Net(self._http, cookies)
+        # Through a proxy the proxy connects: the address guard has nothing to check.
+        return _Net(httpx.AsyncClient(proxy=proxy), cookies, own=True)
+
+    async def live_playlist(
+        self, url: str, cookies: SiteCookies | None = None, proxy: str | None = None
+    ) -> str | None:
         """The URL of the live media playlist ``url`` leads to (a master playlist's best
         variant); None when it is not a live HLS stream (a finished one, a DASH manifest)."""
-        text, final = await self._get_text(url)
+        net = self._net(cookies, proxy)
+        try:
+            return await self._live_playlist(url, net)
+        finally:
+            await net.aclose()
+
+    async def _live_playlist(self, url: str, net: _Net) -> str | None:
+        text, final = await self._get_text(url, net)
         if is_master(text):
             variant = parse_master(text, final)
             if variant is None:
                 return None
-            text, final = await self._get_text(variant)
+            text, final = await self._get_text(variant, net)
         if not text.lstrip("\ufeff").startswith("#EXTM3U") or is_master(text):
             return None
         return final if parse_media(text, final).live else None
@@ -250,6 +284,15 @@ class LiveRecorder:
 
     async def run(
         self, job: EngineJob, progress: ProgressCallback, stop: StopSignal
+    ) -> EngineResult:
+        net = self._net(job.cookies, job.proxy)
+        try:
+            return await self._record(job, progress, stop, net)
+        finally:
+            await net.aclose()
+
+    async def _record(
+        self, job: EngineJob, progress: ProgressCallback, stop: StopSignal, net: _Net
     ) -> EngineResult:
         playlist_url = str(job.hints.get("playlist") or job.url)
         max_duration = job.hints.get("max_duration", self.max_duration)
@@ -290,7 +333,7 @@ class LiveRecorder:
                     ended_by = "limit"
                     break
                 try:
-                    media = await self._media(playlist_url, stop)
+                    media = await self._media(playlist_url, stop, net)
                 except (TransientTransferError, PermanentTransferError) as exc:
                     if not exc.transient and (exc.code not in GONE or state.segments == 0):
                         raise
@@ -319,7 +362,7 @@ class LiveRecorder:
                         max_duration is not None and state.seconds >= float(max_duration)
                     ):
                         break
-                    data = await self._segment(segment, media, state, stop)
+                    data = await self._segment(segment, media, state, stop, net)
                     if data is None:
                         missed = True  # it stayed away: the playlist is read again
                         break
@@ -328,7 +371,7 @@ class LiveRecorder:
                     try:
                         with recording.open("ab") as out:
                             if size == 0 and media.init is not None:
-                                init = await self._bytes(media.init, stop)
+                                init = await self._bytes(media.init, stop, net)
                                 out.write(init)
                                 size += len(init)
                             out.write(data)
@@ -395,8 +438,8 @@ class LiveRecorder:
         if self._stopped_otherwise(stop):
             raise TransferStopped(f"Stopped ({stop.reason}).")
 
-    async def _media(self, url: str, stop: StopSignal) -> MediaPlaylist:
-        text, final = await self._until_stopped(self._get_text(url), stop)
+    async def _media(self, url: str, stop: StopSignal, net: _Net) -> MediaPlaylist:
+        text, final = await self._until_stopped(self._get_text(url, net), stop)
         if is_master(text):
             raise PermanentTransferError(
                 f"{url} stopped being a media playlist.", code="hls_unsupported"
@@ -404,14 +447,19 @@ class LiveRecorder:
         return parse_media(text, final)
 
     async def _segment(
-        self, segment: Segment, media: MediaPlaylist, state: _State, stop: StopSignal
+        self,
+        segment: Segment,
+        media: MediaPlaylist,
+        state: _State,
+        stop: StopSignal,
+        net: _Net,
     ) -> bytes | None:
         """A segment's bytes, tried again for a few seconds on a transient failure; None
         when it stays away (the stream moved on, or is down: the caller reads the playlist)."""
         tries = max(2, int(min(self.hiccup, media.target * 2)))
         for attempt in range(tries):
             try:
-                return await self._bytes(segment.url, stop)
+                return await self._bytes(segment.url, stop, net)
             except TransientTransferError as exc:
                 log.info("segment %s failed (%s), try %d", segment.sequence, exc, attempt + 1)
                 await self._pause(1.0, stop)
@@ -438,12 +486,12 @@ class LiveRecorder:
                     raise _Finishing()
                 raise TransferStopped(f"Stopped ({stop.reason}).")
 
-    async def _bytes(self, url: str, stop: StopSignal) -> bytes:
-        return await self._until_stopped(self._get(url), stop)
+    async def _bytes(self, url: str, stop: StopSignal, net: _Net) -> bytes:
+        return await self._until_stopped(self._get(url, net), stop)
 
-    async def _get(self, url: str) -> bytes:
+    async def _get(self, url: str, net: _Net) -> bytes:
         try:
-            response = await self._http.get(url, timeout=self._timeout)
+            response = await net.client.get(url, headers=net.headers(url), timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise network_error(exc, url) from exc
         except AddressRefused as exc:
@@ -452,9 +500,9 @@ class LiveRecorder:
             raise status_error(response)
         return response.content
 
-    async def _get_text(self, url: str) -> tuple[str, str]:
+    async def _get_text(self, url: str, net: _Net) -> tuple[str, str]:
         try:
-            response = await self._http.get(url, timeout=self._timeout)
+            response = await net.client.get(url, headers=net.headers(url), timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise network_error(exc, url) from exc
         except AddressRefused as exc:

@@ -180,7 +180,7 @@ class JobRunner:
             resolved = probe.resolved  # a torrent; None for a page or a manifest
             manifest = _is_manifest(row.source_url, probe.page_type)
             if resolved is None and manifest:
-                resolved = await self._live(row, job)
+                resolved = await self._live(row, job, cookies, profile.proxy)
             if resolved is None:
                 job.status = Status.RESOLVING
                 params = network_params(profile, sleep_seconds=sleep)
@@ -196,10 +196,12 @@ class JobRunner:
                     return None
                 resolved = _resolution_dict(resolution)
                 if resolution.hls_manifest is not None and not manifest:
-                    live = await self._live(row, job, resolution.hls_manifest)
+                    live = await self._live(
+                        row, job, cookies, profile.proxy, resolution.hls_manifest
+                    )
                     resolved = {**live, "title": resolution.title} if live else resolved
         if resolved["kind"] == "live":
-            return await self._record(row, resolved, job, profile, successor, started)
+            return await self._record(row, resolved, job, profile, successor, started, cookies)
         if offer and resolved["kind"] != "file" and await self._handoff(row, resolved, started):
             return None  # an external client (a torrent client, a preferred aria2) took it
         if resolved["kind"] == "torrent":
@@ -378,7 +380,12 @@ class JobRunner:
         return result
 
     async def _live(
-        self, row: Download, job: LiveJob, manifest: str | None = None
+        self,
+        row: Download,
+        job: LiveJob,
+        cookies: SiteCookies | None,
+        proxy: str | None,
+        manifest: str | None = None,
     ) -> dict[str, Any] | None:
         """A live HLS stream's resolution (its media playlist), or None: not live, or no
         recorder here (the manifest goes to yt-dlp). ``manifest``: the HLS manifest a page
@@ -386,7 +393,7 @@ class JobRunner:
         if self.ctx.recorder is None:
             return None
         job.status = Status.RESOLVING
-        found = self.ctx.recorder.live_playlist(manifest or row.source_url)
+        found = self.ctx.recorder.live_playlist(manifest or row.source_url, cookies, proxy)
         playlist = await self._until_stopped(asyncio.ensure_future(found), job)
         if playlist is None:
             return None
@@ -400,6 +407,7 @@ class JobRunner:
         profile: Profile,
         successor: Successor[T] | None,
         started: asyncio.Future[None],
+        cookies: SiteCookies | None,
     ) -> T | None:
         """Record a live stream until it ends or the user stops the recording (a stop asked
         before this attempt, say before a crash, finishes what an earlier one recorded)."""
@@ -427,6 +435,8 @@ class JobRunner:
             dest_dir=work,
             profile=profile,
             hints={**hints, "title": row.title},
+            cookies=cookies,
+            proxy=profile.proxy,
         )
         job.status = Status.DOWNLOADING
         try:
