@@ -14,10 +14,12 @@ import contextlib
 import os
 import threading
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from haul.errors import SealedUnreadable
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 class KeyFile:
@@ -33,6 +35,8 @@ class KeyFile:
 
     def open(self, token: bytes) -> bytes:
         """The data sealed in ``token``; :class:`SealedUnreadable` when this key cannot."""
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._key(create=False).decrypt(token)
         except InvalidToken:
@@ -42,6 +46,10 @@ class KeyFile:
             ) from None
 
     def _key(self, *, create: bool) -> Fernet:
+        # Loaded by the first seal or open, not at start: its library costs about 6 MiB of
+        # memory to every process, most of which never meets a sealed secret.
+        from cryptography.fernet import Fernet
+
         with self._lock:
             if self._fernet is None:
                 self._fernet = Fernet(self._read(create=create))
@@ -57,6 +65,8 @@ class KeyFile:
                     "the server's into this data folder)."
                 ) from None
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        from cryptography.fernet import Fernet
+
         key = Fernet.generate_key()
         # Written whole under a name of this process's, then linked into place: another
         # process never reads a half-written key, and of two making one at once, one wins.
