@@ -30,6 +30,7 @@ from tests.support.live_hls import SEGMENT_SECONDS, LiveChannel
 from tests.support.wait import await_for
 
 FINAL = {"completed", "failed", "canceled"}
+HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +104,8 @@ async def test_stop_keeps_a_playable_recording_in_the_library(
     shown = await recorded(app, download["id"], 3 * SEGMENT_SECONDS)
     assert shown["progress"] is None and shown["total_bytes"] is None
     assert shown["downloaded_bytes"] > 0
+    assert shown["title"] == "index"  # the stream's name, as its file is named; not live.ts
+    assert shown["live_ended_by"] is None and shown["max_duration"] is None
 
     paused = await app.post(f"/downloads/{download['id']}/pause")
     assert paused.status_code == 409
@@ -117,7 +120,8 @@ async def test_stop_keeps_a_playable_recording_in_the_library(
     assert served < len(channel.segments)  # stopped before the whole stream went out
 
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
-    assert path.suffix == ".mp4"
+    assert path.suffix == ".mp4" and path.name.startswith("index (")
+    assert done["title"] == "index" and done["live_ended_by"] == "user"
     seconds = decoded_seconds(path)
     assert abs(seconds - served * SEGMENT_SECONDS) <= SEGMENT_SECONDS + 0.5, (seconds, served)
     assert done["live"] is True and done["stop_requested"] is True
@@ -133,7 +137,7 @@ async def test_stop_keeps_a_playable_recording_in_the_library(
     assert record is not None and record.is_media and record.file_exists
     assert record.duration is not None and abs(record.duration - seconds) < 1.0
     assert record.video_codec and record.audio_codec
-    assert "recording" in kinds and "stop_requested" in kinds
+    assert "recording" in kinds and "stop_requested" in kinds and "recording_ended" in kinds
     assert not work_dir(app, download["id"]).exists()
 
 
@@ -156,6 +160,7 @@ async def test_stream_that_ends_by_itself_completes(app: App, segments: Path) ->
         done = await finished(app, download["id"])
     assert done["status"] == "completed", done
     assert done["live"] is True and done["stop_requested"] is False
+    assert done["live_ended_by"] == "stream_ended"
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     assert abs(decoded_seconds(path) - 4 * SEGMENT_SECONDS) <= 1.0
     assert channel.served == {0, 1, 2, 3}
@@ -186,6 +191,21 @@ async def test_stop_refused_for_a_download_that_is_not_live(app: App, segments: 
     assert done["status"] == "completed"
 
 
+async def test_stop_before_the_recording_starts_says_what_to_do(
+    app: App, channel: LiveChannel
+) -> None:
+    """A download not yet known to be live (waiting for its first attempt) cannot be stopped:
+    the answer says to cancel it, or to stop it once it records."""
+    download = await submit(app, channel.url, paused=True)
+    response = await app.post(f"/downloads/{download['id']}/stop")
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith(
+        f"Download {download['id']} has not started recording yet: cancel it instead, or stop "
+        "it once it records"
+    )
+    assert (await item(app, download["id"]))["stop_requested"] is False
+
+
 async def test_a_brief_outage_is_waited_out(app: App, channel: LiveChannel) -> None:
     download = await submit(app, channel.url)
     before = (await recorded(app, download["id"], 2 * SEGMENT_SECONDS))["recorded_seconds"]
@@ -211,7 +231,7 @@ async def test_a_server_that_goes_away_ends_the_recording(app: App, segments: Pa
     done = await finished(app, download["id"], timeout=HICCUP + 30)
     served = len(channel.served)
     assert done["status"] == "completed", done
-    assert done["stop_requested"] is False
+    assert done["stop_requested"] is False and done["live_ended_by"] == "stream_quiet"
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     assert abs(decoded_seconds(path) - served * SEGMENT_SECONDS) <= 0.5
     async with app.runtime.db.read() as s:
@@ -236,6 +256,7 @@ async def test_a_page_whose_stream_is_live_is_recorded(app: App, channel: LiveCh
     assert re.fullmatch(
         re.escape(shown["title"]) + r" \(\d{4}-\d\d-\d\d \d\d-\d\d\)\.mp4", path.name
     )
+    assert done["title"] == shown["title"]
     assert abs(decoded_seconds(path) - len(channel.served) * SEGMENT_SECONDS) <= 2.5
 
 
@@ -247,8 +268,98 @@ async def test_a_recording_ends_at_its_maximum_duration(app: App, segments: Path
         done = await finished(app, download["id"])
     assert done["status"] == "completed", done
     assert done["stop_requested"] is False
+    assert done["live_ended_by"] == "max_duration" and done["max_duration"] == 3 * SEGMENT_SECONDS
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     assert abs(decoded_seconds(path) - 3 * SEGMENT_SECONDS) <= 0.5
+    async with app.runtime.db.read() as s:
+        ended = list(
+            await s.scalars(
+                select(DownloadEvent.message).where(
+                    DownloadEvent.download_id == download["id"],
+                    DownloadEvent.kind == "recording_ended",
+                )
+            )
+        )
+    assert ended == ["The recording reached its maximum length."]
+    page = (await app.http.get(f"/downloads/{download['id']}", headers=HTML)).text
+    assert "until it reached its maximum length (6s)" in page
+    assert "until the stream ended" not in page
+
+
+#: What an audio-only recording is converted to: (extension, the codec probing finds).
+AUDIO = {
+    "mp3": ("mp3", "mp3"),
+    "m4a": ("m4a", "aac"),
+    "opus": ("opus", "opus"),
+    "flac": ("flac", "flac"),
+    "wav": ("wav", "pcm_s16le"),
+    "best": ("m4a", "aac"),  # the stream's own AAC, copied
+}
+
+
+@pytest.mark.parametrize("audio", sorted(AUDIO))
+async def test_an_audio_only_recording_keeps_the_sound_alone(
+    app: App, segments: Path, audio: str
+) -> None:
+    quality = "96K" if audio == "mp3" else None
+    with LiveChannel(segments, interval=0.3) as channel:
+        download = await submit(
+            app,
+            channel.url,
+            audio_format=audio,
+            audio_quality=quality,
+            max_duration=2 * SEGMENT_SECONDS,
+        )
+        done = await finished(app, download["id"])
+    assert done["status"] == "completed", done
+    assert done["audio_format"] == audio and done["title"] == "index"
+    [file] = done["files"]
+    path = app.runtime.settings.downloads_root / file["path"]
+    extension, codec = AUDIO[audio]
+    assert re.fullmatch(r"index \(\d{4}-\d\d-\d\d \d\d-\d\d\)\." + extension, path.name)
+    with av.open(str(path)) as container:
+        assert not container.streams.video
+        [sound] = container.streams.audio
+        assert sound.codec_context.name.startswith(codec)  # mp3: the "mp3float" decoder
+        seconds = float(container.duration or 0) / 1_000_000
+        assert sum(1 for _ in container.decode(audio=0)) > 0
+        rate = sound.bit_rate
+    assert abs(seconds - 2 * SEGMENT_SECONDS) <= 0.5, seconds
+    if quality is not None:  # 96 kbit/s asked: LAME's constant bitrate
+        assert rate is not None and abs(rate - 96_000) <= 4_000, rate
+    async with app.runtime.db.read() as s:
+        record = await s.scalar(select(MediaFile).where(MediaFile.download_id == download["id"]))
+    assert record is not None and record.is_media
+    assert record.video_codec is None and record.audio_codec == codec
+
+
+async def test_the_add_page_takes_a_maximum_recording_length_in_minutes(
+    app: App, segments: Path
+) -> None:
+    form = await app.http.get("/add", headers=HTML)
+    assert 'name="max_minutes"' in form.text and "Max recording length (minutes)" in form.text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', form.text)
+    assert csrf is not None
+    bad = await app.http.post(
+        "/add",
+        data={"csrf": csrf.group(1), "urls": "http://192.0.2.1/x.m3u8", "max_minutes": "soon"},
+        headers=HTML,
+    )
+    assert bad.status_code == 422
+    assert re.search(r'id="max_minutes-error">The maximum recording length is a number', bad.text)
+    with LiveChannel(segments, interval=0.3) as channel:
+        response = await app.http.post(
+            "/add",
+            data={"csrf": csrf.group(1), "urls": channel.url, "max_minutes": "0.1"},
+            headers=HTML,
+        )
+        assert response.status_code == 303, response.text
+        [download] = (await app.get("/downloads")).json()["items"]
+        assert download["max_duration"] == 6.0
+        done = await finished(app, download["id"])
+    assert done["status"] == "completed" and done["live_ended_by"] == "max_duration", done
+    path = app.runtime.settings.downloads_root / done["files"][0]["path"]
+    assert abs(decoded_seconds(path) - 6.0) <= 0.5
 
 
 async def test_every_request_goes_through_the_address_guard(tmp_path: Path) -> None:

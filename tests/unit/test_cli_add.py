@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from haul.cli import main as cli
 from haul.cli.api import Api
-from haul.cli.render import live_text
+from haul.cli.render import details, live_text
 
 ITEM = {"id": 1, "url": "http://example.org/a.mkv", "status": "queued"}
 
@@ -92,3 +94,23 @@ def test_a_live_recording_reads_as_rec_and_its_length() -> None:
     assert live_text({**item, "stop_requested": True}) == "stopping"
     assert live_text({**item, "status": "completed"}) == "live 12:34"
     assert live_text({"status": "downloading", "progress": 0.5}) is None
+
+
+def test_show_says_how_a_recording_ended_and_its_limit() -> None:
+    item = {
+        "id": 7,
+        "title": "index",
+        "status": "completed",
+        "live": True,
+        "recorded_seconds": 120.0,
+        "max_duration": 120.0,
+        "live_ended_by": "max_duration",
+    }
+    console = Console(width=120, record=True)
+    console.print(details(item, []))
+    shown = console.export_text()
+    assert re.search(r"max_duration\s+2:00", shown)
+    assert re.search(r"live_ended_by\s+max_duration", shown)
+    plain = Console(width=120, record=True)
+    plain.print(details({"id": 8, "title": "x", "status": "completed"}, []))
+    assert "max_duration" not in plain.export_text()

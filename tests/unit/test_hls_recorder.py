@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from haul.engine.base import EngineJob, Progress, StopSignal
-from haul.engine.hls import LiveRecorder
+from haul.engine.hls import LiveRecorder, audio_args
 from haul.errors import PermanentTransferError
 
 URL = "http://tv.example/live/index.m3u8"
@@ -69,9 +69,11 @@ async def test_each_new_segment_is_appended_once_in_order(tmp_path: Path) -> Non
     )
     assert data == b"abc"
     assert [p for p in asked if p.endswith(".ts")] == ["/live/a.ts", "/live/b.ts", "/live/c.ts"]
-    assert meta["recorded_seconds"] == 3.0 and meta["ended_by"] == "stream"
+    assert meta["recorded_seconds"] == 3.0 and meta["ended_by"] == "stream_ended"
     assert all(p.live and p.total_bytes is None for p in seen)
     assert seen[-1].recorded_seconds == 3.0 and seen[-1].downloaded_bytes == 3
+    # The recording is shown by the stream's name, never by its work file's.
+    assert {p.filename for p in seen} == {"News"}
     assert not (tmp_path / "live.ts").exists() and not (tmp_path / "live.json").exists()
 
 
@@ -91,7 +93,7 @@ async def test_a_stream_numbered_again_from_the_start_goes_on(tmp_path: Path) ->
 
 async def test_a_stream_that_stops_growing_ends_the_recording(tmp_path: Path) -> None:
     data, _, meta = await record(tmp_path, [playlist(0, ["a.ts", "b.ts"])])
-    assert data == b"ab" and meta["ended_by"] == "stream"
+    assert data == b"ab" and meta["ended_by"] == "stream_quiet"
 
 
 async def test_stopped_before_anything_was_recorded_is_said(tmp_path: Path) -> None:
@@ -108,3 +110,30 @@ def test_a_cancel_overrides_the_end_of_a_recording() -> None:
     assert stop.reason == "finish"
     stop.set("cancel")
     assert stop.reason == "cancel"
+
+
+@pytest.mark.parametrize(
+    ("audio", "quality", "codec", "expected"),
+    [
+        ("mp3", None, None, ("mp3", ["-c:a", "libmp3lame", "-q:a", "5"])),
+        ("mp3", "0", None, ("mp3", ["-c:a", "libmp3lame", "-q:a", "0"])),
+        ("mp3", "10", None, ("mp3", ["-c:a", "libmp3lame", "-q:a", "9"])),
+        ("mp3", "192K", None, ("mp3", ["-c:a", "libmp3lame", "-b:a", "192k"])),
+        ("m4a", "2", None, ("m4a", ["-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart"])),
+        ("opus", "96K", None, ("opus", ["-c:a", "libopus", "-b:a", "96k"])),
+        ("flac", "3", None, ("flac", ["-c:a", "flac"])),
+        ("wav", None, None, ("wav", ["-c:a", "pcm_s16le"])),
+        ("best", None, "mp3", ("mp3", ["-c:a", "copy"])),
+        ("best", None, "ac3", ("mka", ["-c:a", "copy"])),
+        ("best", None, None, ("mka", ["-c:a", "copy"])),
+    ],
+)
+def test_audio_only_is_converted_as_the_profile_says(
+    audio: str, quality: str | None, codec: str | None, expected: tuple[str, list[str]]
+) -> None:
+    assert audio_args(audio, quality, codec) == expected
+
+
+def test_best_audio_keeps_aac_in_m4a() -> None:
+    extension, args = audio_args("best", "5", "aac")
+    assert extension == "m4a" and args[:2] == ["-c:a", "copy"] and "aac_adtstoasc" in args

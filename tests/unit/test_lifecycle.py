@@ -351,7 +351,21 @@ def test_stop_ends_a_live_recording_once() -> None:
 @pytest.mark.parametrize("phase", [Phase.ACTIVE, Phase.COMPLETED])
 def test_stop_refuses_what_is_not_a_live_recording(phase: Phase) -> None:
     with pytest.raises(InvalidTransition, match="not recording a live stream"):
-        lifecycle.stop(Snapshot(5, phase, live=phase is not Phase.ACTIVE))
+        lifecycle.stop(Snapshot(5, phase, live=phase is not Phase.ACTIVE, resolved=True))
+
+
+@pytest.mark.parametrize("phase", [Phase.QUEUED, Phase.ACTIVE])
+def test_stop_before_the_source_is_known_says_to_cancel_or_wait(phase: Phase) -> None:
+    with pytest.raises(InvalidTransition) as refused:
+        lifecycle.stop(Snapshot(21, phase))
+    assert str(refused.value).startswith(
+        "Download 21 has not started recording yet: cancel it instead, or stop it once it records"
+    )
+
+
+def test_stop_of_a_waiting_download_known_to_be_live_is_taken() -> None:
+    snap = Snapshot(22, Phase.QUEUED, live=True, resolved=True)
+    assert lifecycle.stop(snap).remember == {"stop_requested": True}
 
 
 def test_a_live_recording_cannot_be_paused() -> None:

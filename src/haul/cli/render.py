@@ -138,6 +138,17 @@ def _note(item: dict[str, Any]) -> Text:
     return Text()
 
 
+#: Fields ``haul show`` leaves out when the download has none.
+_SHOWN_WHEN_SET = (
+    "parent_id",
+    "format",
+    "audio_format",
+    "audio_quality",
+    "max_duration",
+    "live_ended_by",
+)
+
+
 def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
@@ -151,6 +162,8 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
         "downloaded_bytes",
         "total_bytes",
         "recorded_seconds",
+        "max_duration",
+        "live_ended_by",
         "client",
         "client_ref",
         "format",
@@ -179,7 +192,9 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
             value = duration(value)
         elif key == "owner":
             value = item.get("owner_name") or value
-        elif key in ("parent_id", "format", "audio_format", "audio_quality") and value is None:
+        elif key == "max_duration" and value is not None:
+            value = duration(value)
+        elif key in _SHOWN_WHEN_SET and value is None:
             continue
         table.add_row(
             key, value if isinstance(value, Text) else "-" if value is None else str(value)

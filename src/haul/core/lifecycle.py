@@ -143,6 +143,8 @@ class Snapshot:
     #: A live stream being recorded, and whether its end was asked for.
     live: bool = False
     stop_requested: bool = False
+    #: Whether what its source is was found out already (by an attempt that got that far).
+    resolved: bool = False
 
     @property
     def on_external(self) -> bool:
@@ -284,7 +286,15 @@ def cancel(snap: Snapshot, *, at: datetime, delete_files: bool = False) -> Chang
 
 def stop(snap: Snapshot) -> Change:
     """End a live recording, keeping what it recorded: its worker finishes it like any
-    download (a cancel, by contrast, discards it)."""
+    download (a cancel, by contrast, discards it). One known to be live (an earlier attempt
+    found it so) may be stopped while it waits: its next attempt finishes what was recorded.
+    One whose source is not known yet (queued, or being resolved, for the first time) is not
+    known to be a live stream: it is refused with a sentence that says what to do instead."""
+    if snap.phase in TRANSITIONS[Command.STOP] and not snap.live and not snap.resolved:
+        raise InvalidTransition(
+            f"Download {snap.id} has not started recording yet: cancel it instead, or stop "
+            "it once it records (haul knows it is a live stream only then)."
+        )
     if not snap.live or snap.phase not in TRANSITIONS[Command.STOP]:
         raise InvalidTransition(
             f"Download {snap.id} is not recording a live stream; only a live recording can "

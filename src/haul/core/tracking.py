@@ -83,6 +83,12 @@ class Tracked:
     recorded_seconds: float | None = None
     #: The user asked to end the live recording: it finishes with what it recorded.
     stop_requested: bool = False
+    #: How a finished live recording ended: ``user`` (stopped by hand), ``max_duration``
+    #: (it reached its maximum length), ``stream_ended`` or ``stream_quiet`` (the stream
+    #: stopped answering or adding segments). None: not a finished recording.
+    live_ended_by: str | None = None
+    #: Seconds of media after which a live recording ends, asked for this download.
+    max_duration: float | None = None
     #: haul's own address of the download's thumbnail (None: it has none).
     thumbnail_url: str | None = None
 
@@ -155,6 +161,7 @@ def track(
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
         **_live_fields(row, live),
+        max_duration=(row.meta or {}).get("max_duration"),
         thumbnail_url=thumbnail_url(row),
     )
 
@@ -175,7 +182,14 @@ def _live_fields(row: DownloadRow, item: ClientItem | None) -> dict[str, Any]:
         "live": True,
         "recorded_seconds": seconds,
         "stop_requested": bool(meta.get("stop_requested")) or bool(result.get("stopped")),
+        "live_ended_by": _ended_by(result.get("ended_by")) if result.get("live") else None,
     }
+
+
+def _ended_by(value: Any) -> str | None:
+    """A recording's end as the API names it (older results said ``limit`` and ``stream``)."""
+    text = {"limit": "max_duration", "stream": "stream_ended"}.get(str(value), str(value))
+    return text if value is not None else None
 
 
 def _playlist(

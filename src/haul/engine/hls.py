@@ -5,9 +5,12 @@ recorder reads it again every half target duration and appends each new segment,
 one MPEG-TS file in the job's work folder (``live.ts``). MPEG-TS is playable at any cut, so the
 recording is a usable file at every moment: when it ends it is remuxed (no re-encoding) into
 the profile's container, ``mp4`` unless the profile says otherwise, named after the stream and
-the time the recording began (``Channel (2026-12-07 20-15).mp4``).
+the time the recording began (``Channel (2026-12-07 20-15).mp4``). A profile (or a download)
+that asks for audio only gets the sound alone, converted to its audio format and quality
+(:func:`audio_args`): ``Channel (2026-12-07 20-15).mp3``. The stream's name (:func:`stem`) is
+the recording's title from its start.
 
-A recording ends
+A recording ends (``ended_by`` in its result, one of :data:`ENDED_BY`)
 
 - when the user stops it (:class:`~haul.engine.base.StopSignal` with reason ``finish``): the
   segment being fetched is dropped, what was recorded is kept and finished like any download;
@@ -65,6 +68,23 @@ T = TypeVar("T")
 #: The recording in the work folder, and what it holds so far.
 RECORDING = "live.ts"
 STATE = "live.json"
+#: How a recording ended: the user stopped it, it reached its maximum length, the stream said it
+#: was over (or its playlist went away), or the stream stopped answering or growing.
+ENDED_BY = ("user", "max_duration", "stream_ended", "stream_quiet")
+#: The audio formats haul converts a recording to: ffmpeg's encoder and the file's extension
+#: (``best`` keeps the stream's own sound: see :func:`audio_args`).
+AUDIO_CODECS = {
+    "mp3": ("libmp3lame", "mp3"),
+    "m4a": ("aac", "m4a"),
+    "opus": ("libopus", "opus"),
+    "flac": ("flac", "flac"),
+    "wav": ("pcm_s16le", "wav"),
+}
+#: A VBR level (0 best .. 10 smallest) as a bitrate in kbit/s, for encoders without a VBR
+#: scale of their own (aac, opus).
+LEVEL_BITRATES = (256, 224, 192, 176, 160, 128, 112, 96, 80, 64, 48)
+#: The stream's own audio codecs ``best`` copies as they are, and the file that holds each.
+COPIED_AUDIO = {"aac": "m4a", "mp3": "mp3", "opus": "opus", "flac": "flac"}
 #: Seconds a silent or unchanging stream is waited for before the recording ends.
 HICCUP = 30.0
 #: Answers that say a playlist or a segment is gone (not refused).
@@ -303,6 +323,7 @@ class LiveRecorder:
         state = _State.read(state_path) if recording.exists() else _State()
         state.playlist = playlist_url
         state.started = state.started or datetime.now().strftime("%Y-%m-%d %H-%M")
+        name = stem(job.hints.get("title"), job.url)
         meter = RateMeter()
         size = recording.stat().st_size if recording.exists() else 0
         notices: list[str] = []
@@ -313,7 +334,7 @@ class LiveRecorder:
                 Progress(
                     downloaded_bytes=size,
                     speed=speed,
-                    filename=RECORDING,
+                    filename=name,
                     fragment_index=state.segments or None,
                     notice=notice,
                     live=True,
@@ -323,14 +344,14 @@ class LiveRecorder:
 
         report()
         quiet_since: float | None = None  # when the stream last failed or stopped growing
-        ended_by = "stream"
+        ended_by = "stream_ended"
         try:
             while True:
                 if self._finishing(stop):
                     ended_by = "user"
                     break
                 if max_duration is not None and state.seconds >= float(max_duration):
-                    ended_by = "limit"
+                    ended_by = "max_duration"
                     break
                 try:
                     media = await self._media(playlist_url, stop, net)
@@ -344,6 +365,7 @@ class LiveRecorder:
                         if state.segments == 0:
                             raise
                         notices.append(f"The stream stopped answering ({exc.message}).")
+                        ended_by = "stream_quiet"
                         break
                     await self._pause(1.0, stop)
                     continue
@@ -384,6 +406,12 @@ class LiveRecorder:
                         raise disk_error(exc, recording) from exc
                     quiet_since = None
                     report()
+                if max_duration is not None and state.seconds >= float(max_duration):
+                    ended_by = "max_duration"
+                    break
+                if self._finishing(stop):
+                    ended_by = "user"
+                    break
                 if media.ended and (
                     missed or not media.segments or state.last == media.segments[-1].sequence
                 ):
@@ -392,6 +420,7 @@ class LiveRecorder:
                     quiet_since = quiet_since or time.monotonic()
                     if time.monotonic() - quiet_since >= max(self.hiccup, 3 * media.target):
                         notices.append("The stream stopped adding segments.")
+                        ended_by = "stream_quiet"
                         break
                 await self._pause(max(0.5, media.target / 2), stop)
         except _Finishing:
@@ -417,7 +446,7 @@ class LiveRecorder:
             "ended_by": ended_by,
             "stopped": ended_by == "user",
         }
-        return EngineResult(files=(final,), title=job.hints.get("title"), meta=meta)
+        return EngineResult(files=(final,), title=job.hints.get("title") or name, meta=meta)
 
     @staticmethod
     def _finishing(stop: StopSignal) -> bool:
@@ -514,18 +543,26 @@ class LiveRecorder:
         return response.content.decode("utf-8", "replace"), str(response.url)
 
     async def _finish(self, job: EngineJob, recording: Path, state: _State) -> Path:
-        """Remux the recording into the profile's container beside it (``live.ts`` goes);
-        when that fails the MPEG-TS recording itself is the result."""
+        """Remux the recording into the profile's container beside it, or for audio only
+        convert its sound to the profile's audio format (``live.ts`` goes); when that fails
+        (a stream without sound, say) the MPEG-TS recording itself is the result."""
         container = (job.profile.container or "mp4").lower()
-        name = f"{_stem(job.hints.get('title'), job.url)} ({state.started})"
+        audio = job.profile.audio_format
+        name = f"{stem(job.hints.get('title'), job.url)} ({state.started})"
         ffmpeg = shutil.which(self._ffmpeg) if self._ffmpeg else None
-        if container == "ts" or ffmpeg is None:
+        if (container == "ts" and not audio) or ffmpeg is None:
             return _kept(recording, f"{name}.ts")
-        final = recording.with_name(f"{name}.{container}")
         args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(recording)]
-        args += ["-map", "0:v?", "-map", "0:a?", "-c", "copy"]
-        if container in ("mp4", "m4a", "mov"):
-            args += ["-bsf:a", "aac_adtstoasc", "-movflags", "+faststart"]
+        if audio:
+            codec = await self._audio_codec(recording) if audio == "best" else None
+            extension, convert = audio_args(audio, job.profile.audio_quality, codec)
+            final = recording.with_name(f"{name}.{extension}")
+            args += ["-map", "0:a:0", "-vn", "-sn", "-dn", *convert]
+        else:
+            final = recording.with_name(f"{name}.{container}")
+            args += ["-map", "0:v?", "-map", "0:a?", "-c", "copy"]
+            if container in ("mp4", "m4a", "mov"):
+                args += ["-bsf:a", "aac_adtstoasc", "-movflags", "+faststart"]
         args.append(str(final))
         proc = await asyncio.create_subprocess_exec(
             *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
@@ -537,6 +574,56 @@ class LiveRecorder:
             return _kept(recording, f"{name}.ts")
         _remove(recording, recording.parent / STATE)
         return final
+
+    async def _audio_codec(self, recording: Path) -> str | None:
+        """The codec of the recording's first audio stream, as ffprobe names it (None: no
+        ffprobe beside ffmpeg, or no audio)."""
+        ffmpeg = shutil.which(self._ffmpeg) if self._ffmpeg else None
+        probe = shutil.which(str(Path(ffmpeg).with_name("ffprobe"))) if ffmpeg else None
+        probe = probe or shutil.which("ffprobe")
+        if probe is None:
+            return None
+        proc = await asyncio.create_subprocess_exec(
+            *[probe, "-v", "error", "-select_streams", "a:0", "-show_entries"],
+            *["stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", str(recording)],
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await proc.communicate()
+        found = out.decode("ascii", "replace").strip().splitlines()
+        return found[0].strip() if proc.returncode == 0 and found else None
+
+
+def audio_args(audio: str, quality: str | None, codec: str | None) -> tuple[str, list[str]]:
+    """The extension and ffmpeg's output options that make a recording's sound alone in the
+    audio format ``audio`` (see :data:`haul.core.profiles.AUDIO_FORMATS`) at ``quality``:
+    a VBR level from 0 (best) to 10 (smallest) or a bitrate such as ``192K``; None: level 5,
+    as yt-dlp does. mp3 takes the level as LAME's (``-q:a``, 0 to 9); aac and opus take it as
+    a bitrate (:data:`LEVEL_BITRATES`); flac and wav are lossless and take none. ``best``
+    copies the stream's own sound (``codec``) into the file that holds it (aac: ``.m4a``),
+    else into Matroska audio (``.mka``)."""
+    if audio == "best":
+        extension = COPIED_AUDIO.get(codec or "", "mka")
+        copy = ["-c:a", "copy"]
+        if extension == "m4a":
+            copy += ["-bsf:a", "aac_adtstoasc", "-movflags", "+faststart"]
+        return extension, copy
+    encoder, extension = AUDIO_CODECS[audio]
+    args = ["-c:a", encoder]
+    level = quality if quality is not None and quality.isdigit() else None
+    if quality is None:
+        level = "5"
+    if encoder in ("flac", "pcm_s16le"):
+        pass
+    elif level is None:
+        args += ["-b:a", f"{int(str(quality).rstrip('kK'))}k"]
+    elif encoder == "libmp3lame":
+        args += ["-q:a", str(min(int(level), 9))]
+    else:
+        args += ["-b:a", f"{LEVEL_BITRATES[min(int(level), 10)]}k"]
+    if extension == "m4a":
+        args += ["-movflags", "+faststart"]
+    return extension, args
 
 
 def _kept(recording: Path, name: str) -> Path:
@@ -556,7 +643,7 @@ class _Finishing(Exception):
     """A request dropped because the user stopped the recording (not an error)."""
 
 
-def _stem(title: object, url: str) -> str:
+def stem(title: object, url: str) -> str:
     """A file name stem for the recording: its title, else the stream's name in its URL."""
     text = str(title) if title else unquote(Path(urlsplit(url).path).stem) or "live"
     text = re.sub(r'[\x00-\x1f/\\:*?"<>|]+', "_", text).strip(" .") or "live"

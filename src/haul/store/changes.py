@@ -53,6 +53,7 @@ def snapshot(row: Download | StoredJob) -> Snapshot:
         last_error_code=row.last_error_code,
         live=((row.meta or {}).get("resolved") or {}).get("kind") == "live",
         stop_requested=bool((row.meta or {}).get("stop_requested")),
+        resolved=bool((row.meta or {}).get("resolved")),
     )
 
 

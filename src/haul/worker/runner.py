@@ -35,6 +35,7 @@ from haul.core.sites import rule_for, site_of
 from haul.core.status import Status
 from haul.engine.base import EngineJob, EngineResult, Profile
 from haul.engine.filenames import PART_SUFFIX
+from haul.engine.hls import stem
 from haul.engine.live import LiveJob
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
 from haul.engine.ytdlp_network import network_params
@@ -57,6 +58,14 @@ from haul.worker.playlists import expand
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: The history message of each way a live recording ends (``ended_by`` of its result).
+ENDINGS = {
+    "user": "The recording was stopped by hand.",
+    "max_duration": "The recording reached its maximum length.",
+    "stream_ended": "The stream ended.",
+    "stream_quiet": "The stream went quiet (it stopped answering or adding segments).",
+}
 
 
 class JobRunner:
@@ -417,6 +426,8 @@ class JobRunner:
             )
         known = row.meta.get("resolved") or {}
         _remember(row, resolved)
+        # Its title from the start: the page's, else the stream's name (as its file is named).
+        row.title = row.title or stem(None, resolved.get("url") or row.source_url)
         job.title = row.title
         if known.get("kind") != "live":
             await _told(started)
@@ -444,6 +455,9 @@ class JobRunner:
         finally:
             if job.notices:
                 await asyncio.shield(self.outcomes.noted(row, job.take_notices(), "recording"))
+        ended = ENDINGS.get(str(result.meta.get("ended_by")))
+        if ended is not None:
+            await asyncio.shield(self.outcomes.noted(row, [ended], "recording_ended"))
         return await self._completed(row, job, result, successor, started)
 
     async def _page(

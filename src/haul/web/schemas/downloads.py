@@ -133,6 +133,11 @@ else:
             "format": "The yt-dlp format selector chosen for this download (null: the profile's)",
             "audio_format": "Audio only, chosen for this download (null: the profile's choice)",
             "audio_quality": "The audio quality chosen with audio_format",
+            "live_ended_by": (
+                "How a finished live recording ended: user (stopped by hand), max_duration, "
+                "stream_ended or stream_quiet (it stopped answering or adding segments)"
+            ),
+            "max_duration": "Seconds of media after which a live recording ends (null: none)",
             "thumbnail_url": (
                 "haul's own address of the download's thumbnail (a copy of the page's "
                 "picture); null when it has none"

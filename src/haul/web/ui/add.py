@@ -1,6 +1,7 @@
 """The add page: links (one per line: pages, files, streams, magnets), a .torrent upload,
 profile, client, media item, start paused, and a format or audio of the download's own (the
-page's script lists a link's formats to pick from: ``GET /api/v1/formats``). Errors are shown
+page's script lists a link's formats to pick from: ``GET /api/v1/formats``), and the most a live
+stream is recorded for, in minutes (``max_duration`` of the API, in seconds). Errors are shown
 beside the field they are about, and what could be queued is queued."""
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class AddForm(PageForm):
     format: str = ""
     audio_format: str = ""
     audio_quality: str = ""
+    max_minutes: str = ""
     queued: list[int] = field(default_factory=list)
 
 
@@ -92,6 +94,7 @@ async def add(
     format: Annotated[str, Form(max_length=FORMAT_MAX + 100)] = "",
     audio_format: Annotated[str, Form(max_length=100)] = "",
     audio_quality: Annotated[str, Form(max_length=100)] = "",
+    max_minutes: Annotated[str, Form(max_length=100)] = "",
     torrent: Annotated[UploadFile | None, File()] = None,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
@@ -105,7 +108,9 @@ async def add(
         format=format,
         audio_format=audio_format,
         audio_quality=audio_quality,
+        max_minutes=max_minutes,
     )
+    max_duration = _max_duration(form)
     links = [line.strip() for line in urls.splitlines() if line.strip()]
     blob = await torrent.read(MAX_TORRENT_BYTES + 1) if torrent and torrent.filename else None
     media_id = _media_id(form)
@@ -138,6 +143,7 @@ async def add(
         format=chosen[0],
         audio_format=chosen[1],
         audio_quality=chosen[2],
+        max_duration=max_duration,
     )
     failed: list[str] = []
     for link in links:
@@ -166,6 +172,29 @@ def _media_id(form: AddForm) -> int | None:
     if media_id is None:
         form.error("media", "Pick a media item from the list, or leave it empty.")
     return media_id
+
+
+#: The longest recording the form takes, in minutes (as the API: seven days).
+MAX_MINUTES = 7 * 24 * 60
+
+
+def _max_duration(form: AddForm) -> float | None:
+    """The most a live stream is recorded for, typed in minutes, as seconds (None: empty)."""
+    text = form.max_minutes.strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = -1.0
+    if not 0 < minutes <= MAX_MINUTES:  # also NaN
+        form.error(
+            "max_minutes",
+            f"The maximum recording length is a number of minutes above 0, at most {MAX_MINUTES}"
+            " (seven days); leave it empty for no limit.",
+        )
+        return None
+    return round(minutes * 60, 3)
 
 
 def _field_of(exc: HaulError) -> str:

@@ -122,7 +122,9 @@
   function applyProgress(row, ev) {
     const bar = $("progress", row);
     if (ev.live) {
-      // A live recording: no percentage, its length so far.
+      // A live recording: no percentage (no bar), its length so far.
+      $(".pbar", row)?.classList.add("live");
+      bar?.remove();
       const pct = $(".pct", row);
       if (pct) {
         const rec = document.createElement("span");
