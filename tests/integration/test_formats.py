@@ -279,3 +279,36 @@ async def test_over_the_rate_a_listing_is_refused_with_429(
         )
         assert 1 <= int(over.headers["Retry-After"]) <= 60
     assert origin.requests_for("/watch/three") == []
+
+
+async def test_an_hls_variant_has_an_estimated_size(app: App, master: str) -> None:
+    page = (await formats_of(app, master)).json()
+    for listed in page["formats"]:
+        assert listed["filesize"] is None
+        expected = listed["tbr"] * 1000 * page["duration"] / 8
+        assert listed["filesize_approx"] == pytest.approx(expected, rel=0.01)
+
+
+async def test_a_title_hostile_to_a_terminal_is_listed_clean(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/a.mp4", media_files.mp4, "video/mp4")
+    hostile = "ansi\x1b[2J\x1b[31mRED\x1b[0m"
+    origin.add_page("/watch/ansi", media.page_with_video(origin.url("/media/a.mp4"), title=hostile))
+    response = await formats_of(app, origin.url("/watch/ansi"))
+    assert response.status_code == 200, response.text
+    assert response.json()["title"].startswith("ansiRED")  # yt-dlp may add " (1)"
+    assert "\\u001b" not in response.text
+
+
+async def test_a_format_the_page_does_not_offer_fails_at_once_with_a_sentence(
+    app: App, master: str
+) -> None:
+    item = await submit(app, master, format="955")
+    done = await finished(app, item["id"])
+    assert done["status"] == "failed", done
+    assert done["error_code"] == "format_unavailable"
+    assert done["error"] == (
+        f"The format '955' is not offered by this page: `haul formats {master}` (or List "
+        "formats on the add page) shows what is."
+    )

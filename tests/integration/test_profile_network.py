@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from haul.settings import Settings
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished, submit
 from tests.support import media
@@ -46,9 +47,48 @@ async def test_the_proxy_is_shown_masked_and_kept_when_sent_back(app: App) -> No
         from haul.store.profiles import by_name
 
         row = await by_name(s, "hidden")
-        assert row is not None and row.proxy == f"http://alice:{SECRET}@proxy.lan:3128"
+        # Kept sealed with the data folder's key, as site cookies are; shown masked.
+        assert row is not None and row.proxy == "http://***@proxy.lan:3128"
+        assert row.proxy_sealed is not None
+        assert app.runtime.cookies.key.open(row.proxy_sealed).decode() == (
+            f"http://alice:{SECRET}@proxy.lan:3128"
+        )
+    assert (await app.runtime.service.engine_profile(row.id)).proxy == (
+        f"http://alice:{SECRET}@proxy.lan:3128"
+    )
     cleared = await change(app, "hidden", {"proxy": ""})
     assert cleared["proxy"] is None
+
+
+async def test_proxy_credentials_are_never_stored_in_clear(app: App, settings: Settings) -> None:
+    from tests.integration.test_site_cookies import database_bytes
+
+    await make(app, {"name": "sealed", "proxy": f"http://alice:{SECRET}@proxy.lan:3128"})
+    await change(app, "sealed", {"proxy": f"http://bob:{SECRET}-2@proxy.lan:3129"})
+    stored = await database_bytes(app, settings)
+    assert SECRET.encode() not in stored and b"alice" not in stored and b"bob" not in stored
+
+
+async def test_proxies_stored_in_clear_before_are_sealed_when_the_server_starts(
+    settings: Settings,
+) -> None:
+    from haul.store.models import Profile
+    from haul.store.profiles import by_name
+    from tests.integration.test_formats import running
+
+    full = f"http://alice:{SECRET}@proxy.lan:3128"
+    async with running(settings) as first, first.runtime.db.write() as s:
+        # as revision 0013 left them: in clear
+        s.add(Profile(name="old", proxy=full, subtitles=[], extractor_args={}))
+        s.add(Profile(name="plain", proxy="http://proxy.lan:3128", subtitles=[]))
+    async with running(settings) as again:
+        async with again.runtime.db.read() as s:
+            old, plain = await by_name(s, "old"), await by_name(s, "plain")
+        assert old is not None and plain is not None
+        assert old.proxy == "http://***@proxy.lan:3128" and old.proxy_sealed is not None
+        assert (plain.proxy, plain.proxy_sealed) == ("http://proxy.lan:3128", None)
+        assert (await again.runtime.service.engine_profile(old.id)).proxy == full
+        assert (await again.get("/profiles/old")).json()["proxy"] == "http://***@proxy.lan:3128"
 
 
 async def test_bad_proxies_are_refused_with_a_sentence(app: App) -> None:
@@ -63,6 +103,46 @@ async def test_bad_proxies_are_refused_with_a_sentence(app: App) -> None:
     for value, words in cases.items():
         body = await make(app, {"name": "p", "proxy": value}, status=422)
         assert words in body["errors"]["proxy"], (value, body)
+
+
+@pytest.mark.parametrize(
+    ("proxy", "said"),
+    [
+        ("http://169.254.169.254:80", "169.254.169.254, a link-local or cloud metadata address"),
+        ("http://[fe80::1]:3128", "fe80::1, a link-local or cloud metadata address"),
+        ("http://0.0.0.0:3128", "0.0.0.0, an unspecified address"),
+        ("http://224.0.0.1:3128", "224.0.0.1, a multicast address"),
+    ],
+)
+async def test_a_proxy_at_an_address_haul_never_reaches_is_refused(
+    app: App, proxy: str, said: str
+) -> None:
+    body = await make(app, {"name": "meta", "proxy": proxy}, status=422)
+    assert said in body["errors"]["proxy"], body
+    assert body["errors"]["proxy"].endswith("give another proxy.")
+    await make(app, {"name": "meta", "proxy": "http://proxy.lan:3128"})
+    refused = await change(app, "meta", {"proxy": proxy}, status=422)
+    assert said in refused["errors"]["proxy"], refused
+    assert (await app.get("/profiles/meta")).json()["proxy"] == "http://proxy.lan:3128"
+
+
+async def test_a_private_proxy_is_taken_only_where_private_addresses_are(
+    settings: Settings,
+) -> None:
+    from tests.integration.test_formats import running
+
+    hosts = ("127.0.0.1", "10.1.2.3", "localhost", "[::1]")
+    async with running(settings, allow_private_addresses=False) as closed:
+        for host in hosts:
+            body = await make(closed, {"name": "lan", "proxy": f"http://{host}:3128"}, 422)
+            assert (
+                "a private or loopback address, which this instance does not allow"
+                in (body["errors"]["proxy"])
+            ), body
+    async with running(settings, allow_private_addresses=True) as open_:
+        for n, host in enumerate(hosts):
+            made = await make(open_, {"name": f"lan{n}", "proxy": f"http://{host}:3128"})
+            assert made["proxy"] == f"http://{host}:3128"
 
 
 async def test_extractor_args_in_text_or_json(app: App) -> None:

@@ -275,7 +275,9 @@ async def test_the_profile_form_takes_a_proxy_and_extractor_arguments(app: App) 
         from haul.store.profiles import by_name
 
         row = await by_name(s, "tunnel")
-        assert row is not None and row.proxy == "http://bob:hunter22@proxy.lan:3128"
+    assert row is not None and row.proxy_sealed is not None  # the credentials kept sealed
+    opened = await app.runtime.service.engine_profile(row.id)
+    assert opened.proxy == "http://bob:hunter22@proxy.lan:3128"
     socks = {**sent, "original": "tunnel", "proxy": "socks5://proxy.lan:1080"}
     refused = await app.http.post("/settings/profiles", data=socks, headers=HTML)
     assert refused.status_code == 422 and "SOCKS proxies are not supported" in refused.text

@@ -454,3 +454,42 @@ async def test_jobs_in_every_process_see_a_set_from_the_moment_it_is_added_or_re
             assert await process.for_owner(owner.key) is None
     finally:
         await db.dispose()
+
+
+HOSTILE_DOMAINS = (
+    "# Netscape HTTP Cookie File\n"
+    f"<img src=x onerror=alert(1)>\tFALSE\t/\tFALSE\t{LATER}\tsid\tone\n"
+    f"ev\x1b[31mil.com\tFALSE\t/\tFALSE\t{LATER}\tsid\ttwo\n"
+    f".good.test\tTRUE\t/\tFALSE\t{LATER}\tsid\t{VALUE}\n"
+)
+
+
+async def test_lines_whose_domain_is_not_a_host_name_are_left_out_and_never_shown(
+    app: App, watched: Watched, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    made = await watched.call("POST", "/cookies", json={"cookies_txt": HOSTILE_DOMAINS})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert (body["domains"], body["count"], body["left_out"]) == ([".good.test"], 1, 2)
+    assert body["note"] == "2 lines were left out: their domain is not a host name."
+    listed = await watched.call("GET", "/cookies")
+    assert [s["domains"] for s in listed.json()["items"]] == [[".good.test"]]
+    page = await app.http.get("/cookies?done=added&left=2", headers={"Accept": "text/html"})
+    assert "2 lines were left out: their domain is not a host name." in page.text
+    for said in [*watched.answers, page.text, *(r.getMessage() for r in caplog.records)]:
+        assert "\x1b" not in said and "\\u001b" not in said
+        assert "<img" not in said and "onerror" not in said and "il.com" not in said
+    only_bad = "".join(HOSTILE_DOMAINS.splitlines(keepends=True)[:3])
+    refused = await watched.call("POST", "/cookies", json={"cookies_txt": only_bad})
+    assert refused.status_code == 422, refused.text
+    assert "no cookie for a host name" in refused.json()["detail"]
+    assert "\x1b" not in refused.text and "<img" not in refused.text
+
+
+async def test_the_page_tells_of_the_lines_left_out(app: App) -> None:
+    html = {"Accept": "text/html"}
+    csrf = token((await app.http.get("/cookies", headers=html)).text)
+    file = {"file": ("cookies.txt", HOSTILE_DOMAINS.encode(), "text/plain")}
+    made = await app.http.post("/cookies", headers=html, files=file, data={"csrf": csrf})
+    assert made.status_code == 303 and made.headers["location"] == "/cookies?done=added&left=2"

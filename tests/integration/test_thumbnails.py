@@ -91,6 +91,40 @@ async def test_a_thumbnail_that_is_no_image_is_a_404_asked_for_once(
         assert answer.status_code == 404
         assert "could not be fetched" in answer.json()["detail"]
     assert len(origin.requests_for("/media/bad.jpg")) == 1  # not asked again at each view
+    await shows_no_thumbnail(app, done["id"])
+
+
+async def shows_no_thumbnail(app: App, download_id: int) -> None:
+    """Once the fetch failed, the API says null and the pages draw no box."""
+    assert (await app.get(f"/downloads/{download_id}")).json()["thumbnail_url"] is None
+    listed = (await app.get("/downloads")).json()["items"]
+    assert [i["thumbnail_url"] for i in listed if i["id"] == download_id] == [None]
+    html = {"Accept": "text/html"}
+    detail = await app.http.get(f"/downloads/{download_id}", headers=html)
+    assert detail.status_code == 200
+    assert 'class="poster"' not in detail.text
+    assert f"/api/v1/downloads/{download_id}/thumbnail" not in detail.text
+    rows = await app.http.get("/", headers=html)
+    assert f"/api/v1/downloads/{download_id}/thumbnail" not in rows.text
+
+
+async def test_a_thumbnail_the_guard_refuses_is_null_once_its_fetch_failed(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/clip.mp4", media_files.mp4, "video/mp4")
+    page = media.page_with_metadata(
+        origin.url("/media/clip.mp4"),
+        title="Clip with a poster at a metadata address",
+        uploader="Haul Studio",
+        thumbnail_url="http://169.254.169.254/latest/poster.jpg",
+    )
+    origin.add_page("/watch/metadata", page)
+    done = await completed_page(app, origin.url("/watch/metadata"))
+    address = f"/api/v1/downloads/{done['id']}/thumbnail"
+    assert done["thumbnail_url"] == address  # not fetched yet: nobody asked
+    answer = await app.http.get(address)
+    assert answer.status_code == 404 and "could not be fetched" in answer.json()["detail"]
+    await shows_no_thumbnail(app, done["id"])
 
 
 async def test_a_download_without_a_thumbnail_has_none(

@@ -15,11 +15,13 @@ from haul.core.cookies import (
     MAX_TEXT_BYTES,
     DotlessHostPolicy,
     SiteCookies,
+    cookie_host,
     domains_of,
     earliest_expiry,
     from_records,
     merged,
     parse,
+    parse_counted,
     to_records,
 )
 from haul.errors import InputError, PayloadTooLarge, SealedUnreadable
@@ -288,6 +290,78 @@ def test_a_site_that_wants_a_sign_in_asks_for_cookies(message: str) -> None:
 def test_an_error_that_is_not_about_signing_in_stays_what_it_was() -> None:
     from haul.engine.ytdlp_errors import translate
 
-    error = translate(_yt_dlp_error("Requested format is not available"), "https://a.test/v")
+    error = translate(_yt_dlp_error("Unable to extract video data"), "https://a.test/v")
     assert error.code == "extractor_error"
     assert "cookies" not in error.message
+
+
+HOSTILE = (
+    "# Netscape HTTP Cookie File\n"
+    f"<img src=x onerror=alert(1)>\tFALSE\t/\tFALSE\t{LATER}\tsid\tone\n"
+    f"ev\x1b[31mil.com\tFALSE\t/\tFALSE\t{LATER}\tsid\ttwo\n"
+    f".good.example\tTRUE\t/\tFALSE\t{LATER}\tsid\tthree\n"
+)
+
+
+def test_lines_whose_domain_is_not_a_host_name_are_left_out_and_counted() -> None:
+    parsed = parse_counted(HOSTILE)
+    assert [c.value for c in parsed.cookies] == ["three"]
+    assert parsed.left_out == 2
+    assert parsed.note == "2 lines were left out: their domain is not a host name."
+    assert domains_of(parsed.cookies) == [".good.example"]
+
+
+def test_a_file_with_no_host_name_left_is_refused_with_a_sentence() -> None:
+    only_bad = "\n".join(HOSTILE.splitlines()[:3]) + "\n"
+    with pytest.raises(InputError, match="no cookie for a host name") as caught:
+        parse(only_bad)
+    assert "\x1b" not in caught.value.message and "<img" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("domain", "kept"),
+    [
+        ("example.com", "example.com"),
+        (".Example.COM", ".example.com"),
+        ("localhost", "localhost"),
+        ("nas", "nas"),
+        (".nas", ".nas"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("::1", "::1"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("bücher.de", "xn--bcher-kva.de"),
+        (".bücher.de", ".xn--bcher-kva.de"),
+        ("my-site.example", "my-site.example"),
+        ("ev\x1b[31mil.com", None),
+        ("<img src=x onerror=alert(1)>", None),
+        ("a b.com", None),
+        ("-bad.com", None),
+        ("bad-.com", None),
+        ("a..b", None),
+        (".", None),
+        ("", None),
+        ("example.com.", None),
+        ("ex_ample.com", None),
+        ("evil\u202ecom", None),
+        ("x" * 64 + ".com", None),
+    ],
+)
+def test_a_cookie_domain_must_be_a_host_name(domain: str, kept: str | None) -> None:
+    assert cookie_host(domain) == kept
+
+
+def test_a_profile_whose_sealed_proxy_cannot_be_opened_here_is_unusable(tmp_path: Path) -> None:
+    from haul.service.profiles import engine_profile, seal_proxy
+    from haul.store.models import Profile
+
+    server = KeyFile(tmp_path / "server" / "cookies.key")
+    row = Profile(name="far", subtitles=[], extractor_args={})
+    seal_proxy(row, "http://alice:pw-123@proxy.lan:3128", server)
+    assert row.proxy == "http://***@proxy.lan:3128"
+    assert engine_profile(row, server).proxy == "http://alice:pw-123@proxy.lan:3128"
+    assert engine_profile(row, server).unusable is None
+    elsewhere = engine_profile(row, KeyFile(tmp_path / "worker" / "cookies.key"))
+    assert elsewhere.proxy is None
+    assert elsewhere.unusable is not None
+    assert elsewhere.unusable.startswith("The proxy of the profile 'far' cannot be used here:")
+    assert "pw-123" not in elsewhere.unusable

@@ -41,6 +41,8 @@ def add_cookies(
             "green",
         )
     )
+    if made.get("note"):
+        console.print(text(made["note"], "yellow"))
 
 
 @cookies_app.command("list")

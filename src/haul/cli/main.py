@@ -60,7 +60,7 @@ from haul.errors import (
     StartRefused,
     StorageError,
 )
-from haul.logsetup import setup_logging
+from haul.logsetup import guard_handlers, setup_logging
 
 app = typer.Typer(
     help="haul: one queue for every media source.", no_args_is_help=True, add_completion=False
@@ -121,6 +121,7 @@ def serve(
     config = uvicorn.Config(
         create_app(settings), log_level=log_level.lower(), timeout_graceful_shutdown=10
     )
+    guard_handlers()  # uvicorn's own handlers, set up by its Config, write safely too
     address = url_of(settings.host, settings.port)
     server = AnnouncingServer(config, lambda: console.print(f"haul {__version__} on {address}"))
     # uvicorn shuts down gracefully on SIGTERM, then restores the handler it found and raises

@@ -296,8 +296,8 @@ def formats_table(page: dict[str, Any]) -> Table:
             text(f.get("kind") or "-"),
             text(resolution),
             "-" if f.get("fps") is None else f"{f['fps']:g}",
-            text(f.get("vcodec") or "none"),
-            text(f.get("acodec") or "none"),
+            text(f.get("vcodec") or "-"),  # "none": yt-dlp says there is none; "-": unknown
+            text(f.get("acodec") or "-"),
             shown_size,
             _rate(f.get("tbr")),
             _rate(f.get("abr")),

@@ -19,6 +19,7 @@ and the count only, and no error message here quotes a line of the file.
 from __future__ import annotations
 
 import io
+import ipaddress
 import time
 import urllib.request
 import warnings
@@ -35,6 +36,7 @@ from http.cookiejar import (
 from typing import Any
 from urllib.parse import urlsplit
 
+from haul.core.sites import ascii_host
 from haul.errors import InputError, PayloadTooLarge
 
 #: How MozillaCookieJar marks a cookie of a ``#HttpOnly_`` line (its ``HTTP_ONLY``).
@@ -93,8 +95,57 @@ class _TextJar(MozillaCookieJar):
         self._really_load(io.StringIO(text), "cookies.txt", True, True)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The cookies of a file and how many of its lines were left out for their domain."""
+
+    cookies: list[Cookie]
+    left_out: int = 0
+
+    @property
+    def note(self) -> str | None:
+        """The sentence that tells of the lines left out (None: none was)."""
+        if not self.left_out:
+            return None
+        if self.left_out == 1:
+            return "1 line was left out: its domain is not a host name."
+        return f"{self.left_out} lines were left out: their domain is not a host name."
+
+
+def cookie_host(domain: str) -> str | None:
+    """A cookie's domain as haul keeps it: a host name in lower case and ASCII (IDNA), with
+    its leading dot if it had one (``.Bücher.de`` -> ``.xn--bcher-kva.de``), or an IP
+    address; None when it is not a host name (spaces, control characters, markup...).
+    ``localhost`` and other names without a dot are host names."""
+    name = domain[1:] if domain.startswith(".") else domain
+    if not name or any(c.isspace() or not c.isprintable() for c in name):
+        return None
+    host = ascii_host(name)
+    if host is None or name.endswith("."):
+        return None
+    if is_ip_address(host):
+        return host
+    return ("." if domain.startswith(".") else "") + host
+
+
+def is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse(text: str, *, now: float | None = None) -> list[Cookie]:
-    """The cookies of a Netscape cookies.txt that have not expired yet.
+    """The cookies of a Netscape cookies.txt that have not expired yet (see
+    :func:`parse_counted`)."""
+    return parse_counted(text, now=now).cookies
+
+
+def parse_counted(text: str, *, now: float | None = None) -> Parsed:
+    """The cookies of a Netscape cookies.txt that have not expired yet, and how many lines
+    were left out because their domain is not a host name (:func:`cookie_host`; a browser's
+    export may hold an odd line, and such text is never stored or logged).
 
     Raises :class:`~haul.errors.InputError` (with a sentence, never a line of the file) when
     the text is empty, not in that format or holds no cookie still valid, and
@@ -125,16 +176,28 @@ def parse(text: str, *, now: float | None = None) -> list[Cookie]:
         raise InputError("There is no cookie in this cookies.txt: " + FORMAT)
     moment = time.time() if now is None else now
     kept = []
+    left_out = expired = 0
     for cookie in jar:
+        host = cookie_host(cookie.domain)
+        if host is None:
+            left_out += 1
+            continue
+        cookie.domain = host
         if cookie.expires == 0:  # a session cookie, as exporters write it
             cookie.expires = None
             cookie.discard = True
         if cookie.expires is not None and cookie.expires <= moment:
+            expired += 1
             continue
         kept.append(cookie)
+    if not kept and left_out and not expired:
+        raise InputError(
+            "There is no cookie for a host name in this cookies.txt: the domain of every "
+            f"line ({left_out}) is not a host name such as .example.com."
+        )
     if not kept:
         raise InputError("Every cookie in this cookies.txt has expired: export them again.")
-    return kept
+    return Parsed(kept, left_out)
 
 
 def domains_of(cookies: Iterable[Cookie]) -> list[str]:

@@ -21,10 +21,12 @@ class MediaFormat:
     height: int | None = None
     resolution: str | None = None
     fps: float | None = None
-    #: None when the format has no such stream (audio only, video only) or it is not known.
+    #: ``"none"`` when yt-dlp says the format has no such stream (audio only, video only);
+    #: None when it does not say.
     vcodec: str | None = None
     acodec: str | None = None
     filesize: int | None = None
+    #: yt-dlp's estimate, else :func:`estimated_size` of the total bitrate and the duration.
     filesize_approx: int | None = None
     #: Bitrates in kbit/s: total, audio, video.
     tbr: float | None = None
@@ -43,3 +45,11 @@ class PageFormats:
     duration: float | None
     extractor: str | None
     formats: tuple[MediaFormat, ...]
+
+
+def estimated_size(tbr: float | None, duration: float | None) -> int | None:
+    """Bytes a format of ``tbr`` kbit/s takes for ``duration`` seconds (None: either unknown);
+    how an HLS variant's size is guessed, as yt-dlp gives none."""
+    if tbr is None or duration is None or tbr <= 0 or duration <= 0:
+        return None
+    return int(tbr * 1000 * duration / 8)

@@ -112,11 +112,13 @@ def track(
     client_error: str | None = None,
     children: Playlist | None = None,
     owner_name: str | None = None,
+    thumbnail_failed: bool = False,
 ) -> Tracked:
     """Join a row with its client's item (None: the client does not know it).
 
     ``client_error`` is set when the client could not be asked; ``children`` holds what a
-    playlist's entries add up to; ``owner_name`` is the owner as a person reads it.
+    playlist's entries add up to; ``owner_name`` is the owner as a person reads it;
+    ``thumbnail_failed``: haul could not fetch the download's thumbnail (it has none then).
     """
     counts = children.counts if children is not None else None
     status, message = _status(row, item, client_error, counts)
@@ -125,7 +127,7 @@ def track(
     size = files_size(row.files) if done else None
     if children is not None and row.phase == Phase.PARENT:
         # A playlist holds no file itself: it has what its entries downloaded so far.
-        return _playlist(row, status, children, owner_name)
+        return _playlist(row, status, children, owner_name, thumbnail_failed)
     error = row.last_error_message if status in (Status.FAILED, Status.QUEUED) else None
     if status is Status.QUEUED and row.last_error_code == "disk_full":
         # "Waiting for disk space: ...": a state, not a failed attempt (no retry is spent).
@@ -162,7 +164,7 @@ def track(
         audio_quality=row.audio_quality,
         **_live_fields(row, live),
         max_duration=(row.meta or {}).get("max_duration"),
-        thumbnail_url=thumbnail_url(row),
+        thumbnail_url=None if thumbnail_failed else thumbnail_url(row),
     )
 
 
@@ -193,7 +195,11 @@ def _ended_by(value: Any) -> str | None:
 
 
 def _playlist(
-    row: DownloadRow, status: Status, children: Playlist, owner_name: str | None
+    row: DownloadRow,
+    status: Status,
+    children: Playlist,
+    owner_name: str | None,
+    thumbnail_failed: bool,
 ) -> Tracked:
     done = status is Status.COMPLETED
     return Tracked(
@@ -224,7 +230,7 @@ def _playlist(
         format=row.format,
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
-        thumbnail_url=thumbnail_url(row),
+        thumbnail_url=None if thumbnail_failed else thumbnail_url(row),
     )
 
 

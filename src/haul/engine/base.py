@@ -100,6 +100,9 @@ class Profile:
     #: The proxy yt-dlp and the direct engine go through (an http or https URL; it may hold
     #: credentials, so it is never shown); None: none (the environment's, if any).
     proxy: str | None = field(default=None, repr=False)
+    #: Why the profile cannot be used in this process (its sealed proxy cannot be opened
+    #: here); a download with it fails with this sentence rather than go without its proxy.
+    unusable: str | None = None
     #: yt-dlp's extractor_args: extractor -> argument -> values.
     extractor_args: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
         default_factory=dict, hash=False

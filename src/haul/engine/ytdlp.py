@@ -365,7 +365,8 @@ def run_download(
     except YoutubeDLError as exc:
         if stop.is_set():
             raise TransferStopped(f"Stopped ({stop.reason}).") from exc
-        raise _scrubbed(translate(exc, job.url, cookies_of=given), job.profile.proxy) from exc
+        found = translate(exc, job.url, cookies_of=given, format_asked=params.get("format"))
+        raise _scrubbed(found, job.profile.proxy) from exc
     except OSError as exc:  # a write yt-dlp does not wrap in its own errors
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_error(exc, job.dest_dir) from exc

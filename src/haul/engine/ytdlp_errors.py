@@ -8,6 +8,7 @@ that chain once and classifies the first telling error:
 found in the chain                                 haul error (``code``)
 =================================================  ==========================================
 ``UnsupportedError``                               :class:`UnsupportedSource` (``unsupported_url``)
+"Requested format is not available"                permanent (``format_unavailable``)
 a sign-in wanted (:func:`sign_in_error`)           permanent (``sign_in_required``)
 ``HTTPError`` 401, 403, 404, 410                   permanent (``http_401`` ...)
 ``HTTPError`` 429, 5xx                             transient (``http_429``, ``http_503`` ...)
@@ -81,14 +82,23 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
             todo.append(below)
 
 
-def translate(exc: BaseException, url: str, *, cookies_of: str | None = None) -> TransferError:
+def translate(
+    exc: BaseException,
+    url: str,
+    *,
+    cookies_of: str | None = None,
+    format_asked: str | None = None,
+) -> TransferError:
     """The haul error that says what went wrong with ``url``; the caller raises it from exc.
-    ``cookies_of``: the site whose uploaded cookies went with the requests, if any."""
+    ``cookies_of``: the site whose uploaded cookies went with the requests, if any;
+    ``format_asked``: the format selector yt-dlp was given, if any."""
     chain = list(causes(exc))
     for error in chain:
         if isinstance(error, UnsupportedError):
             return UnsupportedSource(f"haul found no video or audio it can download at {url}.")
     said = clean_message(str(exc))
+    if _NO_SUCH_FORMAT.search(said):
+        return format_unavailable(url, format_asked)
     if _SIGN_IN.search(said):
         return sign_in_error(said, url, cookies_of)
     for error in chain:
@@ -123,6 +133,8 @@ _SIGN_IN = re.compile(
     r"|use --cookies|confirm your age|not a bot",
     re.IGNORECASE,
 )
+#: How yt-dlp says that none of a page's formats matches the selector it was given.
+_NO_SUCH_FORMAT = re.compile(r"requested format (?:is )?not available", re.IGNORECASE)
 #: The part of yt-dlp's message that tells its own command line's options.
 _OPTIONS_HINT = re.compile(r"[.\s]*(?:Use --|See\s+https?://).*$", re.IGNORECASE | re.DOTALL)
 
@@ -140,6 +152,16 @@ def sign_in_error(message: str, url: str, cookies_of: str | None) -> PermanentTr
         )
     return PermanentTransferError(
         f"{host} asks for a sign-in: {said}. {advice}", code="sign_in_required"
+    )
+
+
+def format_unavailable(url: str, format_asked: str | None) -> PermanentTransferError:
+    """The page at ``url`` offers no format matching ``format_asked`` (no retry helps)."""
+    which = f"The format {format_asked!r}" if format_asked else "The format asked for"
+    return PermanentTransferError(
+        f"{which} is not offered by this page: `haul formats {url}` (or List formats on the "
+        "add page) shows what is.",
+        code="format_unavailable",
     )
 
 

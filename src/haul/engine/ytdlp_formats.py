@@ -16,7 +16,8 @@ from yt_dlp import YoutubeDL
 from yt_dlp.utils import YoutubeDLError
 
 from haul.core.cookies import SiteCookies
-from haul.core.formats import FormatKind, MediaFormat, PageFormats
+from haul.core.formats import FormatKind, MediaFormat, PageFormats, estimated_size
+from haul.core.text import printable
 from haul.engine.ytdlp import give_cookies
 from haul.engine.ytdlp_errors import translate
 from haul.engine.ytdlp_session import Logger, open_session
@@ -46,20 +47,22 @@ def list_formats(
             code="playlist",
         )
     raw = info.get("formats") or [info]
-    formats = tuple(_format(f) for f in raw if isinstance(f, dict) and f.get("format_id"))
+    duration = _number(info.get("duration"))
+    formats = tuple(_format(f, duration) for f in raw if isinstance(f, dict) and f.get("format_id"))
     if not formats:
         raise PermanentTransferError(f"yt-dlp found no formats at {url}.", code="no_formats")
     return PageFormats(
         url=url,
         title=_text(info.get("title")),
-        duration=_number(info.get("duration")),
+        duration=duration,
         extractor=_text(info.get("extractor_key") or info.get("extractor")),
         formats=formats,
     )
 
 
-def _format(f: dict[str, Any]) -> MediaFormat:
+def _format(f: dict[str, Any], duration: float | None) -> MediaFormat:
     vcodec, acodec = f.get("vcodec"), f.get("acodec")
+    tbr = _number(f.get("tbr"))
     return MediaFormat(
         id=str(f["format_id"]),
         ext=_text(f.get("ext")),
@@ -68,11 +71,11 @@ def _format(f: dict[str, Any]) -> MediaFormat:
         height=_integer(f.get("height")),
         resolution=_text(f.get("resolution")),
         fps=_number(f.get("fps")),
-        vcodec=_codec(vcodec),
-        acodec=_codec(acodec),
+        vcodec=_text(vcodec),
+        acodec=_text(acodec),
         filesize=_integer(f.get("filesize")),
-        filesize_approx=_integer(f.get("filesize_approx")),
-        tbr=_number(f.get("tbr")),
+        filesize_approx=_integer(f.get("filesize_approx")) or estimated_size(tbr, duration),
+        tbr=tbr,
         abr=_number(f.get("abr")),
         vbr=_number(f.get("vbr")),
         format_note=_text(f.get("format_note")),
@@ -91,12 +94,9 @@ def _kind(vcodec: object, acodec: object) -> FormatKind:
     return "unknown"
 
 
-def _codec(value: object) -> str | None:
-    return None if value in (None, "none") else str(value)
-
-
 def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+    """A text of the page (a title, a note) without control characters, as titles are kept."""
+    return None if value is None else printable(str(value))
 
 
 def _number(value: object) -> float | None:

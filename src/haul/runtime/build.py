@@ -132,6 +132,8 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         )
 
     thumbnails = ThumbnailCache(settings.data_dir / "thumbnails", http)
+    #: The data folder's key: site cookies and proxy credentials are sealed with it.
+    key = KeyFile(settings.data_dir / "cookies.key")
     processing_wakeup = asyncio.Event()  # the processing step waits on it
     media = MediaService(
         db, downloads_root=root, library_root=settings.library_root, wake=processing_wakeup.set
@@ -149,8 +151,16 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         visitor_torrents=settings.public_torrents,
         media=media,
         removed_thumbnail=thumbnails.forget,
+        thumbnail_failed=thumbnails.failed,
+        key=key,
     )
-    profiles = ProfileService(db, downloads_root=root, changed=service.profiles.forget)
+    profiles = ProfileService(
+        db,
+        downloads_root=root,
+        changed=service.profiles.forget,
+        addresses=addresses,
+        key=key,
+    )
     accounts = AccountService(
         db, session_days=settings.session_days, login_attempts=settings.login_attempts
     )
@@ -182,7 +192,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
     iptv_streams = IptvStreamUrls(db, http)
     cookies = CookieService(
         db,
-        KeyFile(settings.data_dir / "cookies.key"),
+        key,
         tell_others=bridge.config_changed if bridge is not None else lambda: None,
     )
     direct = HttpEngine(addresses=addresses)

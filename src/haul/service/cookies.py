@@ -14,7 +14,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,15 +40,22 @@ class CookieSetView:
     count: int
     expires_at: datetime | None
     created_at: datetime
+    #: Lines of the uploaded file left out (their domain is not a host name), and the
+    #: sentence telling so; an upload's answer only.
+    left_out: int = 0
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {
             "id": self.id,
             "domains": self.domains,
             "count": self.count,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "created_at": self.created_at.isoformat(),
         }
+        if self.note is not None:
+            shown.update(left_out=self.left_out, note=self.note)
+        return shown
 
 
 def _view(row: CookieSet) -> CookieSetView:
@@ -98,7 +105,8 @@ class CookieService:
     async def add(self, owner: Owner, text: str) -> CookieSetView:
         """Store a Netscape cookies.txt for ``owner``; bad input raises an InputError (or
         PayloadTooLarge) with a sentence a person understands."""
-        cookies = site_cookies.parse(text)
+        parsed = site_cookies.parse_counted(text)
+        cookies = parsed.cookies
         sealed = self.key.seal(json.dumps(site_cookies.to_records(cookies)).encode())
         async with self.db.write() as s:
             row = CookieSet(
@@ -111,9 +119,15 @@ class CookieService:
             s.add(row)
             await s.flush()
             await s.refresh(row)
-            view = _view(row)
+            view = replace(_view(row), left_out=parsed.left_out, note=parsed.note)
         self._changed(owner.key)
-        log.info("cookies: %s uploaded %d for %s", owner.key, view.count, ", ".join(view.domains))
+        log.info(
+            "cookies: %s uploaded %d for %s%s",
+            owner.key,
+            view.count,
+            ", ".join(view.domains),
+            f" ({parsed.left_out} lines left out)" if parsed.left_out else "",
+        )
         return view
 
     async def listed(self, owner: Owner) -> list[CookieSetView]:

@@ -52,6 +52,7 @@ from haul.store.database import Database
 from haul.store.kept import Kept
 from haul.store.media_files import recorded_files
 from haul.store.models import Download, DownloadEvent, Profile, User, utcnow
+from haul.store.sealed import KeyFile
 from haul.store.search import contains_all
 from haul.store.submits import NewDownload, visitor_refusal
 from haul.worker.external import saved_inside
@@ -94,7 +95,11 @@ class DownloadService:
         visitor_torrents: bool = False,
         media: MediaService | None = None,
         removed_thumbnail: Callable[[str], None] = lambda source: None,
+        thumbnail_failed: Callable[[str], bool] = lambda source: False,
+        key: KeyFile | None = None,
     ) -> None:
+        #: The data folder's key file: a profile's proxy credentials are opened with it.
+        self.key = key
         self.db = db
         #: Told the thumbnail source of a download removed from view (its copy may go).
         self.removed_thumbnail = removed_thumbnail
@@ -111,7 +116,7 @@ class DownloadService:
         self.submits = SubmitBatcher(db, limits=limits, policy=policy)
         #: The library, for the rules of media-linked downloads (None: no library here).
         self.media = media
-        self.tracker = ClientTracker(directory, self._user_names)
+        self.tracker = ClientTracker(directory, self._user_names, thumbnail_failed=thumbnail_failed)
         #: Public mode: the only sites anonymous visitors may download from (empty: any).
         self.visitor_sites = visitor_sites
         #: Public mode: whether anonymous visitors may download torrents.
@@ -228,7 +233,7 @@ class DownloadService:
     async def _engine_profiles(self) -> dict[int, EngineProfile]:
         async with self.db.read() as s:
             rows = (await s.scalars(select(Profile))).all()
-        return {row.id: engine_profile(row) for row in rows}
+        return {row.id: engine_profile(row, self.key) for row in rows}
 
     # -- read -----------------------------------------------------------------------------
 

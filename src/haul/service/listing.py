@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core.client_items import ClientItem
+from haul.core.images import download_thumbnail
 from haul.core.owners import owner_name
 from haul.core.status import Phase
 from haul.core.tracking import DownloadRow, Playlist, Tracked, track
@@ -28,10 +29,14 @@ class ClientTracker:
         self,
         directory: ClientDirectory,
         user_names: Callable[[Iterable[int]], Awaitable[Mapping[int, str]]] | None = None,
+        thumbnail_failed: Callable[[str], bool] = lambda source: False,
     ) -> None:
         self.directory = directory
         #: The names of accounts by id (owners are shown by name, not by key).
         self.user_names = user_names
+        #: Whether the fetch of a thumbnail (by its source address) failed: a download whose
+        #: picture could not be had shows none (its thumbnail_url is null).
+        self.thumbnail_failed = thumbnail_failed
 
     def prefetch(self) -> dict[str, asyncio.Task[dict[str, ClientItem] | str]]:
         """Start asking every configured client for all of haul's items now, for a long page:
@@ -69,6 +74,8 @@ class ClientTracker:
         for row, (client, ref) in zip(rows, associations, strict=True):
             answer = items.get(client or "")
             owner = owners.get(row.owner_key)
+            source = download_thumbnail(row.meta or {})
+            failed = source is not None and self.thumbnail_failed(source)
             if isinstance(answer, str):
                 result.append(
                     track(
@@ -77,12 +84,15 @@ class ClientTracker:
                         client_error=answer,
                         children=children.get(row.id),
                         owner_name=owner,
+                        thumbnail_failed=failed,
                     )
                 )
                 continue
             item = answer.get(ref or "") if answer else None
             playlist = children.get(row.id) if row.phase == Phase.PARENT else None
-            result.append(track(row, item, children=playlist, owner_name=owner))
+            result.append(
+                track(row, item, children=playlist, owner_name=owner, thumbnail_failed=failed)
+            )
         return result, states
 
     async def _ask_absent(

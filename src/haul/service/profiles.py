@@ -10,16 +10,18 @@ files recorded of them keep its name).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.paths import inside, stays_inside
 from haul.core.profiles import FLAGS, check_profile, combination_problems
-from haul.core.proxies import is_shown_form, shown
+from haul.core.proxies import credentials, is_shown_form, shown
 from haul.engine.base import Profile as EngineProfile
 from haul.errors import (
     Conflict,
@@ -27,13 +29,25 @@ from haul.errors import (
     ProfileExists,
     ProfileInUse,
     ProfileNotFound,
+    SealedUnreadable,
 )
+from haul.net.guard import AddressPolicy
 from haul.store.database import Database
 from haul.store.models import Profile
-from haul.store.profiles import any_profile, in_name_order, open_downloads_using
+from haul.store.profiles import (
+    any_profile,
+    in_name_order,
+    open_downloads_using,
+    with_proxy_in_clear,
+)
 from haul.store.profiles import by_name as _by_name
 from haul.store.profiles import clear_default as _clear_default
+from haul.store.sealed import KeyFile
 
+log = logging.getLogger(__name__)
+
+#: The address policy of an instance that allows private addresses (the default here).
+PRIVATE_ALLOWED = AddressPolicy(allow_private=True)
 #: What the first start of an instance offers (see :meth:`ProfileService.seed_defaults`).
 DEFAULT_PROFILES: list[dict[str, Any]] = [
     {"name": "default", "is_default": True},
@@ -70,8 +84,37 @@ def profile_json(row: Profile) -> dict[str, Any]:
     }
 
 
-def engine_profile(row: Profile) -> EngineProfile:
-    """What the engine reads of a stored profile."""
+def stored_proxy(row: Profile, key: KeyFile | None) -> str | None:
+    """The whole proxy URL of a stored profile, its sealed credentials opened with ``key``;
+    :class:`SealedUnreadable` when they cannot be opened here."""
+    if row.proxy_sealed is None:
+        return row.proxy  # no credentials, or stored in clear before they were sealed
+    if key is None:
+        raise SealedUnreadable("There is no key file here to open the proxy's credentials.")
+    return key.open(row.proxy_sealed).decode()
+
+
+def seal_proxy(row: Profile, proxy: str | None, key: KeyFile | None) -> None:
+    """Store ``proxy`` on ``row``: shown (its credentials masked) in ``proxy``, and whole,
+    sealed with ``key``, in ``proxy_sealed`` when it has credentials."""
+    if proxy is None or credentials(proxy) is None or key is None:
+        row.proxy, row.proxy_sealed = proxy, None
+        return
+    row.proxy, row.proxy_sealed = shown(proxy), key.seal(proxy.encode())
+
+
+def engine_profile(row: Profile, key: KeyFile | None = None) -> EngineProfile:
+    """What the engine reads of a stored profile (its proxy's credentials opened with
+    ``key``; when they cannot be, the profile is :attr:`~EngineProfile.unusable`)."""
+    unusable = None
+    try:
+        proxy = stored_proxy(row, key)
+    except SealedUnreadable as exc:
+        proxy = None
+        unusable = (
+            f"The proxy of the profile {row.name!r} cannot be used here: {exc.message} "
+            "The download is not made without it."
+        )
     return EngineProfile(
         name=row.name,
         format=row.format,
@@ -84,7 +127,8 @@ def engine_profile(row: Profile) -> EngineProfile:
         **{flag: bool(getattr(row, flag)) for flag in FLAGS},
         sponsorblock_remove=tuple(row.sponsorblock_remove or ()),
         sponsorblock_mark=tuple(row.sponsorblock_mark or ()),
-        proxy=row.proxy,
+        proxy=proxy,
+        unusable=unusable,
         extractor_args={
             name: {arg: tuple(values) for arg, values in args.items()}
             for name, args in (row.extractor_args or {}).items()
@@ -94,10 +138,21 @@ def engine_profile(row: Profile) -> EngineProfile:
 
 class ProfileService:
     def __init__(
-        self, db: Database, *, downloads_root: Path, changed: Callable[[], None] = lambda: None
+        self,
+        db: Database,
+        *,
+        downloads_root: Path,
+        changed: Callable[[], None] = lambda: None,
+        addresses: AddressPolicy = PRIVATE_ALLOWED,
+        key: KeyFile | None = None,
     ) -> None:
         self.db = db
         self.root = downloads_root
+        #: The data folder's key file: proxy credentials are sealed with it (None: kept in
+        #: clear, for tests of other things only).
+        self.key = key
+        #: The addresses downloads may reach: a proxy at one they may not is refused.
+        self.addresses = addresses
         #: Told after every change (the jobs' copy of the profiles, haul.store.kept).
         self.changed = changed
 
@@ -109,6 +164,25 @@ class ProfileService:
                 return
             for spec in DEFAULT_PROFILES:
                 s.add(Profile(**spec))
+
+    async def seal_proxies(self) -> int:
+        """Seal the proxy credentials stored in clear (before revision 0014); how many.
+        The server runs it when it starts: a migration cannot, the key file is not the
+        database's."""
+        if self.key is None:
+            return 0
+        sealed = 0
+        async with self.db.write() as s:
+            for row in await with_proxy_in_clear(s):
+                if row.proxy is not None and credentials(row.proxy) is not None:
+                    if shown(row.proxy) == row.proxy:
+                        continue  # masked already: nothing in clear to seal
+                    seal_proxy(row, row.proxy, self.key)
+                    sealed += 1
+        if sealed:
+            log.info("profiles: sealed the credentials of %d proxies", sealed)
+            self.changed()
+        return sealed
 
     async def list(self) -> list[dict[str, Any]]:
         async with self.db.read() as s:
@@ -123,6 +197,7 @@ class ProfileService:
         clean = check_profile(given)
         if "name" not in clean:
             raise InvalidProfile({"name": "A profile needs a name."})
+        self._check_proxy(clean)
         await self._check_paths(clean)
         problems = combination_problems(clean)
         if problems:
@@ -133,7 +208,9 @@ class ProfileService:
                     raise _exists(clean["name"])
                 if clean.get("is_default"):
                     await _clear_default(s)
-                row = Profile(**{"subtitles": [], "extractor_args": {}, **clean})
+                fields = {k: v for k, v in clean.items() if k != "proxy"}
+                row = Profile(**{"subtitles": [], "extractor_args": {}, **fields})
+                seal_proxy(row, clean.get("proxy"), self.key)
                 s.add(row)
                 await s.flush()
                 made = profile_json(row)
@@ -145,6 +222,7 @@ class ProfileService:
     async def update(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
         """Change the given fields (a rename included); null empties a field."""
         clean = check_profile(given)
+        self._check_proxy(clean)
         await self._check_paths(clean)
         new_name = clean.get("name", name)
         try:
@@ -160,7 +238,10 @@ class ProfileService:
                 if is_shown_form(given.get("proxy"), row.proxy):
                     clean.pop("proxy", None)  # the masked form sent back: unchanged
                 for field, value in clean.items():
-                    setattr(row, field, value)
+                    if field == "proxy":
+                        seal_proxy(row, value, self.key)
+                    else:
+                        setattr(row, field, value)
                 await s.flush()
                 changed = profile_json(row)
         except IntegrityError as exc:
@@ -188,6 +269,23 @@ class ProfileService:
         if row is None:
             raise ProfileNotFound(f"There is no profile named {name!r}.")
         return row
+
+    def _check_proxy(self, clean: Mapping[str, Any]) -> None:
+        """A proxy at an IP address (or ``localhost``) downloads may not reach is refused, as
+        a download from there would be: link-local and metadata addresses always, private
+        and loopback ones unless HAUL_ALLOW_PRIVATE_ADDRESSES is set. A proxy named by
+        another host name is not looked up here (an administrator names it)."""
+        proxy = clean.get("proxy")
+        if not proxy:
+            return
+        host = (urlsplit(proxy).hostname or "").lower()
+        address = "127.0.0.1" if host == "localhost" or host.endswith(".localhost") else host
+        refusal = self.addresses.check(address, host)
+        if refusal is not None:
+            named = "" if host == address else f" {host}"
+            raise InvalidProfile(
+                {"proxy": f"The proxy{named} is at {refusal.words}; give another proxy."}
+            )
 
     async def _check_paths(self, clean: Mapping[str, Any]) -> None:
         """What the text alone cannot tell: a folder that leads out through a link, and an

@@ -89,6 +89,11 @@ class ThumbnailCache:
         made the first time it is asked for."""
         return await self._kept(_key("file", identity), make)
 
+    def failed(self, url: str) -> bool:
+        """Whether the fetch of ``url`` failed and is not tried again yet (a download whose
+        picture could not be had shows none: the pages draw no box, the API says null)."""
+        return self._failed_recently(_key("url", url))
+
     def forget(self, url: str) -> None:
         """Drop the copy of ``url`` (its download was removed)."""
         key = _key("url", url)

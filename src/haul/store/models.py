@@ -161,9 +161,14 @@ class Profile(Base):
     # SponsorBlock categories cut out of the file, and marked as chapters
     sponsorblock_remove: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     sponsorblock_mark: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
-    #: yt-dlp's (and the direct engine's) proxy: an http, https or socks5 URL; it may hold
-    #: credentials, never shown in full (haul.core.proxies).
+    #: yt-dlp's (and the direct engine's) proxy: an http or https URL as it is shown, its
+    #: credentials masked (``http://***@proxy.lan:3128``, haul.core.proxies); one without
+    #: credentials as it is. A row stored before revision 0014 may still hold them in clear
+    #: until the server's next start seals them.
     proxy: Mapped[str | None] = mapped_column(String(1000))
+    #: The whole proxy URL, credentials included, sealed with the data folder's key file
+    #: (haul.store.sealed); None when the proxy has no credentials.
+    proxy_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: yt-dlp's extractor_args: extractor -> argument -> values.
     extractor_args: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

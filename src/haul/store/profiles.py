@@ -41,3 +41,12 @@ async def open_downloads_using(s: AsyncSession, profile_id: int) -> int:
         )
         or 0
     )
+
+
+async def with_proxy_in_clear(s: AsyncSession) -> Sequence[Profile]:
+    """Profiles whose proxy is not sealed (no credentials, or stored before they were)."""
+    return (
+        await s.scalars(
+            select(Profile).where(Profile.proxy.is_not(None), Profile.proxy_sealed.is_(None))
+        )
+    ).all()

@@ -57,6 +57,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(check=gate.check_start)
+        # The server holds the data folder's key: proxy credentials stored in clear before
+        # they were sealed are sealed now (a worker-only process never makes a key).
+        await runtime.profiles.seal_proxies()
         try:
             yield
         finally:

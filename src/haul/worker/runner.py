@@ -168,6 +168,8 @@ class JobRunner:
         # for yt-dlp's post-processors (audio only, embedding...) is yt-dlp's, not the HTTP
         # engine's nor an external client's; so is one the download chose a format for.
         profile = await self.ctx.profiles(row.profile_id)
+        if profile.unusable:  # its proxy cannot be opened here: never go without it
+            raise PermanentTransferError(profile.unusable, code="profile_unusable")
         profile = profile.chosen(row.format, row.audio_format, row.audio_quality)
         # A format chosen for the download is yt-dlp's to pick, even among a file's.
         plain = not profile.post_processed and row.format is None

@@ -17,7 +17,7 @@ from haul.errors import InputError, PayloadTooLarge
 from haul.service.cookies import CookieService
 from haul.web.deps import OwnerDep, get_runtime
 from haul.web.ids import Id
-from haul.web.schemas.cookies import CookieSetList, CookieSetOut
+from haul.web.schemas.cookies import CookieSetAdded, CookieSetList
 from haul.web.schemas.errors import error_responses
 
 router = APIRouter(prefix="/cookies", tags=["cookies"])
@@ -109,7 +109,8 @@ async def list_cookies(request: Request, owner: OwnerDep) -> Any:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=CookieSetOut,
+    response_model=CookieSetAdded,
+    response_model_exclude_unset=True,
     responses=error_responses(413, 422),
     openapi_extra={"requestBody": UPLOAD_BODY},
 )

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 class CookieSetOut(BaseModel):
     id: int
     domains: list[str] = Field(
-        description="The sites the cookies are for, as the file writes them (.example.com "
+        description="The sites the cookies are for, in lower case and ASCII (.example.com "
         "also covers www.example.com)",
         examples=[[".example.com"]],
     )
@@ -18,6 +18,21 @@ class CookieSetOut(BaseModel):
         description="When the first cookie with an expiry runs out (null: session cookies only)"
     )
     created_at: str
+
+
+class CookieSetAdded(CookieSetOut):
+    """An upload's answer: the set, and the lines of the file left out, if any."""
+
+    left_out: int | None = Field(
+        default=None,
+        description="How many lines of the file were left out because their domain is not a "
+        "host name (absent when none was)",
+    )
+    note: str | None = Field(
+        default=None,
+        description="The sentence telling of the lines left out (absent when none was)",
+        examples=["2 lines were left out: their domain is not a host name."],
+    )
 
 
 class CookieSetList(BaseModel):

@@ -27,10 +27,19 @@ else:
             "id": "yt-dlp's format id: give it as the download's `format` to get this one",
             "kind": "What the format carries: video+audio, video (no audio), audio (no video), "
             "or unknown",
-            "vcodec": "The video codec (null: no video, or not known)",
-            "acodec": "The audio codec (null: no audio, or not known)",
+            "vcodec": (
+                "The video codec as yt-dlp names it: 'none' when it says there is no video, "
+                "null when it does not say"
+            ),
+            "acodec": (
+                "The audio codec as yt-dlp names it: 'none' when it says there is no audio, "
+                "null when it does not say"
+            ),
             "filesize": "Bytes, when the site says",
-            "filesize_approx": "Bytes, as yt-dlp estimates them from the bitrate",
+            "filesize_approx": (
+                "Bytes, as yt-dlp estimates them, else as haul estimates them from the total "
+                "bitrate and the duration (an HLS variant's)"
+            ),
             "tbr": "Total bitrate, kbit/s",
             "abr": "Audio bitrate, kbit/s",
             "vbr": "Video bitrate, kbit/s",

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from haul.core.cookies import MAX_TEXT_BYTES
+from haul.core.cookies import MAX_TEXT_BYTES, Parsed
 from haul.errors import HaulError
 from haul.service import Owner
 from haul.service.cookies import CookieService
@@ -32,9 +32,15 @@ NOTES = {"added": "The cookies are stored.", "removed": "The cookie set is delet
 
 @router.get("/cookies", response_class=HTMLResponse)
 async def cookies_page(
-    request: Request, owner: OwnerDep, done: Annotated[str, Query(max_length=20)] = ""
+    request: Request,
+    owner: OwnerDep,
+    done: Annotated[str, Query(max_length=20)] = "",
+    left: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> HTMLResponse:
-    return await _render(request, owner, cookies_service(request), note=NOTES.get(done))
+    note = NOTES.get(done)
+    if note and done == "added" and left:
+        note = f"{note} {Parsed([], left).note}"
+    return await _render(request, owner, cookies_service(request), note=note)
 
 
 @router.post("/cookies", response_model=None)
@@ -51,10 +57,11 @@ async def upload(request: Request, owner: OwnerDep) -> Response:
                 text = pasted
             if not text.strip() and not pasted:
                 return await _render(request, owner, cookies, problem=NOTHING, code=422)
-            await cookies.add(owner, text)
+            added = await cookies.add(owner, text)
         except HaulError as exc:
             return await _render(request, owner, cookies, problem=exc.message, code=status_for(exc))
-    return RedirectResponse("/cookies?done=added", status_code=303)
+    left = f"&left={added.left_out}" if added.left_out else ""
+    return RedirectResponse(f"/cookies?done=added{left}", status_code=303)
 
 
 @router.post("/cookies/{set_id}/delete", response_model=None)

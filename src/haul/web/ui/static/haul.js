@@ -590,7 +590,7 @@
       cell(row, f.kind === "unknown" ? "" : f.kind);
       cell(row, f.resolution || (f.width && f.height ? `${f.width}x${f.height}` : ""));
       cell(row, f.fps);
-      cell(row, [f.vcodec, f.acodec].filter(Boolean).join(" + "));
+      cell(row, [f.vcodec, f.acodec].filter((c) => c && c !== "none").join(" + "));
       cell(row, f.filesize != null ? bytes(f.filesize) : f.filesize_approx != null ? `~${bytes(f.filesize_approx)}` : "");
       cell(row, f.tbr != null ? `${Math.round(f.tbr)}k` : "");
       cell(row, [f.format_note, f.protocol].filter(Boolean).join(", "));
