@@ -1,5 +1,5 @@
 """The settings page in Chromium: a site rule typed into the table is saved and shown again,
-and a bad one is explained beside the table with what was typed kept."""
+and every bad one is explained beside its row with what was typed kept."""
 
 from __future__ import annotations
 
@@ -23,9 +23,17 @@ def test_a_site_rule_is_added_and_a_bad_one_explained(
     expect(page.get_by_label("Domain of rule 1")).to_have_value("example.com")
     expect(page.get_by_label("Transfers at once of rule 1")).to_have_value("2")
 
-    page.get_by_label("Domain of rule 2").fill("example.org")
-    page.get_by_label("Transfers at once of rule 2").fill("500")
+    page.get_by_label("Domain of rule 2").fill("bad domain!")
+    page.get_by_label("Domain of rule 3").fill("example.org")
+    page.get_by_label("Transfers at once of rule 3").fill("500")
     page.get_by_role("button", name="Save settings").click()
-    error = page.locator("#site_rules-error")
+    expect(page.locator("#site_rules-error")).to_contain_text("2 rules are not right")
+    # every bad row is told at once, each beside its row, and named by its inputs
+    expect(page.locator("#site-rule-2-error")).to_contain_text("is not a domain")
+    error = page.locator("#site-rule-3-error")
     expect(error).to_contain_text("max_transfers must be a whole number from 1 to 100")
-    expect(page.get_by_label("Transfers at once of rule 2")).to_have_value("500")
+    expect(page.get_by_label("Transfers at once of rule 3")).to_have_attribute(
+        "aria-describedby", "site-rule-3-error"
+    )
+    expect(page.locator("#site-rule-1-error")).to_have_count(0)
+    expect(page.get_by_label("Transfers at once of rule 3")).to_have_value("500")

@@ -12,6 +12,7 @@ from tests.integration.test_library import create_item, files_of
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
+from tests.support.wait import await_for
 
 
 async def test_an_audio_only_download_is_recorded_as_audio(
@@ -59,6 +60,7 @@ async def test_side_files_are_filed_beside_the_film(
         title="Heat & <Dust>",
         uploader="Studio",
         thumbnail_url=origin.url("/media/t.jpg"),
+        description="A page's words about it.",
     )
     origin.add_page("/watch/heat", page)
     body = {"name": "kodi", "write_nfo": True, "write_thumbnail": True}
@@ -75,9 +77,40 @@ async def test_side_files_are_filed_beside_the_film(
         "Heat (1995).nfo",
     ]
     nfo = ET.parse(folder / "Heat (1995).nfo").getroot()  # noqa: S314
-    assert nfo.findtext("title") == "Heat & <Dust>"
+    # the NFO names the library item, not the page; the page's other fields stay
+    assert nfo.tag == "movie"
+    assert nfo.findtext("title") == "Heat" and nfo.findtext("year") == "1995"
+    assert nfo.findtext("plot") == "A page's words about it."
+    assert nfo.findtext("studio") == "Studio" and nfo.findtext("premiered") == "2024-01-01"
     records = {Path(f["path"]).name: f for f in await files_of(app, item["id"])}
     assert set(records) == {"Heat (1995).mp4", "Heat (1995).nfo", "Heat (1995)-thumb.jpg"}
     assert records["Heat (1995).mp4"]["is_media"] is True
     assert records["Heat (1995).nfo"]["is_media"] is False
     assert not list(app.runtime.settings.downloads_root.rglob("*.nfo"))  # nothing left behind
+
+
+async def test_an_nfo_filed_by_attaching_names_the_item(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/k.mp4", media_files.mp4, "video/mp4")
+    page = media.page_with_metadata(
+        origin.url("/media/k.mp4"), title="page (1)", uploader="Someone", description="Plot."
+    )
+    origin.add_page("/watch/k", page)
+    body = {"name": "kodi", "write_nfo": True}
+    assert (await app.post("/profiles", json=body)).status_code == 201
+    item = await submit(app, origin.url("/watch/k"), profile="kodi")
+    done = await finished(app, item["id"])
+    assert done["status"] == "completed", done
+    [written] = app.runtime.settings.downloads_root.rglob("*.nfo")
+    assert ET.parse(written).getroot().findtext("title") == "page (1)"  # noqa: S314
+
+    film = await create_item(app, kind="movie", title="Kodi Film", year=2019)
+    attached = await app.post(f"/downloads/{item['id']}/media", json={"media_id": film["id"]})
+    assert attached.status_code == 204, attached.text
+    target = app.runtime.settings.library_root / "Movies/Kodi Film (2019)/Kodi Film (2019).nfo"
+    await await_for(lambda: target.is_file() or None, 30, what="the NFO to be filed")
+    await finished(app, item["id"])
+    nfo = ET.parse(target).getroot()  # noqa: S314
+    assert nfo.findtext("title") == "Kodi Film" and nfo.findtext("year") == "2019"
+    assert nfo.findtext("plot") == "Plot." and nfo.findtext("studio") == "Someone"

@@ -254,6 +254,40 @@ async def test_site_rules_are_shown_and_edited_as_a_table(app: App) -> None:
     assert [r["domain"] for r in (await setting(app, "site_rules"))["value"]] == ["example.org"]
 
 
+async def test_every_bad_site_rule_is_told_beside_its_row(app: App) -> None:
+    page, csrf = await open_page(app, "/settings")
+    sent: dict[str, Any] = {
+        **{k: v for k, v in form_of(page).items() if not k.startswith("site_rule")},
+        "csrf": csrf,
+        "site_rule_domain": ["bad domain!", "example.org", "example.net"],
+        "site_rule_max": ["1", "2", "500"],
+        "site_rule_sleep": ["", "", ""],
+    }
+    refused = await app.http.post("/settings", data=sent, headers=HTML)
+    assert refused.status_code == 422
+    text = refused.text
+    first = text.index('id="site-rule-1-error"')
+    second = text.index('id="site-rule-3-error"')
+    assert 'id="site-rule-2-error"' not in text  # the good row has no note
+    # each note follows its own row's inputs
+    assert text.index('value="bad domain!"') < first < text.index('value="example.org"')
+    assert "is not a domain" in text[first : text.index("</p>", first)]
+    assert text.index('value="500"') < second
+    assert "from 1 to 100" in text[second : text.index("</p>", second)]
+    assert "2 rules are not right" in text
+    assert (await setting(app, "site_rules"))["value"] == []  # nothing was changed
+
+
+async def test_the_address_of_a_refused_profile_form_opens_the_settings(app: App) -> None:
+    _, csrf = await open_page(app, "/settings")
+    refused = await app.http.post(
+        "/settings/profiles", data={"csrf": csrf, "name": ""}, headers=HTML
+    )
+    assert refused.status_code == 422
+    again = await app.http.get("/settings/profiles", headers=HTML)
+    assert again.status_code == 303 and again.headers["location"] == "/settings#profiles"
+
+
 async def test_the_profile_form_takes_a_proxy_and_extractor_arguments(app: App) -> None:
     page, csrf = await open_page(app, "/settings")
     assert 'id="new-proxy"' in page and 'id="new-extractor_args"' in page

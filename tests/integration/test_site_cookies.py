@@ -307,7 +307,9 @@ def test_the_command_line_adds_lists_and_removes_sets(server: HaulServer, tmp_pa
     exported.write_text(cookies_txt())
     added = server.cli("cookies", "add", str(exported))
     assert added.returncode == 0, added.stderr
-    assert "added 1: 2 cookies for .other.test, 127.0.0.1" in added.stdout
+    first, sites = added.stdout.splitlines()
+    assert first.startswith("added cookie set 1: 2 cookies")
+    assert sites == "  sites .other.test, 127.0.0.1"
     listed = server.cli("cookies", "list")
     assert listed.returncode == 0, listed.stderr
     assert ".other.test" in listed.stdout and "127.0.0.1" in listed.stdout

@@ -8,6 +8,8 @@ import os
 from typing import Any
 
 from tests.conftest import App
+from tests.support import media
+from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin, RequestRecord
 from tests.support.wait import await_for
 
@@ -123,3 +125,56 @@ async def test_bad_rules_are_refused_with_a_sentence(app: App) -> None:
     done = await patch(app, {"site_rules": [{"domain": "Bücher.de", "max_transfers": 2}]})
     rules = next(s for s in done["settings"] if s["key"] == "site_rules")["value"]
     assert rules == [{"domain": "xn--bcher-kva.de", "max_transfers": 2, "sleep_seconds": 0.0}]
+
+
+async def test_a_download_held_by_a_site_rule_says_so(app: App, origin: Origin) -> None:
+    await patch(app, {"site_rules": [{"domain": "127.0.0.1", "max_transfers": 1}]})
+    first = await submit(app, slow_file(origin, "long.bin", size=1024 * 1024, rate=256 * 1024))
+    second = await submit(app, slow_file(origin, "next.bin", size=1024, rate=1 << 20))
+    said = (
+        "Waiting: at most 1 download at once from 127.0.0.1 (a site rule); "
+        "it starts when one of those ends."
+    )
+
+    async def held() -> bool:
+        one = (await app.get(f"/downloads/{first['id']}")).json()
+        two = (await app.get(f"/downloads/{second['id']}")).json()
+        return one["status"] == "downloading" and two["status"] == "queued"
+
+    await await_for(held, 30, what="the first downloading and the second held back")
+    shown = (await app.get(f"/downloads/{second['id']}")).json()
+    assert shown["message"] == said, shown
+    listed = (await app.get("/downloads")).json()["items"]
+    assert next(i for i in listed if i["id"] == second["id"])["message"] == said
+    page = await app.http.get(f"/downloads/{second['id']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.text
+    assert "at most 1 download at once from 127.0.0.1 (a site rule)" in page.text
+    assert "Waiting for a free download slot" not in page.text
+    await until_completed(app, first["id"], second["id"])
+    assert (await app.get(f"/downloads/{second['id']}")).json()["message"] is None
+
+
+async def test_a_page_pauses_once_before_its_media_not_twice(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    """A page is read to see what it holds, then its media is fetched: the rule's pause lies
+    between the page and the media, once (the download pass starts from what the extraction
+    read: it neither reads the page again nor pauses for it), timed by the origin's log."""
+    pause = 3.0
+    await patch(app, {"site_rules": [{"domain": "127.0.0.1", "sleep_seconds": pause}]})
+    origin.add_file("/media/clip.mp4", media_files.mp4, "video/mp4")
+    origin.add_page("/watch/clip", media.page_with_video(origin.url("/media/clip.mp4")))
+    item = await submit(app, origin.url("/watch/clip"))
+    await until_completed(app, item["id"])
+
+    log = sorted(origin.requests, key=lambda r: r.started)
+    shown = [(r.method, r.path, round(r.started - log[0].started, 2)) for r in log]
+    media_start = min(r.started for r in log if r.path == "/media/clip.mp4")
+    pages = [r for r in log if r.path == "/watch/clip"]
+    assert all(r.started < media_start for r in pages), shown
+    # read by haul's probe (a page or a file?) and by yt-dlp's extraction: not a third time
+    # by the download pass, which would pause again before each further request of its own
+    assert [r.method for r in pages] == ["GET", "GET"], shown
+    waited = media_start - pages[-1].started
+    assert waited >= pause * 0.95, shown  # the pause between the page and the media is kept
+    assert waited < 2 * pause, shown  # and taken once

@@ -1,4 +1,13 @@
-from haul.core.admission import Active, Candidate, Limits, choose, decide, next_rank
+from haul.core.admission import (
+    WAITING_FOR_SLOT,
+    Active,
+    Candidate,
+    Limits,
+    choose,
+    decide,
+    next_rank,
+    waiting_reason,
+)
 
 
 def test_global_limit_refuses_with_the_reason() -> None:
@@ -118,3 +127,30 @@ def test_choose_in_batches_matches_one_pass() -> None:
         active = active.taking(c for c in chunk if c.id in chosen)
         batched += chosen
     assert batched == whole
+
+
+def test_waiting_reason_names_what_holds_a_download_back() -> None:
+    limits = Limits(
+        global_active=10, per_owner=2, per_client={"qbit": 3}, per_site={"example.com": 1}
+    )
+    site = Candidate(1, "a", None, 0, "www.example.com")
+    held = Active(total=1, per_site={"example.com": 1})
+    assert waiting_reason(site, held, limits) == (
+        "Waiting: at most 1 download at once from example.com (a site rule); "
+        "it starts when one of those ends."
+    )
+    # another site, or the rule's transfer ended: nothing holds it but its turn
+    assert waiting_reason(Candidate(2, "a", None, 0, "other.org"), held, limits) == (
+        WAITING_FOR_SLOT
+    )
+    assert waiting_reason(site, Active(total=1), limits) == WAITING_FOR_SLOT
+    owner = Active(total=2, per_owner={"a": 2})
+    assert "at most 2 downloads at once for each person" in waiting_reason(site, owner, limits)
+    client = Active(total=3, per_client={"qbit": 3})
+    on_qbit = Candidate(3, "b", "qbit", 0, None)
+    assert "at most 3 downloads at once on qbit (its slot limit)" in waiting_reason(
+        on_qbit, client, limits
+    )
+    # every slot taken says so first, whatever else holds it back
+    full = Active(total=10, per_site={"example.com": 1})
+    assert waiting_reason(site, full, limits) == WAITING_FOR_SLOT

@@ -114,3 +114,36 @@ def test_show_says_how_a_recording_ended_and_its_limit() -> None:
     plain = Console(width=120, record=True)
     plain.print(details({"id": 8, "title": "x", "status": "completed"}, []))
     assert "max_duration" not in plain.export_text()
+
+
+def test_add_wait_says_why_a_download_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    said = (
+        "Waiting: at most 1 download at once from 127.0.0.1 (a site rule); "
+        "it starts when one of those ends."
+    )
+    queued = {**ITEM, "message": said}
+    done = {**ITEM, "status": "completed", "message": None, "total_bytes": 10}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/api/v1/downloads" and request.method == "POST":
+            return httpx.Response(201, json={"items": [ITEM], "errors": []})
+        if path == "/api/v1/downloads/1":
+            return httpx.Response(200, json=queued)
+        if path == "/api/v1/events":
+            body = f"event: status\ndata: {json.dumps({'download': done})}\n\n"
+            return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+        return httpx.Response(404, json={"detail": "no"})
+
+    def api_for(server: str, token: str | None) -> Api:
+        api = Api(server, token)
+        api.http.close()
+        api.http = httpx.Client(
+            base_url=f"{api.server}/api/v1", transport=httpx.MockTransport(answer)
+        )
+        return api
+
+    monkeypatch.setattr(cli, "api_for", api_for)
+    result = CliRunner().invoke(cli.app, ["add", "--wait", "http://a.test/1"])
+    assert result.exit_code == 0, result.output
+    assert said in " ".join(result.output.split()), result.output

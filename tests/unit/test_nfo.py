@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET  # the text is haul's own output, parsed to check it
 from typing import Any
 
-from haul.engine.nfo import nfo_xml
+from haul.engine.nfo import MAX_NFO, for_item, nfo_xml
 
 
 def parsed(info: dict[str, Any]) -> ET.Element:
@@ -73,3 +73,48 @@ def test_missing_or_odd_values_are_left_out() -> None:
     root = parsed({"title": "  ", "upload_date": "2024", "duration": True, "uploader": None})
     assert root.tag == "movie"
     assert list(root) == []
+
+
+def test_filed_for_an_item_it_says_the_items_title_and_year() -> None:
+    page = nfo_xml(
+        {
+            "title": "page (1)",
+            "description": "What the page says.",
+            "upload_date": "20240102",
+            "uploader": "Someone",
+            "duration": 125,
+            "extractor_key": "Generic",
+            "id": "abc",
+        }
+    )
+    named = for_item(page, "Kodi Film", 2019)
+    assert named is not None
+    root = ET.fromstring(named)  # noqa: S314
+    assert root.tag == "movie"
+    assert root.findtext("title") == "Kodi Film" and root.findtext("year") == "2019"
+    assert [e.text for e in root.findall("title")] == ["Kodi Film"]
+    assert root.findtext("plot") == "What the page says."
+    assert root.findtext("premiered") == "2024-01-02" and root.findtext("studio") == "Someone"
+    assert root.findtext("runtime") == "2" and root.findtext("uniqueid") == "abc"
+    # an item without a year keeps the page's
+    kept = ET.fromstring(for_item(page, "<Film & Co>", None) or b"")  # noqa: S314
+    assert kept.findtext("title") == "<Film & Co>" and kept.findtext("year") == "2024"
+
+
+def test_filed_for_an_episode_it_becomes_the_episodes() -> None:
+    page = nfo_xml({"title": "clip", "upload_date": "20240102"})
+    named = ET.fromstring(  # noqa: S314
+        for_item(page, "The Detail", 2002, series="The Wire", season=1, episode=2) or b""
+    )
+    assert named.tag == "episodedetails"
+    assert named.findtext("title") == "The Detail" and named.findtext("showtitle") == "The Wire"
+    assert named.findtext("season") == "1" and named.findtext("episode") == "2"
+    assert named.findtext("aired") is None or named.findtext("aired") == "2024-01-02"
+
+
+def test_what_is_not_an_nfo_of_a_page_is_left_alone() -> None:
+    assert for_item(b"release notes, not XML", "Film", 2000) is None
+    assert for_item(b"<?xml version='1.0'?><tvshow><title>x</title></tvshow>", "F", 1) is None
+    bomb = b'<?xml version="1.0"?><!DOCTYPE movie [<!ENTITY a "aaaa">]><movie>&a;</movie>'
+    assert for_item(bomb, "Film", 2000) is None
+    assert for_item(b"<movie>" + b"x" * (MAX_NFO + 1) + b"</movie>", "Film", 2000) is None

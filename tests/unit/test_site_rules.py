@@ -7,7 +7,15 @@ import asyncio
 import pytest
 
 from haul.core.admission import Active, Candidate, Limits, choose
-from haul.core.sites import SiteRule, parse_rules, per_rule, rule_domain, rule_for, site_of
+from haul.core.sites import (
+    SiteRule,
+    parse_rules,
+    per_rule,
+    rule_domain,
+    rule_for,
+    rule_problems,
+    site_of,
+)
 from haul.worker.pacing import SitePacer
 
 
@@ -81,3 +89,21 @@ async def test_the_pacer_spaces_the_starts_of_one_site_only() -> None:
     assert waits[1] == pytest.approx(0.2, abs=0.05)
     assert loop.time() - began >= 0.19
     assert await pacer.turn("c.org", 0) == 0
+
+
+def test_every_bad_rule_is_told_at_once() -> None:
+    rows = [
+        {"domain": "bad domain!", "max_transfers": 1},
+        {"domain": "example.org", "max_transfers": 2},
+        {"domain": "example.net", "max_transfers": 500},
+        {"domain": "EXAMPLE.org.", "sleep_seconds": 1},
+    ]
+    problems = rule_problems(rows)
+    assert sorted(problems) == [0, 2, 3]
+    assert "is not a domain" in problems[0]
+    assert "from 1 to 100" in problems[2]
+    assert "names example.org twice" in problems[3]
+    with pytest.raises(ValueError) as refused:
+        parse_rules(rows)
+    for sentence in problems.values():
+        assert sentence in str(refused.value)

@@ -163,6 +163,9 @@ def test_proxy_extractor_args_and_a_sites_pause_reach_yt_dlp() -> None:
     assert profile_params(profile) == wanted
     paced = network_params(profile, sleep_seconds=2.5)
     assert paced == {**wanted, "sleep_interval_requests": 2.5, "sleep_interval": 2.5}
+    # an extraction downloads nothing: no pause before a download that does not come
+    extracting = network_params(profile, sleep_seconds=2.5, download=False)
+    assert extracting == {**wanted, "sleep_interval_requests": 2.5}
     assert "u:p" not in repr(profile)  # the proxy's credentials stay out of logs
     with open_session("[test]", socket_timeout=5, **paced) as ydl:  # yt-dlp takes them
         youtube = ydl.get_info_extractor("Youtube")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
-from haul.cli.render import text
+from haul.cli.render import print_fitted, stacked, text
 from haul.core.units import duration_text, number_text
 
 config_app = typer.Typer(
@@ -44,18 +44,30 @@ def list_settings(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) ->
     with api_for(server, token) as api:
         settings = api.request("GET", "/config")["settings"]
     table = Table()
-    # A key is what a person types next: never cut, however narrow the terminal; the values
-    # and the description wrap instead.
-    widest = max((len(s["key"]) for s in settings), default=3)
-    table.add_column("key", no_wrap=True, min_width=widest)
+    # A key is what a person types next: never cut nor split, however narrow the terminal.
+    table.add_column("key", no_wrap=True)
     for column in ("value", "default", "source", "description"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for s in settings:
         source = text("set", "bold") if s["source"] == "config" else "default"
         table.add_row(
             s["key"], shown(s["value"], s), shown(s["default"], s), source, s["description"]
         )
-    console.print(table)
+    print_fitted(table, lambda: _narrow(settings))
+
+
+def _narrow(settings: list[dict[str, Any]]) -> Table:
+    """The settings for a narrow terminal: each key, and beside it its value, its default
+    and its description, wrapped between words."""
+    rows = []
+    for s in settings:
+        value = text(shown(s["value"], s), "bold")
+        if s["source"] == "config":
+            value += text(f"  set here; default {shown(s['default'], s)}", "dim")
+        else:
+            value += text("  the default", "dim")
+        rows.append((s["key"], [value, text(s["description"])]))
+    return stacked(rows)
 
 
 def _report(settings: list[dict[str, Any]], key: str, before: dict[str, Any] | None) -> None:

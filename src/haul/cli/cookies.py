@@ -34,13 +34,25 @@ def add_cookies(
         raise typer.Exit(1) from None
     with api_for(server, token) as api:
         made = api.request("POST", "/cookies", files={"file": (file.name, blob, "text/plain")})
+    # A short sentence, then the sites on a line of their own (a long list wraps between
+    # names, under itself), so no sentence is broken at the terminal's edge.
+    expiry = _minute(made["expires_at"]) if made["expires_at"] else None
+    noun = "cookie" if made["count"] == 1 else "cookies"
     console.print(
         text(
-            f"added {made['id']}: {made['count']} cookies for {', '.join(made['domains'])}"
-            + (f", the first expiring {made['expires_at']}" if made["expires_at"] else ""),
+            f"added cookie set {made['id']}: {made['count']} {noun}"
+            + (f", the first expiring {expiry} UTC" if expiry else ", for this session only"),
             "green",
         )
     )
+    sites = Table(box=None, show_header=False, padding=(0, 1, 0, 2))
+    sites.add_column(no_wrap=True)
+    sites.add_column()
+    sites.add_row("sites", text(", ".join(made["domains"])))
+    if console.is_terminal:
+        console.print(sites)
+    else:  # a pipe: one line
+        console.print(text("  sites " + ", ".join(made["domains"])), soft_wrap=True)
     if made.get("note"):
         console.print(text(made["note"], "yellow"))
 

@@ -397,9 +397,15 @@ def _follow(api: Api, items: list[dict[str, Any]]) -> bool:
         console=console,
     )
     bars: dict[int, TaskID] = {}
+    #: What each download last said while it waits (said once above the bars, when it changes).
+    said: dict[int, str] = {}
 
     def refresh(item: dict[str, Any]) -> None:
         label = plain(item.get("title") or item.get("url") or item["id"])[:40]
+        waits = item.get("message") if item.get("status") == "queued" else None
+        if waits and said.get(item["id"]) != waits:
+            said[item["id"]] = waits
+            progress.console.print(text(f"{item['id']} {label}: {waits}", "dim"))
         total = item.get("total_bytes")
         done = item.get("downloaded_bytes") or 0
         if item.get("status") == "completed" and total:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
+from haul.cli.render import print_fitted, stacked, text
 
 profiles_app = typer.Typer(
     help="Download profiles: yt-dlp presets (ls, add, edit, rm).", no_args_is_help=True
@@ -93,24 +94,71 @@ def _body(**given: Any) -> dict[str, Any]:
 
 @profiles_app.command("ls")
 def list_profiles(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
-    """Every profile; the default one is marked *, an audio-only one shows its audio format."""
+    """Every profile; the default one is marked *, its options summed up in one column."""
     with api_for(server, token) as api:
         profiles = api.request("GET", "/profiles")
     table = Table("name", "default")
-    for column in ("format", "container", "subtitles", "template", "folder", "proxy"):
-        table.add_column(column, overflow="fold")
+    table.columns[0].no_wrap = True  # a name is what a person types next: never cut
+    for column in ("format", "container", "subtitles", "template", "folder", "proxy", "options"):
+        table.add_column(column)
     for p in profiles:
         table.add_row(
-            p["name"],
+            text(p["name"]),
             "*" if p["is_default"] else "",
-            p["format"] or "",
-            p["container"] or (f"audio {p['audio_format']}" if p.get("audio_format") else ""),
-            ", ".join(p["subtitles"]),
-            p["output_template"] or "",
-            p["target_dir"] or "",
-            p.get("proxy") or "",  # its credentials masked by the server
+            *(text(value) for _, value in _fields(p)),
+            text(options_text(p)),
         )
-    console.print(table)
+    print_fitted(table, lambda: _narrow(profiles))
+
+
+def _fields(p: dict[str, Any]) -> list[tuple[str, str]]:
+    """A profile's own fields as the table shows them, by column ("" for none)."""
+    return [
+        ("format", p["format"] or ""),
+        ("container", p["container"] or ""),
+        ("subtitles", ", ".join(p["subtitles"])),
+        ("template", p["output_template"] or ""),
+        ("folder", p["target_dir"] or ""),
+        ("proxy", p.get("proxy") or ""),  # its credentials masked by the server
+    ]
+
+
+def options_text(p: dict[str, Any]) -> str:
+    """What a profile does besides its format, in a few words: ``audio mp3 192K, embeds
+    metadata+thumbnail, writes nfo, cuts sponsor``."""
+    parts = []
+    if p.get("audio_format"):
+        parts.append(" ".join(["audio", p["audio_format"], p.get("audio_quality") or ""]).strip())
+    embeds = [k for k in ("metadata", "thumbnail", "chapters", "subtitles") if p.get(f"embed_{k}")]
+    if embeds:
+        parts.append("embeds " + "+".join(embeds))
+    writes = [
+        shown
+        for key, shown in (("nfo", "nfo"), ("thumbnail", "thumbnail"), ("info_json", "info.json"))
+        if p.get(f"write_{key}")
+    ]
+    if writes:
+        parts.append("writes " + "+".join(writes))
+    if p.get("sponsorblock_remove"):
+        parts.append("cuts " + "+".join(p["sponsorblock_remove"]))
+    if p.get("sponsorblock_mark"):
+        parts.append("marks " + "+".join(p["sponsorblock_mark"]))
+    if p.get("extractor_args"):
+        parts.append("extractor arguments")
+    return ", ".join(parts)
+
+
+def _narrow(profiles: list[dict[str, Any]]) -> Table:
+    """The profiles for a narrow terminal: each name (the default marked *), and beside it
+    what it sets, wrapped between words."""
+    rows = []
+    for p in profiles:
+        lines = [f"{label} {value}" for label, value in _fields(p) if value]
+        if options_text(p):
+            lines.append(options_text(p))
+        name = p["name"] + (" *" if p["is_default"] else "")
+        rows.append((name, lines or ["yt-dlp's defaults"]))
+    return stacked(rows)
 
 
 @profiles_app.command("add")

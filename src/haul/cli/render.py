@@ -9,9 +9,11 @@ Colour comes only from styles given next to the text, never from inside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -310,3 +312,33 @@ def formats_table(page: dict[str, Any]) -> Table:
 
 def _approx(value: float | None) -> str:
     return "-" if value is None else f"~{size_text(value)}"
+
+
+def whole_width(table: Table) -> int:
+    """How wide ``table`` is with every cell on one line."""
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum
+
+
+def print_fitted(wide: Table, narrow: Callable[[], RenderableType]) -> None:
+    """Print ``wide`` where it fits whole: a pipe gets it at its full width (one line a row,
+    for scripts), a terminal as wide as it gets it as it is; a narrower terminal gets
+    ``narrow()`` instead, which should wrap between words and never cut a name."""
+    whole = whole_width(wide)
+    if not console.is_terminal:
+        TextConsole(width=max(whole, console.width)).print(wide)
+    elif whole <= console.width:
+        console.print(wide)
+    else:
+        console.print(narrow())
+
+
+def stacked(rows: Iterable[tuple[str, Sequence[str | Text]]], heading: str = "") -> Table:
+    """A two-column list for a narrow terminal: each row's name (never cut nor wrapped) and
+    beside it its lines, each wrapped between words to the room left."""
+    table = Table(box=None, show_header=bool(heading), header_style="bold", padding=(0, 1, 1, 0))
+    table.add_column(heading, no_wrap=True, style="bold")
+    table.add_column("")
+    for name, lines in rows:
+        cell = Text("\n").join(line if isinstance(line, Text) else text(line) for line in lines)
+        table.add_row(text(name), cell)
+    return table

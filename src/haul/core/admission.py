@@ -142,3 +142,37 @@ def choose(
         if free == 0:
             break
     return chosen
+
+
+#: What a queued download says when it waits for a slot and nothing else holds it back.
+WAITING_FOR_SLOT = "Waiting for a free download slot; it starts as soon as one is free."
+
+
+def _downloads(n: int) -> str:
+    return f"{n} download" if n == 1 else f"{n} downloads"
+
+
+def waiting_reason(one: Candidate, active: Active, limits: Limits) -> str:
+    """Why the queued download ``one`` has not started, given what holds a slot now: every
+    slot is taken, or its owner's, its client's or its site's cap is reached (checked in the
+    order :func:`choose` checks them), else it waits for its turn."""
+    if active.total >= limits.global_active:
+        return WAITING_FOR_SLOT
+    if limits.per_owner is not None and active.per_owner.get(one.owner, 0) >= limits.per_owner:
+        return (
+            f"Waiting: at most {_downloads(limits.per_owner)} at once for each person; "
+            "it starts when one of its owner's ends."
+        )
+    client_cap = limits.per_client.get(one.client) if one.client else None
+    if one.client and client_cap is not None and active.per_client.get(one.client, 0) >= client_cap:
+        return (
+            f"Waiting: at most {_downloads(client_cap)} at once on {one.client} (its slot "
+            "limit); it starts when one of those ends."
+        )
+    domain = limits.site_rule(one.site)
+    if domain is not None and active.per_site.get(domain, 0) >= limits.per_site[domain]:
+        return (
+            f"Waiting: at most {_downloads(limits.per_site[domain])} at once from {domain} "
+            "(a site rule); it starts when one of those ends."
+        )
+    return WAITING_FOR_SLOT

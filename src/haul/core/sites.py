@@ -129,15 +129,27 @@ def parse_rules(value: object) -> tuple[SiteRule, ...]:
         raise ValueError(f"site_rules must be a list of rules such as {EXAMPLE}.")
     if len(value) > MAX_RULES:
         raise ValueError(f"site_rules can hold at most {MAX_RULES} rules.")
-    rules: list[SiteRule] = []
+    problems = rule_problems(value)
+    if problems:
+        raise ValueError(" ".join(problems.values()))
+    return tuple(_rule(raw, number) for number, raw in enumerate(value, 1))
+
+
+def rule_problems(rules: Sequence[object]) -> dict[int, str]:
+    """What is wrong with each bad rule of ``rules``, by its place (from 0): every bad rule
+    at once, not only the first, so a form can say each beside its row."""
+    problems: dict[int, str] = {}
     seen: set[str] = set()
-    for number, raw in enumerate(value, 1):
-        rule = _rule(raw, number)
+    for index, raw in enumerate(rules):
+        try:
+            rule = _rule(raw, index + 1)
+        except ValueError as exc:
+            problems[index] = str(exc)
+            continue
         if rule.domain in seen:
-            raise ValueError(f"site_rules names {rule.domain} twice; give each domain one rule.")
+            problems[index] = f"site_rules names {rule.domain} twice; give each domain one rule."
         seen.add(rule.domain)
-        rules.append(rule)
-    return tuple(rules)
+    return problems
 
 
 def _rule(raw: object, number: int) -> SiteRule:

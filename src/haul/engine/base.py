@@ -171,6 +171,9 @@ class EngineJob:
     proxy: str | None = field(default=None, repr=False)
     #: Seconds between requests to the job's site (a site rule; yt-dlp's sleep intervals).
     sleep_seconds: float = 0.0
+    #: What yt-dlp's extraction pass read of the page in this attempt (one media item, not
+    #: processed): the download pass starts from it instead of reading the page again.
+    extracted: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

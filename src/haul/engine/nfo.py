@@ -82,3 +82,62 @@ def nfo_xml(info: Mapping[str, Any]) -> bytes:
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
+
+
+#: The largest NFO :func:`for_item` reads (haul's own are a few kilobytes).
+MAX_NFO = 1 << 20
+#: The fields that make an NFO an episode's, dropped when it is filed for another kind.
+_EPISODE_TAGS = ("showtitle", "season", "episode", "aired")
+
+
+def for_item(
+    data: bytes,
+    title: str,
+    year: int | None,
+    *,
+    series: str | None = None,
+    season: int | None = None,
+    episode: int | None = None,
+) -> bytes | None:
+    """The NFO ``data`` (one written beside a page's download) as the library item it is filed
+    for names itself: ``title`` and ``year`` instead of the page's, and for an episode
+    (``series`` given) its series, season and episode number; every other field (plot, date,
+    studio, runtime, the page's id) is kept as it was. None when ``data`` is not such an NFO
+    (too large, not XML, a document type declaration, another root): it is then left alone."""
+    lowered = data.lower()
+    if len(data) > MAX_NFO or b"<!doctype" in lowered or b"<!entity" in lowered:
+        return None
+    try:
+        root = ET.fromstring(data)  # noqa: S314 (no DTD, so no entities; at most 1 MB)
+    except ET.ParseError:
+        return None
+    if root.tag not in ("movie", "episodedetails"):
+        return None
+    old = list(root)
+    for child in old:
+        root.remove(child)
+    root.tag = "episodedetails" if series is not None else "movie"
+    kept = [c for c in old if c.tag not in ("title", "year", *_EPISODE_TAGS)]
+    page_year = next((c.text for c in old if c.tag == "year"), None)
+    aired = next((c.text for c in old if c.tag == "aired"), None)
+
+    def add(tag: str, value: object) -> None:
+        text = _clean(value)
+        if text is not None:
+            ET.SubElement(root, tag).text = text
+
+    add("title", title)
+    if series is not None:
+        add("showtitle", series)
+        add("season", season)
+        add("episode", episode)
+    for child in kept:
+        root.append(child)
+    if series is not None:
+        add("aired", aired)
+    add("year", year if year is not None else page_year)
+    for child in root:
+        child.tail = None
+    ET.indent(root)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body + b"\n"

@@ -29,7 +29,7 @@ import asyncio
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -88,6 +88,8 @@ class Resolution:
     hls_manifest: str | None = None
     #: Where the page's picture is, if yt-dlp found one (haul fetches a copy to show).
     thumbnail: str | None = None
+    #: A media item as yt-dlp's extraction read it (see ``EngineJob.extracted``).
+    extracted: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 async def resolve(
@@ -171,6 +173,7 @@ def _from_extraction(url: str, found: ytdlp.Extraction, content_type: str | None
             content_type=content_type,
             hls_manifest=found.hls_manifest,
             thumbnail=found.thumbnail,
+            extracted=found.info,
         )
     if not found.entries:
         raise UnsupportedSource(f"The playlist at {url} has no entries haul can download.")

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -71,6 +71,9 @@ class Extraction:
     hls_manifest: str | None = None
     #: Where the page's picture is (an http(s) address), if yt-dlp found one.
     thumbnail: str | None = None
+    #: A single media item as yt-dlp read it (not processed), for the download pass to start
+    #: from (:attr:`haul.engine.base.EngineJob.extracted`); None for a playlist.
+    info: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 class _Stopped(DownloadCancelled):  # type: ignore[misc]
@@ -165,6 +168,7 @@ def _extraction(url: str, info: dict[str, Any], max_entries: int) -> Extraction:
         entries=tuple(_entries(info.get("entries") or (), max_entries)) if is_playlist else (),
         hls_manifest=None if is_playlist else _hls_manifest(info),
         thumbnail=source_of(info),
+        info=info if info.get("_type", "video") == "video" else None,
     )
 
 
@@ -359,7 +363,12 @@ def run_download(
             )
             if job.profile.write_nfo:
                 ydl.add_post_processor(WriteNfo(ydl, job.dest_dir), when="post_process")
-            info = ydl.extract_info(job.url, download=True)
+            if job.extracted is not None and job.playlist_index is None:
+                # The page as this attempt's extraction read it: not read (nor paused for)
+                # again; yt-dlp picks the formats and downloads from there.
+                info = ydl.process_ie_result(dict(job.extracted), download=True)
+            else:
+                info = ydl.extract_info(job.url, download=True)
     except _Stopped as exc:
         raise TransferStopped(f"Stopped ({stop.reason}).") from exc
     except YoutubeDLError as exc:

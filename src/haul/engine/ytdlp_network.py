@@ -11,9 +11,13 @@ from typing import Any
 from haul.engine.base import Profile
 
 
-def network_params(profile: Profile, *, sleep_seconds: float = 0.0) -> dict[str, Any]:
-    """How yt-dlp reaches the site, for extraction and download alike: the profile's proxy
-    and extractor arguments, and the pause a site rule asks between requests."""
+def network_params(
+    profile: Profile, *, sleep_seconds: float = 0.0, download: bool = True
+) -> dict[str, Any]:
+    """How yt-dlp reaches the site: the profile's proxy and extractor arguments, and the pause
+    a site rule asks between requests (``sleep_interval_requests``: before each request of
+    an extractor but its first) and, for the ``download`` pass only, before the media's
+    download (``sleep_interval``): an extraction downloads nothing."""
     params: dict[str, Any] = {}
     if profile.proxy:
         params["proxy"] = profile.proxy
@@ -24,5 +28,6 @@ def network_params(profile: Profile, *, sleep_seconds: float = 0.0) -> dict[str,
         }
     if sleep_seconds > 0:
         params["sleep_interval_requests"] = sleep_seconds
-        params["sleep_interval"] = sleep_seconds
+        if download:
+            params["sleep_interval"] = sleep_seconds
     return params

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -17,11 +18,12 @@ from haul.clients.base import DownloadClient
 from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core import lifecycle, trackers
-from haul.core.admission import Limits
+from haul.core.admission import Candidate, Limits, waiting_reason
 from haul.core.images import download_thumbnail
 from haul.core.lifecycle import Change, Command
 from haul.core.paths import entry_root, inside, owner_folder
 from haul.core.routing import BUILTIN, check_requested, route
+from haul.core.sites import site_of
 from haul.core.sources import Source, check_site, parse_source, torrent_source
 from haul.core.status import OPEN_PHASES, Phase, Status, phase_status, phases_for
 from haul.core.submit_options import DEFAULT_OPTIONS, SubmitOptions
@@ -295,6 +297,7 @@ class DownloadService:
                 task.cancel()
             raise
         tracked, states = await self.tracker.track_rows(rows, children, early)
+        tracked = await self._explained(tracked)
         if status:
             tracked = [t for t in tracked if t.status in status]
         next_cursor = str(rows[-1].id) if more and rows else None
@@ -309,7 +312,7 @@ class DownloadService:
             rows = list((await s.execute(query.order_by(Download.id.desc()))).all())
             children = await self._children(s, [r.id for r in rows if r.phase == Phase.PARENT])
         tracked, _ = await self.tracker.track_rows(rows, children)
-        return all_for(tracked, owner)
+        return all_for(await self._explained(tracked), owner)
 
     async def totals(self, owner: Owner) -> Totals:
         """Counts of what is moving and the overall speed: the rows holding a slot or being
@@ -352,7 +355,25 @@ class DownloadService:
         async with self.db.read() as s:
             children = await self._children(s, [row.id] if row.phase == Phase.PARENT else [])
         tracked, _ = await self.tracker.track_rows([row], children)
+        tracked = await self._explained(tracked)
         return tracked_for(tracked[0], owner)
+
+    async def _explained(self, tracked: list[Tracked]) -> list[Tracked]:
+        """``tracked`` with why each queued download waits (every slot taken, or its owner's,
+        client's or site rule's cap reached; see :func:`haul.core.admission.waiting_reason`)
+        where nothing else says so. One read of what holds a slot, only when one waits."""
+        idle = [i for i, t in enumerate(tracked) if _idle(t)]
+        if not idle:
+            return tracked
+        limits = self.limits()
+        async with self.db.read() as s:
+            active = await s.run_sync(q.active_counts, limits)
+        out = list(tracked)
+        for i in idle:
+            t = tracked[i]
+            one = Candidate(t.id, t.owner, t.client, 0, site_of(t.url))
+            out[i] = dataclasses.replace(t, message=waiting_reason(one, active, limits))
+        return out
 
     async def events(self, download_id: int, owner: Owner) -> list[DownloadEvent]:
         await self._row(download_id, owner)
@@ -415,6 +436,7 @@ class DownloadService:
                 await self.publish(row)
             return
         tracked, _ = await self.tracker.track_rows(rows)
+        tracked = await self._explained(tracked)
         for row, one in zip(rows, tracked, strict=True):
             shown = to_json(tracked_for(one, None))
             self.bus.publish("status", row.id, row.owner_key, local=local, download=shown)
@@ -442,6 +464,7 @@ class DownloadService:
         change too.
         """
         tracked, _ = await self.tracker.track_rows([row])
+        tracked = await self._explained(tracked)
         shown = tracked_for(tracked[0], None)
         self.bus.publish("status", row.id, row.owner_key, download=to_json(shown))
         if row.parent_id is not None:
@@ -669,6 +692,17 @@ class DownloadService:
         shown = tracked_for(tracked, None)
         self.bus.publish("status", download_id, tracked.owner, download=to_json(shown))
         return tracked
+
+
+def _idle(tracked: Tracked) -> bool:
+    """A queued download waiting for a slot with nothing said yet (not a retry waiting for
+    its time, not a download waiting for disk space)."""
+    return (
+        tracked.status is Status.QUEUED
+        and tracked.message is None
+        and tracked.error is None
+        and tracked.retry_at is None
+    )
 
 
 async def _check_choice(source: Source, options: SubmitOptions) -> None:

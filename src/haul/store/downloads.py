@@ -160,16 +160,11 @@ _WAITING_AFTER = _WAITING.where(
 )
 
 
-def admit_waiting(
-    session: Session, limits: Limits, *, now: datetime | None = None, batch: int = 200
-) -> list[int]:
-    """Admit queued downloads into free slots, in fair (rank, id) order; returns their ids.
-    The waiting rows are read a batch at a time until the slots are full or none is left:
-    :func:`~haul.core.admission.choose` picks from each batch."""
-    now = now or utcnow()
-    total = int(session.scalar(_SLOTS_USED) or 0)
-    if limits.global_active - total <= 0:
-        return []
+def active_counts(session: Session, limits: Limits, *, total: int | None = None) -> Active:
+    """What holds a slot now: in all, and per owner, client and site rule where ``limits``
+    caps them (``total``: already counted)."""
+    if total is None:
+        total = int(session.scalar(_SLOTS_USED) or 0)
     per_owner: dict[str, int] = {}
     if limits.per_owner is not None:
         counts = session.execute(_SLOTS_PER_OWNER)
@@ -183,7 +178,20 @@ def admit_waiting(
         # one row per site holding a slot (at most the global limit of them)
         counts = session.execute(_SLOTS_PER_SITE)
         per_site = per_rule({str(h): int(n) for h, n in counts.all()}, limits.per_site)
-    active = Active(total, per_owner, per_client, per_site)
+    return Active(total, per_owner, per_client, per_site)
+
+
+def admit_waiting(
+    session: Session, limits: Limits, *, now: datetime | None = None, batch: int = 200
+) -> list[int]:
+    """Admit queued downloads into free slots, in fair (rank, id) order; returns their ids.
+    The waiting rows are read a batch at a time until the slots are full or none is left:
+    :func:`~haul.core.admission.choose` picks from each batch."""
+    now = now or utcnow()
+    total = int(session.scalar(_SLOTS_USED) or 0)
+    if limits.global_active - total <= 0:
+        return []
+    active = active_counts(session, limits, total=total)
     admitted: list[int] = []
     after: tuple[int, int] | None = None
     # Without a per-owner limit every row read is admitted: read no more than there are slots

@@ -17,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from haul.core.media_items import Subject
 from haul.core.paths import entry_root, inside
+from haul.engine.nfo import MAX_NFO, for_item
 from haul.errors import HaulError
 from haul.media.library import Found, Plan, plan
 from haul.media.naming import Templates
@@ -245,6 +248,8 @@ class Processor:
                 continue
             placed[item.source] = result
             work.imported.append(result)
+            if item.role == "side" and result.target.name.lower().endswith(".nfo"):
+                _name_item(result.target, job.subject)
         if placed:
             targets = [str(p.target.relative_to(library.resolve())) for p in placed.values()]
             modes = sorted({p.mode for p in placed.values()})
@@ -253,6 +258,38 @@ class Processor:
         for note in wanted.notes:
             work.events.append(("import_note", note, {}))
         return placed
+
+
+def _name_item(path: Path, subject: Subject) -> None:
+    """Blocking: the NFO filed at ``path`` names the library item it was filed for (its title
+    and year, an episode's series and numbers) instead of the page it came from; its other
+    fields stay. Written under a temporary name and renamed into place, so a hardlink to the
+    download's own copy is left as it was."""
+    try:
+        if path.stat().st_size > MAX_NFO:
+            return
+        data = path.read_bytes()
+    except OSError as exc:
+        log.info("NFO %s not renamed for its library item: %s", path, exc)
+        return
+    episode = subject.kind == "episode"
+    named = for_item(
+        data,
+        subject.title,
+        subject.year if subject.year is not None or not episode else subject.parent_year,
+        series=(subject.parent_title or "") if episode else None,
+        season=subject.season if episode else None,
+        episode=subject.episode if episode else None,
+    )
+    if named is None or named == data:
+        return
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.haul-part")
+    try:
+        temp.write_bytes(named)
+        temp.replace(path)
+    except OSError as exc:
+        log.info("NFO %s not renamed for its library item: %s", path, exc)
+        temp.unlink(missing_ok=True)
 
 
 def _absolute(entry: dict[str, Any], downloads: Path, library: Path) -> Path:

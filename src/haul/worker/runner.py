@@ -177,6 +177,7 @@ class JobRunner:
         known_torrent = resolved is not None and resolved["kind"] == "torrent"
         cookies = None if known_torrent else await self._cookies(row)
         offer = resolved is None or resolved["kind"] == "torrent"
+        extracted: Mapping[str, Any] | None = None  # a page this attempt's extraction read
         if resolved is None or (resolved["kind"] == "file" and plain):
             probe = _Probe(
                 row, lambda resolved: self._offer_file(row, resolved, started, cookies), plain
@@ -194,7 +195,7 @@ class JobRunner:
                 resolved = await self._live(row, job, cookies, profile.proxy)
             if resolved is None:
                 job.status = Status.RESOLVING
-                params = network_params(profile, sleep_seconds=sleep)
+                params = network_params(profile, sleep_seconds=sleep, download=False)
                 extracting = asyncio.ensure_future(
                     self._page(row.source_url, probe.page_type, cookies, params)
                 )
@@ -206,6 +207,7 @@ class JobRunner:
                     await expand(self.ctx, row, resolution)
                     return None
                 resolved = _resolution_dict(resolution)
+                extracted = resolution.extracted
                 if resolution.hls_manifest is not None and not manifest:
                     live = await self._live(
                         row, job, cookies, profile.proxy, resolution.hls_manifest
@@ -222,7 +224,8 @@ class JobRunner:
             )
         _remember(row, resolved)
         job.title = row.title
-        result = await self._media(row, resolved, job, profile, cookies, sleep)
+        reuse = extracted if resolved["kind"] == "media" else None
+        result = await self._media(row, resolved, job, profile, cookies, sleep, reuse)
         return await self._completed(row, job, result, successor, started)
 
     async def _pace(self, row: Download, job: LiveJob) -> float:
@@ -369,8 +372,10 @@ class JobRunner:
         profile: Profile,
         cookies: SiteCookies | None,
         sleep: float = 0.0,
+        extracted: Mapping[str, Any] | None = None,
     ) -> EngineResult:
-        """The media engine (yt-dlp) on the item a page holds, or on a direct file."""
+        """The media engine (yt-dlp) on the item a page holds (``extracted``: as this attempt's
+        extraction read it), or on a direct file."""
         work = self.ctx.builtin.work_dir(row.id)
         work.mkdir(parents=True, exist_ok=True)
         engine_job = EngineJob(
@@ -383,6 +388,7 @@ class JobRunner:
             hints=resolved,
             cookies=cookies,
             sleep_seconds=sleep,
+            extracted=extracted,
         )
         job.status = Status.DOWNLOADING
         result = await self.ctx.media.run(engine_job, job.on_progress, job.stop)

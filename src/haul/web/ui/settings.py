@@ -20,7 +20,7 @@ from haul.core.profiles import (
     REMOVABLE,
     SPONSORBLOCK_CATEGORIES,
 )
-from haul.core.sites import parse_rules
+from haul.core.sites import parse_rules, rule_problems
 from haul.core.units import number_text
 from haul.errors import HaulError, InvalidFields
 from haul.service.config import ConfigService
@@ -133,6 +133,15 @@ async def settings_page(request: Request, services: ServicesDep, admin: AdminDep
     return await _render(request, services)
 
 
+@router.get("/settings/profiles", response_model=None)
+@router.get("/settings/retention", response_model=None)
+async def form_address(request: Request, admin: AdminDep) -> Response:
+    """The address a refused profile form (or a retention run) is drawn at, opened again
+    (a bookmark, the address bar): the settings page, at that part."""
+    part = request.url.path.rsplit("/", 1)[-1]
+    return RedirectResponse(f"/settings#{part}", status_code=303)
+
+
 @router.post("/settings", response_model=None)
 async def save_settings(request: Request, services: ServicesDep, admin: AdminDep) -> Response:
     """Save what changed. A setting whose "default" box is ticked goes back to its default;
@@ -162,8 +171,24 @@ async def save_settings(request: Request, services: ServicesDep, admin: AdminDep
     try:
         await services.config.update(changes)
     except InvalidFields as exc:
+        problems = dict(exc.problems)
+        rule_notes: dict[int, str] = {}
+        for key, rows in typed.items():
+            if key in problems and isinstance(rows, list):
+                rule_notes = rule_problems(rows)
+                if rule_notes:
+                    bad = len(rule_notes)
+                    problems[key] = (
+                        f"{bad} rule{'s are' if bad != 1 else ' is'} not right: "
+                        "see the note beside each."
+                    )
         return await _render(
-            request, services, problems=exc.problems, typed=typed, code=status_for(exc)
+            request,
+            services,
+            problems=problems,
+            typed=typed,
+            rule_notes=rule_notes,
+            code=status_for(exc),
         )
     return RedirectResponse("/settings?saved=1#limits", status_code=303)
 
@@ -251,6 +276,7 @@ async def _render(
     profile_problems: dict[str, str] | None = None,
     profile_typed: dict[str, Any] | None = None,
     report: dict[str, Any] | None = None,
+    rule_notes: dict[int, str] | None = None,
     code: int = 200,
 ) -> HTMLResponse:
     settings = await services.config.settings()
@@ -270,6 +296,7 @@ async def _render(
         nav="settings",
         settings=settings,
         problems=problems or {},
+        rule_notes=rule_notes or {},
         profiles=[
             {**p, "extractor_args_text": extractor_args_text(p["extractor_args"])}
             for p in await services.profiles.list()
