@@ -112,6 +112,11 @@ async def test_bad_proxies_are_refused_with_a_sentence(app: App) -> None:
         ("http://[fe80::1]:3128", "fe80::1, a link-local or cloud metadata address"),
         ("http://0.0.0.0:3128", "0.0.0.0, an unspecified address"),
         ("http://224.0.0.1:3128", "224.0.0.1, a multicast address"),
+        # Other spellings of 169.254.169.254 that the resolver reads, and its name.
+        ("http://2852039166:80", "2852039166 is at 169.254.169.254, a link-local"),
+        ("http://0xa9fea9fe:80", "0xa9fea9fe is at 169.254.169.254, a link-local"),
+        ("http://169.254.1:80", "169.254.1 is at 169.254.0.1, a link-local"),
+        ("http://metadata.google.internal:80", "a cloud metadata service"),
     ],
 )
 async def test_a_proxy_at_an_address_haul_never_reaches_is_refused(

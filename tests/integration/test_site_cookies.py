@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import make_url, text
 
-from haul.core.cookies import MAX_TEXT_BYTES
+from haul.core.cookies import MAX_TEXT_BYTES, WHY_LEFT_OUT
 from haul.events.bus import Event
 from haul.service import Owner
 from haul.service.cookies import CookieService
@@ -474,18 +474,18 @@ async def test_lines_whose_domain_is_not_a_host_name_are_left_out_and_never_show
     assert made.status_code == 201, made.text
     body = made.json()
     assert (body["domains"], body["count"], body["left_out"]) == ([".good.test"], 1, 2)
-    assert body["note"] == "2 lines were left out: their domain is not a host name."
+    assert body["note"] == f"2 lines were left out: {WHY_LEFT_OUT}."
     listed = await watched.call("GET", "/cookies")
     assert [s["domains"] for s in listed.json()["items"]] == [[".good.test"]]
     page = await app.http.get("/cookies?done=added&left=2", headers={"Accept": "text/html"})
-    assert "2 lines were left out: their domain is not a host name." in page.text
+    assert f"2 lines were left out: {WHY_LEFT_OUT}." in page.text
     for said in [*watched.answers, page.text, *(r.getMessage() for r in caplog.records)]:
         assert "\x1b" not in said and "\\u001b" not in said
         assert "<img" not in said and "onerror" not in said and "il.com" not in said
     only_bad = "".join(HOSTILE_DOMAINS.splitlines(keepends=True)[:3])
     refused = await watched.call("POST", "/cookies", json={"cookies_txt": only_bad})
     assert refused.status_code == 422, refused.text
-    assert "no cookie for a host name" in refused.json()["detail"]
+    assert "no cookie haul can send" in refused.json()["detail"]
     assert "\x1b" not in refused.text and "<img" not in refused.text
 
 

@@ -108,7 +108,7 @@ async def shows_no_thumbnail(app: App, download_id: int) -> None:
     assert f"/api/v1/downloads/{download_id}/thumbnail" not in rows.text
 
 
-async def test_a_thumbnail_the_guard_refuses_is_null_once_its_fetch_failed(
+async def test_a_thumbnail_at_an_address_haul_never_fetches_is_none_from_the_start(
     app: App, origin: Origin, media_files: MediaFiles
 ) -> None:
     origin.add_file("/media/clip.mp4", media_files.mp4, "video/mp4")
@@ -120,10 +120,9 @@ async def test_a_thumbnail_the_guard_refuses_is_null_once_its_fetch_failed(
     )
     origin.add_page("/watch/metadata", page)
     done = await completed_page(app, origin.url("/watch/metadata"))
-    address = f"/api/v1/downloads/{done['id']}/thumbnail"
-    assert done["thumbnail_url"] == address  # not fetched yet: nobody asked
-    answer = await app.http.get(address)
-    assert answer.status_code == 404 and "could not be fetched" in answer.json()["detail"]
+    assert done["thumbnail_url"] is None  # never kept: no box on any page, not even once
+    answer = await app.http.get(f"/api/v1/downloads/{done['id']}/thumbnail")
+    assert answer.status_code == 404 and "has no thumbnail" in answer.json()["detail"]
     await shows_no_thumbnail(app, done["id"])
 
 

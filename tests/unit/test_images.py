@@ -37,6 +37,11 @@ def test_an_image_is_known_by_its_first_bytes(data: bytes, kind: str | None) -> 
         ({"thumbnail": "https://i.example/a b.jpg"}, None),
         ({"thumbnail": "https://i.example/" + "a" * 3000}, None),
         ({"thumbnails": ["not a dict"]}, None),
+        # Addresses haul never fetches: no thumbnail to try (and no box on the page).
+        ({"thumbnail": "http://169.254.169.254/latest/thumb.jpg"}, None),
+        ({"thumbnail": "http://[fe80::1]/a.jpg"}, None),
+        ({"thumbnail": "http://metadata.google.internal/a.jpg"}, None),
+        ({"thumbnail": "http://127.0.0.1:8000/a.jpg"}, "http://127.0.0.1:8000/a.jpg"),
         ({}, None),
     ],
 )

@@ -13,6 +13,7 @@ from yt_dlp.cookies import YoutubeDLCookieJar
 
 from haul.core.cookies import (
     MAX_TEXT_BYTES,
+    WHY_LEFT_OUT,
     DotlessHostPolicy,
     SiteCookies,
     cookie_host,
@@ -307,13 +308,13 @@ def test_lines_whose_domain_is_not_a_host_name_are_left_out_and_counted() -> Non
     parsed = parse_counted(HOSTILE)
     assert [c.value for c in parsed.cookies] == ["three"]
     assert parsed.left_out == 2
-    assert parsed.note == "2 lines were left out: their domain is not a host name."
+    assert parsed.note == f"2 lines were left out: {WHY_LEFT_OUT}."
     assert domains_of(parsed.cookies) == [".good.example"]
 
 
 def test_a_file_with_no_host_name_left_is_refused_with_a_sentence() -> None:
     only_bad = "\n".join(HOSTILE.splitlines()[:3]) + "\n"
-    with pytest.raises(InputError, match="no cookie for a host name") as caught:
+    with pytest.raises(InputError, match="no cookie haul can send") as caught:
         parse(only_bad)
     assert "\x1b" not in caught.value.message and "<img" not in caught.value.message
 
@@ -365,3 +366,18 @@ def test_a_profile_whose_sealed_proxy_cannot_be_opened_here_is_unusable(tmp_path
     assert elsewhere.unusable is not None
     assert elsewhere.unusable.startswith("The proxy of the profile 'far' cannot be used here:")
     assert "pw-123" not in elsewhere.unusable
+
+
+def test_cookies_no_request_can_carry_are_left_out_and_counted() -> None:
+    """A control character in a name or value would make every request to the site fail
+    (HTTP libraries refuse such a header); such lines are left out like a bad domain."""
+    text = (
+        "# Netscape HTTP Cookie File\n"
+        f".good.example\tTRUE\t/\tFALSE\t{LATER}\tsid\tbad\x1b[31mvalue\n"
+        f".good.example\tTRUE\t/\tFALSE\t{LATER}\tsp ace\tvalue\n"
+        f".good.example\tTRUE\t/\tFALSE\t{LATER}\tok\tfine\n"
+    )
+    parsed = parse_counted(text)
+    assert [(c.name, c.value) for c in parsed.cookies] == [("ok", "fine")]
+    assert parsed.left_out == 2 and parsed.note == f"2 lines were left out: {WHY_LEFT_OUT}."
+    assert SiteCookies(tuple(parsed.cookies)).header("https://good.example/") == "ok=fine"

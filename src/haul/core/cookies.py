@@ -97,7 +97,8 @@ class _TextJar(MozillaCookieJar):
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """The cookies of a file and how many of its lines were left out for their domain."""
+    """The cookies of a file and how many of its lines were left out (a domain that is no host
+    name, or a name or value no request can carry)."""
 
     cookies: list[Cookie]
     left_out: int = 0
@@ -108,8 +109,25 @@ class Parsed:
         if not self.left_out:
             return None
         if self.left_out == 1:
-            return "1 line was left out: its domain is not a host name."
-        return f"{self.left_out} lines were left out: their domain is not a host name."
+            return f"1 line was left out: {WHY_LEFT_OUT}."
+        return f"{self.left_out} lines were left out: {WHY_LEFT_OUT}."
+
+
+#: Why a line of a cookies.txt is left out (the sentence never quotes the line).
+WHY_LEFT_OUT = (
+    "a domain that is not a host name, or a name or value with characters no request can carry"
+)
+
+
+def sendable(cookie: Cookie) -> bool:
+    """Whether the cookie can go into a ``Cookie`` header: no control characters in its name,
+    value or path, and a name without ``=``, ``;`` or spaces (HTTP libraries refuse such a
+    header, and would fail every download from the site)."""
+    value = cookie.value or ""
+    parts = (cookie.name, value, cookie.path or "/")
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for part in parts for c in part):
+        return False
+    return bool(cookie.name) and not any(c in cookie.name for c in "=; \t")
 
 
 def cookie_host(domain: str) -> str | None:
@@ -179,7 +197,7 @@ def parse_counted(text: str, *, now: float | None = None) -> Parsed:
     left_out = expired = 0
     for cookie in jar:
         host = cookie_host(cookie.domain)
-        if host is None:
+        if host is None or not sendable(cookie):
             left_out += 1
             continue
         cookie.domain = host
@@ -192,8 +210,8 @@ def parse_counted(text: str, *, now: float | None = None) -> Parsed:
         kept.append(cookie)
     if not kept and left_out and not expired:
         raise InputError(
-            "There is no cookie for a host name in this cookies.txt: the domain of every "
-            f"line ({left_out}) is not a host name such as .example.com."
+            "There is no cookie haul can send in this cookies.txt: every line "
+            f"({left_out}) has {WHY_LEFT_OUT}."
         )
     if not kept:
         raise InputError("Every cookie in this cookies.txt has expired: export them again.")

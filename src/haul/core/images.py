@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from haul.core.sources import parse_source
+from haul.errors import InputError
+
 #: Bytes needed to tell the four formats apart.
 SNIFF_BYTES: Final = 12
 #: The longest thumbnail source address kept with a download.
@@ -59,5 +62,9 @@ def _checked(value: object) -> str | None:
     if not value.lower().startswith(("http://", "https://")):
         return None
     if any(c.isspace() or ord(c) < 32 for c in value):
+        return None
+    try:  # an address haul never fetches (169.254.169.254...) is not kept to be tried
+        parse_source(value, allow_private=True)
+    except InputError:
         return None
     return value

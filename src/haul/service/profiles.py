@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from haul.core.paths import inside, stays_inside
 from haul.core.profiles import FLAGS, check_profile, combination_problems
 from haul.core.proxies import credentials, is_shown_form, shown
+from haul.core.sources import METADATA_HOSTS
 from haul.engine.base import Profile as EngineProfile
 from haul.errors import (
     Conflict,
@@ -197,7 +198,7 @@ class ProfileService:
         clean = check_profile(given)
         if "name" not in clean:
             raise InvalidProfile({"name": "A profile needs a name."})
-        self._check_proxy(clean)
+        await self._check_proxy(clean)
         await self._check_paths(clean)
         problems = combination_problems(clean)
         if problems:
@@ -222,7 +223,7 @@ class ProfileService:
     async def update(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
         """Change the given fields (a rename included); null empties a field."""
         clean = check_profile(given)
-        self._check_proxy(clean)
+        await self._check_proxy(clean)
         await self._check_paths(clean)
         new_name = clean.get("name", name)
         try:
@@ -270,22 +271,27 @@ class ProfileService:
             raise ProfileNotFound(f"There is no profile named {name!r}.")
         return row
 
-    def _check_proxy(self, clean: Mapping[str, Any]) -> None:
-        """A proxy at an IP address (or ``localhost``) downloads may not reach is refused, as
-        a download from there would be: link-local and metadata addresses always, private
-        and loopback ones unless HAUL_ALLOW_PRIVATE_ADDRESSES is set. A proxy named by
-        another host name is not looked up here (an administrator names it)."""
+    async def _check_proxy(self, clean: Mapping[str, Any]) -> None:
+        """A proxy at an address downloads may not reach is refused, as a download from there
+        would be: link-local and metadata addresses always, private and loopback ones unless
+        HAUL_ALLOW_PRIVATE_ADDRESSES is set. Its host is looked up (so that ``2852039166`` or
+        a name of 169.254.169.254 is seen for what it is); a name that does not resolve now
+        is taken (it may resolve where haul runs later), and checked by the proxy's use."""
         proxy = clean.get("proxy")
         if not proxy:
             return
-        host = (urlsplit(proxy).hostname or "").lower()
-        address = "127.0.0.1" if host == "localhost" or host.endswith(".localhost") else host
-        refusal = self.addresses.check(address, host)
-        if refusal is not None:
-            named = "" if host == address else f" {host}"
+        host = (urlsplit(proxy).hostname or "").lower().rstrip(".")
+        if host in METADATA_HOSTS:
             raise InvalidProfile(
-                {"proxy": f"The proxy{named} is at {refusal.words}; give another proxy."}
+                {"proxy": f"The proxy {host} is a cloud metadata service; give another proxy."}
             )
+        for address in await _addresses_of(host):
+            refusal = self.addresses.check(address, host)
+            if refusal is not None:
+                named = "" if host == address else f" {host}"
+                raise InvalidProfile(
+                    {"proxy": f"The proxy{named} is at {refusal.words}; give another proxy."}
+                )
 
     async def _check_paths(self, clean: Mapping[str, Any]) -> None:
         """What the text alone cannot tell: a folder that leads out through a link, and an
@@ -355,3 +361,16 @@ def _clash(exc: IntegrityError, name: str) -> Conflict:
 
 def _exists(name: str) -> ProfileExists:
     return ProfileExists(f"There is already a profile named {name!r}.")
+
+
+async def _addresses_of(host: str) -> list[str]:
+    """The addresses ``host`` resolves to now (an IP address: itself, in any of the forms the
+    resolver reads); none when it does not resolve within a few seconds."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return ["127.0.0.1"]
+    loop = asyncio.get_running_loop()
+    try:
+        found = await asyncio.wait_for(loop.getaddrinfo(host, None), timeout=5)
+    except (OSError, TimeoutError, UnicodeError):
+        return []
+    return sorted({str(info[4][0]) for info in found})
