@@ -519,28 +519,25 @@ class LiveRecorder:
         return await self._until_stopped(self._get(url, net), stop)
 
     async def _get(self, url: str, net: _Net) -> bytes:
-        try:
-            response = await net.client.get(url, headers=net.headers(url), timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            raise network_error(exc, url) from exc
-        except AddressRefused as exc:
-            raise guard.reworded(exc, url) from exc
-        if response.status_code >= 400:
-            raise status_error(response)
-        return response.content
+        return (await self._response(url, net)).content
 
     async def _get_text(self, url: str, net: _Net) -> tuple[str, str]:
-        try:
-            response = await net.client.get(url, headers=net.headers(url), timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            raise network_error(exc, url) from exc
-        except AddressRefused as exc:
-            raise guard.reworded(exc, url) from exc
-        if response.status_code >= 400:
-            raise status_error(response)
+        response = await self._response(url, net)
         if len(response.content) > MAX_PLAYLIST:
             raise PermanentTransferError(f"The playlist at {url} is too large.", code="not_hls")
         return response.content.decode("utf-8", "replace"), str(response.url)
+
+    async def _response(self, url: str, net: _Net) -> httpx.Response:
+        """A GET of ``url``: its network, guard and status failures become haul's."""
+        try:
+            response = await net.client.get(url, headers=net.headers(url), timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise network_error(exc, url) from exc
+        except AddressRefused as exc:
+            raise guard.reworded(exc, url) from exc
+        if response.status_code >= 400:
+            raise status_error(response)
+        return response
 
     async def _finish(self, job: EngineJob, recording: Path, state: _State) -> Path:
         """Remux the recording into the profile's container beside it, or for audio only
