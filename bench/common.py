@@ -322,3 +322,17 @@ class RawHttp:
         started = time.monotonic()
         await asyncio.gather(*(connection() for _ in range(concurrency)))
         return time.monotonic() - started, latencies, statuses
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds a process used so far: user and system of all its threads, and of its
+    main thread (the event loop), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def times(stat: Path) -> tuple[float, float]:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) / tick, int(fields[12]) / tick
+
+    user, system = times(Path(f"/proc/{pid}/stat"))
+    main_user, main_system = times(Path(f"/proc/{pid}/task/{pid}/stat"))
+    return {"user": user, "system": system, "loop user": main_user, "loop system": main_system}

@@ -46,6 +46,7 @@ import httpx
 from bench.common import (
     CompletionWatcher,
     Verdicts,
+    cpu_seconds,
     header,
     sha256_file,
 )
@@ -188,7 +189,7 @@ def run_haul(
     ).start()
     assert server.proc is not None
     spy = _start_profile(server.proc.pid, profile, profile_args or []) if profile else None
-    cpu_before = _cpu_seconds(server.proc.pid)
+    cpu_before = cpu_seconds(server.proc.pid)
     origin_before = _own_cpu()
     paths = [f"/{name}" for name in names]
     try:
@@ -216,7 +217,7 @@ def run_haul(
                     origin.throttle(path, None)
             done = watcher.wait_for(ids, timeout=600)
             finished = max(at for _, at in done.values())
-            cpu_after = _cpu_seconds(server.proc.pid)
+            cpu_after = cpu_seconds(server.proc.pid)
             origin_cpu = _own_cpu() - origin_before
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
@@ -246,20 +247,6 @@ def run_haul(
             spy.kill()
             spy.wait(10)
         server.stop()
-
-
-def _cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU seconds a process used so far: user and system of all its threads, and of its
-    main thread (the event loop), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def times(stat: Path) -> tuple[float, float]:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) / tick, int(fields[12]) / tick
-
-    user, system = times(Path(f"/proc/{pid}/stat"))
-    main_user, main_system = times(Path(f"/proc/{pid}/task/{pid}/stat"))
-    return {"user": user, "system": system, "loop user": main_user, "loop system": main_system}
 
 
 def _start_profile(pid: int, out: Path, extra: list[str]) -> subprocess.Popen[bytes]:

@@ -8,6 +8,7 @@ which may carry script) is not an image to haul.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -49,7 +50,7 @@ def download_thumbnail(meta: Mapping[str, Any]) -> str | None:
     page's extraction found. Never shown to a browser: haul fetches it and serves a copy."""
     for part in ("result", "resolved"):
         found = meta.get(part)
-        if isinstance(found, Mapping):
+        if isinstance(found, dict):  # JSON: a dict (not the ABC Mapping, slow for every row)
             source = _checked(found.get("thumbnail"))
             if source is not None:
                 return source
@@ -59,6 +60,13 @@ def download_thumbnail(meta: Mapping[str, Any]) -> str | None:
 def _checked(value: object) -> str | None:
     if not isinstance(value, str) or len(value) > MAX_SOURCE_LENGTH:
         return None
+    return _checked_address(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_address(value: str) -> str | None:
+    """``value`` when it is an address haul may fetch a picture from. Kept per address: the
+    list asks again for every row it shows, and parsing an address costs ~70 us."""
     if not value.lower().startswith(("http://", "https://")):
         return None
     if any(c.isspace() or ord(c) < 32 for c in value):

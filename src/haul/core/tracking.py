@@ -112,13 +112,14 @@ def track(
     client_error: str | None = None,
     children: Playlist | None = None,
     owner_name: str | None = None,
-    thumbnail_failed: bool = False,
+    thumbnail: bool | None = None,
 ) -> Tracked:
     """Join a row with its client's item (None: the client does not know it).
 
     ``client_error`` is set when the client could not be asked; ``children`` holds what a
     playlist's entries add up to; ``owner_name`` is the owner as a person reads it;
-    ``thumbnail_failed``: haul could not fetch the download's thumbnail (it has none then).
+    ``thumbnail`` says whether haul shows the download's thumbnail (None: when its row names
+    one; False when haul could not fetch it).
     """
     counts = children.counts if children is not None else None
     status, message = _status(row, item, client_error, counts)
@@ -127,7 +128,7 @@ def track(
     size = files_size(row.files) if done else None
     if children is not None and row.phase == Phase.PARENT:
         # A playlist holds no file itself: it has what its entries downloaded so far.
-        return _playlist(row, status, children, owner_name, thumbnail_failed)
+        return _playlist(row, status, children, owner_name, thumbnail)
     error = row.last_error_message if status in (Status.FAILED, Status.QUEUED) else None
     if status is Status.QUEUED and row.last_error_code == "disk_full":
         # "Waiting for disk space: ...": a state, not a failed attempt (no retry is spent).
@@ -164,7 +165,7 @@ def track(
         audio_quality=row.audio_quality,
         **_live_fields(row, live),
         max_duration=(row.meta or {}).get("max_duration"),
-        thumbnail_url=None if thumbnail_failed else thumbnail_url(row),
+        thumbnail_url=thumbnail_url(row, thumbnail),
     )
 
 
@@ -199,7 +200,7 @@ def _playlist(
     status: Status,
     children: Playlist,
     owner_name: str | None,
-    thumbnail_failed: bool,
+    thumbnail: bool | None,
 ) -> Tracked:
     done = status is Status.COMPLETED
     return Tracked(
@@ -230,15 +231,16 @@ def _playlist(
         format=row.format,
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
-        thumbnail_url=None if thumbnail_failed else thumbnail_url(row),
+        thumbnail_url=thumbnail_url(row, thumbnail),
     )
 
 
-def thumbnail_url(row: DownloadRow) -> str | None:
-    """Where haul serves the download's thumbnail: its own address, never the site's."""
-    if download_thumbnail(row.meta or {}) is None:
-        return None
-    return f"/api/v1/downloads/{row.id}/thumbnail"
+def thumbnail_url(row: DownloadRow, shown: bool | None = None) -> str | None:
+    """Where haul serves the download's thumbnail: its own address, never the site's;
+    ``shown`` when the caller knows whether there is one (None: the row's meta says)."""
+    if shown is None:
+        shown = download_thumbnail(row.meta or {}) is not None
+    return f"/api/v1/downloads/{row.id}/thumbnail" if shown else None
 
 
 #: The order a playlist's summary names its entries' statuses in, after the finished ones.

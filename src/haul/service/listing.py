@@ -75,7 +75,7 @@ class ClientTracker:
             answer = items.get(client or "")
             owner = owners.get(row.owner_key)
             source = download_thumbnail(row.meta or {})
-            failed = source is not None and self.thumbnail_failed(source)
+            shown = source is not None and not self.thumbnail_failed(source)
             if isinstance(answer, str):
                 result.append(
                     track(
@@ -84,15 +84,13 @@ class ClientTracker:
                         client_error=answer,
                         children=children.get(row.id),
                         owner_name=owner,
-                        thumbnail_failed=failed,
+                        thumbnail=shown,
                     )
                 )
                 continue
             item = answer.get(ref or "") if answer else None
             playlist = children.get(row.id) if row.phase == Phase.PARENT else None
-            result.append(
-                track(row, item, children=playlist, owner_name=owner, thumbnail_failed=failed)
-            )
+            result.append(track(row, item, children=playlist, owner_name=owner, thumbnail=shown))
         return result, states
 
     async def _ask_absent(

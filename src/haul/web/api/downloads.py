@@ -14,6 +14,7 @@ from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.core.tracking import Tracked
 from haul.errors import HaulError, PayloadTooLarge
 from haul.service import Owner, to_json
+from haul.web.answers import ListAnswer
 from haul.web.deps import DownloadsDep, OwnerDep
 from haul.web.errors import status_for
 from haul.web.files import file_response
@@ -146,7 +147,7 @@ async def list_downloads(
     # Sent as built: the items are already plain JSON values (service.values.to_json), and
     # validating up to 1,000 of them against the response model again costs more than the
     # slowest client's own bulk call. The model still documents the shape.
-    return JSONResponse(
+    return ListAnswer(
         {
             "items": [to_json(t) for t in page.items],
             "next_cursor": page.next_cursor,
