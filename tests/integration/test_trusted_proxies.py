@@ -142,8 +142,10 @@ async def test_the_person_a_trusted_proxy_names_is_signed_in(settings: Settings)
             assert "videos.example" in page.text
             assert "Log out" not in page.text  # the proxy signs her out, not haul
             assert (await alice.get("/users")).status_code == 403
-        # The account was made once; she is the same person the next time.
-        async with browser(app, PROXY, **{"Remote-User": "Alice"}) as again:
+        # The account was made once; she is the same person the next time, also when the
+        # proxy passes on its own sign-in (Basic) beside the name.
+        basic = {"Remote-User": "Alice", "Authorization": "Basic YWxpY2U6c2VjcmV0"}
+        async with browser(app, PROXY, **basic) as again:
             listed = (await again.get("/api/v1/downloads")).json()["items"]
             assert [i["id"] for i in listed] == [made.json()["id"]]
         users = await app.state.runtime.accounts.users()

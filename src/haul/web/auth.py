@@ -92,12 +92,14 @@ class Gate:
         was; the credentials' short cache still applies)."""
         ip = conn.client.host if conn.client else None
         header = conn.headers.get("authorization")
-        if header is not None:
-            scheme, _, token = header.partition(" ")
+        signed_in = self.proxy_user(conn)
+        scheme, _, token = (header or "").partition(" ")
+        # Another kind of Authorization (a proxy's own Basic sign-in, passed on) is the
+        # proxy's business when it named the person.
+        if header is not None and (scheme.lower() == "bearer" or signed_in is None):
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
             return (await self.accounts.user_of_token(token.strip())).owner(ip)
-        signed_in = self.proxy_user(conn)
         if signed_in is not None:
             role = self.settings.auth_header_role
             return (await self.accounts.user_of_proxy(signed_in, role)).owner(ip)
