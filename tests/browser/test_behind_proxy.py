@@ -142,8 +142,13 @@ def test_log_in_add_and_watch_progress_through_nginx_on_a_subpath(
         10,
         what="nginx to log the event stream",
     )
+    # Someone else claiming an address is not believed (this request comes from 127.0.0.1).
+    claimed = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    direct = httpx.get(f"{proxied.haul.url}/haul/login", headers=claimed, timeout=10)
+    assert direct.status_code == 200 and "Secure" not in direct.headers["set-cookie"]
     # haul logged the browser's address, which nginx forwarded, never nginx's own.
     log = proxied.haul.log.read_text()
+    assert "203.0.113.9" not in log
     assert f"login of {ADMIN[0]} from 127.0.0.1" in log
     assert '"GET /haul/api/v1/events' in log and PROXY_ADDRESS not in log
 
