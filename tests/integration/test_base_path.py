@@ -197,3 +197,40 @@ async def test_outside_the_base_path_only_a_pointer_and_the_health_check(
     slashed = await site.get(f"{BASE}/api/v1/downloads/")
     assert slashed.status_code == 307
     assert urlsplit(slashed.headers["location"]).path == f"{BASE}/api/v1/downloads"
+
+
+async def test_the_live_events_answer_under_the_base_path(based: Settings) -> None:
+    from haul.web.app import create_app
+    from tests.integration.test_isolation import EventReader, SocketReader
+
+    application = create_app(based)
+    async with application.router.lifespan_context(application):
+        accounts = application.state.runtime.accounts
+        admin = await accounts.create_user(*ADMIN, role="admin")
+        _, token = await accounts.create_token(admin.id, "events")
+        stream = EventReader(application, token)
+        socket = SocketReader(application, token)
+        for reader, path in ((stream, "/api/v1/events"), (socket, "/api/v1/ws")):
+            reader.scope.update(path=f"{BASE}{path}", raw_path=f"{BASE}{path}".encode())
+        outside = SocketReader(application, token)  # at /api/v1/ws, outside the base path
+        transport = httpx.ASGITransport(app=application)
+        bearer = {"Authorization": f"Bearer {token}"}
+        try:
+            await stream.start()
+            await socket.start()
+            await outside.start(expect_accept=False)
+            assert outside.closed_with == 1008
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://127.0.0.1", headers=bearer
+            ) as http:
+                made = await http.post(
+                    f"{BASE}/api/v1/downloads",
+                    json={"url": "http://videos.example/live.mkv", "paused": True},
+                )
+            assert made.status_code == 201, made.text
+            download_id = made.json()["id"]
+            await stream.until(lambda ids: download_id in ids)
+            await socket.until(lambda messages: any(m.get("id") == download_id for m in messages))
+        finally:
+            for reader in (stream, socket, outside):
+                await reader.close()
