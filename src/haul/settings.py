@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
@@ -29,6 +29,12 @@ from haul.media.naming import (
 )
 
 OverLimitPolicy = Literal["queue", "reject"]
+BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
+#: Headers that carry something else than a proxy's word on who is asking.
+NOT_AUTH_HEADERS = frozenset(
+    {"authorization", "cookie", "host", "origin", "content-type", "content-length"}
+)
 ModeSetting = Literal["auto", "single", "accounts", "public"]
 
 
@@ -61,6 +67,19 @@ class Settings(BaseSettings):
     #: Further host names (or addresses) browsers may use to reach haul, comma-separated;
     #: ``*``: any (see haul.web.hosts). Loopback names and HAUL_HOST are always known.
     allowed_hosts: str = ""
+    #: The path haul lives under behind a reverse proxy (``/haul``): its pages, API, events,
+    #: static files and cookies; empty: the root (see haul.web.basepath).
+    base_path: str = ""
+    #: Reverse proxies whose ``X-Forwarded-For``, ``-Proto`` and ``-Host`` haul believes, and
+    #: whose HAUL_AUTH_HEADER signs people in: addresses and networks, comma-separated
+    #: (``127.0.0.1, 10.0.0.0/8``). Unset: uvicorn's own default (``X-Forwarded-For`` and
+    #: ``-Proto`` from loopback, see haul.web.proxies).
+    trusted_proxies: str | None = None
+    #: The request header a trusted proxy names the signed-in person in (``Remote-User``);
+    #: unset: none is read. From any other address it is ignored.
+    auth_header: str | None = None
+    #: The role of an account made when the proxy first names someone haul does not know.
+    auth_header_role: Literal["admin", "user"] = "user"
 
     limit_global: int = Field(default=10, ge=1, le=LIMIT_MAX)
     limit_per_owner: int | None = Field(default=None, ge=1, le=LIMIT_MAX)
@@ -157,6 +176,49 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not a host name or address (such as nas.local)")
         return value
 
+    @field_validator("base_path")
+    @classmethod
+    def _base_path_is_path(cls, value: str) -> str:
+        path = value.strip().rstrip("/")
+        if path and (
+            not BASE_PATH.fullmatch(path) or any(p in (".", "..") for p in path.split("/"))
+        ):
+            raise ValueError(
+                "a base path is like /haul or /apps/haul: parts of letters, digits, '.', '-', "
+                "'_' or '~', each after a '/'"
+            )
+        return path
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/8)"
+                ) from None
+        return ",".join(entries)
+
+    @field_validator("auth_header")
+    @classmethod
+    def _auth_header_usable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip()
+        if not HEADER_NAME.fullmatch(name) or name.lower() in NOT_AUTH_HEADERS:
+            raise ValueError("name a header the proxy sets, such as Remote-User")
+        if not info.data.get("trusted_proxies"):
+            raise ValueError(
+                "it is believed only from trusted proxies: set HAUL_TRUSTED_PROXIES to the "
+                "proxy's address as well"
+            )
+        return name
+
     @field_validator("site_rules")
     @classmethod
     def _site_rules_valid(cls, value: str) -> str:
@@ -226,6 +288,11 @@ class Settings(BaseSettings):
         if self.allow_private_addresses is not None:
             return self.allow_private_addresses
         return self.bound_to_loopback and self.mode in ("auto", "single")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies' addresses and networks (empty when none is set)."""
+        return [e for e in (self.trusted_proxies or "").split(",") if e]
 
     @property
     def public_site_list(self) -> tuple[str, ...]:

@@ -74,3 +74,26 @@ def test_the_sponsorblock_server_is_a_web_address(
         monkeypatch.setenv("HAUL_SPONSORBLOCK_API", bad)
         with pytest.raises(BadSettings, match=r"HAUL_SPONSORBLOCK_API=.*is not a web address"):
             load_settings()
+
+
+def test_proxy_settings_say_what_is_wrong() -> None:
+    with pytest.raises(BadSettings) as refused:
+        load_settings(auth_header="Remote-User")
+    assert refused.value.message == (
+        "HAUL_AUTH_HEADER=Remote-User: Value error, it is believed only from trusted proxies: "
+        "set HAUL_TRUSTED_PROXIES to the proxy's address as well."
+    )
+    with pytest.raises(
+        BadSettings, match=r"HAUL_TRUSTED_PROXIES=10\.0\.0\.1, nas\.lan: .*'nas\.lan' is not"
+    ):
+        load_settings(trusted_proxies="10.0.0.1, nas.lan")
+    with pytest.raises(BadSettings, match=r"HAUL_BASE_PATH=/haul/\.\./x: .*like /haul"):
+        load_settings(base_path="/haul/../x")
+    with pytest.raises(BadSettings, match=r"HAUL_AUTH_HEADER=Cookie: .*Remote-User"):
+        load_settings(trusted_proxies="127.0.0.1", auth_header="Cookie")
+    assert load_settings(base_path="/haul/").base_path == "/haul"
+    assert load_settings(base_path="/").base_path == ""
+    assert load_settings().trusted_proxies is None
+    proxies = load_settings(trusted_proxies=" 127.0.0.1 , 10.0.0.0/8,")
+    assert proxies.trusted_proxy_list == ["127.0.0.1", "10.0.0.0/8"]
+    assert load_settings(trusted_proxies="").trusted_proxy_list == []

@@ -119,10 +119,16 @@ def serve(
         say_error(exc.message)
         raise typer.Exit(2) from None
     config = uvicorn.Config(
-        create_app(settings), log_level=log_level.lower(), timeout_graceful_shutdown=10
+        create_app(settings),
+        log_level=log_level.lower(),
+        timeout_graceful_shutdown=10,
+        # With HAUL_TRUSTED_PROXIES the app decides whom to believe (haul.web.proxies).
+        proxy_headers=settings.trusted_proxies is None,
     )
     guard_handlers()  # uvicorn's own handlers, set up by its Config, write safely too
     address = url_of(settings.host, settings.port)
+    if settings.base_path:
+        address += f"{settings.base_path}/"
     server = AnnouncingServer(config, lambda: console.print(f"haul {__version__} on {address}"))
     # uvicorn shuts down gracefully on SIGTERM, then restores the handler it found and raises
     # the signal again; this handler makes that last step a clean exit 0.

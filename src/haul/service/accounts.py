@@ -23,6 +23,7 @@ from haul.core import credentials
 from haul.core.ratelimit import FailureWindow
 from haul.errors import (
     Conflict,
+    Forbidden,
     InvalidAccount,
     LoginFailed,
     NotFound,
@@ -376,6 +377,51 @@ class AccountService:
         if user.disabled or utcnow() - last_seen >= self.session_age:
             return "", None
         return stored or "", UserView.of(user)
+
+    # -- people a trusted proxy signed in ------------------------------------------------------
+
+    async def user_of_proxy(self, name: str, role: str) -> UserView:
+        """The account of the person a trusted proxy signed in as ``name``, made with ``role``
+        the first time the proxy names them (without a password: they sign in through the
+        proxy). A name haul cannot take, or a disabled account, is :class:`Forbidden`."""
+        try:
+            username = credentials.check_username(name)
+        except InvalidAccount as exc:
+            raise Forbidden(
+                f"The proxy signed you in as {name[:64]!r}, which is not a user name haul "
+                f"takes: {exc.problems['username']}"
+            ) from None
+        cache_key = f"p:{username.lower()}"
+        hit = self._cached(cache_key)
+        view = hit[1] if hit is not None else None
+        if view is None:
+            view = await self._proxy_account(username, role)
+            self._cache[cache_key] = (self.clock(), "", view)
+        if view.disabled:
+            raise Forbidden("This account is disabled; ask an administrator.")
+        return view
+
+    async def _proxy_account(self, username: str, role: str) -> UserView:
+        _check_role(role)
+        async with self.db.read() as s:
+            row = await rows.find_user(s, username)
+        if row is not None:
+            return UserView.of(row)
+        try:
+            async with self.db.write() as s:
+                made = User(username=username, password_hash=None, role=role)
+                s.add(made)
+                await s.flush()
+                view = UserView.of(made)
+        except IntegrityError:  # another request of theirs made it first
+            async with self.db.read() as s:
+                row = await rows.find_user(s, username)
+            if row is None:
+                raise
+            return UserView.of(row)
+        self._changed()
+        log.info("account %s created for the person the proxy signed in (%s)", username, role)
+        return view
 
     # -- API tokens -------------------------------------------------------------------------
 

@@ -34,12 +34,14 @@ from haul.web.api import (
     thumbnails,
 )
 from haul.web.auth import Gate, SlidingLogin, VisitorCookies
+from haul.web.basepath import BasePath
 from haul.web.deps import get_account, get_admin
 from haul.web.headers import SecurityHeaders
 from haul.web.hosts import KnownHostsOnly
 from haul.web.limits import BodyLimit
 from haul.web.nul import NoNulCharacters
 from haul.web.origin import SameOriginOnly
+from haul.web.proxies import TrustedProxies
 
 API_PREFIX = "/api/v1"
 
@@ -72,6 +74,8 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,  # served from haul's own copy of Swagger UI (haul.web.docs)
         redoc_url=None,
+        # Under a base path the API's own page of documentation calls it there.
+        servers=[{"url": settings.base_path}] if settings.base_path else None,
     )
     app.state.runtime = runtime
     app.state.gate = gate
@@ -118,5 +122,10 @@ def create_app(
     )
     # Before anything else reads the request: a name haul does not know is a rebound one.
     app.add_middleware(KnownHostsOnly, hosts=KnownHosts.of(settings.host, settings.allowed_hosts))
-    app.add_middleware(SecurityHeaders)  # outermost: refusals above get the headers too
+    app.add_middleware(SecurityHeaders)  # refusals above get the headers too
+    if settings.base_path:
+        app.add_middleware(BasePath, base=settings.base_path)
+    if settings.trusted_proxies is not None:
+        # Outermost: the client, scheme and host the proxy names are the request's from here.
+        app.add_middleware(TrustedProxies, proxies=settings.trusted_proxy_list)
     return app

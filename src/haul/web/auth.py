@@ -6,6 +6,10 @@
   Requests that change something and carry cookies are guarded against other sites twice:
   :mod:`haul.web.origin` refuses what a browser sends for another site, and the pages' forms
   carry a CSRF token (:mod:`haul.web.ui.csrf`).
+- Behind a trusted proxy that signs people in (``HAUL_AUTH_HEADER``, such as ``Remote-User``
+  from Authelia, Authentik or oauth2-proxy), the person it names is the caller, their account
+  made on first sight with ``HAUL_AUTH_HEADER_ROLE``. The header is read only on requests
+  that came through one of ``HAUL_TRUSTED_PROXIES`` (:mod:`haul.web.proxies`).
 - In single-user mode (loopback, no accounts) everyone is the local administrator.
 - In public mode a visitor without a login gets the signed ``haul_visitor`` cookie, set by
   :class:`VisitorCookies` on their first request, and an owner of their own.
@@ -24,6 +28,7 @@ from haul.errors import Unauthorized
 from haul.service.accounts import AccountService
 from haul.service.values import Owner
 from haul.settings import Settings
+from haul.web.proxies import via_trusted_proxy
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +72,9 @@ class Gate:
         )
         if not has_accounts and await self.mode() != "single":
             log.warning(
-                "haul has no account yet: open /setup and enter the setup code %s to make the "
-                "first administrator, or run 'haul users create-admin NAME'",
+                "haul has no account yet: open %s/setup and enter the setup code %s to make "
+                "the first administrator, or run 'haul users create-admin NAME'",
+                settings.base_path,
                 self.accounts.setup_code,
             )
 
@@ -86,11 +92,17 @@ class Gate:
         was; the credentials' short cache still applies)."""
         ip = conn.client.host if conn.client else None
         header = conn.headers.get("authorization")
-        if header is not None:
-            scheme, _, token = header.partition(" ")
+        signed_in = self.proxy_user(conn)
+        scheme, _, token = (header or "").partition(" ")
+        # Another kind of Authorization (a proxy's own Basic sign-in, passed on) is the
+        # proxy's business when it named the person.
+        if header is not None and (scheme.lower() == "bearer" or signed_in is None):
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
             return (await self.accounts.user_of_token(token.strip())).owner(ip)
+        if signed_in is not None:
+            role = self.settings.auth_header_role
+            return (await self.accounts.user_of_proxy(signed_in, role)).owner(ip)
         cookie = conn.cookies.get(LOGIN_COOKIE)
         if cookie:
             user, seen = await self.accounts.login_of_cookie(cookie)
@@ -113,6 +125,15 @@ class Gate:
                 ip_limit=self.settings.public_limit_per_ip,
             )
         raise Unauthorized()
+
+    def proxy_user(self, conn: HTTPConnection) -> str | None:
+        """The name a trusted proxy signed the caller in as (``HAUL_AUTH_HEADER``); None when
+        none is configured, the request did not come through a trusted proxy (anyone can send
+        the header), or it named nobody."""
+        header = self.settings.auth_header
+        if header is None or not via_trusted_proxy(conn.scope):
+            return None
+        return conn.headers.get(header, "").strip() or None
 
 
 class VisitorCookies:

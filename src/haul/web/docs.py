@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from haul.web.basepath import base_of
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
@@ -25,13 +27,14 @@ def install(app: FastAPI, prefix: str) -> None:
     schema = str(app.openapi_url)
     title = f"{app.title} - Swagger UI"
 
-    async def docs() -> HTMLResponse:
+    async def docs(request: Request) -> HTMLResponse:
+        base = base_of(request.scope)
         return get_swagger_ui_html(
-            openapi_url=schema,
+            openapi_url=base + schema,
             title=title,
-            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
-            swagger_css_url=f"{assets}/swagger-ui.css",
-            swagger_favicon_url="/static/haul.svg",
+            swagger_js_url=f"{base}{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{base}{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{base}/static/haul.svg",
             oauth2_redirect_url=None,
         )
 

@@ -14,13 +14,16 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from haul.web.proxies import via_trusted_proxy
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MESSAGE = "haul did not act on this request: a page of another web site made your browser send it."
 
 
-def cross_site(method: str, headers: dict[str, str]) -> bool:
+def cross_site(method: str, headers: dict[str, str], scheme: str | None = None) -> bool:
     """Whether a request changes state (or opens a WebSocket, which reads the events) and a
-    browser sent it on behalf of another site."""
+    browser sent it on behalf of another site (``scheme``: the one haul's pages have, when
+    known: see :func:`page_scheme`)."""
     if method in SAFE_METHODS:
         return False
     if headers.get("sec-fetch-site") == "cross-site":
@@ -28,7 +31,25 @@ def cross_site(method: str, headers: dict[str, str]) -> bool:
     origin = headers.get("origin")
     if not origin or origin == "null":
         return origin == "null"
-    return urlsplit(origin).netloc != headers.get("host", "")
+    return not same_origin(origin, headers.get("host", ""), scheme)
+
+
+def same_origin(origin: str, host: str, scheme: str | None) -> bool:
+    """Whether a browser's ``Origin`` is haul's own: its host, and its scheme when known."""
+    parts = urlsplit(origin)
+    return parts.netloc == host and (scheme is None or parts.scheme == scheme)
+
+
+def page_scheme(scope: Scope) -> str | None:
+    """The scheme of haul's pages when a trusted proxy said it (``X-Forwarded-Proto``), so a
+    page of ``http://`` cannot act on a haul people use over ``https://``; None otherwise
+    (the scheme of the connection says nothing of a proxy in front that did not say)."""
+    if not via_trusted_proxy(scope):
+        return None
+    if not any(key == b"x-forwarded-proto" for key, _ in scope["headers"]):
+        return None
+    scheme = str(scope["scheme"])
+    return {"ws": "http", "wss": "https"}.get(scheme, scheme)
 
 
 class SameOriginOnly:
@@ -38,13 +59,13 @@ class SameOriginOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            if cross_site("WEBSOCKET", headers):
+            if cross_site("WEBSOCKET", headers, page_scheme(scope)):
                 await receive()  # websocket.connect
                 await send({"type": "websocket.close", "code": 1008, "reason": "cross-site"})
                 return
         elif scope["type"] == "http":
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            if cross_site(scope["method"], headers):
+            if cross_site(scope["method"], headers, page_scheme(scope)):
                 body = json.dumps({"detail": MESSAGE, "code": "cross_site"}).encode()
                 await send(
                     {

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from urllib.parse import urlsplit
 
 from fastapi import Request
 from starlette.responses import Response
 
 from haul.errors import CsrfRejected
+from haul.web.origin import page_scheme, same_origin
 
 COOKIE = "haul_csrf"
 HEADER = "x-csrf-token"
@@ -58,5 +58,6 @@ def check(request: Request, sent: str | None) -> None:
     if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
         raise CsrfRejected()
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    host = request.headers.get("host", "")
+    if origin and origin != "null" and not same_origin(origin, host, page_scheme(request.scope)):
         raise CsrfRejected("This form came from another site, so haul did not act on it.")

@@ -17,6 +17,7 @@ from haul.service import Owner, to_json
 from haul.service.config import ConfigService
 from haul.service.downloads import DownloadService
 from haul.service.media import FileView, MediaService
+from haul.web.basepath import base_of
 from haul.web.deps import ConfigDep, DirectoryDep, DownloadsDep, MediaDep, OwnerDep
 from haul.web.errors import INVALID_FORM, status_for, status_of
 from haul.web.ids import Id, id_or_none
@@ -125,7 +126,7 @@ async def rows(
 
 
 @router.get("/ui/summary")
-async def summary(service: DownloadsDep, owner: OwnerDep) -> JSONResponse:
+async def summary(request: Request, service: DownloadsDep, owner: OwnerDep) -> JSONResponse:
     """The header's totals and the client banner, refreshed by the script every few seconds."""
     totals = await service.totals(owner)
     return JSONResponse(
@@ -140,6 +141,7 @@ async def summary(service: DownloadsDep, owner: OwnerDep) -> JSONResponse:
                 "_banner.html",
                 down=[c for c in totals.clients if not c.ok],
                 details=owner.is_admin,
+                base=base_of(request.scope),
             ),
         },
         headers={"Cache-Control": "no-store"},

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
+from haul.web.basepath import base_of
 from haul.web.deps import get_config, get_settings
 
 if TYPE_CHECKING:
     from haul.service import Owner
+    from haul.web.auth import Gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,10 @@ def kept(days: float) -> str:
 
 
 def who(request: Request) -> dict[str, Any]:
-    """The template context about the caller: ``me`` (the owner, or None when no route asked)
-    and ``visitor_terms`` (for an anonymous visitor of a public haul; else None)."""
+    """The template context about the caller: ``me`` (the owner, or None when no route asked),
+    ``visitor_terms`` (for an anonymous visitor of a public haul; else None), ``base`` (the
+    path haul is served under, before every link of the page) and ``by_proxy`` (signed in by
+    a trusted proxy's header)."""
     me: Owner | None = request.scope.get("haul.owner")
     terms = None
     if me is not None and me.anonymous:
@@ -57,4 +61,11 @@ def who(request: Request) -> dict[str, Any]:
             kept_days=get_config(request).current.anonymous_retention_days,
             sites=settings.public_site_list,
         )
-    return {"me": me, "visitor_terms": terms}
+    gate: Gate = request.app.state.gate
+    return {
+        "me": me,
+        "visitor_terms": terms,
+        "base": base_of(request.scope),
+        # Signed in by the proxy: logging out of haul would not end that.
+        "by_proxy": me is not None and gate.proxy_user(request) is not None,
+    }

@@ -3,7 +3,9 @@
 // works without this file (forms post and redirect); this only makes it live.
 "use strict";
 (() => {
-  const API = "/api/v1";
+  // The path haul is served under behind a proxy ("" at the root): before every address here.
+  const BASE = document.querySelector('meta[name="haul-base"]')?.content || "";
+  const API = BASE + "/api/v1";
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const LIVE = new Set(["queued", "resolving", "downloading", "paused", "checking", "seeding", "unknown", "processing"]);
   const $ = (sel, root = document) => root.querySelector(sel);
@@ -70,7 +72,7 @@
     return data;
   }
   async function html(path) {
-    const res = await fetch(path, { headers: { Accept: "text/html" } });
+    const res = await fetch(BASE + path, { headers: { Accept: "text/html" } });
     if (!res.ok) throw new Error(`The server answered ${res.status}.`);
     return res.text();
   }
@@ -236,7 +238,7 @@
     if (detail && (all || (LIVE.has(detail.querySelector("[data-status]")?.dataset.status) &&
         Date.now() - (lastProgress.get(Number(detail.dataset.id)) || 0) > 2500))) redrawPanel();
     try {
-      const res = await fetch("/ui/summary", { headers: { Accept: "application/json" } });
+      const res = await fetch(BASE + "/ui/summary", { headers: { Accept: "application/json" } });
       if (!res.ok) return;
       const s = await res.json();
       const set = (id, text) => {
@@ -264,7 +266,7 @@
       if (action === "remove") await call("DELETE", `/downloads/${id}?delete_files=${deleteFiles}`);
       else if (action === "cancel") await call("POST", `/downloads/${id}/cancel`, { delete_files: deleteFiles });
       else await call("POST", `/downloads/${id}/${action}`);
-      if (detail && action === "remove") window.location.assign("/");
+      if (detail && action === "remove") window.location.assign(BASE + "/");
       else if (detail) redrawPanel();
       else if (action === "remove") document.getElementById(`d-${id}`)?.remove();
       else await redrawRows([id]);
@@ -308,7 +310,7 @@
     const out = button.closest("li")?.querySelector(".share-out");
     try {
       const link = await call("POST", `/downloads/${button.dataset.id}/link`, { index: Number(button.dataset.index) });
-      const url = new URL(link.url, window.location.origin).href;
+      const url = new URL(BASE + link.url, window.location.origin).href;
       if (out) {
         out.hidden = false;
         out.innerHTML = "";
@@ -485,7 +487,7 @@
     if (document.hidden) return;
     let text;
     try {
-      const res = await fetch("/ui/clients/rows", { headers: { Accept: "text/html" } });
+      const res = await fetch(BASE + "/ui/clients/rows", { headers: { Accept: "text/html" } });
       if (!res.ok) return;
       text = await res.text();
     } catch {
@@ -608,7 +610,7 @@
     say("Asking the page for its formats…", "busy");
     button.disabled = true;
     try {
-      const res = await fetch(`/api/v1/formats?url=${encodeURIComponent(url)}`, { headers: { Accept: "application/json" } });
+      const res = await fetch(`${API}/formats?url=${encodeURIComponent(url)}`, { headers: { Accept: "application/json" } });
       const data = await res.json().catch(() => null);
       if (!res.ok) throw new Error((data && data.detail) || `The server answered ${res.status}.`);
       show(data);
