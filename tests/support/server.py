@@ -74,7 +74,7 @@ class HaulServer(_Process):
     def downloads(self) -> Path:
         return Path(self.env.get("HAUL_DOWNLOAD_DIR", self.data_dir / "downloads"))
 
-    def start(self, timeout: float = 30.0) -> HaulServer:
+    def start(self, timeout: float = 60.0) -> HaulServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -90,7 +90,10 @@ class HaulServer(_Process):
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("haul serve did not answer /healthz in time")
+        self.kill()  # not left running behind a failed test
+        raise RuntimeError(
+            f"haul serve did not answer /healthz in {timeout:.0f} s: {self.log.read_text()[-2000:]}"
+        )
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(method, f"{self.url}/api/v1{path}", timeout=30, **kwargs)
