@@ -15,6 +15,14 @@ def test_a_site_rule_is_added_and_a_bad_one_explained(
     page.goto("/settings")
     table = page.locator("table.site-rules")
     expect(table).to_be_visible()
+    # readable: across the form (not one cell of its grid), the domain its widest column
+    page.set_viewport_size({"width": 1280, "height": 900})
+    form, rules = page.locator("form.settings").bounding_box(), table.bounding_box()
+    domain = page.get_by_label("Domain of rule 1").bounding_box()
+    limit = page.get_by_label("Transfers at once of rule 1").bounding_box()
+    assert form is not None and rules is not None and domain is not None and limit is not None
+    assert rules["width"] >= min(form["width"], 640), (rules, form)
+    assert domain["width"] >= 300 and limit["width"] >= 100, (domain, limit)
     page.get_by_label("Domain of rule 1").fill("Example.COM")
     page.get_by_label("Transfers at once of rule 1").fill("2")
     page.get_by_label("Pause in seconds of rule 1").fill("3")

@@ -243,6 +243,7 @@ async def test_setup_of_a_single_user_haul_needs_no_code_and_logs_in(single: Sit
     assert setup.status_code == 200
     assert "haul asks everyone to log in, you too" in setup.text
     assert 'name="code"' not in setup.text
+    assert 'name="role"' not in setup.text  # the first account is the administrator
     csrf = token(setup.text)
 
     differ = {"csrf": csrf, "username": "me", "password": "long enough 1", "password_again": "x"}
@@ -256,7 +257,7 @@ async def test_setup_of_a_single_user_haul_needs_no_code_and_logs_in(single: Sit
     assert "at least 8 characters" in field_error(refused.text, "password")
 
     good = {**differ, "password_again": "long enough 1"}
-    made = await browser.post("/setup", data=good)
+    made = await browser.post("/setup", data={**good, "role": "user"})  # a role is ignored
     assert made.status_code == 303
     assert made.headers["location"] == "/users?done=welcome"
     users = await browser.get(made.headers["location"])
@@ -269,7 +270,7 @@ async def test_setup_of_a_single_user_haul_needs_no_code_and_logs_in(single: Sit
     assert (await browser.get("/setup")).headers["location"] == "/login"
     late = await browser.post("/setup", data=good)
     assert late.status_code == 303 and late.headers["location"] == "/login"
-    assert [u.username for u in await single.accounts.users()] == ["me"]
+    assert [(u.username, u.role) for u in await single.accounts.users()] == [("me", "admin")]
 
 
 async def test_setup_of_a_networked_haul_asks_for_the_setup_code(settings: Settings) -> None:
@@ -483,18 +484,19 @@ async def test_an_administrator_adds_changes_and_deletes_users(site: Site) -> No
     assert "only administrator" in only.text
 
 
-async def test_the_first_account_must_be_an_administrator(single: Site) -> None:
+async def test_the_first_account_is_the_administrator_and_no_role_is_offered(
+    single: Site,
+) -> None:
     browser = single.browser()
     page = await browser.get("/users")
     assert 'id="first-admin"' in page.text
     assert 'href="/setup"' in page.text  # the discreet way to set up accounts
+    assert 'name="role"' not in page.text  # no choice: it is the administrator
     sent = {"csrf": token(page.text), "username": "kid", "password": "kid password 1"}
-    refused = await browser.post("/users", data={**sent, "role": "user"})
-    assert refused.status_code == 422
-    assert "The first account must be an administrator" in field_error(refused.text, "role")
-    assert await single.accounts.users() == []
-    made = await browser.post("/users", data={**sent, "role": "admin"})
+    made = await browser.post("/users", data={**sent, "role": "user"})  # a role sent anyway
     assert made.status_code == 303
+    [kid] = await single.accounts.users()
+    assert (kid.username, kid.role) == ("kid", "admin")
     assert (await browser.get("/users")).status_code == 303  # now everyone logs in
 
 

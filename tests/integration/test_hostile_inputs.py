@@ -119,6 +119,16 @@ async def test_nul_characters_in_json_and_addresses_are_refused(app: App) -> Non
         await refused(app, "GET", path, 422, NUL_SENTENCE)
 
 
+async def test_an_unknown_status_of_the_list_is_refused_like_an_unknown_sort(app: App) -> None:
+    said = await refused(app, "GET", "/api/v1/downloads?status=bogus", 422, "no status 'bogus'")
+    valid = "queued, resolving, downloading, paused, checking, seeding, processing, completed"
+    assert valid in said.json()["detail"], said.json()
+    await refused(app, "GET", "/api/v1/downloads?status=failed,bogus", 422, "'bogus'")
+    await refused(app, "GET", "/api/v1/downloads?sort=bogus", 422, "sort")
+    good = await app.http.get("/api/v1/downloads?status=failed,queued&status=completed")
+    assert good.status_code == 200, good.text
+
+
 JSON_TYPES = [
     "application/merge-patch+json",
     "application/vnd.api+json",

@@ -81,7 +81,9 @@ async def test_side_files_are_filed_beside_the_film(
     assert nfo.tag == "movie"
     assert nfo.findtext("title") == "Heat" and nfo.findtext("year") == "1995"
     assert nfo.findtext("plot") == "A page's words about it."
-    assert nfo.findtext("studio") == "Studio" and nfo.findtext("premiered") == "2024-01-01"
+    assert nfo.findtext("studio") == "Studio"
+    # the page's date (2024) is not the film's (1995): it would contradict the year
+    assert nfo.findtext("premiered") is None
     records = {Path(f["path"]).name: f for f in await files_of(app, item["id"])}
     assert set(records) == {"Heat (1995).mp4", "Heat (1995).nfo", "Heat (1995)-thumb.jpg"}
     assert records["Heat (1995).mp4"]["is_media"] is True
@@ -114,3 +116,42 @@ async def test_an_nfo_filed_by_attaching_names_the_item(
     nfo = ET.parse(target).getroot()  # noqa: S314
     assert nfo.findtext("title") == "Kodi Film" and nfo.findtext("year") == "2019"
     assert nfo.findtext("plot") == "Plot." and nfo.findtext("studio") == "Someone"
+
+
+async def test_side_files_keep_the_numbered_name_of_their_file_through_attaching(
+    app: App, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/media/k.mp4", media_files.mp4, "video/mp4")
+    page = media.page_with_metadata(
+        origin.url("/media/k.mp4"), title="clip", uploader="Someone", description="P."
+    )
+    origin.add_page("/watch/k", page)
+    body = {"name": "kodi", "write_nfo": True}
+    assert (await app.post("/profiles", json=body)).status_code == 201
+    # the same page once without its NFO: its name is taken in the download folder
+    first = await submit(app, origin.url("/watch/k"))
+    assert (await finished(app, first["id"]))["status"] == "completed"
+    second = await submit(app, origin.url("/watch/k"), profile="kodi")
+    assert (await finished(app, second["id"]))["status"] == "completed"
+    downloads = app.runtime.settings.downloads_root
+    [video] = [Path(f["path"]).name for f in await files_of(app, second["id"]) if f["is_media"]]
+    [nfo] = [p.name for p in downloads.rglob("*.nfo")]
+    assert " (1)" in video and nfo == video.rsplit(".", 1)[0] + ".nfo", (video, nfo)
+
+    film = await create_item(app, kind="movie", title="Kodi Film", year=2019)
+    folder = app.runtime.settings.library_root / "Movies" / "Kodi Film (2019)"
+    folder.mkdir(parents=True)
+    (folder / "Kodi Film (2019).mp4").write_bytes(b"an earlier copy")  # the name is taken
+    attached = await app.post(f"/downloads/{second['id']}/media", json={"media_id": film["id"]})
+    assert attached.status_code == 204, attached.text
+    target = folder / "Kodi Film (2019) (2).nfo"
+    await await_for(lambda: target.is_file() or None, 30, what="the NFO to be filed")
+    await finished(app, second["id"])
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Kodi Film (2019) (2).mp4",
+        "Kodi Film (2019) (2).nfo",
+        "Kodi Film (2019).mp4",
+    ]
+    assert not list(downloads.rglob("*.nfo"))  # nothing left in the download folder
+    filed = ET.parse(target).getroot()  # noqa: S314
+    assert filed.findtext("title") == "Kodi Film" and filed.findtext("year") == "2019"

@@ -4,7 +4,9 @@ HTTP engine) both go through a loopback proxy, which sees the proxy credentials.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 from tests.support.proxy import ForwardingProxy, Seen
+from tests.support.wait import await_for
 
 SECRET = "s3cr3t-pass"
 
@@ -252,3 +255,67 @@ async def test_the_environments_proxy_gets_its_login_on_plain_http_too(
         finally:
             await engine.aclose()
         assert proxy.seen == [Seen(origin.url("/env.bin"), basic("carol", SECRET))]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def failed_with(app: App, download_id: int) -> dict[str, Any]:
+    """The download once its first attempt failed (failed, or waiting for a retry)."""
+
+    async def said() -> dict[str, Any] | None:
+        item: dict[str, Any] = (await app.get(f"/downloads/{download_id}")).json()
+        return item if item["error"] else None
+
+    return await await_for(said, 30, what=f"download {download_id} to fail")
+
+
+async def test_a_proxy_that_cannot_be_used_is_named_in_the_downloads_error(
+    app: App, origin: Origin
+) -> None:
+    with ForwardingProxy() as plain, ForwardingProxy(login=basic("alice", "right")) as strict:
+        cases = {
+            "refused": (
+                f"http://alice:{SECRET}@127.0.0.1:{closed_port()}",
+                "it refused the connection",
+            ),
+            # an http proxy given as https://: no TLS there
+            "scheme": (
+                f"https://alice:{SECRET}@127.0.0.1:{plain.port}",
+                "secure connection to it failed",
+            ),
+            "login": (strict.url(f"alice:{SECRET}"), "407 Proxy Authentication Required"),
+        }
+        for name, (proxy, words) in cases.items():
+            await make(app, {"name": name, "proxy": proxy})
+            origin.add_file(f"/files/{name}.bin", b"plain bytes" * 1000)
+            item = await submit(app, origin.url(f"/files/{name}.bin"), profile=name)
+            failed = await failed_with(app, item["id"])
+            error = failed["error"]
+            where = proxy.rsplit("@", 1)[-1].split("//")[-1]
+            assert f"Could not use the proxy {where}: " in error, (name, error)
+            assert words in error, (name, error)
+            assert "not a valid URL" not in error, (name, error)
+            assert SECRET not in error and "alice" not in error, (name, error)
+        assert origin.requests == []  # nothing went around the proxies
+
+
+async def test_yt_dlp_names_the_proxy_it_could_not_use(origin: Origin) -> None:
+    from haul.engine.ytdlp import extract
+    from haul.errors import TransferError
+
+    origin.add_page("/watch/one", media.page_with_video(origin.url("/media/a.mp4")))
+    proxy = f"http://alice:{SECRET}@127.0.0.1:{closed_port()}"
+    with pytest.raises(TransferError) as caught:
+        await asyncio.to_thread(extract, origin.url("/watch/one"), params={"proxy": proxy})
+    error = caught.value
+    assert error.code == "proxy_failed", error.message
+    assert error.message.startswith(
+        f"Could not use the proxy 127.0.0.1:{proxy.rsplit(':', 1)[1]}: "
+    )
+    assert SECRET not in error.message and "alice" not in error.message

@@ -19,7 +19,8 @@ class Seen:
 
 
 class ForwardingProxy:
-    def __init__(self) -> None:
+    def __init__(self, login: str | None = None) -> None:
+        """``login``: the ``Proxy-Authorization`` it wants (any other request gets 407)."""
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         owner = self
@@ -33,6 +34,12 @@ class ForwardingProxy:
             def do_GET(self) -> None:
                 with owner._lock:
                     owner.seen.append(Seen(self.path, self.headers.get("Proxy-Authorization")))
+                if login is not None and self.headers.get("Proxy-Authorization") != login:
+                    self.send_response(407)
+                    self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 headers = {
                     k: v
                     for k, v in self.headers.items()

@@ -78,8 +78,65 @@ COOKIES = {
 }
 
 
+PAGE_URL = "https://videos.example/watch?v=abcdefghijk"
+FORMATS = {
+    "url": PAGE_URL,
+    "title": "A talk about formats, with a title long enough to wrap",
+    "duration": 754.0,
+    "extractor": "Generic",
+    "formats": [
+        {
+            "id": "hls-audio-128000-English",
+            "ext": "mp4",
+            "kind": "audio",
+            "resolution": "audio only",
+            "vcodec": "none",
+            "acodec": "mp4a.40.2",
+            "filesize_approx": 12_064_000,
+            "tbr": 128.0,
+            "abr": 128.0,
+            "protocol": "m3u8_native",
+            "format_note": "English (default)",
+        },
+        {
+            "id": "248",
+            "ext": "webm",
+            "kind": "video",
+            "width": 1920,
+            "height": 1080,
+            "resolution": "1920x1080",
+            "fps": 29.97,
+            "vcodec": "vp09.00.40.08",
+            "acodec": "none",
+            "filesize": 187_654_321,
+            "tbr": 1991.2,
+            "vbr": 1991.2,
+            "protocol": "https",
+            "format_note": "1080p",
+        },
+        {
+            "id": "22",
+            "ext": "mp4",
+            "kind": "video+audio",
+            "width": 1280,
+            "height": 720,
+            "resolution": "1280x720",
+            "fps": 30,
+            "vcodec": "avc1.64001F",
+            "acodec": "mp4a.40.2",
+            "filesize": None,
+            "tbr": 1150.0,
+            "protocol": "https",
+            "format_note": "720p",
+        },
+    ],
+}
+
+
 def answer(request: httpx.Request) -> httpx.Response:
     path = request.url.path.removeprefix("/api/v1")
+    if path == "/formats":
+        return httpx.Response(200, json=FORMATS)
     if path == "/config":
         return httpx.Response(200, json={"settings": SETTINGS})
     if path == "/profiles":
@@ -106,7 +163,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> None:
         )
         return api
 
-    for module in (config_cli, profiles_cli, cookies_cli):
+    for module in (config_cli, profiles_cli, cookies_cli, cli):
         monkeypatch.setattr(module, "api_for", api_for)
 
 
@@ -168,6 +225,25 @@ def test_cookies_add_says_so_in_whole_lines_at_80_columns(tmp_path: Path) -> Non
     words_whole(output, ", ".join(COOKIES["domains"]))
 
 
+@pytest.mark.usefixtures("terminal")
+def test_formats_show_id_ext_resolution_codecs_size_and_rate_in_80_columns() -> None:
+    output = run("formats", PAGE_URL)
+    assert max(len(line) for line in output.splitlines()) <= 80, output
+    rows = {line.split()[0]: line.split() for line in output.splitlines() if line.strip()}
+    assert rows["hls-audio-128000-English"][:6] == [
+        "hls-audio-128000-English",
+        "mp4",
+        "audio",
+        "mp4a",
+        "~12.1MB",
+        "128k",
+    ]
+    assert rows["248"][:6] == ["248", "webm", "1920x1080", "vp09", "187.7MB", "1991k"]
+    assert rows["22"][:6] == ["22", "mp4", "1280x720", "avc1+mp4a", "-", "1150k"]
+    assert "…" not in output
+    words_whole(output, "English (default)", FORMATS["title"])
+
+
 def test_a_pipe_gets_every_row_whole_on_one_line() -> None:
     config = run("config", "ls")
     row = next(line for line in config.splitlines() if "site_rules" in line)
@@ -175,5 +251,16 @@ def test_a_pipe_gets_every_row_whole_on_one_line() -> None:
     profiles = run("profiles", "ls")
     row = next(line for line in profiles.splitlines() if "best-music-archive" in line)
     assert "audio mp3 192K, embeds metadata+thumbnail, writes nfo" in row
+    listed = run("formats", PAGE_URL)
+    row = next(line for line in listed.splitlines() if line.split()[:1] == ["248"])
+    assert "vp09.00.40.08" in row and "https" in row and "1080p" in row
     cookies = run("cookies", "add", __file__)
     assert "  sites .youtube.com, .google.com, accounts.example.org, www.example.net" in cookies
+
+
+def test_ls_refuses_an_unknown_status_and_names_the_valid_ones() -> None:
+    result = CliRunner().invoke(cli.app, ["ls", "--status", "queued,bogus"])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "haul knows no status 'bogus'" in said, said
+    assert "queued, resolving, downloading, paused" in said, said

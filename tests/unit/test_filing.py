@@ -113,3 +113,20 @@ def test_a_refused_completion_is_tried_again_sooner_then_later_without_end() -> 
     delays = [backoff.delay(attempt) for attempt in range(8)]
     assert delays == [0.0, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0]
     assert backoff.delay(10_000) == 10.0
+
+
+def test_files_named_after_the_main_file_take_its_number_with_it(root: Path) -> None:
+    (root / "clip.mp4").write_bytes(b"someone else's")
+    (root / "clip (1).nfo").write_bytes(b"someone else's")
+    names = ["clip.mp4", "clip.nfo", "clip.en.vtt", "clip.info.json", "clip.webp", "notes.txt"]
+    for name in names:
+        (work(root) / name).write_bytes(b"x" * (1000 if name == "clip.mp4" else 10))
+    note = filing.plan(work(root), [work(root) / n for n in names], root, "Clip", {})
+    assert [m.final.name for m in note.moves] == [
+        "clip (2).mp4",
+        "clip (2).nfo",
+        "clip (2).en.vtt",
+        "clip (2).info.json",
+        "clip (2).webp",
+        "notes.txt",
+    ]

@@ -13,12 +13,19 @@ import pytest
 from haul.core import lifecycle
 from haul.core.admission import Limits
 from haul.core.status import Phase, Status
-from haul.engine.base import Profile, Progress
+from haul.engine.base import Profile, Progress, StopSignal
 from haul.engine.diskspace import waiting_message
 from haul.engine.fake import Script
 from haul.engine.filing import NOTE
+from haul.engine.stopwatch import until_stopped
 from haul.engine.ytdlp import ExtractedEntry, Extraction
-from haul.errors import DiskFull, PermanentTransferError, StorageError, TransientTransferError
+from haul.errors import (
+    DiskFull,
+    PermanentTransferError,
+    StorageError,
+    TransferStopped,
+    TransientTransferError,
+)
 from haul.store.jobs import Completion, JobTransaction, Recorded, Successor
 from haul.store.models import utcnow
 from tests.support.job_runs import OWNER, WORKER, Bench, bench
@@ -413,3 +420,25 @@ async def test_an_end_the_database_refused_gives_the_lease_back_later(
     assert row.id not in b.live and row.id in b.live.dropped()
     assert b.stored(row.id).phase == Phase.ACTIVE
     assert b.stored(row.id).lease_worker_id == WORKER
+
+
+async def test_work_told_to_stop_ends_as_a_stop_even_when_it_fails_as_it_goes() -> None:
+    """A stop cancels the awaited work; what that work raises while it is torn down (a
+    connection cut by the cancel) is not the download's failure: it was stopped."""
+    stop = StopSignal()
+
+    async def transfer() -> int:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise TransientTransferError("The connection closed.", code="connection") from None
+        return 1
+
+    stop.set("pause")
+    with pytest.raises(TransferStopped):
+        await until_stopped(transfer(), stop, interval=0.01)
+
+    async def quick() -> int:
+        return 7
+
+    assert await until_stopped(quick(), StopSignal()) == 7

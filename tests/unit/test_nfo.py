@@ -94,11 +94,17 @@ def test_filed_for_an_item_it_says_the_items_title_and_year() -> None:
     assert root.findtext("title") == "Kodi Film" and root.findtext("year") == "2019"
     assert [e.text for e in root.findall("title")] == ["Kodi Film"]
     assert root.findtext("plot") == "What the page says."
-    assert root.findtext("premiered") == "2024-01-02" and root.findtext("studio") == "Someone"
+    assert root.findtext("studio") == "Someone"
+    # the page's date (its upload, 2024) would contradict the item's year: it goes
+    assert root.findtext("premiered") is None
     assert root.findtext("runtime") == "2" and root.findtext("uniqueid") == "abc"
     # an item without a year keeps the page's
     kept = ET.fromstring(for_item(page, "<Film & Co>", None) or b"")  # noqa: S314
     assert kept.findtext("title") == "<Film & Co>" and kept.findtext("year") == "2024"
+    assert kept.findtext("premiered") == "2024-01-02"
+    # a date of the item's own year stays
+    same = ET.fromstring(for_item(page, "Kodi Film", 2024) or b"")  # noqa: S314
+    assert same.findtext("premiered") == "2024-01-02" and same.findtext("year") == "2024"
 
 
 def test_filed_for_an_episode_it_becomes_the_episodes() -> None:
@@ -109,7 +115,8 @@ def test_filed_for_an_episode_it_becomes_the_episodes() -> None:
     assert named.tag == "episodedetails"
     assert named.findtext("title") == "The Detail" and named.findtext("showtitle") == "The Wire"
     assert named.findtext("season") == "1" and named.findtext("episode") == "2"
-    assert named.findtext("aired") is None or named.findtext("aired") == "2024-01-02"
+    assert named.findtext("year") == "2002"
+    assert named.findtext("aired") is None and named.findtext("premiered") is None
 
 
 def test_what_is_not_an_nfo_of_a_page_is_left_alone() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from haul.core import lifecycle
+from haul.core.media_items import Subject
 from haul.core.status import Phase
 from haul.errors import NotFound
 from haul.media.probe import ProbeResult
@@ -58,13 +59,11 @@ async def setup(tmp_path: Path, probe: FakeProbe) -> tuple[MemoryJobStore, Proce
 
 
 def finished(jobs: MemoryJobStore, *, leased: bool = True, **fields: Any) -> StoredJob:
-    files = [{"path": "a/movie.mkv", "name": "movie.mkv", "size": 3, "mtime": 1.0}]
+    fields.setdefault(
+        "files", [{"path": "a/movie.mkv", "name": "movie.mkv", "size": 3, "mtime": 1.0}]
+    )
     return jobs.state.add(
-        "alice",
-        phase=Phase.PROCESSING.value,
-        lease_worker_id=WORKER if leased else None,
-        files=files,
-        **fields,
+        "alice", phase=Phase.PROCESSING.value, lease_worker_id=WORKER if leased else None, **fields
     )
 
 
@@ -158,3 +157,55 @@ async def test_reprocess_files_it_again(tmp_path: Path) -> None:
         "completed",
     ]
     assert [i for i, _ in jobs.state.media_files] == [job.id]  # replaced, not added
+
+
+class MediaByName(FakeProbe):
+    """Reads a .mp4 as a video and any other file as not media."""
+
+    def __call__(self, path: Path, *, profile: str | None = None) -> ProbeResult:
+        self.probed.append(path)
+        media = path.suffix == ".mp4"
+        return ProbeResult(
+            path,
+            path.name,
+            path.stat().st_size,
+            1.0,
+            media,
+            container="mp4" if media else None,
+            video_codec="h264" if media else None,
+            width=640 if media else None,
+            height=360 if media else None,
+        )
+
+
+async def test_side_files_follow_the_main_files_numbered_name_into_the_library(
+    tmp_path: Path,
+) -> None:
+    jobs, processor, _ = await setup(tmp_path, MediaByName())
+    folder = tmp_path / "lib" / "Movies" / "Heat (1995)"
+    folder.mkdir(parents=True)
+    for name in ("Heat (1995).mp4", "Heat (1995) (2).mp4", "Heat (1995).nfo"):
+        (folder / name).write_bytes(b"an earlier download's " + name.encode())
+    downloaded = tmp_path / "downloads" / "a"
+    downloaded.mkdir(parents=True)
+    names = ["clip.mp4", "clip.nfo", "clip.webp", "clip.en.srt", "clip.info.json"]
+    for name in names:
+        (downloaded / name).write_bytes(b"new " + name.encode() * (50 if "mp4" in name else 1))
+    files = [{"path": f"a/{n}", "name": n, "size": 1, "mtime": 1.0} for n in names]
+    jobs.state.subjects[5] = Subject(kind="movie", title="Heat", year=1995)
+    job = finished(jobs, files=files, media_id=5)
+    processor.enqueue(job.id)
+    assert await processor.process_pending() == 1
+    assert job.last_error_code is None, job.last_error_message
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Heat (1995) (2).mp4",
+        "Heat (1995) (3)-thumb.webp",
+        "Heat (1995) (3).en.srt",
+        "Heat (1995) (3).info.json",
+        "Heat (1995) (3).mp4",
+        "Heat (1995) (3).nfo",
+        "Heat (1995).mp4",
+        "Heat (1995).nfo",
+    ]
+    assert list(downloaded.iterdir()) == []  # nothing of it left in the download folder
+    assert (folder / "Heat (1995) (3).nfo").read_bytes() == b"new clip.nfo"

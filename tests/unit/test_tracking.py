@@ -150,3 +150,24 @@ def test_owners_are_named_as_people_read_them() -> None:
     assert owner_name("user:9", names) == "user 9"
     assert owner_name("session:1a2b3c4d-0000-4000-8000-000000000000", names) == "visitor 1a2b3c4d"
     assert owner_name("local", names) == "local"
+
+
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        ("https://files.example/dl/Ubuntu%2024.04%20desktop.iso", "Ubuntu 24.04 desktop.iso"),
+        ("https://files.example/a/clip.mp4?token=x#t=3", "clip.mp4"),
+        ("https://files.example/a/%1B%5B31mred%0Aline.mkv", "red line.mkv"),  # untrusted
+        ("https://www.youtube.com/watch?v=abcdefghijk", None),  # a page names no file
+        ("https://files.example/", None),
+        ("magnet:?xt=urn:btih:abc&dn=clip.mkv", None),
+    ],
+)
+def test_a_queued_download_is_called_by_the_file_name_its_link_ends_with(
+    url: str, title: str | None
+) -> None:
+    queued = Row(source_url=url, phase=Phase.QUEUED, client=None, client_ref=None)
+    assert track(queued, None).title == title
+    # what the source says, once known, comes first
+    named = Row(source_url=url, title="Its own title", phase=Phase.QUEUED, client=None)
+    assert track(named, None).title == "Its own title"

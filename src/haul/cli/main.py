@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
-from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -36,14 +35,15 @@ from haul.cli.media import media_app
 from haul.cli.notify import notify_app
 from haul.cli.profiles import profiles_app
 from haul.cli.render import (
-    TextConsole,
     children_table,
     details,
     downloads_table,
+    formats_narrow,
     formats_table,
     live_text,
     media_file_line,
     plain,
+    print_fitted,
     say_error,
     text,
 )
@@ -51,10 +51,12 @@ from haul.cli.retention import retention_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
 from haul.core.profiles import AUDIO_FORMATS, check_choice
+from haul.core.status import statuses_asked
 from haul.core.submit_options import SubmitOptions
 from haul.errors import (
     ApiError,
     HaulError,
+    InputError,
     InvalidChoice,
     LoginNeeded,
     StartRefused,
@@ -325,12 +327,7 @@ def formats(
     `haul add URL --format ID`."""
     with api_for(server, token) as api:
         page = api.request("GET", "/formats", params={"url": url}, timeout=FORMATS_WAIT)
-    table = formats_table(page)
-    out = console
-    if not console.is_terminal:  # a pipe gets every column whole, for scripts
-        whole = Measurement.get(console, console.options.update_width(1000), table).maximum
-        out = TextConsole(width=max(whole, console.width))
-    out.print(table)
+    print_fitted(formats_table(page), lambda: formats_narrow(page))
 
 
 def _request_fields(options: SubmitOptions) -> dict[str, Any]:
@@ -507,9 +504,14 @@ def list_(
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
-    """List downloads with their live state."""
+    """List downloads with their live state (``--status failed``, repeated or comma-separated:
+    only those)."""
+    try:
+        statuses = statuses_asked(status or [])
+    except InputError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--status") from None
     with api_for(server, token) as api:
-        page = api.request("GET", "/downloads", params={"status": status or [], "limit": limit})
+        page = api.request("GET", "/downloads", params={"status": statuses, "limit": limit})
     console.print(downloads_table(page["items"]))
     for client in page["clients"]:
         if not client["ok"]:

@@ -275,13 +275,20 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}k"
 
 
-def formats_table(page: dict[str, Any]) -> Table:
-    """The formats of a page (``GET /formats``), worst first as yt-dlp sorts them; the page's
-    title and length above them."""
+def _formats_frame(page: dict[str, Any], **options: Any) -> Table:
+    """An empty table of a page's formats: the page's title above, its length and URL below."""
     title = text(page.get("title") or page["url"], "bold")
-    table = Table(box=None, header_style="bold", title=title, title_justify="left")
+    table = Table(box=None, header_style="bold", title=title, title_justify="left", **options)
     table.caption = f"{duration(page.get('duration'))}  {plain(page['url'])}"
     table.caption_justify = "left"
+    return table
+
+
+def formats_table(page: dict[str, Any]) -> Table:
+    """The formats of a page (``GET /formats``), worst first as yt-dlp sorts them, every
+    field yt-dlp gives in a column of its own (what a pipe gets); the page's title and
+    length above them."""
+    table = _formats_frame(page)
     columns = ("ID", "EXT", "KIND", "RESOLUTION", "FPS", "VCODEC", "ACODEC", "SIZE", "TBR")
     for column in (*columns, "ABR", "VBR", "PROTOCOL", "NOTE"):
         right = column in ("FPS", "SIZE", "TBR", "ABR", "VBR")
@@ -312,6 +319,63 @@ def formats_table(page: dict[str, Any]) -> Table:
 
 def _approx(value: float | None) -> str:
     return "-" if value is None else f"~{size_text(value)}"
+
+
+def formats_narrow(page: dict[str, Any]) -> Table:
+    """:func:`formats_table` for a terminal too narrow for it: id, extension, resolution,
+    codecs, size and bitrate, shortened (``avc1+mp4a``, ``4.8MB``, ``1200k``), then yt-dlp's
+    note, which wraps; the id is never cut."""
+    table = _formats_frame(page, pad_edge=False, collapse_padding=True)
+    table.add_column("ID", no_wrap=True, style="bold")
+    table.add_column("EXT", no_wrap=True)
+    table.add_column("RES", no_wrap=True)
+    table.add_column("CODECS", no_wrap=True)
+    table.add_column("SIZE", justify="right", no_wrap=True)
+    table.add_column("RATE", justify="right", no_wrap=True)
+    table.add_column("NOTE", ratio=1)
+    for f in page.get("formats") or []:
+        exact, approx = f.get("filesize"), f.get("filesize_approx")
+        shown_size = "-"
+        if exact is not None:
+            shown_size = _short_size(exact)
+        elif approx is not None:
+            shown_size = "~" + _short_size(approx)
+        table.add_row(
+            text(f["id"]),
+            text(f.get("ext") or "-"),
+            text(_short_resolution(f)),
+            text(_short_codecs(f.get("vcodec"), f.get("acodec"))),
+            shown_size,
+            _rate(f.get("tbr")),
+            text(f.get("format_note") or ""),
+        )
+    return table
+
+
+def _short_size(n: float) -> str:
+    """``4.8MB`` (:func:`size_text` without its space)."""
+    return size_text(n).replace(" ", "")
+
+
+def _short_resolution(f: dict[str, Any]) -> str:
+    if f.get("width") and f.get("height"):
+        return f"{f['width']}x{f['height']}"
+    if f.get("kind") == "audio" or f.get("resolution") == "audio only":
+        return "audio"
+    return str(f.get("resolution") or "-")
+
+
+def _short_codecs(vcodec: str | None, acodec: str | None) -> str:
+    """``avc1+mp4a`` from ``avc1.64001F`` and ``mp4a.40.2``: each codec's family, the one
+    yt-dlp says is absent (``none``) left out, ``?`` for one it does not know."""
+    parts = [
+        "?" if codec is None else codec.split(".", 1)[0]
+        for codec in (vcodec, acodec)
+        if codec != "none"
+    ]
+    if parts == ["?", "?"]:
+        return "-"
+    return "+".join(parts) or "-"
 
 
 def whole_width(table: Table) -> int:

@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -102,17 +102,28 @@ def entry_root(entry: dict[str, Any], downloads: Path, library: Path) -> Path:
 def free_name(folder: Path, name: str, *, taken: Collection[Path] = ()) -> Path:
     """``folder/name``, or ``folder/stem (n).ext`` with the first n not taken yet (neither on
     disk nor in ``taken``)."""
-    candidate = folder / name
-    if candidate not in taken and not candidate.exists():
-        return candidate
-    stem, dot, ext = name.rpartition(".")
+    stem, dot, _ = name.rpartition(".")
     if not dot or not stem:
-        stem, ext = name, ""
-    for n in range(1, 10_000):
-        candidate = folder / (f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})")
-        if candidate not in taken and not candidate.exists():
-            return candidate
-    raise FileExistsError(f"no free name for {name} in {folder}")
+        stem = name
+    [free] = free_names(folder, stem, [name], taken=taken)
+    return free
+
+
+def free_names(
+    folder: Path, stem: str, names: Sequence[str], *, taken: Collection[Path] = ()
+) -> list[Path]:
+    """Free places in ``folder`` for ``names``, which all begin with ``stem`` (a file and the
+    files named after it: ``clip.mp4``, ``clip.nfo``, ``clip.en.vtt``): the names as they are
+    when none is taken (neither on disk nor in ``taken``), else all with the same first
+    number n after the stem that leaves every one free (``clip (1).mp4``, ``clip (1).nfo``),
+    so that they keep belonging together."""
+    assert all(name.startswith(stem) for name in names), (stem, names)
+    for n in range(10_000):
+        mark = f" ({n})" if n else ""
+        candidates = [folder / (stem + mark + name[len(stem) :]) for name in names]
+        if not any(c in taken or c.exists() for c in candidates):
+            return candidates
+    raise FileExistsError(f"no free name for {stem} in {folder}")
 
 
 def sanitize_filename(name: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from haul.errors import InputError
+
 
 class Status(StrEnum):
     QUEUED = "queued"  # waiting for admission or a slot
@@ -25,6 +27,10 @@ class Status(StrEnum):
     CANCELED = "canceled"
     MISSING = "missing"  # the client does not know the item
     UNKNOWN = "unknown"  # the client cannot be reached
+
+
+#: Every status, in the order of the lifecycle.
+STATUS_NAMES: tuple[str, ...] = tuple(s.value for s in Status)
 
 
 class Phase(StrEnum):
@@ -74,6 +80,19 @@ STATUS_PHASES: dict[str, list[str]] = {
     Status.FAILED: [Phase.FAILED, Phase.PARENT],
     Status.CANCELED: [Phase.CANCELED, Phase.ACTIVE],
 }
+
+
+def statuses_asked(values: Sequence[str]) -> list[str]:
+    """The statuses a list is filtered by, from what a person gave (``failed``, or several
+    in one value: ``queued,failed``); InputError naming the valid ones for any other word."""
+    asked = [s.strip() for value in values for s in value.split(",") if s.strip()]
+    unknown = [s for s in asked if s not in STATUS_NAMES]
+    if unknown:
+        which = ", ".join(repr(s[:40]) for s in unknown[:3])
+        raise InputError(
+            f"haul knows no status {which}; a status is one of: {', '.join(STATUS_NAMES)}."
+        )
+    return asked
 
 
 def phases_for(statuses: Sequence[str]) -> list[str] | None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from haul.core.client_items import ClientItem
 from haul.core.images import download_thumbnail
 from haul.core.status import PHASE_STATUS, Phase, Status
+from haul.core.text import printable
 
 
 class DownloadRow(Protocol):
@@ -138,7 +140,7 @@ def track(
     return Tracked(
         id=row.id,
         url=row.source_url,
-        title=row.title or (item.name if item else None),
+        title=row.title or (item.name if item else None) or name_in_url(row.source_url),
         status=status,
         progress=1.0 if done else (live.progress if live else None),
         downloaded_bytes=size if done else (live.downloaded_bytes if live else None),
@@ -167,6 +169,29 @@ def track(
         max_duration=(row.meta or {}).get("max_duration"),
         thumbnail_url=thumbnail_url(row, thumbnail),
     )
+
+
+#: The longest name :func:`name_in_url` gives.
+MAX_URL_NAME = 200
+
+
+def name_in_url(url: str) -> str | None:
+    """The file name a link ends with (``Ubuntu 24.04.iso`` from ``.../Ubuntu%2024.04.iso``):
+    what a download is called until its source says (a direct file's first answer, a page's
+    title). Percent-decoded and untrusted: control characters go, as from any title. None
+    for a link whose path names no file (``/watch``, ``/``), a magnet or a torrent: the
+    interfaces show the link itself then."""
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    name = printable(unquote(path.rstrip("/").rsplit("/", 1)[-1]))[:MAX_URL_NAME]
+    stem, dot, extension = name.rpartition(".")
+    if not (dot and stem.strip() and extension.isalnum()):
+        return None
+    return name
 
 
 def _live_fields(row: DownloadRow, item: ClientItem | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from haul.core.paths import free_name, inside
+from haul.core.paths import free_name, free_names, inside
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,49 @@ def plan(
 ) -> Note:
     """Final places for ``files`` of the work folder ``work``: free names in ``dest``.
 
-    Names taken by an earlier file of the same plan count as taken."""
+    The files named after the largest one (its NFO, information, thumbnail and subtitles:
+    ``clip.nfo`` beside ``clip.mp4``) keep its name: when its name is taken they all take
+    the same number (``clip (1).mp4``, ``clip (1).nfo``), so the library still finds them
+    together. Names taken by an earlier file of the same plan count as taken."""
+    files = list(files)
+    finals: dict[Path, Path] = {}
     taken: set[Path] = set()
-    moves = []
+    group = _named_after_largest(files)
+    if group:
+        stem, members = group
+        for source, final in zip(
+            members, free_names(dest, stem, [m.name for m in members]), strict=True
+        ):
+            finals[source] = final
+            taken.add(final)
     for source in files:
-        final = free_name(dest, source.name, taken=taken)
-        taken.add(final)
-        moves.append(Move(source, final))
-    return Note(tuple(moves), title, meta)
+        if source not in finals:
+            finals[source] = free_name(dest, source.name, taken=taken)
+            taken.add(finals[source])
+    return Note(tuple(Move(source, finals[source]) for source in files), title, meta)
+
+
+def _named_after_largest(files: Sequence[Path]) -> tuple[str, list[Path]] | None:
+    """The stem of the largest of ``files`` and the files of its folder named after it (it
+    first); None when there are fewer than two such files."""
+    sizes = {}
+    for path in files:
+        try:
+            sizes[path] = path.stat().st_size
+        except OSError:
+            continue
+    if not sizes:
+        return None
+    largest = max(sizes, key=lambda path: sizes[path])
+    stem, dot, _ = largest.name.rpartition(".")
+    if not dot or not stem:
+        return None
+    members = [largest] + [
+        p
+        for p in files
+        if p != largest and p.parent == largest.parent and p.name.startswith(stem + ".")
+    ]
+    return (stem, members) if len(members) > 1 else None
 
 
 def write(work: Path, note: Note) -> None:

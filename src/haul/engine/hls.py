@@ -27,7 +27,6 @@ goes through the address guard.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -51,11 +50,17 @@ from haul.engine.base import (
     RateMeter,
     StopSignal,
 )
-from haul.engine.http_errors import disk_error, network_error, status_error
+from haul.engine.http_errors import (
+    disk_error,
+    network_error,
+    proxy_answer,
+    proxy_network_error,
+    status_error,
+)
+from haul.engine.stopwatch import until_stopped
 from haul.errors import (
     AddressRefused,
     PermanentTransferError,
-    TransferError,
     TransferStopped,
     TransientTransferError,
 )
@@ -235,6 +240,7 @@ class _Net:
     client: httpx.AsyncClient
     cookies: SiteCookies | None = None
     own: bool = False  # a client made for this recording, closed with it
+    proxy: str | None = None  # the profile's, which the client goes through
 
     def headers(self, url: str) -> dict[str, str]:
         sent = self.cookies.header(url) if self.cookies is not None else None
@@ -276,7 +282,7 @@ class LiveRecorder:
         if proxy is None:
             return _Net(self._http, cookies)
         # Through a proxy the proxy connects: the address guard has nothing to check.
-        return _Net(httpx.AsyncClient(proxy=proxy), cookies, own=True)
+        return _Net(httpx.AsyncClient(proxy=proxy), cookies, own=True, proxy=proxy)
 
     async def live_playlist(
         self, url: str, cookies: SiteCookies | None = None, proxy: str | None = None
@@ -502,18 +508,13 @@ class LiveRecorder:
 
     async def _until_stopped(self, work: Awaitable[T], stop: StopSignal) -> T:
         """Await ``work`` (a request), dropping it at once when the job is told to stop."""
-        task: asyncio.Future[T] = asyncio.ensure_future(work)
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=0.1)
-            if done:
-                return task.result()
-            if stop.is_set():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, TransferError):
-                    await task
-                if self._finishing(stop):
-                    raise _Finishing()
-                raise TransferStopped(f"Stopped ({stop.reason}).")
+
+        def stopped() -> Exception:
+            if self._finishing(stop):
+                return _Finishing()
+            return TransferStopped(f"Stopped ({stop.reason}).")
+
+        return await until_stopped(work, stop, stopped)
 
     async def _bytes(self, url: str, stop: StopSignal, net: _Net) -> bytes:
         return await self._until_stopped(self._get(url, net), stop)
@@ -532,9 +533,12 @@ class LiveRecorder:
         try:
             response = await net.client.get(url, headers=net.headers(url), timeout=self._timeout)
         except httpx.HTTPError as exc:
-            raise network_error(exc, url) from exc
+            failed = proxy_network_error(exc, net.proxy) if net.proxy else None
+            raise (failed or network_error(exc, url)) from exc
         except AddressRefused as exc:
             raise guard.reworded(exc, url) from exc
+        if response.status_code == 407 and net.proxy:
+            raise proxy_answer(net.proxy, 407, response.reason_phrase)
         if response.status_code >= 400:
             raise status_error(response)
         return response

@@ -110,6 +110,8 @@ from haul.engine.http_errors import (
     disk_error,
     network_error,
     parse_retry_after,
+    proxy_answer,
+    proxy_transport_error,
     status_error,
     transport_error,
     with_cookies_hint,
@@ -301,6 +303,8 @@ class HttpEngine:
             headers["Range"] = f"bytes={offset}-"
             if validator:
                 headers["If-Range"] = validator
+        options: dict[str, Any] = {}
+        answered = False
         try:
             options = _proxy_options(proxy) if proxy else self._environment.proxy(url)
             policy = None if options else self._addresses  # through a proxy: the proxy's
@@ -317,9 +321,17 @@ class HttpEngine:
                 with guard.watch(policy, url):
                     request = self._session_now().get(url, headers=headers, **options)
                     response = await stack.enter_async_context(request)
+                if response.status == 407 and options.get("proxy"):
+                    # the proxy's answer to a plain http request, not the site's
+                    raise proxy_answer(options["proxy"], 407, response.reason)
+                answered = True
                 yield response
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(exc, url) from exc
+            through = options.get("proxy")
+            # Before the site's answer, through a proxy, what fails is the proxy: say so
+            # (rather than blame the link or the site).
+            failed = None if answered or not through else proxy_transport_error(exc, through, url)
+            raise (failed or transport_error(exc, url)) from exc
 
     async def _receive(
         self,

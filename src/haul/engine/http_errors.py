@@ -121,6 +121,96 @@ def transport_error(exc: aiohttp.ClientError | TimeoutError, url: str) -> Transf
     return _broken(host, _cut_reason(exc))
 
 
+def proxy_where(proxy: str) -> str:
+    """A proxy as an error names it: its host and port, never its user name or password."""
+    parts = urlsplit(proxy)
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port is not None else host
+
+
+def proxy_failed(proxy: str, detail: str, *, transient: bool = True) -> TransferError:
+    """A download that failed because the proxy of its profile could not be used: it names
+    the proxy (not its credentials) and says where to change it."""
+    said = (
+        f"Could not use the proxy {proxy_where(proxy)}: {detail}. Check the proxy of the "
+        "download's profile."
+    )
+    kind = TransientTransferError if transient else PermanentTransferError
+    return kind(said, code="proxy_failed")
+
+
+def proxy_answer(proxy: str, status: int, reason: str | None) -> TransferError:
+    """The proxy answered ``status`` instead of opening the way to the site."""
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        reason = reason or "Error"
+    detail = f"it answered {status} {reason}"
+    if status == 407:
+        detail += " (its user name or password is missing or wrong)"
+    return proxy_failed(proxy, detail, transient=status == 429 or status >= 500)
+
+
+#: What a failure to use a proxy was, in the words of the libraries that report it.
+_PROXY_DETAILS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"name or service not known|nodename nor servname|name resolution|getaddrinfo",
+            re.IGNORECASE,
+        ),
+        "its host name does not resolve",
+    ),
+    (re.compile(r"connection ?refused|errno 111\b", re.IGNORECASE), "it refused the connection"),
+    (re.compile(r"timed? ?out", re.IGNORECASE), "it did not answer in time"),
+    (
+        re.compile(r"ssl|tls|wrong version number|certificate", re.IGNORECASE),
+        "the secure connection to it failed (is it an http:// proxy rather than https://?)",
+    ),
+)
+
+
+def proxy_detail(said: str) -> str:
+    """Why a proxy could not be used, from what a library said of it (``said`` may hold the
+    proxy's credentials: only haul's words are kept)."""
+    for pattern, detail in _PROXY_DETAILS:
+        if pattern.search(said):
+            return detail
+    return "the connection to it failed"
+
+
+def proxy_transport_error(
+    exc: aiohttp.ClientError | TimeoutError, proxy: str, url: str
+) -> TransferError | None:
+    """The haul error for an aiohttp failure of a request for ``url`` sent through ``proxy``,
+    before any answer of the site, when the proxy is what failed (it cannot be reached,
+    refused to connect, is no HTTP proxy); None when the failure is the site's."""
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return proxy_answer(proxy, exc.status, exc.message)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # the connection is the proxy's
+        return proxy_failed(proxy, "it did not answer in time")
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return proxy_failed(proxy, "its host name does not resolve")
+    if isinstance(exc, aiohttp.ClientConnectorError):  # ClientProxyConnectionError, TLS
+        os_error = exc.os_error
+        if isinstance(os_error, ConnectionRefusedError):
+            return proxy_failed(proxy, "it refused the connection")
+        return proxy_failed(proxy, proxy_detail(f"{type(os_error).__name__}: {os_error}"))
+    if isinstance(exc, aiohttp.InvalidURL) and str(exc.url) != url:
+        return proxy_failed(proxy, "its address cannot be used", transient=False)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return proxy_failed(proxy, "it closed the connection without an answer")
+    if isinstance(exc, aiohttp.ClientResponseError) and not isinstance(
+        exc, aiohttp.ClientPayloadError
+    ):
+        return proxy_failed(proxy, "its answer is not valid HTTP", transient=False)
+    return None
+
+
 #: How aiohttp counts what arrived of a body that ended early.
 _RECEIVED = re.compile(r"received (\d+) of (\d+) bytes")
 
@@ -167,6 +257,23 @@ def network_error(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> Transfer
     if isinstance(exc, httpx.ConnectError):
         return _unreachable(host, str(exc))
     return _broken(host, str(exc) or type(exc).__name__)
+
+
+def proxy_network_error(exc: httpx.HTTPError, proxy: str) -> TransferError | None:
+    """:func:`proxy_transport_error` for an httpx failure of a request sent through
+    ``proxy``."""
+    if isinstance(exc, httpx.ProxyError):  # the proxy refused the tunnel (CONNECT)
+        status = re.search(r"\b([1-5]\d\d)\b", str(exc))
+        if status is not None:
+            return proxy_answer(proxy, int(status.group(1)), None)
+        return proxy_failed(proxy, proxy_detail(str(exc)))
+    if isinstance(exc, httpx.ConnectTimeout):
+        return proxy_failed(proxy, "it did not answer in time")
+    if isinstance(exc, httpx.ConnectError):
+        if _caused_by(exc, ConnectionRefusedError):
+            return proxy_failed(proxy, "it refused the connection")
+        return proxy_failed(proxy, proxy_detail(f"{exc} {exc.__cause__ or ''}"))
+    return None
 
 
 def disk_error(exc: OSError, path: Path, needed: int | None = None) -> TransferError:

@@ -102,7 +102,9 @@ def for_item(
     """The NFO ``data`` (one written beside a page's download) as the library item it is filed
     for names itself: ``title`` and ``year`` instead of the page's, and for an episode
     (``series`` given) its series, season and episode number; every other field (plot, date,
-    studio, runtime, the page's id) is kept as it was. None when ``data`` is not such an NFO
+    studio, runtime, the page's id) is kept as it was, but a premiered or aired date of
+    another year than ``year`` (the page's upload, not the item's release) goes. None when
+    ``data`` is not such an NFO
     (too large, not XML, a document type declaration, another root): it is then left alone."""
     lowered = data.lower()
     if len(data) > MAX_NFO or b"<!doctype" in lowered or b"<!entity" in lowered:
@@ -117,9 +119,19 @@ def for_item(
     for child in old:
         root.remove(child)
     root.tag = "episodedetails" if series is not None else "movie"
-    kept = [c for c in old if c.tag not in ("title", "year", *_EPISODE_TAGS)]
     page_year = next((c.text for c in old if c.tag == "year"), None)
-    aired = next((c.text for c in old if c.tag == "aired"), None)
+
+    def agrees(child: ET.Element) -> bool:
+        # The page's date beside the item's year only when it falls in that year: a film
+        # filed as "2019" whose NFO says it premiered in 2024 (the upload) reads as a mistake.
+        return year is None or (child.text or "").strip()[:4] == str(year)
+
+    kept = [
+        c
+        for c in old
+        if c.tag not in ("title", "year", *_EPISODE_TAGS) and (c.tag != "premiered" or agrees(c))
+    ]
+    aired = next((c.text for c in old if c.tag == "aired" and agrees(c)), None)
 
     def add(tag: str, value: object) -> None:
         text = _clean(value)

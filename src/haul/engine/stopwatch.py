@@ -1,12 +1,40 @@
-"""Turning a :class:`StopSignal` into :class:`TransferStopped` while an async read is stalled."""
+"""Turning a :class:`StopSignal` into :class:`TransferStopped` while async work waits: a read
+that stalls (:class:`StopWatch`), or a piece of work awaited whole (:func:`until_stopped`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import TypeVar
 
 from haul.engine.base import StopSignal
-from haul.errors import TransferStopped
+from haul.errors import TransferError, TransferStopped
+
+T = TypeVar("T")
+
+
+async def until_stopped(
+    work: Awaitable[T],
+    stop: StopSignal,
+    stopped: Callable[[], BaseException] = TransferStopped,
+    interval: float = 0.1,
+) -> T:
+    """Await ``work`` (a request, an engine, an extraction), dropping it at once when ``stop``
+    is set: it is cancelled and awaited, a transfer failure it raises while it is torn down
+    is dropped (the stop is what happened, not that failure), then ``stopped()`` is raised.
+    Work running in a thread cannot be cancelled: its result is dropped."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=interval)
+        if done:
+            return task.result()
+        if stop.is_set():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TransferError):
+                await task
+            raise stopped()
 
 
 class StopWatch:

@@ -103,7 +103,8 @@ def extract(
             info = _follow_redirects(ydl, info)
             return _extraction(url, info, max_entries)
     except YoutubeDLError as exc:
-        raise _scrubbed(translate(exc, url, cookies_of=given), (params or {}).get("proxy")) from exc
+        proxy = (params or {}).get("proxy")
+        raise _scrubbed(translate(exc, url, cookies_of=given, proxy=proxy), proxy) from exc
 
 
 def _scrubbed(error: TransferError, proxy: str | None) -> TransferError:
@@ -374,8 +375,11 @@ def run_download(
     except YoutubeDLError as exc:
         if stop.is_set():
             raise TransferStopped(f"Stopped ({stop.reason}).") from exc
-        found = translate(exc, job.url, cookies_of=given, format_asked=params.get("format"))
-        raise _scrubbed(found, job.profile.proxy) from exc
+        proxy = job.profile.proxy
+        found = translate(
+            exc, job.url, cookies_of=given, format_asked=params.get("format"), proxy=proxy
+        )
+        raise _scrubbed(found, proxy) from exc
     except OSError as exc:  # a write yt-dlp does not wrap in its own errors
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_error(exc, job.dest_dir) from exc

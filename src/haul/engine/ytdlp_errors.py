@@ -10,6 +10,7 @@ found in the chain                                 haul error (``code``)
 ``UnsupportedError``                               :class:`UnsupportedSource` (``unsupported_url``)
 "Requested format is not available"                permanent (``format_unavailable``)
 a sign-in wanted (:func:`sign_in_error`)           permanent (``sign_in_required``)
+a failure of the proxy (``ProxyError``, 407)        the proxy's (``proxy_failed``), named
 ``HTTPError`` 401, 403, 404, 410                   permanent (``http_401`` ...)
 ``HTTPError`` 429, 5xx                             transient (``http_429``, ``http_503`` ...)
 ``HTTPError`` other                                permanent (``http_<status>``)
@@ -40,10 +41,17 @@ import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from yt_dlp.networking.exceptions import HTTPError, TransportError
+from yt_dlp.networking.exceptions import HTTPError, ProxyError, TransportError
 from yt_dlp.utils import ContentTooShortError, UnsupportedError
 
-from haul.engine.http_errors import answer_error, cookies_expired, with_cookies_hint
+from haul.engine.http_errors import (
+    answer_error,
+    cookies_expired,
+    proxy_answer,
+    proxy_detail,
+    proxy_failed,
+    with_cookies_hint,
+)
 from haul.errors import (
     DiskFull,
     LengthMismatch,
@@ -88,14 +96,18 @@ def translate(
     *,
     cookies_of: str | None = None,
     format_asked: str | None = None,
+    proxy: str | None = None,
 ) -> TransferError:
     """The haul error that says what went wrong with ``url``; the caller raises it from exc.
     ``cookies_of``: the site whose uploaded cookies went with the requests, if any;
-    ``format_asked``: the format selector yt-dlp was given, if any."""
+    ``format_asked``: the format selector yt-dlp was given, if any; ``proxy``: the proxy the
+    requests went through, if any (a failure of the proxy is said as one)."""
     chain = list(causes(exc))
     for error in chain:
         if isinstance(error, UnsupportedError):
             return UnsupportedSource(f"haul found no video or audio it can download at {url}.")
+    if proxy is not None and (failed := proxy_failure(chain, proxy)) is not None:
+        return failed
     said = clean_message(str(exc))
     if _NO_SUCH_FORMAT.search(said):
         return format_unavailable(url, format_asked)
@@ -124,6 +136,27 @@ def translate(
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+#: How a proxy's refusal to open a tunnel to the site reads (urllib, requests).
+_TUNNEL = re.compile(r"tunnel connection failed: (\d{3})", re.IGNORECASE)
+
+
+def proxy_failure(chain: list[BaseException], proxy: str) -> TransferError | None:
+    """The haul error for a failure of the ``proxy`` a request of yt-dlp went through (it
+    cannot be reached, refused the tunnel, asks for a login); None when the proxy is not
+    what failed. Said in haul's words: what the libraries say may hold the proxy's
+    credentials."""
+    for error in chain:
+        if isinstance(error, HTTPError) and error.status == 407:
+            return proxy_answer(proxy, 407, None)
+    if not any(isinstance(error, ProxyError) for error in chain):
+        return None
+    said = " ".join(str(error) for error in chain)
+    tunnel = _TUNNEL.search(said)
+    if tunnel is not None:
+        return proxy_answer(proxy, int(tunnel.group(1)), None)
+    return proxy_failed(proxy, proxy_detail(said))
+
 
 #: How yt-dlp's extractors say that a site wants a signed-in visitor.
 _SIGN_IN = re.compile(

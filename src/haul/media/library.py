@@ -46,6 +46,9 @@ class Planned:
     source: Path
     target: PurePosixPath  # relative to the library root
     role: Literal["main", "subtitle", "side", "episode"]
+    #: A subtitle's or side file's name after the main file's name without extension
+    #: (``.en.srt``, ``.nfo``, ``-thumb.jpg``): it follows the main file's final name.
+    ending: str = ""
 
 
 @dataclass(slots=True)
@@ -68,11 +71,12 @@ def plan(subject: Subject, found: Sequence[Found], templates: Templates) -> Plan
     placed = {main.path}
     for f in found:
         if f.path.suffix.lower() in SUBTITLE_SUFFIXES:
-            name = stem + _subtitle_suffix(f.path)
-            result.files.append(Planned(f.path, target.with_name(name), "subtitle"))
+            language = _subtitle_suffix(f.path)
+            planned = Planned(f.path, target.with_name(stem + language), "subtitle", language)
+            result.files.append(planned)
             placed.add(f.path)
-        elif f is not main and (ending := side_ending(f, main.path)) is not None:
-            result.files.append(Planned(f.path, target.with_name(stem + ending), "side"))
+        elif f is not main and (side := side_ending(f, main.path)) is not None:
+            result.files.append(Planned(f.path, target.with_name(stem + side), "side", side))
             placed.add(f.path)
     skipped = [f for f in found if f.path not in placed]
     if skipped:

@@ -22,6 +22,7 @@ import filecmp
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,8 +42,14 @@ class Placed:
     mode: Mode
 
 
-def place(source: Path, target: Path, *, root: Path, keep_source: bool) -> Placed:
-    """Put ``source`` at ``target`` (or a free name beside it) inside ``root``."""
+def place(
+    source: Path, target: Path, *, root: Path, keep_source: bool, sides: Sequence[str] = ()
+) -> Placed:
+    """Put ``source`` at ``target`` (or a free name beside it) inside ``root``.
+
+    ``sides``: how the names of the files that follow it end (``.nfo``, ``-thumb.jpg``,
+    ``.en.srt``, after its name without extension): a free name is one whose side names are
+    free too, so that they can all carry the same number (:func:`side_target`)."""
     root = root.resolve()
     if not inside(target, root):
         raise OutsideLibrary(f"{target} is outside the library {root}.")
@@ -62,12 +69,20 @@ def place(source: Path, target: Path, *, root: Path, keep_source: bool) -> Place
             if not keep_source and not candidate.samefile(source):
                 source.unlink(missing_ok=True)
             return Placed(source, candidate, "existing")
+        if any(side_target(candidate, ending).exists() for ending in sides):
+            continue  # its side files would not be able to follow its name
         try:
             mode = _put(source, candidate, same_fs=same_fs, keep_source=keep_source)
         except FileExistsError:
             continue  # taken (perhaps just now, by another import): the next number
         return Placed(source, candidate, mode)
     raise FileExistsError(errno.EEXIST, "no free name left", str(target))
+
+
+def side_target(main: Path, ending: str) -> Path:
+    """Where a side file ending its name with ``ending`` goes beside ``main`` (its name without
+    extension, then the ending): ``Heat (1995) (2).nfo`` beside ``Heat (1995) (2).mkv``."""
+    return main.with_name(main.name[: len(main.name) - len(main.suffix)] + ending)
 
 
 def _same_file(a: Path, b: Path) -> bool:

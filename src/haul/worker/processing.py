@@ -29,7 +29,7 @@ from haul.engine.nfo import MAX_NFO, for_item
 from haul.errors import HaulError
 from haul.media.library import Found, Plan, plan
 from haul.media.naming import Templates
-from haul.media.placing import Placed, place
+from haul.media.placing import Placed, place, side_target
 from haul.media.probe import ProbeResult, probe_file
 from haul.notify import DownloadSummary, download_summary
 from haul.store.models import utcnow
@@ -236,16 +236,30 @@ class Processor:
             return {}
         library = self.config.library_root
         placed: dict[Path, Placed] = {}
+        sides = [item.ending for item in wanted.files if item.role in ("subtitle", "side")]
+        main: Path | None = None  # where the main file went: its side files follow its name
         for item in wanted.files:
+            if item.role in ("subtitle", "side"):
+                if main is None:
+                    continue  # the main file stayed in the download folder: so do they
+                target = side_target(main, item.ending)
+            else:
+                target = library / item.target
             try:
                 result = place(
-                    item.source, library / item.target, root=library, keep_source=job.client_held
+                    item.source,
+                    target,
+                    root=library,
+                    keep_source=job.client_held,
+                    sides=sides if item.role == "main" else (),
                 )
             except (OSError, HaulError) as exc:
                 reason = exc.message if isinstance(exc, HaulError) else _os_reason(exc)
                 work.error = ("import_failed", f"Not imported: {reason}")
                 work.events.append(("import_failed", reason, {"file": item.source.name}))
                 continue
+            if item.role == "main":
+                main = result.target
             placed[item.source] = result
             work.imported.append(result)
             if item.role == "side" and result.target.name.lower().endswith(".nfo"):

@@ -22,7 +22,6 @@ ends or the user stops it (stop reason ``finish``), and completed with what was 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -38,6 +37,7 @@ from haul.engine.filenames import PART_SUFFIX
 from haul.engine.hls import stem
 from haul.engine.live import LiveJob
 from haul.engine.resolve import Resolution, from_answer, from_page, from_url, media_type
+from haul.engine.stopwatch import until_stopped
 from haul.engine.ytdlp_network import network_params
 from haul.errors import (
     DiskFull,
@@ -199,7 +199,7 @@ class JobRunner:
                 extracting = asyncio.ensure_future(
                     self._page(row.source_url, probe.page_type, cookies, params)
                 )
-                resolution = await self._until_stopped(extracting, job)
+                resolution = await until_stopped(extracting, job.stop)
                 if resolution.kind == "playlist":
                     if is_anonymous(row.owner_key):
                         raise PlaylistRefused()
@@ -235,7 +235,7 @@ class JobRunner:
         if rule is None or rule.sleep_seconds <= 0:
             return 0.0
         turn = asyncio.ensure_future(self.ctx.pacer.turn(rule.domain, rule.sleep_seconds))
-        waited = await self._until_stopped(turn, job)
+        waited = await until_stopped(turn, job.stop)
         if waited > 0:
             log.debug("download %s waited %.1f s for its turn at %s", row.id, waited, rule.domain)
         return rule.sleep_seconds
@@ -252,7 +252,7 @@ class JobRunner:
         if self.ctx.iptv is None:
             raise PermanentTransferError("IPTV downloads are not available here.", code="iptv")
         job.status = Status.RESOLVING
-        stream = await self._until_stopped(asyncio.ensure_future(self.ctx.iptv(row)), job)
+        stream = await until_stopped(self.ctx.iptv(row), job.stop)
         known = row.meta.get("resolved") or {}
         resolved = {
             "kind": "file",
@@ -349,7 +349,7 @@ class JobRunner:
         )
         try:
             task = asyncio.ensure_future(self.ctx.direct.run(engine_job, job.on_progress, job.stop))
-            result = await self._until_stopped(task, job)
+            result = await until_stopped(task, job.stop)
         finally:
             # The engine announces the name it chose before any byte: a retry resumes it.
             chosen = job.progress.filename if job.progress is not None else None
@@ -411,7 +411,7 @@ class JobRunner:
             return None
         job.status = Status.RESOLVING
         found = self.ctx.recorder.live_playlist(manifest or row.source_url, cookies, proxy)
-        playlist = await self._until_stopped(asyncio.ensure_future(found), job)
+        playlist = await until_stopped(found, job.stop)
         if playlist is None:
             return None
         return {"kind": "live", "url": row.source_url, "playlist": playlist, "title": row.title}
@@ -486,20 +486,6 @@ class JobRunner:
     async def _cookies(self, row: Download) -> SiteCookies | None:
         """The site cookies the download's owner uploaded (None: none)."""
         return None if self.ctx.cookies is None else await self.ctx.cookies(row.owner_key)
-
-    @staticmethod
-    async def _until_stopped(task: asyncio.Future[T], job: LiveJob) -> T:
-        """Await async work (an engine, an extraction), cancelling it at once when the job is
-        told to stop. Work running in a thread cannot be cancelled; its result is dropped."""
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=0.1)
-            if done:
-                return task.result()
-            if job.stop.is_set():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, TransferStopped):
-                    await task
-                raise TransferStopped()
 
 
 class _Probe:

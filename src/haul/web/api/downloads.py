@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
+from haul.core.status import statuses_asked
 from haul.core.submit_options import PRIORITY_HIGHEST, PRIORITY_LOWEST, SubmitOptions
 from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.core.tracking import Tracked
@@ -132,8 +133,9 @@ async def list_downloads(
         Query(description="newest first, or oldest first (a playlist's entries in order)"),
     ] = "newest",
 ) -> Any:
-    """Downloads joined with their clients' live state, newest first (or oldest first)."""
-    statuses = [s for value in status_ for s in value.split(",") if s]
+    """Downloads joined with their clients' live state, newest first (or oldest first);
+    ``status`` (repeated, or comma-separated) keeps those of the statuses named."""
+    statuses = statuses_asked(status_)
     page = await service.page(
         owner,
         status=statuses,

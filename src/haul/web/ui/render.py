@@ -94,12 +94,10 @@ def host(url: str) -> str:
 
 
 def label(download: dict[str, Any]) -> str:
-    """A download's name: its title, else the last part of its URL."""
-    if download.get("title"):
-        return str(download["title"])
-    url = str(download.get("url", ""))
-    tail = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    return tail or url
+    """A download's name: its title (until its source says, the file name its link ends
+    with: :func:`haul.core.tracking.name_in_url`), else its link, as the API and the CLI
+    show it."""
+    return str(download.get("title") or download.get("url", ""))
 
 
 @cache

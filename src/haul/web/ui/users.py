@@ -84,6 +84,8 @@ async def add_user(
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
     csrf.check(request, csrf_field)
+    if not await accounts.has_accounts():
+        role = "admin"  # the first account is the administrator: the form offers no role
     form = UserForm(username=username.strip(), role=role, limit=limit)
     number = form.checked()
     if form.errors:
