@@ -45,9 +45,14 @@ RUN set -eu; \
 FROM ${BASE_IMAGE}
 ARG HAUL_UID=1000
 ARG HAUL_GID=1000
+# FFmpeg's OpenGL output (which a server never opens) brings Mesa's GL drivers and, with
+# them, LLVM: about 160 MB that go again (`apt-get -f install` would bring them back).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3 ffmpeg ca-certificates tini \
+ && dpkg --purge --force-depends libgl1-mesa-dri libllvm15 libz3-4 \
+ && ffmpeg -nostdin -y -hide_banner -loglevel error -f lavfi -i testsrc=duration=1:size=64x48 \
+        -f lavfi -i sine=duration=1 -c:v libx264 -c:a aac -f mp4 /dev/null \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid "${HAUL_GID}" haul \
  && useradd --uid "${HAUL_UID}" --gid "${HAUL_GID}" --home-dir /data --no-create-home \

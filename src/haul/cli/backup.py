@@ -17,6 +17,7 @@ import typer
 from haul import __version__
 from haul.cli.common import console
 from haul.cli.render import text
+from haul.core.units import size_text
 from haul.errors import BackupError
 
 FileArg = Annotated[Path, typer.Argument(help="The backup file.", dir_okay=False)]
@@ -32,14 +33,14 @@ def backup(file: FileArg) -> None:
 
     settings = load_settings()
     made = make_backup(file, settings.sqlalchemy_url, settings.data_dir, haul_version=__version__)
-    size = file.stat().st_size
     key = "and its key file " if made.has_key else ""
     console.print(
         text(
-            f"backed up the {KIND_NAMES[made.database]} database (revision {made.revision}) {key}"
-            f"into {file} ({size / 1e6:.1f} MB). It holds password hashes and the key: keep it "
-            "as safe as the data folder."
-        )
+            f"backed up the {KIND_NAMES[made.database]} database (revision {made.revision}) "
+            f"{key}into {file} ({size_text(file.stat().st_size)}). It holds password hashes"
+            f"{' and the key' if made.has_key else ''}: keep it as safe as the data folder."
+        ),
+        soft_wrap=True,
     )
 
 
@@ -84,5 +85,6 @@ def restore(
             f"restored the {KIND_NAMES[made.database]} database of {made.created_at} (haul "
             f"{made.haul_version}){key}. Start haul to use it; it brings the database up to "
             "date first."
-        )
+        ),
+        soft_wrap=True,
     )
