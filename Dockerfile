@@ -10,17 +10,16 @@
 
 ARG BASE_IMAGE=debian:bookworm-slim
 
-# -- build: haul and its Python packages in a virtualenv ------------------------------------
-FROM ${BASE_IMAGE} AS build
+# -- haul's Python packages in a virtualenv ------------------------------------------------
+FROM ${BASE_IMAGE} AS packages
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
-# The dependencies first, in a step of their own: a change to haul's code rebuilds only the
-# last step. (A newer yt-dlp: build with --no-cache.) A certificate bundle for pip, when the
-# network needs one, comes as a build secret (--secret id=pip_ca,src=FILE): nothing of it
-# stays in the image.
+# In steps of their own, rebuilt only when pyproject.toml changes (a newer yt-dlp: build with
+# --no-cache). A certificate bundle for pip, when the network needs one, comes as a build
+# secret (--secret id=pip_ca,src=FILE): nothing of it stays in the image.
 COPY pyproject.toml /src/pyproject.toml
 RUN --mount=type=secret,id=pip_ca,required=false \
     set -eu; \
@@ -33,18 +32,15 @@ RUN --mount=type=secret,id=pip_ca,required=false \
     python3 -m venv /opt/build; \
     /opt/build/bin/pip install "hatchling>=1.25"
 
+# -- haul's wheel (a change to haul's code rebuilds from here on) ---------------------------
+FROM packages AS wheel
 COPY README.md /src/README.md
 COPY src /src/src
-RUN set -eu; \
-    export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1; \
-    /opt/build/bin/pip wheel --no-deps --no-build-isolation -w /tmp/wheels /src; \
-    /opt/haul/bin/pip install --no-deps /tmp/wheels/haul-*.whl; \
-    /opt/haul/bin/haul --help > /dev/null
+RUN PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    /opt/build/bin/pip wheel --no-deps --no-build-isolation -w /wheels /src
 
 # -- the image: Python, FFmpeg, haul's virtualenv -------------------------------------------
 FROM ${BASE_IMAGE}
-ARG HAUL_UID=1000
-ARG HAUL_GID=1000
 # FFmpeg's OpenGL output (which a server never opens) brings Mesa's GL drivers and, with
 # them, LLVM: about 160 MB that go again (`apt-get -f install` would bring them back).
 RUN apt-get update \
@@ -53,13 +49,20 @@ RUN apt-get update \
  && dpkg --purge --force-depends libgl1-mesa-dri libllvm15 libz3-4 \
  && ffmpeg -nostdin -y -hide_banner -loglevel error -f lavfi -i testsrc=duration=1:size=64x48 \
         -f lavfi -i sine=duration=1 -c:v libx264 -c:a aac -f mp4 /dev/null \
- && rm -rf /var/lib/apt/lists/* \
- && groupadd --gid "${HAUL_GID}" haul \
+ && rm -rf /var/lib/apt/lists/*
+ARG HAUL_UID=1000
+ARG HAUL_GID=1000
+RUN groupadd --gid "${HAUL_GID}" haul \
  && useradd --uid "${HAUL_UID}" --gid "${HAUL_GID}" --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin haul \
  && mkdir -p /data /downloads \
  && chown "${HAUL_UID}:${HAUL_GID}" /data /downloads
-COPY --from=build /opt/haul /opt/haul
+COPY --from=packages /opt/haul /opt/haul
+COPY --from=wheel /wheels /tmp/wheels
+RUN PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    /opt/haul/bin/pip install --no-deps /tmp/wheels/haul-*.whl \
+ && rm -rf /tmp/wheels \
+ && /opt/haul/bin/haul --help > /dev/null
 
 # Outside the container haul would refuse a network address without an account; here it
 # starts in accounts mode, makes the first administrator from HAUL_ADMIN_PASSWORD_FILE when
