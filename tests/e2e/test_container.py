@@ -2,7 +2,8 @@
 it starts as an unprivileged user given at run time, makes its first administrator from a
 password file, answers /healthz (and its HEALTHCHECK says healthy), downloads a file from an
 origin into the mounted downloads folder as that user, and a new container on the same
-folders (what an update does) still has the account and the history.
+folders (what an update does) still has the account and the history. Run as a user the
+folders do not belong to, it stops at once saying so.
 
 The container shares the host's network (the origin listens on 127.0.0.1 only), and haul in
 it listens on loopback only; like any container, it runs in accounts mode. Skipped without
@@ -129,3 +130,27 @@ def test_the_image_runs_as_its_user_downloads_and_keeps_its_history(
         assert again.status_code == 200, again.text
         assert again.json()["status"] == "completed"
         assert again.json()["files"] == item["files"]
+
+    # run as a user the mounted folders do not belong to: one sentence, not a traceback
+    stranger = pod.run(
+        "run",
+        "--rm",
+        "--network=host",
+        "--user",
+        "5555:5555",
+        "--env",
+        "HAUL_HOST=127.0.0.1",
+        "--env",
+        f"HAUL_PORT={port}",
+        "--volume",
+        f"{folders['data']}:/data",
+        image,
+        check=False,
+    )
+    said = " ".join((stranger.stdout + stranger.stderr).split())
+    assert stranger.returncode == 2, said
+    assert (
+        f"haul cannot write to /data (HAUL_DATA_DIR): it belongs to user {OWNER[0]} (group "
+        f"{OWNER[1]}) and haul runs as user 5555 (group 5555)" in said
+    ), said
+    assert "Traceback" not in said
