@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from haul.store.migrate import upgrade
 from tests.support.origin import Origin
 from tests.support.pg import fresh_database
 from tests.support.server import HaulServer
@@ -153,3 +154,24 @@ def test_restore_refuses_a_file_that_is_not_a_haul_backup(tmp_path: Path) -> Non
         said = " ".join(refused.stderr.split())
         assert f"{path} is not a haul backup (made by 'haul backup FILE')." in said, said
     assert not (tmp_path / "data").exists()  # nothing was touched
+
+
+@pytest.mark.postgres
+def test_without_pg_dump_the_backup_says_what_to_run(tmp_path: Path, pg_server: str) -> None:
+    bare = tmp_path / "bin"  # a PATH with none of PostgreSQL's programs
+    bare.mkdir()
+    with fresh_database(pg_server) as url:
+        upgrade(url)
+        env = {
+            **os.environ,
+            "PATH": str(bare),
+            "HAUL_DATA_DIR": str(tmp_path / "data"),
+            "HAUL_DATABASE_URL": url,
+        }
+        done = local(env, "backup", str(tmp_path / "haul.backup"))
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 1, said
+    assert "pg_dump, a program of PostgreSQL's client tools, is not installed here" in said
+    assert "pg_dump --format=custom --file=haul.pgdump 'postgresql://" in said, said
+    assert "keep a copy of the data folder's cookies.key with it" in said
+    assert not (tmp_path / "haul.backup").exists()
