@@ -76,6 +76,7 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     ├── StorageError               the database misbehaved or its schema is not current (HTTP 503)
     │   └── SealedUnreadable       sealed data (site cookies) and the key file here disagree
     ├── CredentialsFileError       the CLI cannot read or write its file of saved logins
+    ├── BackupError                a backup cannot be made or restored (the message says why)
     ├── ApiError                   the CLI's request was refused by the server
     │   └── LoginNeeded
     └── ServerUnreachable          the CLI cannot reach the server
@@ -586,6 +587,12 @@ class SealedUnreadable(StorageError):
 
 class CredentialsFileError(HaulError):
     """The file of saved logins cannot be read or written."""
+
+
+class BackupError(HaulError):
+    """The backup cannot be made or restored."""
+
+    code = "backup_error"
 
 
 class ApiError(HaulError):

@@ -16,10 +16,11 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
+from haul.core.credentials import check_username
 from haul.core.hosts import host_name
 from haul.core.profiles import SPONSORBLOCK_API
 from haul.core.sites import parse_rules
-from haul.errors import BadSettings, InvalidTemplate
+from haul.errors import BadSettings, InvalidAccount, InvalidTemplate
 from haul.media.naming import (
     EPISODE_TEMPLATE,
     MOVIE_TEMPLATE,
@@ -113,6 +114,11 @@ class Settings(BaseSettings):
     public_torrents: bool = False
     #: Failed logins allowed per client address (and per user name) in 15 minutes.
     login_attempts: int = Field(default=10, ge=1)
+    #: A file holding the password of the first administrator (a container's secret): while
+    #: the instance has no account, `haul serve` makes ``admin_username`` with it at start.
+    #: Read then only; the password is never logged.
+    admin_password_file: Path | None = None
+    admin_username: str = "admin"
 
     #: How often live progress of an active download is pushed to subscribers (seconds).
     progress_interval: float = Field(default=0.5, gt=0, le=0.5)
@@ -167,6 +173,14 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("HAUL_HOST must name an address to listen on")
         return value.strip()
+
+    @field_validator("admin_username")
+    @classmethod
+    def _admin_name_usable(cls, value: str) -> str:
+        try:
+            return check_username(value)
+        except InvalidAccount as exc:
+            raise ValueError(exc.message) from exc
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -261,6 +275,11 @@ class Settings(BaseSettings):
     @property
     def library_root(self) -> Path:
         return (self.library_dir or self.data_dir / "library").resolve()
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        """Where pictures of downloads and library items are kept (a cache)."""
+        return self.data_dir / "thumbnails"
 
     @property
     def downloads_root(self) -> Path:

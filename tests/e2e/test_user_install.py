@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class UserInstall:
     venv: Path
+    wheel: Path
 
     @property
     def haul(self) -> str:
@@ -70,7 +72,7 @@ def user_install(tmp_path_factory: pytest.TempPathFactory) -> UserInstall:
     python = str(venv / "bin" / "python")
     install = [*pip, "--python", python, "install", "-q", "--no-compile", str(wheel)]
     _run(install, "installing the wheel", 600)
-    return UserInstall(venv)
+    return UserInstall(venv, wheel)
 
 
 @dataclass
@@ -173,3 +175,18 @@ def test_a_user_install_downloads_probes_and_files_a_film(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "filed (existing)" in " ".join(again.stdout.split())
     assert sorted(p.name for p in filed.parent.iterdir()) == ["Heat (1995).mp4"]
+
+
+def test_the_wheel_carries_every_file_of_the_package(user_install: UserInstall) -> None:
+    """Templates, static files, migrations and py.typed too, not only the modules."""
+    with zipfile.ZipFile(user_install.wheel) as wheel:
+        carried = set(wheel.namelist())
+    source = ROOT / "src"
+    files = {
+        path.relative_to(source).as_posix()
+        for path in (source / "haul").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert files <= carried, sorted(files - carried)
+    for folder in ("web/ui/templates/", "web/ui/static/", "store/migrations/versions/"):
+        assert any(name.startswith(f"haul/{folder}") for name in carried), folder

@@ -23,6 +23,7 @@ from rich.progress import (
 
 from haul import __version__
 from haul.cli.api import Api
+from haul.cli.backup import backup, restore
 from haul.cli.clients import clients_app
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.config import config_app
@@ -84,6 +85,8 @@ app.command()(link)
 app.command()(login)
 app.command()(logout)
 app.command()(whoami)
+app.command()(backup)
+app.command()(restore)
 
 FINAL = {"completed", "failed", "canceled"}
 
@@ -102,7 +105,7 @@ def serve(
     import uvicorn
 
     from haul.cli.listen import AnnouncingServer, bind, url_of
-    from haul.cli.local import check_start
+    from haul.cli.local import check_folders, check_start, first_admin_from_file
     from haul.settings import load_settings
     from haul.web.app import create_app
 
@@ -111,10 +114,13 @@ def serve(
     if not settings.embedded_worker and settings.sqlalchemy_url.startswith("sqlite"):
         say_error("With SQLite, haul serve must run its own worker (HAUL_EMBEDDED_WORKER).")
         raise typer.Exit(2)
-    _migrate(settings.sqlalchemy_url)
     # Before uvicorn: a refusal is a sentence and exit code 2, not a traceback of the lifespan
     # (which checks again, against a race with another process).
     try:
+        check_folders(settings)
+        _migrate(settings.sqlalchemy_url)
+        if (admin := first_admin_from_file(settings)) is not None:
+            console.print(f"created the first administrator {admin} (HAUL_ADMIN_PASSWORD_FILE)")
         check_start(settings)
         sock = bind(settings.host, settings.port)
     except StartRefused as exc:

@@ -72,7 +72,7 @@ from haul.service.retention import RetentionService
 from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
 from haul.store.database import Database
-from haul.store.sealed import KeyFile
+from haul.store.sealed import KEY_FILE_NAME, KeyFile
 from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
 from haul.store.sql_processing import SqlProcessingStore
@@ -131,9 +131,9 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             values.limit_global, values.limit_per_owner, caps, site_caps(values.site_rules)
         )
 
-    thumbnails = ThumbnailCache(settings.data_dir / "thumbnails", http)
+    thumbnails = ThumbnailCache(settings.thumbnails_dir, http)
     #: The data folder's key: site cookies and proxy credentials are sealed with it.
-    key = KeyFile(settings.data_dir / "cookies.key")
+    key = KeyFile(settings.data_dir / KEY_FILE_NAME)
     processing_wakeup = asyncio.Event()  # the processing step waits on it
     media = MediaService(
         db, downloads_root=root, library_root=settings.library_root, wake=processing_wakeup.set

@@ -154,9 +154,10 @@ _REVISION_LINE = re.compile(
 
 
 @cache
-def head_revision() -> str:
-    """The newest migration's revision, read from the migration files themselves (Alembic's
-    own reading of them loads all of Alembic; haul's history is one line)."""
+def known_revisions() -> tuple[frozenset[str], str]:
+    """Every revision of haul's migrations, and the newest, read from the migration files
+    themselves (Alembic's own reading of them loads all of Alembic; haul's history is one
+    line)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
@@ -167,7 +168,12 @@ def head_revision() -> str:
     heads = revisions - parents
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads, not one: {sorted(heads)}")
-    return heads.pop()
+    return frozenset(revisions), heads.pop()
+
+
+def head_revision() -> str:
+    """The newest migration's revision."""
+    return known_revisions()[1]
 
 
 async def upgrade_async(url: str) -> None:

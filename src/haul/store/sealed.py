@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 
 
+#: The key file's name in the data folder.
+KEY_FILE_NAME = "cookies.key"
+
+
 class KeyFile:
     """Seals and opens bytes with the key in ``path`` (made on the first :meth:`seal`)."""
 
@@ -55,6 +59,26 @@ class KeyFile:
                 self._fernet = Fernet(self._read(create=create))
             return self._fernet
 
+    def exported(self) -> bytes | None:
+        """The key as its file holds it, for a backup (None: nothing was sealed here yet)."""
+        try:
+            return _checked(self.path.read_bytes().strip(), self.path)
+        except FileNotFoundError:
+            return None
+
+    def install(self, key: bytes) -> None:
+        """Make ``key`` (from a backup) the key of this data folder, replacing any other: what
+        was sealed under it opens here again. :class:`SealedUnreadable` if it is no key."""
+        key = _checked(key.strip(), self.path)
+        draft = _draft(self.path, key)
+        try:
+            draft.replace(self.path)
+        finally:
+            with contextlib.suppress(OSError):
+                draft.unlink()
+        with self._lock:
+            self._fernet = None
+
     def _read(self, *, create: bool) -> bytes:
         try:
             return _checked(self.path.read_bytes().strip(), self.path)
@@ -64,19 +88,12 @@ class KeyFile:
                     f"There is no key file {self.path} here to open sealed data with (copy "
                     "the server's into this data folder)."
                 ) from None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         from cryptography.fernet import Fernet
 
         key = Fernet.generate_key()
         # Written whole under a name of this process's, then linked into place: another
         # process never reads a half-written key, and of two making one at once, one wins.
-        draft = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, key + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        draft = _draft(self.path, key)
         try:
             os.link(draft, self.path)
         except FileExistsError:  # another process made it just now: use that one
@@ -87,10 +104,29 @@ class KeyFile:
         return key
 
 
-def _checked(key: bytes, path: Path) -> bytes:
+def _draft(path: Path, key: bytes) -> Path:
+    """``key`` written whole (and synced) to a file beside ``path`` that only its owner may
+    read, under a name of this process and thread's own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        if len(base64.urlsafe_b64decode(key)) == 32:
-            return key
+        os.write(fd, key + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return draft
+
+
+def is_key(data: bytes) -> bool:
+    """Whether ``data`` is a key as haul makes them (32 bytes in URL-safe base64)."""
+    try:
+        return len(base64.urlsafe_b64decode(data)) == 32
     except ValueError:
-        pass
+        return False
+
+
+def _checked(key: bytes, path: Path) -> bytes:
+    if is_key(key):
+        return key
     raise SealedUnreadable(f"The key file {path} does not hold a key haul made.")
