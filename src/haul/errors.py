@@ -149,6 +149,12 @@ class InvalidChoice(InvalidFields):
     code = "invalid_choice"
 
 
+class InvalidSubscription(InvalidFields):
+    """Some settings of the subscription cannot be used."""
+
+    code = "invalid_subscription"
+
+
 class InvalidURL(InputError):
     """That is not a URL haul can download."""
 
