@@ -151,7 +151,8 @@ class SubscriptionService:
 
     # -- read -------------------------------------------------------------------------------
 
-    async def list(self, owner: Owner) -> list[dict[str, Any]]:
+    async def visible(self, owner: Owner) -> list[dict[str, Any]]:
+        """The owner's subscriptions (everyone's for an administrator), newest first."""
         async with self.db.read() as s:
             rows = await q.visible(s, None if owner.is_admin else owner.key)
             counts = await q.counts(s, [r.id for r in rows])
@@ -455,7 +456,10 @@ class IptvSeries:
             await self.listing(sub)
             info = self._read.pop(sub.id)
         owner = _owner_of(sub)
-        provider_id = int(entries[0].iptv.provider_id) if entries and entries[0].iptv else 0
+        first = entries[0].iptv if entries else None
+        if first is None:
+            return list(entries)
+        provider_id = first.provider_id
         series = await series_item(self.media, owner, provider_id, info.series)
         ready = []
         for entry in entries:

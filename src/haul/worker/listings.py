@@ -103,9 +103,12 @@ class Listings:
             raise guard.reworded(exc, url) from exc
 
     async def _page(self, sub: Due) -> Listing:
-        extract = self._extract
-        if extract is None:
-            from haul.engine.ytdlp import extract  # yt-dlp loads with the first listing
+        if self._extract is not None:
+            extract = self._extract
+        else:
+            from haul.engine import ytdlp  # yt-dlp loads with the first listing
+
+            extract = ytdlp.extract
         cookies = await self.cookies(sub.owner_key) if self.cookies is not None else None
         url = sub.url
 

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 @router.get("", response_model=SubscriptionList)
 async def list_subscriptions(subscriptions: SubscriptionsDep, owner: OwnerDep) -> Any:
     """Your subscriptions (everyone's for an administrator), newest first."""
-    return {"items": await subscriptions.list(owner)}
+    return {"items": await subscriptions.visible(owner)}
 
 
 @router.post(

@@ -233,7 +233,7 @@ async def _list(
         "subscriptions.html",
         status_code=code,
         nav="subscriptions",
-        items=await subscriptions.list(owner),
+        items=await subscriptions.visible(owner),
         profiles=await profiles.list(),
         note=note,
         problem=problem.message if problem is not None else None,
