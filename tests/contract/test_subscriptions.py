@@ -25,7 +25,8 @@ LEASE = timedelta(minutes=5)
 
 
 class Subs(Protocol):
-    store: SubscriptionStore
+    @property
+    def store(self) -> SubscriptionStore: ...
 
     async def add(self, **fields: Any) -> int: ...
 

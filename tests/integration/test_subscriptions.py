@@ -20,7 +20,7 @@ from haul.store.models import Download, MediaItem
 from haul.store.sql_subscriptions import SqlSubscriptionStore
 from haul.store.subscriptions import Due
 from haul.worker.listings import Listings
-from haul.worker.subscriptions import Checker, CheckerConfig, Listing
+from haul.worker.subscriptions import Checker, CheckerConfig, Listing, Outcome
 from tests.conftest import App
 from tests.integration.test_api_downloads import finished
 from tests.integration.test_iptv_downloads import add_provider
@@ -239,9 +239,13 @@ async def test_two_checkers_at_once_make_each_entry_one_download(
     try:
         first = asyncio.create_task(a.check_now(made["id"]))
         await asyncio.wait_for(listed.wait(), 60)
+
         # B takes it over once A's lease ran out.
-        b_done = await await_for(lambda: b.check_now(made["id"]), 30, what="B to take over")
-        assert len(b_done.downloads) == 3
+        async def take_over() -> Outcome | None:
+            return await b.check_now(made["id"])
+
+        b_done: Outcome | None = await await_for(take_over, 30, what="B to take over")
+        assert b_done is not None and len(b_done.downloads) == 3
         go_on.set()
         a_done = await first
         assert a_done is not None and a_done.downloads == [] and a_done.error is None

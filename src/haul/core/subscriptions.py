@@ -273,7 +273,7 @@ def next_check(now: datetime, interval_minutes: int, rng: random.Random | None =
     a tenth of it (at most ten minutes) so checks made together spread out."""
     interval = timedelta(minutes=interval_minutes)
     spread = min(interval / 10, timedelta(minutes=10)).total_seconds()
-    return now + interval + timedelta(seconds=(rng or random).uniform(0, spread))
+    return now + interval + timedelta(seconds=float((rng or random).uniform(0, spread)))
 
 
 def retry_after(
@@ -283,9 +283,9 @@ def retry_after(
     again: a minute, then twice as long each time, up to four intervals (at least an hour, at
     most a day); a fifth of it more or less, at random."""
     cap = min(max(timedelta(minutes=4 * interval_minutes), timedelta(hours=1)), LONGEST_RETRY)
-    wait = min(cap, FIRST_RETRY * 2 ** min(max(failures - 1, 0), 30))
+    wait = min(cap, FIRST_RETRY * (1 << min(max(failures - 1, 0), 30)))
     spread = wait.total_seconds() / 5
-    return wait + timedelta(seconds=(rng or random).uniform(-spread, spread))
+    return wait + timedelta(seconds=float((rng or random).uniform(-spread, spread)))
 
 
 def to_prune(kept: Sequence[tuple[int, datetime]], keep_last: int | None) -> list[int]:

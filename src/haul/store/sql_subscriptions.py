@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
-from haul.core.sources import Source, _digest
+from haul.core.sources import Source, SourceKind, _digest
 from haul.core.status import Phase
 from haul.core.submit_options import SubmitOptions
 from haul.core.subscriptions import Entry, Rules
@@ -192,7 +192,7 @@ class SqlSubscriptionStore:
                 SubmitOptions(
                     profile=sub.profile,
                     media_id=entry.media_id if entry.iptv is not None else sub.media_id,
-                    title=entry.title,
+                    title=(entry.title or "")[:1000] or None,
                     iptv=entry.iptv,
                 ),
                 user_id=sub.user_id,
@@ -284,7 +284,7 @@ def _aware(value: Any) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _free(now: datetime) -> Select[tuple[Subscription]]:
+def _free(now: datetime) -> Select[Subscription]:
     """Subscriptions not paused and not being checked (or whose check's lease ran out)."""
     return select(Subscription).where(
         Subscription.paused.is_(False),
@@ -303,7 +303,7 @@ def _source(subscription_id: int, entry: Entry) -> Source:
     """The source of an entry's download, deduplicated per subscription and entry (the same
     link downloaded elsewhere by its owner is not this entry's download)."""
     assert entry.url is not None, "entries without a link are only remembered"
-    kind = "iptv" if entry.iptv is not None else "url"
+    kind: SourceKind = "iptv" if entry.iptv is not None else "url"
     return Source(kind, entry.url, _digest(f"subscription:{subscription_id}:{entry.key}"))
 
 
