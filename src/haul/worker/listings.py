@@ -119,10 +119,10 @@ class Listings:
                 )
 
         found = await asyncio.to_thread(work)
-        if found.kind != "playlist":
-            raise PermanentTransferError(
-                f"{url} is a single video, not a playlist or a channel: download it instead."
-            )
+        if found.kind != "playlist":  # one video for now: an entry of its own
+            key = f"{found.extractor or 'page'}:{found.id}" if found.id else f"page:{url}"
+            title = printable(found.title) if found.title else None
+            return Listing("playlist", None, [Entry(key=key, url=url, title=title)])
         entries = []
         for item in found.entries:
             own = item.url if item.url and item.url.startswith(("http://", "https://")) else None
