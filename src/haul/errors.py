@@ -12,7 +12,8 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   │   ├── InvalidConfig
     │   │   ├── InvalidAccount
     │   │   ├── InvalidProfile
-    │   │   └── InvalidChoice      a download's own format or audio choice
+    │   │   ├── InvalidChoice      a download's own format or audio choice
+    │   │   └── InvalidSubscription
     │   ├── InvalidURL
     │   ├── ForbiddenAddress
     │   ├── TorrentsNotAllowed
