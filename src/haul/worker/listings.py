@@ -167,7 +167,7 @@ def _feed_entry(base: str, item: Mapping[str, Any]) -> Entry:
     target = enclosure or link
     if target is not None:
         target = urljoin(base, target.strip())
-    key = item.get("id") or item.get("guid") or target or item.get("title")
+    key = item.get("id") or item.get("guid") or target or item.get("title") or item.get("summary")
     title = item.get("title")
     return Entry(
         key=f"feed:{key}",
