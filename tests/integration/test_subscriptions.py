@@ -383,3 +383,23 @@ async def test_the_pages_add_check_and_show_what_was_seen(app: App, channel: Cha
     assert [(s["interval_minutes"], s["paused"]) for s in items] == [(30, True)]
     entries = (await app.get(f"{detail_path}/entries")).json()["items"]
     await all_finished(app, [e["download_id"] for e in entries])
+
+
+async def test_keep_last_keeps_only_the_newest_files(app: App, channel: Channel) -> None:
+    channel.show(2)
+    made = await subscribe(app, url=channel.url, backfill="all", keep_last=1)
+    first = await check(app, made["id"])
+    older, newer = sorted(first["downloads"])
+    done = {i: await finished(app, i, timeout=90) for i in (older, newer)}
+    root = app.runtime.settings.downloads_root
+    files = {i: root / done[i]["files"][0]["path"] for i in done}
+    assert all(f.exists() for f in files.values())
+    await check(app, made["id"])  # finds nothing new, and lets the older file go
+
+    async def gone() -> bool:
+        return not files[older].exists()
+
+    await await_for(gone, 30, what="the older file to be deleted")
+    assert files[newer].exists()
+    assert (await app.get(f"/downloads/{older}")).status_code == 404  # out of view
+    assert (await app.get(f"/downloads/{newer}")).json()["status"] == "completed"
