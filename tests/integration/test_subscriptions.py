@@ -341,9 +341,10 @@ async def test_new_downloads_are_told_as_subscription_new(app: App, channel: Cha
         first = await check(app, made["id"])
 
         def told() -> list[Any]:
-            return [r for r in hooks.requests if r.header("X-Haul-Event") == "subscription.new"]
+            got = [r for r in hooks.requests if r.header("X-Haul-Event") == "subscription.new"]
+            return got if len(got) >= 2 else []
 
-        requests = await await_for(lambda: len(told()) >= 2 and told(), 10, what="two of them")
+        requests: list[Any] = await await_for(told, 10, what="two of them")
         documents = [r.json for r in requests]
         assert {d["event"] for d in documents} == {"subscription.new"}
         assert sorted(d["download"]["id"] for d in documents) == sorted(first["downloads"])
@@ -396,7 +397,7 @@ async def test_keep_last_keeps_only_the_newest_files(app: App, channel: Channel)
     assert all(f.exists() for f in files.values())
     await check(app, made["id"])  # finds nothing new, and lets the older file go
 
-    async def gone() -> bool:
+    def gone() -> bool:
         return not files[older].exists()
 
     await await_for(gone, 30, what="the older file to be deleted")

@@ -120,9 +120,9 @@ class Listings:
 
         found = await asyncio.to_thread(work)
         if found.kind != "playlist":  # one video for now: an entry of its own
-            key = f"{found.extractor or 'page'}:{found.id}" if found.id else f"page:{url}"
+            one = f"{found.extractor or 'page'}:{found.id}" if found.id else f"page:{url}"
             title = printable(found.title) if found.title else None
-            return Listing("playlist", None, [Entry(key=key, url=url, title=title)])
+            return Listing("playlist", None, [Entry(key=one, url=url, title=title)])
         entries = []
         for item in found.entries:
             own = item.url if item.url and item.url.startswith(("http://", "https://")) else None
