@@ -123,7 +123,8 @@ class SqlSubscriptionStore:
         return await self.db.run(lambda s: self._record(s, checked), admission=True)
 
     def _record(self, s: Session, checked: Checked) -> Recorded:
-        sub = s.get(Subscription, checked.subscription_id)
+        # Locked: a delete of the subscription waits for this check's entries, or comes first.
+        sub = s.get(Subscription, checked.subscription_id, with_for_update=True)
         if sub is None:
             return Recorded()
         inserted = self._insert_entries(s, checked)
