@@ -12,7 +12,8 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
     │   │   ├── InvalidConfig
     │   │   ├── InvalidAccount
     │   │   ├── InvalidProfile
-    │   │   └── InvalidChoice      a download's own format or audio choice
+    │   │   ├── InvalidChoice      a download's own format or audio choice
+    │   │   └── InvalidSubscription
     │   ├── InvalidURL
     │   ├── ForbiddenAddress
     │   ├── TorrentsNotAllowed
@@ -148,6 +149,12 @@ class InvalidChoice(InvalidFields):
     """The format or audio chosen for this download cannot be used."""
 
     code = "invalid_choice"
+
+
+class InvalidSubscription(InvalidFields):
+    """Some settings of the subscription cannot be used."""
+
+    code = "invalid_subscription"
 
 
 class InvalidURL(InputError):

@@ -135,6 +135,16 @@ class Settings(BaseSettings):
     formats_per_minute: int = Field(default=20, ge=1, le=10_000)
     formats_timeout: float = Field(default=60.0, gt=0, le=3600)
     formats_keep: float = Field(default=300.0, ge=0, le=86_400)
+    #: Subscriptions: seconds between a worker's looks for due ones (0: this worker checks
+    #: none on its own), checks one worker runs at once, the seconds a listing may take, and
+    #: up to how many seconds of pause before each check (so checks spread out).
+    subscription_poll_interval: float = Field(default=30.0, ge=0, le=86_400)
+    subscription_checks_at_once: int = Field(default=2, ge=1, le=50)
+    subscription_timeout: float = Field(default=300.0, gt=0, le=3600)
+    subscription_jitter: float = Field(default=5.0, ge=0, le=3600)
+    #: Seconds a check holds its subscription unless renewed (renewed every third of it): a
+    #: worker that dies mid-check hands its subscriptions to others this long after.
+    subscription_lease: float = Field(default=60.0, ge=1, le=3600)
     worker_concurrency: int = Field(default=10, ge=1)
     #: Whether `haul serve` runs a worker in its own process (turn off for API-only nodes of a
     #: PostgreSQL instance whose workers run elsewhere).

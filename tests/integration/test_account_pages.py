@@ -573,6 +573,12 @@ async def test_every_form_refuses_a_post_without_its_token(site: Site) -> None:
         f"/users/{alice_id}/delete": {},
         "/cookies": {"cookies_txt": "a.test\tFALSE\t/\tFALSE\t0\tsid\tx\n"},
         "/cookies/1/delete": {},
+        "/subscriptions": {"url": "http://example.test/channel"},
+        "/subscriptions/1": {"interval_minutes": "5"},
+        "/subscriptions/1/check": {},
+        "/subscriptions/1/pause": {},
+        "/subscriptions/1/resume": {},
+        "/subscriptions/1/delete": {},
         "/logout": {},
     }
     for path, data in forms.items():

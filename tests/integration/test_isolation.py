@@ -90,6 +90,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/notifications/{target_id}"): OWN,
     ("DELETE", "/api/v1/notifications/{target_id}"): OWN,
     ("POST", "/api/v1/notifications/{target_id}/test"): OWN,
+    ("GET", "/api/v1/subscriptions"): MINE,
+    ("POST", "/api/v1/subscriptions"): MINE,
+    ("GET", "/api/v1/subscriptions/{subscription_id}"): OWN,
+    ("PATCH", "/api/v1/subscriptions/{subscription_id}"): OWN,
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"): OWN,
+    ("POST", "/api/v1/subscriptions/{subscription_id}/check"): OWN,
+    ("GET", "/api/v1/subscriptions/{subscription_id}/entries"): OWN,
     ("GET", "/api/v1/cookies"): MINE,
     ("POST", "/api/v1/cookies"): MINE,
     ("DELETE", "/api/v1/cookies/{set_id}"): OWN,
@@ -169,6 +176,10 @@ async def alice_owns(people: People, origin: Origin, panel: XtreamServer) -> Ali
         "/cookies", json={"cookies_txt": "example.test\tFALSE\t/\tFALSE\t0\tsid\talices\n"}
     )
     assert cookies.status_code == 201, cookies.text
+    subscription = await alice.post(
+        "/subscriptions", json={"url": origin.url("/alices-channel"), "paused": True}
+    )
+    assert subscription.status_code == 201, subscription.text
     assert media.status_code == 201 and target.status_code == 201, target.text
     assert provider.status_code == 201, provider.text
     tokens = (await alice.get("/tokens")).json()
@@ -189,6 +200,7 @@ async def alice_owns(people: People, origin: Origin, panel: XtreamServer) -> Ali
             "series_id": "1",
             "token_id": str(tokens[0]["id"]),
             "set_id": str(cookies.json()["id"]),
+            "subscription_id": str(subscription.json()["id"]),
             "user_id": str(alice.user_id),
             "name": "builtin",
         },
@@ -256,6 +268,8 @@ async def still_alices(people: People, alices: Alices) -> None:
     assert len((await alice.get("/iptv/providers")).json()["items"]) == 1
     assert len(await _list(alice, "/tokens")) == 1
     assert len((await alice.get("/cookies")).json()["items"]) == 1
+    subscriptions = (await alice.get("/subscriptions")).json()["items"]
+    assert [(s["paused"], s["last_checked_at"]) for s in subscriptions] == [(True, None)]
 
 
 async def _list(person: Person, path: str) -> list[Any]:
@@ -269,7 +283,15 @@ async def test_lists_and_bulk_actions_hold_only_the_callers_own(
     async with crowd(open_settings) as people:
         alices = await alice_owns(people, origin, xtream)
         bob, admin = people.bob, people.admin
-        paths = ("/downloads", "/media", "/notifications", "/iptv/providers", "/tokens", "/cookies")
+        paths = (
+            "/downloads",
+            "/media",
+            "/notifications",
+            "/iptv/providers",
+            "/tokens",
+            "/cookies",
+            "/subscriptions",
+        )
         for path in paths:
             assert [x for x in await _list(bob, path) if x.get("name") != "tests"] == [], path
         assert len(await _list(admin, "/downloads")) == 2  # administrators see everyone's

@@ -269,7 +269,8 @@ async def test_the_api_never_returns_a_secret_or_an_apprise_token(app: App) -> N
         ({"kind": "apprise", "url": "tgram://x"}, "Apprise does not understand that tgram://"),
         (
             {"kind": "webhook", "url": "https://e.org/h", "events": ["done"]},
-            "haul sends no 'done' event; choose from completed, failed, imported.",
+            "haul sends no 'done' event; choose from completed, failed, imported, "
+            "subscription.new.",
         ),
         (
             {"kind": "webhook", "url": "https://e.org/h", "events": []},

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from haul.settings import Settings
-from haul.store.models import Download, IptvProvider, MediaItem, NotificationTarget
+from haul.store.models import Download, IptvProvider, MediaItem, NotificationTarget, Subscription
 from tests.support.people import PASSWORD, People, Person, crowd
 from tests.support.rows import stored
 
@@ -30,6 +30,10 @@ async def own_things(people: People, person: Person) -> dict[str, Any]:
     )
     movie = await person.post("/media", json={"kind": "movie", "title": "Film", "year": 2001})
     assert movie.status_code == 201, movie.text
+    channel = await person.post(
+        "/subscriptions", json={"url": f"http://example.test/{person.name}/channel", "paused": True}
+    )
+    assert channel.status_code == 201, channel.text
     async with people.runtime.db.write() as s:
         s.add(
             IptvProvider(
@@ -62,6 +66,7 @@ async def what_they_see(person: Person) -> dict[str, list[Any]]:
         "media": (await person.get("/media")).json()["items"],
         "iptv": (await person.get("/iptv/providers")).json()["items"],
         "notifications": (await person.get("/notifications")).json()["items"],
+        "subscriptions": (await person.get("/subscriptions")).json()["items"],
     }
 
 
@@ -69,7 +74,7 @@ async def rows_of(people: People, key: str) -> int:
     async with people.runtime.db.read() as s:
         counts = [
             await s.scalar(select(func.count()).select_from(t).where(t.owner_key == key))
-            for t in (Download, MediaItem, IptvProvider, NotificationTarget)
+            for t in (Download, MediaItem, IptvProvider, NotificationTarget, Subscription)
         ]
     return sum(int(c or 0) for c in counts)
 
@@ -88,8 +93,8 @@ async def test_an_account_that_owns_things_is_deleted_only_by_choice(settings: S
         refused = await people.admin.http.delete(f"/api/v1/users/{bob.user_id}")
         assert refused.status_code == 409
         assert refused.json()["detail"] == (
-            "bob owns 2 downloads, 1 media item, 1 IPTV provider and 1 notification target. "
-            "Choose: delete them with the account, or hand them to another user."
+            "bob owns 2 downloads, 1 media item, 1 IPTV provider, 1 notification target and 1 "
+            "subscription. Choose: delete them with the account, or hand them to another user."
         )
         assert await people.runtime.accounts.user(bob.user_id)
         assert (await bob.get("/downloads")).status_code == 200  # nothing happened
@@ -100,6 +105,7 @@ async def test_an_account_that_owns_things_is_deleted_only_by_choice(settings: S
             "media_items": 1,
             "iptv_providers": 1,
             "notification_targets": 1,
+            "subscriptions": 1,
         }
         for params, said in (
             ({"owned": "transfer"}, "Say which user receives what the account owns."),
@@ -138,6 +144,7 @@ async def test_deleting_what_an_account_owns_leaves_nothing_to_a_new_account(
                 "media": [],
                 "iptv": [],
                 "notifications": [],
+                "subscriptions": [],
             }
             later = await carol.post(
                 "/downloads", json={"url": "http://example.test/new.mkv", "paused": True}
@@ -147,7 +154,8 @@ async def test_deleting_what_an_account_owns_leaves_nothing_to_a_new_account(
         assert kept["file"].read_bytes() == b"finished data"
         seen = await what_they_see(alice)
         assert {d["id"] for d in seen["downloads"]} == kept["downloads"]
-        assert [len(seen[k]) for k in ("media", "iptv", "notifications")] == [1, 1, 1]
+        kinds = ("media", "iptv", "notifications", "subscriptions")
+        assert [len(seen[k]) for k in kinds] == [1, 1, 1, 1]
 
 
 async def test_handing_over_moves_everything_an_account_owns(settings: Settings) -> None:
@@ -167,6 +175,7 @@ async def test_handing_over_moves_everything_an_account_owns(settings: Settings)
         assert [m["id"] for m in seen["media"]] == [theirs["media"]]
         assert [p["name"] for p in seen["iptv"]] == ["bob-panel"]
         assert [n["name"] for n in seen["notifications"]] == ["bob-hook"]
+        assert [c["url"] for c in seen["subscriptions"]] == ["http://example.test/bob/channel"]
         async with people.runtime.db.read() as s:
             users = set(
                 (

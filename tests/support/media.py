@@ -286,7 +286,13 @@ def page_with_video(
 
 def page_with_two_videos(url1: str, url2: str, title: str = "Two haul clips") -> str:
     """A page with two ``<video>`` tags: a playlist of two entries for yt-dlp."""
-    tags = [_video_tag(url, None, "video/mp4") for url in (url1, url2)]
+    return page_with_videos([url1, url2], title)
+
+
+def page_with_videos(urls: list[str], title: str = "A haul channel") -> str:
+    """A page with a ``<video>`` tag per URL: a playlist of that many entries for yt-dlp
+    (entry N's id is the page's name and N: a video added at the end is a new entry)."""
+    tags = [_video_tag(url, None, "video/mp4") for url in urls]
     return _page(title, "\n".join(tags))
 
 
@@ -336,6 +342,7 @@ __all__ = [
     "page_with_metadata",
     "page_with_two_videos",
     "page_with_video",
+    "page_with_videos",
     "page_without_media",
     "sha256",
 ]

@@ -49,6 +49,7 @@ from haul.cli.render import (
     text,
 )
 from haul.cli.retention import retention_app
+from haul.cli.subscriptions import subscriptions_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
 from haul.core.profiles import AUDIO_FORMATS, check_choice
@@ -74,6 +75,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(iptv_app, name="iptv")
 app.add_typer(media_app, name="media")
 app.add_typer(notify_app, name="notify")
+app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(logs_app, name="logs")
 app.add_typer(config_app, name="config")
 app.add_typer(cookies_app, name="cookies")

@@ -60,7 +60,12 @@ def add_target(
             help="Webhooks: sign with HMAC-SHA256 of this key (or set HAUL_WEBHOOK_SECRET).",
         ),
     ] = None,
-    on: Annotated[str, typer.Option("--on", help="Comma-separated events to send.")] = EVENTS,
+    on: Annotated[
+        str,
+        typer.Option(
+            "--on", help="Comma-separated events to send (subscription.new too, if asked)."
+        ),
+    ] = EVENTS,
     global_: Annotated[
         bool, typer.Option("--global", help="For everyone's downloads (administrators).")
     ] = False,

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -54,6 +55,11 @@ class ExtractedEntry:
     index: int
     url: str | None
     title: str | None
+    #: The entry's id at its extractor (``extractor``), when the listing gives one.
+    id: str | None = None
+    extractor: str | None = None
+    #: When it was published (seconds since the epoch), when the listing says.
+    timestamp: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +203,29 @@ def _entries(raw: Iterable[Any], limit: int) -> Iterator[ExtractedEntry]:
             entry_url = entry.get("url")
         else:
             entry_url = entry.get("webpage_url")
-        yield ExtractedEntry(index, _str(entry_url), _str(entry.get("title")))
+        yield ExtractedEntry(
+            index,
+            _str(entry_url),
+            _str(entry.get("title")),
+            id=_str(entry.get("id")),
+            extractor=_str(entry.get("ie_key") or entry.get("extractor_key")),
+            timestamp=_published(entry),
+        )
+
+
+def _published(entry: Mapping[str, Any]) -> float | None:
+    """When a listed entry was published, as its listing says (a timestamp, or a date)."""
+    for name in ("timestamp", "release_timestamp"):
+        value = entry.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    day = entry.get("upload_date") or entry.get("release_date")
+    if isinstance(day, str) and len(day) == 8 and day.isdigit():
+        try:
+            return datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return None
+    return None
 
 
 def _str(value: object) -> str | None:

@@ -7,10 +7,13 @@ from typing import Final, Literal
 
 from haul.errors import UnknownEventKind
 
-EventKind = Literal["completed", "failed", "imported"]
+EventKind = Literal["completed", "failed", "imported", "subscription.new"]
 
-#: What a target may subscribe to, in the order people read them.
-EVENT_KINDS: Final[tuple[EventKind, ...]] = ("completed", "failed", "imported")
+#: What a target may subscribe to, in the order people read them. ``subscription.new``: a
+#: subscription's check found something new and queued its download.
+EVENT_KINDS: Final[tuple[EventKind, ...]] = ("completed", "failed", "imported", "subscription.new")
+#: What a target made without naming its events is sent.
+DEFAULT_KINDS: Final[tuple[EventKind, ...]] = ("completed", "failed", "imported")
 
 #: The kind sent by "test this target"; nobody subscribes to it, every target receives it.
 TEST_EVENT: Final = "test"

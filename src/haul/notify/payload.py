@@ -184,6 +184,7 @@ _VERBS = {
     "completed": "finished",
     "failed": "failed",
     "imported": "was added to the library",
+    "subscription.new": "is new in a subscription",
 }
 
 

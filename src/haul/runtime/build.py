@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from datetime import timedelta
 
 import httpx
 
@@ -69,6 +70,7 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.subscriptions import IptvSeries, SubscriptionNews, SubscriptionService
 from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
 from haul.store.database import Database
@@ -76,12 +78,15 @@ from haul.store.sealed import KEY_FILE_NAME, KeyFile
 from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
 from haul.store.sql_processing import SqlProcessingStore
+from haul.store.sql_subscriptions import SqlSubscriptionStore
 from haul.worker.context import JobContext
 from haul.worker.external import ExternalClients, ExternalConfig
+from haul.worker.listings import Listings
 from haul.worker.loops import Worker, WorkerConfig, new_worker_id
 from haul.worker.outcomes import Outcomes
 from haul.worker.processing import LibraryConfig, Processor
 from haul.worker.runner import JobRunner
+from haul.worker.subscriptions import Checker, CheckerConfig, Telling
 
 log = logging.getLogger("haul.runtime")  # the name its log lines have always carried
 
@@ -256,6 +261,35 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         work_root=builtin.work_root,
     )
 
+    iptv_series = IptvSeries(iptv, media)
+    news = SubscriptionNews(db, bus, service, notifier)
+    checker = Checker(
+        SqlSubscriptionStore(db, limits),
+        Listings(
+            http,
+            addresses,
+            iptv=iptv_series.listing,
+            cookies=cookies.for_owner,
+            timeout=settings.subscription_timeout,
+        ),
+        worker_id=worker_id,
+        config=CheckerConfig(
+            at_once=settings.subscription_checks_at_once,
+            poll_interval=settings.subscription_poll_interval,
+            timeout=settings.subscription_timeout,
+            jitter=settings.subscription_jitter,
+            lease=timedelta(seconds=settings.subscription_lease),
+            allow_private=allow_private,
+        ),
+        telling=Telling(
+            published=service.publish_ids,
+            told=news.told,
+            prune=news.prune,
+            wake=wakeups.everywhere,
+        ),
+        prepare=iptv_series.prepare,
+    )
+
     async def refresh() -> None:
         """What a worker re-reads now and then: clients and runtime settings (another process
         may have changed them and its notification may not have arrived)."""
@@ -322,14 +356,23 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         thumbnails=thumbnails,
         worker=worker,
         bridge=bridge,
-        periodic=_periodic(settings, media, retention),
+        subscriptions=SubscriptionService(
+            db,
+            bus,
+            allow_private=allow_private,
+            media=media,
+            iptv=iptv,
+            checker=checker if run_worker else None,
+        ),
+        checker=checker,
+        periodic=_periodic(settings, media, retention, checker),
         limits_in_effect=limits,
         wakeups=wakeups,
     )
 
 
 def _periodic(
-    settings: Settings, media: MediaService, retention: RetentionService
+    settings: Settings, media: MediaService, retention: RetentionService, checker: Checker
 ) -> list[Periodic]:
     """The background jobs of a worker process (started with the worker)."""
     jobs: list[Periodic] = []
@@ -347,4 +390,8 @@ def _periodic(
         # A minute after the start, then every interval; it logs what it removed.
         first = min(60.0, interval)
         jobs.append(Periodic("retention", retention.run, interval, first_delay=first))
+    if settings.subscription_poll_interval > 0:
+        # Due subscriptions are leased and checked (a few at once, see haul.worker.subscriptions).
+        poll = settings.subscription_poll_interval
+        jobs.append(Periodic("subscriptions", checker.run_pass, poll, first_delay=min(5.0, poll)))
     return jobs

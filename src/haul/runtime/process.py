@@ -44,12 +44,14 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.subscriptions import SubscriptionService
 from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
 from haul.store import clients as client_queries
 from haul.store.database import Database
 from haul.store.migrate import upgrade_async
 from haul.worker.loops import Worker
+from haul.worker.subscriptions import Checker
 
 if TYPE_CHECKING:
     from haul.events.pg import PgEventBridge
@@ -108,6 +110,10 @@ class Runtime:
     thumbnails: ThumbnailCache
     #: Admits, claims and runs jobs; started only when ``run_worker``.
     worker: Worker
+    #: Subscriptions: what every interface asks, and the checks this process runs.
+    subscriptions: SubscriptionService
+    #: Checks due subscriptions (a periodic job of a worker process; "check now").
+    checker: Checker
     #: Events between processes on PostgreSQL (None on SQLite: one process only).
     bridge: PgEventBridge | None = None
     #: The background jobs of a worker process (started with the worker).
@@ -198,6 +204,7 @@ class Runtime:
         first failure is raised at the end."""
         steps: list[Callable[[], Awaitable[None]]] = [job.stop for job in self.periodic]
         if self.run_worker:
+            steps.append(self.checker.stop)
             steps.append(self.worker.stop)
         steps.append(self._stop_observer)
         if self.bridge is not None:

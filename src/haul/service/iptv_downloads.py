@@ -19,7 +19,7 @@ from haul.core.sources import iptv_series_of, iptv_source
 from haul.core.submit_options import IptvEntry, SubmitOptions
 from haul.core.tracking import Tracked
 from haul.errors import HaulError, InvalidMediaItem, NotFound, PermanentTransferError
-from haul.iptv.catalog import Episode
+from haul.iptv.catalog import Episode, Series
 from haul.iptv.redact import redact_url
 from haul.iptv.streams import as_transfer_error, fresh_stream_url
 from haul.service.downloads import DownloadService
@@ -51,6 +51,49 @@ def _known_ids(**ids: Any) -> dict[str, Any]:
         except InvalidMediaItem:
             continue
     return out
+
+
+def episode_label(show: Series, episode: Episode) -> str:
+    """What an episode's download is called: the series and ``S01E02``."""
+    return f"{show.display_name} S{episode.season:02d}E{episode.episode_num:02d}"
+
+
+async def series_item(media: MediaService, owner: Owner, provider_id: int, show: Series) -> int:
+    """The library item of a provider's series (found, or made), its id."""
+    item = await media.find_or_create(
+        owner,
+        kind="series",
+        title=show.title,
+        match={"series": str(show.series_id)},
+        year=show.year,
+        provider_id=provider_id,
+        external_ids=_known_ids(tmdb=show.tmdb, imdb=show.imdb),
+    )
+    return item.id
+
+
+async def episode_item(
+    media: MediaService,
+    owner: Owner,
+    provider_id: int,
+    show: Series,
+    episode: Episode,
+    series_id: int,
+) -> int:
+    """The library item of an episode of a provider's series (found, or made under the
+    series' item ``series_id``), its id."""
+    item = await media.find_or_create(
+        owner,
+        kind="episode",
+        title=episode.title or f"Episode {episode.episode_num}",
+        match={"episode": str(episode.id)},
+        parent_id=series_id,
+        season=episode.season,
+        episode=episode.episode_num,
+        provider_id=provider_id,
+        external_ids={"series": str(show.series_id)},
+    )
+    return item.id
 
 
 class IptvStreamUrls:
@@ -138,37 +181,19 @@ class IptvDownloads:
         if not episodes:
             which = f"season {season} of " if season is not None else ""
             raise NotFound(f"There is no such episode in {which}{show.display_name}.")
-        item = await self.media.find_or_create(
-            owner,
-            kind="series",
-            title=show.title,
-            match={"series": str(show.series_id)},
-            year=show.year,
-            provider_id=provider.id,
-            external_ids=_known_ids(tmdb=show.tmdb, imdb=show.imdb),
-        )
+        item_id = await series_item(self.media, owner, provider.id, show)
         created: list[Tracked] = []
         refused: list[Refused] = []
         for e in sorted(episodes, key=lambda e: (e.season, e.episode_num)):
-            label = f"{show.display_name} S{e.season:02d}E{e.episode_num:02d}"
+            label = episode_label(show, e)
             try:
-                episode = await self.media.find_or_create(
-                    owner,
-                    kind="episode",
-                    title=e.title or f"Episode {e.episode_num}",
-                    match={"episode": str(e.id)},
-                    parent_id=item.id,
-                    season=e.season,
-                    episode=e.episode_num,
-                    provider_id=provider.id,
-                    external_ids={"series": str(show.series_id)},
-                )
+                episode_id = await episode_item(self.media, owner, provider.id, show, e, item_id)
                 entry = IptvEntry(provider.id, "episode", str(e.id), e.season, e.episode_num)
                 created.append(
                     await self.downloads.submit_source(
                         iptv_source(provider.id, "episode", entry.ref, series_id=show.series_id),
                         owner,
-                        replace(options, media_id=episode.id, title=label, iptv=entry),
+                        replace(options, media_id=episode_id, title=label, iptv=entry),
                     )
                 )
             except HaulError as exc:

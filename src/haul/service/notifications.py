@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from haul.errors import Conflict, GlobalNeedsAdmin, InputError, NotFound
 from haul.notify.delivery import Outcome
-from haul.notify.kinds import EVENT_KINDS
+from haul.notify.kinds import DEFAULT_KINDS
 from haul.notify.notifier import Notifier
 from haul.notify.targets import (
     TARGET_KINDS,
@@ -67,7 +67,7 @@ class NotificationService:
             secret = check_secret(secret)
         elif secret:
             raise InputError("A secret signs webhooks; an Apprise URL carries its own tokens.")
-        subscribed = check_events(EVENT_KINDS if events is None else events)
+        subscribed = check_events(DEFAULT_KINDS if events is None else events)
         owner_key = None if scope == "global" else owner.key
         given = (name or "").strip()
         async with self.db.write() as s:

@@ -1,12 +1,13 @@
 """What an account owns, and what becomes of it when the account is deleted.
 
 An account owns its downloads, its media items (with the library files filed for them), its
-IPTV providers and its notification targets (webhooks, Apprise URLs). Deleting an account that
-owns any of them needs an explicit choice:
+IPTV providers, its notification targets (webhooks, Apprise URLs) and its subscriptions.
+Deleting an account that owns any of them needs an explicit choice:
 
 - ``delete``: its downloads are canceled in their clients and removed with their data (inside
   haul's folders only), its media items with their library files, its IPTV providers, its
-  notification targets and its log of refused sources;
+  notification targets, its subscriptions (first, so that no check adds a download
+  meanwhile) and its log of refused sources;
 - ``transfer``: all of it is handed to another account, which owns it from then on.
 
 Either way its logins, API tokens and site cookies end first (the account is disabled while
@@ -30,7 +31,7 @@ from haul.service.media import MediaService
 from haul.service.values import Owner
 from haul.store import ownership as owned_rows
 from haul.store.database import Database
-from haul.store.models import Download, IptvProvider, MediaItem, NotificationTarget
+from haul.store.models import Download, IptvProvider, MediaItem, NotificationTarget, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,17 @@ class Owned:
     media_items: int = 0
     iptv_providers: int = 0
     notification_targets: int = 0
+    subscriptions: int = 0
 
     @property
     def total(self) -> int:
-        return self.downloads + self.media_items + self.iptv_providers + self.notification_targets
+        return (
+            self.downloads
+            + self.media_items
+            + self.iptv_providers
+            + self.notification_targets
+            + self.subscriptions
+        )
 
     def said(self) -> str:
         """As a person says it: "3 downloads, 1 media item and 2 notification targets"."""
@@ -61,6 +69,7 @@ class Owned:
                 (self.media_items, "media item"),
                 (self.iptv_providers, "IPTV provider"),
                 (self.notification_targets, "notification target"),
+                (self.subscriptions, "subscription"),
             )
             if n
         ]
@@ -138,6 +147,8 @@ class OwnershipService:
 
     async def _delete_owned(self, user_id: int) -> None:
         key = owner_key(user_id)
+        async with self.db.write() as s:
+            await owned_rows.delete_subscriptions(s, key)
         async with self.db.read() as s:
             rows = await owned_rows.owned_downloads(s, key)
             items = await owned_rows.owned_top_items(s, key)
@@ -159,7 +170,7 @@ class OwnershipService:
 
 
 async def _count(s: AsyncSession, key: str) -> Owned:
-    async def rows(table: type[Download | MediaItem | IptvProvider | NotificationTarget]) -> int:
+    async def rows(table: owned_rows.Counted) -> int:
         return await owned_rows.count_owned(s, table, key)
 
     return Owned(
@@ -167,6 +178,7 @@ async def _count(s: AsyncSession, key: str) -> Owned:
         await rows(MediaItem),
         await rows(IptvProvider),
         await rows(NotificationTarget),
+        await rows(Subscription),
     )
 
 

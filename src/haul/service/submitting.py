@@ -7,14 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.core.admission import Limits
 from haul.errors import HaulError, UnknownProfile
 from haul.store.database import Database
-from haul.store.models import Download, Profile
-from haul.store.submits import NewDownload, submit_many
+from haul.store.models import Download
+from haul.store.submits import NewDownload, profile_ids, submit_many
 
 SUBMIT_BATCH = 500
 
@@ -75,16 +74,7 @@ class SubmitBatcher:
         """Store a batch (runs whole in the database thread: no awaits here). A download
         asked for without a profile gets the default profile, if there is one."""
         asked = [r.item.options.profile for r in batch]
-        names = {name for name in asked if name is not None}
-        profiles: dict[str, int] = {}
-        if names:
-            found = s.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
-            profiles = {name: int(i) for name, i in found.all()}
-        default: int | None = None
-        if None in asked:
-            default = s.scalar(
-                select(Profile.id).where(Profile.is_default.is_(True)).order_by(Profile.id)
-            )
+        profiles, default = profile_ids(s, asked)
         items: list[NewDownload] = []
         refused: dict[int, HaulError] = {}
         for index, (request, name) in enumerate(zip(batch, asked, strict=True)):

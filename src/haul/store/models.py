@@ -459,6 +459,72 @@ class DownloadEvent(Base):
     download: Mapped[Download] = relationship(back_populates="events")
 
 
+class Subscription(Base):
+    """A listing haul checks every so often, downloading what is new in it (a playlist or
+    channel page, an RSS or Atom feed, an IPTV series): what its owner asked for, and when
+    it is checked. A worker checking it holds it (``lease_worker_id`` until ``lease_until``)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_due", "paused", "next_check_at"), NEVER_REUSE)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_key: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # playlist | feed | iptv_series
+    title: Mapped[str | None] = mapped_column(String(1000))
+    #: The profile's name its downloads use (None: the default profile).
+    profile: Mapped[str | None] = mapped_column(String(100))
+    interval_minutes: Mapped[int] = mapped_column(Integer)
+    backfill: Mapped[str] = mapped_column(String(16))  # none | all | a number of newest
+    since: Mapped[datetime | None]
+    title_filter: Mapped[str | None] = mapped_column(String(200))
+    max_per_check: Mapped[int | None] = mapped_column(Integer)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media_items.id", ondelete="SET NULL"))
+    keep_last: Mapped[int | None] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Its first check was made (``backfill`` applied).
+    primed: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_check_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_checked_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    #: Failed checks in a row (the next one backs off).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lease_worker_id: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SubscriptionEntry(Base):
+    """An entry a subscription's checks saw, and the download it became (None: remembered
+    only, ``skipped`` says why; or its download was deleted since). One row per entry, ever:
+    the unique key is what makes an entry one download at most."""
+
+    __tablename__ = "subscription_entries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "key"),
+        Index("ix_subscription_entries_seen", "subscription_id", "id"),
+        NEVER_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(1000))
+    published_at: Mapped[datetime | None]
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    download_id: Mapped[int | None] = mapped_column(
+        ForeignKey("downloads.id", ondelete="SET NULL"), index=True
+    )
+    #: Why it was not downloaded (backfill, since, filter, no_link, refused), or the refusal.
+    skipped: Mapped[str | None] = mapped_column(String(16))
+    #: The sentence of a download refused when it was made.
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class ConfigEntry(Base):
     __tablename__ = "config"
 
@@ -508,6 +574,8 @@ __all__ = [
     "MediaItem",
     "NotificationTarget",
     "Profile",
+    "Subscription",
+    "SubscriptionEntry",
     "UnsupportedUrl",
     "User",
     "Worker",

@@ -12,16 +12,23 @@ from haul.store.models import (
     IptvProvider,
     MediaItem,
     NotificationTarget,
+    Subscription,
     UnsupportedUrl,
 )
 
-#: Tables holding owned rows by owner key (downloads also name the user).
-OWNED_TABLES = (Download, MediaItem, IptvProvider, NotificationTarget, UnsupportedUrl)
+#: Tables holding owned rows by owner key (downloads and subscriptions also name the user).
+OWNED_TABLES = (
+    Subscription,
+    Download,
+    MediaItem,
+    IptvProvider,
+    NotificationTarget,
+    UnsupportedUrl,
+)
+Counted = type[Download | MediaItem | IptvProvider | NotificationTarget | Subscription]
 
 
-async def count_owned(
-    s: AsyncSession, table: type[Download | MediaItem | IptvProvider | NotificationTarget], key: str
-) -> int:
+async def count_owned(s: AsyncSession, table: Counted, key: str) -> int:
     """How many rows of ``table`` the owner ``key`` has."""
     return int(
         await s.scalar(select(func.count()).select_from(table).where(table.owner_key == key)) or 0
@@ -33,6 +40,13 @@ async def hand_over(s: AsyncSession, key: str, new: str, user_id: int, to: int) 
     for table in OWNED_TABLES:
         await s.execute(update(table).where(table.owner_key == key).values(owner_key=new))
     await s.execute(update(Download).where(Download.user_id == user_id).values(user_id=to))
+    await s.execute(update(Subscription).where(Subscription.user_id == user_id).values(user_id=to))
+
+
+async def delete_subscriptions(s: AsyncSession, key: str) -> None:
+    """Remove the owner's subscriptions (and what they saw): no check makes a download for
+    them any more."""
+    await s.execute(delete(Subscription).where(Subscription.owner_key == key))
 
 
 async def owned_downloads(s: AsyncSession, key: str) -> Sequence[Row[int, bool]]:

@@ -24,7 +24,7 @@ from haul.core.sources import Source
 from haul.core.status import OPEN_PHASES, SLOT_PHASES, Phase
 from haul.core.submit_options import DEFAULT_OPTIONS, SubmitOptions
 from haul.errors import DuplicateDownload, HaulError, LimitExceeded
-from haul.store.models import Download, DownloadEvent, utcnow
+from haul.store.models import Download, DownloadEvent, Profile, utcnow
 
 _DEDUPE_PHASES = [*(p.value for p in OPEN_PHASES), Phase.PARENT.value]
 _SLOT_PHASES = [p.value for p in SLOT_PHASES]
@@ -58,6 +58,10 @@ class NewDownload:
     source_name: str | None = None
     #: Its media item may have no other unfinished download.
     media_exclusive: bool = False
+    #: Its entry in the page of its source when it has no link of its own (a subscription's).
+    playlist_index: int | None = None
+    #: The subscription it was made by (kept in its ``meta``).
+    subscription_id: int | None = None
 
     @property
     def exclusive_media(self) -> int | None:
@@ -263,6 +267,22 @@ def _downloads(count: int) -> str:
     return "one download" if count == 1 else f"{count} downloads"
 
 
+def profile_ids(session: Session, asked: Sequence[str | None]) -> tuple[dict[str, int], int | None]:
+    """The ids of the profiles named in ``asked`` (a name with no profile is left out), and
+    the default profile's id when ``asked`` holds None (a download asking for none)."""
+    names = {name for name in asked if name is not None}
+    profiles: dict[str, int] = {}
+    if names:
+        found = session.execute(select(Profile.name, Profile.id).where(Profile.name.in_(names)))
+        profiles = {name: int(i) for name, i in found.all()}
+    default: int | None = None
+    if None in asked:
+        default = session.scalar(
+            select(Profile.id).where(Profile.is_default.is_(True)).order_by(Profile.id)
+        )
+    return profiles, default
+
+
 def option_columns(options: SubmitOptions, *, source_name: str | None = None) -> dict[str, Any]:
     """The columns of a new download that say what its submitter asked (``source_name``: the
     title when the options give none, or an empty one)."""
@@ -309,9 +329,11 @@ def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, A
         "queue_rank": rank,
         "created_at": now,
         "admitted_at": now if phase is Phase.ADMITTED else None,
+        "playlist_index": item.playlist_index,
         "meta": {
             "source_kind": item.source.kind,
             **_live_options(item.options),
+            **({"subscription_id": item.subscription_id} if item.subscription_id else {}),
         },
         "files": [],
         "hidden": False,

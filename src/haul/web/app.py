@@ -30,6 +30,7 @@ from haul.web.api import (
     notifications,
     profiles,
     retention,
+    subscriptions,
     system,
     thumbnails,
 )
@@ -103,6 +104,7 @@ def create_app(
         media.router,
         thumbnails.media_router,
         notifications.router,
+        subscriptions.router,
         iptv.router,
         iptv_downloads.router,
     ):

@@ -34,6 +34,7 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.subscriptions import SubscriptionService
 from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
 from haul.store.database import Database
@@ -126,6 +127,10 @@ def get_notifications(conn: HTTPConnection) -> NotificationService:
     return get_runtime(conn).notification_service
 
 
+def get_subscriptions(conn: HTTPConnection) -> SubscriptionService:
+    return get_runtime(conn).subscriptions
+
+
 def get_formats(conn: HTTPConnection) -> FormatService:
     return get_runtime(conn).formats
 
@@ -161,6 +166,7 @@ IptvDep = Annotated[IptvService, Depends(get_iptv)]
 IptvDownloadsDep = Annotated[IptvDownloads, Depends(get_iptv_downloads)]
 NotificationsDep = Annotated[NotificationService, Depends(get_notifications)]
 FormatsDep = Annotated[FormatService, Depends(get_formats)]
+SubscriptionsDep = Annotated[SubscriptionService, Depends(get_subscriptions)]
 LogsDep = Annotated[LogService, Depends(get_logs)]
 OwnerDep = Annotated[Owner, Depends(get_owner)]
 

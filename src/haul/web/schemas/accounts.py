@@ -81,6 +81,7 @@ class OwnedOut(BaseModel):
     media_items: int
     iptv_providers: int
     notification_targets: int
+    subscriptions: int
 
 
 class MeOut(BaseModel):

@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EVENTS_HELP = "Which events to send: completed, failed, imported (all three when left out)"
+EVENTS_HELP = (
+    "Which events to send: completed, failed, imported, subscription.new (the first three "
+    "when left out)"
+)
 
 
 class NotificationSettings(BaseModel):

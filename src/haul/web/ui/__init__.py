@@ -16,6 +16,7 @@ from haul.web.ui import (
     login,
     logs,
     settings,
+    subscriptions,
     users,
 )
 from haul.web.ui.render import STATIC
@@ -27,3 +28,4 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     # The library belongs to people with an account, not to anonymous visitors.
     app.include_router(library.router, dependencies=[Depends(get_account)])
+    app.include_router(subscriptions.router, dependencies=[Depends(get_account)])

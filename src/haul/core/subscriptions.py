@@ -1,0 +1,297 @@
+"""Subscriptions: which entries of a listing become downloads, and when to look again (pure).
+
+A subscription watches a listing (a playlist or channel page, an RSS or Atom feed, an IPTV
+series) and downloads what is new in it. Each check lists the entries, and :func:`plan`
+decides, from the keys already seen, what each *new* entry becomes:
+
+- a download;
+- remembered only (it will never be downloaded), with the reason: the first check's
+  ``backfill`` (``none``: what exists now is only remembered; ``all``; or a number of newest
+  entries), ``since`` (published before it), the title filter, or no link to download;
+- left for the next check, when ``max_per_check`` downloads were chosen already (so a huge
+  backfill arrives a batch per check, never as a flood).
+
+Entries are taken newest first: by their publication dates when every entry has one, else in
+the listing's own order (channels and feeds list the newest first).
+
+When the next check comes: :func:`next_check` (the interval, plus a little jitter so that
+subscriptions made together do not all check together) and :func:`retry_after` (after a
+failed check: sooner at first, then less and less often, up to a cap, so a site that refuses
+is not hammered). :func:`to_prune` says which files ``keep_last`` lets go.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from haul.core.submit_options import IptvEntry
+from haul.errors import InvalidSubscription
+
+Kind = Literal["playlist", "feed", "iptv_series"]
+KINDS: tuple[Kind, ...] = ("playlist", "feed", "iptv_series")
+
+#: Why a new entry was only remembered.
+Reason = Literal["backfill", "since", "filter", "no_link", "refused"]
+
+#: Minutes between checks: the default, the least and the most.
+DEFAULT_INTERVAL = 60
+MIN_INTERVAL = 5
+MAX_INTERVAL = 7 * 24 * 60
+#: A title filter is a regular expression of at most this many characters.
+MAX_FILTER = 200
+#: The first retry after a failed check, and the longest wait between retries.
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=24)
+
+_FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/xml", "text/xml"}
+)
+_IPTV_SERIES = re.compile(r"iptv://([^/?#]+)/series/(\d{1,18})/?")
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What a subscription downloads of what is new."""
+
+    #: ``none``, ``all`` or a number of newest entries (as text: ``"5"``).
+    backfill: str = "none"
+    since: datetime | None = None
+    title_filter: str | None = None
+    max_per_check: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a listing."""
+
+    #: What identifies it in its listing for good (an extractor's id, a feed item's guid, an
+    #: IPTV episode's id); the same entry listed again has the same key.
+    key: str
+    #: What its download fetches (None: nothing to download).
+    url: str | None
+    title: str | None = None
+    published: datetime | None = None
+    #: Its index in the listed page when it has no link of its own (fetched through the page).
+    playlist_index: int | None = None
+    #: An IPTV series' episode: the catalogue entry its download is of.
+    iptv: IptvEntry | None = None
+    #: Its library item (an IPTV episode's, found or made before it is downloaded).
+    media_id: int | None = None
+    #: Why it cannot be downloaded (a link haul refuses), if so.
+    refused: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    entry: Entry
+    #: None: it is downloaded; else why it is only remembered.
+    skipped: Reason | None = None
+
+    @property
+    def downloads(self) -> bool:
+        return self.skipped is None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a check records: every decided entry, and how many new ones wait for the next."""
+
+    decisions: tuple[Decision, ...]
+    deferred: int = 0
+
+    @property
+    def downloads(self) -> list[Entry]:
+        return [d.entry for d in self.decisions if d.downloads]
+
+
+def newest_first(entries: Sequence[Entry]) -> list[Entry]:
+    """``entries`` newest first: by date when every one has a date, else as listed."""
+    if entries and all(e.published is not None for e in entries):
+        return sorted(entries, key=lambda e: e.published or datetime.min, reverse=True)
+    return list(entries)
+
+
+def plan(entries: Sequence[Entry], seen: Collection[str], *, first: bool, rules: Rules) -> Plan:
+    """Decide what each entry of ``entries`` not in ``seen`` becomes (see the module);
+    ``first``: the subscription's first check (``backfill`` applies)."""
+    pattern = title_pattern(rules.title_filter)
+    newest = _backfill_count(rules.backfill)
+    decisions: list[Decision] = []
+    chosen = deferred = 0
+    taken: set[str] = set()
+    for position, entry in enumerate(newest_first(entries)):
+        if entry.key in seen or entry.key in taken:
+            continue
+        taken.add(entry.key)
+        reason: Reason | None = None
+        if entry.refused is not None:
+            reason = "refused"
+        elif entry.url is None:
+            reason = "no_link"
+        elif first and newest is not None and position >= newest:
+            reason = "backfill"
+        elif (
+            rules.since is not None
+            and entry.published is not None
+            and (entry.published < rules.since)
+        ):
+            reason = "since"
+        elif pattern is not None and not pattern.search(entry.title or ""):
+            reason = "filter"
+        if reason is None and rules.max_per_check is not None and chosen >= rules.max_per_check:
+            deferred += 1
+            continue
+        if reason is None:
+            chosen += 1
+        decisions.append(Decision(entry, reason))
+    return Plan(tuple(decisions), deferred)
+
+
+def _backfill_count(backfill: str) -> int | None:
+    """How many of the newest entries the first check downloads (None: all)."""
+    if backfill == "all":
+        return None
+    if backfill == "none":
+        return 0
+    return int(backfill)
+
+
+def check_backfill(value: str | int | None) -> str:
+    """``backfill`` as stored: ``none``, ``all`` or a number; a sentence for anything else."""
+    if value is None:
+        return "none"
+    text = str(value).strip().lower()
+    if text in ("none", "all"):
+        return text
+    if text.isdigit() and int(text) <= 100_000:
+        return "none" if int(text) == 0 else str(int(text))
+    raise InvalidSubscription(
+        {
+            "backfill": 'backfill is "none" (only what is new from now on), "all", or a number '
+            f"of newest entries up to 100000, not {str(value)[:40]!r}."
+        }
+    )
+
+
+def title_pattern(text: str | None) -> re.Pattern[str] | None:
+    """The title filter, a regular expression matched anywhere in a title, case ignored."""
+    if not text:
+        return None
+    return re.compile(text, re.IGNORECASE)
+
+
+def check_title_filter(text: str | None) -> str | None:
+    """The title filter as stored (None: none); a sentence when it cannot be used."""
+    if text is None or not text.strip():
+        return None
+    if len(text) > MAX_FILTER:
+        raise InvalidSubscription(
+            {"title_filter": f"A title filter has at most {MAX_FILTER} characters."}
+        )
+    try:
+        title_pattern(text)
+    except re.error as exc:
+        raise InvalidSubscription(
+            {"title_filter": f"The title filter is not a regular expression haul can read: {exc}."}
+        ) from None
+    return text
+
+
+def check_interval(minutes: int | None) -> int:
+    if minutes is None:
+        return DEFAULT_INTERVAL
+    if not MIN_INTERVAL <= minutes <= MAX_INTERVAL:
+        raise InvalidSubscription(
+            {
+                "interval_minutes": f"A subscription is checked every {MIN_INTERVAL} to "
+                f"{MAX_INTERVAL} minutes (a week), not every {minutes}."
+            }
+        )
+    return minutes
+
+
+def check_positive(name: str, value: int | None, *, most: int = 100_000) -> int | None:
+    if value is None:
+        return None
+    if not 1 <= value <= most:
+        raise InvalidSubscription({name: f"{name} is a number from 1 to {most}, not {value}."})
+    return value
+
+
+def iptv_series(url: str) -> tuple[str, int] | None:
+    """The provider (its name or id) and the series id of ``iptv://PROVIDER/series/ID``;
+    None when ``url`` is no IPTV link; a sentence when it is one of another form."""
+    if not url.lower().startswith("iptv://"):
+        return None
+    found = _IPTV_SERIES.fullmatch(url.strip())
+    if found is None:
+        raise InvalidSubscription(
+            {
+                "url": "An IPTV subscription is to a series: iptv://PROVIDER/series/ID, "
+                "PROVIDER being the provider's name or number."
+            }
+        )
+    return unquote(found.group(1)), int(found.group(2))
+
+
+def kind_of(url: str, asked: str | None = None) -> Kind:
+    """What a subscription's link is, from the link alone (a check may find that a page is a
+    feed after all: :func:`is_feed`)."""
+    if iptv_series(url) is not None:
+        return "iptv_series"
+    if asked is not None:
+        if asked not in ("playlist", "feed"):
+            raise InvalidSubscription(
+                {"kind": f'kind is "playlist" or "feed" for a web link, not {asked[:40]!r}.'}
+            )
+        return "playlist" if asked == "playlist" else "feed"
+    path = urlsplit(url).path.lower()
+    if path.endswith((".rss", ".xml", ".atom")) or path.rstrip("/").endswith(("/feed", "/rss")):
+        return "feed"
+    return "playlist"
+
+
+def is_feed(content_type: str | None, start: bytes) -> bool:
+    """Whether an answer is an RSS or Atom feed, by its type and its first bytes."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind in ("application/rss+xml", "application/atom+xml"):
+        return True
+    if kind and kind not in _FEED_TYPES and kind != "text/plain":
+        return False
+    head = start[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<?xml", b"<rss", b"<feed")) and (b"<rss" in head or b"<feed" in head)
+
+
+def next_check(now: datetime, interval_minutes: int, rng: random.Random | None = None) -> datetime:
+    """When a subscription checked at ``now`` is checked next: one interval later, plus up to
+    a tenth of it (at most ten minutes) so checks made together spread out."""
+    interval = timedelta(minutes=interval_minutes)
+    spread = min(interval / 10, timedelta(minutes=10)).total_seconds()
+    return now + interval + timedelta(seconds=float((rng or random).uniform(0, spread)))
+
+
+def retry_after(
+    failures: int, interval_minutes: int, rng: random.Random | None = None
+) -> timedelta:
+    """How long after its ``failures``-th failed check in a row a subscription is checked
+    again: a minute, then twice as long each time, up to four intervals (at least an hour, at
+    most a day); a fifth of it more or less, at random."""
+    cap = min(max(timedelta(minutes=4 * interval_minutes), timedelta(hours=1)), LONGEST_RETRY)
+    wait = min(cap, FIRST_RETRY * (1 << min(max(failures - 1, 0), 30)))
+    spread = wait.total_seconds() / 5
+    return wait + timedelta(seconds=float((rng or random).uniform(-spread, spread)))
+
+
+def to_prune(kept: Sequence[tuple[int, datetime]], keep_last: int | None) -> list[int]:
+    """Which downloads of ``kept`` (id, when it was published or seen) ``keep_last`` lets go:
+    all but the newest ``keep_last``; none without it."""
+    if keep_last is None:
+        return []
+    ordered = sorted(kept, key=lambda pair: (pair[1], pair[0]), reverse=True)
+    return [download_id for download_id, _ in ordered[keep_last:]]

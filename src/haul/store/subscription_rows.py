@@ -1,0 +1,78 @@
+"""Named queries of the subscription service: its owners' subscriptions and what they saw."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from haul.store.models import Download, Subscription, SubscriptionEntry
+
+
+async def visible(session: AsyncSession, owner_key: str | None) -> list[Subscription]:
+    """Every subscription (``owner_key`` None: an administrator's view) or the owner's own,
+    newest first."""
+    query = select(Subscription).order_by(Subscription.id.desc())
+    if owner_key is not None:
+        query = query.where(Subscription.owner_key == owner_key)
+    return list((await session.scalars(query)).all())
+
+
+async def by_id(session: AsyncSession, subscription_id: int) -> Subscription | None:
+    return await session.get(Subscription, subscription_id)
+
+
+async def same_url(session: AsyncSession, owner_key: str, url: str) -> int | None:
+    """The owner's subscription to ``url``, if any."""
+    return await session.scalar(
+        select(Subscription.id)
+        .where(Subscription.owner_key == owner_key, Subscription.url == url)
+        .limit(1)
+    )
+
+
+async def counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Entries seen and downloads made, per subscription of ``ids``."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            SubscriptionEntry.subscription_id,
+            func.count(),
+            func.count(SubscriptionEntry.download_id),
+        )
+        .where(SubscriptionEntry.subscription_id.in_(ids))
+        .group_by(SubscriptionEntry.subscription_id)
+    )
+    return {int(i): (int(seen), int(made)) for i, seen, made in rows.all()}
+
+
+async def entries(
+    session: AsyncSession, subscription_id: int, *, limit: int, before: int | None
+) -> list[Any]:
+    """A page of what a subscription saw, newest first, each with its download's phase and
+    whether it is paused (None: no download, or it was deleted)."""
+    query = (
+        select(
+            SubscriptionEntry.id,
+            SubscriptionEntry.key,
+            SubscriptionEntry.url,
+            SubscriptionEntry.title,
+            SubscriptionEntry.published_at,
+            SubscriptionEntry.seen_at,
+            SubscriptionEntry.download_id,
+            SubscriptionEntry.skipped,
+            SubscriptionEntry.error,
+            Download.phase,
+            Download.desired_paused,
+        )
+        .outerjoin(Download, Download.id == SubscriptionEntry.download_id)
+        .where(SubscriptionEntry.subscription_id == subscription_id)
+        .order_by(SubscriptionEntry.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(SubscriptionEntry.id < before)
+    return list((await session.execute(query)).all())

@@ -1,0 +1,180 @@
+"""What a subscription's check downloads of a listing, and when it looks again (pure)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from haul.core.subscriptions import (
+    Entry,
+    Rules,
+    check_backfill,
+    check_interval,
+    check_title_filter,
+    iptv_series,
+    is_feed,
+    kind_of,
+    newest_first,
+    next_check,
+    plan,
+    retry_after,
+    to_prune,
+)
+from haul.errors import InvalidSubscription
+
+DAY = datetime(2026, 1, 10, tzinfo=UTC)
+
+
+def entries(*keys: str, dated: bool = False) -> list[Entry]:
+    return [
+        Entry(
+            k,
+            f"https://videos.example/{k}",
+            title=f"Video {k}",
+            published=DAY - timedelta(days=i) if dated else None,
+        )
+        for i, k in enumerate(keys)
+    ]
+
+
+def downloaded(keys: list[Entry] | None) -> list[str]:
+    return [e.key for e in keys or []]
+
+
+def test_backfill_none_only_remembers_what_exists_on_the_first_check() -> None:
+    first = plan(entries("c", "b", "a"), set(), first=True, rules=Rules())
+    assert first.downloads == []
+    assert [(d.entry.key, d.skipped) for d in first.decisions] == [
+        ("c", "backfill"),
+        ("b", "backfill"),
+        ("a", "backfill"),
+    ]
+    later = plan(entries("d", "c", "b", "a"), {"a", "b", "c"}, first=False, rules=Rules())
+    assert downloaded(later.downloads) == ["d"]
+    assert [d.entry.key for d in later.decisions] == ["d"]  # seen ones are not decided again
+
+
+def test_backfill_all_and_a_number_of_newest() -> None:
+    listing = entries("c", "b", "a")
+    assert downloaded(plan(listing, set(), first=True, rules=Rules("all")).downloads) == [
+        "c",
+        "b",
+        "a",
+    ]
+    two = plan(listing, set(), first=True, rules=Rules("2"))
+    assert downloaded(two.downloads) == ["c", "b"]
+    assert [d.skipped for d in two.decisions] == [None, None, "backfill"]
+
+
+def test_newest_means_by_date_when_every_entry_has_one() -> None:
+    listing = list(reversed(entries("new", "mid", "old", dated=True)))  # listed oldest first
+    assert [e.key for e in newest_first(listing)] == ["new", "mid", "old"]
+    one = plan(listing, set(), first=True, rules=Rules("1"))
+    assert downloaded(one.downloads) == ["new"]
+    undated = [*listing, Entry("x", "https://videos.example/x")]
+    assert [e.key for e in newest_first(undated)] == ["old", "mid", "new", "x"]
+
+
+def test_since_and_the_title_filter_skip_for_good() -> None:
+    listing = entries("c", "b", "a", dated=True)
+    listing[1] = Entry("b", listing[1].url, title="Trailer: b", published=listing[1].published)
+    rules = Rules("all", since=DAY - timedelta(days=1), title_filter=r"^video ")
+    decided = plan(listing, set(), first=True, rules=rules)
+    assert [(d.entry.key, d.skipped) for d in decided.decisions] == [
+        ("c", None),
+        ("b", "filter"),
+        ("a", "since"),
+    ]
+
+
+def test_max_per_check_leaves_the_rest_for_the_next_check() -> None:
+    listing = entries("e", "d", "c", "b", "a")
+    first = plan(listing, set(), first=True, rules=Rules("all", max_per_check=2))
+    assert downloaded(first.downloads) == ["e", "d"]
+    assert first.deferred == 3
+    seen = {"e", "d"}
+    second = plan(listing, seen, first=False, rules=Rules("all", max_per_check=2))
+    assert downloaded(second.downloads) == ["c", "b"] and second.deferred == 1
+
+
+def test_entries_without_a_link_or_refused_are_remembered_with_the_reason() -> None:
+    listing = [
+        Entry("x", None, title="no link"),
+        Entry("y", "file:///etc/passwd", refused="haul downloads http, https and magnet links."),
+        Entry("x", "https://videos.example/x"),  # the same key twice: the first counts
+    ]
+    decided = plan(listing, set(), first=False, rules=Rules())
+    assert [(d.entry.key, d.skipped) for d in decided.decisions] == [
+        ("x", "no_link"),
+        ("y", "refused"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [(None, "none"), ("ALL", "all"), (5, "5"), ("0", "none"), (" 12 ", "12")]
+)
+def test_backfill_values(given: str | int | None, stored: str) -> None:
+    assert check_backfill(given) == stored
+
+
+@pytest.mark.parametrize("given", ["some", "-1", "1.5", 10**9])
+def test_bad_backfill_says_what_it_takes(given: str | int) -> None:
+    with pytest.raises(InvalidSubscription) as caught:
+        check_backfill(given)
+    assert 'backfill is "none"' in caught.value.problems["backfill"]
+
+
+def test_settings_are_checked_with_sentences() -> None:
+    assert check_interval(None) == 60
+    with pytest.raises(InvalidSubscription) as caught:
+        check_interval(1)
+    assert caught.value.problems["interval_minutes"].startswith("A subscription is checked every")
+    with pytest.raises(InvalidSubscription) as caught:
+        check_title_filter("(unclosed")
+    assert "not a regular expression" in caught.value.problems["title_filter"]
+    assert check_title_filter("  ") is None
+
+
+def test_what_a_link_is() -> None:
+    assert kind_of("https://www.youtube.com/@someone/videos") == "playlist"
+    assert kind_of("https://podcast.example/show/feed.xml") == "feed"
+    assert kind_of("https://blog.example/feed/") == "feed"
+    assert kind_of("https://blog.example/page", "feed") == "feed"
+    assert kind_of("iptv://panel/series/201") == "iptv_series"
+    assert iptv_series("iptv://my%20panel/series/201") == ("my panel", 201)
+    assert iptv_series("https://x.example/") is None
+    with pytest.raises(InvalidSubscription):
+        iptv_series("iptv://panel/movie/1")
+    with pytest.raises(InvalidSubscription):
+        kind_of("https://x.example/", "torrent")
+
+
+def test_a_feed_is_told_by_its_type_or_its_first_bytes() -> None:
+    rss = b'<?xml version="1.0"?>\n<rss version="2.0"><channel>'
+    atom = b'\xef\xbb\xbf <feed xmlns="http://www.w3.org/2005/Atom">'
+    assert is_feed("application/rss+xml; charset=utf-8", b"")
+    assert is_feed("text/xml", rss) and is_feed(None, atom) and is_feed("text/plain", rss)
+    assert not is_feed("text/html", rss)
+    assert not is_feed("application/xml", b"<?xml version='1.0'?><svg/>")
+
+
+def test_the_next_check_spreads_and_failures_back_off() -> None:
+    rng = random.Random(7)
+    now = DAY
+    for _ in range(50):
+        at = next_check(now, 60, rng)
+        assert timedelta(minutes=60) <= at - now <= timedelta(minutes=66)
+    waits = [retry_after(n, 60, random.Random(1)) for n in range(1, 20)]
+    assert timedelta(seconds=48) <= waits[0] <= timedelta(seconds=72)
+    assert waits[3] > waits[1] > waits[0]  # longer and longer
+    assert max(waits) <= timedelta(hours=4) * 1.2  # up to four intervals
+    daily = retry_after(30, 7 * 24 * 60, random.Random(1))
+    assert daily <= timedelta(hours=24) * 1.2  # never more than a day
+
+
+def test_keep_last_lets_the_oldest_go() -> None:
+    kept = [(1, DAY - timedelta(days=3)), (2, DAY), (3, DAY - timedelta(days=1))]
+    assert to_prune(kept, 2) == [1]
+    assert to_prune(kept, 5) == [] and to_prune(kept, None) == []
