@@ -10,8 +10,10 @@ are shared): a backup holds the database and the key, not the media.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from haul.store.migrate import upgrade
@@ -175,3 +178,65 @@ def test_without_pg_dump_the_backup_says_what_to_run(tmp_path: Path, pg_server: 
     assert "pg_dump --format=custom --file=haul.pgdump 'postgresql://" in said, said
     assert "keep a copy of the data folder's cookies.key with it" in said
     assert not (tmp_path / "haul.backup").exists()
+
+
+@pytest.mark.postgres
+def test_a_backup_restores_over_a_database_a_later_haul_added_tables_to(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """A table of a later migration, with a foreign key to the accounts, is not in the
+    backup: the restore drops it too, and haul starts on what the backup holds."""
+    with fresh_database(pg_server) as first, fresh_database(pg_server) as second:
+        upgrade(first)
+        backup = tmp_path / "haul.backup"
+        old = {**os.environ, "HAUL_DATA_DIR": str(tmp_path / "old"), "HAUL_DATABASE_URL": first}
+        made = local(old, "backup", str(backup))
+        assert made.returncode == 0, made.stderr
+
+        upgrade(second)
+        with psycopg.connect(second, autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE later_feature (id serial PRIMARY KEY, "
+                "user_id integer NOT NULL REFERENCES users(id) ON DELETE CASCADE)"
+            )
+        new = HaulServer(tmp_path / "new", env={"HAUL_DATABASE_URL": second})
+        restored = local(new.env, "restore", str(backup), "--replace")
+        assert restored.returncode == 0, restored.stderr
+        with psycopg.connect(second) as conn:
+            tables = {
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            }
+        assert "later_feature" not in tables
+        assert {"users", "downloads", "alembic_version"} <= tables, tables
+        try:
+            new.start(timeout=90)
+            answer = new.api("GET", "/downloads")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["items"] == []
+        finally:
+            stopped = new.stop()
+        assert stopped == 0, new.log.read_text()[-3000:]
+
+
+def test_restoring_over_a_sqlite_database_keeps_the_one_it_replaced(tmp_path: Path) -> None:
+    envs = {}
+    for name in ("old", "new"):
+        folder = tmp_path / name
+        upgrade(f"sqlite:///{folder / 'haul.db'}")
+        with contextlib.closing(sqlite3.connect(folder / "haul.db")) as db, db:
+            db.execute("CREATE TABLE notes (said TEXT)")
+            db.execute("INSERT INTO notes VALUES (?)", (name,))
+        envs[name] = {**os.environ, "HAUL_DATA_DIR": str(folder)}
+    backup = tmp_path / "haul.backup"
+    assert local(envs["old"], "backup", str(backup)).returncode == 0
+
+    restored = local(envs["new"], "restore", str(backup), "--replace")
+    assert restored.returncode == 0, restored.stderr
+    kept = list((tmp_path / "new").glob("haul.db.replaced-*"))
+    assert len(kept) == 1, kept
+    said = " ".join(restored.stdout.split())
+    assert f"The database it replaced is kept as {kept[0]}." in said, said
+    for path, note in ((kept[0], "new"), (tmp_path / "new" / "haul.db", "old")):
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            assert db.execute("SELECT said FROM notes").fetchall() == [(note,)]

@@ -76,7 +76,8 @@ def restore(
             f"This instance holds {held}; restoring replaces them with the backup's. Add "
             "--replace to go ahead."
         )
-    made = restore_backup(file, settings.sqlalchemy_url, settings.data_dir)
+    restored = restore_backup(file, settings.sqlalchemy_url, settings.data_dir)
+    made = restored.manifest
     # Pictures cached for the replaced downloads' ids would show beside the restored ones.
     shutil.rmtree(settings.thumbnails_dir, ignore_errors=True)
     key = " and its key file" if made.has_key else ""
@@ -85,6 +86,11 @@ def restore(
             f"restored the {KIND_NAMES[made.database]} database of {made.created_at} (haul "
             f"{made.haul_version}){key}. Start haul to use it; it brings the database up to "
             "date first."
+            + (
+                f" The database it replaced is kept as {restored.kept}."
+                if restored.kept is not None
+                else ""
+            )
         ),
         soft_wrap=True,
     )

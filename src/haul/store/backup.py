@@ -154,7 +154,16 @@ def _dump_postgres(url: str, dump: Path) -> str:
 # -- restoring one ----------------------------------------------------------------------------
 
 
-def restore_backup(source: Path, url: str, data_dir: Path) -> Manifest:
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What a restore did: the backup's manifest, and where the SQLite database it replaced
+    was kept (None on PostgreSQL, or when there was none)."""
+
+    manifest: Manifest
+    kept: Path | None
+
+
+def restore_backup(source: Path, url: str, data_dir: Path) -> Restored:
     """Put the database and key of the backup ``source`` in place of those of ``url`` and
     ``data_dir``. The instance must be stopped (see :func:`instance_state`)."""
     kind = database_kind(url)
@@ -177,60 +186,107 @@ def restore_backup(source: Path, url: str, data_dir: Path) -> Manifest:
             raise not_a_backup(source)
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
+            kept = None
             if kind == "sqlite":
-                _restore_sqlite(archive, source, _sqlite_file(url))
+                kept = _restore_sqlite(archive, source, _sqlite_file(url))
             else:
                 with _scratch(data_dir) as scratch:
                     dump = scratch / MEMBERS[kind]
                     extract(archive, MEMBERS[kind], dump, source)
-                    _restore_postgres(url, dump)
+                    _restore_postgres(url, dump, scratch)
             if key is not None:
                 KeyFile(data_dir / KEY_FILE_NAME).install(key)
         except OSError as exc:
             raise BackupError(
                 f"The backup cannot be restored into {data_dir}: {exc.strerror or exc}."
             ) from None
-    return manifest
+    return Restored(manifest, kept)
 
 
-def _restore_sqlite(archive: tarfile.TarFile, source: Path, target: Path) -> None:
+def _restore_sqlite(archive: tarfile.TarFile, source: Path, target: Path) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with _scratch(target.parent) as scratch:
         copy = scratch / MEMBERS["sqlite"]
         extract(archive, MEMBERS["sqlite"], copy, source)
         with contextlib.closing(sqlite3.connect(copy)) as check:
             _sqlite_revision(check, source)
-        _replace_sqlite(copy, target)
+        return _replace_sqlite(copy, target)
 
 
-def _replace_sqlite(copy: Path, target: Path) -> None:
-    """``copy`` becomes the database ``target``. Its journal files go first: a write-ahead log
-    left beside the new file would be applied to it."""
-    for suffix in ("-wal", "-shm", "-journal"):
+def _replace_sqlite(copy: Path, target: Path) -> Path | None:
+    """``copy`` becomes the database ``target``; the database it replaces is kept beside it
+    as ``<name>.replaced-<UTC time>`` (returned), with its journal files (a write-ahead log
+    holds writes not yet in the file; left beside the new file it would be applied to it)."""
+    kept = None
+    if target.exists():
+        kept = target.with_name(f"{target.name}.replaced-{utcnow():%Y%m%dT%H%M%SZ}")
+        target.replace(kept)
+    for suffix in ("-wal", "-journal", "-shm"):
+        journal = target.with_name(target.name + suffix)
         with contextlib.suppress(FileNotFoundError):
-            target.with_name(target.name + suffix).unlink()
+            if kept is not None and suffix != "-shm":
+                journal.replace(kept.with_name(kept.name + suffix))
+            else:
+                journal.unlink()
     copy.replace(target)
+    return kept
 
 
-def _restore_postgres(url: str, dump: Path) -> None:
+def _restore_postgres(url: str, dump: Path, scratch: Path) -> None:
+    """Load ``dump`` into the database of ``url`` in one transaction that first drops every
+    table of haul's schema there: tables a later migration made (which the dump knows
+    nothing of, and whose foreign keys would hold the dump's tables) go too, so the next
+    start migrates the restored database as it was backed up."""
     address, env = _libpq(url)
+    env["PGOPTIONS"] = "-c client_min_messages=warning"
+    script = scratch / "haul.sql"
     _pg_tool(
         "pg_restore",
+        ["--clean", "--if-exists", "--no-owner", "--no-privileges", f"--file={script}", str(dump)],
+        env,
+        by_hand=_restore_by_hand(address),
+    )
+    drop = _dropping_tables(url)
+    _pg_tool(
+        "psql",
         [
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
+            "--no-psqlrc",
+            "--quiet",
             "--single-transaction",
-            "--exit-on-error",
+            "--set=ON_ERROR_STOP=1",
             f"--dbname={address}",
-            str(dump),
+            *([f"--command={drop}"] if drop else []),
+            f"--file={script}",
         ],
         env,
-        by_hand=f"tar -xzf BACKUP haul.pgdump {KEY_FILE_NAME}, pg_restore --clean --if-exists "
-        f"--no-owner --dbname='{address}' haul.pgdump, and put {KEY_FILE_NAME} into the "
-        "data folder",
+        by_hand=_restore_by_hand(address),
     )
+
+
+def _restore_by_hand(address: str) -> str:
+    return (
+        f"tar -xzf BACKUP haul.pgdump {KEY_FILE_NAME}, drop every table of the database, "
+        f"pg_restore --no-owner --dbname='{address}' haul.pgdump, and put {KEY_FILE_NAME} "
+        "into the data folder"
+    )
+
+
+def _dropping_tables(url: str) -> str | None:
+    """``DROP TABLE ... CASCADE`` of every table in the database's own schema (where haul's
+    tables live, ``alembic_version`` included); None when it has none."""
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with _reading(url), engine.connect() as connection:
+            found = inspect(connection)
+            schema = found.default_schema_name
+            tables = found.get_table_names(schema=schema)
+    finally:
+        engine.dispose()
+    if not tables:
+        return None
+    quote = engine.dialect.identifier_preparer
+    names = ", ".join(f"{quote.quote_schema(schema or 'public')}.{quote.quote(t)}" for t in tables)
+    return f"DROP TABLE IF EXISTS {names} CASCADE"
 
 
 def instance_state(url: str, *, lease_ttl: float) -> InstanceState:
