@@ -131,6 +131,9 @@ async def signed_in_by_proxy(settings: Settings, **overrides: Any) -> AsyncItera
 
 async def test_the_person_a_trusted_proxy_names_is_signed_in(settings: Settings) -> None:
     async with signed_in_by_proxy(settings) as app:
+        # The first account of an instance is its administrator, as on the setup page.
+        async with browser(app, PROXY, **{"Remote-User": "root"}) as first:
+            assert (await first.get("/api/v1/auth/me")).json()["is_admin"] is True
         async with browser(app, PROXY, **{"Remote-User": "alice"}) as alice:
             me = (await alice.get("/api/v1/auth/me")).json()
             assert me["user"]["username"] == "alice"
@@ -149,7 +152,19 @@ async def test_the_person_a_trusted_proxy_names_is_signed_in(settings: Settings)
             listed = (await again.get("/api/v1/downloads")).json()["items"]
             assert [i["id"] for i in listed] == [made.json()["id"]]
         users = await app.state.runtime.accounts.users()
-        assert [(u.username, u.role) for u in users] == [("alice", "user")]
+        assert [(u.username, u.role) for u in users] == [("root", "admin"), ("alice", "user")]
+
+
+async def test_two_names_in_the_header_sign_nobody_in(settings: Settings) -> None:
+    async with signed_in_by_proxy(settings) as app:
+        twice = httpx.Headers([("Remote-User", "alice"), ("Remote-User", "admin")])
+        async with browser(app, PROXY) as both:
+            answer = await both.get("/api/v1/auth/me", headers=twice)
+            assert answer.status_code == 403
+            assert "in 2 Remote-User headers; haul takes exactly one" in answer.json()["detail"]
+            page = await both.get("/", headers=[*twice.multi_items(), ("Accept", "text/html")])
+            assert page.status_code == 403
+        assert await app.state.runtime.accounts.users() == []
 
 
 async def test_the_header_from_anyone_else_signs_nobody_in(settings: Settings) -> None:

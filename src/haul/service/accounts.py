@@ -383,7 +383,9 @@ class AccountService:
     async def user_of_proxy(self, name: str, role: str) -> UserView:
         """The account of the person a trusted proxy signed in as ``name``, made with ``role``
         the first time the proxy names them (without a password: they sign in through the
-        proxy). A name haul cannot take, or a disabled account, is :class:`Forbidden`."""
+        proxy); the first account of an instance is its administrator, whatever ``role``. The
+        proxy's names are haul's user names: an account that already has the name is theirs.
+        A name haul cannot take, or a disabled account, is :class:`Forbidden`."""
         try:
             username = credentials.check_username(name)
         except InvalidAccount as exc:
@@ -408,7 +410,9 @@ class AccountService:
         if row is not None:
             return UserView.of(row)
         try:
-            async with self.db.write() as s:
+            async with self.db.write(admission=True) as s:
+                if not await rows.any_user(s):
+                    role = "admin"  # the first account is the administrator, as on /setup
                 made = User(username=username, password_hash=None, role=role)
                 s.add(made)
                 await s.flush()
@@ -420,7 +424,7 @@ class AccountService:
                 raise
             return UserView.of(row)
         self._changed()
-        log.info("account %s created for the person the proxy signed in (%s)", username, role)
+        log.info("account %s created for the person the proxy signed in (%s)", username, view.role)
         return view
 
     # -- API tokens -------------------------------------------------------------------------

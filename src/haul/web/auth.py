@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from haul.core import credentials
 from haul.core.modes import Mode, effective_mode, refuse_start
-from haul.errors import Unauthorized
+from haul.errors import Forbidden, Unauthorized
 from haul.service.accounts import AccountService
 from haul.service.values import Owner
 from haul.settings import Settings
@@ -129,11 +129,19 @@ class Gate:
     def proxy_user(self, conn: HTTPConnection) -> str | None:
         """The name a trusted proxy signed the caller in as (``HAUL_AUTH_HEADER``); None when
         none is configured, the request did not come through a trusted proxy (anyone can send
-        the header), or it named nobody."""
+        the header), or it named nobody. More than one such header is :class:`Forbidden`:
+        which of them the proxy set cannot be told."""
         header = self.settings.auth_header
         if header is None or not via_trusted_proxy(conn.scope):
             return None
-        return conn.headers.get(header, "").strip() or None
+        names = conn.headers.getlist(header)
+        if len(names) > 1:
+            raise Forbidden(
+                f"The request names the signed-in person in {len(names)} {header} headers; "
+                "haul takes exactly one, set by the proxy (which should replace any the "
+                "browser sent)."
+            )
+        return (names[0].strip() or None) if names else None
 
 
 class VisitorCookies:
