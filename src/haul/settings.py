@@ -218,14 +218,19 @@ class Settings(BaseSettings):
     def _proxies_are_addresses(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        entries = [e.strip() for e in value.split(",") if e.strip()]
-        for entry in entries:
+        entries = []
+        for entry in (e.strip() for e in value.split(",")):
+            if not entry:
+                continue
             try:
-                ipaddress.ip_network(entry, strict=False)
+                # uvicorn reads the list strictly: 10.0.0.1/8 would match nobody, 10.0.0.0/8 does
+                network = ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(
                     f"{entry!r} is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/8)"
                 ) from None
+            is_address = "/" not in entry
+            entries.append(str(network.network_address if is_address else network))
         return ",".join(entries)
 
     @field_validator("auth_header")

@@ -97,3 +97,13 @@ def test_proxy_settings_say_what_is_wrong() -> None:
     proxies = load_settings(trusted_proxies=" 127.0.0.1 , 10.0.0.0/8,")
     assert proxies.trusted_proxy_list == ["127.0.0.1", "10.0.0.0/8"]
     assert load_settings(trusted_proxies="").trusted_proxy_list == []
+
+
+def test_a_network_written_with_host_bits_trusts_the_whole_network() -> None:
+    from uvicorn.middleware.proxy_headers import _TrustedHosts
+
+    proxies = load_settings(trusted_proxies="10.0.0.1/8, 192.168.1.7, fd00::5/64, ::1")
+    assert proxies.trusted_proxy_list == ["10.0.0.0/8", "192.168.1.7", "fd00::/64", "::1"]
+    trusted = _TrustedHosts(proxies.trusted_proxy_list)
+    assert "10.20.30.40" in trusted and "fd00::9" in trusted and "192.168.1.7" in trusted
+    assert "11.0.0.1" not in trusted and "192.168.1.8" not in trusted
