@@ -156,6 +156,7 @@ def test_log_in_add_and_watch_progress_through_nginx_on_a_subpath(
 def test_signed_in_by_the_proxy_and_nobody_else(
     browser: Browser, proxied: Proxied, browser_errors: PageErrors
 ) -> None:
+    make_admin(proxied.haul)  # else alice, the first account, would be the administrator
     context = browser.new_context(
         base_url=proxied.signing, http_credentials={"username": ALICE[0], "password": ALICE[1]}
     )
