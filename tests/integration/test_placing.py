@@ -104,3 +104,18 @@ def test_nothing_leaves_the_library(tmp_path: Path) -> None:
         place(source, library / "Movies/link/x.mkv", root=library, keep_source=True)
     assert not (tmp_path / "escape.mkv").exists()
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+@pytest.mark.parametrize("keep_source", [True, False])
+def test_a_side_file_told_to_replace_takes_the_name_of_the_one_there(
+    tmp_path: Path, other_fs: Path, keep_source: bool
+) -> None:
+    for folder in (tmp_path / "lib", other_fs):
+        target = make(folder / "Film (2020).info.json", b'{"epoch": 1}')
+        source = make(tmp_path / "dl" / f"clip-{folder.name}.info.json", b'{"epoch": 2}')
+        placed = place(source, target, root=folder, keep_source=keep_source, replace=True)
+        assert placed.target == target and target.read_bytes() == b'{"epoch": 2}'
+        assert source.exists() is keep_source
+        assert sorted(p.name for p in folder.iterdir()) == ["Film (2020).info.json"]
+        again = make(source, b'{"epoch": 2}')
+        assert place(again, target, root=folder, keep_source=True, replace=True).mode == "existing"

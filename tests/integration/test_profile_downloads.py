@@ -3,6 +3,7 @@ recorded as audio, and side files are filed with the media into the library."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET  # the file is haul's own output, parsed to check it
 from pathlib import Path
 
@@ -155,3 +156,51 @@ async def test_side_files_keep_the_numbered_name_of_their_file_through_attaching
     assert not list(downloads.rglob("*.nfo"))  # nothing left in the download folder
     filed = ET.parse(target).getroot()  # noqa: S314
     assert filed.findtext("title") == "Kodi Film" and filed.findtext("year") == "2019"
+
+
+async def test_attaching_the_same_video_again_leaves_one_set_of_side_files(
+    app: App, origin: Origin, media_files: MediaFiles, tmp_path: Path
+) -> None:
+    origin.add_file("/media/k.mp4", media_files.mp4, "video/mp4")
+    origin.add_file("/media/t.jpg", media.make_jpeg(tmp_path / "t.jpg"), "image/jpeg")
+    page = media.page_with_metadata(
+        origin.url("/media/k.mp4"),
+        title="clip",
+        uploader="Someone",
+        thumbnail_url=origin.url("/media/t.jpg"),
+        description="P.",
+    )
+    origin.add_page("/watch/k", page)
+    body = {"name": "kodi", "write_nfo": True, "write_info_json": True, "write_thumbnail": True}
+    assert (await app.post("/profiles", json=body)).status_code == 201
+    film = await create_item(app, kind="movie", title="Test Film", year=2020)
+    first = await submit(app, origin.url("/watch/k"), profile="kodi", media_id=film["id"])
+    assert (await finished(app, first["id"]))["status"] == "completed"
+    folder = app.runtime.settings.library_root / "Movies" / "Test Film (2020)"
+    names = [
+        "Test Film (2020)-thumb.jpg",
+        "Test Film (2020).info.json",
+        "Test Film (2020).mp4",
+        "Test Film (2020).nfo",
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == names
+    second = await submit(app, origin.url("/watch/k"), profile="kodi")
+    assert (await finished(app, second["id"]))["status"] == "completed"
+
+    attached = await app.post(
+        f"/downloads/{second['id']}/media", json={"media_id": film["id"], "force": True}
+    )
+    assert attached.status_code == 204, attached.text
+
+    async def filed() -> bool:
+        paths = [Path(f["path"]) for f in await files_of(app, second["id"])]
+        return bool(paths) and all(p.is_relative_to(folder) for p in paths)
+
+    await await_for(filed, 30, what="the second download to be filed")
+    assert (await finished(app, second["id"]))["status"] == "completed"
+    assert sorted(p.name for p in folder.iterdir()) == names
+    assert {Path(f["path"]).name for f in await files_of(app, second["id"])} == set(names)
+    info = json.loads((folder / "Test Film (2020).info.json").read_bytes())
+    assert info["title"] == "clip"
+    nfo = ET.parse(folder / "Test Film (2020).nfo").getroot()  # noqa: S314
+    assert nfo.findtext("title") == "Test Film" and nfo.findtext("year") == "2020"

@@ -7,6 +7,7 @@ answer, no log line, no event and no byte of the database. Runs on SQLite and Po
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -197,6 +198,69 @@ async def test_a_page_and_its_video_behind_a_cookie_come_through_yt_dlp(
         "/media/private.mp4",
     }
     assert all(r.headers.get("Cookie") == f"sid={VALUE}" for r in by_ytdlp)
+    assert_never_shown(watched, caplog, await database_bytes(app, settings))
+
+
+async def test_the_info_json_beside_a_video_fetched_with_a_cookie_holds_no_cookie(
+    app: App,
+    watched: Watched,
+    origin: Origin,
+    media_files: MediaFiles,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    origin.add_file("/media/private.mp4", media_files.mp4, "video/mp4")
+    origin.add_file("/media/t.jpg", media.make_jpeg(tmp_path / "t.jpg"), "image/jpeg")
+    page = media.page_with_metadata(
+        origin.url("/media/private.mp4"),
+        title="Members Cut",
+        uploader="Studio",
+        thumbnail_url=origin.url("/media/t.jpg"),
+        description="Only for members.",
+    )
+    origin.add_page("/watch/private", page)
+    for path in ("/watch/private", "/media/private.mp4", "/media/t.jpg"):
+        origin.require_cookie(path, f"sid={VALUE}")
+    await watched.call("POST", "/cookies", json={"cookies_txt": cookies_txt()})
+    body = {"name": "full", "write_info_json": True, "write_nfo": True, "write_thumbnail": True}
+    assert (await watched.call("POST", "/profiles", json=body)).status_code == 201
+    movie = await watched.call("POST", "/media", json={"kind": "movie", "title": "Cut"})
+    assert movie.status_code == 201, movie.text
+
+    kept = await watched.call(
+        "POST", "/downloads", json={"url": origin.url("/watch/private"), "profile": "full"}
+    )
+    row = await watched.finished(kept.json()["id"])
+    assert row["status"] == "completed", row
+    filed = await watched.call(
+        "POST",
+        "/downloads",
+        json={
+            "url": origin.url("/watch/private"),
+            "profile": "full",
+            "media_id": movie.json()["id"],
+        },
+    )
+    assert (await watched.finished(filed.json()["id"]))["status"] == "completed"
+
+    # The info.json, as the API serves it and as it lies in the download folder and the library.
+    [index] = [i for i, f in enumerate(row["files"]) if f["path"].endswith(".info.json")]
+    served = await watched.call("GET", f"/downloads/{row['id']}/file", params={"index": index})
+    assert served.status_code == 200, served.text
+    assert json.loads(served.text)["title"] == "Members Cut"
+    library = sorted(settings.library_root.rglob("*.info.json"))
+    assert len(library) == 1 and json.loads(library[0].read_bytes())["title"] == "Members Cut"
+    kept_files = [
+        p
+        for root in (settings.downloads_root, settings.library_root)
+        for p in root.rglob("*")
+        if p.is_file()
+    ]
+    assert len(kept_files) >= 6  # both downloads' video, picture, NFO and info.json
+    assert [p for p in kept_files if VALUE.encode() in p.read_bytes()] == []
+    assert "sid=" not in served.text and "sid=" not in library[0].read_text()
     assert_never_shown(watched, caplog, await database_bytes(app, settings))
 
 

@@ -209,3 +209,47 @@ async def test_side_files_follow_the_main_files_numbered_name_into_the_library(
     ]
     assert list(downloaded.iterdir()) == []  # nothing of it left in the download folder
     assert (folder / "Heat (1995) (3).nfo").read_bytes() == b"new clip.nfo"
+
+
+async def test_beside_the_same_video_already_filed_side_files_take_the_names_there(
+    tmp_path: Path,
+) -> None:
+    jobs, processor, _ = await setup(tmp_path, MediaByName())
+    folder = tmp_path / "lib" / "Movies" / "Test Film (2020)"
+    folder.mkdir(parents=True)
+    video = b"the film " * 50
+    (folder / "Test Film (2020).mp4").write_bytes(video)
+    (folder / "Test Film (2020)-thumb.webp").write_bytes(b"the picture")
+    (folder / "Test Film (2020).info.json").write_bytes(b'{"epoch": 1}')
+    (folder / "Test Film (2020).nfo").write_bytes(b"<movie><title>Test Film</title></movie>")
+    downloaded = tmp_path / "downloads" / "a"
+    downloaded.mkdir(parents=True)
+    sent = {
+        "clip.mp4": video,
+        "clip.webp": b"the picture",
+        "clip.info.json": b'{"epoch": 2}',
+        "clip.nfo": b"<movie><title>clip</title><plot>Its plot.</plot></movie>",
+        "clip.en.srt": b"1\n00:00:01,000 --> 00:00:02,000\nHello\n",
+    }
+    for name, data in sent.items():
+        (downloaded / name).write_bytes(data)
+    files = [{"path": f"a/{n}", "name": n, "size": 1, "mtime": 1.0} for n in sent]
+    jobs.state.subjects[5] = Subject(kind="movie", title="Test Film", year=2020)
+    job = finished(jobs, files=files, media_id=5)
+    processor.enqueue(job.id)
+    assert await processor.process_pending() == 1
+    assert job.last_error_code is None, job.last_error_message
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "Test Film (2020)-thumb.webp",
+        "Test Film (2020).en.srt",
+        "Test Film (2020).info.json",
+        "Test Film (2020).mp4",
+        "Test Film (2020).nfo",
+    ]
+    assert (folder / "Test Film (2020).mp4").read_bytes() == video
+    assert (folder / "Test Film (2020).info.json").read_bytes() == b'{"epoch": 2}'
+    nfo = (folder / "Test Film (2020).nfo").read_text()
+    assert "<title>Test Film</title>" in nfo and "Its plot." in nfo  # the new one, named
+    assert list(downloaded.iterdir()) == []
+    filed = {Path(f["path"]).name for f in job.files}
+    assert filed == {p.name for p in folder.iterdir()}

@@ -3,7 +3,8 @@
 :func:`open_session` gives a ``YoutubeDL`` that reads no config file, prints nothing (its lines
 go to the ``haul.engine.ytdlp.yt_dlp`` logger, tagged with the job), retries little (haul's
 retry policy decides) and, when it closes, closes every HTTP response and file yt-dlp left
-open while unwinding from an error or a stop.
+open while unwinding from an error or a stop. The metadata it writes (an ``.info.json``)
+holds no secret: no cookie, no credential header, no proxy password (:func:`without_secrets`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from yt_dlp import YoutubeDL
 from yt_dlp.downloader.common import FileDownloader
 from yt_dlp.networking.exceptions import HTTPError
+
+from haul.core.proxies import scrub
 
 log = logging.getLogger(__name__)
 #: yt-dlp's own lines (extraction steps, warnings, errors) go here.
@@ -67,6 +70,12 @@ class Session(YoutubeDL):  # type: ignore[misc]
         self.track(response)
         return response
 
+    def sanitize_info(self, info_dict: Any, remove_private_keys: bool = False) -> Any:
+        """yt-dlp's copy of an info dict for JSON, without secrets: yt-dlp writes each
+        ``.info.json`` (and the one embedded in a file) from this copy."""
+        clean = super().sanitize_info(info_dict, remove_private_keys)
+        return without_secrets(clean, self.params.get("proxy"))
+
     def track(self, handle: Any) -> None:
         """Close ``handle`` (a response or a file) at the latest when this instance closes."""
         if handle is None:
@@ -84,6 +93,32 @@ class Session(YoutubeDL):  # type: ignore[misc]
             except Exception:  # a broken connection may fail to close; it is gone either way
                 log.debug("closing a yt-dlp handle failed", exc_info=True)
         super().close()
+
+
+#: Request headers that carry a credential, lower case.
+SECRET_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+
+
+def without_secrets(value: Any, proxy: str | None = None) -> Any:
+    """``value`` (an info dict as yt-dlp writes it to JSON) without what would let someone
+    act as the user: every ``cookies`` field (yt-dlp puts the site's cookies into each
+    format), every credential header in an ``http_headers``, the ``proxy``'s user name and
+    password in any text; at any depth (formats, requested formats, thumbnails, entries).
+    """
+    if isinstance(value, dict):
+        clean: dict[Any, Any] = {}
+        for key, item in value.items():
+            if key == "cookies":
+                continue
+            if key == "http_headers" and isinstance(item, dict):
+                item = {k: v for k, v in item.items() if str(k).lower() not in SECRET_HEADERS}
+            clean[key] = without_secrets(item, proxy)
+        return clean
+    if isinstance(value, list | tuple):
+        return [without_secrets(item, proxy) for item in value]
+    if isinstance(value, str):
+        return scrub(value, proxy)
+    return value
 
 
 def _track_downloader_files() -> None:

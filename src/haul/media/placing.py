@@ -9,6 +9,8 @@ Blocking filesystem work: run it in a thread. The rules:
   stays and the original too;
 - a name already taken by another file gets `` (2)``, `` (3)`` ...; the same file already at
   the target (a second run of an import after a crash) is recognised and kept;
+- a side file of a main file that was found already there (``replace``) takes the name beside
+  it, in place of the side file of that name: it never gets a number of its own;
 - the target never leaves the library root, checked on the real path of its folder once that
   folder exists (a symlink inside the library cannot send a file elsewhere);
 - a copy is written under a temporary name and linked into place, so a reader never sees half
@@ -43,13 +45,21 @@ class Placed:
 
 
 def place(
-    source: Path, target: Path, *, root: Path, keep_source: bool, sides: Sequence[str] = ()
+    source: Path,
+    target: Path,
+    *,
+    root: Path,
+    keep_source: bool,
+    sides: Sequence[str] = (),
+    replace: bool = False,
 ) -> Placed:
     """Put ``source`` at ``target`` (or a free name beside it) inside ``root``.
 
     ``sides``: how the names of the files that follow it end (``.nfo``, ``-thumb.jpg``,
     ``.en.srt``, after its name without extension): a free name is one whose side names are
-    free too, so that they can all carry the same number (:func:`side_target`)."""
+    free too, so that they can all carry the same number (:func:`side_target`).
+    ``replace``: a file of another content at ``target`` gives way to ``source`` (a side file
+    of a main file already there), atomically, instead of ``source`` taking another name."""
     root = root.resolve()
     if not inside(target, root):
         raise OutsideLibrary(f"{target} is outside the library {root}.")
@@ -63,6 +73,8 @@ def place(
             return Placed(source, target, "existing")
         raise FileNotFoundError(errno.ENOENT, "the downloaded file is gone", str(source))
     same_fs = source.stat().st_dev == folder.stat().st_dev
+    if replace and target.exists() and not _same_file(source, target):
+        return Placed(source, target, _replace(source, target, same_fs=same_fs, keep=keep_source))
     for n in range(1, MAX_NUMBERED + 1):
         candidate = target if n == 1 else folder / with_suffix_number(target.name, n)
         if candidate.exists() and _same_file(source, candidate):
@@ -119,6 +131,24 @@ def _put(source: Path, target: Path, *, same_fs: bool, keep_source: bool) -> Mod
         source.unlink()
     except OSError:
         return "copy"
+    return "move"
+
+
+def _replace(source: Path, target: Path, *, same_fs: bool, keep: bool) -> Mode:
+    """Put ``source`` in place of the file at ``target``: under a temporary name first, then
+    renamed over it, so a reader sees the old file or the new one, never a part."""
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.haul-part")
+    try:
+        mode = _put(source, temp, same_fs=same_fs, keep_source=True)
+        temp.replace(target)
+    finally:
+        temp.unlink(missing_ok=True)
+    if keep:
+        return mode
+    try:
+        source.unlink()
+    except OSError:
+        return mode  # the original could not go: it stays beside its copy
     return "move"
 
 

@@ -237,12 +237,12 @@ class Processor:
         library = self.config.library_root
         placed: dict[Path, Placed] = {}
         sides = [item.ending for item in wanted.files if item.role in ("subtitle", "side")]
-        main: Path | None = None  # where the main file went: its side files follow its name
+        main: Placed | None = None  # where the main file went: its side files follow its name
         for item in wanted.files:
             if item.role in ("subtitle", "side"):
                 if main is None:
                     continue  # the main file stayed in the download folder: so do they
-                target = side_target(main, item.ending)
+                target = side_target(main.target, item.ending)
             else:
                 target = library / item.target
             try:
@@ -252,6 +252,9 @@ class Processor:
                     root=library,
                     keep_source=job.client_held,
                     sides=sides if item.role == "main" else (),
+                    # beside a main file found already there, its side files take the names
+                    # of the ones there: the same video's, newer
+                    replace=main is not None and main.mode == "existing",
                 )
             except (OSError, HaulError) as exc:
                 reason = exc.message if isinstance(exc, HaulError) else _os_reason(exc)
@@ -259,7 +262,7 @@ class Processor:
                 work.events.append(("import_failed", reason, {"file": item.source.name}))
                 continue
             if item.role == "main":
-                main = result.target
+                main = result
             placed[item.source] = result
             work.imported.append(result)
             if item.role == "side" and result.target.name.lower().endswith(".nfo"):
