@@ -21,6 +21,7 @@ from tests.integration.test_site_cookies import cookies_txt
 from tests.support import media
 from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
+from tests.support.server import free_port
 
 COOKIE = "members-only-4c1d"
 PRIVATE = r"(127\.0\.0\.1|::1), a private or loopback address, which this instance does not allow"
@@ -312,3 +313,11 @@ async def test_a_format_the_page_does_not_offer_fails_at_once_with_a_sentence(
         f"The format '955' is not offered by this page: `haul formats {master}` (or List "
         "formats on the add page) shows what is."
     )
+
+
+async def test_a_closed_port_is_said_in_a_sentence(app: App) -> None:
+    port = free_port()  # nothing listens there
+    response = await formats_of(app, f"http://127.0.0.1:{port}/watch")
+    assert response.status_code >= 400, response.text
+    detail = response.json()["detail"]
+    assert detail == f"Could not connect to 127.0.0.1:{port} (connection refused).", detail

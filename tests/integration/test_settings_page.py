@@ -128,6 +128,10 @@ async def test_the_profile_form_offers_what_the_server_takes(app: App) -> None:
     page, csrf = await open_page(app, "/settings")
     assert choices(page, "new-container") == ["", *CONTAINERS]
     assert choices(page, "new-audio_format") == ["", *AUDIO_FORMATS]
+    form = page[page.index('id="new-name"') :]
+    labels = re.findall(r'<label for="new-([a-z_]+)">', form)
+    # Audio only (the audio format) is asked first, then its quality.
+    assert labels.index("audio_format") + 1 == labels.index("audio_quality"), labels
     for flag in FLAGS:
         assert f'name="{flag}" value="true"' in page
     for category in SPONSORBLOCK_CATEGORIES:

@@ -132,11 +132,19 @@ FORMATS = {
     ],
 }
 
+#: A page of one format, of no known length, at a URL longer than its table is wide.
+BARE: dict[str, Any] = {
+    "url": "https://media.example.org/a/rather/long/path/to/a/recording.m3u8?token=abcdef",
+    "title": None,
+    "duration": None,
+    "formats": [{"id": "0", "ext": "mp4", "kind": "unknown"}],
+}
+
 
 def answer(request: httpx.Request) -> httpx.Response:
     path = request.url.path.removeprefix("/api/v1")
     if path == "/formats":
-        return httpx.Response(200, json=FORMATS)
+        return httpx.Response(200, json=FORMATS if request.url.params["url"] == PAGE_URL else BARE)
     if path == "/config":
         return httpx.Response(200, json={"settings": SETTINGS})
     if path == "/profiles":
@@ -242,6 +250,16 @@ def test_formats_show_id_ext_resolution_codecs_size_and_rate_in_80_columns() -> 
     assert rows["22"][:6] == ["22", "mp4", "1280x720", "avc1+mp4a", "-", "1150k"]
     assert "…" not in output
     words_whole(output, "English (default)", FORMATS["title"])
+    assert output.splitlines()[-1].split() == ["12:34", PAGE_URL]
+
+
+@pytest.mark.usefixtures("terminal")
+def test_formats_footer_keeps_the_url_whole_and_says_no_unknown_length() -> None:
+    output = run("formats", BARE["url"])
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    assert max(len(line) for line in output.splitlines()) <= 80, output
+    assert lines[-1] == BARE["url"], output
+    assert "-" not in lines, output
 
 
 def test_a_pipe_gets_every_row_whole_on_one_line() -> None:

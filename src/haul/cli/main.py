@@ -39,6 +39,7 @@ from haul.cli.render import (
     children_table,
     details,
     downloads_table,
+    formats_footer,
     formats_narrow,
     formats_table,
     live_text,
@@ -335,7 +336,7 @@ def formats(
     `haul add URL --format ID`."""
     with api_for(server, token) as api:
         page = api.request("GET", "/formats", params={"url": url}, timeout=FORMATS_WAIT)
-    print_fitted(formats_table(page), lambda: formats_narrow(page))
+    print_fitted(formats_table(page), lambda: formats_narrow(page), formats_footer(page))
 
 
 def _request_fields(options: SubmitOptions) -> dict[str, Any]:

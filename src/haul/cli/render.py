@@ -276,12 +276,17 @@ def _rate(value: float | None) -> str:
 
 
 def _formats_frame(page: dict[str, Any], **options: Any) -> Table:
-    """An empty table of a page's formats: the page's title above, its length and URL below."""
+    """An empty table of a page's formats, the page's title above (:func:`formats_footer`
+    goes below)."""
     title = text(page.get("title") or page["url"], "bold")
-    table = Table(box=None, header_style="bold", title=title, title_justify="left", **options)
-    table.caption = f"{duration(page.get('duration'))}  {plain(page['url'])}"
-    table.caption_justify = "left"
-    return table
+    return Table(box=None, header_style="bold", title=title, title_justify="left", **options)
+
+
+def formats_footer(page: dict[str, Any]) -> Text:
+    """What goes below a page's formats: its length (when known) and its URL."""
+    seconds = page.get("duration")
+    length = [duration(seconds)] if seconds is not None else []
+    return text("  ".join([*length, plain(page["url"])]))
 
 
 def formats_table(page: dict[str, Any]) -> Table:
@@ -383,17 +388,23 @@ def whole_width(table: Table) -> int:
     return Measurement.get(console, console.options.update_width(10_000), table).maximum
 
 
-def print_fitted(wide: Table, narrow: Callable[[], RenderableType]) -> None:
+def print_fitted(
+    wide: Table, narrow: Callable[[], RenderableType], footer: Text | None = None
+) -> None:
     """Print ``wide`` where it fits whole: a pipe gets it at its full width (one line a row,
     for scripts), a terminal as wide as it gets it as it is; a narrower terminal gets
-    ``narrow()`` instead, which should wrap between words and never cut a name."""
+    ``narrow()`` instead, which should wrap between words and never cut a name. A
+    ``footer`` below it is one line in a pipe and wraps between words at a terminal's width
+    (not the table's)."""
     whole = whole_width(wide)
     if not console.is_terminal:
         TextConsole(width=max(whole, console.width)).print(wide)
-    elif whole <= console.width:
-        console.print(wide)
-    else:
-        console.print(narrow())
+        if footer is not None:
+            console.print(footer, soft_wrap=True)
+        return
+    console.print(wide if whole <= console.width else narrow())
+    if footer is not None:
+        console.print(footer)
 
 
 def stacked(rows: Iterable[tuple[str, Sequence[str | Text]]], heading: str = "") -> Table:

@@ -551,7 +551,7 @@ class LiveRecorder:
         audio = job.profile.audio_format
         name = f"{stem(job.hints.get('title'), job.url)} ({state.started})"
         ffmpeg = shutil.which(self._ffmpeg) if self._ffmpeg else None
-        if (container == "ts" and not audio) or ffmpeg is None:
+        if ffmpeg is None:
             return _kept(recording, f"{name}.ts")
         args = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(recording)]
         if audio:

@@ -17,7 +17,10 @@ a failure of the proxy (``ProxyError``, 407)        the proxy's (``proxy_failed`
 ``ContentTooShortError``                           :class:`LengthMismatch` (``length_mismatch``)
 ``OSError`` ENOSPC / EDQUOT, or their words        :class:`DiskFull` (``disk_full``): waits
 ``TransportError`` / ``OSError``, timed out        transient (``timeout``)
-``TransportError`` / ``OSError``, other            transient (``connection``)
+``TransportError`` / ``OSError``, name unresolved  transient (``dns``)
+``TransportError`` / ``OSError``, other            transient (``connection``): said as
+                                                   "Could not connect to host:port (why)."
+                                                   when urllib3 says why
 no error below, only text (:func:`from_message`)   ``HTTP Error N``, timeouts, resets: as above
 anything else                                      permanent (``extractor_error``)
 =================================================  ==========================================
@@ -247,5 +250,47 @@ def network_error(
         return TransientTransferError(
             f"The server at {url} did not answer in time.", code="timeout"
         )
+    said = " ".join(str(e) for e in chain)
+    if _UNRESOLVED.search(said):
+        host = urlsplit(url).hostname or url
+        return TransientTransferError(f"Could not resolve the host name {host}.", code="dns")
+    why = _why_not_connected(said, chain)
+    if why is not None:
+        return TransientTransferError(
+            f"Could not connect to {_address(url)} ({why}).", code="connection"
+        )
     detail = clean_message(str(error)) or type(error).__name__
     return TransientTransferError(f"The connection to {url} failed: {detail}", code="connection")
+
+
+#: How urllib3 says it could not open a connection (after yt-dlp wrapped it in a text).
+_NOT_CONNECTED = re.compile(
+    r"Failed to establish a new connection: (?:\[Errno -?\d+\] )?([^\"')(]+)"
+)
+_UNRESOLVED = re.compile(
+    r"Name or service not known|nodename nor servname|getaddrinfo failed"
+    r"|Temporary failure in name resolution|No address associated with hostname",
+    re.IGNORECASE,
+)
+
+
+def _why_not_connected(said: str, chain: list[BaseException]) -> str | None:
+    """Why no connection could be opened ("connection refused"); None when it was opened."""
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused"
+    failed = _NOT_CONNECTED.search(said)
+    return None if failed is None else failed.group(1).strip().rstrip(".").lower()
+
+
+def _address(url: str) -> str:
+    """``host:port`` of ``url`` (the scheme's port when it names none)."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{host}:{port}" if port else host

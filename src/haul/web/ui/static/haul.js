@@ -2,14 +2,17 @@
 // the server when a download changes state, buttons that act without a reload. Every page
 // works without this file (forms post and redirect); this only makes it live.
 "use strict";
+// Shared by every part below (each part is its own block and sees only these and its own).
+// The path haul is served under behind a proxy ("" at the root): before every address here.
+const BASE = document.querySelector('meta[name="haul-base"]')?.content || "";
+const API = BASE + "/api/v1";
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+// == Downloads pages ========================================================================
 (() => {
-  // The path haul is served under behind a proxy ("" at the root): before every address here.
-  const BASE = document.querySelector('meta[name="haul-base"]')?.content || "";
-  const API = BASE + "/api/v1";
-  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const LIVE = new Set(["queued", "resolving", "downloading", "paused", "checking", "seeding", "unknown", "processing"]);
-  const $ = (sel, root = document) => root.querySelector(sel);
-  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
   // -- thumbnails: one that does not load (none could be fetched) leaves its empty box -----
   function noPicture(img) {
@@ -385,9 +388,6 @@
 // Forms whose fields depend on a kind show only the fields of the chosen kind; on the clients
 // page a test answers in place (a typed password stays in its field) and health refreshes.
 (() => {
-  const $ = (sel, root = document) => root.querySelector(sel);
-  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-
   // Fields marked data-kinds="a b" belong to those kinds only: hidden and not sent otherwise.
   function showKind(form, kind) {
     for (const box of $$("[data-kinds]", form)) {
