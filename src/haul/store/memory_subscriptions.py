@@ -47,6 +47,8 @@ class MemorySubscriptionStore:
         #: download id -> (subscription, entry key) it was made for
         self.downloads: dict[int, tuple[int, str]] = {}
         self.completed: set[int] = set()
+        #: Owners whose account is disabled (their subscriptions are not checked).
+        self.disabled: set[str] = set()
         self._next_id = 0
 
     # -- what tests set up ----------------------------------------------------------------
@@ -85,6 +87,7 @@ class MemorySubscriptionStore:
             sub
             for sub in self.subscriptions.values()
             if not sub.paused
+            and sub.due.owner_key not in self.disabled
             and (sub.lease_until is None or sub.lease_until < now)
             and (sub.next_check_at <= now if only is None else sub.due.id == only)
         ]
@@ -134,8 +137,8 @@ class MemorySubscriptionStore:
         self, subscription_id: int, worker_id: str, message: str, at: datetime, next_at: datetime
     ) -> None:
         sub = self.subscriptions.get(subscription_id)
-        if sub is None:
-            return
+        if sub is None or sub.lease_worker_id != worker_id:
+            return  # another worker checks it now (this one's lease ran out): its word
         sub.due = dataclasses.replace(sub.due, failures=sub.due.failures + 1)
         sub.last_error = message
         sub.last_checked_at = at

@@ -25,7 +25,7 @@ from haul.core.submit_options import SubmitOptions
 from haul.core.subscriptions import Entry, Rules
 from haul.errors import UnknownProfile
 from haul.store.database import Database
-from haul.store.models import Download, Subscription, SubscriptionEntry
+from haul.store.models import Download, Subscription, SubscriptionEntry, User
 from haul.store.submits import NewDownload, profile_ids, submit_many
 from haul.store.subscriptions import Checked, Due, Recorded, SubscriptionStore, stored_key
 
@@ -224,8 +224,8 @@ class SqlSubscriptionStore:
     ) -> None:
         def write(s: Session) -> None:
             sub = s.get(Subscription, subscription_id)
-            if sub is None:
-                return
+            if sub is None or sub.lease_worker_id != worker_id:
+                return  # another worker checks it now (this one's lease ran out): its word
             sub.failures += 1
             sub.last_error = message
             sub.last_error_at = at
@@ -286,10 +286,15 @@ def _aware(value: Any) -> datetime:
 
 
 def _free(now: datetime) -> Select[Subscription]:
-    """Subscriptions not paused and not being checked (or whose check's lease ran out)."""
+    """Subscriptions not paused, not being checked (or whose check's lease ran out), and not
+    of a disabled account (a disabled account downloads nothing)."""
+    disabled = (
+        select(User.id).where(User.id == Subscription.user_id, User.disabled.is_(True)).exists()
+    )
     return select(Subscription).where(
         Subscription.paused.is_(False),
         or_(Subscription.lease_until.is_(None), Subscription.lease_until < now),
+        ~disabled,
     )
 
 
