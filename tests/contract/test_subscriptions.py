@@ -222,7 +222,7 @@ async def test_kept_lists_the_completed_downloads_of_the_subscription(subs: Subs
     made = (await subs.store.record(checked(sub, "w1", "a", "b"))).downloads
     assert await subs.store.kept(sub) == []
     await subs.complete(made[0])
-    assert [i for i, _ in await subs.store.kept(sub)] == [made[0]]
+    assert [i for i, _, _ in await subs.store.kept(sub)] == [made[0]]
 
 
 async def test_a_deleted_subscription_records_nothing(subs: Subs) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from haul.core.subscriptions import Rules
+from haul.core.subscriptions import Kept, Rules
 from haul.store.models import utcnow
 from haul.store.subscriptions import Checked, Due, Recorded, SubscriptionStore, stored_key
 
@@ -129,7 +129,7 @@ class MemorySubscriptionStore:
         )
         sub.last_checked_at = checked.at
         sub.next_check_at = checked.next_at
-        sub.last_error = None
+        sub.last_error = checked.problem
         self._unlease(sub, checked.worker_id)
         return Recorded(made, remembered)
 
@@ -157,9 +157,9 @@ class MemorySubscriptionStore:
         if sub is not None:
             self._unlease(sub, worker_id)
 
-    async def kept(self, subscription_id: int) -> list[tuple[int, datetime]]:
+    async def kept(self, subscription_id: int) -> list[Kept]:
         return [
-            (entry.download_id, entry.published or entry.seen_at)
+            (entry.download_id, entry.seen_at, entry.published)
             for (sub_id, _), entry in self.entries.items()
             if sub_id == subscription_id
             and entry.download_id is not None

@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from haul.core.sources import parse_source
-from haul.core.subscriptions import Entry, Plan, next_check, plan, retry_after, to_prune
+from haul.core.subscriptions import (
+    SLOW_FILTER,
+    Entry,
+    Plan,
+    next_check,
+    plan,
+    retry_after,
+    to_prune,
+)
 from haul.errors import HaulError
 from haul.store.models import utcnow
 from haul.store.subscriptions import Checked, Due, SubscriptionStore
@@ -230,6 +238,7 @@ class Checker:
                 title=listing.title,
                 at=now,
                 next_at=next_check(now, sub.interval_minutes, self.rng),
+                problem=SLOW_FILTER if decided.slow_filter else None,
             )
         )
         for key, why in recorded.refused:
@@ -253,12 +262,12 @@ class Checker:
         chosen = [d for d in decided.decisions if d.downloads]
         ready = list(await self.prepare(sub, [d.entry for d in chosen]))
         replaced = dict(zip((id(d) for d in chosen), ready, strict=True))
-        return Plan(
-            tuple(
+        return dataclasses.replace(
+            decided,
+            decisions=tuple(
                 dataclasses.replace(d, entry=replaced[id(d)]) if id(d) in replaced else d
                 for d in decided.decisions
             ),
-            decided.deferred,
         )
 
     async def _tell(self, sub: Due, outcome: Outcome) -> None:
