@@ -202,11 +202,22 @@ async def test_prepare_readies_only_what_is_downloaded() -> None:
         prepared.append([e.key for e in chosen])
         return chosen
 
-    check = Checker(store, channel, worker_id="w1", config=CheckerConfig(jitter=0), prepare=prepare)
+    forgotten: list[int] = []
+    check = Checker(
+        store,
+        channel,
+        worker_id="w1",
+        config=CheckerConfig(jitter=0),
+        prepare=prepare,
+        forget=lambda due: forgotten.append(due.id),
+    )
     await check.check_now(sub)  # backfill none: nothing to ready
     channel.keys.insert(0, "e3")
     await check.check_now(sub)
     assert prepared == [["e3"]]
+    channel.fail = PermanentTransferError("The provider refused.")
+    await check.check_now(sub)
+    assert forgotten == [sub] * 3  # what a listing kept goes with every check, failed or not
 
 
 async def test_a_title_filter_too_slow_is_shown_on_its_subscription() -> None:

@@ -288,6 +288,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             wake=wakeups.everywhere,
         ),
         prepare=iptv_series.prepare,
+        forget=iptv_series.forget,
     )
 
     async def refresh() -> None:

@@ -421,7 +421,8 @@ class SubscriptionNews:
 
 class IptvSeries:
     """An IPTV series' episodes as a subscription's listing, and their library items. What a
-    listing read is kept for the check's :meth:`prepare` (one request per check)."""
+    listing read is kept for the check's :meth:`prepare` (one request per check), and
+    forgotten when the check ends (:meth:`forget`, whether it downloads anything or not)."""
 
     def __init__(self, iptv: IptvService, media: MediaService) -> None:
         self.iptv = iptv
@@ -445,6 +446,9 @@ class IptvSeries:
             for e in sorted(info.episodes, key=lambda e: (e.season, e.episode_num), reverse=True)
         ]
         return Listing("iptv_series", show.display_name, entries)
+
+    def forget(self, sub: Due) -> None:
+        self._read.pop(sub.id, None)
 
     async def prepare(self, sub: Due, entries: Sequence[rules.Entry]) -> list[rules.Entry]:
         """Each episode's library item (the series' too), found or made; entries of other

@@ -62,6 +62,8 @@ class Listing:
 Lister = Callable[[Due], Awaitable[Listing]]
 #: Readies the entries about to be downloaded (an IPTV episode's library item); same order.
 Prepare = Callable[[Due, Sequence[Entry]], Awaitable[Sequence[Entry]]]
+#: Forgets what a listing kept for :data:`Prepare` (called after every check, however it ended).
+Forget = Callable[[Due], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class Checker:
         config: CheckerConfig | None = None,
         telling: Telling | None = None,
         prepare: Prepare | None = None,
+        forget: Forget | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -125,6 +128,7 @@ class Checker:
         self.config = config or CheckerConfig()
         self.telling = telling or Telling()
         self.prepare = prepare
+        self.forget = forget
         self.rng = rng or random.Random()
         self.clock = clock
         self._tasks: set[asyncio.Task[Outcome]] = set()
@@ -203,6 +207,8 @@ class Checker:
         try:
             return await self._listed(sub)
         finally:
+            if self.forget is not None:
+                self.forget(sub)
             keeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeping
