@@ -1,5 +1,6 @@
-"""What a feed lists (and a page's entries keyed): each item's enclosure (fetched directly) or else its link (a page for
-yt-dlp), its guid as its key, its date; RSS and Atom alike."""
+"""What a feed lists: each item's enclosure (fetched directly) or else its link (a page for
+yt-dlp), its guid as its key, its date; RSS and Atom alike. And what a page's entries are
+keyed by: never only their place in the page."""
 
 from __future__ import annotations
 
