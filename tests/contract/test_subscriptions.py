@@ -240,3 +240,18 @@ async def test_a_deleted_subscription_records_nothing(subs: Subs) -> None:
     if isinstance(subs, SqlSubs):
         async with subs.db.read() as s:
             assert await s.scalar(select(func.count()).select_from(SubscriptionEntry)) == 0
+
+
+async def test_an_entry_taken_by_its_place_keeps_its_id_for_its_download(subs: Subs) -> None:
+    if not isinstance(subs, SqlSubs):
+        pytest.skip("the memory store makes no download rows")
+    sub = await subs.add()
+    now = utcnow()
+    entry = Entry("Generic:v2", "https://videos.example/c", playlist_index=2, entry_id="v2")
+    made = await subs.store.record(
+        Checked(sub, "w1", Plan((Decision(entry),)), "playlist", None, now, now)
+    )
+    async with subs.db.read() as s:
+        row = await s.get(Download, made.downloads[0])
+    assert row is not None and row.playlist_index == 2
+    assert row.meta["playlist_entry_id"] == "v2"

@@ -133,7 +133,8 @@ async def test_every_page_links_only_under_the_base_path(site: httpx.AsyncClient
     client = await site.post(f"{BASE}/api/v1/clients", json={**down, "secret": "s"})
     assert client.status_code == 201, client.text
     sub = await site.post(
-        f"{BASE}/api/v1/subscriptions", json={"url": "http://videos.example/channel", "paused": True}
+        f"{BASE}/api/v1/subscriptions",
+        json={"url": "http://videos.example/channel", "paused": True},
     )
     assert sub.status_code == 201, sub.text
     seen: set[str] = set()

@@ -91,8 +91,10 @@ class Entry:
     url: str | None
     title: str | None = None
     published: datetime | None = None
-    #: Its index in the listed page when it has no link of its own (fetched through the page).
+    #: Its index in the listed page when it has no link of its own (fetched through the page),
+    #: and its id there (what is found at that index later is downloaded only if it has it).
     playlist_index: int | None = None
+    entry_id: str | None = None
     #: An IPTV series' episode: the catalogue entry its download is of.
     iptv: IptvEntry | None = None
     #: Its library item (an IPTV episode's, found or made before it is downloaded).

@@ -201,6 +201,7 @@ class SqlSubscriptionStore:
                 user_id=sub.user_id,
                 profile_id=profile_id,
                 playlist_index=entry.playlist_index,
+                playlist_entry_id=entry.entry_id if entry.playlist_index is not None else None,
                 subscription_id=sub.id,
             )
             for entry in entries

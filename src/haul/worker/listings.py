@@ -140,6 +140,7 @@ class Listings:
                     title=printable(item.title) if item.title else None,
                     published=_from_timestamp(item.timestamp),
                     playlist_index=None if own else item.index,
+                    entry_id=None if own else item.id,
                     # Neither a link nor an id of its own: only its place in the page says
                     # which it is, and by the time its download starts that place may hold
                     # another video. Remembered with the reason, never downloaded.
