@@ -53,7 +53,7 @@ MAX_FILTER = 200
 #: filter that backtracks without end must not hold up everything else).
 FILTERED_CHARS = 300
 FILTER_TIMEOUT = 0.05
-FILTER_BUDGET = 1.0
+FILTER_BUDGET = 0.5
 #: What a subscription whose title filter ran out of time says.
 SLOW_FILTER = (
     "Its title filter is too slow: matching it took too long, so the titles it did not "
