@@ -380,7 +380,8 @@ class LimitExceeded(HaulError):
 
 
 class TooManyListings(LimitExceeded):
-    """You are listing formats too often; wait a little before asking again."""
+    """You are listing pages (their formats, a subscription checked now) too often; wait a
+    little before asking again."""
 
     code = "too_many_listings"
 

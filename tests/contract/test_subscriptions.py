@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ from haul.core.subscriptions import Decision, Entry, Plan, Rules
 from haul.store.database import Database
 from haul.store.memory_subscriptions import MemorySubscriptionStore
 from haul.store.migrate import upgrade
-from haul.store.models import Download, Subscription, SubscriptionEntry, utcnow
+from haul.store.models import Download, Subscription, SubscriptionEntry, User, utcnow
 from haul.store.sql_subscriptions import SqlSubscriptionStore
 from haul.store.subscriptions import Checked, SubscriptionStore
 
@@ -34,6 +34,8 @@ class Subs(Protocol):
 
     async def complete(self, download_id: int) -> None: ...
 
+    async def disable_owner(self, sub: int) -> None: ...
+
 
 @dataclass
 class MemorySubs:
@@ -48,6 +50,11 @@ class MemorySubs:
 
     async def complete(self, download_id: int) -> None:
         self.store.complete(download_id)
+
+    async def disable_owner(self, sub: int) -> None:
+        stored = self.store.subscriptions[sub]
+        stored.due = replace(stored.due, owner_key=f"user:{sub}")
+        self.store.disabled.add(f"user:{sub}")
 
 
 @dataclass
@@ -82,6 +89,16 @@ class SqlSubs:
             row = await s.get(Download, download_id)
             assert row is not None
             row.phase = Phase.COMPLETED.value
+
+    async def disable_owner(self, sub: int) -> None:
+        async with self.db.write() as s:
+            user = User(username=f"owner-of-{sub}", role="user", disabled=True)
+            s.add(user)
+            await s.flush()
+            row = await s.get(Subscription, sub)
+            assert row is not None
+            row.user_id = user.id
+            row.owner_key = f"user:{user.id}"
 
 
 @pytest.fixture
@@ -167,6 +184,7 @@ async def test_a_failure_is_kept_counted_and_cleared_by_the_next_check(subs: Sub
     now = utcnow()
     await subs.store.claim_due("w1", 1, now, LEASE)
     await subs.store.failed(sub, "w1", "The server answered 503.", now, now + timedelta(minutes=1))
+    await subs.store.claim_due("w1", 1, now, LEASE, only=sub)
     await subs.store.failed(sub, "w1", "The server answered 503.", now, now + timedelta(minutes=2))
     assert await subs.store.claim_due("w1", 1, now, LEASE) == []  # backing off
     later = now + timedelta(minutes=3)
@@ -177,12 +195,34 @@ async def test_a_failure_is_kept_counted_and_cleared_by_the_next_check(subs: Sub
     assert taken[0].failures == 0
 
 
+async def test_a_disabled_accounts_subscriptions_are_not_checked(subs: Subs) -> None:
+    now = utcnow()
+    theirs = await subs.add(next_check_at=now - timedelta(minutes=1))
+    other = await subs.add(next_check_at=now - timedelta(minutes=1))
+    await subs.disable_owner(theirs)
+    assert [d.id for d in await subs.store.claim_due("w1", 10, now, LEASE)] == [other]
+    assert await subs.store.claim_due("w1", 1, now, LEASE, only=theirs) == []
+
+
+async def test_a_stale_workers_failure_does_not_overwrite_a_newer_check(subs: Subs) -> None:
+    sub = await subs.add()
+    now = utcnow()
+    await subs.store.claim_due("w1", 1, now, LEASE)
+    later = now + LEASE + timedelta(seconds=1)  # w1 stalled: its lease ran out
+    assert [d.id for d in await subs.store.claim_due("w2", 1, later, LEASE)] == [sub]
+    await subs.store.record(checked(sub, "w2", "a"))
+    await subs.store.failed(sub, "w1", "The listing did not answer in time.", later, later)
+    taken = await subs.store.claim_due("w3", 1, later, LEASE, only=sub)
+    assert taken[0].failures == 0 and taken[0].primed
+    assert await subs.store.claim_due("w3", 1, later, LEASE) == []  # not due: w2's schedule
+
+
 async def test_kept_lists_the_completed_downloads_of_the_subscription(subs: Subs) -> None:
     sub = await subs.add()
     made = (await subs.store.record(checked(sub, "w1", "a", "b"))).downloads
     assert await subs.store.kept(sub) == []
     await subs.complete(made[0])
-    assert [i for i, _ in await subs.store.kept(sub)] == [made[0]]
+    assert [i for i, _, _ in await subs.store.kept(sub)] == [made[0]]
 
 
 async def test_a_deleted_subscription_records_nothing(subs: Subs) -> None:
@@ -200,3 +240,18 @@ async def test_a_deleted_subscription_records_nothing(subs: Subs) -> None:
     if isinstance(subs, SqlSubs):
         async with subs.db.read() as s:
             assert await s.scalar(select(func.count()).select_from(SubscriptionEntry)) == 0
+
+
+async def test_an_entry_taken_by_its_place_keeps_its_id_for_its_download(subs: Subs) -> None:
+    if not isinstance(subs, SqlSubs):
+        pytest.skip("the memory store makes no download rows")
+    sub = await subs.add()
+    now = utcnow()
+    entry = Entry("Generic:v2", "https://videos.example/c", playlist_index=2, entry_id="v2")
+    made = await subs.store.record(
+        Checked(sub, "w1", Plan((Decision(entry),)), "playlist", None, now, now)
+    )
+    async with subs.db.read() as s:
+        row = await s.get(Download, made.downloads[0])
+    assert row is not None and row.playlist_index == 2
+    assert row.meta["playlist_entry_id"] == "v2"

@@ -132,6 +132,11 @@ async def test_every_page_links_only_under_the_base_path(site: httpx.AsyncClient
     down = {"name": "nas-aria2", "kind": "aria2", "url": "http://127.0.0.1:9/jsonrpc"}
     client = await site.post(f"{BASE}/api/v1/clients", json={**down, "secret": "s"})
     assert client.status_code == 201, client.text
+    sub = await site.post(
+        f"{BASE}/api/v1/subscriptions",
+        json={"url": "http://videos.example/channel", "paused": True},
+    )
+    assert sub.status_code == 201, sub.text
     seen: set[str] = set()
     todo = [f"{BASE}/", f"{BASE}/account", f"{BASE}/login", f"{BASE}/api/v1/docs"]
     escaped: list[str] = []
@@ -160,8 +165,10 @@ async def test_every_page_links_only_under_the_base_path(site: httpx.AsyncClient
             todo.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     assert escaped == []
     # The crawl went through the menu to every page and to the things made above.
-    for page in ("/", "/add", "/library", "/cookies", "/clients", "/settings", "/logs", "/users"):
+    pages = ("/", "/add", "/library", "/subscriptions", "/cookies", "/clients", "/settings")
+    for page in (*pages, "/logs", "/users"):
         assert f"{BASE}{page}" in seen, f"{page} was not reached"
+    assert f"{BASE}/subscriptions/{sub.json()['id']}" in seen
     assert f"{BASE}/downloads/{made.json()['id']}" in seen
     assert f"{BASE}/library/{media.json()['id']}" in seen
     assert f"{BASE}/clients/nas-aria2" in seen

@@ -148,8 +148,8 @@ async def test_backfill_none_fetches_nothing_until_a_new_entry_appears(
     assert channel.fetched() == ["/channel/v3.mp4"]
 
 
-def podcast(origin: Origin, episodes: int) -> None:
-    """A podcast's RSS feed at /show (its address does not say it is a feed), newest first,
+def podcast(origin: Origin, episodes: int, path: str = "/show") -> None:
+    """A podcast's RSS feed at ``path`` (its address does not say it is a feed), newest first,
     an enclosure per episode."""
     items = []
     for n in range(episodes, 0, -1):
@@ -166,7 +166,7 @@ def podcast(origin: Origin, episodes: int) -> None:
         + "".join(items)
         + "</channel></rss>"
     )
-    origin.add_file("/show", feed.encode(), content_type="application/rss+xml")
+    origin.add_file(path, feed.encode(), content_type="application/rss+xml")
 
 
 async def test_a_feed_downloads_its_enclosures_two_then_the_third(app: App, origin: Origin) -> None:
@@ -186,6 +186,34 @@ async def test_a_feed_downloads_its_enclosures_two_then_the_third(app: App, orig
     assert path.read_bytes() == bytes([3]) * 20_000  # the enclosure itself, fetched directly
     assert (await check(app, made["id"]))["downloads"] == []
     assert await download_count(app) == 3
+
+
+async def test_check_now_is_one_at_a_time_per_subscription_and_a_few_per_owner(
+    app: App, origin: Origin
+) -> None:
+    made = []
+    for n in (1, 2, 3):
+        path = f"/slow/{n}"
+        podcast(origin, 1, path)
+        origin.fault(path, "slow_headers", delay=4)
+        made.append((await subscribe(app, url=origin.url(path), kind="feed"))["id"])
+    assert app.runtime.settings.formats_at_once == 2
+    first, second, third = made
+    running = [asyncio.create_task(app.post(f"/subscriptions/{i}/check")) for i in (first, second)]
+    await await_for(
+        lambda: {r.path for r in origin.requests} >= {"/slow/1", "/slow/2"},
+        what="both checks listing",
+    )
+    again = await app.post(f"/subscriptions/{first}/check")
+    assert again.status_code == 429, again.text
+    assert "being checked now already" in again.json()["detail"]
+    over = await app.post(f"/subscriptions/{third}/check")
+    assert over.status_code == 429, over.text
+    assert "checking 2 subscriptions now already" in over.json()["detail"]
+    assert over.headers["retry-after"]
+    for done in await asyncio.gather(*running):
+        assert done.status_code == 200 and done.json()["checked"] is True, done.text
+    assert (await app.post(f"/subscriptions/{third}/check")).status_code == 200
 
 
 async def test_a_channel_of_5000_entries_with_backfill_none_costs_one_check(
@@ -387,10 +415,12 @@ async def test_the_pages_add_check_and_show_what_was_seen(app: App, channel: Cha
 
 
 async def test_keep_last_keeps_only_the_newest_files(app: App, channel: Channel) -> None:
-    channel.show(2)
+    channel.show(1)
     made = await subscribe(app, url=channel.url, backfill="all", keep_last=1)
-    first = await check(app, made["id"])
-    older, newer = sorted(first["downloads"])
+    [older] = (await check(app, made["id"]))["downloads"]
+    await finished(app, older, timeout=90)
+    channel.show(2)  # a clip that appears later is newer (the listing gives no dates)
+    [newer] = (await check(app, made["id"]))["downloads"]
     done = {i: await finished(app, i, timeout=90) for i in (older, newer)}
     root = app.runtime.settings.downloads_root
     files = {i: root / done[i]["files"][0]["path"] for i in done}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -195,6 +196,27 @@ def test_each_playlist_entry_downloads_on_its_own(
     assert result.title is not None and f"({index})" in result.title
     assert [r.method for r in site.requests_for(wanted)] == ["GET"]
     assert site.requests_for(other) == []
+
+
+def test_an_entry_taken_by_index_that_is_another_now_is_not_downloaded(
+    site: Origin, media_files: MediaFiles, tmp_path: Path
+) -> None:
+    listed = ytdlp.extract(site.url("/watch/two"), timeout=30)
+    first, second = listed.entries
+    assert first.id and second.id and first.id != second.id
+    same = make_job(site.url("/watch/two"), tmp_path / "same", playlist_index=2)
+    same = dataclasses.replace(same, playlist_entry_id=second.id)
+    [video] = ytdlp.run_download(same, Readings(), StopSignal()).files
+    assert media.sha256(video) == media.sha256(media_files.mp4)
+    # The page changed since it was listed: entry 2 is now what was entry 1.
+    moved = make_job(site.url("/watch/two"), tmp_path / "moved", playlist_index=2)
+    moved = dataclasses.replace(moved, playlist_entry_id=first.id)
+    requests = len(site.requests_for("/media/b.mp4"))
+    with pytest.raises(PermanentTransferError) as caught:
+        ytdlp.run_download(moved, Readings(), StopSignal())
+    assert caught.value.code == "entry_changed" and "no longer the video" in caught.value.message
+    assert len(site.requests_for("/media/b.mp4")) == requests  # nothing of it fetched
+    assert not any(p.is_file() for p in (tmp_path / "moved").rglob("*"))
 
 
 def test_entry_beyond_the_playlist_is_permanent(site: Origin, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from haul.core.subscriptions import Entry, Rules
+from haul.core.subscriptions import SLOW_FILTER, Entry, Rules
 from haul.errors import PermanentTransferError
 from haul.store.memory_subscriptions import MemorySubscriptionStore
 from haul.store.subscriptions import Due
@@ -202,8 +202,34 @@ async def test_prepare_readies_only_what_is_downloaded() -> None:
         prepared.append([e.key for e in chosen])
         return chosen
 
-    check = Checker(store, channel, worker_id="w1", config=CheckerConfig(jitter=0), prepare=prepare)
+    forgotten: list[int] = []
+    check = Checker(
+        store,
+        channel,
+        worker_id="w1",
+        config=CheckerConfig(jitter=0),
+        prepare=prepare,
+        forget=lambda due: forgotten.append(due.id),
+    )
     await check.check_now(sub)  # backfill none: nothing to ready
     channel.keys.insert(0, "e3")
     await check.check_now(sub)
     assert prepared == [["e3"]]
+    channel.fail = PermanentTransferError("The provider refused.")
+    await check.check_now(sub)
+    assert forgotten == [sub] * 3  # what a listing kept goes with every check, failed or not
+
+
+async def test_a_title_filter_too_slow_is_shown_on_its_subscription() -> None:
+    store = MemorySubscriptionStore()
+    rules = Rules("all", title_filter=r"(a|aa)+$")
+    sub = store.add("alice", "https://videos.example/c", rules=rules, next_check_at=NOW)
+    channel = Channel(*(f"{'a' * 40}!{i}" for i in range(30)))
+    check, _ = checker(store, channel)
+    done = await check.check_now(sub)
+    assert done is not None and done.downloads == [] and done.error is None
+    assert store.subscriptions[sub].last_error == SLOW_FILTER
+    channel.keys = ["aaaa"]  # titles it finishes with: the check is clean again
+    again = await check.check_now(sub)
+    assert again is not None and len(again.downloads) == 1
+    assert store.subscriptions[sub].last_error is None

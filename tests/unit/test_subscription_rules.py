@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from haul.core.subscriptions import (
     Entry,
+    Kept,
     Rules,
     check_backfill,
     check_interval,
@@ -175,6 +177,58 @@ def test_the_next_check_spreads_and_failures_back_off() -> None:
 
 
 def test_keep_last_lets_the_oldest_go() -> None:
-    kept = [(1, DAY - timedelta(days=3)), (2, DAY), (3, DAY - timedelta(days=1))]
+    seen = DAY + timedelta(days=1)  # one check saw them all
+    kept: list[Kept] = [
+        (1, seen, DAY - timedelta(days=3)),
+        (2, seen, DAY),
+        (3, seen, DAY - timedelta(days=1)),
+    ]
     assert to_prune(kept, 2) == [1]
     assert to_prune(kept, 5) == [] and to_prune(kept, None) == []
+
+
+def test_keep_last_orders_undated_entries_by_when_they_were_seen() -> None:
+    first, later = DAY, DAY + timedelta(days=2)
+    kept: list[Kept] = [
+        (1, first, None),  # undated, listed first at the first check: the newest of it
+        (2, first, None),
+        (3, first, DAY - timedelta(days=5)),  # dated, the same check: newer than undated
+        (4, later, None),  # appeared at a later check: newer than all of the first
+        (5, later, DAY - timedelta(days=30)),  # a late-listed old one is still newer
+    ]
+    assert to_prune(kept, 3) == [1, 2]
+    assert to_prune(kept, 4) == [2]
+
+
+def test_since_remembers_undated_entries_of_the_first_check() -> None:
+    listing = [
+        Entry("a", "https://videos.example/a", published=DAY),
+        Entry("u", "https://videos.example/u"),  # a flat listing's entry: no date
+        Entry("o", "https://videos.example/o", published=DAY - timedelta(days=9)),
+    ]
+    rules = Rules("all", since=DAY - timedelta(days=1))
+    first = plan(listing, set(), first=True, rules=rules)
+    assert [(d.entry.key, d.skipped) for d in first.decisions] == [
+        ("a", None),
+        ("u", "since_unknown"),
+        ("o", "since"),
+    ]
+    later = [Entry("n", "https://videos.example/n"), *listing]
+    second = plan(later, {"a", "u", "o"}, first=False, rules=rules)
+    assert downloaded(second.downloads) == ["n"]  # undated but new since the first check
+
+
+def test_a_catastrophic_title_filter_is_stopped_and_said_to_be_too_slow() -> None:
+    slow = check_title_filter(r"(a|aa)+$")
+    listing = [
+        Entry(f"k{i}", f"https://videos.example/{i}", title="a" * 40 + "!" + "x" * 10_000)
+        for i in range(200)
+    ]
+    listing.append(Entry("fine", "https://videos.example/fine", title="aaaa"))
+    started = time.monotonic()
+    decided = plan(listing, set(), first=False, rules=Rules(title_filter=slow))
+    assert time.monotonic() - started < 3  # not 200 titles' worth of backtracking
+    assert decided.slow_filter
+    assert {d.skipped for d in decided.decisions if d.entry.key != "fine"} == {"filter"}
+    quick = plan(listing, set(), first=False, rules=Rules(title_filter="^a+!"))
+    assert not quick.slow_filter and len(quick.downloads) == 200

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import unquote, urlsplit
+
+import regex
 
 from haul.core.submit_options import IptvEntry
 from haul.errors import InvalidSubscription
@@ -37,7 +40,7 @@ Kind = Literal["playlist", "feed", "iptv_series"]
 KINDS: tuple[Kind, ...] = ("playlist", "feed", "iptv_series")
 
 #: Why a new entry was only remembered.
-Reason = Literal["backfill", "since", "filter", "no_link", "refused"]
+Reason = Literal["backfill", "since", "since_unknown", "filter", "no_link", "refused"]
 
 #: Minutes between checks: the default, the least and the most.
 DEFAULT_INTERVAL = 60
@@ -45,6 +48,17 @@ MIN_INTERVAL = 5
 MAX_INTERVAL = 7 * 24 * 60
 #: A title filter is a regular expression of at most this many characters.
 MAX_FILTER = 200
+#: A title filter is matched against at most this many characters of a title, for at most
+#: this many seconds a title and this many seconds a check (titles are anyone's text: a
+#: filter that backtracks without end must not hold up everything else).
+FILTERED_CHARS = 300
+FILTER_TIMEOUT = 0.05
+FILTER_BUDGET = 0.5
+#: What a subscription whose title filter ran out of time says.
+SLOW_FILTER = (
+    "Its title filter is too slow: matching it took too long, so the titles it did not "
+    "finish with were taken as not matching. Simplify the filter."
+)
 #: The first retry after a failed check, and the longest wait between retries.
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=24)
@@ -77,8 +91,10 @@ class Entry:
     url: str | None
     title: str | None = None
     published: datetime | None = None
-    #: Its index in the listed page when it has no link of its own (fetched through the page).
+    #: Its index in the listed page when it has no link of its own (fetched through the page),
+    #: and its id there (what is found at that index later is downloaded only if it has it).
     playlist_index: int | None = None
+    entry_id: str | None = None
     #: An IPTV series' episode: the catalogue entry its download is of.
     iptv: IptvEntry | None = None
     #: Its library item (an IPTV episode's, found or made before it is downloaded).
@@ -104,6 +120,8 @@ class Plan:
 
     decisions: tuple[Decision, ...]
     deferred: int = 0
+    #: The title filter ran out of time on some title (taken as not matching).
+    slow_filter: bool = False
 
     @property
     def downloads(self) -> list[Entry]:
@@ -120,7 +138,7 @@ def newest_first(entries: Sequence[Entry]) -> list[Entry]:
 def plan(entries: Sequence[Entry], seen: Collection[str], *, first: bool, rules: Rules) -> Plan:
     """Decide what each entry of ``entries`` not in ``seen`` becomes (see the module);
     ``first``: the subscription's first check (``backfill`` applies)."""
-    pattern = title_pattern(rules.title_filter)
+    pattern = TitleFilter.of(rules.title_filter)
     newest = _backfill_count(rules.backfill)
     decisions: list[Decision] = []
     chosen = deferred = 0
@@ -129,20 +147,8 @@ def plan(entries: Sequence[Entry], seen: Collection[str], *, first: bool, rules:
         if entry.key in seen or entry.key in taken:
             continue
         taken.add(entry.key)
-        reason: Reason | None = None
-        if entry.refused is not None:
-            reason = "refused"
-        elif entry.url is None:
-            reason = "no_link"
-        elif first and newest is not None and position >= newest:
-            reason = "backfill"
-        elif (
-            rules.since is not None
-            and entry.published is not None
-            and (entry.published < rules.since)
-        ):
-            reason = "since"
-        elif pattern is not None and not pattern.search(entry.title or ""):
+        reason = _skipped(entry, first and newest is not None and position >= newest, first, rules)
+        if reason is None and pattern is not None and not pattern.matches(entry.title or ""):
             reason = "filter"
         if reason is None and rules.max_per_check is not None and chosen >= rules.max_per_check:
             deferred += 1
@@ -150,7 +156,57 @@ def plan(entries: Sequence[Entry], seen: Collection[str], *, first: bool, rules:
         if reason is None:
             chosen += 1
         decisions.append(Decision(entry, reason))
-    return Plan(tuple(decisions), deferred)
+    return Plan(tuple(decisions), deferred, pattern is not None and pattern.slow)
+
+
+def _skipped(entry: Entry, backfilled: bool, first: bool, rules: Rules) -> Reason | None:
+    """Why a new entry is only remembered, the title filter aside (None: no reason)."""
+    if entry.refused is not None:
+        return "refused"
+    if entry.url is None:
+        return "no_link"
+    if backfilled:
+        return "backfill"
+    if rules.since is None:
+        return None
+    if entry.published is not None:
+        return "since" if entry.published < rules.since else None
+    # Undated (flat channel listings often are): there at the first check, it may be of any
+    # age; one that appears later is new.
+    return "since_unknown" if first else None
+
+
+class TitleFilter:
+    """A title filter matched with time limits (see :data:`FILTER_TIMEOUT`): a title it does
+    not finish with in time does not match, and once a check's :data:`FILTER_BUDGET` is spent
+    no title matches any more; :attr:`slow` says whether either happened."""
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.slow = False
+        self._left = FILTER_BUDGET
+
+    @classmethod
+    def of(cls, text: str | None) -> TitleFilter | None:
+        pattern = title_pattern(text)
+        return cls(pattern) if pattern is not None else None
+
+    def matches(self, title: str) -> bool:
+        if self._left <= 0:
+            return False
+        started = time.monotonic()
+        try:
+            found = self.pattern.search(
+                title[:FILTERED_CHARS], timeout=min(FILTER_TIMEOUT, self._left)
+            )
+        except TimeoutError:
+            self.slow = True
+            return False
+        finally:
+            self._left -= time.monotonic() - started
+        if self._left <= 0:
+            self.slow = True
+        return found is not None
 
 
 def _backfill_count(backfill: str) -> int | None:
@@ -179,11 +235,12 @@ def check_backfill(value: str | int | None) -> str:
     )
 
 
-def title_pattern(text: str | None) -> re.Pattern[str] | None:
-    """The title filter, a regular expression matched anywhere in a title, case ignored."""
+def title_pattern(text: str | None) -> regex.Pattern[str] | None:
+    """The title filter, a regular expression matched anywhere in a title, case ignored
+    (with the ``regex`` package: its matches can be given a time limit)."""
     if not text:
         return None
-    return re.compile(text, re.IGNORECASE)
+    return regex.compile(text, regex.IGNORECASE)
 
 
 def check_title_filter(text: str | None) -> str | None:
@@ -196,7 +253,7 @@ def check_title_filter(text: str | None) -> str | None:
         )
     try:
         title_pattern(text)
-    except re.error as exc:
+    except (regex.error, ValueError, OverflowError) as exc:
         raise InvalidSubscription(
             {"title_filter": f"The title filter is not a regular expression haul can read: {exc}."}
         ) from None
@@ -288,10 +345,22 @@ def retry_after(
     return wait + timedelta(seconds=float((rng or random).uniform(-spread, spread)))
 
 
-def to_prune(kept: Sequence[tuple[int, datetime]], keep_last: int | None) -> list[int]:
-    """Which downloads of ``kept`` (id, when it was published or seen) ``keep_last`` lets go:
-    all but the newest ``keep_last``; none without it."""
+#: A subscription's completed download: its id, when its entry was seen, when it was
+#: published (None: the listing did not say).
+Kept = tuple[int, datetime, datetime | None]
+
+
+def to_prune(kept: Sequence[Kept], keep_last: int | None) -> list[int]:
+    """Which downloads of ``kept`` ``keep_last`` lets go: all but the newest ``keep_last``;
+    none without it. Newest is seen last (an entry that appeared at a later check is newer);
+    among those one check saw, the latest published, undated ones after the dated, in the
+    listing's order (the lower id was listed first: newer)."""
     if keep_last is None:
         return []
-    ordered = sorted(kept, key=lambda pair: (pair[1], pair[0]), reverse=True)
-    return [download_id for download_id, _ in ordered[keep_last:]]
+
+    def newness(one: Kept) -> tuple[datetime, bool, datetime, int]:
+        download_id, seen, published = one
+        return (seen, published is not None, published or seen, -download_id)
+
+    ordered = sorted(kept, key=newness, reverse=True)
+    return [download_id for download_id, _, _ in ordered[keep_last:]]

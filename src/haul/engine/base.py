@@ -157,6 +157,9 @@ class EngineJob:
     profile: Profile = field(default_factory=Profile)
     #: For a child of a playlist: the 1-based index of the entry inside ``url``.
     playlist_index: int | None = None
+    #: The id that entry had when it was listed: another entry found at the index now (the
+    #: page changed) is not downloaded.
+    playlist_entry_id: str | None = None
     #: A file name chosen in advance (HTTP engine); None lets the engine decide.
     filename: str | None = None
     #: What resolve learned about a direct file (size, type, name), so the engine need not ask.

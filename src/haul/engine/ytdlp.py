@@ -310,9 +310,25 @@ def _job_params(
     }
     if job.playlist_index is not None:
         params["playlist_items"] = str(job.playlist_index)
+        if job.playlist_entry_id is not None:
+            params["match_filter"] = _SameEntry(job.playlist_entry_id)
     if job.sleep_seconds > 0:
         params.update(network_params(profile, sleep_seconds=job.sleep_seconds))
     return params
+
+
+class _SameEntry:
+    """yt-dlp's match filter of a playlist entry taken by its index: the entry found there is
+    downloaded only if it is the one listed (its id); an entry not yet read in full passes."""
+
+    def __init__(self, entry_id: str) -> None:
+        self.entry_id = entry_id
+
+    def __call__(self, info: Mapping[str, Any], *, incomplete: bool = False) -> str | None:
+        found = info.get("id")
+        if found is None or str(found) == self.entry_id:
+            return None
+        return "another entry than the one listed"
 
 
 class _Hooks:
@@ -419,6 +435,12 @@ def _result(job: EngineJob, info: dict[str, Any]) -> EngineResult:
     item = info
     if info.get("_type") in ("playlist", "multi_video"):
         found = [e for e in info.get("entries") or () if isinstance(e, dict)]
+        if not found and job.playlist_entry_id is not None:
+            raise PermanentTransferError(
+                f"Entry {job.playlist_index} of {job.url} is no longer the video this download "
+                "was made for (the page changed); nothing was downloaded.",
+                code="entry_changed",
+            )
         if not found:
             where = f"entry {job.playlist_index} of " if job.playlist_index else ""
             raise PermanentTransferError(

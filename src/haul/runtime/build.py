@@ -288,6 +288,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             wake=wakeups.everywhere,
         ),
         prepare=iptv_series.prepare,
+        forget=iptv_series.forget,
     )
 
     async def refresh() -> None:
@@ -363,6 +364,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             media=media,
             iptv=iptv,
             checker=checker if run_worker else None,
+            checks_at_once=settings.formats_at_once,  # a check now lists a page, as formats do
         ),
         checker=checker,
         periodic=_periodic(settings, media, retention, checker),

@@ -4,7 +4,11 @@ Every interface (the API, the pages, ``haul subscriptions``) goes through
 :class:`SubscriptionService`. A subscription is checked by a worker's
 :class:`~haul.worker.subscriptions.Checker`; "check now" runs a check in this process when it
 runs a worker (and answers with what it did), else makes the subscription due, for the next
-pass of any worker. Owners see and touch only their own subscriptions; administrators all.
+pass of any worker. A check now lists a whole page, so it is bounded as a formats listing is:
+one at a time per subscription, and each owner a few at once (``checks_at_once``); over either
+it is refused (429) with a sentence. A check whose asker went away runs to its end (its
+listing is bounded by the checker's timeout) and holds its owner's slot until then. Owners
+see and touch only their own subscriptions; administrators all.
 
 :class:`SubscriptionNews` is what a check tells: an event on the owner's channel (the pages
 and the CLI follow it), a ``subscription.new`` notification per new download, and the files
@@ -15,8 +19,10 @@ downloaded from the catalogue).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +35,7 @@ from haul.core.sources import iptv_source, parse_source
 from haul.core.status import phase_status
 from haul.core.submit_options import IptvEntry
 from haul.core.text import printable
-from haul.errors import Conflict, InvalidSubscription, NotFound, UnknownProfile
+from haul.errors import Conflict, InvalidSubscription, NotFound, TooManyListings, UnknownProfile
 from haul.events.bus import EventBus
 from haul.iptv.catalog import SeriesInfo
 from haul.notify import Notifier
@@ -140,6 +146,7 @@ class SubscriptionService:
         media: MediaService | None = None,
         iptv: IptvService | None = None,
         checker: Checker | None = None,
+        checks_at_once: int = 2,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -148,6 +155,11 @@ class SubscriptionService:
         self.iptv = iptv
         #: This process's checker (None: no worker runs here; a worker's pass checks).
         self.checker = checker
+        #: Checks now each owner may have running at once.
+        self.checks_at_once = checks_at_once
+        #: Checks now running here: per owner, and which subscriptions.
+        self._running: Counter[str] = Counter()
+        self._checking: set[int] = set()
 
     # -- read -------------------------------------------------------------------------------
 
@@ -281,8 +293,38 @@ class SubscriptionService:
                 row.next_check_at = utcnow()  # due: the next pass of a worker checks it
         outcome = None
         if self.checker is not None:
-            outcome = await self.checker.check_now(subscription_id)
+            outcome = await self._check_now(self.checker, subscription_id, owner)
         return CheckDone(await self.get(subscription_id, owner), outcome)
+
+    async def _check_now(
+        self, checker: Checker, subscription_id: int, owner: Owner
+    ) -> Outcome | None:
+        """Run a check now within the limits (see the module)."""
+        if subscription_id in self._checking:
+            raise TooManyListings(
+                f"Subscription {subscription_id} is being checked now already; what it finds "
+                "shows on it when the check ends.",
+                retry_after=5,
+            )
+        if self._running[owner.key] >= self.checks_at_once:
+            raise TooManyListings(
+                f"You are checking {self._running[owner.key]} subscriptions now already; "
+                "ask again when one of them has answered.",
+                retry_after=5,
+            )
+        self._checking.add(subscription_id)
+        self._running[owner.key] += 1
+        work = asyncio.ensure_future(checker.check_now(subscription_id))
+        work.add_done_callback(lambda _: self._checked_now(subscription_id, owner.key))
+        work.add_done_callback(_consume)
+        # Shielded: an asker who goes away does not stop the check midway.
+        return await asyncio.shield(work)
+
+    def _checked_now(self, subscription_id: int, owner_key: str) -> None:
+        self._checking.discard(subscription_id)
+        self._running[owner_key] -= 1
+        if self._running[owner_key] <= 0:
+            del self._running[owner_key]
 
     # -- checks of input --------------------------------------------------------------------
 
@@ -349,6 +391,12 @@ class SubscriptionService:
 
     def _tell(self, shown: dict[str, Any], action: str) -> None:
         self.bus.publish("subscription", 0, shown["owner"], action=action, subscription=shown)
+
+
+def _consume(task: asyncio.Future[Outcome | None]) -> None:
+    """Read the outcome of a check nobody waits for any more (no "never retrieved")."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -421,7 +469,8 @@ class SubscriptionNews:
 
 class IptvSeries:
     """An IPTV series' episodes as a subscription's listing, and their library items. What a
-    listing read is kept for the check's :meth:`prepare` (one request per check)."""
+    listing read is kept for the check's :meth:`prepare` (one request per check), and
+    forgotten when the check ends (:meth:`forget`, whether it downloads anything or not)."""
 
     def __init__(self, iptv: IptvService, media: MediaService) -> None:
         self.iptv = iptv
@@ -445,6 +494,9 @@ class IptvSeries:
             for e in sorted(info.episodes, key=lambda e: (e.season, e.episode_num), reverse=True)
         ]
         return Listing("iptv_series", show.display_name, entries)
+
+    def forget(self, sub: Due) -> None:
+        self._read.pop(sub.id, None)
 
     async def prepare(self, sub: Due, entries: Sequence[rules.Entry]) -> list[rules.Entry]:
         """Each episode's library item (the series' too), found or made; entries of other

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from haul.core.subscriptions import Rules
+from haul.core.subscriptions import Kept, Rules
 from haul.store.models import utcnow
 from haul.store.subscriptions import Checked, Due, Recorded, SubscriptionStore, stored_key
 
@@ -47,6 +47,8 @@ class MemorySubscriptionStore:
         #: download id -> (subscription, entry key) it was made for
         self.downloads: dict[int, tuple[int, str]] = {}
         self.completed: set[int] = set()
+        #: Owners whose account is disabled (their subscriptions are not checked).
+        self.disabled: set[str] = set()
         self._next_id = 0
 
     # -- what tests set up ----------------------------------------------------------------
@@ -85,6 +87,7 @@ class MemorySubscriptionStore:
             sub
             for sub in self.subscriptions.values()
             if not sub.paused
+            and sub.due.owner_key not in self.disabled
             and (sub.lease_until is None or sub.lease_until < now)
             and (sub.next_check_at <= now if only is None else sub.due.id == only)
         ]
@@ -126,7 +129,7 @@ class MemorySubscriptionStore:
         )
         sub.last_checked_at = checked.at
         sub.next_check_at = checked.next_at
-        sub.last_error = None
+        sub.last_error = checked.problem
         self._unlease(sub, checked.worker_id)
         return Recorded(made, remembered)
 
@@ -134,8 +137,8 @@ class MemorySubscriptionStore:
         self, subscription_id: int, worker_id: str, message: str, at: datetime, next_at: datetime
     ) -> None:
         sub = self.subscriptions.get(subscription_id)
-        if sub is None:
-            return
+        if sub is None or sub.lease_worker_id != worker_id:
+            return  # another worker checks it now (this one's lease ran out): its word
         sub.due = dataclasses.replace(sub.due, failures=sub.due.failures + 1)
         sub.last_error = message
         sub.last_checked_at = at
@@ -154,9 +157,9 @@ class MemorySubscriptionStore:
         if sub is not None:
             self._unlease(sub, worker_id)
 
-    async def kept(self, subscription_id: int) -> list[tuple[int, datetime]]:
+    async def kept(self, subscription_id: int) -> list[Kept]:
         return [
-            (entry.download_id, entry.published or entry.seen_at)
+            (entry.download_id, entry.seen_at, entry.published)
             for (sub_id, _), entry in self.entries.items()
             if sub_id == subscription_id
             and entry.download_id is not None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,10 @@ from haul.core.admission import Limits
 from haul.core.sources import Source, SourceKind, _digest
 from haul.core.status import Phase
 from haul.core.submit_options import SubmitOptions
-from haul.core.subscriptions import Entry, Rules
+from haul.core.subscriptions import Entry, Kept, Rules
 from haul.errors import UnknownProfile
 from haul.store.database import Database
-from haul.store.models import Download, Subscription, SubscriptionEntry
+from haul.store.models import Download, Subscription, SubscriptionEntry, User
 from haul.store.submits import NewDownload, profile_ids, submit_many
 from haul.store.subscriptions import Checked, Due, Recorded, SubscriptionStore, stored_key
 
@@ -137,7 +137,9 @@ class SqlSubscriptionStore:
         sub.title = sub.title or checked.title
         sub.last_checked_at = checked.at
         sub.next_check_at = checked.next_at
-        sub.last_error = None
+        sub.last_error = checked.problem
+        if checked.problem is not None:
+            sub.last_error_at = checked.at
         sub.failures = 0
         sub.primed = True
         _unlease(sub, checked.worker_id)
@@ -199,6 +201,7 @@ class SqlSubscriptionStore:
                 user_id=sub.user_id,
                 profile_id=profile_id,
                 playlist_index=entry.playlist_index,
+                playlist_entry_id=entry.entry_id if entry.playlist_index is not None else None,
                 subscription_id=sub.id,
             )
             for entry in entries
@@ -224,8 +227,8 @@ class SqlSubscriptionStore:
     ) -> None:
         def write(s: Session) -> None:
             sub = s.get(Subscription, subscription_id)
-            if sub is None:
-                return
+            if sub is None or sub.lease_worker_id != worker_id:
+                return  # another worker checks it now (this one's lease ran out): its word
             sub.failures += 1
             sub.last_error = message
             sub.last_error_at = at
@@ -258,12 +261,13 @@ class SqlSubscriptionStore:
 
         await self.db.run(write)
 
-    async def kept(self, subscription_id: int) -> list[tuple[int, datetime]]:
-        def read(s: Session) -> list[tuple[int, datetime]]:
+    async def kept(self, subscription_id: int) -> list[Kept]:
+        def read(s: Session) -> list[Kept]:
             rows = s.execute(
                 select(
                     SubscriptionEntry.download_id,
-                    func.coalesce(SubscriptionEntry.published_at, SubscriptionEntry.seen_at),
+                    SubscriptionEntry.seen_at,
+                    SubscriptionEntry.published_at,
                 )
                 .join(Download, Download.id == SubscriptionEntry.download_id)
                 .where(
@@ -272,24 +276,31 @@ class SqlSubscriptionStore:
                     Download.hidden.is_(False),
                 )
             ).all()
-            return [(int(i), _aware(when)) for i, when in rows if i is not None]
+            return [
+                (int(i), _aware(seen), None if published is None else _aware(published))
+                for i, seen, published in rows
+                if i is not None
+            ]
 
         return await self.db.query(read)
 
 
 def _aware(value: Any) -> datetime:
-    """A timestamp read through ``coalesce`` (no column type: SQLite gives naive UTC)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+    """A timestamp as read (SQLite gives naive UTC)."""
     assert isinstance(value, datetime)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _free(now: datetime) -> Select[Subscription]:
-    """Subscriptions not paused and not being checked (or whose check's lease ran out)."""
+    """Subscriptions not paused, not being checked (or whose check's lease ran out), and not
+    of a disabled account (a disabled account downloads nothing)."""
+    disabled = (
+        select(User.id).where(User.id == Subscription.user_id, User.disabled.is_(True)).exists()
+    )
     return select(Subscription).where(
         Subscription.paused.is_(False),
         or_(Subscription.lease_until.is_(None), Subscription.lease_until < now),
+        ~disabled,
     )
 
 

@@ -58,8 +58,10 @@ class NewDownload:
     source_name: str | None = None
     #: Its media item may have no other unfinished download.
     media_exclusive: bool = False
-    #: Its entry in the page of its source when it has no link of its own (a subscription's).
+    #: Its entry in the page of its source when it has no link of its own (a subscription's),
+    #: and that entry's id (kept in its ``meta``: another entry there later is not fetched).
     playlist_index: int | None = None
+    playlist_entry_id: str | None = None
     #: The subscription it was made by (kept in its ``meta``).
     subscription_id: int | None = None
 
@@ -334,6 +336,7 @@ def _values(item: NewDownload, phase: Phase, rank: int, now: Any) -> dict[str, A
             "source_kind": item.source.kind,
             **_live_options(item.options),
             **({"subscription_id": item.subscription_id} if item.subscription_id else {}),
+            **({"playlist_entry_id": item.playlist_entry_id} if item.playlist_entry_id else {}),
         },
         "files": [],
         "hidden": False,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from haul.core.subscriptions import Plan, Rules
+from haul.core.subscriptions import Kept, Plan, Rules
 
 __all__ = ["Checked", "Due", "Recorded", "SubscriptionStore", "stored_key"]
 
@@ -68,6 +68,8 @@ class Checked:
     title: str | None
     at: datetime
     next_at: datetime
+    #: What the subscription shows although its check went through (a title filter too slow).
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,7 @@ class SubscriptionStore(Protocol):
         """Give back ``worker_id``'s lease (a check that was stopped)."""
         ...
 
-    async def kept(self, subscription_id: int) -> list[tuple[int, datetime]]:
-        """The subscription's completed downloads still kept (id, when its entry was
-        published, else seen)."""
+    async def kept(self, subscription_id: int) -> list[Kept]:
+        """The subscription's completed downloads still kept (id, when its entry was seen,
+        when it was published)."""
         ...

@@ -36,6 +36,12 @@ FEED_LIMIT = 20 << 20
 #: Entries of a page listed at most.
 MAX_ENTRIES = 10_000
 
+#: Why an entry of a page with neither a link nor an id of its own is not downloaded.
+NO_IDENTITY = (
+    "The listing gives this entry neither a link nor an id, so haul cannot be sure which video "
+    "its download would fetch."
+)
+
 #: Blocking: yt-dlp's flat extraction of a URL (see :func:`haul.engine.ytdlp.extract`).
 Extract = Callable[..., Any]
 
@@ -127,15 +133,18 @@ class Listings:
         for item in found.entries:
             own = item.url if item.url and item.url.startswith(("http://", "https://")) else None
             key = f"{item.extractor or found.extractor or 'page'}:{item.id}" if item.id else own
-            if key is None:
-                key = f"index:{item.index}"
             entries.append(
                 Entry(
-                    key=key,
+                    key=key or f"index:{item.index}",
                     url=own or url,
                     title=printable(item.title) if item.title else None,
                     published=_from_timestamp(item.timestamp),
                     playlist_index=None if own else item.index,
+                    entry_id=None if own else item.id,
+                    # Neither a link nor an id of its own: only its place in the page says
+                    # which it is, and by the time its download starts that place may hold
+                    # another video. Remembered with the reason, never downloaded.
+                    refused=None if key is not None else NO_IDENTITY,
                 )
             )
         return Listing("playlist", found.title, entries)
@@ -149,12 +158,15 @@ async def feed_listing(url: str, body: bytes) -> Listing:
     if parsed.get("bozo") and not parsed.get("entries"):
         raise PermanentTransferError(f"The feed at {_host(url)} cannot be read.")
     feed: Mapping[str, Any] = parsed.get("feed") or {}
-    entries = [_feed_entry(url, item) for item in parsed.get("entries") or ()]
+    listed = (_feed_entry(url, item) for item in parsed.get("entries") or ())
+    entries = [entry for entry in listed if entry is not None]
     title = feed.get("title")
     return Listing("feed", printable(title) if isinstance(title, str) else None, entries)
 
 
-def _feed_entry(base: str, item: Mapping[str, Any]) -> Entry:
+def _feed_entry(base: str, item: Mapping[str, Any]) -> Entry | None:
+    """The entry of a feed item; None for an item with no id, link, enclosure, title or
+    summary (there is nothing of it to download, and nothing to key it by)."""
     enclosure = next(
         (
             link.get("href")
@@ -168,6 +180,8 @@ def _feed_entry(base: str, item: Mapping[str, Any]) -> Entry:
     if target is not None:
         target = urljoin(base, target.strip())
     key = item.get("id") or item.get("guid") or target or item.get("title") or item.get("summary")
+    if not key:  # nothing to download, nothing to tell it from other items: left out
+        return None
     title = item.get("title")
     return Entry(
         key=f"feed:{key}",

@@ -384,6 +384,7 @@ class JobRunner:
             dest_dir=work,
             profile=profile,
             playlist_index=row.playlist_index,
+            playlist_entry_id=_entry_id(row.meta.get("playlist_entry_id")),
             filename=resolved.get("filename"),
             hints=resolved,
             cookies=cookies,
@@ -566,3 +567,8 @@ def _resolution_dict(resolution: Resolution) -> dict[str, Any]:
         "content_type": resolution.content_type,
         **({"thumbnail": resolution.thumbnail} if resolution.thumbnail else {}),
     }
+
+
+def _entry_id(value: object) -> str | None:
+    """The id a playlist entry had when it was listed, as kept in a download's ``meta``."""
+    return value if isinstance(value, str) and value else None

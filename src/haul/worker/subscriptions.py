@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from haul.core.sources import parse_source
-from haul.core.subscriptions import Entry, Plan, next_check, plan, retry_after, to_prune
+from haul.core.subscriptions import (
+    SLOW_FILTER,
+    Entry,
+    Plan,
+    next_check,
+    plan,
+    retry_after,
+    to_prune,
+)
 from haul.errors import HaulError
 from haul.store.models import utcnow
 from haul.store.subscriptions import Checked, Due, SubscriptionStore
@@ -54,6 +62,8 @@ class Listing:
 Lister = Callable[[Due], Awaitable[Listing]]
 #: Readies the entries about to be downloaded (an IPTV episode's library item); same order.
 Prepare = Callable[[Due, Sequence[Entry]], Awaitable[Sequence[Entry]]]
+#: Forgets what a listing kept for :data:`Prepare` (called after every check, however it ended).
+Forget = Callable[[Due], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +118,7 @@ class Checker:
         config: CheckerConfig | None = None,
         telling: Telling | None = None,
         prepare: Prepare | None = None,
+        forget: Forget | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -117,6 +128,7 @@ class Checker:
         self.config = config or CheckerConfig()
         self.telling = telling or Telling()
         self.prepare = prepare
+        self.forget = forget
         self.rng = rng or random.Random()
         self.clock = clock
         self._tasks: set[asyncio.Task[Outcome]] = set()
@@ -195,6 +207,8 @@ class Checker:
         try:
             return await self._listed(sub)
         finally:
+            if self.forget is not None:
+                self.forget(sub)
             keeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeping
@@ -230,6 +244,7 @@ class Checker:
                 title=listing.title,
                 at=now,
                 next_at=next_check(now, sub.interval_minutes, self.rng),
+                problem=SLOW_FILTER if decided.slow_filter else None,
             )
         )
         for key, why in recorded.refused:
@@ -253,12 +268,12 @@ class Checker:
         chosen = [d for d in decided.decisions if d.downloads]
         ready = list(await self.prepare(sub, [d.entry for d in chosen]))
         replaced = dict(zip((id(d) for d in chosen), ready, strict=True))
-        return Plan(
-            tuple(
+        return dataclasses.replace(
+            decided,
+            decisions=tuple(
                 dataclasses.replace(d, entry=replaced[id(d)]) if id(d) in replaced else d
                 for d in decided.decisions
             ),
-            decided.deferred,
         )
 
     async def _tell(self, sub: Due, outcome: Outcome) -> None:

@@ -78,7 +78,7 @@ async def delete_subscription(
 
 
 @router.post(
-    "/{subscription_id}/check", response_model=CheckOut, responses=error_responses(404, 409)
+    "/{subscription_id}/check", response_model=CheckOut, responses=error_responses(404, 409, 429)
 )
 async def check_subscription(
     subscription_id: Id, subscriptions: SubscriptionsDep, owner: OwnerDep

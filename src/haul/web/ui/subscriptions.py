@@ -170,8 +170,9 @@ async def check(
     except HaulError as exc:
         if status_for(exc) == 404:
             raise
+        code = status_for(exc)
         return await _detail(
-            request, owner, subscriptions, profiles, subscription_id, problem=exc, code=409
+            request, owner, subscriptions, profiles, subscription_id, problem=exc, code=code
         )
     outcome = done.outcome
     if outcome is None:
