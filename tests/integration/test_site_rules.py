@@ -84,7 +84,10 @@ async def test_a_pause_between_transfers_to_a_site(app: App, origin: Origin) -> 
     two = await submit(app, slow_file(origin, "b.bin", size=1024, rate=1 << 20))
     await until_completed(app, one["id"], two["id"])
     starts = sorted(only_get(origin, f"/{n}.bin").started for n in "ab")
-    assert starts[1] - starts[0] >= 1.4, starts
+    # The pause is kept between the transfers' turns; from a turn to its request a loaded
+    # machine adds a few hundred ms, more to the first (the second has waited its turn out).
+    # Without the rule both requests come within milliseconds of each other.
+    assert starts[1] - starts[0] >= 1.0, starts
 
 
 async def test_reject_policy_queues_a_download_of_a_site_at_its_limit(
