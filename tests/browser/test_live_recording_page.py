@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support import media
+from tests.support.browser import boxes
 from tests.support.live_hls import LiveChannel
 from tests.support.server import HaulServer
 from tests.support.wait import wait_for
@@ -59,10 +60,7 @@ def test_stop_recording_from_the_page(
     # inside its own column, clear of the size beside it.
     expect(row.locator("a.title")).to_have_text("index")
     expect(row.locator("progress")).to_have_count(0)
-    rec = row.locator(".pct").bounding_box()
-    cell = row.locator("td.prog").bounding_box()
-    size = row.locator("td.size").bounding_box()
-    assert rec and cell and size
+    _, rec, cell, size = boxes(page, f"d-{download_id}", ".pct", "td.prog", "td.size")
     assert rec["x"] + rec["width"] <= cell["x"] + cell["width"] + 0.5 <= size["x"] + 0.5
     if shots := os.environ.get("HAUL_SHOTS"):
         page.screenshot(path=f"{shots}/live-row-1280.png")
@@ -92,8 +90,8 @@ def test_a_live_row_on_a_phone_shows_rec_without_a_bar(
     row = phone_page.locator(f"#d-{download_id}")
     expect(row.locator(".pct")).to_have_text(re.compile(r"^● REC \d+s$"), timeout=20_000)
     expect(row.locator("progress")).to_have_count(0)
-    rec, card = row.locator(".pct").bounding_box(), row.bounding_box()
-    assert rec and card and rec["x"] + rec["width"] <= card["x"] + card["width"]
+    card, rec = boxes(phone_page, f"d-{download_id}", ".pct")
+    assert rec["x"] + rec["width"] <= card["x"] + card["width"]
     if shots := os.environ.get("HAUL_SHOTS"):
         phone_page.screenshot(path=f"{shots}/live-row-phone.png")
     assert haul_web.api("POST", f"/downloads/{download_id}/cancel").status_code == 200

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from tests.support.server import HaulServer
+from tests.support.wait import wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, Playwright
@@ -173,3 +174,30 @@ def start_haul_web(data_dir: Path, **env: str) -> HaulServer:
 def page_status(base_url: str, path: str) -> int:
     """The HTTP status a plain GET of ``path`` gets (a page the UI may not have yet)."""
     return httpx.get(base_url + path, timeout=10).status_code
+
+
+#: Boxes of the element with an id and of parts inside it, measured in one turn of the page's
+#: script: a live row is replaced whole on a status change, and two separate measurements can
+#: straddle the swap (the first finds the old row, the second finds none).
+_BOXES = """([id, parts]) => {
+  const el = document.getElementById(id);
+  if (!el) return null;
+  const box = (e) => {
+    if (!e) return null;
+    const r = e.getBoundingClientRect();
+    return r.width || r.height ? { x: r.x, y: r.y, width: r.width, height: r.height } : null;
+  };
+  return [box(el), ...parts.map((p) => box(el.querySelector(p)))];
+}"""
+
+
+def boxes(page: Page, element_id: str, *parts: str) -> list[dict[str, float]]:
+    """The boxes of ``#element_id`` and of the first match of each selector in ``parts``
+    inside it, all from the same moment; waits (up to the action timeout) until each is
+    drawn."""
+
+    def measured() -> list[dict[str, float]] | None:
+        found = page.evaluate(_BOXES, [element_id, list(parts)])
+        return found if found and all(found) else None
+
+    return wait_for(measured, timeout=ACTION_TIMEOUT_MS / 1000, what=f"#{element_id} drawn")
