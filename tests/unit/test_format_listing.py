@@ -117,7 +117,9 @@ async def test_a_slow_page_is_answered_with_a_sentence_and_holds_its_slot_until_
     with pytest.raises(TooManyListings):
         await formats.formats("http://example.com/other", ALICE)
     lister.release.set()
-    await await_for(lambda: not formats._running, 5, what="the slow listing to end")
+    await await_for(
+        lambda: not formats._at_once.running(ALICE.key), 5, what="the slow listing to end"
+    )
     await formats.formats("http://example.com/other", ALICE)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from haul.errors import (
     TransferError,
 )
 from haul.net import guard
+from haul.service.at_once import AtOnce
 from haul.service.values import Owner
 
 #: Blocking: the formats of a URL (``timeout`` per network wait, the owner's cookies).
@@ -68,7 +69,7 @@ class FormatService:
         self._lister = lister
         self._clock = clock
         self._rate = RateWindow(per_minute, 60.0)
-        self._running: Counter[str] = Counter()
+        self._at_once = AtOnce()
         self._kept: OrderedDict[tuple[str, str], tuple[float, PageFormats]] = OrderedDict()
 
     async def formats(self, url: str, owner: Owner) -> PageFormats:
@@ -91,9 +92,9 @@ class FormatService:
         if kept is not None and now - kept[0] < self.keep:
             return kept[1]
         who = _limited_as(owner)
-        if self._running[who] >= self.at_once:
+        if (running := self._at_once.running(who)) >= self.at_once:
             raise TooManyListings(
-                f"You are listing the formats of {self._running[who]} pages already; "
+                f"You are listing the formats of {running} pages already; "
                 "ask again when one of them has answered.",
                 retry_after=5,
             )
@@ -104,18 +105,10 @@ class FormatService:
                 f"try again in {math.ceil(wait)} s.",
                 retry_after=wait,
             )
-        self._running[who] += 1
-        try:
-            cookies = await self.cookies(owner.key) if self.cookies is not None else None
-            work = asyncio.ensure_future(self._list(source.url, cookies))
-        except BaseException:
-            self._release(who)
-            raise
-        work.add_done_callback(lambda _: self._release(who))
+        work = self._at_once.start(who, self._list(source.url, owner))
         try:
             found = await asyncio.wait_for(asyncio.shield(work), self.timeout)
         except TimeoutError:
-            work.add_done_callback(_consume)
             host = urlsplit(source.url).hostname or source.url
             raise FormatsUnavailable(
                 f"{host} did not give its formats within {self.timeout:g} seconds; try again later."
@@ -130,7 +123,8 @@ class FormatService:
             self._kept.popitem(last=False)
         return found
 
-    async def _list(self, url: str, cookies: SiteCookies | None) -> PageFormats:
+    async def _list(self, url: str, owner: Owner) -> PageFormats:
+        cookies = await self.cookies(owner.key) if self.cookies is not None else None
         lister = self._lister
         if lister is None:
             from haul.engine.ytdlp_formats import list_formats  # yt-dlp loads with the first
@@ -139,11 +133,6 @@ class FormatService:
         with guard.watch(self.addresses, url, links=True):
             return await asyncio.to_thread(lister, url, timeout=self.timeout, cookies=cookies)
 
-    def _release(self, owner_key: str) -> None:
-        self._running[owner_key] -= 1
-        if self._running[owner_key] <= 0:
-            del self._running[owner_key]
-
 
 def _limited_as(owner: Owner) -> str:
     """Whose limits a listing counts against: the owner's, but for anonymous visitors their
@@ -151,9 +140,3 @@ def _limited_as(owner: Owner) -> str:
     if owner.anonymous and owner.ip:
         return f"ip:{owner.ip}"
     return owner.key
-
-
-def _consume(task: asyncio.Future[PageFormats]) -> None:
-    """Read the outcome of a listing nobody waits for any more (no "never retrieved")."""
-    if not task.cancelled():
-        task.exception()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +39,7 @@ from haul.events.bus import EventBus
 from haul.iptv.catalog import SeriesInfo
 from haul.notify import Notifier
 from haul.notify.payload import summary_of
+from haul.service.at_once import AtOnce
 from haul.service.downloads import DownloadService
 from haul.service.iptv import IptvService
 from haul.service.iptv_downloads import episode_item, episode_label, series_item
@@ -158,8 +158,7 @@ class SubscriptionService:
         #: Checks now each owner may have running at once.
         self.checks_at_once = checks_at_once
         #: Checks now running here: per owner, and which subscriptions.
-        self._running: Counter[str] = Counter()
-        self._checking: set[int] = set()
+        self._at_once = AtOnce()
 
     # -- read -------------------------------------------------------------------------------
 
@@ -300,31 +299,23 @@ class SubscriptionService:
         self, checker: Checker, subscription_id: int, owner: Owner
     ) -> Outcome | None:
         """Run a check now within the limits (see the module)."""
-        if subscription_id in self._checking:
+        if self._at_once.busy(subscription_id):
             raise TooManyListings(
                 f"Subscription {subscription_id} is being checked now already; what it finds "
                 "shows on it when the check ends.",
                 retry_after=5,
             )
-        if self._running[owner.key] >= self.checks_at_once:
+        if (running := self._at_once.running(owner.key)) >= self.checks_at_once:
             raise TooManyListings(
-                f"You are checking {self._running[owner.key]} subscriptions now already; "
+                f"You are checking {running} subscriptions now already; "
                 "ask again when one of them has answered.",
                 retry_after=5,
             )
-        self._checking.add(subscription_id)
-        self._running[owner.key] += 1
-        work = asyncio.ensure_future(checker.check_now(subscription_id))
-        work.add_done_callback(lambda _: self._checked_now(subscription_id, owner.key))
-        work.add_done_callback(_consume)
+        work = self._at_once.start(
+            owner.key, checker.check_now(subscription_id), item=subscription_id
+        )
         # Shielded: an asker who goes away does not stop the check midway.
         return await asyncio.shield(work)
-
-    def _checked_now(self, subscription_id: int, owner_key: str) -> None:
-        self._checking.discard(subscription_id)
-        self._running[owner_key] -= 1
-        if self._running[owner_key] <= 0:
-            del self._running[owner_key]
 
     # -- checks of input --------------------------------------------------------------------
 
@@ -391,12 +382,6 @@ class SubscriptionService:
 
     def _tell(self, shown: dict[str, Any], action: str) -> None:
         self.bus.publish("subscription", 0, shown["owner"], action=action, subscription=shown)
-
-
-def _consume(task: asyncio.Future[Outcome | None]) -> None:
-    """Read the outcome of a check nobody waits for any more (no "never retrieved")."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _utc(value: datetime | None) -> datetime | None:
