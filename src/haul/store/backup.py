@@ -72,6 +72,18 @@ def database_kind(url: str) -> Kind:
     return "sqlite" if sqlite_path(make_url(url)) is not None else "postgresql"
 
 
+def check_kind(manifest: Manifest, url: str, source: Path) -> None:
+    """:class:`BackupError` when the backup ``source`` holds the other kind of database than
+    the instance of ``url`` uses."""
+    kind = database_kind(url)
+    if manifest.database != kind:
+        raise BackupError(
+            f"{source} holds a {KIND_NAMES[manifest.database]} database, and this instance "
+            f"uses {KIND_NAMES[kind]} (HAUL_DATABASE_URL): restore it into an instance on "
+            f"{KIND_NAMES[manifest.database]}."
+        )
+
+
 # -- making one -------------------------------------------------------------------------------
 
 
@@ -169,12 +181,7 @@ def restore_backup(source: Path, url: str, data_dir: Path) -> Restored:
     kind = database_kind(url)
     with open_archive(source) as archive:
         manifest = read_manifest(archive, source)
-        if manifest.database != kind:
-            raise BackupError(
-                f"{source} holds a {KIND_NAMES[manifest.database]} database, and this instance "
-                f"uses {KIND_NAMES[kind]} (HAUL_DATABASE_URL): restore it into an instance on "
-                f"{KIND_NAMES[manifest.database]}."
-            )
+        check_kind(manifest, url, source)
         revisions, _ = known_revisions()
         if manifest.revision not in revisions:
             raise BackupError(
