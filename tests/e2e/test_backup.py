@@ -245,6 +245,29 @@ def test_restoring_over_a_sqlite_database_keeps_the_one_it_replaced(tmp_path: Pa
             assert db.execute("SELECT said FROM notes").fetchall() == [(note,)]
 
 
+def test_a_backup_of_a_running_instance_restores_again_at_once(
+    tmp_path: Path, databases: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    """The backup names the processes that ran the backed-up instance; restored elsewhere
+    they do not run there, so a second restore right after the first is not refused as if
+    haul ran on the new instance."""
+    first_db, second_db = databases
+    backup = tmp_path / "haul.backup"
+    old = HaulServer(tmp_path / "old", env=first_db)
+    try:
+        old.start(timeout=90)
+        made = local(old.env, "backup", str(backup))  # while it runs: its heartbeat is fresh
+        assert made.returncode == 0, made.stderr
+    finally:
+        stopped = old.stop()
+    assert stopped == 0, old.log.read_text()[-3000:]
+
+    new = {**os.environ, "HAUL_DATA_DIR": str(tmp_path / "new"), **second_db}
+    for args in (("restore", str(backup)), ("restore", str(backup), "--replace")):
+        done = local(new, *args)
+        assert done.returncode == 0, " ".join(done.stderr.split())
+
+
 @pytest.mark.postgres
 def test_a_sqlite_backup_is_refused_by_a_postgres_instance_before_its_data_is_counted(
     tmp_path: Path, pg_server: str

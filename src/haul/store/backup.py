@@ -165,6 +165,16 @@ def _dump_postgres(url: str, dump: Path) -> str:
 
 # -- restoring one ----------------------------------------------------------------------------
 
+#: The heartbeat a restore gives the workers the backup names: the processes that ran the
+#: backed-up instance do not run this one, and a restore again at once must not take them
+#: for a haul running here.
+LONG_AGO = "1970-01-01 00:00:00.000000"  # UTC, as haul writes times into SQLite
+#: The same on PostgreSQL, after the dump's script, which empties ``search_path``: back to the
+#: one haul's tables were found on.
+GONE_WORKERS_POSTGRES = (
+    "RESET search_path; UPDATE workers SET heartbeat_at = '1970-01-01 00:00:00+00'"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Restored:
@@ -217,6 +227,8 @@ def _restore_sqlite(archive: tarfile.TarFile, source: Path, target: Path) -> Pat
         extract(archive, MEMBERS["sqlite"], copy, source)
         with contextlib.closing(sqlite3.connect(copy)) as check:
             _sqlite_revision(check, source)
+            with check:
+                check.execute("UPDATE workers SET heartbeat_at = ?", (LONG_AGO,))
         return _replace_sqlite(copy, target)
 
 
@@ -264,6 +276,7 @@ def _restore_postgres(url: str, dump: Path, scratch: Path) -> None:
             f"--dbname={address}",
             *([f"--command={drop}"] if drop else []),
             f"--file={script}",
+            f"--command={GONE_WORKERS_POSTGRES}",
         ],
         env,
         by_hand=_restore_by_hand(address),
