@@ -240,6 +240,7 @@ def test_restoring_over_a_sqlite_database_keeps_the_one_it_replaced(tmp_path: Pa
     assert len(kept) == 1, kept
     said = " ".join(restored.stdout.split())
     assert f"The database it replaced is kept as {kept[0]}." in said, said
+    assert (tmp_path / "new" / "haul.db").stat().st_mode & 0o777 == 0o600
     for path, note in ((kept[0], "new"), (tmp_path / "new" / "haul.db", "old")):
         with contextlib.closing(sqlite3.connect(path)) as db:
             assert db.execute("SELECT said FROM notes").fetchall() == [(note,)]

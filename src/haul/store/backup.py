@@ -247,6 +247,7 @@ def _replace_sqlite(copy: Path, target: Path) -> Path | None:
                 journal.replace(kept.with_name(kept.name + suffix))
             else:
                 journal.unlink()
+    copy.chmod(0o600)  # as haul makes its database: it holds password hashes
     copy.replace(target)
     return kept
 

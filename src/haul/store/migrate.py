@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from haul.errors import StorageError
-from haul.store.engines import sqlite_path, sync_url
+from haul.store.engines import prepare_sqlite_file, sqlite_path, sync_url
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def _at_head(url: str) -> bool:
     reading it creates the file)."""
     path = sqlite_path(make_url(url))
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(path)
     return current_revision(url) == head_revision()
 
 
