@@ -25,8 +25,16 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(download)s: %(message)s"
 #: Libraries logged at WARNING and above only. Their info and debug lines quote whole URLs, and
 #: webhook and Apprise URLs carry tokens; the database drivers' debug lines quote statement
 #: parameters (client secrets, provider passwords). Even at --log-level debug, none of that is
-#: printed.
-QUIET_LIBRARIES = ("httpx", "httpcore", "apprise", "aiosqlite", "sqlalchemy.engine", "psycopg")
+#: printed. Alembic's plugin set-up says nothing to someone reading haul's log at its first start.
+QUIET_LIBRARIES = (
+    "httpx",
+    "httpcore",
+    "apprise",
+    "aiosqlite",
+    "sqlalchemy.engine",
+    "psycopg",
+    "alembic.runtime.plugins",
+)
 
 
 class DownloadContext(logging.Filter):

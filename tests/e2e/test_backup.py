@@ -33,7 +33,9 @@ LATER = 4102444800  # 2100-01-01
 COOKIE = "sid=sealed-at-rest-5c1e"
 
 
-def local(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def local(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """A `haul` command on the instance itself (no server)."""
     return subprocess.run(
         [sys.executable, "-m", "haul", *args],
@@ -41,6 +43,7 @@ def local(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         env=env,
+        input=input,
     )
 
 
@@ -237,6 +240,51 @@ def test_restoring_over_a_sqlite_database_keeps_the_one_it_replaced(tmp_path: Pa
     assert len(kept) == 1, kept
     said = " ".join(restored.stdout.split())
     assert f"The database it replaced is kept as {kept[0]}." in said, said
+    assert (tmp_path / "new" / "haul.db").stat().st_mode & 0o777 == 0o600
     for path, note in ((kept[0], "new"), (tmp_path / "new" / "haul.db", "old")):
         with contextlib.closing(sqlite3.connect(path)) as db:
             assert db.execute("SELECT said FROM notes").fetchall() == [(note,)]
+
+
+def test_a_backup_of_a_running_instance_restores_again_at_once(
+    tmp_path: Path, databases: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    """The backup names the processes that ran the backed-up instance; restored elsewhere
+    they do not run there, so a second restore right after the first is not refused as if
+    haul ran on the new instance."""
+    first_db, second_db = databases
+    backup = tmp_path / "haul.backup"
+    old = HaulServer(tmp_path / "old", env=first_db)
+    try:
+        old.start(timeout=90)
+        made = local(old.env, "backup", str(backup))  # while it runs: its heartbeat is fresh
+        assert made.returncode == 0, made.stderr
+    finally:
+        stopped = old.stop()
+    assert stopped == 0, old.log.read_text()[-3000:]
+
+    new = {**os.environ, "HAUL_DATA_DIR": str(tmp_path / "new"), **second_db}
+    for args in (("restore", str(backup)), ("restore", str(backup), "--replace")):
+        done = local(new, *args)
+        assert done.returncode == 0, " ".join(done.stderr.split())
+
+
+@pytest.mark.postgres
+def test_a_sqlite_backup_is_refused_by_a_postgres_instance_before_its_data_is_counted(
+    tmp_path: Path, pg_server: str
+) -> None:
+    old = {**os.environ, "HAUL_DATA_DIR": str(tmp_path / "old")}
+    upgrade(f"sqlite:///{tmp_path / 'old' / 'haul.db'}")
+    backup = tmp_path / "haul.backup"
+    assert local(old, "backup", str(backup)).returncode == 0
+    with fresh_database(pg_server) as url:
+        upgrade(url)
+        env = {**os.environ, "HAUL_DATA_DIR": str(tmp_path / "new"), "HAUL_DATABASE_URL": url}
+        done = local(
+            env, "users", "create-admin", "admin", "--password-stdin", input="pw 12345678\n"
+        )
+        assert done.returncode == 0, done.stderr
+        refused = local(env, "restore", str(backup))  # no --replace: the kind is what is wrong
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 1
+    assert f"{backup} holds a SQLite database, and this instance uses PostgreSQL" in said, said

@@ -57,11 +57,12 @@ def restore(
     """Put a backup made by 'haul backup' in place of this instance's database and key file.
     haul must be stopped (every 'haul serve' and 'haul worker' of the instance)."""
     from haul.settings import load_settings
-    from haul.store.backup import instance_state, restore_backup
+    from haul.store.backup import check_kind, instance_state, restore_backup
     from haul.store.backup_archive import KIND_NAMES, read_backup
 
     settings = load_settings()
-    read_backup(file)  # a file that is no backup is refused before the instance is read
+    # a file that is no backup, or of the other database, is refused before the instance is read
+    check_kind(read_backup(file), settings.sqlalchemy_url, file)
     state = instance_state(settings.sqlalchemy_url, lease_ttl=settings.lease_ttl)
     if state.running:
         raise BackupError(

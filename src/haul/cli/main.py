@@ -28,6 +28,7 @@ from haul.cli.clients import clients_app
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console, err
 from haul.cli.config import config_app
 from haul.cli.cookies import cookies_app
+from haul.cli.helptext import reflow_help
 from haul.cli.iptv import iptv_app
 from haul.cli.links import link
 from haul.cli.login import login, logout, whoami
@@ -650,6 +651,9 @@ def remove(
     """Remove downloads from view (an unfinished one is canceled first); their history is
     kept. Without --delete-files their data stays on disk."""
     _act("rm", ids, server, token, delete_files=str(delete_files).lower())
+
+
+reflow_help(app)
 
 
 def main() -> None:

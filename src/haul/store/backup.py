@@ -72,6 +72,18 @@ def database_kind(url: str) -> Kind:
     return "sqlite" if sqlite_path(make_url(url)) is not None else "postgresql"
 
 
+def check_kind(manifest: Manifest, url: str, source: Path) -> None:
+    """:class:`BackupError` when the backup ``source`` holds the other kind of database than
+    the instance of ``url`` uses."""
+    kind = database_kind(url)
+    if manifest.database != kind:
+        raise BackupError(
+            f"{source} holds a {KIND_NAMES[manifest.database]} database, and this instance "
+            f"uses {KIND_NAMES[kind]} (HAUL_DATABASE_URL): restore it into an instance on "
+            f"{KIND_NAMES[manifest.database]}."
+        )
+
+
 # -- making one -------------------------------------------------------------------------------
 
 
@@ -153,6 +165,16 @@ def _dump_postgres(url: str, dump: Path) -> str:
 
 # -- restoring one ----------------------------------------------------------------------------
 
+#: The heartbeat a restore gives the workers the backup names: the processes that ran the
+#: backed-up instance do not run this one, and a restore again at once must not take them
+#: for a haul running here.
+LONG_AGO = "1970-01-01 00:00:00.000000"  # UTC, as haul writes times into SQLite
+#: The same on PostgreSQL, after the dump's script, which empties ``search_path``: back to the
+#: one haul's tables were found on.
+GONE_WORKERS_POSTGRES = (
+    "RESET search_path; UPDATE workers SET heartbeat_at = '1970-01-01 00:00:00+00'"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Restored:
@@ -169,12 +191,7 @@ def restore_backup(source: Path, url: str, data_dir: Path) -> Restored:
     kind = database_kind(url)
     with open_archive(source) as archive:
         manifest = read_manifest(archive, source)
-        if manifest.database != kind:
-            raise BackupError(
-                f"{source} holds a {KIND_NAMES[manifest.database]} database, and this instance "
-                f"uses {KIND_NAMES[kind]} (HAUL_DATABASE_URL): restore it into an instance on "
-                f"{KIND_NAMES[manifest.database]}."
-            )
+        check_kind(manifest, url, source)
         revisions, _ = known_revisions()
         if manifest.revision not in revisions:
             raise BackupError(
@@ -210,6 +227,8 @@ def _restore_sqlite(archive: tarfile.TarFile, source: Path, target: Path) -> Pat
         extract(archive, MEMBERS["sqlite"], copy, source)
         with contextlib.closing(sqlite3.connect(copy)) as check:
             _sqlite_revision(check, source)
+            with check:
+                check.execute("UPDATE workers SET heartbeat_at = ?", (LONG_AGO,))
         return _replace_sqlite(copy, target)
 
 
@@ -228,6 +247,7 @@ def _replace_sqlite(copy: Path, target: Path) -> Path | None:
                 journal.replace(kept.with_name(kept.name + suffix))
             else:
                 journal.unlink()
+    copy.chmod(0o600)  # as haul makes its database: it holds password hashes
     copy.replace(target)
     return kept
 
@@ -257,6 +277,7 @@ def _restore_postgres(url: str, dump: Path, scratch: Path) -> None:
             f"--dbname={address}",
             *([f"--command={drop}"] if drop else []),
             f"--file={script}",
+            f"--command={GONE_WORKERS_POSTGRES}",
         ],
         env,
         by_hand=_restore_by_hand(address),

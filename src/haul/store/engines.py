@@ -8,7 +8,9 @@ Migrations are applied by :mod:`haul.store.migrate`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -113,13 +115,22 @@ def journal_mode_for(path: Path | None) -> str:
     return "DELETE" if is_network_filesystem(path.parent) else "WAL"
 
 
+def prepare_sqlite_file(path: Path) -> None:
+    """Make the folder of the SQLite database ``path`` and, when it is new, the file itself,
+    readable by haul's user only: it holds password hashes, session and token hashes (SQLite
+    gives its journal files the same mode). A file that exists keeps its mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the async engine for ``url`` with haul's connection settings."""
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         path = sqlite_path(target)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(path)
         mode = journal_mode_for(path)
         engine = create_async_engine(
             target, connect_args={"timeout": 30}, poolclass=NullPool if path is None else None

@@ -23,12 +23,25 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from haul.errors import StorageError
-from haul.store.engines import sqlite_path, sync_url
+from haul.store.engines import prepare_sqlite_file, sqlite_path, sync_url
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
+
+
+class _OneLine(logging.Filter):
+    """Alembic's "Running upgrade 0006 -> 0007, <summary>" on one line: a migration's summary
+    (the first paragraph of its docstring, haul's own text) may span source lines, which the
+    log would otherwise show as ``\\x0a``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):  # the step is an object whose str is the line
+            record.args = tuple(
+                " ".join(str(a).split()) if "\n" in str(a) else a for a in record.args
+            )
+        return True
 
 
 def upgrade(url: str, revision: str = "head") -> None:
@@ -39,6 +52,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
+    steps = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _OneLine) for f in steps.filters):
+        steps.addFilter(_OneLine())
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["haul_url"] = sync_url(url)
@@ -105,7 +121,7 @@ def _at_head(url: str) -> bool:
     reading it creates the file)."""
     path = sqlite_path(make_url(url))
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(path)
     return current_revision(url) == head_revision()
 
 
