@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -21,7 +23,20 @@ TokenOpt = Annotated[
         "--token", envvar="HAUL_TOKEN", help="API token (default: the one 'haul login' saved)."
     ),
 ]
-DEFAULT_SERVER = "http://127.0.0.1:8680"
+
+
+def local_server(environ: Mapping[str, str] = os.environ) -> str:
+    """The server a command talks to without ``--server``: the haul of this machine, at the
+    port and base path its own settings give (``HAUL_PORT``, ``HAUL_BASE_PATH``), so that a
+    command run beside the server (in its container, with its service's environment) reaches
+    it."""
+    port = environ.get("HAUL_PORT", "").strip()
+    base = environ.get("HAUL_BASE_PATH", "").strip().strip("/")
+    address = f"http://127.0.0.1:{port if port.isdigit() else 8680}"
+    return f"{address}/{base}" if base else address
+
+
+DEFAULT_SERVER = local_server()
 
 
 def api_for(server: str, token: str | None) -> Api:
