@@ -42,6 +42,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
 from haul.core.sites import caps as site_caps
+from haul.engine.bandwidth import Budgets
 from haul.engine.hls import LiveRecorder
 from haul.engine.http import HttpEngine
 from haul.engine.live import LiveJobs
@@ -79,6 +80,7 @@ from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
 from haul.store.sql_processing import SqlProcessingStore
 from haul.store.sql_subscriptions import SqlSubscriptionStore
+from haul.worker.bandwidth import SpeedKeeper, speed_settings
 from haul.worker.context import JobContext
 from haul.worker.external import ExternalClients, ExternalConfig
 from haul.worker.listings import Listings
@@ -208,6 +210,9 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         from haul.engine import ytdlp_plugins  # loads yt-dlp: only when plug-ins are asked for
 
         ytdlp_plugins.load(settings.ytdlp_plugin_folders)
+    budgets = Budgets()
+    speeds = SpeedKeeper(budgets, lambda: speed_settings(config.current))
+    config.on_change(lambda old, new: speeds.changed())
     ctx = seams.context(
         JobContext(
             jobs=jobs,
@@ -230,6 +235,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             cookies=cookies.for_owner,
             recorder=recorder,
             site_rules=lambda: config.current.site_rules,
+            budgets=budgets,
         )
     )
     outcomes = Outcomes(ctx)
@@ -318,6 +324,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         processor=processor,
         worker_id=worker_id,
         wakeup=wakeups.local,
+        speeds=speeds,
     )
     return Runtime(
         settings=settings,
