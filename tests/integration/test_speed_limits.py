@@ -105,7 +105,7 @@ async def test_two_transfers_share_the_global_limit(app: App) -> None:
 
 
 async def test_a_pause_window_holds_downloads_until_it_is_gone(app: App) -> None:
-    always = [{"from": "00:00", "to": "24:00", "pause": True}]
+    always = [{"from": "00:00", "to": "24:00", "pause": True}]  # every day: it never ends
     await configure(app, {"speed_schedule": always, "speed_timezone": "Europe/Berlin"})
     with Origin() as origin:
         made = await submit(app, file_of(origin, "held.bin", 100_000))
@@ -114,6 +114,8 @@ async def test_a_pause_window_holds_downloads_until_it_is_gone(app: App) -> None
             return (await show(app, made["id"]))["status"] == "queued"
 
         await await_for(admitted, 10, what="the download to wait")
+        said = (await show(app, made["id"]))["message"]
+        assert said == "Waiting: the speed schedule pauses downloads."
         await app.runtime.worker.schedule()  # a pass of the scheduler: it claims nothing
         assert not origin.requests_for("/held.bin"), "a transfer started in a pause window"
         await configure(app, {"speed_schedule": None})
@@ -130,3 +132,26 @@ async def test_bad_limits_are_refused_with_a_sentence(app: App) -> None:
     assert "IANA" in str(refused)
     bad = await app.post("/downloads", json={"url": "http://127.0.0.1:9/x", "speed_limit": "x"})
     assert bad.status_code == 422 and "speed" in bad.text
+
+
+async def test_a_pause_window_stops_a_running_transfer_which_resumes_after(app: App) -> None:
+    with Origin() as origin:
+        made = await submit(app, file_of(origin, "paused.bin", 2 * MB), speed_limit="400K")
+
+        async def moving() -> bool:
+            return ((await show(app, made["id"]))["downloaded_bytes"] or 0) >= 200_000
+
+        await await_for(moving, 20, what="the transfer to be under way")
+        await configure(app, {"speed_schedule": [{"from": "00:00", "to": "24:00", "pause": True}]})
+
+        async def waiting() -> dict[str, Any] | None:
+            item = await show(app, made["id"])
+            return item if item["status"] == "queued" else None
+
+        item = await await_for(waiting, 10, what="the transfer to stop and wait")
+        assert item["message"] == "Waiting: the speed schedule pauses downloads."
+        await configure(app, {"speed_schedule": None, "speed_limit_global": None})
+        await app.http.patch(f"/api/v1/downloads/{made['id']}", json={"speed_limit": None})
+        await until_completed(app, made["id"])
+        gets = [r for r in origin.requests_for("/paused.bin") if r.method == "GET"]
+        assert len(gets) == 2 and gets[1].range_header is not None  # resumed, not fetched anew

@@ -71,6 +71,7 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.speeds import held_message
 from haul.service.subscriptions import IptvSeries, SubscriptionNews, SubscriptionService
 from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
@@ -160,6 +161,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         removed_thumbnail=thumbnails.forget,
         thumbnail_failed=thumbnails.failed,
         key=key,
+        held=lambda: held_message(config.current),
     )
     profiles = ProfileService(
         db,

@@ -100,7 +100,11 @@ class DownloadService:
         removed_thumbnail: Callable[[str], None] = lambda source: None,
         thumbnail_failed: Callable[[str], bool] = lambda source: False,
         key: KeyFile | None = None,
+        held: Callable[[], str | None] = lambda: None,
     ) -> None:
+        #: Why nothing starts now (a pause window of the speed schedule), or None: told for
+        #: the queued downloads.
+        self.held = held
         #: The data folder's key file: a profile's proxy credentials are opened with it.
         self.key = key
         self.db = db
@@ -370,10 +374,14 @@ class DownloadService:
         async with self.db.read() as s:
             active = await s.run_sync(q.active_counts, limits)
         out = list(tracked)
+        held = self.held()
         for i in idle:
             t = tracked[i]
             one = Candidate(t.id, t.owner, t.client, 0, site_of(t.url))
-            out[i] = dataclasses.replace(t, message=waiting_reason(one, active, limits))
+            message = waiting_reason(one, active, limits)
+            if held is not None:
+                message = held
+            out[i] = dataclasses.replace(t, message=message)
         return out
 
     async def events(self, download_id: int, owner: Owner) -> list[DownloadEvent]:

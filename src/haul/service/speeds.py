@@ -12,6 +12,18 @@ from haul.core.bandwidth import in_force, rate_text, zone
 from haul.core.config import RuntimeValues
 
 
+def held_message(values: RuntimeValues, now: datetime | None = None) -> str | None:
+    """What a queued download of the built-in engine says while a pause window holds it
+    (None: no pause window in force)."""
+    found = speeds_now(values, now)
+    if not found["paused"]:
+        return None
+    until = found["until"]
+    if until is None:
+        return "Waiting: the speed schedule pauses downloads."
+    return f"Waiting: the speed schedule pauses downloads until {found['until_text']}."
+
+
 def speeds_now(values: RuntimeValues, now: datetime | None = None) -> dict[str, Any]:
     """The speed limits in force at ``now`` (default: this moment), as the API shows them."""
     at = now or datetime.now(UTC)
@@ -28,8 +40,10 @@ def speeds_now(values: RuntimeValues, now: datetime | None = None) -> dict[str, 
         summary = f"Global limit {rate_text(limit)}"
         if window is not None:
             summary += " (by the schedule)"
+    until_text = None
     if state.until is not None:
-        summary += f" until {state.until.astimezone(tz):%a %H:%M}"
+        until_text = f"{state.until.astimezone(tz):%a %H:%M}"
+        summary += f" until {until_text}"
     changes_to = None
     if state.until is not None:
         after = in_force(values.speed_schedule, state.until, tz)
@@ -49,4 +63,5 @@ def speeds_now(values: RuntimeValues, now: datetime | None = None) -> dict[str, 
         "timezone": values.speed_timezone,
         "schedule": [w.as_json() for w in values.speed_schedule],
         "summary": summary,
+        "until_text": until_text,
     }

@@ -187,7 +187,8 @@ class Worker:
                 self.live.stop(job.download_id, "schedule")
 
     def held(self) -> bool:
-        """Whether the speed schedule holds the built-in engine's jobs (a pause window)."""
+        """Whether the speed schedule holds the queue (a pause window): nothing is admitted
+        and the built-in engine claims nothing."""
         return self.speeds is not None and self.speeds.paused
 
     async def _processing(self) -> None:
@@ -221,7 +222,9 @@ class Worker:
         limits = self.limits()
         now = utcnow()
         state = await self.jobs.queue_state(now)
-        can_admit = state.slots_used < limits.global_active and state.waiting_due
+        can_admit = (
+            state.slots_used < limits.global_active and state.waiting_due and not self.held()
+        )
         can_claim = (
             state.claimable
             and self.config.concurrency > self.live.transferring()
@@ -286,7 +289,7 @@ class Worker:
         registered: list[int] = []
 
         def admit_and_lease(tx: JobTransaction) -> tuple[list[int], list[Download]]:
-            if not self._running:
+            if not self._running or self.held():
                 return [], []
             return tx.admit_waiting(limits), self._lease(tx, registered)
 
@@ -321,8 +324,8 @@ class Worker:
     async def share_speed(self) -> float:
         """Take this worker's part of the global speed limit (see
         :func:`~haul.worker.bandwidth.share_of`); returns it."""
-        if self.speeds is None:
-            return 1.0
+        if self.speeds is None or self.speeds.budgets.global_limit is None:
+            return 1.0  # no global limit: nothing to share (no read)
         counts = await self.jobs.transfers_by_worker()
         share = share_of(self.id, self.live.transferring(), counts)
         self.speeds.budgets.set_share(share)

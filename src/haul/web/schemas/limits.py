@@ -24,3 +24,7 @@ class LimitsOut(BaseModel):
     timezone: str = Field(description="The time zone of the schedule's times")
     schedule: list[WindowOut]
     summary: str = Field(examples=["Global limit 4.0 MB/s until Mon 09:00"])
+    until_text: str | None = Field(
+        description="until as a weekday and time in the schedule's time zone",
+        examples=["Mon 09:00"],
+    )
