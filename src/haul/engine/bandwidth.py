@@ -13,7 +13,12 @@ lock (yt-dlp's threads take from them too); a piece holds it for a few arithmeti
 
 With several workers (PostgreSQL), each holds ``share`` of the global limit: the part of
 all running built-in transfers that are its own, learned at its heartbeat
-(:meth:`Budgets.set_share`), so that together they keep to the limit.
+(:meth:`Budgets.set_share`), so that together they keep to the limit. The per-owner limit is
+each process's own.
+
+The limits are plain bytes per second, as aria2's ``max-overall-download-limit``, qBittorrent's
+``dl_limit`` and Transmission's ``speed-limit-down`` (kB/s) take them: the same values can be
+passed on to those clients.
 """
 
 from __future__ import annotations
