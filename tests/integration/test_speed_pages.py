@@ -55,3 +55,13 @@ async def test_a_downloads_page_sets_its_own_speed_limit(app: App) -> None:
     assert wrong.status_code == 422 and "is not a speed" in wrong.text
     no_token = await app.http.post(action, data={"speed_limit": "1M"}, headers=HTML)
     assert no_token.status_code == 403
+
+
+async def test_other_sites_cannot_change_a_downloads_limit(app: App) -> None:
+    made = await queue(app, "http://192.0.2.1/x.mp4", paused=True)
+    path = f"/api/v1/downloads/{made['id']}"
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        response = await app.http.patch(path, json={"speed_limit": "1K"}, headers=headers)
+        assert response.status_code == 403
+        assert "another web site" in response.json()["detail"]
+    assert (await app.get(f"/downloads/{made['id']}")).json()["speed_limit"] is None
