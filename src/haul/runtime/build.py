@@ -82,6 +82,7 @@ from haul.store.sql_jobs import SqlJobStore
 from haul.store.sql_processing import SqlProcessingStore
 from haul.store.sql_subscriptions import SqlSubscriptionStore
 from haul.worker.bandwidth import SpeedKeeper, speed_settings
+from haul.worker.client_speeds import ClientSpeeds
 from haul.worker.context import JobContext
 from haul.worker.external import ExternalClients, ExternalConfig
 from haul.worker.listings import Listings
@@ -327,6 +328,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         worker_id=worker_id,
         wakeup=wakeups.local,
         speeds=speeds,
+        client_speeds=ClientSpeeds(lambda: directory.clients, lambda: budgets.global_limit),
     )
     return Runtime(
         settings=settings,

@@ -33,6 +33,7 @@ from haul.events.bus import EventBus
 from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
 from haul.store.models import Download, utcnow
 from haul.worker.bandwidth import SpeedKeeper, share_of
+from haul.worker.client_speeds import ClientSpeeds
 from haul.worker.external import ExternalClients
 from haul.worker.processing import Processor
 from haul.worker.runner import JobRunner
@@ -84,11 +85,13 @@ class Worker:
         worker_id: str | None = None,
         wakeup: asyncio.Event | None = None,
         speeds: SpeedKeeper | None = None,
+        client_speeds: ClientSpeeds | None = None,
     ) -> None:
         """``worker_id`` is this worker's lease holder id (a new one when not given; the
         parts that lease rows for it are made before it and take the id). ``wakeup`` is the
         event :meth:`wake` sets (whoever submits can be given its ``set`` before the worker
-        exists). ``speeds`` keeps the speed limits and the schedule (None: no limits)."""
+        exists). ``speeds`` keeps the speed limits and the schedule (None: no limits);
+        ``client_speeds`` passes the global limit on to the external clients."""
         self.jobs = jobs
         self.bus = bus
         self.builtin = builtin
@@ -101,6 +104,7 @@ class Worker:
         self.refresh_clients = refresh_clients
         self.processor = processor
         self.speeds = speeds
+        self.client_speeds = client_speeds
         self.id = worker_id if worker_id is not None else new_worker_id()
         self.hostname = socket.gethostname()
         self._wake = wakeup if wakeup is not None else asyncio.Event()
@@ -210,6 +214,8 @@ class Worker:
                     await self.refresh_clients()
                 if await self.external.monitor():
                     self.wake()  # finished downloads free slots
+                if self.client_speeds is not None:
+                    await self.client_speeds.apply()
             except Exception:
                 log.exception("monitor pass failed")
 
