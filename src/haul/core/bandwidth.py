@@ -320,6 +320,8 @@ def window_at(windows: Sequence[Window], at: datetime, tz: ZoneInfo) -> Window |
 def in_force(windows: Sequence[Window], at: datetime, tz: ZoneInfo) -> InForce:
     """What the schedule says at ``at``, and until when (the next moment at which the pause
     or the limit it sets differs)."""
+    if not windows:
+        return InForce(None, None)
     now = window_at(windows, at, tz)
     state = _state(now)
     for moment in _boundaries(windows, at, tz):
