@@ -49,7 +49,7 @@ async def test_a_downloads_page_sets_its_own_speed_limit(app: App) -> None:
     assert saved.status_code == 303, saved.text
     assert (await app.get(f"/downloads/{made['id']}")).json()["speed_limit"] == 1_500_000
     shown, _ = await open_page(app, f"/downloads/{made['id']}")
-    assert "1.5 MB/s" in shown
+    assert "1.5 MB/s" in shown and 'value="1.5M"' in shown  # as a person types it
 
     wrong = await app.http.post(action, data={**form, "speed_limit": "fast"}, headers=HTML)
     assert wrong.status_code == 422 and "is not a speed" in wrong.text

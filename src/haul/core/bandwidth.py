@@ -28,7 +28,7 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from haul.core.units import size_text
+from haul.core.units import number_text, size_text
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
@@ -95,6 +95,17 @@ def parse_rate(value: object) -> int | None:
 def rate_text(rate: int | None) -> str:
     """A limit as a person reads it: ``"2.0 MB/s"``; ``"no limit"`` for None."""
     return "no limit" if not rate else f"{size_text(rate)}/s"
+
+
+def rate_input(rate: int | None) -> str:
+    """A limit as a person types it: ``"2M"``, ``"1.5M"``, ``"500K"``, else bytes per second;
+    ``""`` for None (no limit)."""
+    if not rate:
+        return ""
+    for unit, size in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if rate >= size and rate % (size // 10) == 0:
+            return f"{number_text(rate / size)}{unit}"
+    return str(rate)
 
 
 def tightest(*rates: int | None) -> int | None:

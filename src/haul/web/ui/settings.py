@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from haul.core.bandwidth import parse_schedule
+from haul.core.bandwidth import parse_schedule, rate_input
 from haul.core.extractor_args import EXAMPLE as EXTRACTOR_ARGS_EXAMPLE
 from haul.core.extractor_args import as_text as extractor_args_text
 from haul.core.profiles import (
@@ -130,21 +130,13 @@ ServicesDep = Annotated[SettingsServices, Depends(_services)]
 def _shown(value: Any, kind: str = "") -> str:
     if value is None:
         return "none"
-    if kind == "schedule":
-        return json.dumps(value) if value else ""
+    if kind == "schedule":  # one window a line
+        return "[\n" + ",\n".join(json.dumps(w) for w in value) + "\n]" if value else ""
     if kind == "rate" and isinstance(value, int):
         return rate_input(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return number_text(value)
     return str(value)
-
-
-def rate_input(rate: int) -> str:
-    """A speed as a person types it: ``"2M"``, ``"500K"``, else bytes per second."""
-    for unit, size in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if rate >= size and rate % (size // 10) == 0:
-            return f"{number_text(rate / size)}{unit}"
-    return str(rate)
 
 
 def _same_schedule(text: str, value: Any) -> bool:
