@@ -48,9 +48,13 @@ def test_a_rate_that_is_not_one_is_refused_with_a_sentence(text: object) -> None
         parse_rate(text)
 
 
-def test_a_rate_past_a_terabyte_per_second_is_refused() -> None:
+def test_a_rate_past_a_terabyte_per_second_or_under_a_kilobyte_is_refused() -> None:
     with pytest.raises(ValueError, match="at most"):
         parse_rate("2T")
+    with pytest.raises(ValueError, match="at least 1 KB/s"):
+        parse_rate("999")
+    with pytest.raises(ValueError, match="at least 1 KB/s"):
+        parse_rate(0.3)
 
 
 def test_rate_text_and_tightest() -> None:

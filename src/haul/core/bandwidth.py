@@ -42,6 +42,8 @@ _DAY_NAMES = {
 }
 #: The largest limit a person may set (1 TB/s): past it a number means nothing more.
 RATE_MAX = 10**12
+#: The smallest (1 KB/s): a network read of a few hundred KB must not wait for minutes.
+RATE_MIN = 1000
 #: The fewest bytes a bucket holds when full: a limit of a few bytes per second still lets a
 #: piece of a network read through, one after another.
 MIN_BURST = 16 * 1024
@@ -87,8 +89,9 @@ def parse_rate(value: object) -> int | None:
     if number > RATE_MAX:
         raise ValueError(f"A speed limit must be at most {rate_text(RATE_MAX)}.")
     rate = round(number)
-    if number > 0 and rate == 0:
-        raise ValueError("A speed limit must be at least 1 byte per second.")
+    if 0 < rate < RATE_MIN or (number > 0 and rate == 0):
+        # slower, one network read would be held for minutes: a stalled transfer
+        raise ValueError("A speed limit must be at least 1 KB/s (1000 bytes per second).")
     return rate or None
 
 
