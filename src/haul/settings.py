@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from haul.core.bandwidth import parse_rate, parse_schedule, zone
 from haul.core.config import ATTEMPTS_MAX, CENTURY, LIMIT_MAX, MONTH
 from haul.core.credentials import check_username
 from haul.core.hosts import host_name
@@ -87,6 +88,12 @@ class Settings(BaseSettings):
     over_limit: OverLimitPolicy = "queue"
     #: Rules for being polite to sites (JSON, see haul.core.sites); editable while haul runs.
     site_rules: str = ""
+    #: Download speed limits (bytes per second, or "2M", "500K"; empty: none), the speed
+    #: schedule (JSON, see haul.core.bandwidth) and its time zone; editable while haul runs.
+    speed_limit_global: str = ""
+    speed_limit_per_owner: str = ""
+    speed_schedule: str = ""
+    speed_timezone: str = "UTC"
     #: Folders of yt-dlp plug-in packages (extractors, PO token providers...), separated by
     #: the system's path separator (``:``); yt-dlp loads them at start (haul.engine.ytdlp_plugins).
     ytdlp_plugin_dirs: str = ""
@@ -247,6 +254,24 @@ class Settings(BaseSettings):
                 "proxy's address as well"
             )
         return name
+
+    @field_validator("speed_limit_global", "speed_limit_per_owner")
+    @classmethod
+    def _speed_valid(cls, value: str) -> str:
+        parse_rate(value)  # its sentence says what a speed looks like
+        return value
+
+    @field_validator("speed_schedule")
+    @classmethod
+    def _schedule_valid(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("speed_timezone")
+    @classmethod
+    def _timezone_valid(cls, value: str) -> str:
+        zone(value)
+        return value
 
     @field_validator("site_rules")
     @classmethod

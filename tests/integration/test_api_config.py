@@ -68,6 +68,10 @@ async def test_listing_shows_every_setting_with_its_default(app: App) -> None:
         "retention_days",
         "anonymous_retention_days",
         "site_rules",
+        "speed_limit_global",
+        "speed_limit_per_owner",
+        "speed_schedule",
+        "speed_timezone",
     ]
     limit = settings["limit_global"]
     assert limit["value"] == limit["default"] == 10 and limit["source"] == "default"
@@ -164,7 +168,8 @@ async def test_bad_values_are_refused_whole_with_a_sentence_each(app: App) -> No
         "over_limit": "over_limit must be one of: queue, reject.",
         "speed": "There is no setting named 'speed'; the settings are: limit_global, "
         "limit_per_owner, over_limit, retry_max_attempts, retry_base_delay, retry_max_delay, "
-        "retention_days, anonymous_retention_days, site_rules.",
+        "retention_days, anonymous_retention_days, site_rules, speed_limit_global, "
+        "speed_limit_per_owner, speed_schedule, speed_timezone.",
     }
     assert "over_limit must be one of: queue, reject." in body["detail"]
     # Nothing changed, not even the good value of the same request.

@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/formats"): MINE,
     ("GET", "/api/v1/downloads/{download_id}"): OWN,
     ("DELETE", "/api/v1/downloads/{download_id}"): OWN,
+    ("PATCH", "/api/v1/downloads/{download_id}"): OWN,
     ("GET", "/api/v1/downloads/{download_id}/events"): OWN,
     ("POST", "/api/v1/downloads/{download_id}/pause"): OWN,
     ("POST", "/api/v1/downloads/{download_id}/resume"): OWN,
@@ -118,6 +119,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/iptv/providers/{provider}/series/{series_id}/download"): OWN,
     ("GET", "/api/v1/events"): MINE,
     ("GET", "/api/v1/profiles"): OPEN,
+    ("GET", "/api/v1/limits"): OPEN,
     ("POST", "/api/v1/profiles"): ADMIN,
     ("GET", "/api/v1/profiles/{name}"): OPEN,
     ("PATCH", "/api/v1/profiles/{name}"): ADMIN,
@@ -219,6 +221,8 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {}
     if path.startswith("/api/v1/users"):
         return {"role": "admin"}
+    if method == "PATCH" and path == "/api/v1/downloads/{download_id}":
+        return {"speed_limit": "1M"}
     return {}
 
 

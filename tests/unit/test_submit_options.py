@@ -28,6 +28,7 @@ def test_asking_for_nothing_is_an_unpaused_routed_download_with_the_default_prof
         "title": None,
         **dict.fromkeys(IPTV_COLUMNS),
         **dict.fromkeys(CHOICE_COLUMNS),
+        "speed_limit": None,
     }
 
 
@@ -40,8 +41,10 @@ def test_every_option_lands_in_its_column() -> None:
         paused=True,
         priority=5,
         title="Heat",
+        speed_limit=2_000_000,
     )
     columns = option_columns(options)
+    assert columns["speed_limit"] == 2_000_000
     assert columns["desired_paused"] is True
     assert columns["priority"] == 5
     assert columns["media_id"] == 4

@@ -37,6 +37,7 @@ class Row:
     format: str | None = None
     audio_format: str | None = None
     audio_quality: str | None = None
+    speed_limit: int | None = None
 
 
 def item(status: Status, done: int = 50, total: int | None = 100, **kw: Any) -> ClientItem:

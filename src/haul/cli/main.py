@@ -30,6 +30,7 @@ from haul.cli.config import config_app
 from haul.cli.cookies import cookies_app
 from haul.cli.helptext import reflow_help
 from haul.cli.iptv import iptv_app
+from haul.cli.limits import limit_app
 from haul.cli.links import link
 from haul.cli.login import login, logout, whoami
 from haul.cli.logs import logs_app
@@ -80,6 +81,7 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(subscriptions_app, name="subscriptions")
 app.add_typer(logs_app, name="logs")
 app.add_typer(config_app, name="config")
+app.add_typer(limit_app, name="limit")
 app.add_typer(cookies_app, name="cookies")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(retention_app, name="retention")

@@ -4,8 +4,8 @@ A client is the source of truth for the live state of what it holds. haul asks i
 (:meth:`DownloadClient.items`, one call per client per list) and never stores the answer.
 
 Beyond :class:`DownloadClient`, an adapter may have optional capabilities, each a protocol
-checked with ``isinstance``: :class:`ListsFiles`, :class:`Closable`, :class:`JudgesFailures`.
-A client kind declares the ones its adapter has (:mod:`haul.clients.kinds`).
+checked with ``isinstance``: :class:`ListsFiles`, :class:`Closable`, :class:`JudgesFailures`,
+:class:`LimitsSpeed`. A client kind declares the ones its adapter has (:mod:`haul.clients.kinds`).
 """
 
 from __future__ import annotations
@@ -83,6 +83,15 @@ class Closable(Protocol):
     """A client that holds connections, to be closed when haul lets it go."""
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class LimitsSpeed(Protocol):
+    """A client with a global download speed limit of its own, which haul sets."""
+
+    async def set_speed_limit(self, rate: int | None) -> None:
+        """Set the client's global download speed limit (bytes per second; None: none)."""
+        ...
 
 
 @runtime_checkable

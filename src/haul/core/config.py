@@ -17,6 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from haul.core.bandwidth import (
+    RATE_REQUIREMENT,
+    SCHEDULE_REQUIREMENT,
+    Window,
+    parse_rate,
+    parse_schedule,
+    zone,
+)
 from haul.core.sites import SiteRule, parse_rules
 from haul.core.units import duration_text, number_text
 from haul.errors import InvalidConfig
@@ -36,7 +44,7 @@ class Setting:
     """One editable setting: its type and its limits, as the API describes it."""
 
     key: str
-    type: Literal["integer", "number", "choice", "rules"]
+    type: Literal["integer", "number", "choice", "rules", "rate", "schedule", "timezone"]
     description: str
     minimum: float | None = None
     #: The minimum itself is not allowed (a retention of 0 days makes no sense).
@@ -57,6 +65,12 @@ class Setting:
         """The sentence a person reads when a value is refused."""
         if self.type == "rules":
             return "site_rules must be a list of rules (see the documentation)."
+        if self.type == "rate":
+            return f"{self.key} must be {RATE_REQUIREMENT}."
+        if self.type == "schedule":
+            return SCHEDULE_REQUIREMENT
+        if self.type == "timezone":
+            return f"{self.key} must be an IANA time zone such as Europe/Berlin or UTC."
         if self.type == "choice":
             rule = f"{self.key} must be one of: {', '.join(self.choices)}"
         else:
@@ -162,6 +176,35 @@ SETTINGS: tuple[Setting, ...] = (
         "between requests to it. A list of objects with domain, max_transfers (1 to 100, or "
         "null) and sleep_seconds (0 to 3600).",
     ),
+    Setting(
+        "speed_limit_global",
+        "rate",
+        "The download speed of everything the built-in engine moves at once, across every "
+        'worker, in bytes per second or as "2M", "500K", "1.5MB/s" (a schedule window with a '
+        "limit sets it while in force).",
+        none_means="no limit",
+        unit="bytes per second",
+    ),
+    Setting(
+        "speed_limit_per_owner",
+        "rate",
+        "The download speed of one owner's transfers together, as speed_limit_global.",
+        none_means="no limit",
+        unit="bytes per second",
+    ),
+    Setting(
+        "speed_schedule",
+        "schedule",
+        "Windows by weekday and time of day that set the global speed limit or pause the "
+        'built-in engine\'s transfers: a list of {"days": ["mon", "fri"], "from": "09:00", '
+        '"to": "17:00", "limit": "2M"} or with "pause": true; a window whose end is before '
+        "its start runs past midnight; the first listed wins.",
+    ),
+    Setting(
+        "speed_timezone",
+        "timezone",
+        "The time zone the speed schedule's times are read in (an IANA name).",
+    ),
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
@@ -181,6 +224,10 @@ class RuntimeValues:
     retention_days: float | None
     anonymous_retention_days: float
     site_rules: tuple[SiteRule, ...] = ()
+    speed_limit_global: int | None = None
+    speed_limit_per_owner: int | None = None
+    speed_schedule: tuple[Window, ...] = ()
+    speed_timezone: str = "UTC"
 
     @classmethod
     def merged(cls, defaults: Mapping[str, Any], stored: Mapping[str, Any]) -> RuntimeValues:
@@ -200,6 +247,18 @@ def parse(setting: Setting, value: object) -> Any:
     may be empty is None."""
     if setting.type == "rules":
         return parse_rules(value)
+    if setting.type == "schedule":
+        return parse_schedule(value)
+    if setting.type == "rate":
+        try:
+            return parse_rate(value)
+        except ValueError as exc:
+            raise ValueError(f"{setting.key}: {exc}") from None
+    if setting.type == "timezone":
+        if not isinstance(value, str):
+            raise ValueError(setting.requirement())
+        zone(value)  # its sentence names the zone that is not one
+        return value.strip()
     if isinstance(value, str):
         value = value.strip()
         if setting.nullable and value.lower() == NONE_WORD:
@@ -240,8 +299,8 @@ def _number(value: object, *, whole: bool) -> int | float | None:
 
 def stored_form(value: Any) -> Any:
     """A clean value as the config table keeps it (JSON)."""
-    if isinstance(value, tuple) and all(isinstance(v, SiteRule) for v in value):
-        return [rule.as_json() for rule in value]
+    if isinstance(value, tuple) and all(isinstance(v, SiteRule | Window) for v in value):
+        return [item.as_json() for item in value]
     return value
 
 

@@ -67,6 +67,8 @@ class SubmitOptions:
     #: A live stream's recording ends after this many seconds of media (None: the server's
     #: limit, if any). Nothing else has a use for it.
     max_duration: float | None = None
+    #: Its own download speed limit in bytes per second (None: none but the others).
+    speed_limit: int | None = None
 
     def __post_init__(self) -> None:
         if not PRIORITY_LOWEST <= self.priority <= PRIORITY_HIGHEST:

@@ -40,6 +40,7 @@ class DownloadRow(Protocol):
     format: str | None
     audio_format: str | None
     audio_quality: str | None
+    speed_limit: int | None
     meta: dict[str, Any]
 
 
@@ -93,6 +94,8 @@ class Tracked:
     max_duration: float | None = None
     #: haul's own address of the download's thumbnail (None: it has none).
     thumbnail_url: str | None = None
+    #: Its own download speed limit in bytes per second (None: none but the others).
+    speed_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,7 @@ def track(
         format=row.format,
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
+        speed_limit=row.speed_limit,
         **_live_fields(row, live),
         max_duration=(row.meta or {}).get("max_duration"),
         thumbnail_url=thumbnail_url(row, thumbnail),
@@ -256,6 +260,7 @@ def _playlist(
         format=row.format,
         audio_format=row.audio_format,
         audio_quality=row.audio_quality,
+        speed_limit=row.speed_limit,
         thumbnail_url=thumbnail_url(row, thumbnail),
     )
 

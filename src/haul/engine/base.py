@@ -22,7 +22,8 @@ from haul.core.cookies import SiteCookies
 
 #: Why a job is asked to stop. ``finish`` ends a live recording and keeps what was recorded
 #: (:mod:`haul.engine.hls`); every other reason stops the transfer without a result.
-StopReason = Literal["pause", "cancel", "shutdown", "stall", "finish"]
+#: ``schedule``: a pause window of the speed schedule began (the job goes back to the queue).
+StopReason = Literal["pause", "cancel", "shutdown", "stall", "finish", "schedule"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,20 @@ ProgressCallback = Callable[[Progress], None]
 #: Sees the final URL, status and headers of an answer before its body is streamed or any
 #: file is made; False declines it (the direct engine's probe, see :mod:`haul.engine.http`).
 Accept = Callable[[str, int, Mapping[str, str]], Awaitable[bool]]
+
+
+class Throttle(Protocol):
+    """The speed limits one transfer is under (:mod:`haul.engine.bandwidth`): an engine hands
+    over the size of every piece it received and waits as long as the limits ask before
+    taking more."""
+
+    async def take(self, n: int, stop: StopSignal | None = None) -> None:
+        """Count ``n`` bytes received; return when the next piece may be taken (or, given
+        ``stop``, as soon as it is set)."""
+
+    def take_blocking(self, n: int, stop: StopSignal) -> None:
+        """:meth:`take` for an engine running in a thread (yt-dlp); returns early when
+        ``stop`` is set."""
 
 
 class StopSignal:
@@ -177,6 +192,8 @@ class EngineJob:
     #: What yt-dlp's extraction pass read of the page in this attempt (one media item, not
     #: processed): the download pass starts from it instead of reading the page again.
     extracted: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: The speed limits the transfer is under (None: none).
+    throttle: Throttle | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

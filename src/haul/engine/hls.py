@@ -412,6 +412,8 @@ class LiveRecorder:
                         raise disk_error(exc, recording) from exc
                     quiet_since = None
                     report()
+                    if job.throttle is not None:  # the speed limits (engine/bandwidth.py)
+                        await job.throttle.take(len(data), stop)
                 if max_duration is not None and state.seconds >= float(max_duration):
                     ended_by = "max_duration"
                     break

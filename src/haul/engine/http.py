@@ -365,6 +365,8 @@ class HttpEngine:
                     size += len(piece)
                     if stop.is_set():
                         raise TransferStopped()
+                    if job.throttle is not None:  # the speed limits (engine/bandwidth.py)
+                        await job.throttle.take(len(piece))
                     if sink.behind():
                         await sink.settle()  # the disk is slower than the network
                     now = time.monotonic()

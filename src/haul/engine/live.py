@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from haul.core.status import Status
-from haul.engine.base import Progress, StopReason, StopSignal
+from haul.engine.base import Progress, StopReason, StopSignal, Throttle
 
 
 @dataclass
@@ -33,6 +33,8 @@ class LiveJob:
     last_change: float = field(default_factory=time.monotonic)
     #: The engine's notices (:attr:`Progress.notice`) not yet written to the history.
     notices: list[str] = field(default_factory=list)
+    #: The speed limits its transfer is under (None: none).
+    throttle: Throttle | None = None
 
     def on_progress(self, progress: Progress) -> None:
         # Called from engine threads: plain attribute stores, read by the worker's loops.

@@ -341,6 +341,8 @@ class _Hooks:
         self._last = 0.0
         self._done_bytes = 0  # bytes of files finished earlier in this run (formats, subtitles)
         self._lock = threading.Lock()  # fragments may report from several threads
+        self._throttle = job.throttle
+        self._counted: dict[str, int] = {}  # bytes of each file counted against the limits
 
     def progress(self, d: dict[str, Any]) -> None:
         if self._stop.is_set():
@@ -348,6 +350,8 @@ class _Hooks:
         status = d.get("status")
         if status not in ("downloading", "finished"):
             return
+        if self._throttle is not None and status == "downloading":
+            self._limit(d)
         with self._lock:
             now = time.monotonic()
             final = status == "finished"
@@ -368,6 +372,19 @@ class _Hooks:
             if final:
                 self._done_bytes += downloaded
         self._on_progress(reading)
+
+    def _limit(self, d: dict[str, Any]) -> None:
+        """Hold yt-dlp's thread as long as the speed limits ask for the bytes that arrived
+        since the last call (yt-dlp calls the hook after every block it reads): its
+        transfers share the budgets of the HTTP engine's (:mod:`haul.engine.bandwidth`)."""
+        assert self._throttle is not None
+        key = str(d.get("tmpfilename") or d.get("filename") or "")
+        downloaded = int(d.get("downloaded_bytes") or 0)
+        with self._lock:
+            new = downloaded - self._counted.get(key, 0)
+            self._counted[key] = max(downloaded, self._counted.get(key, 0))
+        if new > 0:
+            self._throttle.take_blocking(new, self._stop)
 
     def postprocessor(self, d: dict[str, Any]) -> None:
         log.debug("postprocessor %s %s", d.get("postprocessor"), d.get("status"))

@@ -42,6 +42,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import ClientDirectory
 from haul.core.admission import Limits
 from haul.core.sites import caps as site_caps
+from haul.engine.bandwidth import Budgets
 from haul.engine.hls import LiveRecorder
 from haul.engine.http import HttpEngine
 from haul.engine.live import LiveJobs
@@ -70,6 +71,7 @@ from haul.service.notifications import NotificationService
 from haul.service.ownership import OwnershipService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.speeds import held_message
 from haul.service.subscriptions import IptvSeries, SubscriptionNews, SubscriptionService
 from haul.service.thumbnails import ThumbnailCache
 from haul.settings import Settings
@@ -79,6 +81,8 @@ from haul.store.sql_handoffs import SqlHandoffStore
 from haul.store.sql_jobs import SqlJobStore
 from haul.store.sql_processing import SqlProcessingStore
 from haul.store.sql_subscriptions import SqlSubscriptionStore
+from haul.worker.bandwidth import SpeedKeeper, speed_settings
+from haul.worker.client_speeds import ClientSpeeds
 from haul.worker.context import JobContext
 from haul.worker.external import ExternalClients, ExternalConfig
 from haul.worker.listings import Listings
@@ -158,6 +162,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         removed_thumbnail=thumbnails.forget,
         thumbnail_failed=thumbnails.failed,
         key=key,
+        held=lambda: held_message(config.current),
     )
     profiles = ProfileService(
         db,
@@ -208,6 +213,9 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         from haul.engine import ytdlp_plugins  # loads yt-dlp: only when plug-ins are asked for
 
         ytdlp_plugins.load(settings.ytdlp_plugin_folders)
+    budgets = Budgets()
+    speeds = SpeedKeeper(budgets, lambda: speed_settings(config.current))
+    config.on_change(lambda old, new: speeds.changed())
     ctx = seams.context(
         JobContext(
             jobs=jobs,
@@ -230,6 +238,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             cookies=cookies.for_owner,
             recorder=recorder,
             site_rules=lambda: config.current.site_rules,
+            budgets=budgets,
         )
     )
     outcomes = Outcomes(ctx)
@@ -318,6 +327,8 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         processor=processor,
         worker_id=worker_id,
         wakeup=wakeups.local,
+        speeds=speeds,
+        client_speeds=ClientSpeeds(lambda: directory.clients, lambda: budgets.global_limit),
     )
     return Runtime(
         settings=settings,

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from haul.core.config import (
-    BY_KEY,
     KEYS,
     SETTINGS,
     RuntimeValues,
@@ -46,7 +45,9 @@ Listener = Callable[[RuntimeValues, RuntimeValues], None]
 def defaults_from(settings: Settings) -> dict[str, Any]:
     """The environment's value of every runtime setting."""
     values = {key: getattr(settings, key) for key in KEYS}
-    values["site_rules"] = parse(BY_KEY["site_rules"], settings.site_rules)
+    for setting in SETTINGS:
+        if setting.type in ("rules", "rate", "schedule", "timezone"):
+            values[setting.key] = parse(setting, values[setting.key])
     return values
 
 

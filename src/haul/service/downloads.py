@@ -19,6 +19,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core import lifecycle, trackers
 from haul.core.admission import Candidate, Limits, waiting_reason
+from haul.core.bandwidth import rate_text
 from haul.core.images import download_thumbnail
 from haul.core.lifecycle import Change, Command
 from haul.core.paths import entry_root, inside, owner_folder
@@ -99,7 +100,11 @@ class DownloadService:
         removed_thumbnail: Callable[[str], None] = lambda source: None,
         thumbnail_failed: Callable[[str], bool] = lambda source: False,
         key: KeyFile | None = None,
+        held: Callable[[], str | None] = lambda: None,
     ) -> None:
+        #: Why nothing starts now (a pause window of the speed schedule), or None: told for
+        #: the queued downloads.
+        self.held = held
         #: The data folder's key file: a profile's proxy credentials are opened with it.
         self.key = key
         self.db = db
@@ -369,10 +374,14 @@ class DownloadService:
         async with self.db.read() as s:
             active = await s.run_sync(q.active_counts, limits)
         out = list(tracked)
+        held = self.held()
         for i in idle:
             t = tracked[i]
             one = Candidate(t.id, t.owner, t.client, 0, site_of(t.url))
-            out[i] = dataclasses.replace(t, message=waiting_reason(one, active, limits))
+            message = waiting_reason(one, active, limits)
+            if held is not None:
+                message = held
+            out[i] = dataclasses.replace(t, message=message)
         return out
 
     async def events(self, download_id: int, owner: Owner) -> list[DownloadEvent]:
@@ -483,6 +492,20 @@ class DownloadService:
 
     async def resume(self, download_id: int, owner: Owner) -> Tracked:
         return await self._want_paused(download_id, owner, paused=False)
+
+    async def set_speed_limit(self, download_id: int, owner: Owner, rate: int | None) -> Tracked:
+        """Give the download its own speed limit (None: none). A running transfer of the
+        built-in engine follows within the worker's reconcile interval (it reads the limit
+        with the wanted state, wherever it runs); the history says so."""
+        await self._row(download_id, owner)
+        async with self.db.write() as s:
+            db_row = await s.get(Download, download_id)
+            assert db_row is not None
+            if db_row.speed_limit != rate:
+                db_row.speed_limit = rate
+                said = rate_text(rate)
+                q.add_event(s, download_id, "speed_limit", f"Speed limit: {said}.", limit=rate)
+        return await self._changed(download_id, owner)
 
     async def _want_paused(self, download_id: int, owner: Owner, *, paused: bool) -> Tracked:
         """Record the wish (sticky: the reconciler re-applies it), then tell the client."""

@@ -346,21 +346,38 @@ async def workers(session: AsyncSession) -> Sequence[Worker]:
     return (await session.scalars(select(Worker))).all()
 
 
+async def transfers_by_worker(session: AsyncSession) -> dict[str, int]:
+    """How many leased built-in jobs (not being processed) each worker runs."""
+    rows = await session.execute(
+        select(Download.lease_worker_id, func.count())
+        .where(
+            Download.lease_worker_id.is_not(None),
+            Download.phase.in_([p.value for p in SLOT_PHASES]),
+        )
+        .group_by(Download.lease_worker_id)
+    )
+    return {str(worker): int(count) for worker, count in rows.all()}
+
+
 async def desired_states(
     session: AsyncSession, ids: Sequence[int]
-) -> dict[int, tuple[bool, bool, bool]]:
-    """(wants paused, is canceled, wants its live recording ended) of each download in
-    ``ids``; a deleted one counts as canceled."""
+) -> dict[int, tuple[bool, bool, bool, int | None]]:
+    """(wants paused, is canceled, wants its live recording ended, its own speed limit) of
+    each download in ``ids``; a deleted one counts as canceled."""
     rows = await session.execute(
-        select(Download.id, Download.desired_paused, Download.canceled_at, Download.meta).where(
-            Download.id.in_(ids)
-        )
+        select(
+            Download.id,
+            Download.desired_paused,
+            Download.canceled_at,
+            Download.meta,
+            Download.speed_limit,
+        ).where(Download.id.in_(ids))
     )
     found = {
-        int(i): (bool(p), c is not None, bool((m or {}).get("stop_requested")))
-        for i, p, c, m in rows.all()
+        int(i): (bool(p), c is not None, bool((m or {}).get("stop_requested")), limit)
+        for i, p, c, m, limit in rows.all()
     }
-    return {i: found.get(i, (False, True, False)) for i in ids}
+    return {i: found.get(i, (False, True, False, None)) for i in ids}
 
 
 def add_event(

@@ -62,6 +62,8 @@ class DesiredState:
     paused: bool
     canceled: bool
     finish: bool = False
+    #: The download's own speed limit (bytes per second; None: none), followed live.
+    speed_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,11 @@ class JobStore(Protocol):
 
     async def workers(self) -> list[WorkerInfo]:
         """Every recorded worker."""
+        ...
+
+    async def transfers_by_worker(self) -> dict[str, int]:
+        """How many built-in jobs each worker runs (by its lease), for sharing the global
+        speed limit between workers."""
         ...
 
     async def reap_workers(self, dead_ids: Iterable[str]) -> int:

@@ -149,6 +149,13 @@ class MemoryJobStore:
             WorkerInfo(w.id, w.hostname, w.pid, w.heartbeat_at) for w in self.state.workers.values()
         ]
 
+    async def transfers_by_worker(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for job in self.state.jobs.values():
+            if job.lease_worker_id is not None and job.phase in _SLOT:
+                counts[job.lease_worker_id] = counts.get(job.lease_worker_id, 0) + 1
+        return counts
+
     async def reap_workers(self, dead_ids: Iterable[str]) -> int:
         ids = set(dead_ids)
         if not ids:
@@ -193,6 +200,7 @@ class MemoryJobStore:
                 job.desired_paused,
                 job.canceled_at is not None,
                 bool((job.meta or {}).get("stop_requested")),
+                job.speed_limit,
             )
             for i, job in found.items()
         }
@@ -309,6 +317,7 @@ class MemoryJobStore:
                     format=parent.format,
                     audio_format=parent.audio_format,
                     audio_quality=parent.audio_quality,
+                    speed_limit=parent.speed_limit,
                     parent_id=parent_id,
                     playlist_index=entry.playlist_index,
                     queue_rank=self._rank_for(parent.owner_key),

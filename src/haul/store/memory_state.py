@@ -52,6 +52,7 @@ class StoredJob:
     format: str | None = None
     audio_format: str | None = None
     audio_quality: str | None = None
+    speed_limit: int | None = None
 
     def row(self) -> Download:
         """The download as the SQL store gives it out (a row no session holds)."""
@@ -90,6 +91,7 @@ class StoredJob:
             format=self.format,
             audio_format=self.audio_format,
             audio_quality=self.audio_quality,
+            speed_limit=self.speed_limit,
         )
 
 

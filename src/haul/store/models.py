@@ -399,6 +399,8 @@ class Download(Base):
     format: Mapped[str | None] = mapped_column(String(500))
     audio_format: Mapped[str | None] = mapped_column(String(16))
     audio_quality: Mapped[str | None] = mapped_column(String(16))
+    #: Its own download speed limit in bytes per second (migration 0016; None: none).
+    speed_limit: Mapped[int | None] = mapped_column(BigInteger)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     desired_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     canceled_at: Mapped[datetime | None]

@@ -62,6 +62,10 @@ class SqlJobStore:
             rows = await q.workers(s)
         return [WorkerInfo(w.id, w.hostname, w.pid, w.heartbeat_at) for w in rows]
 
+    async def transfers_by_worker(self) -> dict[str, int]:
+        async with self.db.read() as s:
+            return await q.transfers_by_worker(s)
+
     async def reap_workers(self, dead_ids: Iterable[str]) -> int:
         ids = list(dead_ids)
         async with self.db.write() as s:

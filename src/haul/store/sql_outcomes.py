@@ -122,6 +122,7 @@ async def expand(
                 format=parent.format,
                 audio_format=parent.audio_format,
                 audio_quality=parent.audio_quality,
+                speed_limit=parent.speed_limit,
                 parent_id=parent_id,
                 playlist_index=entry.playlist_index,
                 queue_rank=await queue_rank_for(s, parent.owner_key),

@@ -301,6 +301,7 @@ def option_columns(options: SubmitOptions, *, source_name: str | None = None) ->
         "format": options.format,
         "audio_format": options.audio_format,
         "audio_quality": options.audio_quality,
+        "speed_limit": options.speed_limit,
         "iptv_provider_id": iptv.provider_id if iptv is not None else None,
         "iptv_kind": iptv.kind if iptv is not None else None,
         "iptv_ref": iptv.ref if iptv is not None else None,

@@ -10,6 +10,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.core.cookies import SiteCookies
 from haul.core.retry import Backoff, RetryPolicy
 from haul.core.sites import SiteRule
+from haul.engine.bandwidth import Budgets
 from haul.engine.base import Engine, Profile
 from haul.engine.hls import LiveRecorder
 from haul.engine.live import LiveJobs
@@ -104,3 +105,5 @@ class JobContext:
     site_rules: Callable[[], Sequence[SiteRule]] = lambda: ()
     #: Keeps a site rule's pause between transfers to its site (this process's).
     pacer: SitePacer = field(default_factory=SitePacer)
+    #: The speed budgets of this process's transfers (None: no speed limits).
+    budgets: Budgets | None = None

@@ -32,6 +32,8 @@ from haul.engine.live import LiveJob, LiveJobs
 from haul.events.bus import EventBus
 from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
 from haul.store.models import Download, utcnow
+from haul.worker.bandwidth import SpeedKeeper, share_of
+from haul.worker.client_speeds import ClientSpeeds
 from haul.worker.external import ExternalClients
 from haul.worker.processing import Processor
 from haul.worker.runner import JobRunner
@@ -82,11 +84,14 @@ class Worker:
         processor: Processor | None = None,
         worker_id: str | None = None,
         wakeup: asyncio.Event | None = None,
+        speeds: SpeedKeeper | None = None,
+        client_speeds: ClientSpeeds | None = None,
     ) -> None:
         """``worker_id`` is this worker's lease holder id (a new one when not given; the
         parts that lease rows for it are made before it and take the id). ``wakeup`` is the
         event :meth:`wake` sets (whoever submits can be given its ``set`` before the worker
-        exists)."""
+        exists). ``speeds`` keeps the speed limits and the schedule (None: no limits);
+        ``client_speeds`` passes the global limit on to the external clients."""
         self.jobs = jobs
         self.bus = bus
         self.builtin = builtin
@@ -98,6 +103,8 @@ class Worker:
         self.external = external
         self.refresh_clients = refresh_clients
         self.processor = processor
+        self.speeds = speeds
+        self.client_speeds = client_speeds
         self.id = worker_id if worker_id is not None else new_worker_id()
         self.hostname = socket.gethostname()
         self._wake = wakeup if wakeup is not None else asyncio.Event()
@@ -116,6 +123,7 @@ class Worker:
             self._reconciler,
             self._monitor,
             self._processing,
+            self._speeds,
         )
         for loop in loops:
             self._tasks.append(asyncio.create_task(loop(), name=f"haul-worker-{loop.__name__}"))
@@ -170,6 +178,23 @@ class Worker:
             if timeout > 0:
                 await self._sleep_until(self._wake, timeout)
 
+    async def _speeds(self) -> None:
+        """Follow the speed settings and schedule (see :mod:`haul.worker.bandwidth`)."""
+        if self.speeds is not None:
+            await self.speeds.run(lambda: self._running, self._schedule_pause, self.wake)
+
+    def _schedule_pause(self) -> None:
+        """A pause window began: the running transfers stop, keeping their parts, and go back
+        to the queue; nothing is claimed until the window ends."""
+        for job in self.live:
+            if not job.stop.is_set():
+                self.live.stop(job.download_id, "schedule")
+
+    def held(self) -> bool:
+        """Whether the speed schedule holds the queue (a pause window): nothing is admitted
+        and the built-in engine claims nothing."""
+        return self.speeds is not None and self.speeds.paused
+
     async def _processing(self) -> None:
         """Probe and file what finished (see :mod:`haul.worker.processing`)."""
         if self.processor is not None:
@@ -189,6 +214,8 @@ class Worker:
                     await self.refresh_clients()
                 if await self.external.monitor():
                     self.wake()  # finished downloads free slots
+                if self.client_speeds is not None:
+                    await self.client_speeds.apply()
             except Exception:
                 log.exception("monitor pass failed")
 
@@ -201,8 +228,14 @@ class Worker:
         limits = self.limits()
         now = utcnow()
         state = await self.jobs.queue_state(now)
-        can_admit = state.slots_used < limits.global_active and state.waiting_due
-        can_claim = state.claimable and self.config.concurrency > self.live.transferring()
+        can_admit = (
+            state.slots_used < limits.global_active and state.waiting_due and not self.held()
+        )
+        can_claim = (
+            state.claimable
+            and self.config.concurrency > self.live.transferring()
+            and not self.held()
+        )
         if can_admit or can_claim:
             registered: list[int] = []
 
@@ -229,7 +262,7 @@ class Worker:
         """Claim what this worker can run (in the store's transaction, off the loop);
         the ids of the jobs registered as live go to ``registered``."""
         capacity = self.config.concurrency - self.live.transferring()
-        if capacity <= 0:
+        if capacity <= 0 or self.held():
             return []
         rows = tx.claim(self.id, capacity)
         # Registered before the commit, so a pause or cancel arriving right after finds the
@@ -262,7 +295,7 @@ class Worker:
         registered: list[int] = []
 
         def admit_and_lease(tx: JobTransaction) -> tuple[list[int], list[Download]]:
-            if not self._running:
+            if not self._running or self.held():
                 return [], []
             return tx.admit_waiting(limits), self._lease(tx, registered)
 
@@ -287,11 +320,22 @@ class Worker:
             await asyncio.sleep(self.config.heartbeat_interval)
             try:
                 await self.jobs.heartbeat(self.id)
+                await self.share_speed()
                 await self.give_back_dropped()
                 if await self.reap():
                     self.wake()
             except Exception:
                 log.exception("heartbeat failed")
+
+    async def share_speed(self) -> float:
+        """Take this worker's part of the global speed limit (see
+        :func:`~haul.worker.bandwidth.share_of`); returns it."""
+        if self.speeds is None or self.speeds.budgets.global_limit is None:
+            return 1.0  # no global limit: nothing to share (no read)
+        counts = await self.jobs.transfers_by_worker()
+        share = share_of(self.id, self.live.transferring(), counts)
+        self.speeds.budgets.set_share(share)
+        return share
 
     async def sweep_notes(self) -> int:
         """Delete the work folders of downloads recorded as finished whose process died before
@@ -375,6 +419,8 @@ class Worker:
                 else None
             )
             job = self.live.get(download_id)
+            if self.speeds is not None and job is not None:
+                self.speeds.budgets.set_download_limit(download_id, state.speed_limit)
             if reason is None or job is None:
                 continue
             if job.stop.reason == "finish" and reason != "cancel":

@@ -95,6 +95,10 @@ class JobRunner:
         the job ended any other way (``successor`` did not run).
         """
         current_download.set(row.id)
+        throttle = None
+        if self.ctx.budgets is not None:
+            throttle = self.ctx.budgets.throttle(row.id, row.owner_key, row.speed_limit)
+            job.throttle = throttle
         # Subscribers hear of the start while the transfer gets going (telling them takes a
         # few turns of the loop), and before they hear of the end.
         started = asyncio.ensure_future(self.ctx.publish(row))
@@ -124,6 +128,8 @@ class JobRunner:
             failure = PermanentTransferError(f"Internal error: {exc}", code="internal")
             await self._ended(row, self.outcomes.failed(row, failure))
         finally:
+            if throttle is not None:
+                throttle.close()
             self.ctx.live.end(row.id)
         return None
 
@@ -346,6 +352,7 @@ class JobRunner:
             cookies=cookies,
             proxy=proxy,
             sleep_seconds=sleep,
+            throttle=job.throttle,
         )
         try:
             task = asyncio.ensure_future(self.ctx.direct.run(engine_job, job.on_progress, job.stop))
@@ -390,6 +397,7 @@ class JobRunner:
             cookies=cookies,
             sleep_seconds=sleep,
             extracted=extracted,
+            throttle=job.throttle,
         )
         job.status = Status.DOWNLOADING
         result = await self.ctx.media.run(engine_job, job.on_progress, job.stop)
@@ -457,6 +465,7 @@ class JobRunner:
             hints={**hints, "title": row.title},
             cookies=cookies,
             proxy=profile.proxy,
+            throttle=job.throttle,
         )
         job.status = Status.DOWNLOADING
         try:

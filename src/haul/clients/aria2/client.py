@@ -144,6 +144,10 @@ class Aria2Client:
         if delete_data:
             await asyncio.to_thread(_delete_data, raw)
 
+    async def set_speed_limit(self, rate: int | None) -> None:
+        """aria2's ``max-overall-download-limit`` (bytes per second; 0: none)."""
+        await self.wire.change_global_option({"max-overall-download-limit": str(rate or 0)})
+
     async def health(self) -> ClientHealth:
         try:
             version = await self.wire.get_version()

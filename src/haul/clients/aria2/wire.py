@@ -129,6 +129,14 @@ class Aria2Wire:
     async def remove_download_result(self, gid: str) -> str:
         return str(await self.call("aria2.removeDownloadResult", gid))
 
+    async def change_global_option(self, options: dict[str, str]) -> str:
+        """``aria2.changeGlobalOption`` (values are strings, as aria2 takes them)."""
+        return str(await self.call("aria2.changeGlobalOption", options))
+
+    async def get_global_option(self) -> dict[str, Any]:
+        """``aria2.getGlobalOption``."""
+        return dict(await self.call("aria2.getGlobalOption"))
+
     async def get_version(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.call("aria2.getVersion")
         return result

@@ -123,6 +123,11 @@ class QBittorrentClient:
         if paths:
             await self._settle(self._deleted(paths), f"delete the files of torrent {ref}")
 
+    async def set_speed_limit(self, rate: int | None) -> None:
+        """qBittorrent's global download limit (bytes per second; 0: none). qBittorrent keeps
+        whole KiB/s, rounding down: never above the limit."""
+        await self.wire.set_download_limit(rate or 0)
+
     async def health(self) -> ClientHealth:
         try:
             api = await self.wire.web_api_version()

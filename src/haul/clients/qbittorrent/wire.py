@@ -182,6 +182,19 @@ class QbitWire:
             ),
         )
 
+    async def set_download_limit(self, limit: int) -> None:
+        """``transfer/setDownloadLimit``: the global limit in bytes per second (0: none)."""
+        await self._call(
+            "set the download speed limit",
+            lambda: self._api.transfer_set_download_limit(limit=limit),
+        )
+
+    async def download_limit(self) -> int:
+        """``transfer/downloadLimit``: the global limit in bytes per second (0: none)."""
+        return int(
+            await self._call("read the download speed limit", self._api.transfer_download_limit)
+        )
+
     async def logout(self) -> None:
         """``auth/logout``: the next call logs in again."""
         await self._call("log out", self._api.auth_log_out)

@@ -140,6 +140,11 @@ class TransmissionClient:
         held = await self._require(ref)
         await self.wire.remove(str(held["hashString"]), delete_data=delete_data)
 
+    async def set_speed_limit(self, rate: int | None) -> None:
+        """Transmission's ``speed-limit-down`` (kB/s of 1,000 bytes, rounded up so that a
+        small limit stays one), enabled, or disabled for none."""
+        await self.wire.set_download_limit(None if not rate else -(-rate // 1000))
+
     async def health(self) -> ClientHealth:
         try:
             session = await self.wire.session()

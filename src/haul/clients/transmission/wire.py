@@ -151,6 +151,18 @@ class TransmissionWire:
             lambda c: c.change_torrent(info_hash, timeout=self.timeout, labels=list(labels)),
         )
 
+    async def set_download_limit(self, kilobytes: int | None) -> None:
+        """``session-set`` ``speed-limit-down`` (kB/s, 1,000 bytes each) and
+        ``speed-limit-down-enabled`` (None: off)."""
+        await self._run(
+            "session-set",
+            lambda c: c.set_session(
+                timeout=self.timeout,
+                speed_limit_down=kilobytes or 0,
+                speed_limit_down_enabled=kilobytes is not None,
+            ),
+        )
+
     async def start(self, info_hash: str) -> None:
         """``torrent-start`` (asynchronous in the daemon; unknown hashes are ignored)."""
         await self._run("torrent-start", lambda c: c.start_torrent(info_hash, timeout=self.timeout))

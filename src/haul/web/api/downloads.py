@@ -26,6 +26,7 @@ from haul.web.schemas.downloads import (
     BulkCreated,
     BulkResult,
     CancelBody,
+    DownloadChange,
     DownloadCreate,
     DownloadEventOut,
     DownloadList,
@@ -202,6 +203,16 @@ async def cancel_many(body: BulkAction, service: DownloadsDep, owner: OwnerDep) 
 @router.get("/{download_id}", response_model=DownloadOut, responses=error_responses(404))
 async def show(download_id: Id, service: DownloadsDep, owner: OwnerDep) -> Any:
     return to_json(await service.get(download_id, owner))
+
+
+@router.patch("/{download_id}", response_model=DownloadOut, responses=error_responses(404, 422))
+async def change(
+    download_id: Id, body: DownloadChange, service: DownloadsDep, owner: OwnerDep
+) -> Any:
+    """Change a download: its own speed limit (``speed_limit``), followed live by a running
+    transfer of the built-in engine."""
+    rate = body.speed_limit if isinstance(body.speed_limit, int) else None
+    return to_json(await service.set_speed_limit(download_id, owner, rate))
 
 
 @router.get(

@@ -14,7 +14,17 @@ class SiteRuleOut(BaseModel):
     sleep_seconds: float = Field(description="Seconds between requests to the site")
 
 
-Value = int | float | str | list[SiteRuleOut] | None
+class WindowOut(BaseModel):
+    days: list[str] = Field(examples=[["mon", "tue", "wed", "thu", "fri"]])
+    start: str = Field(alias="from", examples=["09:00"], description="Start, wall-clock time")
+    to: str = Field(examples=["17:00"], description="End; before the start: the next day")
+    limit: int | None = Field(
+        default=None, description="The global limit while in force (bytes per second)"
+    )
+    pause: bool = Field(default=False, description="Whether transfers pause while in force")
+
+
+Value = int | float | str | list[SiteRuleOut] | list[WindowOut] | None
 
 
 class SettingOut(BaseModel):
@@ -25,7 +35,7 @@ class SettingOut(BaseModel):
         description="config: an administrator set the value; default: the environment's"
     )
     description: str
-    type: Literal["integer", "number", "choice", "rules"]
+    type: Literal["integer", "number", "choice", "rules", "rate", "schedule", "timezone"]
     nullable: bool = Field(description="Whether the setting may be empty (send the word none)")
     none_means: str | None = Field(
         description="What an empty value means, e.g. 'no limit' (null: it cannot be empty)"
@@ -33,7 +43,7 @@ class SettingOut(BaseModel):
     choices: list[str] | None = Field(description="The values a choice takes")
     minimum: float | None = Field(description="The smallest value of a number")
     exclusive_minimum: bool = Field(description="Whether the minimum itself is refused")
-    unit: str | None = Field(description="seconds, days, or null")
+    unit: str | None = Field(description="seconds, days, bytes per second, or null")
     updated_at: datetime | None = Field(description="When an administrator last set it")
 
 
@@ -46,6 +56,8 @@ PATCH_EXAMPLE = {
     "over_limit": "reject",
     "limit_per_owner": "none",
     "site_rules": [{"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 5}],
+    "speed_limit_global": "4M",
+    "speed_schedule": [{"days": ["mon", "fri"], "from": "09:00", "to": "17:00", "limit": "1M"}],
 }
 PATCH_DESCRIPTION = (
     'Settings to change, as key: value. A value may be JSON or text (`3` or `"3"`); '

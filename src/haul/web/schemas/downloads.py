@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from haul.core.bandwidth import parse_rate
 from haul.core.profiles import AUDIO_FORMATS, FORMAT_MAX, check_choice
 from haul.core.submit_options import PRIORITY_HIGHEST, PRIORITY_LOWEST, SubmitOptions
 from haul.core.tracking import Tracked
@@ -15,6 +16,11 @@ from haul.web.ids import Id
 from haul.web.schemas.derived import model_of
 
 MAX_URLS_PER_REQUEST = 1000
+SPEED_LIMIT_DESCRIPTION = (
+    "This download's own speed limit: bytes per second, or a text such as "
+    '"2M", "500K", "1.5MB/s"; null, 0 or "none": none (the global and per-owner limits '
+    "still apply). Followed by a running transfer of the built-in engine within a second."
+)
 
 
 class DownloadCreate(BaseModel):
@@ -60,6 +66,16 @@ class DownloadCreate(BaseModel):
         le=7 * 86400,
         description="A live stream's recording ends after this many seconds of media",
     )
+    speed_limit: int | str | None = Field(
+        default=None,
+        description=SPEED_LIMIT_DESCRIPTION,
+        examples=["2M"],
+    )
+
+    @field_validator("speed_limit", mode="before")
+    @classmethod
+    def _speed(cls, value: Any) -> int | None:
+        return speed_limit(value)
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -92,7 +108,29 @@ class DownloadCreate(BaseModel):
             title=self.title if self.url is not None else None,
             **choice(self.format, self.audio_format, self.audio_quality),
             max_duration=self.max_duration,
+            speed_limit=self.speed_limit if isinstance(self.speed_limit, int) else None,
         )
+
+
+class DownloadChange(BaseModel):
+    """What a PATCH of a download changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speed_limit: int | str | None = Field(description=SPEED_LIMIT_DESCRIPTION, examples=["1M"])
+
+    @field_validator("speed_limit", mode="before")
+    @classmethod
+    def _speed(cls, value: Any) -> int | None:
+        return speed_limit(value)
+
+
+def speed_limit(value: Any) -> int | None:
+    """A download's own speed limit as given; the sentence of a bad one is the 422's."""
+    try:
+        return parse_rate(value)
+    except ValueError as exc:
+        raise PydanticCustomError("speed_limit", str(exc)) from None
 
 
 def choice(
@@ -133,6 +171,7 @@ else:
             "format": "The yt-dlp format selector chosen for this download (null: the profile's)",
             "audio_format": "Audio only, chosen for this download (null: the profile's choice)",
             "audio_quality": "The audio quality chosen with audio_format",
+            "speed_limit": "Its own speed limit in bytes per second (null: none)",
             "live_ended_by": (
                 "How a finished live recording ended: user (stopped by hand), max_duration, "
                 "stream_ended or stream_quiet (it stopped answering or adding segments)"

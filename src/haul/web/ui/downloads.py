@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from haul.core.bandwidth import parse_rate
 from haul.core.status import Status
 from haul.errors import Conflict, HaulError, NotFound
 from haul.service import Owner, to_json
@@ -231,9 +232,21 @@ async def act(
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
     delete_files: Annotated[bool, Form()] = False,
     back: Annotated[str, Form(max_length=500)] = "",
+    speed_limit: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """The buttons of a page without JavaScript: act, then go back where the person was."""
+    """The buttons of a page without JavaScript: act, then go back where the person was.
+    ``speed_limit``: the form that gives the download its own speed limit."""
     csrf.check(request, csrf_field)
+    if action == "speed_limit":
+        try:
+            rate = parse_rate(speed_limit)
+        except ValueError as exc:
+            return await _error_page(request, 422, str(exc))
+        try:
+            await service.set_speed_limit(download_id, owner, rate)
+        except HaulError as exc:
+            return await _error_page(request, status_for(exc), exc.message)
+        return RedirectResponse(_back_here(back), status_code=303)
     if action not in ACTIONS:
         return await _error_page(
             request, status_of(NotFound), "There is no such action on a download."

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from haul import __version__
+from haul.core.bandwidth import rate_input
 from haul.core.units import size_text
 from haul.web.ui.csrf import csrf_token, remember
 from haul.web.ui.identity import who
@@ -115,6 +116,7 @@ def environment() -> Environment:
     env.filters.update(
         size=human_size,
         speed=human_speed,
+        rate_input=rate_input,
         duration=human_duration,
         when=when,
         iso=iso,

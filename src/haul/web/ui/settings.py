@@ -3,12 +3,14 @@ download profiles, and a retention run on demand with the space it freed."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from haul.core.bandwidth import parse_schedule, rate_input
 from haul.core.extractor_args import EXAMPLE as EXTRACTOR_ARGS_EXAMPLE
 from haul.core.extractor_args import as_text as extractor_args_text
 from haul.core.profiles import (
@@ -26,6 +28,7 @@ from haul.errors import HaulError, InvalidFields
 from haul.service.config import ConfigService
 from haul.service.profiles import ProfileService
 from haul.service.retention import RetentionService
+from haul.service.speeds import speeds_now
 from haul.web.deps import AdminDep, ConfigDep, ProfilesDep, RetentionDep
 from haul.web.errors import status_for
 from haul.web.ui import csrf
@@ -72,6 +75,10 @@ LABELS = {
     "retention_days": "Keep finished downloads (days)",
     "anonymous_retention_days": "Keep anonymous visitors' downloads (days)",
     "site_rules": "Site rules",
+    "speed_limit_global": "Download speed (everyone)",
+    "speed_limit_per_owner": "Download speed (per person)",
+    "speed_schedule": "Speed schedule",
+    "speed_timezone": "Time zone of the schedule",
 }
 #: Empty rows the site rules table offers for new rules.
 BLANK_RULES = 3
@@ -120,12 +127,23 @@ def _services(
 ServicesDep = Annotated[SettingsServices, Depends(_services)]
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, kind: str = "") -> str:
     if value is None:
         return "none"
+    if kind == "schedule":  # one window a line
+        return "[\n" + ",\n".join(json.dumps(w) for w in value) + "\n]" if value else ""
+    if kind == "rate" and isinstance(value, int):
+        return rate_input(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return number_text(value)
     return str(value)
+
+
+def _same_schedule(text: str, value: Any) -> bool:
+    try:
+        return bool([w.as_json() for w in parse_schedule(text)] == value)
+    except ValueError:
+        return False
 
 
 @router.get("/settings", response_class=HTMLResponse)
@@ -159,14 +177,20 @@ async def save_settings(request: Request, services: ServicesDep, admin: AdminDep
             if not _same_rules(rows, entry["value"]):
                 changes[key] = rows
             continue
+        kind = entry["type"]
         text = str(form.get(key, "")).strip()
         typed[key] = text
+        if kind == "schedule":  # no default box: an empty schedule is none
+            if not _same_schedule(text or "[]", entry["value"]):
+                changes[key] = text or []
+            continue
+        shown_now, shown_default = _shown(entry["value"], kind), _shown(entry["default"], kind)
         # "default" ticked means the default, unless a new value was typed over it.
-        typed_over = text not in ("", _shown(entry["value"]), _shown(entry["default"]))
+        typed_over = text not in ("", shown_now, shown_default)
         if form.get(f"{key}__default") == "true" and not typed_over:
             if entry["source"] == "config":
                 changes[key] = None
-        elif text != _shown(entry["value"]) or entry["source"] == "default":
+        elif text != shown_now or entry["source"] == "default":
             changes[key] = text
     try:
         await services.config.update(changes)
@@ -282,8 +306,9 @@ async def _render(
     settings = await services.config.settings()
     for entry in settings:
         entry["label"] = LABELS.get(entry["key"], entry["key"].replace("_", " "))
-        entry["shown"] = (typed or {}).get(entry["key"], _shown(entry["value"]))
-        entry["default_shown"] = _shown(entry["default"])
+        kind = entry["type"]
+        entry["shown"] = (typed or {}).get(entry["key"], _shown(entry["value"], kind))
+        entry["default_shown"] = _shown(entry["default"], kind)
         if entry["type"] == "rules":
             rows = (typed or {}).get(entry["key"], entry["value"])
             blank = {"domain": "", "max_transfers": None, "sleep_seconds": None}
@@ -312,4 +337,5 @@ async def _render(
         last_run=await services.retention.last_run(),
         report=report,
         saved=request.query_params.get("saved") == "1",
+        speeds=speeds_now(services.config.current),
     )

@@ -1,0 +1,134 @@
+"""Keeps the speed budgets of this worker's transfers (:mod:`haul.engine.bandwidth`) in line
+with the runtime settings and the speed schedule, and tells the worker when a pause window
+begins and ends.
+
+A pause window stops the built-in engine's running transfers (each keeps its part and goes
+back to the queue, holding its slot) and holds the claiming of jobs, until the window ends;
+then they are taken up again and resume where they stopped. That is what a person who
+schedules "no downloads during working hours" expects: the line is free in the window, and
+nothing is lost or has to be resumed by hand. Holding connections open without reading would
+not free the line for long (servers drop an idle connection after a minute or so, and each
+drop would cost a retry), and pausing the downloads themselves would mix the schedule's
+pauses with the user's own.
+
+With several workers the global limit is shared: each worker's part is its running transfers
+over all running transfers, read from the database at its heartbeat (:func:`share_of`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from haul.core.bandwidth import InForce, Window, in_force, rate_text, zone
+from haul.core.config import RuntimeValues
+from haul.engine.bandwidth import Budgets
+
+log = logging.getLogger(__name__)
+
+#: The longest the keeper sleeps between two looks at the clock (a change of settings wakes
+#: it sooner; a clock that jumps is caught within this).
+LOOK_EVERY = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedSettings:
+    """The speed settings in effect (from the runtime settings)."""
+
+    global_limit: int | None = None
+    owner_limit: int | None = None
+    schedule: tuple[Window, ...] = ()
+    timezone: str = "UTC"
+
+
+def speed_settings(values: RuntimeValues) -> SpeedSettings:
+    """The speed settings of the runtime settings in effect."""
+    return SpeedSettings(
+        values.speed_limit_global,
+        values.speed_limit_per_owner,
+        values.speed_schedule,
+        values.speed_timezone,
+    )
+
+
+def share_of(worker_id: str, mine: int, counts: Mapping[str, int]) -> float:
+    """This worker's part of the global limit: its transfers over everyone's (the database's
+    ``counts`` per worker; ``mine``, its own as it knows them now). A worker with no transfer
+    counts as one, so a transfer it starts before the next heartbeat is not starved."""
+    own = max(mine, 1)
+    others = sum(count for worker, count in counts.items() if worker != worker_id)
+    return own / (own + others)
+
+
+class SpeedKeeper:
+    """See the module docstring. ``settings`` is read at each look; ``now`` is the wall
+    clock (injected by tests)."""
+
+    def __init__(
+        self,
+        budgets: Budgets,
+        settings: Callable[[], SpeedSettings],
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.budgets = budgets
+        self.settings = settings
+        self.now = now
+        self.state = InForce(None, None)
+        self._wake = asyncio.Event()
+
+    @property
+    def paused(self) -> bool:
+        return self.state.pause
+
+    def changed(self) -> None:
+        """The settings changed: look again now."""
+        self._wake.set()
+
+    def look(self) -> InForce:
+        """Apply what is in force now to the budgets; returns it."""
+        wanted = self.settings()
+        try:
+            tz = zone(wanted.timezone)
+        except ValueError:
+            tz = zone("UTC")  # refused when set; a stored value from elsewhere falls back
+        state = in_force(wanted.schedule, self.now(), tz)
+        limit = state.limit(wanted.global_limit)
+        if limit != self.budgets.global_limit:
+            log.info("global download speed limit: %s", rate_text(limit))
+        self.budgets.set_global(limit)
+        self.budgets.set_owner_limit(wanted.owner_limit)
+        if state.pause != self.state.pause:
+            log.info(
+                "the speed schedule %s the built-in engine's transfers",
+                "pauses" if state.pause else "resumes",
+            )
+        self.state = state
+        return state
+
+    async def run(
+        self, running: Callable[[], bool], paused: Callable[[], None], resumed: Callable[[], None]
+    ) -> None:
+        """Look at every change of the schedule or the settings while ``running()``; call
+        ``paused`` when a pause window begins, ``resumed`` when it ends."""
+        while running():
+            was = self.paused
+            try:
+                state = self.look()
+            except Exception:
+                log.exception("could not apply the speed settings")
+                state = self.state
+            if state.pause and not was:
+                paused()
+            elif was and not state.pause:
+                resumed()
+            wait = LOOK_EVERY
+            if state.until is not None:
+                wait = min(wait, max(0.05, (state.until - self.now()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+            self._wake.clear()
