@@ -1,0 +1,78 @@
+"""The subscriptions pages in a real Chromium against a real ``haul serve``: the "paused" box
+beside its words, and on a phone each subscription and each entry seen as a card that fits the
+screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.support import media
+from tests.support.browser import PHONE
+from tests.support.origin import Origin
+from tests.support.server import HaulServer
+
+
+def channel(origin: Origin, haul_web: HaulServer, clips: int) -> dict[str, Any]:
+    """A subscription to a channel page of ``clips`` videos, checked once (all remembered)."""
+    urls = [origin.url(f"/c/{'a-rather-long-clip-name-' * 2}{n}.mp4") for n in range(clips)]
+    origin.add_page("/c", media.page_with_videos(urls, title="A channel of clips"))
+    made = haul_web.api("POST", "/subscriptions", json={"url": origin.url("/c")})
+    assert made.status_code == 201, made.text
+    checked = haul_web.api("POST", f"/subscriptions/{made.json()['id']}/check")
+    assert checked.status_code == 200 and checked.json()["remembered"] == clips, checked.text
+    answer: dict[str, Any] = checked.json()["subscription"]
+    return answer
+
+
+def boxes(page: Page, selector: str) -> list[dict[str, float]]:
+    found: list[dict[str, float]] = page.eval_on_selector_all(
+        selector,
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return {x: r.x, y: r.y, width: r.width, height: r.height}; })",
+    )
+    return found
+
+
+def test_the_paused_box_sits_beside_its_words(page: Page, haul_web: HaulServer) -> None:
+    page.goto("/subscriptions")
+    box, words = page.evaluate(
+        """() => {
+          const input = document.querySelector('input[name="paused"]');
+          const text = [...input.parentElement.childNodes].find(
+            n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+          const range = document.createRange();
+          range.selectNodeContents(text);
+          const r = (b) => ({x: b.x, y: b.y, width: b.width, height: b.height});
+          return [r(input.getBoundingClientRect()), r(range.getBoundingClientRect())];
+        }"""
+    )
+    assert box["width"] < 40, f"the box is a box, not {box['width']} px wide"
+    assert words["x"] >= box["x"] + box["width"], "its words are to its right"
+    middle = box["y"] + box["height"] / 2
+    assert words["y"] <= middle <= words["y"] + words["height"], "on the same line"
+
+
+def test_subscriptions_and_entries_are_cards_on_a_phone(
+    phone_page: Page, haul_web: HaulServer, origin: Origin
+) -> None:
+    made = channel(origin, haul_web, 3)
+    for path, rows in (
+        (
+            "/subscriptions",
+            "#subscriptions tbody tr",
+        ),
+        (f"/subscriptions/{made['id']}", "#entries tbody tr"),
+    ):
+        phone_page.goto(path)
+        expect(phone_page.locator(rows).first).to_be_visible()
+        width = phone_page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE.width, f"{path} is {width} px wide on a {PHONE.width} px screen"
+        cards = boxes(phone_page, rows)
+        titles = boxes(phone_page, f"{rows} td.title")
+        assert len(titles) == len(cards) >= 1
+        for card, title in zip(cards, titles, strict=True):
+            assert title["width"] >= card["width"] * 0.8, f"{path}: a title gets a card's width"
+    phone_page.goto(f"/subscriptions/{made['id']}")
+    expect(phone_page.locator(".subscription-facts")).to_contain_text("3 entries, 0 downloads")
