@@ -1,6 +1,6 @@
-"""The subscriptions pages in a real Chromium against a real ``haul serve``: the "paused" box
-beside its words, and on a phone each subscription and each entry seen as a card that fits the
-screen."""
+"""The subscriptions pages in a real Chromium against a real ``haul serve``: what a bad form
+says beside each field, the "paused" box beside its words, and on a phone each subscription and
+each entry seen as a card that fits the screen."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.support import media
-from tests.support.browser import PHONE
+from tests.support.browser import PHONE, PageErrors
 from tests.support.origin import Origin
 from tests.support.server import HaulServer
+
+#: Chromium reports a page answered 422 (a form with notes beside its fields) as a console error.
+FORM_NOTES = r"status of 422"
 
 
 def channel(origin: Origin, haul_web: HaulServer, clips: int) -> dict[str, Any]:
@@ -33,6 +36,41 @@ def boxes(page: Page, selector: str) -> list[dict[str, float]]:
         " return {x: r.x, y: r.y, width: r.width, height: r.height}; })",
     )
     return found
+
+
+def test_a_bad_form_says_what_is_wrong_beside_each_field(
+    page: Page, haul_web: HaulServer, browser_errors: PageErrors
+) -> None:
+    browser_errors.allow(FORM_NOTES)
+    page.goto("/subscriptions")
+    page.get_by_label("Link").fill("http://127.0.0.1:9/feed.xml")
+    page.get_by_label("Check every (minutes)").fill("-5")
+    page.get_by_label("Keep the newest").fill("0")
+    page.get_by_label("Title filter").fill("(unclosed")
+    page.get_by_role("button", name="Subscribe").click()
+
+    interval = page.get_by_label("Check every (minutes)")
+    expect(interval).to_have_attribute("aria-invalid", "true")
+    expect(interval).to_have_value("-5")
+    notes = page.locator(".field-error")
+    expect(notes).to_have_count(3)
+    expect(notes.nth(0)).to_have_text(
+        "A subscription is checked every 5 to 10080 minutes (a week), not every -5."
+    )
+    expect(notes.nth(1)).to_contain_text("not a regular expression")
+    expect(notes.nth(2)).to_contain_text("not 0")
+    colors = page.evaluate(
+        "() => [getComputedStyle(document.querySelector('.field-error')).color,"
+        " getComputedStyle(document.querySelector('.field > label')).color]"
+    )
+    assert colors[0] != colors[1], "a note of what is wrong stands out from the labels"
+    assert haul_web.api("GET", "/subscriptions").json()["items"] == []
+
+    page.get_by_label("Check every (minutes)").fill("often")
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page.locator(".field-error").first).to_have_text(
+        "Check every (minutes) is a whole number, not 'often'."
+    )
 
 
 def test_the_paused_box_sits_beside_its_words(page: Page, haul_web: HaulServer) -> None:

@@ -31,6 +31,12 @@ NOTES = {
     "resumed": "The subscription is checked again.",
     "removed": "The subscription is removed; its downloads stay.",
 }
+#: The labels of the forms' number fields, as their notes name them.
+LABELS = {
+    "interval_minutes": "Check every (minutes)",
+    "max_per_check": "At most per check",
+    "keep_last": "Keep the newest",
+}
 #: The fields of the forms, as typed (numbers and dates are read from text).
 FIELDS = (
     "url",
@@ -64,10 +70,11 @@ def _settings(typed: dict[str, str], *, creating: bool) -> dict[str, Any]:
             if not creating and name != "interval_minutes":
                 out[name] = None
             continue
-        if not (text.isascii() and text.isdigit()):
-            problems[name] = f"{name.replace('_', ' ').capitalize()} is a whole number."
+        digits = text[1:] if text[:1] in "+-" else text
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
+            problems[name] = f"{LABELS[name]} is a whole number, not {text[:40]!r}."
             continue
-        out[name] = int(text)
+        out[name] = int(text)  # its range is the service's to check, in its own words
     since = typed.get("since", "")
     if since:
         try:
