@@ -434,3 +434,10 @@ async def test_keep_last_keeps_only_the_newest_files(app: App, channel: Channel)
     assert files[newer].exists()
     assert (await app.get(f"/downloads/{older}")).status_code == 404  # out of view
     assert (await app.get(f"/downloads/{newer}")).json()["status"] == "completed"
+    entries = (await app.get(f"/subscriptions/{made['id']}/entries")).json()["items"]
+    became = {e["download_id"]: e["download_status"] for e in entries}
+    assert became == {older: "removed", newer: "completed"}
+    shown = await app.http.get(f"/subscriptions/{made['id']}", headers={"Accept": "text/html"})
+    assert f"download {older}, removed since" in shown.text
+    assert f'href="/downloads/{older}"' not in shown.text  # no link to a page that is gone
+    assert f'href="/downloads/{newer}"' in shown.text

@@ -68,6 +68,8 @@ CHANGEABLE = frozenset(
         "paused",
     }
 )
+#: An entry's download status once its download was taken out of view.
+REMOVED = "removed"
 #: Entries listed at most per page.
 ENTRIES_PAGE = 500
 
@@ -194,9 +196,7 @@ class SubscriptionService:
                 "published_at": _iso(_aware(r.published_at)),
                 "seen_at": _iso(_aware(r.seen_at)),
                 "download_id": r.download_id,
-                "download_status": (
-                    str(phase_status(r.phase, bool(r.desired_paused))) if r.phase else None
-                ),
+                "download_status": _entry_status(r),
                 "skipped": r.skipped,
                 "error": r.error,
             }
@@ -382,6 +382,16 @@ class SubscriptionService:
 
     def _tell(self, shown: dict[str, Any], action: str) -> None:
         self.bus.publish("subscription", 0, shown["owner"], action=action, subscription=shown)
+
+
+def _entry_status(row: Any) -> str | None:
+    """What became of an entry's download: its status, ``removed`` once it was taken out of
+    view (by its owner, or by ``keep_last`` with its files), None without one."""
+    if not row.phase:
+        return None
+    if row.hidden:
+        return REMOVED
+    return str(phase_status(row.phase, bool(row.desired_paused)))
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -52,8 +52,9 @@ async def counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[i
 async def entries(
     session: AsyncSession, subscription_id: int, *, limit: int, before: int | None
 ) -> list[Any]:
-    """A page of what a subscription saw, newest first, each with its download's phase and
-    whether it is paused (None: no download, or it was deleted)."""
+    """A page of what a subscription saw, newest first, each with its download's phase,
+    whether it is paused and whether it was removed from view (None: no download, or it was
+    deleted)."""
     query = (
         select(
             SubscriptionEntry.id,
@@ -67,6 +68,7 @@ async def entries(
             SubscriptionEntry.error,
             Download.phase,
             Download.desired_paused,
+            Download.hidden,
         )
         .outerjoin(Download, Download.id == SubscriptionEntry.download_id)
         .where(SubscriptionEntry.subscription_id == subscription_id)

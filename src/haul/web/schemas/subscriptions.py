@@ -114,7 +114,10 @@ class EntryOut(BaseModel):
     published_at: str | None
     seen_at: str | None
     download_id: int | None = Field(description="The download it became (null: none)")
-    download_status: str | None
+    download_status: str | None = Field(
+        description="Its download's status; removed once the download was taken out of view "
+        "(by its owner, or by keep_last with its files)"
+    )
     skipped: str | None = Field(
         description="Why it was not downloaded: backfill, since, filter, no_link, refused"
     )
