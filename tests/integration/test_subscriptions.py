@@ -441,3 +441,29 @@ async def test_keep_last_keeps_only_the_newest_files(app: App, channel: Channel)
     assert f"download {older}, removed since" in shown.text
     assert f'href="/downloads/{older}"' not in shown.text  # no link to a page that is gone
     assert f'href="/downloads/{newer}"' in shown.text
+
+
+async def test_an_administrator_sees_whose_each_subscription_is(settings: Settings) -> None:
+    from tests.support.people import crowd
+
+    async with crowd(settings) as people:
+        for person in (people.alice, people.bob):
+            made = await person.post(
+                "/subscriptions", json={"url": "http://example.test/channel", "paused": True}
+            )
+            assert made.status_code == 201, made.text
+            assert made.json()["owner_name"] == person.name
+        seen = (await people.admin.get("/subscriptions")).json()["items"]
+        assert sorted(s["owner_name"] for s in seen) == ["alice", "bob"]
+        own = (await people.bob.get("/subscriptions")).json()["items"]
+        assert [s["owner_name"] for s in own] == ["bob"]
+
+        html = {"Accept": "text/html"}
+        listing = (await people.admin.http.get("/subscriptions", headers=html)).text
+        assert "Everyone&#39;s" in listing and ">Owner</th>" in listing
+        assert '<td class="owner">alice</td>' in listing
+        assert '<td class="owner">bob</td>' in listing
+        mine = (await people.bob.http.get("/subscriptions", headers=html)).text
+        assert ">Yours</h2>" in mine and ">Owner</th>" not in mine
+        detail = await people.admin.http.get(f"/subscriptions/{seen[0]['id']}", headers=html)
+        assert f'id="subscription-owner">{seen[0]["owner_name"]}<' in detail.text

@@ -20,6 +20,7 @@ SUB: dict[str, Any] = {
     "kind": "playlist",
     "title": "Someone's videos",
     "owner": "local",
+    "owner_name": "local",
     "profile": None,
     "interval_minutes": 120,
     "backfill": "none",
@@ -53,6 +54,7 @@ class Server:
         self.requests: list[httpx.Request] = []
         self.check: dict[str, Any] = {"checked": True, "downloads": [7, 8], "remembered": 1}
         self.check |= {"deferred": 0, "error": None, "subscription": SUB}
+        self.listed: list[dict[str, Any]] = [SUB]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -64,7 +66,7 @@ class Server:
         if method == "DELETE":
             return httpx.Response(204)
         if path == "/api/v1/subscriptions" and method == "GET":
-            return httpx.Response(200, json={"items": [SUB]})
+            return httpx.Response(200, json={"items": self.listed})
         if method == "POST":
             return httpx.Response(201, json=SUB)
         return httpx.Response(200, json=SUB)
@@ -126,6 +128,16 @@ def test_ls_and_show(server: Server) -> None:
     shown = run("show", "3").output
     assert "40 entries, 2 downloads" in shown and "review" in shown
     assert "download 7 (completed)" in shown and "skipped: backfill" in shown
+
+
+def test_ls_names_the_owners_when_it_shows_several(server: Server) -> None:
+    assert "owner" not in run("ls").output  # one's own: no column of the same name
+    bobs = SUB | {"id": 4, "owner": "user:2", "owner_name": "bob", "title": "Bob's videos"}
+    server.listed = [bobs, SUB]
+    lines = run("ls").output.splitlines()
+    assert any("owner" in line for line in lines)
+    assert any("bob" in line and "Bob's videos" in line for line in lines)
+    assert any("local" in line and "Someone's videos" in line for line in lines)
 
 
 def test_a_failed_check_says_why_and_exits_1(server: Server) -> None:

@@ -41,8 +41,13 @@ def list_subscriptions(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = Non
         console.print("No subscriptions; add one with `haul subscriptions add URL`.")
         return
 
+    owners = len({s["owner"] for s in items}) > 1  # an administrator's view of several
+
     def wide() -> Table:
-        table = Table("id", "kind")
+        table = Table("id")
+        if owners:
+            table.add_column("owner", overflow="fold")
+        table.add_column("kind")
         table.add_column("title / url", overflow="fold")
         table.add_column("every", justify="right")
         table.add_column("next check")
@@ -51,6 +56,7 @@ def list_subscriptions(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = Non
         for s in items:
             table.add_row(
                 str(s["id"]),
+                *([text(s.get("owner_name") or s["owner"])] if owners else []),
                 s["kind"],
                 text(s["title"] or s["url"]),
                 f"{s['interval_minutes']} min",
@@ -66,7 +72,10 @@ def list_subscriptions(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = Non
         for s in items:
             table.add_row(
                 str(s["id"]),
-                text(f"{s['title'] or s['url']} ({s['kind']}, {_state(s)})"),
+                text(
+                    f"{s['title'] or s['url']} ({s['kind']}, {_state(s)}"
+                    + (f", {s.get('owner_name') or s['owner']})" if owners else ")")
+                ),
             )
         return table
 

@@ -106,9 +106,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def view(
-    row: Subscription, counts: tuple[int, int] = (0, 0), now: datetime | None = None
+    row: Subscription,
+    counts: tuple[int, int] = (0, 0),
+    now: datetime | None = None,
+    *,
+    owner_name: str | None = None,
 ) -> dict[str, Any]:
-    """A subscription as every interface shows it."""
+    """A subscription as every interface shows it (``owner_name``: its owner as people read
+    it, the owner key when not given)."""
     now = now or utcnow()
     return {
         "id": row.id,
@@ -116,6 +121,7 @@ def view(
         "kind": row.kind,
         "title": row.title,
         "owner": row.owner_key,
+        "owner_name": owner_name or row.owner_key,
         "profile": row.profile,
         "interval_minutes": row.interval_minutes,
         "backfill": row.backfill,
@@ -169,13 +175,15 @@ class SubscriptionService:
         async with self.db.read() as s:
             rows = await q.visible(s, None if owner.is_admin else owner.key)
             counts = await q.counts(s, [r.id for r in rows])
-        return [view(r, counts.get(r.id, (0, 0))) for r in rows]
+            names = await q.owner_names(s, {r.owner_key for r in rows})
+        return [view(r, counts.get(r.id, (0, 0)), owner_name=names.get(r.owner_key)) for r in rows]
 
     async def get(self, subscription_id: int, owner: Owner) -> dict[str, Any]:
         async with self.db.read() as s:
             row = await self._row(s, subscription_id, owner)
             counts = await q.counts(s, [row.id])
-        return view(row, counts.get(row.id, (0, 0)))
+            names = await q.owner_names(s, [row.owner_key])
+        return view(row, counts.get(row.id, (0, 0)), owner_name=names.get(row.owner_key))
 
     async def entries(
         self, subscription_id: int, owner: Owner, *, limit: int = 100, cursor: int | None = None
@@ -246,7 +254,8 @@ class SubscriptionService:
             )
             s.add(row)
             await s.flush()
-            shown = view(row)
+            names = await q.owner_names(s, [row.owner_key])
+            shown = view(row, owner_name=names.get(row.owner_key))
         self._tell(shown, "created")
         return shown
 
@@ -267,7 +276,8 @@ class SubscriptionService:
                 row.next_check_at = since + timedelta(minutes=row.interval_minutes)
             row.updated_at = utcnow()
             counts = await q.counts(s, [row.id])
-            shown = view(row, counts.get(row.id, (0, 0)))
+            names = await q.owner_names(s, [row.owner_key])
+            shown = view(row, counts.get(row.id, (0, 0)), owner_name=names.get(row.owner_key))
         self._tell(shown, "changed")
         return shown
 
@@ -425,6 +435,7 @@ class SubscriptionNews:
             if row is None:
                 return
             counts = await q.counts(s, [row.id])
+            names = await q.owner_names(s, [row.owner_key])
             made = (
                 list(
                     (
@@ -434,7 +445,7 @@ class SubscriptionNews:
                 if outcome.downloads
                 else []
             )
-        shown = view(row, counts.get(row.id, (0, 0)))
+        shown = view(row, counts.get(row.id, (0, 0)), owner_name=names.get(row.owner_key))
         self.bus.publish(
             "subscription",
             0,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from haul.store.models import Download, Subscription, SubscriptionEntry
+from haul.core.owners import USER_PREFIX, owner_name
+from haul.store.models import Download, Subscription, SubscriptionEntry, User
 
 
 async def visible(session: AsyncSession, owner_key: str | None) -> list[Subscription]:
@@ -18,6 +19,18 @@ async def visible(session: AsyncSession, owner_key: str | None) -> list[Subscrip
     if owner_key is not None:
         query = query.where(Subscription.owner_key == owner_key)
     return list((await session.scalars(query)).all())
+
+
+async def owner_names(session: AsyncSession, owner_keys: Iterable[str]) -> dict[str, str]:
+    """The owners of ``owner_keys`` as people read them (an account by its user name)."""
+    keys = set(owner_keys)
+    numbers = (k[len(USER_PREFIX) :] for k in keys if k.startswith(USER_PREFIX))
+    ids = {int(n) for n in numbers if n.isascii() and n.isdigit()}
+    users: dict[int, str] = {}
+    if ids:
+        rows = await session.execute(select(User.id, User.username).where(User.id.in_(ids)))
+        users = {int(user_id): str(name) for user_id, name in rows.all()}
+    return {key: owner_name(key, users) for key in keys}
 
 
 async def by_id(session: AsyncSession, subscription_id: int) -> Subscription | None:

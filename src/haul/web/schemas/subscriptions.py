@@ -69,6 +69,7 @@ class SubscriptionOut(BaseModel):
     kind: str = Field(description="playlist, feed or iptv_series")
     title: str | None
     owner: str
+    owner_name: str = Field(description="Its owner as people read it (an account's user name)")
     profile: str | None
     interval_minutes: int
     backfill: str

@@ -236,12 +236,14 @@ async def _list(
     typed: dict[str, str] | None = None,
     code: int = 200,
 ) -> HTMLResponse:
+    items = await subscriptions.visible(owner)
     return page(
         request,
         "subscriptions.html",
         status_code=code,
         nav="subscriptions",
-        items=await subscriptions.visible(owner),
+        items=items,
+        show_owner=owner.is_admin and any(s["owner"] != owner.key for s in items),
         profiles=await profiles.list(),
         note=note,
         problem=problem.message if problem is not None else None,
@@ -270,6 +272,7 @@ async def _detail(
         status_code=code,
         nav="subscriptions",
         s=item,
+        show_owner=owner.is_admin and item["owner"] != owner.key,
         entries=entries,
         profiles=await profiles.list(),
         note=note,
