@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.support import media
 from tests.support.browser import PHONE, PageErrors
+from tests.support.fixtures import MediaFiles
 from tests.support.origin import Origin
 from tests.support.server import HaulServer
 
@@ -114,3 +115,45 @@ def test_subscriptions_and_entries_are_cards_on_a_phone(
             assert title["width"] >= card["width"] * 0.8, f"{path}: a title gets a card's width"
     phone_page.goto(f"/subscriptions/{made['id']}")
     expect(phone_page.locator(".subscription-facts")).to_contain_text("3 entries, 0 downloads")
+
+
+def test_what_a_check_finds_shows_without_a_reload(
+    page: Page, haul_web: HaulServer, origin: Origin, media_files: MediaFiles
+) -> None:
+    origin.add_file("/c/v1.mp4", media_files.mp4, content_type="video/mp4")
+    origin.add_page("/c", media.page_with_videos([origin.url("/c/v1.mp4")]))
+    made = haul_web.api("POST", "/subscriptions", json={"url": origin.url("/c"), "backfill": "all"})
+    assert made.status_code == 201, made.text
+    sub = made.json()["id"]
+
+    page.goto("/subscriptions")
+    page.get_by_label("Link").fill("http://typed.example/feed")  # half-typed: it stays
+    expect(page.locator(f"#subscription-{sub} td.state")).to_have_text("not checked yet")
+    page.evaluate("window.__sameDocument = true")
+    assert haul_web.api("POST", f"/subscriptions/{sub}/check").status_code == 200
+    expect(page.locator(f"#subscription-{sub} td.state")).to_have_text("ok")
+    expect(page.locator(f"#subscription-{sub} td.count")).to_contain_text("1")
+    other = haul_web.api("POST", "/subscriptions", json={"url": origin.url("/other")})
+    expect(page.locator(f"#subscription-{other.json()['id']}")).to_be_visible()
+    expect(page.get_by_label("Link")).to_have_value("http://typed.example/feed")
+    assert page.evaluate("window.__sameDocument") is True
+
+    page.goto(f"/subscriptions/{sub}")
+    expect(page.locator("#entries")).to_contain_text("(completed)")
+    page.evaluate("window.__sameDocument = true")
+    origin.add_file("/c/v2.mp4", media_files.mp4, content_type="video/mp4")
+    origin.throttle("/c/v2.mp4", 20_000)  # a few seconds: queued, then completed, seen here
+    origin.add_page("/c", media.page_with_videos([origin.url(f"/c/v{n}.mp4") for n in (1, 2)]))
+    checked = haul_web.api("POST", f"/subscriptions/{sub}/check")
+    assert checked.status_code == 200 and len(checked.json()["downloads"]) == 1, checked.text
+    expect(page.locator(".subscription-facts")).to_contain_text("2 entries, 2 downloads")
+    new = page.locator("#entries tbody tr").first
+    expect(new).to_contain_text(f"download {checked.json()['downloads'][0]}")
+    expect(new).to_contain_text("(completed)", timeout=30_000)
+    assert page.evaluate("window.__sameDocument") is True
+
+    # Its removal is told to this page too: the page moves on to the list without reading
+    # the removed subscription's page again (a 404 there is an error the page would print).
+    page.get_by_role("button", name="Remove").click()
+    expect(page.locator("p.note")).to_have_text("The subscription is removed; its downloads stay.")
+    expect(page.locator(f"#subscription-{sub}")).to_have_count(0)

@@ -10,6 +10,15 @@ const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
+// Times as the reader's clock says them (the server writes UTC).
+function localTimes(root = document) {
+  for (const t of $$("time[datetime]", root)) {
+    const d = new Date(t.getAttribute("datetime"));
+    if (!isNaN(d) && !t.classList.contains("rel")) t.textContent = d.toLocaleString();
+    if (!isNaN(d)) t.title = d.toString();
+  }
+}
+
 // == Downloads pages ========================================================================
 (() => {
   const LIVE = new Set(["queued", "resolving", "downloading", "paused", "checking", "seeding", "unknown", "processing"]);
@@ -45,13 +54,6 @@ const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
     return `${s}s`;
   }
   const percent = (p) => (p === null || p === undefined ? "" : `${Math.round(p * 100)}%`);
-  function localTimes(root = document) {
-    for (const t of $$("time[datetime]", root)) {
-      const d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d) && !t.classList.contains("rel")) t.textContent = d.toLocaleString();
-      if (!isNaN(d)) t.title = d.toString();
-    }
-  }
 
   // -- talking to the server ------------------------------------------------------------
   function toast(text, bad = false) {
@@ -622,4 +624,76 @@ const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
       button.disabled = false;
     }
   });
+})();
+
+// == Subscriptions pages ====================================================================
+// What a check finds shows without a reload: when one of the subscriptions shown is added,
+// changed, removed or checked (by a worker too), or a download of its entries changes state,
+// the page is read again and its parts that are no forms are swapped in; what is typed in a
+// form stays as it is.
+(() => {
+  const parts = $$("[data-redraw]");
+  if (!parts.length) return;
+  const only = $("[data-subscription]")?.dataset.subscription; // one subscription's page
+  const path = parts[0].dataset.redraw;
+  let running = null;
+  let again = false;
+
+  async function redraw() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      try {
+        const res = await fetch(path, { headers: { Accept: "text/html" } });
+        if (!res.ok) return; // removed meanwhile, or logged out: left as it is
+        const page = new DOMParser().parseFromString(await res.text(), "text/html");
+        for (const id of ["subs-live", "subscription-live", "entries-live"]) {
+          const old = document.getElementById(id);
+          const fresh = page.getElementById(id);
+          if (!old || !fresh) continue;
+          old.replaceWith(document.adoptNode(fresh));
+          localTimes(fresh);
+        }
+      } catch {
+        /* offline for a moment: the next event tries again */
+      }
+    })();
+    await running;
+    running = null;
+    if (again) {
+      again = false;
+      redraw();
+    }
+  }
+  function shownDownloads() {
+    return new Set($$('#entries a[href*="/downloads/"]').map((a) => a.getAttribute("href").split("/").pop()));
+  }
+  const source = new EventSource(`${API}/events`);
+  source.addEventListener("subscription", (e) => {
+    try {
+      const data = JSON.parse(e.data);
+      if (!only) redraw();
+      // One subscription's page: its removal leaves the page as it is (nothing to read again).
+      else if (String(data.subscription?.id) === only && data.action !== "removed") redraw();
+    } catch (err) {
+      console.warn("haul: bad event", err);
+    }
+  });
+  source.addEventListener("status", (e) => {
+    if (!only) return;
+    try {
+      const item = JSON.parse(e.data).download;
+      if (item && shownDownloads().has(String(item.id))) redraw();
+    } catch (err) {
+      console.warn("haul: bad event", err);
+    }
+  });
+  let first = true;
+  source.addEventListener("hello", () => {
+    if (first) first = false;
+    else redraw(); // events missed while away are not replayed
+  });
+  window.addEventListener("pagehide", () => source.close());
 })();
