@@ -46,7 +46,7 @@ def test_add_check_ls_show_pause_resume_rm(
     assert "A haul channel" in listed.stdout and "60 min" in listed.stdout
     shown = server.cli("subscriptions", "show", "1")
     assert shown.returncode == 0, shown.stderr
-    assert "2 entries, 1 downloads" in shown.stdout
+    assert "2 entries, 1 download" in shown.stdout
     assert "download 1 (" in shown.stdout and "skipped: backfill" in shown.stdout
 
     again = server.cli("subscriptions", "check", "1")

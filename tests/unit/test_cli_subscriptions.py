@@ -4,6 +4,7 @@ seen, check (what it found, or why it failed), pause, resume, rm."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -55,6 +56,7 @@ class Server:
         self.check: dict[str, Any] = {"checked": True, "downloads": [7, 8], "remembered": 1}
         self.check |= {"deferred": 0, "error": None, "subscription": SUB}
         self.listed: list[dict[str, Any]] = [SUB]
+        self.one: dict[str, Any] = SUB
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -69,7 +71,7 @@ class Server:
             return httpx.Response(200, json={"items": self.listed})
         if method == "POST":
             return httpx.Response(201, json=SUB)
-        return httpx.Response(200, json=SUB)
+        return httpx.Response(200, json=self.one)
 
 
 @pytest.fixture
@@ -128,6 +130,8 @@ def test_ls_and_show(server: Server) -> None:
     shown = run("show", "3").output
     assert "40 entries, 2 downloads" in shown and "review" in shown
     assert "download 7 (completed)" in shown and "skipped: backfill" in shown
+    server.one = SUB | {"entries": 1, "downloads": 1}
+    assert re.search(r"1 entry, 1 download *$", run("show", "3").output, re.MULTILINE)
 
 
 def test_ls_names_the_owners_when_it_shows_several(server: Server) -> None:

@@ -22,6 +22,13 @@ def _when(value: str | None) -> str:
     return value[:16].replace("T", " ") if value else "-"
 
 
+def _seen(entries: int, downloads: int) -> str:
+    return (
+        f"{entries} entr{'y' if entries == 1 else 'ies'}, "
+        f"{downloads} download{'' if downloads == 1 else 's'}"
+    )
+
+
 def _state(s: dict[str, Any]) -> str:
     if s["paused"]:
         return "paused"
@@ -153,7 +160,7 @@ def show_subscription(
         ("profile", [text(s["profile"] or "default")]),
         ("last check", [_when(s["last_checked_at"])]),
         ("next check", [_when(s["next_check_at"])]),
-        ("seen", [f"{s['entries']} entries, {s['downloads']} downloads"]),
+        ("seen", [_seen(s["entries"], s["downloads"])]),
     ]
     for name in ("since", "title_filter", "max_per_check", "keep_last", "media_id"):
         if s[name] is not None:
