@@ -322,6 +322,7 @@ async def test_bad_subscriptions_are_refused_with_a_sentence(app: App, channel: 
         ({"url": channel.url, "title_filter": "(open"}, 422, "not a regular expression"),
         ({"url": channel.url, "profile": "nope"}, 422, "There is no profile named 'nope'"),
         ({"url": channel.url, "max_per_check": 0}, 422, "max_per_check is a number from 1"),
+        ({"url": channel.url, "since": "yesterday"}, 422, "since: a date like 2024-01-31"),
         ({"url": "iptv://nobody/series/1"}, 404, "There is no IPTV provider"),
         ({"url": "iptv://nobody/movie/1"}, 422, "An IPTV subscription is to a series"),
     ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from haul.web.ids import Id
 
@@ -29,7 +30,9 @@ class SubscriptionSettings(BaseModel):
     )
     backfill: str | int | None = Field(default=None, description=BACKFILL_HELP, examples=["none"])
     since: datetime | None = Field(
-        default=None, description="Entries published before this are never downloaded"
+        default=None,
+        description="Entries published before this are never downloaded (a date, 2024-01-31, "
+        "or a date and time)",
     )
     title_filter: str | None = Field(
         default=None,
@@ -44,6 +47,22 @@ class SubscriptionSettings(BaseModel):
         default=None, description="Only the newest N downloaded files are kept"
     )
     paused: bool | None = None
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since_in_words(cls, value: object) -> object:
+        """A date that cannot be read is said in a sentence, not in the parser's terms."""
+        if not isinstance(value, str) or not value.strip():
+            return value or None
+        text = value.strip()
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise PydanticCustomError(
+                "since",
+                "a date like 2024-01-31 (or a date and time, 2024-01-31T18:00:00Z), not {given}",
+                {"given": repr(text[:40])},
+            ) from None
 
 
 class SubscriptionCreate(SubscriptionSettings):
