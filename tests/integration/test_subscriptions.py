@@ -148,7 +148,12 @@ async def test_backfill_none_fetches_nothing_until_a_new_entry_appears(
     assert channel.fetched() == ["/channel/v3.mp4"]
 
 
-def podcast(origin: Origin, episodes: int, path: str = "/show") -> None:
+def podcast(
+    origin: Origin,
+    episodes: int,
+    path: str = "/show",
+    content_type: str = "application/rss+xml",
+) -> None:
     """A podcast's RSS feed at ``path`` (its address does not say it is a feed), newest first,
     an enclosure per episode."""
     items = []
@@ -166,7 +171,7 @@ def podcast(origin: Origin, episodes: int, path: str = "/show") -> None:
         + "".join(items)
         + "</channel></rss>"
     )
-    origin.add_file(path, feed.encode(), content_type="application/rss+xml")
+    origin.add_file(path, feed.encode(), content_type=content_type)
 
 
 async def test_a_feed_downloads_its_enclosures_two_then_the_third(app: App, origin: Origin) -> None:
@@ -186,6 +191,24 @@ async def test_a_feed_downloads_its_enclosures_two_then_the_third(app: App, orig
     assert path.read_bytes() == bytes([3]) * 20_000  # the enclosure itself, fetched directly
     assert (await check(app, made["id"]))["downloads"] == []
     assert await download_count(app) == 3
+
+
+async def test_a_feed_its_server_gives_no_type_is_found_by_its_first_bytes(
+    app: App, origin: Origin
+) -> None:
+    podcast(origin, 1, content_type="application/octet-stream")  # a file server's "no idea"
+    made = await subscribe(app, url=origin.url("/show"), backfill="all")
+    first = await check(app, made["id"])
+    assert first["error"] is None and first["subscription"]["kind"] == "feed", first
+    assert len(first["downloads"]) == 1
+
+
+async def test_a_big_file_subscribed_to_is_not_read_as_a_feed(app: App, origin: Origin) -> None:
+    origin.add_file("/big.mp4", bytes(21 << 20), content_type="video/mp4")
+    made = await subscribe(app, url=origin.url("/big.mp4"))
+    first = await check(app, made["id"])
+    assert first["error"] is None, first  # not "the feed is larger than 20 MB"
+    assert sum(r.bytes_sent for r in origin.requests if r.path == "/big.mp4") < 1 << 20
 
 
 async def test_check_now_is_one_at_a_time_per_subscription_and_a_few_per_owner(

@@ -159,6 +159,8 @@ def test_a_feed_is_told_by_its_type_or_its_first_bytes() -> None:
     assert is_feed("application/rss+xml; charset=utf-8", b"")
     assert is_feed("text/xml", rss) and is_feed(None, atom) and is_feed("text/plain", rss)
     assert not is_feed("text/html", rss)
+    assert is_feed("application/octet-stream", atom)  # a file server's "no idea"
+    assert not is_feed("video/mp4", rss)
     assert not is_feed("application/xml", b"<?xml version='1.0'?><svg/>")
 
 

@@ -66,6 +66,8 @@ LONGEST_RETRY = timedelta(hours=24)
 _FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/xml", "text/xml"}
 )
+#: Types that say nothing of what an answer is.
+_UNSAID_TYPES = frozenset({"text/plain", "application/octet-stream", "binary/octet-stream"})
 _IPTV_SERIES = re.compile(r"iptv://([^/?#]+)/series/(\d{1,18})/?")
 
 
@@ -314,12 +316,20 @@ def kind_of(url: str, asked: str | None = None) -> Kind:
     return "playlist"
 
 
+def may_be_feed(content_type: str | None) -> bool:
+    """Whether an answer of this type may be a feed: a feed's own type, an XML or plain text
+    one, or one that says nothing (no type, or a file server's ``application/octet-stream``
+    for a name without an extension); its first bytes tell (:func:`is_feed`)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return not kind or kind in _FEED_TYPES or kind in _UNSAID_TYPES
+
+
 def is_feed(content_type: str | None, start: bytes) -> bool:
     """Whether an answer is an RSS or Atom feed, by its type and its first bytes."""
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind in ("application/rss+xml", "application/atom+xml"):
         return True
-    if kind and kind not in _FEED_TYPES and kind != "text/plain":
+    if not may_be_feed(kind):
         return False
     head = start[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<?xml", b"<rss", b"<feed")) and (b"<rss" in head or b"<feed" in head)

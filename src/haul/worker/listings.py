@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from haul.core.cookies import SiteCookies
-from haul.core.subscriptions import Entry, is_feed
+from haul.core.subscriptions import Entry, is_feed, may_be_feed
 from haul.core.text import printable
 from haul.engine.http_errors import network_error, status_error
 from haul.engine.resolve import media_type
@@ -93,8 +93,8 @@ class Listings:
                 if response.status_code >= 400:
                     raise status_error(response)
                 content_type = media_type(response.headers.get("content-type"))
-                if content_type in ("text/html", "application/xhtml+xml"):
-                    return content_type, b""  # a page: yt-dlp reads it
+                if not may_be_feed(content_type):
+                    return content_type, b""  # a page (yt-dlp reads it), a video, ...
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
