@@ -253,6 +253,8 @@ async def test_a_channel_of_5000_entries_with_backfill_none_costs_one_check(
     assert len(origin.requests_for("/big")) <= 2  # is it a feed? then yt-dlp's listing
     shown = (await app.get(f"/subscriptions/{made['id']}")).json()
     assert (shown["entries"], shown["downloads"]) == (5000, 0)
+    page = await app.http.get(f"/subscriptions/{made['id']}", headers={"Accept": "text/html"})
+    assert "The newest 200 of 5000 entries" in page.text
     origin.add_page("/big", media.page_with_videos([*urls, origin.url("/big/v.mp4")]))
     second = await check(app, made["id"])
     assert len(second["downloads"]) == 1 and second["remembered"] == 0
