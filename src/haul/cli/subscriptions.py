@@ -140,7 +140,9 @@ def add_subscription(
 @subscriptions_app.command("show")
 def show_subscription(
     subscription: Annotated[int, typer.Argument(help="Its id (see `haul subscriptions ls`).")],
-    entries: Annotated[int, typer.Option(help="How many of the entries seen to list.")] = 20,
+    entries: Annotated[
+        int, typer.Option(min=1, max=500, help="How many of the entries seen to list (1-500).")
+    ] = 20,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
