@@ -97,6 +97,13 @@ def test_subscriptions_and_entries_are_cards_on_a_phone(
     phone_page: Page, haul_web: HaulServer, origin: Origin
 ) -> None:
     made = channel(origin, haul_web, 3)
+    unchecked = haul_web.api(
+        "POST", "/subscriptions", json={"url": origin.url("/a-podcast-feed-" + "x" * 60 + ".xml")}
+    ).json()  # named by its link until a check finds its title
+    phone_page.goto(f"/subscriptions/{unchecked['id']}")
+    expect(phone_page.locator("h1")).to_contain_text("a-podcast-feed-")
+    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE.width, f"a long link as its name is {width} px wide"
     for path, rows in (
         (
             "/subscriptions",
