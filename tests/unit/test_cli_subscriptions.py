@@ -130,6 +130,8 @@ def test_ls_and_show(server: Server) -> None:
     shown = run("show", "3").output
     assert "40 entries, 2 downloads" in shown and "review" in shown
     assert "download 7 (completed)" in shown and "skipped: backfill" in shown
+    server.listed = [SUB | {"last_checked_at": None}]
+    assert "not checked yet" in run("ls").output
     asked = len(server.requests)
     assert "less than or equal to 500" in run("show", "3", "--entries", "1000", code=2).output
     assert len(server.requests) == asked  # refused before asking the server

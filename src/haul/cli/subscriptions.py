@@ -36,6 +36,8 @@ def _state(s: dict[str, Any]) -> str:
         return "checking"
     if s["last_error"]:
         return f"failing ({s['failures']})"
+    if not s["last_checked_at"]:
+        return "not checked yet"
     return "ok"
 
 
