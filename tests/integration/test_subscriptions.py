@@ -220,6 +220,19 @@ async def test_a_feed_downloads_its_enclosures_two_then_the_third(app: App, orig
     assert await download_count(app) == 3
 
 
+async def test_a_podcast_apps_feed_link_subscribes_to_its_feed(app: App, origin: Origin) -> None:
+    podcast(origin, 1, "/pods/show")  # no sign of a feed in its address
+    web = origin.url("/pods/show")
+    made = await subscribe(app, url=web.replace("http://", "feed://", 1), backfill="all")
+    assert (made["url"], made["kind"]) == (web, "feed")
+    assert len((await check(app, made["id"]))["downloads"]) == 1
+    other = origin.url("/pods/other")
+    also = await subscribe(app, url="feed:" + other, paused=True)
+    assert (also["url"], also["kind"]) == (other, "feed")
+    again = await app.post("/subscriptions", json={"url": "itpc" + web[4:]})
+    assert again.status_code == 409 and "subscribed to this already" in again.text
+
+
 async def test_a_feed_its_server_gives_no_type_is_found_by_its_first_bytes(
     app: App, origin: Origin
 ) -> None:
@@ -450,7 +463,8 @@ async def test_the_pages_add_check_and_show_what_was_seen(app: App, channel: Cha
     detail, csrf = await open_page(app, detail_path)
     assert "Check now" in detail and "Nothing seen yet" in detail
     checked = await app.http.post(f"{detail_path}/check", data={"csrf": csrf}, headers=HTML)
-    assert checked.status_code == 200
+    assert checked.status_code == 303  # on to the subscription's page: a reload checks nothing
+    checked = await app.http.get(checked.headers["location"], headers=HTML)
     assert "Checked: 2 new downloads." in checked.text
     assert checked.text.count('<a href="/downloads/') == 2
     bad = await app.http.post(

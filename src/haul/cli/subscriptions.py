@@ -134,7 +134,10 @@ def add_subscription(
     body.update({k: v for k, v in optional.items() if v is not None})
     with api_for(server, token) as api:
         made = api.request("POST", "/subscriptions", json=body)
-        console.print(text(f"added {made['id']}: {made['url']} ({made['kind']})"))
+        kind = made["kind"]
+        if kind == "playlist" and made.get("last_checked_at") is None:
+            kind = "a page or a feed: its first check tells"  # a guess from the link alone
+        console.print(text(f"added {made['id']}: {made['url']} ({kind})"))
         if check:
             _check(api, made["id"])
 
