@@ -27,7 +27,7 @@ def test_list_formats_pick_one_and_download_it(
     page.get_by_label("Links").fill(master)
     page.get_by_role("button", name="List formats").click()
     table = page.locator("table.formats-table")
-    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table.locator("tbody tr")).to_have_count(2, timeout=20_000)  # yt-dlp's listing
     expect(page.locator(".formats-title")).to_have_text("master (4 s): 2 formats")
     expect(table.locator("tbody tr").filter(has_text="160x120")).to_contain_text("150")
     # An HLS variant's size is estimated from its bitrate and the length.
@@ -58,7 +58,8 @@ def test_a_page_that_has_no_formats_is_said_and_the_plain_add_still_works(
     page.goto("/add")
     page.get_by_label("Links").fill(origin.url("/about"))
     page.get_by_role("button", name="List formats").click()
-    expect(page.get_by_role("status").filter(has_text="found no video or audio")).to_be_visible()
+    said = page.get_by_role("status").filter(has_text="found no video or audio")
+    expect(said).to_be_visible(timeout=20_000)  # yt-dlp reads the page first: slow when busy
     expect(page.locator("#formats")).to_be_hidden()
 
     page.get_by_label("Links").fill(origin.url("/a.bin"))

@@ -27,6 +27,7 @@ from tests.support.disks import small_disk
 from tests.support.folders import work_dir
 from tests.support.origin import Origin
 from tests.support.seams import app_with
+from tests.support.wait import await_for
 
 DATA = os.urandom(256 * 1024 + 3)
 P = ParamSpec("P")
@@ -176,6 +177,11 @@ async def test_a_job_fetched_again_for_a_lost_file_takes_back_the_files_it_had_m
     item = await finished(app, download_id)
     assert item["status"] == "completed", item
     assert [f["path"] for f in item["files"]] == ["clip.bin"]
-    on_disk = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert on_disk == ["clip.bin"], "no 'clip (1).bin' beside it, no work folder"
+
+    def on_disk() -> list[str]:
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    # the work folder goes just after the completion is recorded: wait for it, not for less
+    await await_for(lambda: ".haul-work" not in str(on_disk()), 10, what="the work folder to go")
+    assert on_disk() == ["clip.bin"], "no 'clip (1).bin' beside it, no work folder"
     assert (root / "clip.bin").read_bytes() == DATA
