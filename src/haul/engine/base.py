@@ -194,6 +194,9 @@ class EngineJob:
     extracted: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     #: The speed limits the transfer is under (None: none).
     throttle: Throttle | None = field(default=None, compare=False, repr=False)
+    #: The most connections the direct engine may open for this file at once (a site rule's
+    #: ``connections``); None: the engine's own setting.
+    connections: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
