@@ -122,6 +122,8 @@ class Profile:
     extractor_args: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
         default_factory=dict, hash=False
     )
+    #: Fragments of an HLS or DASH stream yt-dlp fetches at once.
+    concurrent_fragments: int = 4
 
     @property
     def post_processed(self) -> bool:

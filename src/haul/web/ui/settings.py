@@ -47,6 +47,7 @@ PROFILE_FIELDS = (
     "audio_quality",
     "proxy",
     "extractor_args",
+    "concurrent_fragments",
 )
 #: The profile's yes/no choices as the form names them (haul.core.profiles.FLAGS).
 FLAG_LABELS = {
