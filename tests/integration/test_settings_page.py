@@ -235,12 +235,13 @@ async def test_site_rules_are_shown_and_edited_as_a_table(app: App) -> None:
         "site_rule_domain": ["YouTube.com", "", "example.org"],
         "site_rule_max": ["2", "", ""],
         "site_rule_sleep": ["", "", "1.5"],
+        "site_rule_connections": ["", "", "1"],
     }
     saved = await app.http.post("/settings", data=sent, headers=HTML)
     assert saved.status_code == 303, saved.text
     assert (await setting(app, "site_rules"))["value"] == [
-        {"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 0.0},
-        {"domain": "example.org", "max_transfers": None, "sleep_seconds": 1.5},
+        {"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 0.0, "connections": None},
+        {"domain": "example.org", "max_transfers": None, "sleep_seconds": 1.5, "connections": 1},
     ]
     assert app.runtime.limits().per_site == {"youtube.com": 2}
     shown, _ = await open_page(app, "/settings")

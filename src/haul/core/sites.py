@@ -43,14 +43,12 @@ class SiteRule:
     connections: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "domain": self.domain,
             "max_transfers": self.max_transfers,
             "sleep_seconds": self.sleep_seconds,
+            "connections": self.connections,
         }
-        if self.connections is not None:
-            out["connections"] = self.connections
-        return out
 
 
 def ascii_host(name: str) -> str | None:
