@@ -51,6 +51,14 @@ A caller that does not know yet whether a URL is a file at all passes ``accept``
 streamed, before any byte of the body is read or any file is made, and may decline it (a
 page, a torrent): the response is then closed unread. The engine's GET is the probe.
 
+Several connections. When the first answer shows a big file (its length at least the
+threshold) from a server that takes ranges, the rest is fetched over several connections at
+once by :mod:`haul.engine.segmented`, into the same part; the ranges on disk are then kept
+beside it, and a resume starts where the first of them is missing (with ``If-Range`` from
+there, even from 0). A server that does not serve ranges as promised ends that with
+:class:`~haul.engine.segmented.RangesRefused`: the part is cut to what one connection can go
+on from (nothing when the file changed) and the transfer goes on over one, with a notice.
+
 Room on the disk. An answer that announces its length claims the bytes still to come before
 a file is made (:mod:`haul.engine.diskspace`); one that does not fit beside the running
 transfers' claims, or a write that finds the disk full, ends in :class:`~haul.errors.DiskFull`
@@ -250,12 +258,12 @@ class HttpEngine:
     ) -> EngineResult | None:
         name = sanitize_filename(job.filename) if job.filename else None
         part = part_path(job.dest_dir / name) if name else None
-        offset, kept = _resume_point(part)
+        offset, kept, end = _resume_point(part)
         resuming = bool(offset) or kept is not None
         for _ in range(2):  # a second request only when the part proved unusable
             source = _part_source(job, name) if resuming else PartSource()
             opened = self._open(
-                job.url, offset, source.validator, job.cookies, job.proxy, ranged=resuming
+                job.url, offset, source.validator, job.cookies, job.proxy, ranged=resuming, end=end
             )
             async with opened as response:
                 answer = classify(
@@ -272,7 +280,7 @@ class HttpEngine:
                 elif resuming and answer.start == offset and (why := changed_since(source, answer)):
                     # A server that ignores If-Range offers the rest of another file.
                     _restarting(job, name, f"{why} since the download began", on_progress)
-                    offset, kept, resuming = 0, None, False
+                    offset, kept, end, resuming = 0, None, None, False
                     continue  # closed unread; the part goes when the new one is opened
                 elif answer.start == 0 or (answer.start == offset and not answer.encoded):
                     accepted = accept is None or await accept(
@@ -284,8 +292,11 @@ class HttpEngine:
                     if resuming and not keep:
                         why = "the server sent the whole file instead of the rest"
                         _restarting(job, name, why, on_progress)
-                    segmented = not single and self._segmenting.wanted(
-                        job, answer, response.headers, response.status
+                    # A part with holes goes on in ranges, even over one connection: the
+                    # ranges kept say what is missing.
+                    segmented = (keep and kept is not None and answer.total is not None) or (
+                        not single
+                        and self._segmenting.wanted(job, answer, response.headers, response.status)
                     )
                     # The part is made here, not in a thread, although making a folder and
                     # a file can take ~0.4 ms each (ext4 in a VM): the body must be read from
@@ -314,7 +325,7 @@ class HttpEngine:
                         f"The server at {job.url} sent a part of the file nobody asked for.",
                         code="bad_range",
                     )
-                offset, kept, resuming = 0, None, False  # start over with a plain GET
+                offset, kept, end, resuming = 0, None, None, False  # start over with a plain GET
         else:
             raise AssertionError("unreachable: the second request asks for no range")
         if answer.total is not None and size != answer.total:
@@ -576,20 +587,27 @@ def _finish(
     return EngineResult(files=(final,), title=Path(name).stem or name, meta=meta)
 
 
-def _resume_point(part: Path | None) -> tuple[int, list[tuple[int, int]] | None]:
-    """Where a resume of ``part`` starts, and the ranges on disk kept for it (None: it holds
-    its size, as a part fetched over one connection does)."""
+def _resume_point(
+    part: Path | None,
+) -> tuple[int, list[tuple[int, int]] | None, int | None]:
+    """Where a resume of ``part`` starts, the ranges on disk kept for it (None: it holds its
+    size, as a part fetched over one connection does), and where the first missing range
+    ends (None: the resume asks for the rest of the file). Asking for that range only keeps
+    a server from sending on into ranges the part holds."""
     if part is None:
-        return 0, None
+        return 0, None, None
     stored = partfile.read_ranges(part)
     if stored is None:
-        return partfile.size_of(part), None
+        return partfile.size_of(part), None, None
     total, spans = stored
     done = merge(s for s in spans if 0 <= s[0] < s[1] <= total)
     if total <= 0:  # unreadable: nothing of the part can be trusted
-        return 0, None
+        return 0, None, None
     missing = gaps(done, total)
-    return (missing[0][0] if missing else total), done
+    if not missing:
+        return total, done, None  # whole: the server's 416 says so
+    start, end = missing[0]
+    return start, done, (end if end < total else None)
 
 
 def _part_source(job: EngineJob, name: str | None) -> PartSource:

@@ -153,7 +153,7 @@ class SegmentedTransfer:
     _sinks: dict[Segment, Sink] = field(default_factory=dict)
     _alive: int = 0
     _refused: RangesRefused | None = None
-    _used: int = 0  # connections opened, for the log
+    _saving: asyncio.Future[None] | None = None  # the save of the ranges under way
 
     async def run(self) -> int:
         """Fetch every missing range; returns the file's size. The ranges on disk are kept
@@ -182,11 +182,15 @@ class SegmentedTransfer:
                 exc.part = self.part
                 if not exc.changed:
                     exc.kept = prefix(self.plan.done_spans())
+            if isinstance(exc, DiskFull):
+                exc.needed = total - self.plan.fetched()
             raise
         finally:
             reporter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reporter
+            if self._saving is not None:  # a save in its thread: never two at once
+                await asyncio.gather(self._saving, return_exceptions=True)
             for _ in range(extra + 1):
                 self.slots.release(self.host)
             if self.plan.complete:
@@ -243,7 +247,6 @@ class SegmentedTransfer:
 
     async def _fetch(self, segment: Segment) -> None:
         """A new connection for ``segment``: ask for its range, check the answer, stream it."""
-        self._used += 1
         try:
             start, end = segment.pos, segment.end  # a stealer may move the end meanwhile
             async with self.open_range(self.url, start, end) as response:
@@ -334,7 +337,9 @@ class SegmentedTransfer:
             self.on_progress(Progress(fetched, total, speed, eta, filename=self.name))
             if ticks % SAVE_EVERY == 0:
                 spans = self.plan.done_spans(self._written())
-                await asyncio.to_thread(partfile.store_ranges, self.part, total, spans)
+                saving = asyncio.to_thread(partfile.store_ranges, self.part, total, spans)
+                self._saving = asyncio.ensure_future(saving)
+                await asyncio.shield(self._saving)
 
     def _written(self) -> dict[Segment, int]:
         return {segment: sink.on_disk for segment, sink in self._sinks.items()}
