@@ -106,6 +106,10 @@ async def test_pause_and_resume_fetch_only_the_missing_ranges(
     on_disk = sum(b - a for a, b in kept[1])
     assert len(kept[1]) > 1  # holes: several ranges were under way
     assert on_disk >= 3 << 20
+    # A paused part shows what it holds, not its size with the holes.
+    assert part.stat().st_size > on_disk
+    assert partfile.held(part, part.stat().st_size) == on_disk
+    assert partfile.is_ranges_file(partfile.ranges_path(part).name)
     asked_before = len(origin.requests_for(PATH))
 
     origin.throttle(PATH, 4 << 20)  # faster, yet paced: what is sent is what is read

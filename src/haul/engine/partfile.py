@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from haul.engine.answer import PartSource
-from haul.engine.filenames import numbered, part_path
+from haul.engine.filenames import PART_SUFFIX, numbered, part_path
 from haul.engine.http_errors import disk_error
 from haul.errors import PermanentTransferError
 
@@ -147,9 +147,12 @@ def drop_validator(part: Path) -> None:
                 os.removexattr(part, name)
 
 
+RANGES_SUFFIX = ".ranges"
+
+
 def ranges_path(part: Path) -> Path:
     """Where the ranges on disk of a part fetched in ranges are kept."""
-    return part.with_name(part.name + ".ranges")
+    return part.with_name(part.name + RANGES_SUFFIX)
 
 
 def read_ranges(part: Path) -> tuple[int, list[tuple[int, int]]] | None:
@@ -166,6 +169,20 @@ def read_ranges(part: Path) -> tuple[int, list[tuple[int, int]]] | None:
     if not isinstance(total, int) or total < 0:
         return (0, [])
     return total, spans
+
+
+def held(part: Path, size: int) -> int:
+    """The bytes ``part`` (of ``size`` bytes on disk) holds: its size, or for a part fetched
+    in ranges (which has holes), the ranges kept for it."""
+    stored = read_ranges(part)
+    if stored is None:
+        return size
+    return sum(b - a for a, b in stored[1] if 0 <= a < b)
+
+
+def is_ranges_file(name: str) -> bool:
+    """Whether ``name`` is the ranges kept beside a part (or the next one being written)."""
+    return name.endswith((PART_SUFFIX + RANGES_SUFFIX, PART_SUFFIX + RANGES_SUFFIX + ".new"))
 
 
 def store_ranges(part: Path, total: int, spans: list[tuple[int, int]]) -> None:
