@@ -90,14 +90,20 @@ def main() -> int:
                 check(work / "aria2.bin", args.size, digest, "aria2c")
                 (work / "aria2.bin").unlink()
                 before = len(origin.requests_for("/film.bin"))
+                called = time.monotonic()
                 seconds, path = run_haul(server, client, url)
                 haul_times.append(seconds)
                 check(path, args.size, digest, "haul")
                 path.unlink()
-                connections = len(origin.requests_for("/film.bin")) - before
+                asked = origin.requests_for("/film.bin")[before:]
                 print(
                     f"round {round_}: curl {curl_times[-1]:.2f} s, aria2c {aria2_times[-1]:.2f} s,"
-                    f" haul {seconds:.2f} s ({connections} requests)"
+                    f" haul {seconds:.2f} s ({len(asked)} requests: "
+                    + ", ".join(
+                        f"{r.started - called:.2f}-{(r.finished or 0) - called:.2f} s"
+                        for r in asked
+                    )
+                    + ")"
                 )
         finally:
             client.close()
