@@ -64,6 +64,15 @@ def ranges(records: list[RequestRecord]) -> list[tuple[int, int]]:
     return out
 
 
+def at_once(records: list[RequestRecord]) -> int:
+    """The most of ``records`` that were being answered at the same time (an answer the
+    client closed early goes on for a moment at the origin: 0.1 s are not counted)."""
+    return 1 + max(
+        sum(1 for o in records if o is not r and o.started <= r.started < (o.finished or 0) - 0.1)
+        for r in records
+    )
+
+
 async def test_a_big_file_arrives_over_several_connections(
     engine: HttpEngine, origin: Origin, tmp_path: Path
 ):
@@ -218,3 +227,24 @@ async def test_refused_extra_connections_leave_their_ranges_to_the_others(
     assert statuses[:4] == [200, 503, 503, 503]
     assert set(statuses[4:]) <= {206}  # what they left is fetched by the one that works
     assert origin.bytes_served(PATH) < SIZE + (1 << 20)
+
+
+async def test_the_per_host_cap_holds_across_downloads(origin: Origin, tmp_path: Path):
+    origin.add_file("/big/other.mkv", DATA)
+    for path in (PATH, "/big/other.mkv"):
+        origin.throttle(path, 4 << 20)
+    capped = Segmenting(connections=4, per_host=3, threshold=2 << 20, min_size=256 << 10)
+    engine = HttpEngine(segmenting=capped)
+    try:
+        first = Run(engine, job_for(origin, tmp_path / "a"))
+        task = asyncio.create_task(first())
+        await await_for(lambda: first.fetched() > 0, timeout=10)
+        other = EngineJob(2, origin.url("/big/other.mkv"), tmp_path / "b")
+        result = await Run(engine, other)()
+        await task
+    finally:
+        await engine.aclose()
+    assert sha(result.files[0].read_bytes()) == sha(DATA)
+    assert at_once(origin.requests_for(PATH)) == 3  # its first connection and two more
+    # The host's three were taken: the second file came over its first connection alone.
+    assert len(origin.requests_for("/big/other.mkv")) == 1

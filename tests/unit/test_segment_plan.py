@@ -89,3 +89,32 @@ def test_span_helpers():
     assert gaps([(0, 4), (5, 12)], 15) == [(4, 5), (12, 15)]
     assert prefix([(0, 4), (5, 12)]) == 4
     assert prefix([(1, 4)]) == 0
+
+
+def test_when_a_file_is_worth_several_connections():
+    from pathlib import Path
+
+    from haul.engine.answer import Answer
+    from haul.engine.base import EngineJob
+    from haul.engine.segmented import HostSlots, Segmenting
+
+    rules = Segmenting(connections=4, threshold=16 * MIB)
+    job = EngineJob(1, "http://x.org/f", Path("."))
+    big = Answer(0, 64 * MIB, '"e"', None, '"e"', False)
+    ranges = {"accept-ranges": "bytes"}
+    assert rules.wanted(job, big, ranges, 200)
+    assert rules.wanted(job, big, {}, 206)  # a 206 shows ranges work
+    assert not rules.wanted(job, big, {}, 200)  # no promise of ranges
+    assert not rules.wanted(job, Answer(0, 8 * MIB, None, None, None, False), ranges, 200)
+    assert not rules.wanted(job, Answer(0, None, None, None, None, False), ranges, 200)
+    assert not rules.wanted(job, Answer(0, 64 * MIB, None, None, None, True), ranges, 200)
+    one = EngineJob(1, "http://x.org/f", Path("."), connections=1)
+    assert not rules.wanted(one, big, ranges, 200)  # a site rule of one connection
+    assert rules.connections_for(EngineJob(1, "u", Path("."), connections=8)) == 4
+
+    slots = HostSlots(2)
+    assert slots.acquire("h") and slots.acquire("h") and not slots.acquire("h")
+    assert slots.acquire("h", always=True) and slots.used("h") == 3
+    for _ in range(3):
+        slots.release("h")
+    assert slots.used("h") == 0

@@ -170,7 +170,7 @@ class SegmentedTransfer:
         workers += [asyncio.ensure_future(self._worker(None, None, None)) for _ in range(extra)]
         self._alive = len(workers)
         reporter = asyncio.ensure_future(self._report())
-        log.info("%s: fetching %d bytes over %d connections", self.url, total, len(workers))
+        log.info("%s: %d bytes over %d connections", self.host, total, len(workers))
         self.on_progress(Progress(self.plan.fetched(), total, filename=self.name))
         try:
             await _first_error(workers)
