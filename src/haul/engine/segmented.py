@@ -120,11 +120,12 @@ class RangesRefused(TransientTransferError):
 
     code = "bad_range"
 
-    def __init__(self, message: str, *, changed: bool, kept: int) -> None:
+    def __init__(self, message: str, *, changed: bool, kept: int = 0) -> None:
         super().__init__(message)
         #: Whether the file on the server changed (what is kept is then worthless).
         self.changed = changed
-        #: How many bytes from the start the part holds unbroken (where one connection goes on).
+        #: How many bytes from the start the part holds unbroken (where one connection goes
+        #: on), set when every connection has stopped.
         self.kept = kept
         #: The part the transfer wrote.
         self.part: Path | None = None
@@ -152,7 +153,6 @@ class SegmentedTransfer:
     stop: StopSignal
     _sinks: dict[Segment, Sink] = field(default_factory=dict)
     _alive: int = 0
-    _refused: RangesRefused | None = None
     _saving: asyncio.Future[None] | None = None  # the save of the ranges under way
 
     async def run(self) -> int:
@@ -205,10 +205,6 @@ class SegmentedTransfer:
                 code="connection_failed",
             )
         return total
-
-    def refused(self) -> RangesRefused | None:
-        """Why the server's ranges cannot be trusted, when that ended the transfer."""
-        return self._refused
 
     # -- one connection --------------------------------------------------------------------
 
@@ -263,23 +259,23 @@ class SegmentedTransfer:
         file the first answer described."""
         headers = response.headers
         answer = classify(response.status, response.reason, headers, url=self.url, offset=1)
-        assert answer is not None  # 416 is an error here: the range lies inside the file
+        if answer is None:  # 416, to a range that lies inside the file it described
+            raise RangesRefused("the server refused a range of the file", changed=False)
         source = PartSource(self.answer.validator, self.answer.last_modified, self.answer.total)
         why = changed_since(source, answer)
         if why is not None:
-            self._refuse(f"the file changed on the server ({why})", changed=True)
+            raise RangesRefused(f"the file changed on the server ({why})", changed=True)
         if response.status != 206:
-            self._refuse("the server sent the whole file when asked for a range", changed=False)
+            raise RangesRefused(
+                "the server sent the whole file when asked for a range", changed=False
+            )
         sent = range_end(headers)
         if answer.start != start or sent != end or answer.encoded:
             got = f"{answer.start}-{(sent or 0) - 1}"
             asked = f"{start}-{end - 1}"
-            self._refuse(f"the server sent bytes {got} when asked for {asked}", changed=False)
-
-    def _refuse(self, why: str, *, changed: bool) -> None:
-        kept = 0 if changed else prefix(self.plan.done_spans(self._written()))
-        self._refused = RangesRefused(why, changed=changed, kept=kept)
-        raise self._refused
+            raise RangesRefused(
+                f"the server sent bytes {got} when asked for {asked}", changed=False
+            )
 
     async def _stream(
         self, segment: Segment, response: aiohttp.ClientResponse, file: BinaryIO
