@@ -178,6 +178,8 @@ class SegmentedTransfer:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            if not self.first_file.closed:  # its connection was stopped before it began
+                self.first_file.close()
             if isinstance(exc, RangesRefused):
                 exc.part = self.part
                 if not exc.changed:
@@ -232,7 +234,7 @@ class SegmentedTransfer:
                         raise
                     failures += 1
                     if self._alive > 1:
-                        log.info("%s: a connection stops: %s", self.url, exc)
+                        log.info("%s: a connection stops: %s", self.host, exc)
                         return  # its range went back to the others
                     if failures >= RETRIES or not exc.transient:
                         raise
