@@ -118,6 +118,23 @@ async def test_heartbeat_and_reaping(harness: Harness) -> None:
     assert sorted(await claim(harness, "alive")) == jobs[:2]
 
 
+async def test_transfers_are_counted_by_worker_and_owner(harness: Harness) -> None:
+    for worker in ("w1", "w2"):
+        await harness.store.register_worker(WorkerInfo(worker, "host", 1))
+    jobs = {await harness.add(owner): owner for owner in ("alice", "alice", "bob", "bob")}
+    external = await harness.add("bob", client="aria")
+    await admit(harness, Limits(10))
+    assert len(await claim(harness, "w1", limit=3)) == 3
+    assert len(await claim(harness, "w2")) == 1
+    expected: dict[str, dict[str, int]] = {}
+    for job, owner in jobs.items():
+        owners = expected.setdefault(await harness.get(job, "lease_worker_id"), {})
+        owners[owner] = owners.get(owner, 0) + 1
+    assert sum(expected["w1"].values()) == 3 and sum(expected["w2"].values()) == 1
+    assert await harness.store.transfers_by_worker() == expected
+    assert await harness.get(external, "lease_worker_id") is None
+
+
 async def test_desired_states(harness: Harness) -> None:
     plain = await harness.add("a")
     paused = await harness.add("a", desired_paused=True)

@@ -1,11 +1,14 @@
-"""The global speed limit across two `haul worker` processes on one real PostgreSQL: each
-worker takes its share of the limit (its running transfers over everyone's, learned at its
-heartbeat), so that together they keep to it."""
+"""The global and the per-owner speed limits across two `haul worker` processes on one real
+PostgreSQL: each worker takes its share of a limit (its running transfers over everyone's, of
+that owner's for an owner's limit, learned at its heartbeat), so that together they keep to
+it."""
 
 from __future__ import annotations
 
 import os
 import time
+
+import pytest
 
 from tests.e2e.test_many_workers import Cluster, cluster  # noqa: F401 (the fixture)
 from tests.support.origin import Origin
@@ -19,13 +22,14 @@ def downloaded(nodes: Cluster, ids: list[int]) -> tuple[float, int]:
     return asked, sum(nodes.item(i)["downloaded_bytes"] or 0 for i in ids)
 
 
-def test_two_workers_keep_the_global_limit_together(cluster: Cluster) -> None:  # noqa: F811
+@pytest.mark.parametrize("setting", ["HAUL_SPEED_LIMIT_GLOBAL", "HAUL_SPEED_LIMIT_PER_OWNER"])
+def test_two_workers_keep_a_limit_together(cluster: Cluster, setting: str) -> None:  # noqa: F811
     with Origin() as origin:
         urls = []
         for n in range(4):
             origin.add_file(f"/f{n}.bin", os.urandom(12_000_000))
             urls.append(origin.url(f"/f{n}.bin"))
-        limits = {"HAUL_SPEED_LIMIT_GLOBAL": str(LIMIT), "HAUL_WORKER_CONCURRENCY": "2"}
+        limits = {setting: str(LIMIT), "HAUL_WORKER_CONCURRENCY": "2"}
         cluster.add_worker(**limits)
         cluster.add_worker(**limits)
         made = cluster.api.api("POST", "/downloads", json={"urls": urls})

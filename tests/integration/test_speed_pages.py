@@ -4,7 +4,6 @@ forms are refused without their CSRF token."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tests.conftest import App
@@ -16,25 +15,28 @@ async def test_the_settings_page_sets_the_speed_limit_and_the_schedule(app: App)
     page, csrf = await open_page(app, "/settings")
     assert "Download speed (everyone)" in page and 'id="speed_schedule"' in page
     assert "Now: Global limit no limit" in page
-    windows = [{"days": ["sat", "sun"], "from": "08:00", "to": "20:00", "pause": True}]
     sent: dict[str, Any] = {**form_of(page), "csrf": csrf, "speed_limit_global": "4M"}
     sent.pop("speed_limit_global__default")
-    sent["speed_schedule"] = json.dumps(windows)
+    sent["speed_schedule"] = "weekends 08:00-20:00 pause\r\nmon-fri 01:00-06:00 10M"
     saved = await app.http.post("/settings", data=sent, headers=HTML)
     assert saved.status_code == 303, saved.text
     assert (await setting(app, "speed_limit_global"))["value"] == 4_000_000
-    assert (await setting(app, "speed_schedule"))["value"] == [
-        {"days": ["sat", "sun"], "from": "08:00", "to": "20:00", "limit": None, "pause": True}
+    stored = (await setting(app, "speed_schedule"))["value"]
+    assert [(w["days"], w["from"], w["to"], w["limit"], w["pause"]) for w in stored] == [
+        (["sat", "sun"], "08:00", "20:00", None, True),
+        (["mon", "tue", "wed", "thu", "fri"], "01:00", "06:00", 10_000_000, False),
     ]
     shown, _ = await open_page(app, "/settings")
+    assert "sat,sun 08:00-20:00 pause\nmon-fri 01:00-06:00 10M</textarea>" in shown
     assert 'value="4M"' in shown  # as it was typed, not in bytes
     assert "Global limit 4.0 MB/s until" in shown or "Paused by the schedule until" in shown
     assert "Then: " in shown
 
-    bad = {**sent, "speed_schedule": '[{"days": ["someday"], "from": "08:00"}]'}
-    refused = await app.http.post("/settings", data=bad, headers=HTML)
-    assert refused.status_code == 422
-    assert 'id="speed_schedule-error"' in refused.text and "not a weekday" in refused.text
+    for wrong in ('[{"days": ["someday"], "from": "08:00"}]', "someday 08:00-09:00 pause"):
+        bad = {**sent, "speed_schedule": wrong}
+        refused = await app.http.post("/settings", data=bad, headers=HTML)
+        assert refused.status_code == 422
+        assert 'id="speed_schedule-error"' in refused.text and "not a weekday" in refused.text
     no_token = await app.http.post("/settings", data={"speed_limit_global": "1M"}, headers=HTML)
     assert no_token.status_code == 403
 

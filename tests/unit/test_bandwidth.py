@@ -13,6 +13,7 @@ from haul.core.bandwidth import (
     parse_rate,
     parse_schedule,
     rate_text,
+    schedule_text,
     tightest,
     window_at,
     zone,
@@ -200,6 +201,44 @@ def test_a_schedule_reads_back_as_it_was_written() -> None:
     again = parse_schedule([w.as_json() for w in windows])
     assert again == windows
     assert windows[1].days == frozenset(range(7))
+
+
+def test_a_schedule_is_written_as_text_one_window_a_line() -> None:
+    written = (
+        "mon-fri 09:00-17:00 pause; Sat,Sunday 00:00-08:00 10M\n"
+        "fri-mon 22:00-06:00 limited to 1.5M\n23:00-24:00 none\nweekdays 12:00-13:00: 500K"
+    )
+    windows = parse_schedule(written)
+    assert [(sorted(w.days), w.start, w.end, w.limit, w.pause) for w in windows] == [
+        ([0, 1, 2, 3, 4], 540, 1020, None, True),
+        ([5, 6], 0, 480, 10_000_000, False),
+        ([0, 4, 5, 6], 1320, 360, 1_500_000, False),
+        (list(range(7)), 1380, 1440, None, False),
+        ([0, 1, 2, 3, 4], 720, 780, 500_000, False),
+    ]
+    assert schedule_text(windows) == (
+        "mon-fri 09:00-17:00 pause\nsat,sun 00:00-08:00 10M\nfri-mon 22:00-06:00 1.5M\n"
+        "daily 23:00-24:00 none\nmon-fri 12:00-13:00 500K"
+    )
+    assert parse_schedule(schedule_text(windows)) == windows
+    assert [w.describe() for w in windows[2:4]] == [
+        "fri-mon 22:00-06:00: limited to 1.5 MB/s",
+        "daily 23:00-24:00: no limit",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("mon-fri 9-17 pause", "line 1 .* one window a line"),
+        ("mon 09:00-10:00 pause; someday 09:00-10:00 pause", "line 2 .* not a weekday"),
+        ("mon 09:00-10:00 fast", "not a speed"),
+        ("mon 09:70-10:00 pause", "time of day"),
+    ],
+)
+def test_a_bad_line_of_the_schedule_is_refused_naming_it(written: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        parse_schedule(written)
 
 
 def test_an_unknown_time_zone_is_refused_with_a_sentence() -> None:

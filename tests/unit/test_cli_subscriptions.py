@@ -162,3 +162,20 @@ def test_pause_resume_and_rm(server: Server) -> None:
     bodies = [json.loads(r.content) for r in server.requests if r.method == "PATCH"]
     assert bodies == [{"paused": True}, {"paused": False}]
     assert server.requests[-1].method == "DELETE"
+
+
+def test_edit_sends_only_what_it_names_and_clears_what_it_is_told(server: Server) -> None:
+    out = run("edit", "3", "--every", "30", "--clear", "keep-last", "--clear", "filter").output
+    [changed] = server.requests
+    assert (changed.method, changed.url.path) == ("PATCH", "/api/v1/subscriptions/3")
+    assert json.loads(changed.content) == {
+        "interval_minutes": 30,
+        "keep_last": None,
+        "title_filter": None,
+    }
+    assert "changed 3: Someone's videos" in out
+    assert "Name at least one setting" in run("edit", "3", code=2).output
+    assert "--clear takes profile, since" in run("edit", "3", "--clear", "title", code=2).output
+    both = run("edit", "3", "--keep-last", "2", "--clear", "keep-last", code=2).output
+    assert "both set and cleared" in both
+    assert len(server.requests) == 1  # nothing sent for a wrong command line

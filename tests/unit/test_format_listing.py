@@ -154,6 +154,9 @@ def test_a_choice_is_checked_by_the_profiles_rules() -> None:
     with pytest.raises(InvalidChoice) as refused:
         check_choice("a\x00b", "mp5", None)
     assert set(refused.value.problems) == {"format", "audio_format"}
+    with pytest.raises(InvalidChoice) as refused:
+        check_choice(None, "wav", "320K")
+    assert "wav is lossless" in refused.value.problems["audio_quality"]
 
 
 def test_a_downloads_choice_overrides_its_profile_only_where_it_chose() -> None:

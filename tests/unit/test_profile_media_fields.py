@@ -93,3 +93,8 @@ def test_an_audio_profile_has_no_container_and_a_quality_needs_audio() -> None:
     assert (
         "needs an audio_format" in combination_problems({"audio_quality": "192K"})["audio_quality"]
     )
+    lossless = combination_problems({"audio_format": "flac", "audio_quality": "0"})
+    assert lossless == {
+        "audio_quality": "audio_quality is for lossy formats; flac is lossless: leave it empty."
+    }
+    assert combination_problems({"audio_format": "wav", "audio_quality": None}) == {}

@@ -14,7 +14,7 @@ from haul.core.bandwidth import parse_schedule
 from haul.engine.bandwidth import Budgets
 from haul.engine.base import EngineJob, StopSignal
 from haul.engine.ytdlp import _Hooks
-from haul.worker.bandwidth import SpeedKeeper, SpeedSettings, share_of
+from haul.worker.bandwidth import SpeedKeeper, SpeedSettings, owner_shares, share_of
 
 
 class Clock:
@@ -74,15 +74,33 @@ def test_a_changed_download_limit_reaches_its_running_transfer() -> None:
 
 
 def test_a_workers_share_follows_its_part_of_the_running_transfers() -> None:
-    assert share_of("a", 1, {"a": 1, "b": 3}) == 0.25
-    assert share_of("a", 2, {"a": 2}) == 1.0
-    assert share_of("a", 0, {"b": 3}) == 0.25  # an idle worker keeps room for one
+    assert share_of("a", 1, {"a": {"alice": 1}, "b": {"alice": 1, "bob": 2}}) == 0.25
+    assert share_of("a", 2, {"a": {"alice": 2}}) == 1.0
+    assert share_of("a", 0, {"b": {"bob": 3}}) == 0.25  # an idle worker keeps room for one
     clock = Clock()
     budgets = Budgets(clock=clock)
     budgets.set_global(4_000_000)
     budgets.set_share(0.25)
     throttle = budgets.throttle(1, "alice")
     assert budgets._reserve(throttle._buckets, 1_000_000) == pytest.approx(1.0)
+
+
+def test_an_owners_limit_is_shared_by_the_workers_running_their_transfers() -> None:
+    counts = {"a": {"alice": 1, "bob": 1}, "b": {"alice": 3}}
+    assert owner_shares("a", {"alice": 1, "bob": 1}, counts) == {"alice": 0.25, "bob": 1.0}
+    assert owner_shares("a", {"carol": 1}, counts) == {"carol": 1.0}  # not counted yet
+    clock = Clock()
+    budgets = Budgets(clock=clock)
+    budgets.set_owner_limit(2_000_000)
+    alice = budgets.throttle(1, "alice")
+    bob = budgets.throttle(2, "bob")
+    assert budgets.transfers_by_owner() == {"alice": 1, "bob": 1}
+    budgets.set_owner_shares({"alice": 0.25, "nobody": 0.5})
+    assert budgets._reserve(alice._buckets, 500_000) == pytest.approx(1.0)  # at 500 KB/s
+    assert budgets._reserve(bob._buckets, 2_000_000) == pytest.approx(1.0)  # at 2 MB/s
+    budgets.set_owner_limit(4_000_000)  # the part stays, of the new limit
+    owner_rates = [t._buckets[1].rate for t in (alice, bob)]
+    assert owner_rates == [1_000_000, 4_000_000]
 
 
 async def test_an_async_transfer_waits_and_a_stop_cuts_the_wait_short() -> None:

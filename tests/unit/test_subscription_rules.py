@@ -15,6 +15,7 @@ from haul.core.subscriptions import (
     check_backfill,
     check_interval,
     check_title_filter,
+    feed_link,
     iptv_series,
     is_feed,
     kind_of,
@@ -151,6 +152,17 @@ def test_what_a_link_is() -> None:
         iptv_series("iptv://panel/movie/1")
     with pytest.raises(InvalidSubscription):
         kind_of("https://x.example/", "torrent")
+
+
+def test_a_podcast_apps_feed_link_is_its_web_link() -> None:
+    assert feed_link("feed://pods.example/show.xml") == "http://pods.example/show.xml"
+    assert feed_link("FEED:https://pods.example/show") == "https://pods.example/show"
+    assert feed_link("itpc://pods.example/rss") == "http://pods.example/rss"
+    assert feed_link("pcast://pods.example/rss") == "http://pods.example/rss"
+    assert feed_link("podcast://pods.example/rss") == "https://pods.example/rss"
+    assert feed_link("https://pods.example/rss") is None
+    assert feed_link("feed:nothing") is None
+    assert feed_link("magnet:?xt=urn:btih:" + "a" * 40) is None
 
 
 def test_a_feed_is_told_by_its_type_or_its_first_bytes() -> None:

@@ -3,7 +3,6 @@ when it changes; set the global, per-owner and a download's own limit; set the s
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -98,23 +97,23 @@ def set_schedule(
     windows: Annotated[
         str,
         typer.Argument(
-            help='The schedule as JSON (a list of windows such as {"days": ["mon"], "from": '
-            '"09:00", "to": "17:00", "limit": "2M"} or "pause": true), @FILE to read it from '
-            "a file, or none to clear it."
+            help='The schedule, one window a line or separated by ";": weekdays, the times '
+            'and a limit or pause, as "mon-fri 09:00-17:00 pause; sat,sun 00:00-08:00 10M" '
+            "(or as JSON); @FILE to read it from a file; none to clear it."
         ),
     ],
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
     """Set the speed schedule."""
-    if windows.strip().lower() == "none":
-        value: Any = []
-    else:
+    value: Any = []  # none: no schedule
+    if windows.strip().lower() != "none":
         text = Path(windows[1:]).read_text() if windows.startswith("@") else windows
         try:
-            value = json.loads(text)
+            value = parse_schedule(text)  # said here, in its own words, before asking
         except ValueError as exc:
-            raise typer.BadParameter(f"The schedule is not JSON: {exc}") from None
+            raise typer.BadParameter(str(exc)) from None
+        value = [w.as_json() for w in value]
     _configure(server, token, {"speed_schedule": value})
 
 

@@ -13,7 +13,7 @@ from haul.cli.render import print_fitted, say_error, stacked, text
 
 subscriptions_app = typer.Typer(
     help="Subscriptions: download what is new in a channel, playlist, feed or IPTV series "
-    "(add, ls, show, check, pause, resume, rm).",
+    "(add, ls, show, edit, check, pause, resume, rm).",
     no_args_is_help=True,
 )
 
@@ -39,6 +39,52 @@ def _state(s: dict[str, Any]) -> str:
     if not s["last_checked_at"]:
         return "not checked yet"
     return "ok"
+
+
+ProfileOpt = Annotated[str | None, typer.Option(help="The profile its downloads use.")]
+EveryOpt = Annotated[
+    int | None, typer.Option("--every", help="Minutes between checks (default 60).")
+]
+SinceOpt = Annotated[
+    str | None, typer.Option(help="Skip what was published before this date (2024-01-31).")
+]
+FilterOpt = Annotated[
+    str | None, typer.Option("--filter", help="Only titles matching this regular expression.")
+]
+MaxPerCheckOpt = Annotated[int | None, typer.Option(help="At most this many downloads per check.")]
+KeepLastOpt = Annotated[int | None, typer.Option(help="Keep only the newest N downloaded files.")]
+MediaOpt = Annotated[int | None, typer.Option(help="The library item they are for.")]
+#: What ``edit --clear`` takes, and the setting each names.
+CLEARABLE = {
+    "profile": "profile",
+    "since": "since",
+    "filter": "title_filter",
+    "max-per-check": "max_per_check",
+    "keep-last": "keep_last",
+    "media-id": "media_id",
+}
+
+
+def _named(
+    profile: str | None,
+    every: int | None,
+    since: str | None,
+    title_filter: str | None,
+    max_per_check: int | None,
+    keep_last: int | None,
+    media_id: int | None,
+) -> dict[str, Any]:
+    """The settings named on the command line, as the API calls them."""
+    given = {
+        "profile": profile,
+        "interval_minutes": every,
+        "since": since,
+        "title_filter": title_filter,
+        "max_per_check": max_per_check,
+        "keep_last": keep_last,
+        "media_id": media_id,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 @subscriptions_app.command("ls")
@@ -94,27 +140,17 @@ def list_subscriptions(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = Non
 @subscriptions_app.command("add")
 def add_subscription(
     url: Annotated[str, typer.Argument(help="A channel or playlist page, a feed, or iptv://...")],
-    profile: Annotated[str | None, typer.Option(help="The profile its downloads use.")] = None,
-    every: Annotated[
-        int | None, typer.Option("--every", help="Minutes between checks (default 60).")
-    ] = None,
+    profile: ProfileOpt = None,
+    every: EveryOpt = None,
     backfill: Annotated[
         str,
         typer.Option(help='What exists already: "none" (default), "all" or a number of newest.'),
     ] = "none",
-    since: Annotated[
-        str | None, typer.Option(help="Skip what was published before this date (2024-01-31).")
-    ] = None,
-    title_filter: Annotated[
-        str | None, typer.Option("--filter", help="Only titles matching this regular expression.")
-    ] = None,
-    max_per_check: Annotated[
-        int | None, typer.Option(help="At most this many downloads per check.")
-    ] = None,
-    keep_last: Annotated[
-        int | None, typer.Option(help="Keep only the newest N downloaded files.")
-    ] = None,
-    media_id: Annotated[int | None, typer.Option(help="The library item they are for.")] = None,
+    since: SinceOpt = None,
+    title_filter: FilterOpt = None,
+    max_per_check: MaxPerCheckOpt = None,
+    keep_last: KeepLastOpt = None,
+    media_id: MediaOpt = None,
     paused: Annotated[bool, typer.Option(help="Add it without checking it.")] = False,
     check: Annotated[bool, typer.Option(help="Check it right away.")] = False,
     server: ServerOpt = DEFAULT_SERVER,
@@ -122,21 +158,53 @@ def add_subscription(
 ) -> None:
     """Subscribe to URL: what appears there from now on is downloaded."""
     body: dict[str, Any] = {"url": url, "backfill": backfill, "paused": paused}
-    optional = {
-        "profile": profile,
-        "interval_minutes": every,
-        "since": since,
-        "title_filter": title_filter,
-        "max_per_check": max_per_check,
-        "keep_last": keep_last,
-        "media_id": media_id,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
+    body.update(_named(profile, every, since, title_filter, max_per_check, keep_last, media_id))
     with api_for(server, token) as api:
         made = api.request("POST", "/subscriptions", json=body)
-        console.print(text(f"added {made['id']}: {made['url']} ({made['kind']})"))
+        kind = made["kind"]
+        if kind == "playlist" and made.get("last_checked_at") is None:
+            kind = "a page or a feed: its first check tells"  # a guess from the link alone
+        console.print(text(f"added {made['id']}: {made['url']} ({kind})"))
         if check:
             _check(api, made["id"])
+
+
+@subscriptions_app.command("edit")
+def edit_subscription(
+    subscription: Annotated[int, typer.Argument(help="Its id (see `haul subscriptions ls`).")],
+    profile: ProfileOpt = None,
+    every: EveryOpt = None,
+    since: SinceOpt = None,
+    title_filter: FilterOpt = None,
+    max_per_check: MaxPerCheckOpt = None,
+    keep_last: KeepLastOpt = None,
+    media_id: MediaOpt = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Take a setting away (again for each): " + ", ".join(CLEARABLE) + ".",
+            show_default=False,
+        ),
+    ] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Change a subscription's settings; what is not named stays as it is."""
+    body = _named(profile, every, since, title_filter, max_per_check, keep_last, media_id)
+    for name in clear or ():
+        field = CLEARABLE.get(name.strip().lower().lstrip("-"))
+        if field is None:
+            raise typer.BadParameter(
+                f"--clear takes {', '.join(CLEARABLE)}, not {name[:40]!r}.", param_hint="--clear"
+            )
+        if field in body:
+            raise typer.BadParameter(f"--{name} is both set and cleared.", param_hint="--clear")
+        body[field] = None
+    if not body:
+        raise typer.BadParameter("Name at least one setting to change (see --help).")
+    with api_for(server, token) as api:
+        changed = api.request("PATCH", f"/subscriptions/{subscription}", json=body)
+    console.print(text(f"changed {changed['id']}: {changed['title'] or changed['url']}"))
 
 
 @subscriptions_app.command("show")

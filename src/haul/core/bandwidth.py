@@ -14,6 +14,11 @@ at or before the start runs past midnight into the next day; ``"24:00"`` is the 
 and either a ``limit`` (the global limit while it is in force) or ``"pause": true``. Times are
 wall-clock times in the configured time zone, so a window keeps its hours across a change of
 daylight saving time. Where windows overlap, the first listed wins.
+
+People write a schedule as text, one window a line (or separated by ``;``): weekdays, the
+times, then a limit or ``pause``, as in ``mon-fri 09:00-17:00 pause`` or ``sat,sun
+00:00-08:00 10M`` (:func:`parse_schedule_text`); :func:`schedule_text` writes windows back so.
+The API keeps the windows as JSON and takes either form.
 """
 
 from __future__ import annotations
@@ -207,9 +212,10 @@ class Window:
         return out
 
     def describe(self) -> str:
-        what = "paused" if self.pause else f"limited to {rate_text(self.limit)}"
-        days = ", ".join(DAYS[d] for d in sorted(self.days))
-        return f"{days} {_hhmm(self.start)}-{_hhmm(self.end)}: {what}"
+        what = "paused" if self.pause else "no limit"
+        if self.limit is not None:
+            what = f"limited to {rate_text(self.limit)}"
+        return f"{_days_text(self.days)} {_hhmm(self.start)}-{_hhmm(self.end)}: {what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +245,11 @@ MAX_WINDOWS = 100
 
 
 def parse_schedule(value: object) -> tuple[Window, ...]:
-    """The windows of a schedule given as JSON (or JSON text); ValueError naming what is
-    wrong, and where."""
+    """The windows of a schedule given as JSON, JSON text or the text form (see the module
+    docstring); ValueError naming what is wrong, and where."""
     if isinstance(value, str):
+        if value.strip() and not value.lstrip().startswith(("[", "{")):
+            return parse_schedule_text(value)
         try:
             value = json.loads(value) if value.strip() else []
         except ValueError:
@@ -296,6 +304,107 @@ def _window(item: object) -> Window:
         raise ValueError('a window needs a "limit" (null or 0: no limit) or "pause": true.')
     limit = None if pause else parse_rate(item.get("limit"))
     return Window(frozenset(numbers), start, end, limit, pause)
+
+
+#: What a line of the schedule's text form looks like, said when one is not.
+TEXT_REQUIREMENT = (
+    'one window a line: weekdays, the times and a limit or "pause", such as '
+    '"mon-fri 09:00-17:00 pause" or "sat,sun 00:00-08:00 10M"'
+)
+#: Words for several weekdays at once.
+_DAY_GROUPS = {
+    "daily": tuple(range(7)),
+    "everyday": tuple(range(7)),
+    "all": tuple(range(7)),
+    "weekdays": tuple(range(5)),
+    "weekends": (5, 6),
+    "weekend": (5, 6),
+}
+_LINE = re.compile(
+    r"^(?:(?P<days>[a-z, -]+?)\s+)?(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})"
+    r"\s*:?\s+(?P<what>.+)$",
+    re.IGNORECASE,
+)
+
+
+def parse_schedule_text(text: str) -> tuple[Window, ...]:
+    """The windows of a schedule in its text form (see the module docstring). Weekdays are
+    names (``mon`` or ``monday``), ranges (``mon-fri``, ``fri-mon``), lists of either, or
+    ``daily``, ``weekdays``, ``weekends``; left out, every day. The limit is written as any
+    limit (``2M``, ``none``), or ``pause``."""
+    lines = [line.strip() for line in re.split(r"[;\n]", text) if line.strip()]
+    if len(lines) > MAX_WINDOWS:
+        raise ValueError(f"speed_schedule may hold at most {MAX_WINDOWS} windows.")
+    windows = []
+    for number, line in enumerate(lines, 1):
+        found = _LINE.fullmatch(line)
+        if found is None:
+            raise ValueError(f"speed_schedule line {number} ({line[:40]!r}): {TEXT_REQUIREMENT}.")
+        try:
+            what = found["what"].strip().lower()
+            item: dict[str, Any] = {
+                "days": [DAYS[d] for d in _days(found["days"] or "daily")],
+                "from": found["start"],
+                "to": found["end"],
+            }
+            if what in ("pause", "paused"):
+                item["pause"] = True
+            else:
+                item["limit"] = re.sub(r"^limit(?:ed)?(?:\s+to)?\s+", "", what)
+            windows.append(_window(item))
+        except ValueError as exc:
+            raise ValueError(f"speed_schedule line {number} ({line[:40]!r}): {exc}") from None
+    return tuple(windows)
+
+
+def _days(text: str) -> list[int]:
+    days: list[int] = []
+    for part in (p.strip().lower() for p in text.replace(" ", ",").split(",")):
+        if not part:
+            continue
+        if part in _DAY_GROUPS:
+            days.extend(_DAY_GROUPS[part])
+            continue
+        first, dash, last = part.partition("-")
+        ends = [_DAY_NAMES.get(first), _DAY_NAMES.get(last) if dash else _DAY_NAMES.get(first)]
+        if ends[0] is None or ends[1] is None:
+            raise ValueError(
+                f"{part[:20]!r} is not a weekday (mon, tue, wed, thu, fri, sat, sun), a range "
+                "of them (mon-fri), daily, weekdays or weekends."
+            )
+        day = ends[0]
+        days.append(day)
+        while day != ends[1]:
+            day = (day + 1) % 7
+            days.append(day)
+    return sorted(set(days))
+
+
+def schedule_text(windows: Sequence[Window]) -> str:
+    """``windows`` in the text form, one a line (:func:`parse_schedule_text` reads it)."""
+    return "\n".join(_window_text(w) for w in windows)
+
+
+def _window_text(window: Window) -> str:
+    what = "pause" if window.pause else (rate_input(window.limit) or "none")
+    return f"{_days_text(window.days)} {_hhmm(window.start)}-{_hhmm(window.end)} {what}"
+
+
+def _days_text(days: frozenset[int]) -> str:
+    if len(days) == 7:
+        return "daily"
+    runs: list[list[int]] = []
+    for day in sorted(days):
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    if len(runs) > 1 and runs[0][0] == 0 and runs[-1][-1] == 6:  # sun-tue wraps past Monday
+        runs[0] = runs.pop() + runs[0]
+    parts = [
+        ",".join(DAYS[d] for d in r) if len(r) < 3 else f"{DAYS[r[0]]}-{DAYS[r[-1]]}" for r in runs
+    ]
+    return ",".join(parts)
 
 
 def _minute(value: object, name: str, *, end: bool = False) -> int:

@@ -302,6 +302,19 @@ CONTAINER_WITH_AUDIO = (
     "container is for video; an audio-only profile (audio_format) leaves it empty."
 )
 QUALITY_WITHOUT_AUDIO = "audio_quality needs an audio_format (audio only)."
+#: Audio formats without a quality to choose: their conversion keeps every sample.
+LOSSLESS = frozenset({"flac", "wav"})
+
+
+def quality_problem(audio_format: str | None, audio_quality: str | None) -> str | None:
+    """What is wrong with ``audio_quality`` beside ``audio_format`` (both clean), if anything."""
+    if not audio_quality:
+        return None
+    if not audio_format:
+        return QUALITY_WITHOUT_AUDIO
+    if audio_format in LOSSLESS:
+        return f"audio_quality is for lossy formats; {audio_format} is lossless: leave it empty."
+    return None
 
 
 def combination_problems(profile: Mapping[str, Any]) -> dict[str, str]:
@@ -310,8 +323,8 @@ def combination_problems(profile: Mapping[str, Any]) -> dict[str, str]:
     audio = profile.get("audio_format")
     if audio and profile.get("container"):
         problems["container"] = CONTAINER_WITH_AUDIO
-    if profile.get("audio_quality") and not audio:
-        problems["audio_quality"] = QUALITY_WITHOUT_AUDIO
+    if found := quality_problem(audio, profile.get("audio_quality")):
+        problems["audio_quality"] = found
     return problems
 
 
@@ -337,8 +350,8 @@ def check_choice(
             clean[field] = check(value)
         except ValueError as exc:
             problems[field] = str(exc)
-    if not problems and clean["audio_quality"] and not clean["audio_format"]:
-        problems["audio_quality"] = QUALITY_WITHOUT_AUDIO
+    if not problems and (found := quality_problem(clean["audio_format"], clean["audio_quality"])):
+        problems["audio_quality"] = found
     if problems:
         raise InvalidChoice(problems)
     return clean["format"], clean["audio_format"], clean["audio_quality"]

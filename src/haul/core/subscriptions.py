@@ -299,6 +299,24 @@ def iptv_series(url: str) -> tuple[str, int] | None:
     return unquote(found.group(1)), int(found.group(2))
 
 
+#: The schemes podcast apps' "subscribe" buttons use for a feed, and the web scheme each
+#: stands for (``feed:https://...`` names its own).
+FEED_SCHEMES = {"feed": "http", "itpc": "http", "pcast": "http", "podcast": "https"}
+
+
+def feed_link(url: str) -> str | None:
+    """The web link of a podcast app's feed link (``feed://host/show.xml``,
+    ``feed:https://host/show.xml``, ``itpc://``, ``pcast://``, ``podcast://``); None for any
+    other link."""
+    scheme, colon, rest = url.strip().partition(":")
+    web = FEED_SCHEMES.get(scheme.lower()) if colon else None
+    if web is None:
+        return None
+    if rest.lower().startswith(("http://", "https://")):
+        return rest
+    return f"{web}:{rest}" if rest.startswith("//") else None
+
+
 def kind_of(url: str, asked: str | None = None) -> Kind:
     """What a subscription's link is, from the link alone (a check may find that a page is a
     feed after all: :func:`is_feed`)."""

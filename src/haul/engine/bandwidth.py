@@ -13,8 +13,8 @@ lock (yt-dlp's threads take from them too); a piece holds it for a few arithmeti
 
 With several workers (PostgreSQL), each holds ``share`` of the global limit: the part of
 all running built-in transfers that are its own, learned at its heartbeat
-(:meth:`Budgets.set_share`), so that together they keep to the limit. The per-owner limit is
-each process's own.
+(:meth:`Budgets.set_share`), so that together they keep to the limit; and of each owner's
+limit the part of that owner's transfers that are its own (:meth:`Budgets.set_owner_shares`).
 
 The limits are plain bytes per second, as aria2's ``max-overall-download-limit``, qBittorrent's
 ``dl_limit`` and Transmission's ``speed-limit-down`` (kB/s) take them: the same values can be
@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from haul.core.bandwidth import TokenBucket
@@ -41,6 +41,8 @@ _STEP = 0.1
 class _Owner:
     bucket: TokenBucket
     transfers: int = 0
+    #: This process's part of the owner's limit (see the module docstring).
+    share: float = 1.0
 
 
 @dataclass
@@ -100,7 +102,29 @@ class Budgets:
             self._owner_limit = rate or None
             now = self.clock()
             for owner in self._owners.values():
-                owner.bucket.set_rate(self._owner_limit, now)
+                self._apply_owner(owner, now)
+
+    def set_owner_shares(self, shares: Mapping[str, float]) -> None:
+        """This process's part of each owner's limit (0 < share <= 1; an owner not named
+        keeps its part)."""
+        with self._lock:
+            now = self.clock()
+            for key, share in shares.items():
+                owner = self._owners.get(key)
+                if owner is not None:
+                    owner.share = min(1.0, max(0.01, share))
+                    self._apply_owner(owner, now)
+
+    def _apply_owner(self, owner: _Owner, now: float) -> None:
+        limit = self._owner_limit
+        rate = None if limit is None else max(1, round(limit * owner.share))
+        if rate != owner.bucket.rate:
+            owner.bucket.set_rate(rate, now)
+
+    def transfers_by_owner(self) -> dict[str, int]:
+        """How many transfers of each owner this process runs now."""
+        with self._lock:
+            return {key: owner.transfers for key, owner in self._owners.items()}
 
     def set_download_limit(self, download_id: int, rate: int | None) -> None:
         """A download's own limit; a running transfer follows with its next piece."""

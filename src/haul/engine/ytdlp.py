@@ -60,6 +60,9 @@ class ExtractedEntry:
     extractor: str | None = None
     #: When it was published (seconds since the epoch), when the listing says.
     timestamp: float | None = None
+    #: The link of the media itself, for an entry the listing read whole (a page's embedded
+    #: video, whose id is only its place on the page: see :func:`media_link`).
+    media_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ class Extraction:
     hls_manifest: str | None = None
     #: Where the page's picture is (an http(s) address), if yt-dlp found one.
     thumbnail: str | None = None
+    #: The link of a single media item's media itself (see :func:`media_link`).
+    media_url: str | None = None
     #: A single media item as yt-dlp read it (not processed), for the download pass to start
     #: from (:attr:`haul.engine.base.EngineJob.extracted`); None for a playlist.
     info: dict[str, Any] | None = field(default=None, compare=False, repr=False)
@@ -175,6 +180,7 @@ def _extraction(url: str, info: dict[str, Any], max_entries: int) -> Extraction:
         entries=tuple(_entries(info.get("entries") or (), max_entries)) if is_playlist else (),
         hls_manifest=None if is_playlist else _hls_manifest(info),
         thumbnail=source_of(info),
+        media_url=None if is_playlist else media_link(info),
         info=info if info.get("_type", "video") == "video" else None,
     )
 
@@ -199,10 +205,12 @@ def _entries(raw: Iterable[Any], limit: int) -> Iterator[ExtractedEntry]:
         if not isinstance(entry, dict):
             yield ExtractedEntry(index, None, None)
             continue
+        media = None
         if entry.get("_type") in ("url", "url_transparent"):
             entry_url = entry.get("url")
         else:
             entry_url = entry.get("webpage_url")
+            media = media_link(entry)
         yield ExtractedEntry(
             index,
             _str(entry_url),
@@ -210,7 +218,21 @@ def _entries(raw: Iterable[Any], limit: int) -> Iterator[ExtractedEntry]:
             id=_str(entry.get("id")),
             extractor=_str(entry.get("ie_key") or entry.get("extractor_key")),
             timestamp=_published(entry),
+            media_url=media,
         )
+
+
+def media_link(info: Mapping[str, Any]) -> str | None:
+    """The http(s) link of the media of a read item: its own, else its first format's.
+
+    It names the video for good where its id does not: yt-dlp calls the videos embedded in a
+    plain page by their place on it (``page-1``, ``page-2``), so a video added at the top
+    takes the id of the one that was first."""
+    formats = [f for f in info.get("formats") or () if isinstance(f, Mapping)]
+    for found in (info.get("url"), *(f.get("url") for f in formats)):
+        if isinstance(found, str) and found.startswith(("http://", "https://")):
+            return found
+    return None
 
 
 def _published(entry: Mapping[str, Any]) -> float | None:

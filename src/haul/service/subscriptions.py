@@ -338,6 +338,8 @@ class SubscriptionService:
                 raise InvalidSubscription({"url": "IPTV series cannot be subscribed to here."})
             provider = await self.iptv.get(series[0], owner)
             return f"iptv://{provider.id}/series/{series[1]}", "iptv_series"
+        if (web := rules.feed_link(text)) is not None:  # a podcast app's feed:// link
+            text, asked = web, asked or "feed"
         source = parse_source(text, allow_private=self.allow_private)
         if source.kind != "url":
             raise InvalidSubscription(

@@ -346,17 +346,20 @@ async def workers(session: AsyncSession) -> Sequence[Worker]:
     return (await session.scalars(select(Worker))).all()
 
 
-async def transfers_by_worker(session: AsyncSession) -> dict[str, int]:
-    """How many leased built-in jobs (not being processed) each worker runs."""
+async def transfers_by_worker(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """How many leased built-in jobs (not being processed) each worker runs, per owner."""
     rows = await session.execute(
-        select(Download.lease_worker_id, func.count())
+        select(Download.lease_worker_id, Download.owner_key, func.count())
         .where(
             Download.lease_worker_id.is_not(None),
             Download.phase.in_([p.value for p in SLOT_PHASES]),
         )
-        .group_by(Download.lease_worker_id)
+        .group_by(Download.lease_worker_id, Download.owner_key)
     )
-    return {str(worker): int(count) for worker, count in rows.all()}
+    counts: dict[str, dict[str, int]] = {}
+    for worker, owner, count in rows.all():
+        counts.setdefault(str(worker), {})[str(owner)] = int(count)
+    return counts
 
 
 async def desired_states(

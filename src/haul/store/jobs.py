@@ -170,9 +170,9 @@ class JobStore(Protocol):
         """Every recorded worker."""
         ...
 
-    async def transfers_by_worker(self) -> dict[str, int]:
-        """How many built-in jobs each worker runs (by its lease), for sharing the global
-        speed limit between workers."""
+    async def transfers_by_worker(self) -> dict[str, dict[str, int]]:
+        """How many built-in jobs each worker runs (by its lease) for each owner, for sharing
+        the global and the per-owner speed limits between workers."""
         ...
 
     async def reap_workers(self, dead_ids: Iterable[str]) -> int:

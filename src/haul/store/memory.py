@@ -149,11 +149,12 @@ class MemoryJobStore:
             WorkerInfo(w.id, w.hostname, w.pid, w.heartbeat_at) for w in self.state.workers.values()
         ]
 
-    async def transfers_by_worker(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    async def transfers_by_worker(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
         for job in self.state.jobs.values():
             if job.lease_worker_id is not None and job.phase in _SLOT:
-                counts[job.lease_worker_id] = counts.get(job.lease_worker_id, 0) + 1
+                owners = counts.setdefault(job.lease_worker_id, {})
+                owners[job.owner_key] = owners.get(job.owner_key, 0) + 1
         return counts
 
     async def reap_workers(self, dead_ids: Iterable[str]) -> int:

@@ -62,7 +62,7 @@ class SqlJobStore:
             rows = await q.workers(s)
         return [WorkerInfo(w.id, w.hostname, w.pid, w.heartbeat_at) for w in rows]
 
-    async def transfers_by_worker(self) -> dict[str, int]:
+    async def transfers_by_worker(self) -> dict[str, dict[str, int]]:
         async with self.db.read() as s:
             return await q.transfers_by_worker(s)
 

@@ -11,8 +11,10 @@ not free the line for long (servers drop an idle connection after a minute or so
 drop would cost a retry), and pausing the downloads themselves would mix the schedule's
 pauses with the user's own.
 
-With several workers the global limit is shared: each worker's part is its running transfers
-over all running transfers, read from the database at its heartbeat (:func:`share_of`).
+With several workers the limits are shared: each worker's part of the global limit is its
+running transfers over all running transfers, and its part of an owner's limit that owner's
+transfers it runs over all of that owner's, read from the database at its heartbeat
+(:func:`share_of`, :func:`owner_shares`).
 """
 
 from __future__ import annotations
@@ -55,13 +57,30 @@ def speed_settings(values: RuntimeValues) -> SpeedSettings:
     )
 
 
-def share_of(worker_id: str, mine: int, counts: Mapping[str, int]) -> float:
+#: Running transfers as the database counts them: per worker, per owner.
+Counts = Mapping[str, Mapping[str, int]]
+
+
+def share_of(worker_id: str, mine: int, counts: Counts) -> float:
     """This worker's part of the global limit: its transfers over everyone's (the database's
-    ``counts`` per worker; ``mine``, its own as it knows them now). A worker with no transfer
-    counts as one, so a transfer it starts before the next heartbeat is not starved."""
+    ``counts``; ``mine``, its own as it knows them now). A worker with no transfer counts as
+    one, so a transfer it starts before the next heartbeat is not starved."""
     own = max(mine, 1)
-    others = sum(count for worker, count in counts.items() if worker != worker_id)
+    others = sum(sum(owners.values()) for worker, owners in counts.items() if worker != worker_id)
     return own / (own + others)
+
+
+def owner_shares(worker_id: str, mine: Mapping[str, int], counts: Counts) -> dict[str, float]:
+    """This worker's part of each owner's limit, for the owners it runs transfers of
+    (``mine``, as it knows them now): the same rule as :func:`share_of`, owner by owner."""
+    shares = {}
+    for owner, running in mine.items():
+        own = max(running, 1)
+        others = sum(
+            owners.get(owner, 0) for worker, owners in counts.items() if worker != worker_id
+        )
+        shares[owner] = own / (own + others)
+    return shares
 
 
 class SpeedKeeper:

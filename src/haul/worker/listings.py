@@ -35,6 +35,11 @@ from haul.worker.subscriptions import Lister, Listing
 FEED_LIMIT = 20 << 20
 #: Entries of a page listed at most.
 MAX_ENTRIES = 10_000
+#: yt-dlp's extractors of videos embedded in a plain page: they name each by its place on the
+#: page (``page-1``, ``page-2``), so a video added at the top would take the id, and the
+#: remembered key, of the one that was first. Such an entry is named and fetched by the link
+#: of its media instead.
+PLACED = frozenset({"HTML5MediaEmbed", "Generic"})
 
 #: Why an entry of a page with neither a link nor an id of its own is not downloaded.
 NO_IDENTITY = (
@@ -126,11 +131,25 @@ class Listings:
 
         found = await asyncio.to_thread(work)
         if found.kind != "playlist":  # one video for now: an entry of its own
-            one = f"{found.extractor or 'page'}:{found.id}" if found.id else f"page:{url}"
             title = printable(found.title) if found.title else None
+            if found.extractor in PLACED and found.media_url:
+                # the page's one embedded video, named by its link (see PLACED)
+                entry = Entry(key=f"media:{found.media_url}", url=found.media_url, title=title)
+                return Listing("playlist", None, [entry])
+            one = f"{found.extractor or 'page'}:{found.id}" if found.id else f"page:{url}"
             return Listing("playlist", None, [Entry(key=one, url=url, title=title)])
         entries = []
         for item in found.entries:
+            if (item.extractor or found.extractor) in PLACED and item.media_url:
+                entries.append(
+                    Entry(
+                        key=f"media:{item.media_url}",
+                        url=item.media_url,
+                        title=printable(item.title) if item.title else None,
+                        published=_from_timestamp(item.timestamp),
+                    )
+                )
+                continue
             own = item.url if item.url and item.url.startswith(("http://", "https://")) else None
             key = f"{item.extractor or found.extractor or 'page'}:{item.id}" if item.id else own
             entries.append(

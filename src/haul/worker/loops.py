@@ -32,7 +32,7 @@ from haul.engine.live import LiveJob, LiveJobs
 from haul.events.bus import EventBus
 from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
 from haul.store.models import Download, utcnow
-from haul.worker.bandwidth import SpeedKeeper, share_of
+from haul.worker.bandwidth import SpeedKeeper, owner_shares, share_of
 from haul.worker.client_speeds import ClientSpeeds
 from haul.worker.external import ExternalClients
 from haul.worker.processing import Processor
@@ -328,13 +328,15 @@ class Worker:
                 log.exception("heartbeat failed")
 
     async def share_speed(self) -> float:
-        """Take this worker's part of the global speed limit (see
-        :func:`~haul.worker.bandwidth.share_of`); returns it."""
-        if self.speeds is None or self.speeds.budgets.global_limit is None:
-            return 1.0  # no global limit: nothing to share (no read)
+        """Take this worker's part of the global and the per-owner speed limits (see
+        :func:`~haul.worker.bandwidth.share_of`); returns its part of the global one."""
+        budgets = self.speeds.budgets if self.speeds is not None else None
+        if budgets is None or (budgets.global_limit is None and budgets.owner_limit is None):
+            return 1.0  # no limit to share (no read)
         counts = await self.jobs.transfers_by_worker()
         share = share_of(self.id, self.live.transferring(), counts)
-        self.speeds.budgets.set_share(share)
+        budgets.set_share(share)
+        budgets.set_owner_shares(owner_shares(self.id, budgets.transfers_by_owner(), counts))
         return share
 
     async def sweep_notes(self) -> int:

@@ -3,7 +3,6 @@ download profiles, and a retention run on demand with the space it freed."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Annotated, Any
@@ -11,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from haul.core.bandwidth import parse_schedule, rate_input
+from haul.core.bandwidth import parse_schedule, rate_input, schedule_text
 from haul.core.extractor_args import EXAMPLE as EXTRACTOR_ARGS_EXAMPLE
 from haul.core.extractor_args import as_text as extractor_args_text
 from haul.core.profiles import (
@@ -137,8 +136,8 @@ ServicesDep = Annotated[SettingsServices, Depends(_services)]
 def _shown(value: Any, kind: str = "") -> str:
     if value is None:
         return "none"
-    if kind == "schedule":  # one window a line
-        return "[\n" + ",\n".join(json.dumps(w) for w in value) + "\n]" if value else ""
+    if kind == "schedule":  # one window a line, as people write it
+        return schedule_text(parse_schedule(value)) if value else ""
     if kind == "rate" and isinstance(value, int):
         return rate_input(value)
     if isinstance(value, int | float) and not isinstance(value, bool):

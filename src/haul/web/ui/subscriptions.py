@@ -8,9 +8,9 @@ administrators everyone's.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.errors import HaulError, InvalidSubscription
@@ -30,6 +30,7 @@ NOTES = {
     "paused": "The subscription is paused.",
     "resumed": "The subscription is checked again.",
     "removed": "The subscription is removed; its downloads stay.",
+    "checking": "A worker is checking it; what it finds shows here.",
 }
 #: The labels of the forms' number fields, as their notes name them.
 LABELS = {
@@ -130,10 +131,15 @@ async def subscription_page(
     profiles: ProfilesDep,
     subscription_id: Id,
     done: str = "",
+    new: Annotated[int, Query(ge=0)] = 0,
+    deferred: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
-    return await _detail(
-        request, owner, subscriptions, profiles, subscription_id, note=NOTES.get(done[:20])
-    )
+    note = NOTES.get(done[:20])
+    if done == "checked":
+        note = f"Checked: {new} new download{'s' if new != 1 else ''}."
+        if deferred:
+            note += f" {deferred} more wait for the next check."
+    return await _detail(request, owner, subscriptions, profiles, subscription_id, note=note)
 
 
 @router.post("/subscriptions/{subscription_id}", response_model=None)
@@ -181,17 +187,15 @@ async def check(
         return await _detail(
             request, owner, subscriptions, profiles, subscription_id, problem=exc, code=code
         )
+    # Sent on to the subscription's page (303), so reloading it does not check again.
     outcome = done.outcome
     if outcome is None:
-        note = "A worker is checking it; what it finds shows here."
+        told = "checking"
     elif outcome.error:
-        note = None
+        told = "failed"  # the page shows the error the check left on the subscription
     else:
-        made = len(outcome.downloads)
-        note = f"Checked: {made} new download{'s' if made != 1 else ''}."
-        if outcome.deferred:
-            note += f" {outcome.deferred} more wait for the next check."
-    return await _detail(request, owner, subscriptions, profiles, subscription_id, note=note)
+        told = f"checked&new={len(outcome.downloads)}&deferred={outcome.deferred}"
+    return RedirectResponse(f"/subscriptions/{subscription_id}?done={told}", status_code=303)
 
 
 @router.post("/subscriptions/{subscription_id}/pause", response_model=None)
