@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import CompletionWatcher, Verdicts, fill_file, header, sha256_file
+from bench.common import CompletionWatcher, Verdicts, header, served_file, sha256_file
 from tests.support.origin import Origin
 from tests.support.server import HaulServer
 
@@ -90,11 +90,7 @@ def main() -> int:
     verdicts = Verdicts()
     with tempfile.TemporaryDirectory(prefix="haul-bench-") as tmp, Origin() as origin:
         work = Path(tmp)
-        source = work / "big.bin"
-        fill_file(source, args.size, os.urandom(1 << 20))
-        digest = sha256_file(source)
-        origin.add_file("/big.bin", source)
-        url = origin.url("/big.bin")
+        url, digest = served_file(origin, work, "big.bin", args.size)
         mib = args.size / (1 << 20)
         curl_times: list[float] = []
         haul_times: list[float] = []

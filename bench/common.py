@@ -93,6 +93,15 @@ def fill_file(path: Path, size: int, block: bytes, prefix: bytes = b"") -> None:
             left -= len(piece)
 
 
+def served_file(origin: Any, folder: Path, name: str, size: int) -> tuple[str, str]:
+    """A file of ``size`` random-looking bytes made in ``folder`` and served by the test
+    ``origin`` at ``/name`` (from disk); returns its URL and its sha256."""
+    source = folder / name
+    fill_file(source, size, os.urandom(1 << 20))
+    origin.add_file(f"/{name}", source)
+    return origin.url(f"/{name}"), sha256_file(source)
+
+
 def sha256_file(path: Path, chunk: int = 4 << 20) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -85,7 +85,9 @@ arrive, with ``raise ... from exc``. The HTTP layer maps the tree to status code
 Adapters may keep private subclasses of a public class for their own use, never caught by
 name outside the adapter: aria2's ``Aria2RpcError`` (with aria2's code and words) and its
 ``Aria2Unauthorized`` (a :class:`ClientAuthFailed`) and ``Aria2ItemNotFound`` (a
-:class:`ClientItemNotFound`).
+:class:`ClientItemNotFound`); the direct engine's ``RangesRefused`` (a server that does not
+serve ranges as promised: the engine goes on over one connection) and ``_Short`` (a range's
+answer that ended early), both :class:`TransientTransferError`.
 """
 
 from __future__ import annotations

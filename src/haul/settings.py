@@ -134,6 +134,13 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(default=5.0, gt=0)
     #: How many yt-dlp transfers may run at once in one worker (they hold threads).
     ytdlp_threads: int = Field(default=4, ge=1)
+    #: A direct file of at least ``segment_threshold`` bytes, from a server that takes
+    #: ranges, is fetched over up to ``connections_per_download`` connections, and the
+    #: transfers of one worker hold at most ``connections_per_host`` to one host
+    #: (haul.engine.segmented); a site rule's ``connections`` caps a site's downloads.
+    connections_per_download: int = Field(default=4, ge=1, le=16)
+    connections_per_host: int = Field(default=4, ge=1, le=64)
+    segment_threshold: int = Field(default=16 << 20, ge=1 << 20)
     #: The SponsorBlock server profiles that cut or mark segments ask (an http(s) address).
     sponsorblock_api: str = SPONSORBLOCK_API
     #: Listing a page's formats (GET /api/v1/formats): how many one owner may run at once,

@@ -271,3 +271,16 @@ async def test_bad_media_options_are_refused_with_a_sentence(app: App) -> None:
         assert body["code"] == "invalid_profile" and list(body["errors"]) == [field], body
         assert words in body["detail"], body
     assert "bad" not in await names(app)
+
+
+async def test_fragments_fetched_at_once_are_saved_and_reach_the_engine(app: App) -> None:
+    assert (await app.get("/profiles/best-mp4")).json()["concurrent_fragments"] == 4
+    created = await app.post("/profiles", json={"name": "hls", "concurrent_fragments": 12})
+    assert created.status_code == 201, created.text
+    assert created.json()["concurrent_fragments"] == 12
+    async with app.runtime.db.read() as s:
+        row = (await s.scalars(select(Profile).where(Profile.name == "hls"))).one()
+        assert engine_profile(row).concurrent_fragments == 12
+    assert (await change(app, "hls", concurrent_fragments=None))["concurrent_fragments"] == 4
+    refused = await change(app, "hls", 422, concurrent_fragments=17)
+    assert list(refused["errors"]) == ["concurrent_fragments"]

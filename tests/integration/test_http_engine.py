@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from haul.engine.base import EngineJob, EngineResult, Progress, StopSignal
+from haul.engine.base import EngineJob, StopSignal
 from haul.engine.http import HttpEngine, part_path
 from haul.errors import (
     LengthMismatch,
@@ -22,6 +22,7 @@ from haul.errors import (
     TransferStopped,
     TransientTransferError,
 )
+from tests.support.engine_run import Run
 from tests.support.origin import Origin
 from tests.support.wait import await_for
 
@@ -44,18 +45,6 @@ async def engine() -> AsyncIterator[HttpEngine]:
     engine = HttpEngine(connect_timeout=2.0, read_timeout=5.0)
     yield engine
     await engine.aclose()
-
-
-class Run:
-    """One engine call with its progress readings kept."""
-
-    def __init__(self, engine: HttpEngine, job: EngineJob) -> None:
-        self.engine, self.job = engine, job
-        self.stop = StopSignal()
-        self.progress: list[Progress] = []
-
-    async def __call__(self) -> EngineResult:
-        return await self.engine.download(self.job, self.progress.append, self.stop)
 
 
 def job_for(origin: Origin, path: str, dest: Path, filename: str | None = None) -> EngineJob:

@@ -235,12 +235,13 @@ async def test_site_rules_are_shown_and_edited_as_a_table(app: App) -> None:
         "site_rule_domain": ["YouTube.com", "", "example.org"],
         "site_rule_max": ["2", "", ""],
         "site_rule_sleep": ["", "", "1.5"],
+        "site_rule_connections": ["", "", "1"],
     }
     saved = await app.http.post("/settings", data=sent, headers=HTML)
     assert saved.status_code == 303, saved.text
     assert (await setting(app, "site_rules"))["value"] == [
-        {"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 0.0},
-        {"domain": "example.org", "max_transfers": None, "sleep_seconds": 1.5},
+        {"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 0.0, "connections": None},
+        {"domain": "example.org", "max_transfers": None, "sleep_seconds": 1.5, "connections": 1},
     ]
     assert app.runtime.limits().per_site == {"youtube.com": 2}
     shown, _ = await open_page(app, "/settings")
@@ -319,3 +320,17 @@ async def test_the_profile_form_takes_a_proxy_and_extractor_arguments(app: App) 
     socks = {**sent, "original": "tunnel", "proxy": "socks5://proxy.lan:1080"}
     refused = await app.http.post("/settings/profiles", data=socks, headers=HTML)
     assert refused.status_code == 422 and "SOCKS proxies are not supported" in refused.text
+
+
+async def test_the_profile_form_sets_the_fragments_fetched_at_once(app: App) -> None:
+    page, csrf = await open_page(app, "/settings")
+    assert 'id="new-concurrent_fragments"' in page
+    sent = {"csrf": csrf, "name": "streams", "concurrent_fragments": "8"}
+    added = await app.http.post("/settings/profiles", data=sent, headers=HTML)
+    assert added.status_code == 303, added.text
+    assert (await app.get("/profiles/streams")).json()["concurrent_fragments"] == 8
+    shown, _ = await open_page(app, "/settings")
+    assert 'id="streams-concurrent_fragments" name="concurrent_fragments" value="8"' in shown
+    refused = {**sent, "original": "streams", "concurrent_fragments": "40"}
+    answer = await app.http.post("/settings/profiles", data=refused, headers=HTML)
+    assert answer.status_code == 422 and "from 1 to 16" in answer.text

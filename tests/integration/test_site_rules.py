@@ -62,7 +62,7 @@ async def test_one_transfer_at_a_time_from_a_site_and_others_go_on(app: App) -> 
     rule = {"domain": "127.0.0.1", "max_transfers": 1, "sleep_seconds": 0}
     listed = await patch(app, {"site_rules": [rule]})
     shown = next(s for s in listed["settings"] if s["key"] == "site_rules")
-    assert shown["value"] == [rule] and shown["source"] == "config"
+    assert shown["value"] == [{**rule, "connections": None}] and shown["source"] == "config"
     with Origin() as held, Origin() as other:
         first = await submit(app, slow_file(held, "one.bin"))
         second = await submit(app, slow_file(held, "two.bin"))
@@ -127,7 +127,14 @@ async def test_bad_rules_are_refused_with_a_sentence(app: App) -> None:
     # a name in another script is kept in its ASCII spelling
     done = await patch(app, {"site_rules": [{"domain": "Bücher.de", "max_transfers": 2}]})
     rules = next(s for s in done["settings"] if s["key"] == "site_rules")["value"]
-    assert rules == [{"domain": "xn--bcher-kva.de", "max_transfers": 2, "sleep_seconds": 0.0}]
+    assert rules == [
+        {
+            "domain": "xn--bcher-kva.de",
+            "max_transfers": 2,
+            "sleep_seconds": 0.0,
+            "connections": None,
+        }
+    ]
 
 
 async def test_a_download_held_by_a_site_rule_says_so(app: App, origin: Origin) -> None:

@@ -211,3 +211,27 @@ def test_an_audio_file_gets_the_pages_cover_picture(
         pictures = ["image/jpeg"] if tags.get("covr") else []
     assert pictures == ["image/jpeg"]
     assert [p.name for p in dest.iterdir()] == [song.name]  # the thumbnail went into the file
+
+
+@pytest.mark.parametrize("fragments", [1, 4])
+def test_hls_fragments_are_fetched_as_many_at_once_as_the_profile_says(
+    origin: Origin, media_files: MediaFiles, tmp_path: Path, fragments: int
+) -> None:
+    folder = media_files.hls.parent
+    origin.add_dir("/hls", folder)
+    segments = sorted(p.name for p in folder.glob("seg*.ts"))
+    for name in segments:  # slow enough for fragments fetched at once to overlap
+        origin.throttle(f"/hls/{name}", max(1, (folder / name).stat().st_size * 4))
+    files = run(
+        origin.url("/hls/index.m3u8"), tmp_path / "out", Profile(concurrent_fragments=fragments)
+    )
+    assert len(files) == 1 and files[0].stat().st_size > 0
+    asked = [r for r in origin.requests if r.path.endswith(".ts")]
+    assert sorted({r.path for r in asked}) == [f"/hls/{n}" for n in segments]
+    # How many were being sent at once (a request that began as another was ending, within
+    # 50 ms, is the next one, not a second at once).
+    most = 1 + max(
+        sum(1 for o in asked if o is not r and o.started <= r.started < (o.finished or 0) - 0.05)
+        for r in asked
+    )
+    assert most == 1 if fragments == 1 else most >= 2

@@ -41,7 +41,7 @@ from typing import Any
 FaultKind = str  # see Origin.fault
 FAULT_KINDS = frozenset(
     {"status", "reset", "slow_headers", "bad_total", "404", "ignore_if_range", "short_body"}
-    | {"no_length"}
+    | {"no_length", "ignore_range"}
 )
 
 CONTENT_TYPES = {
@@ -234,6 +234,9 @@ class Origin:
         ``short_body``: announce the whole length but send ``after_bytes=N`` body bytes, then
         close the connection normally (a server that lies about Content-Length).
         ``no_length``: answer without Content-Length, ending the body by closing the connection.
+        ``ignore_range``: answer a Range request with 200 and the whole file, although the
+        file's answers say ``Accept-Ranges: bytes`` (a server that promises ranges it does not
+        serve).
         ``method="GET"`` (any kind) limits the fault to requests of that method.
         Faults queue: the first one with requests left applies.
         """
@@ -390,6 +393,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
         start, end, status = 0, body.size - 1, 200
         range_header = record.range_header if body.resource.ranges else None
+        if fault is not None and fault.kind == "ignore_range":
+            range_header = None
         if_range = self.headers.get("If-Range")
         ignores_if_range = fault is not None and fault.kind == "ignore_if_range"
         stale = if_range and if_range not in (body.etag, body.last_modified)

@@ -30,7 +30,9 @@ SETTINGS = [
     },
     {
         "key": "site_rules",
-        "value": [{"domain": "127.0.0.1", "max_transfers": 1, "sleep_seconds": 2}],
+        "value": [
+            {"domain": "127.0.0.1", "max_transfers": 1, "sleep_seconds": 2, "connections": 1}
+        ],
         "default": [],
         "source": "config",
         "description": "Rules for being polite to sites: per domain, max_transfers (at most "
@@ -205,7 +207,10 @@ def test_config_ls_fits_80_columns_without_splitting_words() -> None:
     for key in ("limit_global", "site_rules", "anonymous_retention_days"):
         assert re.search(rf"^\s*{key}\s", output, re.M), output
     words_whole(output, SETTINGS[1]["description"], SETTINGS[0]["description"])
-    assert "max_transfers" in output and "127.0.0.1: 1 at once, 2 s apart" in output
+    assert (
+        "max_transfers" in output
+        and "127.0.0.1: 1 at once, 2 s apart, 1 connection per file" in output
+    )
     # a description reads as lines of several words, not one word a line
     lines = [line.split() for line in output.splitlines() if "polite" in line]
     assert lines and len(lines[0]) >= 5, output

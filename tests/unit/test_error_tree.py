@@ -21,6 +21,8 @@ PRIVATE = {
     "haul.clients.aria2.wire.Aria2RpcError": "clients/aria2",
     "haul.clients.aria2.wire.Aria2Unauthorized": "clients/aria2",
     "haul.clients.aria2.wire.Aria2ItemNotFound": "clients/aria2",
+    "haul.engine.segmented.RangesRefused": "engine",
+    "haul.engine.segmented._Short": "engine",
 }
 
 _BRANCH = re.compile(r"^    (?P<rails>(?:│   |    )*)(?:├── |└── )(?P<name>\w+)")

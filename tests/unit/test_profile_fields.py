@@ -91,3 +91,13 @@ def test_every_bad_field_is_named_at_once() -> None:
 )
 def test_stays_inside(text: str, ok: bool) -> None:
     assert stays_inside(text) is ok
+
+
+def test_fragments_at_once_are_1_to_16_and_empty_is_the_default() -> None:
+    assert check_profile({"concurrent_fragments": "8"}) == {"concurrent_fragments": 8}
+    assert check_profile({"concurrent_fragments": None}) == {"concurrent_fragments": 4}
+    assert check_profile({"concurrent_fragments": ""}) == {"concurrent_fragments": 4}
+    for bad in (0, 17, "many", True, 2.5):
+        with pytest.raises(InvalidProfile) as caught:
+            check_profile({"concurrent_fragments": bad})
+        assert "from 1 to 16" in caught.value.problems["concurrent_fragments"]

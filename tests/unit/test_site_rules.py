@@ -107,3 +107,14 @@ def test_every_bad_rule_is_told_at_once() -> None:
         parse_rules(rows)
     for sentence in problems.values():
         assert sentence in str(refused.value)
+
+
+def test_a_rule_may_cap_the_connections_of_one_file() -> None:
+    (rule,) = parse_rules([{"domain": "panel.example", "connections": 1}])
+    assert rule == SiteRule("panel.example", None, 0.0, 1)
+    assert rule.as_json()["connections"] == 1
+    assert SiteRule("x.org", 2).as_json()["connections"] is None
+    with pytest.raises(ValueError, match="connections must be a whole number from 1 to 16"):
+        parse_rules([{"domain": "x.org", "connections": 0}])
+    with pytest.raises(ValueError, match="connections must be a whole number"):
+        parse_rules([{"domain": "x.org", "connections": True}])

@@ -171,3 +171,15 @@ def test_proxy_extractor_args_and_a_sites_pause_reach_yt_dlp() -> None:
         youtube = ydl.get_info_extractor("Youtube")
         assert youtube._configuration_arg("player_client") == ["web", "default"]
         assert youtube._configuration_arg("po_token", casesense=True) == ["web+T"]
+
+
+def test_fragments_fetched_at_once_reach_ytdlp(tmp_path: Path) -> None:
+    from haul.engine.base import EngineJob, StopSignal
+    from haul.engine.ytdlp import _Hooks, _job_params
+
+    for wanted in (1, 4, 16):
+        job = EngineJob(1, "https://example.org/v", tmp_path, Profile(concurrent_fragments=wanted))
+        params = _job_params(job, _Hooks(job, lambda _p: None, StopSignal()))
+        assert params["concurrent_fragment_downloads"] == wanted
+        with open_session("[test]", socket_timeout=1, **params) as ydl:
+            assert ydl.params["concurrent_fragment_downloads"] == wanted

@@ -35,6 +35,9 @@ def _rule_text(rule: dict[str, Any]) -> str:
         parts.append(f"{rule['max_transfers']} at once")
     if rule.get("sleep_seconds"):
         parts.append(f"{number_text(rule['sleep_seconds'])} s apart")
+    if rule.get("connections") is not None:
+        count = rule["connections"]
+        parts.append(f"{count} connection{'' if count == 1 else 's'} per file")
     return f"{rule.get('domain')}: {', '.join(parts)}"
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from haul.cli.common import DEFAULT_SERVER, ServerOpt, TokenOpt, api_for, console
 from haul.cli.render import print_fitted, stacked, text
+from haul.core.profiles import FRAGMENTS_DEFAULT
 
 profiles_app = typer.Typer(
     help="Download profiles: yt-dlp presets (ls, add, edit, rm).", no_args_is_help=True
@@ -38,6 +39,15 @@ AudioFormatOpt = Annotated[
 AudioQualityOpt = Annotated[
     str | None,
     typer.Option("--audio-quality", help="0 (best) to 10, or a bitrate such as 192K."),
+]
+FragmentsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrent-fragments",
+        min=1,
+        max=16,
+        help="HLS and DASH fragments fetched at once, 1 to 16 (default 4).",
+    ),
 ]
 SponsorRemoveOpt = Annotated[
     str | None,
@@ -145,6 +155,9 @@ def options_text(p: dict[str, Any]) -> str:
         parts.append("marks " + "+".join(p["sponsorblock_mark"]))
     if p.get("extractor_args"):
         parts.append("extractor arguments")
+    fragments = p.get("concurrent_fragments")
+    if fragments is not None and fragments != FRAGMENTS_DEFAULT:
+        parts.append(f"{fragments} fragments at once")
     return ", ".join(parts)
 
 
@@ -182,6 +195,7 @@ def add_profile(
     sponsorblock_mark: SponsorMarkOpt = None,
     proxy: ProxyOpt = None,
     extractor_args: ExtractorArgsOpt = None,
+    concurrent_fragments: FragmentsOpt = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default.")] = False,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
@@ -207,6 +221,7 @@ def add_profile(
         sponsorblock_mark=sponsorblock_mark,
         proxy=proxy,
         extractor_args=extractor_args,
+        concurrent_fragments=concurrent_fragments,
         is_default=default or None,
     )
     with api_for(server, token) as api:
@@ -236,6 +251,7 @@ def edit_profile(
     sponsorblock_mark: SponsorMarkOpt = None,
     proxy: ProxyOpt = None,
     extractor_args: ExtractorArgsOpt = None,
+    concurrent_fragments: FragmentsOpt = None,
     default: Annotated[
         bool | None, typer.Option("--default/--no-default", help="Make it the default or not.")
     ] = None,
@@ -263,6 +279,7 @@ def edit_profile(
         sponsorblock_mark=sponsorblock_mark,
         proxy=proxy,
         extractor_args=extractor_args,
+        concurrent_fragments=concurrent_fragments,
         is_default=default,
     )
     with api_for(server, token) as api:

@@ -172,9 +172,10 @@ SETTINGS: tuple[Setting, ...] = (
         "site_rules",
         "rules",
         "Rules for being polite to sites: for a domain (and its subdomains), at most "
-        "max_transfers downloads from it at once across every worker, and sleep_seconds "
-        "between requests to it. A list of objects with domain, max_transfers (1 to 100, or "
-        "null) and sleep_seconds (0 to 3600).",
+        "max_transfers downloads from it at once across every worker, sleep_seconds "
+        "between requests to it, and at most connections for one big file (1: one, as IPTV "
+        "panels want). A list of objects with domain, max_transfers (1 to 100, or null), "
+        "sleep_seconds (0 to 3600) and connections (1 to 16, or null for the setting).",
     ),
     Setting(
         "speed_limit_global",

@@ -47,7 +47,11 @@ FIELDS = (
     "sponsorblock_mark",
     "proxy",
     "extractor_args",
+    "concurrent_fragments",
 )
+#: How many fragments of an HLS or DASH stream yt-dlp fetches at once (the default, the most).
+FRAGMENTS_DEFAULT = 4
+FRAGMENTS_MAX = 16
 #: Containers yt-dlp can both merge into and remux into.
 CONTAINERS = ("avi", "flv", "mkv", "mov", "mp4", "webm")
 #: What an audio-only profile converts to (yt-dlp's FFmpegExtractAudio; ``best``: the best
@@ -237,6 +241,21 @@ def check_audio_quality(value: Any) -> str | None:
     )
 
 
+def check_concurrent_fragments(value: Any) -> int:
+    """How many fragments of an HLS or DASH stream are fetched at once: 1 to 16 (empty: the
+    default, 4)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return FRAGMENTS_DEFAULT
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= FRAGMENTS_MAX:
+        raise ValueError(
+            f"concurrent_fragments is a whole number from 1 to {FRAGMENTS_MAX}: how many "
+            "fragments of an HLS or DASH stream are fetched at once."
+        )
+    return value
+
+
 def _flag(field: str) -> Any:
     def check(value: Any) -> bool:
         if not isinstance(value, bool):
@@ -353,4 +372,5 @@ _CHECKS: dict[str, Any] = {
     "sponsorblock_mark": check_sponsorblock_mark,
     "proxy": check_proxy,
     "extractor_args": check_extractor_args,
+    "concurrent_fragments": check_concurrent_fragments,
 }

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-#: The most transfers a rule may allow at once, and the longest pause it may ask for.
+#: The most transfers a rule may allow at once, the longest pause it may ask for, and the
+#: most connections it may allow one download (1: never more than one, as IPTV panels want).
 MAX_TRANSFERS = 100
 MAX_SLEEP = 3600.0
+MAX_CONNECTIONS = 16
 MAX_RULES = 200
 #: What a rule's example in messages and forms looks like.
 EXAMPLE = '[{"domain": "youtube.com", "max_transfers": 2, "sleep_seconds": 5}]'
@@ -32,17 +34,20 @@ _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 @dataclass(frozen=True, slots=True)
 class SiteRule:
     """One rule: at most ``max_transfers`` transfers from ``domain`` (and the hosts under it)
-    at once, ``sleep_seconds`` between requests to it."""
+    at once, ``sleep_seconds`` between requests to it, at most ``connections`` connections
+    for one file (None: haul's setting)."""
 
     domain: str
     max_transfers: int | None = None
     sleep_seconds: float = 0.0
+    connections: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "domain": self.domain,
             "max_transfers": self.max_transfers,
             "sleep_seconds": self.sleep_seconds,
+            "connections": self.connections,
         }
 
 
@@ -156,11 +161,11 @@ def _rule(raw: object, number: int) -> SiteRule:
     where = f"Rule {number} of site_rules"
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where} must be an object such as {EXAMPLE[1:-1]}.")
-    unknown = sorted(set(raw) - {"domain", "max_transfers", "sleep_seconds"})
+    unknown = sorted(set(raw) - {"domain", "max_transfers", "sleep_seconds", "connections"})
     if unknown:
         raise ValueError(
-            f"{where} has no field {unknown[0]!r}; a rule has domain, max_transfers and "
-            "sleep_seconds."
+            f"{where} has no field {unknown[0]!r}; a rule has domain, max_transfers, "
+            "sleep_seconds and connections."
         )
     domain = raw.get("domain")
     text = domain.strip().lower().removeprefix("*.") if isinstance(domain, str) else ""
@@ -198,11 +203,26 @@ def _rule(raw: object, number: int) -> SiteRule:
             f"{where} ({host}): sleep_seconds must be a number of seconds from 0 to "
             f"{MAX_SLEEP:.0f}."
         )
-    if transfers is None and seconds == 0:
+    connections = _connections(raw.get("connections"), f"{where} ({host})")
+    if transfers is None and seconds == 0 and connections is None:
         raise ValueError(
-            f"{where} ({host}) asks for nothing; give max_transfers, sleep_seconds or both."
+            f"{where} ({host}) asks for nothing; give max_transfers, sleep_seconds, "
+            "connections or several."
         )
-    return SiteRule(host, transfers, seconds)
+    return SiteRule(host, transfers, seconds, connections)
+
+
+def _connections(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONNECTIONS:
+        raise ValueError(
+            f"{where}: connections must be a whole number from 1 to {MAX_CONNECTIONS} "
+            "(1: one connection per file), or null for haul's setting."
+        )
+    return value
 
 
 def caps(rules: Iterable[SiteRule]) -> dict[str, int]:

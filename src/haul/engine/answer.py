@@ -91,6 +91,13 @@ def changed_since(source: PartSource, answer: Answer) -> str | None:
     return None
 
 
+def range_end(headers: Mapping[str, str]) -> int | None:
+    """The last byte (exclusive) a 206's Content-Range says its body holds; None when it
+    names none."""
+    match = _CONTENT_RANGE.match(headers.get("content-range", ""))
+    return int(match[2]) + 1 if match else None
+
+
 def _is_etag(validator: str) -> bool:
     return validator.startswith(('"', "W/"))
 

@@ -122,6 +122,8 @@ class Profile:
     extractor_args: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
         default_factory=dict, hash=False
     )
+    #: Fragments of an HLS or DASH stream yt-dlp fetches at once.
+    concurrent_fragments: int = 4
 
     @property
     def post_processed(self) -> bool:
@@ -194,6 +196,9 @@ class EngineJob:
     extracted: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     #: The speed limits the transfer is under (None: none).
     throttle: Throttle | None = field(default=None, compare=False, repr=False)
+    #: The most connections the direct engine may open for this file at once (a site rule's
+    #: ``connections``); None: the engine's own setting.
+    connections: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

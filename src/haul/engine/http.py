@@ -51,6 +51,14 @@ A caller that does not know yet whether a URL is a file at all passes ``accept``
 streamed, before any byte of the body is read or any file is made, and may decline it (a
 page, a torrent): the response is then closed unread. The engine's GET is the probe.
 
+Several connections. When the first answer shows a big file (its length at least the
+threshold) from a server that takes ranges, the rest is fetched over several connections at
+once by :mod:`haul.engine.segmented`, into the same part; the ranges on disk are then kept
+beside it, and a resume starts where the first of them is missing (with ``If-Range`` from
+there, even from 0). A server that does not serve ranges as promised ends that with
+:class:`~haul.engine.segmented.RangesRefused`: the part is cut to what one connection can go
+on from (nothing when the file changed) and the transfer goes on over one, with a notice.
+
 Room on the disk. An answer that announces its length claims the bytes still to come before
 a file is made (:mod:`haul.engine.diskspace`); one that does not fit beside the running
 transfers' claims, or a write that finds the disk full, ends in :class:`~haul.errors.DiskFull`
@@ -66,6 +74,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import functools
 import logging
 import netrc
@@ -87,6 +96,7 @@ from aiohttp.client_middlewares import ClientHandlerType, ClientMiddlewareType
 from haul.core.cookies import SiteCookies
 from haul.core.paths import sanitize_filename
 from haul.core.proxies import credentials, without_credentials
+from haul.core.segments import Plan, gaps, merge
 from haul.engine import partfile
 from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
 from haul.engine.base import (
@@ -100,6 +110,7 @@ from haul.engine.base import (
 )
 from haul.engine.diskspace import DiskSpace
 from haul.engine.filenames import (
+    PART_SUFFIX,
     disposition_name,
     filename_for,
     named,
@@ -116,6 +127,7 @@ from haul.engine.http_errors import (
     transport_error,
     with_cookies_hint,
 )
+from haul.engine.segmented import HostSlots, RangesRefused, SegmentedTransfer, Segmenting
 from haul.engine.stopwatch import StopWatch
 from haul.engine.writebehind import WriteBehind
 from haul.errors import (
@@ -160,6 +172,7 @@ class HttpEngine:
         user_agent: str = "haul/0.1",
         addresses: guard.AddressPolicy | None = None,
         space: DiskSpace | None = None,
+        segmenting: Segmenting | None = None,
     ) -> None:
         self._timeout = aiohttp.ClientTimeout(connect=connect_timeout, sock_read=read_timeout)
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
@@ -171,6 +184,8 @@ class HttpEngine:
         self._writer = WriteBehind()
         self._addresses = addresses
         self._space = space or DiskSpace()
+        self._segmenting = segmenting or Segmenting()
+        self._slots = HostSlots(self._segmenting.per_host)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -212,11 +227,44 @@ class HttpEngine:
         stop: StopSignal,
         accept: Accept | None,
     ) -> EngineResult | None:
+        try:
+            return await self._attempt(job, on_progress, stop, accept)
+        except RangesRefused as exc:
+            # What one connection fetched is verified; what the others did may not be.
+            assert exc.part is not None
+            notice = f"Going on over one connection: {exc.message}."
+            log.warning("%s: %s", job.url, notice)
+            try:
+                if exc.changed:
+                    exc.part.unlink(missing_ok=True)
+                else:
+                    os.truncate(exc.part, exc.kept)
+                partfile.drop_ranges(exc.part)
+            except OSError as error:
+                raise disk_error(error, exc.part) from error
+            name = exc.part.name.removesuffix(PART_SUFFIX)
+            on_progress(Progress(exc.kept, None, filename=name, notice=notice))
+            again = dataclasses.replace(job, filename=name)
+            return await self._attempt(again, on_progress, stop, None, single=True)
+
+    async def _attempt(
+        self,
+        job: EngineJob,
+        on_progress: ProgressCallback,
+        stop: StopSignal,
+        accept: Accept | None,
+        *,
+        single: bool = False,
+    ) -> EngineResult | None:
         name = sanitize_filename(job.filename) if job.filename else None
-        offset = partfile.size_of(part_path(job.dest_dir / name)) if name else 0
+        part = part_path(job.dest_dir / name) if name else None
+        offset, kept, end = _resume_point(part)
+        resuming = bool(offset) or kept is not None
         for _ in range(2):  # a second request only when the part proved unusable
-            source = _part_source(job, name) if offset else PartSource()
-            opened = self._open(job.url, offset, source.validator, job.cookies, job.proxy)
+            source = _part_source(job, name) if resuming else PartSource()
+            opened = self._open(
+                job.url, offset, source.validator, job.cookies, job.proxy, ranged=resuming, end=end
+            )
             async with opened as response:
                 answer = classify(
                     response.status,
@@ -229,10 +277,10 @@ class HttpEngine:
                     assert name is not None
                     if complete_after_416(response.headers, offset, job.hints.get("size")):
                         return _finish(job, name, offset, None, on_progress)
-                elif offset and answer.start == offset and (why := changed_since(source, answer)):
+                elif resuming and answer.start == offset and (why := changed_since(source, answer)):
                     # A server that ignores If-Range offers the rest of another file.
                     _restarting(job, name, f"{why} since the download began", on_progress)
-                    offset = 0
+                    offset, kept, end, resuming = 0, None, None, False
                     continue  # closed unread; the part goes when the new one is opened
                 elif answer.start == 0 or (answer.start == offset and not answer.encoded):
                     accepted = accept is None or await accept(
@@ -240,9 +288,16 @@ class HttpEngine:
                     )
                     if not accepted:
                         return None  # closed unread
-                    if offset and answer.start == 0:
+                    keep = resuming and answer.start == offset and response.status == 206
+                    if resuming and not keep:
                         why = "the server sent the whole file instead of the rest"
                         _restarting(job, name, why, on_progress)
+                    # A part with holes goes on in ranges, even over one connection: the
+                    # ranges kept say what is missing.
+                    segmented = (keep and kept is not None and answer.total is not None) or (
+                        not single
+                        and self._segmenting.wanted(job, answer, response.headers, response.status)
+                    )
                     # The part is made here, not in a thread, although making a folder and
                     # a file can take ~0.4 ms each (ext4 in a VM): the body must be read from
                     # the moment it is wanted, or a connection reset while a thread works
@@ -251,10 +306,17 @@ class HttpEngine:
                         self._space.claim(job.dest_dir, answer.total - answer.start)
                     try:
                         wanted = name or _wanted_name(job, response)
-                        name, file = _prepare(job, wanted, name is None, answer)
-                        size = await self._receive(
-                            response, answer, file, job, name, on_progress, stop
-                        )
+                        name, file = _prepare(job, wanted, name is None, answer, keep, segmented)
+                        if segmented:
+                            assert answer.total is not None
+                            done = kept if keep and kept is not None else [(0, answer.start)]
+                            size = await self._segments(
+                                job, name, response, answer, file, done, on_progress, stop
+                            )
+                        else:
+                            size = await self._receive(
+                                response, answer, file, job, name, on_progress, stop
+                            )
                     finally:
                         self._space.release(job.dest_dir)
                     break
@@ -263,7 +325,7 @@ class HttpEngine:
                         f"The server at {job.url} sent a part of the file nobody asked for.",
                         code="bad_range",
                     )
-                offset = 0  # start over with a plain GET
+                offset, kept, end, resuming = 0, None, None, False  # start over with a plain GET
         else:
             raise AssertionError("unreachable: the second request asks for no range")
         if answer.total is not None and size != answer.total:
@@ -272,6 +334,47 @@ class HttpEngine:
                 "the partial file is kept for a retry.",
             )
         return _finish(job, name, size, answer, on_progress)
+
+    async def _segments(
+        self,
+        job: EngineJob,
+        name: str,
+        response: aiohttp.ClientResponse,
+        answer: Answer,
+        file: BinaryIO,
+        done: list[tuple[int, int]],
+        on_progress: ProgressCallback,
+        stop: StopSignal,
+    ) -> int:
+        """Fetch the rest of the file over several connections (:mod:`haul.engine.segmented`)."""
+        assert answer.total is not None
+        url = str(response.url)
+        validator = answer.validator
+
+        def open_range(
+            at: str, start: int, end: int
+        ) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientResponse]:
+            return self._open(at, start, validator, job.cookies, job.proxy, end=end)
+
+        transfer = SegmentedTransfer(
+            job=job,
+            url=url,
+            name=name,
+            part=part_path(job.dest_dir / name),
+            answer=answer,
+            plan=Plan(answer.total, done, min_size=self._segmenting.min_size),
+            first=response,
+            first_file=file,
+            open_range=open_range,
+            writer=self._writer,
+            space=self._space,
+            slots=self._slots,
+            host=urlsplit(url).netloc.lower(),
+            connections=self._segmenting.connections_for(job),
+            on_progress=on_progress,
+            stop=stop,
+        )
+        return await transfer.run()
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -293,14 +396,19 @@ class HttpEngine:
         validator: str | None,
         cookies: SiteCookies | None = None,
         proxy: str | None = None,
+        *,
+        end: int | None = None,
+        ranged: bool = False,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """The response to a GET of ``url`` (from ``offset``); aiohttp errors become haul's.
+        """The response to a GET of ``url`` (from ``offset``, to ``end`` exclusive when
+        given; ``ranged``: with a Range even from 0); aiohttp errors become haul's.
         With ``cookies``, every request (each redirect too) sends those of its own site;
         with ``proxy`` (a profile's), it goes through that proxy instead of the
         environment's."""
         headers = {}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        if offset or ranged or end is not None:
+            last = "" if end is None else str(end - 1)
+            headers["Range"] = f"bytes={offset}-{last}"
             if validator:
                 headers["If-Range"] = validator
         options: dict[str, Any] = {}
@@ -427,9 +535,15 @@ def _wanted_name(job: EngineJob, response: aiohttp.ClientResponse) -> str:
     return named(chosen, url_name(str(response.url)), content_type)
 
 
-def _prepare(job: EngineJob, name: str, claim: bool, answer: Answer) -> tuple[str, BinaryIO]:
+def _prepare(
+    job: EngineJob, name: str, claim: bool, answer: Answer, keep: bool, segmented: bool
+) -> tuple[str, BinaryIO]:
     """The folder, the part (its name reserved first when ``claim``), opened where the answer
-    starts, with the validator it is cut from. Returns the name and the file."""
+    starts, with the validator it is cut from. Returns the name and the file.
+
+    ``keep``: the answer goes on with what the part holds (a resume). The ranges kept of a
+    part fetched in ranges stay only when it goes on in ranges (``segmented``); a part going
+    on over one connection is cut where that connection starts, so it holds its size."""
     try:
         job.dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -438,7 +552,11 @@ def _prepare(job: EngineJob, name: str, claim: bool, answer: Answer) -> tuple[st
         name = partfile.claim(job.dest_dir, name)
     part = part_path(job.dest_dir / name)
     try:
-        file = partfile.open_part(part, answer.start, 0)
+        if not (keep and segmented) and partfile.ranges_path(part).exists():
+            if keep:
+                os.truncate(part, answer.start)
+            partfile.drop_ranges(part)
+        file = partfile.open_part(part, answer.start, 0, keep=keep)
     except OSError as exc:
         raise disk_error(exc, part) from exc
     if answer.start == 0 and answer.validator and not answer.encoded:
@@ -454,6 +572,7 @@ def _finish(
     part = part_path(final)
     try:
         partfile.drop_validator(part)
+        partfile.drop_ranges(part)  # whole: a crash from here on finds it complete (416)
         part.replace(final)  # atomic within one filesystem
     except OSError as exc:
         raise disk_error(exc, final) from exc
@@ -466,6 +585,29 @@ def _finish(
         "size": size,
     }
     return EngineResult(files=(final,), title=Path(name).stem or name, meta=meta)
+
+
+def _resume_point(
+    part: Path | None,
+) -> tuple[int, list[tuple[int, int]] | None, int | None]:
+    """Where a resume of ``part`` starts, the ranges on disk kept for it (None: it holds its
+    size, as a part fetched over one connection does), and where the first missing range
+    ends (None: the resume asks for the rest of the file). Asking for that range only keeps
+    a server from sending on into ranges the part holds."""
+    if part is None:
+        return 0, None, None
+    stored = partfile.read_ranges(part)
+    if stored is None:
+        return partfile.size_of(part), None, None
+    total, spans = stored
+    done = merge(s for s in spans if 0 <= s[0] < s[1] <= total)
+    if total <= 0:  # unreadable: nothing of the part can be trusted
+        return 0, None, None
+    missing = gaps(done, total)
+    if not missing:
+        return total, done, None  # whole: the server's 416 says so
+    start, end = missing[0]
+    return start, done, (end if end < total else None)
 
 
 def _part_source(job: EngineJob, name: str | None) -> PartSource:

@@ -85,6 +85,8 @@ class Sink:
         self._gathered = bytearray()
         self._lock = threading.Lock()
         self._queued = 0  # bytes handed to the thread and not written yet
+        #: Bytes the thread has written to the file (a kept range may count up to here).
+        self.on_disk = 0
         self._error: OSError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._waiting_for = 0
@@ -174,6 +176,8 @@ class Sink:
                 self._error = exc
         with self._lock:
             self._queued -= len(data)
+            if self._error is None:
+                self.on_disk += len(data)
             self._wake()
 
     def closed(self) -> None:

@@ -327,6 +327,8 @@ def _job_params(
         "restrictfilenames": False,
         "windowsfilenames": True,
         "noplaylist": job.playlist_index is None,
+        # HLS and DASH fragments fetched at once (yt-dlp's own downloader, not ffmpeg's)
+        "concurrent_fragment_downloads": profile.concurrent_fragments,
         "progress_hooks": [hooks.progress],
         "postprocessor_hooks": [hooks.postprocessor],
     }

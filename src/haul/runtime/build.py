@@ -47,6 +47,7 @@ from haul.engine.hls import LiveRecorder
 from haul.engine.http import HttpEngine
 from haul.engine.live import LiveJobs
 from haul.engine.media import MediaEngine
+from haul.engine.segmented import Segmenting
 from haul.events.bus import EventBus
 from haul.media.naming import Templates
 from haul.media.prober import Prober
@@ -205,7 +206,12 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         key,
         tell_others=bridge.config_changed if bridge is not None else lambda: None,
     )
-    direct = HttpEngine(addresses=addresses)
+    segmenting = Segmenting(
+        connections=settings.connections_per_download,
+        per_host=settings.connections_per_host,
+        threshold=settings.segment_threshold,
+    )
+    direct = HttpEngine(addresses=addresses, segmenting=segmenting)
     recorder = LiveRecorder(
         http, hiccup=settings.live_hiccup, max_duration=settings.live_max_duration
     )

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from haul.core.paths import inside, stays_inside
-from haul.core.profiles import FLAGS, check_profile, combination_problems
+from haul.core.profiles import FLAGS, FRAGMENTS_DEFAULT, check_profile, combination_problems
 from haul.core.proxies import credentials, is_shown_form, shown
 from haul.core.sources import METADATA_HOSTS
 from haul.engine.base import Profile as EngineProfile
@@ -80,6 +80,7 @@ def profile_json(row: Profile) -> dict[str, Any]:
         "sponsorblock_mark": list(row.sponsorblock_mark or []),
         "proxy": shown(row.proxy),
         "extractor_args": dict(row.extractor_args or {}),
+        "concurrent_fragments": row.concurrent_fragments or FRAGMENTS_DEFAULT,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
@@ -130,6 +131,7 @@ def engine_profile(row: Profile, key: KeyFile | None = None) -> EngineProfile:
         sponsorblock_mark=tuple(row.sponsorblock_mark or ()),
         proxy=proxy,
         unusable=unusable,
+        concurrent_fragments=row.concurrent_fragments or FRAGMENTS_DEFAULT,
         extractor_args={
             name: {arg: tuple(values) for arg, values in args.items()}
             for name, args in (row.extractor_args or {}).items()

@@ -161,6 +161,8 @@ class Profile(Base):
     # SponsorBlock categories cut out of the file, and marked as chapters
     sponsorblock_remove: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     sponsorblock_mark: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    #: Fragments of an HLS or DASH stream yt-dlp fetches at once (migration 0017).
+    concurrent_fragments: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     #: yt-dlp's (and the direct engine's) proxy: an http or https URL as it is shown, its
     #: credentials masked (``http://***@proxy.lan:3128``, haul.core.proxies); one without
     #: credentials as it is. A row stored before revision 0014 may still hold them in clear

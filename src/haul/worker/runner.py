@@ -342,9 +342,11 @@ class JobRunner:
             # middle of this job. Asking for the rest of it is harmless if the source turns out
             # to be a page (the answer is declined unread) and saves the bytes if it is a file.
             filename = _part_name(work)
+        url = (resolved or {}).get("url") or row.source_url
+        rule = rule_for(site_of(url), self.ctx.site_rules())
         engine_job = EngineJob(
             download_id=row.id,
-            url=(resolved or {}).get("url") or row.source_url,
+            url=url,
             dest_dir=work,
             filename=filename,
             hints=resolved or {},
@@ -353,6 +355,7 @@ class JobRunner:
             proxy=proxy,
             sleep_seconds=sleep,
             throttle=job.throttle,
+            connections=rule.connections if rule is not None else None,
         )
         try:
             task = asyncio.ensure_future(self.ctx.direct.run(engine_job, job.on_progress, job.stop))

@@ -122,10 +122,12 @@ class BuiltinClient:
         with contextlib.suppress(OSError):  # no folder yet, or one being emptied meanwhile
             for entry in folder.iterdir() if folder is not None else ():
                 with contextlib.suppress(OSError):
-                    if entry.is_file():
+                    if entry.is_file() and not partfile.is_ranges_file(entry.name):
                         sizes[entry] = entry.stat().st_size
-        size = sum(sizes.values())
         parts = [f for f in sizes if f.name.endswith(PART_SUFFIX)]
+        for part in parts:  # one fetched in ranges has holes: count what it holds
+            sizes[part] = partfile.held(part, sizes[part])
+        size = sum(sizes.values())
         whole = partfile.read_total(parts[0]) if len(parts) == 1 else None
         total = None if whole is None else size - sizes[parts[0]] + whole
         return ClientItem(ref, Status.QUEUED, downloaded_bytes=size, total_bytes=total)

@@ -12,6 +12,10 @@ class SiteRuleOut(BaseModel):
     domain: str = Field(examples=["youtube.com"], description="The site and its subdomains")
     max_transfers: int | None = Field(description="At most this many transfers at once")
     sleep_seconds: float = Field(description="Seconds between requests to the site")
+    connections: int | None = Field(
+        default=None,
+        description="At most this many connections for one big file (1: one; null: the setting)",
+    )
 
 
 class WindowOut(BaseModel):

@@ -49,6 +49,9 @@ PROXY_HELP = (
     "http://user:password@proxy.lan:3128 (SOCKS is not supported). Shown with its user name "
     "and password masked; sending that masked form back keeps the proxy as it is"
 )
+CONCURRENT_FRAGMENTS_HELP = (
+    "How many fragments of an HLS or DASH stream are fetched at once, 1 to 16 (default 4)"
+)
 EXTRACTOR_ARGS_HELP = (
     "yt-dlp extractor arguments: an object extractor -> argument -> list of values, e.g. "
     '{"youtube": {"player_client": ["web", "default"]}}, or yt-dlp\'s text form, e.g. '
@@ -93,6 +96,9 @@ class ProfileChange(BaseModel):
         description=EXTRACTOR_ARGS_HELP,
         examples=[{"youtube": {"player_client": ["web", "default"]}}],
     )
+    concurrent_fragments: int | str | None = Field(
+        default=None, description=CONCURRENT_FRAGMENTS_HELP, examples=[4]
+    )
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -125,5 +131,6 @@ class ProfileOut(BaseModel):
     sponsorblock_mark: list[str]
     proxy: str | None = Field(description="The proxy, its user name and password masked")
     extractor_args: dict[str, dict[str, list[str]]]
+    concurrent_fragments: int = Field(description=CONCURRENT_FRAGMENTS_HELP)
     created_at: datetime
     updated_at: datetime

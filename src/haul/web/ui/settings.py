@@ -4,6 +4,7 @@ download profiles, and a retention run on demand with the space it freed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -46,6 +47,7 @@ PROFILE_FIELDS = (
     "audio_quality",
     "proxy",
     "extractor_args",
+    "concurrent_fragments",
 )
 #: The profile's yes/no choices as the form names them (haul.core.profiles.FLAGS).
 FLAG_LABELS = {
@@ -87,17 +89,22 @@ def _rule_rows(form: Any) -> list[dict[str, Any]]:
     """The site rules table as typed: one rule a row with a domain (rows without are
     dropped); an empty number is none (no limit, no pause)."""
     rows = []
-    columns = zip(
+    columns = zip_longest(
         form.getlist("site_rule_domain"),
         form.getlist("site_rule_max"),
         form.getlist("site_rule_sleep"),
-        strict=False,
+        form.getlist("site_rule_connections"),
+        fillvalue="",
     )
-    for domain, most, sleep in columns:
+    for domain, most, sleep, connections in columns:
         domain, most, sleep = str(domain).strip(), str(most).strip(), str(sleep).strip()
+        connections = str(connections).strip()
         if not domain:
             continue
-        rows.append({"domain": domain, "max_transfers": most or None, "sleep_seconds": sleep or 0})
+        row = {"domain": domain, "max_transfers": most or None, "sleep_seconds": sleep or 0}
+        if connections:
+            row["connections"] = connections
+        rows.append(row)
     return rows
 
 
@@ -310,7 +317,12 @@ async def _render(
         entry["default_shown"] = _shown(entry["default"], kind)
         if entry["type"] == "rules":
             rows = (typed or {}).get(entry["key"], entry["value"])
-            blank = {"domain": "", "max_transfers": None, "sleep_seconds": None}
+            blank = {
+                "domain": "",
+                "max_transfers": None,
+                "sleep_seconds": None,
+                "connections": None,
+            }
             entry["rows"] = [*rows, *([blank] * BLANK_RULES)]
             entry["default_shown"] = ", ".join(r["domain"] for r in entry["default"]) or "none"
     return page(
