@@ -146,7 +146,7 @@ def test_what_a_check_finds_shows_without_a_reload(
     assert page.evaluate("window.__sameDocument") is True
 
     page.goto(f"/subscriptions/{sub}")
-    expect(page.locator("#entries")).to_contain_text("(completed)")
+    expect(page.locator("#entries")).to_contain_text("(completed)", timeout=30_000)
     page.evaluate("window.__sameDocument = true")
     origin.add_file("/c/v2.mp4", media_files.mp4, content_type="video/mp4")
     origin.throttle("/c/v2.mp4", 20_000)  # a few seconds: queued, then completed, seen here

@@ -38,7 +38,7 @@ def test_add_check_ls_show_pause_resume_rm(
 
     added = server.cli("subscriptions", "add", origin.url("/c"), "--backfill", "1", "--check")
     assert added.returncode == 0, added.stderr
-    assert f"added 1: {origin.url('/c')} (playlist)" in added.stdout
+    assert f"added 1: {origin.url('/c')} (a page or a feed: its first check tells)" in added.stdout
     assert "1: 1 new download (1), 1 remembered without downloading" in added.stdout
 
     listed = server.cli("subscriptions", "ls")

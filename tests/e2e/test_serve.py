@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from haul.core.units import size_text
 from haul.store.migrate import head_revision
@@ -183,6 +185,24 @@ def test_db_upgrade_and_worker_refusal(tmp_path: Path) -> None:
     assert worker.returncode == 2 and "needs PostgreSQL" in worker.stderr
 
 
+def connected(pid: int, port: int | None) -> bool:
+    """Whether process ``pid`` holds an established TCP connection to ``port`` on this host
+    (its sockets in /proc matched against the kernel's table of IPv4 connections)."""
+    sockets = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                sockets.add(target[8:-1])
+    with open("/proc/net/tcp") as table:
+        for line in list(table)[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].split(":")[1], 16)
+            if fields[3] == "01" and fields[9] in sockets and remote_port == port:
+                return True
+    return False
+
+
 def test_cli_watch_shows_live_state_until_interrupted(server: HaulServer, origin: Origin) -> None:
     origin.add_file("/watched.bin", os.urandom(2 * 1024 * 1024))
     origin.throttle("/watched.bin", 256 * 1024)
@@ -190,9 +210,12 @@ def test_cli_watch_shows_live_state_until_interrupted(server: HaulServer, origin
     env = {**server.env, "COLUMNS": "160"}
     command = [sys.executable, "-m", "haul", "watch", "--server", server.url]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    port = urlsplit(server.url).port
     try:
         wait_for(lambda: item(server, created["id"])["status"] == "downloading", 20)
         wait_for(lambda: (item(server, created["id"])["downloaded_bytes"] or 0) > 300_000, 20)
+        # interrupted once it watches (connected to the server), not while it starts
+        wait_for(lambda: connected(proc.pid, port), 20, what="haul watch to connect")
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
