@@ -8,6 +8,7 @@ stay there when a job stops, so the next run resumes them. Errors leave as haul 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import itertools
@@ -469,7 +470,18 @@ def run_download(
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_error(exc, job.dest_dir) from exc
         raise
-    return _result(job, info)
+    result = _result(job, info)
+    _drop_fragment_parts(job.dest_dir)
+    return result
+
+
+def _drop_fragment_parts(folder: Path) -> None:
+    """Delete what is left of fragments in the job's own folder once its download is done.
+    A download stopped while yt-dlp fetched several fragments at once and resumed later can
+    leave one's ``<name>.part-FragN.part`` behind, which nothing would ever read."""
+    for left in folder.glob("*.part-Frag*"):
+        with contextlib.suppress(OSError):
+            left.unlink()
 
 
 def _result(job: EngineJob, info: dict[str, Any]) -> EngineResult:
