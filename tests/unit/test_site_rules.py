@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from haul.core.admission import Active, Candidate, Limits, choose
+from haul.core.numbers import whole_in
 from haul.core.sites import (
     SiteRule,
     parse_rules,
@@ -118,3 +119,12 @@ def test_a_rule_may_cap_the_connections_of_one_file() -> None:
         parse_rules([{"domain": "x.org", "connections": 0}])
     with pytest.raises(ValueError, match="connections must be a whole number"):
         parse_rules([{"domain": "x.org", "connections": True}])
+
+
+def test_a_number_in_other_digits_is_refused_with_a_sentence() -> None:
+    assert whole_in(" 3 ", 1, 16) == 3 and whole_in(3, 1, 16) == 3
+    assert [whole_in(v, 1, 16) for v in ("²", "٣", True, 2.0, 0, 17, "")] == [None] * 7
+    with pytest.raises(ValueError, match="connections must be a whole number"):
+        parse_rules([{"domain": "panel.example", "connections": "²"}])
+    with pytest.raises(ValueError, match="max_transfers must be a whole number"):
+        parse_rules([{"domain": "panel.example", "max_transfers": "٣"}])

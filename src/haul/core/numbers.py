@@ -30,6 +30,17 @@ def as_int(value: Any) -> int | None:
     return None
 
 
+def whole_in(value: Any, low: int, high: int) -> int | None:
+    """A whole number from ``low`` to ``high`` as a person or a form gives one: an int or a
+    string of ASCII digits (spaces around it allowed); None for anything else (a bool, a
+    fraction, a number outside the range)."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return None
+    return value
+
+
 def as_id(value: Any) -> int | None:
     """A non-negative id, as :func:`as_int` reads it; None for anything else."""
     number = as_int(value)

@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from haul.core.extractor_args import check_extractor_args
+from haul.core.numbers import whole_in
 from haul.core.paths import stays_inside, template_stays_inside
 from haul.core.proxies import check_proxy
 from haul.errors import InvalidChoice, InvalidProfile
@@ -246,14 +247,13 @@ def check_concurrent_fragments(value: Any) -> int:
     default, 4)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return FRAGMENTS_DEFAULT
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= FRAGMENTS_MAX:
+    number = whole_in(value, 1, FRAGMENTS_MAX)
+    if number is None:
         raise ValueError(
             f"concurrent_fragments is a whole number from 1 to {FRAGMENTS_MAX}: how many "
             "fragments of an HLS or DASH stream are fetched at once."
         )
-    return value
+    return number
 
 
 def _flag(field: str) -> Any:

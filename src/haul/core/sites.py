@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from haul.core.numbers import whole_in
+
 #: The most transfers a rule may allow at once, the longest pause it may ask for, and the
 #: most connections it may allow one download (1: never more than one, as IPTV panels want).
 MAX_TRANSFERS = 100
@@ -180,13 +182,8 @@ def _rule(raw: object, number: int) -> SiteRule:
         )
     transfers = raw.get("max_transfers")
     if transfers is not None:
-        if isinstance(transfers, str) and transfers.strip().isdigit():
-            transfers = int(transfers.strip())
-        if (
-            isinstance(transfers, bool)
-            or not isinstance(transfers, int)
-            or not 1 <= transfers <= MAX_TRANSFERS
-        ):
+        transfers = whole_in(transfers, 1, MAX_TRANSFERS)
+        if transfers is None:
             raise ValueError(
                 f"{where} ({host}): max_transfers must be a whole number from 1 to "
                 f"{MAX_TRANSFERS}, or null for no limit."
@@ -215,14 +212,13 @@ def _rule(raw: object, number: int) -> SiteRule:
 def _connections(value: object, where: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONNECTIONS:
+    number = whole_in(value, 1, MAX_CONNECTIONS)
+    if number is None:
         raise ValueError(
             f"{where}: connections must be a whole number from 1 to {MAX_CONNECTIONS} "
             "(1: one connection per file), or null for haul's setting."
         )
-    return value
+    return number
 
 
 def caps(rules: Iterable[SiteRule]) -> dict[str, int]:

@@ -223,6 +223,10 @@ class Engine(Protocol):
     ) -> EngineResult | None: ...
 
 
+#: Seconds between two progress reports of a running transfer (every engine).
+PROGRESS_INTERVAL = 0.25
+
+
 class RateMeter:
     """Speed and ETA from a stream of byte counts, smoothed over a short window."""
 

@@ -100,6 +100,7 @@ from haul.core.segments import Plan, gaps, merge
 from haul.engine import partfile
 from haul.engine.answer import Answer, PartSource, changed_since, classify, complete_after_416
 from haul.engine.base import (
+    PROGRESS_INTERVAL,
     Accept,
     EngineJob,
     EngineResult,
@@ -151,7 +152,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL = 0.25  # seconds between progress callbacks
 
 _MAX_CONNECTIONS = 200
 

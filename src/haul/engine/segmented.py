@@ -43,7 +43,14 @@ import aiohttp
 from haul.core.segments import Plan, Segment, prefix
 from haul.engine import partfile
 from haul.engine.answer import Answer, PartSource, changed_since, classify, range_end
-from haul.engine.base import EngineJob, Progress, ProgressCallback, RateMeter, StopSignal
+from haul.engine.base import (
+    PROGRESS_INTERVAL,
+    EngineJob,
+    Progress,
+    ProgressCallback,
+    RateMeter,
+    StopSignal,
+)
 from haul.engine.diskspace import DiskSpace
 from haul.engine.http_errors import disk_error, transport_error
 from haul.engine.writebehind import Sink, WriteBehind
@@ -51,7 +58,6 @@ from haul.errors import DiskFull, TransferError, TransferStopped, TransientTrans
 
 log = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL = 0.25  # seconds between progress callbacks
 SAVE_EVERY = 4  # progress callbacks between two saves of the ranges on disk (one second)
 RETRIES = 3  # tries of the last connection left before its error ends the transfer
 

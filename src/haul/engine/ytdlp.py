@@ -33,7 +33,14 @@ from haul.core.images import source_of
 from haul.core.paths import inside, template_stays_inside
 from haul.core.profiles import SPONSORBLOCK_API
 from haul.core.proxies import scrub
-from haul.engine.base import EngineJob, EngineResult, Progress, ProgressCallback, StopSignal
+from haul.engine.base import (
+    PROGRESS_INTERVAL,
+    EngineJob,
+    EngineResult,
+    Progress,
+    ProgressCallback,
+    StopSignal,
+)
 from haul.engine.http_errors import disk_error
 from haul.engine.ytdlp_errors import translate
 from haul.engine.ytdlp_network import network_params
@@ -43,8 +50,6 @@ from haul.errors import PermanentTransferError, TransferError, TransferStopped
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two progress callbacks (the last reading of a file always goes through).
-PROGRESS_INTERVAL = 0.25
 #: Seconds a download waits for a silent server before the attempt fails (transient).
 DOWNLOAD_SOCKET_TIMEOUT = 30.0
 
@@ -380,7 +385,7 @@ class _Hooks:
         with self._lock:
             now = time.monotonic()
             final = status == "finished"
-            if not final and now - self._last < PROGRESS_INTERVAL:
+            if not final and now - self._last < PROGRESS_INTERVAL:  # a file's last always goes
                 return
             self._last = now
             downloaded = int(d.get("downloaded_bytes") or 0)
