@@ -181,6 +181,50 @@ async def test_pause_resume_and_cancel_act_on_aria2(
         assert not [n for n in leftovers if n.startswith("slow.bin")], leftovers
 
 
+async def test_a_downloads_own_limit_and_its_part_of_its_owners_are_kept_by_aria2(
+    app: App, daemon: Aria2Daemon, origin: Origin
+) -> None:
+    """A download's own speed limit and its owner's (shared by the owner's transfers) become
+    the transfer's own limit in aria2, followed live as either changes."""
+    await add_aria2(app, daemon)
+    for name in ("one.bin", "two.bin"):
+        origin.add_file(f"/{name}", DATA)
+        origin.throttle(f"/{name}", 100_000)  # both still running when the test ends
+    changed = await app.http.patch("/api/v1/config", json={"speed_limit_per_owner": "1M"})
+    assert changed.status_code == 200, changed.text
+    one = (
+        await app.post(
+            "/downloads",
+            json={"url": origin.url("/one.bin"), "client": "aria2", "speed_limit": "200K"},
+        )
+    ).json()["id"]
+    two = (
+        await app.post("/downloads", json={"url": origin.url("/two.bin"), "client": "aria2"})
+    ).json()["id"]
+    gids = [
+        (await await_for(lambda i=i: _downloading_with_bytes(app, i), 20, what="progress"))[
+            "client_ref"
+        ]
+        for i in (one, two)
+    ]
+
+    async with Aria2Client(daemon.url, daemon.secret) as direct:
+
+        async def limits_are(*wanted: str) -> bool:
+            options = [await direct.wire.call("aria2.getOption", gid) for gid in gids]
+            return tuple(o["max-download-limit"] for o in options) == wanted
+
+        # its own 200 KB/s is tighter than half of the owner's 1 MB/s; the other gets half
+        await await_for(lambda: limits_are("200000", "500000"), 10, what="the items' limits")
+        lifted = await app.http.patch(f"/api/v1/downloads/{one}", json={"speed_limit": None})
+        assert lifted.status_code == 200, lifted.text
+        await await_for(lambda: limits_are("500000", "500000"), 10, what="its own limit lifted")
+        await app.http.patch("/api/v1/config", json={"speed_limit_per_owner": ""})
+        await await_for(lambda: limits_are("0", "0"), 10, what="the owner's limit lifted")
+    for download_id in (one, two):
+        assert (await app.post(f"/downloads/{download_id}/cancel")).status_code == 200
+
+
 async def test_a_killed_client_is_unknown_fast_and_reconciles_after_restart(
     app: App, tmp_path: Path, origin: Origin
 ) -> None:

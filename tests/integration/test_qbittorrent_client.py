@@ -49,14 +49,7 @@ def seeder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QbitDaemon]:
 
 def api(daemon: QbitDaemon) -> qbittorrentapi.Client:
     """The daemon reached directly, the way a person's own tools would."""
-    return qbittorrentapi.Client(
-        host=daemon.url,
-        username=daemon.username,
-        password=daemon.password,
-        FORCE_SCHEME_FROM_HOST=True,
-        SIMPLE_RESPONSES=True,
-        DISABLE_LOGGING_DEBUG_OUTPUT=True,
-    )
+    return daemon.api()
 
 
 @pytest.fixture

@@ -415,14 +415,7 @@ def seeder(tmp_path: Path) -> Iterator[QbitDaemon]:
 
 
 def seeder_api(daemon: QbitDaemon) -> qbittorrentapi.Client:
-    api = qbittorrentapi.Client(
-        host=daemon.url,
-        username=daemon.username,
-        password=daemon.password,
-        FORCE_SCHEME_FROM_HOST=True,
-        SIMPLE_RESPONSES=True,
-        DISABLE_LOGGING_DEBUG_OUTPUT=True,
-    )
+    api = daemon.api()
     # TCP only: the daemon has uTP off, and qBittorrent would spend ~4 s trying it first.
     api.app_set_preferences({"bittorrent_protocol": 1})
     return api

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import qbittorrentapi
 
 from tests.support.daemons import free_ports, require, terminate
 
@@ -46,6 +47,17 @@ class QbitDaemon:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def api(self) -> qbittorrentapi.Client:
+        """The daemon reached directly, the way a person's own tools would."""
+        return qbittorrentapi.Client(
+            host=self.url,
+            username=self.username,
+            password=self.password,
+            FORCE_SCHEME_FROM_HOST=True,
+            SIMPLE_RESPONSES=True,
+            DISABLE_LOGGING_DEBUG_OUTPUT=True,
+        )
 
     def stop(self) -> None:
         """SIGTERM (qBittorrent saves its resume data and exits), then wait; idempotent."""

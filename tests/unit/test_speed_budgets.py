@@ -14,7 +14,13 @@ from haul.core.bandwidth import parse_schedule
 from haul.engine.bandwidth import Budgets
 from haul.engine.base import EngineJob, StopSignal
 from haul.engine.ytdlp import _Hooks
-from haul.worker.bandwidth import SpeedKeeper, SpeedSettings, owner_shares, share_of
+from haul.worker.bandwidth import (
+    SpeedKeeper,
+    SpeedSettings,
+    by_owner,
+    owner_shares,
+    share_of,
+)
 
 
 class Clock:
@@ -89,6 +95,10 @@ def test_an_owners_limit_is_shared_by_the_workers_running_their_transfers() -> N
     counts = {"a": {"alice": 1, "bob": 1}, "b": {"alice": 3}}
     assert owner_shares("a", {"alice": 1, "bob": 1}, counts) == {"alice": 0.25, "bob": 1.0}
     assert owner_shares("a", {"carol": 1}, counts) == {"carol": 1.0}  # not counted yet
+    # the owner's items on external clients keep to their part there: counted among the others
+    external = {"bob": 3}
+    assert owner_shares("a", {"bob": 1}, counts, external) == {"bob": 0.25}
+    assert by_owner(counts) == {"alice": 4, "bob": 1}
     clock = Clock()
     budgets = Budgets(clock=clock)
     budgets.set_owner_limit(2_000_000)

@@ -5,12 +5,13 @@ A client is the source of truth for the live state of what it holds. haul asks i
 
 Beyond :class:`DownloadClient`, an adapter may have optional capabilities, each a protocol
 checked with ``isinstance``: :class:`ListsFiles`, :class:`Closable`, :class:`JudgesFailures`,
-:class:`LimitsSpeed`. A client kind declares the ones its adapter has (:mod:`haul.clients.kinds`).
+:class:`LimitsSpeed`, :class:`LimitsItemSpeed`. A client kind declares the ones its adapter
+has (:mod:`haul.clients.kinds`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -91,6 +92,17 @@ class LimitsSpeed(Protocol):
 
     async def set_speed_limit(self, rate: int | None) -> None:
         """Set the client's global download speed limit (bytes per second; None: none)."""
+        ...
+
+
+@runtime_checkable
+class LimitsItemSpeed(Protocol):
+    """A client with a download speed limit per item, which haul sets (a download's own
+    limit, its part of its owner's)."""
+
+    async def set_item_speed_limits(self, limits: Mapping[str, int | None]) -> None:
+        """Set the download speed limit of each item of ``limits`` (its ref: bytes per
+        second; None: none). An item the client no longer holds is passed over."""
         ...
 
 

@@ -14,18 +14,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from haul.clients.base import Closable, DownloadClient, JudgesFailures, LimitsSpeed, ListsFiles
+from haul.clients.base import (
+    Closable,
+    DownloadClient,
+    JudgesFailures,
+    LimitsItemSpeed,
+    LimitsSpeed,
+    ListsFiles,
+)
 from haul.core.client_specs import ClientSpec
 from haul.core.routing import SourceKind
 
 #: An optional capability an adapter may have, named as a kind declares it.
-Capability = Literal["lists_files", "closable", "judges_failures", "limits_speed"]
+Capability = Literal[
+    "lists_files", "closable", "judges_failures", "limits_speed", "limits_item_speed"
+]
 #: The protocol (of :mod:`haul.clients.base`) behind each capability.
 PROTOCOLS: dict[Capability, type] = {
     "lists_files": ListsFiles,
     "closable": Closable,
     "judges_failures": JudgesFailures,
     "limits_speed": LimitsSpeed,
+    "limits_item_speed": LimitsItemSpeed,
 }
 
 

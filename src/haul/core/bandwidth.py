@@ -26,11 +26,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from haul.core.units import number_text, size_text
@@ -120,6 +120,37 @@ def tightest(*rates: int | None) -> int | None:
     """The smallest of the limits given (None: no limit at all)."""
     found = [r for r in rates if r]
     return min(found) if found else None
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def item_limits(
+    items: Iterable[tuple[K, str, int | None]],
+    owner_limit: int | None,
+    elsewhere: Mapping[str, int],
+) -> dict[K, int | None]:
+    """The limit each item an external client holds is given: its own (``items``: key, owner,
+    own limit) and its part of its owner's limit, which all of the owner's transfers share
+    evenly (those of ``items`` and, by owner, the ``elsewhere`` ones: the built-in engine's),
+    whichever is tighter; never below :data:`RATE_MIN`."""
+    listed = list(items)
+    count: dict[str, int] = dict(elsewhere)
+    for _, owner, _ in listed:
+        count[owner] = count.get(owner, 0) + 1
+    limits: dict[K, int | None] = {}
+    for key, owner, own in listed:
+        share = max(RATE_MIN, owner_limit // count[owner]) if owner_limit else None
+        limits[key] = tightest(own, share)
+    return limits
+
+
+def by_rate(limits: Mapping[str, int | None]) -> dict[int | None, list[str]]:
+    """The keys of ``limits`` grouped by their limit (a client sets one on many at once)."""
+    grouped: dict[int | None, list[str]] = {}
+    for key, rate in limits.items():
+        grouped.setdefault(rate, []).append(key)
+    return grouped
 
 
 class TokenBucket:

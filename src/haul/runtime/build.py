@@ -334,7 +334,11 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
         worker_id=worker_id,
         wakeup=wakeups.local,
         speeds=speeds,
-        client_speeds=ClientSpeeds(lambda: directory.clients, lambda: budgets.global_limit),
+        client_speeds=ClientSpeeds(
+            lambda: directory.clients,
+            lambda: budgets.global_limit,
+            owner_rate=lambda: budgets.owner_limit,
+        ),
     )
     return Runtime(
         settings=settings,

@@ -100,14 +100,16 @@ def watched(s: Session, releasing: Collection[str]) -> list[Watched]:
         Download.desired_paused,
         Download.cancel_delete_partial,
         Download.meta["resume_owed"].as_boolean(),
+        Download.owner_key,
+        Download.speed_limit,
     ).where(
         _EXTERNAL,
         Download.client_ref.is_not(None),
         or_(Download.phase == Phase.ACTIVE.value, paused, owed),
     )
     return [
-        Watched(int(i), str(c), str(r), str(p), bool(d), bool(x), bool(o))
-        for i, c, r, p, d, x, o in s.execute(query).all()
+        Watched(int(i), str(c), str(r), str(p), bool(d), bool(x), bool(o), str(k), limit)
+        for i, c, r, p, d, x, o, k, limit in s.execute(query).all()
     ]
 
 

@@ -274,6 +274,8 @@ class Watched:
     desired_paused: bool
     cancel_delete_partial: bool
     resume_owed: bool
+    owner_key: str
+    speed_limit: int | None  # its own download speed limit (bytes per second)
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,8 @@ class MemoryHandoffStore:
                 job.desired_paused,
                 job.cancel_delete_partial,
                 bool(job.meta.get("resume_owed")),
+                job.owner_key,
+                job.speed_limit,
             )
             for job in self.state.jobs.values()
             if _watched(job, releasing)

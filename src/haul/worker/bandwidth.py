@@ -13,8 +13,8 @@ pauses with the user's own.
 
 With several workers the limits are shared: each worker's part of the global limit is its
 running transfers over all running transfers, and its part of an owner's limit that owner's
-transfers it runs over all of that owner's, read from the database at its heartbeat
-(:func:`share_of`, :func:`owner_shares`).
+transfers it runs over all of that owner's (the owner's items on external clients
+included), read from the database at its heartbeat (:func:`share_of`, :func:`owner_shares`).
 """
 
 from __future__ import annotations
@@ -70,17 +70,33 @@ def share_of(worker_id: str, mine: int, counts: Counts) -> float:
     return own / (own + others)
 
 
-def owner_shares(worker_id: str, mine: Mapping[str, int], counts: Counts) -> dict[str, float]:
+def owner_shares(
+    worker_id: str,
+    mine: Mapping[str, int],
+    counts: Counts,
+    external: Mapping[str, int] | None = None,
+) -> dict[str, float]:
     """This worker's part of each owner's limit, for the owners it runs transfers of
-    (``mine``, as it knows them now): the same rule as :func:`share_of`, owner by owner."""
+    (``mine``, as it knows them now): the same rule as :func:`share_of`, owner by owner,
+    counting the owner's items external clients run (``external``, by owner) among the
+    others: each of those keeps to its part of the limit in its client."""
     shares = {}
     for owner, running in mine.items():
         own = max(running, 1)
         others = sum(
             owners.get(owner, 0) for worker, owners in counts.items() if worker != worker_id
-        )
+        ) + (external or {}).get(owner, 0)
         shares[owner] = own / (own + others)
     return shares
+
+
+def by_owner(counts: Counts) -> dict[str, int]:
+    """The running transfers of ``counts`` by owner, all workers together."""
+    total: dict[str, int] = {}
+    for owners in counts.values():
+        for owner, running in owners.items():
+            total[owner] = total.get(owner, 0) + running
+    return total
 
 
 class SpeedKeeper:

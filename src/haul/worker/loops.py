@@ -25,14 +25,14 @@ from typing import Any
 
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
-from haul.core.status import Status
+from haul.core.status import Phase, Status
 from haul.engine import filing
 from haul.engine.base import Progress, StopReason
 from haul.engine.live import LiveJob, LiveJobs
 from haul.events.bus import EventBus
 from haul.store.jobs import JobStore, JobTransaction, Successor, WorkerInfo
 from haul.store.models import Download, utcnow
-from haul.worker.bandwidth import SpeedKeeper, owner_shares, share_of
+from haul.worker.bandwidth import Counts, SpeedKeeper, by_owner, owner_shares, share_of
 from haul.worker.client_speeds import ClientSpeeds
 from haul.worker.external import ExternalClients
 from haul.worker.processing import Processor
@@ -91,7 +91,7 @@ class Worker:
         parts that lease rows for it are made before it and take the id). ``wakeup`` is the
         event :meth:`wake` sets (whoever submits can be given its ``set`` before the worker
         exists). ``speeds`` keeps the speed limits and the schedule (None: no limits);
-        ``client_speeds`` passes the global limit on to the external clients."""
+        ``client_speeds`` passes the limits on to the external clients."""
         self.jobs = jobs
         self.bus = bus
         self.builtin = builtin
@@ -110,6 +110,8 @@ class Worker:
         self._wake = wakeup if wakeup is not None else asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
+        #: The built-in transfers of every worker by owner, as the last heartbeat read them.
+        self._counts: Counts = {}
 
     async def start(self) -> None:
         await self.jobs.register_worker(WorkerInfo(self.id, self.hostname, os.getpid()))
@@ -216,6 +218,9 @@ class Worker:
                     self.wake()  # finished downloads free slots
                 if self.client_speeds is not None:
                     await self.client_speeds.apply()
+                    await self.client_speeds.apply_items(
+                        self.external.monitoring.rows, by_owner(self._counts)
+                    )
             except Exception:
                 log.exception("monitor pass failed")
 
@@ -333,11 +338,22 @@ class Worker:
         budgets = self.speeds.budgets if self.speeds is not None else None
         if budgets is None or (budgets.global_limit is None and budgets.owner_limit is None):
             return 1.0  # no limit to share (no read)
-        counts = await self.jobs.transfers_by_worker()
+        counts = self._counts = await self.jobs.transfers_by_worker()
         share = share_of(self.id, self.live.transferring(), counts)
         budgets.set_share(share)
-        budgets.set_owner_shares(owner_shares(self.id, budgets.transfers_by_owner(), counts))
+        external = self._external_by_owner()
+        mine = budgets.transfers_by_owner()
+        budgets.set_owner_shares(owner_shares(self.id, mine, counts, external))
         return share
+
+    def _external_by_owner(self) -> dict[str, int]:
+        """The items external clients run, by owner, as the monitor last saw them."""
+        running: dict[str, int] = {}
+        if self.external is not None:
+            for row in self.external.monitoring.rows:
+                if row.phase == Phase.ACTIVE.value:
+                    running[row.owner_key] = running.get(row.owner_key, 0) + 1
+        return running
 
     async def sweep_notes(self) -> int:
         """Delete the work folders of downloads recorded as finished whose process died before

@@ -77,11 +77,13 @@ class Monitor:
         self.worker_id = worker_id
         #: Hands a download whose transfer the client finished to the processing step.
         self.processed = processed
+        #: What the last pass looked at.
+        self.rows: list[Watched] = []
 
     async def monitor(self) -> int:
         """One pass over every download external clients hold; returns how many changed."""
         releasing = [n for n, spec in self.directory.specs.items() if spec.remove_completed]
-        rows = await self.store.watched(releasing)
+        rows = self.rows = await self.store.watched(releasing)
         by_client: dict[str, list[Watched]] = defaultdict(list)
         for row in rows:
             by_client[row.client].append(row)

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,19 @@ class Aria2Client:
     async def set_speed_limit(self, rate: int | None) -> None:
         """aria2's ``max-overall-download-limit`` (bytes per second; 0: none)."""
         await self.wire.change_global_option({"max-overall-download-limit": str(rate or 0)})
+
+    async def set_item_speed_limits(self, limits: Mapping[str, int | None]) -> None:
+        """Each transfer's ``max-download-limit`` (bytes per second; 0: none), all in one
+        multicall; a transfer aria2 no longer holds is passed over."""
+        calls: list[Call] = [
+            ("aria2.changeOption", [gid, {"max-download-limit": str(rate or 0)}])
+            for gid, rate in limits.items()
+        ]
+        if not calls:
+            return
+        for answer in await self.wire.multicall(calls):
+            if isinstance(answer, ClientError) and not isinstance(answer, ClientItemNotFound):
+                raise answer
 
     async def health(self) -> ClientHealth:
         try:

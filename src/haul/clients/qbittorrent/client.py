@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from haul.clients.base import AddRequest, ClientHealth
 from haul.clients.qbittorrent.mapping import file_paths, to_item
 from haul.clients.qbittorrent.wire import QbitWire
+from haul.core.bandwidth import by_rate
 from haul.core.client_items import ClientItem
 from haul.core.torrents import magnet_info_hash, parse_torrent
 from haul.errors import ClientError, ClientItemNotFound, ClientRefused, ClientVersionUnsupported
@@ -127,6 +128,12 @@ class QBittorrentClient:
         """qBittorrent's global download limit (bytes per second; 0: none). qBittorrent keeps
         whole KiB/s, rounding down: never above the limit."""
         await self.wire.set_download_limit(rate or 0)
+
+    async def set_item_speed_limits(self, limits: Mapping[str, int | None]) -> None:
+        """Each torrent's own download limit (bytes per second; -1: none), one call per
+        limit; qBittorrent passes over a hash it does not hold."""
+        for rate, hashes in by_rate(limits).items():
+            await self.wire.set_torrents_download_limit(hashes, rate or -1)
 
     async def health(self) -> ClientHealth:
         try:

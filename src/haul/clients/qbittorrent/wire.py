@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -187,6 +187,16 @@ class QbitWire:
         await self._call(
             "set the download speed limit",
             lambda: self._api.transfer_set_download_limit(limit=limit),
+        )
+
+    async def set_torrents_download_limit(self, hashes: Sequence[str], limit: int) -> None:
+        """``torrents/setDownloadLimit`` of the torrents of ``hashes``: bytes per second (-1:
+        none); unknown hashes are passed over."""
+        await self._call(
+            "set the download speed limit of torrents",
+            lambda: self._api.torrents_set_download_limit(
+                limit=limit, torrent_hashes="|".join(hashes)
+            ),
         )
 
     async def download_limit(self) -> int:

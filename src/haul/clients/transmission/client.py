@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from haul.clients.base import AddRequest, ClientHealth
@@ -27,6 +27,7 @@ from haul.clients.transmission.mapping import (
     to_item,
 )
 from haul.clients.transmission.wire import TransmissionWire
+from haul.core.bandwidth import by_rate
 from haul.core.client_items import ClientItem
 from haul.core.torrents import magnet_info_hash, parse_torrent
 from haul.errors import ClientError, ClientItemNotFound, ClientRefused, InvalidTorrent
@@ -143,7 +144,14 @@ class TransmissionClient:
     async def set_speed_limit(self, rate: int | None) -> None:
         """Transmission's ``speed-limit-down`` (kB/s of 1,000 bytes, rounded up so that a
         small limit stays one), enabled, or disabled for none."""
-        await self.wire.set_download_limit(None if not rate else -(-rate // 1000))
+        await self.wire.set_download_limit(_kilobytes(rate))
+
+    async def set_item_speed_limits(self, limits: Mapping[str, int | None]) -> None:
+        """Each torrent's own ``downloadLimit`` (kB/s, rounded up as :meth:`set_speed_limit`),
+        one call per limit; Transmission passes over a hash it does not hold."""
+        for rate, hashes in by_rate(limits).items():
+            if valid := _valid(hashes):
+                await self.wire.set_torrents_download_limit(sorted(valid), _kilobytes(rate))
 
     async def health(self) -> ClientHealth:
         try:
@@ -177,3 +185,9 @@ class TransmissionClient:
 
 def _valid(refs: Collection[str]) -> set[str]:
     return {r.lower() for r in refs if _HASH.fullmatch(r.lower())}
+
+
+def _kilobytes(rate: int | None) -> int | None:
+    """A limit in bytes per second as Transmission takes it: kB/s of 1,000 bytes, rounded up
+    so that a small limit stays one (None: none)."""
+    return None if not rate else -(-rate // 1000)

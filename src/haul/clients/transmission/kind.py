@@ -26,6 +26,6 @@ KIND = ClientKind(
     example_url="http://127.0.0.1:9091/transmission/rpc",
     takes=frozenset({"torrent"}),
     build=build,
-    capabilities=frozenset({"closable", "lists_files", "limits_speed"}),
+    capabilities=frozenset({"closable", "lists_files", "limits_speed", "limits_item_speed"}),
     marker="label",
 )

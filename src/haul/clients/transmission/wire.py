@@ -163,6 +163,21 @@ class TransmissionWire:
             ),
         )
 
+    async def set_torrents_download_limit(
+        self, info_hashes: Sequence[str], kilobytes: int | None
+    ) -> None:
+        """``torrent-set`` ``downloadLimit`` (kB/s, 1,000 bytes each) and ``downloadLimited``
+        (None: off) of the torrents of ``info_hashes``; unknown hashes are ignored."""
+        await self._run(
+            "torrent-set",
+            lambda c: c.change_torrent(
+                list(info_hashes),
+                timeout=self.timeout,
+                download_limit=kilobytes or 0,
+                download_limited=kilobytes is not None,
+            ),
+        )
+
     async def start(self, info_hash: str) -> None:
         """``torrent-start`` (asynchronous in the daemon; unknown hashes are ignored)."""
         await self._run("torrent-start", lambda c: c.start_torrent(info_hash, timeout=self.timeout))
