@@ -32,6 +32,26 @@ async def test_the_monitor_watches_what_clients_hold(harness: Harness) -> None:
     assert found[active].client == "aria" and found[active].client_ref == f"ref-{active}"
     assert found[paused].desired_paused and not found[active].desired_paused
     assert found[owed].resume_owed and not found[active].resume_owed
+    assert found[active].owner_key == "a" and found[active].speed_limit is None
+
+
+async def test_what_each_item_keeps_to_is_watched(harness: Harness) -> None:
+    limited = await held(harness, speed_limit=250_000)
+    found = {w.id: w for w in await harness.handoffs.watched([])}
+    assert found[limited].speed_limit == 250_000 and not found[limited].held
+
+
+async def test_a_pause_of_the_schedule_is_marked_and_unmarked_with_history(
+    harness: Harness,
+) -> None:
+    job = await held(harness, meta={"kept": 1})
+    await harness.handoffs.schedule_held(job, True, "Paused by the speed schedule.")
+    assert (await harness.handoffs.watched([]))[0].held
+    assert await harness.get(job, "meta") == {"kept": 1, "schedule_held": True}
+    await harness.handoffs.schedule_held(job, False, "The speed schedule's pause ended.")
+    assert not (await harness.handoffs.watched([]))[0].held
+    assert await harness.get(job, "meta") == {"kept": 1}
+    assert await harness.history(job) == ["schedule", "schedule"]
 
 
 async def test_released_items_are_watched_no_more(harness: Harness) -> None:

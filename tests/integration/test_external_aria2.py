@@ -225,6 +225,40 @@ async def test_a_downloads_own_limit_and_its_part_of_its_owners_are_kept_by_aria
         assert (await app.post(f"/downloads/{download_id}/cancel")).status_code == 200
 
 
+async def test_a_pause_window_of_the_schedule_pauses_aria2s_transfer_until_it_ends(
+    app: App, daemon: Aria2Daemon, origin: Origin
+) -> None:
+    await add_aria2(app, daemon)
+    origin.add_file("/held.bin", DATA)
+    origin.throttle("/held.bin", 400_000)
+    download_id = (
+        await app.post("/downloads", json={"url": origin.url("/held.bin"), "client": "aria2"})
+    ).json()["id"]
+    gid = (await await_for(lambda: _downloading_with_bytes(app, download_id), 20, what="progress"))[
+        "client_ref"
+    ]
+    always = [{"from": "00:00", "to": "24:00", "pause": True}]
+    changed = await app.http.patch("/api/v1/config", json={"speed_schedule": always})
+    assert changed.status_code == 200, changed.text
+    async with Aria2Client(daemon.url, daemon.secret) as direct:
+        await await_for(lambda: _aria2_status(direct, gid, "paused"), 10, what="aria2 to pause it")
+        shown = await download(app, download_id)
+        assert shown["status"] == "queued", shown
+        assert shown["message"] == "Waiting: the speed schedule pauses downloads."
+        stopped_at = shown["downloaded_bytes"]
+        assert stopped_at < len(DATA)
+
+        changed = await app.http.patch("/api/v1/config", json={"speed_schedule": None})
+        assert changed.status_code == 200, changed.text
+        done = await status_is(app, download_id, "completed", "failed", timeout=30)
+    assert done["status"] == "completed", done
+    fetched = await app.get(f"/downloads/{download_id}/file")
+    assert hashlib.sha256(fetched.content).hexdigest() == DIGEST
+    events = (await app.get(f"/downloads/{download_id}/events")).json()
+    said = [e["message"] for e in events if e["kind"] == "schedule"]
+    assert said == ["Paused by the speed schedule.", "The speed schedule's pause ended: resumed."]
+
+
 async def test_a_killed_client_is_unknown_fast_and_reconciles_after_restart(
     app: App, tmp_path: Path, origin: Origin
 ) -> None:

@@ -70,7 +70,7 @@ class ItemsTold:
 
 
 def watched(ref: str, owner: str, own: int | None, phase: Phase = Phase.ACTIVE) -> Watched:
-    return Watched(int(ref[1:]), "qbit", ref, phase.value, False, False, False, owner, own)
+    return Watched(int(ref[1:]), "qbit", ref, phase.value, False, False, False, owner, own, False)
 
 
 async def test_items_are_told_their_limit_when_first_seen_when_it_changes_and_after_a_while() -> (
@@ -85,7 +85,8 @@ async def test_items_are_told_their_limit_when_first_seen_when_it_changes_and_af
     )
     rows = [watched("h1", "alice", None), watched("h2", "alice", 500_000)]
     rows.append(watched("h3", "alice", None, Phase.QUEUED))  # paused: not running
-    rows.append(Watched(4, "other", "x", Phase.ACTIVE.value, False, False, False, "a", 1000))
+    other = Watched(4, "other", "x", Phase.ACTIVE.value, False, False, False, "a", 1000, False)
+    rows.append(other)
     assert await speeds.apply_items(rows, {}) == 2  # first seen: set, none included
     assert qbit.told == [{"h1": None, "h2": 500_000}]
     assert await speeds.apply_items(rows, {}) == 0

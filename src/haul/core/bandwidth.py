@@ -55,6 +55,12 @@ MIN_BURST = 16 * 1024
 #: How many seconds of its rate a bucket lets through at once, after a quiet spell.
 BURST_SECONDS = 0.25
 
+#: The mark (a key of a download's ``meta``) on a download whose item an external client
+#: holds paused for a pause window of the schedule, until the window ends.
+HELD_MARK = "schedule_held"
+#: What such a download says meanwhile (as a queued one of the built-in engine does).
+HELD_MESSAGE = "Waiting: the speed schedule pauses downloads."
+
 _RATE = re.compile(
     r"^\s*(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>(?P<prefix>[kmgt]?)(?P<binary>i?)"
     r"(?P<b>b?)(?:\s*/\s*s|ps)?)\s*$",
@@ -123,6 +129,12 @@ def tightest(*rates: int | None) -> int | None:
 
 
 K = TypeVar("K", bound=Hashable)
+
+
+def marked(meta: Mapping[str, Any], held: bool) -> dict[str, Any]:
+    """A download's ``meta`` with the :data:`HELD_MARK` set (``held``) or taken off."""
+    kept = {key: value for key, value in meta.items() if key != HELD_MARK}
+    return {**kept, HELD_MARK: True} if held else kept
 
 
 def item_limits(

@@ -196,8 +196,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "speed_schedule",
         "schedule",
-        "Windows by weekday and time of day that set the global speed limit or pause the "
-        "built-in engine's transfers, one a line: weekdays, the times and a limit or pause, "
+        "Windows by weekday and time of day that set the global speed limit or pause "
+        "transfers (the built-in engine's and the external clients' items), one a line: "
+        "weekdays, the times and a limit or pause, "
         'such as "mon-fri 09:00-17:00 pause" or "sat,sun 00:00-08:00 10M" (or as JSON, a '
         'list of {"days": ["mon", "fri"], "from": "09:00", "to": "17:00", "limit": "2M"}); a '
         "window whose end is before its start runs past midnight; the first listed wins.",

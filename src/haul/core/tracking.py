@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from haul.core.bandwidth import HELD_MARK, HELD_MESSAGE
 from haul.core.client_items import ClientItem
 from haul.core.images import download_thumbnail
 from haul.core.status import PHASE_STATUS, Phase, Status
@@ -324,6 +325,8 @@ def _status(
         return Status.MISSING, f"{row.client} no longer has this download"
     if row.desired_paused and item.status in (Status.QUEUED, Status.DOWNLOADING):
         return Status.PAUSED, "pausing"
+    if row.meta.get(HELD_MARK) and item.status in (Status.PAUSED, Status.QUEUED):
+        return Status.QUEUED, HELD_MESSAGE  # paused by the schedule until its window ends
     if item.status is Status.COMPLETED:
         # finished on the client, not yet recorded by haul (files, processing)
         return Status.PROCESSING, item.message

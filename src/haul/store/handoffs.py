@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, undefer
 
+from haul.core.bandwidth import HELD_MARK
 from haul.core.routing import BUILTIN
 from haul.core.status import Phase
 from haul.store.downloads import add_event
@@ -102,14 +103,15 @@ def watched(s: Session, releasing: Collection[str]) -> list[Watched]:
         Download.meta["resume_owed"].as_boolean(),
         Download.owner_key,
         Download.speed_limit,
+        Download.meta[HELD_MARK].as_boolean(),
     ).where(
         _EXTERNAL,
         Download.client_ref.is_not(None),
         or_(Download.phase == Phase.ACTIVE.value, paused, owed),
     )
     return [
-        Watched(int(i), str(c), str(r), str(p), bool(d), bool(x), bool(o), str(k), limit)
-        for i, c, r, p, d, x, o, k, limit in s.execute(query).all()
+        Watched(int(i), str(c), str(r), str(p), bool(d), bool(x), bool(o), str(k), limit, bool(h))
+        for i, c, r, p, d, x, o, k, limit, h in s.execute(query).all()
     ]
 
 

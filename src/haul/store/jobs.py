@@ -276,6 +276,7 @@ class Watched:
     resume_owed: bool
     owner_key: str
     speed_limit: int | None  # its own download speed limit (bytes per second)
+    held: bool  # its item paused for a pause window of the speed schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +357,12 @@ class HandoffStore(Protocol):
 
     async def resumed(self, download_id: int) -> None:
         """A resume owed to the client was made."""
+        ...
+
+    async def schedule_held(self, download_id: int, held: bool, message: str) -> None:
+        """The download's item is (``held``) or no longer is paused for a pause window of the
+        speed schedule (the mark :data:`~haul.core.bandwidth.HELD_MARK`; history
+        ``schedule`` with ``message``)."""
         ...
 
     async def client_finished(

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from haul.core import lifecycle
+from haul.core.bandwidth import HELD_MARK, marked
 from haul.core.status import OPEN_PHASES, Phase
 from haul.store.downloads import BUILTIN
 from haul.store.jobs import Handed, Handover, Watched
@@ -165,6 +166,7 @@ class MemoryHandoffStore:
                 bool(job.meta.get("resume_owed")),
                 job.owner_key,
                 job.speed_limit,
+                bool(job.meta.get(HELD_MARK)),
             )
             for job in self.state.jobs.values()
             if _watched(job, releasing)
@@ -187,6 +189,13 @@ class MemoryHandoffStore:
             job = self.state.jobs.get(download_id)
             if job is not None:
                 job.meta = {k: v for k, v in job.meta.items() if k != "resume_owed"}
+
+    async def schedule_held(self, download_id: int, held: bool, message: str) -> None:
+        async with self.jobs.lock:
+            job = self.state.jobs.get(download_id)
+            if job is not None:
+                job.meta = marked(job.meta, held)
+                self.state.event(download_id, "schedule", message)
 
     async def client_finished(
         self,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from haul.core import lifecycle
+from haul.core.bandwidth import marked
 from haul.core.status import OPEN_PHASES, Phase
 from haul.store import handoffs as hq
 from haul.store.database import Database
@@ -125,6 +126,15 @@ class SqlHandoffStore:
                 full.meta = {k: v for k, v in full.meta.items() if k != "resume_owed"}
 
         await self.db.run(settled)
+
+    async def schedule_held(self, download_id: int, held: bool, message: str) -> None:
+        def write(s: Session) -> None:
+            full = hq.load(s, download_id)
+            if full is not None:
+                full.meta = marked(full.meta, held)
+                add_event(s, download_id, "schedule", message)
+
+        await self.db.run(write)
 
     async def client_finished(
         self,

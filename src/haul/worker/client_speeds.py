@@ -8,8 +8,8 @@ Each client keeps to the global limit on its own (the built-in engine's transfer
 among themselves): the limit says how fast one program may pull, which is what a client's own
 setting can hold. A client haul never limited keeps its own setting until an administrator
 sets a limit in haul; after that, haul's value wins (none included). The value is set again
-every few minutes, so a daemon restarted meanwhile gets it back. A pause window of the
-schedule does not pause external clients.
+every few minutes, so a daemon restarted meanwhile gets it back. (A pause window of the
+schedule pauses the clients' items for haul: :mod:`haul.worker.monitor`.)
 
 A download's own limit and its owner's go to the item's own limit in its client (aria2's
 ``max-download-limit``, qBittorrent's and Transmission's per-torrent limits: each

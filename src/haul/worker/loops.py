@@ -214,6 +214,7 @@ class Worker:
                 if self.refresh_clients is not None and time.monotonic() - last_refresh > 5:
                     last_refresh = time.monotonic()
                     await self.refresh_clients()
+                self.external.monitoring.hold = self.held()
                 if await self.external.monitor():
                     self.wake()  # finished downloads free slots
                 if self.client_speeds is not None:

@@ -5,6 +5,7 @@ counts) becomes processing with the files recorded, once; a client-side failure 
 the retry policy; a pause asked of haul is re-applied if the client resumed on its own, and a
 resume owed is made; a removal that could not be made when asked (the client was down) is
 made when the client is back; finished items leave the client when its seeding goal is met.
+A pause window of the speed schedule pauses the running items until it ends.
 
 Nothing live is stored: a client that does not know an item leaves it ``missing``, one that
 cannot be reached leaves it ``unknown``, and no row is deleted for either.
@@ -79,6 +80,8 @@ class Monitor:
         self.processed = processed
         #: What the last pass looked at.
         self.rows: list[Watched] = []
+        #: Whether a pause window of the speed schedule is in force (set before each pass).
+        self.hold = False
 
     async def monitor(self) -> int:
         """One pass over every download external clients hold; returns how many changed."""
@@ -140,12 +143,39 @@ class Monitor:
             if (full := await self.store.load(row.id)) is not None:
                 await self._client_failed(name, full, item)
             return True
+        if await self._follow_schedule(name, client, row, item):
+            return False
         if row.desired_paused and item.status in (Status.DOWNLOADING, Status.QUEUED):
             log.info("download %s: %s resumed it; pausing it again", row.id, name)
             await client.pause(ref)
         elif not row.desired_paused and row.resume_owed:
             await client.resume(ref)
             await self.store.resumed(row.id)
+        return False
+
+    async def _follow_schedule(
+        self, name: str, client: DownloadClient, row: Watched, item: ClientItem
+    ) -> bool:
+        """A pause window of the speed schedule pauses a running item and marks the download
+        (the mark first: a crash between the two leaves a mark on a running item, which the
+        window's end resumes, harmless, never a paused item nobody resumes); its end resumes
+        what it paused, unless its owner paused it meanwhile. True while the window holds it."""
+        if self.hold and not row.desired_paused:
+            if item.status in (Status.DOWNLOADING, Status.QUEUED):
+                if not row.held:
+                    await self.store.schedule_held(row.id, True, "Paused by the speed schedule.")
+                    log.info("download %s: the speed schedule pauses it on %s", row.id, name)
+                await client.pause(row.client_ref)
+            return True
+        if row.held and not self.hold:
+            message = "The speed schedule's pause ended"
+            if row.desired_paused:
+                message += "; paused by its owner meanwhile, it stays paused."
+            else:
+                await client.resume(row.client_ref)
+                message += ": resumed."
+            await self.store.schedule_held(row.id, False, message)
+            log.info("download %s: the speed schedule's pause on %s ended", row.id, name)
         return False
 
     async def _completed(
