@@ -45,3 +45,10 @@ def test_cli_shows_and_sets_speed_limits_and_the_schedule(server: HaulServer) ->
     assert own.returncode == 0, own.stderr
     assert f"download {download_id}: 500.0 KB/s" in own.stdout
     assert server.api("GET", f"/downloads/{download_id}").json()["speed_limit"] == 500_000
+
+    added = server.cli("add", "--paused", "--speed-limit", "2M", "http://127.0.0.1:9/b")
+    assert added.returncode == 0, added.stderr
+    newest = server.api("GET", "/downloads").json()["items"][0]
+    assert newest["url"] == "http://127.0.0.1:9/b" and newest["speed_limit"] == 2_000_000
+    refused = server.cli("add", "--speed-limit", "fast", "http://127.0.0.1:9/c")
+    assert refused.returncode == 2 and "--speed-limit: 'fast' is not a speed" in refused.stderr

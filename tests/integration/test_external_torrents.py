@@ -107,11 +107,20 @@ async def test_a_torrent_goes_to_qbittorrent_and_arrives_from_a_real_peer(
         return bool(found) and bool(found[0].state_enum.is_complete)
 
     await await_for(seeder_ready, 20, what="the seeder to check its data")
-    created = await upload(app, blob)
+    created = await upload(app, blob, speed_limit="5M")
     assert created["url"].startswith(f"magnet:?xt=urn:btih:{info_hash}")
+    assert created["speed_limit"] == 5_000_000
     moving = await status_is(app, created["id"], "downloading", "completed")
     assert moving["client"] == "qbit"
     assert moving["client_ref"] == info_hash
+    await await_for(  # its own limit, kept by qBittorrent
+        lambda: (
+            api_of(qbit).torrents_download_limit(torrent_hashes=info_hash).get(info_hash)
+            == 5_000_000
+        ),
+        10,
+        what="qBittorrent to keep the download's own limit",
+    )
     api_of(qbit).torrents_add_peers(peers=f"127.0.0.1:{seeder.peer_port}", torrent_hashes=info_hash)
     done = await status_is(app, created["id"], "completed", "failed", timeout=60)
     assert done["status"] == "completed", done
@@ -250,6 +259,13 @@ async def test_magnets_without_a_torrent_client_are_refused_at_submit(app: App) 
     )
     assert bad.status_code == 422
     assert "not a valid .torrent" in bad.json()["detail"]
+    too_fast = await app.post(
+        "/downloads/torrent",
+        files={"torrent": ("x.torrent", b"garbage", "application/x-bittorrent")},
+        data={"speed_limit": "fast"},
+    )
+    assert too_fast.status_code == 422
+    assert too_fast.json()["detail"].startswith("'fast' is not a speed such as")
 
 
 async def _native(client: Any, ref: str, wanted: str) -> bool:

@@ -55,6 +55,7 @@ from haul.cli.retention import retention_app
 from haul.cli.subscriptions import subscriptions_app
 from haul.cli.tokens import tokens_app
 from haul.cli.users import users_app
+from haul.core.bandwidth import parse_rate
 from haul.core.profiles import AUDIO_FORMATS, check_choice
 from haul.core.status import statuses_asked
 from haul.core.submit_options import SubmitOptions
@@ -252,6 +253,13 @@ def add(
             min=1, help="A live stream's recording ends after this many seconds of media."
         ),
     ] = None,
+    speed_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="Each download's own speed limit, such as 2M or 500K (bytes per second); "
+            "change it later with `haul limit download ID`."
+        ),
+    ] = None,
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
 ) -> None:
@@ -263,6 +271,11 @@ def add(
         chosen = check_choice(format, audio_format, audio_quality)
     except InvalidChoice as exc:
         say_error(exc.message)
+        raise typer.Exit(2) from None
+    try:
+        rate = parse_rate(speed_limit)
+    except ValueError as exc:
+        say_error(f"--speed-limit: {exc}")
         raise typer.Exit(2) from None
     if torrents and any(chosen):
         say_error("A format or an audio choice is for pages and streams; a torrent has none.")
@@ -280,6 +293,7 @@ def add(
                 media_id=media,
                 force=force,
                 max_duration=max_duration,
+                speed_limit=rate,
             )
         )
         if links:
@@ -354,6 +368,8 @@ def _request_fields(options: SubmitOptions) -> dict[str, Any]:
         fields.update(media_id=options.media_id, force=options.force)
     if options.max_duration is not None:
         fields["max_duration"] = options.max_duration
+    if options.speed_limit is not None:
+        fields["speed_limit"] = options.speed_limit
     return fields
 
 

@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
+from haul.core.bandwidth import parse_rate
 from haul.core.status import statuses_asked
 from haul.core.submit_options import PRIORITY_HIGHEST, PRIORITY_LOWEST, SubmitOptions
 from haul.core.torrents import MAX_TORRENT_BYTES
 from haul.core.tracking import Tracked
-from haul.errors import HaulError, PayloadTooLarge
+from haul.errors import HaulError, InvalidFields, PayloadTooLarge
 from haul.service import Owner, to_json
 from haul.web.answers import ListAnswer
 from haul.web.deps import DownloadsDep, OwnerDep
@@ -98,9 +99,14 @@ async def create_from_torrent(
     title: Annotated[str | None, Form(max_length=1000)] = None,
     media_id: Annotated[Id | None, Form()] = None,
     force: Annotated[bool, Form()] = False,
+    speed_limit: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Any:
     """Queue an uploaded .torrent file (multipart form, field ``torrent``)."""
     refuse_nul_fields({"client": client, "profile": profile, "title": title})
+    try:
+        rate = parse_rate(speed_limit)
+    except ValueError as exc:
+        raise InvalidFields({"speed_limit": str(exc)}) from None
     blob = await torrent.read(MAX_TORRENT_BYTES + 1)
     if len(blob) > MAX_TORRENT_BYTES:
         raise PayloadTooLarge(
@@ -114,6 +120,7 @@ async def create_from_torrent(
         paused=paused,
         priority=priority,
         title=title,
+        speed_limit=rate,
     )
     tracked = await service.submit_torrent(blob, owner, options)
     return to_json(tracked)
