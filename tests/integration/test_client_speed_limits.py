@@ -78,16 +78,17 @@ async def test_aria2_keeps_an_items_own_limit(
     aria2_client: Aria2Client, origin: Origin, tmp_path: Path
 ) -> None:
     origin.add_file("/own.bin", os.urandom(3 * MB // 2))
-    ref = await aria2_client.add(
-        AddRequest(4, origin.url("/own.bin"), tmp_path / "out", paused=True)
-    )
+    began = time.monotonic()
+    request = AddRequest(4, origin.url("/own.bin"), tmp_path / "out", speed_limit=300_000)
+    ref = await aria2_client.add(request)  # limited from its start
+
+    async def limit() -> str:
+        return str((await aria2_client.wire.call("aria2.getOption", ref))["max-download-limit"])
+
+    assert await limit() == "300000"
     gid_nobody_has = "00000000000000ff"
     await aria2_client.set_item_speed_limits({ref: 500_000, gid_nobody_has: 1000})
-    assert (await aria2_client.wire.call("aria2.getOption", ref))["max-download-limit"] == (
-        "500000"
-    )
-    began = time.monotonic()
-    await aria2_client.resume(ref)
+    assert await limit() == "500000"
     await held_to_half_a_megabyte(aria2_client, ref, began)
 
 
@@ -136,11 +137,13 @@ async def test_qbittorrent_keeps_each_torrents_own_limit(qbit: QbitDaemon, tmp_p
     outside = qbit.api()
     async with QBittorrentClient(qbit.url, qbit.username, qbit.password) as client:
         refs = []
-        for n, name in enumerate(("one.bin", "two.bin"), start=1):
+        for n, (name, limit) in enumerate((("one.bin", 100_000), ("two.bin", None)), start=1):
             blob, info_hash = torrent_of(tmp_path / "seed", name)
-            request = AddRequest(n, "", tmp_path / "out", torrent=blob, paused=True)
+            request = AddRequest(n, "", tmp_path / "out", torrent=blob, speed_limit=limit)
             refs.append(await client.add(request))
             assert refs[-1] == info_hash
+        kept = outside.torrents_download_limit(torrent_hashes=refs)
+        assert kept[refs[0]] == 100_000 and kept[refs[1]] in (-1, 0)  # limited from the start
         await client.set_item_speed_limits({refs[0]: 300_000, refs[1]: 2 * MB, NOBODYS: 1000})
         kept = outside.torrents_download_limit(torrent_hashes=refs)
         assert dict(kept) == {refs[0]: 300_000, refs[1]: 2 * MB}
@@ -182,11 +185,17 @@ async def test_transmission_keeps_each_torrents_own_limit(
         daemon.url, daemon.username, daemon.password, timeout=3.0
     ) as client:
         blob, info_hash = torrent_of(tmp_path / "seed", "one.bin")
-        ref = await client.add(AddRequest(1, "", tmp_path / "out", torrent=blob, paused=True))
-        await client.set_item_speed_limits({ref: 1_500_500, NOBODYS: 1000})
+        request = AddRequest(1, "", tmp_path / "out", torrent=blob, speed_limit=200_000)
+        ref = await client.add(request)
         with transmission_rpc.Client(
             host=daemon.host, port=daemon.port, username=daemon.username, password=daemon.password
         ) as outside:
+            torrent = outside.get_torrent(info_hash)
+            assert torrent.download_limited and torrent.download_limit == 200  # from its start
+            await await_for(  # added paused to be limited, then started
+                lambda: outside.get_torrent(info_hash).status != "stopped", 10, what="its start"
+            )
+            await client.set_item_speed_limits({ref: 1_500_500, NOBODYS: 1000})
             torrent = outside.get_torrent(info_hash)
             assert torrent.download_limit == 1501  # kB/s, rounded up
             assert torrent.download_limited

@@ -42,6 +42,9 @@ class AddRequest:
     torrent: bytes | None = None
     paused: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    #: The item's own download speed limit from its start (bytes per second; None: none), for
+    #: a client that :class:`LimitsItemSpeed`.
+    speed_limit: int | None = None
     #: The id haul recorded for this download before asking (a torrent's info-hash): an item
     #: the client already holds under it is haul's, whatever its label (an earlier add that
     #: a crash cut short before the label was set or saved).

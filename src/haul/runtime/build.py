@@ -258,6 +258,7 @@ def build(settings: Settings, *, run_worker: bool = True, seams: JobSeams | None
             addresses=addresses,
             visitor_torrents=settings.public_torrents,
             owner_folder=service.owner_folder,
+            owner_limit=lambda: budgets.owner_limit,
         ),
         publish=service.publish,
         fail=outcomes.failed,

@@ -36,6 +36,9 @@ class ExternalConfig:
     lookup_timeout: float = 5.0
     #: The folder under the root an owner's files go to ("": the root itself).
     owner_folder: Callable[[str], Awaitable[str]] | None = None
+    #: The per-owner speed limit in force: an item starts under it (and its own limit) until
+    #: the monitor's next pass gives it its part of it.
+    owner_limit: Callable[[], int | None] = lambda: None
 
 
 class ExternalClients:

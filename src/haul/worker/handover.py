@@ -20,6 +20,7 @@ import httpx
 
 from haul.clients.base import AddRequest
 from haul.clients.directory import ClientDirectory
+from haul.core.bandwidth import tightest
 from haul.core.owners import is_anonymous
 from haul.core.paths import folder_under, free_name, sanitize_filename
 from haul.core.routing import SourceKind, route
@@ -224,6 +225,7 @@ class Handovers:
                     dest_dir=dest,
                     torrent=torrent,
                     options={"out": chosen} if chosen is not None else {},
+                    speed_limit=tightest(row.speed_limit, self.config.owner_limit()),
                     recorded_ref=await self._record_intent(row, name, url, torrent),
                 )
                 ref = await self.directory.call(name, lambda client: client.add(request))

@@ -71,6 +71,8 @@ class Aria2Client:
         gid = gid_for(request.download_id)
         options = {key: _option(value) for key, value in request.options.items()}
         options.update(gid=gid, dir=str(request.dest_dir))
+        if request.speed_limit:
+            options["max-download-limit"] = str(request.speed_limit)
         if request.paused:
             options["pause"] = "true"
         try:

@@ -77,6 +77,7 @@ class QBittorrentClient:
             save_path=str(request.dest_dir),
             category=self.category,
             stopped=request.paused,
+            download_limit=request.speed_limit,
         )
         if not accepted:
             # "Fails.": a duplicate added meanwhile, or a torrent qBittorrent cannot use.

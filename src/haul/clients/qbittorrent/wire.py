@@ -136,8 +136,10 @@ class QbitWire:
         save_path: str,
         category: str,
         stopped: bool,
+        download_limit: int | None = None,
     ) -> bool:
-        """``torrents/add`` of one .torrent or one URL; whether qBittorrent took it.
+        """``torrents/add`` of one .torrent or one URL (``dlLimit``: its own download limit,
+        bytes per second); whether qBittorrent took it.
 
         qBittorrent answers "Ok." or "Fails." (a duplicate, or a magnet it cannot use), 5.x
         may answer 409 for a duplicate, and Web API 2.14+ answers counts instead of words.
@@ -152,6 +154,7 @@ class QbitWire:
                     category=category,
                     is_stopped=stopped,
                     use_auto_torrent_management=False,
+                    download_limit=download_limit,
                 )
             except qbittorrentapi.Conflict409Error:
                 return "Fails."

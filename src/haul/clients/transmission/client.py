@@ -91,10 +91,13 @@ class TransmissionClient:
             raise ClientRefused(
                 "Transmission already holds this torrent outside haul; haul will not take it over."
             )
+        # torrent-add takes no speed limit: a limited torrent is added paused, limited, then
+        # started, so that it never runs without its limit.
+        limited = request.speed_limit is not None
         added = await self.wire.add(
             source,
             download_dir=str(request.dest_dir),
-            paused=request.paused,
+            paused=request.paused or limited,
             labels=[self.label],
         )
         ref = str(added.get("hashString") or info_hash).lower()
@@ -104,6 +107,10 @@ class TransmissionClient:
             raise ClientError(f"Transmission took torrent {ref} but does not list it")
         if not has_label(raw, self.label):
             await self.wire.set_labels(ref, [*(raw.get("labels") or ()), self.label])
+        if limited:
+            await self.set_item_speed_limits({ref: request.speed_limit})
+            if not request.paused:
+                await self.wire.start(ref)
         return ref
 
     async def items(self, refs: Collection[str] | None = None) -> dict[str, ClientItem]:
