@@ -52,9 +52,12 @@ async def test_a_limit_is_told_once_per_change_and_again_after_a_while() -> None
 def test_an_items_limit_is_its_own_or_its_part_of_its_owners_whichever_is_tighter() -> None:
     items = [(1, "alice", None), (2, "alice", 100_000), (3, "bob", 3_000_000)]
     assert item_limits(items, None, {}) == {1: None, 2: 100_000, 3: 3_000_000}
-    # alice runs two items and two built-in transfers: each item gets a quarter of her limit
-    assert item_limits(items, 4_000_000, {"alice": 2}) == {1: 1_000_000, 2: 100_000, 3: 3_000_000}
-    assert item_limits(items, 2_000_000, {}) == {1: 1_000_000, 2: 100_000, 3: 2_000_000}
+    # alice runs two items and two built-in transfers: a quarter of her limit each, but item 2
+    # keeps to its own 100 KB/s and what it leaves goes to the three others
+    assert item_limits(items, 4_000_000, {"alice": 2}) == {1: 1_300_000, 2: 100_000, 3: 3_000_000}
+    assert item_limits(items, 2_000_000, {}) == {1: 1_900_000, 2: 100_000, 3: 2_000_000}
+    alone = [(1, "alice", None), (2, "alice", None)]
+    assert item_limits(alone, 2_000_000, {"alice": 2}) == {1: 500_000, 2: 500_000}
     assert item_limits([(1, "a", None)], 5000, {"a": 99}) == {1: RATE_MIN}
 
 
@@ -90,15 +93,15 @@ async def test_items_are_told_their_limit_when_first_seen_when_it_changes_and_af
     assert await speeds.apply_items(rows, {}) == 2  # first seen: set, none included
     assert qbit.told == [{"h1": None, "h2": 500_000}]
     assert await speeds.apply_items(rows, {}) == 0
-    owner_rate[0] = 3_000_000  # alice's limit, shared with her built-in transfer
-    assert await speeds.apply_items(rows, {"alice": 1}) == 1
-    assert qbit.told[-1] == {"h1": 1_000_000}
+    owner_rate[0] = 3_000_000  # alice's limit, shared with her built-in transfer (h2 keeps
+    assert await speeds.apply_items(rows, {"alice": 1}) == 1  # to its own 500 KB/s)
+    assert qbit.told[-1] == {"h1": 1_250_000}
     qbit.down = True
     now[0] = AGAIN_AFTER + 1
     assert await speeds.apply_items(rows, {"alice": 1}) == 0  # tried again at the next pass
     qbit.down = False
     assert await speeds.apply_items(rows, {"alice": 1}) == 2  # limited ones, again after a while
-    assert qbit.told[-1] == {"h1": 1_000_000, "h2": 500_000}
+    assert qbit.told[-1] == {"h1": 1_250_000, "h2": 500_000}
     owner_rate[0] = None
     assert await speeds.apply_items(rows[1:], {}) == 0  # h1 ended: forgotten; h2 keeps its own
     assert await speeds.apply_items(rows, {}) == 1  # h1 back (resumed): set again

@@ -143,17 +143,24 @@ def item_limits(
     elsewhere: Mapping[str, int],
 ) -> dict[K, int | None]:
     """The limit each item an external client holds is given: its own (``items``: key, owner,
-    own limit) and its part of its owner's limit, which all of the owner's transfers share
-    evenly (those of ``items`` and, by owner, the ``elsewhere`` ones: the built-in engine's),
-    whichever is tighter; never below :data:`RATE_MIN`."""
+    own limit) and its part of its owner's limit, whichever is tighter, never below
+    :data:`RATE_MIN`. An owner's limit is shared by all of the owner's transfers (those of
+    ``items`` and, by owner, the ``elsewhere`` ones: the built-in engine's, which take an even
+    part each): an item whose own limit is below an even part keeps to its own, and what it
+    leaves is shared by the others."""
     listed = list(items)
-    count: dict[str, int] = dict(elsewhere)
-    for _, owner, _ in listed:
-        count[owner] = count.get(owner, 0) + 1
-    limits: dict[K, int | None] = {}
+    limits: dict[K, int | None] = {key: own for key, _, own in listed}
+    if not owner_limit:
+        return limits
+    owners: dict[str, list[tuple[K, int | None]]] = {}
     for key, owner, own in listed:
-        share = max(RATE_MIN, owner_limit // count[owner]) if owner_limit else None
-        limits[key] = tightest(own, share)
+        owners.setdefault(owner, []).append((key, own))
+    for owner, held in owners.items():
+        budget, sharing = owner_limit, len(held) + elsewhere.get(owner, 0)
+        for key, own in sorted(held, key=lambda entry: entry[1] or owner_limit + 1):
+            share = max(RATE_MIN, budget // sharing)
+            limits[key] = tightest(own, share)
+            budget, sharing = max(0, budget - (tightest(own, share) or 0)), sharing - 1
     return limits
 
 

@@ -13,8 +13,8 @@ schedule pauses the clients' items for haul: :mod:`haul.worker.monitor`.)
 
 A download's own limit and its owner's go to the item's own limit in its client (aria2's
 ``max-download-limit``, qBittorrent's and Transmission's per-torrent limits: each
-:class:`~haul.clients.base.LimitsItemSpeed`): an owner's limit is shared evenly by all of
-the owner's running transfers, the built-in engine's and the clients' items
+:class:`~haul.clients.base.LimitsItemSpeed`): an owner's limit is shared by all of the
+owner's running transfers, the built-in engine's and the clients' items
 (:func:`~haul.core.bandwidth.item_limits`). Each item is set when it is first seen, when
 what it should keep to changes, and, while it is limited, again every few minutes.
 """
