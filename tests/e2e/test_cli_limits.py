@@ -25,6 +25,7 @@ def test_cli_shows_and_sets_speed_limits_and_the_schedule(server: HaulServer) ->
     scheduled = server.cli("limit", "schedule", json.dumps(daily + evenings))
     assert scheduled.returncode == 0, scheduled.stderr
     assert "In force: paused by the schedule" in scheduled.stdout
+    assert "Changes: never (the schedule is the same all week)" in scheduled.stdout
     assert "mon,tue 22:00-06:00: limited to 1.0 MB/s" in scheduled.stdout
     zoned = server.cli("limit", "timezone", "Asia/Tokyo")
     assert zoned.returncode == 0 and "Schedule (Asia/Tokyo):" in zoned.stdout

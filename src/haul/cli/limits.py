@@ -49,6 +49,8 @@ def describe(now: dict[str, Any]) -> list[str]:
     if now.get("until"):
         until = datetime.fromisoformat(now["until"])
         lines.append(f"Changes: {until:%a %Y-%m-%d %H:%M %Z} to {now.get('then')}")
+    elif now["schedule"]:
+        lines.append("Changes: never (the schedule is the same all week)")
     else:
         lines.append("Changes: never (no schedule)")
     lines.append(f"Global limit: {rate_text(now['global_limit_configured'])}")
