@@ -182,14 +182,15 @@ SETTINGS: tuple[Setting, ...] = (
         "rate",
         "The download speed of everything the built-in engine moves at once, across every "
         'worker, in bytes per second or as "2M", "500K", "1.5MB/s" (a schedule window with a '
-        "limit sets it while in force).",
+        "limit sets it while in force); each external client gets it as its own global limit.",
         none_means="no limit",
         unit="bytes per second",
     ),
     Setting(
         "speed_limit_per_owner",
         "rate",
-        "The download speed of one owner's transfers together, as speed_limit_global.",
+        "The download speed of one owner's transfers together, on the built-in engine and "
+        "the external clients, written as speed_limit_global.",
         none_means="no limit",
         unit="bytes per second",
     ),
