@@ -144,6 +144,15 @@ async def test_add_form_shows_errors_beside_the_field_and_keeps_what_failed(
     assert unknown.status_code == 422
     assert re.search(r'id="profile-error">[^<]*nope', unknown.text)
 
+    fast = {"csrf": csrf, "urls": good + "?3", "speed_limit": "fast", "paused": "true"}
+    refused = await app.http.post("/add", data=fast, headers=HTML)
+    assert refused.status_code == 422
+    assert re.search(r'id="speed_limit-error">[^<]*is not a speed', refused.text)
+    limited = await app.http.post("/add", data={**fast, "speed_limit": "750K"}, headers=HTML)
+    assert limited.status_code == 303, limited.text
+    newest = (await app.get("/downloads")).json()["items"][0]
+    assert newest["url"] == good + "?3" and newest["speed_limit"] == 750_000
+
 
 async def test_forms_without_the_pages_token_are_refused(app: App) -> None:
     refused = await app.http.post("/add", data={"urls": "http://192.0.2.1/x.mp4"}, headers=HTML)

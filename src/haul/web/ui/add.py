@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from haul.clients.directory import ClientDirectory
+from haul.core.bandwidth import parse_rate
 from haul.core.profiles import AUDIO_FORMATS, FORMAT_MAX, check_choice
 from haul.core.submit_options import SubmitOptions
 from haul.core.torrents import MAX_TORRENT_BYTES
@@ -66,6 +67,7 @@ class AddForm(PageForm):
     audio_format: str = ""
     audio_quality: str = ""
     max_minutes: str = ""
+    speed_limit: str = ""
     queued: list[int] = field(default_factory=list)
 
 
@@ -95,6 +97,7 @@ async def add(
     audio_format: Annotated[str, Form(max_length=100)] = "",
     audio_quality: Annotated[str, Form(max_length=100)] = "",
     max_minutes: Annotated[str, Form(max_length=100)] = "",
+    speed_limit: Annotated[str, Form(max_length=40)] = "",
     torrent: Annotated[UploadFile | None, File()] = None,
     csrf_field: Annotated[str, Form(alias=csrf.FIELD)] = "",
 ) -> Response:
@@ -109,8 +112,10 @@ async def add(
         audio_format=audio_format,
         audio_quality=audio_quality,
         max_minutes=max_minutes,
+        speed_limit=speed_limit,
     )
     max_duration = _max_duration(form)
+    rate = _speed_limit(form)
     links = [line.strip() for line in urls.splitlines() if line.strip()]
     blob = await torrent.read(MAX_TORRENT_BYTES + 1) if torrent and torrent.filename else None
     media_id = _media_id(form)
@@ -144,6 +149,7 @@ async def add(
         audio_format=chosen[1],
         audio_quality=chosen[2],
         max_duration=max_duration,
+        speed_limit=rate,
     )
     failed: list[str] = []
     for link in links:
@@ -195,6 +201,15 @@ def _max_duration(form: AddForm) -> float | None:
         )
         return None
     return round(minutes * 60, 3)
+
+
+def _speed_limit(form: AddForm) -> int | None:
+    """The downloads' own speed limit as typed (None: empty, or none)."""
+    try:
+        return parse_rate(form.speed_limit)
+    except ValueError as exc:
+        form.error("speed_limit", str(exc))
+        return None
 
 
 def _field_of(exc: HaulError) -> str:
