@@ -109,6 +109,7 @@ class Origin:
         self._files: dict[str, _Resource] = {}
         self._dirs: dict[str, Path] = {}
         self._throttles: dict[str, int] = {}
+        self._at_once: dict[str, int] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._cookies: dict[str, str] = {}
         self._requests: list[RequestRecord] = []
@@ -220,6 +221,15 @@ class Origin:
             else:
                 self._throttles[path] = max(1, bytes_per_second)
 
+    def one_at_a_time(self, path: str, most: int | None = 1) -> None:
+        """Answer 503 to a request for ``path`` while ``most`` others for it are being
+        answered, as IPTV panels and some file hosts do (None: no cap)."""
+        with self._lock:
+            if most is None:
+                self._at_once.pop(path, None)
+            else:
+                self._at_once[path] = most
+
     def fault(self, path: str, kind: FaultKind, times: int | None = 1, **opts: Any) -> None:
         """Misbehave on the next ``times`` requests for ``path`` (None: forever).
 
@@ -330,9 +340,16 @@ class Origin:
         with self._lock:
             return self._throttles.get(path)
 
-    def _record(self, record: RequestRecord) -> None:
+    def _record(self, record: RequestRecord) -> bool:
+        """Record a request; whether it may be answered (see :meth:`one_at_a_time`)."""
         with self._lock:
+            most = self._at_once.get(record.path)
+            busy = most is not None and (
+                sum(1 for r in self._requests if r.path == record.path and r.finished is None)
+                >= most
+            )
             self._requests.append(record)
+            return not busy
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -361,8 +378,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             started=time.monotonic(),
             headers=dict(self.headers.items()),
         )
-        origin._record(record)
+        free = origin._record(record)
         try:
+            if not free:
+                self._send_status(record, 503, {}, head=head)
+                return
             self._respond(record, head=head)
         except OSError:
             self.close_connection = True

@@ -373,6 +373,7 @@ class HttpEngine:
             connections=self._segmenting.connections_for(job),
             on_progress=on_progress,
             stop=stop,
+            rejoin_after=self._segmenting.rejoin_after,
         )
         return await transfer.run()
 

@@ -22,8 +22,13 @@ A server that breaks this (answers 200 to a range, sends another range, or anoth
 the segmented transfer with :class:`RangesRefused`: the engine then goes on over one
 connection, from what is verified (or from the start when the file changed), and says so.
 A connection that fails (a reset, a refusal such as 503 or 429, often a panel's way of saying
-"one connection only") gives its range back to the others and stops; only the last one left
-retries, and its error ends the transfer (for a retry that resumes).
+"one connection only") gives its range back to the others and rests; only the last one left
+retries, and its error ends the transfer (for a retry that resumes). A resting connection
+tries again after :attr:`Segmenting.rejoin_after` seconds (twice that the second time), since
+a server that was busy for a moment or limits how fast connections open often takes it later;
+one that still refuses it after :data:`REJOINS` rests stops for good, so a server that allows
+one connection costs a few refused requests, not one a minute. A rest ends early when no
+other connection is left running (the file is done, or the last one failed).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ log = logging.getLogger(__name__)
 
 SAVE_EVERY = 4  # progress callbacks between two saves of the ranges on disk (one second)
 RETRIES = 3  # tries of the last connection left before its error ends the transfer
+REJOINS = 2  # rests of a connection that failed while others ran, before it stops for good
 
 #: Opens a GET of ``url`` for bytes ``start`` to ``end`` (exclusive) with ``If-Range``.
 OpenRange = Callable[[str, int, int], AbstractAsyncContextManager[aiohttp.ClientResponse]]
@@ -73,6 +79,7 @@ class Segmenting:
     per_host: int = 4  # at most, per host, across the downloads of this process
     threshold: int = 16 << 20  # files smaller than this use one connection
     min_size: int = 1 << 20  # no segment is smaller than this
+    rejoin_after: float = 15.0  # seconds a connection that failed rests before trying again
 
     def connections_for(self, job: EngineJob) -> int:
         """The connections ``job`` may use (its site rule's ``connections`` caps them)."""
@@ -158,8 +165,11 @@ class SegmentedTransfer:
     on_progress: ProgressCallback
     stop: StopSignal
     _sinks: dict[Segment, Sink] = field(default_factory=dict)
-    _alive: int = 0
+    _alive: int = 0  # the connections running (not resting)
     _saving: asyncio.Future[None] | None = None  # the save of the ranges under way
+    #: Set when no connection is running: the resting ones stop resting.
+    _quiet: asyncio.Event = field(default_factory=asyncio.Event)
+    rejoin_after: float = 15.0
 
     async def run(self) -> int:
         """Fetch every missing range; returns the file's size. The ranges on disk are kept
@@ -222,7 +232,7 @@ class SegmentedTransfer:
         response: aiohttp.ClientResponse | None,
         file: BinaryIO | None,
     ) -> None:
-        failures = 0
+        failures = rests = 0
         try:
             while True:
                 segment = segment or self.plan.take()
@@ -239,15 +249,35 @@ class SegmentedTransfer:
                     if isinstance(exc, RangesRefused | TransferStopped | DiskFull):
                         raise
                     failures += 1
-                    if self._alive > 1:
-                        log.info("%s: a connection stops: %s", self.host, exc)
-                        return  # its range went back to the others
-                    if failures >= RETRIES or not exc.transient:
+                    if self._alive > 1:  # its range went back to the others
+                        if rests >= REJOINS or not exc.transient:
+                            log.info("%s: a connection stops: %s", self.host, exc)
+                            return
+                        rests += 1
+                        await self._rest(self.rejoin_after * rests, exc)
+                        failures = 0
+                    elif failures >= RETRIES or not exc.transient:
                         raise
-                    await asyncio.sleep(0.5 * failures)
+                    else:
+                        await asyncio.sleep(0.5 * failures)
                 segment, response, file = None, None, None
         finally:
             self._alive -= 1
+            if self._alive == 0:
+                self._quiet.set()
+
+    async def _rest(self, seconds: float, why: TransferError) -> None:
+        """Rest a connection that failed while others run, not counted as running; a rest
+        ends early when none runs any more."""
+        log.info("%s: a connection rests for %g s: %s", self.host, seconds, why)
+        self._alive -= 1
+        if self._alive == 0:
+            self._quiet.set()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quiet.wait(), seconds)
+        finally:
+            self._alive += 1
 
     async def _fetch(self, segment: Segment) -> None:
         """A new connection for ``segment``: ask for its range, check the answer, stream it."""
