@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,9 @@ import httpx
 import pytest
 
 from haul.settings import Settings
+from haul.store.migrate import upgrade
 from tests.support.daemons import IN_CI
-from tests.support.pg import fresh_database, postgres_server
+from tests.support.pg import fresh_database, migrated_template, postgres_server
 from tests.support.server import HaulServer
 
 pytest_plugins = ["tests.support.fixtures", "tests.support.xtream"]
@@ -58,14 +60,49 @@ def pg_server() -> Iterator[str]:
         pytest.skip(f"PostgreSQL unavailable: {exc}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the head by haul's own upgrade (the one an app runs at
+    start), made once per test process; the file has the mode haul gives a new database."""
+    path = tmp_path_factory.mktemp("template") / "haul.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to the head, made once per test process."""
+    with migrated_template(pg_server) as name:
+        yield name
+
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test using this runs twice: on SQLite and on real PostgreSQL."""
+    """A database already migrated to the head: a copy of a template, far quicker than
+    migrating an empty one. Each test using this runs twice: on SQLite and on real
+    PostgreSQL."""
+    yield from _database(request, tmp_path, migrated=True)
+
+
+@pytest.fixture(params=DATABASES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, for tests of the migrations themselves and of what a first start
+    makes; on SQLite and on real PostgreSQL."""
+    yield from _database(request, tmp_path, migrated=False)
+
+
+def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'haul.db'}"
+        path = tmp_path / "haul.db"
+        if migrated:
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)  # its mode too
+        yield f"sqlite:///{path}"
         return
-    server = request.getfixturevalue("pg_server")
-    with fresh_database(server) as url:
+    template = request.getfixturevalue("pg_template") if migrated else None
+    with fresh_database(request.getfixturevalue("pg_server"), template) as url:
         yield url
 
 

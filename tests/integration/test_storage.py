@@ -62,12 +62,13 @@ async def claim_ids(db: Database, worker_id: str, limit: int) -> list[int]:
     return await db.run(claim)
 
 
-async def test_migrations_reach_head(db: Database, database_url: str) -> None:
-    assert await asyncio.to_thread(current_revision, database_url) == head_revision()
-    await asyncio.to_thread(upgrade, database_url)  # idempotent
+async def test_migrations_reach_head(empty_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, empty_database_url)
+    assert await asyncio.to_thread(current_revision, empty_database_url) == head_revision()
+    await asyncio.to_thread(upgrade, empty_database_url)  # idempotent
 
 
-async def test_the_revisions_haul_reads_itself_are_alembics(database_url: str) -> None:
+async def test_the_revisions_haul_reads_itself_are_alembics(empty_database_url: str) -> None:
     """haul reads the head from the migration files and the database's revision with one
     query, so that a server at the head never loads Alembic; Alembic must agree."""
     from alembic.config import Config
@@ -78,20 +79,20 @@ async def test_the_revisions_haul_reads_itself_are_alembics(database_url: str) -
     assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
 
     def alembics() -> str | None:
-        engine = create_engine(sync_url(database_url))
+        engine = create_engine(sync_url(empty_database_url))
         try:
             with engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
         finally:
             engine.dispose()
 
-    assert await asyncio.to_thread(current_revision, database_url) is None  # empty database
-    await asyncio.to_thread(upgrade, database_url, "0003")
-    assert await asyncio.to_thread(current_revision, database_url) == "0003"
+    assert await asyncio.to_thread(current_revision, empty_database_url) is None  # empty database
+    await asyncio.to_thread(upgrade, empty_database_url, "0003")
+    assert await asyncio.to_thread(current_revision, empty_database_url) == "0003"
     assert await asyncio.to_thread(alembics) == "0003"
 
 
-def test_a_server_migrates_in_a_child_and_never_loads_alembic(database_url: str) -> None:
+def test_a_server_migrates_in_a_child_and_never_loads_alembic(empty_database_url: str) -> None:
     """``haul serve`` and ``haul worker`` migrate in a forked child: Alembic would cost the
     server about 8 MiB for good. Run in a fresh interpreter, since this one holds Alembic."""
     script = (
@@ -100,15 +101,18 @@ def test_a_server_migrates_in_a_child_and_never_loads_alembic(database_url: str)
         "print(current_revision(sys.argv[1]), 'alembic' in sys.modules)"
     )
     run = subprocess.run(
-        [sys.executable, "-c", script, database_url], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script, empty_database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == [head_revision(), "False"]
 
 
-async def test_migration_0008_keeps_the_oldest_of_two_defaults(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, database_url, "0007")
-    engine = create_engine(sync_url(database_url))
+async def test_migration_0008_keeps_the_oldest_of_two_defaults(empty_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, empty_database_url, "0007")
+    engine = create_engine(sync_url(empty_database_url))
     try:
         with engine.begin() as connection:
             for name in ("old", "new", "plain"):
@@ -119,7 +123,7 @@ async def test_migration_0008_keeps_the_oldest_of_two_defaults(database_url: str
                     ),
                     {"name": name, "default": name != "plain", "now": utcnow()},
                 )
-        await asyncio.to_thread(upgrade, database_url)
+        await asyncio.to_thread(upgrade, empty_database_url)
         with engine.connect() as connection:
             defaults = connection.execute(text("SELECT name FROM profiles WHERE is_default"))
             assert [row.name for row in defaults] == ["old"]
@@ -272,13 +276,13 @@ async def test_migrations_match_the_models(db: Database, database_url: str) -> N
 
 
 async def test_migration_0009_keeps_rows_and_ids_and_never_gives_an_id_twice(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
     """Before 0009 SQLite gave a deleted user's id to the next account (and with it the
     deleted user's downloads); after it, on both databases, the rows and their ids stay and
     a deleted id is never given again."""
-    await asyncio.to_thread(upgrade, database_url, "0008")
-    engine = create_engine(sync_url(database_url))
+    await asyncio.to_thread(upgrade, empty_database_url, "0008")
+    engine = create_engine(sync_url(empty_database_url))
     now = utcnow()
     try:
         with engine.begin() as connection:
@@ -309,7 +313,7 @@ async def test_migration_0009_keeps_rows_and_ids_and_never_gives_an_id_twice(
                 ),
                 {"id": download, "now": now},
             )
-        await asyncio.to_thread(upgrade, database_url)
+        await asyncio.to_thread(upgrade, empty_database_url)
         with engine.begin() as connection:
             users = connection.execute(text("SELECT username, id FROM users ORDER BY id")).all()
             assert [u.username for u in users] == ["ann", "bob", "cy"]
@@ -335,12 +339,12 @@ async def test_migration_0009_keeps_rows_and_ids_and_never_gives_an_id_twice(
 
 
 async def test_migration_0009_skips_the_ids_of_accounts_deleted_before_it(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
     """An account deleted before 0009 (the newest) left its downloads under ``user:<id>``;
     the next account must not get that id and with it those downloads."""
-    await asyncio.to_thread(upgrade, database_url, "0008")
-    engine = create_engine(sync_url(database_url))
+    await asyncio.to_thread(upgrade, empty_database_url, "0008")
+    engine = create_engine(sync_url(empty_database_url))
     now = utcnow()
     try:
         with engine.begin() as connection:
@@ -364,7 +368,7 @@ async def test_migration_0009_skips_the_ids_of_accounts_deleted_before_it(
                 {"owner": f"user:{bob}", "now": now},
             )
             connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": bob})
-        await asyncio.to_thread(upgrade, database_url)
+        await asyncio.to_thread(upgrade, empty_database_url)
         with engine.begin() as connection:
             connection.execute(
                 text(
@@ -409,9 +413,11 @@ async def test_new_databases_never_give_an_id_twice(db: Database) -> None:
                 assert "AUTOINCREMENT" in str(sql), table.name
 
 
-async def test_migration_0012_gives_unfinished_downloads_their_site(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, database_url, "0011")
-    engine = create_engine(sync_url(database_url))
+async def test_migration_0012_gives_unfinished_downloads_their_site(
+    empty_database_url: str,
+) -> None:
+    await asyncio.to_thread(upgrade, empty_database_url, "0011")
+    engine = create_engine(sync_url(empty_database_url))
     try:
         with engine.begin() as connection:
             for n, (url, phase) in enumerate(
@@ -431,7 +437,7 @@ async def test_migration_0012_gives_unfinished_downloads_their_site(database_url
                     ),
                     {"url": url, "key": f"k{n}", "phase": phase, "now": utcnow()},
                 )
-        await asyncio.to_thread(upgrade, database_url)
+        await asyncio.to_thread(upgrade, empty_database_url)
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT source_url, site FROM downloads ORDER BY id"))
             assert [row.site for row in rows] == ["www.example.com", None, None]

@@ -22,6 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from haul.store.migrate import upgrade
 from tests.support.daemons import IN_CI
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -154,13 +155,35 @@ def postgres_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new empty database on the server, dropped afterwards."""
-    name = f"haul_t_{uuid.uuid4().hex[:12]}"
+def _database(server_url: str, name: str, template: str | None = None) -> Iterator[str]:
+    """Create the database ``name`` (empty, or a copy of ``template``), yield its URL, drop it."""
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield server_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server, dropped afterwards: empty, or a copy of the database
+    ``template`` (see :func:`migrated_template`)."""
+    with _database(server_url, f"haul_t_{uuid.uuid4().hex[:12]}", template) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def migrated_template(server_url: str) -> Iterator[str]:
+    """The name of a database migrated to the head by haul's own :func:`upgrade` (the one an
+    app runs at start), for :func:`fresh_database` to copy; dropped afterwards. PostgreSQL
+    copies a database only while no connection has it open: nothing connects to it after
+    the upgrade, which closes every connection it opened. The name is this test process's
+    own (each pytest-xdist worker builds one), so no two processes share it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"haul_tmpl_{worker}_{uuid.uuid4().hex[:8]}"
+    with _database(server_url, name) as url:
+        upgrade(url)
+        yield name
