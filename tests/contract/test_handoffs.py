@@ -45,13 +45,16 @@ async def test_a_pause_of_the_schedule_is_marked_and_unmarked_with_history(
     harness: Harness,
 ) -> None:
     job = await held(harness, meta={"kept": 1})
-    await harness.handoffs.schedule_held(job, True, "Paused by the speed schedule.")
+    assert await harness.handoffs.schedule_held(job, True, "Paused by the speed schedule.")
+    assert not await harness.handoffs.schedule_held(job, True, "again")  # marked already
     assert (await harness.handoffs.watched([]))[0].held
     assert await harness.get(job, "meta") == {"kept": 1, "schedule_held": True}
-    await harness.handoffs.schedule_held(job, False, "The speed schedule's pause ended.")
+    assert await harness.handoffs.schedule_held(job, False, "The speed schedule's pause ended.")
+    assert not await harness.handoffs.schedule_held(job, False, "again")  # another worker's
     assert not (await harness.handoffs.watched([]))[0].held
     assert await harness.get(job, "meta") == {"kept": 1}
     assert await harness.history(job) == ["schedule", "schedule"]
+    assert not await harness.handoffs.schedule_held(999, True, "gone")
 
 
 async def test_released_items_are_watched_no_more(harness: Harness) -> None:

@@ -87,6 +87,8 @@ async def test_items_are_told_their_limit_when_first_seen_when_it_changes_and_af
         lambda: clients, lambda: None, owner_rate=lambda: owner_rate[0], clock=lambda: now[0]
     )
     rows = [watched("h1", "alice", None), watched("h2", "alice", 500_000)]
+    assert await speeds.apply_items(rows[:1], {}) == 0  # no limit in haul: the client's own
+    assert qbit.told == []
     rows.append(watched("h3", "alice", None, Phase.QUEUED))  # paused: not running
     other = Watched(4, "other", "x", Phase.ACTIVE.value, False, False, False, "a", 1000, False)
     rows.append(other)

@@ -11,8 +11,10 @@ import pytest
 
 from haul.clients.fake import FakeClient
 from haul.core.admission import Limits
+from haul.core.bandwidth import HELD_MARK, HELD_MESSAGE
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
+from haul.store.memory_state import StoredJob
 from haul.store.models import utcnow
 from tests.support.external import Clients, spec
 
@@ -155,3 +157,69 @@ async def test_a_client_that_cannot_be_reached_changes_nothing(clients: Clients)
     assert await clients.external.monitor() == 0
     assert job.phase == "active"
     assert clients.history(job) == ["handed_over"]
+
+
+def schedule_lines(clients: Clients, job: StoredJob) -> list[str | None]:
+    """What the download's history says of the speed schedule."""
+    return [
+        e.message for e in clients.state.events if e.download_id == job.id and e.kind == "schedule"
+    ]
+
+
+async def test_a_pause_window_pauses_the_item_once_and_its_end_resumes_it(
+    clients: Clients,
+) -> None:
+    job = await clients.held("qbit")
+    monitor = clients.external.monitoring
+    await clients.external.monitor()
+    assert [row.id for row in monitor.running] == [job.id]  # moving: shares the limits
+    monitor.hold = True
+    await clients.external.monitor()
+    item = clients.item(job)
+    assert item is not None and item.status is Status.PAUSED
+    assert job.meta.get(HELD_MARK) is True
+    seen = clients.seen(job)
+    assert (seen.status, seen.message) == (Status.QUEUED, HELD_MESSAGE)
+    assert monitor.running == []
+    await clients.external.monitor()
+    assert clients.clients["qbit"].calls.count("pause") == 1
+    assert schedule_lines(clients, job) == ["Paused by the speed schedule."]
+    monitor.hold = False
+    await clients.external.monitor()
+    item = clients.item(job)
+    assert item is not None and item.status is Status.DOWNLOADING
+    assert HELD_MARK not in job.meta
+    await clients.external.monitor()
+    assert schedule_lines(clients, job) == [
+        "Paused by the speed schedule.",
+        "The speed schedule's pause ended: resumed.",
+    ]
+
+
+async def test_an_owners_pause_in_a_window_outlasts_it(clients: Clients) -> None:
+    job = await clients.held("qbit")
+    clients.external.monitoring.hold = True
+    await clients.external.monitor()
+    job.desired_paused, job.phase = True, "queued"  # its owner pauses it meanwhile
+    await clients.external.monitor()
+    assert HELD_MARK not in job.meta
+    assert schedule_lines(clients, job)[-1] == (
+        "Paused by its owner while the speed schedule held it."
+    )
+    clients.external.monitoring.hold = False
+    await clients.external.monitor()
+    item = clients.item(job)
+    assert item is not None and item.status is Status.PAUSED  # the owner's pause stands
+    assert clients.seen(job).status is Status.PAUSED
+
+
+async def test_an_item_that_finished_as_the_window_paused_it_is_taken_up(
+    clients: Clients,
+) -> None:
+    job = await clients.held("qbit")
+    job.meta = {**job.meta, HELD_MARK: True}  # marked, and the client says it is done
+    clients.set_item(job, status=Status.COMPLETED, downloaded_bytes=1000)
+    await clients.external.monitor()
+    assert HELD_MARK not in job.meta
+    assert clients.seen(job).status is Status.PROCESSING
+    assert schedule_lines(clients, job) == ["Finished as the schedule paused it."]

@@ -71,7 +71,8 @@ def _configure(server: str, token: str | None, changes: dict[str, Any]) -> None:
 
 @limit_app.command("global")
 def set_global(speed: SpeedArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
-    """Set the global limit of everything the built-in engine moves (every worker)."""
+    """Set the global limit of everything the built-in engine moves (every worker); each
+    external client gets it as its own global limit."""
     _configure(server, token, {"speed_limit_global": speed})
 
 

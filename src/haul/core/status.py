@@ -72,7 +72,7 @@ PHASE_STATUS: dict[Phase, Status] = {
 #: The phases whose rows can show each status (the inverse of :data:`PHASE_STATUS` joined with
 #: what clients report): a list filtered by status reads only these rows.
 STATUS_PHASES: dict[str, list[str]] = {
-    Status.QUEUED: [Phase.QUEUED, Phase.PARENT],
+    Status.QUEUED: [Phase.QUEUED, Phase.PARENT, Phase.ACTIVE],  # active: held by the schedule
     Status.RESOLVING: [Phase.ADMITTED, Phase.PARENT],
     Status.PAUSED: [Phase.QUEUED, Phase.ADMITTED, Phase.ACTIVE],
     Status.PROCESSING: [Phase.PROCESSING, Phase.ACTIVE],

@@ -19,7 +19,7 @@ from haul.clients.builtin.client import BuiltinClient
 from haul.clients.directory import NARROW_AT_MOST, ClientDirectory
 from haul.core import lifecycle, trackers
 from haul.core.admission import Candidate, Limits, waiting_reason
-from haul.core.bandwidth import rate_text
+from haul.core.bandwidth import HELD_MESSAGE, rate_text
 from haul.core.images import download_thumbnail
 from haul.core.lifecycle import Change, Command
 from haul.core.paths import entry_root, inside, owner_folder
@@ -366,7 +366,13 @@ class DownloadService:
     async def _explained(self, tracked: list[Tracked]) -> list[Tracked]:
         """``tracked`` with why each queued download waits (every slot taken, or its owner's,
         client's or site rule's cap reached; see :func:`haul.core.admission.waiting_reason`)
-        where nothing else says so. One read of what holds a slot, only when one waits."""
+        where nothing else says so. One read of what holds a slot, only when one waits. One an
+        external client holds paused for the schedule says until when."""
+        if any(t.message == HELD_MESSAGE for t in tracked) and (until := self.held()):
+            tracked = [
+                dataclasses.replace(t, message=until) if t.message == HELD_MESSAGE else t
+                for t in tracked
+            ]
         idle = [i for i, t in enumerate(tracked) if _idle(t)]
         if not idle:
             return tracked

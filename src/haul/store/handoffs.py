@@ -115,8 +115,10 @@ def watched(s: Session, releasing: Collection[str]) -> list[Watched]:
     ]
 
 
-def load(s: Session, download_id: int) -> Download | None:
-    return s.get(Download, download_id)
+def load(s: Session, download_id: int, *, lock: bool = False) -> Download | None:
+    """The download (``lock``: its row locked until the transaction ends, on PostgreSQL; a
+    SQLite write holds the whole database already)."""
+    return s.get(Download, download_id, with_for_update=lock)
 
 
 def set_fields(s: Session, download_id: int, **values: Any) -> None:

@@ -359,10 +359,11 @@ class HandoffStore(Protocol):
         """A resume owed to the client was made."""
         ...
 
-    async def schedule_held(self, download_id: int, held: bool, message: str) -> None:
-        """The download's item is (``held``) or no longer is paused for a pause window of the
-        speed schedule (the mark :data:`~haul.core.bandwidth.HELD_MARK`; history
-        ``schedule`` with ``message``)."""
+    async def schedule_held(self, download_id: int, held: bool, message: str) -> bool:
+        """Mark the download's item as paused for a pause window of the speed schedule
+        (``held``), or take the mark (:data:`~haul.core.bandwidth.HELD_MARK`) off; whether
+        this changed it (only then history ``schedule`` with ``message``): of several
+        workers doing it at once, one does."""
         ...
 
     async def client_finished(

@@ -190,12 +190,14 @@ class MemoryHandoffStore:
             if job is not None:
                 job.meta = {k: v for k, v in job.meta.items() if k != "resume_owed"}
 
-    async def schedule_held(self, download_id: int, held: bool, message: str) -> None:
+    async def schedule_held(self, download_id: int, held: bool, message: str) -> bool:
         async with self.jobs.lock:
             job = self.state.jobs.get(download_id)
-            if job is not None:
-                job.meta = marked(job.meta, held)
-                self.state.event(download_id, "schedule", message)
+            if job is None or bool(job.meta.get(HELD_MARK)) == held:
+                return False
+            job.meta = marked(job.meta, held)
+            self.state.event(download_id, "schedule", message)
+            return True
 
     async def client_finished(
         self,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from haul.core import lifecycle
-from haul.core.bandwidth import marked
+from haul.core.bandwidth import HELD_MARK, marked
 from haul.core.status import OPEN_PHASES, Phase
 from haul.store import handoffs as hq
 from haul.store.database import Database
@@ -127,14 +127,16 @@ class SqlHandoffStore:
 
         await self.db.run(settled)
 
-    async def schedule_held(self, download_id: int, held: bool, message: str) -> None:
-        def write(s: Session) -> None:
-            full = hq.load(s, download_id)
-            if full is not None:
-                full.meta = marked(full.meta, held)
-                add_event(s, download_id, "schedule", message)
+    async def schedule_held(self, download_id: int, held: bool, message: str) -> bool:
+        def write(s: Session) -> bool:
+            full = hq.load(s, download_id, lock=True)
+            if full is None or bool(full.meta.get(HELD_MARK)) == held:
+                return False
+            full.meta = marked(full.meta, held)
+            add_event(s, download_id, "schedule", message)
+            return True
 
-        await self.db.run(write)
+        return await self.db.run(write)
 
     async def client_finished(
         self,

@@ -3,7 +3,8 @@ with the runtime settings and the speed schedule, and tells the worker when a pa
 begins and ends.
 
 A pause window stops the built-in engine's running transfers (each keeps its part and goes
-back to the queue, holding its slot) and holds the claiming of jobs, until the window ends;
+back to the queue, holding its slot) and holds the claiming of jobs, until the window ends
+(the external clients' items are paused by the monitor: :mod:`haul.worker.monitor`);
 then they are taken up again and resume where they stopped. That is what a person who
 schedules "no downloads during working hours" expects: the line is free in the window, and
 nothing is lost or has to be resumed by hand. Holding connections open without reading would
@@ -139,7 +140,7 @@ class SpeedKeeper:
         self.budgets.set_owner_limit(wanted.owner_limit)
         if state.pause != self.state.pause:
             log.info(
-                "the speed schedule %s the built-in engine's transfers",
+                "the speed schedule %s the downloads",
                 "pauses" if state.pause else "resumes",
             )
         self.state = state

@@ -15,8 +15,10 @@ A download's own limit and its owner's go to the item's own limit in its client 
 ``max-download-limit``, qBittorrent's and Transmission's per-torrent limits: each
 :class:`~haul.clients.base.LimitsItemSpeed`): an owner's limit is shared by all of the
 owner's running transfers, the built-in engine's and the clients' items
-(:func:`~haul.core.bandwidth.item_limits`). Each item is set when it is first seen, when
-what it should keep to changes, and, while it is limited, again every few minutes.
+(:func:`~haul.core.bandwidth.item_limits`), among the items the clients move (not those
+they queue). As with the global limit, items keep the client's own setting until haul has a
+limit for any of them; after that, each is set when it is first seen, when what it should
+keep to changes, and, while it is limited, again every few minutes.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class ClientSpeeds:
         self._limited = False  # whether haul has had a limit to pass on
         #: (client name, ref) -> client, rate, at: what each item was last given.
         self._items: dict[tuple[str, str], tuple[int, int | None, float]] = {}
+        self._items_limited = False  # whether haul has had a limit for any item
+        self._failing: dict[str, str] = {}  # name -> why setting its items' limits failed
 
     async def apply(self) -> int:
         """Set the limit on every client whose value is not it (or is old); returns how many
@@ -97,9 +101,15 @@ class ClientSpeeds:
         owner. Returns how many items were set; a client that cannot be reached (or refuses)
         is tried again at the next pass."""
         running = [row for row in rows if row.phase == Phase.ACTIVE.value]
+        owner_rate = self.owner_rate()
+        self._items_limited = self._items_limited or bool(
+            owner_rate or any(row.speed_limit for row in running)
+        )
+        if not self._items_limited:
+            return 0
         wanted = item_limits(
             (((row.client, row.client_ref), row.owner_key, row.speed_limit) for row in running),
-            self.owner_rate(),
+            owner_rate,
             elsewhere,
         )
         now, clients = self.clock(), self.clients()
@@ -118,8 +128,11 @@ class ClientSpeeds:
             try:
                 await asyncio.wait_for(holder.set_item_speed_limits(limits), TIMEOUT)
             except (ClientError, TimeoutError) as exc:
-                log.info("could not set the speed limits of %s's items: %s", name, exc)
+                if self._failing.get(name) != str(exc):  # said once, not at every pass
+                    log.info("could not set the speed limits of %s's items: %s", name, exc)
+                self._failing[name] = str(exc)
                 continue
+            self._failing.pop(name, None)
             for ref, rate in limits.items():
                 self._items[(name, ref)] = (id(holder), rate, now)
             changed += len(limits)

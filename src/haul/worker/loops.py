@@ -25,7 +25,7 @@ from typing import Any
 
 from haul.clients.builtin.client import BuiltinClient
 from haul.core.admission import Limits
-from haul.core.status import Phase, Status
+from haul.core.status import Status
 from haul.engine import filing
 from haul.engine.base import Progress, StopReason
 from haul.engine.live import LiveJob, LiveJobs
@@ -220,7 +220,7 @@ class Worker:
                 if self.client_speeds is not None:
                     await self.client_speeds.apply()
                     await self.client_speeds.apply_items(
-                        self.external.monitoring.rows, by_owner(self._counts)
+                        self.external.monitoring.running, by_owner(self._counts)
                     )
             except Exception:
                 log.exception("monitor pass failed")
@@ -348,12 +348,11 @@ class Worker:
         return share
 
     def _external_by_owner(self) -> dict[str, int]:
-        """The items external clients run, by owner, as the monitor last saw them."""
+        """The items external clients move, by owner, as the monitor last saw them."""
         running: dict[str, int] = {}
         if self.external is not None:
-            for row in self.external.monitoring.rows:
-                if row.phase == Phase.ACTIVE.value:
-                    running[row.owner_key] = running.get(row.owner_key, 0) + 1
+            for row in self.external.monitoring.running:
+                running[row.owner_key] = running.get(row.owner_key, 0) + 1
         return running
 
     async def sweep_notes(self) -> int:

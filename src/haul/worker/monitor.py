@@ -78,24 +78,27 @@ class Monitor:
         self.worker_id = worker_id
         #: Hands a download whose transfer the client finished to the processing step.
         self.processed = processed
-        #: What the last pass looked at.
-        self.rows: list[Watched] = []
+        #: The downloads whose items their clients were moving at the last pass (not queued
+        #: or paused there, not finished): what the speed limits are shared among.
+        self.running: list[Watched] = []
         #: Whether a pause window of the speed schedule is in force (set before each pass).
         self.hold = False
 
     async def monitor(self) -> int:
         """One pass over every download external clients hold; returns how many changed."""
         releasing = [n for n, spec in self.directory.specs.items() if spec.remove_completed]
-        rows = self.rows = await self.store.watched(releasing)
+        rows = await self.store.watched(releasing)
         by_client: dict[str, list[Watched]] = defaultdict(list)
         for row in rows:
             by_client[row.client].append(row)
+        running: list[Watched] = []
         results = await asyncio.gather(
-            *(self._watch(name, group) for name, group in by_client.items())
+            *(self._watch(name, group, running) for name, group in by_client.items())
         )
+        self.running = running
         return sum(results)
 
-    async def _watch(self, name: str, rows: list[Watched]) -> int:
+    async def _watch(self, name: str, rows: list[Watched], running: list[Watched]) -> int:
         if name not in self.directory.clients:
             return 0
         refs = [row.client_ref for row in rows]
@@ -105,6 +108,10 @@ class Monitor:
             return 0  # unknown until it answers; nothing changes meanwhile
         changed = 0
         for row in rows:
+            item = items.get(row.client_ref)
+            moving = item is not None and item.status is Status.DOWNLOADING
+            if moving and row.phase == Phase.ACTIVE and not row.desired_paused and not self.hold:
+                running.append(row)
             try:
                 if await self._settle(name, row, items.get(row.client_ref)):
                     changed += 1
@@ -134,8 +141,14 @@ class Monitor:
             if item.status in (Status.DOWNLOADING, Status.QUEUED):
                 log.info("download %s: %s resumed it; pausing it again", row.id, name)
                 await client.pause(ref)
+            if row.held:  # the owner's pause outlasts the schedule's
+                message = "Paused by its owner while the speed schedule held it."
+                await self.store.schedule_held(row.id, False, message)
             return False
         if item.status in (Status.COMPLETED, Status.SEEDING):
+            if row.held:  # it finished as the schedule paused it: it may seed
+                await client.resume(ref)
+                await self.store.schedule_held(row.id, False, "Finished as the schedule paused it.")
             if (full := await self.store.load(row.id)) is not None:
                 await self._completed(name, client, full, item)
             return True
@@ -156,26 +169,24 @@ class Monitor:
     async def _follow_schedule(
         self, name: str, client: DownloadClient, row: Watched, item: ClientItem
     ) -> bool:
-        """A pause window of the speed schedule pauses a running item and marks the download
-        (the mark first: a crash between the two leaves a mark on a running item, which the
-        window's end resumes, harmless, never a paused item nobody resumes); its end resumes
-        what it paused, unless its owner paused it meanwhile. True while the window holds it."""
+        """A pause window of the speed schedule pauses a running item, the download marked
+        first, every time (a crash between the two leaves a mark on a running item, which the
+        window's end resumes, harmless; never a paused item nobody resumes, even when another
+        worker ended the window a moment before); its end resumes what it paused, then takes
+        the mark off (the history says so once, however many workers do it). A pause of its
+        owner's meanwhile takes the mark off at once (:meth:`_settle`). True while the window
+        holds it."""
         if self.hold and not row.desired_paused:
             if item.status in (Status.DOWNLOADING, Status.QUEUED):
-                if not row.held:
-                    await self.store.schedule_held(row.id, True, "Paused by the speed schedule.")
+                if await self.store.schedule_held(row.id, True, "Paused by the speed schedule."):
                     log.info("download %s: the speed schedule pauses it on %s", row.id, name)
                 await client.pause(row.client_ref)
             return True
         if row.held and not self.hold:
-            message = "The speed schedule's pause ended"
-            if row.desired_paused:
-                message += "; paused by its owner meanwhile, it stays paused."
-            else:
-                await client.resume(row.client_ref)
-                message += ": resumed."
-            await self.store.schedule_held(row.id, False, message)
-            log.info("download %s: the speed schedule's pause on %s ended", row.id, name)
+            await client.resume(row.client_ref)
+            ended = "The speed schedule's pause ended: resumed."
+            if await self.store.schedule_held(row.id, False, ended):
+                log.info("download %s: the speed schedule's pause on %s ended", row.id, name)
         return False
 
     async def _completed(

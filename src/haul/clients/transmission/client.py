@@ -84,20 +84,21 @@ class TransmissionClient:
         held = await self._find(info_hash, _CHECK_FIELDS)
         if held is not None:
             if has_label(held, self.label):
+                await self._limit_and_start(info_hash, request, held=True)
                 return info_hash
             if request.recorded_ref == info_hash:
                 await self._relabel(info_hash, held)
+                await self._limit_and_start(info_hash, request, held=True)
                 return info_hash
             raise ClientRefused(
                 "Transmission already holds this torrent outside haul; haul will not take it over."
             )
         # torrent-add takes no speed limit: a limited torrent is added paused, limited, then
         # started, so that it never runs without its limit.
-        limited = request.speed_limit is not None
         added = await self.wire.add(
             source,
             download_dir=str(request.dest_dir),
-            paused=request.paused or limited,
+            paused=request.paused or request.speed_limit is not None,
             labels=[self.label],
         )
         ref = str(added.get("hashString") or info_hash).lower()
@@ -107,11 +108,17 @@ class TransmissionClient:
             raise ClientError(f"Transmission took torrent {ref} but does not list it")
         if not has_label(raw, self.label):
             await self.wire.set_labels(ref, [*(raw.get("labels") or ()), self.label])
-        if limited:
-            await self.set_item_speed_limits({ref: request.speed_limit})
-            if not request.paused:
-                await self.wire.start(ref)
+        await self._limit_and_start(ref, request, held=False)
         return ref
+
+    async def _limit_and_start(self, ref: str, request: AddRequest, *, held: bool) -> None:
+        """A limited torrent, added paused for it, gets its limit, then starts unless asked
+        paused. One Transmission ``held`` already (an add cut short, asked again: it may
+        have stopped before its start) is limited and started the same way."""
+        if request.speed_limit is not None:
+            await self.set_item_speed_limits({ref: request.speed_limit})
+        if not request.paused and (held or request.speed_limit is not None):
+            await self.wire.start(ref)
 
     async def items(self, refs: Collection[str] | None = None) -> dict[str, ClientItem]:
         """The torrents ``refs`` (info-hashes haul recorded), labeled or not; None: every

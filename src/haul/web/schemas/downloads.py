@@ -19,7 +19,8 @@ MAX_URLS_PER_REQUEST = 1000
 SPEED_LIMIT_DESCRIPTION = (
     "This download's own speed limit: bytes per second, or a text such as "
     '"2M", "500K", "1.5MB/s"; null, 0 or "none": none (the global and per-owner limits '
-    "still apply). Followed by a running transfer of the built-in engine within a second."
+    "still apply). Followed by a running transfer within a second or two, on the built-in "
+    "engine or an external client."
 )
 
 

@@ -17,7 +17,10 @@ class LimitsOut(BaseModel):
         description="speed_limit_global, which a schedule window may replace"
     )
     owner_limit: int | None = Field(description="Each owner's limit (null: none)")
-    paused: bool = Field(description="Whether a pause window holds the built-in engine")
+    paused: bool = Field(
+        description="Whether a pause window holds the downloads (the built-in engine's "
+        "transfers and the external clients' items)"
+    )
     window: WindowOut | None = Field(description="The schedule window in force (null: none)")
     until: datetime | None = Field(description="When what is in force changes (null: never)")
     then: str | None = Field(description="What is in force after that, in words")
