@@ -6,6 +6,7 @@ read what became of them that does not go through the store's own operations."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,12 +140,17 @@ class SqlHarness:
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """None for the in-memory store, else a database already migrated (a copy of the test
+    process's template: see ``database_url``)."""
     if request.param == "memory":
         yield None
     elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'haul.db'}"
+        path = tmp_path / "haul.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
     else:
-        with fresh_database(request.getfixturevalue("pg_server")) as url:
+        server, template = (request.getfixturevalue(f) for f in ("pg_server", "pg_template"))
+        with fresh_database(server, template) as url:
             yield url
 
 
