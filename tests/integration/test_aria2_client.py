@@ -12,15 +12,19 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import qbittorrentapi
 
 from haul.clients.aria2.client import Aria2Client, gid_for
 from haul.clients.aria2.wire import Aria2RpcError, Aria2Wire
 from haul.clients.base import AddRequest, DownloadClient
 from haul.core.client_items import ClientItem
 from haul.core.status import Status
+from haul.core.torrents import parse_torrent
 from haul.errors import ClientError, ClientItemNotFound, ClientUnavailable
 from tests.support.aria2 import Aria2Daemon, aria2_daemon
 from tests.support.origin import Origin
+from tests.support.qbittorrent import qbittorrent_daemon
+from tests.support.torrents import make_torrent
 
 DEADLINE = 15.0
 DATA = os.urandom(1 << 20)
@@ -319,3 +323,47 @@ async def test_wire_refused_connection_and_a_server_that_is_not_aria2(origin: Or
         with pytest.raises(ClientError, match="does not answer like aria2") as caught:
             await wire.get_version()
     assert not isinstance(caught.value, ClientUnavailable)
+
+
+async def test_a_magnet_is_followed_from_its_metadata_to_its_files(
+    client: Aria2Client, daemon: Aria2Daemon, dest: Path, tmp_path: Path
+) -> None:
+    """aria2 completes a magnet's GID once it has the metadata and goes on under a new GID:
+    haul's ref shows, limits, pauses and removes that one."""
+    data = tmp_path / "seed" / "film.bin"
+    data.parent.mkdir()
+    data.write_bytes(os.urandom(3 << 20))
+    blob = make_torrent(data)
+    info_hash = parse_torrent(blob).info_hash
+    with qbittorrent_daemon(tmp_path / "qbit") as seeder:
+        api = seeder.api()
+        api.app_set_preferences({"bittorrent_protocol": 1})  # TCP, as aria2 speaks
+        api.torrents_add(torrent_files=blob, save_path=str(data.parent), upload_limit=1 << 20)
+
+        def seeding() -> bool:
+            found = api.torrents_info(torrent_hashes=info_hash)
+            return bool(found) and qbittorrentapi.TorrentState(found[0]["state"]).is_uploading
+
+        await wait_true(seeding, "seeding in qBittorrent")
+        magnet = f"magnet:?xt=urn:btih:{info_hash}&dn=film.bin"
+        ref = await client.add(AddRequest(9, magnet, dest))
+        api.torrents_add_peers(peers=f"127.0.0.1:{daemon.peer_port}", torrent_hashes=info_hash)
+        item = await wait_item(client, ref, lambda i: i.name == "film.bin", "the torrent's files")
+        assert item.status in (Status.DOWNLOADING, Status.SEEDING, Status.COMPLETED)
+        follower = str(item.raw["gid"])
+        assert follower != ref and item.raw["following"] == ref
+        assert list(await client.items()) == [ref]  # listed once, under haul's ref
+
+        await client.set_item_speed_limits({ref: 300_000})
+        option = await client.wire.call("aria2.getOption", follower)
+        assert option["max-download-limit"] == "300000"
+        await client.pause(ref)
+        await wait_item(client, ref, lambda i: i.status is Status.PAUSED, "paused")
+        await client.resume(ref)
+        item = await wait_item(client, ref, lambda i: i.status is Status.SEEDING, "all there")
+        assert item.downloaded_bytes == 3 << 20
+        assert sha256(dest / "film.bin") == sha256(data)
+
+        await client.remove(ref, delete_data=True)
+        assert await client.items() == {}
+        assert not (dest / "film.bin").exists()

@@ -31,6 +31,7 @@ class Aria2Daemon:
     dir: Path  # the default download folder
     session: Path  # input and save-session file
     process: subprocess.Popen[bytes]
+    peer_port: int = 0  # its BitTorrent listening port on 127.0.0.1
 
     @property
     def pid(self) -> int:
@@ -69,6 +70,7 @@ def _start(
     binary: str, root: Path, session: Path, secret: str, port: int | None = None
 ) -> Aria2Daemon:
     port = port or free_port()
+    peer_port = free_port()
     url = f"http://127.0.0.1:{port}/jsonrpc"
     downloads = root / "downloads"
     downloads.mkdir(exist_ok=True)
@@ -88,6 +90,7 @@ def _start(
             "--enable-dht6=false",
             "--bt-enable-lpd=false",
             "--enable-peer-exchange=false",
+            f"--listen-port={peer_port}",  # where a seeder of the tests dials it
             "--quiet",
         ],
         cwd=root,
@@ -95,7 +98,7 @@ def _start(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return Aria2Daemon(url, secret, downloads, session, process)
+    return Aria2Daemon(url, secret, downloads, session, process, peer_port)
 
 
 @contextlib.contextmanager

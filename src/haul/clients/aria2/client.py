@@ -3,6 +3,10 @@
 The GID of a download is derived from haul's download id (16 hex digits), so adding the same
 download twice finds the first transfer instead of starting a second one, and the mapping
 between haul and aria2 survives restarts of either (aria2 keeps GIDs in its session file).
+
+A magnet's GID fetches the torrent's metadata only; aria2 then completes it and follows it
+with a new GID for the torrent's files (``followedBy``). haul keeps its GID as the download's
+ref and reads and acts on the one that follows it (:func:`~haul.clients.aria2.mapping.followed`).
 """
 
 from __future__ import annotations
@@ -10,12 +14,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from haul.clients.aria2.mapping import ITEM_KEYS, LIVE_STATES, file_paths, is_retryable, to_item
+from haul.clients.aria2.mapping import (
+    ITEM_KEYS,
+    LIVE_STATES,
+    MAX_FOLLOW,
+    file_paths,
+    followed,
+    is_retryable,
+    to_item,
+)
 from haul.clients.aria2.wire import Aria2RpcError, Aria2Wire, Call
 from haul.clients.base import AddRequest, ClientHealth
 from haul.core.client_items import ClientItem
@@ -102,18 +115,23 @@ class Aria2Client:
             ("aria2.tellWaiting", [0, LIST_LIMIT, keys]),
             ("aria2.tellStopped", [0, LIST_LIMIT, keys]),
         ]
-        wanted = None if refs is None else set(refs)
-        found: dict[str, ClientItem] = {}
+        listed: dict[str, dict[str, Any]] = {}
         for answer in await self.wire.multicall(calls):
             if isinstance(answer, ClientError):
                 raise answer
             for raw in answer:
-                gid = raw.get("gid")
-                if gid and (wanted is None or gid in wanted) and gid not in found:
-                    found[gid] = to_item(raw)
+                if (gid := raw.get("gid")) and gid not in listed:
+                    listed[str(gid)] = raw
+        if refs is None:  # every download, those that follow another shown as that one
+            refs = [gid for gid, raw in listed.items() if not raw.get("following")]
+        found: dict[str, ClientItem] = {}
+        for ref in refs:
+            if (raw := followed(listed, ref)) is not None:
+                found[ref] = dataclasses.replace(to_item(raw), ref=ref)
         return found
 
     async def pause(self, ref: str) -> None:
+        ref = await self._current(ref)
         try:
             await self.wire.force_pause(ref)
         except Aria2RpcError as exc:
@@ -121,6 +139,7 @@ class Aria2Client:
                 raise
 
     async def resume(self, ref: str) -> None:
+        ref = await self._current(ref)
         try:
             await self.wire.unpause(ref)
         except Aria2RpcError as exc:
@@ -133,16 +152,20 @@ class Aria2Client:
                 raise
 
     async def remove(self, ref: str, *, delete_data: bool) -> None:
-        raw = await self.wire.tell_status(ref, _REMOVE_KEYS)
+        current = await self._current(ref)
+        raw = await self.wire.tell_status(current, _REMOVE_KEYS)
         if raw.get("status") in LIVE_STATES:
             try:
-                await self.wire.force_remove(ref)
+                await self.wire.force_remove(current)
             except Aria2RpcError:
-                if await self._status(ref) in LIVE_STATES:
+                if await self._status(current) in LIVE_STATES:
                     raise
                 # it stopped on its own between the two calls: forget it all the same
-            raw = await self._settle(ref)
-        await self.wire.remove_download_result(ref)
+            raw = await self._settle(current)
+        await self.wire.remove_download_result(current)
+        if current != ref:  # the magnet's metadata download it followed
+            with contextlib.suppress(ClientItemNotFound):
+                await self.wire.remove_download_result(ref)
         if delete_data:
             await asyncio.to_thread(_delete_data, raw)
 
@@ -154,12 +177,21 @@ class Aria2Client:
         """Each transfer's ``max-download-limit`` (bytes per second; 0: none), all in one
         multicall. A transfer aria2 no longer holds, or holds finished or failed ("Cannot
         change option"), is passed over: the answer of one call is about its transfer alone."""
+        if not limits:
+            return
+        asked: list[Call] = [
+            ("aria2.tellStatus", [gid, ["status", "followedBy"]]) for gid in limits
+        ]
+        current = {}  # a magnet's GID: the one that follows it
+        for gid, raw in zip(limits, await self.wire.multicall(asked), strict=True):
+            known = raw if isinstance(raw, dict) else {}  # an error: passed over below
+            after = known.get("followedBy") or []
+            current[gid] = str(after[0]) if known.get("status") == "complete" and after else gid
         calls: list[Call] = [
-            ("aria2.changeOption", [gid, {"max-download-limit": str(rate or 0)}])
+            ("aria2.changeOption", [current[gid], {"max-download-limit": str(rate or 0)}])
             for gid, rate in limits.items()
         ]
-        if calls:
-            await self.wire.multicall(calls)
+        await self.wire.multicall(calls)
 
     async def health(self) -> ClientHealth:
         try:
@@ -167,6 +199,18 @@ class Aria2Client:
         except ClientError as exc:
             return ClientHealth.failed(exc)
         return ClientHealth(True, version=str(version.get("version") or "unknown"))
+
+    async def _current(self, ref: str) -> str:
+        """The GID that goes on for ``ref``: itself, or the one that follows it (a magnet's
+        torrent download after its metadata's)."""
+        gid = ref
+        for _ in range(MAX_FOLLOW):
+            raw = await self.wire.tell_status(gid, ["status", "followedBy"])
+            after = raw.get("followedBy") or []
+            if raw.get("status") != "complete" or not after:
+                break
+            gid = str(after[0])
+        return gid
 
     async def _status(self, ref: str) -> str:
         return str((await self.wire.tell_status(ref, ["status"])).get("status"))

@@ -49,7 +49,13 @@ ITEM_KEYS = (
     "files",
     "bittorrent",
     "seeder",
+    "followedBy",
+    "following",
 )
+
+#: How many times one download may be followed by another (a magnet's metadata by its
+#: torrent's download is once) before haul stops looking further.
+MAX_FOLLOW = 3
 
 _warned: set[str] = set()
 
@@ -119,6 +125,19 @@ def file_paths(raw: Mapping[str, Any], *, selected_only: bool = True) -> tuple[s
         if entry.get("path"):
             paths.append(str(entry["path"]))
     return tuple(paths)
+
+
+def followed(listed: Mapping[str, Mapping[str, Any]], gid: str) -> Mapping[str, Any] | None:
+    """The download that goes on for ``gid`` among the ``listed`` ones (by GID): itself, or,
+    when aria2 completed it and another follows it (``followedBy``: a magnet's metadata is
+    followed by the torrent's download), that one. None: ``gid`` is not listed."""
+    raw = listed.get(gid)
+    for _ in range(MAX_FOLLOW):
+        after = (raw or {}).get("followedBy") or []
+        if raw is None or raw.get("status") != "complete" or not after or after[0] not in listed:
+            break
+        raw = listed[after[0]]
+    return raw
 
 
 def to_item(raw: Mapping[str, Any]) -> ClientItem:
