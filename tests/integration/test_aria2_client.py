@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -325,30 +327,57 @@ async def test_wire_refused_connection_and_a_server_that_is_not_aria2(origin: Or
     assert not isinstance(caught.value, ClientUnavailable)
 
 
-async def test_a_magnet_is_followed_from_its_metadata_to_its_files(
-    client: Aria2Client, daemon: Aria2Daemon, dest: Path, tmp_path: Path
-) -> None:
-    """aria2 completes a magnet's GID once it has the metadata and goes on under a new GID:
-    haul's ref shows, limits, pauses and removes that one."""
-    data = tmp_path / "seed" / "film.bin"
-    data.parent.mkdir()
+@dataclass
+class Seeded:
+    """A file qBittorrent seeds, and its magnet (no tracker: the seeder dials the peer)."""
+
+    api: qbittorrentapi.Client
+    data: Path
+    info_hash: str
+
+    @property
+    def magnet(self) -> str:
+        return f"magnet:?xt=urn:btih:{self.info_hash}&dn=film.bin"
+
+    def dial(self, aria2: Aria2Daemon) -> None:
+        self.api.torrents_add_peers(
+            peers=f"127.0.0.1:{aria2.peer_port}", torrent_hashes=self.info_hash
+        )
+
+
+@contextlib.asynccontextmanager
+async def seeded(folder: Path, upload_limit: int) -> AsyncIterator[Seeded]:
+    data = folder / "seed" / "film.bin"
+    data.parent.mkdir(parents=True)
     data.write_bytes(os.urandom(3 << 20))
     blob = make_torrent(data)
     info_hash = parse_torrent(blob).info_hash
-    with qbittorrent_daemon(tmp_path / "qbit") as seeder:
+    with qbittorrent_daemon(folder / "qbit") as seeder:
         api = seeder.api()
         api.app_set_preferences({"bittorrent_protocol": 1})  # TCP, as aria2 speaks
-        api.torrents_add(torrent_files=blob, save_path=str(data.parent), upload_limit=1 << 20)
+        api.torrents_add(torrent_files=blob, save_path=str(data.parent), upload_limit=upload_limit)
 
         def seeding() -> bool:
             found = api.torrents_info(torrent_hashes=info_hash)
             return bool(found) and qbittorrentapi.TorrentState(found[0]["state"]).is_uploading
 
         await wait_true(seeding, "seeding in qBittorrent")
-        magnet = f"magnet:?xt=urn:btih:{info_hash}&dn=film.bin"
-        ref = await client.add(AddRequest(9, magnet, dest))
-        api.torrents_add_peers(peers=f"127.0.0.1:{daemon.peer_port}", torrent_hashes=info_hash)
-        item = await wait_item(client, ref, lambda i: i.name == "film.bin", "the torrent's files")
+        yield Seeded(api, data, info_hash)
+
+
+def the_files(item: ClientItem) -> bool:
+    return item.name == "film.bin"
+
+
+async def test_a_magnet_is_followed_from_its_metadata_to_its_files(
+    client: Aria2Client, daemon: Aria2Daemon, dest: Path, tmp_path: Path
+) -> None:
+    """aria2 completes a magnet's GID once it has the metadata and goes on under a new GID:
+    haul's ref shows, limits, pauses and removes that one."""
+    async with seeded(tmp_path, upload_limit=1 << 20) as seed:
+        ref = await client.add(AddRequest(9, seed.magnet, dest))
+        seed.dial(daemon)
+        item = await wait_item(client, ref, the_files, "the torrent's files")
         assert item.status in (Status.DOWNLOADING, Status.SEEDING, Status.COMPLETED)
         follower = str(item.raw["gid"])
         assert follower != ref and item.raw["following"] == ref
@@ -362,8 +391,29 @@ async def test_a_magnet_is_followed_from_its_metadata_to_its_files(
         await client.resume(ref)
         item = await wait_item(client, ref, lambda i: i.status is Status.SEEDING, "all there")
         assert item.downloaded_bytes == 3 << 20
-        assert sha256(dest / "film.bin") == sha256(data)
+        assert sha256(dest / "film.bin") == sha256(seed.data)
 
         await client.remove(ref, delete_data=True)
         assert await client.items() == {}
         assert not (dest / "film.bin").exists()
+
+
+async def test_a_magnet_goes_on_after_aria2_restarts(tmp_path: Path, dest: Path) -> None:
+    """aria2's session keeps a magnet under its own GID (haul's ref), not the one that
+    followed it: restarted, aria2 fetches the metadata again and goes on."""
+    async with seeded(tmp_path, upload_limit=400_000) as seed:
+        with aria2_daemon(tmp_path / "first") as first:
+            async with Aria2Client(first.url, first.secret, timeout=2.0) as aria2:
+                ref = await aria2.add(AddRequest(12, seed.magnet, dest))
+                seed.dial(first)
+                await wait_item(aria2, ref, the_files, "the torrent's files")
+            await wait_true(lambda: f"gid={ref}" in first.session.read_text(), "saved")
+        with aria2_daemon(tmp_path / "second", session=first.session) as second:
+            async with Aria2Client(second.url, second.secret, timeout=2.0) as aria2:
+                assert ref in await aria2.items([ref])
+                seed.dial(second)
+                item = await wait_item(
+                    aria2, ref, lambda i: i.status is Status.SEEDING, "all there again"
+                )
+                assert item.name == "film.bin" and item.raw["following"] == ref
+    assert sha256(dest / "film.bin") == sha256(seed.data)
