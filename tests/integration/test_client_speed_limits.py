@@ -203,7 +203,7 @@ async def test_transmission_keeps_each_torrents_own_limit(
             )
             await client.set_item_speed_limits({ref: 1_500_500, NOBODYS: 1000})
             torrent = outside.get_torrent(info_hash)
-            assert torrent.download_limit == 1501  # kB/s, rounded up
+            assert torrent.download_limit == 1500  # kB/s, rounded down
             assert torrent.download_limited
             await client.set_item_speed_limits({ref: None})
             assert not outside.get_torrent(info_hash).download_limited

@@ -161,11 +161,13 @@ class TransmissionClient:
         await self.wire.set_download_limit(_kilobytes(rate))
 
     async def set_item_speed_limits(self, limits: Mapping[str, int | None]) -> None:
-        """Each torrent's own ``downloadLimit`` (kB/s, rounded up as :meth:`set_speed_limit`),
-        one call per limit; Transmission passes over a hash it does not hold."""
+        """Each torrent's own ``downloadLimit`` (kB/s, rounded down: the parts of an owner's
+        limit never add up to more than it), one call per limit; Transmission passes over a
+        hash it does not hold."""
         for rate, hashes in by_rate(limits).items():
             if valid := _valid(hashes):
-                await self.wire.set_torrents_download_limit(sorted(valid), _kilobytes(rate))
+                kilobytes = None if not rate else max(1, rate // 1000)
+                await self.wire.set_torrents_download_limit(sorted(valid), kilobytes)
 
     async def health(self) -> ClientHealth:
         try:
