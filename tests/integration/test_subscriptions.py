@@ -216,6 +216,7 @@ async def test_a_feed_downloads_its_enclosures_two_then_the_third(app: App, orig
     assert done["title"] == "Episode 3" and done["url"] == origin.url("/episodes/3.mp3")
     path = app.runtime.settings.downloads_root / done["files"][0]["path"]
     assert path.read_bytes() == bytes([3]) * 20_000  # the enclosure itself, fetched directly
+    assert path.name == "Episode 3.mp3"  # named after the episode, not its address (3.mp3)
     assert (await check(app, made["id"]))["downloads"] == []
     assert await download_count(app) == 3
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from haul.core.paths import sanitize_filename
-from haul.engine.filenames import disposition_name
+from haul.engine.filenames import disposition_name, titled
 from haul.engine.http import (
     filename_for,
     network_error,
@@ -152,3 +152,19 @@ def test_network_errors_are_classified():
 )
 def test_a_content_disposition_is_read_in_any_encoding(header: str, name: str | None) -> None:
     assert disposition_name(header) == name
+
+
+@pytest.mark.parametrize(
+    ("title", "derived", "content_type", "name"),
+    [
+        ("Episode 3: The Start", "3.mp3", None, "Episode 3_ The Start.mp3"),
+        ("Ep 4 / part two", "default", "audio/mpeg", "Ep 4 - part two.mp3"),  # no folder
+        ("Ep. 5.", "stream", "audio/mp4", "Ep. 5.m4a"),
+        ("../../etc/passwd", "a.MP3", None, "-..-etc-passwd.mp3"),
+        ("...", "x.mp3", None, None),  # nothing of it left: named as any file
+    ],
+)
+def test_a_listings_title_names_its_file_with_the_extension_of_its_address(
+    title: str, derived: str, content_type: str | None, name: str | None
+) -> None:
+    assert titled(title, derived, content_type) == name

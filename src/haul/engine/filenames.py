@@ -2,7 +2,9 @@
 
 A name comes from Content-Disposition (``filename*`` before ``filename``), else from the last
 URL path segment with an extension taken from the content type, else ``download``; it is
-never a path and never more than 200 UTF-8 bytes. A file's bytes gather in ``<name>.part``
+never a path and never more than 200 UTF-8 bytes. A download that carries a title of its
+listing (a podcast feed's episode) is named after that title instead (:func:`titled`), with
+the extension of its URL or its content type. A file's bytes gather in ``<name>.part``
 until the download is complete.
 """
 
@@ -69,6 +71,20 @@ def named(chosen: str | None, derived: str, content_type: str | None) -> str:
     if "." in safe or extension == ".bin":
         return safe
     return safe + extension
+
+
+#: What an extension of a URL's last segment looks like (``.mp3``, ``.m4a``, ``.webm``).
+_URL_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+
+
+def titled(title: str, derived: str, content_type: str | None) -> str | None:
+    """A name after ``title``, with the extension of ``derived`` (the URL's last segment)
+    or else of the content type; None when nothing of the title is left to name it by."""
+    found = _URL_EXTENSION.search(derived)
+    extension = found.group(0).lower() if found else _extension_for(content_type)
+    flat = title.replace("/", "-").replace("\\", "-")  # a title's slash is no folder
+    stem = sanitize_filename(flat.strip().rstrip("."))
+    return sanitize_filename(stem + extension) if stem else None
 
 
 def numbered(name: str, n: int) -> str:

@@ -116,6 +116,7 @@ from haul.engine.filenames import (
     filename_for,
     named,
     part_path,
+    titled,
     url_name,
 )
 from haul.engine.http_errors import (
@@ -527,13 +528,18 @@ def request_cookies(jar: aiohttp.CookieJar, cookies: SiteCookies | None) -> Clie
 
 
 def _wanted_name(job: EngineJob, response: aiohttp.ClientResponse) -> str:
-    """The name a first attempt asks for (see the module docstring)."""
+    """The name a first attempt asks for (see the module docstring): a listing's title
+    hinted (a feed's episode) comes first."""
+    content_type = response.headers.get("content-type")
+    derived = url_name(str(response.url))
+    title = job.hints.get("title")
+    if isinstance(title, str) and (after_title := titled(title, derived, content_type)):
+        return after_title
     hinted = job.hints.get("filename")
     chosen = disposition_name(response.headers.get("content-disposition")) or (
         hinted if isinstance(hinted, str) else None
     )
-    content_type = response.headers.get("content-type")
-    return named(chosen, url_name(str(response.url)), content_type)
+    return named(chosen, derived, content_type)
 
 
 def _prepare(

@@ -344,12 +344,15 @@ class JobRunner:
             filename = _part_name(work)
         url = (resolved or {}).get("url") or row.source_url
         rule = rule_for(site_of(url), self.ctx.site_rules())
+        hints = dict(resolved or {})
+        if row.meta.get("subscription_id") is not None and row.title and not filename:
+            hints["title"] = row.title  # a feed's episode is named after its title
         engine_job = EngineJob(
             download_id=row.id,
             url=url,
             dest_dir=work,
             filename=filename,
-            hints=resolved or {},
+            hints=hints,
             accept=probe.accept if resolved is None else None,
             cookies=cookies,
             proxy=proxy,
