@@ -690,10 +690,8 @@ function localTimes(root = document) {
       console.warn("haul: bad event", err);
     }
   });
-  let first = true;
-  source.addEventListener("hello", () => {
-    if (first) first = false;
-    else redraw(); // events missed while away are not replayed
-  });
+  // Events are not replayed: what changed between reading the page and joining the stream,
+  // or while away, is read again.
+  source.addEventListener("hello", () => redraw());
   window.addEventListener("pagehide", () => source.close());
 })();
