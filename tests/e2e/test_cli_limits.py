@@ -4,6 +4,7 @@ global, per-owner, a download's own limit and the schedule."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.support.server import HaulServer
 
@@ -51,5 +52,7 @@ def test_cli_shows_and_sets_speed_limits_and_the_schedule(server: HaulServer) ->
     assert added.returncode == 0, added.stderr
     newest = server.api("GET", "/downloads").json()["items"][0]
     assert newest["url"] == "http://127.0.0.1:9/b" and newest["speed_limit"] == 2_000_000
+    shown = server.cli("show", str(newest["id"]))
+    assert shown.returncode == 0 and re.search(r"speed_limit\s+2\.0 MB/s", shown.stdout)
     refused = server.cli("add", "--speed-limit", "fast", "http://127.0.0.1:9/c")
     assert refused.returncode == 2 and "--speed-limit: 'fast' is not a speed" in refused.stderr

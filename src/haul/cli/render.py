@@ -18,6 +18,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from haul.core.bandwidth import rate_text
 from haul.core.units import size_text
 
 #: Characters never written as they are: C0 controls but line feed and tab, DEL, C1 controls,
@@ -148,6 +149,7 @@ _SHOWN_WHEN_SET = (
     "audio_quality",
     "max_duration",
     "live_ended_by",
+    "speed_limit",
 )
 
 
@@ -171,6 +173,7 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
         "format",
         "audio_format",
         "audio_quality",
+        "speed_limit",
         "error",
         "message",
         "owner",
@@ -196,6 +199,8 @@ def details(item: dict[str, Any], events: list[dict[str, Any]]) -> Table:
             value = item.get("owner_name") or value
         elif key == "max_duration" and value is not None:
             value = duration(value)
+        elif key == "speed_limit" and value is not None:
+            value = rate_text(value)
         elif key in _SHOWN_WHEN_SET and value is None:
             continue
         table.add_row(
