@@ -150,15 +150,8 @@ async def test_pause_resume_and_cancel_act_on_aria2(
     app: App, daemon: Aria2Daemon, origin: Origin
 ) -> None:
     await add_aria2(app, daemon)
-    origin.add_file("/slow.bin", DATA)
-    origin.throttle("/slow.bin", 400_000)
-    created = (
-        await app.post("/downloads", json={"url": origin.url("/slow.bin"), "client": "aria2"})
-    ).json()
-    download_id = created["id"]
-    moving = await await_for(
-        lambda: _downloading_with_bytes(app, download_id), 20, what="aria2 to make progress"
-    )
+    moving = await moving_on_aria2(app, origin, "/slow.bin")
+    download_id = moving["id"]
     assert moving["client"] == "aria2"
     gid = moving["client_ref"]
     async with Aria2Client(daemon.url, daemon.secret) as direct:
@@ -229,14 +222,8 @@ async def test_a_pause_window_of_the_schedule_pauses_aria2s_transfer_until_it_en
     app: App, daemon: Aria2Daemon, origin: Origin
 ) -> None:
     await add_aria2(app, daemon)
-    origin.add_file("/held.bin", DATA)
-    origin.throttle("/held.bin", 400_000)
-    download_id = (
-        await app.post("/downloads", json={"url": origin.url("/held.bin"), "client": "aria2"})
-    ).json()["id"]
-    gid = (await await_for(lambda: _downloading_with_bytes(app, download_id), 20, what="progress"))[
-        "client_ref"
-    ]
+    moving = await moving_on_aria2(app, origin, "/held.bin")
+    download_id, gid = moving["id"], moving["client_ref"]
     always = [{"from": "00:00", "to": "24:00", "pause": True}]
     changed = await app.http.patch("/api/v1/config", json={"speed_schedule": always})
     assert changed.status_code == 200, changed.text
@@ -304,6 +291,18 @@ async def test_a_killed_client_is_unknown_fast_and_reconciles_after_restart(
         assert done["status"] == "completed", done
         fetched = await app.get(f"/downloads/{on_aria2}/file")
         assert hashlib.sha256(fetched.content).hexdigest() == DIGEST
+
+
+async def moving_on_aria2(app: App, origin: Origin, path: str) -> dict[str, Any]:
+    """A file at 400 KB/s added for aria2, once it moves: its download."""
+    origin.add_file(path, DATA)
+    origin.throttle(path, 400_000)
+    made = await app.post("/downloads", json={"url": origin.url(path), "client": "aria2"})
+    download_id = made.json()["id"]
+    moving: dict[str, Any] = await await_for(
+        lambda: _downloading_with_bytes(app, download_id), 20, what="aria2 to make progress"
+    )
+    return moving
 
 
 async def _downloading_with_bytes(app: App, download_id: int) -> dict[str, Any] | None:

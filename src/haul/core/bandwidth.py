@@ -158,9 +158,8 @@ def item_limits(
     for owner, held in owners.items():
         budget, sharing = owner_limit, len(held) + elsewhere.get(owner, 0)
         for key, own in sorted(held, key=lambda entry: entry[1] or owner_limit + 1):
-            share = max(RATE_MIN, budget // sharing)
-            limits[key] = tightest(own, share)
-            budget, sharing = max(0, budget - (tightest(own, share) or 0)), sharing - 1
+            given = limits[key] = tightest(own, max(RATE_MIN, budget // sharing))
+            budget, sharing = max(0, budget - (given or 0)), sharing - 1
     return limits
 
 

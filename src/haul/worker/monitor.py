@@ -113,7 +113,7 @@ class Monitor:
             if moving and row.phase == Phase.ACTIVE and not row.desired_paused and not self.hold:
                 running.append(row)
             try:
-                if await self._settle(name, row, items.get(row.client_ref)):
+                if await self._settle(name, row, item):
                     changed += 1
             except ClientError as exc:
                 log.info("download %s on %s: %s", row.id, name, exc.message)

@@ -26,6 +26,7 @@ from haul.clients.aria2.mapping import (
     MAX_FOLLOW,
     file_paths,
     followed,
+    follower,
     is_retryable,
     to_item,
 )
@@ -185,8 +186,7 @@ class Aria2Client:
         current = {}  # a magnet's GID: the one that follows it
         for gid, raw in zip(limits, await self.wire.multicall(asked), strict=True):
             known = raw if isinstance(raw, dict) else {}  # an error: passed over below
-            after = known.get("followedBy") or []
-            current[gid] = str(after[0]) if known.get("status") == "complete" and after else gid
+            current[gid] = follower(known) or gid
         calls: list[Call] = [
             ("aria2.changeOption", [current[gid], {"max-download-limit": str(rate or 0)}])
             for gid, rate in limits.items()
@@ -205,11 +205,10 @@ class Aria2Client:
         torrent download after its metadata's)."""
         gid = ref
         for _ in range(MAX_FOLLOW):
-            raw = await self.wire.tell_status(gid, ["status", "followedBy"])
-            after = raw.get("followedBy") or []
-            if raw.get("status") != "complete" or not after:
+            after = follower(await self.wire.tell_status(gid, ["status", "followedBy"]))
+            if after is None:
                 break
-            gid = str(after[0])
+            gid = after
         return gid
 
     async def _status(self, ref: str) -> str:

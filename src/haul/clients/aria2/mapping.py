@@ -127,16 +127,22 @@ def file_paths(raw: Mapping[str, Any], *, selected_only: bool = True) -> tuple[s
     return tuple(paths)
 
 
+def follower(raw: Mapping[str, Any]) -> str | None:
+    """The GID of the download that goes on for ``raw`` once aria2 completed it (its
+    ``followedBy``: a magnet's metadata is followed by the torrent's download), or None."""
+    after = raw.get("followedBy") or []
+    return str(after[0]) if raw.get("status") == "complete" and after else None
+
+
 def followed(listed: Mapping[str, Mapping[str, Any]], gid: str) -> Mapping[str, Any] | None:
-    """The download that goes on for ``gid`` among the ``listed`` ones (by GID): itself, or,
-    when aria2 completed it and another follows it (``followedBy``: a magnet's metadata is
-    followed by the torrent's download), that one. None: ``gid`` is not listed."""
+    """The download that goes on for ``gid`` among the ``listed`` ones (by GID): itself, or
+    the one that follows it (:func:`follower`). None: ``gid`` is not listed."""
     raw = listed.get(gid)
     for _ in range(MAX_FOLLOW):
-        after = (raw or {}).get("followedBy") or []
-        if raw is None or raw.get("status") != "complete" or not after or after[0] not in listed:
+        after = follower(raw) if raw is not None else None
+        if after is None or after not in listed:
             break
-        raw = listed[after[0]]
+        raw = listed[after]
     return raw
 
 
